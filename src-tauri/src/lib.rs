@@ -32,7 +32,10 @@ fn lesson_roots(app: &tauri::AppHandle) -> Vec<PathBuf> {
 fn app_info(app: tauri::AppHandle) -> AppInfo {
     AppInfo {
         version: app.package_info().version.to_string(),
-        lesson_dirs: lesson_roots(&app).iter().map(|p| p.display().to_string()).collect(),
+        lesson_dirs: lesson_roots(&app)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
         cluster: ClusterStatus::NotStarted,
     }
 }

@@ -15,7 +15,10 @@ use std::process::ExitCode;
 
 /// The workspace root (xtask lives one level below it).
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().expect("workspace root")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("workspace root")
 }
 
 const USAGE: &str = "usage: cargo xtask <run | test [TIER…] | bundle | bindings>

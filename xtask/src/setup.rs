@@ -19,8 +19,7 @@ pub const BUILD_PACKAGES: &[&str] = &[
 ];
 
 /// What the browser and desktop test tiers need on top of the build packages.
-pub const TEST_PACKAGES: &[&str] =
-    &["xvfb", "xauth", "dbus-x11", "webkit2gtk-driver", "chromium"];
+pub const TEST_PACKAGES: &[&str] = &["xvfb", "xauth", "dbus-x11", "webkit2gtk-driver", "chromium"];
 
 /// What `cargo xtask bundle` needs to produce the .rpm.
 pub const BUNDLE_PACKAGES: &[&str] = &["rpm"];
@@ -58,9 +57,9 @@ pub fn debian(packages: &[&str]) -> Result<(), String> {
     let step = Step::new("apt-get").env("DEBIAN_FRONTEND", "noninteractive");
     let update = format!("{sudo}apt-get update -qq");
     let install = format!("{sudo}apt-get install -y -qq --no-install-recommends {list}");
-    step.run(&sh(&update)).and_then(|()| step.run(&sh(&install))).map_err(|e| {
-        format!("{e}\nInstall them by hand with: {sudo}apt-get install {list}")
-    })
+    step.run(&sh(&update))
+        .and_then(|()| step.run(&sh(&install)))
+        .map_err(|e| format!("{e}\nInstall them by hand with: {sudo}apt-get install {list}"))
 }
 
 /// Runs `npm ci` in `dir` unless its node_modules already matches package-lock.json.
@@ -78,7 +77,9 @@ pub fn npm_ci(dir: &Path) -> Result<(), String> {
         return Ok(());
     }
     println!("==> npm ci in {}", dir.display());
-    Step::new("npm ci").dir(dir).run(&["npm", "ci", "--no-audit", "--no-fund"])
+    Step::new("npm ci")
+        .dir(dir)
+        .run(&["npm", "ci", "--no-audit", "--no-fund"])
 }
 
 /// The tauri-driver binary, installing it (pinned to ^2) when it is missing.
@@ -115,6 +116,13 @@ pub fn kubectl() -> Result<(), String> {
                 .any(|e| e.file_name().to_string_lossy().starts_with("kubectl.1."))
         })
         .unwrap_or(false);
-    let on_path = Command::new("kubectl").args(["version", "--client"]).output().is_ok();
-    if versioned || on_path { Ok(()) } else { debian(&["kubernetes-client"]) }
+    let on_path = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok();
+    if versioned || on_path {
+        Ok(())
+    } else {
+        debian(&["kubernetes-client"])
+    }
 }

@@ -28,7 +28,11 @@ pub fn sh(cmd: &str) -> Vec<String> {
 
 impl Step {
     pub fn new(label: &str) -> Step {
-        Step { label: label.into(), dir: root(), env: BTreeMap::new() }
+        Step {
+            label: label.into(),
+            dir: root(),
+            env: BTreeMap::new(),
+        }
     }
 
     pub fn dir(mut self, dir: &Path) -> Step {
@@ -42,10 +46,14 @@ impl Step {
     }
 
     fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Command, String> {
-        let (program, rest) =
-            args.split_first().ok_or_else(|| format!("{}: empty command", self.label))?;
+        let (program, rest) = args
+            .split_first()
+            .ok_or_else(|| format!("{}: empty command", self.label))?;
         let mut cmd = Command::new(program);
-        cmd.args(rest).current_dir(&self.dir).envs(&self.env).stdin(Stdio::null());
+        cmd.args(rest)
+            .current_dir(&self.dir)
+            .envs(&self.env)
+            .stdin(Stdio::null());
         Ok(cmd)
     }
 
@@ -55,7 +63,11 @@ impl Step {
             .command(args)?
             .status()
             .map_err(|e| format!("{}: cannot start: {e}", self.label))?;
-        if status.success() { Ok(()) } else { Err(format!("{} failed ({status})", self.label)) }
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{} failed ({status})", self.label))
+        }
     }
 
     /// Runs to completion, echoing output live and also returning it for parsing.
@@ -72,7 +84,11 @@ impl Step {
             std::thread::spawn(move || {
                 let mut seen = String::new();
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if to_err { eprintln!("{line}") } else { println!("{line}") }
+                    if to_err {
+                        eprintln!("{line}")
+                    } else {
+                        println!("{line}")
+                    }
                     seen.push_str(&line);
                     seen.push('\n');
                 }
@@ -99,43 +115,68 @@ struct Outcome {
 
 impl Outcome {
     fn check(ok: bool) -> Outcome {
-        Outcome { passed: u64::from(ok), failed: u64::from(!ok), ok }
+        Outcome {
+            passed: u64::from(ok),
+            failed: u64::from(!ok),
+            ok,
+        }
     }
 }
 
 /// The number written just before `word` on `line` ("5 passed" → 5).
 fn count_before(line: &str, word: &str) -> Option<u64> {
-    let words: Vec<&str> = line.split(|c: char| c.is_whitespace() || c == ';' || c == ',').collect();
-    words.windows(2).find(|w| w[1].starts_with(word)).and_then(|w| w[0].parse().ok())
+    let words: Vec<&str> = line
+        .split(|c: char| c.is_whitespace() || c == ';' || c == ',')
+        .collect();
+    words
+        .windows(2)
+        .find(|w| w[1].starts_with(word))
+        .and_then(|w| w[0].parse().ok())
 }
 
 /// The number written just after `word` on `line` ("ℹ pass 5" → 5).
 fn count_after(line: &str, word: &str) -> Option<u64> {
     let words: Vec<&str> = line.split_whitespace().collect();
-    words.windows(2).find(|w| w[0] == word).and_then(|w| w[1].parse().ok())
+    words
+        .windows(2)
+        .find(|w| w[0] == word)
+        .and_then(|w| w[1].parse().ok())
 }
 
 /// Sums `test result: … N passed; M failed` over every cargo test binary.
 fn parse_cargo_test(out: &str) -> (u64, u64) {
-    out.lines().filter(|l| l.starts_with("test result:")).fold((0, 0), |(p, f), l| {
-        (p + count_before(l, "passed").unwrap_or(0), f + count_before(l, "failed").unwrap_or(0))
-    })
+    out.lines()
+        .filter(|l| l.starts_with("test result:"))
+        .fold((0, 0), |(p, f), l| {
+            (
+                p + count_before(l, "passed").unwrap_or(0),
+                f + count_before(l, "failed").unwrap_or(0),
+            )
+        })
 }
 
 /// Vitest's closing `Tests  1 failed | 4 passed (5)` line.
 fn parse_vitest(out: &str) -> (u64, u64) {
     out.lines()
+        .rev()
         .map(str::trim)
         .filter(|l| l.starts_with("Tests "))
-        .map(|l| (count_before(l, "passed").unwrap_or(0), count_before(l, "failed").unwrap_or(0)))
-        .last()
+        .map(|l| {
+            (
+                count_before(l, "passed").unwrap_or(0),
+                count_before(l, "failed").unwrap_or(0),
+            )
+        })
+        .next()
         .unwrap_or((0, 0))
 }
 
 /// node:test's spec reporter closing `ℹ pass N` / `ℹ fail N` lines.
 fn parse_node_test(out: &str) -> (u64, u64) {
     let find = |word| {
-        out.lines().filter_map(|l| count_after(l.trim_start_matches('ℹ').trim(), word)).last()
+        out.lines()
+            .rev()
+            .find_map(|l| count_after(l.trim_start_matches('ℹ').trim(), word))
     };
     (find("pass").unwrap_or(0), find("fail").unwrap_or(0))
 }
@@ -146,7 +187,11 @@ fn from_counts(ok: bool, (passed, failed): (u64, u64), tier: &str) -> Outcome {
     if ran_nothing {
         eprintln!("xtask: tier {tier} reported no executed tests");
     }
-    Outcome { passed, failed: failed + u64::from(ran_nothing), ok: ok && !ran_nothing }
+    Outcome {
+        passed,
+        failed: failed + u64::from(ran_nothing),
+        ok: ok && !ran_nothing,
+    }
 }
 
 /// Builds the UI into ui/dist; the desktop crate embeds it at compile time.
@@ -154,7 +199,9 @@ fn build_ui() -> Result<(), String> {
     let ui = root().join("ui");
     setup::npm_ci(&ui)?;
     println!("==> building the UI");
-    Step::new("ui build").dir(&ui).run(&["npm", "run", "--silent", "build"])
+    Step::new("ui build")
+        .dir(&ui)
+        .run(&["npm", "run", "--silent", "build"])
 }
 
 /// Builds every binary of the workspace (the app, `kq`, xtask) in one cargo invocation, so the
@@ -177,12 +224,14 @@ pub fn run_app() -> Result<(), String> {
     build_ui()?;
     build_binaries()?;
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
-        return Err("no display: KubeQuest's window needs an X11 or Wayland session \
+        return Err(
+            "no display: KubeQuest's window needs an X11 or Wayland session \
                     (neither DISPLAY nor WAYLAND_DISPLAY is set).\n\
                     On a headless machine, use the `kq` command line instead, e.g.\n    \
                     cargo run -p kq-cli -- missions\n\
                     or give the app a virtual display: xvfb-run cargo xtask run"
-            .into());
+                .into(),
+        );
     }
     println!("==> starting KubeQuest");
     Step::new("kubequest").run(&[app_binary()])
@@ -201,7 +250,10 @@ pub fn bundle() -> Result<(), String> {
         OsStr::new("deb,rpm"),
         OsStr::new("--ci"),
     ])?;
-    println!("bundles: {}", root().join("target/release/bundle").display());
+    println!(
+        "bundles: {}",
+        root().join("target/release/bundle").display()
+    );
     Ok(())
 }
 
@@ -212,28 +264,40 @@ fn run_tier(name: &str) -> Outcome {
     let ui = root().join("ui");
     match name {
         "fmt" => Outcome::check(
-            Step::new("cargo fmt").run(&["cargo", "fmt", "--all", "--check"]).is_ok(),
+            Step::new("cargo fmt")
+                .run(&["cargo", "fmt", "--all", "--check"])
+                .is_ok(),
         ),
         "clippy" => Outcome::check(
             Step::new("cargo clippy")
-                .run(&["cargo", "clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
+                .run(&[
+                    "cargo",
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ])
                 .is_ok(),
         ),
         "rust" => {
             if build_binaries().is_err() {
                 return Outcome::check(false);
             }
-            let (ok, out) =
-                Step::new("cargo test").run_captured(&["cargo", "test", "--workspace"]);
+            let (ok, out) = Step::new("cargo test").run_captured(&["cargo", "test", "--workspace"]);
             from_counts(ok, parse_cargo_test(&out), name)
         }
         "ui" => {
-            let typecheck = Step::new("ui type check").dir(&ui).run(&["npm", "run", "check"]);
+            let typecheck = Step::new("ui type check")
+                .dir(&ui)
+                .run(&["npm", "run", "check"]);
             if typecheck.is_err() {
                 return Outcome::check(false);
             }
-            let (ok, out) =
-                Step::new("vitest").dir(&ui).run_captured(&["npx", "vitest", "run"]);
+            let (ok, out) = Step::new("vitest")
+                .dir(&ui)
+                .run_captured(&["npx", "vitest", "run"]);
             let (p, f) = parse_vitest(&out);
             from_counts(ok, (p + 1, f), name)
         }
@@ -258,13 +322,22 @@ fn run_tier(name: &str) -> Outcome {
                 .dir(&e2e)
                 .env("KQ_APP_BINARY", app_binary().display().to_string())
                 .env("KQ_TAURI_DRIVER", driver)
-                .env("KQ_ARTIFACTS", root().join("target/e2e/desktop").display().to_string())
-                .env("KUBEQUEST_LESSONS", root().join("lessons").display().to_string())
+                .env(
+                    "KQ_ARTIFACTS",
+                    root().join("target/e2e/desktop").display().to_string(),
+                )
+                .env(
+                    "KUBEQUEST_LESSONS",
+                    root().join("lessons").display().to_string(),
+                )
                 .run_captured(&sh(cmd));
             from_counts(ok, parse_node_test(&out), name)
         }
         other => {
-            eprintln!("xtask: unknown tier `{other}` (tiers: {})", TIERS.join(", "));
+            eprintln!(
+                "xtask: unknown tier `{other}` (tiers: {})",
+                TIERS.join(", ")
+            );
             Outcome::check(false)
         }
     }
@@ -307,7 +380,10 @@ pub fn test(only: &[String]) -> Result<(), String> {
             break;
         }
     }
-    println!("\n==> summary ({:.0}s in all)", started.elapsed().as_secs_f64());
+    println!(
+        "\n==> summary ({:.0}s in all)",
+        started.elapsed().as_secs_f64()
+    );
     for line in &summary {
         println!("{line}");
     }

@@ -1,0 +1,68 @@
+// The real KubeQuest window opens on the curriculum read from lessons/: the title bar names the
+// app, the mission map lists the bundled missions in curriculum order, and choosing an open
+// mission shows its details.
+
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { By, launch, screenshot, until } from './harness.mjs';
+
+/// Titles and order straight from the lesson files, so the test follows the curriculum.
+const lessonTitles = () => {
+  const root = process.env.KUBEQUEST_LESSONS;
+  assert.ok(root, 'KUBEQUEST_LESSONS must point at the lessons folder');
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => readFileSync(path.join(root, d.name, 'mission.md'), 'utf8'))
+    .map((text) => ({
+      title: /^title:\s*(.+)$/m.exec(text)[1].trim(),
+      order: Number(/^order:\s*(\d+)$/m.exec(text)[1]),
+    }))
+    .sort((a, b) => a.order - b.order)
+    .map((m) => m.title);
+};
+
+let app;
+
+before(async () => {
+  app = await launch();
+});
+
+after(async () => {
+  await app?.quit();
+});
+
+test('the window opens on the mission map with the bundled curriculum in order', async () => {
+  const { session } = app;
+  assert.equal(await session.getTitle(), 'KubeQuest', 'the window is titled KubeQuest');
+  const list = await session.wait(
+    until.elementLocated(By.css('[data-testid="mission-list"]')),
+    20_000,
+    'the mission map never appeared',
+  );
+  await session.wait(async () => (await list.findElements(By.css('[data-testid="mission-card"]'))).length > 0, 10_000);
+  const cards = await list.findElements(By.css('[data-testid="mission-card"]'));
+  const texts = await Promise.all(cards.map((c) => c.getText()));
+  const expected = lessonTitles();
+  assert.equal(cards.length, expected.length, `one card per lesson folder, got: ${texts.join(' | ')}`);
+  expected.forEach((title, i) => {
+    assert.ok(texts[i].includes(title), `card ${i + 1} should be "${title}", got "${texts[i]}"`);
+  });
+  const version = await session.findElement(By.css('[data-testid="app-version"]')).getText();
+  assert.match(version, /0\.\d+\.\d+/, 'the title bar shows the app version');
+  await screenshot(session, '01-mission-map');
+});
+
+test('choosing the first mission shows its details', async () => {
+  const { session } = app;
+  const first = await session.findElement(By.css('[data-testid="mission-card"]'));
+  await first.click();
+  const title = lessonTitles()[0];
+  await session.wait(
+    async () => (await session.findElement(By.css('body')).getText()).split(title).length > 2,
+    10_000,
+    `after the click, "${title}" should appear again in the details panel`,
+  );
+  await screenshot(session, '02-mission-details');
+});
