@@ -257,7 +257,52 @@ pub fn bundle() -> Result<(), String> {
     Ok(())
 }
 
-const TIERS: &[&str] = &["fmt", "clippy", "rust", "ui", "browser", "desktop"];
+const TIERS: &[&str] = &[
+    "fmt",
+    "boundaries",
+    "clippy",
+    "rust",
+    "ui",
+    "browser",
+    "desktop",
+];
+
+/// The domain crates that must build without Tauri, so the CLI and tests never pull in a GUI.
+const TAURI_FREE: &[&str] = &["kq-sim", "kq-engine", "kq-cli"];
+
+/// Fails when any Tauri-free crate has a `tauri*` crate anywhere in its dependency tree.
+fn check_boundaries() -> bool {
+    let mut ok = true;
+    for krate in TAURI_FREE {
+        let out = Command::new("cargo")
+            .args([
+                "tree",
+                "-p",
+                krate,
+                "-e",
+                "normal,build",
+                "--prefix",
+                "none",
+            ])
+            .current_dir(root())
+            .output();
+        let Ok(out) = out
+            .as_ref()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        else {
+            eprintln!("cannot run cargo tree for {krate}");
+            return false;
+        };
+        let offenders: Vec<&str> = out.lines().filter(|l| l.starts_with("tauri")).collect();
+        if offenders.is_empty() {
+            println!("{krate}: no tauri in its dependency tree");
+        } else {
+            eprintln!("{krate} depends on tauri: {}", offenders.join(", "));
+            ok = false;
+        }
+    }
+    ok
+}
 
 fn run_tier(name: &str) -> Outcome {
     let e2e = root().join("tests/e2e");
@@ -268,6 +313,7 @@ fn run_tier(name: &str) -> Outcome {
                 .run(&["cargo", "fmt", "--all", "--check"])
                 .is_ok(),
         ),
+        "boundaries" => Outcome::check(check_boundaries()),
         "clippy" => Outcome::check(
             Step::new("cargo clippy")
                 .run(&[
