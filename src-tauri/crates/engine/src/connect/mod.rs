@@ -1,0 +1,30 @@
+//! Choosing a cluster, without talking to it yet.
+//!
+//! KubeQuest runs missions on its embedded cluster by default; a learner or a classroom may pick
+//! a context from their kubeconfig instead. This module covers everything about that choice that
+//! needs no network:
+//!
+//! - [`load_kubeconfig`] reads `KUBECONFIG` (several files, merged with kubectl's "first one wins"
+//!   rules through [`kube::config::Kubeconfig::merge`]) or `~/.kube/config`;
+//! - [`list_contexts`] lists the contexts with the current one marked, and [`classify`] decides
+//!   whether each is **local** (a loopback or desktop-VM address, or a kind/minikube/k3d/… name)
+//!   or **remote**;
+//! - [`ConnectPolicy`] refuses remote contexts unless the learner allowed that context by name:
+//!   missions create and break pods, which must never happen on a production cluster by accident;
+//! - [`ConnectError`] is the typed error the UI branches on (`kind`), each with a message that
+//!   says what to do next, and [`classify_kube_error`] maps `kube::Error` onto it;
+//! - [`ReconnectPolicy`] is the pure back-off schedule used while a cluster is unreachable.
+
+mod errors;
+mod kubeconfig;
+mod reconnect;
+
+pub use errors::{
+    ConnectError, ConnectErrorKind, SUPPORTED_MINORS, check_server_version, classify_kube_error,
+    classify_watcher_error,
+};
+pub use kubeconfig::{
+    ConnectPolicy, ContextInfo, LoadedKubeconfig, Locality, classify, list_contexts,
+    load_kubeconfig, load_kubeconfig_from_env,
+};
+pub use reconnect::{ReconnectPolicy, ReconnectState};

@@ -1,0 +1,883 @@
+//! Why a pod is stuck, in words a beginner understands.
+//!
+//! The kubelet and the scheduler report problems as short reason strings (`ImagePullBackOff`,
+//! `CreateContainerConfigError`, `Unschedulable`, …). This module is the taxonomy that maps each
+//! reason to:
+//!
+//! - the pipeline stage it blocks ([`stage_of`]): a pull failure blocks *Image pulled*, a crash
+//!   blocks *Running*, a failed readiness probe blocks *Ready*;
+//! - a plain-language explanation that names the concrete cause where the status carries it (the
+//!   exit code of the last crash, the scheduler's per-node reasons, the missing ConfigMap);
+//! - the `kubectl` commands that would have revealed it, so the app teaches the real tool rather
+//!   than replacing it.
+//!
+//! It is pure: the pipeline reducer ([`crate::pipeline`]) feeds it the facts it found.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::pipeline::StageKind;
+
+/// Every problem KubeQuest recognises. Unknown reasons become [`ReasonKind::Other`] and are still
+/// shown verbatim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReasonKind {
+    /// The last pull attempt failed (the tag or repository does not exist, the registry refused).
+    ErrImagePull,
+    /// Pulls keep failing; the kubelet is waiting before the next attempt.
+    ImagePullBackOff,
+    /// The image reference cannot even be parsed.
+    InvalidImageName,
+    /// `imagePullPolicy: Never` and the image is not on the node.
+    ErrImageNeverPull,
+    /// The runtime could not inspect the image.
+    ImageInspectError,
+    /// The registry could not be reached.
+    RegistryUnavailable,
+    /// The container keeps exiting; the kubelet waits longer before each restart.
+    CrashLoopBackOff,
+    /// The container spec references configuration that does not exist (ConfigMap, Secret, key).
+    CreateContainerConfigError,
+    /// The runtime refused to create the container.
+    CreateContainerError,
+    /// The runtime created the container but could not start it (older runtimes).
+    RunContainerError,
+    /// The process could not be started (binary not found, not executable): containerd's
+    /// `StartError`, exit code 128.
+    StartError,
+    /// The kernel killed the container for using more memory than its limit (exit code 137).
+    OomKilled,
+    /// The main process exited with a non-zero code.
+    Error,
+    /// The main process exited with code 0.
+    Completed,
+    /// No node fits the pod; the scheduler says why per node.
+    Unschedulable,
+    /// The pod carries scheduling gates, so the scheduler does not consider it yet.
+    SchedulingGated,
+    /// A volume could not be mounted (missing ConfigMap, Secret or PVC).
+    FailedMount,
+    /// The pod sandbox (network namespace) could not be created.
+    FailedCreatePodSandBox,
+    /// The liveness probe fails; the kubelet restarts the container.
+    LivenessProbeFailed,
+    /// The readiness probe fails; the pod gets no traffic and is not Ready.
+    ReadinessProbeFailed,
+    /// The startup probe has not passed yet.
+    StartupProbeFailed,
+    /// The pod was evicted or failed as a whole (`status.reason`).
+    PodFailed,
+    /// Anything else, shown with its raw reason.
+    Other,
+}
+
+/// Image-pull reasons from kubernetes `pkg/kubelet/images/types.go`.
+const IMAGE_REASONS: &[(&str, ReasonKind)] = &[
+    ("ErrImagePull", ReasonKind::ErrImagePull),
+    ("ImagePullBackOff", ReasonKind::ImagePullBackOff),
+    ("InvalidImageName", ReasonKind::InvalidImageName),
+    ("ErrImageNeverPull", ReasonKind::ErrImageNeverPull),
+    ("ImageInspectError", ReasonKind::ImageInspectError),
+    ("RegistryUnavailable", ReasonKind::RegistryUnavailable),
+    ("SignatureValidationFailed", ReasonKind::ErrImagePull),
+];
+
+impl ReasonKind {
+    /// Classifies a reason string from a container state, a condition or an event.
+    pub fn from_reason(reason: &str) -> ReasonKind {
+        if let Some((_, k)) = IMAGE_REASONS.iter().find(|(r, _)| *r == reason) {
+            return *k;
+        }
+        match reason {
+            "CrashLoopBackOff" => ReasonKind::CrashLoopBackOff,
+            "CreateContainerConfigError" => ReasonKind::CreateContainerConfigError,
+            "CreateContainerError" | "PreCreateHookError" => ReasonKind::CreateContainerError,
+            "RunContainerError" | "PostStartHookError" | "ContainerCannotRun" => {
+                ReasonKind::RunContainerError
+            }
+            "StartError" => ReasonKind::StartError,
+            "OOMKilled" => ReasonKind::OomKilled,
+            "Error" => ReasonKind::Error,
+            "Completed" => ReasonKind::Completed,
+            "Unschedulable" | "FailedScheduling" => ReasonKind::Unschedulable,
+            "SchedulingGated" => ReasonKind::SchedulingGated,
+            "FailedMount" | "FailedAttachVolume" => ReasonKind::FailedMount,
+            "FailedCreatePodSandBox" => ReasonKind::FailedCreatePodSandBox,
+            "LivenessProbeFailed" => ReasonKind::LivenessProbeFailed,
+            "ReadinessProbeFailed" => ReasonKind::ReadinessProbeFailed,
+            "StartupProbeFailed" => ReasonKind::StartupProbeFailed,
+            "Evicted" | "DeadlineExceeded" | "NodeLost" | "Shutdown" | "Terminated" => {
+                ReasonKind::PodFailed
+            }
+            r if r.starts_with("ExitCode:") || r.starts_with("Signal:") => ReasonKind::Error,
+            _ => ReasonKind::Other,
+        }
+    }
+
+    /// Whether this is one of the image-pull reasons (the *Image pulled* stage).
+    pub fn is_image_problem(self) -> bool {
+        stage_of(self) == StageKind::ImagePulled
+    }
+}
+
+/// The pipeline stage a problem blocks.
+pub fn stage_of(kind: ReasonKind) -> StageKind {
+    use ReasonKind as R;
+    match kind {
+        R::ErrImagePull
+        | R::ImagePullBackOff
+        | R::InvalidImageName
+        | R::ErrImageNeverPull
+        | R::ImageInspectError
+        | R::RegistryUnavailable => StageKind::ImagePulled,
+        R::CreateContainerConfigError
+        | R::CreateContainerError
+        | R::FailedMount
+        | R::FailedCreatePodSandBox
+        | R::Other => StageKind::ContainerCreated,
+        R::CrashLoopBackOff
+        | R::RunContainerError
+        | R::StartError
+        | R::OomKilled
+        | R::Error
+        | R::Completed
+        | R::LivenessProbeFailed
+        | R::StartupProbeFailed
+        | R::PodFailed => StageKind::Running,
+        R::Unschedulable | R::SchedulingGated => StageKind::Scheduled,
+        R::ReadinessProbeFailed => StageKind::Ready,
+    }
+}
+
+/// How a container's previous (or current) run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Termination {
+    /// `Error`, `OOMKilled`, `Completed`, `StartError`, or empty.
+    pub reason: String,
+    pub exit_code: i32,
+    pub signal: Option<i32>,
+    /// The runtime's message (e.g. `exec: "nonexistent": executable file not found in $PATH`).
+    pub message: Option<String>,
+}
+
+impl Termination {
+    /// Reads a terminated state.
+    pub fn from_state(t: &k8s_openapi::api::core::v1::ContainerStateTerminated) -> Termination {
+        Termination {
+            reason: t.reason.clone().unwrap_or_default(),
+            exit_code: t.exit_code,
+            signal: t.signal.filter(|s| *s != 0),
+            message: t.message.clone().filter(|m| !m.is_empty()),
+        }
+    }
+
+    /// `Error (exit code 1)`, `OOMKilled (exit code 137)`.
+    pub fn describe(&self) -> String {
+        let reason = if self.reason.is_empty() {
+            "Terminated"
+        } else {
+            &self.reason
+        };
+        match self.signal {
+            Some(sig) => format!("{reason} (signal {sig})"),
+            None => format!("{reason} (exit code {})", self.exit_code),
+        }
+    }
+}
+
+/// One entry of the scheduler's per-node reasons: `1 Insufficient cpu`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FitReason {
+    /// How many nodes gave this reason; `None` for PreFilter messages that carry no count.
+    pub count: Option<u32>,
+    pub reason: String,
+}
+
+/// The scheduler's `FitError` message, parsed.
+///
+/// Format (kubernetes `pkg/scheduler/framework/types.go`, `FitError.Error`):
+/// `0/<N> nodes are available: <count reason>, <count reason>. preemption: <PostFilterMsg>.`
+/// The preemption part ends with its own period, hence the real text's `..`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FitError {
+    /// `N` in `0/N nodes are available`.
+    pub nodes: u32,
+    pub reasons: Vec<FitReason>,
+    /// What preemption concluded, without the `preemption: ` prefix.
+    pub preemption: Option<String>,
+}
+
+/// Parses a FitError message; `None` when the text is not one.
+pub fn parse_fit_error(message: &str) -> Option<FitError> {
+    let rest = message.trim().strip_prefix("0/")?;
+    let (nodes, rest) = rest.split_once(' ')?;
+    let nodes: u32 = nodes.parse().ok()?;
+    let rest = rest.strip_prefix("nodes are available")?;
+    let rest = rest.strip_prefix(':').unwrap_or(rest).trim_start();
+    // The reason list ends at the first ". " that starts the preemption message, or at the
+    // final period.
+    let (list, preemption) = match rest.find(". preemption: ") {
+        Some(i) => {
+            let p = &rest[i + ". preemption: ".len()..];
+            let p = p.strip_suffix('.').unwrap_or(p);
+            (&rest[..i], Some(p.to_owned()))
+        }
+        None => (rest.strip_suffix('.').unwrap_or(rest), None),
+    };
+    let mut reasons = Vec::new();
+    for item in split_fit_list(list) {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let (count, reason) = match item.split_once(' ') {
+            Some((n, r)) if n.chars().all(|c| c.is_ascii_digit()) => (n.parse().ok(), r),
+            _ => (None, item),
+        };
+        reasons.push(FitReason {
+            count,
+            reason: reason.to_owned(),
+        });
+    }
+    Some(FitError {
+        nodes,
+        reasons,
+        preemption,
+    })
+}
+
+/// Splits `1 Insufficient cpu, 2 node(s) had untolerated taint {a: b}` at the commas that start
+/// a new counted item, so commas inside a reason (taint values) survive.
+fn split_fit_list(list: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes = list.as_bytes();
+    let mut i = 0;
+    while let Some(off) = list[i..].find(", ") {
+        let at = i + off;
+        let next = &list[at + 2..];
+        let digits = next.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && bytes.get(at + 2 + digits) == Some(&b' ') {
+            out.push(&list[start..at]);
+            start = at + 2;
+        }
+        i = at + 2;
+    }
+    out.push(&list[start..]);
+    out
+}
+
+/// The facts the pipeline found about one problem.
+#[derive(Debug, Clone, Default)]
+pub struct Symptom<'a> {
+    pub namespace: &'a str,
+    pub pod: &'a str,
+    /// The container the problem is about; `None` for pod-level problems (scheduling).
+    pub container: Option<&'a str>,
+    /// Whether the pod has more than one container (then commands need `-c`).
+    pub multi_container: bool,
+    /// Whether the container is an init container.
+    pub init: bool,
+    /// The raw reason (`ImagePullBackOff`, `Unschedulable`, `LivenessProbeFailed`, …).
+    pub reason: &'a str,
+    /// The status or condition message that goes with the reason.
+    pub message: Option<&'a str>,
+    /// The previous run's end, for crash loops.
+    pub last_termination: Option<Termination>,
+    /// The image the container spec asks for.
+    pub image: Option<&'a str>,
+    /// `restartPolicy` of the pod.
+    pub restart_policy: Option<&'a str>,
+    /// The message of the latest related event (probe failures, mount errors, Killing).
+    pub event_message: Option<&'a str>,
+    /// Whether the kubelet killed the previous run for failing its liveness probe.
+    pub killed_by_liveness: bool,
+}
+
+/// A diagnosed problem, as the UI shows it under the stuck stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Diagnosis {
+    pub kind: ReasonKind,
+    /// The raw reason, exactly as Kubernetes reports it.
+    pub reason: String,
+    /// The stage this problem blocks.
+    pub stage: StageKind,
+    pub container: Option<String>,
+    /// One line: what is wrong.
+    pub title: String,
+    /// A few sentences for a beginner: what happened and why.
+    pub explanation: String,
+    /// The `kubectl` commands that would reveal this, most useful first.
+    pub commands: Vec<String>,
+    /// For crash loops: how the previous run ended.
+    pub last_termination: Option<Termination>,
+    /// For scheduling failures: the scheduler's reasons.
+    pub fit_error: Option<FitError>,
+}
+
+fn describe_cmd(s: &Symptom<'_>) -> String {
+    format!("kubectl describe pod {} -n {}", s.pod, s.namespace)
+}
+
+fn logs_cmd(s: &Symptom<'_>, previous: bool) -> String {
+    let mut cmd = format!("kubectl logs {} -n {}", s.pod, s.namespace);
+    if let Some(c) = s.container.filter(|_| s.multi_container || s.init) {
+        cmd.push_str(&format!(" -c {c}"));
+    }
+    if previous {
+        cmd.push_str(" --previous");
+    }
+    cmd
+}
+
+fn image_cmd(s: &Symptom<'_>) -> String {
+    let list = if s.init {
+        "initContainers"
+    } else {
+        "containers"
+    };
+    format!(
+        "kubectl get pod {} -n {} -o jsonpath='{{.spec.{list}[*].image}}'",
+        s.pod, s.namespace
+    )
+}
+
+fn fit_reason_sentence(r: &FitReason) -> String {
+    let reason = r.reason.as_str();
+    let what = if let Some(res) = reason.strip_prefix("Insufficient ") {
+        format!(
+            "not enough free {res}: the pod's `resources.requests.{res}` is more than the node has \
+             left to give"
+        )
+    } else if reason.contains("untolerated taint") {
+        format!("the node has a taint the pod does not tolerate ({reason})")
+    } else if reason.contains("didn't match Pod's node affinity/selector") {
+        "the pod's nodeSelector or node affinity does not match the node's labels".into()
+    } else if reason.contains("Too many pods") {
+        "the node already runs as many pods as it allows".into()
+    } else if reason.contains("were unschedulable") {
+        "the node is cordoned (marked unschedulable)".into()
+    } else {
+        reason.to_owned()
+    };
+    match r.count {
+        Some(1) => format!("1 node: {what}"),
+        Some(n) => format!("{n} nodes: {what}"),
+        None => what,
+    }
+}
+
+/// Explains one problem.
+pub fn diagnose(s: &Symptom<'_>) -> Diagnosis {
+    let kind = ReasonKind::from_reason(s.reason);
+    let container = s.container.map(str::to_owned);
+    let who = match (s.container, s.init) {
+        (Some(c), true) => format!("The init container `{c}`"),
+        (Some(c), false) => format!("The container `{c}`"),
+        (None, _) => format!("The pod `{}`", s.pod),
+    };
+    let image = s.image.unwrap_or("its image");
+    let name = s.container.unwrap_or(s.pod);
+    let describe = describe_cmd(s);
+    let mut fit_error = None;
+    let (title, explanation, commands): (String, String, Vec<String>) = match kind {
+        ReasonKind::ErrImagePull | ReasonKind::ImagePullBackOff => {
+            let backoff = if kind == ReasonKind::ImagePullBackOff {
+                " The kubelet is now waiting before it tries again: 10 s after the first failure, \
+                 then 20 s, 40 s … up to 5 minutes. ImagePullBackOff is that waiting; \
+                 ErrImagePull is shown right after each failed attempt, so the status flips \
+                 between the two."
+            } else {
+                " The kubelet will retry, waiting longer after each failure (ImagePullBackOff)."
+            };
+            (
+                format!("The node cannot pull the image `{image}`"),
+                format!(
+                    "{who} cannot start because the node failed to download `{image}` from its \
+                     registry. Usually the tag or repository name does not exist (a typo, or a \
+                     version that was never pushed), or the registry is private and the pod has \
+                     no pull secret.{backoff} The exact registry error is in the pod's events."
+                ),
+                vec![describe, image_cmd(s)],
+            )
+        }
+        ReasonKind::InvalidImageName => (
+            format!("`{image}` is not a valid image reference"),
+            format!(
+                "{who} names an image that Kubernetes cannot even parse (for example an \
+                 upper-case letter, a space, or two colons in the tag). The kubelet does not try \
+                 to pull it at all. Fix the `image:` field."
+            ),
+            vec![describe, image_cmd(s)],
+        ),
+        ReasonKind::ErrImageNeverPull => (
+            format!("`{image}` is not on the node and may not be pulled"),
+            format!(
+                "{who} has `imagePullPolicy: Never`, which tells the kubelet to use only images \
+                 already present on the node. `{image}` is not there, so the container cannot be \
+                 created. Either load the image onto the node or allow pulling (`IfNotPresent`)."
+            ),
+            vec![
+                describe,
+                format!(
+                    "kubectl get pod {} -n {} -o jsonpath='{{.spec.containers[*].imagePullPolicy}}'",
+                    s.pod, s.namespace
+                ),
+            ],
+        ),
+        ReasonKind::ImageInspectError | ReasonKind::RegistryUnavailable => (
+            format!("The node cannot read the image `{image}`"),
+            format!(
+                "{who} is blocked before it is created: the container runtime could not inspect \
+                 or reach the registry for `{image}`. The pod's events carry the runtime's error."
+            ),
+            vec![describe],
+        ),
+        ReasonKind::CrashLoopBackOff => {
+            let last = s.last_termination.as_ref();
+            let cause = match last.map(|t| ReasonKind::from_reason(&t.reason)) {
+                _ if s.killed_by_liveness => format!(
+                    " The kubelet killed the previous run because its liveness probe failed{}; \
+                     the probe (or the app's health endpoint) is the thing to look at.",
+                    s.event_message
+                        .map(|m| format!(" (`{m}`)"))
+                        .unwrap_or_default()
+                ),
+                Some(ReasonKind::OomKilled) => " The last run was OOMKilled: it used more memory \
+                     than its `resources.limits.memory`, so the kernel killed it (exit code 137)."
+                    .into(),
+                Some(ReasonKind::Completed) => format!(
+                    " The last run exited with code 0 (Completed): the process finished \
+                     successfully, but with `restartPolicy: {}` Kubernetes expects it to keep \
+                     running and starts it again. A server process must not exit.",
+                    s.restart_policy.unwrap_or("Always")
+                ),
+                Some(ReasonKind::StartError) => format!(
+                    " The last run never started: the runtime could not launch the command \
+                     (StartError, exit code 128){}.",
+                    last.and_then(|t| t.message.as_deref())
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
+                ),
+                _ => match last {
+                    Some(t) => format!(
+                        " The last run ended with {}: the program itself reported a failure, so \
+                         its own output (the logs of the previous run) says why.",
+                        t.describe()
+                    ),
+                    None => String::new(),
+                },
+            };
+            (
+                format!("`{name}` keeps crashing"),
+                format!(
+                    "{who} started, then its main process stopped. Kubernetes restarts it, and \
+                     waits longer before each new attempt (10 s, 20 s, 40 s … up to 5 minutes): \
+                     that waiting is CrashLoopBackOff. The pod's phase can still say Running, \
+                     because a restart is always coming.{cause}"
+                ),
+                vec![logs_cmd(s, true), describe],
+            )
+        }
+        ReasonKind::OomKilled => (
+            format!("`{name}` ran out of memory"),
+            format!(
+                "{who} used more memory than its `resources.limits.memory`, so the kernel's OOM \
+                 killer stopped it (exit code 137). Kubernetes will restart it, and it will be \
+                 killed again until the limit fits what the program needs (or the program needs \
+                 less)."
+            ),
+            vec![
+                describe,
+                format!(
+                    "kubectl get pod {} -n {} -o jsonpath='{{.spec.containers[*].resources}}'",
+                    s.pod, s.namespace
+                ),
+            ],
+        ),
+        ReasonKind::Error | ReasonKind::Completed => {
+            let exit = s.last_termination.as_ref().map(Termination::describe);
+            let restarts = match s.restart_policy {
+                Some("Never") => " With `restartPolicy: Never` it will not be restarted.",
+                Some("OnFailure") if kind == ReasonKind::Completed => {
+                    " With `restartPolicy: OnFailure` a successful exit is final."
+                }
+                _ => {
+                    " Kubernetes will restart it and, if it keeps exiting, back off \
+                       (CrashLoopBackOff)."
+                }
+            };
+            (
+                format!("`{name}` exited"),
+                format!(
+                    "{who}'s main process ended{}.{restarts} Its output says why.",
+                    exit.map(|e| format!(" with {e}")).unwrap_or_default()
+                ),
+                vec![logs_cmd(s, false), describe],
+            )
+        }
+        ReasonKind::CreateContainerConfigError => (
+            "The container's configuration refers to something missing".into(),
+            format!(
+                "{who} cannot be created because its spec refers to configuration that does not \
+                 exist{}: typically an `env`/`envFrom` entry pointing at a ConfigMap or Secret (or \
+                 a key inside one) that is not in the namespace. The image is fine; create the \
+                 missing object or fix the reference.",
+                s.message.map(|m| format!(" (`{m}`)")).unwrap_or_default()
+            ),
+            vec![
+                describe,
+                format!("kubectl get configmaps,secrets -n {}", s.namespace),
+            ],
+        ),
+        ReasonKind::CreateContainerError => (
+            "The runtime refused to create the container".into(),
+            format!(
+                "{who} was pulled, but the container runtime could not create it{}. The pod's \
+                 events carry the runtime's error.",
+                s.message.map(|m| format!(" (`{m}`)")).unwrap_or_default()
+            ),
+            vec![describe],
+        ),
+        ReasonKind::RunContainerError | ReasonKind::StartError => (
+            "The container's command could not be started".into(),
+            format!(
+                "{who} was created, but its process could not start{}. Usually the `command` \
+                 names a program that is not in the image, or a file that is not executable. \
+                 Check `command` and `args` against what the image contains.",
+                s.message
+                    .or(s
+                        .last_termination
+                        .as_ref()
+                        .and_then(|t| t.message.as_deref()))
+                    .map(|m| format!(" (`{m}`)"))
+                    .unwrap_or_default()
+            ),
+            vec![describe],
+        ),
+        ReasonKind::Unschedulable => {
+            let parsed = s.message.and_then(parse_fit_error);
+            let detail = match &parsed {
+                Some(f) if !f.reasons.is_empty() => format!(
+                    " The scheduler checked {} node{} and none fits: {}.",
+                    f.nodes,
+                    if f.nodes == 1 { "" } else { "s" },
+                    f.reasons
+                        .iter()
+                        .map(fit_reason_sentence)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                _ => s
+                    .message
+                    .map(|m| format!(" The scheduler says: {m}"))
+                    .unwrap_or_default(),
+            };
+            let preempt = if parsed
+                .as_ref()
+                .and_then(|f| f.preemption.as_ref())
+                .is_some()
+            {
+                " Preemption could not help either: no lower-priority pods could be evicted to \
+                 make room."
+            } else {
+                ""
+            };
+            fit_error = parsed;
+            (
+                "No node can run this pod".into(),
+                format!(
+                    "The pod was accepted, but the scheduler cannot find a node for it, so it \
+                     stays Pending with no node, no IP and no containers.{detail}{preempt} The \
+                     scheduler retries when the cluster changes; fix the pod's requests or \
+                     constraints (or add capacity)."
+                ),
+                vec![describe, "kubectl describe nodes".into()],
+            )
+        }
+        ReasonKind::SchedulingGated => (
+            "The pod is held back by scheduling gates".into(),
+            "The pod has `spec.schedulingGates`; the scheduler ignores it until every gate is \
+             removed."
+                .into(),
+            vec![describe],
+        ),
+        ReasonKind::FailedMount => (
+            "A volume cannot be mounted".into(),
+            format!(
+                "The kubelet mounts the pod's volumes before it pulls images or creates \
+                 containers, and a mount failed{}. Usually a ConfigMap, Secret or \
+                 PersistentVolumeClaim named in `volumes` does not exist.",
+                s.event_message
+                    .map(|m| format!(" (`{m}`)"))
+                    .unwrap_or_default()
+            ),
+            vec![
+                describe,
+                format!("kubectl get configmaps,secrets,pvc -n {}", s.namespace),
+            ],
+        ),
+        ReasonKind::FailedCreatePodSandBox => (
+            "The pod's sandbox could not be created".into(),
+            format!(
+                "Before any container runs, the node creates the pod's sandbox (its network \
+                 namespace), and that failed{}. This is a node or network-plugin problem rather \
+                 than a problem in the pod spec.",
+                s.event_message
+                    .map(|m| format!(" (`{m}`)"))
+                    .unwrap_or_default()
+            ),
+            vec![describe],
+        ),
+        ReasonKind::LivenessProbeFailed => (
+            "The liveness probe fails".into(),
+            format!(
+                "{who} runs, but its liveness probe keeps failing{}. After `failureThreshold` \
+                 failures the kubelet kills and restarts the container, and repeated restarts \
+                 turn into CrashLoopBackOff. Check the probe's path, port and timing against what \
+                 the app serves.",
+                s.event_message
+                    .map(|m| format!(" (`{m}`)"))
+                    .unwrap_or_default()
+            ),
+            vec![describe, logs_cmd(s, false)],
+        ),
+        ReasonKind::ReadinessProbeFailed => (
+            "The readiness probe fails".into(),
+            format!(
+                "{who} runs, but its readiness probe fails{}, so the pod is not Ready and \
+                 Services send it no traffic. The container is not restarted for this. Check the \
+                 probe's path, port and timing against what the app serves.",
+                s.event_message
+                    .map(|m| format!(" (`{m}`)"))
+                    .unwrap_or_default()
+            ),
+            vec![describe],
+        ),
+        ReasonKind::StartupProbeFailed => (
+            "The startup probe has not passed".into(),
+            format!(
+                "{who} runs, but its startup probe has not succeeded yet{}; until it does, the \
+                 other probes are not run and the container is not started as far as Kubernetes \
+                 is concerned.",
+                s.event_message
+                    .map(|m| format!(" (`{m}`)"))
+                    .unwrap_or_default()
+            ),
+            vec![describe],
+        ),
+        ReasonKind::PodFailed => (
+            format!("The pod failed ({})", s.reason),
+            format!(
+                "The pod as a whole was stopped{}. It will not come back by itself; a controller \
+                 (or you) must create a new one.",
+                s.message.map(|m| format!(": {m}")).unwrap_or_default()
+            ),
+            vec![describe],
+        ),
+        ReasonKind::Other => (
+            format!("{who} is waiting: {}", s.reason),
+            format!(
+                "Kubernetes reports `{}`{}.",
+                s.reason,
+                s.message
+                    .map(|m| format!(" with the message `{m}`"))
+                    .unwrap_or_default()
+            ),
+            vec![describe],
+        ),
+    };
+    Diagnosis {
+        kind,
+        reason: s.reason.to_owned(),
+        stage: if s.init && kind != ReasonKind::Unschedulable {
+            StageKind::Init
+        } else {
+            stage_of(kind)
+        },
+        container,
+        title,
+        explanation,
+        commands,
+        last_termination: s.last_termination.clone(),
+        fit_error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_error_with_the_trailing_double_period() {
+        let msg = "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are \
+                   available: 1 No preemption victims found for incoming pod..";
+        let f = parse_fit_error(msg).expect("the scheduler's real text must parse");
+        assert_eq!(f.nodes, 1);
+        assert_eq!(
+            f.reasons,
+            vec![FitReason {
+                count: Some(1),
+                reason: "Insufficient cpu".into()
+            }]
+        );
+        assert_eq!(
+            f.preemption.as_deref(),
+            Some("0/1 nodes are available: 1 No preemption victims found for incoming pod.")
+        );
+    }
+
+    #[test]
+    fn fit_error_with_several_reasons_keeps_commas_inside_taints() {
+        let msg = "0/3 nodes are available: 1 Insufficient memory, 2 node(s) had untolerated \
+                   taint {dedicated: gpu, zone: a}. preemption: 0/3 nodes are available: 3 \
+                   Preemption is not helpful for scheduling..";
+        let f = parse_fit_error(msg).unwrap();
+        assert_eq!(f.nodes, 3);
+        let reasons: Vec<_> = f
+            .reasons
+            .iter()
+            .map(|r| (r.count, r.reason.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                (Some(1), "Insufficient memory"),
+                (
+                    Some(2),
+                    "node(s) had untolerated taint {dedicated: gpu, zone: a}"
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn prefilter_messages_have_no_count() {
+        let f = parse_fit_error(
+            "0/1 nodes are available: persistentvolumeclaim \"data\" not found. preemption: \
+             0/1 nodes are available: 1 Preemption is not helpful for scheduling..",
+        )
+        .unwrap();
+        assert_eq!(f.reasons[0].count, None);
+        assert_eq!(
+            f.reasons[0].reason,
+            "persistentvolumeclaim \"data\" not found"
+        );
+        assert_eq!(
+            parse_fit_error("pod has unbound immediate PersistentVolumeClaims"),
+            None
+        );
+    }
+
+    #[test]
+    fn every_reason_maps_to_the_stage_it_blocks() {
+        let table = [
+            ("ErrImagePull", StageKind::ImagePulled),
+            ("ImagePullBackOff", StageKind::ImagePulled),
+            ("InvalidImageName", StageKind::ImagePulled),
+            ("ErrImageNeverPull", StageKind::ImagePulled),
+            ("CreateContainerConfigError", StageKind::ContainerCreated),
+            ("CreateContainerError", StageKind::ContainerCreated),
+            ("FailedMount", StageKind::ContainerCreated),
+            ("RunContainerError", StageKind::Running),
+            ("StartError", StageKind::Running),
+            ("CrashLoopBackOff", StageKind::Running),
+            ("OOMKilled", StageKind::Running),
+            ("LivenessProbeFailed", StageKind::Running),
+            ("Unschedulable", StageKind::Scheduled),
+            ("ReadinessProbeFailed", StageKind::Ready),
+            ("ExitCode:3", StageKind::Running),
+        ];
+        for (reason, stage) in table {
+            assert_eq!(stage_of(ReasonKind::from_reason(reason)), stage, "{reason}");
+        }
+    }
+
+    fn symptom<'a>(reason: &'a str) -> Symptom<'a> {
+        Symptom {
+            namespace: "kq-crash-loop-backoff",
+            pod: "greeter",
+            container: Some("greeter"),
+            reason,
+            image: Some("busybox:1.36"),
+            ..Symptom::default()
+        }
+    }
+
+    #[test]
+    fn crash_loop_names_the_last_exit_and_the_previous_logs() {
+        let mut s = symptom("CrashLoopBackOff");
+        s.last_termination = Some(Termination {
+            reason: "Error".into(),
+            exit_code: 1,
+            signal: None,
+            message: None,
+        });
+        let d = diagnose(&s);
+        assert_eq!(d.stage, StageKind::Running);
+        assert!(
+            d.explanation.contains("Error (exit code 1)"),
+            "{}",
+            d.explanation
+        );
+        assert_eq!(
+            d.commands[0], "kubectl logs greeter -n kq-crash-loop-backoff --previous",
+            "a single-container pod needs no -c"
+        );
+        s.multi_container = true;
+        assert_eq!(
+            diagnose(&s).commands[0],
+            "kubectl logs greeter -n kq-crash-loop-backoff -c greeter --previous"
+        );
+    }
+
+    #[test]
+    fn crash_loop_explains_oom_and_exit_zero_differently() {
+        let mut s = symptom("CrashLoopBackOff");
+        s.last_termination = Some(Termination {
+            reason: "OOMKilled".into(),
+            exit_code: 137,
+            signal: None,
+            message: None,
+        });
+        assert!(diagnose(&s).explanation.contains("memory"));
+        s.last_termination = Some(Termination {
+            reason: "Completed".into(),
+            exit_code: 0,
+            signal: None,
+            message: None,
+        });
+        assert!(diagnose(&s).explanation.contains("restartPolicy: Always"));
+    }
+
+    #[test]
+    fn unschedulable_lists_the_scheduler_reasons_in_plain_words() {
+        let s = Symptom {
+            namespace: "kq-pending-insufficient-cpu",
+            pod: "report-worker",
+            reason: "Unschedulable",
+            message: Some(
+                "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are \
+                 available: 1 No preemption victims found for incoming pod..",
+            ),
+            ..Symptom::default()
+        };
+        let d = diagnose(&s);
+        assert_eq!(d.stage, StageKind::Scheduled);
+        assert!(
+            d.explanation.contains("1 node: not enough free cpu"),
+            "{}",
+            d.explanation
+        );
+        assert_eq!(d.fit_error.as_ref().map(|f| f.nodes), Some(1));
+        assert_eq!(
+            d.commands[0],
+            "kubectl describe pod report-worker -n kq-pending-insufficient-cpu"
+        );
+    }
+}

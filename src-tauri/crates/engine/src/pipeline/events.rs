@@ -1,0 +1,137 @@
+//! Reading core/v1 Events the way `kubectl describe` does.
+//!
+//! Kubelet events (legacy recorder) carry `count`, `firstTimestamp` and `lastTimestamp`;
+//! scheduler events (events.k8s.io recorder) carry `eventTime` and, for repeats, `series`.
+//! [`PodEvent`] flattens both into one shape, following kubectl's `printEvent` precedence:
+//! `series` first, then `lastTimestamp`, then `firstTimestamp`, then `eventTime`.
+//!
+//! Events are matched to a pod by namespace, name **and uid**: a pod deleted and recreated with
+//! the same name gets a new uid, and the old pod's `BackOff` events must not haunt the new one.
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Event, Pod};
+
+/// One event about a pod, flattened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodEvent {
+    /// `Normal` or `Warning`.
+    pub type_: String,
+    pub reason: String,
+    pub message: String,
+    /// How many times it happened (`x4`).
+    pub count: u32,
+    pub first_seen: Option<Timestamp>,
+    pub last_seen: Option<Timestamp>,
+    /// The container from `involvedObject.fieldPath` (`spec.containers{web}`), if any.
+    pub container: Option<String>,
+    /// Whether `fieldPath` named an init container.
+    pub init_container: bool,
+}
+
+/// The container named by a field path like `spec.containers{web}` or
+/// `spec.initContainers{setup}`.
+fn container_of(field_path: &str) -> Option<(String, bool)> {
+    for (prefix, init) in [("spec.containers{", false), ("spec.initContainers{", true)] {
+        if let Some(rest) = field_path.strip_prefix(prefix) {
+            return rest.strip_suffix('}').map(|n| (n.to_owned(), init));
+        }
+    }
+    None
+}
+
+impl PodEvent {
+    /// Flattens a core/v1 Event.
+    pub fn from_event(e: &Event) -> PodEvent {
+        let series = e.series.as_ref();
+        let count = series
+            .and_then(|s| s.count)
+            .or(e.count)
+            .and_then(|c| u32::try_from(c).ok())
+            .unwrap_or(1)
+            .max(1);
+        let last_seen = series
+            .and_then(|s| s.last_observed_time.as_ref().map(|t| t.0))
+            .or(e.last_timestamp.as_ref().map(|t| t.0))
+            .or(e.first_timestamp.as_ref().map(|t| t.0))
+            .or(e.event_time.as_ref().map(|t| t.0));
+        let first_seen = e
+            .first_timestamp
+            .as_ref()
+            .map(|t| t.0)
+            .or(e.event_time.as_ref().map(|t| t.0))
+            .or(last_seen);
+        let (container, init_container) = e
+            .involved_object
+            .field_path
+            .as_deref()
+            .and_then(container_of)
+            .map_or((None, false), |(c, init)| (Some(c), init));
+        PodEvent {
+            type_: e.type_.clone().unwrap_or_else(|| "Normal".into()),
+            reason: e.reason.clone().unwrap_or_default(),
+            message: e.message.clone().unwrap_or_default(),
+            count,
+            first_seen,
+            last_seen,
+            container,
+            init_container,
+        }
+    }
+}
+
+/// Whether `e` is about `pod` (same namespace and name, and the same uid when both have one).
+pub fn is_about(e: &Event, pod: &Pod) -> bool {
+    let o = &e.involved_object;
+    if o.kind.as_deref().is_some_and(|k| k != "Pod") {
+        return false;
+    }
+    let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
+    let ev_ns = o
+        .namespace
+        .as_deref()
+        .or(e.metadata.namespace.as_deref())
+        .unwrap_or_default();
+    if ev_ns != ns || o.name.as_deref() != pod.metadata.name.as_deref() {
+        return false;
+    }
+    match (o.uid.as_deref(), pod.metadata.uid.as_deref()) {
+        (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() => a == b,
+        _ => true,
+    }
+}
+
+/// The events about `pod`, oldest first (by last seen, then first seen).
+pub fn events_for(pod: &Pod, events: &[Event]) -> Vec<PodEvent> {
+    let mut out: Vec<PodEvent> = events
+        .iter()
+        .filter(|e| is_about(e, pod))
+        .map(PodEvent::from_event)
+        .collect();
+    out.sort_by_key(|e| (e.last_seen, e.first_seen));
+    out
+}
+
+/// Query helpers over one pod's events.
+#[derive(Debug, Clone, Copy)]
+pub struct EventLog<'a> {
+    pub events: &'a [PodEvent],
+}
+
+impl<'a> EventLog<'a> {
+    /// The latest event matching `pred`.
+    pub fn latest(&self, pred: impl Fn(&PodEvent) -> bool) -> Option<&'a PodEvent> {
+        self.events.iter().rev().find(|e| pred(e))
+    }
+
+    /// The latest event for `container` with one of `reasons`.
+    pub fn latest_for(&self, container: &str, reasons: &[&str]) -> Option<&'a PodEvent> {
+        self.latest(|e| {
+            e.container.as_deref() == Some(container) && reasons.contains(&e.reason.as_str())
+        })
+    }
+
+    /// The latest pod-level event (no container) with one of `reasons`.
+    pub fn latest_pod_level(&self, reasons: &[&str]) -> Option<&'a PodEvent> {
+        self.latest(|e| e.container.is_none() && reasons.contains(&e.reason.as_str()))
+    }
+}

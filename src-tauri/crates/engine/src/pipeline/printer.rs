@@ -1,0 +1,219 @@
+//! `kubectl get pods` columns, ported from kubernetes `pkg/printers/internalversion/printers.go`
+//! (`printPod`, Kubernetes 1.29+ with sidecar support).
+//!
+//! The STATUS column is what learners compare the app against, so the port keeps Go's quirks:
+//!
+//! - the reason starts as the phase, or `status.reason` if set; a `PodScheduled` condition with
+//!   reason `SchedulingGated` overrides it;
+//! - init containers are scanned in order and the first unfinished one decides (`Init:<reason>`,
+//!   `Init:ExitCode:N`, `Init:Signal:N` or `Init:i/n`); restartable (sidecar) init containers that
+//!   have started count as finished and towards READY;
+//! - then app containers are scanned **from last to first**, so the first container in spec order
+//!   with a waiting or terminated reason wins; a crash-looping pod therefore shows
+//!   `CrashLoopBackOff` even though its phase is `Running`;
+//! - `Completed` with a container still running becomes `Running` (or `NotReady` without a Ready
+//!   condition);
+//! - a `deletionTimestamp` on a pod that is not Succeeded/Failed shows `Terminating`, or `Unknown`
+//!   when the node is lost.
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod};
+
+use crate::kubetime;
+
+/// The `READY`, `STATUS` and `RESTARTS` cells of one pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodRow {
+    /// `READY`, e.g. `0/1`.
+    pub ready: String,
+    /// `STATUS`, e.g. `CrashLoopBackOff`, `Init:0/1`, `Terminating`.
+    pub status: String,
+    /// The number in `RESTARTS`.
+    pub restarts: u32,
+    /// When the latest restart happened (`lastState.terminated.finishedAt`), if any.
+    pub last_restart: Option<Timestamp>,
+}
+
+impl PodRow {
+    /// The `RESTARTS` cell: `3 (12s ago)` when a restart time is known, else the bare number.
+    pub fn restarts_text(&self, now: Timestamp) -> String {
+        match self.last_restart {
+            Some(t) if self.restarts != 0 => {
+                format!("{} ({} ago)", self.restarts, kubetime::age(t, now))
+            }
+            _ => self.restarts.to_string(),
+        }
+    }
+}
+
+fn is_restartable_init(c: Option<&Container>) -> bool {
+    c.and_then(|c| c.restart_policy.as_deref()) == Some("Always")
+}
+
+fn last_termination(cs: &ContainerStatus) -> Option<Timestamp> {
+    cs.last_state
+        .as_ref()?
+        .terminated
+        .as_ref()?
+        .finished_at
+        .as_ref()
+        .map(|t| t.0)
+}
+
+fn later(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+fn condition_true(pod: &Pod, kind: &str) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == kind))
+        .is_some_and(|c| c.status == "True")
+}
+
+/// Computes the `kubectl get pods` cells exactly as `printPod` does.
+pub fn print_pod(pod: &Pod) -> PodRow {
+    let spec_containers = pod
+        .spec
+        .as_ref()
+        .map(|s| s.containers.as_slice())
+        .unwrap_or_default();
+    let spec_inits = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.init_containers.as_deref())
+        .unwrap_or_default();
+    let status = pod.status.as_ref();
+    let phase = status.and_then(|s| s.phase.clone()).unwrap_or_default();
+
+    let mut restarts: u32 = 0;
+    let mut restartable_init_restarts: u32 = 0;
+    let mut total = spec_containers.len();
+    let mut ready = 0usize;
+    let mut last_restart: Option<Timestamp> = None;
+    let mut last_restartable_init_restart: Option<Timestamp> = None;
+
+    let mut reason = phase.clone();
+    if let Some(r) = status
+        .and_then(|s| s.reason.as_deref())
+        .filter(|r| !r.is_empty())
+    {
+        reason = r.to_owned();
+    }
+    if let Some(conds) = status.and_then(|s| s.conditions.as_ref()) {
+        for c in conds {
+            if c.type_ == "PodScheduled" && c.reason.as_deref() == Some("SchedulingGated") {
+                reason = "SchedulingGated".into();
+            }
+        }
+    }
+    total += spec_inits
+        .iter()
+        .filter(|c| is_restartable_init(Some(c)))
+        .count();
+
+    let init_statuses = status
+        .and_then(|s| s.init_container_statuses.as_deref())
+        .unwrap_or_default();
+    let mut initializing = false;
+    for (i, cs) in init_statuses.iter().enumerate() {
+        let count = u32::try_from(cs.restart_count).unwrap_or(0);
+        restarts += count;
+        last_restart = later(last_restart, last_termination(cs));
+        let spec = spec_inits.iter().find(|c| c.name == cs.name);
+        if is_restartable_init(spec) {
+            restartable_init_restarts += count;
+            last_restartable_init_restart =
+                later(last_restartable_init_restart, last_termination(cs));
+        }
+        let state = cs.state.as_ref();
+        let terminated = state.and_then(|s| s.terminated.as_ref());
+        let waiting = state.and_then(|s| s.waiting.as_ref());
+        if terminated.is_some_and(|t| t.exit_code == 0) {
+            continue;
+        }
+        if is_restartable_init(spec) && cs.started == Some(true) {
+            if cs.ready {
+                ready += 1;
+            }
+            continue;
+        }
+        if let Some(t) = terminated {
+            reason = match t.reason.as_deref().filter(|r| !r.is_empty()) {
+                Some(r) => format!("Init:{r}"),
+                None => match t.signal.filter(|s| *s != 0) {
+                    Some(sig) => format!("Init:Signal:{sig}"),
+                    None => format!("Init:ExitCode:{}", t.exit_code),
+                },
+            };
+        } else if let Some(r) = waiting
+            .and_then(|w| w.reason.as_deref())
+            .filter(|r| !r.is_empty() && *r != "PodInitializing")
+        {
+            reason = format!("Init:{r}");
+        } else {
+            reason = format!("Init:{i}/{}", spec_inits.len());
+        }
+        initializing = true;
+        break;
+    }
+
+    if !initializing || condition_true(pod, "Initialized") {
+        restarts = restartable_init_restarts;
+        last_restart = last_restartable_init_restart;
+        let mut has_running = false;
+        let statuses = status
+            .and_then(|s| s.container_statuses.as_deref())
+            .unwrap_or_default();
+        for cs in statuses.iter().rev() {
+            restarts += u32::try_from(cs.restart_count).unwrap_or(0);
+            last_restart = later(last_restart, last_termination(cs));
+            let state = cs.state.as_ref();
+            let waiting = state.and_then(|s| s.waiting.as_ref());
+            let terminated = state.and_then(|s| s.terminated.as_ref());
+            if let Some(r) = waiting
+                .and_then(|w| w.reason.as_deref())
+                .filter(|r| !r.is_empty())
+            {
+                reason = r.to_owned();
+            } else if let Some(t) = terminated {
+                reason = match t.reason.as_deref().filter(|r| !r.is_empty()) {
+                    Some(r) => r.to_owned(),
+                    None => match t.signal.filter(|s| *s != 0) {
+                        Some(sig) => format!("Signal:{sig}"),
+                        None => format!("ExitCode:{}", t.exit_code),
+                    },
+                };
+            } else if cs.ready && state.is_some_and(|s| s.running.is_some()) {
+                has_running = true;
+                ready += 1;
+            }
+        }
+        if reason == "Completed" && has_running {
+            reason = if condition_true(pod, "Ready") {
+                "Running".into()
+            } else {
+                "NotReady".into()
+            };
+        }
+    }
+
+    if pod.metadata.deletion_timestamp.is_some() {
+        if status.and_then(|s| s.reason.as_deref()) == Some("NodeLost") {
+            reason = "Unknown".into();
+        } else if phase != "Succeeded" && phase != "Failed" {
+            reason = "Terminating".into();
+        }
+    }
+
+    PodRow {
+        ready: format!("{ready}/{total}"),
+        status: reason,
+        restarts,
+        last_restart,
+    }
+}

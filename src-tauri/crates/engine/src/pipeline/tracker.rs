@@ -1,0 +1,240 @@
+//! Keeps the last pipeline per pod and reports only what changed.
+//!
+//! The tracker is fed plain inputs ("pod applied", "pod deleted", "event applied", a full relist)
+//! by the watcher adapter ([`super::watch_namespace`]) or by tests, and answers each input with
+//! the [`PipelineChange`]s the UI must apply. Pipelines are keyed by pod **uid**:
+//!
+//! - a pod deleted and created again under the same name is a new pipeline, announced as
+//!   [`PipelineChange::Recreated`] with the previous uid so the UI can restart the rail's
+//!   animation instead of silently morphing the old one;
+//! - events are matched by uid too, so the old pod's warnings do not leak into the new one.
+//!
+//! A pipeline rebuilt with nothing but a different clock (event ages, "12s ago") is not a change.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use serde::Serialize;
+use ts_rs::TS;
+
+use super::{PodPipeline, build_pipeline, is_about};
+
+/// One thing that happened in the mission namespace.
+#[derive(Debug, Clone)]
+pub enum TrackerInput {
+    /// A pod was created or changed.
+    PodApplied(Pod),
+    /// A pod is gone from the API.
+    PodDeleted(Pod),
+    /// A full list of the namespace's pods (after a watch restart): pods missing from it were
+    /// deleted while nobody was watching.
+    PodsListed(Vec<Pod>),
+    /// An event was recorded or updated (count, lastTimestamp).
+    EventApplied(Event),
+    /// An event expired.
+    EventDeleted(Event),
+    /// Time passed; rebuild everything (only real changes are reported).
+    Tick,
+}
+
+/// What the UI must do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "change", rename_all = "kebab-case")]
+pub enum PipelineChange {
+    /// Show or update this pipeline.
+    Upserted { pipeline: PodPipeline },
+    /// A pod with the same name as an earlier one appeared with a new uid: replace the old
+    /// pipeline (`previousUid`) and start the animation from the beginning.
+    Recreated {
+        #[serde(rename = "previousUid")]
+        previous_uid: String,
+        pipeline: PodPipeline,
+    },
+    /// The pod is gone.
+    Removed {
+        uid: String,
+        namespace: String,
+        pod: String,
+    },
+}
+
+fn pod_key(pod: &Pod) -> String {
+    match pod.metadata.uid.as_deref() {
+        Some(uid) if !uid.is_empty() => uid.to_owned(),
+        _ => format!(
+            "{}/{}",
+            pod.metadata.namespace.as_deref().unwrap_or_default(),
+            pod.metadata.name.as_deref().unwrap_or_default()
+        ),
+    }
+}
+
+fn name_key(pod: &Pod) -> (String, String) {
+    (
+        pod.metadata.namespace.clone().unwrap_or_default(),
+        pod.metadata.name.clone().unwrap_or_default(),
+    )
+}
+
+fn event_key(e: &Event) -> String {
+    match e.metadata.uid.as_deref() {
+        Some(uid) if !uid.is_empty() => uid.to_owned(),
+        _ => format!(
+            "{}/{}",
+            e.metadata.namespace.as_deref().unwrap_or_default(),
+            e.metadata.name.as_deref().unwrap_or_default()
+        ),
+    }
+}
+
+/// The last known pods, events and pipelines of one namespace.
+#[derive(Debug, Default)]
+pub struct PipelineTracker {
+    pods: BTreeMap<String, Pod>,
+    events: BTreeMap<String, Event>,
+    pipelines: BTreeMap<String, PodPipeline>,
+    /// The latest uid seen for each (namespace, name), kept after deletion to spot recreation.
+    uid_by_name: BTreeMap<(String, String), String>,
+}
+
+impl PipelineTracker {
+    /// An empty tracker.
+    pub fn new() -> PipelineTracker {
+        PipelineTracker::default()
+    }
+
+    /// The current pipelines, by pod name.
+    pub fn pipelines(&self) -> Vec<&PodPipeline> {
+        let mut v: Vec<&PodPipeline> = self.pipelines.values().collect();
+        v.sort_by(|a, b| (&a.namespace, &a.pod).cmp(&(&b.namespace, &b.pod)));
+        v
+    }
+
+    /// The current pipeline of the pod with this name, if it exists.
+    pub fn pipeline_for(&self, pod: &str) -> Option<&PodPipeline> {
+        self.pipelines.values().find(|p| p.pod == pod)
+    }
+
+    /// The pods and events the tracker holds (what objective checks evaluate).
+    pub fn pods(&self) -> impl Iterator<Item = &Pod> {
+        self.pods.values()
+    }
+
+    /// The events the tracker holds.
+    pub fn events(&self) -> Vec<Event> {
+        self.events.values().cloned().collect()
+    }
+
+    /// Applies one input at time `now` and returns the changes, in the order the UI should
+    /// apply them.
+    pub fn apply(&mut self, input: TrackerInput, now: Timestamp) -> Vec<PipelineChange> {
+        let mut changes = Vec::new();
+        match input {
+            TrackerInput::PodApplied(pod) => self.pod_applied(pod, now, &mut changes),
+            TrackerInput::PodDeleted(pod) => self.pod_deleted(&pod_key(&pod), &mut changes),
+            TrackerInput::PodsListed(pods) => {
+                let listed: Vec<String> = pods.iter().map(pod_key).collect();
+                let gone: Vec<String> = self
+                    .pods
+                    .keys()
+                    .filter(|k| !listed.contains(k))
+                    .cloned()
+                    .collect();
+                for key in gone {
+                    self.pod_deleted(&key, &mut changes);
+                }
+                for pod in pods {
+                    self.pod_applied(pod, now, &mut changes);
+                }
+            }
+            TrackerInput::EventApplied(event) => {
+                let affected = self.pods_about(&event);
+                self.events.insert(event_key(&event), event);
+                for key in affected {
+                    self.rebuild(&key, now, &mut changes);
+                }
+            }
+            TrackerInput::EventDeleted(event) => {
+                let affected = self.pods_about(&event);
+                self.events.remove(&event_key(&event));
+                for key in affected {
+                    self.rebuild(&key, now, &mut changes);
+                }
+            }
+            TrackerInput::Tick => {
+                let keys: Vec<String> = self.pods.keys().cloned().collect();
+                for key in keys {
+                    self.rebuild(&key, now, &mut changes);
+                }
+            }
+        }
+        changes
+    }
+
+    fn pods_about(&self, event: &Event) -> Vec<String> {
+        self.pods
+            .iter()
+            .filter(|(_, p)| is_about(event, p))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    fn pod_applied(&mut self, pod: Pod, now: Timestamp, changes: &mut Vec<PipelineChange>) {
+        let key = pod_key(&pod);
+        let name = name_key(&pod);
+        let previous = self
+            .uid_by_name
+            .insert(name, key.clone())
+            .filter(|old| *old != key);
+        if let Some(old) = &previous {
+            // The old pod must be gone if a new one holds its name; say so even if its DELETED
+            // was missed.
+            self.pod_deleted(old, changes);
+        }
+        self.pods.insert(key.clone(), pod);
+        let first_time = !self.pipelines.contains_key(&key);
+        self.rebuild(&key, now, changes);
+        if first_time
+            && let Some(old) = previous
+            && let Some(PipelineChange::Upserted { pipeline }) = changes.pop()
+        {
+            changes.push(PipelineChange::Recreated {
+                previous_uid: old,
+                pipeline,
+            });
+        }
+    }
+
+    fn pod_deleted(&mut self, key: &str, changes: &mut Vec<PipelineChange>) {
+        self.pods.remove(key);
+        if let Some(p) = self.pipelines.remove(key) {
+            changes.push(PipelineChange::Removed {
+                uid: p.uid.clone(),
+                namespace: p.namespace.clone(),
+                pod: p.pod.clone(),
+            });
+        }
+    }
+
+    fn rebuild(&mut self, key: &str, now: Timestamp, changes: &mut Vec<PipelineChange>) {
+        let Some(pod) = self.pods.get(key) else {
+            return;
+        };
+        let events: Vec<Event> = self
+            .events
+            .values()
+            .filter(|e| is_about(e, pod))
+            .cloned()
+            .collect();
+        let pipeline = build_pipeline(pod, &events, now);
+        let changed = self
+            .pipelines
+            .get(key)
+            .is_none_or(|old| old.without_ages() != pipeline.without_ages());
+        if changed {
+            self.pipelines.insert(key.to_owned(), pipeline.clone());
+            changes.push(PipelineChange::Upserted { pipeline });
+        }
+    }
+}
