@@ -1,0 +1,257 @@
+// The mission map as a learner meets it: missions in curriculum order, open or locked with
+// what unlocks them, the title bar, keyboard use, details, light and dark, reduced motion.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { appInfo, cardTexts, launchBrowser, missions, openApp, scenario, screenshot, startServer } from './harness.mjs';
+
+let browser;
+let server;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('lists the missions in curriculum order, the first open and the rest locked with what unlocks them', async () => {
+  // The catalog's order is the curriculum order; the map must not re-sort it.
+  const shuffledIds = [missions[0], missions[2], missions[1]];
+  const app = await openApp(browser, server, scenario({ list_missions: [{ ok: { missions: shuffledIds, problems: [] } }] }));
+  const { page } = app;
+  try {
+    await page.getByTestId('mission-list').waitFor();
+    const cards = page.getByTestId('mission-card');
+    assert.equal(await cards.count(), 3, 'one card per mission');
+
+    const texts = await cardTexts(page);
+    shuffledIds.forEach((m, i) => {
+      assert.ok(texts[i].includes(m.title), `card ${i + 1} should show "${m.title}", got "${texts[i]}"`);
+      assert.ok(texts[i].includes(String(m.order).padStart(2, '0')), `card ${i + 1} shows its order number`);
+    });
+
+    assert.deepEqual(
+      await cards.evaluateAll((els) => els.map((e) => e.dataset.state)),
+      ['open', 'locked', 'locked'],
+    );
+    assert.match(texts[0], /Open/);
+    assert.match(texts[0], /Beginner/);
+    assert.match(texts[0], /Running/, 'stage run is shown as "Running"');
+    assert.doesNotMatch(texts[0], /Solve/);
+
+    assert.match(texts[1], /Locked/);
+    assert.match(texts[1], /Scheduling/);
+    assert.match(texts[1], /Intermediate/);
+    assert.match(texts[1], /Solve “The image that never arrives” first/);
+    assert.match(texts[2], /Image pull/);
+    assert.match(texts[2], /Solve “The pod that keeps falling over” first/);
+
+    assert.equal(await page.getByTestId('mission-summary').innerText(), '3 missions · 1 open · 2 locked');
+    assert.equal(await page.getByTestId('app-version').innerText(), 'v0.1.0');
+    assert.equal(await page.getByTestId('cluster-status').innerText(), 'Cluster: not started');
+    assert.equal(await page.title(), 'KubeQuest');
+    await page.waitForFunction(() => document.querySelector('[role="status"]')?.textContent?.includes('3 missions'));
+
+    await screenshot(page, '01-mission-map-light');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('Tab reaches the first open mission and Enter opens its details; arrows move between missions', async () => {
+  const app = await openApp(browser, server);
+  const { page } = app;
+  try {
+    await page.getByTestId('mission-list').waitFor();
+    assert.equal(await page.getByTestId('details-empty').isVisible(), true, 'before choosing, the panel says how to');
+
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => ({
+      testid: document.activeElement?.getAttribute('data-testid'),
+      id: document.activeElement?.getAttribute('data-mission-id'),
+      ring: getComputedStyle(document.activeElement).outlineStyle,
+    }));
+    assert.deepEqual(
+      { testid: focused.testid, id: focused.id },
+      { testid: 'mission-card', id: 'crash-loop-backoff' },
+      'the first Tab lands on the first open mission',
+    );
+    assert.notEqual(focused.ring, 'none', 'the focused card shows a focus ring');
+
+    await page.keyboard.press('Enter');
+    const details = page.getByTestId('mission-details');
+    await details.getByTestId('details-title').waitFor();
+    assert.equal(await details.getByTestId('details-title').innerText(), 'The pod that keeps falling over');
+    assert.equal(await details.getByTestId('details-stage').innerText(), 'Running');
+    assert.match(await details.getByTestId('details-state').innerText(), /Open\. A starting mission/);
+    assert.match(await details.getByTestId('details-requires').innerText(), /Nothing/);
+    assert.match(await details.innerText(), /Beginner/);
+    assert.equal(
+      await page.getByTestId('mission-card').first().getAttribute('aria-current'),
+      'true',
+      'the chosen card is marked current for assistive technology',
+    );
+    assert.equal(
+      await page.locator('[data-stage="run"]').getAttribute('data-mark'),
+      'stuck',
+      'the pipeline marks the stage where the pod gets stuck',
+    );
+    await page.waitForFunction(() =>
+      document.querySelector('[role="status"]')?.textContent?.includes('The pod that keeps falling over'),
+    );
+    await screenshot(page, '02-mission-details-keyboard');
+
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-mission-id')), 'image-pull-backoff');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="details-title"]')?.textContent === 'The image that never arrives',
+    );
+    assert.match(
+      await details.getByTestId('details-state').innerText(),
+      /Locked\. Solve “The pod that keeps falling over” first/,
+    );
+    assert.match(await details.getByTestId('details-requires').innerText(), /The pod that keeps falling over.*not solved yet/s);
+    assert.equal(await details.getByTestId('details-stage').innerText(), 'Image pull');
+
+    await page.keyboard.press('End');
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.getAttribute('data-mission-id')),
+      'pending-insufficient-cpu',
+    );
+    await page.keyboard.press('Home');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-mission-id')), 'crash-loop-backoff');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('clicking a locked mission explains what unlocks it', async () => {
+  const app = await openApp(browser, server);
+  const { page } = app;
+  try {
+    await page.getByTestId('mission-card').nth(2).click();
+    const state = page.getByTestId('details-state');
+    await state.waitFor();
+    assert.match(await state.innerText(), /Locked\. Solve “The image that never arrives” first/);
+    assert.equal(await page.getByTestId('details-stage').innerText(), 'Scheduling');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('the cluster pill names a ready context and explains an unavailable cluster in words', async () => {
+  const ready = await openApp(
+    browser,
+    server,
+    scenario({
+      app_info: [
+        {
+          ok: appInfo({ state: 'ready', context: 'kind-kubequest', kubeconfig: '/tmp/kc', server: 'https://127.0.0.1:6443' }),
+        },
+      ],
+    }),
+  );
+  try {
+    const pill = ready.page.getByTestId('cluster-status');
+    await pill.waitFor();
+    assert.equal(await pill.innerText(), 'Cluster: kind-kubequest');
+    assert.match(await pill.getAttribute('title'), /https:\/\/127\.0\.0\.1:6443/, 'the tooltip names the server');
+    await ready.assertClean();
+  } finally {
+    await ready.close();
+  }
+
+  const down = await openApp(
+    browser,
+    server,
+    scenario({ app_info: [{ ok: appInfo({ state: 'unavailable', message: 'context kind-dev not found in kubeconfig' }) }] }),
+  );
+  try {
+    const pill = down.page.getByTestId('cluster-status');
+    await pill.waitFor();
+    assert.equal(await pill.innerText(), 'Cluster unavailable: context kind-dev not found in kubeconfig');
+    assert.equal(await pill.getAttribute('data-tone'), 'problem');
+    await screenshot(down.page, '03-cluster-unavailable');
+    await down.assertClean();
+  } finally {
+    await down.close();
+  }
+});
+
+test('dark colour scheme renders with dark surfaces and readable text', async () => {
+  const app = await openApp(browser, server, scenario(), { media: { colorScheme: 'dark' } });
+  const { page } = app;
+  try {
+    await page.getByTestId('mission-list').waitFor();
+    await page.getByTestId('mission-card').first().click();
+    await page.getByTestId('details-title').waitFor();
+    const colours = await page.evaluate(() => {
+      const lum = (css) => {
+        const [r, g, b] = css.match(/[\d.]+/g).slice(0, 3).map(Number);
+        return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+      };
+      const card = document.querySelector('[data-testid="mission-card"]');
+      return {
+        body: lum(getComputedStyle(document.body).backgroundColor),
+        card: lum(getComputedStyle(card).backgroundColor),
+        text: lum(getComputedStyle(card.querySelector('[data-testid="mission-title"]')).color),
+      };
+    });
+    assert.ok(colours.body < 0.15, `the page background is dark (luminance ${colours.body})`);
+    assert.ok(colours.card < 0.2, `cards are dark (luminance ${colours.card})`);
+    assert.ok(colours.text > 0.75, `titles are light on dark (luminance ${colours.text})`);
+    await screenshot(page, '04-mission-map-dark');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('with reduced motion the map appears at once and still works', async () => {
+  const app = await openApp(browser, server, scenario(), { media: { reducedMotion: 'reduce' } });
+  const { page } = app;
+  try {
+    await page.getByTestId('mission-list').waitFor();
+    const motion = await page.evaluate(() => {
+      const stop = document.querySelector('[data-testid="mission-list"] > li');
+      const style = getComputedStyle(stop);
+      return { duration: style.animationDuration, delay: style.animationDelay };
+    });
+    assert.deepEqual(motion, { duration: '0.001s', delay: '0s' }, 'entrance animations are cut to nothing');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('details-title').waitFor();
+    assert.equal(await page.getByTestId('details-title').innerText(), missions[0].title);
+    await screenshot(page, '05-reduced-motion');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('fonts are the bundled files, loaded from the app itself under the CSP', async () => {
+  const app = await openApp(browser, server);
+  const { page } = app;
+  try {
+    await page.getByTestId('mission-list').waitFor();
+    const fonts = await page.evaluate(async () => {
+      await document.fonts.ready;
+      await document.fonts.load('16px "Inter Variable"');
+      await document.fonts.load('16px "JetBrains Mono Variable"');
+      return [...document.fonts].filter((f) => f.status === 'loaded').map((f) => f.family);
+    });
+    assert.ok(fonts.includes('Inter Variable'), `Inter is loaded, got ${fonts.join(', ')}`);
+    assert.ok(fonts.includes('JetBrains Mono Variable'), `JetBrains Mono is loaded, got ${fonts.join(', ')}`);
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});

@@ -1,0 +1,30 @@
+// Mission fixtures shaped like the bundled curriculum, shared by the unit tests.
+
+import type { MissionSummary } from './bindings/MissionSummary';
+
+export const mission = (over: Partial<MissionSummary> & Pick<MissionSummary, 'id'>): MissionSummary => ({
+  title: over.id,
+  order: 1,
+  stage: 'run',
+  difficulty: 'beginner',
+  requires: [],
+  ...over,
+});
+
+export const curriculum: MissionSummary[] = [
+  mission({ id: 'crash-loop-backoff', title: 'The pod that keeps falling over', order: 1, stage: 'run' }),
+  mission({
+    id: 'image-pull-backoff',
+    title: 'The image that never arrives',
+    order: 2,
+    stage: 'pull',
+    requires: ['crash-loop-backoff'],
+  }),
+  mission({
+    id: 'pending-insufficient-cpu',
+    title: 'The pod with nowhere to go',
+    order: 3,
+    stage: 'schedule',
+    requires: ['image-pull-backoff'],
+  }),
+];
