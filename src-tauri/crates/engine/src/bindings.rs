@@ -47,7 +47,11 @@ pub fn write_all(workspace_root: &Path) -> std::io::Result<()> {
     let files = render_all();
     for entry in std::fs::read_dir(&dir)? {
         let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
         if name.ends_with(".ts") && !files.iter().any(|(f, _)| *f == name) {
             std::fs::remove_file(&path)?;
         }

@@ -32,7 +32,11 @@ pub enum ClusterStatus {
     /// No cluster has been started or chosen yet.
     NotStarted,
     /// The cluster answers; `kubeconfig` is the file real kubectl can use.
-    Ready { context: String, kubeconfig: String, server: String },
+    Ready {
+        context: String,
+        kubeconfig: String,
+        server: String,
+    },
     /// The cluster could not be reached; `message` says what to do next.
     Unavailable { message: String },
 }

@@ -26,14 +26,24 @@ pub enum LessonError {
         source: std::io::Error,
     },
     /// `mission.md` does not open with a `---` front matter block.
-    #[error("{file}:1: missing front matter: the file must start with a line `---`, the mission's YAML, and another `---`")]
+    #[error(
+        "{file}:1: missing front matter: the file must start with a line `---`, the mission's YAML, and another `---`"
+    )]
     NoFrontMatter { file: PathBuf },
     /// The front matter is not valid YAML or does not match the format.
     #[error("{file}:{line}: {message}")]
-    Invalid { file: PathBuf, line: usize, message: String },
+    Invalid {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
     /// Two folders declare the same mission id.
     #[error("{file}: mission id `{id}` is already used by {other}")]
-    DuplicateId { file: PathBuf, id: String, other: PathBuf },
+    DuplicateId {
+        file: PathBuf,
+        id: String,
+        other: PathBuf,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,7 +76,9 @@ pub struct Catalog {
 
 /// Splits `---\nYAML\n---\nbody` into the YAML and the body. The YAML starts on line 2.
 fn split_front_matter(text: &str) -> Option<(&str, &str)> {
-    let rest = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n"))?;
+    let rest = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))?;
     let mut offset = 0;
     for line in rest.split_inclusive('\n') {
         if line.trim_end() == "---" {
@@ -80,10 +92,12 @@ fn split_front_matter(text: &str) -> Option<(&str, &str)> {
 /// Reads one lesson folder.
 pub fn load_mission(dir: &Path) -> Result<Mission, LessonError> {
     let file = dir.join(MISSION_FILE);
-    let text = std::fs::read_to_string(&file)
-        .map_err(|source| LessonError::Io { file: file.clone(), source })?;
-    let (yaml, body) =
-        split_front_matter(&text).ok_or_else(|| LessonError::NoFrontMatter { file: file.clone() })?;
+    let text = std::fs::read_to_string(&file).map_err(|source| LessonError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    let (yaml, body) = split_front_matter(&text)
+        .ok_or_else(|| LessonError::NoFrontMatter { file: file.clone() })?;
     let front: FrontMatter = serde_yaml_ng::from_str(yaml).map_err(|e| LessonError::Invalid {
         file: file.clone(),
         // The YAML starts on the file's second line.
@@ -110,7 +124,9 @@ impl Catalog {
     pub fn load(roots: &[PathBuf]) -> Catalog {
         let mut catalog = Catalog::default();
         for root in roots {
-            let Ok(entries) = std::fs::read_dir(root) else { continue };
+            let Ok(entries) = std::fs::read_dir(root) else {
+                continue;
+            };
             let mut dirs: Vec<PathBuf> = entries
                 .filter_map(Result::ok)
                 .map(|e| e.path())
@@ -120,8 +136,10 @@ impl Catalog {
             for dir in dirs {
                 match load_mission(&dir) {
                     Ok(m) => {
-                        if let Some(other) =
-                            catalog.missions.iter().find(|o| o.summary.id == m.summary.id)
+                        if let Some(other) = catalog
+                            .missions
+                            .iter()
+                            .find(|o| o.summary.id == m.summary.id)
                         {
                             catalog.problems.push(LessonError::DuplicateId {
                                 file: dir.join(MISSION_FILE),
@@ -172,7 +190,11 @@ mod tests {
         );
         let c = Catalog::load(&[tmp.path().to_owned()]);
         let ids: Vec<_> = c.summaries().into_iter().map(|s| s.id).collect();
-        assert_eq!(ids, ["first", "second"], "order comes from the front matter");
+        assert_eq!(
+            ids,
+            ["first", "second"],
+            "order comes from the front matter"
+        );
         assert!(c.problems.is_empty(), "{:?}", c.problems);
         assert_eq!(c.missions[1].briefing, "The pod never starts.\n");
     }
@@ -181,7 +203,11 @@ mod tests {
     fn a_broken_lesson_is_reported_with_its_line_and_does_not_hide_the_others() {
         let tmp = tempfile::tempdir().unwrap();
         write(tmp.path(), "good", GOOD);
-        write(tmp.path(), "bad", "---\nid: bad\ntitle: Bad\norder: [\n---\n");
+        write(
+            tmp.path(),
+            "bad",
+            "---\nid: bad\ntitle: Bad\norder: [\n---\n",
+        );
         write(tmp.path(), "no-front", "# Just a heading\n");
         let c = Catalog::load(&[tmp.path().to_owned()]);
         assert_eq!(c.missions.len(), 1, "the good lesson still loads");
@@ -191,13 +217,20 @@ mod tests {
             msgs.iter().any(|m| m.contains("bad/mission.md:4:")),
             "the YAML error points at the file's own line numbers: {msgs:?}"
         );
-        assert!(msgs.iter().any(|m| m.contains("missing front matter")), "{msgs:?}");
+        assert!(
+            msgs.iter().any(|m| m.contains("missing front matter")),
+            "{msgs:?}"
+        );
     }
 
     #[test]
     fn a_missing_field_names_the_field() {
         let tmp = tempfile::tempdir().unwrap();
-        write(tmp.path(), "x", "---\nid: x\ntitle: X\nstage: run\ndifficulty: beginner\n---\n");
+        write(
+            tmp.path(),
+            "x",
+            "---\nid: x\ntitle: X\nstage: run\ndifficulty: beginner\n---\n",
+        );
         let c = Catalog::load(&[tmp.path().to_owned()]);
         let msg = c.problems[0].to_string();
         assert!(msg.contains("missing field `order`"), "{msg}");
