@@ -41,10 +41,18 @@ test('the window opens on the mission map with the bundled curriculum in order',
     20_000,
     'the mission map never appeared',
   );
-  await session.wait(async () => (await list.findElements(By.css('[data-testid="mission-card"]'))).length > 0, 10_000);
-  const cards = await list.findElements(By.css('[data-testid="mission-card"]'));
-  const texts = await Promise.all(cards.map((c) => c.getText()));
   const expected = lessonTitles();
+  // Cards fade in; WebDriver reports only visible text, so wait until every card reads.
+  let cards = [];
+  let texts = [];
+  await session.wait(
+    async () => {
+      cards = await list.findElements(By.css('[data-testid="mission-card"]'));
+      texts = await Promise.all(cards.map((c) => c.getText()));
+      return cards.length === expected.length && texts.every((t) => t.trim() !== '');
+    },
+    10_000,
+  ).catch(() => {});
   assert.equal(cards.length, expected.length, `one card per lesson folder, got: ${texts.join(' | ')}`);
   expected.forEach((title, i) => {
     assert.ok(texts[i].includes(title), `card ${i + 1} should be "${title}", got "${texts[i]}"`);
@@ -59,10 +67,11 @@ test('choosing the first mission shows its details', async () => {
   const first = await session.findElement(By.css('[data-testid="mission-card"]'));
   await first.click();
   const title = lessonTitles()[0];
-  await session.wait(
-    async () => (await session.findElement(By.css('body')).getText()).split(title).length > 2,
+  const details = await session.wait(
+    until.elementLocated(By.css('[data-testid="details-title"]')),
     10_000,
-    `after the click, "${title}" should appear again in the details panel`,
+    'choosing a mission should open its details panel',
   );
+  await session.wait(until.elementTextContains(details, title), 10_000);
   await screenshot(session, '02-mission-details');
 });
