@@ -7,7 +7,17 @@ use std::path::Path;
 
 use ts_rs::{Config, TS};
 
-use crate::ipc::{AppInfo, ClusterStatus, ErrorKind, MissionList, MissionSummary, UiError};
+use crate::connect::{ConnectErrorKind, ConnectFailure, ContextInfo, Locality};
+use crate::diagnose::{Diagnosis, FitError, FitReason, ReasonKind, Termination};
+use crate::ipc::{
+    AppInfo, ClusterStatus, ErrorKind, MissionDetail, MissionList, MissionSummary, ObjectiveInfo,
+    UiError,
+};
+use crate::mission::{ObjectiveResult, ObjectiveStatus};
+use crate::pipeline::{
+    ContainerView, EventFact, Evidence, FieldFact, PipelineChange, PodPipeline, Retry, RetryKind,
+    Stage, StageKind, StageState,
+};
 
 /// Where the generated files live, relative to the workspace root.
 pub const BINDINGS_DIR: &str = "ui/src/lib/bindings";
@@ -34,6 +44,30 @@ pub fn render_all() -> Vec<(String, String)> {
         render::<MissionList>(&cfg),
         render::<MissionSummary>(&cfg),
         render::<UiError>(&cfg),
+        render::<MissionDetail>(&cfg),
+        render::<ObjectiveInfo>(&cfg),
+        render::<ObjectiveResult>(&cfg),
+        render::<ObjectiveStatus>(&cfg),
+        render::<PodPipeline>(&cfg),
+        render::<PipelineChange>(&cfg),
+        render::<Stage>(&cfg),
+        render::<StageKind>(&cfg),
+        render::<StageState>(&cfg),
+        render::<Evidence>(&cfg),
+        render::<FieldFact>(&cfg),
+        render::<EventFact>(&cfg),
+        render::<ContainerView>(&cfg),
+        render::<Retry>(&cfg),
+        render::<RetryKind>(&cfg),
+        render::<Diagnosis>(&cfg),
+        render::<ReasonKind>(&cfg),
+        render::<Termination>(&cfg),
+        render::<FitError>(&cfg),
+        render::<FitReason>(&cfg),
+        render::<ContextInfo>(&cfg),
+        render::<Locality>(&cfg),
+        render::<ConnectErrorKind>(&cfg),
+        render::<ConnectFailure>(&cfg),
     ];
     files.sort();
     files

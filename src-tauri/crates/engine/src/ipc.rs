@@ -78,3 +78,25 @@ pub struct MissionList {
     /// One entry per lesson folder that failed to load, with file, line and field.
     pub problems: Vec<String>,
 }
+
+/// An objective as the mission screen lists it before evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ObjectiveInfo {
+    pub id: String,
+    pub title: String,
+}
+
+/// Everything the mission screen shows before success (the debrief and the reference solution
+/// are not included).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct MissionDetail {
+    pub summary: MissionSummary,
+    /// `kq-<id>`: where the mission's objects live.
+    pub namespace: String,
+    /// The briefing rendered to safe HTML (no raw HTML, only http(s)/mailto/#anchor links).
+    pub briefing_html: String,
+    pub objectives: Vec<ObjectiveInfo>,
+    /// How many hints the ladder has.
+    pub hint_count: u32,
+}

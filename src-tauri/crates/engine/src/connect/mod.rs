@@ -20,8 +20,8 @@ mod kubeconfig;
 mod reconnect;
 
 pub use errors::{
-    ConnectError, ConnectErrorKind, SUPPORTED_MINORS, check_server_version, classify_kube_error,
-    classify_watcher_error,
+    ConnectError, ConnectErrorKind, ConnectFailure, SUPPORTED_MINORS, check_server_version,
+    classify_kube_error, classify_watcher_error,
 };
 pub use kubeconfig::{
     ConnectPolicy, ContextInfo, LoadedKubeconfig, Locality, classify, list_contexts,

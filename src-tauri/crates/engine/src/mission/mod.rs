@@ -1,25 +1,60 @@
-//! The curriculum: one folder per mission, each with a `mission.md` whose YAML front matter
-//! describes it and whose body is the briefing.
+//! The curriculum: one folder per mission.
+//!
+//! ```text
+//! lessons/02-image-pull-backoff/
+//!   mission.md      front matter (format 1, see [`format`]) + briefing (Markdown)
+//!   manifests/      *.yaml, the broken state, applied into kq-<id> at start
+//!   solution/       *.yaml, the reference fix (mission CI only; never shown before success)
+//!   debrief.md      unlocked on success
+//!   registry.yaml   optional: extra images for the embedded cluster's offline registry
+//! ```
 //!
 //! A [`Catalog`] is read from several roots in order (the lessons bundled with the app, then a
-//! teacher's folder). A folder that fails to load does not hide the others: its problem is
-//! reported with the file and line so the teacher can fix it, and the rest of the curriculum
-//! still shows.
+//! teacher's folder). A folder that fails to load does not hide the others: its problems are
+//! reported with file, line and field so the teacher can fix them, and the rest of the
+//! curriculum still shows. Missions whose `requires` name an unknown mission, or form a cycle,
+//! are rejected too: they could never be unlocked.
+//!
+//! [`check_lesson_dir`] runs the same validation plus warnings for `kq lessons check DIR`;
+//! [`objectives`] evaluates a mission's checks against the cluster; [`render`] turns briefings
+//! and debriefs into safe HTML.
 
+pub mod check;
+pub mod format;
+pub mod hints;
+pub mod manifests;
+pub mod objectives;
+pub mod render;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+pub use check::{LessonIssue, LessonReport, check_lesson_dir};
+pub use format::{Difficulty, ExpectedSymptom, FORMAT_VERSION, LessonStage, MIN_HINTS, Objective};
+pub use hints::HintLadder;
+pub use manifests::Manifest;
+pub use objectives::{Check, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate};
+pub use render::render_markdown;
 
-use crate::ipc::MissionSummary;
+use crate::ipc::{MissionDetail, MissionSummary, ObjectiveInfo};
 
 /// The file in each lesson folder that describes the mission.
 pub const MISSION_FILE: &str = "mission.md";
+/// The debrief, unlocked on success.
+pub const DEBRIEF_FILE: &str = "debrief.md";
+/// Optional extra images for the offline registry.
+pub const REGISTRY_FILE: &str = "registry.yaml";
+/// The broken state.
+pub const MANIFESTS_DIR: &str = "manifests";
+/// The reference fix.
+pub const SOLUTION_DIR: &str = "solution";
 
-/// Why a lesson folder could not be loaded.
+/// Why a lesson folder could not be loaded. Every variant names the file; most name the line
+/// and field.
 #[derive(Debug, thiserror::Error)]
 pub enum LessonError {
-    /// The file could not be read at all.
-    #[error("{file}: cannot read: {source}")]
+    /// A file or folder could not be read at all.
+    #[error("{}: cannot read: {source}", file.display())]
     Io {
         file: PathBuf,
         #[source]
@@ -27,34 +62,83 @@ pub enum LessonError {
     },
     /// `mission.md` does not open with a `---` front matter block.
     #[error(
-        "{file}:1: missing front matter: the file must start with a line `---`, the mission's YAML, and another `---`"
+        "{}:1: missing front matter: the file must start with a line `---`, the mission's YAML, \
+         and another `---`",
+        file.display()
     )]
     NoFrontMatter { file: PathBuf },
-    /// The front matter is not valid YAML or does not match the format.
-    #[error("{file}:{line}: {message}")]
+    /// A required file or folder is missing.
+    #[error("{}: missing {what}", file.display())]
+    Missing { file: PathBuf, what: String },
+    /// A file is not valid YAML, does not match the format, or breaks a rule.
+    #[error(
+        "{}:{line}: {}{message}",
+        file.display(),
+        field.as_deref().filter(|f| !f.is_empty()).map(|f| format!("{f}: ")).unwrap_or_default()
+    )]
     Invalid {
         file: PathBuf,
         line: usize,
+        field: Option<String>,
         message: String,
     },
     /// Two folders declare the same mission id.
-    #[error("{file}: mission id `{id}` is already used by {other}")]
+    #[error("{}: mission id `{id}` is already used by {}", file.display(), other.display())]
     DuplicateId {
         file: PathBuf,
         id: String,
         other: PathBuf,
     },
+    /// `requires` names a mission that is not in the catalog.
+    #[error(
+        "{}:{line}: requires: `{missing}` is not a mission in this curriculum, so `{id}` could \
+         never be unlocked",
+        file.display()
+    )]
+    UnknownRequires {
+        file: PathBuf,
+        line: usize,
+        id: String,
+        missing: String,
+    },
+    /// `requires` forms a cycle.
+    #[error(
+        "{}:{line}: requires: `{id}` is part of a cycle ({cycle}), so none of them could ever \
+         be unlocked",
+        file.display()
+    )]
+    RequiresCycle {
+        file: PathBuf,
+        line: usize,
+        id: String,
+        cycle: String,
+    },
 }
 
-#[derive(Debug, Deserialize)]
-struct FrontMatter {
-    id: String,
-    title: String,
-    order: u32,
-    stage: String,
-    difficulty: String,
-    #[serde(default)]
-    requires: Vec<String>,
+impl LessonError {
+    /// The file the problem is in.
+    pub fn file(&self) -> &Path {
+        match self {
+            LessonError::Io { file, .. }
+            | LessonError::NoFrontMatter { file }
+            | LessonError::Missing { file, .. }
+            | LessonError::Invalid { file, .. }
+            | LessonError::DuplicateId { file, .. }
+            | LessonError::UnknownRequires { file, .. }
+            | LessonError::RequiresCycle { file, .. } => file,
+        }
+    }
+
+    /// The line, when known.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            LessonError::NoFrontMatter { .. } => Some(1),
+            LessonError::Invalid { line, .. }
+            | LessonError::UnknownRequires { line, .. }
+            | LessonError::RequiresCycle { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
 }
 
 /// A mission as read from disk.
@@ -65,6 +149,59 @@ pub struct Mission {
     pub dir: PathBuf,
     /// The briefing (Markdown after the front matter).
     pub briefing: String,
+    pub expected_symptoms: Vec<ExpectedSymptom>,
+    pub objectives: Vec<Objective>,
+    pub hints: Vec<String>,
+    /// The broken state.
+    pub manifests: Vec<Manifest>,
+    /// The reference fix.
+    pub solution: Vec<Manifest>,
+    /// The debrief (Markdown).
+    pub debrief: String,
+    /// `registry.yaml`, if present: opaque to the engine, read by the embedded cluster.
+    pub registry: Option<serde_yaml_ng::Value>,
+    /// The line of `requires:` in `mission.md`, for catalog-level errors.
+    pub requires_line: usize,
+}
+
+impl Mission {
+    /// The namespace the mission runs in: `kq-<id>`.
+    pub fn namespace(&self) -> String {
+        format!("kq-{}", self.summary.id)
+    }
+
+    /// `mission.md`'s path.
+    pub fn file(&self) -> PathBuf {
+        self.dir.join(MISSION_FILE)
+    }
+
+    /// What the mission screen shows before success (no debrief, no solution).
+    pub fn detail(&self) -> MissionDetail {
+        MissionDetail {
+            summary: self.summary.clone(),
+            namespace: self.namespace(),
+            briefing_html: render_markdown(&self.briefing),
+            objectives: self
+                .objectives
+                .iter()
+                .map(|o| ObjectiveInfo {
+                    id: o.id.clone(),
+                    title: o.title.clone(),
+                })
+                .collect(),
+            hint_count: u32::try_from(self.hints.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The debrief as safe HTML (call only once the mission is solved).
+    pub fn debrief_html(&self) -> String {
+        render_markdown(&self.debrief)
+    }
+
+    /// The hint ladder with `revealed` hints shown.
+    pub fn hint_ladder(&self, revealed: usize) -> HintLadder<'_> {
+        HintLadder::new(&self.hints, revealed)
+    }
 }
 
 /// The missions found under one or more lesson roots, in curriculum order.
@@ -89,33 +226,316 @@ fn split_front_matter(text: &str) -> Option<(&str, &str)> {
     None
 }
 
-/// Reads one lesson folder.
-pub fn load_mission(dir: &Path) -> Result<Mission, LessonError> {
+/// The line (in the YAML) of the `nth` (0-based) line holding `key: value`.
+fn line_of_entry(yaml: &str, key: &str, value: &str, nth: usize) -> Option<usize> {
+    yaml.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let t = l
+                .trim_start()
+                .trim_start_matches("- ")
+                .trim_start_matches('{')
+                .trim();
+            t.contains(&format!("{key}: {value}"))
+        })
+        .nth(nth)
+        .map(|(i, _)| i + 1)
+}
+
+/// Whether an id can be part of a namespace name (`kq-<id>` is a DNS label of ≤ 63 chars).
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 60
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+}
+
+/// Reads one lesson folder, collecting every independent problem.
+pub fn load_mission_all(dir: &Path) -> (Option<Mission>, Vec<LessonError>) {
     let file = dir.join(MISSION_FILE);
-    let text = std::fs::read_to_string(&file).map_err(|source| LessonError::Io {
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(source) => return (None, vec![LessonError::Io { file, source }]),
+    };
+    let Some((yaml, body)) = split_front_matter(&text) else {
+        return (None, vec![LessonError::NoFrontMatter { file }]);
+    };
+    // The YAML starts on the file's second line.
+    let invalid = |line: usize, field: &str, message: String| LessonError::Invalid {
         file: file.clone(),
-        source,
-    })?;
-    let (yaml, body) = split_front_matter(&text)
-        .ok_or_else(|| LessonError::NoFrontMatter { file: file.clone() })?;
-    let front: FrontMatter = serde_yaml_ng::from_str(yaml).map_err(|e| LessonError::Invalid {
-        file: file.clone(),
-        // The YAML starts on the file's second line.
-        line: e.location().map_or(1, |l| l.line() + 1),
-        message: e.to_string(),
-    })?;
-    Ok(Mission {
+        line: line + 1,
+        field: Some(field.to_owned()),
+        message,
+    };
+    let (front, objectives) = match format::parse_front_matter(yaml) {
+        Ok(f) => (f.front, f.objectives),
+        Err(p) => {
+            return (
+                None,
+                vec![LessonError::Invalid {
+                    file: file.clone(),
+                    line: p.line + 1,
+                    field: p.field,
+                    message: p.message,
+                }],
+            );
+        }
+    };
+    let mut errors = Vec::new();
+    let key_line = |k: &str| format::line_of_key(yaml, k).unwrap_or(1);
+    if !valid_id(&front.id) {
+        errors.push(invalid(
+            key_line("id"),
+            "id",
+            format!(
+                "`{}` is not a valid mission id: use lower-case letters, digits and dashes (at \
+                 most 60), since the mission runs in namespace kq-<id>",
+                front.id
+            ),
+        ));
+    }
+    if front.title.trim().is_empty() {
+        errors.push(invalid(
+            key_line("title"),
+            "title",
+            "the title is empty".into(),
+        ));
+    }
+    if objectives.is_empty() {
+        errors.push(invalid(
+            key_line("objectives"),
+            "objectives",
+            "a mission needs at least one objective, or it could never be solved".into(),
+        ));
+    }
+    let mut seen = BTreeMap::new();
+    for (i, o) in objectives.iter().enumerate() {
+        let n = seen.entry(o.id.clone()).or_insert(0usize);
+        if *n > 0 {
+            errors.push(invalid(
+                line_of_entry(yaml, "id", &o.id, *n).unwrap_or_else(|| key_line("objectives")),
+                &format!("objectives[{i}].id"),
+                format!("duplicate objective id `{}`", o.id),
+            ));
+        }
+        *n += 1;
+    }
+    if front.hints.len() < MIN_HINTS {
+        errors.push(invalid(
+            key_line("hints"),
+            "hints",
+            format!(
+                "needs at least {MIN_HINTS} hints (gentle first, explicit last), found {}",
+                front.hints.len()
+            ),
+        ));
+    }
+    if let Some((i, _)) = front
+        .hints
+        .iter()
+        .enumerate()
+        .find(|(_, h)| h.trim().is_empty())
+    {
+        errors.push(invalid(
+            key_line("hints"),
+            &format!("hints[{i}]"),
+            "empty hint".into(),
+        ));
+    }
+
+    let mut read_dir = |name: &str| -> Vec<Manifest> {
+        let d = dir.join(name);
+        if !d.is_dir() {
+            errors.push(LessonError::Missing {
+                file: d,
+                what: format!("the `{name}/` folder of YAML manifests"),
+            });
+            return Vec::new();
+        }
+        match manifests::read_manifest_dir(&d) {
+            Ok(m) if m.is_empty() => {
+                errors.push(LessonError::Missing {
+                    file: d,
+                    what: "any manifest".into(),
+                });
+                Vec::new()
+            }
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(e);
+                Vec::new()
+            }
+        }
+    };
+    let broken = read_dir(MANIFESTS_DIR);
+    let solution = read_dir(SOLUTION_DIR);
+
+    for (i, s) in front.expected_symptoms.iter().enumerate() {
+        let known = broken.iter().any(|m| m.kind == "Pod" && m.name == s.pod)
+            || broken.iter().any(|m| m.kind != "Pod");
+        if !known {
+            errors.push(invalid(
+                line_of_entry(yaml, "pod", &s.pod, 0)
+                    .unwrap_or_else(|| key_line("expected_symptoms")),
+                &format!("expected_symptoms[{i}].pod"),
+                format!("manifests/ defines no Pod named `{}`", s.pod),
+            ));
+        }
+    }
+
+    let debrief_file = dir.join(DEBRIEF_FILE);
+    let debrief = match std::fs::read_to_string(&debrief_file) {
+        Ok(d) if d.trim().is_empty() => {
+            errors.push(LessonError::Missing {
+                file: debrief_file,
+                what: "debrief text".into(),
+            });
+            String::new()
+        }
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            errors.push(LessonError::Missing {
+                file: debrief_file,
+                what: "the debrief (debrief.md), shown when the mission is solved".into(),
+            });
+            String::new()
+        }
+        Err(source) => {
+            errors.push(LessonError::Io {
+                file: debrief_file,
+                source,
+            });
+            String::new()
+        }
+    };
+
+    let registry_file = dir.join(REGISTRY_FILE);
+    let registry = if registry_file.is_file() {
+        match std::fs::read_to_string(&registry_file) {
+            Ok(t) => match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&t) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    let p = format::split_yaml_error(&e);
+                    errors.push(LessonError::Invalid {
+                        line: format::clamp_line(&t, p.line),
+                        file: registry_file,
+                        field: p.field,
+                        message: format!("not valid YAML: {}", p.message),
+                    });
+                    None
+                }
+            },
+            Err(source) => {
+                errors.push(LessonError::Io {
+                    file: registry_file,
+                    source,
+                });
+                None
+            }
+        }
+    } else {
+        None
+    };
+
+    if !errors.is_empty() {
+        return (None, errors);
+    }
+    let mission = Mission {
         summary: MissionSummary {
             id: front.id,
             title: front.title,
             order: front.order,
-            stage: front.stage,
-            difficulty: front.difficulty,
+            stage: front.stage.as_str().to_owned(),
+            difficulty: front.difficulty.as_str().to_owned(),
             requires: front.requires,
         },
         dir: dir.to_owned(),
         briefing: body.trim_start().to_owned(),
-    })
+        expected_symptoms: front.expected_symptoms,
+        objectives,
+        hints: front.hints,
+        manifests: broken,
+        solution,
+        debrief,
+        registry,
+        requires_line: format::line_of_key(yaml, "requires").map_or(1, |l| l + 1),
+    };
+    (Some(mission), Vec::new())
+}
+
+/// Reads one lesson folder; the first problem wins. See [`load_mission_all`] for all of them.
+pub fn load_mission(dir: &Path) -> Result<Mission, LessonError> {
+    match load_mission_all(dir) {
+        (Some(m), _) => Ok(m),
+        (None, mut errors) => Err(errors.remove(0)),
+    }
+}
+
+/// Removes missions whose `requires` cannot be satisfied, reporting why.
+fn reject_unsatisfiable(missions: &mut Vec<Mission>, problems: &mut Vec<LessonError>) {
+    loop {
+        let ids: BTreeSet<String> = missions.iter().map(|m| m.summary.id.clone()).collect();
+        let bad: Vec<(usize, String)> = missions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                m.summary
+                    .requires
+                    .iter()
+                    .find(|r| !ids.contains(*r))
+                    .map(|r| (i, r.clone()))
+            })
+            .collect();
+        if bad.is_empty() {
+            break;
+        }
+        for (i, missing) in bad.into_iter().rev() {
+            let m = missions.remove(i);
+            problems.push(LessonError::UnknownRequires {
+                file: m.file(),
+                line: m.requires_line,
+                id: m.summary.id.clone(),
+                missing,
+            });
+        }
+    }
+    // Cycles: repeatedly peel missions whose requirements are all satisfiable; what remains
+    // sits on or behind a cycle.
+    let mut resolved: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let before = resolved.len();
+        for m in missions.iter() {
+            if m.summary.requires.iter().all(|r| resolved.contains(r)) {
+                resolved.insert(m.summary.id.clone());
+            }
+        }
+        if resolved.len() == before {
+            break;
+        }
+    }
+    let stuck: Vec<String> = missions
+        .iter()
+        .filter(|m| !resolved.contains(&m.summary.id))
+        .map(|m| m.summary.id.clone())
+        .collect();
+    if !stuck.is_empty() {
+        let cycle = stuck.join(" → ");
+        let (keep, drop): (Vec<Mission>, Vec<Mission>) = std::mem::take(missions)
+            .into_iter()
+            .partition(|m| resolved.contains(&m.summary.id));
+        *missions = keep;
+        for m in drop {
+            problems.push(LessonError::RequiresCycle {
+                file: m.file(),
+                line: m.requires_line,
+                id: m.summary.id.clone(),
+                cycle: cycle.clone(),
+            });
+        }
+    }
 }
 
 impl Catalog {
@@ -134,8 +554,8 @@ impl Catalog {
                 .collect();
             dirs.sort();
             for dir in dirs {
-                match load_mission(&dir) {
-                    Ok(m) => {
+                match load_mission_all(&dir) {
+                    (Some(m), _) => {
                         if let Some(other) = catalog
                             .missions
                             .iter()
@@ -150,10 +570,11 @@ impl Catalog {
                             catalog.missions.push(m);
                         }
                     }
-                    Err(e) => catalog.problems.push(e),
+                    (None, errors) => catalog.problems.extend(errors),
                 }
             }
         }
+        reject_unsatisfiable(&mut catalog.missions, &mut catalog.problems);
         catalog.missions.sort_by(|a, b| {
             (a.summary.order, &a.summary.id).cmp(&(b.summary.order, &b.summary.id))
         });
@@ -164,92 +585,32 @@ impl Catalog {
     pub fn summaries(&self) -> Vec<MissionSummary> {
         self.missions.iter().map(|m| m.summary.clone()).collect()
     }
+
+    /// The mission with this id.
+    pub fn get(&self, id: &str) -> Option<&Mission> {
+        self.missions.iter().find(|m| m.summary.id == id)
+    }
+}
+
+/// Whether a pipeline shows a lesson's expected symptom: the pod is stuck (or failed) at the
+/// expected stage with the expected reason. `ErrImagePull` and `ImagePullBackOff` match each
+/// other, since the kubelet alternates between them.
+pub fn symptom_matches(symptom: &ExpectedSymptom, pipeline: &crate::pipeline::PodPipeline) -> bool {
+    if pipeline.pod != symptom.pod {
+        return false;
+    }
+    fn family(r: &str) -> &str {
+        match r {
+            "ErrImagePull" | "ImagePullBackOff" => "image-pull",
+            other => other,
+        }
+    }
+    let Some(stage) = pipeline.stuck_stage() else {
+        return false;
+    };
+    let reason = stage.reason.as_deref().unwrap_or_default();
+    stage.kind == symptom.stage.stage_kind() && family(reason) == family(&symptom.reason)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-        let d = dir.join(name);
-        std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join(MISSION_FILE), text).unwrap();
-        d
-    }
-
-    const GOOD: &str = "---\nid: second\ntitle: Second\norder: 2\nstage: pull\ndifficulty: beginner\n---\n\nThe pod never starts.\n";
-
-    #[test]
-    fn missions_are_ordered_by_curriculum_position_not_folder_name() {
-        let tmp = tempfile::tempdir().unwrap();
-        write(tmp.path(), "a-second", GOOD);
-        write(
-            tmp.path(),
-            "z-first",
-            "---\nid: first\ntitle: First\norder: 1\nstage: run\ndifficulty: beginner\n---\nBody\n",
-        );
-        let c = Catalog::load(&[tmp.path().to_owned()]);
-        let ids: Vec<_> = c.summaries().into_iter().map(|s| s.id).collect();
-        assert_eq!(
-            ids,
-            ["first", "second"],
-            "order comes from the front matter"
-        );
-        assert!(c.problems.is_empty(), "{:?}", c.problems);
-        assert_eq!(c.missions[1].briefing, "The pod never starts.\n");
-    }
-
-    #[test]
-    fn a_broken_lesson_is_reported_with_its_line_and_does_not_hide_the_others() {
-        let tmp = tempfile::tempdir().unwrap();
-        write(tmp.path(), "good", GOOD);
-        write(
-            tmp.path(),
-            "bad",
-            "---\nid: bad\ntitle: Bad\norder: [\n---\n",
-        );
-        write(tmp.path(), "no-front", "# Just a heading\n");
-        let c = Catalog::load(&[tmp.path().to_owned()]);
-        assert_eq!(c.missions.len(), 1, "the good lesson still loads");
-        let msgs: Vec<String> = c.problems.iter().map(ToString::to_string).collect();
-        assert_eq!(msgs.len(), 2, "{msgs:?}");
-        assert!(
-            msgs.iter().any(|m| m.contains("bad/mission.md:4:")),
-            "the YAML error points at the file's own line numbers: {msgs:?}"
-        );
-        assert!(
-            msgs.iter().any(|m| m.contains("missing front matter")),
-            "{msgs:?}"
-        );
-    }
-
-    #[test]
-    fn a_missing_field_names_the_field() {
-        let tmp = tempfile::tempdir().unwrap();
-        write(
-            tmp.path(),
-            "x",
-            "---\nid: x\ntitle: X\nstage: run\ndifficulty: beginner\n---\n",
-        );
-        let c = Catalog::load(&[tmp.path().to_owned()]);
-        let msg = c.problems[0].to_string();
-        assert!(msg.contains("missing field `order`"), "{msg}");
-    }
-
-    #[test]
-    fn a_teacher_folder_cannot_silently_replace_a_bundled_mission() {
-        let bundled = tempfile::tempdir().unwrap();
-        let teacher = tempfile::tempdir().unwrap();
-        write(bundled.path(), "m", GOOD);
-        write(teacher.path(), "m", GOOD);
-        let c = Catalog::load(&[bundled.path().to_owned(), teacher.path().to_owned()]);
-        assert_eq!(c.missions.len(), 1);
-        assert!(matches!(c.problems[0], LessonError::DuplicateId { .. }));
-    }
-
-    #[test]
-    fn missing_roots_are_skipped() {
-        let c = Catalog::load(&[PathBuf::from("/nonexistent/kubequest-lessons")]);
-        assert!(c.missions.is_empty() && c.problems.is_empty());
-    }
-}
+mod tests;

@@ -1,0 +1,190 @@
+use super::*;
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: web\n      image: nginx:nonexistent\n";
+const FIXED: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: web\n      image: nginx:1.25\n";
+
+fn front(id: &str, order: u32, requires: &str) -> String {
+    format!(
+        "---\nformat: 1\nid: {id}\ntitle: Mission {id}\norder: {order}\nstage: pull\n\
+         difficulty: beginner\nrequires: {requires}\nexpected_symptoms:\n  - {{ pod: web, stage: pull, reason: ImagePullBackOff }}\n\
+         objectives:\n  - id: web-ready\n    title: web is Ready\n    check: {{ kind: pod-ready, pod: web }}\n\
+         hints:\n  - one\n  - two\n  - three\n---\n\nThe pod never starts.\n"
+    )
+}
+
+/// Writes a complete, valid lesson.
+fn lesson(root: &Path, folder: &str, id: &str, order: u32, requires: &str) -> PathBuf {
+    let d = root.join(folder);
+    write(&d, MISSION_FILE, &front(id, order, requires));
+    write(&d, "manifests/pod.yaml", POD);
+    write(&d, "solution/pod.yaml", FIXED);
+    write(&d, DEBRIEF_FILE, "# Debrief\n\nWell done.\n");
+    d
+}
+
+#[test]
+fn missions_are_ordered_by_curriculum_position_not_folder_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    lesson(tmp.path(), "a-second", "second", 2, "[first]");
+    lesson(tmp.path(), "z-first", "first", 1, "[]");
+    let c = Catalog::load(&[tmp.path().to_owned()]);
+    let msgs: Vec<String> = c.problems.iter().map(ToString::to_string).collect();
+    assert!(msgs.is_empty(), "{msgs:?}");
+    let ids: Vec<_> = c.summaries().into_iter().map(|s| s.id).collect();
+    assert_eq!(
+        ids,
+        ["first", "second"],
+        "order comes from the front matter"
+    );
+    let m = &c.missions[1];
+    assert_eq!(m.briefing, "The pod never starts.\n");
+    assert_eq!(m.namespace(), "kq-second");
+    assert_eq!((m.manifests.len(), m.solution.len()), (1, 1));
+    assert_eq!(
+        m.manifests[0].object["spec"]["containers"][0]["image"],
+        "nginx:nonexistent"
+    );
+}
+
+#[test]
+fn a_broken_lesson_is_reported_with_its_line_and_does_not_hide_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    lesson(tmp.path(), "good", "good", 1, "[]");
+    write(
+        &tmp.path().join("bad"),
+        MISSION_FILE,
+        "---\nformat: 1\nid: bad\norder: [\n---\n",
+    );
+    write(
+        &tmp.path().join("no-front"),
+        MISSION_FILE,
+        "# Just a heading\n",
+    );
+    let c = Catalog::load(&[tmp.path().to_owned()]);
+    assert_eq!(c.missions.len(), 1, "the good lesson still loads");
+    let msgs: Vec<String> = c.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert!(
+        msgs.iter().any(|m| m.contains("bad/mission.md:5:")),
+        "the YAML error points at the file's own line numbers: {msgs:?}"
+    );
+    assert!(
+        msgs.iter().any(|m| m.contains("missing front matter")),
+        "{msgs:?}"
+    );
+}
+
+#[test]
+fn a_teacher_folder_cannot_silently_replace_a_bundled_mission() {
+    let bundled = tempfile::tempdir().unwrap();
+    let teacher = tempfile::tempdir().unwrap();
+    lesson(bundled.path(), "m", "m", 1, "[]");
+    lesson(teacher.path(), "m", "m", 1, "[]");
+    let c = Catalog::load(&[bundled.path().to_owned(), teacher.path().to_owned()]);
+    assert_eq!(c.missions.len(), 1);
+    assert!(matches!(c.problems[0], LessonError::DuplicateId { .. }));
+}
+
+#[test]
+fn missing_roots_are_skipped() {
+    let c = Catalog::load(&[PathBuf::from("/nonexistent/kubequest-lessons")]);
+    assert!(c.missions.is_empty() && c.problems.is_empty());
+}
+
+#[test]
+fn requires_on_unknown_missions_and_cycles_are_rejected() {
+    let tmp = tempfile::tempdir().unwrap();
+    lesson(tmp.path(), "01-a", "a", 1, "[]");
+    lesson(tmp.path(), "02-b", "b", 2, "[nope]");
+    lesson(tmp.path(), "03-c", "c", 3, "[d]");
+    lesson(tmp.path(), "04-d", "d", 4, "[c]");
+    let c = Catalog::load(&[tmp.path().to_owned()]);
+    let ids: Vec<_> = c.summaries().into_iter().map(|s| s.id).collect();
+    assert_eq!(ids, ["a"], "missions that can never unlock are rejected");
+    let msgs: Vec<String> = c.problems.iter().map(ToString::to_string).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("02-b/mission.md:8: requires: `nope` is not a mission")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("03-c/mission.md:8: requires: `c` is part of a cycle")),
+        "{msgs:?}"
+    );
+}
+
+#[test]
+fn symptoms_match_across_the_image_pull_alternation() {
+    use crate::pipeline::{PodPipeline, Stage, StageKind, StageState};
+    let stage = |reason: &str| Stage {
+        id: "pulled".into(),
+        kind: StageKind::ImagePulled,
+        label: "Image pulled".into(),
+        container: None,
+        state: StageState::Stuck,
+        reason: Some(reason.into()),
+        message: None,
+        evidence: Default::default(),
+    };
+    let pipeline = |reason: &str| PodPipeline {
+        namespace: "kq-x".into(),
+        pod: "web".into(),
+        uid: "u".into(),
+        phase: "Pending".into(),
+        status: reason.into(),
+        ready: "0/1".into(),
+        restarts: 0,
+        restarts_text: "0".into(),
+        terminating: false,
+        node: None,
+        created_at: None,
+        stages: vec![stage(reason)],
+        containers: vec![],
+        diagnosis: None,
+        next_retry: None,
+    };
+    let s = ExpectedSymptom {
+        pod: "web".into(),
+        stage: LessonStage::Pull,
+        reason: "ImagePullBackOff".into(),
+    };
+    assert!(symptom_matches(&s, &pipeline("ErrImagePull")));
+    assert!(symptom_matches(&s, &pipeline("ImagePullBackOff")));
+    assert!(!symptom_matches(&s, &pipeline("InvalidImageName")));
+    let other = ExpectedSymptom {
+        pod: "db".into(),
+        ..s
+    };
+    assert!(
+        !symptom_matches(&other, &pipeline("ImagePullBackOff")),
+        "another pod"
+    );
+}
+
+#[test]
+fn the_hint_ladder_goes_one_step_at_a_time() {
+    let hints: Vec<String> = ["gentle", "closer", "explicit"].map(String::from).to_vec();
+    let mut ladder = HintLadder::new(&hints, 0);
+    assert_eq!(ladder.reveal_next(), Some("gentle"));
+    assert_eq!(ladder.revealed(), ["gentle"]);
+    assert_eq!(ladder.remaining(), 2);
+    assert_eq!(ladder.reveal_next(), Some("closer"));
+    assert_eq!(ladder.reveal_next(), Some("explicit"));
+    assert_eq!(
+        ladder.reveal_next(),
+        None,
+        "the ladder ends at the explicit hint"
+    );
+    assert_eq!(
+        HintLadder::new(&hints, 99).revealed_count(),
+        3,
+        "stored counts are clamped"
+    );
+}
