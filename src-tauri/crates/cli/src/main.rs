@@ -37,23 +37,38 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Missions { lessons } => {
-            let roots = if lessons.is_empty() { default_lesson_roots() } else { lessons };
+            let roots = if lessons.is_empty() {
+                default_lesson_roots()
+            } else {
+                lessons
+            };
             let catalog = Catalog::load(&roots);
             if catalog.missions.is_empty() && catalog.problems.is_empty() {
                 eprintln!("no missions found in {}", display_roots(&roots));
             }
             for m in &catalog.missions {
                 let s = &m.summary;
-                println!("{:>2}. {:<28} {:<10} {}", s.order, s.id, s.difficulty, s.title);
+                println!(
+                    "{:>2}. {:<28} {:<10} {}",
+                    s.order, s.id, s.difficulty, s.title
+                );
             }
             for p in &catalog.problems {
                 eprintln!("error: {p}");
             }
-            if catalog.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            if catalog.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
 
 fn display_roots(roots: &[PathBuf]) -> String {
-    roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ")
+    roots
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
