@@ -18,6 +18,7 @@ use crate::pipeline::{
     ContainerView, EventFact, Evidence, FieldFact, PipelineChange, PodPipeline, Retry, RetryKind,
     Stage, StageKind, StageState,
 };
+use crate::progress::{Learner, MissionProgress, MissionStatus, Progress, ProgressExport};
 
 /// Where the generated files live, relative to the workspace root.
 pub const BINDINGS_DIR: &str = "ui/src/lib/bindings";
@@ -68,6 +69,11 @@ pub fn render_all() -> Vec<(String, String)> {
         render::<Locality>(&cfg),
         render::<ConnectErrorKind>(&cfg),
         render::<ConnectFailure>(&cfg),
+        render::<Progress>(&cfg),
+        render::<MissionProgress>(&cfg),
+        render::<MissionStatus>(&cfg),
+        render::<Learner>(&cfg),
+        render::<ProgressExport>(&cfg),
     ];
     files.sort();
     files

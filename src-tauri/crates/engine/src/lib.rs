@@ -23,3 +23,4 @@ pub mod ipc;
 pub mod kubetime;
 pub mod mission;
 pub mod pipeline;
+pub mod progress;
