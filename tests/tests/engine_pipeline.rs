@@ -1112,3 +1112,101 @@ fn a_deleted_running_pod_shows_terminating() {
     let pl = build(&pod(v), &[], at(101));
     assert_eq!((pl.status.as_str(), pl.terminating), ("Terminating", true));
 }
+
+// ---------------------------------------------------------------------------------------------
+// kubectl's printPod edge cases
+
+fn status_of(v: serde_json::Value) -> (String, String) {
+    let row = kq_engine::pipeline::print_pod(&pod(v));
+    (row.status, row.ready)
+}
+
+#[test]
+fn print_pod_follows_kubectl_edge_cases() {
+    let two = json!([
+        container("app", "nginx:1.25"),
+        container("job", "busybox:1.36")
+    ]);
+    // Completed with another container still running becomes Running or NotReady.
+    let mut v = scheduled(pod_json(NS, "p", "u", two.clone()));
+    v["status"]["phase"] = json!("Running");
+    let mut done = running("job", "busybox:1.36", 1, false, 0);
+    done["state"] = terminated_state("Completed", 0, 1, 2);
+    v["status"]["containerStatuses"] = json!([running("app", "nginx:1.25", 1, true, 0), done]);
+    assert_eq!(status_of(v.clone()), ("NotReady".into(), "1/2".into()));
+    v["status"]["conditions"] = conditions(true, true, true, 3);
+    assert_eq!(status_of(v.clone()), ("Running".into(), "1/2".into()));
+
+    // Scanning from last to first: the first container in spec order with a reason wins.
+    let mut both = scheduled(pod_json(NS, "p", "u", two));
+    let mut crash = running("job", "busybox:1.36", 1, false, 3);
+    crash["state"] = json!({"waiting": {"reason": "CrashLoopBackOff"}});
+    both["status"]["containerStatuses"] =
+        json!([waiting("app", "nginx:1.25", "ErrImagePull", None), crash]);
+    assert_eq!(status_of(both).0, "ErrImagePull");
+
+    // Terminated without a reason: ExitCode:N or Signal:N.
+    let mut cs = running("app", "nginx:1.25", 1, false, 0);
+    cs["state"] = json!({"terminated": {"exitCode": 3}});
+    let mut w = scheduled(pod_json(
+        NS,
+        "p",
+        "u",
+        json!([container("app", "nginx:1.25")]),
+    ));
+    w["status"]["containerStatuses"] = json!([cs.clone()]);
+    assert_eq!(status_of(w.clone()).0, "ExitCode:3");
+    cs["state"] = json!({"terminated": {"exitCode": 137, "signal": 9}});
+    w["status"]["containerStatuses"] = json!([cs]);
+    assert_eq!(status_of(w).0, "Signal:9");
+
+    // Init containers: Init:ExitCode:N, and a started sidecar counts as done and towards READY.
+    let mut init = scheduled(pod_json(
+        NS,
+        "p",
+        "u",
+        json!([container("app", "nginx:1.25")]),
+    ));
+    let mut sidecar = container("proxy", "envoy:1.30");
+    sidecar["restartPolicy"] = json!("Always");
+    init["spec"]["initContainers"] = json!([sidecar, container("setup", "busybox:1.36")]);
+    init["status"]["conditions"] = conditions(true, false, false, 1);
+    let mut failed = running("setup", "busybox:1.36", 1, false, 0);
+    failed["state"] = json!({"terminated": {"exitCode": 2, "reason": ""}});
+    init["status"]["initContainerStatuses"] =
+        json!([running("proxy", "envoy:1.30", 1, true, 0), failed]);
+    init["status"]["containerStatuses"] =
+        json!([waiting("app", "nginx:1.25", "PodInitializing", None)]);
+    assert_eq!(status_of(init), ("Init:ExitCode:2".into(), "1/2".into()));
+
+    // Scheduling gates, lost nodes and finished pods being deleted.
+    let mut gated = pod_json(NS, "p", "u", json!([container("app", "nginx:1.25")]));
+    gated["status"]["conditions"] =
+        json!([{"type": "PodScheduled", "status": "False", "reason": "SchedulingGated"}]);
+    assert_eq!(status_of(gated).0, "SchedulingGated");
+    let mut lost = scheduled(pod_json(
+        NS,
+        "p",
+        "u",
+        json!([container("app", "nginx:1.25")]),
+    ));
+    lost["status"]["reason"] = json!("NodeLost");
+    lost["metadata"]["deletionTimestamp"] = json!(ts(9));
+    assert_eq!(status_of(lost).0, "Unknown");
+    let mut finished = scheduled(pod_json(
+        NS,
+        "p",
+        "u",
+        json!([container("app", "busybox:1.36")]),
+    ));
+    finished["status"]["phase"] = json!("Succeeded");
+    let mut ok = running("app", "busybox:1.36", 1, false, 0);
+    ok["state"] = terminated_state("Completed", 0, 1, 2);
+    finished["status"]["containerStatuses"] = json!([ok]);
+    finished["metadata"]["deletionTimestamp"] = json!(ts(9));
+    assert_eq!(
+        status_of(finished).0,
+        "Completed",
+        "a finished pod is not shown as Terminating"
+    );
+}
