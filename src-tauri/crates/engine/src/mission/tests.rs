@@ -1,3 +1,5 @@
+//! Unit tests of the lesson loader, the catalog rules and the hint ladder.
+
 use super::*;
 
 fn write(dir: &Path, rel: &str, text: &str) {

@@ -971,8 +971,7 @@ fn assess(
         (Some(_), None) => true,
         _ => false,
     };
-    if blocked_before_pull && !pull_finished {
-        let v = volume_problem.expect("checked above: a volume problem exists");
+    if let Some(v) = volume_problem.filter(|_| blocked_before_pull && !pull_finished) {
         let mut sym = ctx.symptom(None, false, &v.reason);
         sym.event_message = Some(&v.message);
         a.pulled = Step::new(Pending)
