@@ -107,6 +107,7 @@ fn the_reference_lesson_loads() {
     );
     let report = check_lesson_dir(&d);
     assert!(report.is_ok() && report.warnings.is_empty(), "{report:?}");
+    assert_eq!(report.render(), "1 lesson checked, 0 errors, 0 warnings\n");
 }
 
 #[test]

@@ -347,6 +347,53 @@ fn image_cmd(s: &Symptom<'_>) -> String {
     )
 }
 
+/// What a pull error message says went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PullCause {
+    NotFound,
+    Unauthorized,
+    Unreachable,
+    Unknown,
+}
+
+/// Reads the runtime's pull error (the waiting message from 1.32 on, or the `Failed to pull
+/// image` event before that).
+fn pull_cause(s: &Symptom<'_>) -> PullCause {
+    let text = format!(
+        "{} {}",
+        s.message.unwrap_or_default(),
+        s.event_message.unwrap_or_default()
+    )
+    .to_ascii_lowercase();
+    if [
+        "unauthorized",
+        "authorization failed",
+        "access denied",
+        "401",
+        "403 forbidden",
+        "authentication required",
+    ]
+    .iter()
+    .any(|k| text.contains(k))
+    {
+        PullCause::Unauthorized
+    } else if text.contains("not found") || text.contains("manifest unknown") {
+        PullCause::NotFound
+    } else if [
+        "no such host",
+        "i/o timeout",
+        "connection refused",
+        "dial tcp",
+    ]
+    .iter()
+    .any(|k| text.contains(k))
+    {
+        PullCause::Unreachable
+    } else {
+        PullCause::Unknown
+    }
+}
+
 fn fit_reason_sentence(r: &FitReason) -> String {
     let reason = r.reason.as_str();
     let what = if let Some(res) = reason.strip_prefix("Insufficient ") {
@@ -395,15 +442,37 @@ pub fn diagnose(s: &Symptom<'_>) -> Diagnosis {
             } else {
                 " The kubelet will retry, waiting longer after each failure (ImagePullBackOff)."
             };
+            let cause = match pull_cause(s) {
+                PullCause::NotFound => "The registry answered that this image does not exist: \
+                     the tag or the repository name is wrong (a typo, or a version that was never \
+                     pushed)."
+                    .to_owned(),
+                PullCause::Unauthorized => "The registry refused to hand it out without \
+                     credentials: the image is private and the pod has no `imagePullSecrets` \
+                     (or the secret's credentials are wrong)."
+                    .to_owned(),
+                PullCause::Unreachable => "The node could not reach the registry at all (DNS or \
+                     network error): check the registry host name in the image reference."
+                    .to_owned(),
+                PullCause::Unknown => "Usually the tag or repository name does not exist (a \
+                     typo, or a version that was never pushed), or the registry is private and \
+                     the pod has no pull secret."
+                    .to_owned(),
+            };
+            let mut commands = vec![describe, image_cmd(s)];
+            if pull_cause(s) == PullCause::Unauthorized {
+                commands.push(format!(
+                    "kubectl get pod {} -n {} -o jsonpath='{{.spec.imagePullSecrets}}'",
+                    s.pod, s.namespace
+                ));
+            }
             (
                 format!("The node cannot pull the image `{image}`"),
                 format!(
                     "{who} cannot start because the node failed to download `{image}` from its \
-                     registry. Usually the tag or repository name does not exist (a typo, or a \
-                     version that was never pushed), or the registry is private and the pod has \
-                     no pull secret.{backoff} The exact registry error is in the pod's events."
+                     registry. {cause}{backoff} The exact registry error is in the pod's events."
                 ),
-                vec![describe, image_cmd(s)],
+                commands,
             )
         }
         ReasonKind::InvalidImageName => (
@@ -853,6 +922,31 @@ mod tests {
             message: None,
         });
         assert!(diagnose(&s).explanation.contains("restartPolicy: Always"));
+    }
+
+    #[test]
+    fn pull_errors_are_explained_by_their_cause() {
+        let mut s = symptom("ErrImagePull");
+        s.image = Some("registry.kq.local/team/app:v1");
+        s.message = Some(
+            "failed to pull and unpack image \"registry.kq.local/team/app:v1\": failed to \
+             authorize: failed to fetch anonymous token: unexpected status: 401 Unauthorized",
+        );
+        let d = diagnose(&s);
+        assert!(
+            d.explanation.contains("imagePullSecrets"),
+            "{}",
+            d.explanation
+        );
+        assert_eq!(d.commands.len(), 3, "the pull secrets command is offered");
+        s.message = Some("Back-off pulling image \"nginx:nope\"");
+        s.event_message = Some(
+            "Failed to pull image \"nginx:nope\": rpc error: code = NotFound desc = … not found",
+        );
+        assert!(
+            diagnose(&s).explanation.contains("does not exist"),
+            "≤1.31 messages use the event"
+        );
     }
 
     #[test]

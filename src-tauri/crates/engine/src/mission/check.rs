@@ -62,6 +62,28 @@ impl LessonReport {
     pub fn is_ok(&self) -> bool {
         self.errors.is_empty()
     }
+
+    /// The report as `kq lessons check` prints it: one `error:`/`warning:` line per finding,
+    /// then a summary line.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for e in &self.errors {
+            out.push_str(&format!("error: {e}\n"));
+        }
+        for w in &self.warnings {
+            out.push_str(&format!("warning: {w}\n"));
+        }
+        out.push_str(&format!(
+            "{} lesson{} checked, {} error{}, {} warning{}\n",
+            self.checked.len(),
+            if self.checked.len() == 1 { "" } else { "s" },
+            self.errors.len(),
+            if self.errors.len() == 1 { "" } else { "s" },
+            self.warnings.len(),
+            if self.warnings.len() == 1 { "" } else { "s" },
+        ));
+        out
+    }
 }
 
 /// Line numbers of raw HTML and unsafe links in Markdown (1-based, relative to `markdown`).

@@ -885,6 +885,14 @@ fn assess(
                         && e.message != "Error: ErrImagePull"
                         && e.message != format!("Error: {waiting_reason}")
                 });
+                // Before 1.32 the waiting message carries no registry error; the event does.
+                sym.event_message = log
+                    .latest(|e| {
+                        e.container.as_deref() == Some(c)
+                            && e.reason == "Failed"
+                            && e.message.starts_with("Failed to pull image")
+                    })
+                    .map(|e| e.message.as_str());
                 a.pulled = stuck
                     .field(spec_path, image)
                     .event(ctx.event(ev))

@@ -121,6 +121,12 @@ impl PipelineTracker {
         self.pods.values()
     }
 
+    /// The pods as a list, for [`crate::mission::Snapshot`] (objectives are evaluated on the
+    /// same state the rail shows).
+    pub fn pod_list(&self) -> Vec<Pod> {
+        self.pods.values().cloned().collect()
+    }
+
     /// The events the tracker holds.
     pub fn events(&self) -> Vec<Event> {
         self.events.values().cloned().collect()
