@@ -1,7 +1,8 @@
-//! The bundled curriculum loads cleanly: every lesson folder parses, ids are unique, and the
-//! order is the customer's series.
+//! The bundled curriculum loads cleanly: every lesson folder parses with the strict loader,
+//! passes the same checker teachers run (`kq lessons check`), ids are unique, and the order is
+//! the customer's series.
 
-use kq_engine::mission::Catalog;
+use kq_engine::mission::{Catalog, check_lesson_dir};
 
 #[test]
 fn bundled_lessons_load_without_problems() {
@@ -20,5 +21,20 @@ fn bundled_lessons_load_without_problems() {
             "pending-insufficient-cpu"
         ],
         "the first three missions follow the customer's series"
+    );
+}
+
+#[test]
+fn bundled_lessons_pass_the_lesson_checker_without_warnings() {
+    let report = check_lesson_dir(&kq_tests::workspace_root().join("lessons"));
+    assert!(
+        report.errors.is_empty() && report.warnings.is_empty(),
+        "the bundled lessons must be an example teachers can copy:\n{}",
+        report.render()
+    );
+    assert_eq!(
+        report.checked.len(),
+        3,
+        "every bundled lesson folder was checked"
     );
 }
