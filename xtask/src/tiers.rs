@@ -331,7 +331,12 @@ fn run_tier(name: &str) -> Outcome {
             if build_binaries().is_err() {
                 return Outcome::check(false);
             }
-            let (ok, out) = Step::new("cargo test").run_captured(&["cargo", "test", "--workspace"]);
+            let (ok, out) = Step::new("cargo test").run_captured(&[
+                "cargo",
+                "test",
+                "--workspace",
+                "--no-fail-fast",
+            ]);
             from_counts(ok, parse_cargo_test(&out), name)
         }
         "ui" => {
