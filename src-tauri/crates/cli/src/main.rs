@@ -1,7 +1,8 @@
 //! `kq`: KubeQuest without a window. Teachers, terminals and tests use it to list the
-//! curriculum and check lesson folders; later it also runs the embedded cluster and plays
-//! missions.
+//! curriculum, check lesson folders and run the embedded cluster (`kq cluster up`) for real
+//! `kubectl`; later it also plays missions.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,6 +23,27 @@ enum Command {
         /// Lesson folders to read (default: the lessons shipped with KubeQuest).
         #[arg(long = "lessons", value_name = "DIR")]
         lessons: Vec<PathBuf>,
+    },
+    /// Run the embedded Kubernetes-compatible cluster.
+    Cluster {
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// Serve the embedded cluster over HTTPS on 127.0.0.1 until SIGINT or SIGTERM.
+    Up {
+        /// Where to write the kubeconfig (mode 0600; context `kubequest`).
+        #[arg(long, value_name = "FILE")]
+        kubeconfig: PathBuf,
+        /// Port to listen on (default: a free one).
+        #[arg(long, value_name = "N")]
+        port: Option<u16>,
+        /// Speed of the cluster clock (1 = real time).
+        #[arg(long, value_name = "X", default_value_t = 1.0)]
+        speed: f64,
     },
 }
 
@@ -62,7 +84,76 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+        Command::Cluster {
+            command:
+                ClusterCommand::Up {
+                    kubeconfig,
+                    port,
+                    speed,
+                },
+        } => cluster_up(kubeconfig, port, speed),
     }
+}
+
+/// `kq cluster up`: one `ready:` line once serving (scripts wait for it), then serve until
+/// SIGINT or SIGTERM and exit 0.
+fn cluster_up(kubeconfig: PathBuf, port: Option<u16>, speed: f64) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let config = kq_sim::ClusterConfig {
+            port,
+            speed,
+            kubeconfig_path: Some(kubeconfig.clone()),
+            ..Default::default()
+        };
+        let cluster = match kq_sim::Cluster::start(config).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "ready: KUBECONFIG={}", kubeconfig.display());
+        let _ = out.flush();
+        drop(out);
+        wait_for_signal().await;
+        cluster.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn display_roots(roots: &[PathBuf]) -> String {

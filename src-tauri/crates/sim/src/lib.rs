@@ -1,2 +1,249 @@
 //! KubeQuest's embedded cluster: a Kubernetes-API-compatible simulated cluster that real
-//! `kubectl` and the `kube` crate talk to over HTTPS on 127.0.0.1.
+//! `kubectl` and the `kube` crate use over HTTPS on 127.0.0.1.
+//!
+//! Start one with [`Cluster::start`]; the returned [`RunningCluster`] tells clients where it
+//! is ([`RunningCluster::url`], [`RunningCluster::kubeconfig_path`]) and gives in-process
+//! controllers (the scheduler and kubelet of later issues, tests) direct access to the
+//! [`store::Store`].
+//!
+//! - [`store`]: objects, the global resourceVersion, history and watch fan-out, and the
+//!   validated write operations (create, replace, patch, delete, bind).
+//! - [`kinds`]: one [`kinds::ResourceKind`] table entry per served resource, with its
+//!   defaulting, validation, field selectors and kubectl table columns.
+//! - `api`: the HTTPS server: discovery, OpenAPI stub, tables, watches, logs, errors.
+//! - [`logs`]: per-container log buffers behind `kubectl logs`.
+//! - [`clock`]: the one virtual clock with a speed factor.
+//!
+//! Until the scheduler and kubelet exist, pods stay `Pending` with no conditions.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::watch;
+
+mod api;
+pub mod clock;
+pub mod duration;
+mod error;
+pub mod kinds;
+pub mod kubeconfig;
+pub mod logs;
+pub mod quantity;
+mod random;
+pub mod selectors;
+pub mod store;
+pub mod strict;
+mod tls;
+pub mod validation;
+
+pub use api::{MAX_BODY_BYTES, VERSION};
+pub use clock::Clock;
+pub use error::{Error, Result};
+pub use kinds::node::NodeTemplate;
+pub use store::Store;
+
+/// How to start the embedded cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// Port on 127.0.0.1; `None` picks a free one.
+    pub port: Option<u16>,
+    /// Virtual clock speed (1.0 = real time).
+    pub speed: f64,
+    /// Where to write the kubeconfig (mode 0600); `None` writes none.
+    pub kubeconfig_path: Option<PathBuf>,
+    /// The nodes to register (default: one `node-1`, 2 CPU, ~4 GiB).
+    pub nodes: Vec<NodeTemplate>,
+    /// Changes kept per resource for watch replay.
+    pub history_limit: usize,
+    /// How often watches that allow bookmarks get one.
+    pub bookmark_interval: Duration,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            port: None,
+            speed: 1.0,
+            kubeconfig_path: None,
+            nodes: vec![NodeTemplate::default()],
+            history_limit: 2000,
+            bookmark_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Entry point for starting the embedded cluster.
+#[derive(Debug)]
+pub struct Cluster;
+
+impl Cluster {
+    /// Generate certificates and a token, bootstrap the default objects, bind the port, write
+    /// the kubeconfig and start serving. Must be called inside a Tokio runtime.
+    pub async fn start(config: ClusterConfig) -> Result<RunningCluster> {
+        let pki = tls::generate()?;
+        let token = random::token();
+        let clock = Arc::new(Clock::new(config.speed));
+        let store = Store::new(clock.clone(), pki.ca_pem.clone(), config.history_limit);
+        bootstrap(&store, &config)?;
+
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], config.port.unwrap_or(0)));
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind { addr, source })?;
+        let local = listener.local_addr()?;
+        let url = format!("https://127.0.0.1:{}", local.port());
+        let kubeconfig = kubeconfig::render(&url, &pki.ca_pem, &token);
+        if let Some(path) = &config.kubeconfig_path {
+            kubeconfig::write(path, &kubeconfig)?;
+        }
+        let state = Arc::new(api::ApiState {
+            store: store.clone(),
+            token: token.clone(),
+            bookmark_interval: config.bookmark_interval,
+            server_address: format!("127.0.0.1:{}", local.port()),
+        });
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let server = tokio::spawn(api::serve(
+            listener,
+            pki.server_config.clone(),
+            state,
+            stop_rx,
+        ));
+        tracing::info!(%url, "embedded cluster serving");
+        Ok(RunningCluster {
+            url,
+            port: local.port(),
+            token,
+            ca_pem: pki.ca_pem,
+            kubeconfig,
+            kubeconfig_path: config.kubeconfig_path,
+            store,
+            stop: stop_tx,
+            server: Some(server),
+        })
+    }
+}
+
+fn bootstrap(store: &Arc<Store>, config: &ClusterConfig) -> Result<()> {
+    let opts = store::WriteOptions::default();
+    for ns in ["default", "kube-node-lease", "kube-public", "kube-system"] {
+        store.create(
+            &kinds::namespace::KIND,
+            "",
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+            &opts,
+        )?;
+    }
+    let now = store.clock().now();
+    for node in &config.nodes {
+        store.create(&kinds::node::KIND, "", node.to_value(now), &opts)?;
+    }
+    store.create(
+        &kinds::service::KIND,
+        "default",
+        json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}
+        }),
+        &opts,
+    )?;
+    Ok(())
+}
+
+/// A serving embedded cluster. Dropping it stops the server too.
+#[derive(Debug)]
+pub struct RunningCluster {
+    url: String,
+    port: u16,
+    token: String,
+    ca_pem: String,
+    kubeconfig: String,
+    kubeconfig_path: Option<PathBuf>,
+    store: Arc<Store>,
+    stop: watch::Sender<bool>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningCluster {
+    /// `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The port served.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The bearer token clients must send.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The CA certificate (PEM) that signed the serving certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// Where the kubeconfig was written, if anywhere.
+    pub fn kubeconfig_path(&self) -> Option<&Path> {
+        self.kubeconfig_path.as_deref()
+    }
+
+    /// The kubeconfig YAML (context `kubequest`), for clients built in-process.
+    pub fn kubeconfig_yaml(&self) -> &str {
+        &self.kubeconfig
+    }
+
+    /// Direct access to the cluster state for in-process controllers and tests.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The cluster clock.
+    pub fn clock(&self) -> &Arc<Clock> {
+        self.store.clock()
+    }
+
+    /// Append output to a container's current log (what a kubelet will do); resolves the pod
+    /// by name.
+    pub fn write_log(&self, namespace: &str, pod: &str, container: &str, text: &str) -> Result<()> {
+        let p = self
+            .store
+            .get_raw(&kinds::pod::KIND, namespace, pod)
+            .ok_or_else(|| Error::not_found("", "pods", pod))?;
+        let uid = kinds::str_at(&p, "/metadata/uid").to_string();
+        self.store
+            .logs()
+            .append(&uid, container, text, self.store.clock().now());
+        Ok(())
+    }
+
+    /// Test hook: every open watch gets an in-stream `410 Expired` and closes.
+    pub fn expire_watches(&self) {
+        self.store.expire_watches();
+    }
+
+    /// Test hook: every open watch is closed cleanly.
+    pub fn close_watches(&self) {
+        self.store.close_watches();
+    }
+
+    /// Stop serving and wait for the server to finish.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(h) = self.server.take() {
+            let _ = h.await;
+        }
+    }
+}
+
+impl Drop for RunningCluster {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

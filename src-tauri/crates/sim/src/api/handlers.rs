@@ -1,0 +1,722 @@
+//! Resource handlers: list (and watch), get, create, replace, patch, delete, delete
+//! collection, and the pod subresources (`status`, `log`, `binding`, `eviction`, `exec`).
+//! Each translates query parameters and bodies the way kube-apiserver does and hands the
+//! work to the store's validated operations.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::table::{IncludeObject, wants_table};
+use super::{ApiState, Body, Req, json_response, stream_response, text_response, watch_stream};
+use crate::error::{Error, Result};
+use crate::kinds::{self, ResourceKind};
+use crate::selectors::{FieldSelector, LabelSelector};
+use crate::store::{DeleteOptions, DeleteOutcome, FieldValidation, PatchKind, WriteOptions};
+
+/// Label, field and namespace filter of a list or watch.
+#[derive(Debug, Clone)]
+pub(crate) struct Filter {
+    pub kind: &'static ResourceKind,
+    pub ns: Option<String>,
+    pub labels: LabelSelector,
+    pub fields: FieldSelector,
+}
+
+impl Filter {
+    pub fn matches(&self, obj: &Value) -> bool {
+        if let Some(ns) = &self.ns
+            && self.kind.namespaced
+            && kinds::namespace_of(obj) != ns
+        {
+            return false;
+        }
+        self.labels
+            .matches(obj.pointer("/metadata/labels").and_then(Value::as_object))
+            && self.fields.matches(|f| field_value(self.kind, obj, f))
+    }
+}
+
+fn field_value(kind: &ResourceKind, obj: &Value, field: &str) -> Option<String> {
+    match field {
+        "metadata.name" => Some(kinds::name_of(obj).to_string()),
+        "metadata.namespace" => Some(kinds::namespace_of(obj).to_string()),
+        other => kind.hooks.field_value(obj, other),
+    }
+}
+
+pub(crate) fn build_filter(
+    req: &Req,
+    kind: &'static ResourceKind,
+    ns: Option<String>,
+) -> Result<Filter> {
+    let labels = LabelSelector::parse(req.q("labelSelector").unwrap_or_default())
+        .map_err(Error::BadRequest)?;
+    let fields = FieldSelector::parse(req.q("fieldSelector").unwrap_or_default())
+        .map_err(Error::BadRequest)?;
+    let empty = json!({});
+    for t in &fields.0 {
+        if field_value(kind, &empty, &t.field).is_none() {
+            return Err(Error::BadRequest(format!(
+                "field label not supported: {}",
+                t.field
+            )));
+        }
+    }
+    Ok(Filter {
+        kind,
+        ns,
+        labels,
+        fields,
+    })
+}
+
+fn list_kind(kind: &ResourceKind) -> String {
+    format!("{}List", kind.kind)
+}
+
+/// Items of a list response carry no kind/apiVersion, as the apiserver's do.
+fn list_item(obj: &Value) -> Value {
+    let mut o = obj.clone();
+    if let Some(m) = o.as_object_mut() {
+        m.remove("kind");
+        m.remove("apiVersion");
+    }
+    o
+}
+
+pub(crate) async fn list(
+    state: &ApiState,
+    req: &Req,
+    kind: &'static ResourceKind,
+    ns: Option<String>,
+    legacy_watch: bool,
+) -> Result<hyper::Response<Body>> {
+    let filter = build_filter(req, kind, ns)?;
+    if legacy_watch || req.q_bool("watch") {
+        return watch_stream::watch(state, req, filter);
+    }
+    let (items, rv) = state.store.list_with_rv(kind, filter.ns.as_deref());
+    let items: Vec<&Value> = items
+        .iter()
+        .map(|a| a.as_ref())
+        .filter(|o| filter.matches(o))
+        .collect();
+    let rv = rv.to_string();
+    if let Some(t) = wants_table(&req.accept) {
+        let include = IncludeObject::parse(req.q("includeObject"));
+        let now = state.store.clock().now();
+        let body = super::table::table(kind, &items, &rv, include, t, now, true);
+        return Ok(json_response(200, &t.content_type(), &body, &[]));
+    }
+    let body = json!({
+        "kind": list_kind(kind),
+        "apiVersion": kind.api_version(),
+        "metadata": {"resourceVersion": rv},
+        "items": items.iter().map(|o| list_item(o)).collect::<Vec<_>>(),
+    });
+    Ok(json_response(200, "application/json", &body, &[]))
+}
+
+pub(crate) async fn watch_one(
+    state: &ApiState,
+    req: &Req,
+    kind: &'static ResourceKind,
+    ns: &str,
+    name: &str,
+) -> Result<hyper::Response<Body>> {
+    let mut filter = build_filter(req, kind, Some(ns.to_string()).filter(|_| kind.namespaced))?;
+    filter.fields.0.push(crate::selectors::FieldTerm {
+        field: "metadata.name".into(),
+        negate: false,
+        value: name.into(),
+    });
+    watch_stream::watch(state, req, filter)
+}
+
+fn object_response(
+    state: &ApiState,
+    req: &Req,
+    kind: &ResourceKind,
+    obj: &Value,
+    code: u16,
+    warnings: &[String],
+) -> hyper::Response<Body> {
+    if let Some(t) = wants_table(&req.accept) {
+        let now = state.store.clock().now();
+        let rv = kinds::str_at(obj, "/metadata/resourceVersion");
+        let body = super::table::table(
+            kind,
+            &[obj],
+            rv,
+            IncludeObject::parse(req.q("includeObject")),
+            t,
+            now,
+            true,
+        );
+        return json_response(code, &t.content_type(), &body, warnings);
+    }
+    json_response(code, "application/json", obj, warnings)
+}
+
+pub(crate) fn get(
+    state: &ApiState,
+    req: &Req,
+    kind: &'static ResourceKind,
+    ns: &str,
+    name: &str,
+) -> Result<hyper::Response<Body>> {
+    let obj = state
+        .store
+        .get_raw(kind, ns, name)
+        .ok_or_else(|| Error::not_found(kind.group, kind.plural, name))?;
+    Ok(object_response(state, req, kind, &obj, 200, &[]))
+}
+
+fn write_options(req: &Req) -> Result<WriteOptions> {
+    let field_validation = match req.q("fieldValidation") {
+        None | Some("") => FieldValidation::Warn,
+        Some("Strict") => FieldValidation::Strict,
+        Some("Warn") => FieldValidation::Warn,
+        Some("Ignore") => FieldValidation::Ignore,
+        Some(other) => {
+            return Err(Error::BadRequest(format!(
+                "fieldValidation parameter unsupported: {other}, supported values: Strict, Warn, Ignore"
+            )));
+        }
+    };
+    Ok(WriteOptions {
+        dry_run: req.q("dryRun") == Some("All"),
+        field_manager: req.q("fieldManager").map(str::to_string),
+        field_validation,
+    })
+}
+
+/// A Go-flavoured description of a JSON syntax error, as `json.Unmarshal` words it.
+fn json_syntax_error(body: &[u8], e: &serde_json::Error) -> String {
+    if e.is_eof() {
+        return "unexpected end of JSON input".into();
+    }
+    let text = String::from_utf8_lossy(body);
+    let line = e.line().saturating_sub(1);
+    let col = e.column().saturating_sub(1);
+    let ch = text
+        .lines()
+        .nth(line)
+        .and_then(|l| l.chars().nth(col))
+        .unwrap_or(' ');
+    let what = match ch {
+        '\'' => "'\\''".to_string(),
+        c => format!("'{c}'"),
+    };
+    format!("invalid character {what} looking for beginning of value")
+}
+
+fn summarize(body: &[u8]) -> String {
+    match body.first() {
+        None => "<empty>".into(),
+        Some(b'{') => {
+            let s = String::from_utf8_lossy(body);
+            if s.chars().count() > 30 {
+                format!("{} ...", s.chars().take(30).collect::<String>())
+            } else {
+                s.into_owned()
+            }
+        }
+        Some(_) => {
+            let hex: String = body.iter().take(30).map(|b| format!("{b:02x}")).collect();
+            if body.len() > 30 {
+                format!("{hex} ...")
+            } else {
+                hex
+            }
+        }
+    }
+}
+
+fn media_type(ct: &str) -> String {
+    ct.split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Decode a create/update body by Content-Type.
+fn parse_body(req: &Req, kind: &ResourceKind) -> Result<Value> {
+    let unrecognized = |detail: String| {
+        Error::BadRequest(format!(
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {detail} ({})",
+            kind.kind,
+            summarize(&req.body)
+        ))
+    };
+    match media_type(&req.content_type).as_str() {
+        "" | "application/json" | "*/*" => serde_json::from_slice::<Value>(&req.body)
+            .map_err(|e| unrecognized(json_syntax_error(&req.body, &e))),
+        "application/yaml" | "application/x-yaml" | "text/yaml" => {
+            let text = std::str::from_utf8(&req.body).map_err(|_| {
+                Error::BadRequest("error converting YAML to JSON: invalid UTF-8".into())
+            })?;
+            serde_yaml_ng::from_str::<Value>(text)
+                .map_err(|e| Error::BadRequest(format!("error converting YAML to JSON: yaml: {e}")))
+        }
+        _ => Err(Error::UnsupportedMediaType(
+            "application/json, application/yaml, application/vnd.kubernetes.protobuf".into(),
+        )),
+    }
+}
+
+pub(crate) fn create(
+    state: &ApiState,
+    req: &Req,
+    kind: &'static ResourceKind,
+    ns: &str,
+) -> Result<hyper::Response<Body>> {
+    let opts = write_options(req)?;
+    let body = parse_body(req, kind)?;
+    let res = state.store.create(kind, ns, body, &opts)?;
+    Ok(json_response(
+        201,
+        "application/json",
+        &res.object,
+        &res.warnings,
+    ))
+}
+
+pub(crate) fn replace(
+    state: &ApiState,
+    req: &Req,
+    kind: &'static ResourceKind,
+    ns: &str,
+    name: &str,
+    status: bool,
+) -> Result<hyper::Response<Body>> {
+    let opts = write_options(req)?;
+    let body = parse_body(req, kind)?;
+    let res = state.store.replace(kind, ns, name, body, &opts, status)?;
+    Ok(json_response(
+        200,
+        "application/json",
+        &res.object,
+        &res.warnings,
+    ))
+}
+
+pub(crate) fn patch(
+    state: &ApiState,
+    req: &Req,
+    kind: &'static ResourceKind,
+    ns: &str,
+    name: &str,
+    status: bool,
+) -> Result<hyper::Response<Body>> {
+    let pkind = match media_type(&req.content_type).as_str() {
+        "application/json-patch+json" => PatchKind::Json,
+        "application/merge-patch+json" => PatchKind::Merge,
+        "application/strategic-merge-patch+json" => PatchKind::Strategic,
+        "application/apply-patch+yaml" => PatchKind::Apply,
+        _ => {
+            return Err(Error::UnsupportedMediaType(
+                "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json".into(),
+            ));
+        }
+    };
+    let opts = write_options(req)?;
+    let res = state
+        .store
+        .patch(kind, ns, name, &req.body, pkind, &opts, status)?;
+    let code = if res.created { 201 } else { 200 };
+    Ok(json_response(
+        code,
+        "application/json",
+        &res.object,
+        &res.warnings,
+    ))
+}
+
+fn delete_options(req: &Req) -> Result<DeleteOptions> {
+    let mut opts: DeleteOptions = if req.body.iter().all(u8::is_ascii_whitespace) {
+        DeleteOptions::default()
+    } else {
+        serde_json::from_slice(&req.body).map_err(|e| {
+            Error::BadRequest(format!(
+                "DeleteOptions in version \"v1\" cannot be handled as a DeleteOptions: {e}"
+            ))
+        })?
+    };
+    if let Some(g) = req.q("gracePeriodSeconds") {
+        opts.grace_period_seconds = Some(
+            g.parse()
+                .map_err(|_| Error::BadRequest(format!("invalid gracePeriodSeconds: {g}")))?,
+        );
+    }
+    if req.q("dryRun") == Some("All") {
+        opts.dry_run = vec!["All".into()];
+    }
+    Ok(opts)
+}
+
+/// Pods, namespaces and services answer a delete with the object; others with a Status.
+fn returns_object(kind: &ResourceKind) -> bool {
+    kind.group.is_empty() && matches!(kind.plural, "pods" | "namespaces" | "services")
+}
+
+fn success_status(kind: &ResourceKind, obj: &Value) -> Value {
+    let mut details = json!({"name": kinds::name_of(obj), "kind": kind.plural, "uid": kinds::str_at(obj, "/metadata/uid")});
+    if !kind.group.is_empty() {
+        details["group"] = json!(kind.group);
+    }
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details})
+}
+
+pub(crate) fn delete(
+    state: &ApiState,
+    req: &Req,
+    kind: &'static ResourceKind,
+    ns: &str,
+    name: &str,
+) -> Result<hyper::Response<Body>> {
+    let opts = delete_options(req)?;
+    let out = state.store.delete(kind, ns, name, &opts)?;
+    let body = match out {
+        DeleteOutcome::Terminating(obj) => obj,
+        DeleteOutcome::Deleted(obj) if returns_object(kind) => obj,
+        DeleteOutcome::Deleted(obj) => success_status(kind, &obj),
+    };
+    Ok(json_response(200, "application/json", &body, &[]))
+}
+
+pub(crate) fn delete_collection(
+    state: &ApiState,
+    req: &Req,
+    kind: &'static ResourceKind,
+    ns: Option<&str>,
+) -> Result<hyper::Response<Body>> {
+    if !kind.verbs.contains(&"deletecollection") {
+        return Err(Error::MethodNotAllowed);
+    }
+    let filter = build_filter(req, kind, ns.map(str::to_string))?;
+    let opts = delete_options(req)?;
+    let mut deleted = Vec::new();
+    for obj in state.store.list_raw(kind, ns) {
+        if !filter.matches(&obj) {
+            continue;
+        }
+        match state
+            .store
+            .delete(kind, kinds::namespace_of(&obj), kinds::name_of(&obj), &opts)
+        {
+            Ok(DeleteOutcome::Terminating(o) | DeleteOutcome::Deleted(o)) => {
+                deleted.push(list_item(&o))
+            }
+            Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let body = json!({
+        "kind": list_kind(kind),
+        "apiVersion": kind.api_version(),
+        "metadata": {"resourceVersion": state.store.resource_version().to_string()},
+        "items": deleted,
+    });
+    Ok(json_response(200, "application/json", &body, &[]))
+}
+
+pub(crate) async fn subresource(
+    state: &ApiState,
+    req: &Req,
+    kind: &'static ResourceKind,
+    ns: &str,
+    name: &str,
+    sub: &str,
+) -> Result<hyper::Response<Body>> {
+    use hyper::Method;
+    let is_pod = std::ptr::eq(kind, &kinds::pod::KIND);
+    match (sub, &req.method) {
+        ("status", &Method::GET) => {
+            let obj = state
+                .store
+                .get_raw(kind, ns, name)
+                .ok_or_else(|| Error::not_found(kind.group, kind.plural, name))?;
+            Ok(json_response(200, "application/json", &obj, &[]))
+        }
+        ("status", &Method::PUT) => replace(state, req, kind, ns, name, true),
+        ("status", &Method::PATCH) => patch(state, req, kind, ns, name, true),
+        ("status", _) => Err(Error::MethodNotAllowed),
+        ("log", &Method::GET) if is_pod => logs(state, req, ns, name).await,
+        ("binding", &Method::POST) if is_pod => {
+            let body = parse_body(req, kind)?;
+            let node = body
+                .pointer("/target/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if node.is_empty() {
+                return Err(Error::Invalid {
+                    group: String::new(),
+                    kind: "Binding".into(),
+                    name: name.into(),
+                    causes: vec![crate::validation::FieldError::required("target.name", "")],
+                });
+            }
+            state.store.bind_pod(ns, name, node)?;
+            Ok(json_response(
+                201,
+                "application/json",
+                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+                &[],
+            ))
+        }
+        ("eviction", &Method::POST) if is_pod => {
+            let body: Value = if req.body.is_empty() {
+                json!({})
+            } else {
+                parse_body(req, kind)?
+            };
+            let opts: DeleteOptions = body
+                .get("deleteOptions")
+                .cloned()
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default();
+            state.store.delete(kind, ns, name, &opts)?;
+            Ok(json_response(
+                201,
+                "application/json",
+                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+                &[],
+            ))
+        }
+        ("exec" | "attach" | "portforward", _) if is_pod => {
+            let pod = state
+                .store
+                .get_raw(kind, ns, name)
+                .ok_or_else(|| Error::not_found("", "pods", name))?;
+            if kinds::str_at(&pod, "/spec/nodeName").is_empty() {
+                return Err(Error::BadRequest(format!(
+                    "pod {name} does not have a host assigned"
+                )));
+            }
+            Err(Error::BadRequest(format!(
+                "{sub} is not available in the KubeQuest embedded cluster: containers here are simulated; use kubectl logs, kubectl describe and kubectl get events to investigate"
+            )))
+        }
+        ("finalize", &Method::PUT) => {
+            let obj = state
+                .store
+                .get_raw(kind, ns, name)
+                .ok_or_else(|| Error::not_found(kind.group, kind.plural, name))?;
+            Ok(json_response(200, "application/json", &obj, &[]))
+        }
+        _ => Err(Error::PathNotFound),
+    }
+}
+
+/// Which container a log request means (`validateContainer` in the pod registry).
+fn pick_container(pod: &Value, requested: Option<&str>) -> Result<String> {
+    let name = kinds::name_of(pod);
+    let names = |list: &str| -> Vec<String> {
+        pod.pointer(&format!("/spec/{list}"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
+            .collect()
+    };
+    let containers = names("containers");
+    let all: Vec<String> = names("initContainers")
+        .into_iter()
+        .chain(containers.clone())
+        .chain(names("ephemeralContainers"))
+        .collect();
+    match requested.filter(|c| !c.is_empty()) {
+        Some(c) if all.iter().any(|n| n == c) => Ok(c.to_string()),
+        Some(c) => Err(Error::BadRequest(format!(
+            "container {c} is not valid for pod {name}"
+        ))),
+        None => {
+            if let Some(d) = pod
+                .pointer("/metadata/annotations/kubectl.kubernetes.io~1default-container")
+                .and_then(Value::as_str)
+                && all.iter().any(|n| n == d)
+            {
+                return Ok(d.to_string());
+            }
+            match containers.as_slice() {
+                [one] => Ok(one.clone()),
+                [] => Err(Error::BadRequest(format!(
+                    "a container name must be specified for pod {name}"
+                ))),
+                _ => Err(Error::BadRequest(format!(
+                    "a container name must be specified for pod {name}, choose one of: [{}]",
+                    all.join(" ")
+                ))),
+            }
+        }
+    }
+}
+
+/// The kubelet's `validateContainerLogStatus`: which attempt's logs exist, or why none do.
+fn log_source(pod: &Value, container: &str, previous: bool) -> Result<bool> {
+    let name = kinds::name_of(pod);
+    let status = [
+        "containerStatuses",
+        "initContainerStatuses",
+        "ephemeralContainerStatuses",
+    ]
+    .iter()
+    .find_map(|l| {
+        pod.pointer(&format!("/status/{l}"))
+            .and_then(Value::as_array)
+            .and_then(|cs| {
+                cs.iter()
+                    .find(|c| c.get("name").and_then(Value::as_str) == Some(container))
+            })
+    });
+    let Some(cs) = status else {
+        return Err(Error::BadRequest(format!(
+            "container {container:?} in pod {name:?} is not available"
+        )));
+    };
+    let last_term = cs.pointer("/lastState/terminated");
+    let last_id = last_term
+        .and_then(|t| t.get("containerID"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let state = cs.get("state").cloned().unwrap_or_else(|| json!({}));
+    if previous {
+        if last_id.is_empty() {
+            return Err(Error::BadRequest(format!(
+                "previous terminated container {container:?} in pod {name:?} not found"
+            )));
+        }
+        return Ok(true);
+    }
+    if state.get("running").is_some() {
+        return Ok(false);
+    }
+    if let Some(t) = state.get("terminated") {
+        if t.get("containerID")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .is_empty()
+        {
+            if !last_id.is_empty() {
+                return Ok(true);
+            }
+            return Err(Error::BadRequest(format!(
+                "container {container:?} in pod {name:?} is terminated"
+            )));
+        }
+        return Ok(false);
+    }
+    if last_term.is_some() {
+        if last_id.is_empty() {
+            return Err(Error::BadRequest(format!(
+                "container {container:?} in pod {name:?} is terminated"
+            )));
+        }
+        return Ok(true);
+    }
+    if let Some(w) = state.get("waiting") {
+        let reason = w.get("reason").and_then(Value::as_str).unwrap_or_default();
+        let why = match reason {
+            "ErrImagePull" => "image can't be pulled".to_string(),
+            "ImagePullBackOff" => "trying and failing to pull image".to_string(),
+            other => other.to_string(),
+        };
+        return Err(Error::BadRequest(format!(
+            "container {container:?} in pod {name:?} is waiting to start: {why}"
+        )));
+    }
+    Err(Error::BadRequest(format!(
+        "container {container:?} in pod {name:?} is waiting to start - no logs yet"
+    )))
+}
+
+fn render_lines(lines: &[crate::logs::LogLine], timestamps: bool) -> String {
+    let mut out = String::new();
+    for l in lines {
+        if timestamps {
+            out.push_str(&l.time.strftime("%Y-%m-%dT%H:%M:%S.%9fZ").to_string());
+            out.push(' ');
+        }
+        out.push_str(&l.text);
+    }
+    out
+}
+
+async fn logs(state: &ApiState, req: &Req, ns: &str, name: &str) -> Result<hyper::Response<Body>> {
+    let store = &state.store;
+    let pod = store
+        .get_raw(&kinds::pod::KIND, ns, name)
+        .ok_or_else(|| Error::not_found("", "pods", name))?;
+    let container = pick_container(&pod, req.q("container"))?;
+    let previous = req.q_bool("previous");
+    let follow = req.q_bool("follow");
+    let timestamps = req.q_bool("timestamps");
+    if kinds::str_at(&pod, "/spec/nodeName").is_empty() {
+        // No node, no kubelet to ask: the apiserver answers with an empty log.
+        return Ok(text_response(200, ""));
+    }
+    let from_previous = log_source(&pod, &container, previous)?;
+    let uid = kinds::str_at(&pod, "/metadata/uid").to_string();
+    // For a follow, the snapshot and the subscription are taken together so no line is lost
+    // or doubled between them.
+    let (mut lines, subscription) = if follow && !from_previous {
+        let (lines, finished, rx) = store.logs().follow(&uid, &container);
+        (lines, Some((finished, rx)))
+    } else {
+        (store.logs().read(&uid, &container, from_previous), None)
+    };
+    let now = store.clock().now();
+    if let Some(since) = req.q("sinceSeconds").and_then(|s| s.parse::<i64>().ok()) {
+        let cutoff = now
+            .checked_sub(jiff::SignedDuration::from_secs(since))
+            .unwrap_or(now);
+        lines.retain(|l| l.time >= cutoff);
+    } else if let Some(t) = req.q("sinceTime").and_then(crate::clock::parse_time) {
+        lines.retain(|l| l.time >= t);
+    }
+    if let Some(n) = req.q("tailLines").and_then(|s| s.parse::<usize>().ok()) {
+        let skip = lines.len().saturating_sub(n);
+        lines.drain(..skip);
+    }
+    let mut text = render_lines(&lines, timestamps);
+    if let Some(limit) = req.q("limitBytes").and_then(|s| s.parse::<usize>().ok()) {
+        let mut cut = limit.min(text.len());
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    let Some((finished, mut rx)) = subscription else {
+        return Ok(text_response(200, text));
+    };
+    // Follow: the snapshot above plus everything appended until the attempt ends.
+    let (tx, out) = tokio::sync::mpsc::channel(64);
+    let _ = tx.try_send(hyper::body::Bytes::from(text));
+    if finished {
+        drop(tx);
+        return Ok(stream_response("text/plain", out));
+    }
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tx.closed() => return,
+                msg = rx.recv() => match msg {
+                    Ok(crate::logs::LogUpdate::Line(l)) => {
+                        let chunk = render_lines(std::slice::from_ref(&l), timestamps);
+                        if tx.send(hyper::body::Bytes::from(chunk)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(crate::logs::LogUpdate::Finished) | Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                },
+                // Keep idle follows from lingering forever after a shutdown.
+                _ = tokio::time::sleep(Duration::from_secs(4 * 3600)) => return,
+            }
+        }
+    });
+    Ok(stream_response("text/plain", out))
+}

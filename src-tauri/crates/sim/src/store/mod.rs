@@ -1,0 +1,536 @@
+//! The object store: every object of the embedded cluster, one global resourceVersion,
+//! a bounded change history per resource for watch replay, and watch fan-out.
+//!
+//! Objects are kept as canonical JSON (`serde_json::Value`, produced by round-tripping
+//! through the k8s-openapi types), which keeps the store generic over kinds. All writes go
+//! through one mutex and each bumps the global resourceVersion, so history order equals
+//! resourceVersion order. Watchers receive events over a `tokio::sync::broadcast` channel: a
+//! writer never waits for a reader; a reader that falls behind replays from the history, and
+//! if that is gone too it gets an in-stream `410 Expired`, like a real apiserver.
+//!
+//! The typed, validated operations (create, replace, patch, delete) that the HTTP API and
+//! in-process controllers share live in [`ops`].
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::kinds::{self, ResourceKind};
+use crate::logs::LogStore;
+
+pub mod ops;
+pub mod strategic;
+
+pub use ops::{DeleteOptions, DeleteOutcome, FieldValidation, PatchKind, WriteOptions};
+
+/// Watch event types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    /// Object created.
+    Added,
+    /// Object changed.
+    Modified,
+    /// Object removed; the event carries its last state with a new resourceVersion.
+    Deleted,
+}
+
+impl EventType {
+    /// Wire name (`ADDED`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change to one object.
+#[derive(Debug, Clone)]
+pub struct WatchEvent {
+    /// What happened.
+    pub kind: EventType,
+    /// The object after the change (for deletes: the last state).
+    pub object: Arc<Value>,
+    /// The object before the change, so selector watches can turn a MODIFIED that leaves the
+    /// selection into a DELETED (as the apiserver's watch cache does).
+    pub old: Option<Arc<Value>>,
+    /// The resourceVersion of this change.
+    pub rv: u64,
+}
+
+/// Out-of-band instructions to every open watch (test hooks and shutdown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchControl {
+    /// Send an in-stream `410 Expired` and close (history is compacted too).
+    Expire,
+    /// Close the stream cleanly, as a real apiserver does when a watch times out.
+    Close,
+}
+
+/// Where a watch starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchStart {
+    /// `resourceVersion` "" or "0": synthetic ADDED events for the current state.
+    Current,
+    /// Replay every change after this resourceVersion.
+    After(u64),
+}
+
+/// An open subscription to one resource's changes.
+#[derive(Debug)]
+pub struct Subscription {
+    /// Events to send before live ones (synthetic ADDED or replayed history).
+    pub initial: Vec<WatchEvent>,
+    /// Live events.
+    pub rx: broadcast::Receiver<WatchEvent>,
+    /// The resourceVersion the initial events bring the client to.
+    pub rv: u64,
+}
+
+type Key = (String, String);
+
+struct Table {
+    objects: BTreeMap<Key, Arc<Value>>,
+    history: VecDeque<WatchEvent>,
+    /// Changes with a resourceVersion at or below this may be missing from `history`.
+    compacted: u64,
+    tx: broadcast::Sender<WatchEvent>,
+}
+
+impl Table {
+    fn new() -> Self {
+        Table {
+            objects: BTreeMap::new(),
+            history: VecDeque::new(),
+            compacted: 0,
+            tx: broadcast::channel(4096).0,
+        }
+    }
+}
+
+struct Inner {
+    rv: u64,
+    tables: HashMap<(&'static str, &'static str), Table>,
+}
+
+/// The embedded cluster's state. Cheap to share behind an `Arc`.
+pub struct Store {
+    inner: Mutex<Inner>,
+    clock: Arc<Clock>,
+    logs: LogStore,
+    ca_pem: String,
+    history_limit: usize,
+    control: broadcast::Sender<WatchControl>,
+    kubelet_attached: AtomicBool,
+    runtime: Option<tokio::runtime::Handle>,
+    me: Weak<Store>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("resource_version", &self.resource_version())
+            .finish_non_exhaustive()
+    }
+}
+
+fn key(kind: &ResourceKind, ns: &str, name: &str) -> Key {
+    (
+        if kind.namespaced {
+            ns.to_string()
+        } else {
+            String::new()
+        },
+        name.to_string(),
+    )
+}
+
+fn table_id(kind: &ResourceKind) -> (&'static str, &'static str) {
+    (kind.group, kind.plural)
+}
+
+impl Store {
+    /// An empty store. `ca_pem` is published in every namespace's `kube-root-ca.crt`.
+    /// Background work (namespace cleanup, pod termination) runs on the current Tokio runtime.
+    pub fn new(clock: Arc<Clock>, ca_pem: String, history_limit: usize) -> Arc<Self> {
+        let tables = kinds::ALL
+            .iter()
+            .map(|k| (table_id(k), Table::new()))
+            .collect();
+        Arc::new_cyclic(|me| Store {
+            me: me.clone(),
+            // Real clusters never show tiny resourceVersions; start somewhere plausible.
+            inner: Mutex::new(Inner { rv: 1000, tables }),
+            clock,
+            logs: LogStore::default(),
+            ca_pem,
+            history_limit: history_limit.max(16),
+            control: broadcast::channel(16).0,
+            kubelet_attached: AtomicBool::new(false),
+            runtime: tokio::runtime::Handle::try_current().ok(),
+        })
+    }
+
+    pub(crate) fn self_arc(&self) -> Option<Arc<Store>> {
+        self.me.upgrade()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-written object (every mutation is
+        // a single insert), so a poisoned lock is safe to keep using.
+        match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// The cluster clock.
+    pub fn clock(&self) -> &Arc<Clock> {
+        &self.clock
+    }
+
+    /// Container log buffers.
+    pub fn logs(&self) -> &LogStore {
+        &self.logs
+    }
+
+    /// PEM of the cluster CA.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// The current global resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.lock().rv
+    }
+
+    /// Declare that a kubelet now finishes graceful pod deletions (see
+    /// [`Store::finalize_pod_deletion`]); until then the store removes terminating pods itself.
+    pub fn set_kubelet_attached(&self, attached: bool) {
+        self.kubelet_attached.store(attached, Ordering::SeqCst);
+    }
+
+    pub(crate) fn kubelet_attached(&self) -> bool {
+        self.kubelet_attached.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn spawn(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
+        match &self.runtime {
+            Some(rt) => {
+                rt.spawn(fut);
+            }
+            None => {
+                if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                    rt.spawn(fut);
+                }
+            }
+        }
+    }
+
+    /// Subscribe to watch control messages.
+    pub fn control(&self) -> broadcast::Receiver<WatchControl> {
+        self.control.subscribe()
+    }
+
+    /// Test hook: every open watch receives an in-stream `410 Expired` and is closed, and the
+    /// history is compacted so re-watching from an old resourceVersion is refused too.
+    pub fn expire_watches(&self) {
+        {
+            let mut g = self.lock();
+            let rv = g.rv;
+            for t in g.tables.values_mut() {
+                t.history.clear();
+                t.compacted = rv;
+            }
+        }
+        let _ = self.control.send(WatchControl::Expire);
+    }
+
+    /// Test hook: close every open watch cleanly (clients re-watch from their last version).
+    pub fn close_watches(&self) {
+        let _ = self.control.send(WatchControl::Close);
+    }
+
+    /// Current object, if any.
+    pub fn get_raw(&self, kind: &ResourceKind, ns: &str, name: &str) -> Option<Arc<Value>> {
+        self.lock()
+            .tables
+            .get(&table_id(kind))
+            .and_then(|t| t.objects.get(&key(kind, ns, name)).cloned())
+    }
+
+    /// All objects of a kind, optionally in one namespace, in (namespace, name) order.
+    pub fn list_raw(&self, kind: &ResourceKind, ns: Option<&str>) -> Vec<Arc<Value>> {
+        self.list_with_rv(kind, ns).0
+    }
+
+    /// Like [`Store::list_raw`] plus the resourceVersion the list is consistent with.
+    pub fn list_with_rv(&self, kind: &ResourceKind, ns: Option<&str>) -> (Vec<Arc<Value>>, u64) {
+        let g = self.lock();
+        let items = match g.tables.get(&table_id(kind)) {
+            Some(t) => match ns.filter(|_| kind.namespaced) {
+                Some(ns) => t
+                    .objects
+                    .range((ns.to_string(), String::new())..)
+                    .take_while(|((n, _), _)| n == ns)
+                    .map(|(_, v)| v.clone())
+                    .collect(),
+                None => t.objects.values().cloned().collect(),
+            },
+            None => Vec::new(),
+        };
+        (items, g.rv)
+    }
+
+    fn record(&self, g: &mut Inner, kind: &ResourceKind, ev: WatchEvent) {
+        let limit = self.history_limit;
+        if let Some(t) = g.tables.get_mut(&table_id(kind)) {
+            t.history.push_back(ev.clone());
+            while t.history.len() > limit {
+                if let Some(old) = t.history.pop_front() {
+                    t.compacted = old.rv;
+                }
+            }
+            // No receivers is normal; broadcast never blocks the writer.
+            let _ = t.tx.send(ev);
+        }
+    }
+
+    fn stamp(obj: &mut Value, rv: u64) {
+        if !obj.get("metadata").is_some_and(Value::is_object) {
+            obj["metadata"] = Value::Object(Default::default());
+        }
+        obj["metadata"]["resourceVersion"] = Value::String(rv.to_string());
+    }
+
+    /// Insert a new object (already defaulted and validated). Fails if the name is taken.
+    pub(crate) fn commit_create(&self, kind: &ResourceKind, mut obj: Value) -> Result<Arc<Value>> {
+        let k = key(kind, kinds::namespace_of(&obj), kinds::name_of(&obj));
+        let mut g = self.lock();
+        let exists = g
+            .tables
+            .get(&table_id(kind))
+            .is_some_and(|t| t.objects.contains_key(&k));
+        if exists {
+            return Err(Error::AlreadyExists {
+                group: kind.group.into(),
+                resource: kind.plural.into(),
+                name: k.1,
+            });
+        }
+        g.rv += 1;
+        let rv = g.rv;
+        Self::stamp(&mut obj, rv);
+        let obj = Arc::new(obj);
+        if let Some(t) = g.tables.get_mut(&table_id(kind)) {
+            t.objects.insert(k, obj.clone());
+        }
+        self.record(
+            &mut g,
+            kind,
+            WatchEvent {
+                kind: EventType::Added,
+                object: obj.clone(),
+                old: None,
+                rv,
+            },
+        );
+        Ok(obj)
+    }
+
+    /// Replace an object. With `expected_rv`, fail with Conflict if it changed meanwhile.
+    /// An update that changes nothing is not a write: no new resourceVersion, no event.
+    pub(crate) fn commit_update(
+        &self,
+        kind: &ResourceKind,
+        mut obj: Value,
+        expected_rv: Option<u64>,
+    ) -> Result<Arc<Value>> {
+        let k = key(kind, kinds::namespace_of(&obj), kinds::name_of(&obj));
+        let mut g = self.lock();
+        let Some(old) = g
+            .tables
+            .get(&table_id(kind))
+            .and_then(|t| t.objects.get(&k).cloned())
+        else {
+            return Err(Error::not_found(kind.group, kind.plural, &k.1));
+        };
+        let old_rv = rv_of(&old);
+        if let Some(exp) = expected_rv
+            && exp != old_rv
+        {
+            return Err(Error::modified(kind.group, kind.plural, &k.1));
+        }
+        Self::stamp(&mut obj, old_rv);
+        if obj == *old {
+            return Ok(old);
+        }
+        g.rv += 1;
+        let rv = g.rv;
+        Self::stamp(&mut obj, rv);
+        let obj = Arc::new(obj);
+        if let Some(t) = g.tables.get_mut(&table_id(kind)) {
+            t.objects.insert(k, obj.clone());
+        }
+        self.record(
+            &mut g,
+            kind,
+            WatchEvent {
+                kind: EventType::Modified,
+                object: obj.clone(),
+                old: Some(old),
+                rv,
+            },
+        );
+        Ok(obj)
+    }
+
+    /// Remove an object; `expected_uid` guards against removing a recreated namesake.
+    pub(crate) fn commit_delete(
+        &self,
+        kind: &ResourceKind,
+        ns: &str,
+        name: &str,
+        expected_uid: Option<&str>,
+    ) -> Result<Arc<Value>> {
+        let k = key(kind, ns, name);
+        let mut g = self.lock();
+        let Some(old) = g
+            .tables
+            .get(&table_id(kind))
+            .and_then(|t| t.objects.get(&k).cloned())
+        else {
+            return Err(Error::not_found(kind.group, kind.plural, name));
+        };
+        if let Some(uid) = expected_uid
+            && kinds::str_at(&old, "/metadata/uid") != uid
+        {
+            return Err(Error::not_found(kind.group, kind.plural, name));
+        }
+        g.rv += 1;
+        let rv = g.rv;
+        let mut last = (*old).clone();
+        Self::stamp(&mut last, rv);
+        let last = Arc::new(last);
+        if let Some(t) = g.tables.get_mut(&table_id(kind)) {
+            t.objects.remove(&k);
+        }
+        self.record(
+            &mut g,
+            kind,
+            WatchEvent {
+                kind: EventType::Deleted,
+                object: last.clone(),
+                old: Some(old),
+                rv,
+            },
+        );
+        Ok(last)
+    }
+
+    /// Open a watch on one resource (all namespaces; the caller filters).
+    pub fn subscribe(&self, kind: &ResourceKind, start: WatchStart) -> Result<Subscription> {
+        let g = self.lock();
+        let Some(t) = g.tables.get(&table_id(kind)) else {
+            return Err(Error::PathNotFound);
+        };
+        let rx = t.tx.subscribe();
+        match start {
+            WatchStart::Current => {
+                let initial = t
+                    .objects
+                    .values()
+                    .map(|o| WatchEvent {
+                        kind: EventType::Added,
+                        object: o.clone(),
+                        old: None,
+                        rv: rv_of(o),
+                    })
+                    .collect();
+                Ok(Subscription {
+                    initial,
+                    rx,
+                    rv: g.rv,
+                })
+            }
+            WatchStart::After(n) => {
+                if n < t.compacted {
+                    return Err(Error::Expired {
+                        requested: n,
+                        oldest: t.compacted + 1,
+                    });
+                }
+                let initial = t.history.iter().filter(|e| e.rv > n).cloned().collect();
+                Ok(Subscription {
+                    initial,
+                    rx,
+                    rv: g.rv,
+                })
+            }
+        }
+    }
+
+    /// History after `rv`, for a watcher that lagged behind the live channel.
+    pub fn events_after(&self, kind: &ResourceKind, rv: u64) -> Result<Vec<WatchEvent>> {
+        let g = self.lock();
+        let Some(t) = g.tables.get(&table_id(kind)) else {
+            return Err(Error::PathNotFound);
+        };
+        if rv < t.compacted {
+            return Err(Error::Expired {
+                requested: rv,
+                oldest: t.compacted + 1,
+            });
+        }
+        Ok(t.history.iter().filter(|e| e.rv > rv).cloned().collect())
+    }
+
+    /// Check internal invariants (used by property tests): every stored object carries a
+    /// resourceVersion no newer than the global one, its key matches its metadata, and the
+    /// history is in strictly increasing resourceVersion order.
+    pub fn check_consistency(&self) -> std::result::Result<(), String> {
+        let g = self.lock();
+        for ((group, plural), t) in &g.tables {
+            for ((ns, name), obj) in &t.objects {
+                let rv = rv_of(obj);
+                if rv == 0 || rv > g.rv {
+                    return Err(format!(
+                        "{group}/{plural} {ns}/{name}: resourceVersion {rv} vs global {}",
+                        g.rv
+                    ));
+                }
+                if kinds::name_of(obj) != name || (!ns.is_empty() && kinds::namespace_of(obj) != ns)
+                {
+                    return Err(format!(
+                        "{group}/{plural} {ns}/{name}: key does not match metadata"
+                    ));
+                }
+                if kinds::str_at(obj, "/metadata/uid").is_empty() {
+                    return Err(format!("{group}/{plural} {ns}/{name}: no uid"));
+                }
+            }
+            let mut last = 0;
+            for e in &t.history {
+                if e.rv <= last {
+                    return Err(format!("{group}/{plural}: history out of order"));
+                }
+                last = e.rv;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The resourceVersion stored in an object (0 if absent).
+pub fn rv_of(obj: &Value) -> u64 {
+    obj.pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}

@@ -1,0 +1,1073 @@
+//! Validated writes, shared by the HTTP API and in-process controllers: create, replace,
+//! patch (JSON, merge, strategic, apply), delete (graceful for pods, Terminating for
+//! namespaces, finalizers for everything), pod binding, plus typed helpers over the
+//! k8s-openapi structs.
+//!
+//! The order of checks follows kube-apiserver, because it decides which error a learner sees
+//! first: decode (400) → namespace admission (404/403) → defaulting and admission → validation
+//! (422) → storage (409).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use k8s_openapi::{NamespaceResourceScope, Resource};
+use serde::Deserialize;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::{Store, rv_of, strategic};
+use crate::clock::rfc3339;
+use crate::error::{Error, Result};
+use crate::kinds::{self, CreateContext, NameRule, ResourceKind};
+use crate::strict::{DecodeError, unknown_fields_message};
+use crate::validation::{self, FieldError};
+
+/// The `fieldValidation` query parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FieldValidation {
+    /// Unknown fields are a 400 (kubectl's default).
+    Strict,
+    /// Unknown fields are dropped with a `Warning` header (the server default).
+    #[default]
+    Warn,
+    /// Unknown fields are dropped silently.
+    Ignore,
+}
+
+/// Options of a write.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    /// `dryRun=All`: validate and answer, but store nothing.
+    pub dry_run: bool,
+    /// `fieldManager`.
+    pub field_manager: Option<String>,
+    /// `fieldValidation`.
+    pub field_validation: FieldValidation,
+}
+
+/// The four PATCH content types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchKind {
+    /// `application/json-patch+json` (RFC 6902).
+    Json,
+    /// `application/merge-patch+json` (RFC 7386).
+    Merge,
+    /// `application/strategic-merge-patch+json`.
+    Strategic,
+    /// `application/apply-patch+yaml` (server-side apply).
+    Apply,
+}
+
+/// `metav1.Preconditions`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Preconditions {
+    /// Required UID.
+    pub uid: Option<String>,
+    /// Required resourceVersion.
+    pub resource_version: Option<String>,
+}
+
+/// `metav1.DeleteOptions` (the parts that matter here).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteOptions {
+    /// Override the grace period (0 = immediately).
+    pub grace_period_seconds: Option<i64>,
+    /// Preconditions.
+    pub preconditions: Option<Preconditions>,
+    /// `Foreground`, `Background` or `Orphan` (accepted; there are no dependents yet).
+    pub propagation_policy: Option<String>,
+    /// `["All"]` for dry runs.
+    #[serde(default)]
+    pub dry_run: Vec<String>,
+}
+
+/// What a delete did.
+#[derive(Debug, Clone)]
+pub enum DeleteOutcome {
+    /// The object still exists, now with a `deletionTimestamp` (graceful deletion, finalizers
+    /// or a terminating namespace).
+    Terminating(Value),
+    /// The object is gone; this is its last state.
+    Deleted(Value),
+}
+
+/// Result of a create, replace or patch.
+#[derive(Debug, Clone)]
+pub struct WriteResult {
+    /// The stored object.
+    pub object: Value,
+    /// `Warning` headers to send (unknown fields under `fieldValidation=Warn`).
+    pub warnings: Vec<String>,
+    /// Whether an apply patch created the object (201 instead of 200).
+    pub created: bool,
+}
+
+/// Namespaces that can never be deleted.
+const PROTECTED_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
+
+fn as_object(body: &Value, kind: &ResourceKind) -> Result<()> {
+    if body.is_object() {
+        Ok(())
+    } else {
+        let summary: String = body.to_string().chars().take(30).collect();
+        Err(Error::BadRequest(format!(
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: json: cannot unmarshal {} into Go value of type struct {{ APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }} ({summary})",
+            kind.kind,
+            json_type(body)
+        )))
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// The apiVersion/kind in a body must be the endpoint's (or absent).
+fn check_gvk(kind: &ResourceKind, body: &Value) -> Result<()> {
+    let target_av = kind.api_version();
+    let av = body
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&target_av);
+    let k = body
+        .get("kind")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(kind.kind);
+    if av == target_av && k == kind.kind {
+        return Ok(());
+    }
+    let (group, version) = av.split_once('/').unwrap_or(("", av));
+    let internal = if kind.group.is_empty() {
+        "core"
+    } else {
+        kind.group
+    };
+    let base = match kinds::by_kind(group, k).filter(|other| other.version == version) {
+        Some(other) => {
+            let other_internal = if other.group.is_empty() {
+                "core"
+            } else {
+                other.group
+            };
+            format!(
+                "converting ({version}.{k}) to ({other_internal}.{}): unknown conversion",
+                kind.kind
+            )
+            .replace(&format!("({other_internal}."), &format!("({internal}."))
+        }
+        None => format!(
+            "no kind \"{k}\" is registered for version \"{av}\" in scheme \"pkg/api/legacyscheme/scheme.go:30\""
+        ),
+    };
+    Err(Error::BadRequest(format!(
+        "{k} in version \"{version}\" cannot be handled as a {}: {base}",
+        kind.kind
+    )))
+}
+
+/// A namespace in the body must match the URL's; an empty one takes the URL's.
+fn check_namespace(kind: &ResourceKind, url_ns: &str, body: &mut Value) -> Result<()> {
+    if !body.get("metadata").is_some_and(Value::is_object) {
+        body["metadata"] = json!({});
+    }
+    let body_ns = kinds::namespace_of(body).to_string();
+    if !kind.namespaced {
+        if let Some(m) = body["metadata"].as_object_mut() {
+            m.remove("namespace");
+        }
+        return Ok(());
+    }
+    if body_ns.is_empty() {
+        body["metadata"]["namespace"] = json!(url_ns);
+        Ok(())
+    } else if body_ns == url_ns {
+        Ok(())
+    } else {
+        Err(Error::BadRequest(
+            "the namespace of the provided object does not match the namespace sent on the request"
+                .into(),
+        ))
+    }
+}
+
+fn name_errors(rule: NameRule, name: &str) -> Vec<String> {
+    match rule {
+        NameRule::Subdomain => validation::dns1123_subdomain(name),
+        NameRule::Label => validation::dns1123_label(name),
+        NameRule::Dns1035 => validation::dns1035_label(name),
+    }
+}
+
+fn now_plus(now: jiff::Timestamp, secs: i64) -> jiff::Timestamp {
+    now.checked_add(SignedDuration::from_secs(secs))
+        .unwrap_or(now)
+}
+
+impl Store {
+    fn decode_body(
+        &self,
+        kind: &ResourceKind,
+        body: &Value,
+        fv: FieldValidation,
+    ) -> Result<(Value, Vec<String>)> {
+        match kind.hooks.decode(body) {
+            Err(DecodeError::Type(msg)) => Err(Error::BadRequest(format!(
+                "{} in version \"{}\" cannot be handled as a {}: {msg}",
+                kind.kind, kind.version, kind.kind
+            ))),
+            Ok((v, unknown)) => {
+                if unknown.is_empty() {
+                    return Ok((v, vec![]));
+                }
+                match fv {
+                    FieldValidation::Strict => {
+                        Err(Error::BadRequest(unknown_fields_message(&unknown)))
+                    }
+                    FieldValidation::Warn => Ok((
+                        v,
+                        unknown
+                            .iter()
+                            .map(|f| format!("unknown field \"{f}\""))
+                            .collect(),
+                    )),
+                    FieldValidation::Ignore => Ok((v, vec![])),
+                }
+            }
+        }
+    }
+
+    fn invalid(kind: &ResourceKind, name: &str, causes: Vec<FieldError>) -> Error {
+        Error::Invalid {
+            group: kind.group.into(),
+            kind: kind.kind.into(),
+            name: name.into(),
+            causes,
+        }
+    }
+
+    /// Admission shared by every namespaced create: the namespace must exist and be active.
+    fn admit_namespace(&self, kind: &ResourceKind, ns: &str, name: &str) -> Result<()> {
+        if !kind.namespaced {
+            return Ok(());
+        }
+        match self.get_raw(&kinds::namespace::KIND, "", ns) {
+            None => Err(Error::not_found("", "namespaces", ns)),
+            Some(n) if kinds::str_at(&n, "/status/phase") == "Terminating" => {
+                Err(Error::Forbidden {
+                    group: kind.group.into(),
+                    resource: kind.plural.into(),
+                    name: name.into(),
+                    reason: format!(
+                        "unable to create new content in namespace {ns} because it is being terminated"
+                    ),
+                })
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Create an object from a request body.
+    pub fn create(
+        &self,
+        kind: &'static ResourceKind,
+        ns: &str,
+        body: Value,
+        opts: &WriteOptions,
+    ) -> Result<WriteResult> {
+        as_object(&body, kind)?;
+        check_gvk(kind, &body)?;
+        let mut body = body;
+        check_namespace(kind, ns, &mut body)?;
+        let (mut obj, warnings) = self.decode_body(kind, &body, opts.field_validation)?;
+        if !obj.get("metadata").is_some_and(Value::is_object) {
+            obj["metadata"] = json!({});
+        }
+        if kind.namespaced {
+            obj["metadata"]["namespace"] = json!(ns);
+        }
+        let mut name = kinds::name_of(&obj).to_string();
+        let generate = kinds::str_at(&obj, "/metadata/generateName").to_string();
+        if name.is_empty() && !generate.is_empty() {
+            name = format!("{generate}{}", crate::random::name_suffix());
+            obj["metadata"]["name"] = json!(name);
+        }
+        let mut errs = Vec::new();
+        if name.is_empty() {
+            errs.push(FieldError::required(
+                "metadata.name",
+                "name or generateName is required",
+            ));
+        } else {
+            for e in name_errors(kind.name_rule, &name) {
+                errs.push(FieldError::invalid("metadata.name", &name, e));
+            }
+        }
+        if !errs.is_empty() {
+            return Err(Self::invalid(kind, &name, errs));
+        }
+        self.admit_namespace(kind, ns, &name)?;
+        let now = self.clock().now();
+        {
+            let meta = &mut obj["metadata"];
+            meta["uid"] = json!(uuid::Uuid::new_v4().to_string());
+            meta["creationTimestamp"] = json!(rfc3339(now));
+            if let Some(m) = meta.as_object_mut() {
+                for k in [
+                    "resourceVersion",
+                    "deletionTimestamp",
+                    "deletionGracePeriodSeconds",
+                    "selfLink",
+                    "managedFields",
+                ] {
+                    m.remove(k);
+                }
+            }
+            if kind.tracks_generation {
+                meta["generation"] = json!(1);
+            } else if let Some(m) = meta.as_object_mut() {
+                m.remove("generation");
+            }
+        }
+        obj["apiVersion"] = json!(kind.api_version());
+        obj["kind"] = json!(kind.kind);
+        kind.hooks
+            .prepare_create(&mut obj, &CreateContext { store: self, now })?;
+        let mut errs = Vec::new();
+        validation::validate_labels_and_annotations(&obj["metadata"], &mut errs);
+        errs.extend(kind.hooks.validate(&obj));
+        if !errs.is_empty() {
+            return Err(Self::invalid(kind, &name, errs));
+        }
+        if opts.dry_run {
+            if self.get_raw(kind, ns, &name).is_some() {
+                return Err(Error::AlreadyExists {
+                    group: kind.group.into(),
+                    resource: kind.plural.into(),
+                    name,
+                });
+            }
+            return Ok(WriteResult {
+                object: obj,
+                warnings,
+                created: true,
+            });
+        }
+        let stored = self.commit_create(kind, obj)?;
+        kind.hooks.after_create(self, &stored);
+        Ok(WriteResult {
+            object: (*stored).clone(),
+            warnings,
+            created: true,
+        })
+    }
+
+    /// Replace an object (PUT). `status` selects the `/status` subresource.
+    pub fn replace(
+        &self,
+        kind: &'static ResourceKind,
+        ns: &str,
+        name: &str,
+        body: Value,
+        opts: &WriteOptions,
+        status: bool,
+    ) -> Result<WriteResult> {
+        as_object(&body, kind)?;
+        check_gvk(kind, &body)?;
+        let mut body = body;
+        check_namespace(kind, ns, &mut body)?;
+        let body_name = kinds::name_of(&body).to_string();
+        if body_name != name {
+            return Err(Error::BadRequest(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let (obj, warnings) = self.decode_body(kind, &body, opts.field_validation)?;
+        let old = self
+            .get_raw(kind, ns, name)
+            .ok_or_else(|| Error::not_found(kind.group, kind.plural, name))?;
+        let expected = match rv_of(&obj) {
+            0 => None,
+            rv => Some(rv),
+        };
+        let mut res = self.update_from(kind, &old, obj, opts, status, expected)?;
+        res.warnings = warnings;
+        Ok(res)
+    }
+
+    /// The common tail of every update: keep immutable metadata, apply the kind's update
+    /// rules, validate, store.
+    fn update_from(
+        &self,
+        kind: &'static ResourceKind,
+        old: &Arc<Value>,
+        mut new: Value,
+        opts: &WriteOptions,
+        status: bool,
+        expected: Option<u64>,
+    ) -> Result<WriteResult> {
+        let name = kinds::name_of(old).to_string();
+        let old_rv = rv_of(old);
+        if let Some(exp) = expected
+            && exp != old_rv
+        {
+            return Err(Error::modified(kind.group, kind.plural, &name));
+        }
+        if !new.get("metadata").is_some_and(Value::is_object) {
+            new["metadata"] = json!({});
+        }
+        for k in [
+            "uid",
+            "creationTimestamp",
+            "name",
+            "namespace",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ] {
+            match old.pointer(&format!("/metadata/{k}")) {
+                Some(v) => new["metadata"][k] = v.clone(),
+                None => {
+                    if let Some(m) = new["metadata"].as_object_mut() {
+                        m.remove(k);
+                    }
+                }
+            }
+        }
+        if let Some(m) = new["metadata"].as_object_mut() {
+            m.remove("selfLink");
+            m.remove("managedFields");
+        }
+        new["apiVersion"] = json!(kind.api_version());
+        new["kind"] = json!(kind.kind);
+        if status {
+            kind.hooks.prepare_status_update(&mut new, old);
+        } else {
+            kind.hooks.prepare_update(&mut new, old);
+            if kind.tracks_generation && new.get("spec") != old.get("spec") {
+                let g = old
+                    .pointer("/metadata/generation")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(1);
+                new["metadata"]["generation"] = json!(g + 1);
+            }
+        }
+        let mut errs = Vec::new();
+        validation::validate_labels_and_annotations(&new["metadata"], &mut errs);
+        if !status {
+            errs.extend(kind.hooks.validate_update(&new, old));
+        }
+        if old.pointer("/metadata/deletionTimestamp").is_some() {
+            let old_f: Vec<Value> = old
+                .pointer("/metadata/finalizers")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let added: Vec<String> = new
+                .pointer("/metadata/finalizers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|f| !old_f.contains(f))
+                .filter_map(|f| f.as_str().map(|s| format!("{s:?}")))
+                .collect();
+            if !added.is_empty() {
+                errs.push(FieldError::forbidden(
+                    "metadata.finalizers",
+                    format!("no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}", added.join(", ")),
+                ));
+            }
+        }
+        if !errs.is_empty() {
+            return Err(Self::invalid(kind, &name, errs));
+        }
+        if opts.dry_run {
+            return Ok(WriteResult {
+                object: new,
+                warnings: vec![],
+                created: false,
+            });
+        }
+        let stored = self.commit_update(kind, new, Some(old_rv))?;
+        self.try_finish_deletion(kind, &stored);
+        Ok(WriteResult {
+            object: (*stored).clone(),
+            warnings: vec![],
+            created: false,
+        })
+    }
+
+    /// Apply a PATCH body. Retries internally when a concurrent write races it, as the
+    /// apiserver's GuaranteedUpdate does, unless the patch itself pins a resourceVersion.
+    #[allow(clippy::too_many_arguments)]
+    pub fn patch(
+        &self,
+        kind: &'static ResourceKind,
+        ns: &str,
+        name: &str,
+        patch: &[u8],
+        pkind: PatchKind,
+        opts: &WriteOptions,
+        status: bool,
+    ) -> Result<WriteResult> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let Some(old) = self.get_raw(kind, ns, name) else {
+                if pkind == PatchKind::Apply && !status {
+                    return self.apply_create(kind, ns, name, patch, opts);
+                }
+                return Err(Error::not_found(kind.group, kind.plural, name));
+            };
+            let patched = compute_patch(kind, &old, patch, pkind, name)?;
+            let (mut obj, warnings) = self.decode_body(kind, &patched, opts.field_validation)?;
+            // Patches cannot rename or move objects.
+            obj["metadata"]["name"] = json!(name);
+            if kind.namespaced {
+                obj["metadata"]["namespace"] = json!(ns);
+            }
+            let pinned = rv_of(&patched);
+            let expected = if pinned != 0 && pinned != rv_of(&old) {
+                Some(pinned)
+            } else {
+                None
+            };
+            match self.update_from(
+                kind,
+                &old,
+                obj,
+                opts,
+                status,
+                expected.or(Some(rv_of(&old))),
+            ) {
+                Err(Error::Conflict { .. }) if expected.is_none() && attempt < 5 => continue,
+                Ok(mut res) => {
+                    res.warnings = warnings;
+                    return Ok(res);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn apply_create(
+        &self,
+        kind: &'static ResourceKind,
+        ns: &str,
+        name: &str,
+        patch: &[u8],
+        opts: &WriteOptions,
+    ) -> Result<WriteResult> {
+        let body = parse_apply(patch)?;
+        let body_name = kinds::name_of(&body);
+        if body_name != name {
+            return Err(Error::BadRequest(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        self.create(kind, ns, body, opts)
+    }
+
+    /// Delete an object.
+    pub fn delete(
+        &self,
+        kind: &'static ResourceKind,
+        ns: &str,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<DeleteOutcome> {
+        let old = self
+            .get_raw(kind, ns, name)
+            .ok_or_else(|| Error::not_found(kind.group, kind.plural, name))?;
+        if let Some(p) = &opts.preconditions {
+            let uid = kinds::str_at(&old, "/metadata/uid");
+            if let Some(want) = p.uid.as_deref().filter(|u| *u != uid) {
+                return Err(Error::Conflict {
+                    group: kind.group.into(),
+                    resource: kind.plural.into(),
+                    name: name.into(),
+                    detail: format!(
+                        "Precondition failed: UID in precondition: {want}, UID in object meta: {uid}"
+                    ),
+                });
+            }
+            let rv = kinds::str_at(&old, "/metadata/resourceVersion");
+            if let Some(want) = p.resource_version.as_deref().filter(|r| *r != rv) {
+                return Err(Error::Conflict {
+                    group: kind.group.into(),
+                    resource: kind.plural.into(),
+                    name: name.into(),
+                    detail: format!(
+                        "Precondition failed: ResourceVersion in precondition: {want}, ResourceVersion in object meta: {rv}"
+                    ),
+                });
+            }
+        }
+        let dry_run = opts.dry_run.iter().any(|d| d == "All");
+        let now = self.clock().now();
+        let finalizers = old
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty());
+
+        if std::ptr::eq(kind, &kinds::namespace::KIND) {
+            if PROTECTED_NAMESPACES.contains(&name) {
+                return Err(Error::Forbidden {
+                    group: String::new(),
+                    resource: "namespaces".into(),
+                    name: name.into(),
+                    reason: "this namespace may not be deleted".into(),
+                });
+            }
+            if old.pointer("/metadata/deletionTimestamp").is_some() || dry_run {
+                return Ok(DeleteOutcome::Terminating((*old).clone()));
+            }
+            let mut ns_obj = (*old).clone();
+            ns_obj["metadata"]["deletionTimestamp"] = json!(rfc3339(now));
+            ns_obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            ns_obj["status"]["phase"] = json!("Terminating");
+            let stored = self.commit_update(kind, ns_obj, Some(rv_of(&old)))?;
+            self.start_namespace_cleanup(name.to_string());
+            return Ok(DeleteOutcome::Terminating((*stored).clone()));
+        }
+
+        let is_pod = std::ptr::eq(kind, &kinds::pod::KIND);
+        let grace = if is_pod {
+            let phase = kinds::str_at(&old, "/status/phase");
+            let unscheduled = kinds::str_at(&old, "/spec/nodeName").is_empty();
+            if unscheduled || phase == "Succeeded" || phase == "Failed" {
+                // The apiserver deletes pods no kubelet ever ran immediately.
+                0
+            } else {
+                opts.grace_period_seconds
+                    .or_else(|| {
+                        old.pointer("/spec/terminationGracePeriodSeconds")
+                            .and_then(Value::as_i64)
+                    })
+                    .unwrap_or(30)
+                    .max(0)
+            }
+        } else {
+            0
+        };
+
+        if let Some(existing) = old
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+        {
+            // Already terminating: only a shorter grace period changes anything.
+            if grace >= existing || dry_run {
+                return Ok(DeleteOutcome::Terminating((*old).clone()));
+            }
+        }
+        if dry_run {
+            return Ok(if grace > 0 || finalizers {
+                DeleteOutcome::Terminating((*old).clone())
+            } else {
+                DeleteOutcome::Deleted((*old).clone())
+            });
+        }
+        if grace == 0 && !finalizers {
+            let last = self.remove(kind, ns, name, None)?;
+            return Ok(DeleteOutcome::Deleted((*last).clone()));
+        }
+        let mut obj = (*old).clone();
+        obj["metadata"]["deletionTimestamp"] = json!(rfc3339(now_plus(now, grace)));
+        obj["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+        let stored = self.commit_update(kind, obj, Some(rv_of(&old)))?;
+        if is_pod && grace > 0 && !self.kubelet_attached() {
+            self.terminate_without_kubelet(&stored, grace);
+        }
+        // Even when the fallback above already removed the pod, the client is told what a real
+        // apiserver says: the object now terminating. Its follow-up GET then finds it gone.
+        Ok(DeleteOutcome::Terminating((*stored).clone()))
+    }
+
+    /// Remove an object for good (and a pod's logs with it).
+    fn remove(
+        &self,
+        kind: &ResourceKind,
+        ns: &str,
+        name: &str,
+        uid: Option<&str>,
+    ) -> Result<Arc<Value>> {
+        let last = self.commit_delete(kind, ns, name, uid)?;
+        if std::ptr::eq(kind, &kinds::pod::KIND) {
+            self.logs()
+                .remove_pod(kinds::str_at(&last, "/metadata/uid"));
+        }
+        Ok(last)
+    }
+
+    /// An object with a deletionTimestamp, no finalizers and no grace left is removed.
+    fn try_finish_deletion(&self, kind: &ResourceKind, obj: &Arc<Value>) {
+        if obj.pointer("/metadata/deletionTimestamp").is_none()
+            || std::ptr::eq(kind, &kinds::namespace::KIND)
+        {
+            return;
+        }
+        let finalizers = obj
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty());
+        let grace = obj
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        if !finalizers && grace == 0 {
+            let _ = self.remove(
+                kind,
+                kinds::namespace_of(obj),
+                kinds::name_of(obj),
+                Some(kinds::str_at(obj, "/metadata/uid")),
+            );
+        }
+    }
+
+    /// The kubelet's last step of a graceful pod deletion: its containers are gone, so the
+    /// pod is removed (or, with finalizers left, waits for them with no grace period).
+    pub fn finalize_pod_deletion(&self, ns: &str, name: &str, uid: &str) -> Result<()> {
+        let kind = &kinds::pod::KIND;
+        let Some(pod) = self.get_raw(kind, ns, name) else {
+            return Ok(());
+        };
+        if kinds::str_at(&pod, "/metadata/uid") != uid
+            || pod.pointer("/metadata/deletionTimestamp").is_none()
+        {
+            return Ok(());
+        }
+        let finalizers = pod
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty());
+        if finalizers {
+            let mut p = (*pod).clone();
+            p["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            self.commit_update(kind, p, Some(rv_of(&pod)))?;
+        } else {
+            self.remove(kind, ns, name, Some(uid))?;
+        }
+        Ok(())
+    }
+
+    /// Until a kubelet exists, terminating pods are finished here: at once when no container
+    /// runs (nothing to stop), otherwise after the grace period.
+    fn terminate_without_kubelet(&self, pod: &Arc<Value>, grace: i64) {
+        let running = pod
+            .pointer("/status/containerStatuses")
+            .and_then(Value::as_array)
+            .is_some_and(|cs| cs.iter().any(|c| c.pointer("/state/running").is_some()));
+        let (ns, name, uid) = (
+            kinds::namespace_of(pod).to_string(),
+            kinds::name_of(pod).to_string(),
+            kinds::str_at(pod, "/metadata/uid").to_string(),
+        );
+        if !running {
+            let _ = self.finalize_pod_deletion(&ns, &name, &uid);
+            return;
+        }
+        let Some(store) = self.self_arc() else { return };
+        let wait = self
+            .clock()
+            .real_duration(Duration::from_secs(u64::try_from(grace).unwrap_or(0)));
+        self.spawn(async move {
+            tokio::time::sleep(wait).await;
+            if !store.kubelet_attached() {
+                let _ = store.finalize_pod_deletion(&ns, &name, &uid);
+            }
+        });
+    }
+
+    fn start_namespace_cleanup(&self, ns: String) {
+        let Some(store) = self.self_arc() else { return };
+        self.spawn(async move {
+            // Let clients see the Terminating phase for a moment, as on a real cluster.
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            loop {
+                let mut remaining = 0;
+                for kind in kinds::ALL.iter().copied().filter(|k| k.namespaced) {
+                    for obj in store.list_raw(kind, Some(&ns)) {
+                        remaining += 1;
+                        if obj.pointer("/metadata/deletionTimestamp").is_none() {
+                            let opts = DeleteOptions {
+                                grace_period_seconds: Some(0),
+                                ..Default::default()
+                            };
+                            let _ = store.delete(kind, &ns, kinds::name_of(&obj), &opts);
+                        } else if std::ptr::eq(kind, &kinds::pod::KIND) && !store.kubelet_attached()
+                        {
+                            let _ = store.finalize_pod_deletion(
+                                &ns,
+                                kinds::name_of(&obj),
+                                kinds::str_at(&obj, "/metadata/uid"),
+                            );
+                        }
+                    }
+                }
+                if remaining == 0 {
+                    let _ = store.remove(&kinds::namespace::KIND, "", &ns, None);
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if store.get_raw(&kinds::namespace::KIND, "", &ns).is_none() {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// Bind a pod to a node (`pods/binding`), as the scheduler does.
+    pub fn bind_pod(&self, ns: &str, name: &str, node: &str) -> Result<()> {
+        let kind = &kinds::pod::KIND;
+        for _ in 0..5 {
+            let pod = self
+                .get_raw(kind, ns, name)
+                .ok_or_else(|| Error::not_found("", "pods", name))?;
+            let current = kinds::str_at(&pod, "/spec/nodeName");
+            if !current.is_empty() {
+                return Err(Error::Conflict {
+                    group: String::new(),
+                    resource: "pods".into(),
+                    name: name.into(),
+                    detail: format!("pod {name} is already assigned to node \"{current}\""),
+                });
+            }
+            if pod.pointer("/metadata/deletionTimestamp").is_some() {
+                return Err(Error::Conflict {
+                    group: String::new(),
+                    resource: "pods".into(),
+                    name: name.into(),
+                    detail: format!("pod {name} is being deleted, cannot be assigned to a host"),
+                });
+            }
+            let mut p = (*pod).clone();
+            p["spec"]["nodeName"] = json!(node);
+            let now = rfc3339(self.clock().now());
+            let conds = p["status"]["conditions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let mut conds: Vec<Value> = conds
+                .into_iter()
+                .filter(|c| c["type"] != "PodScheduled")
+                .collect();
+            conds.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now}));
+            p["status"]["conditions"] = json!(conds);
+            match self.commit_update(kind, p, Some(rv_of(&pod))) {
+                Ok(_) => return Ok(()),
+                Err(Error::Conflict { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::modified("", "pods", name))
+    }
+
+    /// Give a namespace what the controller manager gives every namespace.
+    pub(crate) fn populate_namespace(&self, ns: &str) {
+        let opts = WriteOptions::default();
+        let _ = self.create(
+            &kinds::serviceaccount::KIND,
+            ns,
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}),
+            &opts,
+        );
+        let _ = self.create(
+            &kinds::configmap::KIND,
+            ns,
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "kube-root-ca.crt", "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+                "data": {"ca.crt": self.ca_pem()}}),
+            &opts,
+        );
+    }
+
+    // ----- typed helpers for in-process controllers ---------------------------------------
+
+    /// Get a typed object (`ns` is ignored for cluster-scoped kinds).
+    pub fn get<K: Resource + DeserializeOwned>(&self, ns: &str, name: &str) -> Result<K> {
+        let kind = kinds::of::<K>().ok_or(Error::PathNotFound)?;
+        let v = self
+            .get_raw(kind, ns, name)
+            .ok_or_else(|| Error::not_found(kind.group, kind.plural, name))?;
+        serde_json::from_value((*v).clone()).map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// List typed objects, optionally in one namespace.
+    pub fn list<K: Resource + DeserializeOwned>(&self, ns: Option<&str>) -> Vec<K> {
+        let Some(kind) = kinds::of::<K>() else {
+            return vec![];
+        };
+        self.list_raw(kind, ns)
+            .iter()
+            .filter_map(|v| serde_json::from_value((**v).clone()).ok())
+            .collect()
+    }
+
+    /// Create a typed object through the same defaulting and validation as the API.
+    pub fn create_typed<K: Resource + Serialize + DeserializeOwned>(
+        &self,
+        ns: &str,
+        obj: &K,
+    ) -> Result<K> {
+        let kind = kinds::of::<K>().ok_or(Error::PathNotFound)?;
+        let body = serde_json::to_value(obj).map_err(|e| Error::Internal(e.to_string()))?;
+        let res = self.create(kind, ns, body, &WriteOptions::default())?;
+        serde_json::from_value(res.object).map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// Read-modify-write a namespaced object's status (`/status` semantics), retrying on
+    /// conflicts. This is how the scheduler and kubelet report progress.
+    pub fn update_status<K>(&self, ns: &str, name: &str, f: impl FnMut(&mut K)) -> Result<K>
+    where
+        K: Resource<Scope = NamespaceResourceScope> + Serialize + DeserializeOwned,
+    {
+        self.update_typed(ns, name, true, f)
+    }
+
+    /// Read-modify-write an object (main resource rules), retrying on conflicts.
+    pub fn update_with<K: Resource + Serialize + DeserializeOwned>(
+        &self,
+        ns: &str,
+        name: &str,
+        f: impl FnMut(&mut K),
+    ) -> Result<K> {
+        self.update_typed(ns, name, false, f)
+    }
+
+    fn update_typed<K: Resource + Serialize + DeserializeOwned>(
+        &self,
+        ns: &str,
+        name: &str,
+        status: bool,
+        mut f: impl FnMut(&mut K),
+    ) -> Result<K> {
+        let kind = kinds::of::<K>().ok_or(Error::PathNotFound)?;
+        for _ in 0..10 {
+            let old = self
+                .get_raw(kind, ns, name)
+                .ok_or_else(|| Error::not_found(kind.group, kind.plural, name))?;
+            let mut obj: K = serde_json::from_value((*old).clone())
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            f(&mut obj);
+            let new = serde_json::to_value(&obj).map_err(|e| Error::Internal(e.to_string()))?;
+            match self.update_from(
+                kind,
+                &old,
+                new,
+                &WriteOptions::default(),
+                status,
+                Some(rv_of(&old)),
+            ) {
+                Err(Error::Conflict { .. }) => continue,
+                Ok(res) => {
+                    return serde_json::from_value(res.object)
+                        .map_err(|e| Error::Internal(e.to_string()));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::modified(kind.group, kind.plural, name))
+    }
+
+    /// Delete a typed object with default options.
+    pub fn delete_typed<K: Resource>(&self, ns: &str, name: &str) -> Result<DeleteOutcome> {
+        let kind = kinds::of::<K>().ok_or(Error::PathNotFound)?;
+        self.delete(kind, ns, name, &DeleteOptions::default())
+    }
+}
+
+/// Parse an apply body (YAML or JSON).
+fn parse_apply(patch: &[u8]) -> Result<Value> {
+    if let Ok(v) = serde_json::from_slice::<Value>(patch) {
+        return Ok(v);
+    }
+    let text = std::str::from_utf8(patch)
+        .map_err(|_| Error::BadRequest("error decoding YAML: invalid UTF-8".into()))?;
+    serde_yaml_ng::from_str::<Value>(text)
+        .map_err(|e| Error::BadRequest(format!("error decoding YAML: {e}")))
+}
+
+fn patch_error(msg: String) -> Error {
+    Error::BadRequest(msg)
+}
+
+/// Compute the patched object (not yet decoded or validated).
+fn compute_patch(
+    kind: &ResourceKind,
+    old: &Value,
+    patch: &[u8],
+    pkind: PatchKind,
+    name: &str,
+) -> Result<Value> {
+    match pkind {
+        PatchKind::Json => {
+            let p: json_patch::Patch =
+                serde_json::from_slice(patch).map_err(|e| patch_error(e.to_string()))?;
+            let mut doc = old.clone();
+            json_patch::patch(&mut doc, &p).map_err(|e| Error::Invalid {
+                group: kind.group.into(),
+                kind: kind.kind.into(),
+                name: name.into(),
+                causes: vec![FieldError::invalid("", "", e.to_string())],
+            })?;
+            Ok(doc)
+        }
+        PatchKind::Merge => {
+            let p: Value = serde_json::from_slice(patch).map_err(|e| patch_error(e.to_string()))?;
+            if !p.is_object() {
+                return Err(patch_error(
+                    "json: cannot unmarshal into Go value of type map[string]interface {}".into(),
+                ));
+            }
+            let mut doc = old.clone();
+            json_patch::merge(&mut doc, &p);
+            Ok(doc)
+        }
+        PatchKind::Strategic => {
+            let p: Value = serde_json::from_slice(patch).map_err(|e| patch_error(e.to_string()))?;
+            strategic::apply(old, &p, kind.kind).map_err(patch_error)
+        }
+        PatchKind::Apply => {
+            let p = parse_apply(patch)?;
+            if !p.is_object() {
+                return Err(patch_error(
+                    "error decoding YAML: the apply configuration must be an object".into(),
+                ));
+            }
+            if p.get("apiVersion")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                return Err(patch_error("apiVersion must be set".into()));
+            }
+            if p.get("kind")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                return Err(patch_error("kind must be set".into()));
+            }
+            check_gvk(kind, &p)?;
+            let applied = kinds::name_of(&p);
+            if applied != name {
+                return Err(Error::BadRequest(format!(
+                    "the name of the object ({applied}) does not match the name on the URL ({name})"
+                )));
+            }
+            // Server-side apply, simplified: the applied configuration is merged over the live
+            // object with strategic-merge list semantics.
+            strategic::apply(old, &p, kind.kind).map_err(patch_error)
+        }
+    }
+}
