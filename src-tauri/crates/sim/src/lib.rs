@@ -30,6 +30,7 @@ mod error;
 pub mod kinds;
 pub mod kubeconfig;
 pub mod logs;
+mod proto;
 pub mod quantity;
 mod random;
 pub mod selectors;

@@ -261,6 +261,17 @@ fn parse_body(req: &Req, kind: &ResourceKind) -> Result<Value> {
             serde_yaml_ng::from_str::<Value>(text)
                 .map_err(|e| Error::BadRequest(format!("error converting YAML to JSON: yaml: {e}")))
         }
+        "application/vnd.kubernetes.protobuf" => match crate::proto::decode_object(&req.body) {
+            Ok(v) => Ok(v),
+            Err(crate::proto::ProtoError::Malformed(detail)) => Err(Error::BadRequest(format!(
+                "the object provided is unrecognized (must be of type {}): {detail} ({})",
+                kind.kind,
+                summarize(&req.body)
+            ))),
+            Err(crate::proto::ProtoError::Unsupported(_)) => Err(Error::UnsupportedMediaType(
+                "application/json, application/yaml".into(),
+            )),
+        },
         _ => Err(Error::UnsupportedMediaType(
             "application/json, application/yaml, application/vnd.kubernetes.protobuf".into(),
         )),

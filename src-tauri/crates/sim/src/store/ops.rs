@@ -763,7 +763,8 @@ impl Store {
     }
 
     /// Until a kubelet exists, terminating pods are finished here: at once when no container
-    /// runs (nothing to stop), otherwise after the grace period.
+    /// runs (nothing to stop), otherwise after a moment (simulated processes stop on SIGTERM
+    /// straight away), never later than the grace period.
     fn terminate_without_kubelet(&self, pod: &Arc<Value>, grace: i64) {
         let running = pod
             .pointer("/status/containerStatuses")
@@ -779,9 +780,10 @@ impl Store {
             return;
         }
         let Some(store) = self.self_arc() else { return };
+        let grace = Duration::from_secs(u64::try_from(grace).unwrap_or(0));
         let wait = self
             .clock()
-            .real_duration(Duration::from_secs(u64::try_from(grace).unwrap_or(0)));
+            .real_duration(grace.min(Duration::from_secs(1)));
         self.spawn(async move {
             tokio::time::sleep(wait).await;
             if !store.kubelet_attached() {
