@@ -84,6 +84,22 @@ impl Drop for TestCluster {
     }
 }
 
+/// A `kube` client for a running cluster, built from the kubeconfig it wrote (so the CA,
+/// server URL and token are exercised as the desktop app uses them).
+pub async fn kube_client(cluster: &RunningCluster) -> kube::Client {
+    let config = kube_config(cluster).await;
+    kube::Client::try_from(config).expect("a kube client for the embedded cluster")
+}
+
+/// The `kube` configuration for a running cluster (tests tweak it, e.g. drop the token).
+pub async fn kube_config(cluster: &RunningCluster) -> kube::Config {
+    let kc = kube::config::Kubeconfig::from_yaml(cluster.kubeconfig_yaml())
+        .expect("the written kubeconfig parses");
+    kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+        .await
+        .expect("the written kubeconfig is usable")
+}
+
 /// Every kubectl on this machine: the versioned Google Cloud SDK binaries and `kubectl` on
 /// PATH (unless it is one of them). Panics with install instructions when there is none, so
 /// the compatibility tests can never pass by silently testing nothing.
