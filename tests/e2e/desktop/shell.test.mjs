@@ -1,9 +1,11 @@
 // The real KubeQuest window opens on the curriculum read from lessons/: the title bar names the
-// app, the mission map lists the bundled missions in curriculum order, and choosing an open
-// mission shows its details.
+// app and shows the embedded cluster it started, the mission map lists the bundled missions in
+// curriculum order, choosing an open mission shows its details, and real kubectl reaches the
+// app's embedded cluster through the kubeconfig the app wrote.
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { By, launch, screenshot, until } from './harness.mjs';
@@ -74,4 +76,19 @@ test('choosing the first mission shows its details', async () => {
   );
   await session.wait(until.elementTextContains(details, title), 10_000);
   await screenshot(session, '02-mission-details');
+});
+
+test('the app runs the embedded cluster and real kubectl reaches it', async () => {
+  const { session, home } = app;
+  const pill = await session.findElement(By.css('[data-testid="cluster-status"]'));
+  await session.wait(until.elementTextContains(pill, 'kubequest'), 10_000, 'the title bar names the kubequest context');
+  const kubeconfig = path.join(home.env.XDG_DATA_HOME, 'dev.kubequest.desktop', 'kubeconfig');
+  const mode = statSync(kubeconfig).mode & 0o777;
+  assert.equal(mode, 0o600, `the kubeconfig holds a token and must be private, got ${mode.toString(8)}`);
+  const out = execFileSync('kubectl', ['--kubeconfig', kubeconfig, 'get', 'nodes'], {
+    env: { ...process.env, HOME: home.home },
+    encoding: 'utf8',
+  });
+  assert.match(out, /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION/m, `kubectl prints the node table:\n${out}`);
+  assert.match(out, /^node-1\s+Ready\s/m, `the embedded node is Ready:\n${out}`);
 });
