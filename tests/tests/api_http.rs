@@ -1,0 +1,640 @@
+//! Raw HTTP against the embedded cluster: authentication, discovery negotiation, the OpenAPI
+//! stub, tables, and the exact `metav1.Status` a real kube-apiserver returns for each kind of
+//! bad request (kubectl prints these messages to learners verbatim).
+
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use hyper::http::Request;
+use kq_sim::{Cluster, ClusterConfig, RunningCluster};
+use kq_tests::cluster::{kube_client, kube_config};
+use serde_json::{Value, json};
+
+struct Resp {
+    code: u16,
+    content_type: String,
+    warnings: Vec<String>,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "response body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// Assert a `metav1.Status` failure with this code, reason and message.
+    fn status(&self, code: u16, reason: &str, message: &str) -> Value {
+        let s = self.json();
+        assert_eq!(self.code, code, "HTTP code of {s}");
+        assert_eq!(s["kind"], "Status", "{s}");
+        assert_eq!(s["status"], "Failure", "{s}");
+        assert_eq!(s["code"], code, "{s}");
+        assert_eq!(s["reason"], reason, "{s}");
+        assert_eq!(s["message"], message, "{s}");
+        s
+    }
+}
+
+async fn send(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Resp {
+    let mut b = Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let req = b.body(kube::client::Body::from(body)).expect("request");
+    let res = client.send(req).await.expect("the server answers");
+    let code = res.status().as_u16();
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let warnings = res
+        .headers()
+        .get_all("warning")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
+    Resp {
+        code,
+        content_type,
+        warnings,
+        body,
+    }
+}
+
+async fn json_post(client: &kube::Client, path: &str, body: Value) -> Resp {
+    send(
+        client,
+        "POST",
+        path,
+        &[("content-type", "application/json")],
+        serde_json::to_vec(&body).unwrap(),
+    )
+    .await
+}
+
+async fn start() -> (RunningCluster, kube::Client) {
+    let cluster = Cluster::start(ClusterConfig::default())
+        .await
+        .expect("cluster starts");
+    let client = kube_client(&cluster).await;
+    (cluster, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_token_is_required_except_for_public_info() {
+    let (cluster, _) = start().await;
+    let mut cfg = kube_config(&cluster).await;
+    cfg.auth_info.token = None;
+    let anonymous = kube::Client::try_from(cfg.clone()).unwrap();
+    let r = send(&anonymous, "GET", "/version", &[], vec![]).await;
+    assert_eq!(r.code, 200, "/version is public, as on real clusters");
+    let r = send(
+        &anonymous,
+        "GET",
+        "/api/v1/namespaces/default/pods",
+        &[],
+        vec![],
+    )
+    .await;
+    r.status(401, "Unauthorized", "Unauthorized");
+    cfg.auth_info.token = Some("wrong".to_string().into());
+    let wrong = kube::Client::try_from(cfg).unwrap();
+    send(&wrong, "GET", "/api", &[], vec![])
+        .await
+        .status(401, "Unauthorized", "Unauthorized");
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_follows_the_accept_header() {
+    let (cluster, client) = start().await;
+    let v2beta1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+    let v2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+    for (accept, version) in [(v2beta1, "v2beta1"), (v2, "v2")] {
+        let r = send(&client, "GET", "/api", &[("accept", accept)], vec![]).await;
+        assert_eq!(
+            r.content_type,
+            format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList"),
+            "kubectl 1.27 breaks if it gets v2 when it asked for v2beta1"
+        );
+        let b = r.json();
+        assert_eq!(b["apiVersion"], format!("apidiscovery.k8s.io/{version}"));
+        let pods = b["items"][0]["versions"][0]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resource"] == "pods")
+            .cloned()
+            .expect("pods in aggregated discovery");
+        assert_eq!(pods["shortNames"], json!(["po"]));
+        assert_eq!(pods["categories"], json!(["all"]));
+        assert_eq!(pods["scope"], "Namespaced");
+        assert!(
+            pods["subresources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["subresource"] == "log")
+        );
+        let r = send(&client, "GET", "/apis", &[("accept", accept)], vec![]).await;
+        assert_eq!(r.json()["kind"], "APIGroupDiscoveryList");
+    }
+    let r = send(
+        &client,
+        "GET",
+        "/api",
+        &[("accept", "application/json, */*")],
+        vec![],
+    )
+    .await;
+    let b = r.json();
+    assert_eq!(b["kind"], "APIVersions");
+    assert_eq!(b["versions"], json!(["v1"]));
+    let r = send(&client, "GET", "/apis", &[], vec![]).await;
+    assert_eq!(
+        r.json()["kind"],
+        "APIGroupList",
+        "/apis must exist even when empty"
+    );
+    let r = send(&client, "GET", "/api/v1", &[], vec![]).await;
+    let names: Vec<String> = r.json()["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["name"].as_str().map(str::to_string))
+        .collect();
+    for want in [
+        "pods",
+        "pods/log",
+        "pods/status",
+        "pods/exec",
+        "pods/eviction",
+        "events",
+        "namespaces",
+        "nodes",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "{want} in /api/v1: {names:?}"
+        );
+    }
+
+    let r = send(
+        &client,
+        "GET",
+        "/openapi/v2",
+        &[(
+            "accept",
+            "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+        )],
+        vec![],
+    )
+    .await;
+    assert_eq!(r.code, 200);
+    assert_eq!(
+        r.content_type, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+        "never echo the @ form: Go's mime parser rejects it"
+    );
+    assert!(r.body.is_empty(), "an empty document means: schema unknown");
+    send(&client, "GET", "/openapi/v3", &[], vec![])
+        .await
+        .status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_the_real_status() {
+    let (cluster, client) = start().await;
+    let pods = "/api/v1/namespaces/default/pods";
+    let good = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "ok"},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+
+    send(&client, "GET", "/api/v1/widgets", &[], vec![])
+        .await
+        .status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
+    send(&client, "GET", &format!("{pods}/nope"), &[], vec![])
+        .await
+        .status(404, "NotFound", "pods \"nope\" not found");
+    send(&client, "POST", &format!("{pods}/nope"), &[], vec![])
+        .await
+        .status(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        );
+    send(&client, "POST", pods, &[("content-type", "text/plain")], b"hi".to_vec()).await.status(
+        415,
+        "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+    );
+    json_post(&client, pods, good.clone()).await;
+    send(&client, "PATCH", &format!("{pods}/ok"), &[("content-type", "text/plain")], b"{}".to_vec())
+        .await
+        .status(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json",
+        );
+    let huge = vec![b' '; kq_sim::MAX_BODY_BYTES + 1];
+    send(
+        &client,
+        "POST",
+        pods,
+        &[("content-type", "application/json")],
+        huge,
+    )
+    .await
+    .status(
+        413,
+        "RequestEntityTooLarge",
+        "Request entity too large: limit is 3145728",
+    );
+    send(&client, "POST", pods, &[("content-type", "application/json")], b"{\"kind\":".to_vec())
+        .await
+        .status(
+            400,
+            "BadRequest",
+            "the object provided is unrecognized (must be of type Pod): couldn't get version/kind; json parse error: unexpected end of JSON input ({\"kind\":)",
+        );
+    let mut other_ns = good.clone();
+    other_ns["metadata"]["namespace"] = json!("kube-system");
+    json_post(&client, pods, other_ns).await.status(
+        400,
+        "BadRequest",
+        "the namespace of the provided object does not match the namespace sent on the request",
+    );
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {"ports": [{"port": 80}]}});
+    json_post(&client, pods, svc).await.status(
+        400,
+        "BadRequest",
+        "Service in version \"v1\" cannot be handled as a Pod: converting (v1.Service) to (core.Pod): unknown conversion",
+    );
+    let widget = json!({"apiVersion": "v1", "kind": "Widget", "metadata": {"name": "w"}});
+    json_post(&client, pods, widget).await.status(
+        400,
+        "BadRequest",
+        "Widget in version \"v1\" cannot be handled as a Pod: no kind \"Widget\" is registered for version \"v1\" in scheme \"pkg/api/legacyscheme/scheme.go:30\"",
+    );
+    let mut bad_name = good.clone();
+    bad_name["metadata"]["name"] = json!("Bad_Name");
+    let s = json_post(&client, pods, bad_name).await.status(
+        422,
+        "Invalid",
+        "Pod \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+    );
+    assert_eq!(s["details"]["causes"][0]["field"], "metadata.name");
+    assert_eq!(s["details"]["causes"][0]["reason"], "FieldValueInvalid");
+    assert_eq!(s["details"]["kind"], "Pod");
+    let no_image = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bad"},
+        "spec": {"containers": [{"name": "c", "image": ""}, {"name": "c", "image": "x"}]}});
+    let s = json_post(&client, pods, no_image).await.status(
+        422,
+        "Invalid",
+        "Pod \"bad\" is invalid: [spec.containers[0].image: Required value, spec.containers[1].name: Duplicate value: \"c\"]",
+    );
+    assert_eq!(s["details"]["causes"][0]["message"], "Required value");
+    let typo = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "typo"},
+        "spec": {"containers": [{"name": "c", "image": "nginx", "imagee": "x"}]}});
+    json_post(
+        &client,
+        &format!("{pods}?fieldValidation=Strict"),
+        typo.clone(),
+    )
+    .await
+    .status(
+        400,
+        "BadRequest",
+        "strict decoding error: unknown field \"spec.containers[0].imagee\"",
+    );
+    let r = json_post(&client, pods, typo).await;
+    assert_eq!(
+        r.code, 201,
+        "without fieldValidation the server warns and drops the field"
+    );
+    assert_eq!(
+        r.warnings,
+        ["299 - \"unknown field \\\"spec.containers[0].imagee\\\"\""]
+    );
+    json_post(&client, "/api/v1/namespaces/nope/pods", good.clone())
+        .await
+        .status(404, "NotFound", "namespaces \"nope\" not found");
+    send(
+        &client,
+        "GET",
+        &format!("{pods}?fieldSelector=spec.foo%3Dbar"),
+        &[],
+        vec![],
+    )
+    .await
+    .status(400, "BadRequest", "field label not supported: spec.foo");
+    send(
+        &client,
+        "GET",
+        &format!("{pods}?fieldSelector=nonsense"),
+        &[],
+        vec![],
+    )
+    .await
+    .status(
+        400,
+        "BadRequest",
+        "invalid selector: 'nonsense'; can't understand 'nonsense'",
+    );
+    send(
+        &client,
+        "GET",
+        &format!("{pods}?labelSelector=a%20in%20b"),
+        &[],
+        vec![],
+    )
+    .await
+    .status(
+        400,
+        "BadRequest",
+        "unable to parse requirement: found 'b' expected: '('",
+    );
+    let r = send(
+        &client,
+        "PUT",
+        &format!("{pods}/ok"),
+        &[("content-type", "application/json")],
+        serde_json::to_vec(
+            &json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "other"}}),
+        )
+        .unwrap(),
+    )
+    .await;
+    r.status(
+        400,
+        "BadRequest",
+        "the name of the object (other) does not match the name on the URL (ok)",
+    );
+    let r = send(
+        &client,
+        "POST",
+        &format!("{pods}/ok/exec?command=sh"),
+        &[],
+        vec![],
+    )
+    .await;
+    r.status(400, "BadRequest", "pod ok does not have a host assigned");
+    send(
+        &client,
+        "DELETE",
+        "/api/v1/namespaces/kube-system",
+        &[],
+        vec![],
+    )
+    .await
+    .status(
+        403,
+        "Forbidden",
+        "namespaces \"kube-system\" is forbidden: this namespace may not be deleted",
+    );
+    json_post(
+        &client,
+        "/api/v1/namespaces",
+        json!({"metadata": {"name": "doomed"}}),
+    )
+    .await;
+    send(&client, "DELETE", "/api/v1/namespaces/doomed", &[], vec![]).await;
+    json_post(&client, "/api/v1/namespaces/doomed/configmaps", json!({"metadata": {"name": "late"}}))
+        .await
+        .status(
+            403,
+            "Forbidden",
+            "configmaps \"late\" is forbidden: unable to create new content in namespace doomed because it is being terminated",
+        );
+    let mut sa_missing = good.clone();
+    sa_missing["metadata"]["name"] = json!("sa");
+    sa_missing["spec"]["serviceAccountName"] = json!("robot");
+    json_post(&client, pods, sa_missing).await.status(
+        403,
+        "Forbidden",
+        "pods \"sa\" is forbidden: error looking up service account default/robot: serviceaccount \"robot\" not found",
+    );
+    let r = send(&client, "GET", &format!("{pods}/ok"), &[], vec![]).await;
+    let stale = {
+        let mut p = r.json();
+        p["metadata"]["resourceVersion"] = json!("1");
+        p
+    };
+    send(&client, "PUT", &format!("{pods}/ok"), &[("content-type", "application/json")], serde_json::to_vec(&stale).unwrap())
+        .await
+        .status(
+            409,
+            "Conflict",
+            "Operation cannot be fulfilled on pods \"ok\": the object has been modified; please apply your changes to the latest version and try again",
+        );
+    cluster
+        .store()
+        .check_consistency()
+        .expect("nothing corrupted the store");
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tables_as_kubectl_requests_them() {
+    let (cluster, client) = start().await;
+    let table = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
+    json_post(
+        &client,
+        "/api/v1/namespaces/default/pods",
+        json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}}),
+    )
+    .await;
+    let r = send(
+        &client,
+        "GET",
+        "/api/v1/namespaces/default/pods?limit=500",
+        &[("accept", table)],
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        r.content_type,
+        "application/json;as=Table;v=v1;g=meta.k8s.io"
+    );
+    let t = r.json();
+    let cols: Vec<&str> = t["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            "Name",
+            "Ready",
+            "Status",
+            "Restarts",
+            "Age",
+            "IP",
+            "Node",
+            "Nominated Node",
+            "Readiness Gates"
+        ]
+    );
+    assert_eq!(
+        t["rows"][0]["cells"].as_array().unwrap()[..4],
+        json!(["web", "0/1", "Pending", "0"]).as_array().unwrap()[..]
+    );
+    assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+    assert!(
+        t["metadata"]["resourceVersion"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty())
+    );
+    let r = send(
+        &client,
+        "GET",
+        "/api/v1/namespaces/default/pods?includeObject=Object",
+        &[("accept", table)],
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        r.json()["rows"][0]["object"]["kind"],
+        "Pod",
+        "--sort-by needs whole objects"
+    );
+    let r = send(
+        &client,
+        "GET",
+        "/api/v1/namespaces/default/pods/web",
+        &[("accept", table)],
+        vec![],
+    )
+    .await;
+    assert_eq!(r.json()["rows"].as_array().unwrap().len(), 1);
+
+    for (path, cols) in [
+        (
+            "/api/v1/nodes",
+            vec![
+                "Name",
+                "Status",
+                "Roles",
+                "Age",
+                "Version",
+                "Internal-IP",
+                "External-IP",
+                "OS-Image",
+                "Kernel-Version",
+                "Container-Runtime",
+            ],
+        ),
+        ("/api/v1/namespaces", vec!["Name", "Status", "Age"]),
+        (
+            "/api/v1/namespaces/default/events",
+            vec![
+                "Last Seen",
+                "Type",
+                "Reason",
+                "Object",
+                "Subobject",
+                "Source",
+                "Message",
+                "First Seen",
+                "Count",
+                "Name",
+            ],
+        ),
+        (
+            "/api/v1/namespaces/default/configmaps",
+            vec!["Name", "Data", "Age"],
+        ),
+        (
+            "/api/v1/namespaces/default/secrets",
+            vec!["Name", "Type", "Data", "Age"],
+        ),
+        (
+            "/api/v1/namespaces/default/serviceaccounts",
+            vec!["Name", "Secrets", "Age"],
+        ),
+        (
+            "/api/v1/namespaces/default/services",
+            vec![
+                "Name",
+                "Type",
+                "Cluster-IP",
+                "External-IP",
+                "Port(s)",
+                "Age",
+                "Selector",
+            ],
+        ),
+    ] {
+        let r = send(&client, "GET", path, &[("accept", table)], vec![]).await;
+        let t = r.json();
+        let got: Vec<&str> = t["columnDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        assert_eq!(got, cols, "columns of {path}");
+    }
+
+    // A table watch: one JSON object per line, one-row tables, columns on the first event.
+    let client2 = client.clone();
+    let watch = tokio::spawn(async move {
+        send(
+            &client2,
+            "GET",
+            "/api/v1/namespaces/default/pods?watch=true&resourceVersion=0&timeoutSeconds=1",
+            &[("accept", table)],
+            vec![],
+        )
+        .await
+    });
+    let r = tokio::time::timeout(Duration::from_secs(10), watch)
+        .await
+        .expect("watch ends at timeoutSeconds")
+        .unwrap();
+    let text = String::from_utf8(r.body).unwrap();
+    assert!(
+        text.ends_with('\n'),
+        "every watch event ends with a newline"
+    );
+    let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["type"], "ADDED");
+    assert_eq!(first["object"]["kind"], "Table");
+    assert_eq!(first["object"]["rows"][0]["cells"][0], "web");
+    assert!(
+        !first["object"]["columnDefinitions"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    cluster.shutdown().await;
+}
