@@ -40,7 +40,9 @@ pub(crate) async fn dispatch(state: &ApiState, req: Req) -> Result<hyper::Respon
         .collect();
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     match s.as_slice() {
-        [] => Ok(json_response(200, "application/json", &root_paths(), &[])),
+        [] => get_only(&req, || {
+            Ok(json_response(200, "application/json", &root_paths(), &[]))
+        }),
         ["version"] => get_only(&req, || {
             Ok(json_response(200, "application/json", &version_info(), &[]))
         }),

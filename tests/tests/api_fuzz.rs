@@ -1,0 +1,505 @@
+//! Property test: arbitrary requests (methods, paths, queries, content types, bodies) never
+//! make the embedded cluster answer 5xx or panic, every error is a well-formed `metav1.Status`,
+//! and the store stays consistent afterwards.
+
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use hyper::http::Request;
+use kq_tests::cluster::{TestCluster, kube_client};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::{Map, Value, json};
+
+const KEYS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "name",
+    "namespace",
+    "generateName",
+    "labels",
+    "annotations",
+    "finalizers",
+    "resourceVersion",
+    "uid",
+    "deletionTimestamp",
+    "spec",
+    "status",
+    "containers",
+    "initContainers",
+    "image",
+    "ports",
+    "containerPort",
+    "env",
+    "resources",
+    "requests",
+    "limits",
+    "cpu",
+    "memory",
+    "restartPolicy",
+    "nodeName",
+    "volumes",
+    "volumeMounts",
+    "phase",
+    "data",
+    "stringData",
+    "type",
+    "selector",
+    "clusterIP",
+    "target",
+    "$patch",
+    "$retainKeys",
+    "$setElementOrder/containers",
+    "$deleteFromPrimitiveList/finalizers",
+    "op",
+    "path",
+    "value",
+    "from",
+    "propagationPolicy",
+    "gracePeriodSeconds",
+    "preconditions",
+    "x",
+];
+
+const STRINGS: &[&str] = &[
+    "",
+    "v1",
+    "Pod",
+    "Service",
+    "ConfigMap",
+    "Namespace",
+    "Widget",
+    "apps/v1",
+    "web",
+    "Bad_Name",
+    "default",
+    "kube-system",
+    "fuzz",
+    "nginx:1.25",
+    "Always",
+    "Never",
+    "Sometimes",
+    "100m",
+    "1Gi",
+    "abc",
+    "node-1",
+    "replace",
+    "delete",
+    "merge",
+    "add",
+    "remove",
+    "test",
+    "/metadata/labels",
+    "/spec/containers/0/image",
+    "-1",
+    "ünïcode",
+    "a,b=c",
+    "\u{0}",
+];
+
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        (-1e9f64..1e9).prop_map(|f| json!(f)),
+        prop::sample::select(STRINGS).prop_map(|s| json!(s)),
+        "[a-z0-9.-]{0,12}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((prop::sample::select(KEYS), inner), 0..6).prop_map(|kv| {
+                Value::Object(
+                    kv.into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect::<Map<_, _>>(),
+                )
+            }),
+        ]
+    })
+}
+
+/// A plausible pod with one random field overwritten, to get past the first decode checks.
+fn arb_pod_like() -> impl Strategy<Value = Value> {
+    (
+        prop::sample::select(KEYS),
+        arb_json(),
+        prop::sample::select(&["metadata", "spec", "root"][..]),
+    )
+        .prop_map(|(k, v, at)| {
+            let mut pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "fz"},
+                "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}});
+            match at {
+                "root" => pod[k] = v,
+                other => pod[other][k] = v,
+            }
+            pod
+        })
+}
+
+fn arb_body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        2 => arb_json().prop_map(|v| serde_json::to_vec(&v).unwrap_or_default()),
+        4 => arb_pod_like().prop_map(|v| serde_json::to_vec(&v).unwrap_or_default()),
+        1 => prop::collection::vec(any::<u8>(), 0..64),
+        1 => prop::collection::vec(any::<u8>(), 0..64).prop_map(|mut b| {
+            let mut framed = b"k8s\0".to_vec();
+            framed.append(&mut b);
+            framed
+        }),
+        1 => Just(Vec::new()),
+    ]
+}
+
+fn arb_path() -> impl Strategy<Value = String> {
+    let ns = prop::sample::select(&["default", "fuzz", "fuzz", "nope", "kube-system"][..]);
+    let plural = prop::sample::select(
+        &[
+            "pods",
+            "pods",
+            "pods",
+            "configmaps",
+            "secrets",
+            "services",
+            "serviceaccounts",
+            "events",
+        ][..],
+    );
+    let name = prop::sample::select(
+        &[
+            "fz",
+            "fz",
+            "web",
+            "kubernetes",
+            "default",
+            "kube-root-ca.crt",
+            "Bad_Name",
+            "nope",
+        ][..],
+    );
+    let sub = prop::sample::select(
+        &[
+            "status", "log", "binding", "exec", "eviction", "resize", "x",
+        ][..],
+    );
+    let cluster = prop::sample::select(
+        &[
+            "/api/v1/nodes",
+            "/api/v1/nodes/node-1",
+            "/api/v1/nodes/node-1/status",
+            "/api/v1/namespaces",
+            "/api/v1/namespaces/fuzz",
+            "/api/v1/namespaces/fuzz/status",
+            "/api/v1/namespaces/fuzz/finalize",
+            "/api/v1/pods",
+            "/api/v1/events",
+            "/api",
+            "/apis",
+            "/api/v1",
+            "/apis/apps/v1",
+            "/version",
+            "/openapi/v2",
+            "/openapi/v3",
+            "/",
+            "/healthz",
+        ][..],
+    );
+    let odd = prop::sample::select(
+        &[
+            "namespaces",
+            "default",
+            "fuzz",
+            "pods",
+            "watch",
+            "x",
+            "..",
+            "%2F",
+            "%zz",
+            "%",
+            "Bad_Name",
+            "log",
+        ][..],
+    );
+    let shape = prop_oneof![
+        (ns.clone(), plural.clone()).prop_map(|(n, p)| format!("/api/v1/namespaces/{n}/{p}")),
+        (ns.clone(), plural.clone(), name.clone())
+            .prop_map(|(n, p, x)| format!("/api/v1/namespaces/{n}/{p}/{x}")),
+        (ns, name, sub).prop_map(|(n, x, s)| format!("/api/v1/namespaces/{n}/pods/{x}/{s}")),
+        cluster.prop_map(str::to_string),
+        prop::collection::vec(odd, 0..5).prop_map(|segs| format!("/api/v1/{}", segs.join("/"))),
+    ];
+    let query = prop::sample::select(
+        &[
+            "",
+            "",
+            "",
+            "?watch=true&timeoutSeconds=1",
+            "?watch=1&resourceVersion=1&timeoutSeconds=1",
+            "?labelSelector=a%20in%20(",
+            "?labelSelector=app%3Dweb",
+            "?fieldSelector=x",
+            "?fieldSelector=status.phase!%3DRunning",
+            "?fieldValidation=Strict",
+            "?fieldValidation=Bogus",
+            "?dryRun=All",
+            "?resourceVersion=abc",
+            "?tailLines=-3&previous=true",
+            "?gracePeriodSeconds=zz",
+            "?gracePeriodSeconds=0",
+            "?includeObject=Object",
+            "?container=nope",
+            "?limitBytes=1&timestamps=true",
+        ][..],
+    );
+    (shape, query).prop_map(|(p, q)| format!("{p}{q}"))
+}
+
+fn arb_request() -> impl Strategy<Value = (String, String, String, String, Vec<u8>)> {
+    let method = prop::sample::select(
+        &[
+            "GET", "GET", "POST", "POST", "PUT", "PATCH", "PATCH", "DELETE", "HEAD", "OPTIONS",
+        ][..],
+    );
+    let ct = prop::sample::select(
+        &[
+            "application/json",
+            "application/json",
+            "application/merge-patch+json",
+            "application/strategic-merge-patch+json",
+            "application/json-patch+json",
+            "application/apply-patch+yaml",
+            "application/yaml",
+            "application/vnd.kubernetes.protobuf",
+            "text/plain",
+            "",
+        ][..],
+    );
+    let accept = prop::sample::select(
+        &[
+            "",
+            "application/json",
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+            "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json",
+            "application/vnd.kubernetes.protobuf,application/json",
+        ][..],
+    );
+    let anything = (method, arb_path(), ct, accept, arb_body())
+        .prop_map(|(m, p, c, a, b)| (m.to_string(), p, c.to_string(), a.to_string(), b));
+    // Writes aimed at objects that exist, so bodies reach decoding, defaulting, validation,
+    // the update rules and the patch engines rather than stopping at a 404 or 405.
+    let target = prop::sample::select(
+        &[
+            ("POST", "/api/v1/namespaces/fuzz/pods", "application/json"),
+            (
+                "POST",
+                "/api/v1/namespaces/fuzz/configmaps",
+                "application/json",
+            ),
+            ("PUT", "/api/v1/namespaces/fuzz/pods/fz", "application/json"),
+            (
+                "PUT",
+                "/api/v1/namespaces/fuzz/pods/fz/status",
+                "application/json",
+            ),
+            (
+                "PATCH",
+                "/api/v1/namespaces/fuzz/pods/fz",
+                "application/strategic-merge-patch+json",
+            ),
+            (
+                "PATCH",
+                "/api/v1/namespaces/fuzz/pods/fz",
+                "application/merge-patch+json",
+            ),
+            (
+                "PATCH",
+                "/api/v1/namespaces/fuzz/pods/fz",
+                "application/json-patch+json",
+            ),
+            (
+                "PATCH",
+                "/api/v1/namespaces/fuzz/pods/fz?fieldManager=fuzz&force=true",
+                "application/apply-patch+yaml",
+            ),
+            (
+                "PATCH",
+                "/api/v1/namespaces/fuzz/pods/fz/status",
+                "application/merge-patch+json",
+            ),
+            (
+                "PATCH",
+                "/api/v1/namespaces/fuzz/configmaps/fz",
+                "application/strategic-merge-patch+json",
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/fuzz/pods/fz/binding",
+                "application/json",
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/fuzz/pods/fz/eviction",
+                "application/json",
+            ),
+            (
+                "DELETE",
+                "/api/v1/namespaces/fuzz/pods/fz",
+                "application/json",
+            ),
+        ][..],
+    );
+    let aimed = (
+        target,
+        prop::sample::select(&["", "?fieldValidation=Strict", "?dryRun=All"][..]),
+        arb_body(),
+    )
+        .prop_map(|((m, p, c), q, b)| {
+            let sep = if p.contains('?') {
+                q.replacen('?', "&", 1)
+            } else {
+                q.to_string()
+            };
+            (
+                m.to_string(),
+                format!("{p}{sep}"),
+                c.to_string(),
+                String::new(),
+                b,
+            )
+        });
+    prop_oneof![anything, aimed]
+}
+
+struct Answer {
+    code: u16,
+    body: Option<Vec<u8>>,
+}
+
+async fn send(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    ct: &str,
+    accept: &str,
+    body: Vec<u8>,
+) -> Answer {
+    let mut b = Request::builder().method(method).uri(path);
+    if !ct.is_empty() {
+        b = b.header("content-type", ct);
+    }
+    if !accept.is_empty() {
+        b = b.header("accept", accept);
+    }
+    let Ok(req) = b.body(kube::client::Body::from(body)) else {
+        // Not a valid HTTP request at all (a URI the client refuses): nothing reaches the server.
+        return Answer {
+            code: 0,
+            body: None,
+        };
+    };
+    let res = tokio::time::timeout(Duration::from_secs(10), client.send(req))
+        .await
+        .expect("the server answers within 10 s")
+        .expect("the server answers");
+    let code = res.status().as_u16();
+    // Streams (watches) may stay open; their status line is what matters.
+    let body = tokio::time::timeout(Duration::from_secs(3), res.into_body().collect())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .map(|c| c.to_bytes().to_vec());
+    Answer { code, body }
+}
+
+/// Keep a namespace, a bound pod and a config map named `fz` around, so generated writes
+/// keep reaching defaulting, validation and the update rules instead of stopping at 404.
+fn fixtures(store: &kq_sim::Store) {
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
+    if store.get::<Namespace>("", "fuzz").is_err() {
+        let _ = store.create_typed::<Namespace>(
+            "",
+            &serde_json::from_value(json!({"metadata": {"name": "fuzz"}})).unwrap(),
+        );
+    }
+    if store.get::<Pod>("fuzz", "fz").is_err() {
+        let pod = json!({"metadata": {"name": "fz", "labels": {"app": "web"}},
+            "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "nginx:1.25"}]}});
+        let _ = store.create_typed::<Pod>("fuzz", &serde_json::from_value(pod).unwrap());
+    }
+    if store.get::<ConfigMap>("fuzz", "fz").is_err() {
+        let cm = json!({"metadata": {"name": "fz"}, "data": {"k": "v"}});
+        let _ = store.create_typed::<ConfigMap>("fuzz", &serde_json::from_value(cm).unwrap());
+    }
+}
+
+#[test]
+fn arbitrary_requests_never_break_the_server() {
+    let tc = TestCluster::start();
+    let client = tc.block_on(kube_client(tc.cluster()));
+    fixtures(tc.cluster().store());
+    let mut runner = TestRunner::new(Config {
+        cases: 1000,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&arb_request(), |(method, path, ct, accept, body)| {
+        let ans = tc.block_on(send(&client, &method, &path, &ct, &accept, body));
+        if ans.code == 0 {
+            return Ok(());
+        }
+        prop_assert!(
+            ans.code < 500,
+            "{method} {path} ({ct}) answered {}: {:?}",
+            ans.code,
+            ans.body.as_deref().map(String::from_utf8_lossy)
+        );
+        if ans.code >= 400 && method != "HEAD" {
+            let body = ans.body.clone().unwrap_or_default();
+            let s: Value = serde_json::from_slice(&body).map_err(|e| {
+                TestCaseError::fail(format!(
+                    "{method} {path}: error body is not JSON ({e}): {}",
+                    String::from_utf8_lossy(&body)
+                ))
+            })?;
+            prop_assert_eq!(&s["kind"], "Status", "{} {}: {}", method, path, s);
+            prop_assert_eq!(&s["status"], "Failure", "{} {}: {}", method, path, s);
+            prop_assert_eq!(
+                s["code"].as_u64(),
+                Some(u64::from(ans.code)),
+                "{} {}: {}",
+                method,
+                path,
+                s
+            );
+            prop_assert!(
+                s["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{} {}: {}",
+                method,
+                path,
+                s
+            );
+        }
+        let store = tc.cluster().store();
+        store.check_consistency().map_err(TestCaseError::fail)?;
+        fixtures(store);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    // The cluster still serves normal traffic afterwards.
+    tc.block_on(async {
+        let r = send(
+            &client,
+            "GET",
+            "/api/v1/namespaces/default/serviceaccounts/default",
+            "",
+            "",
+            vec![],
+        )
+        .await;
+        assert_eq!(r.code, 200, "the server still works after the fuzzing");
+    });
+}
