@@ -341,6 +341,63 @@ fn scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
     has(&r, "v1.33.4", "kubelet version")?;
     has(&r, "Non-terminated Pods:", "describe node pods section")?;
 
+    // Typed-client creates: kubectl 1.32 and later send these bodies as protobuf.
+    has(
+        &run(&["create", "configmap", "cfg", "--from-literal=a=b"]),
+        "configmap/cfg created",
+        "create configmap",
+    )?;
+    has_row(
+        &run(&["get", "cm", "cfg"]),
+        &["cfg", "1"],
+        "config map DATA count",
+    )?;
+    has(
+        &run(&[
+            "create",
+            "secret",
+            "generic",
+            "creds",
+            "--from-literal=pw=hunter2",
+        ]),
+        "secret/creds created",
+        "create secret",
+    )?;
+    let r = run(&["get", "secrets"]);
+    header(&r, &["NAME", "TYPE", "DATA", "AGE"], "secret table")?;
+    has_row(&r, &["creds", "Opaque", "1"], "secret row")?;
+    has(
+        &run(&["create", "serviceaccount", "robot"]),
+        "serviceaccount/robot created",
+        "create serviceaccount",
+    )?;
+    has(
+        &run(&["create", "service", "clusterip", "web", "--tcp=80:8080"]),
+        "service/web created",
+        "create service",
+    )?;
+    let r = run(&["get", "svc", "-o", "wide"]);
+    header(
+        &r,
+        &[
+            "NAME",
+            "TYPE",
+            "CLUSTER-IP",
+            "EXTERNAL-IP",
+            "PORT(S)",
+            "AGE",
+            "SELECTOR",
+        ],
+        "wide service table",
+    )?;
+    has_row(&r, &["web", "ClusterIP"], "service row")?;
+    has(&r, "app=web", "service selector column")?;
+    has(
+        &run(&["get", "all"]),
+        "service/web",
+        "get all lists services",
+    )?;
+
     // apply (client-side create, then update), server-side apply, create
     let manifest = |image: &str| {
         format!(
@@ -477,6 +534,25 @@ fn scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         &run(&["label", "pod", "app", "tier=web"]),
         "pod/app labeled",
         "label",
+    )?;
+    for (ty, patch) in [
+        ("strategic", r#"{"metadata":{"labels":{"p1":"s"}}}"#),
+        ("merge", r#"{"metadata":{"labels":{"p2":"m"}}}"#),
+        (
+            "json",
+            r#"[{"op":"add","path":"/metadata/labels/p3","value":"j"}]"#,
+        ),
+    ] {
+        has(
+            &run(&["patch", "pod", "app", "--type", ty, "-p", patch]),
+            "pod/app patched",
+            "kubectl patch",
+        )?;
+    }
+    has_row(
+        &run(&["get", "pods", "-l", "p1=s,p2=m,p3=j"]),
+        &["app"],
+        "all three patches applied",
     )?;
     has_row(
         &run(&["get", "pods", "-l", "tier=web"]),
