@@ -189,6 +189,8 @@ fn write_options(req: &Req) -> Result<WriteOptions> {
         dry_run: req.q("dryRun") == Some("All"),
         field_manager: req.q("fieldManager").map(str::to_string),
         field_validation,
+        user_agent: Some(req.user_agent.clone()).filter(|u| !u.is_empty()),
+        ..Default::default()
     })
 }
 

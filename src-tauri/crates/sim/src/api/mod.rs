@@ -56,6 +56,7 @@ pub(crate) struct Req {
     pub query: HashMap<String, String>,
     pub accept: String,
     pub content_type: String,
+    pub user_agent: String,
     pub body: Bytes,
 }
 
@@ -190,6 +191,7 @@ async fn handle(
     };
     let accept = header(hyper::header::ACCEPT);
     let content_type = header(CONTENT_TYPE);
+    let user_agent = header(hyper::header::USER_AGENT);
     let method = req.method().clone();
     let query = parse_query(req.uri().query());
     let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
@@ -216,6 +218,7 @@ async fn handle(
         query,
         accept,
         content_type,
+        user_agent,
         body,
     };
     let result = AssertUnwindSafe(route::dispatch(&state, r))

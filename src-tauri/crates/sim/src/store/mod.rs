@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::kinds::{self, ResourceKind};
 use crate::logs::LogStore;
 
+mod managed;
 pub mod ops;
 pub mod strategic;
 

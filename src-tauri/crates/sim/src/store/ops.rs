@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{Store, rv_of, strategic};
+use super::{Store, managed, rv_of, strategic};
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
 use crate::kinds::{self, CreateContext, NameRule, ResourceKind};
@@ -45,6 +45,29 @@ pub struct WriteOptions {
     pub field_manager: Option<String>,
     /// `fieldValidation`.
     pub field_validation: FieldValidation,
+    /// The client's User-Agent, which names the field manager when `fieldManager` is absent.
+    pub user_agent: Option<String>,
+    /// Set for server-side apply creates: the operation is recorded as `Apply`.
+    pub(crate) apply: bool,
+    /// Set for server-side apply updates: the applied configuration the manager now owns.
+    pub(crate) applied: Option<Value>,
+}
+
+impl WriteOptions {
+    /// The field manager: `fieldManager`, else the User-Agent's product (`kubectl.1.33`),
+    /// else `unknown`.
+    pub fn manager(&self) -> String {
+        if let Some(m) = self.field_manager.as_deref().filter(|m| !m.is_empty()) {
+            return m.to_string();
+        }
+        self.user_agent
+            .as_deref()
+            .and_then(|ua| ua.split('/').next())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or("unknown")
+            .to_string()
+    }
 }
 
 /// The four PATCH content types.
@@ -298,6 +321,8 @@ impl Store {
         if kind.namespaced {
             obj["metadata"]["namespace"] = json!(ns);
         }
+        // What the client set is what its field manager owns (admission additions are not).
+        let owned = managed::field_set(&managed::ownable(&obj, false), kind.kind);
         let mut name = kinds::name_of(&obj).to_string();
         let generate = kinds::str_at(&obj, "/metadata/generateName").to_string();
         if name.is_empty() && !generate.is_empty() {
@@ -345,6 +370,18 @@ impl Store {
         obj["kind"] = json!(kind.kind);
         kind.hooks
             .prepare_create(&mut obj, &CreateContext { store: self, now })?;
+        let operation = if opts.apply { "Apply" } else { "Update" };
+        let (manager, api_version, time) = (opts.manager(), kind.api_version(), rfc3339(now));
+        managed::record(
+            &mut obj,
+            &manager,
+            operation,
+            None,
+            owned,
+            &api_version,
+            &time,
+            false,
+        );
         let mut errs = Vec::new();
         validation::validate_labels_and_annotations(&obj["metadata"], &mut errs);
         errs.extend(kind.hooks.validate(&obj));
@@ -450,6 +487,18 @@ impl Store {
             m.remove("selfLink");
             m.remove("managedFields");
         }
+        // Fields this write sets (an apply owns exactly its configuration).
+        let changed = match &opts.applied {
+            Some(applied) => managed::field_set(&managed::ownable(applied, status), kind.kind),
+            None => managed::changed_set(
+                &managed::ownable(old, status),
+                &managed::ownable(&new, status),
+                kind.kind,
+            ),
+        };
+        if let Some(mf) = old.pointer("/metadata/managedFields") {
+            new["metadata"]["managedFields"] = mf.clone();
+        }
         new["apiVersion"] = json!(kind.api_version());
         new["kind"] = json!(kind.kind);
         if status {
@@ -493,6 +542,25 @@ impl Store {
         if !errs.is_empty() {
             return Err(Self::invalid(kind, &name, errs));
         }
+        let operation = if opts.applied.is_some() {
+            "Apply"
+        } else {
+            "Update"
+        };
+        let (manager, api_version) = (opts.manager(), kind.api_version());
+        let time = rfc3339(self.clock().now());
+        let replace = opts.applied.is_some();
+        let sub = status.then_some("status");
+        managed::record(
+            &mut new,
+            &manager,
+            operation,
+            sub,
+            changed,
+            &api_version,
+            &time,
+            replace,
+        );
         if opts.dry_run {
             return Ok(WriteResult {
                 object: new,
@@ -532,6 +600,11 @@ impl Store {
                 return Err(Error::not_found(kind.group, kind.plural, name));
             };
             let patched = compute_patch(kind, &old, patch, pkind, name)?;
+            let mut opts = opts.clone();
+            if pkind == PatchKind::Apply {
+                opts.applied = Some(parse_apply(patch)?);
+            }
+            let opts = &opts;
             let (mut obj, warnings) = self.decode_body(kind, &patched, opts.field_validation)?;
             // Patches cannot rename or move objects.
             obj["metadata"]["name"] = json!(name);
@@ -577,7 +650,11 @@ impl Store {
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
-        self.create(kind, ns, body, opts)
+        let opts = WriteOptions {
+            apply: true,
+            ..opts.clone()
+        };
+        self.create(kind, ns, body, &opts)
     }
 
     /// Delete an object.

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 /// How a list field merges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ListStrategy {
+pub(crate) enum ListStrategy {
     /// Merge elements whose merge key matches.
     Keyed(&'static str),
     /// A set of scalars: union.
@@ -20,7 +20,7 @@ enum ListStrategy {
 }
 
 /// Type of a field, from the parent type; "" for untyped (plain recursive merge).
-fn field_type(parent: &str, field: &str) -> &'static str {
+pub(crate) fn field_type(parent: &str, field: &str) -> &'static str {
     match (parent, field) {
         (_, "metadata") => "ObjectMeta",
         ("Pod", "spec") | ("PodTemplateSpec", "spec") => "PodSpec",
@@ -37,7 +37,7 @@ fn field_type(parent: &str, field: &str) -> &'static str {
     }
 }
 
-fn list_strategy(parent: &str, field: &str) -> Option<ListStrategy> {
+pub(crate) fn list_strategy(parent: &str, field: &str) -> Option<ListStrategy> {
     use ListStrategy::*;
     Some(match (parent, field) {
         ("ObjectMeta", "finalizers") => PrimitiveSet,
