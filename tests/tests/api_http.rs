@@ -638,3 +638,141 @@ async fn tables_as_kubectl_requests_them() {
     );
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_over_http() {
+    let (cluster, client) = start().await;
+    let pods = "/api/v1/namespaces/default/pods";
+    let apply = br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"ssa"},"spec":{"containers":[{"name":"c","image":"nginx:1.25"}]}}"#;
+    let r = send(
+        &client,
+        "PATCH",
+        &format!("{pods}/ssa?fieldManager=kubectl&fieldValidation=Strict&force=false"),
+        &[("content-type", "application/apply-patch+yaml")],
+        apply.to_vec(),
+    )
+    .await;
+    assert_eq!(r.code, 201, "server-side apply answers 201 when it creates");
+    let r = send(
+        &client,
+        "PATCH",
+        &format!("{pods}/ssa?fieldManager=kubectl&fieldValidation=Strict&force=false"),
+        &[("content-type", "application/apply-patch+yaml")],
+        apply.to_vec(),
+    )
+    .await;
+    assert_eq!(r.code, 200, "and 200 when it updates");
+    let managers: Vec<String> = r.json()["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}/{}",
+                e["manager"].as_str().unwrap(),
+                e["operation"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(managers, ["kubectl/Apply"], "the field manager is recorded");
+
+    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  k: v\n";
+    let r = send(
+        &client,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        &[("content-type", "application/yaml")],
+        yaml.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(r.code, 201, "YAML bodies are accepted");
+    let r = send(
+        &client,
+        "POST",
+        "/api/v1/namespaces/default/configmaps?dryRun=All",
+        &[("content-type", "application/json")],
+        br#"{"metadata":{"name":"dry"}}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(r.code, 201);
+    let r = send(
+        &client,
+        "GET",
+        "/api/v1/namespaces/default/configmaps/dry",
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(r.code, 404, "a dry run stores nothing");
+
+    for name in ["a", "b"] {
+        json_post(
+            &client,
+            pods,
+            json!({"metadata": {"name": name, "labels": {"batch": "x"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}),
+        )
+        .await;
+    }
+    let r = send(
+        &client,
+        "DELETE",
+        &format!("{pods}?labelSelector=batch%3Dx"),
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(r.code, 200);
+    assert_eq!(
+        r.json()["items"].as_array().unwrap().len(),
+        2,
+        "deletecollection honours the selector"
+    );
+    let r = send(&client, "GET", pods, &[], vec![]).await;
+    let left = r.json()["items"].as_array().map_or(0, Vec::len);
+    assert_eq!(left, 1, "only the applied pod is left");
+
+    // Binding sets the node and the PodScheduled condition, once.
+    let binding = br#"{"apiVersion":"v1","kind":"Binding","metadata":{"name":"ssa"},"target":{"kind":"Node","name":"node-1"}}"#;
+    let r = send(
+        &client,
+        "POST",
+        &format!("{pods}/ssa/binding"),
+        &[("content-type", "application/json")],
+        binding.to_vec(),
+    )
+    .await;
+    assert_eq!(r.code, 201);
+    let r = send(&client, "GET", &format!("{pods}/ssa"), &[], vec![]).await;
+    let p = r.json();
+    assert_eq!(p["spec"]["nodeName"], "node-1");
+    assert_eq!(p["status"]["conditions"][0]["type"], "PodScheduled");
+    let r = send(
+        &client,
+        "POST",
+        &format!("{pods}/ssa/binding"),
+        &[("content-type", "application/json")],
+        binding.to_vec(),
+    )
+    .await;
+    r.status(409, "Conflict", "Operation cannot be fulfilled on pods \"ssa\": pod ssa is already assigned to node \"node-1\"");
+
+    // A bound pod is deleted gracefully: 200 with deletionTimestamp, then gone.
+    let r = send(
+        &client,
+        "DELETE",
+        &format!("{pods}/ssa"),
+        &[("content-type", "application/json")],
+        br#"{"propagationPolicy":"Background"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(r.code, 200);
+    let p = r.json();
+    assert!(p["metadata"]["deletionTimestamp"].is_string(), "{p}");
+    assert_eq!(p["metadata"]["deletionGracePeriodSeconds"], 30);
+    let r = send(&client, "GET", &format!("{pods}/ssa"), &[], vec![]).await;
+    assert_eq!(
+        r.code, 404,
+        "with no container running the pod goes at once"
+    );
+    cluster.shutdown().await;
+}
