@@ -491,15 +491,7 @@ fn arbitrary_requests_never_break_the_server() {
     }
     // The cluster still serves normal traffic afterwards.
     tc.block_on(async {
-        let r = send(
-            &client,
-            "GET",
-            "/api/v1/namespaces/default/serviceaccounts/default",
-            "",
-            "",
-            vec![],
-        )
-        .await;
+        let r = send(&client, "GET", "/api/v1/namespaces/default", "", "", vec![]).await;
         assert_eq!(r.code, 200, "the server still works after the fuzzing");
     });
 }

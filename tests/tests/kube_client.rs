@@ -140,6 +140,21 @@ async fn typed_crud_with_server_defaults_and_real_errors() {
         "every namespace gets a default service account"
     );
 
+    let before = sas.get("default").await.unwrap().metadata.uid;
+    sas.delete("default", &DeleteParams::default())
+        .await
+        .expect("delete default SA");
+    let after = sas
+        .get("default")
+        .await
+        .expect("the controller recreates the default service account")
+        .metadata
+        .uid;
+    assert_ne!(
+        before, after,
+        "a new default service account, as the controller manager makes"
+    );
+
     let secrets: Api<Secret> = Api::namespaced(client.clone(), "crud");
     let s = secrets
         .create(

@@ -15,6 +15,27 @@
 //! - [`clock`]: the one virtual clock with a speed factor.
 //!
 //! Until the scheduler and kubelet exist, pods stay `Pending` with no conditions.
+//!
+//! Starting it in-process, as the desktop app does:
+//!
+//! ```no_run
+//! # async fn demo() -> kq_sim::Result<()> {
+//! let cluster = kq_sim::Cluster::start(kq_sim::ClusterConfig {
+//!     kubeconfig_path: Some("/home/learner/.kubequest/kubeconfig".into()),
+//!     ..Default::default()
+//! })
+//! .await?;
+//! // Show the learner how to point kubectl at it.
+//! if let Some(path) = cluster.kubeconfig_path() {
+//!     println!("export KUBECONFIG={}", path.display());
+//! }
+//! // In-process controllers and tests work on the store directly.
+//! let pods: Vec<k8s_openapi::api::core::v1::Pod> = cluster.store().list(Some("default"));
+//! assert!(pods.is_empty());
+//! cluster.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

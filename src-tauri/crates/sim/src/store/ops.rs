@@ -785,6 +785,18 @@ impl Store {
             self.logs()
                 .remove_pod(kinds::str_at(&last, "/metadata/uid"));
         }
+        // The controller manager puts these back at once in a live namespace; learners who
+        // delete them see them return, as on a real cluster.
+        let managed_by_controllers = (std::ptr::eq(kind, &kinds::serviceaccount::KIND)
+            && name == "default")
+            || (std::ptr::eq(kind, &kinds::configmap::KIND) && name == "kube-root-ca.crt");
+        if managed_by_controllers
+            && self
+                .get_raw(&kinds::namespace::KIND, "", ns)
+                .is_some_and(|n| n.pointer("/metadata/deletionTimestamp").is_none())
+        {
+            self.populate_namespace(ns);
+        }
         Ok(last)
     }
 
