@@ -733,3 +733,90 @@ async fn logs(state: &ApiState, req: &Req, ns: &str, name: &str) -> Result<hyper
     });
     Ok(stream_response("text/plain", out))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(containers: &[&str], status: Value) -> Value {
+        let cs: Vec<Value> = containers
+            .iter()
+            .map(|n| json!({"name": n, "image": "x"}))
+            .collect();
+        json!({"metadata": {"name": "web"}, "spec": {"nodeName": "node-1", "containers": cs}, "status": status})
+    }
+
+    fn err(r: Result<bool>) -> String {
+        match r {
+            Err(e) => e.to_string(),
+            Ok(prev) => panic!("expected an error, got previous={prev}"),
+        }
+    }
+
+    #[test]
+    fn container_choice() {
+        let one = pod(&["c"], json!({}));
+        assert_eq!(pick_container(&one, None).unwrap(), "c");
+        let two = pod(&["a", "b"], json!({}));
+        assert_eq!(
+            pick_container(&two, None).unwrap_err().to_string(),
+            "a container name must be specified for pod web, choose one of: [a b]"
+        );
+        assert_eq!(
+            pick_container(&two, Some("z")).unwrap_err().to_string(),
+            "container z is not valid for pod web"
+        );
+        let mut annotated = two.clone();
+        annotated["metadata"]["annotations"] =
+            json!({"kubectl.kubernetes.io/default-container": "b"});
+        assert_eq!(pick_container(&annotated, None).unwrap(), "b");
+    }
+
+    #[test]
+    fn kubelet_log_messages() {
+        let waiting = |reason: &str| {
+            pod(
+                &["c"],
+                json!({"containerStatuses": [{"name": "c", "state": {"waiting": {"reason": reason}}}]}),
+            )
+        };
+        assert_eq!(
+            err(log_source(&waiting("ImagePullBackOff"), "c", false)),
+            "container \"c\" in pod \"web\" is waiting to start: trying and failing to pull image"
+        );
+        assert_eq!(
+            err(log_source(&waiting("ErrImagePull"), "c", false)),
+            "container \"c\" in pod \"web\" is waiting to start: image can't be pulled"
+        );
+        assert_eq!(
+            err(log_source(&waiting("ContainerCreating"), "c", false)),
+            "container \"c\" in pod \"web\" is waiting to start: ContainerCreating"
+        );
+        assert_eq!(
+            err(log_source(&waiting("ContainerCreating"), "c", true)),
+            "previous terminated container \"c\" in pod \"web\" not found"
+        );
+        let crashed = pod(
+            &["c"],
+            json!({"containerStatuses": [{"name": "c", "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                "lastState": {"terminated": {"exitCode": 1, "containerID": "containerd://1"}}}]}),
+        );
+        assert!(
+            log_source(&crashed, "c", false).unwrap(),
+            "between restarts, logs come from the last attempt"
+        );
+        assert!(log_source(&crashed, "c", true).unwrap());
+        let never = pod(
+            &["c"],
+            json!({"containerStatuses": [{"name": "c", "state": {"terminated": {"exitCode": 128}}}]}),
+        );
+        assert_eq!(
+            err(log_source(&never, "c", false)),
+            "container \"c\" in pod \"web\" is terminated"
+        );
+        assert_eq!(
+            err(log_source(&pod(&["c"], json!({})), "c", false)),
+            "container \"c\" in pod \"web\" is not available"
+        );
+    }
+}
