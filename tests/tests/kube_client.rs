@@ -79,6 +79,28 @@ async fn typed_crud_with_server_defaults_and_real_errors() {
     );
     assert!(created.metadata.uid.is_some() && created.metadata.creation_timestamp.is_some());
 
+    let sized: Pod = serde_json::from_value(json!({"metadata": {"name": "sized"}, "spec": {"containers": [
+        {"name": "c", "image": "nginx:1.25", "resources": {"limits": {"cpu": "0.5", "memory": "1024Mi"}}}]}}))
+    .unwrap();
+    let sized = pods
+        .create(&PostParams::default(), &sized)
+        .await
+        .expect("create with limits");
+    let res = sized.spec.unwrap().containers[0].resources.clone().unwrap();
+    assert_eq!(
+        res.requests.unwrap()["cpu"].0,
+        "500m",
+        "requests default to limits, canonicalised"
+    );
+    assert_eq!(res.limits.unwrap()["memory"].0, "1Gi");
+    assert_eq!(
+        sized.status.unwrap().qos_class.as_deref(),
+        Some("Guaranteed")
+    );
+    pods.delete("sized", &DeleteParams::default())
+        .await
+        .unwrap();
+
     let list = pods.list(&ListParams::default()).await.expect("list");
     assert!(
         list.metadata.resource_version.is_some(),

@@ -81,6 +81,71 @@ impl Quantity {
     }
 }
 
+/// Serialisation formats a quantity keeps, as in Go's `resource.Format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    BinarySi,
+    DecimalSi,
+    DecimalExponent,
+}
+
+/// The canonical text the apiserver stores for a quantity (`0.5` → `500m`, `1024Mi` →
+/// `1Gi`, `1000` → `1k`), keeping the format family the user wrote. `None` if malformed.
+pub fn canonical(s: &str) -> Option<String> {
+    let q = Quantity::parse(s)?;
+    let t = s.trim();
+    let format = if t.ends_with('i') {
+        Format::BinarySi
+    } else if t.contains(['e', 'E']) {
+        Format::DecimalExponent
+    } else {
+        Format::DecimalSi
+    };
+    let v = q.0;
+    if v == 0 {
+        return Some("0".into());
+    }
+    const NANO: i128 = 1_000_000_000;
+    if format == Format::BinarySi && v % NANO == 0 && (v / NANO).abs() >= 1024 {
+        let mut n = v / NANO;
+        let mut k = 0;
+        while k < 6 && n % 1024 == 0 {
+            n /= 1024;
+            k += 1;
+        }
+        let suffix = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"][k];
+        return Some(format!("{n}{suffix}"));
+    }
+    // Largest power of 1000 that divides exactly, from nano (1e-9) up to exa (1e18).
+    let mut best = (v, -3i32);
+    for k in -2..=6 {
+        let div = 10i128.pow(u32::try_from(3 * k + 9).ok()?);
+        if v % div == 0 {
+            best = (v / div, k);
+        }
+    }
+    let (n, k) = best;
+    Some(match format {
+        Format::DecimalExponent if k != 0 => format!("{n}e{}", 3 * k),
+        Format::DecimalExponent => n.to_string(),
+        _ => {
+            let suffix = match k {
+                -3 => "n",
+                -2 => "u",
+                -1 => "m",
+                0 => "",
+                1 => "k",
+                2 => "M",
+                3 => "G",
+                4 => "T",
+                5 => "P",
+                _ => "E",
+            };
+            format!("{n}{suffix}")
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +163,31 @@ mod tests {
         assert!(Quantity::parse("abc").is_none());
         assert!(Quantity::parse("1Qi").is_none());
         assert!(Quantity::parse("").is_none());
+    }
+
+    #[test]
+    fn canonical_forms_match_the_apiserver() {
+        for (input, want) in [
+            ("0.5", "500m"),
+            ("100m", "100m"),
+            ("1000m", "1"),
+            ("2", "2"),
+            ("1000", "1k"),
+            ("1500", "1500"),
+            ("1024Mi", "1Gi"),
+            ("1536Mi", "1536Mi"),
+            ("0.5Gi", "512Mi"),
+            ("512", "512"),
+            ("128974848", "128974848"),
+            ("129e6", "129e6"),
+            ("1e3", "1e3"),
+            ("0", "0"),
+        ] {
+            assert_eq!(
+                canonical(input).as_deref(),
+                Some(want),
+                "canonical({input})"
+            );
+        }
     }
 }

@@ -372,6 +372,17 @@ fn default_container(c: &mut Container) {
             req.entry(k).or_insert(v);
         }
     }
+    // Stored quantities are canonical (`0.5` reads back as `500m`).
+    for map in [res.requests.as_mut(), res.limits.as_mut()]
+        .into_iter()
+        .flatten()
+    {
+        for q in map.values_mut() {
+            if let Some(c) = crate::quantity::canonical(&q.0) {
+                q.0 = c;
+            }
+        }
+    }
     for p in c.ports.iter_mut().flatten() {
         p.protocol.get_or_insert_with(|| "TCP".into());
     }
