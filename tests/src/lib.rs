@@ -1,10 +1,40 @@
 //! Shared helpers for KubeQuest's integration tests (`tests/tests/*.rs`).
 
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 pub mod cluster;
 
 /// The workspace root, for tests that read lessons or run binaries.
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Build (or find up to date) the `kq` binary and return its path.
+pub fn kq_binary() -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args([
+            "build",
+            "-p",
+            "kq-cli",
+            "--bin",
+            "kq",
+            "--message-format=json",
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(out.status.success(), "building kq failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|m| {
+            m.get("executable")
+                .and_then(|e| e.as_str())
+                .map(PathBuf::from)
+        })
+        .find(|p| p.file_stem().is_some_and(|s| s == "kq"))
+        .expect("cargo reports the kq executable")
 }

@@ -38,3 +38,42 @@ fn bundled_lessons_pass_the_lesson_checker_without_warnings() {
         "every bundled lesson folder was checked"
     );
 }
+
+#[test]
+fn kq_lessons_check_passes_the_bundled_lessons_and_points_at_a_broken_one() {
+    let kq = kq_tests::kq_binary();
+    let ok = std::process::Command::new(&kq)
+        .args(["lessons", "check"])
+        .arg(kq_tests::workspace_root().join("lessons"))
+        .output()
+        .expect("kq runs");
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "the bundled lessons pass: {out}");
+    assert!(
+        out.contains("3 lessons checked, 0 errors, 0 warnings"),
+        "{out}"
+    );
+
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let bad = tmp.path().join("broken");
+    std::fs::create_dir_all(&bad).expect("lesson folder");
+    std::fs::write(
+        bad.join("mission.md"),
+        "---\nformat: 1\nid: broken\ntitle: Broken\norder: 1\nstage: pull\ndifficulty: beginner\nobjectivs: []\n---\nBody\n",
+    )
+    .expect("mission file");
+    let failed = std::process::Command::new(&kq)
+        .args(["lessons", "check"])
+        .arg(&bad)
+        .output()
+        .expect("kq runs");
+    let out = String::from_utf8_lossy(&failed.stdout);
+    assert!(
+        !failed.status.success(),
+        "a broken lesson makes the check fail: {out}"
+    );
+    assert!(
+        out.contains("broken/mission.md:8:") && out.contains("objectivs"),
+        "the error names the file, the line and the misspelt field: {out}"
+    );
+}

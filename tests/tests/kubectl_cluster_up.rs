@@ -8,36 +8,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use kq_tests::cluster::{kubectl_binaries, wait_with_limit};
-use kq_tests::workspace_root;
-
-/// Build (or find up to date) the `kq` binary and return its path.
-fn kq_binary() -> PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(workspace_root())
-        .args([
-            "build",
-            "-p",
-            "kq-cli",
-            "--bin",
-            "kq",
-            "--message-format=json",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("cargo runs");
-    assert!(out.status.success(), "building kq failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|m| {
-            m.get("executable")
-                .and_then(|e| e.as_str())
-                .map(PathBuf::from)
-        })
-        .find(|p| p.file_stem().is_some_and(|s| s == "kq"))
-        .expect("cargo reports the kq executable")
-}
+use kq_tests::kq_binary;
 
 fn signal(pid: u32, sig: &str) {
     let ok = Command::new("kill")

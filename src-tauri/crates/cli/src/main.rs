@@ -29,6 +29,22 @@ enum Command {
         #[command(subcommand)]
         command: ClusterCommand,
     },
+    /// Work with lesson folders (for teachers writing missions).
+    Lessons {
+        #[command(subcommand)]
+        command: LessonsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LessonsCommand {
+    /// Validate lesson folders without a cluster: front matter, objectives, hints, manifests,
+    /// solution and debrief. Exits 1 when any error is found.
+    Check {
+        /// A lesson folder, or a folder of lesson folders.
+        #[arg(value_name = "DIR", required = true)]
+        dirs: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -92,6 +108,29 @@ fn main() -> ExitCode {
                     speed,
                 },
         } => cluster_up(kubeconfig, port, speed),
+        Command::Lessons {
+            command: LessonsCommand::Check { dirs },
+        } => lessons_check(&dirs),
+    }
+}
+
+/// `kq lessons check DIR…`: the same checks the app's loader and mission CI apply.
+fn lessons_check(dirs: &[PathBuf]) -> ExitCode {
+    let mut ok = true;
+    for dir in dirs {
+        if !dir.is_dir() {
+            eprintln!("error: {}: not a folder", dir.display());
+            ok = false;
+            continue;
+        }
+        let report = kq_engine::mission::check_lesson_dir(dir);
+        print!("{}", report.render());
+        ok &= report.is_ok();
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
