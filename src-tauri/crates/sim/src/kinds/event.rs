@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Event;
 use serde_json::{Value, json};
 
-use super::{Column, KindHooks, NameRule, ResourceKind, col, typed};
+use super::{Column, KindHooks, NameRule, ResourceKind, STANDARD_VERBS, col, typed};
 use crate::strict::DecodeError;
 
 /// The events resource.
@@ -19,16 +19,7 @@ pub static KIND: ResourceKind = ResourceKind {
     namespaced: true,
     short_names: &["ev"],
     categories: &[],
-    verbs: &[
-        "create",
-        "delete",
-        "deletecollection",
-        "get",
-        "list",
-        "patch",
-        "update",
-        "watch",
-    ],
+    verbs: STANDARD_VERBS,
     subresources: &[],
     name_rule: NameRule::Subdomain,
     tracks_generation: false,

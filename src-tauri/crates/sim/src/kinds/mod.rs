@@ -36,6 +36,18 @@ pub enum NameRule {
     Dns1035,
 }
 
+/// The verbs every served resource supports, in discovery's (alphabetical) order.
+pub const STANDARD_VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
 /// A subresource such as `pods/log`.
 #[derive(Debug, Clone, Copy)]
 pub struct Subresource {

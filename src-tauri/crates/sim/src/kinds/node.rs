@@ -9,7 +9,8 @@ use k8s_openapi::api::core::v1::{Node, Taint};
 use serde_json::{Value, json};
 
 use super::{
-    Column, KindHooks, NameRule, ResourceKind, Subresource, age_column, col, name_column, typed,
+    Column, KindHooks, NameRule, ResourceKind, STANDARD_VERBS, Subresource, age_column, col,
+    name_column, typed,
 };
 use crate::strict::DecodeError;
 
@@ -23,16 +24,7 @@ pub static KIND: ResourceKind = ResourceKind {
     namespaced: false,
     short_names: &["no"],
     categories: &[],
-    verbs: &[
-        "create",
-        "delete",
-        "deletecollection",
-        "get",
-        "list",
-        "patch",
-        "update",
-        "watch",
-    ],
+    verbs: STANDARD_VERBS,
     subresources: &[
         Subresource {
             name: "proxy",

@@ -7,8 +7,8 @@ use k8s_openapi::api::core::v1::Secret;
 use serde_json::{Value, json};
 
 use super::{
-    Column, CreateContext, KindHooks, NameRule, ResourceKind, age_column, age_of, col, name_column,
-    name_of,
+    Column, CreateContext, KindHooks, NameRule, ResourceKind, STANDARD_VERBS, age_column, age_of,
+    col, name_column, name_of,
 };
 use crate::strict::DecodeError;
 use crate::validation::FieldError;
@@ -23,16 +23,7 @@ pub static KIND: ResourceKind = ResourceKind {
     namespaced: true,
     short_names: &[],
     categories: &[],
-    verbs: &[
-        "create",
-        "delete",
-        "deletecollection",
-        "get",
-        "list",
-        "patch",
-        "update",
-        "watch",
-    ],
+    verbs: STANDARD_VERBS,
     subresources: &[],
     name_rule: NameRule::Subdomain,
     tracks_generation: false,

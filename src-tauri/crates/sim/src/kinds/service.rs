@@ -7,8 +7,8 @@ use k8s_openapi::api::core::v1::Service;
 use serde_json::{Value, json};
 
 use super::{
-    Column, CreateContext, KindHooks, NameRule, ResourceKind, Subresource, age_column, col,
-    name_column, typed,
+    Column, CreateContext, KindHooks, NameRule, ResourceKind, STANDARD_VERBS, Subresource,
+    age_column, col, name_column, typed,
 };
 use crate::strict::DecodeError;
 use crate::validation::FieldError;
@@ -23,16 +23,7 @@ pub static KIND: ResourceKind = ResourceKind {
     namespaced: true,
     short_names: &["svc"],
     categories: &["all"],
-    verbs: &[
-        "create",
-        "delete",
-        "deletecollection",
-        "get",
-        "list",
-        "patch",
-        "update",
-        "watch",
-    ],
+    verbs: STANDARD_VERBS,
     subresources: &[
         Subresource {
             name: "proxy",

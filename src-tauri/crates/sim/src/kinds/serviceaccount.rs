@@ -6,7 +6,8 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use serde_json::{Value, json};
 
 use super::{
-    Column, KindHooks, NameRule, ResourceKind, age_column, age_of, col, name_column, name_of,
+    Column, KindHooks, NameRule, ResourceKind, STANDARD_VERBS, age_column, age_of, col,
+    name_column, name_of,
 };
 use crate::strict::DecodeError;
 
@@ -20,16 +21,7 @@ pub static KIND: ResourceKind = ResourceKind {
     namespaced: true,
     short_names: &["sa"],
     categories: &[],
-    verbs: &[
-        "create",
-        "delete",
-        "deletecollection",
-        "get",
-        "list",
-        "patch",
-        "update",
-        "watch",
-    ],
+    verbs: STANDARD_VERBS,
     subresources: &[Subresource {
         name: "token",
         kind: "TokenRequest",
