@@ -29,7 +29,7 @@ export function clusterPill(status: ClusterStatus | null): ClusterPill {
       return {
         lead: 'Cluster:',
         value: 'not started',
-        detail: 'The cluster starts when a mission needs it.',
+        detail: 'KubeQuest has not started its embedded cluster yet.',
         tone: 'idle',
       };
     case 'ready':
