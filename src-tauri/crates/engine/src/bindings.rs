@@ -10,8 +10,9 @@ use ts_rs::{Config, TS};
 use crate::connect::{ConnectErrorKind, ConnectFailure, ContextInfo, Locality};
 use crate::diagnose::{Diagnosis, FitError, FitReason, ReasonKind, Termination};
 use crate::ipc::{
-    AppInfo, ClusterStatus, ErrorKind, MissionDetail, MissionList, MissionSummary, ObjectiveInfo,
-    UiError,
+    ActionResult, AppInfo, ClusterStatus, ConnectionState, ErrorKind, EventRow, HintReveal,
+    ManifestFile, MissionDetail, MissionList, MissionSession, MissionSummary, ObjectiveInfo,
+    SessionUpdate, Settings, Theme, UiError, YamlDiagnostic,
 };
 use crate::mission::{ObjectiveResult, ObjectiveStatus};
 use crate::pipeline::{
@@ -74,6 +75,16 @@ pub fn render_all() -> Vec<(String, String)> {
         render::<MissionStatus>(&cfg),
         render::<Learner>(&cfg),
         render::<ProgressExport>(&cfg),
+        render::<EventRow>(&cfg),
+        render::<ManifestFile>(&cfg),
+        render::<ConnectionState>(&cfg),
+        render::<MissionSession>(&cfg),
+        render::<SessionUpdate>(&cfg),
+        render::<YamlDiagnostic>(&cfg),
+        render::<ActionResult>(&cfg),
+        render::<HintReveal>(&cfg),
+        render::<Theme>(&cfg),
+        render::<Settings>(&cfg),
     ];
     files.sort();
     files

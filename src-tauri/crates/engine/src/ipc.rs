@@ -100,3 +100,173 @@ pub struct MissionDetail {
     /// How many hints the ladder has.
     pub hint_count: u32,
 }
+
+// ---------------------------------------------------------------------------------------------
+// The mission screen.
+//
+// `start_mission(id, channel)` answers a [`MissionSession`] and then pushes [`SessionUpdate`]s
+// over the channel until the mission is stopped or another one starts. Editor actions answer an
+// [`ActionResult`]; hints a [`HintReveal`].
+
+/// One row of the events timeline, as `kubectl describe`'s Events table shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct EventRow {
+    /// `Normal` or `Warning`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub reason: String,
+    pub message: String,
+    /// How many times it happened; the UI shows `(x4 over 2m)` when it is above 1.
+    pub count: u32,
+    /// RFC 3339; the first and the latest occurrence.
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    /// The FROM column: `kubelet`, `default-scheduler`.
+    pub from: String,
+    /// What it is about: `pod/web`.
+    pub object: String,
+    /// The container, for container events.
+    pub container: Option<String>,
+}
+
+/// A manifest file of the mission, as the editor opens it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestFile {
+    /// The file name in the lesson's `manifests/` folder (`pod.yaml`).
+    pub name: String,
+    pub yaml: String,
+}
+
+/// The connection to the cluster while a mission runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum ConnectionState {
+    Connected,
+    /// The watch dropped; the engine retries with back-off.
+    #[serde(rename_all = "camelCase")]
+    Reconnecting {
+        attempt: u32,
+        message: String,
+        /// RFC 3339 time of the next attempt.
+        retry_at: String,
+    },
+    /// The engine gave up (or the failure is not transient); the message says what to do.
+    Lost {
+        failure: crate::connect::ConnectFailure,
+    },
+}
+
+/// What `start_mission` and `reset_mission` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct MissionSession {
+    pub detail: MissionDetail,
+    /// The broken manifests the mission applied, for the editor.
+    pub manifests: Vec<ManifestFile>,
+    /// `export KUBECONFIG=…` for a terminal (absent for a cluster chosen from the learner's own
+    /// kubeconfig, where `context` is what matters).
+    pub kubeconfig_export: Option<String>,
+    /// The kubeconfig context the mission runs in (`kubequest` for the embedded cluster).
+    pub context: String,
+    /// Hints revealed so far in this mission, rendered to safe HTML.
+    pub hints: Vec<String>,
+    pub progress: crate::progress::MissionProgress,
+}
+
+/// Pushed over the mission's channel.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum SessionUpdate {
+    /// A pod's pipeline changed.
+    Pipeline {
+        change: crate::pipeline::PipelineChange,
+    },
+    /// The namespace's events, oldest first (the whole list each time; it is short).
+    Events { events: Vec<EventRow> },
+    /// Objectives re-evaluated after a change.
+    #[serde(rename_all = "camelCase")]
+    Objectives {
+        results: Vec<crate::mission::ObjectiveResult>,
+        all_met: bool,
+    },
+    /// Every objective is met: the debrief unlocks.
+    #[serde(rename_all = "camelCase")]
+    Solved {
+        debrief_html: String,
+        progress: crate::progress::MissionProgress,
+        /// The mission to offer next, if any is open now.
+        next: Option<MissionSummary>,
+    },
+    /// The connection changed.
+    Connection { state: ConnectionState },
+}
+
+/// A YAML problem the editor marks inline (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct YamlDiagnostic {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// What an editor action (Apply, Delete, Reset) did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionResult {
+    pub ok: bool,
+    /// The kubectl command the action stands for (`kubectl apply -n kq-x -f pod.yaml`).
+    pub command: String,
+    /// What kubectl would print (`pod/web created`, or the server's error line).
+    pub output: String,
+    /// YAML problems, when the text could not be parsed (nothing was sent).
+    pub diagnostics: Vec<YamlDiagnostic>,
+}
+
+/// A hint revealed on request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct HintReveal {
+    /// 0-based position in the ladder.
+    pub index: u32,
+    /// The hint, rendered to safe HTML.
+    pub html: String,
+    /// Hints still hidden.
+    pub remaining: u32,
+    /// Hints used so far in this mission (the progress counter).
+    pub hints_used: u32,
+}
+
+/// The theme the learner picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum Theme {
+    System,
+    Light,
+    Dark,
+}
+
+/// The learner's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// The kubeconfig context to use; `None` is the embedded cluster.
+    pub context: Option<String>,
+    /// Remote contexts the learner explicitly allowed.
+    pub allowed_remote_contexts: Vec<String>,
+    /// Embedded cluster speed (1.0 = real time).
+    pub speed: f64,
+    pub theme: Theme,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            context: None,
+            allowed_remote_contexts: Vec::new(),
+            speed: 1.0,
+            theme: Theme::System,
+        }
+    }
+}
