@@ -81,6 +81,9 @@ pub struct ClusterConfig {
     pub history_limit: usize,
     /// How often watches that allow bookmarks get one.
     pub bookmark_interval: Duration,
+    /// Run the scheduler and kubelet (default). Tests that play the node's part themselves,
+    /// through [`Store::update_status`], turn them off.
+    pub controllers: bool,
 }
 
 impl Default for ClusterConfig {
@@ -92,6 +95,7 @@ impl Default for ClusterConfig {
             nodes: vec![NodeTemplate::default()],
             history_limit: 2000,
             bookmark_interval: Duration::from_secs(60),
+            controllers: true,
         }
     }
 }
