@@ -176,6 +176,9 @@ pub struct MissionSession {
 }
 
 /// Pushed over the mission's channel.
+// Each update is built once and moved into the channel; boxing the pipeline would cost an
+// allocation per change for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum SessionUpdate {

@@ -24,7 +24,7 @@ pub struct Manifest {
 }
 
 /// Splits multi-document YAML into `(first line, text)` chunks.
-fn documents(text: &str) -> Vec<(usize, String)> {
+pub(crate) fn documents(text: &str) -> Vec<(usize, String)> {
     let mut docs = Vec::new();
     let mut start = 1;
     let mut cur = String::new();

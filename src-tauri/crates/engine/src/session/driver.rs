@@ -1,0 +1,421 @@
+//! The live mission session: watch the namespace, push what changed.
+//!
+//! [`run_session`] watches the pods and events of the mission namespace with kube-runtime's
+//! watcher (through [`merge_watch_streams`]), feeds a [`PipelineTracker`] and pushes
+//! [`SessionUpdate`]s to a sink, in this order for each watch item:
+//!
+//! 1. `Pipeline` for every [`crate::pipeline::PipelineChange`];
+//! 2. `Events`, the namespace's whole events table (it is short), when it changed;
+//! 3. `Objectives`, re-evaluated on the tracker's state, when any result changed;
+//! 4. `Solved`, once, when every objective is met: the [`SolveRecorder`] records it first, so the
+//!    progress in the update is the stored one, and `next` is the mission to offer next.
+//!
+//! Objectives are evaluated only from what the watch reported, never by polling the API. A timed
+//! objective ("stays up for 30 s") reports `waiting` while it counts; while any objective waits,
+//! the session re-evaluates every [`SessionConfig::tick`] against [`SessionConfig::clock`] (the
+//! cluster's clock, which runs faster than real time on a sped-up embedded cluster).
+//!
+//! Connection handling: the session starts `Connected` (the caller just started the mission on
+//! this client). When a watch fails, the failure is classified: credentials or permissions
+//! problems (`unauthorized`, `forbidden`, a rejected certificate, …) end the session with
+//! `Lost` at once, since retrying cannot help; anything else is retried on the
+//! [`ReconnectPolicy`] schedule, announced as `Reconnecting { attempt, retryAt }`, until the
+//! policy gives up (`Lost`). The first watch item after a failure means the watch is back
+//! (`Connected`); the pod watch re-lists on reconnect, so pods deleted meanwhile disappear.
+//! A watch closed by the server or expired (`410 Gone`) is routine: the watcher re-lists or
+//! resumes by itself, and the learner sees nothing.
+//!
+//! Cancel a session by dropping its future (abort the task or `select!` it against a signal).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{StreamExt, future};
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::runtime::watcher::{self, watcher};
+
+use crate::connect::{ConnectError, ReconnectPolicy, ReconnectState};
+use crate::ipc::{ConnectionState, EventRow, MissionSummary, SessionUpdate};
+use crate::mission::{Mission, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate};
+use crate::pipeline::{PipelineTracker, PodEvent, TrackerInput, WatchInput, merge_watch_streams};
+use crate::progress::{MissionStatus, Progress, ProgressError, ProgressStore};
+
+/// Records a solve. The desktop app implements it over its store; [`StoreRecorder`] does it for
+/// any [`ProgressStore`].
+pub trait SolveRecorder: Send {
+    /// The mission was solved at `now`: record it and answer the whole progress afterwards.
+    fn record_solved(
+        &mut self,
+        mission_id: &str,
+        now: Timestamp,
+    ) -> Result<Progress, ProgressError>;
+}
+
+/// A [`SolveRecorder`] that loads, updates and saves a [`ProgressStore`].
+#[derive(Debug, Clone)]
+pub struct StoreRecorder<S> {
+    pub store: S,
+}
+
+impl<S: ProgressStore + Send> SolveRecorder for StoreRecorder<S> {
+    fn record_solved(
+        &mut self,
+        mission_id: &str,
+        now: Timestamp,
+    ) -> Result<Progress, ProgressError> {
+        let mut progress = self.store.load(now)?.progress;
+        progress.solve(mission_id, now);
+        self.store.save(&progress)?;
+        Ok(progress)
+    }
+}
+
+/// How a session runs.
+#[derive(Clone)]
+pub struct SessionConfig {
+    /// The reconnect schedule.
+    pub reconnect: ReconnectPolicy,
+    /// The cluster's clock, for timed objectives (default: the wall clock; pass the embedded
+    /// cluster's virtual clock when it runs sped up).
+    pub clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    /// How often to re-evaluate while a timed objective is counting.
+    pub tick: Duration,
+    /// The curriculum in order, to pick the next mission after a solve.
+    pub missions: Vec<MissionSummary>,
+    /// End the session right after `Solved` (the CLI); the desktop app keeps watching.
+    pub stop_when_solved: bool,
+}
+
+impl std::fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("reconnect", &self.reconnect)
+            .field("tick", &self.tick)
+            .field("missions", &self.missions.len())
+            .field("stop_when_solved", &self.stop_when_solved)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            reconnect: ReconnectPolicy::default(),
+            clock: Arc::new(Timestamp::now),
+            tick: Duration::from_secs(1),
+            missions: Vec::new(),
+            stop_when_solved: false,
+        }
+    }
+}
+
+/// How a session ended (a session that is dropped does not end; it is cancelled).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionOutcome {
+    /// Every objective was met and `stop_when_solved` was set.
+    Solved,
+    /// The connection was lost for good (the `Lost` update was sent).
+    Lost(crate::connect::ConnectFailure),
+}
+
+/// The mission to offer after solving `current`: the first later mission (in curriculum order)
+/// that is open and not solved yet, else the first such mission anywhere.
+pub fn next_mission(
+    missions: &[MissionSummary],
+    current: &str,
+    progress: &Progress,
+) -> Option<MissionSummary> {
+    let open = |m: &&MissionSummary| {
+        m.id != current
+            && progress.mission(&m.id).status != MissionStatus::Solved
+            && progress.is_unlocked(&m.requires)
+    };
+    let pos = missions.iter().position(|m| m.id == current);
+    let later = pos.map_or(&missions[..0], |p| &missions[p + 1..]);
+    later
+        .iter()
+        .find(open)
+        .or_else(|| missions.iter().find(open))
+        .cloned()
+}
+
+/// The events table as `kubectl describe` shows it: oldest first by last occurrence.
+pub fn event_rows(events: &[Event]) -> Vec<EventRow> {
+    let mut rows: Vec<(Option<Timestamp>, Option<Timestamp>, EventRow)> = events
+        .iter()
+        .map(|e| {
+            let flat = PodEvent::from_event(e);
+            let from = e
+                .source
+                .as_ref()
+                .and_then(|s| s.component.clone())
+                .filter(|c| !c.is_empty())
+                .or_else(|| e.reporting_component.clone().filter(|c| !c.is_empty()))
+                .unwrap_or_default();
+            let o = &e.involved_object;
+            let object = format!(
+                "{}/{}",
+                o.kind.as_deref().unwrap_or("pod").to_ascii_lowercase(),
+                o.name.as_deref().unwrap_or_default()
+            );
+            let row = EventRow {
+                type_: flat.type_.clone(),
+                reason: flat.reason.clone(),
+                message: flat.message.clone(),
+                count: flat.count,
+                first_seen: flat.first_seen.map(|t| t.to_string()),
+                last_seen: flat.last_seen.map(|t| t.to_string()),
+                from,
+                object,
+                container: flat.container.clone(),
+            };
+            (flat.last_seen, flat.first_seen, row)
+        })
+        .collect();
+    rows.sort_by_key(|a| (a.0, a.1));
+    rows.into_iter().map(|(_, _, r)| r).collect()
+}
+
+/// Failures retrying cannot fix.
+fn is_fatal(e: &ConnectError) -> bool {
+    matches!(
+        e,
+        ConnectError::Unauthorized { .. }
+            | ConnectError::Forbidden { .. }
+            | ConnectError::TlsRejected { .. }
+            | ConnectError::VersionSkew { .. }
+            | ConnectError::KubeconfigUnreadable { .. }
+            | ConnectError::UnknownContext { .. }
+            | ConnectError::NotLocalRefused { .. }
+    )
+}
+
+/// A cheap jitter in `[0, 1)` from the sub-second clock (no RNG dependency for this).
+fn jitter() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    f64::from(nanos % 1000) / 1000.0
+}
+
+/// An expired watch (`410 Gone`) is not a connection problem: the watcher re-lists by itself.
+fn not_expired<K>(item: &Result<watcher::Event<K>, watcher::Error>) -> future::Ready<bool> {
+    future::ready(!matches!(item, Err(watcher::Error::WatchError(s)) if s.code == 410))
+}
+
+struct Driver<'a, F> {
+    mission: &'a Mission,
+    config: SessionConfig,
+    recorder: &'a mut dyn SolveRecorder,
+    sink: F,
+    tracker: PipelineTracker,
+    events: Vec<EventRow>,
+    results: Option<Vec<ObjectiveResult>>,
+    solved: bool,
+}
+
+impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
+    /// Feeds one input and pushes what changed. Returns true when the session should stop.
+    fn feed(&mut self, input: TrackerInput) -> bool {
+        let events_may_change = matches!(
+            input,
+            TrackerInput::EventApplied(_)
+                | TrackerInput::EventDeleted(_)
+                | TrackerInput::PodsListed(_)
+        );
+        let now = (self.config.clock)();
+        for change in self.tracker.apply(input, now) {
+            (self.sink)(SessionUpdate::Pipeline { change });
+        }
+        if events_may_change {
+            let rows = event_rows(&self.tracker.events());
+            if rows != self.events {
+                self.events = rows.clone();
+                (self.sink)(SessionUpdate::Events { events: rows });
+            }
+        }
+        self.evaluate(now)
+    }
+
+    fn evaluate(&mut self, now: Timestamp) -> bool {
+        let pods: Vec<Pod> = self.tracker.pod_list();
+        let events: Vec<Event> = self.tracker.events();
+        let snap = Snapshot {
+            pods: &pods,
+            events: &events,
+            now,
+        };
+        let results = evaluate(&self.mission.objectives, &snap);
+        if self.results.as_ref() == Some(&results) {
+            return false;
+        }
+        let met = all_met(&results);
+        self.results = Some(results.clone());
+        (self.sink)(SessionUpdate::Objectives {
+            results,
+            all_met: met,
+        });
+        if met && !self.solved {
+            self.solved = true;
+            let id = &self.mission.summary.id;
+            // A store that cannot be written must not hide the success from the learner; the
+            // progress shown is then the in-memory one.
+            let progress = self.recorder.record_solved(id, now).unwrap_or_else(|_| {
+                let mut p = Progress::default();
+                p.solve(id, now);
+                p
+            });
+            let next = next_mission(&self.config.missions, id, &progress);
+            (self.sink)(SessionUpdate::Solved {
+                debrief_html: self.mission.debrief_html(),
+                progress: progress.mission(id),
+                next,
+            });
+            return self.config.stop_when_solved;
+        }
+        false
+    }
+
+    fn waiting(&self) -> bool {
+        self.results
+            .as_ref()
+            .is_some_and(|r| r.iter().any(|o| o.status == ObjectiveStatus::Waiting))
+    }
+
+    fn connection(&mut self, state: ConnectionState) {
+        (self.sink)(SessionUpdate::Connection { state });
+    }
+}
+
+/// Watches `namespace` for `mission` and pushes updates to `sink` until the mission is solved
+/// (with `stop_when_solved`), the connection is lost for good, or the future is dropped.
+pub async fn run_session<F>(
+    client: kube::Client,
+    mission: &Mission,
+    namespace: &str,
+    config: SessionConfig,
+    recorder: &mut dyn SolveRecorder,
+    sink: F,
+) -> SessionOutcome
+where
+    F: FnMut(SessionUpdate) + Send,
+{
+    let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), namespace);
+    let events: kube::Api<Event> = kube::Api::namespaced(client, namespace);
+    // No kube-runtime back-off: the session waits on its own schedule (by not polling) so it can
+    // tell the learner when the next attempt is.
+    let pods = watcher(pods, watcher::Config::default()).filter(not_expired);
+    let events = watcher(events, watcher::Config::default()).filter(not_expired);
+    let mut stream = std::pin::pin!(merge_watch_streams(pods, events));
+
+    let policy = config.reconnect;
+    let tick = config.tick;
+    let mut driver = Driver {
+        mission,
+        config,
+        recorder,
+        sink,
+        tracker: PipelineTracker::new(),
+        events: Vec::new(),
+        results: None,
+        solved: false,
+    };
+    let mut reconnect = ReconnectState::default();
+    policy.on_connected(&mut reconnect, Timestamp::now());
+    let mut connected = true;
+    // Both watches fail in one outage; count attempts on the one that failed first.
+    let mut outage_stream: Option<&'static str> = None;
+    driver.connection(ConnectionState::Connected);
+
+    loop {
+        let item = if driver.waiting() {
+            tokio::select! {
+                item = stream.next() => item,
+                () = tokio::time::sleep(tick) => {
+                    if driver.feed(TrackerInput::Tick) {
+                        return SessionOutcome::Solved;
+                    }
+                    continue;
+                }
+            }
+        } else {
+            stream.next().await
+        };
+        let Some(item) = item else {
+            let failure = ConnectError::Other {
+                detail: "the watch ended unexpectedly".into(),
+            }
+            .to_failure();
+            driver.connection(ConnectionState::Lost {
+                failure: failure.clone(),
+            });
+            return SessionOutcome::Lost(failure);
+        };
+        match item {
+            WatchInput::Input(input) => {
+                if !connected {
+                    connected = true;
+                    outage_stream = None;
+                    policy.on_connected(&mut reconnect, Timestamp::now());
+                    driver.connection(ConnectionState::Connected);
+                }
+                if driver.feed(input) {
+                    return SessionOutcome::Solved;
+                }
+            }
+            WatchInput::Failed {
+                stream: which,
+                error,
+            } => {
+                if is_fatal(&error) {
+                    let failure = error.to_failure();
+                    driver.connection(ConnectionState::Lost {
+                        failure: failure.clone(),
+                    });
+                    return SessionOutcome::Lost(failure);
+                }
+                if outage_stream.is_some_and(|s| s != which) {
+                    continue;
+                }
+                outage_stream = Some(which);
+                connected = false;
+                let now = Timestamp::now();
+                let Some(retry_at) = policy.on_failure(&mut reconnect, now, jitter()) else {
+                    let failure = error.to_failure();
+                    driver.connection(ConnectionState::Lost {
+                        failure: failure.clone(),
+                    });
+                    return SessionOutcome::Lost(failure);
+                };
+                driver.connection(ConnectionState::Reconnecting {
+                    attempt: reconnect.failures,
+                    message: error.to_string(),
+                    retry_at: retry_at.to_string(),
+                });
+                let wait = retry_at.duration_since(now).unsigned_abs();
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// Keeps rows unique by their identity, for callers that print only new events.
+pub fn new_event_rows<'a>(
+    seen: &mut BTreeMap<(String, String, String, String), u32>,
+    rows: &'a [EventRow],
+) -> Vec<&'a EventRow> {
+    rows.iter()
+        .filter(|r| {
+            let key = (
+                r.object.clone(),
+                r.reason.clone(),
+                r.message.clone(),
+                r.container.clone().unwrap_or_default(),
+            );
+            let prev = seen.insert(key, r.count);
+            prev != Some(r.count)
+        })
+        .collect()
+}
