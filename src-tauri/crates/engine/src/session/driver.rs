@@ -377,6 +377,9 @@ where
                     return SessionOutcome::Lost(failure);
                 }
                 if outage_stream.is_some_and(|s| s != which) {
+                    // The same outage seen by the other watch: not another attempt, but do not
+                    // let that watch retry in a tight loop either.
+                    tokio::time::sleep(policy.initial.unsigned_abs()).await;
                     continue;
                 }
                 outage_stream = Some(which);
