@@ -1,6 +1,10 @@
 //! `kq`: KubeQuest without a window. Teachers, terminals and tests use it to list the
 //! curriculum, check lesson folders and run the embedded cluster (`kq cluster up`) for real
-//! `kubectl`; later it also plays missions.
+//! `kubectl`, play missions in the terminal (`kq play`) and move progress between machines and
+//! into a teacher's class report (`kq progress`).
+
+mod play;
+mod progress_cmd;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -33,6 +37,66 @@ enum Command {
     Lessons {
         #[command(subcommand)]
         command: LessonsCommand,
+    },
+    /// Play a mission in the terminal: the broken pod is applied, the pipeline, events and
+    /// objectives print live, `h` + Enter reveals a hint. Ends when solved or on Ctrl-C.
+    Play {
+        /// The mission id (`kq missions` lists them).
+        #[arg(value_name = "MISSION_ID")]
+        mission: String,
+        /// Lesson folders to read (default: the lessons shipped with KubeQuest).
+        #[arg(long = "lessons", value_name = "DIR")]
+        lessons: Vec<PathBuf>,
+        /// Play on this kubeconfig context instead of the embedded cluster.
+        #[arg(long, value_name = "NAME")]
+        context: Option<String>,
+        /// Allow a --context that is not on this machine (missions create and break pods).
+        #[arg(long, requires = "context")]
+        allow_remote: bool,
+        /// Speed of the embedded cluster's clock (1 = real time).
+        #[arg(long, value_name = "X", default_value_t = 1.0)]
+        speed: f64,
+        /// The progress file (default: $XDG_DATA_HOME/kubequest/progress.json).
+        #[arg(long, value_name = "FILE")]
+        progress: Option<PathBuf>,
+    },
+    /// Export, import and report progress.
+    Progress {
+        #[command(subcommand)]
+        command: ProgressCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProgressCommand {
+    /// Write this learner's progress to a file for another machine or the teacher.
+    Export {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// The learner's name (default: the one stored, else $USER).
+        #[arg(long, value_name = "NAME")]
+        learner: Option<String>,
+        /// The progress file (default: $XDG_DATA_HOME/kubequest/progress.json).
+        #[arg(long, value_name = "FILE")]
+        progress: Option<PathBuf>,
+    },
+    /// Merge an export into this progress (a solved mission is never lost).
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The progress file (default: $XDG_DATA_HOME/kubequest/progress.json).
+        #[arg(long, value_name = "FILE")]
+        progress: Option<PathBuf>,
+    },
+    /// Merge learners' exports into a class table.
+    Report {
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: progress_cmd::ReportFormat,
+        /// Write the table here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -111,6 +175,42 @@ fn main() -> ExitCode {
         Command::Lessons {
             command: LessonsCommand::Check { dirs },
         } => lessons_check(&dirs),
+        Command::Play {
+            mission,
+            lessons,
+            context,
+            allow_remote,
+            speed,
+            progress,
+        } => play::play(
+            play::PlayArgs {
+                mission,
+                lessons,
+                context,
+                allow_remote,
+                speed,
+                progress: progress.unwrap_or_else(progress_cmd::default_progress_path),
+            },
+            default_lesson_roots(),
+        ),
+        Command::Progress { command } => match command {
+            ProgressCommand::Export {
+                out,
+                learner,
+                progress,
+            } => progress_cmd::export(
+                &progress.unwrap_or_else(progress_cmd::default_progress_path),
+                &out,
+                learner,
+            ),
+            ProgressCommand::Import { file, progress } => progress_cmd::import(
+                &progress.unwrap_or_else(progress_cmd::default_progress_path),
+                &file,
+            ),
+            ProgressCommand::Report { files, format, out } => {
+                progress_cmd::class_report(&files, format, out.as_deref())
+            }
+        },
     }
 }
 
@@ -172,7 +272,7 @@ fn cluster_up(kubeconfig: PathBuf, port: Option<u16>, speed: f64) -> ExitCode {
 }
 
 #[cfg(unix)]
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match (
         signal(SignalKind::interrupt()),
@@ -191,7 +291,7 @@ async fn wait_for_signal() {
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 

@@ -1,0 +1,407 @@
+//! `kq play MISSION`: a mission in the terminal.
+//!
+//! Without `--context` the embedded cluster starts in-process and its kubeconfig is written
+//! (mode 0600) to a private temporary folder, printed as an `export KUBECONFIG=…` line so the
+//! learner can use real kubectl in another terminal. With `--context NAME` the mission runs on
+//! that kubeconfig context; a context that is not on this machine is refused unless
+//! `--allow-remote` is given, because missions create and break pods.
+//!
+//! The mission's broken state is applied, then the pipeline, new events and objective changes
+//! print live. Typing `h` and Enter reveals the next hint. The command ends when the mission is
+//! solved (the debrief prints and progress is recorded) or on Ctrl-C; both clean up the
+//! mission's namespace and exit 0. A connection lost for good exits 1.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use kq_engine::connect::{ConnectPolicy, list_contexts, load_kubeconfig_from_env};
+use kq_engine::ipc::{ConnectionState, SessionUpdate};
+use kq_engine::mission::{Catalog, Mission, ObjectiveStatus};
+use kq_engine::pipeline::PipelineChange;
+use kq_engine::progress::{JsonFileStore, ProgressStore};
+use kq_engine::session::{
+    SessionConfig, SessionOutcome, StoreRecorder, cleanup_mission, new_event_rows, run_session,
+    start_mission_with_progress,
+};
+
+use crate::progress_cmd::{fail, load};
+
+/// What `kq play` was asked to do.
+pub struct PlayArgs {
+    pub mission: String,
+    pub lessons: Vec<PathBuf>,
+    pub context: Option<String>,
+    pub allow_remote: bool,
+    pub speed: f64,
+    pub progress: PathBuf,
+}
+
+/// The cluster a mission runs on.
+struct Target {
+    client: kube::Client,
+    /// Kept alive for the embedded cluster.
+    embedded: Option<kq_sim::RunningCluster>,
+    /// The private folder holding the embedded cluster's kubeconfig.
+    scratch: Option<PathBuf>,
+    clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    context: String,
+}
+
+async fn embedded(speed: f64) -> Result<Target, String> {
+    let scratch = std::env::temp_dir().join(format!("kubequest-play-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)
+        .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o700));
+    }
+    let config = kq_sim::ClusterConfig {
+        speed,
+        kubeconfig_path: Some(scratch.join("kubeconfig")),
+        ..Default::default()
+    };
+    let cluster = kq_sim::Cluster::start(config)
+        .await
+        .map_err(|e| format!("cannot start the embedded cluster: {e}"))?;
+    let kc = kube::config::Kubeconfig::from_yaml(cluster.kubeconfig_yaml())
+        .map_err(|e| format!("the embedded cluster's kubeconfig is unreadable: {e}"))?;
+    let config =
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await
+            .map_err(|e| format!("the embedded cluster's kubeconfig is unusable: {e}"))?;
+    let client = kube::Client::try_from(config).map_err(|e| format!("cannot connect: {e}"))?;
+    let clock = cluster.clock().clone();
+    Ok(Target {
+        client,
+        embedded: Some(cluster),
+        scratch: Some(scratch),
+        clock: Arc::new(move || clock.now()),
+        context: "kubequest".into(),
+    })
+}
+
+async fn from_context(name: &str, allow_remote: bool) -> Result<Target, String> {
+    let loaded = load_kubeconfig_from_env().map_err(|e| e.to_string())?;
+    let contexts = list_contexts(&loaded.config);
+    let Some(ctx) = contexts.iter().find(|c| c.name == name) else {
+        let known: Vec<&str> = contexts.iter().map(|c| c.name.as_str()).collect();
+        return Err(format!(
+            "the kubeconfig has no context named `{name}`; its contexts are: {}",
+            if known.is_empty() {
+                "(none)".to_owned()
+            } else {
+                known.join(", ")
+            }
+        ));
+    };
+    let mut policy = ConnectPolicy::default();
+    if allow_remote {
+        policy.allowed_remote.insert(name.to_owned());
+    }
+    if policy.check(ctx).is_err() {
+        return Err(format!(
+            "`{name}` ({}) is not a local cluster, and missions create and break pods. If it \
+             is a practice cluster, run again with `--allow-remote` to allow it; otherwise pick \
+             a local context (kind, minikube, k3d, …) or leave out --context to use the \
+             embedded cluster",
+            ctx.server.as_deref().unwrap_or("unknown server")
+        ));
+    }
+    let options = kube::config::KubeConfigOptions {
+        context: Some(name.to_owned()),
+        ..Default::default()
+    };
+    let config = kube::Config::from_custom_kubeconfig(loaded.config, &options)
+        .await
+        .map_err(|e| format!("cannot use context `{name}`: {e}"))?;
+    let client = kube::Client::try_from(config).map_err(|e| format!("cannot connect: {e}"))?;
+    Ok(Target {
+        client,
+        embedded: None,
+        scratch: None,
+        clock: Arc::new(Timestamp::now),
+        context: name.to_owned(),
+    })
+}
+
+/// Markdown as the terminal shows it: the text itself, trimmed.
+fn plain(markdown: &str) -> String {
+    markdown.trim().to_owned()
+}
+
+fn print_update(
+    update: &SessionUpdate,
+    seen_events: &mut BTreeMap<(String, String, String, String), u32>,
+    first_connection: &mut bool,
+) {
+    match update {
+        SessionUpdate::Pipeline { change } => match change {
+            PipelineChange::Upserted { pipeline } => print!("\n{}", pipeline.render_text()),
+            PipelineChange::Recreated { pipeline, .. } => {
+                print!("\n(recreated) {}", pipeline.render_text());
+            }
+            PipelineChange::Removed { namespace, pod, .. } => {
+                println!("\n{namespace}/{pod} removed");
+            }
+        },
+        SessionUpdate::Events { events } => {
+            for e in new_event_rows(seen_events, events) {
+                let count = if e.count > 1 {
+                    format!(" (x{})", e.count)
+                } else {
+                    String::new()
+                };
+                println!(
+                    "event: {} {}{count} {} [{}]: {}",
+                    e.type_, e.reason, e.object, e.from, e.message
+                );
+            }
+        }
+        SessionUpdate::Objectives { results, all_met } => {
+            println!("objectives{}:", if *all_met { " (all met)" } else { "" });
+            for r in results {
+                let mark = match r.status {
+                    ObjectiveStatus::Met => "[x]",
+                    ObjectiveStatus::NotMet => "[ ]",
+                    ObjectiveStatus::Waiting => "[~]",
+                };
+                println!("  {mark} {} ({})", r.title, r.reason);
+            }
+        }
+        SessionUpdate::Solved { next, progress, .. } => {
+            println!("\nMission solved!");
+            if let Some(t) = progress.time_to_fix_seconds {
+                println!("best time to fix: {t} s");
+            }
+            if let Some(n) = next {
+                println!("next mission: {} ({}): kq play {}", n.title, n.id, n.id);
+            }
+        }
+        SessionUpdate::Connection { state } => match state {
+            ConnectionState::Connected => {
+                if !*first_connection {
+                    println!("connection: back");
+                }
+                *first_connection = false;
+            }
+            ConnectionState::Reconnecting {
+                attempt,
+                message,
+                retry_at,
+            } => {
+                println!("connection: lost ({message}); attempt {attempt}, retrying at {retry_at}")
+            }
+            ConnectionState::Lost { failure } => {
+                eprintln!(
+                    "error: the connection to the cluster is lost: {}",
+                    failure.message
+                );
+            }
+        },
+    }
+}
+
+/// Lines typed by the learner (for hints), read on a thread so a closed stdin costs nothing.
+fn stdin_lines() -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn reveal_hint(mission: &Mission, store: &JsonFileStore) {
+    let Ok(mut progress) = load(store) else {
+        return;
+    };
+    let id = &mission.summary.id;
+    let used = usize::try_from(progress.mission(id).hints_used).unwrap_or(usize::MAX);
+    let mut ladder = mission.hint_ladder(used);
+    match ladder.reveal_next() {
+        Some(hint) => {
+            println!(
+                "\nhint {} of {}: {}",
+                ladder.revealed_count(),
+                mission.hints.len(),
+                plain(hint)
+            );
+            progress.hints_revealed(id, u32::try_from(ladder.revealed_count()).unwrap_or(0));
+            if let Err(e) = store.save(&progress) {
+                eprintln!("warning: the hint count could not be saved: {e}");
+            }
+        }
+        None => println!("\nno more hints: all {} are shown", mission.hints.len()),
+    }
+}
+
+/// `kq play`.
+pub fn play(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    let code = runtime.block_on(play_async(args, default_roots));
+    // The stdin thread may still be blocked on a read; do not wait for it.
+    runtime.shutdown_background();
+    code
+}
+
+async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
+    let roots = if args.lessons.is_empty() {
+        default_roots
+    } else {
+        args.lessons.clone()
+    };
+    let catalog = Catalog::load(&roots);
+    let Some(mission) = catalog.get(&args.mission) else {
+        let ids: Vec<&str> = catalog
+            .missions
+            .iter()
+            .map(|m| m.summary.id.as_str())
+            .collect();
+        for p in &catalog.problems {
+            eprintln!("warning: {p}");
+        }
+        return fail(&format!(
+            "there is no mission `{}`; the missions are: {} (`kq missions` lists them)",
+            args.mission,
+            if ids.is_empty() {
+                "(none found)".to_owned()
+            } else {
+                ids.join(", ")
+            }
+        ));
+    };
+    let store = JsonFileStore::new(&args.progress);
+    let mut progress = match load(&store) {
+        Ok(p) => p,
+        Err(e) => return fail(&e),
+    };
+    if !progress.is_unlocked(&mission.summary.requires) {
+        println!(
+            "note: this mission builds on {}, not solved yet; playing it anyway",
+            mission.summary.requires.join(", ")
+        );
+    }
+
+    let target = match &args.context {
+        None => embedded(args.speed).await,
+        Some(ctx) => from_context(ctx, args.allow_remote).await,
+    };
+    let mut target = match target {
+        Ok(t) => t,
+        Err(e) => return fail(&e),
+    };
+    let namespace = mission.namespace();
+    println!("mission {}: {}", mission.summary.id, mission.summary.title);
+    match &target.scratch {
+        Some(dir) => {
+            println!(
+                "embedded cluster running; in another terminal:\n  export KUBECONFIG={}\n  \
+                 kubectl get pods -n {namespace}",
+                dir.join("kubeconfig").display()
+            );
+        }
+        None => println!(
+            "context {}; in another terminal: kubectl --context {} get pods -n {namespace}",
+            target.context, target.context
+        ),
+    }
+
+    let started =
+        start_mission_with_progress(&target.client, mission, &mut |step| println!("  {step}"))
+            .await;
+    if let Err(e) = started {
+        shutdown(&mut target).await;
+        return fail(&e.to_string());
+    }
+    progress.start(&mission.summary.id, Timestamp::now());
+    if let Err(e) = store.save(&progress) {
+        eprintln!("warning: progress could not be saved: {e}");
+    }
+    println!("\n{}\n", plain(&mission.briefing));
+    println!("objectives:");
+    for o in &mission.objectives {
+        println!("  [ ] {}", o.title);
+    }
+    println!("(type h and Enter for a hint; Ctrl-C to stop)");
+
+    let config = SessionConfig {
+        clock: target.clock.clone(),
+        missions: catalog.summaries(),
+        stop_when_solved: true,
+        ..SessionConfig::default()
+    };
+    let mut recorder = StoreRecorder {
+        store: JsonFileStore::new(&args.progress),
+    };
+    let mut seen_events = BTreeMap::new();
+    let mut first_connection = true;
+    let session = run_session(
+        target.client.clone(),
+        mission,
+        &namespace,
+        config,
+        &mut recorder,
+        |u| print_update(&u, &mut seen_events, &mut first_connection),
+    );
+    let mut session = std::pin::pin!(session);
+    let mut lines = stdin_lines();
+    let mut stdin_open = true;
+    let signal = crate::wait_for_signal();
+    let mut signal = std::pin::pin!(signal);
+    let code = loop {
+        tokio::select! {
+            outcome = &mut session => {
+                break match outcome {
+                    SessionOutcome::Solved => {
+                        println!("\n{}\n", plain(&mission.debrief));
+                        println!("progress saved to {}", args.progress.display());
+                        ExitCode::SUCCESS
+                    }
+                    SessionOutcome::Lost(_) => ExitCode::FAILURE,
+                };
+            }
+            () = &mut signal => {
+                println!("\nstopped; cleaning up {namespace}");
+                break ExitCode::SUCCESS;
+            }
+            line = lines.recv(), if stdin_open => match line {
+                Some(l) if matches!(l.trim(), "h" | "hint") => reveal_hint(mission, &store),
+                Some(_) => println!("(type h and Enter for a hint; Ctrl-C to stop)"),
+                None => stdin_open = false,
+            },
+        }
+    };
+    if let Err(e) = cleanup_mission(&target.client, mission).await {
+        eprintln!("warning: could not delete namespace {namespace}: {e}");
+    }
+    shutdown(&mut target).await;
+    code
+}
+
+async fn shutdown(target: &mut Target) {
+    if let Some(c) = target.embedded.take() {
+        c.shutdown().await;
+    }
+    if let Some(dir) = target.scratch.take() {
+        remove_scratch(&dir);
+    }
+}
+
+fn remove_scratch(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,208 @@
+//! `kq play` in a terminal: it starts the embedded cluster, prints the KUBECONFIG line (real
+//! kubectl works with it), applies the mission, prints the pipeline, and exits 0 on Ctrl-C
+//! after cleaning up. Remote contexts are refused unless allowed, and the refusal says how.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use kq_tests::cluster::kubectl_binaries;
+use kq_tests::{kq_binary, workspace_root};
+
+fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(ok.success(), "kill {sig} {pid}");
+}
+
+/// Reads a child's stdout on a thread; lines arrive on the channel.
+fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+    let out = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_line(
+    rx: &mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+    what: &str,
+    pred: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => {
+                seen.push(l.clone());
+                if pred(&l) {
+                    return l;
+                }
+            }
+            Err(_) => panic!(
+                "kq play never printed {what}; it printed:\n{}",
+                seen.join("\n")
+            ),
+        }
+    }
+}
+
+fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().expect("wait works") {
+            return s.code();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("kq play did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn play(args: &[&str], data: &Path) -> Child {
+    Command::new(kq_binary())
+        .arg("play")
+        .args(args)
+        .env("XDG_DATA_HOME", data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kq starts")
+}
+
+#[test]
+fn kq_play_starts_the_mission_prints_the_pipeline_and_exits_0_on_sigint() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let lessons = workspace_root().join("lessons");
+    let mut child = play(
+        &[
+            "crash-loop-backoff",
+            "--lessons",
+            lessons.to_str().expect("utf-8 path"),
+        ],
+        data.path(),
+    );
+    let rx = lines_of(&mut child);
+    let mut seen = Vec::new();
+    let export = wait_line(&rx, &mut seen, "the KUBECONFIG line", |l| {
+        l.trim_start().starts_with("export KUBECONFIG=")
+    });
+    let kubeconfig = export
+        .trim()
+        .trim_start_matches("export KUBECONFIG=")
+        .to_owned();
+    wait_line(&rx, &mut seen, "greeter's pipeline", |l| {
+        l.starts_with("kq-crash-loop-backoff/greeter ")
+    });
+
+    // Real kubectl sees the mission's pod through the printed kubeconfig.
+    let (_, kubectl) = kubectl_binaries().pop().expect("a kubectl");
+    let home = data.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let out = Command::new(kubectl)
+        .args(["get", "pods", "-n", "kq-crash-loop-backoff", "-o", "name"])
+        .env_clear()
+        .env("HOME", &home)
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .expect("kubectl runs");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "pod/greeter\n",
+        "kubectl with the printed KUBECONFIG: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let progress = data.path().join("kubequest/progress.json");
+    let stored = std::fs::read_to_string(&progress).expect("the start is recorded");
+    assert!(
+        stored.contains("crash-loop-backoff") && stored.contains("in-progress"),
+        "{stored}"
+    );
+
+    signal(child.id(), "-INT");
+    let code = wait_exit(&mut child, Duration::from_secs(20));
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert_eq!(
+        code,
+        Some(0),
+        "Ctrl-C ends kq play cleanly; stdout:\n{}\n{}",
+        seen.join("\n"),
+        rest.join("\n")
+    );
+    assert!(
+        rest.iter().any(|l| l.contains("stopped; cleaning up")),
+        "{rest:?}"
+    );
+    assert!(
+        !Path::new(&kubeconfig).exists(),
+        "the embedded cluster's kubeconfig is removed at exit"
+    );
+}
+
+#[test]
+fn a_remote_context_is_refused_and_the_message_says_how_to_allow_it() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = data.path().join("config");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncurrent-context: prod\nclusters:\n- name: prod\n  \
+         cluster:\n    server: https://k8s.prod.example.com:6443\ncontexts:\n- name: prod\n  \
+         context:\n    cluster: prod\n    user: me\nusers:\n- name: me\n  user:\n    token: x\n",
+    )
+    .expect("kubeconfig");
+    let lessons = workspace_root().join("lessons");
+    let out = Command::new(kq_binary())
+        .args([
+            "play",
+            "crash-loop-backoff",
+            "--lessons",
+            lessons.to_str().expect("utf-8 path"),
+            "--context",
+            "prod",
+        ])
+        .env("XDG_DATA_HOME", data.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .stdin(Stdio::null())
+        .output()
+        .expect("kq runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("not a local cluster") && err.contains("--allow-remote"),
+        "{err}"
+    );
+
+    let out = Command::new(kq_binary())
+        .args([
+            "play",
+            "no-such-mission",
+            "--lessons",
+            lessons.to_str().expect("utf-8 path"),
+        ])
+        .env("XDG_DATA_HOME", data.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("kq runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no-such-mission") && err.contains("crash-loop-backoff"),
+        "lists the missions there are: {err}"
+    );
+}
