@@ -134,12 +134,23 @@ export const appInfo = (cluster = { state: 'notStarted' }) => ({
 export const scenario = (over = {}) => ({
   app_info: [{ ok: appInfo() }],
   list_missions: [{ ok: { missions, problems: [] } }],
+  get_progress: [{ ok: { version: 1, learner: null, missions: {} } }],
+  get_settings: [{ ok: { context: null, allowedRemoteContexts: [], speed: 1, theme: 'system' } }],
+  stop_mission: [{ ok: null }],
   ...over,
 });
 
 // Runs in the page before any of its scripts: the part of Tauri's IPC that @tauri-apps/api's
 // `invoke` and `Channel` touch (window.__TAURI_INTERNALS__), plus the CSP violation recorder.
+// Like the desktop window (tauri.conf.json `freezePrototype`), Object.prototype is frozen.
+// A channel passed as an argument (start_mission's `onUpdate`) is remembered, and
+// `window.__KQ_PUSH__(message)` delivers a message on the latest one, in order, as Tauri does.
 function installMocks(answers) {
+  const channel = { id: null, next: 0 };
+  window.__KQ_PUSH__ = (message) => {
+    if (channel.id === null) throw new Error('no channel has been passed to a command yet');
+    window.__TAURI_INTERNALS__.runCallback(channel.id, { index: channel.next++, message });
+  };
   const calls = [];
   const counters = {};
   const callbacks = new Map();
@@ -153,7 +164,17 @@ function installMocks(answers) {
   );
   window.__TAURI_INTERNALS__ = {
     invoke(cmd, args, options) {
-      calls.push({ cmd, args: args ?? {}, options: options ?? null });
+      const plain = {};
+      for (const [key, value] of Object.entries(args ?? {})) {
+        const json = typeof value?.toJSON === 'function' ? value.toJSON() : null;
+        if (typeof json === 'string' && json.startsWith('__CHANNEL__:')) {
+          if (value.id !== channel.id) Object.assign(channel, { id: value.id, next: 0 });
+          plain[key] = json;
+        } else {
+          plain[key] = value;
+        }
+      }
+      calls.push({ cmd, args: plain, options: options ?? null });
       const list = answers[cmd];
       if (!list) return Promise.reject(`command ${cmd} not found`);
       counters[cmd] = (counters[cmd] ?? -1) + 1;
@@ -181,6 +202,7 @@ function installMocks(answers) {
     convertFileSrc: (filePath, protocol = 'asset') => `http://${protocol}.localhost/${encodeURIComponent(filePath)}`,
     metadata: { currentWindow: { label: 'main' }, currentWebview: { windowLabel: 'main', label: 'main' } },
   };
+  Object.freeze(Object.prototype);
 }
 
 /**
@@ -206,6 +228,10 @@ export async function openApp(browser, server, answers = scenario(), { media, be
     page,
     context,
     calls: (cmd) => page.evaluate((c) => window.__KQ_CALLS__.filter((x) => x.cmd === c).length, cmd),
+    /** The arguments of every call of `cmd`, in order (channels as `__CHANNEL__:id`). */
+    argsOf: (cmd) => page.evaluate((c) => window.__KQ_CALLS__.filter((x) => x.cmd === c).map((x) => x.args), cmd),
+    /** Sends SessionUpdates on the mission's channel, in order. */
+    push: (...messages) => page.evaluate((list) => list.forEach((m) => window.__KQ_PUSH__(m)), messages),
     /** Fails on console errors or warnings, page errors, CSP violations or off-server requests. */
     async assertClean() {
       const csp = await page.evaluate(() => window.__KQ_CSP__);

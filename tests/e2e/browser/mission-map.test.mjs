@@ -63,13 +63,16 @@ test('lists the missions in curriculum order, the first open and the rest locked
   }
 });
 
-test('Tab reaches the first open mission and Enter opens its details; arrows move between missions', async () => {
+test('Tab reaches Settings, then the first open mission, and Enter opens its details; arrows move between missions', async () => {
   const app = await openApp(browser, server);
   const { page } = app;
   try {
     await page.getByTestId('mission-list').waitFor();
     assert.equal(await page.getByTestId('details-empty').isVisible(), true, 'before choosing, the panel says how to');
 
+    // The title bar's Settings button comes first, then the map.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'open-settings');
     await page.keyboard.press('Tab');
     const focused = await page.evaluate(() => ({
       testid: document.activeElement?.getAttribute('data-testid'),
@@ -79,7 +82,7 @@ test('Tab reaches the first open mission and Enter opens its details; arrows mov
     assert.deepEqual(
       { testid: focused.testid, id: focused.id },
       { testid: 'mission-card', id: 'crash-loop-backoff' },
-      'the first Tab lands on the first open mission',
+      'after the title bar, Tab lands on the first open mission',
     );
     assert.notEqual(focused.ring, 'none', 'the focused card shows a focus ring');
 
@@ -226,6 +229,7 @@ test('with reduced motion the map appears at once and still works', async () => 
       return { duration: style.animationDuration, delay: style.animationDelay };
     });
     assert.deepEqual(motion, { duration: '0.001s', delay: '0s' }, 'entrance animations are cut to nothing');
+    await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.getByTestId('details-title').waitFor();

@@ -2,11 +2,16 @@
 // users hear the same news sighted users see.
 
 import type { MissionList } from './bindings/MissionList';
+import type { Progress } from './bindings/Progress';
 import { errorCopy } from './errors';
 import type { Load } from './loader';
 import { deriveMissionMap, summarise } from './missions';
 
-export function catalogAnnouncement(state: Load<MissionList>, solved: ReadonlySet<string>): string {
+export function catalogAnnouncement(
+  state: Load<MissionList>,
+  solved: ReadonlySet<string>,
+  progress: Progress | null = null,
+): string {
   switch (state.status) {
     case 'loading':
       return state.slow ? 'Missions are taking longer than usual to load.' : 'Loading missions…';
@@ -19,7 +24,7 @@ export function catalogAnnouncement(state: Load<MissionList>, solved: ReadonlySe
           ? ''
           : ` ${problems.length === 1 ? '1 lesson' : `${problems.length} lessons`} could not be loaded.`;
       if (missions.length === 0) return `No missions found.${broken}`;
-      return `${summarise(deriveMissionMap(missions, solved))}.${broken}`;
+      return `${summarise(deriveMissionMap(missions, solved, progress))}.${broken}`;
     }
   }
 }

@@ -65,3 +65,36 @@ describe('ipc', () => {
     expect(invoke).not.toHaveBeenCalled();
   });
 });
+
+describe('mission commands', () => {
+  beforeEach(() => {
+    invoke.mockReset();
+    vi.stubGlobal('window', fakeWindow(true));
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('passes ids, files and text with the names the Rust commands take', async () => {
+    const { applyManifest, deleteManifest, revealHint, stopMission, resetMission, saveSettings, exportProgress, importProgress } =
+      await import('./ipc');
+    invoke.mockResolvedValue({ ok: true, command: 'kubectl apply', output: 'pod/web configured', diagnostics: [] });
+    await applyManifest('m', 'pod.yaml', 'kind: Pod');
+    expect(invoke).toHaveBeenLastCalledWith('apply_manifest', { id: 'm', file: 'pod.yaml', yaml: 'kind: Pod' });
+    await deleteManifest('m', 'pod.yaml', 'kind: Pod');
+    expect(invoke).toHaveBeenLastCalledWith('delete_manifest', { id: 'm', file: 'pod.yaml', yaml: 'kind: Pod' });
+    invoke.mockResolvedValue({ index: 0, html: '<p>h</p>', remaining: 1, hintsUsed: 1 });
+    await revealHint('m');
+    expect(invoke).toHaveBeenLastCalledWith('reveal_hint', { id: 'm' });
+    invoke.mockResolvedValue(null);
+    await stopMission('m');
+    expect(invoke).toHaveBeenLastCalledWith('stop_mission', { id: 'm' });
+    await expect(exportProgress()).resolves.toBeNull();
+    await expect(importProgress()).resolves.toBeNull();
+    invoke.mockResolvedValue({ manifests: [], detail: {} });
+    await resetMission('m');
+    expect(invoke).toHaveBeenLastCalledWith('reset_mission', { id: 'm' });
+    const settings = { context: null, allowedRemoteContexts: [], speed: 1, theme: 'dark' as const };
+    invoke.mockResolvedValue(settings);
+    await expect(saveSettings(settings)).resolves.toEqual(settings);
+    expect(invoke).toHaveBeenLastCalledWith('save_settings', { settings });
+  });
+});

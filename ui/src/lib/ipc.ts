@@ -2,9 +2,16 @@
 // generates from the Rust IPC types, and every failure reaches the caller as a `UiError`
 // (`{kind, message}`), so components branch on `kind` and never on message text.
 
-import { invoke } from '@tauri-apps/api/core';
+import { Channel, invoke } from '@tauri-apps/api/core';
+import type { ActionResult } from './bindings/ActionResult';
 import type { AppInfo } from './bindings/AppInfo';
+import type { ContextInfo } from './bindings/ContextInfo';
+import type { HintReveal } from './bindings/HintReveal';
 import type { MissionList } from './bindings/MissionList';
+import type { MissionSession } from './bindings/MissionSession';
+import type { Progress } from './bindings/Progress';
+import type { SessionUpdate } from './bindings/SessionUpdate';
+import type { Settings } from './bindings/Settings';
 import type { UiError } from './bindings/UiError';
 import { toUiError } from './errors';
 
@@ -48,4 +55,122 @@ export async function listMissions(): Promise<MissionList> {
     throw { kind: 'internal', message: 'The mission list arrived in a form this window does not understand.' } satisfies UiError;
   }
   return list;
+}
+
+const shapeError = (what: string): UiError => ({
+  kind: 'internal',
+  message: `${what} arrived in a form this window does not understand.`,
+});
+
+/** The learner's progress, keyed by mission id. */
+export async function getProgress(): Promise<Progress> {
+  const progress = await call<Progress>('get_progress');
+  if (!isRecord(progress) || !isRecord(progress.missions)) throw shapeError('Your progress');
+  return progress;
+}
+
+/** A running mission's update stream; `close` stops delivering its messages to the page. */
+export interface Subscription {
+  close(): void;
+}
+
+/**
+ * Starts a mission: the engine applies its broken manifests and streams `SessionUpdate`s to
+ * `onUpdate` until the subscription is closed (or the mission stopped). `reset_mission` keeps
+ * using the same stream.
+ */
+export async function startMission(
+  id: string,
+  onUpdate: (update: SessionUpdate) => void,
+): Promise<{ session: MissionSession; subscription: Subscription }> {
+  let live = true;
+  const channel = new Channel<SessionUpdate>((update) => {
+    if (live) onUpdate(update);
+  });
+  const subscription = {
+    close() {
+      live = false;
+      channel.onmessage = () => {};
+    },
+  };
+  try {
+    const session = await call<MissionSession>('start_mission', { id, onUpdate: channel });
+    if (!isRecord(session) || !isRecord(session.detail) || !Array.isArray(session.manifests)) {
+      throw shapeError('The mission');
+    }
+    return { session, subscription };
+  } catch (error) {
+    subscription.close();
+    throw error;
+  }
+}
+
+/** Stops the mission's watch (the cluster objects stay as they are). */
+export async function stopMission(id: string): Promise<void> {
+  await call<null>('stop_mission', { id });
+}
+
+/** Re-applies the broken state; updates keep arriving on the mission's existing stream. */
+export async function resetMission(id: string): Promise<MissionSession> {
+  const session = await call<MissionSession>('reset_mission', { id });
+  if (!isRecord(session) || !Array.isArray(session.manifests)) throw shapeError('The reset mission');
+  return session;
+}
+
+const checkAction = (result: ActionResult): ActionResult => {
+  if (!isRecord(result) || typeof result.command !== 'string' || !Array.isArray(result.diagnostics)) {
+    throw shapeError('The result of the action');
+  }
+  return result;
+};
+
+/** `kubectl apply -f FILE` with the editor's text. */
+export async function applyManifest(id: string, file: string, yaml: string): Promise<ActionResult> {
+  return checkAction(await call<ActionResult>('apply_manifest', { id, file, yaml }));
+}
+
+/** `kubectl delete -f FILE` with the editor's text. */
+export async function deleteManifest(id: string, file: string, yaml: string): Promise<ActionResult> {
+  return checkAction(await call<ActionResult>('delete_manifest', { id, file, yaml }));
+}
+
+/** The next hint of the ladder (counted in progress). */
+export async function revealHint(id: string): Promise<HintReveal> {
+  const hint = await call<HintReveal>('reveal_hint', { id });
+  if (!isRecord(hint) || typeof hint.html !== 'string') throw shapeError('The hint');
+  return hint;
+}
+
+export async function getSettings(): Promise<Settings> {
+  const settings = await call<Settings>('get_settings');
+  if (!isRecord(settings) || typeof settings.theme !== 'string') throw shapeError('The settings');
+  return settings;
+}
+
+/** Saves and returns the settings as stored. */
+export async function saveSettings(settings: Settings): Promise<Settings> {
+  const saved = await call<Settings>('save_settings', { settings });
+  if (!isRecord(saved) || typeof saved.theme !== 'string') throw shapeError('The saved settings');
+  return saved;
+}
+
+/** The contexts of the learner's kubeconfig, classified local or remote. */
+export async function listContexts(): Promise<ContextInfo[]> {
+  const contexts = await call<ContextInfo[]>('list_contexts');
+  if (!Array.isArray(contexts)) throw shapeError('The kubeconfig contexts');
+  return contexts;
+}
+
+/** Opens the save dialog and writes the progress; the saved path, or null when cancelled. */
+export async function exportProgress(): Promise<string | null> {
+  const path = await call<string | null>('export_progress');
+  return typeof path === 'string' ? path : null;
+}
+
+/** Opens the open dialog and imports progress; the merged progress, or null when cancelled. */
+export async function importProgress(): Promise<Progress | null> {
+  const progress = await call<Progress | null>('import_progress');
+  if (progress === null || progress === undefined) return null;
+  if (!isRecord(progress) || !isRecord(progress.missions)) throw shapeError('The imported progress');
+  return progress;
 }

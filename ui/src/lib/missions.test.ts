@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import type { MissionProgress } from './bindings/MissionProgress';
+import type { Progress } from './bindings/Progress';
 import { curriculum, mission } from './fixtures.test-helpers';
 import {
   deriveMissionMap,
+  newlyOpened,
+  progressLine,
+  solvedIds,
+  stateLabel,
   difficultyLabel,
   difficultyLevel,
   formatOrder,
@@ -120,5 +126,43 @@ describe('stageMarks', () => {
 
   it('marks nothing stuck for a stage the pipeline does not have', () => {
     expect(stageMarks('evict').some((s) => s.mark === 'stuck')).toBe(false);
+  });
+});
+
+describe('mission map with progress', () => {
+  const progress = (missions: Progress['missions']): Progress => ({ version: 1, learner: null, missions });
+  const record = (over: Partial<MissionProgress>): MissionProgress => ({
+    status: 'not-started',
+    attempts: 0,
+    hintsUsed: 0,
+    startedAt: null,
+    solvedAt: null,
+    timeToFixSeconds: null,
+    ...over,
+  });
+
+  it('marks started missions in progress, solved ones solved, and unlocks the next', () => {
+    const p = progress({
+      'crash-loop-backoff': record({ status: 'solved', attempts: 1, hintsUsed: 1, timeToFixSeconds: 252 }),
+      'image-pull-backoff': record({ status: 'in-progress', attempts: 2 }),
+    });
+    const views = deriveMissionMap(curriculum, solvedIds(p), p);
+    expect(views.map((v) => v.state)).toEqual(['solved', 'in-progress', 'locked']);
+    expect(progressLine(views[0]!)).toBe('Fixed in 4m 12s · 1 hint');
+    expect(progressLine(views[1]!)).toBe('Attempt 2 · no hints yet');
+    expect(progressLine(views[2]!)).toBeNull();
+    expect(summarise(views)).toBe('3 missions · 1 in progress · 1 solved · 1 locked');
+    expect(stateLabel('in-progress')).toBe('In progress');
+  });
+
+  it('a locked mission stays locked even with a stale in-progress record', () => {
+    const p = progress({ 'pending-insufficient-cpu': record({ status: 'in-progress', attempts: 1 }) });
+    expect(deriveMissionMap(curriculum, solvedIds(p), p).map((v) => v.state)).toEqual(['open', 'locked', 'locked']);
+  });
+
+  it('names what a success opened', () => {
+    const before = deriveMissionMap(curriculum, new Set());
+    const after = deriveMissionMap(curriculum, new Set(['crash-loop-backoff']));
+    expect(newlyOpened(before, after).map((v) => v.mission.id)).toEqual(['image-pull-backoff']);
   });
 });

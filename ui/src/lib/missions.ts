@@ -4,10 +4,13 @@
 // Everything here is a pure function of the mission list and the set of solved mission ids,
 // so the map is the same whether progress comes from disk, from a test or from nowhere yet.
 
+import type { MissionProgress } from './bindings/MissionProgress';
 import type { MissionSummary } from './bindings/MissionSummary';
+import type { Progress } from './bindings/Progress';
+import { formatElapsed } from './kubetime';
 
 /** Where a mission stands for the learner. */
-export type MissionState = 'open' | 'locked' | 'solved';
+export type MissionState = 'open' | 'locked' | 'in-progress' | 'solved';
 
 /** A mission the learner still has to solve before another one opens. */
 export interface Blocker {
@@ -26,6 +29,8 @@ export interface MissionView {
   blockers: Blocker[];
   /** What the learner must do to open this mission (`Solve “…” first`), or null if open. */
   unlockHint: string | null;
+  /** The learner's record for this mission, if any. */
+  progress: MissionProgress | null;
 }
 
 /** The pod's path through a mission, in the order the pipeline rail shows it. */
@@ -93,14 +98,22 @@ export function unlockHint(blockers: readonly Blocker[]): string | null {
   return `Solve ${listFormat.format(blockers.map((b) => `“${b.title}”`))} first`;
 }
 
+/** The ids of the missions `progress` records as solved. */
+export function solvedIds(progress: Progress | null): Set<string> {
+  if (!progress) return new Set();
+  return new Set(Object.entries(progress.missions).filter(([, p]) => p?.status === 'solved').map(([id]) => id));
+}
+
 /**
  * Derives every mission's state from the solved ids. A mission is open when every mission it
- * requires is solved; it is solved when its own id is in `solved`. The catalog's order (the
- * curriculum order) is kept as given.
+ * requires is solved; it is solved when its own id is in `solved`; an open mission the
+ * learner has started and not solved is in progress. The catalog's order (the curriculum
+ * order) is kept as given.
  */
 export function deriveMissionMap(
   missions: readonly MissionSummary[],
   solved: ReadonlySet<string>,
+  progress: Progress | null = null,
 ): MissionView[] {
   const titles = new Map(missions.map((m) => [m.id, m.title]));
   return missions.map((mission) => {
@@ -110,12 +123,21 @@ export function deriveMissionMap(
         const title = titles.get(id);
         return { id, title: title ?? id, known: title !== undefined };
       });
+    const record = progress?.missions[mission.id] ?? null;
     const state: MissionState = solved.has(mission.id)
       ? 'solved'
-      : blockers.length === 0
-        ? 'open'
-        : 'locked';
-    return { mission, state, blockers, unlockHint: state === 'locked' ? unlockHint(blockers) : null };
+      : blockers.length > 0
+        ? 'locked'
+        : record?.status === 'in-progress'
+          ? 'in-progress'
+          : 'open';
+    return {
+      mission,
+      state,
+      blockers,
+      unlockHint: state === 'locked' ? unlockHint(blockers) : null,
+      progress: record,
+    };
   });
 }
 
@@ -126,6 +148,8 @@ export function stateLabel(state: MissionState): string {
       return 'Open';
     case 'locked':
       return 'Locked';
+    case 'in-progress':
+      return 'In progress';
     case 'solved':
       return 'Solved';
   }
@@ -138,9 +162,11 @@ export function summarise(views: readonly MissionView[]): string {
   const count = (s: MissionState) => views.filter((v) => v.state === s).length;
   const parts = [plural(views.length, 'mission', 'missions')];
   const open = count('open');
+  const started = count('in-progress');
   const solved = count('solved');
   const locked = count('locked');
   if (open > 0) parts.push(`${open} open`);
+  if (started > 0) parts.push(`${started} in progress`);
   if (solved > 0) parts.push(`${solved} solved`);
   if (locked > 0) parts.push(`${locked} locked`);
   return parts.join(' · ');
@@ -156,4 +182,25 @@ export function stageMarks(stuck: string): { stage: PipelineStage; label: string
     label: STAGE_LABELS[stage],
     mark: at < 0 ? 'ahead' : i < at ? 'passed' : i === at ? 'stuck' : 'ahead',
   }));
+}
+
+/** What a card says about the learner's record: `Fixed in 4m 12s · 1 hint`, `Attempt 2`. */
+export function progressLine(view: MissionView): string | null {
+  const p = view.progress;
+  if (!p) return null;
+  const hints = p.hintsUsed === 0 ? 'no hints' : plural(p.hintsUsed, 'hint', 'hints');
+  if (view.state === 'solved') {
+    const time = p.timeToFixSeconds === null ? 'Fixed' : `Fixed in ${formatElapsed(p.timeToFixSeconds)}`;
+    return `${time} · ${hints}`;
+  }
+  if (view.state === 'in-progress') {
+    return `Attempt ${Math.max(1, p.attempts)} · ${p.hintsUsed === 0 ? 'no hints yet' : `${plural(p.hintsUsed, 'hint', 'hints')} used`}`;
+  }
+  return null;
+}
+
+/** Missions that were locked in `before` and are not in `after`: what a success opened. */
+export function newlyOpened(before: readonly MissionView[], after: readonly MissionView[]): MissionView[] {
+  const was = new Map(before.map((v) => [v.mission.id, v.state]));
+  return after.filter((v) => was.get(v.mission.id) === 'locked' && v.state !== 'locked');
 }

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { applyUpdate, initialSession } from './session';
+import { pipeline } from './pipelines.test-helpers';
+
+describe('applyUpdate', () => {
+  it('folds pipeline, events, objectives, connection and solved updates', () => {
+    let s = initialSession();
+    let r = applyUpdate(s, { kind: 'pipeline', change: { change: 'upserted', pipeline: pipeline('pulled') } });
+    s = r.state;
+    expect(s.pods).toHaveLength(1);
+    expect(r.announcements).toEqual(['Pod web is stuck at Image pulled.']);
+
+    r = applyUpdate(s, {
+      kind: 'events',
+      events: [{ type: 'Normal', reason: 'Scheduled', message: 'x', count: 1, firstSeen: null, lastSeen: null, from: 'default-scheduler', object: 'pod/web', container: null }],
+    });
+    s = r.state;
+    expect(s.events).toHaveLength(1);
+
+    r = applyUpdate(s, {
+      kind: 'objectives',
+      results: [
+        { id: 'a', title: '`web` is Ready', status: 'met', reason: 'ok' },
+        { id: 'b', title: 'b', status: 'not-met', reason: 'no' },
+      ],
+      allMet: false,
+    });
+    expect(r.announcements).toEqual(['Objective met: web is Ready.']);
+    s = r.state;
+    r = applyUpdate(s, { kind: 'objectives', results: s.objectives!, allMet: false });
+    expect(r.announcements).toEqual([]);
+
+    r = applyUpdate(s, { kind: 'connection', state: { state: 'reconnecting', attempt: 2, message: 'refused', retryAt: '2025-01-01T00:00:00Z' } });
+    expect(r.announcements[0]).toMatch(/Reconnecting, attempt 2/);
+    s = r.state;
+    r = applyUpdate(s, { kind: 'connection', state: { state: 'connected' } });
+    expect(r.announcements).toEqual(['Connected to the cluster again.']);
+    s = r.state;
+
+    r = applyUpdate(s, {
+      kind: 'solved',
+      debriefHtml: '<h1>Debrief</h1>',
+      progress: { status: 'solved', attempts: 1, hintsUsed: 0, startedAt: null, solvedAt: null, timeToFixSeconds: 60 },
+      next: null,
+    });
+    expect(r.state.solved?.debriefHtml).toBe('<h1>Debrief</h1>');
+    expect(r.state.pods).toHaveLength(1);
+  });
+
+  it('announces a lost connection with its message', () => {
+    const r = applyUpdate(initialSession(), {
+      kind: 'connection',
+      state: { state: 'lost', failure: { kind: 'unreachable', message: 'connection refused' } },
+    });
+    expect(r.announcements).toEqual(['The connection to the cluster is lost: connection refused']);
+  });
+});

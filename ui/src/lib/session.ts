@@ -1,0 +1,91 @@
+// The mission screen's live state: everything the session's channel has said so far, folded
+// into one value by `applyUpdate`. Pure, so every sequence of updates can be tested without
+// a window.
+
+import type { ConnectionState } from './bindings/ConnectionState';
+import type { EventRow } from './bindings/EventRow';
+import type { MissionProgress } from './bindings/MissionProgress';
+import type { MissionSummary } from './bindings/MissionSummary';
+import type { ObjectiveResult } from './bindings/ObjectiveResult';
+import type { SessionUpdate } from './bindings/SessionUpdate';
+import { applyChange, podKey, stageAnnouncement, type PodEntry } from './pipeline';
+
+export interface Solved {
+  debriefHtml: string;
+  progress: MissionProgress;
+  next: MissionSummary | null;
+}
+
+export interface SessionState {
+  pods: PodEntry[];
+  events: EventRow[];
+  /** Null until the first evaluation arrives. */
+  objectives: ObjectiveResult[] | null;
+  allMet: boolean;
+  solved: Solved | null;
+  connection: ConnectionState;
+}
+
+export const initialSession = (): SessionState => ({
+  pods: [],
+  events: [],
+  objectives: null,
+  allMet: false,
+  solved: null,
+  connection: { state: 'connected' },
+});
+
+export interface Applied {
+  state: SessionState;
+  /** Sentences for the live region, in order. */
+  announcements: string[];
+}
+
+export function applyUpdate(state: SessionState, update: SessionUpdate): Applied {
+  switch (update.kind) {
+    case 'pipeline': {
+      const change = update.change;
+      const pods = applyChange(state.pods, change);
+      const announcements: string[] = [];
+      if (change.change === 'removed') {
+        announcements.push(`Pod ${change.pod} was deleted.`);
+      } else {
+        const key = podKey(change.pipeline);
+        const before = state.pods.find((e) => podKey(e.pipeline) === key);
+        const after = pods.find((e) => podKey(e.pipeline) === key);
+        const line = after ? stageAnnouncement(before, after) : null;
+        if (line) announcements.push(line);
+      }
+      return { state: { ...state, pods }, announcements };
+    }
+    case 'events':
+      return { state: { ...state, events: update.events }, announcements: [] };
+    case 'objectives': {
+      const before = new Map((state.objectives ?? []).map((o) => [o.id, o.status]));
+      const announcements = update.results
+        .filter((o) => o.status === 'met' && before.get(o.id) !== 'met')
+        .map((o) => `Objective met: ${o.title.replaceAll('`', '')}.`);
+      return { state: { ...state, objectives: update.results, allMet: update.allMet }, announcements };
+    }
+    case 'solved':
+      return {
+        state: { ...state, solved: { debriefHtml: update.debriefHtml, progress: update.progress, next: update.next } },
+        announcements: ['Mission solved! The debrief is open.'],
+      };
+    case 'connection': {
+      const c = update.state;
+      const was = state.connection.state;
+      const announcements =
+        c.state === 'connected'
+          ? was === 'connected'
+            ? []
+            : ['Connected to the cluster again.']
+          : c.state === 'reconnecting'
+            ? was === 'reconnecting'
+              ? []
+              : [`Lost contact with the cluster. Reconnecting, attempt ${c.attempt}.`]
+            : [`The connection to the cluster is lost: ${c.failure.message}`];
+      return { state: { ...state, connection: c }, announcements };
+    }
+  }
+}

@@ -1,0 +1,79 @@
+// The settings screen's logic: the cluster choices with their local/remote badges, when a
+// choice needs the learner's explicit confirmation, the speed steps and the theme.
+
+import type { ContextInfo } from './bindings/ContextInfo';
+import type { Settings } from './bindings/Settings';
+import type { Theme } from './bindings/Theme';
+
+export interface ClusterChoice {
+  /** Null is the embedded cluster. */
+  context: string | null;
+  name: string;
+  badge: 'Built in' | 'Local' | 'Remote';
+  detail: string;
+  server: string | null;
+  current: boolean;
+  remote: boolean;
+}
+
+export function clusterChoices(contexts: readonly ContextInfo[]): ClusterChoice[] {
+  return [
+    {
+      context: null,
+      name: 'Embedded cluster',
+      badge: 'Built in',
+      detail: 'Runs inside KubeQuest, offline. Nothing is installed or shared.',
+      server: null,
+      current: false,
+      remote: false,
+    },
+    ...contexts.map((c): ClusterChoice => {
+      const remote = c.locality.kind === 'remote';
+      return {
+        context: c.name,
+        name: c.name,
+        badge: remote ? 'Remote' : 'Local',
+        detail:
+          c.locality.kind === 'local'
+            ? c.locality.why
+            : `Its server is not on this machine${c.server ? ` (${c.server})` : ''}: missions would create objects there.`,
+        server: c.server,
+        current: c.current,
+        remote,
+      };
+    }),
+  ];
+}
+
+/** A remote context needs an explicit yes, once; it is then remembered in the settings. */
+export function needsConfirmation(choice: ClusterChoice, settings: Settings): boolean {
+  return choice.remote && choice.context !== null && !settings.allowedRemoteContexts.includes(choice.context);
+}
+
+/** The settings after choosing `choice` (confirmed when it was remote). */
+export function chooseCluster(settings: Settings, choice: ClusterChoice): Settings {
+  const allowed =
+    choice.remote && choice.context !== null && !settings.allowedRemoteContexts.includes(choice.context)
+      ? [...settings.allowedRemoteContexts, choice.context]
+      : settings.allowedRemoteContexts;
+  return { ...settings, context: choice.context, allowedRemoteContexts: allowed };
+}
+
+export const SPEEDS = [0.5, 1, 2, 5, 10] as const;
+
+export function speedLabel(speed: number): string {
+  const x = `${Number.isInteger(speed) ? speed : speed.toFixed(1)}×`;
+  return speed === 1 ? `${x} real time` : speed < 1 ? `${x} slower` : `${x} faster`;
+}
+
+export const THEMES: readonly { value: Theme; label: string }[] = [
+  { value: 'system', label: 'System' },
+  { value: 'light', label: 'Light' },
+  { value: 'dark', label: 'Dark' },
+];
+
+/** Applies the theme to the page at once: `data-theme` on <html> (absent for system). */
+export function applyTheme(theme: Theme, root: { dataset: DOMStringMap } = document.documentElement): void {
+  if (theme === 'system') delete root.dataset.theme;
+  else root.dataset.theme = theme;
+}
