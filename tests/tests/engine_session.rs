@@ -830,3 +830,132 @@ async fn a_rejected_token_is_lost_at_once() {
         "credentials are not retried: {seen:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_objective_counts_on_a_timer_and_then_solves() {
+    let mut s = Setup::new().await;
+    let timed = MISSION.replace(
+        "check: { kind: pod-ready, pod: web }",
+        "check: { kind: no-restarts-for, pod: web, seconds: 2 }",
+    );
+    let root = s.dir.path().join("timed");
+    s.mission = load_mission(&lesson(&root, "01-session", &timed))
+        .unwrap_or_else(|e| panic!("the timed lesson loads: {e}"));
+    start_mission(&s.client, &s.mission).await.expect("start");
+    let (mut rx, task) = s.spawn_session(ReconnectPolicy::default());
+    wait_for(&mut rx, "objectives", Duration::from_secs(10), |u| {
+        matches!(u, SessionUpdate::Objectives { .. })
+    })
+    .await;
+    s.cluster()
+        .store()
+        .update_status::<Pod>(&s.ns(), "web", |p| {
+            p.status = Some(running_ready("busybox:1.36", Timestamp::now()))
+        })
+        .expect("status written");
+    let seen = wait_for(&mut rx, "Solved", Duration::from_secs(10), |u| {
+        matches!(u, SessionUpdate::Solved { .. })
+    })
+    .await;
+    let statuses: Vec<ObjectiveStatus> = seen
+        .iter()
+        .filter_map(|u| match u {
+            SessionUpdate::Objectives { results, .. } => Some(results[0].status),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        statuses.first(),
+        Some(&ObjectiveStatus::Waiting),
+        "the objective counts first: {seen:#?}"
+    );
+    assert_eq!(statuses.last(), Some(&ObjectiveStatus::Met), "{seen:#?}");
+    assert!(
+        statuses.len() >= 2,
+        "the counting reason updates on the timer, with no new watch event: {seen:#?}"
+    );
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_table_reads_both_recorders_like_kubectl_describe() {
+    let s = Setup::new().await;
+    start_mission(&s.client, &s.mission).await.expect("start");
+    let uid = s.pod("web").and_then(|p| p.metadata.uid).expect("a uid");
+    let ns = s.ns();
+    let base = Timestamp::from_second(Timestamp::now().as_second()).expect("now is in range");
+    let t = |secs: i64| (base - SignedDuration::from_secs(secs)).to_string();
+    let kubelet: k8s_openapi::api::core::v1::Event = serde_json::from_value(json!({
+        "metadata": {"name": "web.1", "namespace": ns},
+        "involvedObject": {"kind": "Pod", "name": "web", "namespace": ns, "uid": uid,
+                           "fieldPath": "spec.containers{web}"},
+        "type": "Warning", "reason": "BackOff",
+        "message": "Back-off restarting failed container web in pod web_kq-session-test(x)",
+        "source": {"component": "kubelet", "host": "node-1"},
+        "count": 4, "firstTimestamp": t(100), "lastTimestamp": t(5)
+    }))
+    .expect("a kubelet event");
+    let scheduler: k8s_openapi::api::core::v1::Event = serde_json::from_value(json!({
+        "metadata": {"name": "web.2", "namespace": ns},
+        "involvedObject": {"kind": "Pod", "name": "web", "namespace": ns, "uid": uid},
+        "type": "Warning", "reason": "FailedScheduling",
+        "message": "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod..",
+        "reportingComponent": "default-scheduler", "reportingInstance": "default-scheduler-x",
+        "action": "Scheduling", "eventTime": t(200),
+        "series": {"count": 3, "lastObservedTime": t(50)}
+    }))
+    .expect("a scheduler event");
+    let (mut rx, task) = s.spawn_session(ReconnectPolicy::default());
+    wait_for(&mut rx, "web's pipeline", Duration::from_secs(10), |u| {
+        is_upsert_of(u, "web")
+    })
+    .await;
+    for e in [&kubelet, &scheduler] {
+        s.cluster()
+            .store()
+            .create_typed(&ns, e)
+            .unwrap_or_else(|err| panic!("event stored: {err}"));
+    }
+    let seen = wait_for(
+        &mut rx,
+        "both events",
+        Duration::from_secs(10),
+        |u| matches!(u, SessionUpdate::Events { events } if events.len() == 2),
+    )
+    .await;
+    let Some(SessionUpdate::Events { events }) = seen.last() else {
+        unreachable!()
+    };
+    let rows: Vec<(&str, u32, &str, &str, Option<&str>)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.reason.as_str(),
+                e.count,
+                e.from.as_str(),
+                e.object.as_str(),
+                e.container.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("FailedScheduling", 3, "default-scheduler", "pod/web", None),
+            ("BackOff", 4, "kubelet", "pod/web", Some("web")),
+        ],
+        "oldest last-seen first; series.count and reportingComponent count for the scheduler"
+    );
+    assert_eq!(
+        (events[0].first_seen.clone(), events[0].last_seen.clone()),
+        (Some(t(200)), Some(t(50))),
+        "the scheduler's eventTime and series.lastObservedTime"
+    );
+    assert_eq!(
+        (events[1].first_seen.clone(), events[1].last_seen.clone()),
+        (Some(t(100)), Some(t(5))),
+        "the kubelet's first and last timestamps"
+    );
+    assert!(events[0].last_seen < events[1].last_seen, "{events:?}");
+    task.abort();
+}
