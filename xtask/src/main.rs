@@ -3,10 +3,12 @@
 //! - `run`      installs what is missing, builds the UI and the app, and opens the window.
 //! - `test`     installs what is missing and runs every test tier, stopping at the first red one.
 //! - `bundle`   builds the .deb and .rpm packages offline.
+//! - `bench`    measures speed and footprint against the targets and prints one table.
 //! - `bindings` regenerates the UI's TypeScript types from the Rust IPC payloads.
 //!
 //! Installs are idempotent: each step checks before it acts, so a second run does no work.
 
+mod bench;
 mod setup;
 mod tiers;
 
@@ -21,11 +23,14 @@ pub fn root() -> PathBuf {
         .expect("workspace root")
 }
 
-const USAGE: &str = "usage: cargo xtask <run | test [TIER…] | bundle | bindings>
+const USAGE: &str = "usage: cargo xtask <run | test [TIER…] | bundle | bench [--quick] | bindings>
 
   run        build the UI and the desktop app, then open it on the embedded cluster
-  test       run every tier: fmt, clippy, rust, ui, browser, desktop (name tiers to run only those)
+  test       run every tier: fmt, boundaries, clippy, rust, bench, ui, browser, desktop
+             (name tiers to run only those)
   bundle     build the .deb and .rpm packages into target/release/bundle/
+  bench      measure speed and footprint (release build) against the targets; one table,
+             also written to target/bench/latest.md (--quick: tiny sizes, debug build)
   bindings   regenerate ui/src/lib/bindings from the Rust IPC types";
 
 fn main() -> ExitCode {
@@ -39,6 +44,7 @@ fn main() -> ExitCode {
         "run" => tiers::run_app(),
         "test" => tiers::test(rest),
         "bundle" => tiers::bundle(),
+        "bench" => bench::bench(rest),
         "bindings" => kq_engine::bindings::write_all(&root())
             .map(|()| println!("wrote {}", kq_engine::bindings::BINDINGS_DIR))
             .map_err(|e| format!("cannot write bindings: {e}")),

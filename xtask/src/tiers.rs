@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::{root, setup};
+use crate::{bench, root, setup};
 
 /// One external command with its working directory and extra environment.
 pub struct Step {
@@ -283,6 +283,7 @@ const TIERS: &[&str] = &[
     "boundaries",
     "clippy",
     "rust",
+    "bench",
     "ui",
     "browser",
     "desktop",
@@ -360,6 +361,14 @@ fn run_tier(name: &str) -> Outcome {
             ]);
             from_counts(ok, parse_cargo_test(&out), name)
         }
+        "bench" => match bench::run(true) {
+            // Each figure the quick benchmark printed counts as one passed check.
+            Ok(rows) => from_counts(true, (rows.len() as u64, 0), name),
+            Err(e) => {
+                eprintln!("xtask: {e}");
+                Outcome::check(false)
+            }
+        },
         "ui" => {
             let typecheck = Step::new("ui type check")
                 .dir(&ui)
