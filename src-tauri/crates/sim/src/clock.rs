@@ -24,16 +24,26 @@ pub struct Clock {
 }
 
 impl Clock {
-    /// A clock starting now that runs `speed` times as fast as real time (values that are not
-    /// finite and positive mean 1).
+    /// A clock starting now that runs `speed` times as fast as real time. Speed 0 is a paused
+    /// clock that moves only by [`Clock::advance`] (deterministic tests); values that are not
+    /// finite or are negative mean 1.
     pub fn new(speed: f64) -> Self {
-        let speed = if speed.is_finite() && speed > 0.0 {
+        let speed = if speed.is_finite() && speed >= 0.0 {
             speed
         } else {
             1.0
         };
+        // A paused clock starts an hour back, so tests can move it forward without stamping
+        // objects in the future (kubectl renders future times as `<invalid>`).
+        let start_wall = if speed == 0.0 {
+            Timestamp::now()
+                .checked_sub(SignedDuration::from_hours(1))
+                .unwrap_or_else(|_| Timestamp::now())
+        } else {
+            Timestamp::now()
+        };
         Clock {
-            start_wall: Timestamp::now(),
+            start_wall,
             start_instant: Instant::now(),
             speed,
             offset: Mutex::new(Duration::ZERO),
@@ -70,9 +80,19 @@ impl Clock {
         *g += by;
     }
 
-    /// How long to really wait for `virtual_duration` of cluster time to pass.
+    /// Whether time moves only by [`Clock::advance`].
+    pub fn is_paused(&self) -> bool {
+        self.speed == 0.0
+    }
+
+    /// How long to really wait for `virtual_duration` of cluster time to pass (a paused clock
+    /// never gets there on its own: a day stands in for "until woken").
     pub fn real_duration(&self, virtual_duration: Duration) -> Duration {
-        virtual_duration.div_f64(self.speed)
+        if self.is_paused() {
+            return Duration::from_secs(86_400);
+        }
+        let secs = (virtual_duration.as_secs_f64() / self.speed).min(86_400.0 * 365.0);
+        Duration::from_secs_f64(secs)
     }
 
     /// Sleep for a span of virtual time.

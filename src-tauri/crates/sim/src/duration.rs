@@ -78,6 +78,34 @@ pub fn go_duration(d: Duration) -> String {
     }
 }
 
+/// Go's `time.Duration.String()` of a duration truncated to milliseconds, as the kubelet's
+/// `Pulled` event prints pull times (`512ms`, `3.512s`, `1m3.5s`).
+pub fn go_duration_ms(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 {
+        return "0s".into();
+    }
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let (h, rem) = (ms / 3_600_000, ms % 3_600_000);
+    let (m, rem) = (rem / 60_000, rem % 60_000);
+    let (s, frac) = (rem / 1000, rem % 1000);
+    let mut secs = s.to_string();
+    if frac > 0 {
+        let f = format!("{frac:03}");
+        secs.push('.');
+        secs.push_str(f.trim_end_matches('0'));
+    }
+    if h > 0 {
+        format!("{h}h{m}m{secs}s")
+    } else if m > 0 {
+        format!("{m}m{secs}s")
+    } else {
+        format!("{secs}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +141,14 @@ mod tests {
         assert_eq!(go_duration(Duration::from_secs(10)), "10s");
         assert_eq!(go_duration(Duration::from_secs(80)), "1m20s");
         assert_eq!(go_duration(Duration::from_secs(300)), "5m0s");
+    }
+
+    #[test]
+    fn go_duration_ms_format() {
+        assert_eq!(go_duration_ms(Duration::from_millis(512)), "512ms");
+        assert_eq!(go_duration_ms(Duration::from_millis(3512)), "3.512s");
+        assert_eq!(go_duration_ms(Duration::from_millis(3500)), "3.5s");
+        assert_eq!(go_duration_ms(Duration::from_millis(63_500)), "1m3.5s");
+        assert_eq!(go_duration_ms(Duration::from_secs(4)), "4s");
     }
 }

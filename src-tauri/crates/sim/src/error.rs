@@ -107,6 +107,10 @@ pub enum Error {
     /// 500 InternalError: a bug in the embedded cluster; never expected.
     #[error("Internal error occurred: {0}")]
     Internal(String),
+    /// An image catalog file (a teacher's or mission's `registry.yaml`) is invalid; the text
+    /// names the file, line and field.
+    #[error("{0}")]
+    Catalog(String),
     /// The listening socket could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

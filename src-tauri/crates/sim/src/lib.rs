@@ -14,7 +14,11 @@
 //! - [`logs`]: per-container log buffers behind `kubectl logs`.
 //! - [`clock`]: the one virtual clock with a speed factor.
 //!
-//! Until the scheduler and kubelet exist, pods stay `Pending` with no conditions.
+//! - `controllers`: the scheduler and the kubelet that run pods on the embedded nodes, with
+//!   [`registry`] (the offline image catalog) and [`shell`] (what busybox-style containers run).
+//!
+//! With a paused clock (`speed: 0.0`) time moves only by [`RunningCluster::advance`], so tests
+//! replay back-off sequences deterministically.
 //!
 //! Starting it in-process, as the desktop app does:
 //!
@@ -46,6 +50,7 @@ use tokio::sync::watch;
 
 mod api;
 pub mod clock;
+mod controllers;
 pub mod duration;
 mod error;
 pub mod kinds;
@@ -54,7 +59,9 @@ pub mod logs;
 mod proto;
 pub mod quantity;
 mod random;
+pub mod registry;
 pub mod selectors;
+pub mod shell;
 pub mod store;
 pub mod strict;
 mod tls;
@@ -62,6 +69,8 @@ pub mod validation;
 
 pub use api::{MAX_BODY_BYTES, VERSION};
 pub use clock::Clock;
+pub use controllers::Controllers;
+pub use controllers::runtime::Runtime;
 pub use error::{Error, Result};
 pub use kinds::node::NodeTemplate;
 pub use store::Store;
@@ -71,7 +80,8 @@ pub use store::Store;
 pub struct ClusterConfig {
     /// Port on 127.0.0.1; `None` picks a free one.
     pub port: Option<u16>,
-    /// Virtual clock speed (1.0 = real time).
+    /// Virtual clock speed (1.0 = real time; 0 = paused, moved only by
+    /// [`RunningCluster::advance`]).
     pub speed: f64,
     /// Where to write the kubeconfig (mode 0600); `None` writes none.
     pub kubeconfig_path: Option<PathBuf>,
@@ -84,6 +94,9 @@ pub struct ClusterConfig {
     /// Run the scheduler and kubelet (default). Tests that play the node's part themselves,
     /// through [`Store::update_status`], turn them off.
     pub controllers: bool,
+    /// Extra image catalog files (teachers' and missions' `registry.yaml`), as
+    /// `(source name, YAML text)`.
+    pub registry_yaml: Vec<(String, String)>,
 }
 
 impl Default for ClusterConfig {
@@ -96,6 +109,7 @@ impl Default for ClusterConfig {
             history_limit: 2000,
             bookmark_interval: Duration::from_secs(60),
             controllers: true,
+            registry_yaml: Vec::new(),
         }
     }
 }
@@ -131,6 +145,19 @@ impl Cluster {
             server_address: format!("127.0.0.1:{}", local.port()),
         });
         let (stop_tx, stop_rx) = watch::channel(false);
+        let runtime = Arc::new(Runtime::new());
+        for (source, yaml) in &config.registry_yaml {
+            runtime
+                .add_catalog_yaml(yaml, source)
+                .map_err(Error::Catalog)?;
+        }
+        let controllers = if config.controllers {
+            let c = Controllers::start(store.clone(), runtime.clone());
+            tokio::spawn(c.clone().run(stop_rx.clone()));
+            Some(c)
+        } else {
+            None
+        };
         let server = tokio::spawn(api::serve(
             listener,
             pki.server_config.clone(),
@@ -146,6 +173,8 @@ impl Cluster {
             kubeconfig,
             kubeconfig_path: config.kubeconfig_path,
             store,
+            runtime,
+            controllers,
             stop: stop_tx,
             server: Some(server),
         })
@@ -190,6 +219,8 @@ pub struct RunningCluster {
     kubeconfig: String,
     kubeconfig_path: Option<PathBuf>,
     store: Arc<Store>,
+    runtime: Arc<Runtime>,
+    controllers: Option<Arc<Controllers>>,
     stop: watch::Sender<bool>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -247,6 +278,28 @@ impl RunningCluster {
             .logs()
             .append(&uid, container, text, self.store.clock().now());
         Ok(())
+    }
+
+    /// Move cluster time forward. With a paused clock every timer on the way fires at its own
+    /// virtual moment, so the outcome is the same on any machine.
+    pub fn advance(&self, by: Duration) {
+        match &self.controllers {
+            Some(c) => c.advance(by),
+            None => self.store.clock().advance(by),
+        }
+    }
+
+    /// Let the scheduler and kubelet act on every change made so far (they also do this on
+    /// their own, a moment later).
+    pub fn settle(&self) {
+        if let Some(c) = &self.controllers {
+            c.tick();
+        }
+    }
+
+    /// The container runtime (its image catalog takes teachers' additions).
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
     }
 
     /// Test hook: every open watch gets an in-stream `410 Expired` and closes.

@@ -1,0 +1,604 @@
+//! The node side of the embedded cluster: the scheduler and the kubelet, driven by the
+//! cluster clock.
+//!
+//! One [`Controllers`] value owns both and a timer queue in virtual time. It learns about
+//! changes from the store's watch channels and acts on them in [`Controllers::tick`]: it binds
+//! or rejects pending pods, runs the pod lifecycle, and writes statuses and events back
+//! through the store, exactly as a client of the API would see a real scheduler and kubelet
+//! do. A background task ticks whenever something changes or the next timer is due; with a
+//! paused clock (speed 0) tests step virtual time themselves with [`Controllers::advance`], so
+//! a five-minute back-off sequence runs in milliseconds and always the same way.
+
+mod backoff;
+pub(crate) mod kubelet;
+pub(crate) mod recorder;
+pub(crate) mod runtime;
+pub(crate) mod scheduler;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use serde_json::Value;
+use tokio::sync::{Notify, broadcast};
+
+use crate::kinds;
+use crate::store::{EventType, Store, WatchEvent, WatchStart};
+use kubelet::Kubelet;
+use recorder::{Recorder, Regarding};
+use scheduler::{NodeUsage, Placement, QueuedPod, add};
+
+/// A timer in virtual time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Try to schedule a pod (by uid).
+    Schedule(String),
+    /// Pod worker sync.
+    Sync(String),
+    /// PLEG relist for a pod.
+    Relist(String),
+    /// A container program's next step (pod uid, container index, run epoch).
+    Program(String, usize, u64),
+    /// A probe (pod uid, container index, run epoch, liveness?).
+    Probe(String, usize, u64, bool),
+    /// Remove a terminated pod.
+    Finalize(String),
+    /// The scheduler's event recorder writes cached series counts.
+    SeriesRefresh,
+}
+
+/// A small deterministic generator for jitter and ids (the same inputs give the same run).
+#[derive(Debug, Clone)]
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Rng(seed | 1)
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        // xorshift64*
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in [0, 1).
+    pub(crate) fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub(crate) fn hex(&mut self, n: usize) -> String {
+        let mut s = String::with_capacity(n);
+        while s.len() < n {
+            s.push_str(&format!("{:016x}", self.next_u64()));
+        }
+        s.truncate(n);
+        s
+    }
+}
+
+struct Watches {
+    pods: broadcast::Receiver<WatchEvent>,
+    nodes: broadcast::Receiver<WatchEvent>,
+}
+
+struct World {
+    store: Arc<Store>,
+    watches: Watches,
+    timers: BTreeMap<(Timestamp, u64), Wake>,
+    seq: u64,
+    rng: Rng,
+    recorder: Recorder,
+    kubelets: Vec<Kubelet>,
+    /// Every pod the controllers know, by uid.
+    pods: HashMap<String, Arc<Value>>,
+    nodes: Vec<Node>,
+    queue: HashMap<String, QueuedPod>,
+    /// Whether the full state must be re-read (a watch channel lagged).
+    resync: bool,
+    runtime: Arc<runtime::Runtime>,
+}
+
+/// The scheduler and kubelets of the embedded cluster.
+pub struct Controllers {
+    world: Mutex<World>,
+    store: Arc<Store>,
+    notify: Notify,
+}
+
+impl std::fmt::Debug for Controllers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Controllers").finish_non_exhaustive()
+    }
+}
+
+impl World {
+    fn push(&mut self, at: Timestamp, wake: Wake) {
+        self.seq += 1;
+        self.timers.insert((at, self.seq), wake);
+    }
+
+    fn next_deadline(&self) -> Option<Timestamp> {
+        self.timers.keys().next().map(|(t, _)| *t)
+    }
+
+    fn reload_nodes(&mut self) {
+        self.nodes = self.store.list::<Node>(None);
+        // A node registered later (a mission adds one) gets its own kubelet.
+        let now = self.store.clock().now();
+        for n in self.nodes.clone() {
+            let name = n.metadata.name.clone().unwrap_or_default();
+            if self.kubelets.iter().any(|k| k.node == name) {
+                continue;
+            }
+            let store = self.store.clone();
+            let k = new_kubelet(&store, &mut self.recorder, &self.runtime, &n, now);
+            self.kubelets.push(k);
+        }
+    }
+
+    fn full_resync(&mut self, now: Timestamp) {
+        self.reload_nodes();
+        let current: HashMap<String, Arc<Value>> = self
+            .store
+            .list_raw(&kinds::pod::KIND, None)
+            .into_iter()
+            .map(|p| (kinds::str_at(&p, "/metadata/uid").to_string(), p))
+            .collect();
+        let gone: Vec<Arc<Value>> = self
+            .pods
+            .iter()
+            .filter(|(uid, _)| !current.contains_key(*uid))
+            .map(|(_, p)| p.clone())
+            .collect();
+        for p in gone {
+            self.on_pod(EventType::Deleted, p, now);
+        }
+        for (_, p) in current {
+            self.on_pod(EventType::Modified, p, now);
+        }
+    }
+
+    fn drain(&mut self, now: Timestamp) -> bool {
+        let mut any = false;
+        loop {
+            match self.watches.nodes.try_recv() {
+                Ok(_) => {
+                    any = true;
+                    self.reload_nodes();
+                    self.cluster_changed(now);
+                }
+                Err(broadcast::error::TryRecvError::Lagged(_)) => self.resync = true,
+                Err(_) => break,
+            }
+        }
+        loop {
+            match self.watches.pods.try_recv() {
+                Ok(ev) => {
+                    any = true;
+                    self.on_pod(ev.kind, ev.object, now);
+                }
+                Err(broadcast::error::TryRecvError::Lagged(_)) => self.resync = true,
+                Err(_) => break,
+            }
+        }
+        if self.resync {
+            self.resync = false;
+            any = true;
+            self.full_resync(now);
+        }
+        any
+    }
+
+    fn cluster_changed(&mut self, now: Timestamp) {
+        let mut due = Vec::new();
+        for (uid, q) in &mut self.queue {
+            let before = q.next_attempt;
+            q.cluster_changed(now);
+            if q.next_attempt < before {
+                due.push((q.next_attempt, uid.clone()));
+            }
+        }
+        for (at, uid) in due {
+            self.push(at, Wake::Schedule(uid));
+        }
+    }
+
+    fn on_pod(&mut self, kind: EventType, pod: Arc<Value>, now: Timestamp) {
+        let uid = kinds::str_at(&pod, "/metadata/uid").to_string();
+        let gone = kind == EventType::Deleted;
+        if gone {
+            self.pods.remove(&uid);
+            self.queue.remove(&uid);
+            // Room freed on a node: unschedulable pods get another look.
+            self.cluster_changed(now);
+        } else {
+            self.pods.insert(uid.clone(), pod.clone());
+            let unbound = kinds::str_at(&pod, "/spec/nodeName").is_empty();
+            let ours = matches!(
+                kinds::str_at(&pod, "/spec/schedulerName"),
+                "" | "default-scheduler"
+            );
+            let deleting = pod.pointer("/metadata/deletionTimestamp").is_some();
+            if unbound && ours && !deleting && !self.queue.contains_key(&uid) {
+                self.queue.insert(uid.clone(), QueuedPod::new(now));
+                self.push(now, Wake::Schedule(uid.clone()));
+            }
+            if !unbound {
+                self.queue.remove(&uid);
+            }
+        }
+        let mut wakes = Vec::new();
+        let store = self.store.clone();
+        for k in &mut self.kubelets {
+            if gone || k.node == kinds::str_at(&pod, "/spec/nodeName") || k.has(&uid) {
+                k.observe(&pod, gone, now, &mut wakes, &mut self.recorder, &store);
+            }
+        }
+        for (at, w) in wakes {
+            self.push(at, w);
+        }
+    }
+
+    fn usage(&self) -> HashMap<String, NodeUsage> {
+        let mut usage: HashMap<String, NodeUsage> = HashMap::new();
+        for p in self.pods.values() {
+            let node = kinds::str_at(p, "/spec/nodeName");
+            let phase = kinds::str_at(p, "/status/phase");
+            if node.is_empty() || phase == "Succeeded" || phase == "Failed" {
+                continue;
+            }
+            let Ok(typed) = serde_json::from_value::<Pod>((**p).clone()) else {
+                continue;
+            };
+            let r = scheduler::pod_requests(&typed);
+            let u = usage.entry(node.to_string()).or_default();
+            u.requests.cpu_milli += r.cpu_milli;
+            u.requests.memory += r.memory;
+            u.pods += 1;
+        }
+        usage
+    }
+
+    fn schedule(&mut self, uid: &str, now: Timestamp) {
+        let Some(q) = self.queue.get(uid) else { return };
+        if q.next_attempt > now {
+            return;
+        }
+        let Some(pod) = self.pods.get(uid).cloned() else {
+            return;
+        };
+        let Ok(typed) = serde_json::from_value::<Pod>((*pod).clone()) else {
+            return;
+        };
+        let (ns, name) = (
+            kinds::namespace_of(&pod).to_string(),
+            kinds::name_of(&pod).to_string(),
+        );
+        let store = self.store.clone();
+        match scheduler::place(&typed, &self.nodes, &self.usage()) {
+            Placement::Node(node) => {
+                if store.bind_pod(&ns, &name, &node).is_ok() {
+                    self.queue.remove(uid);
+                    let fresh = store.get_raw(&kinds::pod::KIND, &ns, &name).unwrap_or(pod);
+                    self.recorder.scheduler(
+                        &store,
+                        now,
+                        &Regarding::pod(&fresh, None),
+                        "Normal",
+                        "Scheduled",
+                        "Binding",
+                        &format!("Successfully assigned {ns}/{name} to {node}"),
+                    );
+                }
+            }
+            Placement::Unschedulable(message) => {
+                let _ = store.update_status::<Pod>(&ns, &name, |p| {
+                    let st = p.status.get_or_insert_with(Default::default);
+                    let conds = st.conditions.get_or_insert_with(Vec::new);
+                    let existing = conds.iter().position(|c| c.type_ == "PodScheduled");
+                    let same = existing.is_some_and(|i| {
+                        conds[i].status == "False"
+                            && conds[i].message.as_deref() == Some(message.as_str())
+                    });
+                    if !same {
+                        if let Some(i) = existing {
+                            conds.remove(i);
+                        }
+                        conds.push(k8s_openapi::api::core::v1::PodCondition {
+                            type_: "PodScheduled".into(),
+                            status: "False".into(),
+                            reason: Some("Unschedulable".into()),
+                            message: Some(message.clone()),
+                            last_transition_time: Some(
+                                k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now),
+                            ),
+                            ..Default::default()
+                        });
+                    }
+                    st.phase.get_or_insert_with(|| "Pending".into());
+                });
+                self.recorder.scheduler(
+                    &store,
+                    now,
+                    &Regarding::pod(&pod, None),
+                    "Warning",
+                    "FailedScheduling",
+                    "Scheduling",
+                    &message,
+                );
+                if let Some(q) = self.queue.get_mut(uid) {
+                    q.failed(now);
+                    let at = q.next_attempt;
+                    self.push(at, Wake::Schedule(uid.to_string()));
+                }
+            }
+        }
+    }
+
+    /// Process changes and every timer due at `now`.
+    fn tick(&mut self, now: Timestamp) {
+        for _ in 0..100_000 {
+            let changed = self.drain(now);
+            let due = match self.timers.first_key_value() {
+                Some((&(t, seq), _)) if t <= now => Some((t, seq)),
+                _ => None,
+            };
+            let Some(key) = due else {
+                if !changed {
+                    return;
+                }
+                continue;
+            };
+            let Some(wake) = self.timers.remove(&key) else {
+                continue;
+            };
+            self.fire(wake, now);
+        }
+    }
+
+    fn fire(&mut self, wake: Wake, now: Timestamp) {
+        match &wake {
+            Wake::Schedule(uid) => self.schedule(uid, now),
+            Wake::SeriesRefresh => {
+                let store = self.store.clone();
+                self.recorder.flush_series(&store, now, true);
+                self.push(add(now, recorder::SERIES_REFRESH), Wake::SeriesRefresh);
+            }
+            _ => {
+                let store = self.store.clone();
+                let mut wakes = Vec::new();
+                for k in &mut self.kubelets {
+                    k.fire(
+                        &wake,
+                        now,
+                        &mut self.rng,
+                        &mut wakes,
+                        &mut self.recorder,
+                        &store,
+                    );
+                }
+                for (at, w) in wakes {
+                    self.push(at, w);
+                }
+            }
+        }
+        // Series that went quiet are finished on the recorder's own schedule; checking after
+        // every timer keeps it simple and cheap.
+        let store = self.store.clone();
+        self.recorder.flush_series(&store, now, false);
+    }
+}
+
+impl Controllers {
+    /// Attach a scheduler and one kubelet per node to `store`, and start driving them.
+    pub(crate) fn start(store: Arc<Store>, runtime: Arc<runtime::Runtime>) -> Arc<Controllers> {
+        let pods = store
+            .subscribe(
+                &kinds::pod::KIND,
+                WatchStart::After(store.resource_version()),
+            )
+            .map(|s| s.rx);
+        let nodes = store
+            .subscribe(
+                &kinds::node::KIND,
+                WatchStart::After(store.resource_version()),
+            )
+            .map(|s| s.rx);
+        let (Ok(pods), Ok(nodes)) = (pods, nodes) else {
+            unreachable!("pods and nodes are always served")
+        };
+        store.set_kubelet_attached(true);
+        let now = store.clock().now();
+        let node_list = store.list::<Node>(None);
+        let mut recorder = Recorder::default();
+        let kubelets = node_list
+            .iter()
+            .map(|n| new_kubelet(&store, &mut recorder, &runtime, n, now))
+            .collect();
+        let mut world = World {
+            store: store.clone(),
+            watches: Watches { pods, nodes },
+            timers: BTreeMap::new(),
+            seq: 0,
+            rng: Rng::new(0x6b75_6265_7175_6573),
+            recorder,
+            kubelets,
+            pods: HashMap::new(),
+            nodes: node_list,
+            queue: HashMap::new(),
+            resync: true,
+            runtime,
+        };
+        world.push(add(now, recorder::SERIES_REFRESH), Wake::SeriesRefresh);
+        let ctrl = Arc::new(Controllers {
+            world: Mutex::new(world),
+            store: store.clone(),
+            notify: Notify::new(),
+        });
+        ctrl.tick();
+        ctrl
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, World> {
+        match self.world.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Act on every change and due timer now; returns the next deadline.
+    pub fn tick(&self) -> Option<Timestamp> {
+        let now = self.store.clock().now();
+        let mut w = self.lock();
+        w.tick(now);
+        w.next_deadline()
+    }
+
+    /// Move virtual time forward by `by`, firing every timer on the way at its own moment
+    /// (deterministic with a paused clock).
+    pub fn advance(&self, by: Duration) {
+        let clock = self.store.clock().clone();
+        let target = add(clock.now(), by);
+        let mut w = self.lock();
+        loop {
+            let now = clock.now();
+            w.tick(now);
+            match w.next_deadline() {
+                Some(t) if t <= target => {
+                    if t > now {
+                        clock
+                            .advance(Duration::try_from(t.duration_since(now)).unwrap_or_default());
+                    }
+                }
+                _ => break,
+            }
+        }
+        let now = clock.now();
+        if target > now {
+            clock.advance(Duration::try_from(target.duration_since(now)).unwrap_or_default());
+        }
+        w.tick(clock.now());
+        drop(w);
+        self.notify.notify_one();
+    }
+
+    /// Drive the controllers until `stop` fires: tick on every change and at every deadline.
+    pub(crate) async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let wake_pods = self.store.subscribe(
+            &kinds::pod::KIND,
+            WatchStart::After(self.store.resource_version()),
+        );
+        let wake_nodes = self.store.subscribe(
+            &kinds::node::KIND,
+            WatchStart::After(self.store.resource_version()),
+        );
+        let (Ok(mut wake_pods), Ok(mut wake_nodes)) =
+            (wake_pods.map(|s| s.rx), wake_nodes.map(|s| s.rx))
+        else {
+            return;
+        };
+        loop {
+            let next = self.tick();
+            let clock = self.store.clock();
+            let wait = next.map_or(Duration::from_secs(86_400), |t| {
+                let now = clock.now();
+                if t <= now {
+                    Duration::ZERO
+                } else {
+                    clock.real_duration(
+                        Duration::try_from(t.duration_since(now)).unwrap_or_default(),
+                    )
+                }
+            });
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                r = wake_pods.recv() => if matches!(r, Err(broadcast::error::RecvError::Closed)) { return },
+                r = wake_nodes.recv() => if matches!(r, Err(broadcast::error::RecvError::Closed)) { return },
+                _ = self.notify.notified() => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+fn new_kubelet(
+    store: &Arc<Store>,
+    recorder: &mut Recorder,
+    runtime: &Arc<runtime::Runtime>,
+    n: &Node,
+    now: Timestamp,
+) -> Kubelet {
+    let name = n.metadata.name.clone().unwrap_or_default();
+    let ip = n
+        .status
+        .as_ref()
+        .and_then(|s| s.addresses.as_ref())
+        .and_then(|a| a.iter().find(|a| a.type_ == "InternalIP"))
+        .map(|a| a.address.clone())
+        .unwrap_or_else(|| "192.168.49.2".into());
+    let cidr = n
+        .spec
+        .as_ref()
+        .and_then(|s| s.pod_cidr.clone())
+        .unwrap_or_else(|| "10.244.0.0/24".into());
+    let mut k = Kubelet::new(&name, &ip, &cidr, runtime.clone());
+    if let Some(pause) = runtime.pause_image() {
+        k.preload(pause);
+    }
+    node_events(store, recorder, n, now);
+    k
+}
+
+/// What a freshly registered node reports about itself.
+fn node_events(store: &Arc<Store>, rec: &mut Recorder, node: &Node, now: Timestamp) {
+    let name = node.metadata.name.clone().unwrap_or_default();
+    let reg = Regarding {
+        kind: "Node",
+        namespace: String::new(),
+        name: name.clone(),
+        uid: node.metadata.uid.clone().unwrap_or_else(|| name.clone()),
+        api_version: "v1",
+        resource_version: String::new(),
+        field_path: None,
+    };
+    let kubelet_events = [
+        ("Starting", "Starting kubelet.".to_string()),
+        (
+            "NodeAllocatableEnforced",
+            "Updated Node Allocatable limit across pods".to_string(),
+        ),
+        (
+            "NodeHasSufficientMemory",
+            format!("Node {name} status is now: NodeHasSufficientMemory"),
+        ),
+        (
+            "NodeHasNoDiskPressure",
+            format!("Node {name} status is now: NodeHasNoDiskPressure"),
+        ),
+        (
+            "NodeHasSufficientPID",
+            format!("Node {name} status is now: NodeHasSufficientPID"),
+        ),
+        ("NodeReady", format!("Node {name} status is now: NodeReady")),
+    ];
+    for (reason, message) in kubelet_events {
+        rec.kubelet(store, now, &name, &reg, "Normal", reason, &message);
+    }
+    rec.legacy_event(
+        store,
+        now,
+        "node-controller",
+        "",
+        &reg,
+        "Normal",
+        "RegisteredNode",
+        &format!("Node {name} event: Registered Node {name} in Controller"),
+    );
+}

@@ -1,0 +1,491 @@
+//! The scheduler: fits pending pods onto nodes the way kube-scheduler's default plugins do and
+//! reports failures with the real FitError text.
+//!
+//! Filters, in the default plugin order: NodeUnschedulable, TaintToleration, NodeAffinity
+//! (nodeSelector and required node affinity), NodeResourcesFit (cpu, memory, pods). A node
+//! fails on the first filter that rejects it; NodeResourcesFit may give several reasons. The
+//! message counts reasons across nodes, sorted, then adds the preemption verdict
+//! (`pkg/scheduler/framework/types.go` FitError.Error and
+//! `plugins/defaultpreemption` PostFilter), which is how the famous double period comes about:
+//! `0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No
+//! preemption victims found for incoming pod..`
+//!
+//! Retries follow the scheduling queue: an unschedulable pod moves back to the active queue
+//! when the cluster changes (a node added or updated, a pod deleted), after its per-pod back-off
+//! (1 s doubling to 10 s), and otherwise after five minutes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, Taint};
+
+use crate::quantity::Quantity;
+
+/// `DefaultPodMaxInUnschedulablePodsDuration`.
+pub(crate) const UNSCHEDULABLE_RETRY: Duration = Duration::from_secs(300);
+const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// The resources a pod asks for, in milli-CPU, bytes and pod slots.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Requests {
+    pub cpu_milli: i128,
+    pub memory: i128,
+}
+
+fn quantity(
+    map: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>,
+    key: &str,
+    milli: bool,
+) -> i128 {
+    map.and_then(|m| m.get(key))
+        .and_then(|q| Quantity::parse(&q.0))
+        .map_or(0, |q| if milli { q.milli_value() } else { q.value() })
+}
+
+/// `max(sum(containers), max(init containers)) + overhead`, as the scheduler computes it.
+pub(crate) fn pod_requests(pod: &Pod) -> Requests {
+    let Some(spec) = &pod.spec else {
+        return Requests::default();
+    };
+    let req = |c: &k8s_openapi::api::core::v1::Container| {
+        let r = c.resources.as_ref();
+        // Limits without requests default requests to the limits (apiserver defaulting), so
+        // reading requests is enough.
+        Requests {
+            cpu_milli: quantity(r.and_then(|r| r.requests.as_ref()), "cpu", true),
+            memory: quantity(r.and_then(|r| r.requests.as_ref()), "memory", false),
+        }
+    };
+    let mut sum = Requests::default();
+    for c in &spec.containers {
+        let r = req(c);
+        sum.cpu_milli += r.cpu_milli;
+        sum.memory += r.memory;
+    }
+    for c in spec.init_containers.iter().flatten() {
+        let r = req(c);
+        sum.cpu_milli = sum.cpu_milli.max(r.cpu_milli);
+        sum.memory = sum.memory.max(r.memory);
+    }
+    if let Some(o) = &spec.overhead {
+        sum.cpu_milli += quantity(Some(o), "cpu", true);
+        sum.memory += quantity(Some(o), "memory", false);
+    }
+    sum
+}
+
+/// Why one node was rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NodeVerdict {
+    reasons: Vec<String>,
+    /// Preemption could help (resources) or not (taints, affinity, cordon).
+    resolvable: bool,
+}
+
+fn tolerates(pod: &Pod, taint: &Taint) -> bool {
+    let tolerations = pod.spec.as_ref().and_then(|s| s.tolerations.as_ref());
+    tolerations.into_iter().flatten().any(|t| {
+        let effect_ok = t
+            .effect
+            .as_deref()
+            .is_none_or(|e| e.is_empty() || e == taint.effect);
+        let key_ok = match t.key.as_deref() {
+            None | Some("") => t.operator.as_deref() == Some("Exists"),
+            Some(k) => k == taint.key,
+        };
+        let value_ok = match t.operator.as_deref() {
+            Some("Exists") => true,
+            _ => t.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or(""),
+        };
+        effect_ok && key_ok && value_ok
+    })
+}
+
+fn requirement_matches(req: &NodeSelectorRequirement, labels: &BTreeMap<String, String>) -> bool {
+    let value = labels.get(&req.key);
+    let values = req.values.as_deref().unwrap_or(&[]);
+    match req.operator.as_str() {
+        "In" => value.is_some_and(|v| values.contains(v)),
+        "NotIn" => value.is_none_or(|v| !values.contains(v)),
+        "Exists" => value.is_some(),
+        "DoesNotExist" => value.is_none(),
+        "Gt" | "Lt" => {
+            let (Some(v), Some(bound)) = (
+                value.and_then(|v| v.parse::<i64>().ok()),
+                values.first().and_then(|b| b.parse::<i64>().ok()),
+            ) else {
+                return false;
+            };
+            if req.operator == "Gt" {
+                v > bound
+            } else {
+                v < bound
+            }
+        }
+        _ => false,
+    }
+}
+
+fn term_matches(term: &NodeSelectorTerm, node: &Node) -> bool {
+    let empty = BTreeMap::new();
+    let labels = node.metadata.labels.as_ref().unwrap_or(&empty);
+    let exprs = term.match_expressions.as_deref().unwrap_or(&[]);
+    let fields = term.match_fields.as_deref().unwrap_or(&[]);
+    if exprs.is_empty() && fields.is_empty() {
+        return false;
+    }
+    let name = node.metadata.name.clone().unwrap_or_default();
+    let field_labels: BTreeMap<String, String> =
+        [("metadata.name".to_string(), name)].into_iter().collect();
+    exprs.iter().all(|r| requirement_matches(r, labels))
+        && fields.iter().all(|r| requirement_matches(r, &field_labels))
+}
+
+fn affinity_matches(pod: &Pod, node: &Node) -> bool {
+    let Some(spec) = &pod.spec else { return true };
+    let empty = BTreeMap::new();
+    let labels = node.metadata.labels.as_ref().unwrap_or(&empty);
+    if let Some(sel) = &spec.node_selector
+        && !sel.iter().all(|(k, v)| labels.get(k) == Some(v))
+    {
+        return false;
+    }
+    let required = spec
+        .affinity
+        .as_ref()
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|na| {
+            na.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        });
+    match required {
+        Some(sel) => sel
+            .node_selector_terms
+            .iter()
+            .any(|t| term_matches(t, node)),
+        None => true,
+    }
+}
+
+/// What is already placed on a node.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct NodeUsage {
+    pub requests: Requests,
+    pub pods: i64,
+}
+
+fn allocatable(node: &Node, key: &str, milli: bool) -> i128 {
+    quantity(
+        node.status.as_ref().and_then(|s| s.allocatable.as_ref()),
+        key,
+        milli,
+    )
+}
+
+fn filter(pod: &Pod, node: &Node, usage: NodeUsage, want: Requests) -> Result<(), NodeVerdict> {
+    let unresolvable = |r: String| NodeVerdict {
+        reasons: vec![r],
+        resolvable: false,
+    };
+    let spec = node.spec.clone().unwrap_or_default();
+    if spec.unschedulable == Some(true) {
+        let tolerated = tolerates(
+            pod,
+            &Taint {
+                key: "node.kubernetes.io/unschedulable".into(),
+                effect: "NoSchedule".into(),
+                ..Default::default()
+            },
+        );
+        if !tolerated {
+            return Err(unresolvable("node(s) were unschedulable".into()));
+        }
+    }
+    for taint in spec.taints.iter().flatten() {
+        if (taint.effect == "NoSchedule" || taint.effect == "NoExecute") && !tolerates(pod, taint) {
+            return Err(unresolvable(format!(
+                "node(s) had untolerated taint {{{}: {}}}",
+                taint.key,
+                taint.value.as_deref().unwrap_or("")
+            )));
+        }
+    }
+    if !affinity_matches(pod, node) {
+        return Err(unresolvable(
+            "node(s) didn't match Pod's node affinity/selector".into(),
+        ));
+    }
+    let mut reasons = Vec::new();
+    if usage.pods as i128 + 1 > allocatable(node, "pods", false) {
+        reasons.push("Too many pods".to_string());
+    }
+    if want.cpu_milli > 0
+        && usage.requests.cpu_milli + want.cpu_milli > allocatable(node, "cpu", true)
+    {
+        reasons.push("Insufficient cpu".to_string());
+    }
+    if want.memory > 0 && usage.requests.memory + want.memory > allocatable(node, "memory", false) {
+        reasons.push("Insufficient memory".to_string());
+    }
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(NodeVerdict {
+            reasons,
+            resolvable: true,
+        })
+    }
+}
+
+/// The outcome of one scheduling attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Placement {
+    Node(String),
+    Unschedulable(String),
+}
+
+/// Pick a node for `pod` or explain why none fits. `usage` maps node name to what is placed.
+pub(crate) fn place(pod: &Pod, nodes: &[Node], usage: &HashMap<String, NodeUsage>) -> Placement {
+    let want = pod_requests(pod);
+    let mut best: Option<(i128, String)> = None;
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut no_victims, mut not_helpful) = (0usize, 0usize);
+    for node in nodes {
+        let name = node.metadata.name.clone().unwrap_or_default();
+        let u = usage.get(&name).copied().unwrap_or_default();
+        match filter(pod, node, u, want) {
+            Ok(()) => {
+                // LeastAllocated: prefer the node with the most cpu left (then by name).
+                let free = allocatable(node, "cpu", true) - u.requests.cpu_milli - want.cpu_milli;
+                let better = match &best {
+                    None => true,
+                    Some((f, n)) => free > *f || (free == *f && name < *n),
+                };
+                if better {
+                    best = Some((free, name));
+                }
+            }
+            Err(v) => {
+                for r in v.reasons {
+                    *counts.entry(r).or_default() += 1;
+                }
+                if v.resolvable {
+                    no_victims += 1;
+                } else {
+                    not_helpful += 1;
+                }
+            }
+        }
+    }
+    if let Some((_, name)) = best {
+        return Placement::Node(name);
+    }
+    Placement::Unschedulable(fit_error(nodes.len(), &counts, no_victims, not_helpful))
+}
+
+/// The FitError text with its preemption suffix.
+fn fit_error(
+    total: usize,
+    counts: &BTreeMap<String, usize>,
+    no_victims: usize,
+    not_helpful: usize,
+) -> String {
+    let mut reasons: Vec<String> = counts.iter().map(|(r, n)| format!("{n} {r}")).collect();
+    reasons.sort();
+    let mut post: Vec<String> = Vec::new();
+    if no_victims > 0 {
+        post.push(format!(
+            "{no_victims} No preemption victims found for incoming pod"
+        ));
+    }
+    if not_helpful > 0 {
+        post.push(format!(
+            "{not_helpful} Preemption is not helpful for scheduling"
+        ));
+    }
+    post.sort();
+    format!(
+        "0/{total} nodes are available: {}. preemption: 0/{total} nodes are available: {}..",
+        reasons.join(", "),
+        post.join(", ")
+    )
+}
+
+/// Per-pod queue state.
+#[derive(Debug, Clone)]
+pub(crate) struct QueuedPod {
+    pub attempts: u32,
+    pub next_attempt: Timestamp,
+    pub last_attempt: Option<Timestamp>,
+}
+
+impl QueuedPod {
+    pub(crate) fn new(now: Timestamp) -> Self {
+        QueuedPod {
+            attempts: 0,
+            next_attempt: now,
+            last_attempt: None,
+        }
+    }
+
+    fn backoff(&self) -> Duration {
+        let exp = self.attempts.saturating_sub(1).min(8);
+        (INITIAL_BACKOFF * 2u32.pow(exp)).min(MAX_BACKOFF)
+    }
+
+    /// After a failed attempt at `now`: wait for a cluster change, or five minutes.
+    pub(crate) fn failed(&mut self, now: Timestamp) {
+        self.attempts += 1;
+        self.last_attempt = Some(now);
+        self.next_attempt = add(now, UNSCHEDULABLE_RETRY);
+    }
+
+    /// The cluster changed in a way that may help: retry once the back-off allows.
+    pub(crate) fn cluster_changed(&mut self, now: Timestamp) {
+        let earliest = self
+            .last_attempt
+            .map_or(now, |t| add(t, self.backoff()))
+            .max(now);
+        if earliest < self.next_attempt {
+            self.next_attempt = earliest;
+        }
+    }
+}
+
+pub(crate) fn add(t: Timestamp, d: Duration) -> Timestamp {
+    jiff::SignedDuration::try_from(d)
+        .ok()
+        .and_then(|d| t.checked_add(d).ok())
+        .unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn node(v: serde_json::Value) -> Node {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn node_1() -> Node {
+        node(
+            json!({"metadata": {"name": "node-1", "labels": {"kubernetes.io/hostname": "node-1"}},
+            "status": {"allocatable": {"cpu": "2", "memory": "3912660Ki", "pods": "110"}}}),
+        )
+    }
+
+    fn pod(v: serde_json::Value) -> Pod {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn cpu_pod(cpu: &str) -> Pod {
+        pod(
+            json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "x",
+            "resources": {"requests": {"cpu": cpu}}}]}}),
+        )
+    }
+
+    #[test]
+    fn insufficient_cpu_has_the_real_text_with_the_double_period() {
+        let got = place(&cpu_pod("6"), &[node_1()], &HashMap::new());
+        assert_eq!(
+            got,
+            Placement::Unschedulable(
+                "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod..".into()
+            )
+        );
+        assert_eq!(
+            place(&cpu_pod("250m"), &[node_1()], &HashMap::new()),
+            Placement::Node("node-1".into())
+        );
+    }
+
+    #[test]
+    fn usage_counts_and_reasons_are_sorted_across_nodes() {
+        let tainted = node(json!({"metadata": {"name": "cp", "labels": {}},
+            "spec": {"taints": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]},
+            "status": {"allocatable": {"cpu": "8", "memory": "8Gi", "pods": "110"}}}));
+        let mut usage = HashMap::new();
+        usage.insert(
+            "node-1".to_string(),
+            NodeUsage {
+                requests: Requests {
+                    cpu_milli: 1900,
+                    memory: 0,
+                },
+                pods: 3,
+            },
+        );
+        let got = place(&cpu_pod("250m"), &[node_1(), tainted], &usage);
+        assert_eq!(
+            got,
+            Placement::Unschedulable(
+                "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling..".into()
+            )
+        );
+    }
+
+    #[test]
+    fn selector_tolerations_and_pod_count() {
+        let p = pod(
+            json!({"metadata": {"name": "p"}, "spec": {"nodeSelector": {"disktype": "ssd"},
+            "containers": [{"name": "c", "image": "x"}]}}),
+        );
+        assert!(matches!(place(&p, &[node_1()], &HashMap::new()),
+            Placement::Unschedulable(m) if m.starts_with("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling..")));
+        let mut usage = HashMap::new();
+        usage.insert(
+            "node-1".to_string(),
+            NodeUsage {
+                requests: Requests::default(),
+                pods: 110,
+            },
+        );
+        assert!(matches!(place(&cpu_pod("10m"), &[node_1()], &usage),
+            Placement::Unschedulable(m) if m.contains("1 Too many pods.")));
+        let tainted = node(
+            json!({"metadata": {"name": "n"}, "spec": {"taints": [{"key": "gpu", "value": "true", "effect": "NoSchedule"}]},
+            "status": {"allocatable": {"cpu": "2", "memory": "1Gi", "pods": "10"}}}),
+        );
+        let tolerant = pod(
+            json!({"metadata": {"name": "p"}, "spec": {"tolerations": [{"key": "gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"}],
+            "containers": [{"name": "c", "image": "x"}]}}),
+        );
+        assert_eq!(
+            place(&tolerant, std::slice::from_ref(&tainted), &HashMap::new()),
+            Placement::Node("n".into())
+        );
+        assert!(
+            matches!(place(&cpu_pod("10m"), &[tainted], &HashMap::new()),
+            Placement::Unschedulable(m) if m.contains("1 node(s) had untolerated taint {gpu: true}"))
+        );
+    }
+
+    #[test]
+    fn init_containers_count_by_their_maximum() {
+        let p = pod(json!({"metadata": {"name": "p"}, "spec": {
+            "initContainers": [{"name": "i", "image": "x", "resources": {"requests": {"cpu": "1500m"}}}],
+            "containers": [{"name": "a", "image": "x", "resources": {"requests": {"cpu": "500m", "memory": "64Mi"}}},
+                           {"name": "b", "image": "x", "resources": {"requests": {"cpu": "250m"}}}]}}));
+        assert_eq!(
+            pod_requests(&p),
+            Requests {
+                cpu_milli: 1500,
+                memory: 64 * 1024 * 1024
+            }
+        );
+    }
+
+    #[test]
+    fn queue_retries_after_changes_with_backoff_or_after_five_minutes() {
+        let t0: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let mut q = QueuedPod::new(t0);
+        q.failed(t0);
+        assert_eq!(q.next_attempt, add(t0, UNSCHEDULABLE_RETRY));
+        q.cluster_changed(t0);
+        assert_eq!(q.next_attempt, add(t0, Duration::from_secs(1)));
+    }
+}
