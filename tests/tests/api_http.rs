@@ -92,10 +92,15 @@ async fn json_post(client: &kube::Client, path: &str, body: Value) -> Resp {
     .await
 }
 
+/// The API server alone: these tests play the scheduler's part themselves (bindings, status
+/// writes), so the embedded scheduler and kubelet stay off.
 async fn start() -> (RunningCluster, kube::Client) {
-    let cluster = Cluster::start(ClusterConfig::default())
-        .await
-        .expect("cluster starts");
+    let cluster = Cluster::start(ClusterConfig {
+        controllers: false,
+        ..ClusterConfig::default()
+    })
+    .await
+    .expect("cluster starts");
     let client = kube_client(&cluster).await;
     (cluster, client)
 }

@@ -15,6 +15,15 @@ use kube::api::{
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
 
+/// The API server alone: these tests write pod statuses and bindings themselves, so the
+/// embedded scheduler and kubelet stay off and every resourceVersion is the test's own.
+fn api_only() -> ClusterConfig {
+    ClusterConfig {
+        controllers: false,
+        ..ClusterConfig::default()
+    }
+}
+
 async fn start(config: ClusterConfig) -> (RunningCluster, kube::Client) {
     let cluster = Cluster::start(config).await.expect("cluster starts");
     let client = kube_client(&cluster).await;
@@ -49,7 +58,7 @@ fn api_err(e: kube::Error) -> Box<kube::core::Status> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_crud_with_server_defaults_and_real_errors() {
-    let (cluster, client) = start(ClusterConfig::default()).await;
+    let (cluster, client) = start(api_only()).await;
     let info = client.apiserver_version().await.expect("/version");
     assert_eq!(
         info.git_version, "v1.33.4",
@@ -240,7 +249,7 @@ async fn typed_crud_with_server_defaults_and_real_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_patch_type() {
-    let (cluster, client) = start(ClusterConfig::default()).await;
+    let (cluster, client) = start(api_only()).await;
     namespace(&client, "patch").await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "patch");
     let two: Pod = serde_json::from_value(json!({
@@ -366,7 +375,7 @@ async fn every_patch_type() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_through_the_api() {
-    let (cluster, client) = start(ClusterConfig::default()).await;
+    let (cluster, client) = start(api_only()).await;
     namespace(&client, "logs").await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "logs");
     let mut p = pod("app", "busybox:1.36");
@@ -417,7 +426,7 @@ async fn logs_through_the_api() {
 async fn raw_watch_semantics() {
     let config = ClusterConfig {
         bookmark_interval: Duration::from_millis(200),
-        ..Default::default()
+        ..api_only()
     };
     let (cluster, client) = start(config).await;
     namespace(&client, "w").await;
@@ -540,7 +549,7 @@ async fn raw_watch_semantics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runtime_watcher_survives_expiry_and_closed_streams() {
-    let (cluster, client) = start(ClusterConfig::default()).await;
+    let (cluster, client) = start(api_only()).await;
     namespace(&client, "rt").await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "rt");
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
