@@ -17,10 +17,33 @@ use jiff::{SignedDuration, Timestamp};
 /// A virtual clock with a speed factor.
 #[derive(Debug)]
 pub struct Clock {
-    start_wall: Timestamp,
-    start_instant: Instant,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct State {
+    /// Virtual time at `anchor`.
+    virtual_at_anchor: Timestamp,
+    anchor: Instant,
     speed: f64,
-    offset: Mutex<Duration>,
+}
+
+fn sanitize(speed: f64) -> f64 {
+    if speed.is_finite() && speed >= 0.0 {
+        speed
+    } else {
+        1.0
+    }
+}
+
+impl State {
+    fn now(&self) -> Timestamp {
+        let elapsed = self.anchor.elapsed().mul_f64(self.speed);
+        let elapsed = SignedDuration::try_from(elapsed).unwrap_or(SignedDuration::MAX);
+        self.virtual_at_anchor
+            .checked_add(elapsed)
+            .unwrap_or(self.virtual_at_anchor)
+    }
 }
 
 impl Clock {
@@ -28,14 +51,10 @@ impl Clock {
     /// clock that moves only by [`Clock::advance`] (deterministic tests); values that are not
     /// finite or are negative mean 1.
     pub fn new(speed: f64) -> Self {
-        let speed = if speed.is_finite() && speed >= 0.0 {
-            speed
-        } else {
-            1.0
-        };
+        let speed = sanitize(speed);
         // A paused clock starts an hour back, so tests can move it forward without stamping
         // objects in the future (kubectl renders future times as `<invalid>`).
-        let start_wall = if speed == 0.0 {
+        let start = if speed == 0.0 {
             Timestamp::now()
                 .checked_sub(SignedDuration::from_hours(1))
                 .unwrap_or_else(|_| Timestamp::now())
@@ -43,46 +62,55 @@ impl Clock {
             Timestamp::now()
         };
         Clock {
-            start_wall,
-            start_instant: Instant::now(),
-            speed,
-            offset: Mutex::new(Duration::ZERO),
+            state: Mutex::new(State {
+                virtual_at_anchor: start,
+                anchor: Instant::now(),
+                speed,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
         }
     }
 
     /// The speed factor.
     pub fn speed(&self) -> f64 {
-        self.speed
+        self.lock().speed
     }
 
-    fn offset(&self) -> Duration {
-        match self.offset.lock() {
-            Ok(g) => *g,
-            Err(p) => *p.into_inner(),
-        }
+    /// Change the speed from now on (time already passed stays as it was).
+    pub fn set_speed(&self, speed: f64) {
+        let mut g = self.lock();
+        let now = g.now();
+        *g = State {
+            virtual_at_anchor: now,
+            anchor: Instant::now(),
+            speed: sanitize(speed),
+        };
     }
 
     /// Current virtual time.
     pub fn now(&self) -> Timestamp {
-        let elapsed = self.start_instant.elapsed().mul_f64(self.speed) + self.offset();
-        let elapsed = SignedDuration::try_from(elapsed).unwrap_or(SignedDuration::MAX);
-        self.start_wall
-            .checked_add(elapsed)
-            .unwrap_or(self.start_wall)
+        self.lock().now()
     }
 
     /// Jump virtual time forward (tests, and "skip ahead" in lessons).
     pub fn advance(&self, by: Duration) {
-        let mut g = match self.offset.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        *g += by;
+        let mut g = self.lock();
+        let by = SignedDuration::try_from(by).unwrap_or(SignedDuration::ZERO);
+        g.virtual_at_anchor = g
+            .virtual_at_anchor
+            .checked_add(by)
+            .unwrap_or(g.virtual_at_anchor);
     }
 
     /// Whether time moves only by [`Clock::advance`].
     pub fn is_paused(&self) -> bool {
-        self.speed == 0.0
+        self.speed() == 0.0
     }
 
     /// How long to really wait for `virtual_duration` of cluster time to pass (a paused clock
@@ -91,7 +119,7 @@ impl Clock {
         if self.is_paused() {
             return Duration::from_secs(86_400);
         }
-        let secs = (virtual_duration.as_secs_f64() / self.speed).min(86_400.0 * 365.0);
+        let secs = (virtual_duration.as_secs_f64() / self.speed()).min(86_400.0 * 365.0);
         Duration::from_secs_f64(secs)
     }
 
@@ -127,6 +155,18 @@ mod tests {
         c.advance(Duration::from_secs(90));
         let after = c.now();
         assert!(after.duration_since(before).as_secs() >= 90);
+    }
+
+    #[test]
+    fn speed_changes_keep_time_continuous() {
+        let c = Clock::new(0.0);
+        let t0 = c.now();
+        c.advance(Duration::from_secs(10));
+        c.set_speed(0.0);
+        assert_eq!(c.now().duration_since(t0).as_secs(), 10);
+        c.set_speed(1000.0);
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(c.now().duration_since(t0).as_secs() >= 20);
     }
 
     #[test]

@@ -289,6 +289,14 @@ impl RunningCluster {
         }
     }
 
+    /// Change the simulation speed from now on (the learner's setting; 1.0 = real time).
+    pub fn set_speed(&self, speed: f64) {
+        self.store.clock().set_speed(speed);
+        if let Some(c) = &self.controllers {
+            c.wake();
+        }
+    }
+
     /// Let the scheduler and kubelet act on every change made so far (they also do this on
     /// their own, a moment later).
     pub fn settle(&self) {

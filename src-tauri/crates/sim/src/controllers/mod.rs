@@ -489,6 +489,11 @@ impl Controllers {
         self.notify.notify_one();
     }
 
+    /// Re-plan the next wake-up (after the clock's speed changed).
+    pub fn wake(&self) {
+        self.notify.notify_one();
+    }
+
     /// Drive the controllers until `stop` fires: tick on every change and at every deadline.
     pub(crate) async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         let wake_pods = self.store.subscribe(
