@@ -157,6 +157,19 @@ struct Worker {
     last_status: Option<Value>,
     /// A container exited or started since the last relist.
     relist_pending: bool,
+    /// When the pod worker syncs next. A pod has one pending sync, like the kubelet's work
+    /// queue: an earlier request replaces a later one, and a timer that no longer matches is
+    /// ignored when it fires.
+    sync_at: Option<Timestamp>,
+}
+
+/// Ask for a sync of `w` at `at` (kept only if it is the earliest pending one).
+fn plan_sync(w: &mut Worker, at: Timestamp, wakes: &mut Vec<(Timestamp, Wake)>) {
+    if w.sync_at.is_some_and(|t| t <= at) {
+        return;
+    }
+    w.sync_at = Some(at);
+    wakes.push((at, Wake::Sync(w.uid.clone())));
 }
 
 impl Worker {
@@ -335,9 +348,11 @@ impl Kubelet {
                     cond_times: HashMap::new(),
                     last_status: None,
                     relist_pending: false,
+                    sync_at: None,
                 };
+                let mut w = w;
+                plan_sync(&mut w, add(now, Duration::from_millis(80)), wakes);
                 self.workers.insert(uid.clone(), w);
-                wakes.push((add(now, Duration::from_millis(80)), Wake::Sync(uid)));
             }
             Some(w) => {
                 w.pod = pod.clone();
@@ -361,7 +376,7 @@ impl Kubelet {
                     w.deleting = true;
                     self.begin_termination(&uid, now, wakes, rec, store);
                 } else {
-                    wakes.push((now, Wake::Sync(uid)));
+                    plan_sync(w, now, wakes);
                 }
             }
         }
@@ -414,10 +429,16 @@ impl Kubelet {
         let Some(mut w) = self.workers.remove(uid) else {
             return;
         };
+        if w.sync_at.is_some_and(|t| t > now) {
+            // A timer from a plan that was replaced by an earlier sync.
+            self.workers.insert(uid.to_string(), w);
+            return;
+        }
+        w.sync_at = None;
         let outcome = self.sync_worker(&mut w, now, rng, wakes, rec, store);
         self.write_status(&mut w, now, store);
         if let Some(next) = outcome {
-            wakes.push((add(now, next), Wake::Sync(uid.to_string())));
+            plan_sync(&mut w, add(now, next), wakes);
         }
         self.workers.insert(uid.to_string(), w);
     }
@@ -534,7 +555,8 @@ impl Kubelet {
         // A pull in progress finishes first.
         if let Some(pull) = &w.ctrs[i].pull {
             if pull.done_at > now {
-                wakes.push((pull.done_at, Wake::Sync(w.uid.clone())));
+                let at = pull.done_at;
+                plan_sync(w, at, wakes);
                 return Outcome::Busy;
             }
             if !self.finish_pull(w, i, now, rec, store) {
@@ -730,7 +752,7 @@ impl Kubelet {
             done_at,
             result,
         });
-        wakes.push((done_at, Wake::Sync(w.uid.clone())));
+        plan_sync(w, done_at, wakes);
         Outcome::Busy
     }
 
@@ -1106,6 +1128,7 @@ impl Kubelet {
             self.workers.insert(uid.to_string(), w);
             return;
         }
+        w.sync_at = None;
         self.workers.insert(uid.to_string(), w);
         // A container died: the pod worker syncs at once (restart or back-off).
         self.sync(uid, now, rng, wakes, rec, store);
