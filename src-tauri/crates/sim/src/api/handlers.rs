@@ -109,13 +109,41 @@ pub(crate) async fn list(
         let body = super::table::table(kind, &items, &rv, include, t, now, true);
         return Ok(json_response(200, &t.content_type(), &body, &[]));
     }
-    let body = json!({
-        "kind": list_kind(kind),
-        "apiVersion": kind.api_version(),
-        "metadata": {"resourceVersion": rv},
-        "items": items.iter().map(|o| list_item(o)).collect::<Vec<_>>(),
-    });
-    Ok(json_response(200, "application/json", &body, &[]))
+    // Written by hand so no item is copied: each is serialised straight from the store,
+    // without its kind and apiVersion, as the apiserver's list items are.
+    let mut body = Vec::with_capacity(64 + items.len() * 2048);
+    let head = json!({"kind": list_kind(kind), "apiVersion": kind.api_version(),
+        "metadata": {"resourceVersion": rv}});
+    let head = serde_json::to_vec(&head).unwrap_or_default();
+    body.extend_from_slice(&head[..head.len().saturating_sub(1)]);
+    body.extend_from_slice(b",\"items\":[");
+    for (i, o) in items.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut body, &ListItem(o));
+    }
+    body.extend_from_slice(b"]}\n");
+    Ok(super::bytes_response(200, "application/json", body))
+}
+
+/// A stored object as a list item: everything but `kind` and `apiVersion`.
+struct ListItem<'a>(&'a Value);
+
+impl serde::Serialize for ListItem<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Some(m) = self.0.as_object() else {
+            return self.0.serialize(s);
+        };
+        let mut map = s.serialize_map(None)?;
+        for (k, v) in m {
+            if k != "kind" && k != "apiVersion" {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.end()
+    }
 }
 
 pub(crate) async fn watch_one(

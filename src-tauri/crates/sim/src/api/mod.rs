@@ -242,6 +242,13 @@ fn base(code: u16, content_type: &str) -> hyper::http::response::Builder {
 }
 
 /// A complete JSON response.
+/// A response whose JSON body is already serialised.
+pub(crate) fn bytes_response(code: u16, content_type: &str, body: Vec<u8>) -> Response<Body> {
+    base(code, content_type)
+        .body(Full::new(Bytes::from(body)).boxed())
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed()))
+}
+
 pub(crate) fn json_response(
     code: u16,
     content_type: &str,

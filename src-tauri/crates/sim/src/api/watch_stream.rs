@@ -18,7 +18,7 @@ use super::handlers::Filter;
 use super::table::{IncludeObject, TableRequest, row, wants_table};
 use super::{ApiState, Body, Req, stream_response};
 use crate::error::{Error, Result};
-use crate::store::{EventType, Store, WatchControl, WatchEvent, WatchStart};
+use crate::store::{Encoded, EventType, Store, WatchControl, WatchEvent, WatchStart};
 
 struct Stream {
     store: Arc<Store>,
@@ -28,9 +28,16 @@ struct Stream {
     tx: mpsc::Sender<Bytes>,
 }
 
+/// An event's object as a watch sends it: the stored one (with its shared encoding) or a
+/// rewritten copy.
+enum Translated {
+    Shared(Arc<Value>, Encoded),
+    Owned(Value),
+}
+
 impl Stream {
-    fn render(&mut self, ty: &str, obj: &Value) -> Bytes {
-        let object = match self.table {
+    fn render(&mut self, ty: &str, obj: &Value, encoded: Option<&Encoded>) -> Bytes {
+        let table = match self.table {
             Some((req, include)) if ty != "ERROR" && ty != "BOOKMARK" => {
                 let now = self.store.clock().now();
                 let columns: Vec<Value> = if self.columns_sent {
@@ -45,43 +52,61 @@ impl Stream {
                         .map(|c| c.to_json())
                         .collect()
                 };
-                json!({
+                Some(json!({
                     "kind": "Table",
                     "apiVersion": format!("meta.k8s.io/{}", req.version),
                     "metadata": {"resourceVersion": crate::kinds::str_at(obj, "/metadata/resourceVersion")},
                     "columnDefinitions": columns,
                     "rows": [row(self.filter.kind, obj, include, req, now)],
-                })
+                }))
             }
-            _ => obj.clone(),
+            _ => None,
         };
-        let mut line =
-            serde_json::to_vec(&json!({"type": ty, "object": object})).unwrap_or_default();
-        line.push(b'\n');
+        // `{"type":…,"object":…}` written by hand so the object is serialised at most once per
+        // event, however many watches send it.
+        let mut line = Vec::with_capacity(4096);
+        line.extend_from_slice(b"{\"type\":\"");
+        line.extend_from_slice(ty.as_bytes());
+        line.extend_from_slice(b"\",\"object\":");
+        match (&table, encoded) {
+            (Some(t), _) => line.extend_from_slice(&serde_json::to_vec(t).unwrap_or_default()),
+            (None, Some(e)) => line.extend_from_slice(e.get_or_encode(obj)),
+            (None, None) => line.extend_from_slice(&serde_json::to_vec(obj).unwrap_or_default()),
+        }
+        line.extend_from_slice(b"}\n");
         Bytes::from(line)
     }
 
     async fn send(&mut self, ty: &str, obj: &Value) -> bool {
-        let b = self.render(ty, obj);
+        let b = self.render(ty, obj, None);
+        self.tx.send(b).await.is_ok()
+    }
+
+    async fn send_event(&mut self, ty: &str, obj: &Translated) -> bool {
+        let b = match obj {
+            Translated::Shared(o, enc) => self.render(ty, o, Some(enc)),
+            Translated::Owned(o) => self.render(ty, o, None),
+        };
         self.tx.send(b).await.is_ok()
     }
 
     /// Translate a store event through the selector, as the watch cache does.
-    fn translate(&self, ev: &WatchEvent) -> Option<(&'static str, Value)> {
+    fn translate(&self, ev: &WatchEvent) -> Option<(&'static str, Translated)> {
         let new_ok = self.filter.matches(&ev.object);
         let old_ok = ev.old.as_ref().is_some_and(|o| self.filter.matches(o));
+        let shared = || Translated::Shared(ev.object.clone(), ev.encoded.clone());
         match ev.kind {
-            EventType::Added => new_ok.then(|| ("ADDED", (*ev.object).clone())),
-            EventType::Deleted => (old_ok || new_ok).then(|| ("DELETED", (*ev.object).clone())),
+            EventType::Added => new_ok.then(|| ("ADDED", shared())),
+            EventType::Deleted => (old_ok || new_ok).then(|| ("DELETED", shared())),
             EventType::Modified => match (old_ok, new_ok) {
-                (true, true) => Some(("MODIFIED", (*ev.object).clone())),
-                (false, true) => Some(("ADDED", (*ev.object).clone())),
+                (true, true) => Some(("MODIFIED", shared())),
+                (false, true) => Some(("ADDED", shared())),
                 (true, false) => {
                     // Leaving the selection looks like a delete of the last matching state,
                     // stamped with this change's resourceVersion.
                     let mut last = ev.old.as_deref().cloned().unwrap_or_default();
                     last["metadata"]["resourceVersion"] = json!(ev.rv.to_string());
-                    Some(("DELETED", last))
+                    Some(("DELETED", Translated::Owned(last)))
                 }
                 (false, false) => None,
             },
@@ -150,7 +175,7 @@ pub(crate) fn watch(state: &ApiState, req: &Req, filter: Filter) -> Result<hyper
         };
         for ev in &sub.initial {
             if let Some((ty, obj)) = s.translate(ev)
-                && !s.send(ty, &obj).await
+                && !s.send_event(ty, &obj).await
             {
                 return;
             }
@@ -188,7 +213,7 @@ pub(crate) fn watch(state: &ApiState, req: &Req, filter: Filter) -> Result<hyper
                                 if ev.rv <= last_rv { continue; }
                                 last_rv = ev.rv;
                                 if let Some((ty, obj)) = s.translate(&ev)
-                                    && !s.send(ty, &obj).await
+                                    && !s.send_event(ty, &obj).await
                                 {
                                     return;
                                 }
@@ -198,7 +223,7 @@ pub(crate) fn watch(state: &ApiState, req: &Req, filter: Filter) -> Result<hyper
                                     Ok(evs) => for ev in evs {
                                         last_rv = ev.rv;
                                         if let Some((ty, obj)) = s.translate(&ev)
-                                            && !s.send(ty, &obj).await
+                                            && !s.send_event(ty, &obj).await
                                         {
                                             return;
                                         }
@@ -223,7 +248,7 @@ pub(crate) fn watch(state: &ApiState, req: &Req, filter: Filter) -> Result<hyper
                         if ev.rv <= last_rv { continue; }
                         last_rv = ev.rv;
                         if let Some((ty, obj)) = s.translate(&ev)
-                            && !s.send(ty, &obj).await
+                            && !s.send_event(ty, &obj).await
                         {
                             return;
                         }
@@ -236,7 +261,7 @@ pub(crate) fn watch(state: &ApiState, req: &Req, filter: Filter) -> Result<hyper
                                 for ev in evs {
                                     last_rv = ev.rv;
                                     if let Some((ty, obj)) = s.translate(&ev)
-                                        && !s.send(ty, &obj).await
+                                        && !s.send_event(ty, &obj).await
                                     {
                                         return;
                                     }

@@ -63,6 +63,20 @@ pub struct WatchEvent {
     pub old: Option<Arc<Value>>,
     /// The resourceVersion of this change.
     pub rv: u64,
+    /// `object` serialised once, shared by every watch that sends it.
+    pub encoded: Encoded,
+}
+
+/// A lazily serialised object, shared between the watches that send the same event.
+#[derive(Debug, Clone, Default)]
+pub struct Encoded(Arc<std::sync::OnceLock<Vec<u8>>>);
+
+impl Encoded {
+    /// The JSON of `obj`, computed by the first caller.
+    pub fn get_or_encode(&self, obj: &Value) -> &[u8] {
+        self.0
+            .get_or_init(|| serde_json::to_vec(obj).unwrap_or_default())
+    }
 }
 
 /// Out-of-band instructions to every open watch (test hooks and shutdown).
@@ -340,6 +354,7 @@ impl Store {
                 object: obj.clone(),
                 old: None,
                 rv,
+                encoded: Encoded::default(),
             },
         );
         Ok(obj)
@@ -387,6 +402,7 @@ impl Store {
                 object: obj.clone(),
                 old: Some(old),
                 rv,
+                encoded: Encoded::default(),
             },
         );
         Ok(obj)
@@ -430,6 +446,7 @@ impl Store {
                 object: last.clone(),
                 old: Some(old),
                 rv,
+                encoded: Encoded::default(),
             },
         );
         Ok(last)
@@ -452,6 +469,7 @@ impl Store {
                         object: o.clone(),
                         old: None,
                         rv: rv_of(o),
+                        encoded: Encoded::default(),
                     })
                     .collect();
                 Ok(Subscription {
