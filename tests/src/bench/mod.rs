@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod cluster;
+pub mod engine;
 pub mod pods;
 pub mod watch;
 

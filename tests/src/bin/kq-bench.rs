@@ -36,6 +36,9 @@ fn groups() -> Vec<(&'static [&'static str], Group)> {
         (&["kubectl.get_pods_ratio"], |s| {
             Box::pin(async move { Ok(vec![bench::cluster::kubectl_ratio(&s).await?]) })
         }),
+        (bench::engine::FIGURES, |s| {
+            Box::pin(async move { bench::engine::pipeline_latency(&s).await })
+        }),
         (&["watch.events_per_s_100_watchers"], |s| {
             Box::pin(async move { Ok(vec![bench::watch::events_per_second(&s).await?]) })
         }),
