@@ -1010,3 +1010,58 @@ fn init_containers_run_first() {
         Some(Some("Completed".into()))
     );
 }
+
+#[test]
+fn a_node_declared_by_a_mission_is_registered_and_its_taint_respected() {
+    let tc = paused();
+    // A mission's manifest declares a second, tainted node with its capacity.
+    tc.cluster()
+        .store()
+        .create(
+            &kq_sim::kinds::node::KIND,
+            "",
+            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gpu-1",
+                "labels": {"accelerator": "gpu"},
+                "annotations": {"kubequest.dev/cpu": "8", "kubequest.dev/memory": "16Gi"}},
+                "spec": {"taints": [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]}}),
+            &WriteOptions::default(),
+        )
+        .expect("the node is accepted");
+    tc.cluster().settle();
+    let node: k8s_openapi::api::core::v1::Node = tc.cluster().store().get("", "gpu-1").unwrap();
+    let alloc = node.status.and_then(|s| s.allocatable).unwrap_or_default();
+    assert_eq!(alloc.get("cpu").map(|q| q.0.as_str()), Some("8"));
+
+    // Too big for node-1, not tolerating gpu-1's taint: both reasons, sorted.
+    let worker = |name: &str, tolerate: bool| {
+        let mut p = pod_spec(
+            name,
+            json!({"name": "w", "image": "busybox:1.36", "command": ["sleep", "3600"],
+            "resources": {"requests": {"cpu": "4"}}}),
+        );
+        if tolerate {
+            p["spec"]["tolerations"] = json!([{"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}]);
+        }
+        p
+    };
+    create(&tc, "default", worker("plain", false));
+    let p = get(&tc, "plain");
+    assert_eq!(
+        condition(&p, "PodScheduled").2.as_deref(),
+        Some(
+            "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling.."
+        )
+    );
+    // With the toleration it lands on gpu-1, whose own kubelet runs it.
+    create(&tc, "default", worker("tolerant", true));
+    tc.cluster().advance(secs(10));
+    let p = get(&tc, "tolerant");
+    assert_eq!(p.spec.as_ref().unwrap().node_name.as_deref(), Some("gpu-1"));
+    assert_eq!(status(&p).phase.as_deref(), Some("Running"));
+    assert!(
+        status(&p)
+            .pod_ip
+            .as_deref()
+            .is_some_and(|ip| ip.starts_with("10.244."))
+    );
+}

@@ -129,6 +129,7 @@ impl World {
     }
 
     fn reload_nodes(&mut self) {
+        self.register_new_nodes();
         self.nodes = self.store.list::<Node>(None);
         // A node registered later (a mission adds one) gets its own kubelet.
         let now = self.store.clock().now();
@@ -140,6 +141,63 @@ impl World {
             let store = self.store.clone();
             let k = new_kubelet(&store, &mut self.recorder, &self.runtime, &n, now);
             self.kubelets.push(k);
+        }
+    }
+
+    /// A Node object created through the API (a mission's manifest) has no kubelet report yet:
+    /// this node's kubelet registers it, with the capacity its annotations ask for
+    /// (`kubequest.dev/cpu`, `kubequest.dev/memory`, `kubequest.dev/pods`) or the default node's.
+    fn register_new_nodes(&mut self) {
+        let now = self.store.clock().now();
+        for n in self.store.list::<Node>(None) {
+            let registered = n
+                .status
+                .as_ref()
+                .and_then(|s| s.allocatable.as_ref())
+                .is_some_and(|a| !a.is_empty());
+            if registered {
+                continue;
+            }
+            let name = n.metadata.name.clone().unwrap_or_default();
+            let ann = n.metadata.annotations.clone().unwrap_or_default();
+            let index = self.nodes.len() + 1;
+            let mut template = crate::NodeTemplate {
+                name: name.clone(),
+                internal_ip: format!("192.168.49.{}", 2 + index),
+                pod_cidr: format!("10.244.{index}.0/24"),
+                ..crate::NodeTemplate::default()
+            };
+            if let Some(cpu) = ann.get("kubequest.dev/cpu") {
+                template.cpu = cpu.clone();
+            }
+            if let Some(mem) = ann.get("kubequest.dev/memory")
+                && let Some(q) = crate::quantity::Quantity::parse(mem)
+            {
+                template.memory = format!("{}Ki", q.value() / 1024);
+            }
+            if let Some(pods) = ann.get("kubequest.dev/pods").and_then(|p| p.parse().ok()) {
+                template.pods = pods;
+            }
+            let full = template.to_value(now);
+            let cidr = template.pod_cidr.clone();
+            let _ = self.store.update_with::<Node>("", &name, |node| {
+                let spec = node.spec.get_or_insert_with(Default::default);
+                if spec.pod_cidr.is_none() {
+                    spec.pod_cidr = Some(cidr.clone());
+                    spec.pod_cidrs = Some(vec![cidr.clone()]);
+                }
+            });
+            let _ = self.store.update_status::<Node>("", &name, |node| {
+                if let Ok(status) = serde_json::from_value(full["status"].clone()) {
+                    node.status = Some(status);
+                }
+                let labels = node.metadata.labels.get_or_insert_with(Default::default);
+                for (k, v) in full["metadata"]["labels"].as_object().into_iter().flatten() {
+                    labels
+                        .entry(k.clone())
+                        .or_insert_with(|| v.as_str().unwrap_or_default().to_string());
+                }
+            });
         }
     }
 

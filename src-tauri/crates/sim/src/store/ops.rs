@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::SignedDuration;
-use k8s_openapi::{NamespaceResourceScope, Resource};
+use k8s_openapi::Resource;
 use serde::Deserialize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -1018,11 +1018,12 @@ impl Store {
         serde_json::from_value(res.object).map_err(|e| Error::Internal(e.to_string()))
     }
 
-    /// Read-modify-write a namespaced object's status (`/status` semantics), retrying on
-    /// conflicts. This is how the scheduler and kubelet report progress.
+    /// Read-modify-write an object's status (`/status` semantics), retrying on conflicts
+    /// (`ns` is ignored for cluster-scoped kinds). This is how the scheduler and kubelet report
+    /// progress.
     pub fn update_status<K>(&self, ns: &str, name: &str, f: impl FnMut(&mut K)) -> Result<K>
     where
-        K: Resource<Scope = NamespaceResourceScope> + Serialize + DeserializeOwned,
+        K: Resource + Serialize + DeserializeOwned,
     {
         self.update_typed(ns, name, true, f)
     }
