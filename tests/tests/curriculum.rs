@@ -77,3 +77,63 @@ fn kq_lessons_check_passes_the_bundled_lessons_and_points_at_a_broken_one() {
         "the error names the file, the line and the misspelt field: {out}"
     );
 }
+
+#[test]
+fn kq_lessons_check_rejects_a_registry_file_the_embedded_cluster_would_refuse() {
+    let kq = kq_tests::kq_binary();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    // The bundled lessons plus a teacher's catalog addition with a misspelt field.
+    let root = tmp.path();
+    for entry in std::fs::read_dir(kq_tests::workspace_root().join("lessons")).expect("lessons") {
+        let entry = entry.expect("entry");
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &root.join(entry.file_name()));
+        }
+    }
+    std::fs::write(
+        root.join("registry.yaml"),
+        "format: 1\nrepositories:\n  - name: academy/quiz\n    privat: true\n",
+    )
+    .expect("registry file");
+    let out = std::process::Command::new(&kq)
+        .args(["lessons", "check"])
+        .arg(root)
+        .output()
+        .expect("kq runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "a bad registry.yaml fails the check: {text}"
+    );
+    assert!(
+        text.contains("registry.yaml") && text.contains("line 4") && text.contains("privat"),
+        "the error names the file, the line and the field: {text}"
+    );
+
+    // A valid addition passes.
+    std::fs::write(
+        root.join("registry.yaml"),
+        "format: 1\nrepositories:\n  - name: academy/quiz\n    behaviour: {kind: server, ports: [8080], http: [\"/\"], memory_mib: 16}\n    tags:\n      - {tag: \"1.0\", digest: \"sha256:1111111111111111111111111111111111111111111111111111111111111111\", size: 12000000}\n",
+    )
+    .expect("registry file");
+    let out = std::process::Command::new(&kq)
+        .args(["lessons", "check"])
+        .arg(root)
+        .output()
+        .expect("kq runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "a valid registry.yaml passes: {text}");
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("target folder");
+    for entry in std::fs::read_dir(from).expect("source folder") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}

@@ -7,7 +7,7 @@ mod play;
 mod progress_cmd;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -226,12 +226,45 @@ fn lessons_check(dirs: &[PathBuf]) -> ExitCode {
         let report = kq_engine::mission::check_lesson_dir(dir);
         print!("{}", report.render());
         ok &= report.is_ok();
+        for problem in registry_problems(dir) {
+            println!("error: {problem}");
+            ok = false;
+        }
     }
     if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Image catalog files (`registry.yaml`) in `dir` and its mission folders that the embedded
+/// cluster would refuse, explained with file, line and field.
+fn registry_problems(dir: &Path) -> Vec<String> {
+    let mut files = vec![dir.join(kq_engine::mission::REGISTRY_FILE)];
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut subdirs: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path().join(kq_engine::mission::REGISTRY_FILE))
+            .collect();
+        subdirs.sort();
+        files.extend(subdirs);
+    }
+    let mut problems = Vec::new();
+    for file in files.into_iter().filter(|f| f.is_file()) {
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(format!("{}: cannot read it: {e}", file.display()));
+                continue;
+            }
+        };
+        let mut catalog = kq_sim::registry::Catalog::builtin();
+        if let Err(e) = catalog.add_yaml(&text, &file.display().to_string()) {
+            problems.push(e.to_string());
+        }
+    }
+    problems
 }
 
 /// `kq cluster up`: one `ready:` line once serving (scripts wait for it), then serve until

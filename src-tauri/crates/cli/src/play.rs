@@ -51,7 +51,7 @@ struct Target {
     context: String,
 }
 
-async fn embedded(speed: f64) -> Result<Target, String> {
+async fn embedded(speed: f64, registry_yaml: Vec<(String, String)>) -> Result<Target, String> {
     let scratch = std::env::temp_dir().join(format!("kubequest-play-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)
         .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
@@ -63,6 +63,7 @@ async fn embedded(speed: f64) -> Result<Target, String> {
     let config = kq_sim::ClusterConfig {
         speed,
         kubeconfig_path: Some(scratch.join("kubeconfig")),
+        registry_yaml,
         ..Default::default()
     };
     let cluster = kq_sim::Cluster::start(config)
@@ -298,7 +299,7 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
     }
 
     let target = match &args.context {
-        None => embedded(args.speed).await,
+        None => embedded(args.speed, mission.registry_sources()).await,
         Some(ctx) => from_context(ctx, args.allow_remote).await,
     };
     let mut target = match target {

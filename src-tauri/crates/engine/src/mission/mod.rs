@@ -175,6 +175,24 @@ impl Mission {
         self.dir.join(MISSION_FILE)
     }
 
+    /// The image catalog additions that apply to this mission, as `(file, YAML text)`: the
+    /// teacher's `registry.yaml` beside the mission folders first, then the mission's own. An
+    /// embedded cluster adds them before the mission starts; a real cluster ignores them.
+    pub fn registry_sources(&self) -> Vec<(String, String)> {
+        let mut files = Vec::new();
+        if let Some(root) = self.dir.parent() {
+            files.push(root.join(REGISTRY_FILE));
+        }
+        files.push(self.dir.join(REGISTRY_FILE));
+        files
+            .into_iter()
+            .filter_map(|f| {
+                let text = std::fs::read_to_string(&f).ok()?;
+                Some((f.display().to_string(), text))
+            })
+            .collect()
+    }
+
     /// What the mission screen shows before success (no debrief, no solution).
     pub fn detail(&self) -> MissionDetail {
         MissionDetail {
