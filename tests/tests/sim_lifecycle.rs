@@ -1065,3 +1065,38 @@ fn a_node_declared_by_a_mission_is_registered_and_its_taint_respected() {
             .is_some_and(|ip| ip.starts_with("10.244."))
     );
 }
+
+#[test]
+fn an_image_fixed_during_a_pull_is_pulled_right_after_it() {
+    let tc = paused();
+    create(
+        &tc,
+        "default",
+        pod_spec("web", json!({"name": "web", "image": "nginx:no-such-tag"})),
+    );
+    // Step until the first pull is under way.
+    for _ in 0..50 {
+        tc.cluster().advance(Duration::from_millis(100));
+        if count_of(&events(&tc, "web"), "Pulling", "") > 0 {
+            break;
+        }
+    }
+    assert_eq!(count_of(&events(&tc, "web"), "Pulling", ""), 1);
+    tc.cluster()
+        .store()
+        .update_with::<Pod>("default", "web", |p| {
+            p.spec.as_mut().unwrap().containers[0].image = Some("nginx:1.27".into());
+        })
+        .expect("the image can be changed");
+    tc.cluster().settle();
+    // The failing pull finishes, then the new image is pulled at once (not after the 10–15 s
+    // requeue of a failed sync).
+    tc.cluster().advance(secs(6));
+    let p = get(&tc, "web");
+    assert_eq!(
+        status(&p).phase.as_deref(),
+        Some("Running"),
+        "{:#?}",
+        events(&tc, "web")
+    );
+}

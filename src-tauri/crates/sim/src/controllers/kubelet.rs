@@ -559,7 +559,17 @@ impl Kubelet {
                 plan_sync(w, at, wakes);
                 return Outcome::Busy;
             }
-            if !self.finish_pull(w, i, now, rec, store) {
+            let pulled = w.ctrs[i].pull.as_ref().map(|p| p.image.clone());
+            let ok = self.finish_pull(w, i, now, rec, store);
+            // The learner changed the image while the old one was being pulled: the update
+            // waiting behind this sync goes for the new image straight away.
+            if pulled != w.ctrs[i].spec.image {
+                return match self.ensure_image(w, i, now, rng, wakes, rec, store) {
+                    Outcome::Ok => self.create_and_start(w, i, now, rng, wakes, rec, store),
+                    other => other,
+                };
+            }
+            if !ok {
                 return Outcome::Failed;
             }
             return self.create_and_start(w, i, now, rng, wakes, rec, store);
