@@ -1,0 +1,1201 @@
+//! Mission CI: every lesson folder under `lessons/` proves itself on the embedded cluster.
+//!
+//! Lessons are discovered when the tests run, so adding a folder adds its checks with no code
+//! change. Each test runs every lesson (in parallel, each on a fresh embedded cluster with a
+//! paused clock moved only by `advance`, so results are deterministic) and fails with one line
+//! per lesson, naming it, so one broken lesson never hides the others:
+//!
+//! 1. the folder passes `kq lessons check` (errors and warnings) and its debrief renders to safe
+//!    HTML with the customer's outline, in order, a mental model that marks where the pod was
+//!    stuck, and a "commands you mastered" section holding every `kubectl` command its hints
+//!    mention;
+//! 2. started through the engine, the broken state shows every expected symptom (the reason at
+//!    the stage, on the same pipeline the learner sees) and passes no objective set for five
+//!    minutes; the reference fix, applied as a learner would (in place, or delete and re-apply
+//!    when the cluster refuses an immutable change), meets every objective and keeps meeting
+//!    them;
+//! 3. negative controls: deleting the broken pod, running the fixed app under another name,
+//!    or running an unrelated image under the mission's pod name does not solve the mission;
+//! 4. real `kubectl describe pod` shows the evidence the pipeline points at.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kq_engine::ipc::ActionResult;
+use kq_engine::mission::{
+    Catalog, Check, Mission, Objective, ObjectiveResult, ObjectiveStatus, REGISTRY_FILE, Snapshot,
+    all_met, check_lesson_dir, evaluate, load_mission, symptom_matches,
+};
+use kq_engine::pipeline::{PodPipeline, build_pipeline, normalize_image};
+use kq_engine::session::{apply_yaml, delete_yaml, start_mission};
+use kq_sim::ClusterConfig;
+use kq_tests::cluster::{Kubectl, TestCluster, kube_client, kubectl_binaries};
+use kube::api::{Api, ListParams};
+use serde_json::{Value, json};
+
+/// How long the broken state may take to show its symptoms (and must stay unsolved).
+const BROKEN_WATCH_SECS: u64 = 300;
+/// The step between two looks at the cluster.
+const STEP_SECS: u64 = 5;
+/// How long a pod may take to go after a delete (a shell as PID 1 ignores SIGTERM: 30 s).
+const GONE_LIMIT_SECS: u64 = 120;
+/// How long the fix may take to meet every objective, on top of the longest timed objective.
+const SOLVE_MARGIN_SECS: u64 = 120;
+
+// ---------------------------------------------------------------------------------------------
+// Discovering and running lessons
+// ---------------------------------------------------------------------------------------------
+
+/// Every folder under `lessons/` (hidden ones aside), sorted. A folder that is not a valid
+/// lesson is still returned, so its checks fail instead of it being skipped.
+fn lesson_folders() -> Vec<PathBuf> {
+    let root = kq_tests::workspace_root().join("lessons");
+    let entries = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("cannot read the lessons folder {}: {e}", root.display()));
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !folder_name(p).starts_with('.'))
+        .collect();
+    dirs.sort();
+    assert!(
+        !dirs.is_empty(),
+        "no lesson folders under {}: mission CI would check nothing",
+        root.display()
+    );
+    dirs
+}
+
+fn folder_name(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "panicked".to_owned())
+}
+
+/// Runs `check` on every lesson folder, each on its own thread, and fails with one line per
+/// lesson. `check` returns a one-line summary of what it proved, or panics with why not.
+fn for_every_lesson(what: &str, check: fn(&Path) -> String) {
+    let dirs = lesson_folders();
+    let results: Vec<(String, Result<String, String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = dirs
+            .iter()
+            .map(|d| (folder_name(d), s.spawn(move || check(d))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|(name, h)| (name, h.join().map_err(|p| panic_text(p.as_ref()))))
+            .collect()
+    });
+    let mut report = String::new();
+    for (name, r) in &results {
+        match r {
+            Ok(summary) => writeln!(report, "  lesson {name}: ok: {summary}"),
+            Err(why) => writeln!(report, "  lesson {name}: FAILED: {why}"),
+        }
+        .expect("writing to a String cannot fail");
+    }
+    eprintln!("{what}\n{report}");
+    assert!(
+        results.iter().all(|(_, r)| r.is_ok()),
+        "{what}: not every lesson holds\n{report}"
+    );
+}
+
+fn load(dir: &Path) -> Mission {
+    load_mission(dir).unwrap_or_else(|e| panic!("the lesson does not load: {e}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// One mission played on a fresh embedded cluster
+// ---------------------------------------------------------------------------------------------
+
+/// A mission started through the engine on its own paused embedded cluster.
+struct Play {
+    tc: TestCluster,
+    client: kube::Client,
+    mission: Mission,
+    ns: String,
+}
+
+impl Play {
+    /// A fresh cluster with a paused clock, the lesson's images added as the app adds them
+    /// (the lessons root's `registry.yaml`, then the mission's own), and the mission started.
+    fn start(dir: &Path) -> Play {
+        let mission = load(dir);
+        let tc = TestCluster::start_with(ClusterConfig {
+            speed: 0.0,
+            ..ClusterConfig::default()
+        });
+        let registries = dir
+            .parent()
+            .into_iter()
+            .chain([dir])
+            .map(|d| d.join(REGISTRY_FILE))
+            .filter(|f| f.is_file());
+        for file in registries {
+            let yaml = std::fs::read_to_string(&file)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+            tc.cluster()
+                .runtime()
+                .add_catalog_yaml(&yaml, &file.display().to_string())
+                .unwrap_or_else(|e| panic!("the registry refuses {}: {e}", file.display()));
+        }
+        let client = tc.block_on(kube_client(tc.cluster()));
+        let started = tc
+            .block_on(start_mission(&client, &mission))
+            .unwrap_or_else(|e| panic!("start_mission fails on a fresh cluster: {e}"));
+        assert!(
+            !started.replaced_leftovers,
+            "a fresh cluster has no leftovers to clear"
+        );
+        tc.cluster().settle();
+        let ns = mission.namespace();
+        Play {
+            tc,
+            client,
+            mission,
+            ns,
+        }
+    }
+
+    fn advance(&self, secs: u64) {
+        self.tc.cluster().advance(Duration::from_secs(secs));
+    }
+
+    fn now(&self) -> Timestamp {
+        self.tc.cluster().clock().now()
+    }
+
+    /// The namespace's pods and events as the app's client reads them, and the cluster's now.
+    fn state(&self) -> (Vec<Pod>, Vec<Event>, Timestamp) {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.ns);
+        let events: Api<Event> = Api::namespaced(self.client.clone(), &self.ns);
+        let lp = ListParams::default();
+        let pods = self
+            .tc
+            .block_on(pods.list(&lp))
+            .unwrap_or_else(|e| panic!("listing pods in {} fails: {e}", self.ns))
+            .items;
+        let events = self
+            .tc
+            .block_on(events.list(&lp))
+            .unwrap_or_else(|e| panic!("listing events in {} fails: {e}", self.ns))
+            .items;
+        (pods, events, self.now())
+    }
+
+    fn evaluate(&self, objectives: &[Objective]) -> Vec<ObjectiveResult> {
+        let (pods, events, now) = self.state();
+        evaluate(
+            objectives,
+            &Snapshot {
+                pods: &pods,
+                events: &events,
+                now,
+            },
+        )
+    }
+
+    fn objectives(&self) -> Vec<ObjectiveResult> {
+        self.evaluate(&self.mission.objectives)
+    }
+
+    fn pipeline(&self, pod: &str) -> Option<PodPipeline> {
+        let (pods, events, now) = self.state();
+        pods.iter()
+            .find(|p| p.metadata.name.as_deref() == Some(pod))
+            .map(|p| build_pipeline(p, &events, now))
+    }
+
+    /// Every expected symptom the pipeline does not show now, explained.
+    fn symptom_misses(&self) -> Vec<String> {
+        let (pods, events, now) = self.state();
+        self.mission
+            .expected_symptoms
+            .iter()
+            .filter_map(|s| {
+                let want = format!("{} at {}", s.reason, s.stage.as_str());
+                let Some(pod) = pods
+                    .iter()
+                    .find(|p| p.metadata.name.as_deref() == Some(s.pod.as_str()))
+                else {
+                    return Some(format!(
+                        "{}: expected {want}, but there is no such pod",
+                        s.pod
+                    ));
+                };
+                let pipeline = build_pipeline(pod, &events, now);
+                if symptom_matches(s, &pipeline) {
+                    return None;
+                }
+                let shown = pipeline.stuck_stage().map_or_else(
+                    || "nothing stuck".to_owned(),
+                    |st| {
+                        format!(
+                            "{} at {}",
+                            st.reason.as_deref().unwrap_or("no reason"),
+                            st.kind.lesson_name()
+                        )
+                    },
+                );
+                Some(format!(
+                    "{}: expected {want}, the pipeline shows {shown}\n{}",
+                    s.pod,
+                    pipeline.render_text()
+                ))
+            })
+            .collect()
+    }
+
+    /// Advances in steps until every expected symptom shows (no earlier than `min_secs`),
+    /// failing if that takes more than five minutes or if the objectives pass on the way.
+    /// Returns the virtual second it showed.
+    fn develop_broken_state(&self, min_secs: u64) -> u64 {
+        assert!(
+            !self.mission.expected_symptoms.is_empty(),
+            "mission.md lists no expected_symptoms: nothing to check the broken state against"
+        );
+        let mut t = 0;
+        loop {
+            let results = self.objectives();
+            assert!(
+                !all_met(&results),
+                "the broken state meets every objective by itself after {t} s:\n{}",
+                results_text(&results)
+            );
+            let misses = self.symptom_misses();
+            if misses.is_empty() && t >= min_secs {
+                return t;
+            }
+            assert!(
+                t < BROKEN_WATCH_SECS,
+                "after {t} s of virtual time the broken state does not show its expected \
+                 symptoms:\n{}",
+                misses.join("\n")
+            );
+            self.advance(STEP_SECS);
+            t += STEP_SECS;
+        }
+    }
+
+    /// Advances `secs` in steps, failing as soon as every objective is met.
+    fn stays_unsolved(&self, secs: u64, what: &str) -> Vec<ObjectiveResult> {
+        let mut t = 0;
+        loop {
+            let results = self.objectives();
+            assert!(
+                !all_met(&results),
+                "{what} meets every objective after {t} s:\n{}",
+                results_text(&results)
+            );
+            if t >= secs {
+                return results;
+            }
+            self.advance(STEP_SECS);
+            t += STEP_SECS;
+        }
+    }
+
+    /// `kubectl apply -f FILE` through the editor's Apply.
+    fn apply(&self, file_name: &str, yaml: &str) -> ActionResult {
+        self.tc
+            .block_on(apply_yaml(&self.client, &self.ns, file_name, yaml))
+    }
+
+    /// `kubectl delete -f FILE` through the editor's Delete.
+    fn delete(&self, file_name: &str, yaml: &str) -> ActionResult {
+        self.tc
+            .block_on(delete_yaml(&self.client, &self.ns, file_name, yaml))
+    }
+
+    /// Deletes pods by name (as `kubectl delete pod NAME` would) and waits for them to go.
+    fn delete_pods_and_wait(&self, names: &[String]) -> u64 {
+        for name in names {
+            let yaml = pod_stub(name);
+            let r = self.delete(&format!("{name}.yaml"), &yaml);
+            assert!(r.ok, "`{}` fails: {}", r.command, r.output);
+        }
+        self.wait_pods_gone(names)
+    }
+
+    /// Advances second by second until none of `names` exists; returns how long it took.
+    fn wait_pods_gone(&self, names: &[String]) -> u64 {
+        self.tc.cluster().settle();
+        let mut t = 0;
+        loop {
+            let (pods, _, _) = self.state();
+            let left: Vec<&str> = pods
+                .iter()
+                .filter_map(|p| p.metadata.name.as_deref())
+                .filter(|n| names.iter().any(|m| m == n))
+                .collect();
+            if left.is_empty() {
+                return t;
+            }
+            assert!(
+                t < GONE_LIMIT_SECS,
+                "{left:?} still there {t} s after the delete"
+            );
+            self.advance(1);
+            t += 1;
+        }
+    }
+
+    /// The longest `no-restarts-for` window, so holds cover every timed objective.
+    fn longest_timed_objective(&self) -> u64 {
+        self.mission
+            .objectives
+            .iter()
+            .filter_map(|o| match &o.check {
+                Check::NoRestartsFor { seconds, .. } => Some(*seconds),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// How long a negative control waits before judging: long enough for any timed objective.
+    fn hold_secs(&self) -> u64 {
+        self.longest_timed_objective() + 60
+    }
+
+    /// The pods the objectives are about.
+    fn objective_pods(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self
+            .mission
+            .objectives
+            .iter()
+            .map(|o| o.check.pod().to_owned())
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// The pods `manifests/` creates (the broken ones).
+    fn broken_pods(&self) -> Vec<String> {
+        self.mission
+            .manifests
+            .iter()
+            .filter(|m| m.kind == "Pod")
+            .map(|m| m.name.clone())
+            .collect()
+    }
+
+    /// Applies `solution/` file by file as a learner would: `kubectl apply -f`, and when the
+    /// cluster refuses the change as forbidden on a live pod (command, resources, …), delete
+    /// what the file names, wait for it to go, and apply again. Returns what happened.
+    fn apply_reference_fix(&self) -> String {
+        let mut files: Vec<PathBuf> = Vec::new();
+        for m in &self.mission.solution {
+            if !files.contains(&m.file) {
+                files.push(m.file.clone());
+            }
+        }
+        let mut how = Vec::new();
+        for file in files {
+            let name = folder_name(&file);
+            let text = std::fs::read_to_string(&file)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+            let first = self.apply(&name, &text);
+            if first.ok {
+                how.push(format!(
+                    "solution/{name} applied in place ({})",
+                    first.output
+                ));
+                continue;
+            }
+            assert!(
+                first.output.contains("Forbidden"),
+                "`{}` with the reference fix fails for another reason than an immutable \
+                 field:\n{}",
+                first.command,
+                first.output
+            );
+            let deleted = self.delete(&name, &text);
+            assert!(
+                deleted.ok,
+                "`{}` fails: {}",
+                deleted.command, deleted.output
+            );
+            let pods: Vec<String> = self
+                .mission
+                .solution
+                .iter()
+                .filter(|m| m.file == file && m.kind == "Pod")
+                .map(|m| m.name.clone())
+                .collect();
+            let waited = self.wait_pods_gone(&pods);
+            let second = self.apply(&name, &text);
+            assert!(
+                second.ok,
+                "`{}` fails after the delete: {}",
+                second.command, second.output
+            );
+            how.push(format!(
+                "solution/{name} refused in place, deleted ({waited} s to go) and re-applied \
+                 ({})",
+                second.output
+            ));
+        }
+        how.join("; ")
+    }
+}
+
+/// The smallest YAML that names a pod (enough for `kubectl delete -f`).
+fn pod_stub(name: &str) -> String {
+    format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n")
+}
+
+fn results_text(results: &[ObjectiveResult]) -> String {
+    results
+        .iter()
+        .map(|r| format!("  {} [{:?}]: {}", r.id, r.status, r.reason))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `docker.io/library/nginx` for `nginx:1.27`.
+fn repository(image: &str) -> String {
+    let full = normalize_image(image);
+    let name = full.split('@').next().unwrap_or_default();
+    let slash = name.rfind('/').map_or(0, |i| i + 1);
+    match name[slash..].rfind(':') {
+        Some(i) => name[..slash + i].to_owned(),
+        None => name.to_owned(),
+    }
+}
+
+/// `pod-ready` for each pod: proof that a negative control's workload is itself healthy, so
+/// only its identity can make the mission's objectives fail.
+fn ready_objectives(pods: &[String]) -> Vec<Objective> {
+    pods.iter()
+        .map(|p| Objective {
+            id: format!("{p}-ready"),
+            title: format!("{p} is Running and Ready"),
+            check: Check::PodReady { pod: p.clone() },
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The debrief's Markdown and HTML
+// ---------------------------------------------------------------------------------------------
+
+/// The outline every debrief follows (../shared/seed/), as words its headings must contain.
+const OUTLINE: &[(&str, &[&str])] = &[
+    ("what happened", &["what happened"]),
+    ("how Kubernetes behaved", &["how kubernetes behaved"]),
+    ("the correct mental model", &["mental model"]),
+    (
+        "a real-world incident",
+        &["real-world incident", "real world incident"],
+    ),
+    ("commands you mastered", &["commands you mastered"]),
+    ("prevention strategies", &["prevention"]),
+    ("what's next", &["what's next"]),
+];
+
+/// Tags the safe renderer may emit for Markdown (anything else came from raw HTML).
+const MARKDOWN_TAGS: &[&str] = &[
+    "a",
+    "blockquote",
+    "br",
+    "code",
+    "del",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "img",
+    "input",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "strong",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+];
+
+fn unescape(html: &str) -> String {
+    html.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The names of every tag in `html`, lower-cased.
+fn tag_names(html: &str) -> Vec<String> {
+    html.split('<')
+        .skip(1)
+        .map(|rest| {
+            rest.trim_start_matches('/')
+                .chars()
+                .take_while(char::is_ascii_alphanumeric)
+                .collect::<String>()
+                .to_ascii_lowercase()
+        })
+        .collect()
+}
+
+/// `html` without its tags.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The text of every heading in the rendered HTML, lower-cased, in order.
+fn html_headings(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find("<h") {
+        let after = &rest[i + 2..];
+        let level = after.chars().next().filter(|c| ('1'..='6').contains(c));
+        let Some(level) = level else {
+            rest = after;
+            continue;
+        };
+        let close = format!("</h{level}>");
+        let (Some(open_end), Some(end)) = (after.find('>'), after.find(&close)) else {
+            break;
+        };
+        if open_end < end {
+            let text = unescape(&strip_tags(&after[open_end + 1..end]));
+            out.push(text.replace('\u{2019}', "'").trim().to_lowercase());
+        }
+        rest = &after[end + close.len()..];
+    }
+    out
+}
+
+/// A Markdown section: a heading outside code fences and the lines up to the next heading of
+/// the same or a higher level.
+struct Section {
+    title: String,
+    body: String,
+}
+
+fn markdown_sections(md: &str) -> Vec<Section> {
+    let mut heads: Vec<(usize, usize, String)> = Vec::new();
+    let lines: Vec<&str> = md.lines().collect();
+    let mut fence: Option<&str> = None;
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim_start();
+        if let Some(f) = fence {
+            if t.starts_with(f) {
+                fence = None;
+            }
+            continue;
+        }
+        if t.starts_with("```") {
+            fence = Some("```");
+            continue;
+        }
+        if t.starts_with("~~~") {
+            fence = Some("~~~");
+            continue;
+        }
+        let level = t.chars().take_while(|c| *c == '#').count();
+        if (1..=6).contains(&level) && t[level..].starts_with(' ') {
+            let title = t[level..].trim().replace('\u{2019}', "'").to_lowercase();
+            heads.push((i, level, title));
+        }
+    }
+    heads
+        .iter()
+        .enumerate()
+        .map(|(k, (line, level, title))| {
+            let end = heads[k + 1..]
+                .iter()
+                .find(|(_, l, _)| l <= level)
+                .map_or(lines.len(), |(i, _, _)| *i);
+            Section {
+                title: title.clone(),
+                body: lines[line + 1..end].join("\n"),
+            }
+        })
+        .collect()
+}
+
+fn section<'a>(sections: &'a [Section], needle: &str) -> &'a Section {
+    sections
+        .iter()
+        .find(|s| s.title.contains(needle))
+        .unwrap_or_else(|| panic!("the debrief has no section whose heading contains `{needle}`"))
+}
+
+/// The contents of every inline code span (single backticks).
+fn inline_code(text: &str) -> Vec<String> {
+    text.split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, s)| s.trim().to_owned())
+        .collect()
+}
+
+/// Every `kubectl …` command in Markdown: lines of code blocks (with `$ ` prompts, trailing
+/// `# comments` and `\` continuations handled) and inline code spans.
+fn kubectl_commands(md: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_fence = false;
+    let mut pending = String::new();
+    for line in md.lines() {
+        let t = line.trim();
+        if t.starts_with("```") || t.starts_with("~~~") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            let t = t.strip_prefix("$ ").unwrap_or(t);
+            let t = t.split(" # ").next().unwrap_or(t);
+            if !pending.is_empty() {
+                pending.push(' ');
+                pending.push_str(t.trim_end_matches('\\'));
+            } else if t.starts_with("kubectl ") {
+                pending = t.trim_end_matches('\\').to_owned();
+            }
+            if !pending.is_empty() && !t.ends_with('\\') {
+                out.push(std::mem::take(&mut pending));
+            }
+        } else {
+            out.extend(
+                inline_code(t)
+                    .into_iter()
+                    .filter(|c| c.starts_with("kubectl ")),
+            );
+        }
+    }
+    out.into_iter().map(|c| normalize_command(&c)).collect()
+}
+
+fn normalize_command(c: &str) -> String {
+    c.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The same command, allowing its flags in another order.
+fn same_command(a: &str, b: &str) -> bool {
+    fn sorted(s: &str) -> Vec<&str> {
+        let mut v: Vec<&str> = s.split_whitespace().collect();
+        v.sort_unstable();
+        v
+    }
+    a == b || sorted(a) == sorted(b)
+}
+
+/// The namespace a command names with `-n`/`--namespace`, if any.
+fn namespace_flag(cmd: &str) -> Option<String> {
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    words.iter().enumerate().find_map(|(i, w)| {
+        if *w == "-n" || *w == "--namespace" {
+            words.get(i + 1).map(|s| (*s).to_owned())
+        } else {
+            w.strip_prefix("--namespace=")
+                .or_else(|| w.strip_prefix("-n="))
+                .map(str::to_owned)
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checks, per lesson
+// ---------------------------------------------------------------------------------------------
+
+/// `kq lessons check` is clean; the debrief renders safely with the customer's outline; its
+/// commands section holds every kubectl command of the hints.
+fn checker_and_debrief(dir: &Path) -> String {
+    let report = check_lesson_dir(dir);
+    assert!(
+        report.errors.is_empty() && report.warnings.is_empty(),
+        "`kq lessons check` is not clean:\n{}",
+        report.render()
+    );
+    let mission = load(dir);
+    let id = &mission.summary.id;
+    let ns = mission.namespace();
+    assert!(
+        mission
+            .expected_symptoms
+            .iter()
+            .any(|s| s.stage.as_str() == mission.summary.stage),
+        "the mission's stage `{}` is not the stage of any expected symptom",
+        mission.summary.stage
+    );
+
+    // Renders, safely.
+    let html = mission.debrief_html();
+    assert!(!html.trim().is_empty(), "the debrief renders to nothing");
+    let raw: BTreeSet<String> = tag_names(&html)
+        .into_iter()
+        .filter(|t| !MARKDOWN_TAGS.contains(&t.as_str()))
+        .collect();
+    assert!(
+        raw.is_empty(),
+        "the rendered debrief holds tags Markdown does not produce (raw HTML got through): \
+         {raw:?}"
+    );
+    assert!(
+        !html.to_ascii_lowercase().contains("javascript:"),
+        "the rendered debrief keeps a javascript: URL"
+    );
+
+    // The customer's outline, in order.
+    let headings = html_headings(&html);
+    let mut from = 0;
+    for (section_name, needles) in OUTLINE {
+        let found = headings[from..]
+            .iter()
+            .position(|h| needles.iter().any(|n| h.contains(n)));
+        let Some(i) = found else {
+            panic!(
+                "the debrief has no `{section_name}` heading after the previous section of the \
+                 outline; headings: {headings:?}"
+            );
+        };
+        from += i + 1;
+    }
+
+    let sections = markdown_sections(&mission.debrief);
+    // The mental model: the pipeline, and where the pod was stuck with its reason.
+    let model = section(&sections, "mental model").body.to_lowercase();
+    for stage in ["apply", "schedule", "pull", "create", "run", "ready"] {
+        assert!(
+            model.contains(stage),
+            "the mental model section does not draw the pipeline: no `{stage}`"
+        );
+    }
+    assert!(
+        model.contains("stuck"),
+        "the mental model section does not mark where the pod was stuck"
+    );
+    for s in &mission.expected_symptoms {
+        let reason = s.reason.to_lowercase();
+        let shown = model.contains(&reason)
+            || (reason == "imagepullbackoff" && model.contains("errimagepull"));
+        assert!(
+            shown,
+            "the mental model section does not name the reason `{}` where {} was stuck",
+            s.reason, s.pod
+        );
+    }
+
+    // What's next names a mission this one unlocks.
+    let next = section(&sections, "what's next").body.to_lowercase();
+    assert!(
+        !next.trim().is_empty(),
+        "the `what's next` section is empty"
+    );
+    if let Some(root) = dir.parent() {
+        let catalog = Catalog::load(&[root.to_owned()]);
+        let unlocked: Vec<&str> = catalog
+            .missions
+            .iter()
+            .filter(|m| m.summary.requires.contains(id))
+            .map(|m| m.summary.title.as_str())
+            .collect();
+        assert!(
+            unlocked.is_empty() || unlocked.iter().any(|t| next.contains(&t.to_lowercase())),
+            "`what's next` names none of the missions this one unlocks: {unlocked:?}"
+        );
+    }
+
+    // Commands you mastered ⊇ the kubectl commands of the hints, in the mission namespace.
+    let mastered = kubectl_commands(&section(&sections, "commands you mastered").body);
+    assert!(
+        !mastered.is_empty(),
+        "the `commands you mastered` section lists no kubectl command"
+    );
+    for c in &mastered {
+        if let Some(n) = namespace_flag(c) {
+            assert_eq!(
+                n, ns,
+                "`{c}` in `commands you mastered` is not aimed at the mission namespace"
+            );
+        }
+    }
+    let hinted: Vec<String> = mission
+        .hints
+        .iter()
+        .flat_map(|h| inline_code(h))
+        .filter(|c| c == "kubectl" || c.starts_with("kubectl "))
+        .map(|c| normalize_command(&c))
+        .collect();
+    let missing: Vec<&String> = hinted
+        .iter()
+        .filter(|h| !mastered.iter().any(|m| same_command(h, m)))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the hints mention kubectl commands that `commands you mastered` does not list: \
+         {missing:?}; it lists {mastered:?}"
+    );
+    format!(
+        "checker clean; debrief renders with the {}-part outline; {} hint commands among {} \
+         mastered",
+        OUTLINE.len(),
+        hinted.len(),
+        mastered.len()
+    )
+}
+
+/// Broken state → symptoms, no solve for five minutes; reference fix → every objective, held.
+fn symptoms_then_fix(dir: &Path) -> String {
+    let play = Play::start(dir);
+    let shown_at = play.develop_broken_state(0);
+    play.stays_unsolved(
+        BROKEN_WATCH_SECS.saturating_sub(shown_at),
+        "the broken state, left alone,",
+    );
+    let still = play.symptom_misses();
+    let symptoms = play
+        .mission
+        .expected_symptoms
+        .iter()
+        .map(|s| format!("{} {} at {}", s.pod, s.reason, s.stage.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+
+    let how = play.apply_reference_fix();
+    let limit = play.longest_timed_objective() + SOLVE_MARGIN_SECS;
+    let mut t = 0;
+    loop {
+        let results = play.objectives();
+        if all_met(&results) {
+            break;
+        }
+        assert!(
+            t < limit,
+            "{t} s after the reference fix ({how}) not every objective is met:\n{}\n{}",
+            results_text(&results),
+            play.objective_pods()
+                .iter()
+                .filter_map(|p| play.pipeline(p))
+                .map(|p| p.render_text())
+                .collect::<String>()
+        );
+        play.advance(STEP_SECS);
+        t += STEP_SECS;
+    }
+    let solved_at = t;
+    // The fix holds: nothing crashes or flips back a little later.
+    let hold = play.hold_secs();
+    let mut h = 0;
+    while h < hold {
+        play.advance(STEP_SECS);
+        h += STEP_SECS;
+        let results = play.objectives();
+        assert!(
+            all_met(&results),
+            "the reference fix met every objective at {solved_at} s but not {h} s later:\n{}",
+            results_text(&results)
+        );
+    }
+    for pod in play.objective_pods() {
+        let p = play
+            .pipeline(&pod)
+            .unwrap_or_else(|| panic!("{pod} is gone after the fix"));
+        assert!(
+            p.stuck_stage().is_none(),
+            "{pod}'s pipeline still shows a stuck stage after the fix:\n{}",
+            p.render_text()
+        );
+    }
+    format!(
+        "{symptoms} shown after {shown_at} s{}, unsolved for {BROKEN_WATCH_SECS} s; {how}; \
+         every objective met {solved_at} s later and still {hold} s after",
+        if still.is_empty() {
+            ""
+        } else {
+            " (not showing at the 5-minute mark)"
+        }
+    )
+}
+
+/// Deleting the broken pods does not solve the mission.
+fn deleting_the_pod(dir: &Path) -> String {
+    let play = Play::start(dir);
+    play.develop_broken_state(0);
+    let broken = play.broken_pods();
+    let gone = play.delete_pods_and_wait(&broken);
+    let results = play.stays_unsolved(
+        play.hold_secs(),
+        &format!("the namespace without {broken:?}"),
+    );
+    let first = results
+        .iter()
+        .find(|r| !matches!(r.status, ObjectiveStatus::Met))
+        .map(|r| r.reason.clone())
+        .unwrap_or_default();
+    format!("{broken:?} deleted ({gone} s to go), not solved: {first}")
+}
+
+/// Neither the fixed app under another name nor an unrelated image under the mission's pod
+/// name solves the mission.
+fn unrelated_workloads(dir: &Path) -> String {
+    let play = Play::start(dir);
+    play.develop_broken_state(0);
+    let broken = play.broken_pods();
+    play.delete_pods_and_wait(&broken);
+
+    // 1. The reference fix itself, under other names.
+    let mut copies = Vec::new();
+    for m in play.mission.solution.iter().filter(|m| m.kind == "Pod") {
+        let mut obj = m.object.clone();
+        let name = format!("{}-copy", m.name);
+        obj["metadata"]["name"] = json!(name);
+        let r = play.apply("copy.yaml", &obj.to_string());
+        assert!(r.ok, "`{}` fails: {}", r.command, r.output);
+        copies.push(name);
+    }
+    let mut elapsed = 0;
+    let hold = play.hold_secs();
+    while elapsed < hold {
+        play.advance(STEP_SECS);
+        elapsed += STEP_SECS;
+        let results = play.objectives();
+        assert!(
+            !all_met(&results),
+            "the reference fix under another name ({copies:?}) meets every objective:\n{}",
+            results_text(&results)
+        );
+    }
+    let sanity = play.evaluate(&ready_objectives(&copies));
+    assert!(
+        all_met(&sanity),
+        "the renamed reference fix is not itself healthy, so this control proves nothing:\n{}",
+        results_text(&sanity)
+    );
+
+    // 2. An unrelated image (and no command of the app's) under each objective pod's name, with
+    // the same container names, so only what runs there differs from the fix.
+    let mut decoys = Vec::new();
+    for pod in play.objective_pods() {
+        let base = play
+            .mission
+            .solution
+            .iter()
+            .chain(&play.mission.manifests)
+            .find(|m| m.kind == "Pod" && m.name == pod)
+            .unwrap_or_else(|| panic!("neither solution/ nor manifests/ defines pod {pod}"));
+        let decoy = unrelated_pod(&base.object);
+        let r = play.apply(&format!("{pod}.yaml"), &decoy.to_string());
+        assert!(r.ok, "`{}` fails: {}", r.command, r.output);
+        let images: Vec<String> = decoy["spec"]["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["image"].as_str().map(str::to_owned))
+            .collect();
+        decoys.push(format!("{pod} running {}", images.join(", ")));
+    }
+    let decoy_pods = play.objective_pods();
+    let results = play.stays_unsolved(
+        hold,
+        &format!("an unrelated workload under the mission's pod names ({decoys:?})"),
+    );
+    let sanity = play.evaluate(&ready_objectives(&decoy_pods));
+    assert!(
+        all_met(&sanity),
+        "the unrelated workload is not itself healthy, so this control proves nothing:\n{}",
+        results_text(&sanity)
+    );
+    let caught: Vec<String> = results
+        .iter()
+        .filter(|r| !matches!(r.status, ObjectiveStatus::Met))
+        .map(|r| format!("{} ({})", r.id, r.reason))
+        .collect();
+    format!(
+        "renamed fix {copies:?} not accepted; {} not accepted, caught by {}",
+        decoys.join(", "),
+        caught.join(", ")
+    )
+}
+
+/// The pod `base` with each container running an image unrelated to its own (busybox
+/// `sleep 3600`, or nginx for a busybox app), probes and commands dropped so it is healthy.
+fn unrelated_pod(base: &Value) -> Value {
+    let mut pod = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": base["metadata"]["name"].clone()},
+        "spec": base["spec"].clone(),
+    });
+    if let Some(containers) = pod["spec"]["containers"].as_array_mut() {
+        for c in containers {
+            let own = repository(c["image"].as_str().unwrap_or_default());
+            let Some(obj) = c.as_object_mut() else {
+                continue;
+            };
+            for field in [
+                "command",
+                "args",
+                "livenessProbe",
+                "readinessProbe",
+                "startupProbe",
+            ] {
+                obj.remove(field);
+            }
+            if own == repository("busybox") {
+                obj.insert("image".into(), json!("nginx:1.27"));
+            } else {
+                obj.insert("image".into(), json!("busybox:1.36"));
+                obj.insert("command".into(), json!(["sleep", "3600"]));
+            }
+        }
+    }
+    pod
+}
+
+/// The newest versioned kubectl on the machine (the unversioned one on PATH otherwise).
+fn newest_kubectl(tc: &TestCluster) -> Kubectl {
+    let all = kubectl_binaries();
+    let (label, path) = all
+        .iter()
+        .rfind(|(l, _)| l.starts_with("1."))
+        .or_else(|| all.last())
+        .cloned()
+        .expect("kubectl_binaries finds at least one kubectl");
+    tc.kubectl(&label, &path)
+}
+
+/// `kubectl describe pod` shows the event the pipeline's stuck stage points at.
+fn describe_shows_evidence(dir: &Path) -> String {
+    let play = Play::start(dir);
+    let at = play.develop_broken_state(60);
+    let k = newest_kubectl(&play.tc);
+    let mut shown = Vec::new();
+    for s in &play.mission.expected_symptoms {
+        let pipeline = play
+            .pipeline(&s.pod)
+            .unwrap_or_else(|| panic!("{} is gone", s.pod));
+        let stage = pipeline
+            .stuck_stage()
+            .unwrap_or_else(|| panic!("{} shows no stuck stage", s.pod));
+        let event = stage.evidence.event.as_ref().unwrap_or_else(|| {
+            panic!(
+                "the pipeline's stuck stage of {} cites no event:\n{}",
+                s.pod,
+                pipeline.render_text()
+            )
+        });
+        let r = k.run(&["describe", "pod", &s.pod, "-n", &play.ns]);
+        assert!(r.ok(), "{r}");
+        assert!(
+            r.stdout.contains(&event.reason) && r.stdout.contains(&event.message),
+            "`kubectl describe pod {}` does not show the {} event the pipeline cites \
+             ({:?}):\n{r}",
+            s.pod,
+            event.reason,
+            event.message
+        );
+        shown.push(format!("{}: {} {:?}", s.pod, event.reason, event.message));
+    }
+    format!(
+        "kubectl.{} describe at {at} s shows {}",
+        k.label,
+        shown.join("; ")
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tests
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn every_lesson_passes_the_checker_and_its_debrief_renders_in_the_customer_outline() {
+    for_every_lesson(
+        "lessons check and debrief (outline, safe HTML, commands you mastered ⊇ hint commands)",
+        checker_and_debrief,
+    );
+}
+
+#[test]
+fn every_lesson_shows_its_symptoms_and_its_reference_fix_meets_every_objective() {
+    for_every_lesson(
+        "broken state shows the expected symptoms; the reference fix solves the mission",
+        symptoms_then_fix,
+    );
+}
+
+#[test]
+fn deleting_the_broken_pod_solves_no_lesson() {
+    for_every_lesson(
+        "negative control: deleting the broken pod",
+        deleting_the_pod,
+    );
+}
+
+#[test]
+fn an_unrelated_workload_solves_no_lesson() {
+    for_every_lesson(
+        "negative control: the fix under another name, an unrelated image under the pod's name",
+        unrelated_workloads,
+    );
+}
+
+#[test]
+fn kubectl_describe_shows_every_lesson_s_evidence() {
+    for_every_lesson(
+        "real kubectl describe shows the evidence the pipeline cites",
+        describe_shows_evidence,
+    );
+}
+
+/// The customer's own case, checked by hand: `kubectl describe pod web` lists the back-off on
+/// `nginx:nonexistent-tag-xyz-123` in its events.
+#[test]
+fn kubectl_describe_shows_the_image_pull_back_off_of_the_customer_s_case() {
+    let dir = lesson_folders()
+        .into_iter()
+        .find(|d| load_mission(d).is_ok_and(|m| m.summary.id == "image-pull-backoff"))
+        .expect("the customer's ImagePullBackOff mission (id image-pull-backoff) is a lesson");
+    let play = Play::start(&dir);
+    play.develop_broken_state(60);
+    let k = newest_kubectl(&play.tc);
+    let r = k.run(&["describe", "pod", "web", "-n", &play.ns]);
+    assert!(r.ok(), "{r}");
+    let events = r
+        .stdout
+        .split("\nEvents:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("describe prints an Events section: {r}"));
+    assert!(
+        events.contains("BackOff")
+            && events.contains("Back-off pulling image \"nginx:nonexistent-tag-xyz-123\""),
+        "the events show the pull back-off on the missing tag: {r}"
+    );
+    assert!(
+        events.contains("Failed to pull image \"nginx:nonexistent-tag-xyz-123\""),
+        "the events name the image the node failed to pull: {r}"
+    );
+}
