@@ -206,3 +206,85 @@ fn a_remote_context_is_refused_and_the_message_says_how_to_allow_it() {
         "lists the missions there are: {err}"
     );
 }
+
+/// The whole loop a learner goes through in a terminal: the mission breaks, real kubectl shows
+/// why, real kubectl fixes it, and `kq play` notices, prints the debrief and records the solve.
+#[test]
+fn kq_play_is_solved_by_real_kubectl_fixing_the_pod() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let lessons = workspace_root().join("lessons");
+    let mut child = play(
+        &[
+            "image-pull-backoff",
+            "--lessons",
+            lessons.to_str().expect("utf-8 path"),
+            "--speed",
+            "10",
+        ],
+        data.path(),
+    );
+    let rx = lines_of(&mut child);
+    let mut seen = Vec::new();
+    let export = wait_line(&rx, &mut seen, "the KUBECONFIG line", |l| {
+        l.trim_start().starts_with("export KUBECONFIG=")
+    });
+    let kubeconfig = export
+        .trim()
+        .trim_start_matches("export KUBECONFIG=")
+        .to_owned();
+    // The broken state develops: the pull fails.
+    wait_line(&rx, &mut seen, "the failed pull", |l| {
+        l.contains("ErrImagePull") || l.contains("ImagePullBackOff")
+    });
+
+    let (_, kubectl) = kubectl_binaries().pop().expect("a kubectl");
+    let home = data.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let kubectl = |args: &[&str]| {
+        Command::new(&kubectl)
+            .args(args)
+            .env_clear()
+            .env("HOME", &home)
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .expect("kubectl runs")
+    };
+    let described = kubectl(&["describe", "pod", "web", "-n", "kq-image-pull-backoff"]);
+    let text = String::from_utf8_lossy(&described.stdout);
+    assert!(
+        text.contains("Failed to pull image \"nginx:nonexistent-tag-xyz-123\""),
+        "describe shows the evidence:\n{text}"
+    );
+    let fixed = kubectl(&[
+        "set",
+        "image",
+        "pod/web",
+        "web=nginx:1.27",
+        "-n",
+        "kq-image-pull-backoff",
+    ]);
+    assert!(
+        fixed.status.success(),
+        "kubectl set image: {}",
+        String::from_utf8_lossy(&fixed.stderr)
+    );
+
+    let code = wait_exit(&mut child, Duration::from_secs(60));
+    let rest: Vec<String> = rx.try_iter().collect();
+    let all = format!("{}\n{}", seen.join("\n"), rest.join("\n"));
+    assert_eq!(
+        code,
+        Some(0),
+        "a solved mission ends kq play with 0:\n{all}"
+    );
+    assert!(
+        all.contains("## What happened"),
+        "the debrief is printed:\n{all}"
+    );
+    let stored = std::fs::read_to_string(data.path().join("kubequest/progress.json"))
+        .expect("progress is saved");
+    assert!(
+        stored.contains("image-pull-backoff") && stored.contains("solved"),
+        "{stored}"
+    );
+}
