@@ -163,7 +163,8 @@ impl StageState {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    /// The wire name (`pending`, `stuck`, …).
+    pub fn as_str(self) -> &'static str {
         match self {
             StageState::Pending => "pending",
             StageState::Active => "active",

@@ -1,0 +1,332 @@
+//! The pipeline the learner sees for every flow the embedded node produces: built by the engine
+//! from the pods and events the cluster really wrote, at chosen moments of virtual time,
+//! including fixes made in the middle of a back-off and a pod recreated under the same name.
+//!
+//! Each moment is summarised as one line per stage (`id state reason evidence`), leaving out
+//! timestamps and uids, so the expectations read like the rail itself.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kq_engine::pipeline::{
+    PipelineChange, PipelineTracker, PodPipeline, TrackerInput, build_pipeline,
+};
+use kq_sim::ClusterConfig;
+use kq_sim::store::WriteOptions;
+use kq_tests::cluster::TestCluster;
+use serde_json::{Value, json};
+
+fn paused() -> TestCluster {
+    TestCluster::start_with(ClusterConfig {
+        speed: 0.0,
+        ..ClusterConfig::default()
+    })
+}
+
+fn create(tc: &TestCluster, obj: Value) {
+    tc.cluster()
+        .store()
+        .create(
+            &kq_sim::kinds::pod::KIND,
+            "default",
+            obj,
+            &WriteOptions::default(),
+        )
+        .expect("the pod is accepted");
+    tc.cluster().settle();
+}
+
+fn pod(name: &str, container: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+        "spec": {"containers": [container]}})
+}
+
+fn pipeline(tc: &TestCluster, name: &str) -> PodPipeline {
+    let store = tc.cluster().store();
+    let p: Pod = store.get("default", name).expect("the pod exists");
+    let events: Vec<Event> = store.list(Some("default"));
+    build_pipeline(&p, &events, tc.cluster().clock().now())
+}
+
+/// `id state [reason] [path=value]` per stage, plus the STATUS cell.
+fn summary(p: &PodPipeline) -> Vec<String> {
+    let mut out = vec![format!("status {}", p.status)];
+    for s in &p.stages {
+        let mut line = format!("{} {}", s.id, s.state.as_str());
+        if let Some(r) = &s.reason {
+            line.push(' ');
+            line.push_str(r);
+        }
+        if let Some(f) = s.evidence.fields.first() {
+            line.push_str(&format!(" [{}={}]", f.path, f.value));
+        }
+        out.push(line);
+    }
+    out
+}
+
+fn stuck(p: &PodPipeline) -> (String, String) {
+    let s = p
+        .stuck_stage()
+        .unwrap_or_else(|| panic!("a stuck stage: {:#?}", summary(p)));
+    (s.id.clone(), s.reason.clone().unwrap_or_default())
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+#[test]
+fn a_healthy_start_walks_every_stage() {
+    let tc = paused();
+    create(
+        &tc,
+        pod("web", json!({"name": "web", "image": "nginx:1.27"})),
+    );
+    tc.cluster().advance(secs(1));
+    let early = summary(&pipeline(&tc, "web"));
+    assert!(early[1].starts_with("applied done"), "{early:#?}");
+    assert!(early[2].starts_with("scheduled done"), "{early:#?}");
+    tc.cluster().advance(secs(10));
+    let p = pipeline(&tc, "web");
+    assert!(p.stuck_stage().is_none(), "{:#?}", summary(&p));
+    assert_eq!(p.status, "Running");
+    assert_eq!(p.ready, "1/1");
+    assert!(
+        p.stages.iter().all(|s| s.state.as_str() == "done"),
+        "{:#?}",
+        summary(&p)
+    );
+}
+
+#[test]
+fn image_pull_backoff_is_stuck_at_pull_and_the_fix_mid_backoff_reaches_ready() {
+    let tc = paused();
+    create(
+        &tc,
+        pod(
+            "web",
+            json!({"name": "web", "image": "nginx:nonexistent-tag-xyz-123"}),
+        ),
+    );
+    tc.cluster().advance(secs(40));
+    let p = pipeline(&tc, "web");
+    let (stage, reason) = stuck(&p);
+    assert_eq!(stage, "pulled", "{:#?}", summary(&p));
+    assert!(
+        reason == "ImagePullBackOff" || reason == "ErrImagePull",
+        "{reason}"
+    );
+    let s = p.stuck_stage().unwrap();
+    assert!(
+        s.evidence
+            .fields
+            .iter()
+            .any(|f| f.path == "status.containerStatuses[0].state.waiting.reason"),
+        "{:#?}",
+        s.evidence
+    );
+    assert!(
+        s.evidence
+            .event
+            .as_ref()
+            .is_some_and(|e| e.message.contains("nginx:nonexistent-tag-xyz-123"))
+    );
+    // Mid-backoff, the image is corrected: the next sync pulls it at once.
+    tc.cluster()
+        .store()
+        .update_with::<Pod>("default", "web", |p| {
+            p.spec.as_mut().unwrap().containers[0].image = Some("nginx:1.27".into());
+        })
+        .expect("the image can be changed");
+    tc.cluster().settle();
+    tc.cluster().advance(secs(8));
+    let p = pipeline(&tc, "web");
+    assert!(p.stuck_stage().is_none(), "{:#?}", summary(&p));
+    assert_eq!((p.status.as_str(), p.ready.as_str()), ("Running", "1/1"));
+}
+
+#[test]
+fn crash_loop_is_stuck_at_run_with_restarts_and_a_retry_time_while_the_phase_is_running() {
+    let tc = paused();
+    create(
+        &tc,
+        pod(
+            "greeter",
+            json!({"name": "greeter", "image": "busybox:1.36",
+            "command": ["sh", "-c", "echo starting; cat /etc/greeting/message.txt"]}),
+        ),
+    );
+    tc.cluster().advance(secs(120));
+    let p = pipeline(&tc, "greeter");
+    assert_eq!(
+        p.phase, "Running",
+        "the phase of a crash-looping pod stays Running"
+    );
+    let (stage, reason) = stuck(&p);
+    assert_eq!(stage, "running", "{:#?}", summary(&p));
+    assert!(
+        reason == "CrashLoopBackOff" || reason == "Error",
+        "{reason}"
+    );
+    assert!(p.restarts >= 3, "restarts after 2 min: {}", p.restarts);
+    if reason == "CrashLoopBackOff" {
+        let retry = p
+            .next_retry
+            .as_ref()
+            .expect("a back-off shows when the next start is");
+        assert!(
+            [10, 20, 40, 80, 160, 300].contains(&retry.backoff_seconds),
+            "{retry:?}"
+        );
+    }
+}
+
+#[test]
+fn unschedulable_is_stuck_at_schedule_with_the_scheduler_reason() {
+    let tc = paused();
+    create(
+        &tc,
+        pod(
+            "report-worker",
+            json!({"name": "worker", "image": "busybox:1.36",
+            "command": ["sleep", "3600"], "resources": {"requests": {"cpu": "6"}}}),
+        ),
+    );
+    let p = pipeline(&tc, "report-worker");
+    let (stage, reason) = stuck(&p);
+    assert_eq!(
+        (stage.as_str(), reason.as_str()),
+        ("scheduled", "Unschedulable"),
+        "{:#?}",
+        summary(&p)
+    );
+    let s = p.stuck_stage().unwrap();
+    assert!(
+        s.message
+            .as_deref()
+            .is_some_and(|m| m.contains("1 Insufficient cpu")),
+        "{s:#?}"
+    );
+    assert_eq!(p.status, "Pending");
+}
+
+#[test]
+fn config_error_oom_and_start_error_are_stuck_where_the_kubelet_failed() {
+    let tc = paused();
+    create(
+        &tc,
+        pod(
+            "cfg",
+            json!({"name": "app", "image": "busybox:1.36", "command": ["sleep", "3600"],
+            "env": [{"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "mode"}}}]}),
+        ),
+    );
+    create(
+        &tc,
+        pod(
+            "oom",
+            json!({"name": "hog", "image": "polinux/stress", "command": ["stress"],
+            "args": ["--vm", "1", "--vm-bytes", "250M"], "resources": {"limits": {"memory": "64Mi"}}}),
+        ),
+    );
+    create(
+        &tc,
+        pod(
+            "nobash",
+            json!({"name": "app", "image": "alpine:3.20", "command": ["bash", "-c", "echo hi"]}),
+        ),
+    );
+    tc.cluster().advance(secs(30));
+    let (stage, reason) = stuck(&pipeline(&tc, "cfg"));
+    assert_eq!(
+        (stage.as_str(), reason.as_str()),
+        ("created", "CreateContainerConfigError")
+    );
+    let p = pipeline(&tc, "oom");
+    let (stage, _) = stuck(&p);
+    assert_eq!(stage, "running", "{:#?}", summary(&p));
+    assert!(
+        p.stages.iter().any(|s| s
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("OOMKilled")
+            || s.reason.as_deref() == Some("OOMKilled"))
+            || p.diagnosis
+                .as_ref()
+                .is_some_and(|d| format!("{d:?}").contains("OOMKilled")),
+        "{:#?}",
+        summary(&p)
+    );
+    let p = pipeline(&tc, "nobash");
+    let (stage, reason) = stuck(&p);
+    assert!(
+        ["created", "running"].contains(&stage.as_str())
+            && ["RunContainerError", "StartError", "CrashLoopBackOff"].contains(&reason.as_str()),
+        "{stage} {reason}: {:#?}",
+        summary(&p)
+    );
+}
+
+#[test]
+fn a_pod_recreated_under_the_same_name_is_a_new_pipeline() {
+    let tc = paused();
+    let mut tracker = PipelineTracker::new();
+    let feed = |tracker: &mut PipelineTracker, tc: &TestCluster| -> Vec<PipelineChange> {
+        let store = tc.cluster().store();
+        let now = tc.cluster().clock().now();
+        let mut changes = tracker.apply(
+            TrackerInput::PodsListed(store.list::<Pod>(Some("default"))),
+            now,
+        );
+        for e in store.list::<Event>(Some("default")) {
+            changes.extend(tracker.apply(TrackerInput::EventApplied(e), now));
+        }
+        changes
+    };
+    create(
+        &tc,
+        pod(
+            "greeter",
+            json!({"name": "greeter", "image": "busybox:1.36", "command": ["sh", "-c", "exit 1"]}),
+        ),
+    );
+    tc.cluster().advance(secs(30));
+    feed(&mut tracker, &tc);
+    let first = tracker
+        .pipeline_for("greeter")
+        .expect("tracked")
+        .uid
+        .clone();
+    tc.cluster()
+        .store()
+        .delete(
+            &kq_sim::kinds::pod::KIND,
+            "default",
+            "greeter",
+            &Default::default(),
+        )
+        .expect("delete");
+    tc.cluster().advance(secs(2));
+    create(
+        &tc,
+        pod(
+            "greeter",
+            json!({"name": "greeter", "image": "busybox:1.36", "command": ["sh", "-c", "echo hello; sleep 3600"]}),
+        ),
+    );
+    tc.cluster().advance(secs(5));
+    let changes = feed(&mut tracker, &tc);
+    assert!(
+        changes.iter().any(|c| matches!(c, PipelineChange::Recreated { previous_uid, .. } if *previous_uid == first)),
+        "{changes:#?}"
+    );
+    let now = tracker.pipeline_for("greeter").expect("tracked");
+    assert_ne!(now.uid, first);
+    assert_eq!(now.restarts, 0);
+    assert_eq!(
+        (now.status.as_str(), now.ready.as_str()),
+        ("Running", "1/1")
+    );
+}
