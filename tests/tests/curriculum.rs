@@ -137,3 +137,45 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn kq_missions_lists_the_curriculum_with_each_missions_state() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let progress = tmp.path().join("progress.json");
+    let list = |progress: &std::path::Path| {
+        let out = std::process::Command::new(kq_tests::kq_binary())
+            .args(["missions", "--lessons"])
+            .arg(kq_tests::workspace_root().join("lessons"))
+            .arg("--progress")
+            .arg(progress)
+            .output()
+            .expect("kq runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let fresh = list(&progress);
+    let lines: Vec<&str> = fresh.lines().collect();
+    assert!(
+        lines[0].contains("crash-loop-backoff") && lines[0].ends_with("open"),
+        "{fresh}"
+    );
+    assert!(
+        lines[1].ends_with("locked (needs crash-loop-backoff)"),
+        "{fresh}"
+    );
+
+    // A solved first mission opens the second.
+    std::fs::write(
+        &progress,
+        r#"{"version":1,"missions":{"crash-loop-backoff":{"status":"solved","attempts":1,"hintsUsed":2,"startedAt":"2026-01-01T10:00:00Z","solvedAt":"2026-01-01T10:04:12Z","timeToFixSeconds":252}}}"#,
+    )
+    .expect("progress file");
+    let after = list(&progress);
+    let lines: Vec<&str> = after.lines().collect();
+    assert!(lines[0].ends_with("solved in 4m12s, 2 hints"), "{after}");
+    assert!(lines[1].ends_with("open"), "{after}");
+}

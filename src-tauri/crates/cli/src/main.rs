@@ -22,11 +22,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List the missions of the curriculum in order.
+    /// List the missions of the curriculum in order, with your progress.
     Missions {
         /// Lesson folders to read (default: the lessons shipped with KubeQuest).
         #[arg(long = "lessons", value_name = "DIR")]
         lessons: Vec<PathBuf>,
+        /// The progress file (default: $XDG_DATA_HOME/kubequest/progress.json).
+        #[arg(long, value_name = "FILE")]
+        progress: Option<PathBuf>,
     },
     /// Run the embedded Kubernetes-compatible cluster.
     Cluster {
@@ -138,7 +141,7 @@ fn default_lesson_roots() -> Vec<PathBuf> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Missions { lessons } => {
+        Command::Missions { lessons, progress } => {
             let roots = if lessons.is_empty() {
                 default_lesson_roots()
             } else {
@@ -148,11 +151,22 @@ fn main() -> ExitCode {
             if catalog.missions.is_empty() && catalog.problems.is_empty() {
                 eprintln!("no missions found in {}", display_roots(&roots));
             }
+            let file = progress.unwrap_or_else(progress_cmd::default_progress_path);
+            let store = kq_engine::progress::JsonFileStore::new(&file);
+            // Unreadable progress is reported, and the list still shows.
+            let progress = progress_cmd::load(&store).unwrap_or_else(|e| {
+                eprintln!("warning: {e}");
+                kq_engine::progress::Progress::default()
+            });
             for m in &catalog.missions {
                 let s = &m.summary;
                 println!(
-                    "{:>2}. {:<28} {:<10} {}",
-                    s.order, s.id, s.difficulty, s.title
+                    "{:>2}. {:<28} {:<10} {:<40} {}",
+                    s.order,
+                    s.id,
+                    s.difficulty,
+                    s.title,
+                    mission_state(&progress, s)
                 );
             }
             for p in &catalog.problems {
@@ -235,6 +249,32 @@ fn lessons_check(dirs: &[PathBuf]) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// `solved in 4m12s, 1 hint`, `in progress`, `open` or `locked (needs …)`.
+fn mission_state(
+    progress: &kq_engine::progress::Progress,
+    s: &kq_engine::ipc::MissionSummary,
+) -> String {
+    use kq_engine::progress::MissionStatus;
+    let record = progress.mission(&s.id);
+    let hints = match record.hints_used {
+        0 => String::new(),
+        1 => ", 1 hint".into(),
+        n => format!(", {n} hints"),
+    };
+    match record.status {
+        MissionStatus::Solved => match record.time_to_fix_seconds {
+            Some(t) => format!(
+                "solved in {}{hints}",
+                kq_sim::duration::go_duration(std::time::Duration::from_secs(t))
+            ),
+            None => format!("solved{hints}"),
+        },
+        MissionStatus::InProgress => format!("in progress{hints}"),
+        MissionStatus::NotStarted if progress.is_unlocked(&s.requires) => "open".into(),
+        MissionStatus::NotStarted => format!("locked (needs {})", s.requires.join(", ")),
     }
 }
 
