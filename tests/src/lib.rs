@@ -38,3 +38,17 @@ pub fn kq_binary() -> PathBuf {
         .find(|p| p.file_stem().is_some_and(|s| s == "kq"))
         .expect("cargo reports the kq executable")
 }
+
+/// Copy a folder recursively (tests build lesson folders from the bundled ones).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("target folder");
+    for entry in std::fs::read_dir(from).expect("source folder") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}

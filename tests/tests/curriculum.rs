@@ -87,7 +87,7 @@ fn kq_lessons_check_rejects_a_registry_file_the_embedded_cluster_would_refuse() 
     for entry in std::fs::read_dir(kq_tests::workspace_root().join("lessons")).expect("lessons") {
         let entry = entry.expect("entry");
         if entry.path().is_dir() {
-            copy_dir(&entry.path(), &root.join(entry.file_name()));
+            kq_tests::copy_dir(&entry.path(), &root.join(entry.file_name()));
         }
     }
     std::fs::write(
@@ -123,19 +123,6 @@ fn kq_lessons_check_rejects_a_registry_file_the_embedded_cluster_would_refuse() 
         .expect("kq runs");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "a valid registry.yaml passes: {text}");
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).expect("target folder");
-    for entry in std::fs::read_dir(from).expect("source folder") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 #[test]

@@ -330,3 +330,41 @@ fn a_pod_recreated_under_the_same_name_is_a_new_pipeline() {
         ("Running", "1/1")
     );
 }
+
+/// A mission may declare extra nodes in its manifests: starting it registers them (each with
+/// its own kubelet), and the mission's pod can be placed on one.
+#[test]
+fn a_mission_that_declares_a_node_runs_its_pod_there() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("04-gpu-node");
+    kq_tests::copy_dir(
+        &kq_tests::workspace_root().join("lessons/03-pending-insufficient-cpu"),
+        &dir,
+    );
+    std::fs::write(
+        dir.join("manifests/node.yaml"),
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: gpu-1\n  labels: {accelerator: gpu}\n  annotations: {kubequest.dev/cpu: \"8\"}\nspec:\n  taints: [{key: dedicated, value: gpu, effect: NoSchedule}]\n",
+    )
+    .expect("node manifest");
+    let pod = std::fs::read_to_string(dir.join("manifests/pod.yaml")).expect("pod manifest");
+    let pod = pod.replace(
+        "spec:\n",
+        "spec:\n  nodeSelector: {accelerator: gpu}\n  tolerations: [{key: dedicated, operator: Equal, value: gpu, effect: NoSchedule}]\n",
+    );
+    std::fs::write(dir.join("manifests/pod.yaml"), pod).expect("pod manifest");
+    let mission = kq_engine::mission::load_mission(&dir).expect("the mission loads");
+
+    let tc = paused();
+    let client = tc.block_on(kq_tests::cluster::kube_client(tc.cluster()));
+    tc.block_on(kq_engine::session::start_mission(&client, &mission))
+        .expect("the mission starts, node included");
+    tc.cluster().settle();
+    tc.cluster().advance(secs(10));
+    let p: Pod = tc
+        .cluster()
+        .store()
+        .get(&mission.namespace(), "report-worker")
+        .expect("the pod exists");
+    assert_eq!(p.spec.and_then(|s| s.node_name).as_deref(), Some("gpu-1"));
+    assert_eq!(p.status.and_then(|s| s.phase).as_deref(), Some("Running"));
+}

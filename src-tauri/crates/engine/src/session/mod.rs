@@ -167,7 +167,7 @@ async fn api_for_manifest(
         object: m.object.clone(),
     };
     let file = m.file.display().to_string();
-    let (ar, _) = apply::resolve(client, namespace, &file, &edited)
+    let (ar, caps) = apply::resolve(client, namespace, &file, &edited)
         .await
         .map_err(|message| SessionError::Manifest {
             file: file.clone(),
@@ -176,7 +176,12 @@ async fn api_for_manifest(
             name: m.name.clone(),
             message,
         })?;
-    Ok(Api::namespaced_with(client.clone(), namespace, &ar))
+    // A mission may declare cluster-scoped objects (extra nodes); the learner's editor may
+    // not (see `apply::api_for`).
+    Ok(match caps.scope {
+        kube::discovery::Scope::Cluster => Api::all_with(client.clone(), &ar),
+        kube::discovery::Scope::Namespaced => Api::namespaced_with(client.clone(), namespace, &ar),
+    })
 }
 
 async fn wait_namespace_gone(
