@@ -1,10 +1,28 @@
 //! Build script: embeds the app manifest so the capability files can grant each KubeQuest command
 //! by name, and nothing the UI does not call.
 
+/// Every command the window calls (ui/src/lib/ipc.ts), and nothing else.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "list_missions",
+    "get_progress",
+    "get_settings",
+    "save_settings",
+    "list_contexts",
+    "start_mission",
+    "stop_mission",
+    "reset_mission",
+    "apply_manifest",
+    "delete_manifest",
+    "reveal_hint",
+    "export_progress",
+    "import_progress",
+];
+
 fn main() {
     tauri_build::try_build(
         tauri_build::Attributes::new()
-            .app_manifest(tauri_build::AppManifest::new().commands(&["app_info", "list_missions"])),
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
     )
     .expect("tauri build script failed");
 }

@@ -3,116 +3,58 @@
 //! Commands here only translate between IPC and plain engine functions; anything with logic
 //! lives in the engine so the `kq` CLI and the tests reach it without a window.
 //!
-//! At start the shell brings up the embedded cluster in-process (the same server `kq cluster
-//! up` runs) and writes its kubeconfig, mode 0600, into the app's data folder so a learner can
-//! point real `kubectl` at it.
+//! - [`cluster`]: the embedded cluster (started with the app; its kubeconfig, mode 0600, is
+//!   written to the app's data folder for real `kubectl`) or a kubeconfig context chosen in
+//!   Settings, and the one `kube::Client` used for it;
+//! - [`missions`]: the curriculum, the mission session streamed over a `Channel`, the editor's
+//!   Apply and Delete, hints;
+//! - [`progress`]: the progress file (the CLI's format and code), export and import through
+//!   native dialogs opened from Rust;
+//! - [`settings`]: theme, speed, cluster choice, kept with tauri-plugin-store.
+//!
+//! `KUBEQUEST_LESSONS` points at another lessons folder; `KUBEQUEST_SPEED` runs the embedded
+//! cluster's clock faster (or slower) for this launch.
 
-use std::path::PathBuf;
+mod cluster;
+mod error;
+mod missions;
+mod progress;
+mod settings;
 
-use kq_engine::ipc::{AppInfo, ClusterStatus, ErrorKind, MissionList, UiError};
-use kq_engine::mission::Catalog;
-use kq_sim::{Cluster, ClusterConfig, RunningCluster};
+use kq_engine::ipc::AppInfo;
 use tauri::Manager;
 
-/// The embedded cluster as the window sees it. The running server lives as long as the app.
-struct EmbeddedCluster {
-    status: ClusterStatus,
-    _running: Option<RunningCluster>,
-}
-
-/// Starts the embedded cluster; failure is reported in the title bar, not fatal: the mission
-/// map still works and the message says what to do.
-fn start_embedded_cluster(app: &tauri::AppHandle) -> EmbeddedCluster {
-    let kubeconfig = match app.path().app_local_data_dir() {
-        Ok(dir) => dir.join("kubeconfig"),
-        Err(e) => {
-            return EmbeddedCluster {
-                status: ClusterStatus::Unavailable {
-                    message: format!(
-                        "KubeQuest has no data folder to write its kubeconfig to ({e}). Check that your home folder is writable, then restart KubeQuest."
-                    ),
-                },
-                _running: None,
-            };
-        }
-    };
-    let config = ClusterConfig {
-        kubeconfig_path: Some(kubeconfig),
-        ..ClusterConfig::default()
-    };
-    match tauri::async_runtime::block_on(Cluster::start(config)) {
-        Ok(running) => EmbeddedCluster {
-            status: ClusterStatus::Ready {
-                context: "kubequest".into(),
-                kubeconfig: running
-                    .kubeconfig_path()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                server: running.url().to_owned(),
-            },
-            _running: Some(running),
-        },
-        Err(e) => {
-            log::error!("embedded cluster failed to start: {e}");
-            EmbeddedCluster {
-                status: ClusterStatus::Unavailable {
-                    message: format!(
-                        "The embedded cluster could not start: {e}. Restart KubeQuest; if it keeps failing, free up a loopback port or disk space."
-                    ),
-                },
-                _running: None,
-            }
-        }
-    }
-}
-
-/// Where lessons are read from: `KUBEQUEST_LESSONS` if set (teachers and tests), then the
-/// lessons bundled as a resource, then (in development builds) the source tree's `lessons/`.
-fn lesson_roots(app: &tauri::AppHandle) -> Vec<PathBuf> {
-    if let Some(dir) = std::env::var_os("KUBEQUEST_LESSONS") {
-        return vec![PathBuf::from(dir)];
-    }
-    let mut roots = Vec::new();
-    if let Ok(res) = app.path().resource_dir() {
-        let bundled = res.join("lessons");
-        if bundled.is_dir() {
-            roots.push(bundled);
-        }
-    }
-    if roots.is_empty() && cfg!(debug_assertions) {
-        roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../lessons"));
-    }
-    roots
-}
+use cluster::{EmbeddedCluster, Targets};
+use missions::Sessions;
+use progress::ProgressBook;
+use settings::SettingsBook;
 
 #[tauri::command]
-fn app_info(app: tauri::AppHandle, cluster: tauri::State<'_, EmbeddedCluster>) -> AppInfo {
+fn app_info(
+    app: tauri::AppHandle,
+    embedded: tauri::State<'_, EmbeddedCluster>,
+    settings: tauri::State<'_, SettingsBook>,
+) -> AppInfo {
     AppInfo {
         version: app.package_info().version.to_string(),
-        lesson_dirs: lesson_roots(&app)
+        lesson_dirs: missions::lesson_roots(&app)
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
-        cluster: cluster.status.clone(),
+        cluster: cluster::status(&embedded, &settings.get()),
     }
 }
 
-#[tauri::command]
-fn list_missions(app: tauri::AppHandle) -> Result<MissionList, UiError> {
-    let roots = lesson_roots(&app);
-    if roots.is_empty() {
-        return Err(UiError {
-            kind: ErrorKind::Lessons,
-            message: "No lesson folder was found. Reinstall KubeQuest, or set KUBEQUEST_LESSONS \
-                      to a folder of missions."
-                .into(),
-        });
-    }
-    let catalog = Catalog::load(&roots);
-    Ok(MissionList {
-        missions: catalog.summaries(),
-        problems: catalog.problems.iter().map(ToString::to_string).collect(),
-    })
+fn data_file(app: &tauri::AppHandle, name: &str) -> Result<std::path::PathBuf, String> {
+    app.path()
+        .app_local_data_dir()
+        .map(|dir| dir.join(name))
+        .map_err(|e| {
+            format!(
+                "KubeQuest has no data folder to keep its {name} in ({e}). Check that your home \
+                 folder is writable, then restart KubeQuest."
+            )
+        })
 }
 
 /// Starts the desktop app. Returns when the last window closes.
@@ -133,12 +75,40 @@ pub fn run() {
         )
         .plugin(tauri_plugin_window_state::Builder::new().build())
         .plugin(tauri_plugin_store::Builder::new().build())
+        // Used from Rust only (export and import); the window has no dialog permission.
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
-            let cluster = start_embedded_cluster(app.handle());
-            app.manage(cluster);
+            let handle = app.handle();
+            let settings = SettingsBook::load(handle, cluster::speed_override());
+            let roots = missions::lesson_roots(handle);
+            let embedded = EmbeddedCluster::start(
+                data_file(handle, "kubeconfig"),
+                settings.get().speed,
+                &roots,
+            );
+            app.manage(settings);
+            app.manage(embedded);
+            app.manage(Targets::default());
+            app.manage(Sessions::default());
+            app.manage(ProgressBook::new(data_file(handle, "progress.json")));
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![app_info, list_missions])
+        .invoke_handler(tauri::generate_handler![
+            app_info,
+            missions::list_missions,
+            missions::start_mission,
+            missions::stop_mission,
+            missions::reset_mission,
+            missions::apply_manifest,
+            missions::delete_manifest,
+            missions::reveal_hint,
+            progress::get_progress,
+            progress::export_progress,
+            progress::import_progress,
+            settings::get_settings,
+            settings::save_settings,
+            settings::list_contexts,
+        ])
         .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("KubeQuest could not start: {e}");

@@ -1,0 +1,58 @@
+//! Errors as the window receives them: `{kind, message}`, where the UI branches on `kind` and
+//! shows `message` as it is. Every message names the next step.
+
+use kq_engine::connect::ConnectError;
+use kq_engine::ipc::{ErrorKind, UiError};
+use kq_engine::progress::ProgressError;
+use kq_engine::session::SessionError;
+
+pub fn lessons(message: impl Into<String>) -> UiError {
+    UiError {
+        kind: ErrorKind::Lessons,
+        message: message.into(),
+    }
+}
+
+pub fn cluster(message: impl Into<String>) -> UiError {
+    UiError {
+        kind: ErrorKind::Cluster,
+        message: message.into(),
+    }
+}
+
+pub fn internal(message: impl Into<String>) -> UiError {
+    UiError {
+        kind: ErrorKind::Internal,
+        message: message.into(),
+    }
+}
+
+/// Every connection failure is the cluster's: its message already says what to do.
+pub fn from_connect(e: &ConnectError) -> UiError {
+    cluster(capitalised(&e.to_string()))
+}
+
+/// A start or reset that failed: the cluster's fault, or the lesson's (a refused manifest).
+pub fn from_session(e: &SessionError) -> UiError {
+    match e {
+        SessionError::Cluster(c) => from_connect(c),
+        SessionError::Manifest { .. } => lessons(capitalised(&e.to_string())),
+        SessionError::StillThere { .. } => cluster(capitalised(&e.to_string())),
+    }
+}
+
+pub fn from_progress(e: &ProgressError) -> UiError {
+    internal(format!(
+        "Your progress could not be read or saved: {e}. Check that the app's data folder is \
+         writable and has free space."
+    ))
+}
+
+/// Engine messages start in lower case (they also end up mid-sentence in the CLI).
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,327 @@
+//! Missions: the curriculum, a mission's live session, the editor's actions and hints.
+//!
+//! One mission plays at a time. `start_mission` puts the broken state on the cluster and spawns
+//! the engine's session on Tauri's async runtime; its [`SessionUpdate`]s go over the window's
+//! `Channel`. Starting any mission, stopping this one, or switching cluster in Settings
+//! cancels the session (the task is aborted, which drops the engine's watches). A reset
+//! re-applies the broken state and starts a fresh session on the same channel, so a second fix
+//! is noticed and celebrated again.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+use kq_engine::ipc::{
+    ActionResult, HintReveal, ManifestFile, MissionList, MissionSession, SessionUpdate, UiError,
+};
+use kq_engine::mission::{Catalog, Mission, render_markdown};
+use kq_engine::session::{self, SessionConfig, run_session};
+use tauri::Manager;
+use tauri::async_runtime::JoinHandle;
+use tauri::ipc::Channel;
+
+use crate::cluster::{EmbeddedCluster, Target, Targets};
+use crate::error;
+use crate::progress::{AppRecorder, ProgressBook};
+use crate::settings::SettingsBook;
+
+/// Where lessons are read from: `KUBEQUEST_LESSONS` if set (teachers and tests), then the
+/// lessons bundled as a resource, then (in development builds) the source tree's `lessons/`.
+pub fn lesson_roots(app: &tauri::AppHandle) -> Vec<PathBuf> {
+    if let Some(dir) = std::env::var_os("KUBEQUEST_LESSONS") {
+        return vec![PathBuf::from(dir)];
+    }
+    let mut roots = Vec::new();
+    if let Ok(res) = app.path().resource_dir() {
+        let bundled = res.join("lessons");
+        if bundled.is_dir() {
+            roots.push(bundled);
+        }
+    }
+    if roots.is_empty() && cfg!(debug_assertions) {
+        roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../lessons"));
+    }
+    roots
+}
+
+fn catalog(app: &tauri::AppHandle) -> Result<(Catalog, Vec<PathBuf>), UiError> {
+    let roots = lesson_roots(app);
+    if roots.is_empty() {
+        return Err(error::lessons(
+            "No lesson folder was found. Reinstall KubeQuest, or set KUBEQUEST_LESSONS to a \
+             folder of missions.",
+        ));
+    }
+    Ok((Catalog::load(&roots), roots))
+}
+
+/// The mission `id`, read afresh from the lessons.
+fn mission(app: &tauri::AppHandle, id: &str) -> Result<(Catalog, Mission, Vec<PathBuf>), UiError> {
+    let (catalog, roots) = catalog(app)?;
+    let Some(m) = catalog.get(id).cloned() else {
+        return Err(error::lessons(format!(
+            "There is no mission `{id}` in {}. Its lesson folder may have been removed or may \
+             not load: go back to the mission map to see what is wrong.",
+            roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    Ok((catalog, m, roots))
+}
+
+#[tauri::command]
+pub fn list_missions(app: tauri::AppHandle) -> Result<MissionList, UiError> {
+    let (catalog, _) = catalog(&app)?;
+    Ok(MissionList {
+        missions: catalog.summaries(),
+        problems: catalog.problems.iter().map(ToString::to_string).collect(),
+    })
+}
+
+/// The mission being played and its session task.
+#[derive(Default)]
+pub struct Sessions {
+    slot: Mutex<Slot>,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// Bumped by every start and stop, so a start that finishes after being overtaken does not
+    /// install its session.
+    generation: u64,
+    mission: Option<String>,
+    channel: Option<Channel<SessionUpdate>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Slot {
+    fn cancel(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Sessions {
+    /// Cancels whatever runs and claims the slot for `id`; answers the claim's generation.
+    fn claim(&self, id: &str, channel: Channel<SessionUpdate>) -> u64 {
+        let mut slot = lock(&self.slot);
+        slot.cancel();
+        slot.generation += 1;
+        slot.mission = Some(id.to_owned());
+        slot.channel = Some(channel);
+        slot.generation
+    }
+
+    /// Stops the session of `id` (and only that one).
+    fn stop(&self, id: &str) {
+        let mut slot = lock(&self.slot);
+        if slot.mission.as_deref() == Some(id) {
+            slot.cancel();
+            slot.generation += 1;
+            slot.mission = None;
+            slot.channel = None;
+        }
+    }
+
+    /// Stops any session (the cluster changed).
+    pub fn stop_all(&self) {
+        let mut slot = lock(&self.slot);
+        slot.cancel();
+        slot.generation += 1;
+        slot.mission = None;
+        slot.channel = None;
+    }
+
+    fn channel_of(&self, id: &str) -> Option<Channel<SessionUpdate>> {
+        let slot = lock(&self.slot);
+        (slot.mission.as_deref() == Some(id))
+            .then(|| slot.channel.clone())
+            .flatten()
+    }
+}
+
+async fn target(app: &tauri::AppHandle) -> Result<Target, UiError> {
+    let settings = app.state::<SettingsBook>().get();
+    app.state::<Targets>()
+        .get(&app.state::<EmbeddedCluster>(), &settings)
+        .await
+}
+
+/// Puts the broken state on the cluster, records the attempt and starts streaming updates.
+async fn begin(
+    app: &tauri::AppHandle,
+    id: &str,
+    generation: u64,
+) -> Result<MissionSession, UiError> {
+    let (catalog, mission, roots) = mission(app, id)?;
+    let target = target(app).await?;
+    if target.embedded {
+        app.state::<EmbeddedCluster>()
+            .add_registries(&mission, &roots)?;
+    }
+    session::start_mission(&target.client, &mission)
+        .await
+        .map_err(|e| error::from_session(&e))?;
+    let book = app.state::<ProgressBook>();
+    let (progress, ()) = book.update(|p| p.start(id, Timestamp::now()))?;
+    let record = progress.mission(id);
+    let revealed = usize::try_from(record.hints_used).unwrap_or(usize::MAX);
+    let hints = mission
+        .hint_ladder(revealed)
+        .revealed()
+        .iter()
+        .map(|h| render_markdown(h))
+        .collect();
+    let reply = MissionSession {
+        detail: mission.detail(),
+        manifests: manifest_files(&mission),
+        kubeconfig_export: target.kubeconfig_export.clone(),
+        context: target.context.clone(),
+        hints,
+        progress: record,
+    };
+
+    let sessions = app.state::<Sessions>();
+    let mut slot = lock(&sessions.slot);
+    if slot.generation != generation {
+        // Stopped or overtaken while starting: the window no longer listens.
+        return Ok(reply);
+    }
+    let Some(channel) = slot.channel.clone() else {
+        return Ok(reply);
+    };
+    let config = SessionConfig {
+        clock: target.clock.clone(),
+        missions: catalog.summaries(),
+        stop_when_solved: false,
+        ..SessionConfig::default()
+    };
+    let mut recorder = AppRecorder { app: app.clone() };
+    let client = target.client.clone();
+    slot.task = Some(tauri::async_runtime::spawn(async move {
+        let namespace = mission.namespace();
+        let outcome = run_session(client, &mission, &namespace, config, &mut recorder, |u| {
+            // A closed window is not an error: the session ends with the app or the next start.
+            let _ = channel.send(u);
+        })
+        .await;
+        log::info!("mission session {} ended: {outcome:?}", mission.summary.id);
+    }));
+    Ok(reply)
+}
+
+/// The mission's manifest files as the editor opens them, in the lesson's order.
+fn manifest_files(mission: &Mission) -> Vec<ManifestFile> {
+    let mut files: Vec<ManifestFile> = Vec::new();
+    for m in &mission.manifests {
+        let name = m
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if files.iter().any(|f| f.name == name) {
+            continue;
+        }
+        let path = if m.file.is_absolute() {
+            m.file.clone()
+        } else {
+            mission.dir.join(&m.file)
+        };
+        let yaml = std::fs::read_to_string(&path).unwrap_or_default();
+        files.push(ManifestFile { name, yaml });
+    }
+    files
+}
+
+#[tauri::command]
+pub async fn start_mission(
+    app: tauri::AppHandle,
+    id: String,
+    on_update: Channel<SessionUpdate>,
+) -> Result<MissionSession, UiError> {
+    let generation = app.state::<Sessions>().claim(&id, on_update);
+    begin(&app, &id, generation).await
+}
+
+#[tauri::command]
+pub fn stop_mission(id: String, sessions: tauri::State<'_, Sessions>) {
+    sessions.stop(&id);
+}
+
+#[tauri::command]
+pub async fn reset_mission(app: tauri::AppHandle, id: String) -> Result<MissionSession, UiError> {
+    let sessions = app.state::<Sessions>();
+    let Some(channel) = sessions.channel_of(&id) else {
+        return Err(error::internal(
+            "This mission is not running any more, so it cannot be reset. Go back to the \
+             mission map and start it again.",
+        ));
+    };
+    let generation = sessions.claim(&id, channel);
+    begin(&app, &id, generation).await
+}
+
+/// The namespace of a mission that exists (actions never reach other namespaces).
+fn namespace_of(app: &tauri::AppHandle, id: &str) -> Result<String, UiError> {
+    mission(app, id).map(|(_, m, _)| m.namespace())
+}
+
+#[tauri::command]
+pub async fn apply_manifest(
+    app: tauri::AppHandle,
+    id: String,
+    file: String,
+    yaml: String,
+) -> Result<ActionResult, UiError> {
+    let namespace = namespace_of(&app, &id)?;
+    let target = target(&app).await?;
+    Ok(session::apply_yaml(&target.client, &namespace, &file, &yaml).await)
+}
+
+#[tauri::command]
+pub async fn delete_manifest(
+    app: tauri::AppHandle,
+    id: String,
+    file: String,
+    yaml: String,
+) -> Result<ActionResult, UiError> {
+    let namespace = namespace_of(&app, &id)?;
+    let target = target(&app).await?;
+    Ok(session::delete_yaml(&target.client, &namespace, &file, &yaml).await)
+}
+
+/// The next hint of the mission's ladder, counted in progress.
+#[tauri::command]
+pub fn reveal_hint(app: tauri::AppHandle, id: String) -> Result<HintReveal, UiError> {
+    let (_, mission, _) = mission(&app, &id)?;
+    let total = mission.hints.len();
+    let book = app.state::<ProgressBook>();
+    let (_, revealed) = book.update(|p| {
+        let used = usize::try_from(p.mission(&id).hints_used).unwrap_or(usize::MAX);
+        let mut ladder = mission.hint_ladder(used);
+        let hint = ladder.reveal_next().map(ToOwned::to_owned);
+        let count = ladder.revealed_count();
+        p.hints_revealed(&id, u32::try_from(count).unwrap_or(u32::MAX));
+        hint.map(|h| (count, h))
+    })?;
+    let Some((count, hint)) = revealed else {
+        return Err(error::internal(format!(
+            "All {total} hints of this mission are already shown."
+        )));
+    };
+    let as_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(HintReveal {
+        index: as_u32(count - 1),
+        html: render_markdown(&hint),
+        remaining: as_u32(total - count),
+        hints_used: as_u32(count),
+    })
+}

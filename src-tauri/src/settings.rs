@@ -1,0 +1,159 @@
+//! The learner's settings (theme, speed, cluster, allowed remote contexts), kept with
+//! tauri-plugin-store in `settings.json` in the app's data folder, under the key `settings`.
+//!
+//! Saving applies them: the speed goes to the embedded cluster's clock at once, and a change of
+//! cluster drops the current client (and stops a running mission session, which was watching
+//! the other cluster). A context that is not on this machine is refused unless the same
+//! settings allow it by name.
+
+use std::sync::{Arc, Mutex};
+
+use kq_engine::connect::{ContextInfo, load_kubeconfig_from_env};
+use kq_engine::ipc::{Settings, UiError};
+use tauri::Wry;
+use tauri_plugin_store::{Store, StoreExt};
+
+use crate::cluster::{self, EmbeddedCluster, Targets};
+use crate::error;
+use crate::missions::Sessions;
+
+const FILE: &str = "settings.json";
+const KEY: &str = "settings";
+
+/// The stored settings and the speed this launch was asked to run at.
+pub struct SettingsBook {
+    store: Option<Arc<Store<Wry>>>,
+    current: Mutex<Settings>,
+    /// `KUBEQUEST_SPEED`, which wins over the stored speed until the learner picks one.
+    speed_override: Mutex<Option<f64>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl SettingsBook {
+    pub fn load(app: &tauri::AppHandle, speed_override: Option<f64>) -> Self {
+        let store = match app.store(FILE) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                log::error!("the settings store cannot be opened: {e}; using the defaults");
+                None
+            }
+        };
+        let stored = store
+            .as_ref()
+            .and_then(|s| s.get(KEY))
+            .and_then(|v| match serde_json::from_value::<Settings>(v) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    log::warn!("the stored settings are unreadable ({e}); using the defaults");
+                    None
+                }
+            })
+            .filter(|s| cluster::valid_speed(s.speed))
+            .unwrap_or_default();
+        SettingsBook {
+            store,
+            current: Mutex::new(stored),
+            speed_override: Mutex::new(speed_override),
+        }
+    }
+
+    /// The settings in effect: the stored ones, with this launch's speed.
+    pub fn get(&self) -> Settings {
+        let mut s = lock(&self.current).clone();
+        if let Some(speed) = *lock(&self.speed_override) {
+            s.speed = speed;
+        }
+        s
+    }
+
+    fn save(&self, settings: &Settings) -> Result<(), UiError> {
+        let store = self.store.as_ref().ok_or_else(|| {
+            error::internal(
+                "The settings file cannot be opened, so settings cannot be saved. Check that the \
+                 app's data folder is writable, then restart KubeQuest.",
+            )
+        })?;
+        let value = serde_json::to_value(settings)
+            .map_err(|e| error::internal(format!("Cannot store the settings: {e}")))?;
+        store.set(KEY, value);
+        store.save().map_err(|e| {
+            error::internal(format!(
+                "The settings could not be saved: {e}. Check that the app's data folder is \
+                 writable and has free space."
+            ))
+        })?;
+        *lock(&self.current) = settings.clone();
+        Ok(())
+    }
+}
+
+#[tauri::command]
+pub fn get_settings(book: tauri::State<'_, SettingsBook>) -> Settings {
+    book.get()
+}
+
+/// Checks, stores and applies the settings; answers them as stored.
+#[tauri::command]
+pub fn save_settings(
+    settings: Settings,
+    book: tauri::State<'_, SettingsBook>,
+    embedded: tauri::State<'_, EmbeddedCluster>,
+    targets: tauri::State<'_, Targets>,
+    sessions: tauri::State<'_, Sessions>,
+) -> Result<Settings, UiError> {
+    if !cluster::valid_speed(settings.speed) {
+        return Err(error::internal(format!(
+            "A speed of {} cannot be used: choose one above 0 and at most 100.",
+            settings.speed
+        )));
+    }
+    if let Some(name) = &settings.context {
+        cluster::allowed_context(name, &settings)?;
+    }
+    let before = book.get();
+    book.save(&settings)?;
+    if settings.speed != before.speed {
+        *lock(&book.speed_override) = None;
+    }
+    embedded.set_speed(book.get().speed);
+    if before.context != settings.context
+        || before.allowed_remote_contexts != settings.allowed_remote_contexts
+    {
+        targets.invalidate();
+    }
+    if before.context != settings.context {
+        sessions.stop_all();
+    }
+    Ok(book.get())
+}
+
+/// The contexts of the learner's kubeconfig, classified local or remote. No kubeconfig at all
+/// is not an error: the list is empty and the embedded cluster is the only choice.
+#[tauri::command]
+pub fn list_contexts() -> Result<Vec<ContextInfo>, UiError> {
+    if !kubeconfig_exists() {
+        return Ok(Vec::new());
+    }
+    let loaded = load_kubeconfig_from_env().map_err(|e| error::from_connect(&e))?;
+    Ok(kq_engine::connect::list_contexts(&loaded.config))
+}
+
+/// Whether any file kubectl would read exists (`KUBECONFIG`'s list, else `~/.kube/config`).
+fn kubeconfig_exists() -> bool {
+    let listed: Vec<std::path::PathBuf> = std::env::var_os("KUBECONFIG")
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !listed.is_empty() {
+        return listed.iter().any(|p| p.exists());
+    }
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .is_some_and(|h| std::path::Path::new(&h).join(".kube/config").exists())
+}
