@@ -3,7 +3,7 @@
 // Every run gets fresh data and config folders so progress from one run never leaks into another.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +51,62 @@ const waitForPort = async (port, ms) => {
   throw new Error(`tauri-driver did not listen on port ${port} within ${ms} ms`);
 };
 
+const withTimeout = (promise, ms, what) => {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+};
+
+const exited = (child) => child.exitCode !== null || child.signalCode !== null;
+
+/// Stops a child process: SIGTERM, then SIGKILL if it is still there after `ms`.
+const stop = async (child, ms) => {
+  if (exited(child)) return;
+  const gone = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await withTimeout(gone, ms, 'stopping tauri-driver').catch(() => {
+    child.kill('SIGKILL');
+    return gone;
+  });
+};
+
+/// The app processes running on `home` (its own data folder tells them apart from any other
+/// KubeQuest on the machine, so only this test's app is ever signalled).
+const appProcesses = (home) => {
+  const binary = realpathSync(required('KQ_APP_BINARY'));
+  const marker = `XDG_DATA_HOME=${home.env.XDG_DATA_HOME}`;
+  const pids = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/exe`) !== binary) continue;
+      if (readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.startsWith('Z')) continue;
+      if (!readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(marker)) continue;
+      pids.push(Number(entry));
+    } catch {
+      // The process ended while being looked at, or is not ours to read.
+    }
+  }
+  return pids;
+};
+
+/// Makes sure the app on `home` has exited, so a relaunch on the same home is a fresh start
+/// (single-instance would otherwise hand the new launch to the old window).
+const stopApp = async (home, ms) => {
+  if (process.platform !== 'linux') return;
+  const deadline = Date.now() + ms;
+  while (appProcesses(home).length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const left = appProcesses(home);
+  if (left.length === 0) return;
+  console.error(`desktop harness: the app (pid ${left.join(', ')}) did not exit after the session closed; killing it`);
+  for (const pid of left) process.kill(pid, 'SIGKILL');
+  while (appProcesses(home).length > 0) await new Promise((r) => setTimeout(r, 50));
+};
+
 /// A fresh home for one app "installation": data, config, cache and state folders.
 export const freshHome = () => {
   const home = mkdtempSync(path.join(os.tmpdir(), 'kubequest-e2e-'));
@@ -64,20 +120,31 @@ export const freshHome = () => {
   return { home, env };
 };
 
-/// Starts tauri-driver and opens a session on the app. `home` keeps data across restarts.
-export const launch = async (home = freshHome()) => {
+/// Starts tauri-driver for an app on `home` (no window yet: see `openSession`).
+export const startDriver = async (home = freshHome()) => {
   const port = await freePort();
   const nativePort = await freePort();
   const driverLog = [];
-  const driver = spawn(
+  const child = spawn(
     required('KQ_TAURI_DRIVER'),
     ['--port', String(port), '--native-port', String(nativePort)],
     { env: { ...process.env, ...home.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  for (const stream of [driver.stdout, driver.stderr]) {
+  for (const stream of [child.stdout, child.stderr]) {
     stream.on('data', (chunk) => driverLog.push(chunk.toString()));
   }
-  await waitForPort(port, 20_000);
+  try {
+    await waitForPort(port, 20_000);
+  } catch (err) {
+    await stop(child, 5_000);
+    throw err;
+  }
+  return { child, port, home, log: () => driverLog.join('') };
+};
+
+/// Launches the app through a running driver and opens a WebDriver session on its window.
+export const openSession = async (driver) => {
+  const { child, port, home } = driver;
   let session;
   try {
     session = await new Builder()
@@ -88,24 +155,32 @@ export const launch = async (home = freshHome()) => {
       })
       .build();
   } catch (err) {
-    driver.kill();
-    throw new Error(`could not open the app window: ${err.message}\n${driverLog.join('')}`);
+    await stop(child, 5_000);
+    throw new Error(`could not open the app window: ${err.message}\n${driver.log()}`);
   }
   return {
     session,
     home,
-    log: () => driverLog.join(''),
+    log: driver.log,
     /// Closes the window and stops the driver; the home folder stays for a restart.
     quit: async () => {
       try {
-        await session.quit();
+        // Ending the session should end the app, but under Xvfb the app now and then stays up
+        // with its window open (its main loop idle, never asked to close). So the wait is
+        // bounded and the app is made to exit below either way.
+        await withTimeout(session.quit(), 15_000, 'closing the session').catch((err) => {
+          console.error(`desktop harness: ${err.message}`);
+        });
       } finally {
-        driver.kill();
-        await new Promise((r) => (driver.exitCode !== null ? r() : driver.once('exit', r)));
+        await stop(child, 5_000);
+        await stopApp(home, 3_000);
       }
     },
   };
 };
+
+/// Starts tauri-driver and opens a session on the app. `home` keeps data across restarts.
+export const launch = async (home = freshHome()) => openSession(await startDriver(home));
 
 export const screenshot = async (session, name) => {
   const file = path.join(artifacts(), `${name}.png`);
