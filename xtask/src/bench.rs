@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::tiers::Step;
+use crate::tiers::{self, Step};
 use crate::{root, setup};
 
 /// One figure as `kq-bench` printed it.
@@ -255,6 +255,15 @@ pub fn run(quick: bool) -> Result<Vec<Row>, String> {
     let status = child
         .wait()
         .map_err(|e| format!("cannot wait for kq-bench: {e}"))?;
+    if !quick && status.success() {
+        // The desktop figures need the release app and its .deb; the quick ones run in the
+        // desktop test tier instead, where the app is already built.
+        let desktop = desktop_rows()?;
+        for row in &desktop {
+            eprintln!("    {} = {}", row.figure, row.value_text());
+        }
+        rows.extend(desktop);
+    }
 
     let machine = machine_line();
     if !rows.is_empty() {
@@ -277,6 +286,40 @@ pub fn run(quick: bool) -> Result<Vec<Row>, String> {
     }
     if rows.is_empty() {
         return Err("kq-bench printed no figures".into());
+    }
+    Ok(rows)
+}
+
+/// How many figure lines a run printed.
+pub fn figures_in(output: &str) -> usize {
+    output.lines().filter_map(Row::parse).count()
+}
+
+/// The desktop figures: the release app and its .deb, built the way users get them, driven
+/// under Xvfb like the desktop tier.
+fn desktop_rows() -> Result<Vec<Row>, String> {
+    tiers::bundle()?;
+    setup::debian(setup::TEST_PACKAGES)?;
+    setup::npm_ci(&root().join("tests/e2e"))?;
+    let deb_dir = target_dir().join("release/bundle/deb");
+    let deb = std::fs::read_dir(&deb_dir)
+        .map_err(|e| format!("cannot read {}: {e}", deb_dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "deb"))
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+        .ok_or_else(|| format!("no .deb in {}", deb_dir.display()))?;
+    let binary = target_dir().join("release/kubequest");
+    println!("==> desktop benchmark on {}", binary.display());
+    let (ok, out) = tiers::desktop_step("desktop benchmark", &binary)?
+        .env("KQ_DEB", deb.display().to_string())
+        .run_captured(&tiers::sh(&format!(
+            "{} node bench/desktop.mjs",
+            tiers::UNDER_XVFB
+        )));
+    let rows: Vec<Row> = out.lines().filter_map(Row::parse).collect();
+    if !ok {
+        return Err("the desktop benchmark failed".into());
     }
     Ok(rows)
 }

@@ -393,30 +393,37 @@ fn run_tier(name: &str) -> Outcome {
             from_counts(ok, parse_node_test(&out), name)
         }
         "desktop" => {
-            let driver = match setup::tauri_driver() {
-                Ok(d) => d,
+            let step = match desktop_step("desktop tests", &app_binary()) {
+                Ok(s) => s,
                 Err(e) => {
                     eprintln!("{e}");
                     return Outcome::check(false);
                 }
             };
-            // A private D-Bus session (single-instance uses it) and a private X server.
-            let cmd = "dbus-run-session -- xvfb-run -a -s '-screen 0 1440x960x24' \
-                       node --test --test-reporter=spec --test-concurrency=1 desktop/*.test.mjs";
-            let (ok, out) = Step::new("desktop tests")
-                .dir(&e2e)
-                .env("KQ_APP_BINARY", app_binary().display().to_string())
-                .env("KQ_TAURI_DRIVER", driver)
-                .env(
-                    "KQ_ARTIFACTS",
-                    root().join("target/e2e/desktop").display().to_string(),
-                )
-                .env(
-                    "KUBEQUEST_LESSONS",
-                    root().join("lessons").display().to_string(),
-                )
-                .run_captured(&sh(cmd));
-            from_counts(ok, parse_node_test(&out), name)
+            let (ok, out) = step.run_captured(&sh(&format!(
+                "{UNDER_XVFB} node --test --test-reporter=spec --test-concurrency=1 desktop/*.test.mjs"
+            )));
+            let tests = from_counts(ok, parse_node_test(&out), name);
+            if !tests.ok {
+                return tests;
+            }
+            // The desktop benchmark at toy sizes, so `cargo xtask bench` cannot rot.
+            let bench = match desktop_step("desktop benchmark (quick)", &app_binary()) {
+                Ok(s) => {
+                    s.run_captured(&sh(&format!("{UNDER_XVFB} node bench/desktop.mjs --quick")))
+                }
+                Err(e) => (false, e),
+            };
+            let figures = crate::bench::figures_in(&bench.1);
+            let bench_ok = bench.0 && figures > 0;
+            if !bench_ok {
+                eprintln!("xtask: the desktop benchmark failed or printed no figures");
+            }
+            Outcome {
+                ok: bench_ok,
+                passed: tests.passed + figures as u64,
+                failed: tests.failed + u64::from(!bench_ok),
+            }
         }
         other => {
             eprintln!(
@@ -426,6 +433,26 @@ fn run_tier(name: &str) -> Outcome {
             Outcome::check(false)
         }
     }
+}
+
+/// A private D-Bus session (single-instance uses it) and a private X server for the real window.
+pub const UNDER_XVFB: &str = "dbus-run-session -- xvfb-run -a -s '-screen 0 1440x960x24'";
+
+/// A step in tests/e2e that drives the app `binary` through tauri-driver.
+pub fn desktop_step(label: &str, binary: &Path) -> Result<Step, String> {
+    let driver = setup::tauri_driver()?;
+    Ok(Step::new(label)
+        .dir(&root().join("tests/e2e"))
+        .env("KQ_APP_BINARY", binary.display().to_string())
+        .env("KQ_TAURI_DRIVER", driver)
+        .env(
+            "KQ_ARTIFACTS",
+            root().join("target/e2e/desktop").display().to_string(),
+        )
+        .env(
+            "KUBEQUEST_LESSONS",
+            root().join("lessons").display().to_string(),
+        ))
 }
 
 /// `cargo xtask test [TIER…]`
