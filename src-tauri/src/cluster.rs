@@ -17,7 +17,7 @@ use kq_engine::connect::{
     ConnectError, ConnectPolicy, ContextInfo, LoadedKubeconfig, list_contexts,
     load_kubeconfig_from_env,
 };
-use kq_engine::ipc::{ClusterStatus, Settings, UiError};
+use kq_engine::ipc::{ClusterClock, ClusterStatus, Settings, UiError};
 use kq_engine::mission::Mission;
 use kq_sim::{Cluster, ClusterConfig, RunningCluster};
 
@@ -99,6 +99,11 @@ impl EmbeddedCluster {
         }
     }
 
+    /// The embedded cluster's clock, if it runs.
+    pub fn clock(&self) -> Option<ClusterClock> {
+        self.running.as_ref().ok().map(read_clock)
+    }
+
     /// Adds the images a mission's `registry.yaml` (and its lessons root's) declare. Read at
     /// every start, so a teacher's edit counts without a restart.
     pub fn add_registries(&self, mission: &Mission, roots: &[PathBuf]) -> Result<(), UiError> {
@@ -126,6 +131,16 @@ fn root_registries(roots: &[PathBuf]) -> Vec<(String, String)> {
     roots.iter().filter_map(|r| read_registry(r)).collect()
 }
 
+fn read_clock(running: &RunningCluster) -> ClusterClock {
+    let clock = running.clock();
+    ClusterClock::at(clock.now(), clock.speed())
+}
+
+/// The wall clock at speed 1: a real cluster's.
+fn wall_clock() -> ClusterClock {
+    ClusterClock::at(Timestamp::now(), 1.0)
+}
+
 /// A client for the chosen cluster and what the mission screen says about it.
 #[derive(Clone)]
 pub struct Target {
@@ -136,6 +151,8 @@ pub struct Target {
     pub kubeconfig_export: Option<String>,
     /// The cluster's clock: the embedded one runs at the chosen speed.
     pub clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    /// The same clock with its speed, as the UI receives it.
+    pub cluster_clock: Arc<dyn Fn() -> ClusterClock + Send + Sync>,
     pub embedded: bool,
 }
 
@@ -193,6 +210,7 @@ async fn embedded_target(running: &RunningCluster) -> Result<Target, UiError> {
     let client = kube::Client::try_from(config)
         .map_err(|e| error::cluster(format!("Cannot connect to the embedded cluster: {e}")))?;
     let clock = running.clock().clone();
+    let with_speed = running.clock().clone();
     Ok(Target {
         client,
         context: EMBEDDED_CONTEXT.into(),
@@ -200,6 +218,7 @@ async fn embedded_target(running: &RunningCluster) -> Result<Target, UiError> {
             .kubeconfig_path()
             .map(|p| format!("export KUBECONFIG={}", p.display())),
         clock: Arc::new(move || clock.now()),
+        cluster_clock: Arc::new(move || ClusterClock::at(with_speed.now(), with_speed.speed())),
         embedded: true,
     })
 }
@@ -247,6 +266,7 @@ async fn context_target(name: &str, settings: &Settings) -> Result<Target, UiErr
         context: name.to_owned(),
         kubeconfig_export: None,
         clock: Arc::new(Timestamp::now),
+        cluster_clock: Arc::new(wall_clock),
         embedded: false,
     })
 }

@@ -11,11 +11,12 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use jiff::Timestamp;
+use kq_engine::ipc::CLOCK_RESYNC;
 use kq_engine::ipc::{
     ActionResult, HintReveal, ManifestFile, MissionList, MissionSession, SessionUpdate, UiError,
 };
 use kq_engine::mission::{Catalog, Mission, render_markdown};
-use kq_engine::session::{self, SessionConfig, run_session};
+use kq_engine::session::{self, SessionConfig, resync_clock, run_session};
 use tauri::Manager;
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
@@ -140,6 +141,13 @@ impl Sessions {
         slot.channel = None;
     }
 
+    /// Sends `update` to the running mission's window, if a mission runs.
+    pub fn notify(&self, update: SessionUpdate) {
+        if let Some(channel) = lock(&self.slot).channel.clone() {
+            let _ = channel.send(update);
+        }
+    }
+
     fn channel_of(&self, id: &str) -> Option<Channel<SessionUpdate>> {
         let slot = lock(&self.slot);
         (slot.mission.as_deref() == Some(id))
@@ -187,6 +195,7 @@ async fn begin(
         context: target.context.clone(),
         hints,
         progress: record,
+        clock: (target.cluster_clock)(),
     };
 
     let sessions = app.state::<Sessions>();
@@ -206,14 +215,27 @@ async fn begin(
     };
     let mut recorder = AppRecorder { app: app.clone() };
     let client = target.client.clone();
+    let read_clock = target.cluster_clock.clone();
+    let clock_channel = channel.clone();
     slot.task = Some(tauri::async_runtime::spawn(async move {
         let namespace = mission.namespace();
-        let outcome = run_session(client, &mission, &namespace, config, &mut recorder, |u| {
-            // A closed window is not an error: the session ends with the app or the next start.
+        // A closed window is not an error: the session ends with the app or the next start.
+        let session = run_session(client, &mission, &namespace, config, &mut recorder, |u| {
             let _ = channel.send(u);
-        })
-        .await;
-        log::info!("mission session {} ended: {outcome:?}", mission.summary.id);
+        });
+        let clock = resync_clock(
+            CLOCK_RESYNC,
+            move || read_clock(),
+            move |u| {
+                let _ = clock_channel.send(u);
+            },
+        );
+        tokio::select! {
+            outcome = session => {
+                log::info!("mission session {} ended: {outcome:?}", mission.summary.id);
+            }
+            () = clock => {}
+        }
     }));
     Ok(reply)
 }

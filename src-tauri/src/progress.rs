@@ -1,7 +1,8 @@
 //! The learner's progress: `progress.json` in the app's data folder, in exactly the format of
 //! `kq`'s progress file and written by the same engine code ([`JsonFileStore`]: atomic writes,
 //! a `.bak` of the last good version, and a damaged or newer-version file moved aside rather
-//! than overwritten). A recovery is reported to the window once, through `get_progress`.
+//! than overwritten). A recovery is reported to the window once, through `get_progress`, next
+//! to the progress it led to (restored from the backup, or empty).
 //!
 //! Export and import go through the native file dialogs, opened from Rust: the web view holds
 //! no dialog or file-system permission.
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use jiff::Timestamp;
-use kq_engine::ipc::UiError;
+use kq_engine::ipc::{ProgressLoad, ProgressRecovery, UiError};
 use kq_engine::progress::{
     JsonFileStore, Learner, Progress, ProgressError, ProgressExport, ProgressStore,
 };
@@ -25,7 +26,7 @@ pub struct ProgressBook {
     store: Result<JsonFileStore, String>,
     lock: Mutex<()>,
     /// What a load had to recover from, until the window has been told.
-    notice: Mutex<Option<String>>,
+    notice: Mutex<Option<ProgressRecovery>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -50,9 +51,9 @@ impl ProgressBook {
             .load(Timestamp::now())
             .map_err(|e| error::from_progress(&e))?;
         if let Some(r) = loaded.recovery {
-            let message = r.message();
-            log::warn!("{message}");
-            *lock(&self.notice) = Some(message);
+            let notice = ProgressRecovery::from(&r);
+            log::warn!("{}", notice.message);
+            *lock(&self.notice) = Some(notice);
         }
         Ok(loaded.progress)
     }
@@ -78,8 +79,8 @@ impl ProgressBook {
         Ok((progress, out))
     }
 
-    /// The recovery message not yet shown to the learner.
-    fn take_notice(&self) -> Option<String> {
+    /// The recovery not yet shown to the learner.
+    fn take_notice(&self) -> Option<ProgressRecovery> {
         lock(&self.notice).take()
     }
 }
@@ -108,14 +109,15 @@ impl SolveRecorder for AppRecorder {
 }
 
 /// The learner's progress. A damaged or newer-version file found on the way is reported once
-/// (it was kept aside; the message names where) instead of being shown as empty progress.
+/// with it (it was kept aside; the message names where), saying whether the progress was
+/// restored from the backup or starts empty.
 #[tauri::command]
-pub fn get_progress(book: tauri::State<'_, ProgressBook>) -> Result<Progress, UiError> {
+pub fn get_progress(book: tauri::State<'_, ProgressBook>) -> Result<ProgressLoad, UiError> {
     let progress = book.load()?;
-    match book.take_notice() {
-        Some(notice) => Err(error::internal(notice)),
-        None => Ok(progress),
-    }
+    Ok(ProgressLoad {
+        progress,
+        recovery: book.take_notice(),
+    })
 }
 
 /// Who an export is from: the stored learner, else the login name.

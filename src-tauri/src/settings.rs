@@ -1,7 +1,8 @@
 //! The learner's settings (theme, speed, cluster, allowed remote contexts), kept with
 //! tauri-plugin-store in `settings.json` in the app's data folder, under the key `settings`.
 //!
-//! Saving applies them: the speed goes to the embedded cluster's clock at once, and a change of
+//! Saving applies them: the speed goes to the embedded cluster's clock at once (and its new
+//! reading to a running mission's window, which computes ages against it), and a change of
 //! cluster drops the current client (and stops a running mission session, which was watching
 //! the other cluster). A context that is not on this machine is refused unless the same
 //! settings allow it by name.
@@ -9,7 +10,7 @@
 use std::sync::{Arc, Mutex};
 
 use kq_engine::connect::{ContextInfo, load_kubeconfig_from_env};
-use kq_engine::ipc::{Settings, UiError};
+use kq_engine::ipc::{SessionUpdate, Settings, UiError};
 use tauri::Wry;
 use tauri_plugin_store::{Store, StoreExt};
 
@@ -118,7 +119,8 @@ pub fn save_settings(
     if settings.speed != before.speed {
         *lock(&book.speed_override) = None;
     }
-    embedded.set_speed(book.get().speed);
+    let now = book.get();
+    embedded.set_speed(now.speed);
     if before.context != settings.context
         || before.allowed_remote_contexts != settings.allowed_remote_contexts
     {
@@ -126,8 +128,13 @@ pub fn save_settings(
     }
     if before.context != settings.context {
         sessions.stop_all();
+    } else if now.speed != before.speed && now.context.is_none() {
+        // The running mission's ages and countdowns follow the new speed at once.
+        if let Some(clock) = embedded.clock() {
+            sessions.notify(SessionUpdate::Clock { clock });
+        }
     }
-    Ok(book.get())
+    Ok(now)
 }
 
 /// The contexts of the learner's kubeconfig, classified local or remote. No kubeconfig at all

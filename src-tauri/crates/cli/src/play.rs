@@ -183,6 +183,8 @@ fn print_update(
                 println!("next mission: {} ({}): kq play {}", n.title, n.id, n.id);
             }
         }
+        // The terminal shows no ages, so the cluster's clock is of no use here.
+        SessionUpdate::Clock { .. } => {}
         SessionUpdate::Connection { state } => match state {
             ConnectionState::Connected => {
                 if !*first_connection {

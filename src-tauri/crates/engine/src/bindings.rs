@@ -10,9 +10,10 @@ use ts_rs::{Config, TS};
 use crate::connect::{ConnectErrorKind, ConnectFailure, ContextInfo, Locality};
 use crate::diagnose::{Diagnosis, FitError, FitReason, ReasonKind, Termination};
 use crate::ipc::{
-    ActionResult, AppInfo, ClusterStatus, ConnectionState, ErrorKind, EventRow, HintReveal,
-    ManifestFile, MissionDetail, MissionList, MissionSession, MissionSummary, ObjectiveInfo,
-    SessionUpdate, Settings, Theme, UiError, YamlDiagnostic,
+    ActionResult, AppInfo, ClusterClock, ClusterStatus, ConnectionState, ErrorKind, EventRow,
+    HintReveal, ManifestFile, MissionDetail, MissionList, MissionSession, MissionSummary,
+    ObjectiveInfo, ProgressLoad, ProgressRecovery, SessionUpdate, Settings, Theme, UiError,
+    YamlDiagnostic,
 };
 use crate::mission::{ObjectiveResult, ObjectiveStatus};
 use crate::pipeline::{
@@ -75,9 +76,12 @@ pub fn render_all() -> Vec<(String, String)> {
         render::<MissionStatus>(&cfg),
         render::<Learner>(&cfg),
         render::<ProgressExport>(&cfg),
+        render::<ProgressLoad>(&cfg),
+        render::<ProgressRecovery>(&cfg),
         render::<EventRow>(&cfg),
         render::<ManifestFile>(&cfg),
         render::<ConnectionState>(&cfg),
+        render::<ClusterClock>(&cfg),
         render::<MissionSession>(&cfg),
         render::<SessionUpdate>(&cfg),
         render::<YamlDiagnostic>(&cfg),

@@ -4,6 +4,9 @@
 //! to `ui/src/lib/bindings/`, and a test fails when the committed files are stale. Errors reach
 //! the UI as `{kind, message}`: the UI branches on `kind`, never on the message text.
 
+use std::time::Duration;
+
+use jiff::Timestamp;
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -158,6 +161,39 @@ pub enum ConnectionState {
     },
 }
 
+/// The cluster's clock as the UI needs it to compute ages and countdowns.
+///
+/// The embedded cluster's clock can run faster than real time, so its timestamps are ahead of
+/// the learner's wall clock; the UI computes "cluster now" as `now` plus the time elapsed since
+/// this arrived, times `speed`. A real cluster's clock is the wall clock at speed 1.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterClock {
+    /// RFC 3339 with milliseconds (`2025-01-02T03:04:05.678Z`): the cluster's time when sent.
+    pub now: String,
+    /// Cluster seconds per real second (1 = real time, 0 = paused).
+    pub speed: f64,
+}
+
+/// How often a running mission re-sends [`SessionUpdate::Clock`], so the UI's estimate of the
+/// cluster's time never drifts far.
+pub const CLOCK_RESYNC: Duration = Duration::from_secs(30);
+
+impl ClusterClock {
+    /// The clock reading `now` at `speed`. A speed the UI could not extrapolate with (not finite
+    /// or negative) is sent as 1, as the embedded clock itself treats it.
+    pub fn at(now: Timestamp, speed: f64) -> ClusterClock {
+        ClusterClock {
+            now: format!("{:.3}", now),
+            speed: if speed.is_finite() && speed >= 0.0 {
+                speed
+            } else {
+                1.0
+            },
+        }
+    }
+}
+
 /// What `start_mission` and `reset_mission` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -173,6 +209,8 @@ pub struct MissionSession {
     /// Hints revealed so far in this mission, rendered to safe HTML.
     pub hints: Vec<String>,
     pub progress: crate::progress::MissionProgress,
+    /// The cluster's clock when this was answered; [`SessionUpdate::Clock`] keeps it current.
+    pub clock: ClusterClock,
 }
 
 /// Pushed over the mission's channel.
@@ -204,6 +242,8 @@ pub enum SessionUpdate {
     },
     /// The connection changed.
     Connection { state: ConnectionState },
+    /// The cluster's clock: sent when its speed changes and every [`CLOCK_RESYNC`].
+    Clock { clock: ClusterClock },
 }
 
 /// A YAML problem the editor marks inline (1-based line and column).
@@ -241,6 +281,35 @@ pub struct HintReveal {
     pub hints_used: u32,
 }
 
+/// What `get_progress` answers: the progress to show, and what loading it had to recover from
+/// (reported once; the next load answers `recovery: null`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgressLoad {
+    pub progress: crate::progress::Progress,
+    pub recovery: Option<ProgressRecovery>,
+}
+
+/// The progress file could not be used as it was: what happened to it, and whether the progress
+/// shown came from the backup or is empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgressRecovery {
+    /// The whole story in a few sentences (what was wrong, where the file was kept, the outcome).
+    pub message: String,
+    /// `true`: `progress` was restored from the last backup; `false`: it starts empty.
+    pub restored: bool,
+}
+
+impl From<&crate::progress::Recovery> for ProgressRecovery {
+    fn from(r: &crate::progress::Recovery) -> Self {
+        ProgressRecovery {
+            message: r.message(),
+            restored: r.restored_from_backup,
+        }
+    }
+}
+
 /// The theme the learner picked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
 #[serde(rename_all = "kebab-case")]
@@ -271,5 +340,65 @@ impl Default for Settings {
             speed: 1.0,
             theme: Theme::System,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_clock_sends_rfc3339_with_milliseconds() {
+        let t: Timestamp = "2025-01-02T03:04:05.678912Z".parse().unwrap();
+        let c = ClusterClock::at(t, 8.0);
+        assert_eq!(c.now, "2025-01-02T03:04:05.678Z");
+        assert_eq!(c.speed, 8.0);
+        let whole: Timestamp = "2025-01-02T03:04:05Z".parse().unwrap();
+        assert_eq!(ClusterClock::at(whole, 1.0).now, "2025-01-02T03:04:05.000Z");
+        // What is sent parses back to the same millisecond.
+        let back: Timestamp = c.now.parse().unwrap();
+        assert_eq!(back.as_millisecond(), t.as_millisecond());
+    }
+
+    #[test]
+    fn cluster_clock_speed_is_always_usable() {
+        let t = Timestamp::UNIX_EPOCH;
+        assert_eq!(ClusterClock::at(t, 0.0).speed, 0.0);
+        assert_eq!(ClusterClock::at(t, 0.5).speed, 0.5);
+        assert_eq!(ClusterClock::at(t, f64::NAN).speed, 1.0);
+        assert_eq!(ClusterClock::at(t, f64::INFINITY).speed, 1.0);
+        assert_eq!(ClusterClock::at(t, -2.0).speed, 1.0);
+    }
+
+    #[test]
+    fn progress_recovery_says_whether_the_backup_was_used() {
+        use crate::progress::{Recovery, RecoveryReason};
+        let damaged = |restored_from_backup| Recovery {
+            reason: RecoveryReason::Corrupt {
+                detail: "expected value at line 1".into(),
+            },
+            moved_to: Some("progress.json.corrupt-x".into()),
+            restored_from_backup,
+        };
+        let restored = ProgressRecovery::from(&damaged(true));
+        assert!(restored.restored);
+        assert!(restored.message.contains("restored from the last backup"));
+        let fresh = ProgressRecovery::from(&damaged(false));
+        assert!(!fresh.restored);
+        assert!(fresh.message.contains("empty progress"));
+    }
+
+    #[test]
+    fn clock_update_is_tagged_for_the_ui() {
+        let u = SessionUpdate::Clock {
+            clock: ClusterClock::at(Timestamp::UNIX_EPOCH, 8.0),
+        };
+        assert_eq!(
+            serde_json::to_value(&u).unwrap(),
+            serde_json::json!({
+                "kind": "clock",
+                "clock": { "now": "1970-01-01T00:00:00.000Z", "speed": 8.0 }
+            })
+        );
     }
 }

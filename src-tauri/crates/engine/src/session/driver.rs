@@ -37,7 +37,7 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::runtime::watcher::{self, watcher};
 
 use crate::connect::{ConnectError, ReconnectPolicy, ReconnectState};
-use crate::ipc::{ConnectionState, EventRow, MissionSummary, SessionUpdate};
+use crate::ipc::{ClusterClock, ConnectionState, EventRow, MissionSummary, SessionUpdate};
 use crate::mission::{Mission, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate};
 use crate::pipeline::{PipelineTracker, PodEvent, TrackerInput, WatchInput, merge_watch_streams};
 use crate::progress::{MissionStatus, Progress, ProgressError, ProgressStore};
@@ -404,6 +404,25 @@ where
     }
 }
 
+/// Sends [`SessionUpdate::Clock`] with `read()` to `sink` every `every` (the first one after a
+/// full period: the session's start already carries the clock), until the future is dropped.
+/// Run it next to [`run_session`] (`select!` the two) so the UI's estimate of the cluster's time
+/// stays close even when the two clocks drift.
+pub async fn resync_clock<R, F>(every: Duration, read: R, mut sink: F)
+where
+    R: Fn() -> ClusterClock,
+    F: FnMut(SessionUpdate),
+{
+    let every = every.max(Duration::from_millis(1));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    // After a suspend, one update is enough: there is nothing to catch up on.
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        sink(SessionUpdate::Clock { clock: read() });
+    }
+}
+
 /// Keeps rows unique by their identity, for callers that print only new events.
 pub fn new_event_rows<'a>(
     seen: &mut BTreeMap<(String, String, String, String), u32>,
@@ -421,4 +440,39 @@ pub fn new_event_rows<'a>(
             prev != Some(r.count)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn resync_clock_sends_the_clock_every_period_and_not_at_once() {
+        let sent = std::sync::Mutex::new(Vec::new());
+        let started = std::time::Instant::now();
+        let read = || ClusterClock::at(Timestamp::UNIX_EPOCH, 8.0);
+        let run = resync_clock(Duration::from_millis(40), read, |u| {
+            sent.lock().unwrap().push((started.elapsed(), u));
+        });
+        // Dropping the future is how a session stops it.
+        let _ = tokio::time::timeout(Duration::from_millis(150), run).await;
+        let sent = sent.into_inner().unwrap();
+        assert!(
+            (2..=4).contains(&sent.len()),
+            "about three updates in 150 ms at a 40 ms period, got {}",
+            sent.len()
+        );
+        assert!(
+            sent[0].0 >= Duration::from_millis(40),
+            "none before the first period"
+        );
+        for (_, u) in &sent {
+            assert_eq!(
+                *u,
+                SessionUpdate::Clock {
+                    clock: ClusterClock::at(Timestamp::UNIX_EPOCH, 8.0)
+                }
+            );
+        }
+    }
 }

@@ -6,7 +6,8 @@
 //!   client-side `apply -f` / `delete -f` on the edited text, answering kubectl's output
 //!   ([`apply`] explains the details).
 //! - [`run_session`] watches the namespace and pushes [`crate::ipc::SessionUpdate`]s: pipeline
-//!   changes, the events table, objectives, the solve and the connection state ([`driver`]).
+//!   changes, the events table, objectives, the solve and the connection state ([`driver`]);
+//!   [`resync_clock`], run next to it, keeps the UI's idea of the cluster's time current.
 //!
 //! # Starting over
 //!
@@ -37,7 +38,7 @@ use serde_json::json;
 pub use apply::{EditedObject, LAST_APPLIED, apply_yaml, delete_yaml, parse_edited_yaml};
 pub use driver::{
     SessionConfig, SessionOutcome, SolveRecorder, StoreRecorder, event_rows, new_event_rows,
-    next_mission, run_session,
+    next_mission, resync_clock, run_session,
 };
 
 use crate::connect::{ConnectError, classify_kube_error};
