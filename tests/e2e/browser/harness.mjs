@@ -126,6 +126,9 @@ export const appInfo = (cluster = { state: 'notStarted' }) => ({
   cluster,
 });
 
+/** What `get_progress` answers: the progress, and what loading it recovered from (if anything). */
+export const loaded = (progress = { version: 1, learner: null, missions: {} }, recovery = null) => ({ progress, recovery });
+
 /**
  * What each command answers, call after call (the last answer repeats):
  * `{ ok: value }`, `{ err: rejection }`, `{ pending: true }` (never answers), with an optional
@@ -134,7 +137,7 @@ export const appInfo = (cluster = { state: 'notStarted' }) => ({
 export const scenario = (over = {}) => ({
   app_info: [{ ok: appInfo() }],
   list_missions: [{ ok: { missions, problems: [] } }],
-  get_progress: [{ ok: { version: 1, learner: null, missions: {} } }],
+  get_progress: [{ ok: loaded() }],
   get_settings: [{ ok: { context: null, allowedRemoteContexts: [], speed: 1, theme: 'system' } }],
   stop_mission: [{ ok: null }],
   ...over,

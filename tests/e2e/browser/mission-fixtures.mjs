@@ -2,10 +2,17 @@
 // session for the ImagePullBackOff mission, and pod pipelines stuck at pull, schedule and run,
 // and all the way to ready. Times are relative to `at(seconds)` from a fixed start.
 
-import { missions } from './harness.mjs';
+import { loaded, missions } from './harness.mjs';
 
 export const T0 = Date.parse('2025-03-01T10:00:00Z');
 export const at = (seconds) => new Date(T0 + seconds * 1000).toISOString();
+
+/**
+ * The cluster's clock as the app sends it (`ClusterClock`): its time `seconds` after T0, at
+ * `speed`. The mission tests open the page at T0 + 25 s, so `clusterClock(25)` is a cluster
+ * whose clock matches the page's.
+ */
+export const clusterClock = (seconds, speed = 1) => ({ now: at(seconds), speed });
 
 export const podYaml = `apiVersion: v1
 kind: Pod
@@ -38,6 +45,7 @@ export const session = (over = {}) => ({
   context: 'kubequest',
   hints: [],
   progress: { status: 'in-progress', attempts: 1, hintsUsed: 0, startedAt: at(0), solvedAt: null, timeToFixSeconds: null },
+  clock: clusterClock(25),
   ...over,
 });
 
@@ -231,13 +239,13 @@ export const missionAnswers = (over = {}) => ({
   ],
   get_progress: [
     {
-      ok: {
+      ok: loaded({
         version: 1,
         learner: null,
         missions: {
           'crash-loop-backoff': { status: 'solved', attempts: 1, hintsUsed: 0, startedAt: at(-900), solvedAt: at(-700), timeToFixSeconds: 200 },
         },
-      },
+      }),
     },
   ],
   ...over,

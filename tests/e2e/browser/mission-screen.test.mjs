@@ -6,10 +6,11 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, missions, openApp, scenario, screenshot, startServer } from './harness.mjs';
+import { launchBrowser, loaded, missions, openApp, scenario, screenshot, startServer } from './harness.mjs';
 import {
   T0,
   at,
+  clusterClock,
   missionAnswers,
   objectives,
   podYaml,
@@ -424,7 +425,7 @@ test('the map shows solved, in-progress and locked missions with time to fix and
       'image-pull-backoff': { status: 'in-progress', attempts: 1, hintsUsed: 0, startedAt: at(-60), solvedAt: null, timeToFixSeconds: null },
     },
   };
-  const app = await openApp(browser, server, scenario(missionAnswers({ get_progress: [{ ok: progress }] })));
+  const app = await openApp(browser, server, scenario(missionAnswers({ get_progress: [{ ok: loaded(progress) }] })));
   const { page } = app;
   try {
     await page.getByTestId('mission-list').waitFor();
@@ -458,16 +459,131 @@ test('a progress file that cannot be read is explained on the map, which still w
   const app = await openApp(
     browser,
     server,
-    scenario({ get_progress: [{ err: { kind: 'internal', message: 'progress.json is not valid JSON (line 3).' } }, { ok: { version: 1, learner: null, missions: {} } }] }),
+    scenario({ get_progress: [{ err: { kind: 'internal', message: 'Your progress could not be read or saved: progress.json: permission denied.' } }, { ok: loaded() }] }),
   );
   const { page } = app;
   try {
     const banner = page.getByTestId('progress-error');
     await banner.waitFor();
-    assert.match(await banner.innerText(), /Your progress could not be read\.\s*progress\.json is not valid JSON \(line 3\)\./);
+    assert.match(await banner.innerText(), /Your progress could not be read\.\s*Your progress could not be read or saved: progress\.json: permission denied\./);
+    assert.match(await banner.innerText(), /Missions are shown as not started/);
     assert.equal(await page.getByTestId('mission-card').count(), missions.length);
     await page.getByTestId('progress-retry').click();
     await banner.waitFor({ state: 'detached' });
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('a progress file restored from the backup says so and the map shows the restored progress', async () => {
+  const restored = {
+    version: 1,
+    learner: null,
+    missions: {
+      'crash-loop-backoff': { status: 'solved', attempts: 1, hintsUsed: 0, startedAt: at(-900), solvedAt: at(-700), timeToFixSeconds: 200 },
+    },
+  };
+  const message =
+    'The progress file was damaged (expected value at line 3 column 1). It was kept as /data/progress.json.corrupt-20250301T100000Z. Your progress was restored from the last backup.';
+  const app = await openApp(
+    browser,
+    server,
+    // Reported once: the next load (back from a mission, say) answers without it.
+    scenario({ get_progress: [{ ok: loaded(restored, { message, restored: true }) }, { ok: loaded(restored) }] }),
+  );
+  const { page } = app;
+  try {
+    const banner = page.getByTestId('progress-recovered');
+    await banner.waitFor();
+    assert.equal(await banner.getAttribute('data-restored'), 'true');
+    const words = await banner.innerText();
+    assert.match(words, /Your progress was restored from the backup\./);
+    assert.match(words, /kept as \/data\/progress\.json\.corrupt-20250301T100000Z/);
+    assert.doesNotMatch(words, /not started/, 'restored progress is not shown as not started');
+    assert.equal(await page.getByTestId('progress-error').count(), 0);
+    await page.waitForFunction(() => document.querySelector('[data-testid="mission-card"]')?.dataset.state === 'solved');
+    assert.equal(await page.getByTestId('mission-summary').innerText(), '3 missions · 1 open · 1 solved · 1 locked');
+    await page.getByTestId('progress-recovered-dismiss').click();
+    await banner.waitFor({ state: 'detached' });
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('a progress file that could not be recovered says the missions start over', async () => {
+  const message =
+    'The progress file was written by a newer KubeQuest (version 2). It was kept as /data/progress.json.v2-20250301T100000Z. KubeQuest started with empty progress.';
+  const app = await openApp(browser, server, scenario({ get_progress: [{ ok: loaded(undefined, { message, restored: false }) }] }));
+  const { page } = app;
+  try {
+    const banner = page.getByTestId('progress-recovered');
+    await banner.waitFor();
+    assert.equal(await banner.getAttribute('data-restored'), 'false');
+    const words = await banner.innerText();
+    assert.match(words, /Your progress could not be recovered\./);
+    assert.match(words, /newer KubeQuest \(version 2\)/);
+    assert.match(words, /Missions are shown as not started/);
+    assert.equal(await page.getByTestId('mission-card').count(), missions.length);
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('at 8× the ages and the retry countdown follow the cluster clock, which runs ahead of the page’s', async () => {
+  // The page's clock is at T0 + 25 s; the cluster, sped up for a while, is at T0 + 600 s and
+  // runs 8 times as fast. Everything it stamps is "in the future" for the page's clock.
+  const app = await openMission({ start_mission: [{ ok: (await import('./mission-fixtures.mjs')).session({ clock: clusterClock(600, 8) }) }] });
+  const { page } = app;
+  try {
+    const stuck = stuckAtPull(at(800));
+    stuck.createdAt = at(400);
+    stuck.stages.find((st) => st.id === 'pulled').evidence.event.lastSeen = at(590);
+    const events = [
+      { ...pullEvents[0], firstSeen: at(400), lastSeen: at(400) },
+      { ...pullEvents[1], firstSeen: at(500), lastSeen: at(590) },
+      { ...pullEvents[2], firstSeen: at(510), lastSeen: at(592) },
+    ];
+    await app.push(upsert(stuck), { kind: 'events', events }, objectives());
+    await page.getByTestId('pipeline-rail').waitFor();
+    await page.getByTestId('event-row').nth(2).waitFor();
+
+    const screen = await page.getByTestId('mission-screen').innerText();
+    assert.doesNotMatch(screen, /<invalid>/, 'no age is computed against the page’s clock');
+
+    // 10 cluster seconds old at the reading, plus 8× the little real time since.
+    const ageText = await page.getByTestId('event-row').nth(1).getByTestId('event-age').innerText();
+    const ageMatch = ageText.match(/^(\d+)s \(x4 over (\d+)s\)$/);
+    assert.ok(ageMatch, `kubectl-style age, got ${ageText}`);
+    assert.ok(Number(ageMatch[1]) >= 10 && Number(ageMatch[1]) < 60, `a sensible age, got ${ageText}`);
+    assert.ok(Number(ageMatch[2]) >= 100 && Number(ageMatch[2]) < 119, `a sensible span, got ${ageText}`);
+    assert.match(await page.getByTestId('latest-event').innerText(), /BackOff \(x3, \d+s ago\)/);
+
+    // The next pull is 200 cluster seconds after the reading.
+    const countdown = page.getByTestId('retry-countdown');
+    const before = Number(await countdown.getAttribute('data-seconds'));
+    assert.ok(before > 150 && before <= 200, `a sensible countdown, got ${before} s`);
+    assert.match(await countdown.innerText(), /Next pull attempt in 3m \d\ds/);
+
+    // Two real seconds are sixteen cluster seconds.
+    await page.clock.runFor(2000);
+    await page.waitForFunction(
+      (b) => Number(document.querySelector('[data-testid="retry-countdown"]')?.getAttribute('data-seconds')) <= b - 15,
+      before,
+    );
+
+    // Back to 1×: the app sends the clock at the change, and time slows down from there.
+    await app.push({ kind: 'clock', clock: clusterClock(700, 1) });
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="retry-countdown"]')?.getAttribute('data-seconds')) === 100);
+    await page.clock.runFor(3000);
+    await page.waitForFunction(() => {
+      const left = Number(document.querySelector('[data-testid="retry-countdown"]')?.getAttribute('data-seconds'));
+      return left >= 95 && left <= 97;
+    });
+    assert.doesNotMatch(await page.getByTestId('mission-screen').innerText(), /<invalid>/);
+    await screenshot(page, '25-mission-at-8x');
     await app.assertClean();
   } finally {
     await app.close();

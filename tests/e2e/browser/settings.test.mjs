@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, openApp, scenario, screenshot, startServer } from './harness.mjs';
+import { launchBrowser, loaded, openApp, scenario, screenshot, startServer } from './harness.mjs';
 
 let browser;
 let server;
@@ -38,7 +38,7 @@ const answers = (over = {}) =>
     export_progress: [{ ok: '/home/learner/kubequest-progress.json' }, { ok: null }],
     import_progress: [{ ok: null }, { ok: imported }],
     // Read at start, then again on the way back to the map (after the import).
-    get_progress: [{ ok: { version: 1, learner: null, missions: {} } }, { ok: imported }],
+    get_progress: [{ ok: loaded() }, { ok: loaded(imported) }],
     ...over,
   });
 

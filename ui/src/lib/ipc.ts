@@ -10,6 +10,7 @@ import type { HintReveal } from './bindings/HintReveal';
 import type { MissionList } from './bindings/MissionList';
 import type { MissionSession } from './bindings/MissionSession';
 import type { Progress } from './bindings/Progress';
+import type { ProgressLoad } from './bindings/ProgressLoad';
 import type { SessionUpdate } from './bindings/SessionUpdate';
 import type { Settings } from './bindings/Settings';
 import type { UiError } from './bindings/UiError';
@@ -62,11 +63,18 @@ const shapeError = (what: string): UiError => ({
   message: `${what} arrived in a form this window does not understand.`,
 });
 
-/** The learner's progress, keyed by mission id. */
-export async function getProgress(): Promise<Progress> {
-  const progress = await call<Progress>('get_progress');
-  if (!isRecord(progress) || !isRecord(progress.missions)) throw shapeError('Your progress');
-  return progress;
+/**
+ * The learner's progress, keyed by mission id, and (once, after a damaged or newer-version
+ * progress file) what loading it had to recover from.
+ */
+export async function getProgress(): Promise<ProgressLoad> {
+  const loaded = await call<ProgressLoad>('get_progress');
+  if (!isRecord(loaded) || !isRecord(loaded.progress) || !isRecord(loaded.progress.missions)) throw shapeError('Your progress');
+  const recovery = loaded.recovery;
+  if (recovery != null && (!isRecord(recovery) || typeof recovery.message !== 'string' || typeof recovery.restored !== 'boolean')) {
+    throw shapeError('Your progress');
+  }
+  return loaded;
 }
 
 /** A running mission's update stream; `close` stops delivering its messages to the page. */

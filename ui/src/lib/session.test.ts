@@ -37,6 +37,11 @@ describe('applyUpdate', () => {
     expect(r.announcements).toEqual(['Connected to the cluster again.']);
     s = r.state;
 
+    // The cluster's clock is for the screen's ages and countdowns: no state, nothing to say.
+    r = applyUpdate(s, { kind: 'clock', clock: { now: '2025-01-01T00:00:00.000Z', speed: 8 } });
+    expect(r.state).toBe(s);
+    expect(r.announcements).toEqual([]);
+
     r = applyUpdate(s, {
       kind: 'solved',
       debriefHtml: '<h1>Debrief</h1>',

@@ -72,6 +72,9 @@ export function applyUpdate(state: SessionState, update: SessionUpdate): Applied
         state: { ...state, solved: { debriefHtml: update.debriefHtml, progress: update.progress, next: update.next } },
         announcements: ['Mission solved! The debrief is open.'],
       };
+    case 'clock':
+      // The cluster's clock is the mission screen's business (lib/clusterclock.ts), not state.
+      return { state, announcements: [] };
     case 'connection': {
       const c = update.state;
       const was = state.connection.state;
