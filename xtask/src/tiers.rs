@@ -393,6 +393,11 @@ fn run_tier(name: &str) -> Outcome {
             from_counts(ok, parse_node_test(&out), name)
         }
         "desktop" => {
+            // The app embeds the built UI: make sure the binary is current even when this tier
+            // runs alone (a no-op after the `rust` tier).
+            if build_binaries().is_err() {
+                return Outcome::check(false);
+            }
             let step = match desktop_step("desktop tests", &app_binary()) {
                 Ok(s) => s,
                 Err(e) => {
