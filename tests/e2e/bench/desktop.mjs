@@ -105,7 +105,11 @@ const appTreeRss = (binary) => {
       return '?';
     }
   });
-  return { kb: tree.reduce((sum, pid) => sum + pssKb(pid), 0), names };
+  const each = tree.map(pssKb);
+  return {
+    kb: each.reduce((sum, kb) => sum + kb, 0),
+    names: names.map((n, i) => `${n} ${(each[i] / 1024).toFixed(0)} MB`),
+  };
 };
 
 /// Server, token and CA of the embedded cluster, from the kubeconfig the app wrote.
