@@ -22,6 +22,29 @@ impl TestCluster {
         Self::start_with(ClusterConfig::default())
     }
 
+    /// A cluster whose clock is paused: time moves only with `RunningCluster::advance`, so the
+    /// scheduler's and kubelet's timers fire at the same virtual moments on every run.
+    pub fn paused() -> Self {
+        Self::start_with(ClusterConfig {
+            speed: 0.0,
+            ..ClusterConfig::default()
+        })
+    }
+
+    /// Create an object (Pod, ConfigMap, Secret, Node, …) straight in the store, as a client
+    /// would, then let the scheduler and kubelet react.
+    pub fn create(&self, ns: &str, obj: serde_json::Value) {
+        let kind = obj["kind"]
+            .as_str()
+            .and_then(|k| kq_sim::kinds::by_kind("", k))
+            .unwrap_or_else(|| panic!("a core kind: {}", obj["kind"]));
+        self.cluster()
+            .store()
+            .create(kind, ns, obj, &kq_sim::store::WriteOptions::default())
+            .expect("the object is accepted");
+        self.cluster().settle();
+    }
+
     /// Start a cluster; the kubeconfig is always written into the scratch directory.
     pub fn start_with(mut config: ClusterConfig) -> Self {
         let dir = tempfile::tempdir().expect("a scratch directory for the test cluster");

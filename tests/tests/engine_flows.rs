@@ -11,29 +11,15 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kq_engine::pipeline::{
     PipelineChange, PipelineTracker, PodPipeline, TrackerInput, build_pipeline,
 };
-use kq_sim::ClusterConfig;
-use kq_sim::store::WriteOptions;
 use kq_tests::cluster::TestCluster;
 use serde_json::{Value, json};
 
 fn paused() -> TestCluster {
-    TestCluster::start_with(ClusterConfig {
-        speed: 0.0,
-        ..ClusterConfig::default()
-    })
+    TestCluster::paused()
 }
 
 fn create(tc: &TestCluster, obj: Value) {
-    tc.cluster()
-        .store()
-        .create(
-            &kq_sim::kinds::pod::KIND,
-            "default",
-            obj,
-            &WriteOptions::default(),
-        )
-        .expect("the pod is accepted");
-    tc.cluster().settle();
+    tc.create("default", obj);
 }
 
 fn pod(name: &str, container: Value) -> Value {

@@ -8,16 +8,12 @@
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Event, Pod};
-use kq_sim::ClusterConfig;
 use kq_sim::store::WriteOptions;
 use kq_tests::cluster::{TestCluster, kubectl_binaries};
 use serde_json::{Value, json};
 
 fn paused() -> TestCluster {
-    TestCluster::start_with(ClusterConfig {
-        speed: 0.0,
-        ..ClusterConfig::default()
-    })
+    TestCluster::paused()
 }
 
 fn secs(n: u64) -> Duration {
@@ -25,17 +21,7 @@ fn secs(n: u64) -> Duration {
 }
 
 fn create(tc: &TestCluster, ns: &str, obj: Value) {
-    let kind = match obj["kind"].as_str() {
-        Some("Pod") => &kq_sim::kinds::pod::KIND,
-        Some("ConfigMap") => &kq_sim::kinds::configmap::KIND,
-        Some("Secret") => &kq_sim::kinds::secret::KIND,
-        other => panic!("unexpected kind {other:?}"),
-    };
-    tc.cluster()
-        .store()
-        .create(kind, ns, obj, &WriteOptions::default())
-        .expect("the object is accepted");
-    tc.cluster().settle();
+    tc.create(ns, obj);
 }
 
 fn pod_spec(name: &str, container: Value) -> Value {
