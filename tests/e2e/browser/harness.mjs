@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -257,3 +258,22 @@ export async function screenshot(page, name) {
 
 /** The visible text of every mission card, in page order. */
 export const cardTexts = (page) => page.getByTestId('mission-card').allInnerTexts();
+
+/// One server and one browser for a whole test file: started before its first test, closed
+/// after its last. `open(...)` is `openApp` on them.
+export const sharedBrowser = () => {
+  const suite = {
+    browser: null,
+    server: null,
+    open: (...rest) => openApp(suite.browser, suite.server, ...rest),
+  };
+  before(async () => {
+    suite.server = await startServer();
+    suite.browser = await launchBrowser();
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.server?.close();
+  });
+  return suite;
+};

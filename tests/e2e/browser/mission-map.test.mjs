@@ -2,26 +2,15 @@
 // what unlocks them, the title bar, keyboard use, details, light and dark, reduced motion.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { appInfo, cardTexts, launchBrowser, missions, openApp, scenario, screenshot, startServer } from './harness.mjs';
+import { test } from 'node:test';
+import { appInfo, cardTexts, missions, scenario, screenshot, sharedBrowser } from './harness.mjs';
 
-let browser;
-let server;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = sharedBrowser();
 
 test('lists the missions in curriculum order, the first open and the rest locked with what unlocks them', async () => {
   // The catalog's order is the curriculum order; the map must not re-sort it.
   const shuffledIds = [missions[0], missions[2], missions[1]];
-  const app = await openApp(browser, server, scenario({ list_missions: [{ ok: { missions: shuffledIds, problems: [] } }] }));
+  const app = await suite.open(scenario({ list_missions: [{ ok: { missions: shuffledIds, problems: [] } }] }));
   const { page } = app;
   try {
     await page.getByTestId('mission-list').waitFor();
@@ -64,7 +53,7 @@ test('lists the missions in curriculum order, the first open and the rest locked
 });
 
 test('Tab reaches Settings, then the first open mission, and Enter opens its details; arrows move between missions', async () => {
-  const app = await openApp(browser, server);
+  const app = await suite.open();
   const { page } = app;
   try {
     await page.getByTestId('mission-list').waitFor();
@@ -136,7 +125,7 @@ test('Tab reaches Settings, then the first open mission, and Enter opens its det
 });
 
 test('clicking a locked mission explains what unlocks it', async () => {
-  const app = await openApp(browser, server);
+  const app = await suite.open();
   const { page } = app;
   try {
     await page.getByTestId('mission-card').nth(2).click();
@@ -151,10 +140,7 @@ test('clicking a locked mission explains what unlocks it', async () => {
 });
 
 test('the cluster pill names a ready context and explains an unavailable cluster in words', async () => {
-  const ready = await openApp(
-    browser,
-    server,
-    scenario({
+  const ready = await suite.open(scenario({
       app_info: [
         {
           ok: appInfo({ state: 'ready', context: 'kind-kubequest', kubeconfig: '/tmp/kc', server: 'https://127.0.0.1:6443' }),
@@ -172,10 +158,7 @@ test('the cluster pill names a ready context and explains an unavailable cluster
     await ready.close();
   }
 
-  const down = await openApp(
-    browser,
-    server,
-    scenario({ app_info: [{ ok: appInfo({ state: 'unavailable', message: 'context kind-dev not found in kubeconfig' }) }] }),
+  const down = await suite.open(scenario({ app_info: [{ ok: appInfo({ state: 'unavailable', message: 'context kind-dev not found in kubeconfig' }) }] }),
   );
   try {
     const pill = down.page.getByTestId('cluster-status');
@@ -190,7 +173,7 @@ test('the cluster pill names a ready context and explains an unavailable cluster
 });
 
 test('dark colour scheme renders with dark surfaces and readable text', async () => {
-  const app = await openApp(browser, server, scenario(), { media: { colorScheme: 'dark' } });
+  const app = await suite.open(scenario(), { media: { colorScheme: 'dark' } });
   const { page } = app;
   try {
     await page.getByTestId('mission-list').waitFor();
@@ -219,7 +202,7 @@ test('dark colour scheme renders with dark surfaces and readable text', async ()
 });
 
 test('with reduced motion the map appears at once and still works', async () => {
-  const app = await openApp(browser, server, scenario(), { media: { reducedMotion: 'reduce' } });
+  const app = await suite.open(scenario(), { media: { reducedMotion: 'reduce' } });
   const { page } = app;
   try {
     await page.getByTestId('mission-list').waitFor();
@@ -242,7 +225,7 @@ test('with reduced motion the map appears at once and still works', async () => 
 });
 
 test('fonts are the bundled files, loaded from the app itself under the CSP', async () => {
-  const app = await openApp(browser, server);
+  const app = await suite.open();
   const { page } = app;
   try {
     await page.getByTestId('mission-list').waitFor();

@@ -5,8 +5,8 @@
 // the connection states.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launchBrowser, loaded, missions, openApp, scenario, screenshot, startServer } from './harness.mjs';
+import { test } from 'node:test';
+import { loaded, missions, scenario, screenshot, sharedBrowser } from './harness.mjs';
 import {
   T0,
   at,
@@ -23,24 +23,13 @@ import {
   upsert,
 } from './mission-fixtures.mjs';
 
-let browser;
-let server;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = sharedBrowser();
 
 const NOW = T0 + 25_000;
 
 /** Opens the app at NOW (fake clock, running), starts the ImagePullBackOff mission. */
 async function openMission(over = {}, options = {}) {
-  const app = await openApp(browser, server, scenario(missionAnswers(over)), {
+  const app = await suite.open(scenario(missionAnswers(over)), {
     ...options,
     beforeLoad: (page) => page.clock.install({ time: NOW }),
   });
@@ -337,10 +326,7 @@ test('reconnecting shows the attempt and a countdown; lost says what to do and c
 });
 
 test('a mission that cannot start says why, with retry and a way back; Back stops the mission', async () => {
-  const app = await openApp(
-    browser,
-    server,
-    scenario(
+  const app = await suite.open(scenario(
       missionAnswers({
         start_mission: [{ err: { kind: 'cluster', message: 'The embedded cluster did not answer.' } }, { ok: (await import('./mission-fixtures.mjs')).session() }],
       }),
@@ -370,7 +356,7 @@ test('copying the export line uses the clipboard, and a refused clipboard says h
   const app = await openMission();
   const { page, context } = app;
   try {
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.origin });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.server.origin });
     await page.getByTestId('copy-export').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="copy-export"]')?.dataset.outcome === 'copied');
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'export KUBECONFIG=/home/learner/.local/share/dev.kubequest.desktop/kubeconfig');
@@ -425,7 +411,7 @@ test('the map shows solved, in-progress and locked missions with time to fix and
       'image-pull-backoff': { status: 'in-progress', attempts: 1, hintsUsed: 0, startedAt: at(-60), solvedAt: null, timeToFixSeconds: null },
     },
   };
-  const app = await openApp(browser, server, scenario(missionAnswers({ get_progress: [{ ok: loaded(progress) }] })));
+  const app = await suite.open(scenario(missionAnswers({ get_progress: [{ ok: loaded(progress) }] })));
   const { page } = app;
   try {
     await page.getByTestId('mission-list').waitFor();
@@ -456,10 +442,7 @@ test('the map shows solved, in-progress and locked missions with time to fix and
 });
 
 test('a progress file that cannot be read is explained on the map, which still works', async () => {
-  const app = await openApp(
-    browser,
-    server,
-    scenario({ get_progress: [{ err: { kind: 'internal', message: 'Your progress could not be read or saved: progress.json: permission denied.' } }, { ok: loaded() }] }),
+  const app = await suite.open(scenario({ get_progress: [{ err: { kind: 'internal', message: 'Your progress could not be read or saved: progress.json: permission denied.' } }, { ok: loaded() }] }),
   );
   const { page } = app;
   try {
@@ -486,10 +469,7 @@ test('a progress file restored from the backup says so and the map shows the res
   };
   const message =
     'The progress file was damaged (expected value at line 3 column 1). It was kept as /data/progress.json.corrupt-20250301T100000Z. Your progress was restored from the last backup.';
-  const app = await openApp(
-    browser,
-    server,
-    // Reported once: the next load (back from a mission, say) answers without it.
+  const app = await suite.open(// Reported once: the next load (back from a mission, say) answers without it.
     scenario({ get_progress: [{ ok: loaded(restored, { message, restored: true }) }, { ok: loaded(restored) }] }),
   );
   const { page } = app;
@@ -515,7 +495,7 @@ test('a progress file restored from the backup says so and the map shows the res
 test('a progress file that could not be recovered says the missions start over', async () => {
   const message =
     'The progress file was written by a newer KubeQuest (version 2). It was kept as /data/progress.json.v2-20250301T100000Z. KubeQuest started with empty progress.';
-  const app = await openApp(browser, server, scenario({ get_progress: [{ ok: loaded(undefined, { message, restored: false }) }] }));
+  const app = await suite.open(scenario({ get_progress: [{ ok: loaded(undefined, { message, restored: false }) }] }));
   const { page } = app;
   try {
     const banner = page.getByTestId('progress-recovered');

@@ -3,21 +3,10 @@
 // and progress export/import with their result messages.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launchBrowser, loaded, openApp, scenario, screenshot, startServer } from './harness.mjs';
+import { test } from 'node:test';
+import { loaded, scenario, screenshot, sharedBrowser } from './harness.mjs';
 
-let browser;
-let server;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = sharedBrowser();
 
 const contexts = [
   { name: 'kind-dev', cluster: 'kind-dev', user: 'kind-dev', namespace: null, server: 'https://127.0.0.1:40123', current: true, locality: { kind: 'local', why: 'Its server is on this machine (127.0.0.1).' } },
@@ -50,7 +39,7 @@ async function openSettings(app) {
 }
 
 test('a remote context needs a confirmation that names it and its server; cancelling changes nothing', async () => {
-  const app = await openApp(browser, server, answers({ save_settings: [{ ok: { ...base, context: 'classroom', allowedRemoteContexts: ['classroom'] } }] }));
+  const app = await suite.open(answers({ save_settings: [{ ok: { ...base, context: 'classroom', allowedRemoteContexts: ['classroom'] } }] }));
   const { page } = app;
   try {
     await openSettings(app);
@@ -92,10 +81,7 @@ test('a remote context needs a confirmation that names it and its server; cancel
 });
 
 test('the theme applies at once and is saved; speed is saved; export and import report their results', async () => {
-  const app = await openApp(
-    browser,
-    server,
-    answers({ save_settings: [{ ok: { ...base, theme: 'dark' } }, { ok: { ...base, theme: 'dark', speed: 5 } }] }),
+  const app = await suite.open(answers({ save_settings: [{ ok: { ...base, theme: 'dark' } }, { ok: { ...base, theme: 'dark', speed: 5 } }] }),
   );
   const { page } = app;
   try {
@@ -134,10 +120,7 @@ test('the theme applies at once and is saved; speed is saved; export and import 
 });
 
 test('a saved theme is applied on start; a failed save is said and undone', async () => {
-  const app = await openApp(
-    browser,
-    server,
-    answers({
+  const app = await suite.open(answers({
       get_settings: [{ ok: { ...base, theme: 'dark' } }],
       save_settings: [{ err: { kind: 'internal', message: 'settings.json could not be written: read-only file system' } }],
     }),
@@ -158,7 +141,7 @@ test('a saved theme is applied on start; a failed save is said and undone', asyn
 });
 
 test('an unreadable kubeconfig is explained and the embedded cluster still works', async () => {
-  const app = await openApp(browser, server, answers({ list_contexts: [{ err: { kind: 'cluster', message: '/home/learner/.kube/config: invalid YAML at line 4' } }] }));
+  const app = await suite.open(answers({ list_contexts: [{ err: { kind: 'cluster', message: '/home/learner/.kube/config: invalid YAML at line 4' } }] }));
   const { page } = app;
   try {
     await page.getByTestId('mission-list').waitFor();

@@ -3,29 +3,15 @@
 // warnings, and app info that could not be read. None may leave a blank window.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launchBrowser, missions, openApp, scenario, screenshot, startServer } from './harness.mjs';
+import { test } from 'node:test';
+import { missions, scenario, screenshot, sharedBrowser } from './harness.mjs';
 
-let browser;
-let server;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = sharedBrowser();
 
 const loaded = { ok: { missions, problems: [] } };
 
 test('an empty catalog explains where missions live and how a teacher adds them', async () => {
-  const app = await openApp(
-    browser,
-    server,
-    scenario({ list_missions: [{ ok: { missions: [], problems: [] } }, loaded] }),
+  const app = await suite.open(scenario({ list_missions: [{ ok: { missions: [], problems: [] } }, loaded] }),
   );
   const { page } = app;
   try {
@@ -51,10 +37,7 @@ test('an empty catalog explains where missions live and how a teacher adds them'
 
 test('a lessons error shows its message, and Retry recovers the map', async () => {
   const message = 'No lesson folder was found. Reinstall KubeQuest, or set KUBEQUEST_LESSONS to a folder of missions.';
-  const app = await openApp(
-    browser,
-    server,
-    scenario({ list_missions: [{ err: { kind: 'lessons', message } }, { ...loaded, delayMs: 150 }] }),
+  const app = await suite.open(scenario({ list_missions: [{ err: { kind: 'lessons', message } }, { ...loaded, delayMs: 150 }] }),
   );
   const { page } = app;
   try {
@@ -87,10 +70,7 @@ test('a lessons error shows its message, and Retry recovers the map', async () =
 });
 
 test('an error of another kind says something went wrong inside KubeQuest and keeps the message', async () => {
-  const app = await openApp(
-    browser,
-    server,
-    scenario({ list_missions: [{ err: 'command list_missions not allowed' }] }),
+  const app = await suite.open(scenario({ list_missions: [{ err: 'command list_missions not allowed' }] }),
   );
   const { page } = app;
   try {
@@ -112,7 +92,7 @@ test('lessons that failed to load are listed under the map with file, line and m
     '/usr/share/kubequest/lessons/04-invalid-image-name/mission.md:6: unknown stage `pulling`, expected one of apply, schedule, pull, create, run, ready',
     '/usr/share/kubequest/lessons/05-exit-zero/mission.md:1: missing front matter: the file must start with a line `---`',
   ];
-  const app = await openApp(browser, server, scenario({ list_missions: [{ ok: { missions, problems } }] }));
+  const app = await suite.open(scenario({ list_missions: [{ ok: { missions, problems } }] }));
   const { page } = app;
   try {
     const section = page.getByTestId('lesson-problems');
@@ -141,10 +121,7 @@ test('lessons that failed to load are listed under the map with file, line and m
 });
 
 test('loading shows words at once and, after ten seconds, says it is slow and offers to retry', async () => {
-  const app = await openApp(
-    browser,
-    server,
-    scenario({ list_missions: [{ pending: true }, loaded] }),
+  const app = await suite.open(scenario({ list_missions: [{ pending: true }, loaded] }),
     { beforeLoad: (page) => page.clock.install() },
   );
   const { page } = app;
@@ -172,10 +149,7 @@ test('loading shows words at once and, after ten seconds, says it is slow and of
 });
 
 test('if the app cannot describe itself, the title bar says so and the map still works', async () => {
-  const app = await openApp(
-    browser,
-    server,
-    scenario({ app_info: [{ err: { kind: 'internal', message: 'state not managed' } }] }),
+  const app = await suite.open(scenario({ app_info: [{ err: { kind: 'internal', message: 'state not managed' } }] }),
   );
   const { page } = app;
   try {
