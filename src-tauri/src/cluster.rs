@@ -9,7 +9,7 @@
 //! One `kube::Client` serves every command and the running session; it is built on first use
 //! and dropped when the chosen cluster changes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
@@ -25,9 +25,6 @@ use crate::error;
 
 /// The context name the embedded cluster's kubeconfig uses.
 pub const EMBEDDED_CONTEXT: &str = "kubequest";
-
-/// The file a lessons root or a lesson folder may hold to add images to the embedded registry.
-const REGISTRY_FILE: &str = "registry.yaml";
 
 /// The embedded cluster, if it started.
 pub struct EmbeddedCluster {
@@ -106,13 +103,9 @@ impl EmbeddedCluster {
 
     /// Adds the images a mission's `registry.yaml` (and its lessons root's) declare. Read at
     /// every start, so a teacher's edit counts without a restart.
-    pub fn add_registries(&self, mission: &Mission, roots: &[PathBuf]) -> Result<(), UiError> {
+    pub fn add_registries(&self, mission: &Mission) -> Result<(), UiError> {
         let Ok(r) = &self.running else { return Ok(()) };
-        let mut files: Vec<(String, String)> = root_registries(roots);
-        if let Some(own) = read_registry(&mission.dir) {
-            files.push(own);
-        }
-        for (source, yaml) in files {
+        for (source, yaml) in mission.registry_sources() {
             r.runtime()
                 .add_catalog_yaml(&yaml, &source)
                 .map_err(|e| error::lessons(format!("{e}. Fix the file, then start again.")))?;
@@ -121,14 +114,16 @@ impl EmbeddedCluster {
     }
 }
 
-fn read_registry(dir: &Path) -> Option<(String, String)> {
-    let path = dir.join(REGISTRY_FILE);
-    let yaml = std::fs::read_to_string(&path).ok()?;
-    Some((path.display().to_string(), yaml))
-}
-
+/// The `registry.yaml` beside the mission folders of each lessons root, added at launch.
 fn root_registries(roots: &[PathBuf]) -> Vec<(String, String)> {
-    roots.iter().filter_map(|r| read_registry(r)).collect()
+    roots
+        .iter()
+        .filter_map(|r| {
+            let path = r.join(kq_engine::mission::REGISTRY_FILE);
+            let yaml = std::fs::read_to_string(&path).ok()?;
+            Some((path.display().to_string(), yaml))
+        })
+        .collect()
 }
 
 fn read_clock(running: &RunningCluster) -> ClusterClock {

@@ -57,7 +57,7 @@ fn catalog(app: &tauri::AppHandle) -> Result<(Catalog, Vec<PathBuf>), UiError> {
 }
 
 /// The mission `id`, read afresh from the lessons.
-fn mission(app: &tauri::AppHandle, id: &str) -> Result<(Catalog, Mission, Vec<PathBuf>), UiError> {
+fn mission(app: &tauri::AppHandle, id: &str) -> Result<(Catalog, Mission), UiError> {
     let (catalog, roots) = catalog(app)?;
     let Some(m) = catalog.get(id).cloned() else {
         return Err(error::lessons(format!(
@@ -70,7 +70,7 @@ fn mission(app: &tauri::AppHandle, id: &str) -> Result<(Catalog, Mission, Vec<Pa
                 .join(", ")
         )));
     };
-    Ok((catalog, m, roots))
+    Ok((catalog, m))
 }
 
 #[tauri::command]
@@ -169,11 +169,10 @@ async fn begin(
     id: &str,
     generation: u64,
 ) -> Result<MissionSession, UiError> {
-    let (catalog, mission, roots) = mission(app, id)?;
+    let (catalog, mission) = mission(app, id)?;
     let target = target(app).await?;
     if target.embedded {
-        app.state::<EmbeddedCluster>()
-            .add_registries(&mission, &roots)?;
+        app.state::<EmbeddedCluster>().add_registries(&mission)?;
     }
     session::start_mission(&target.client, &mission)
         .await
@@ -293,7 +292,7 @@ pub async fn reset_mission(app: tauri::AppHandle, id: String) -> Result<MissionS
 
 /// The namespace of a mission that exists (actions never reach other namespaces).
 fn namespace_of(app: &tauri::AppHandle, id: &str) -> Result<String, UiError> {
-    mission(app, id).map(|(_, m, _)| m.namespace())
+    mission(app, id).map(|(_, m)| m.namespace())
 }
 
 #[tauri::command]
@@ -323,7 +322,7 @@ pub async fn delete_manifest(
 /// The next hint of the mission's ladder, counted in progress.
 #[tauri::command]
 pub fn reveal_hint(app: tauri::AppHandle, id: String) -> Result<HintReveal, UiError> {
-    let (_, mission, _) = mission(&app, &id)?;
+    let (_, mission) = mission(&app, &id)?;
     let total = mission.hints.len();
     let book = app.state::<ProgressBook>();
     let (_, revealed) = book.update(|p| {
