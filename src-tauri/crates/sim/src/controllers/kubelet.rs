@@ -187,6 +187,16 @@ impl Worker {
     }
 }
 
+/// What every step of the kubelet works with besides the pod itself: the moment, jitter, the
+/// timers it sets, the event recorder and the store.
+pub(crate) struct Ctx<'a> {
+    pub now: Timestamp,
+    pub rng: &'a mut Rng,
+    pub wakes: &'a mut Vec<(Timestamp, Wake)>,
+    pub rec: &'a mut Recorder,
+    pub store: &'a Arc<Store>,
+}
+
 /// What a sync of one container came to.
 #[derive(Debug, PartialEq, Eq)]
 enum Outcome {
@@ -258,6 +268,12 @@ impl Kubelet {
         }
     }
 
+    /// A kubelet event from this node.
+    fn event(&self, cx: &mut Ctx<'_>, reg: &Regarding, type_: &str, reason: &str, message: &str) {
+        cx.rec
+            .kubelet(cx.store, cx.now, &self.node, reg, type_, reason, message);
+    }
+
     /// Images already on the node (a fresh node has the pause image).
     pub(crate) fn preload(&mut self, info: ImageInfo) {
         self.images.insert(info.image.clone(), info);
@@ -275,22 +291,14 @@ impl Kubelet {
 
     /// A pod bound to this node was added or changed (`pod` is its current state), or deleted
     /// (`gone`). Returns wakes to schedule.
-    pub(crate) fn observe(
-        &mut self,
-        pod: &Arc<Value>,
-        gone: bool,
-        now: Timestamp,
-        wakes: &mut Vec<(Timestamp, Wake)>,
-        rec: &mut Recorder,
-        store: &Arc<Store>,
-    ) {
+    pub(crate) fn observe(&mut self, pod: &Arc<Value>, gone: bool, cx: &mut Ctx<'_>) {
         let uid = kinds::str_at(pod, "/metadata/uid").to_string();
         if gone {
             if self.workers.remove(&uid).is_some() {
                 let prefix = format!("{uid}_");
                 self.crash_backoff.forget_prefix(&prefix);
                 self.image_backoff.forget_prefix(&prefix);
-                rec.forget(&uid);
+                cx.rec.forget(&uid);
             }
             return;
         }
@@ -311,7 +319,7 @@ impl Kubelet {
         match self.workers.get_mut(&uid) {
             None => {
                 if deleting {
-                    let _ = store.finalize_pod_deletion(
+                    let _ = cx.store.finalize_pod_deletion(
                         kinds::namespace_of(pod),
                         kinds::name_of(pod),
                         &uid,
@@ -351,7 +359,7 @@ impl Kubelet {
                     sync_at: None,
                 };
                 let mut w = w;
-                plan_sync(&mut w, add(now, Duration::from_millis(80)), wakes);
+                plan_sync(&mut w, add(cx.now, Duration::from_millis(80)), cx.wakes);
                 self.workers.insert(uid.clone(), w);
             }
             Some(w) => {
@@ -374,9 +382,9 @@ impl Kubelet {
                 }
                 if deleting && !w.deleting {
                     w.deleting = true;
-                    self.begin_termination(&uid, now, wakes, rec, store);
+                    self.begin_termination(&uid, cx);
                 } else {
-                    plan_sync(w, now, wakes);
+                    plan_sync(w, cx.now, cx.wakes);
                 }
             }
         }
@@ -388,27 +396,15 @@ impl Kubelet {
     }
 
     /// Handle one due timer.
-    pub(crate) fn fire(
-        &mut self,
-        wake: &Wake,
-        now: Timestamp,
-        rng: &mut Rng,
-        wakes: &mut Vec<(Timestamp, Wake)>,
-        rec: &mut Recorder,
-        store: &Arc<Store>,
-    ) {
+    pub(crate) fn fire(&mut self, wake: &Wake, cx: &mut Ctx<'_>) {
         match wake {
-            Wake::Sync(uid) => self.sync(uid, now, rng, wakes, rec, store),
-            Wake::Relist(uid) => self.relist(uid, now, rng, wakes, rec, store),
-            Wake::Program(uid, i, epoch) => {
-                self.step_program(uid, *i, *epoch, now, rng, wakes, store)
-            }
-            Wake::Probe(uid, i, epoch, liveness) => {
-                self.probe(uid, *i, *epoch, *liveness, now, rng, wakes, rec, store)
-            }
+            Wake::Sync(uid) => self.sync(uid, cx),
+            Wake::Relist(uid) => self.relist(uid, cx),
+            Wake::Program(uid, i, epoch) => self.step_program(uid, *i, *epoch, cx),
+            Wake::Probe(uid, i, epoch, liveness) => self.probe(uid, *i, *epoch, *liveness, cx),
             Wake::Finalize(uid) => {
                 if let Some(w) = self.workers.get(uid) {
-                    let _ = store.finalize_pod_deletion(&w.ns, &w.name, &w.uid);
+                    let _ = cx.store.finalize_pod_deletion(&w.ns, &w.name, &w.uid);
                 }
             }
             Wake::Schedule(_) | Wake::SeriesRefresh => {}
@@ -417,49 +413,33 @@ impl Kubelet {
 
     // ----- sync ---------------------------------------------------------------------------
 
-    fn sync(
-        &mut self,
-        uid: &str,
-        now: Timestamp,
-        rng: &mut Rng,
-        wakes: &mut Vec<(Timestamp, Wake)>,
-        rec: &mut Recorder,
-        store: &Arc<Store>,
-    ) {
+    fn sync(&mut self, uid: &str, cx: &mut Ctx<'_>) {
         let Some(mut w) = self.workers.remove(uid) else {
             return;
         };
-        if w.sync_at.is_some_and(|t| t > now) {
+        if w.sync_at.is_some_and(|t| t > cx.now) {
             // A timer from a plan that was replaced by an earlier sync.
             self.workers.insert(uid.to_string(), w);
             return;
         }
         w.sync_at = None;
-        let outcome = self.sync_worker(&mut w, now, rng, wakes, rec, store);
-        self.write_status(&mut w, now, store);
+        let outcome = self.sync_worker(&mut w, cx);
+        self.write_status(&mut w, cx);
         if let Some(next) = outcome {
-            plan_sync(&mut w, add(now, next), wakes);
+            plan_sync(&mut w, add(cx.now, next), cx.wakes);
         }
         self.workers.insert(uid.to_string(), w);
     }
 
     /// Returns when to sync again.
-    fn sync_worker(
-        &mut self,
-        w: &mut Worker,
-        now: Timestamp,
-        rng: &mut Rng,
-        wakes: &mut Vec<(Timestamp, Wake)>,
-        rec: &mut Recorder,
-        store: &Arc<Store>,
-    ) -> Option<Duration> {
+    fn sync_worker(&mut self, w: &mut Worker, cx: &mut Ctx<'_>) -> Option<Duration> {
         if w.deleting {
             return None;
         }
         if w.start_time.is_none() {
-            w.start_time = Some(now);
+            w.start_time = Some(cx.now);
             return Some(jitter(
-                rng,
+                cx.rng,
                 Duration::from_millis(700),
                 Duration::from_millis(400),
             ));
@@ -467,29 +447,27 @@ impl Kubelet {
         let requeue =
             |rng: &mut Rng| Some(jitter(rng, Duration::from_secs(10), Duration::from_secs(5)));
         // Volumes are mounted before the sandbox exists.
-        if let Some(msg) = self.runtime.missing_volume(store, &w.ns, &w.pod) {
-            rec.kubelet(
-                store,
-                now,
-                &self.node,
-                &w.regarding(None),
-                "Warning",
-                "FailedMount",
-                &msg,
-            );
-            return requeue(rng);
+        if let Some(msg) = self.runtime.missing_volume(cx.store, &w.ns, &w.pod) {
+            self.event(cx, &w.regarding(None), "Warning", "FailedMount", &msg);
+            return requeue(cx.rng);
         }
         match w.sandbox {
             Sandbox::None => {
                 let ready_at = add(
-                    now,
-                    jitter(rng, Duration::from_millis(300), Duration::from_millis(400)),
+                    cx.now,
+                    jitter(
+                        cx.rng,
+                        Duration::from_millis(300),
+                        Duration::from_millis(400),
+                    ),
                 );
                 w.sandbox = Sandbox::Creating(ready_at);
-                return Some(Duration::try_from(ready_at.duration_since(now)).unwrap_or_default());
+                return Some(
+                    Duration::try_from(ready_at.duration_since(cx.now)).unwrap_or_default(),
+                );
             }
-            Sandbox::Creating(at) if at > now => {
-                return Some(Duration::try_from(at.duration_since(now)).unwrap_or_default());
+            Sandbox::Creating(at) if at > cx.now => {
+                return Some(Duration::try_from(at.duration_since(cx.now)).unwrap_or_default());
             }
             Sandbox::Creating(_) => {
                 w.sandbox = Sandbox::Ready;
@@ -506,7 +484,7 @@ impl Kubelet {
             if w.ctrs[i].succeeded() {
                 continue;
             }
-            match self.sync_container(w, i, now, rng, wakes, rec, store) {
+            match self.sync_container(w, i, cx) {
                 Outcome::Failed => failed = true,
                 Outcome::Busy | Outcome::Ok => {}
             }
@@ -515,7 +493,7 @@ impl Kubelet {
         }
         if !blocked {
             for i in mains {
-                match self.sync_container(w, i, now, rng, wakes, rec, store) {
+                match self.sync_container(w, i, cx) {
                     Outcome::Ok => {}
                     Outcome::Busy => break,
                     Outcome::Failed => failed = true,
@@ -523,9 +501,9 @@ impl Kubelet {
             }
         }
         if failed {
-            requeue(rng)
+            requeue(cx.rng)
         } else {
-            Some(jitter(rng, RESYNC, RESYNC / 2))
+            Some(jitter(cx.rng, RESYNC, RESYNC / 2))
         }
     }
 
@@ -541,38 +519,28 @@ impl Kubelet {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn sync_container(
-        &mut self,
-        w: &mut Worker,
-        i: usize,
-        now: Timestamp,
-        rng: &mut Rng,
-        wakes: &mut Vec<(Timestamp, Wake)>,
-        rec: &mut Recorder,
-        store: &Arc<Store>,
-    ) -> Outcome {
+    fn sync_container(&mut self, w: &mut Worker, i: usize, cx: &mut Ctx<'_>) -> Outcome {
         // A pull in progress finishes first.
         if let Some(pull) = &w.ctrs[i].pull {
-            if pull.done_at > now {
+            if pull.done_at > cx.now {
                 let at = pull.done_at;
-                plan_sync(w, at, wakes);
+                plan_sync(w, at, cx.wakes);
                 return Outcome::Busy;
             }
             let pulled = w.ctrs[i].pull.as_ref().map(|p| p.image.clone());
-            let ok = self.finish_pull(w, i, now, rec, store);
+            let ok = self.finish_pull(w, i, cx);
             // The learner changed the image while the old one was being pulled: the update
             // waiting behind this sync goes for the new image straight away.
             if pulled != w.ctrs[i].spec.image {
-                return match self.ensure_image(w, i, now, rng, wakes, rec, store) {
-                    Outcome::Ok => self.create_and_start(w, i, now, rng, wakes, rec, store),
+                return match self.ensure_image(w, i, cx) {
+                    Outcome::Ok => self.create_and_start(w, i, cx),
                     other => other,
                 };
             }
             if !ok {
                 return Outcome::Failed;
             }
-            return self.create_and_start(w, i, now, rng, wakes, rec, store);
+            return self.create_and_start(w, i, cx);
         }
         if let Some(run) = &w.ctrs[i].run {
             // The kubelet restarts a container whose spec changed (the image, on a pod).
@@ -581,10 +549,8 @@ impl Kubelet {
             if run.stopping.is_none() && running_image.is_some_and(|r| r != wanted) {
                 let name = w.ctrs[i].name().to_string();
                 let reg = w.regarding(Some(w.ctrs[i].field_path()));
-                rec.kubelet(
-                    store,
-                    now,
-                    &self.node,
+                self.event(
+                    cx,
                     &reg,
                     "Normal",
                     "Killing",
@@ -593,7 +559,7 @@ impl Kubelet {
                 let grace = w.pod["spec"]["terminationGracePeriodSeconds"]
                     .as_u64()
                     .unwrap_or(30);
-                self.stop_container(w, i, now, grace, rng, wakes);
+                self.stop_container(w, i, grace, cx);
             }
             return Outcome::Ok;
         }
@@ -602,14 +568,12 @@ impl Kubelet {
                 return Outcome::Ok;
             }
             let key = format!("{}_{}", w.uid, w.ctrs[i].name());
-            let finished = w.ctrs[i].term.as_ref().map_or(now, |t| t.finished_at);
-            if self.crash_backoff.in_backoff_since(&key, finished, now) {
+            let finished = w.ctrs[i].term.as_ref().map_or(cx.now, |t| t.finished_at);
+            if self.crash_backoff.in_backoff_since(&key, finished, cx.now) {
                 let name = w.ctrs[i].name().to_string();
                 let reg = w.regarding(Some(w.ctrs[i].field_path()));
-                rec.kubelet(
-                    store,
-                    now,
-                    &self.node,
+                self.event(
+                    cx,
                     &reg,
                     "Warning",
                     "BackOff",
@@ -628,48 +592,22 @@ impl Kubelet {
                 ));
                 return Outcome::Failed;
             }
-            self.crash_backoff.next(&key, finished, now);
+            self.crash_backoff.next(&key, finished, cx.now);
         }
-        match self.ensure_image(w, i, now, rng, wakes, rec, store) {
-            Outcome::Ok => self.create_and_start(w, i, now, rng, wakes, rec, store),
+        match self.ensure_image(w, i, cx) {
+            Outcome::Ok => self.create_and_start(w, i, cx),
             other => other,
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn ensure_image(
-        &mut self,
-        w: &mut Worker,
-        i: usize,
-        now: Timestamp,
-        rng: &mut Rng,
-        wakes: &mut Vec<(Timestamp, Wake)>,
-        rec: &mut Recorder,
-        store: &Arc<Store>,
-    ) -> Outcome {
+    fn ensure_image(&mut self, w: &mut Worker, i: usize, cx: &mut Ctx<'_>) -> Outcome {
         let image = w.ctrs[i].spec.image.clone().unwrap_or_default();
         let reg = w.regarding(Some(w.ctrs[i].field_path()));
         let normalized = match self.runtime.normalize(&image) {
             Ok(n) => n,
             Err(msg) => {
-                rec.kubelet(
-                    store,
-                    now,
-                    &self.node,
-                    &reg,
-                    "Warning",
-                    "InspectFailed",
-                    &msg,
-                );
-                rec.kubelet(
-                    store,
-                    now,
-                    &self.node,
-                    &reg,
-                    "Warning",
-                    "Failed",
-                    "Error: InvalidImageName",
-                );
+                self.event(cx, &reg, "Warning", "InspectFailed", &msg);
+                self.event(cx, &reg, "Warning", "Failed", "Error: InvalidImageName");
                 w.ctrs[i].reason = Some(("InvalidImageName".into(), msg));
                 return Outcome::Failed;
             }
@@ -683,10 +621,8 @@ impl Kubelet {
         if let Some(info) = &present
             && policy != "Always"
         {
-            rec.kubelet(
-                store,
-                now,
-                &self.node,
+            self.event(
+                cx,
                 &reg,
                 "Normal",
                 "Pulled",
@@ -698,40 +634,16 @@ impl Kubelet {
         if policy == "Never" {
             let msg =
                 format!("Container image \"{image}\" is not present with pull policy of Never");
-            rec.kubelet(
-                store,
-                now,
-                &self.node,
-                &reg,
-                "Warning",
-                "ErrImageNeverPull",
-                &msg,
-            );
-            rec.kubelet(
-                store,
-                now,
-                &self.node,
-                &reg,
-                "Warning",
-                "Failed",
-                "Error: ErrImageNeverPull",
-            );
+            self.event(cx, &reg, "Warning", "ErrImageNeverPull", &msg);
+            self.event(cx, &reg, "Warning", "Failed", "Error: ErrImageNeverPull");
             w.ctrs[i].reason = Some(("ErrImageNeverPull".into(), msg));
             return Outcome::Failed;
         }
         let key = format!("{}_{image}", w.uid);
-        if self.image_backoff.in_backoff_since_update(&key, now) {
+        if self.image_backoff.in_backoff_since_update(&key, cx.now) {
             let msg = format!("Back-off pulling image \"{image}\"");
-            rec.kubelet(store, now, &self.node, &reg, "Normal", "BackOff", &msg);
-            rec.kubelet(
-                store,
-                now,
-                &self.node,
-                &reg,
-                "Warning",
-                "Failed",
-                "Error: ImagePullBackOff",
-            );
+            self.event(cx, &reg, "Normal", "BackOff", &msg);
+            self.event(cx, &reg, "Warning", "Failed", "Error: ImagePullBackOff");
             let detail = self.last_pull_error.get(&key).cloned().unwrap_or_default();
             w.ctrs[i].reason = Some((
                 "ImagePullBackOff".into(),
@@ -739,42 +651,41 @@ impl Kubelet {
             ));
             return Outcome::Failed;
         }
-        rec.kubelet(
-            store,
-            now,
-            &self.node,
+        self.event(
+            cx,
             &reg,
             "Normal",
             "Pulling",
             &format!("Pulling image \"{image}\""),
         );
-        let creds = self.runtime.pull_credentials(store, &w.ns, &w.pod);
+        let creds = self.runtime.pull_credentials(cx.store, &w.ns, &w.pod);
         let result = self.runtime.resolve(&image, &creds);
         let took = match (&result, &present) {
-            (Ok(_), Some(_)) => jitter(rng, Duration::from_millis(300), Duration::from_millis(500)),
+            (Ok(_), Some(_)) => jitter(
+                cx.rng,
+                Duration::from_millis(300),
+                Duration::from_millis(500),
+            ),
             (Ok(info), None) => self.runtime.pull_time(info.size),
-            (Err(_), _) => jitter(rng, Duration::from_millis(400), Duration::from_millis(800)),
+            (Err(_), _) => jitter(
+                cx.rng,
+                Duration::from_millis(400),
+                Duration::from_millis(800),
+            ),
         };
-        let done_at = add(now, took);
+        let done_at = add(cx.now, took);
         w.ctrs[i].pull = Some(Pull {
             image,
-            started: now,
+            started: cx.now,
             done_at,
             result,
         });
-        plan_sync(w, done_at, wakes);
+        plan_sync(w, done_at, cx.wakes);
         Outcome::Busy
     }
 
     /// Returns whether the image is now there.
-    fn finish_pull(
-        &mut self,
-        w: &mut Worker,
-        i: usize,
-        now: Timestamp,
-        rec: &mut Recorder,
-        store: &Arc<Store>,
-    ) -> bool {
+    fn finish_pull(&mut self, w: &mut Worker, i: usize, cx: &mut Ctx<'_>) -> bool {
         let Some(pull) = w.ctrs[i].pull.take() else {
             return false;
         };
@@ -782,38 +693,29 @@ impl Kubelet {
         let key = format!("{}_{}", w.uid, pull.image);
         match pull.result {
             Ok(info) => {
-                let took = Duration::try_from(now.duration_since(pull.started)).unwrap_or_default();
+                let took =
+                    Duration::try_from(cx.now.duration_since(pull.started)).unwrap_or_default();
                 let took = crate::duration::go_duration_ms(took);
-                rec.kubelet(store, now, &self.node, &reg, "Normal", "Pulled", &format!(
+                self.event(cx, &reg, "Normal", "Pulled", &format!(
                     "Successfully pulled image \"{}\" in {took} ({took} including waiting). Image size: {} bytes.",
                     pull.image, info.size
                 ));
                 self.images.insert(info.image.clone(), info.clone());
-                self.image_backoff.gc(now);
+                self.image_backoff.gc(cx.now);
                 self.last_pull_error.remove(&key);
                 w.ctrs[i].image = Some(info.for_request(&pull.image));
                 true
             }
             Err(msg) => {
-                rec.kubelet(
-                    store,
-                    now,
-                    &self.node,
+                self.event(
+                    cx,
                     &reg,
                     "Warning",
                     "Failed",
                     &format!("Failed to pull image \"{}\": {msg}", pull.image),
                 );
-                rec.kubelet(
-                    store,
-                    now,
-                    &self.node,
-                    &reg,
-                    "Warning",
-                    "Failed",
-                    "Error: ErrImagePull",
-                );
-                self.image_backoff.next(&key, now, now);
+                self.event(cx, &reg, "Warning", "Failed", "Error: ErrImagePull");
+                self.image_backoff.next(&key, cx.now, cx.now);
                 self.last_pull_error.insert(key, msg.clone());
                 w.ctrs[i].reason = Some(("ErrImagePull".into(), msg));
                 false
@@ -821,17 +723,7 @@ impl Kubelet {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn create_and_start(
-        &mut self,
-        w: &mut Worker,
-        i: usize,
-        now: Timestamp,
-        rng: &mut Rng,
-        wakes: &mut Vec<(Timestamp, Wake)>,
-        rec: &mut Recorder,
-        store: &Arc<Store>,
-    ) -> Outcome {
+    fn create_and_start(&mut self, w: &mut Worker, i: usize, cx: &mut Ctx<'_>) -> Outcome {
         let reg = w.regarding(Some(w.ctrs[i].field_path()));
         let name = w.ctrs[i].name().to_string();
         let Some(image) = w.ctrs[i].image.clone() else {
@@ -839,26 +731,18 @@ impl Kubelet {
         };
         let env = match self
             .runtime
-            .container_env(store, &w.ns, &w.pod, &w.ctrs[i].spec, &image)
+            .container_env(cx.store, &w.ns, &w.pod, &w.ctrs[i].spec, &image)
         {
             Ok(env) => env,
             Err(msg) => {
-                rec.kubelet(
-                    store,
-                    now,
-                    &self.node,
-                    &reg,
-                    "Warning",
-                    "Failed",
-                    &format!("Error: {msg}"),
-                );
+                self.event(cx, &reg, "Warning", "Failed", &format!("Error: {msg}"));
                 w.ctrs[i].reason = Some(("CreateContainerConfigError".into(), msg));
                 return Outcome::Failed;
             }
         };
         let files = self
             .runtime
-            .mounted_files(store, &w.ns, &w.pod, &w.ctrs[i].spec);
+            .mounted_files(cx.store, &w.ns, &w.pod, &w.ctrs[i].spec);
         // A new container: the previous one becomes `lastState` and its log `--previous`.
         let c = &mut w.ctrs[i];
         if c.attempts > 0 {
@@ -866,15 +750,13 @@ impl Kubelet {
             if let Some(t) = c.term.take() {
                 c.last_term = Some(t);
             }
-            store.logs().restart(&w.uid, &name);
+            cx.store.logs().restart(&w.uid, &name);
         }
         c.attempts += 1;
         c.epoch += 1;
-        let container_id = format!("containerd://{}", rng.hex(64));
-        rec.kubelet(
-            store,
-            now,
-            &self.node,
+        let container_id = format!("containerd://{}", cx.rng.hex(64));
+        self.event(
+            cx,
             &reg,
             "Normal",
             "Created",
@@ -883,35 +765,25 @@ impl Kubelet {
         let pod_ip = w.pod_ip.clone().unwrap_or_default();
         let launched = self
             .runtime
-            .launch(&image, &c.spec, env, files, now, &pod_ip);
+            .launch(&image, &c.spec, env, files, cx.now, &pod_ip);
         match launched {
             Err(msg) => {
-                rec.kubelet(
-                    store,
-                    now,
-                    &self.node,
-                    &reg,
-                    "Warning",
-                    "Failed",
-                    &format!("Error: {msg}"),
-                );
+                self.event(cx, &reg, "Warning", "Failed", &format!("Error: {msg}"));
                 c.term = Some(Term {
                     exit_code: 128,
                     reason: "StartError".into(),
                     message: Some(msg.clone()),
                     started_at: None,
-                    finished_at: now,
+                    finished_at: cx.now,
                     container_id,
                 });
                 c.reason = Some(("RunContainerError".into(), msg));
-                store.logs().finish(&w.uid, &name);
+                cx.store.logs().finish(&w.uid, &name);
                 Outcome::Failed
             }
             Ok(program) => {
-                rec.kubelet(
-                    store,
-                    now,
-                    &self.node,
+                self.event(
+                    cx,
                     &reg,
                     "Normal",
                     "Started",
@@ -919,8 +791,12 @@ impl Kubelet {
                 );
                 let oom_at = match (memory_limit(&c.spec), program.memory_bytes()) {
                     (Some(limit), used) if used > limit => Some(add(
-                        now,
-                        jitter(rng, Duration::from_millis(500), Duration::from_millis(1500)),
+                        cx.now,
+                        jitter(
+                            cx.rng,
+                            Duration::from_millis(500),
+                            Duration::from_millis(1500),
+                        ),
                     )),
                     _ => None,
                 };
@@ -928,7 +804,7 @@ impl Kubelet {
                 c.term = None;
                 c.run = Some(Run {
                     program,
-                    started_at: now,
+                    started_at: cx.now,
                     container_id,
                     stopping: None,
                     oom_at,
@@ -938,9 +814,10 @@ impl Kubelet {
                 });
                 c.ready = false;
                 let epoch = c.epoch;
-                wakes.push((now, Wake::Program(w.uid.clone(), i, epoch)));
+                cx.wakes
+                    .push((cx.now, Wake::Program(w.uid.clone(), i, epoch)));
                 if let Some(at) = oom_at {
-                    wakes.push((at, Wake::Program(w.uid.clone(), i, epoch)));
+                    cx.wakes.push((at, Wake::Program(w.uid.clone(), i, epoch)));
                 }
                 for (probe, liveness) in [
                     (&c.spec.readiness_probe, false),
@@ -949,17 +826,21 @@ impl Kubelet {
                     if let Some(p) = probe {
                         let delay =
                             Duration::from_secs(p.initial_delay_seconds.unwrap_or(0).max(0) as u64);
-                        wakes.push((
-                            add(now, delay),
+                        cx.wakes.push((
+                            add(cx.now, delay),
                             Wake::Probe(w.uid.clone(), i, epoch, liveness),
                         ));
                     }
                 }
                 w.relist_pending = true;
-                wakes.push((
+                cx.wakes.push((
                     add(
-                        now,
-                        jitter(rng, Duration::from_millis(400), Duration::from_millis(600)),
+                        cx.now,
+                        jitter(
+                            cx.rng,
+                            Duration::from_millis(400),
+                            Duration::from_millis(600),
+                        ),
                     ),
                     Wake::Relist(w.uid.clone()),
                 ));
@@ -970,70 +851,53 @@ impl Kubelet {
 
     // ----- programs, exits, stops ---------------------------------------------------------
 
-    #[allow(clippy::too_many_arguments)]
-    fn step_program(
-        &mut self,
-        uid: &str,
-        i: usize,
-        epoch: u64,
-        now: Timestamp,
-        rng: &mut Rng,
-        wakes: &mut Vec<(Timestamp, Wake)>,
-        store: &Arc<Store>,
-    ) {
+    fn step_program(&mut self, uid: &str, i: usize, epoch: u64, cx: &mut Ctx<'_>) {
         let Some(w) = self.workers.get_mut(uid) else {
             return;
         };
-        let store_logs = store.logs();
+        let store_logs = cx.store.logs();
         let Some(c) = w.ctrs.get_mut(i) else { return };
         let Some(run) = c.run.as_mut().filter(|r| r.epoch == epoch) else {
             return;
         };
         if let Some((at, code)) = run.stopping {
-            if at <= now {
+            if at <= cx.now {
                 let reason = if code == 0 { "Completed" } else { "Error" };
-                exit(w, i, code, reason, now, rng, wakes, store_logs);
+                exit(w, i, code, reason, cx);
             }
             return;
         }
         if let Some(at) = run.oom_at
-            && at <= now
+            && at <= cx.now
         {
-            exit(w, i, 137, "OOMKilled", now, rng, wakes, store_logs);
+            exit(w, i, 137, "OOMKilled", cx);
             return;
         }
         let name = c.spec.name.clone();
         for _ in 0..10_000 {
             match run.program.next_step() {
-                Step::Out(text) => store_logs.append(uid, &name, &text, now),
+                Step::Out(text) => store_logs.append(uid, &name, &text, cx.now),
                 Step::Sleep(d) => {
                     if d < Duration::from_secs(86_400 * 365 * 10) {
-                        wakes.push((add(now, d), Wake::Program(uid.to_string(), i, epoch)));
+                        cx.wakes
+                            .push((add(cx.now, d), Wake::Program(uid.to_string(), i, epoch)));
                     }
                     return;
                 }
                 Step::Exit(code) => {
                     let reason = if code == 0 { "Completed" } else { "Error" };
-                    exit(w, i, code, reason, now, rng, wakes, store_logs);
+                    exit(w, i, code, reason, cx);
                     return;
                 }
             }
         }
-        wakes.push((
-            add(now, Duration::from_millis(10)),
+        cx.wakes.push((
+            add(cx.now, Duration::from_millis(10)),
             Wake::Program(uid.to_string(), i, epoch),
         ));
     }
 
-    fn stop_container(
-        &mut self,
-        w: &mut Worker,
-        i: usize,
-        now: Timestamp,
-        grace_secs: u64,
-        rng: &mut Rng,
-        wakes: &mut Vec<(Timestamp, Wake)>,
-    ) {
+    fn stop_container(&mut self, w: &mut Worker, i: usize, grace_secs: u64, cx: &mut Ctx<'_>) {
         let Some(run) = w.ctrs[i].run.as_mut() else {
             return;
         };
@@ -1042,27 +906,24 @@ impl Kubelet {
         }
         let (after, code) = if run.program.handles_sigterm() {
             (
-                jitter(rng, Duration::from_millis(100), Duration::from_millis(400)),
+                jitter(
+                    cx.rng,
+                    Duration::from_millis(100),
+                    Duration::from_millis(400),
+                ),
                 0,
             )
         } else {
             // PID 1 ignores SIGTERM without a handler: SIGKILL when the grace period ends.
             (Duration::from_secs(grace_secs), 137)
         };
-        let at = add(now, after);
+        let at = add(cx.now, after);
         run.stopping = Some((at, code));
-        wakes.push((at, Wake::Program(w.uid.clone(), i, run.epoch)));
+        cx.wakes
+            .push((at, Wake::Program(w.uid.clone(), i, run.epoch)));
     }
 
-    fn begin_termination(
-        &mut self,
-        uid: &str,
-        now: Timestamp,
-        wakes: &mut Vec<(Timestamp, Wake)>,
-        rec: &mut Recorder,
-        store: &Arc<Store>,
-    ) {
-        let mut rng = Rng::new(now.as_nanosecond() as u64);
+    fn begin_termination(&mut self, uid: &str, cx: &mut Ctx<'_>) {
         let Some(mut w) = self.workers.remove(uid) else {
             return;
         };
@@ -1076,22 +937,20 @@ impl Kubelet {
                 running = true;
                 let reg = w.regarding(Some(w.ctrs[i].field_path()));
                 let name = w.ctrs[i].name().to_string();
-                rec.kubelet(
-                    store,
-                    now,
-                    &self.node,
+                self.event(
+                    cx,
                     &reg,
                     "Normal",
                     "Killing",
                     &format!("Stopping container {name}"),
                 );
-                self.stop_container(&mut w, i, now, grace, &mut rng, wakes);
+                self.stop_container(&mut w, i, grace, cx);
             }
         }
         if !running {
-            w.finalize_at = Some(now);
-            wakes.push((
-                add(now, Duration::from_millis(50)),
+            w.finalize_at = Some(cx.now);
+            cx.wakes.push((
+                add(cx.now, Duration::from_millis(50)),
                 Wake::Finalize(uid.to_string()),
             ));
         }
@@ -1100,15 +959,7 @@ impl Kubelet {
 
     // ----- relist and probes ----------------------------------------------------------------
 
-    fn relist(
-        &mut self,
-        uid: &str,
-        now: Timestamp,
-        rng: &mut Rng,
-        wakes: &mut Vec<(Timestamp, Wake)>,
-        rec: &mut Recorder,
-        store: &Arc<Store>,
-    ) {
+    fn relist(&mut self, uid: &str, cx: &mut Ctx<'_>) {
         let Some(mut w) = self.workers.remove(uid) else {
             return;
         };
@@ -1126,12 +977,12 @@ impl Kubelet {
                 c.ready = true;
             }
         }
-        self.write_status(&mut w, now, store);
+        self.write_status(&mut w, cx);
         let all_stopped = w.ctrs.iter().all(|c| c.run.is_none());
         if w.deleting {
             if all_stopped {
-                wakes.push((
-                    add(now, Duration::from_millis(100)),
+                cx.wakes.push((
+                    add(cx.now, Duration::from_millis(100)),
                     Wake::Finalize(uid.to_string()),
                 ));
             }
@@ -1141,26 +992,13 @@ impl Kubelet {
         w.sync_at = None;
         self.workers.insert(uid.to_string(), w);
         // A container died: the pod worker syncs at once (restart or back-off).
-        self.sync(uid, now, rng, wakes, rec, store);
+        self.sync(uid, cx);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn probe(
-        &mut self,
-        uid: &str,
-        i: usize,
-        epoch: u64,
-        liveness: bool,
-        now: Timestamp,
-        rng: &mut Rng,
-        wakes: &mut Vec<(Timestamp, Wake)>,
-        rec: &mut Recorder,
-        store: &Arc<Store>,
-    ) {
+    fn probe(&mut self, uid: &str, i: usize, epoch: u64, liveness: bool, cx: &mut Ctx<'_>) {
         let Some(mut w) = self.workers.remove(uid) else {
             return;
         };
-        let node = self.node.clone();
         let pod_ip = w.pod_ip.clone().unwrap_or_default();
         let grace = w.pod["spec"]["terminationGracePeriodSeconds"]
             .as_u64()
@@ -1198,10 +1036,8 @@ impl Kubelet {
                     }
                 }
                 Err(msg) => {
-                    rec.kubelet(
-                        store,
-                        now,
-                        &node,
+                    self.event(
+                        cx,
                         &reg,
                         "Warning",
                         "Unhealthy",
@@ -1222,27 +1058,25 @@ impl Kubelet {
                 }
             }
             if !kill {
-                wakes.push((
-                    add(now, period),
+                cx.wakes.push((
+                    add(cx.now, period),
                     Wake::Probe(uid.to_string(), i, epoch, liveness),
                 ));
             }
         }
         if kill {
             let name = spec.name.clone();
-            rec.kubelet(
-                store,
-                now,
-                &node,
+            self.event(
+                cx,
                 &reg,
                 "Normal",
                 "Killing",
                 &format!("Container {name} failed liveness probe, will be restarted"),
             );
-            self.stop_container(&mut w, i, now, grace, rng, wakes);
+            self.stop_container(&mut w, i, grace, cx);
         }
         if status_changed {
-            self.write_status(&mut w, now, store);
+            self.write_status(&mut w, cx);
         }
         self.workers.insert(uid.to_string(), w);
     }
@@ -1378,7 +1212,7 @@ impl Kubelet {
         }
     }
 
-    fn write_status(&self, w: &mut Worker, now: Timestamp, store: &Arc<Store>) {
+    fn write_status(&self, w: &mut Worker, cx: &mut Ctx<'_>) {
         if w.start_time.is_none() {
             return;
         }
@@ -1390,9 +1224,9 @@ impl Kubelet {
                     reason: Option<&str>,
                     message: Option<String>| {
             let status = if ok { "True" } else { "False" };
-            let entry = w.cond_times.entry(ty).or_insert((ok, rfc3339(now)));
+            let entry = w.cond_times.entry(ty).or_insert((ok, rfc3339(cx.now)));
             if entry.0 != ok {
-                *entry = (ok, rfc3339(now));
+                *entry = (ok, rfc3339(cx.now));
             }
             let mut c = json!({"type": ty, "status": status, "lastProbeTime": null, "lastTransitionTime": entry.1});
             if !ok {
@@ -1457,7 +1291,7 @@ impl Kubelet {
         let scheduled = w.pod["status"]["conditions"]
             .as_array()
             .and_then(|cs| cs.iter().find(|c| c["type"] == "PodScheduled").cloned())
-            .unwrap_or_else(|| json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": rfc3339(now)}));
+            .unwrap_or_else(|| json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": rfc3339(cx.now)}));
         conditions.push(scheduled);
         let inits: Vec<Value> = w
             .ctrs
@@ -1489,7 +1323,7 @@ impl Kubelet {
         if w.last_status.as_ref() == Some(&status) {
             return;
         }
-        let result = store.update_status::<Pod>(&w.ns, &w.name, |p| {
+        let result = cx.store.update_status::<Pod>(&w.ns, &w.name, |p| {
             let qos = p.status.as_ref().and_then(|s| s.qos_class.clone());
             if let Ok(mut s) =
                 serde_json::from_value::<k8s_openapi::api::core::v1::PodStatus>(status.clone())
@@ -1506,34 +1340,28 @@ impl Kubelet {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn exit(
-    w: &mut Worker,
-    i: usize,
-    code: i32,
-    reason: &str,
-    now: Timestamp,
-    rng: &mut Rng,
-    wakes: &mut Vec<(Timestamp, Wake)>,
-    logs: &crate::logs::LogStore,
-) {
+fn exit(w: &mut Worker, i: usize, code: i32, reason: &str, cx: &mut Ctx<'_>) {
     let c = &mut w.ctrs[i];
     let Some(run) = c.run.take() else { return };
-    logs.finish(&w.uid, &c.spec.name);
+    cx.store.logs().finish(&w.uid, &c.spec.name);
     c.term = Some(Term {
         exit_code: code,
         reason: reason.to_string(),
         message: None,
         started_at: Some(run.started_at),
-        finished_at: now,
+        finished_at: cx.now,
         container_id: run.container_id,
     });
     c.ready = false;
     w.relist_pending = true;
-    wakes.push((
+    cx.wakes.push((
         add(
-            now,
-            jitter(rng, Duration::from_millis(300), Duration::from_millis(700)),
+            cx.now,
+            jitter(
+                cx.rng,
+                Duration::from_millis(300),
+                Duration::from_millis(700),
+            ),
         ),
         Wake::Relist(w.uid.clone()),
     ));

@@ -26,7 +26,7 @@ use tokio::sync::{Notify, broadcast};
 
 use crate::kinds;
 use crate::store::{EventType, Store, WatchEvent, WatchStart};
-use kubelet::Kubelet;
+use kubelet::{Ctx, Kubelet};
 use recorder::{Recorder, Regarding};
 use scheduler::{NodeUsage, Placement, QueuedPod, add};
 
@@ -294,9 +294,16 @@ impl World {
         }
         let mut wakes = Vec::new();
         let store = self.store.clone();
+        let mut cx = Ctx {
+            now,
+            rng: &mut self.rng,
+            wakes: &mut wakes,
+            rec: &mut self.recorder,
+            store: &store,
+        };
         for k in &mut self.kubelets {
             if gone || k.node == kinds::str_at(&pod, "/spec/nodeName") || k.has(&uid) {
-                k.observe(&pod, gone, now, &mut wakes, &mut self.recorder, &store);
+                k.observe(&pod, gone, &mut cx);
             }
         }
         for (at, w) in wakes {
@@ -432,15 +439,15 @@ impl World {
             _ => {
                 let store = self.store.clone();
                 let mut wakes = Vec::new();
+                let mut cx = Ctx {
+                    now,
+                    rng: &mut self.rng,
+                    wakes: &mut wakes,
+                    rec: &mut self.recorder,
+                    store: &store,
+                };
                 for k in &mut self.kubelets {
-                    k.fire(
-                        &wake,
-                        now,
-                        &mut self.rng,
-                        &mut wakes,
-                        &mut self.recorder,
-                        &store,
-                    );
+                    k.fire(&wake, &mut cx);
                 }
                 for (at, w) in wakes {
                     self.push(at, w);
