@@ -37,7 +37,10 @@ pub fn from_session(e: &SessionError) -> UiError {
     match e {
         SessionError::Cluster(c) => from_connect(c),
         SessionError::Manifest { .. } => lessons(capitalised(&e.to_string())),
-        SessionError::StillThere { .. } => cluster(capitalised(&e.to_string())),
+        SessionError::StillThere { .. }
+        | SessionError::NamespaceNotOurs { .. }
+        | SessionError::ClusterScopedRefused { .. } => cluster(capitalised(&e.to_string())),
+        SessionError::ClusterObjectNotOurs { .. } => lessons(capitalised(&e.to_string())),
     }
 }
 

@@ -174,7 +174,14 @@ async fn begin(
     if target.embedded {
         app.state::<EmbeddedCluster>().add_registries(&mission)?;
     }
-    session::start_mission(&target.client, &mission)
+    // On a kubeconfig context nothing outside the mission namespace may be touched: the engine
+    // refuses a mission that needs cluster-scoped objects there.
+    let on = if target.embedded {
+        session::ClusterKind::Embedded
+    } else {
+        session::ClusterKind::Real
+    };
+    session::start_mission(&target.client, &mission, on)
         .await
         .map_err(|e| error::from_session(&e))?;
     let book = app.state::<ProgressBook>();

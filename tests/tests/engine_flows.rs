@@ -317,6 +317,72 @@ fn a_pod_recreated_under_the_same_name_is_a_new_pipeline() {
     );
 }
 
+/// After a pod is recreated, the events table holds the new pod's events only (by uid), in
+/// `kubectl describe`'s order, with the events the embedded cluster really wrote and listed.
+#[test]
+fn after_a_recreate_the_events_table_shows_only_the_new_pod_in_describe_order() {
+    let tc = paused();
+    let mut tracker = PipelineTracker::new();
+    let feed = |tracker: &mut PipelineTracker, tc: &TestCluster| {
+        let store = tc.cluster().store();
+        let now = tc.cluster().clock().now();
+        tracker.apply(
+            TrackerInput::PodsListed(store.list::<Pod>(Some("default"))),
+            now,
+        );
+        for e in store.list::<Event>(Some("default")) {
+            tracker.apply(TrackerInput::EventApplied(e), now);
+        }
+    };
+    create(
+        &tc,
+        pod(
+            "greeter",
+            json!({"name": "greeter", "image": "busybox:1.36", "command": ["sh", "-c", "exit 1"]}),
+        ),
+    );
+    tc.cluster().advance(secs(60));
+    feed(&mut tracker, &tc);
+    let before = kq_engine::pipeline::event_rows(&tracker.current_events());
+    assert!(
+        before.iter().any(|r| r.reason == "BackOff"),
+        "the crash-looping pod has BackOff events: {before:#?}"
+    );
+    tc.cluster()
+        .store()
+        .delete(
+            &kq_sim::kinds::pod::KIND,
+            "default",
+            "greeter",
+            &Default::default(),
+        )
+        .expect("delete");
+    tc.cluster().advance(secs(40));
+    create(
+        &tc,
+        pod("greeter", json!({"name": "greeter", "image": "nginx:1.27"})),
+    );
+    tc.cluster().advance(secs(20));
+    feed(&mut tracker, &tc);
+    let rows = kq_engine::pipeline::event_rows(&tracker.current_events());
+    let reasons: Vec<&str> = rows.iter().map(|r| r.reason.as_str()).collect();
+    assert!(
+        !reasons.contains(&"BackOff") && rows.iter().all(|r| !r.message.contains("busybox")),
+        "the deleted pod's events must not show for the new pod: {rows:#?}"
+    );
+    let pos = |reason: &str| {
+        reasons
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or_else(|| panic!("a {reason} event: {reasons:?}"))
+    };
+    assert_eq!(pos("Scheduled"), 0, "describe lists the scheduler's event first: {reasons:?}");
+    assert!(
+        pos("Pulling") < pos("Pulled") && pos("Pulled") < pos("Created") && pos("Created") < pos("Started"),
+        "the kubelet's steps in the order it took them: {reasons:?}"
+    );
+}
+
 /// A mission may declare extra nodes in its manifests: starting it registers them (each with
 /// its own kubelet), and the mission's pod can be placed on one.
 #[test]
@@ -342,8 +408,12 @@ fn a_mission_that_declares_a_node_runs_its_pod_there() {
 
     let tc = paused();
     let client = tc.block_on(kq_tests::cluster::kube_client(tc.cluster()));
-    tc.block_on(kq_engine::session::start_mission(&client, &mission))
-        .expect("the mission starts, node included");
+    tc.block_on(kq_engine::session::start_mission(
+        &client,
+        &mission,
+        kq_engine::session::ClusterKind::Embedded,
+    ))
+    .expect("the mission starts, node included");
     tc.cluster().settle();
     tc.cluster().advance(secs(10));
     let p: Pod = tc

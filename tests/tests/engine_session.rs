@@ -14,8 +14,8 @@ use kq_engine::mission::{Mission, ObjectiveStatus, load_mission};
 use kq_engine::pipeline::PipelineChange;
 use kq_engine::progress::{JsonFileStore, MissionStatus, ProgressStore};
 use kq_engine::session::{
-    SessionConfig, SessionOutcome, StoreRecorder, apply_yaml, cleanup_mission, delete_yaml,
-    run_session, start_mission,
+    ClusterKind, SessionConfig, SessionOutcome, StoreRecorder, apply_yaml, cleanup_mission,
+    delete_yaml, run_session, start_mission,
 };
 use kq_sim::{Cluster, ClusterConfig, RunningCluster};
 use kq_tests::cluster::kube_client;
@@ -243,7 +243,7 @@ fn running_ready(image: &str, since: Timestamp) -> PodStatus {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_creates_the_labelled_namespace_and_the_broken_pod() {
     let s = Setup::new().await;
-    let started = start_mission(&s.client, &s.mission)
+    let started = start_mission(&s.client, &s.mission, ClusterKind::Embedded)
         .await
         .unwrap_or_else(|e| panic!("start: {e}"));
     assert_eq!(started.namespace, "kq-session-test");
@@ -289,7 +289,9 @@ async fn start_creates_the_labelled_namespace_and_the_broken_pod() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starting_again_replaces_the_leftovers() {
     let s = Setup::new().await;
-    start_mission(&s.client, &s.mission).await.expect("start");
+    start_mission(&s.client, &s.mission, ClusterKind::Embedded)
+        .await
+        .expect("start");
     let first_uid = s.pod("web").and_then(|p| p.metadata.uid);
     // The learner "fixed" web by hand and left a stray pod behind.
     let fixed = POD.replace("exit 1", "sleep 3600");
@@ -305,9 +307,12 @@ async fn starting_again_replaces_the_leftovers() {
     );
 
     let mut steps = Vec::new();
-    let again = kq_engine::session::start_mission_with_progress(&s.client, &s.mission, &mut |st| {
-        steps.push(st.to_string())
-    })
+    let again = kq_engine::session::start_mission_with_progress(
+        &s.client,
+        &s.mission,
+        ClusterKind::Embedded,
+        &mut |st| steps.push(st.to_string()),
+    )
     .await
     .unwrap_or_else(|e| panic!("restart: {e}"));
     assert!(
@@ -337,7 +342,7 @@ async fn starting_again_replaces_the_leftovers() {
     cleanup_mission(&s.client, &s.mission)
         .await
         .expect("cleanup");
-    start_mission(&s.client, &s.mission)
+    start_mission(&s.client, &s.mission, ClusterKind::Embedded)
         .await
         .unwrap_or_else(|e| panic!("start after cleanup: {e}"));
     assert!(s.pod("web").is_some());
@@ -346,7 +351,9 @@ async fn starting_again_replaces_the_leftovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_yaml_gives_line_and_column_and_sends_nothing() {
     let s = Setup::new().await;
-    start_mission(&s.client, &s.mission).await.expect("start");
+    start_mission(&s.client, &s.mission, ClusterKind::Embedded)
+        .await
+        .expect("start");
     let broken = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: other\nspec:\n  containers:\n    - name: c\n      image: busybox:1.36\n     command: [sleep]\n";
     let r = apply_yaml(&s.client, &s.ns(), "pod.yaml", broken).await;
     assert!(!r.ok, "{r:?}");
@@ -388,7 +395,9 @@ async fn malformed_yaml_gives_line_and_column_and_sends_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_says_created_unchanged_configured_and_immutable_fields_fail_like_kubectl() {
     let s = Setup::new().await;
-    start_mission(&s.client, &s.mission).await.expect("start");
+    start_mission(&s.client, &s.mission, ClusterKind::Embedded)
+        .await
+        .expect("start");
     let ns = s.ns();
     let cm =
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: hello\n";
@@ -514,7 +523,9 @@ async fn apply_says_created_unchanged_configured_and_immutable_fields_fail_like_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_says_deleted_and_the_pipeline_removes_the_pod() {
     let s = Setup::new().await;
-    start_mission(&s.client, &s.mission).await.expect("start");
+    start_mission(&s.client, &s.mission, ClusterKind::Embedded)
+        .await
+        .expect("start");
     let (mut rx, task) = s.spawn_session(ReconnectPolicy::default());
     wait_for(&mut rx, "web's pipeline", Duration::from_secs(10), |u| {
         is_upsert_of(u, "web")
@@ -558,7 +569,9 @@ async fn delete_says_deleted_and_the_pipeline_removes_the_pod() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objectives_flip_and_solved_comes_once_with_the_debrief() {
     let s = Setup::new().await;
-    start_mission(&s.client, &s.mission).await.expect("start");
+    start_mission(&s.client, &s.mission, ClusterKind::Embedded)
+        .await
+        .expect("start");
     let (mut rx, task) = s.spawn_session(ReconnectPolicy::default());
     let seen = wait_for(&mut rx, "objectives", Duration::from_secs(10), |u| {
         matches!(u, SessionUpdate::Objectives { .. })
@@ -679,7 +692,9 @@ async fn objectives_flip_and_solved_comes_once_with_the_debrief() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_survives_expired_and_closed_watches() {
     let s = Setup::new().await;
-    start_mission(&s.client, &s.mission).await.expect("start");
+    start_mission(&s.client, &s.mission, ClusterKind::Embedded)
+        .await
+        .expect("start");
     let (mut rx, task) = s.spawn_session(ReconnectPolicy::default());
     wait_for(&mut rx, "web's pipeline", Duration::from_secs(10), |u| {
         is_upsert_of(u, "web")
@@ -731,7 +746,9 @@ async fn the_session_survives_expired_and_closed_watches() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_that_goes_away_is_reconnecting_then_lost() {
     let mut s = Setup::new().await;
-    start_mission(&s.client, &s.mission).await.expect("start");
+    start_mission(&s.client, &s.mission, ClusterKind::Embedded)
+        .await
+        .expect("start");
     let policy = ReconnectPolicy {
         initial: SignedDuration::from_millis(50),
         max: SignedDuration::from_millis(200),
@@ -795,7 +812,9 @@ async fn a_cluster_that_goes_away_is_reconnecting_then_lost() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_token_is_lost_at_once() {
     let s = Setup::new().await;
-    start_mission(&s.client, &s.mission).await.expect("start");
+    start_mission(&s.client, &s.mission, ClusterKind::Embedded)
+        .await
+        .expect("start");
     let mut config = kq_tests::cluster::kube_config(s.cluster()).await;
     config.auth_info.token = Some("not-the-token".to_owned().into());
     let bad = kube::Client::try_from(config).expect("a client");
@@ -841,7 +860,9 @@ async fn a_timed_objective_counts_on_a_timer_and_then_solves() {
     let root = s.dir.path().join("timed");
     s.mission = load_mission(&lesson(&root, "01-session", &timed))
         .unwrap_or_else(|e| panic!("the timed lesson loads: {e}"));
-    start_mission(&s.client, &s.mission).await.expect("start");
+    start_mission(&s.client, &s.mission, ClusterKind::Embedded)
+        .await
+        .expect("start");
     let (mut rx, task) = s.spawn_session(ReconnectPolicy::default());
     wait_for(&mut rx, "objectives", Duration::from_secs(10), |u| {
         matches!(u, SessionUpdate::Objectives { .. })
@@ -880,7 +901,9 @@ async fn a_timed_objective_counts_on_a_timer_and_then_solves() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_events_table_reads_both_recorders_like_kubectl_describe() {
     let s = Setup::new().await;
-    start_mission(&s.client, &s.mission).await.expect("start");
+    start_mission(&s.client, &s.mission, ClusterKind::Embedded)
+        .await
+        .expect("start");
     let uid = s.pod("web").and_then(|p| p.metadata.uid).expect("a uid");
     let ns = s.ns();
     let base = Timestamp::from_second(Timestamp::now().as_second()).expect("now is in range");
@@ -958,4 +981,205 @@ async fn the_events_table_reads_both_recorders_like_kubectl_describe() {
     );
     assert!(events[0].last_seen < events[1].last_seen, "{events:?}");
     task.abort();
+}
+
+/// A lesson folder whose manifests also hold cluster-scoped objects (`extra`, YAML documents).
+fn lesson_with(root: &Path, folder: &str, extra: &str) -> Mission {
+    let d = lesson(root, folder, MISSION);
+    write(&d, "manifests/cluster.yaml", extra);
+    load_mission(&d).unwrap_or_else(|e| panic!("the lesson with cluster objects loads: {e}"))
+}
+
+const NODE_AND_NAMESPACE: &str = "apiVersion: v1
+kind: Node
+metadata:
+  name: gpu-1
+  annotations: {kubequest.dev/cpu: \"8\", kubequest.dev/memory: 16Gi, kubequest.dev/pods: \"110\"}
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: default
+  labels: {taken: over}
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mission_with_cluster_scoped_objects_is_refused_on_a_real_cluster_before_anything_is_applied()
+ {
+    let s = Setup::new().await;
+    let mission = lesson_with(s.dir.path(), "03-cluster", NODE_AND_NAMESPACE);
+    let err = start_mission(&s.client, &mission, ClusterKind::Real)
+        .await
+        .expect_err("a real cluster must refuse a mission that declares cluster-scoped objects");
+    assert!(
+        matches!(
+            err,
+            kq_engine::session::SessionError::ClusterScopedRefused { .. }
+        ),
+        "the refusal is its own error, not a cluster failure: {err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("Node `gpu-1`")
+            && message.contains("embedded cluster")
+            && message.contains("Nothing was applied"),
+        "the learner is told which object, why, and what to do instead: {message}"
+    );
+    let store = s.cluster().store();
+    assert!(
+        store.get::<Namespace>("", "kq-session-test").is_err(),
+        "nothing is applied before the refusal, not even the mission namespace"
+    );
+    assert!(
+        store
+            .get::<k8s_openapi::api::core::v1::Node>("", "gpu-1")
+            .is_err(),
+        "a real cluster's nodes are never created by a mission"
+    );
+    let default: Namespace = store.get("", "default").expect("default exists");
+    assert!(
+        !default
+            .metadata
+            .labels
+            .unwrap_or_default()
+            .contains_key("taken"),
+        "an existing namespace is never taken over by a mission on a real cluster"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_embedded_cluster_a_mission_only_changes_cluster_objects_kubequest_created() {
+    let s = Setup::new().await;
+    // Someone else's node, named like the one a lesson declares.
+    let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(s.client.clone());
+    let theirs: k8s_openapi::api::core::v1::Node =
+        serde_json::from_value(json!({"metadata": {"name": "gpu-1", "labels": {"owner": "ops"}}}))
+            .expect("a node");
+    nodes
+        .create(&Default::default(), &theirs)
+        .await
+        .expect("the node is created");
+    let node_only = NODE_AND_NAMESPACE
+        .split("---")
+        .next()
+        .expect("the node document");
+    let mission = lesson_with(s.dir.path(), "03-cluster", node_only);
+    let err = start_mission(&s.client, &mission, ClusterKind::Embedded)
+        .await
+        .expect_err("a node KubeQuest did not create must not be taken over");
+    assert!(
+        err.to_string().contains("KubeQuest did not create it"),
+        "the teacher is told why: {err}"
+    );
+    let node = nodes.get("gpu-1").await.expect("their node is still there");
+    let labels = node.metadata.labels.unwrap_or_default();
+    assert_eq!(
+        (
+            labels.get("owner").map(String::as_str),
+            labels.get("app.kubernetes.io/managed-by")
+        ),
+        (Some("ops"), None),
+        "their node is unchanged"
+    );
+    assert!(
+        s.cluster()
+            .store()
+            .get::<Namespace>("", "kq-session-test")
+            .is_err(),
+        "nothing is applied when a declared object is someone else's"
+    );
+
+    // Without the clash the node is created, labelled, and a replay may replace it.
+    nodes
+        .delete("gpu-1", &Default::default())
+        .await
+        .expect("their node is removed by its owner");
+    start_mission(&s.client, &mission, ClusterKind::Embedded)
+        .await
+        .unwrap_or_else(|e| panic!("start with a declared node: {e}"));
+    let ours = nodes.get("gpu-1").await.expect("the declared node exists");
+    assert_eq!(
+        ours.metadata
+            .labels
+            .unwrap_or_default()
+            .get("app.kubernetes.io/managed-by")
+            .map(String::as_str),
+        Some("kubequest"),
+        "a cluster-scoped object KubeQuest creates carries the managed-by label"
+    );
+    start_mission(&s.client, &mission, ClusterKind::Embedded)
+        .await
+        .unwrap_or_else(|e| panic!("a replay replaces KubeQuest's own node: {e}"));
+    assert!(nodes.get_opt("gpu-1").await.expect("get").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pre_existing_unlabelled_mission_namespace_is_refused_and_left_untouched() {
+    let s = Setup::new().await;
+    let namespaces: kube::Api<Namespace> = kube::Api::all(s.client.clone());
+    let ns: Namespace = serde_json::from_value(
+        json!({"metadata": {"name": "kq-session-test", "labels": {"team": "shop"}}}),
+    )
+    .expect("a namespace");
+    namespaces
+        .create(&Default::default(), &ns)
+        .await
+        .expect("someone else's namespace");
+    let pods: kube::Api<Pod> = kube::Api::namespaced(s.client.clone(), "kq-session-test");
+    let theirs: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "payments"},
+        "spec": {"containers": [{"name": "app", "image": "busybox:1.36"}]}
+    }))
+    .expect("a pod");
+    let created = pods
+        .create(&Default::default(), &theirs)
+        .await
+        .expect("their pod");
+
+    for on in [ClusterKind::Embedded, ClusterKind::Real] {
+        let err = start_mission(&s.client, &s.mission, on)
+            .await
+            .expect_err("a namespace KubeQuest did not create must be refused");
+        let message = err.to_string();
+        assert!(
+            message.contains("kq-session-test")
+                && message.contains("KubeQuest did not create it")
+                && message.contains("kubectl delete namespace kq-session-test"),
+            "the error names the namespace and what to do: {message}"
+        );
+    }
+    let err = cleanup_mission(&s.client, &s.mission)
+        .await
+        .expect_err("cleanup must refuse a namespace KubeQuest did not create");
+    assert!(err.to_string().contains("kq-session-test"), "{err}");
+
+    let after = namespaces
+        .get("kq-session-test")
+        .await
+        .expect("their namespace still exists");
+    assert!(
+        after.metadata.deletion_timestamp.is_none(),
+        "their namespace is not being deleted"
+    );
+    let labels = after.metadata.labels.unwrap_or_default();
+    assert_eq!(
+        (
+            labels.get("team").map(String::as_str),
+            labels.get("app.kubernetes.io/managed-by")
+        ),
+        (Some("shop"), None),
+        "their namespace is not relabelled"
+    );
+    let pod = pods
+        .get("payments")
+        .await
+        .expect("their pod is still there");
+    assert_eq!(
+        pod.metadata.uid, created.metadata.uid,
+        "their pod was neither deleted nor replaced"
+    );
+    assert!(
+        s.pod("web").is_none(),
+        "nothing of the mission was applied into their namespace"
+    );
 }

@@ -31,7 +31,7 @@ use kq_engine::mission::{
     all_met, check_lesson_dir, evaluate, load_mission, symptom_matches,
 };
 use kq_engine::pipeline::{PodPipeline, build_pipeline, normalize_image};
-use kq_engine::session::{apply_yaml, delete_yaml, start_mission};
+use kq_engine::session::{ClusterKind, apply_yaml, delete_yaml, start_mission};
 use kq_sim::ClusterConfig;
 use kq_tests::cluster::{Kubectl, TestCluster, kube_client, kubectl_binaries};
 use kube::api::{Api, ListParams};
@@ -154,7 +154,7 @@ impl Play {
         }
         let client = tc.block_on(kube_client(tc.cluster()));
         let started = tc
-            .block_on(start_mission(&client, &mission))
+            .block_on(start_mission(&client, &mission, ClusterKind::Embedded))
             .unwrap_or_else(|e| panic!("start_mission fails on a fresh cluster: {e}"));
         assert!(
             !started.replaced_leftovers,

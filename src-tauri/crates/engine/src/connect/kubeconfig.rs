@@ -91,7 +91,7 @@ pub fn load_kubeconfig_from_env() -> Result<LoadedKubeconfig, ConnectError> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Locality {
-    /// On this machine; `why` says what gave it away (`server host 127.0.0.1`, `kind-* name`).
+    /// On this machine; `why` says what gave it away (`server host 127.0.0.1`).
     Local { why: String },
     /// Anywhere else.
     Remote,
@@ -116,21 +116,12 @@ pub struct ContextInfo {
     pub locality: Locality,
 }
 
+/// Host names that always mean this machine (or the desktop VM's view of it).
 const LOCAL_HOSTS: &[&str] = &[
     "localhost",
     "host.docker.internal",
     "host.minikube.internal",
     "kubernetes.docker.internal",
-];
-const LOCAL_NAME_PREFIXES: &[&str] = &["kind-", "k3d-"];
-const LOCAL_NAMES: &[&str] = &[
-    "minikube",
-    "docker-desktop",
-    "docker-for-desktop",
-    "rancher-desktop",
-    "orbstack",
-    "colima",
-    "microk8s",
 ];
 
 /// The host part of a server URL (`https://127.0.0.1:6443` → `127.0.0.1`, `https://[::1]:6443`
@@ -149,42 +140,32 @@ fn server_host(server: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
-fn local_name(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    LOCAL_NAMES.contains(&name.as_str())
-        || LOCAL_NAME_PREFIXES.iter().any(|p| name.starts_with(p))
-        || LOCAL_NAMES
-            .iter()
-            .any(|n| name.starts_with(&format!("{n}-")))
-}
-
-/// Decides whether a context is local.
+/// Decides whether a context's server is on this machine, from the server address alone.
 ///
-/// Local means: the server host is loopback (`localhost`, `127.x`, `::1`), `0.0.0.0`,
-/// `host.docker.internal` or `host.minikube.internal`; or the context or cluster name is one that
-/// only local tools create (`kind-*`, `k3d-*`, `minikube`, `docker-desktop`, `rancher-desktop`,
-/// `orbstack`, `colima`, `microk8s`). Anything else is remote, including private addresses: a
-/// shared classroom cluster on `10.0.0.5` is not the learner's own.
-pub fn classify(context: &str, cluster: &str, server: Option<&str>) -> Locality {
-    if let Some(host) = server.and_then(server_host) {
-        let loopback = match host.parse::<IpAddr>() {
-            Ok(ip) => ip.is_loopback() || ip.is_unspecified(),
-            Err(_) => LOCAL_HOSTS.contains(&host.as_str()) || host.ends_with(".localhost"),
-        };
-        if loopback {
-            return Locality::Local {
-                why: format!("server host {host}"),
-            };
+/// Local means the server host is loopback (`localhost`, `*.localhost`, `127.x`, `::1`),
+/// `0.0.0.0`, or a name desktop tools give this machine (`host.docker.internal`,
+/// `host.minikube.internal`, `kubernetes.docker.internal`). Anything else is remote, including
+/// private addresses: a shared classroom cluster on `10.0.0.5` is not the learner's own.
+///
+/// Context and cluster names are deliberately not consulted: anyone can name a production
+/// context `kind-prod`, and a name is no evidence of where the server is. A desktop VM reached
+/// on its own address (minikube's `192.168.49.2`) is therefore remote, and the learner allows it
+/// once by name: asking once too often is cheap, breaking pods on someone else's cluster is not.
+pub fn classify(server: Option<&str>) -> Locality {
+    let Some(host) = server.and_then(server_host) else {
+        return Locality::Remote;
+    };
+    let local = match host.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback() || ip.is_unspecified(),
+        Err(_) => LOCAL_HOSTS.contains(&host.as_str()) || host.ends_with(".localhost"),
+    };
+    if local {
+        Locality::Local {
+            why: format!("server host {host}"),
         }
+    } else {
+        Locality::Remote
     }
-    for (what, name) in [("context", context), ("cluster", cluster)] {
-        if local_name(name) {
-            return Locality::Local {
-                why: format!("{what} name {name}"),
-            };
-        }
-    }
-    Locality::Remote
 }
 
 /// Every context of the kubeconfig, in file order, with its locality.
@@ -202,7 +183,7 @@ pub fn list_contexts(config: &Kubeconfig) -> Vec<ContextInfo> {
                 .and_then(|c| c.cluster.as_ref())
                 .and_then(|c| c.server.clone());
             ContextInfo {
-                locality: classify(&named.name, &cluster, server.as_deref()),
+                locality: classify(server.as_deref()),
                 name: named.name.clone(),
                 cluster,
                 user: ctx.and_then(|c| c.user.clone()),
@@ -233,4 +214,30 @@ impl ConnectPolicy {
             })
         }
     }
+}
+
+/// The allow-list after the learner confirmed, in the app, that missions may run on the context
+/// `name`: the only way the list grows.
+///
+/// The desktop shell calls this from a command of its own after the window's confirmation
+/// dialog, and never takes the list from the window, so a script in the page cannot allow a
+/// cluster by rewriting the settings. `contexts` is the kubeconfig as it is now: consent is
+/// recorded only for a context that exists (a typo must not pre-allow a context added later)
+/// and is remote; a local context needs no consent and leaves the list as it was. The answer is
+/// sorted and without duplicates.
+pub fn record_consent(
+    allowed: &[String],
+    contexts: &[ContextInfo],
+    name: &str,
+) -> Result<Vec<String>, ConnectError> {
+    let Some(ctx) = contexts.iter().find(|c| c.name == name) else {
+        return Err(ConnectError::UnknownContext {
+            context: name.to_owned(),
+        });
+    };
+    let mut list: BTreeSet<String> = allowed.iter().cloned().collect();
+    if !ctx.locality.is_local() {
+        list.insert(ctx.name.clone());
+    }
+    Ok(list.into_iter().collect())
 }

@@ -7,10 +7,11 @@
 //! - [`load_kubeconfig`] reads `KUBECONFIG` (several files, merged with kubectl's "first one wins"
 //!   rules through [`kube::config::Kubeconfig::merge`]) or `~/.kube/config`;
 //! - [`list_contexts`] lists the contexts with the current one marked, and [`classify`] decides
-//!   whether each is **local** (a loopback or desktop-VM address, or a kind/minikube/k3d/… name)
-//!   or **remote**;
+//!   whether each is **local** (its server address is loopback or a name desktop tools give this
+//!   machine; never judged by the context's name) or **remote**;
 //! - [`ConnectPolicy`] refuses remote contexts unless the learner allowed that context by name:
 //!   missions create and break pods, which must never happen on a production cluster by accident;
+//!   [`record_consent`] is the one way a name joins that allow-list;
 //! - [`ConnectError`] is the typed error the UI branches on (`kind`), each with a message that
 //!   says what to do next, and [`classify_kube_error`] maps `kube::Error` onto it;
 //! - [`ReconnectPolicy`] is the pure back-off schedule used while a cluster is unreachable.
@@ -25,6 +26,6 @@ pub use errors::{
 };
 pub use kubeconfig::{
     ConnectPolicy, ContextInfo, LoadedKubeconfig, Locality, classify, list_contexts,
-    load_kubeconfig, load_kubeconfig_from_env,
+    load_kubeconfig, load_kubeconfig_from_env, record_consent,
 };
 pub use reconnect::{ReconnectPolicy, ReconnectState};

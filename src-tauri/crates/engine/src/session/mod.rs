@@ -9,20 +9,37 @@
 //!   changes, the events table, objectives, the solve and the connection state ([`driver`]);
 //!   [`resync_clock`], run next to it, keeps the UI's idea of the cluster's time current.
 //!
+//! # What KubeQuest may touch
+//!
+//! A mission runs on the embedded cluster or on a learner's or classroom's real cluster
+//! ([`ClusterKind`]), and KubeQuest only ever changes what it created:
+//!
+//! - the mission namespace is created by KubeQuest and carries
+//!   `app.kubernetes.io/managed-by=kubequest`; a `kq-<id>` namespace without that label belongs
+//!   to someone else, and a start, a reset and a cleanup all refuse it with
+//!   [`SessionError::NamespaceNotOurs`], before changing anything;
+//! - a mission's cluster-scoped objects (the extra nodes the embedded cluster simulates) are
+//!   applied on the embedded cluster only, labelled managed-by, and deleted on a replay only when
+//!   they carry that label. On a real cluster a mission that declares any is refused with
+//!   [`SessionError::ClusterScopedRefused`] before anything is applied: a forced server-side
+//!   apply would take over a real node or namespace, and a replay would then delete it.
+//!
 //! # Starting over
 //!
 //! A learner who presses Start (or Reset) on a mission played before wants the broken state
 //! back *now*, not a 30-second wait for a crash-looping pod's graceful shutdown, and not a
 //! leftover "fixed" pod that makes the mission look solved. So a start:
 //!
-//! 1. waits for a namespace still being deleted (after [`cleanup_mission`]) to be gone;
-//! 2. creates or re-labels the namespace (`app.kubernetes.io/managed-by=kubequest`,
-//!    `kubequest.dev/mission=<id>`) with server-side apply;
-//! 3. deletes what the manifests name (any kind) and every pod in the namespace **with a grace
+//! 1. checks every manifest's kind (refusing cluster-scoped ones on a real cluster) and that the
+//!    namespace and any existing cluster-scoped object it would change are KubeQuest's;
+//! 2. waits for a namespace still being deleted (after [`cleanup_mission`]) to be gone;
+//! 3. creates the namespace (`app.kubernetes.io/managed-by=kubequest`,
+//!    `kubequest.dev/mission=<id>`), or re-labels its own one with server-side apply;
+//! 4. deletes what the manifests name (any kind) and every pod in the namespace **with a grace
 //!    period of 0** (the pods are the learner's broken practice pods; nothing is lost), then
 //!    waits until the pods are really gone, reporting each step through a callback, so the UI
 //!    can show "removing 2 leftover pods…" in the rare case this takes a moment;
-//! 4. server-side applies each manifest with field manager `kubequest` (forced), plus kubectl's
+//! 5. server-side applies each manifest with field manager `kubequest` (forced), plus kubectl's
 //!    last-applied annotation so a learner's `kubectl apply -f` on the unchanged file says
 //!    `unchanged` instead of warning about a missing annotation.
 
@@ -32,7 +49,10 @@ pub mod driver;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Namespace, Pod};
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{
+    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, Preconditions,
+};
+use kube::discovery::Scope;
 use serde_json::json;
 
 pub use apply::{EditedObject, LAST_APPLIED, apply_yaml, delete_yaml, parse_edited_yaml};
@@ -50,6 +70,28 @@ pub const FIELD_MANAGER: &str = "kubequest";
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// The label naming the mission a namespace belongs to.
 pub const MISSION_LABEL: &str = "kubequest.dev/mission";
+/// The value of [`MANAGED_BY_LABEL`] on everything KubeQuest created.
+pub const MANAGED_BY_VALUE: &str = "kubequest";
+
+/// Which cluster a mission is played on: it decides what may be changed outside the mission's
+/// namespace (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterKind {
+    /// KubeQuest's own embedded cluster: a mission's cluster-scoped objects (extra nodes) are
+    /// applied there, labelled managed-by, and only labelled ones are ever deleted.
+    Embedded,
+    /// Any cluster from a kubeconfig (kind, minikube, a classroom's): nothing cluster-scoped is
+    /// applied, patched or deleted but the mission namespace KubeQuest created itself.
+    Real,
+}
+
+/// Whether an object carries `app.kubernetes.io/managed-by=kubequest`.
+fn managed_by_kubequest(meta: &kube::core::ObjectMeta) -> bool {
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get(MANAGED_BY_LABEL))
+        .is_some_and(|v| v == MANAGED_BY_VALUE)
+}
 
 /// How long a start waits for leftovers (or a terminating namespace) to disappear.
 const CLEAR_TIMEOUT: Duration = Duration::from_secs(60);
@@ -72,6 +114,41 @@ pub enum SessionError {
         kind: String,
         name: String,
         message: String,
+    },
+    /// The mission namespace exists but KubeQuest did not create it: it is left alone.
+    #[error(
+        "the namespace {namespace} already exists and KubeQuest did not create it (it has no \
+         `app.kubernetes.io/managed-by=kubequest` label), so KubeQuest leaves it and everything \
+         in it alone. If it is a leftover of yours that you no longer need, delete it \
+         (`kubectl delete namespace {namespace}`) and start again; otherwise play this mission \
+         on another cluster"
+    )]
+    NamespaceNotOurs { namespace: String },
+    /// A mission with cluster-scoped objects was started on a real cluster.
+    #[error(
+        "{file}:{line}: this mission needs the cluster-scoped {kind} `{name}`, which KubeQuest \
+         creates only on its embedded cluster: on a real cluster it never creates, changes or \
+         deletes anything outside the mission's namespace. Nothing was applied. Play this \
+         mission on the embedded cluster (Settings → Cluster)"
+    )]
+    ClusterScopedRefused {
+        file: String,
+        line: usize,
+        kind: String,
+        name: String,
+    },
+    /// A cluster-scoped object a mission declares exists on the embedded cluster but is not
+    /// KubeQuest's.
+    #[error(
+        "{file}:{line}: the mission declares {kind} `{name}`, but a {kind} of that name already \
+         exists and KubeQuest did not create it, so it is left alone. Nothing was applied. \
+         Rename the object in the lesson"
+    )]
+    ClusterObjectNotOurs {
+        file: String,
+        line: usize,
+        kind: String,
+        name: String,
     },
     /// Leftovers did not go away in time.
     #[error(
@@ -155,11 +232,12 @@ pub struct StartedMission {
     pub applied: Vec<String>,
 }
 
+/// A manifest's API and whether its kind is cluster-scoped.
 async fn api_for_manifest(
     client: &kube::Client,
     namespace: &str,
     m: &Manifest,
-) -> Result<Api<DynamicObject>, SessionError> {
+) -> Result<(Api<DynamicObject>, Scope), SessionError> {
     let edited = EditedObject {
         line: u32::try_from(m.line).unwrap_or(u32::MAX),
         api_version: m.api_version.clone(),
@@ -177,12 +255,72 @@ async fn api_for_manifest(
             name: m.name.clone(),
             message,
         })?;
-    // A mission may declare cluster-scoped objects (extra nodes); the learner's editor may
-    // not (see `apply::api_for`).
-    Ok(match caps.scope {
-        kube::discovery::Scope::Cluster => Api::all_with(client.clone(), &ar),
-        kube::discovery::Scope::Namespaced => Api::namespaced_with(client.clone(), namespace, &ar),
-    })
+    // A mission may declare cluster-scoped objects (extra nodes) for the embedded cluster;
+    // `check_scopes` refuses them elsewhere, and the learner's editor may not apply any (see
+    // `apply::api_for`).
+    let api = match caps.scope {
+        Scope::Cluster => Api::all_with(client.clone(), &ar),
+        Scope::Namespaced => Api::namespaced_with(client.clone(), namespace, &ar),
+    };
+    Ok((api, caps.scope))
+}
+
+/// Every manifest's API, after checking that the start may touch what it names: on a real
+/// cluster no manifest may be cluster-scoped; on the embedded one an existing cluster-scoped
+/// object must be KubeQuest's. Runs before anything is changed, so a refusal leaves the cluster
+/// as it was.
+async fn check_scopes(
+    client: &kube::Client,
+    namespace: &str,
+    mission: &Mission,
+    on: ClusterKind,
+) -> Result<Vec<(Api<DynamicObject>, Scope)>, SessionError> {
+    let mut apis = Vec::with_capacity(mission.manifests.len());
+    for m in &mission.manifests {
+        let (api, scope) = api_for_manifest(client, namespace, m).await?;
+        if scope == Scope::Cluster {
+            let (file, line, kind, name) = (
+                m.file.display().to_string(),
+                m.line,
+                m.kind.clone(),
+                m.name.clone(),
+            );
+            if on == ClusterKind::Real {
+                return Err(SessionError::ClusterScopedRefused {
+                    file,
+                    line,
+                    kind,
+                    name,
+                });
+            }
+            if let Some(existing) = api.get_opt(&m.name).await.map_err(cluster)?
+                && !managed_by_kubequest(&existing.metadata)
+            {
+                return Err(SessionError::ClusterObjectNotOurs {
+                    file,
+                    line,
+                    kind,
+                    name,
+                });
+            }
+        }
+        apis.push((api, scope));
+    }
+    Ok(apis)
+}
+
+/// The mission namespace, if it exists; an error if it exists and is not KubeQuest's.
+async fn own_namespace(
+    client: &kube::Client,
+    namespace: &str,
+) -> Result<Option<Namespace>, SessionError> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    match api.get_opt(namespace).await.map_err(cluster)? {
+        Some(ns) if !managed_by_kubequest(&ns.metadata) => Err(SessionError::NamespaceNotOurs {
+            namespace: namespace.to_owned(),
+        }),
+        found => Ok(found),
+    }
 }
 
 async fn wait_namespace_gone(
@@ -219,6 +357,7 @@ async fn wait_namespace_gone(
 async fn clear_leftovers(
     client: &kube::Client,
     mission: &Mission,
+    apis: &[(Api<DynamicObject>, Scope)],
     namespace: &str,
     progress: &mut (dyn FnMut(StartStep) + Send),
 ) -> Result<(), SessionError> {
@@ -229,11 +368,24 @@ async fn clear_leftovers(
         grace_period_seconds: Some(0),
         ..DeleteParams::background()
     };
-    for m in &mission.manifests {
-        let api = api_for_manifest(client, namespace, m).await?;
-        match api.delete(&m.name, &now).await {
+    for (m, (api, scope)) in mission.manifests.iter().zip(apis) {
+        let mut params = now.clone();
+        if *scope == Scope::Cluster {
+            // Outside the namespace only what KubeQuest created goes, and only that very object
+            // (the uid precondition): one recreated by someone else since the check stays.
+            match api.get_opt(&m.name).await.map_err(cluster)? {
+                Some(obj) if managed_by_kubequest(&obj.metadata) => {
+                    params.preconditions = Some(Preconditions {
+                        uid: obj.metadata.uid.clone(),
+                        resource_version: None,
+                    });
+                }
+                _ => continue,
+            }
+        }
+        match api.delete(&m.name, &params).await {
             Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
             Err(e) => return Err(cluster(e)),
         }
     }
@@ -274,28 +426,30 @@ async fn clear_leftovers(
     }
 }
 
-/// Puts the mission's broken state into `kq-<id>` (see the module docs for leftovers).
+/// Puts the mission's broken state into `kq-<id>` on a cluster of kind `on` (see the module
+/// docs for what may be touched and for leftovers).
 pub async fn start_mission(
     client: &kube::Client,
     mission: &Mission,
+    on: ClusterKind,
 ) -> Result<StartedMission, SessionError> {
-    start_mission_with_progress(client, mission, &mut |_| {}).await
+    start_mission_with_progress(client, mission, on, &mut |_| {}).await
 }
 
 /// [`start_mission`], reporting each step (for a status line while leftovers are cleared).
 pub async fn start_mission_with_progress(
     client: &kube::Client,
     mission: &Mission,
+    on: ClusterKind,
     progress: &mut (dyn FnMut(StartStep) + Send),
 ) -> Result<StartedMission, SessionError> {
     let namespace = mission.namespace();
+    let apis = check_scopes(client, &namespace, mission, on).await?;
+    own_namespace(client, &namespace).await?;
     wait_namespace_gone(client, &namespace, progress).await?;
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    let existed = namespaces
-        .get_opt(&namespace)
-        .await
-        .map_err(cluster)?
-        .is_some();
+    // Checked again after the wait: the namespace may have been recreated meanwhile.
+    let existed = own_namespace(client, &namespace).await?.is_some();
     let ns_body = json!({
         "apiVersion": "v1",
         "kind": "Namespace",
@@ -308,22 +462,44 @@ pub async fn start_mission_with_progress(
         }
     });
     let ssa = PatchParams::apply(FIELD_MANAGER).force();
-    namespaces
-        .patch(&namespace, &ssa, &Patch::Apply(&ns_body))
-        .await
-        .map_err(cluster)?;
     if existed {
-        clear_leftovers(client, mission, &namespace, progress).await?;
+        namespaces
+            .patch(&namespace, &ssa, &Patch::Apply(&ns_body))
+            .await
+            .map_err(cluster)?;
+        clear_leftovers(client, mission, &apis, &namespace, progress).await?;
+    } else {
+        // A create, not a forced apply: if someone else made the namespace since the check,
+        // the create fails instead of taking their namespace over.
+        let body: Namespace = serde_json::from_value(ns_body).map_err(|e| {
+            SessionError::Cluster(ConnectError::Other {
+                detail: e.to_string(),
+            })
+        })?;
+        match namespaces.create(&PostParams::default(), &body).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                return Err(SessionError::NamespaceNotOurs {
+                    namespace: namespace.clone(),
+                });
+            }
+            Err(e) => return Err(cluster(e)),
+        }
     }
     let mut applied = Vec::new();
-    for m in &mission.manifests {
-        let api = api_for_manifest(client, &namespace, m).await?;
+    for (m, (api, scope)) in mission.manifests.iter().zip(&apis) {
         let object = format!("{}/{}", m.kind.to_ascii_lowercase(), m.name);
         progress(StartStep::Applying {
             object: object.clone(),
         });
         let mut body = apply::with_last_applied(&m.object);
-        body["metadata"]["namespace"] = json!(namespace);
+        if *scope == Scope::Cluster {
+            // Only reached on the embedded cluster: the label is how a replay knows it may
+            // delete the object again.
+            body["metadata"]["labels"][MANAGED_BY_LABEL] = json!(MANAGED_BY_VALUE);
+        } else {
+            body["metadata"]["namespace"] = json!(namespace);
+        }
         api.patch(&m.name, &ssa, &Patch::Apply(&body))
             .await
             .map_err(|e| SessionError::Manifest {
@@ -349,18 +525,29 @@ pub async fn start_mission_with_progress(
 pub async fn reset_mission(
     client: &kube::Client,
     mission: &Mission,
+    on: ClusterKind,
 ) -> Result<StartedMission, SessionError> {
-    start_mission(client, mission).await
+    start_mission(client, mission, on).await
 }
 
 /// Deletes the mission's namespace (and so everything in it). Returns as soon as the deletion
-/// is accepted; a later start waits for it to finish. A namespace that is already gone is fine.
+/// is accepted; a later start waits for it to finish. A namespace that is already gone is fine;
+/// one KubeQuest did not create is refused and left as it is.
 pub async fn cleanup_mission(client: &kube::Client, mission: &Mission) -> Result<(), SessionError> {
+    let namespace = mission.namespace();
+    let Some(ns) = own_namespace(client, &namespace).await? else {
+        return Ok(());
+    };
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    match namespaces
-        .delete(&mission.namespace(), &DeleteParams::background())
-        .await
-    {
+    // The uid precondition deletes the namespace that was checked, not one recreated since.
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: ns.metadata.uid.clone(),
+            resource_version: None,
+        }),
+        ..DeleteParams::background()
+    };
+    match namespaces.delete(&namespace, &params).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
         Err(e) => Err(cluster(e)),
