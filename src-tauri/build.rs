@@ -17,6 +17,8 @@ const COMMANDS: &[&str] = &[
     "reveal_hint",
     "export_progress",
     "import_progress",
+    "allow_remote_context",
+    "open_link",
 ];
 
 fn main() {

@@ -1,5 +1,71 @@
-// Isolation hook (Tauri's isolation pattern). Every IPC message from the KubeQuest window is
-// encrypted in this sandboxed frame before it reaches Rust, so a script injected into the main
-// page cannot forge calls. Which commands may run at all is decided by the capability files in
-// src-tauri/capabilities; this hook only passes well-formed messages on.
-window.__TAURI_ISOLATION_HOOK__ = (payload) => payload;
+// Isolation hook (Tauri's isolation pattern). Every IPC message from the KubeQuest window passes
+// through this sandboxed frame before it is encrypted and sent to Rust, so a script injected
+// into the main page (a compromised dependency, a lesson that slipped past sanitising) cannot
+// send anything the window itself would not.
+//
+// It guards by allow-list: each command the window calls (ui/src/lib/ipc.ts, granted in
+// src-tauri/capabilities) with the exact shape of its arguments, plus Tauri's own channel fetch
+// that delivers mission updates. Anything else, or a known command with arguments of another
+// shape, is replaced by a call to a command that does not exist, so Rust refuses it and the
+// caller's promise rejects instead of hanging. Rust still validates every argument; this is
+// the outer wall, not the only one. src/lib/isolation.test.ts keeps this list in step with
+// ipc.ts and the Rust command list.
+(() => {
+  /** The command a refused message is turned into; Rust knows no such command. */
+  const REFUSED = '__kubequest_refused__';
+  /** The largest manifest the editor may send: the API server's own request limit (3 MiB). */
+  const MAX_YAML = 3 * 1024 * 1024;
+
+  const isRecord = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const noArgs = (p) => p === undefined || p === null || (isRecord(p) && Object.keys(p).length === 0);
+  const onlyKeys = (p, keys) => isRecord(p) && Object.keys(p).every((k) => keys.includes(k)) && keys.every((k) => k in p);
+  const text = (v, max) => typeof v === 'string' && v.length > 0 && v.length <= max;
+  // A mission id: a DNS label, as the namespace kq-<id> must be.
+  const missionId = (v) => typeof v === 'string' && v.length <= 60 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v);
+  // A manifest file name as the mission screen lists it: no folders, no parent references.
+  const fileName = (v) => text(v, 255) && !/[/\\]/.test(v) && v !== '.' && v !== '..';
+  const channel = (v) => typeof v === 'string' && /^__CHANNEL__:\d+$/.test(v);
+  const contextName = (v) => text(v, 253);
+  const settings = (v) =>
+    isRecord(v) &&
+    (v.context === null || contextName(v.context)) &&
+    typeof v.speed === 'number' &&
+    typeof v.theme === 'string';
+  const editorAction = (p) => onlyKeys(p, ['id', 'file', 'yaml']) && missionId(p.id) && fileName(p.file) && typeof p.yaml === 'string' && p.yaml.length <= MAX_YAML;
+
+  /** Each allowed command and the check its arguments must pass. */
+  const RULES = Object.freeze({
+    app_info: noArgs,
+    list_missions: noArgs,
+    get_progress: noArgs,
+    get_settings: noArgs,
+    list_contexts: noArgs,
+    export_progress: noArgs,
+    import_progress: noArgs,
+    start_mission: (p) => onlyKeys(p, ['id', 'onUpdate']) && missionId(p.id) && channel(p.onUpdate),
+    stop_mission: (p) => onlyKeys(p, ['id']) && missionId(p.id),
+    reset_mission: (p) => onlyKeys(p, ['id']) && missionId(p.id),
+    reveal_hint: (p) => onlyKeys(p, ['id']) && missionId(p.id),
+    apply_manifest: editorAction,
+    delete_manifest: editorAction,
+    save_settings: (p) => onlyKeys(p, ['settings']) && settings(p.settings),
+    allow_remote_context: (p) => onlyKeys(p, ['context']) && contextName(p.context),
+    open_link: (p) => onlyKeys(p, ['url']) && text(p.url, 2048) && /^https?:\/\//i.test(p.url),
+    // Tauri's own: fetches a channel's queued messages (mission updates).
+    'plugin:__TAURI_CHANNEL__|fetch': noArgs,
+  });
+
+  /** Whether the window may send this message as it is. */
+  const allowed = (message) =>
+    isRecord(message) &&
+    typeof message.cmd === 'string' &&
+    Object.prototype.hasOwnProperty.call(RULES, message.cmd) &&
+    RULES[message.cmd](message.payload) === true;
+
+  window.__TAURI_ISOLATION_HOOK__ = (message) => {
+    if (allowed(message)) return message;
+    console.warn('KubeQuest refused an IPC message it does not send:', message && message.cmd);
+    return { ...message, cmd: REFUSED, payload: {} };
+  };
+  window.__KUBEQUEST_ISOLATION_RULES__ = Object.freeze(Object.keys(RULES));
+})();

@@ -39,7 +39,12 @@ async function openSettings(app) {
 }
 
 test('a remote context needs a confirmation that names it and its server; cancelling changes nothing', async () => {
-  const app = await suite.open(answers({ save_settings: [{ ok: { ...base, context: 'classroom', allowedRemoteContexts: ['classroom'] } }] }));
+  const app = await suite.open(
+    answers({
+      allow_remote_context: [{ ok: { ...base, allowedRemoteContexts: ['classroom'] } }],
+      save_settings: [{ ok: { ...base, context: 'classroom', allowedRemoteContexts: ['classroom'] } }],
+    }),
+  );
   const { page } = app;
   try {
     await openSettings(app);
@@ -61,12 +66,22 @@ test('a remote context needs a confirmation that names it and its server; cancel
     assert.equal(await page.getByTestId('context-option-classroom').isChecked(), false, 'not chosen without a yes');
     assert.equal(await page.getByTestId('context-option-embedded').isChecked(), true);
     assert.equal(await app.calls('save_settings'), 0);
+    assert.equal(await app.calls('allow_remote_context'), 0, 'no consent is recorded without a yes');
 
     await page.getByTestId('context-option-classroom').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="confirm-dialog"]')?.open === true);
     await page.getByTestId('confirm-accept').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="settings-saved"]')?.dataset.state === 'saved');
-    assert.deepEqual(await app.argsOf('save_settings'), [{ settings: { ...base, context: 'classroom', allowedRemoteContexts: ['classroom'] } }]);
+    assert.deepEqual(
+      await app.argsOf('allow_remote_context'),
+      [{ context: 'classroom' }],
+      'the yes is recorded by the Rust side, for this one context',
+    );
+    assert.deepEqual(
+      await app.argsOf('save_settings'),
+      [{ settings: { ...base, context: 'classroom', allowedRemoteContexts: ['classroom'] } }],
+      'the context is chosen after the Rust side recorded the consent, with the list as Rust answered it',
+    );
     assert.equal(await page.getByTestId('context-option-classroom').isChecked(), true);
     assert.equal(await dialog.getAttribute('data-open'), 'false');
 
@@ -74,6 +89,26 @@ test('a remote context needs a confirmation that names it and its server; cancel
     await page.getByTestId('context-option-kind-dev').click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="confirm-dialog"][open]').length === 0);
     assert.equal((await app.argsOf('save_settings')).at(-1).settings.context, 'kind-dev');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('consent the Rust side does not record is not assumed: the context stays unchosen and the reason is shown', async () => {
+  const refused = { kind: 'cluster', message: 'The kubeconfig has no context named `classroom`.' };
+  const app = await suite.open(answers({ allow_remote_context: [{ err: refused }] }));
+  const { page } = app;
+  try {
+    await openSettings(app);
+    await page.getByTestId('context-option-classroom').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="confirm-dialog"]')?.open === true);
+    await page.getByTestId('confirm-accept').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="settings-saved"]')?.dataset.state === 'failed');
+    assert.match(await page.getByTestId('settings-error').innerText(), /no context named `classroom`/);
+    assert.equal(await app.calls('save_settings'), 0, 'the remote context is not chosen when its consent was not recorded');
+    assert.equal(await page.getByTestId('context-option-classroom').isChecked(), false);
+    assert.equal(await page.getByTestId('context-option-embedded').isChecked(), true);
     await app.assertClean();
   } finally {
     await app.close();

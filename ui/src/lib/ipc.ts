@@ -162,6 +162,21 @@ export async function saveSettings(settings: Settings): Promise<Settings> {
   return saved;
 }
 
+/**
+ * Records, on the Rust side, that the learner confirmed missions may run on the remote context
+ * `context`; the settings as stored. The window never sends the allow-list itself.
+ */
+export async function allowRemoteContext(context: string): Promise<Settings> {
+  const saved = await call<Settings>('allow_remote_context', { context });
+  if (!isRecord(saved) || !Array.isArray(saved.allowedRemoteContexts)) throw shapeError('The saved settings');
+  return saved;
+}
+
+/** Opens a lesson's web link in the system browser (the Rust side accepts http and https only). */
+export async function openLink(url: string): Promise<void> {
+  await call<null>('open_link', { url });
+}
+
 /** The contexts of the learner's kubeconfig, classified local or remote. */
 export async function listContexts(): Promise<ContextInfo[]> {
   const contexts = await call<ContextInfo[]>('list_contexts');

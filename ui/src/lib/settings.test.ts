@@ -25,9 +25,14 @@ describe('cluster choices', () => {
     expect(needsConfirmation(local!, settings)).toBe(false);
     expect(needsConfirmation(remote!, settings)).toBe(true);
     const chosen = chooseCluster(settings, remote!);
-    expect(chosen).toEqual({ ...settings, context: 'class', allowedRemoteContexts: ['class'] });
-    expect(needsConfirmation(remote!, chosen)).toBe(false);
-    expect(chooseCluster(chosen, embedded!).context).toBeNull();
+    expect(chosen, 'choosing a cluster never grows the allow-list: only the Rust side records consent').toEqual({
+      ...settings,
+      context: 'class',
+    });
+    expect(needsConfirmation(remote!, chosen), 'still unconfirmed until the Rust side recorded the yes').toBe(true);
+    const recorded = { ...settings, allowedRemoteContexts: ['class'] };
+    expect(needsConfirmation(remote!, recorded), 'a recorded yes is not asked again').toBe(false);
+    expect(chooseCluster(recorded, embedded!).context).toBeNull();
   });
 });
 

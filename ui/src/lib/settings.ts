@@ -45,18 +45,20 @@ export function clusterChoices(contexts: readonly ContextInfo[]): ClusterChoice[
   ];
 }
 
-/** A remote context needs an explicit yes, once; it is then remembered in the settings. */
+/**
+ * A remote context needs an explicit yes, once. The yes is recorded by the Rust side
+ * (`allowRemoteContext`), which owns the allow-list; this only reads it.
+ */
 export function needsConfirmation(choice: ClusterChoice, settings: Settings): boolean {
   return choice.remote && choice.context !== null && !settings.allowedRemoteContexts.includes(choice.context);
 }
 
-/** The settings after choosing `choice` (confirmed when it was remote). */
+/**
+ * The settings after choosing `choice`. The allow-list is left as the Rust side answered it:
+ * `save_settings` ignores any list the window sends.
+ */
 export function chooseCluster(settings: Settings, choice: ClusterChoice): Settings {
-  const allowed =
-    choice.remote && choice.context !== null && !settings.allowedRemoteContexts.includes(choice.context)
-      ? [...settings.allowedRemoteContexts, choice.context]
-      : settings.allowedRemoteContexts;
-  return { ...settings, context: choice.context, allowedRemoteContexts: allowed };
+  return { ...settings, context: choice.context };
 }
 
 export const SPEEDS = [0.5, 1, 2, 5, 10] as const;

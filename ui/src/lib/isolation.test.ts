@@ -1,0 +1,97 @@
+// The isolation hook (ui/isolation/index.js) guards what the window may send to Rust: these
+// tests run it as the isolation frame does and check that it lets exactly the window's own
+// calls through, refuses everything else, and stays in step with ipc.ts and the Rust commands.
+
+import { describe, expect, it } from 'vitest';
+import buildRs from '../../../src-tauri/build.rs?raw';
+import hookSource from '../../isolation/index.js?raw';
+import ipc from './ipc.ts?raw';
+
+interface Message {
+  cmd: string;
+  callback: number;
+  error: number;
+  payload: unknown;
+  options?: unknown;
+}
+type Hook = (message: Message) => Message;
+
+function loadHook(): { hook: Hook; rules: readonly string[] } {
+  const fakeWindow: Record<string, unknown> = {};
+  const quietConsole = { warn: () => {} };
+  new Function('window', 'console', hookSource)(fakeWindow, quietConsole);
+  return {
+    hook: fakeWindow.__TAURI_ISOLATION_HOOK__ as Hook,
+    rules: fakeWindow.__KUBEQUEST_ISOLATION_RULES__ as readonly string[],
+  };
+}
+
+const { hook, rules } = loadHook();
+const msg = (cmd: string, payload: unknown): Message => ({ cmd, callback: 1, error: 2, payload });
+const passes = (cmd: string, payload: unknown) => hook(msg(cmd, payload)).cmd === cmd;
+
+describe('isolation hook', () => {
+  it('lets the window’s own calls through unchanged', () => {
+    const ok: [string, unknown][] = [
+      ['app_info', {}],
+      ['list_missions', {}],
+      ['get_progress', {}],
+      ['get_settings', {}],
+      ['list_contexts', {}],
+      ['export_progress', {}],
+      ['import_progress', {}],
+      ['start_mission', { id: 'crash-loop-backoff', onUpdate: '__CHANNEL__:12' }],
+      ['stop_mission', { id: 'crash-loop-backoff' }],
+      ['reset_mission', { id: 'crash-loop-backoff' }],
+      ['reveal_hint', { id: 'crash-loop-backoff' }],
+      ['apply_manifest', { id: 'crash-loop-backoff', file: 'pod.yaml', yaml: 'kind: Pod' }],
+      ['delete_manifest', { id: 'crash-loop-backoff', file: 'pod.yaml', yaml: 'kind: Pod' }],
+      ['save_settings', { settings: { context: null, allowedRemoteContexts: [], speed: 1, theme: 'system' } }],
+      ['allow_remote_context', { context: 'classroom' }],
+      ['open_link', { url: 'https://kubernetes.io/docs/' }],
+      ['plugin:__TAURI_CHANNEL__|fetch', null],
+    ];
+    for (const [cmd, payload] of ok) {
+      const message = msg(cmd, payload);
+      expect(hook(message), `${cmd} is one of the window's own calls and must pass as it is`).toEqual(message);
+    }
+  });
+
+  it('refuses commands the window never sends, so an injected script cannot reach them', () => {
+    for (const cmd of ['plugin:opener|open_url', 'plugin:dialog|open', 'plugin:store|set', 'plugin:event|listen', 'plugin:shell|execute', 'anything']) {
+      expect(passes(cmd, {}), `${cmd} must be refused`).toBe(false);
+      expect(hook(msg(cmd, { secret: 1 })).payload, 'a refused message carries nothing on').toEqual({});
+    }
+  });
+
+  it('refuses known commands with arguments of another shape', () => {
+    const bad: [string, unknown][] = [
+      ['app_info', { extra: true }],
+      ['start_mission', { id: '../../etc', onUpdate: '__CHANNEL__:1' }],
+      ['start_mission', { id: 'crash-loop-backoff' }],
+      ['stop_mission', { id: 'Crash Loop' }],
+      ['apply_manifest', { id: 'crash-loop-backoff', file: '../secrets.yaml', yaml: 'x' }],
+      ['apply_manifest', { id: 'crash-loop-backoff', file: 'pod.yaml', yaml: 'x'.repeat(3 * 1024 * 1024 + 1) }],
+      ['apply_manifest', { id: 'crash-loop-backoff', file: 'pod.yaml', yaml: 'x', namespace: 'kube-system' }],
+      ['save_settings', { settings: 'all' }],
+      ['allow_remote_context', { context: '' }],
+      ['allow_remote_context', { context: 'prod', also: 'staging' }],
+      ['open_link', { url: 'file:///etc/passwd' }],
+      ['open_link', { url: 'javascript:alert(1)' }],
+      ['plugin:__TAURI_CHANNEL__|fetch', { anything: 1 }],
+    ];
+    for (const [cmd, payload] of bad) {
+      expect(passes(cmd, payload), `${cmd} with ${JSON.stringify(payload).slice(0, 80)} must be refused`).toBe(false);
+    }
+  });
+
+  it('has a rule for every command ipc.ts calls and every command the Rust side grants, and no more', () => {
+    const called = [...ipc.matchAll(/call<[^(]*>\('([a-z_]+)'/g)].map((m) => m[1]);
+    const list = buildRs.slice(buildRs.indexOf('const COMMANDS'), buildRs.indexOf('];'));
+    const granted = [...list.matchAll(/"([a-z_]+)"/g)].map((m) => m[1]);
+    expect(called.length, 'ipc.ts calls were found').toBeGreaterThan(10);
+    const own = rules.filter((r) => !r.startsWith('plugin:'));
+    expect([...new Set(called)].sort(), 'every call in ipc.ts has a rule in ui/isolation/index.js').toEqual([...own].sort());
+    expect([...granted].sort(), 'every command in src-tauri/build.rs has a rule in ui/isolation/index.js').toEqual([...own].sort());
+  });
+});
