@@ -67,7 +67,7 @@ pub mod strict;
 mod tls;
 pub mod validation;
 
-pub use api::{MAX_BODY_BYTES, VERSION};
+pub use api::{MAX_BODY_BYTES, ServerLimits, VERSION};
 pub use clock::Clock;
 pub use controllers::Controllers;
 pub use controllers::runtime::Runtime;
@@ -89,8 +89,14 @@ pub struct ClusterConfig {
     pub nodes: Vec<NodeTemplate>,
     /// Changes kept per resource for watch replay.
     pub history_limit: usize,
+    /// Bytes (as JSON) of change history kept across all resources for watch replay; the
+    /// oldest changes go first, as when etcd compacts. A watch from before them gets 410.
+    pub history_bytes: usize,
     /// How often watches that allow bookmarks get one.
     pub bookmark_interval: Duration,
+    /// Connection timeouts, the connection cap and the watch buffers (defaults:
+    /// kube-apiserver's).
+    pub server: ServerLimits,
     /// Run the scheduler and kubelet (default). Tests that play the node's part themselves,
     /// through [`Store::update_status`], turn them off.
     pub controllers: bool,
@@ -107,7 +113,9 @@ impl Default for ClusterConfig {
             kubeconfig_path: None,
             nodes: vec![NodeTemplate::default()],
             history_limit: 2000,
+            history_bytes: store::HISTORY_BYTES,
             bookmark_interval: Duration::from_secs(60),
+            server: ServerLimits::default(),
             controllers: true,
             registry_yaml: Vec::new(),
         }
@@ -125,7 +133,12 @@ impl Cluster {
         let pki = tls::generate()?;
         let token = random::token();
         let clock = Arc::new(Clock::new(config.speed));
-        let store = Store::new(clock.clone(), pki.ca_pem.clone(), config.history_limit);
+        let store = Store::with_history(
+            clock.clone(),
+            pki.ca_pem.clone(),
+            config.history_limit,
+            config.history_bytes,
+        );
         bootstrap(&store, &config)?;
 
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], config.port.unwrap_or(0)));
@@ -138,11 +151,14 @@ impl Cluster {
         if let Some(path) = &config.kubeconfig_path {
             kubeconfig::write(path, &kubeconfig)?;
         }
+        let watch_stats = Arc::new(api::watch_stream::WatchStats::default());
         let state = Arc::new(api::ApiState {
             store: store.clone(),
             token: token.clone(),
             bookmark_interval: config.bookmark_interval,
             server_address: format!("127.0.0.1:{}", local.port()),
+            limits: config.server.clone(),
+            watch_stats: watch_stats.clone(),
         });
         let (stop_tx, stop_rx) = watch::channel(false);
         let runtime = Arc::new(Runtime::new());
@@ -177,6 +193,7 @@ impl Cluster {
             controllers,
             stop: stop_tx,
             server: Some(server),
+            watch_stats,
         })
     }
 }
@@ -223,6 +240,7 @@ pub struct RunningCluster {
     controllers: Option<Arc<Controllers>>,
     stop: watch::Sender<bool>,
     server: Option<tokio::task::JoinHandle<()>>,
+    watch_stats: Arc<api::watch_stream::WatchStats>,
 }
 
 impl RunningCluster {
@@ -313,6 +331,17 @@ impl RunningCluster {
     /// Test hook: every open watch gets an in-stream `410 Expired` and closes.
     pub fn expire_watches(&self) {
         self.store.expire_watches();
+    }
+
+    /// Bytes every open watch has rendered for its client and not yet handed to the
+    /// connection: what clients that stop reading can make the server hold.
+    pub fn watch_buffered_bytes(&self) -> usize {
+        self.watch_stats.buffered_bytes()
+    }
+
+    /// Watches terminated so far because their client stopped reading.
+    pub fn watches_terminated(&self) -> u64 {
+        self.watch_stats.terminated()
     }
 
     /// Test hook: every open watch is closed cleanly.

@@ -5,8 +5,12 @@
 //! attempt becomes the one `kubectl logs -p` shows) and [`LogStore::finish`] when it exits,
 //! which ends `kubectl logs -f`. Buffers are keyed by pod UID so a recreated pod with the
 //! same name starts empty, as on a real node.
+//!
+//! Each attempt's buffer is bounded in bytes the way the kubelet bounds a container's log
+//! file: past [`MAX_LOG_BYTES`] the oldest lines go and the newest stay, so a container that
+//! floods its output costs at most that much, however short its lines.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use jiff::Timestamp;
@@ -30,10 +34,26 @@ pub enum LogUpdate {
     Finished,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Attempt {
-    lines: Vec<LogLine>,
+    /// Oldest first.
+    lines: VecDeque<LogLine>,
+    /// Sum of [`stored_size`] over `lines`; at most [`MAX_LOG_BYTES`] after every append.
+    bytes: usize,
     finished: bool,
+}
+
+impl Attempt {
+    fn push(&mut self, line: LogLine) {
+        self.bytes += stored_size(&line);
+        self.lines.push_back(line);
+        while self.bytes > MAX_LOG_BYTES {
+            let Some(old) = self.lines.pop_front() else {
+                break;
+            };
+            self.bytes -= stored_size(&old);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -46,10 +66,7 @@ struct ContainerLogs {
 impl ContainerLogs {
     fn new() -> Self {
         ContainerLogs {
-            current: Attempt {
-                lines: Vec::new(),
-                finished: false,
-            },
+            current: Attempt::default(),
             previous: None,
             tx: broadcast::channel(1024).0,
         }
@@ -62,8 +79,18 @@ pub struct LogStore {
     inner: Mutex<HashMap<(String, String), ContainerLogs>>,
 }
 
-/// Each attempt keeps at most this many chunks, like a kubelet's rotated log file.
-const MAX_LINES: usize = 10_000;
+/// The kubelet's `containerLogMaxSize` default, 10Mi (k8s.io/kubernetes
+/// `pkg/kubelet/apis/config/v1beta1/defaults.go`): the size at which it rotates a
+/// container's log file. Each attempt keeps at most this many bytes, newest lines first.
+pub const MAX_LOG_BYTES: usize = 10 * 1024 * 1024;
+
+/// What one line costs in the kubelet's log file (CRI format: an RFC 3339 timestamp with
+/// nanoseconds, 30 bytes, then ` stdout F `, 10 bytes, then the text), so a flood of empty
+/// lines is bounded as well as a few long ones.
+fn stored_size(line: &LogLine) -> usize {
+    const CRI_LINE_PREFIX: usize = 40;
+    CRI_LINE_PREFIX + line.text.len()
+}
 
 impl LogStore {
     fn with<R>(&self, f: impl FnOnce(&mut HashMap<(String, String), ContainerLogs>) -> R) -> R {
@@ -85,13 +112,9 @@ impl LogStore {
                     time: now,
                     text: piece.to_string(),
                 };
-                c.current.lines.push(line.clone());
+                c.current.push(line.clone());
                 // No followers is fine; a lagging follower re-reads nothing and just misses lines.
                 let _ = c.tx.send(LogUpdate::Line(line));
-            }
-            if c.current.lines.len() > MAX_LINES {
-                let excess = c.current.lines.len() - MAX_LINES;
-                c.current.lines.drain(..excess);
             }
         });
     }
@@ -102,14 +125,8 @@ impl LogStore {
             let c = m
                 .entry((pod_uid.to_string(), container.to_string()))
                 .or_insert_with(ContainerLogs::new);
-            let old = std::mem::replace(
-                &mut c.current,
-                Attempt {
-                    lines: Vec::new(),
-                    finished: false,
-                },
-            );
-            c.previous = Some(old.lines);
+            let old = std::mem::take(&mut c.current);
+            c.previous = Some(old.lines.into());
             let _ = c.tx.send(LogUpdate::Finished);
         });
     }
@@ -130,7 +147,7 @@ impl LogStore {
         self.with(
             |m| match m.get(&(pod_uid.to_string(), container.to_string())) {
                 Some(c) if previous => c.previous.clone().unwrap_or_default(),
-                Some(c) => c.current.lines.clone(),
+                Some(c) => c.current.lines.iter().cloned().collect(),
                 None => Vec::new(),
             },
         )
@@ -155,7 +172,7 @@ impl LogStore {
                 .entry((pod_uid.to_string(), container.to_string()))
                 .or_insert_with(ContainerLogs::new);
             (
-                c.current.lines.clone(),
+                c.current.lines.iter().cloned().collect(),
                 c.current.finished,
                 c.tx.subscribe(),
             )
@@ -190,5 +207,57 @@ mod tests {
         assert_eq!(s.read("u", "c", false)[0].text, "three\n");
         s.remove_pod("u");
         assert!(s.read("u", "c", false).is_empty());
+    }
+
+    #[test]
+    fn a_flooding_container_keeps_at_most_the_kubelets_log_size_and_its_newest_lines() {
+        let s = LogStore::default();
+        let now = Timestamp::now();
+        // 20 MiB of output, twice what the kubelet keeps before rotating.
+        let chunk = format!("{}\n", "x".repeat(1023));
+        for i in 0..20 * 1024 {
+            s.append("u", "c", &format!("{i:08} {chunk}"), now);
+        }
+        let lines = s.read("u", "c", false);
+        let kept: usize = lines.iter().map(stored_size).sum();
+        assert!(
+            kept <= MAX_LOG_BYTES,
+            "a container's log must stay within containerLogMaxSize (10Mi): {kept} bytes kept"
+        );
+        assert!(
+            kept > MAX_LOG_BYTES - 2 * 1024,
+            "only the oldest lines beyond the limit may go: {kept} bytes kept"
+        );
+        assert!(
+            lines
+                .last()
+                .is_some_and(|l| l.text.starts_with(&format!("{:08} ", 20 * 1024 - 1))),
+            "the newest line must be kept"
+        );
+        let first: usize = lines[0].text[..8].parse().expect("a numbered line");
+        assert_eq!(
+            first + lines.len(),
+            20 * 1024,
+            "what is kept must be the newest lines, in order, with none missing"
+        );
+    }
+
+    #[test]
+    fn a_flood_of_empty_lines_is_bounded_too() {
+        let s = LogStore::default();
+        let now = Timestamp::now();
+        let burst = "\n".repeat(64 * 1024);
+        for _ in 0..8 {
+            s.append("u", "c", &burst, now);
+        }
+        let n = s.read("u", "c", false).len();
+        assert!(
+            n * stored_size(&LogLine {
+                time: now,
+                text: "\n".into()
+            }) <= MAX_LOG_BYTES,
+            "each line costs its place in the log file, so empty lines cannot grow the buffer \
+             without bound: {n} lines kept"
+        );
     }
 }

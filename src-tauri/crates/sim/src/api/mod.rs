@@ -2,7 +2,10 @@
 //! and the response helpers every handler shares.
 //!
 //! It is hyper (HTTP/1.1 with keep-alive and chunked streaming for watches and log follows)
-//! over tokio-rustls on 127.0.0.1. Every failure leaves as a `metav1.Status` with the code,
+//! over tokio-rustls on 127.0.0.1. No client can hold it hostage: a connection must finish its
+//! handshake and headers in time and keep accepting what it is sent, the number of
+//! connections is capped, and a failing `accept` backs off instead of spinning (see
+//! [`ServerLimits`]). Every failure leaves as a `metav1.Status` with the code,
 //! reason and message a real kube-apiserver uses; a panic in a handler (a bug) becomes a 500
 //! Status instead of a dropped connection, and cannot corrupt the store (writes are atomic).
 
@@ -20,7 +23,7 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response};
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::error::Error;
@@ -30,7 +33,7 @@ mod discovery;
 mod handlers;
 mod route;
 mod table;
-mod watch_stream;
+pub(crate) mod watch_stream;
 
 /// Response body type: full or streamed.
 pub(crate) type Body = BoxBody<Bytes, Infallible>;
@@ -47,6 +50,9 @@ pub(crate) struct ApiState {
     pub token: String,
     pub bookmark_interval: Duration,
     pub server_address: String,
+    pub limits: ServerLimits,
+    /// What every watch has waiting for its client.
+    pub watch_stats: Arc<watch_stream::WatchStats>,
 }
 
 /// A request, read fully, with its query decoded.
@@ -70,6 +76,94 @@ impl Req {
     }
 }
 
+/// How the server treats its connections and watches. The defaults are kube-apiserver's own
+/// numbers (sources at each constant); tests shorten them so they need not wait 32 s.
+#[derive(Debug, Clone)]
+pub struct ServerLimits {
+    /// A client must finish its TLS handshake, and then each request's headers, within this.
+    pub header_read_timeout: Duration,
+    /// A connection whose pending write makes no progress for this long is closed.
+    pub write_timeout: Duration,
+    /// Connections served at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
+    /// How long a watch whose outgoing buffer is full may block before it is closed.
+    pub watch_dispatch_budget: Duration,
+    /// Events a watch may have waiting for its client before the budget above applies.
+    pub watch_channel_events: usize,
+}
+
+/// kube-apiserver's `ReadHeaderTimeout` (k8s.io/apiserver `pkg/server/secure_serving.go`:
+/// "just shy of requestTimeoutUpperBound"). Go also bounds the TLS handshake by it
+/// (`Server.tlsHandshakeTimeout` is the smallest positive read/header/write timeout).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(32);
+
+/// kube-apiserver sets no `WriteTimeout` (watches stream for up to an hour), so a stalled
+/// write is bounded by the apiserver's default request timeout instead (`--request-timeout`,
+/// 60 s, k8s.io/apiserver `pkg/server/config.go` `RequestTimeout`): a client that accepts no
+/// bytes for that long is gone.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// kube-apiserver's default in-flight limits, `--max-requests-inflight` 400 plus
+/// `--max-mutating-requests-inflight` 200 (k8s.io/apiserver `pkg/server/options/
+/// server_run_options.go`), taken as the number of connections served at once; it also
+/// stays below the common 1024 open-file limit of a desktop session.
+pub const MAX_CONNECTIONS: usize = 600;
+
+/// Go's `http.Server` `MaxHeaderBytes` as kube-apiserver sets it (`1 << 20`,
+/// `secure_serving.go`); larger headers get 431.
+pub const MAX_HEADER_BYTES: usize = 1 << 20;
+
+/// The watch cache's dispatch budget (`maxBudget`, k8s.io/apiserver
+/// `pkg/storage/cacher/time_budget.go`): a watcher whose buffer stays full this long is
+/// terminated ("Forcing watcher close due to unresponsiveness", `cache_watcher.go`).
+pub const WATCH_DISPATCH_BUDGET: Duration = Duration::from_millis(100);
+
+/// The largest watch channel the watch cache gives a watch without an index
+/// (`maxWatchChanSizeWithoutIndex`, k8s.io/apiserver `pkg/storage/cacher/watch_cache.go`).
+pub const WATCH_CHANNEL_EVENTS: usize = 100;
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            write_timeout: WRITE_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
+            watch_dispatch_budget: WATCH_DISPATCH_BUDGET,
+            watch_channel_events: WATCH_CHANNEL_EVENTS,
+        }
+    }
+}
+
+/// The wait after a failed `accept` (out of file descriptors, out of memory): Go's
+/// `net/http` `Server.Serve` waits 5 ms after the first failure, doubling up to 1 s, and
+/// starts over after a success. Without it the loop retries at once and spins a core while
+/// the failure lasts.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct AcceptBackoff {
+    /// The last wait; `None` after a successful accept.
+    last: Option<Duration>,
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(5);
+    const MAX: Duration = Duration::from_secs(1);
+
+    /// The wait before the next attempt, after one more failure.
+    pub(crate) fn next_wait(&mut self) -> Duration {
+        let wait = match self.last {
+            None => Self::FIRST,
+            Some(d) => (d * 2).min(Self::MAX),
+        };
+        self.last = Some(wait);
+        wait
+    }
+
+    /// An accept succeeded.
+    pub(crate) fn reset(&mut self) {
+        self.last = None;
+    }
+}
+
 /// Serve until `shutdown` turns true; then every open connection is closed.
 pub(crate) async fn serve(
     listener: TcpListener,
@@ -78,36 +172,84 @@ pub(crate) async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let limits = state.limits.clone();
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut conns = JoinSet::new();
+    let mut backoff = AcceptBackoff::default();
+    // A connection slot is taken before accepting, so at the cap new clients wait in the
+    // kernel's backlog instead of costing a file descriptor each.
+    let mut slot: Option<OwnedSemaphorePermit> = None;
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
-            accepted = listener.accept() => {
-                let Ok((tcp, _peer)) = accepted else { continue };
-                let _ = tcp.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                let state = state.clone();
-                let mut stop = shutdown.clone();
-                conns.spawn(async move {
-                    let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                        Ok(Ok(s)) => s,
-                        _ => return,
-                    };
-                    let svc = hyper::service::service_fn(move |req| handle(state.clone(), req));
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .keep_alive(true)
-                        .serve_connection(hyper_util::rt::TokioIo::new(tls), svc);
-                    tokio::select! {
-                        _ = conn => {}
-                        _ = stop.changed() => {}
-                    }
-                });
-            }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            permit = slots.clone().acquire_owned(), if slot.is_none() => match permit {
+                Ok(p) => slot = Some(p),
+                Err(_) => break,
+            },
+            accepted = listener.accept(), if slot.is_some() => {
+                let tcp = match accepted {
+                    Ok((tcp, _peer)) => {
+                        backoff.reset();
+                        tcp
+                    }
+                    Err(e) => {
+                        let wait = backoff.next_wait();
+                        tracing::warn!(error = %e, ?wait, "accept failed; retrying after a pause");
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => continue,
+                            _ = shutdown.changed() => break,
+                        }
+                    }
+                };
+                let _ = tcp.set_nodelay(true);
+                conns.spawn(serve_connection(
+                    tcp,
+                    acceptor.clone(),
+                    state.clone(),
+                    shutdown.clone(),
+                    slot.take(),
+                ));
+            }
         }
     }
     conns.abort_all();
     while conns.join_next().await.is_some() {}
+}
+
+/// One client connection: TLS, then HTTP/1.1 with keep-alive, under the server's timeouts.
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    acceptor: tokio_rustls::TlsAcceptor,
+    state: Arc<ApiState>,
+    mut stop: watch::Receiver<bool>,
+    // Held for the connection's life: dropping it frees the slot.
+    _slot: Option<OwnedSemaphorePermit>,
+) {
+    let limits = state.limits.clone();
+    let tls = match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(tcp)).await {
+        Ok(Ok(s)) => s,
+        _ => return,
+    };
+    let mut io = tokio_io_timeout::TimeoutStream::new(tls);
+    io.set_write_timeout(Some(limits.write_timeout));
+    let svc = hyper::service::service_fn(move |req| handle(state.clone(), req));
+    // hyper starts the header timer whenever the connection waits for a request, so it
+    // closes a half-sent request and an idle keep-alive connection alike; clients
+    // (client-go, kube-rs) reconnect on their next request.
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_header_size(MAX_HEADER_BYTES)
+        // The read buffer must hold the largest header; Go reads `MaxHeaderBytes` plus
+        // 4096 bytes of slack (`Server.initialReadLimitSize`).
+        .max_buf_size(MAX_HEADER_BYTES + 4096)
+        .keep_alive(true)
+        .serve_connection(hyper_util::rt::TokioIo::new(Box::pin(io)), svc);
+    tokio::select! {
+        _ = conn => {}
+        _ = stop.changed() => {}
+    }
 }
 
 fn percent_decode(s: &str) -> String {
@@ -294,4 +436,27 @@ pub(crate) fn stream_response(
 /// The `metav1.Status` for an error.
 pub(crate) fn error_response(e: &Error) -> Response<Body> {
     json_response(e.code(), "application/json", &e.to_status(), &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_accept_backs_off_like_go_net_http_and_starts_over_after_a_success() {
+        let mut b = AcceptBackoff::default();
+        let waits: Vec<u64> = (0..10).map(|_| b.next_wait().as_millis() as u64).collect();
+        assert_eq!(
+            waits,
+            [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000],
+            "after each failed accept the server must wait 5 ms, doubling up to 1 s, \
+             instead of retrying at once and spinning a core"
+        );
+        b.reset();
+        assert_eq!(
+            b.next_wait(),
+            Duration::from_millis(5),
+            "a successful accept must reset the back-off"
+        );
+    }
 }

@@ -6,26 +6,126 @@
 //! selectors turn changes that enter or leave the selection into ADDED/DELETED, bookmarks
 //! carry kind and apiVersion, `timeoutSeconds` ends the stream, and Table watches send one-row
 //! tables.
+//!
+//! A watch never holds more than its channel of events for a client that stops reading: as
+//! in the watch cache (`cache_watcher.go`), a watch whose channel stays full for the dispatch
+//! budget is terminated, its buffered events are freed, and its stream ends, so the client
+//! re-watches from its last resourceVersion. [`WatchStats`] counts what every watch holds.
+//!
+//! A watch from a resourceVersion the server has not reached yet waits for it (the watch
+//! cache lets clients "wait for events without unnecessary blocking"), except a watch that
+//! asks for initial events: that one waits at most 3 s and then gets an in-stream `ERROR`
+//! with the 504 "Too large resource version" Status, exactly as from kube-apiserver.
 
-use std::sync::Arc;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use hyper::body::Bytes;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Bytes, Frame};
 use serde_json::{Value, json};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{broadcast, mpsc};
 
 use super::handlers::Filter;
 use super::table::{IncludeObject, TableRequest, row, wants_table};
-use super::{ApiState, Body, Req, stream_response};
+use super::{ApiState, Body, Req};
 use crate::error::{Error, Result};
 use crate::store::{Encoded, EventType, Store, WatchControl, WatchEvent, WatchStart};
+
+/// How long a watch that asks for initial events from a resourceVersion the server has not
+/// reached waits for it before failing (`blockTimeout`, k8s.io/apiserver
+/// `pkg/storage/cacher/watch_cache.go`).
+const FRESH_BLOCK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What the client is told to wait before retrying after "Too large resource version"
+/// (`resourceVersionTooHighRetrySeconds`, `watch_cache.go`).
+const TOO_LARGE_RETRY_SECONDS: u64 = 1;
+
+/// The server's own accounting of watch output: bytes rendered for clients that their
+/// connections have not yet taken, and watches terminated for not reading.
+#[derive(Debug, Default)]
+pub struct WatchStats {
+    /// Sum of the lengths of every [`Metered`] chunk alive (queued in some watch's channel).
+    buffered: AtomicUsize,
+    /// Watches terminated because their client stopped reading.
+    terminated: AtomicU64,
+}
+
+impl WatchStats {
+    /// Bytes every open watch holds for its client right now.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered.load(Ordering::SeqCst)
+    }
+
+    /// Watches terminated so far for not reading what they were sent.
+    pub fn terminated(&self) -> u64 {
+        self.terminated.load(Ordering::SeqCst)
+    }
+}
+
+/// One rendered event waiting in a watch's channel; counted in [`WatchStats`] from creation
+/// until the connection takes it (or it is dropped with a terminated watch).
+struct Metered {
+    bytes: Bytes,
+    stats: Arc<WatchStats>,
+}
+
+impl Metered {
+    fn new(bytes: Bytes, stats: &Arc<WatchStats>) -> Self {
+        stats.buffered.fetch_add(bytes.len(), Ordering::SeqCst);
+        Metered {
+            bytes,
+            stats: stats.clone(),
+        }
+    }
+}
+
+impl Drop for Metered {
+    fn drop(&mut self) {
+        self.stats
+            .buffered
+            .fetch_sub(self.bytes.len(), Ordering::SeqCst);
+    }
+}
+
+/// The receiving end of a watch's channel, shared between the response body (which reads
+/// it) and the watch (which empties it when it terminates a client that does not read, since
+/// that client's body is never polled again).
+type Outbox = Arc<Mutex<mpsc::Receiver<Metered>>>;
+
+fn lock(outbox: &Outbox) -> MutexGuard<'_, mpsc::Receiver<Metered>> {
+    // Receiving cannot leave the channel half-updated, so a poisoned lock is still usable.
+    match outbox.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// The streamed response of a watch, fed by its channel.
+fn watch_response(content_type: &str, outbox: Outbox) -> hyper::Response<Body> {
+    let stream = futures::stream::poll_fn(move |cx| {
+        lock(&outbox)
+            .poll_recv(cx)
+            .map(|item| item.map(|m| Ok::<_, Infallible>(Frame::data(m.bytes.clone()))))
+    });
+    // No length is known, so hyper frames the body with chunked transfer encoding.
+    super::base(200, content_type)
+        .body(BodyExt::boxed(StreamBody::new(stream)))
+        .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new()).boxed()))
+}
 
 struct Stream {
     store: Arc<Store>,
     filter: Filter,
     table: Option<(TableRequest, IncludeObject)>,
     columns_sent: bool,
-    tx: mpsc::Sender<Bytes>,
+    tx: mpsc::Sender<Metered>,
+    outbox: Outbox,
+    stats: Arc<WatchStats>,
+    /// How long a send may wait for room in a full channel before the watch is terminated.
+    budget: Duration,
 }
 
 /// An event's object as a watch sends it: the stored one (with its shared encoding) or a
@@ -79,7 +179,7 @@ impl Stream {
 
     async fn send(&mut self, ty: &str, obj: &Value) -> bool {
         let b = self.render(ty, obj, None);
-        self.tx.send(b).await.is_ok()
+        self.push(b).await
     }
 
     async fn send_event(&mut self, ty: &str, obj: &Translated) -> bool {
@@ -87,7 +187,40 @@ impl Stream {
             Translated::Shared(o, enc) => self.render(ty, o, Some(enc)),
             Translated::Owned(o) => self.render(ty, o, None),
         };
-        self.tx.send(b).await.is_ok()
+        self.push(b).await
+    }
+
+    /// Queue one chunk for the client. As the watch cache's dispatcher does, try without
+    /// waiting first, then wait at most the budget; a client that has not made room by then
+    /// is not reading, and its watch is terminated. `false` means the watch is over.
+    async fn push(&mut self, b: Bytes) -> bool {
+        let item = Metered::new(b, &self.stats);
+        match self.tx.try_send(item) {
+            Ok(()) => true,
+            Err(TrySendError::Closed(_)) => false,
+            Err(TrySendError::Full(item)) => {
+                match tokio::time::timeout(self.budget, self.tx.send(item)).await {
+                    Ok(sent) => sent.is_ok(),
+                    Err(_) => {
+                        self.terminate();
+                        false
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drop a watch whose client does not read: free what it buffered and end its stream.
+    fn terminate(&self) {
+        self.stats.terminated.fetch_add(1, Ordering::SeqCst);
+        let mut rx = lock(&self.outbox);
+        tracing::info!(
+            resource = self.filter.kind.plural,
+            buffered = rx.len(),
+            "Forcing watcher close due to unresponsiveness"
+        );
+        rx.close();
+        while rx.try_recv().is_ok() {}
     }
 
     /// Translate a store event through the selector, as the watch cache does.
@@ -127,19 +260,60 @@ fn expired(requested: u64, oldest: u64) -> Value {
     Error::Expired { requested, oldest }.to_status()
 }
 
+/// The Status of `storage.NewTooLargeResourceVersionError` (k8s.io/apiserver
+/// `pkg/storage/errors.go`): a 504 Timeout ("Timeout: " is `apierrors.NewTimeoutError`'s
+/// prefix) with the ResourceVersionTooLarge cause, which client-go's reflector recognises.
+fn too_large(requested: u64, current: u64) -> Value {
+    json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": format!("Timeout: Too large resource version: {requested}, current: {current}"),
+        "reason": "Timeout",
+        "details": {
+            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+            "retryAfterSeconds": TOO_LARGE_RETRY_SECONDS,
+        },
+        "code": 504,
+    })
+}
+
+/// Wait until the store reaches `rv`, for at most [`FRESH_BLOCK_TIMEOUT`]; the current
+/// resourceVersion if it never does.
+async fn wait_until_fresh(store: &Store, rv: u64) -> std::result::Result<(), u64> {
+    let deadline = tokio::time::Instant::now() + FRESH_BLOCK_TIMEOUT;
+    loop {
+        let current = store.resource_version();
+        if current >= rv {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(current);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 pub(crate) fn watch(state: &ApiState, req: &Req, filter: Filter) -> Result<hyper::Response<Body>> {
     let table = wants_table(&req.accept).map(|t| (t, IncludeObject::parse(req.q("includeObject"))));
     let content_type =
         table.map_or_else(|| "application/json".to_string(), |(t, _)| t.content_type());
     let send_initial = req.q_bool("sendInitialEvents");
-    let start = match req.q("resourceVersion").unwrap_or_default() {
-        "" | "0" => WatchStart::Current,
-        _ if send_initial => WatchStart::Current,
-        s => WatchStart::After(
-            s.parse()
+    let requested = match req.q("resourceVersion").unwrap_or_default() {
+        "" | "0" => None,
+        s => Some(
+            s.parse::<u64>()
                 .map_err(|_| Error::BadRequest(format!("invalid resource version \"{s}\"")))?,
         ),
     };
+    let start = match requested {
+        Some(n) if !send_initial => WatchStart::After(n),
+        _ => WatchStart::Current,
+    };
+    // With initial events the list must be at least as new as the version asked for; the
+    // watch cache waits for it and then fails (`waitUntilWatchCacheFreshAndForceAllEvents`).
+    let must_reach = requested.filter(|&n| send_initial && n > state.store.resource_version());
     let bookmarks = req.q_bool("allowWatchBookmarks");
     let timeout = match req.q("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()) {
         Some(t) => Duration::from_secs(t),
@@ -150,17 +324,36 @@ pub(crate) fn watch(state: &ApiState, req: &Req, filter: Filter) -> Result<hyper
     };
     let store = state.store.clone();
     let interval = state.bookmark_interval;
-    let (tx, rx) = mpsc::channel::<Bytes>(256);
+    let (tx, rx) = mpsc::channel::<Metered>(state.limits.watch_channel_events.max(1));
+    let outbox: Outbox = Arc::new(Mutex::new(rx));
     let mut control = store.control();
-    let subscription = store.subscribe(filter.kind, start);
+    let kind = filter.kind;
+    let subscription = match must_reach {
+        Some(_) => None,
+        None => Some(store.subscribe(kind, start)),
+    };
     let mut s = Stream {
         store,
         filter,
         table,
         columns_sent: false,
         tx,
+        outbox: outbox.clone(),
+        stats: state.watch_stats.clone(),
+        budget: state.limits.watch_dispatch_budget,
     };
     tokio::spawn(async move {
+        let subscription = match (subscription, must_reach) {
+            (Some(sub), _) => sub,
+            (None, Some(rv)) => match wait_until_fresh(&s.store, rv).await {
+                Ok(()) => s.store.subscribe(kind, start),
+                Err(current) => {
+                    let _ = s.send("ERROR", &too_large(rv, current)).await;
+                    return;
+                }
+            },
+            (None, None) => s.store.subscribe(kind, start),
+        };
         let sub = match subscription {
             Ok(sub) => sub,
             Err(Error::Expired { requested, oldest }) => {
@@ -278,5 +471,5 @@ pub(crate) fn watch(state: &ApiState, req: &Req, filter: Filter) -> Result<hyper
             }
         }
     });
-    Ok(stream_response(&content_type, rx))
+    Ok(watch_response(&content_type, outbox))
 }

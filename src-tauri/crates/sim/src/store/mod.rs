@@ -1,5 +1,6 @@
 //! The object store: every object of the embedded cluster, one global resourceVersion,
-//! a bounded change history per resource for watch replay, and watch fan-out.
+//! a change history for watch replay (bounded per resource by count and across resources by
+//! bytes, oldest first, like etcd's compaction), and watch fan-out.
 //!
 //! Objects are kept as canonical JSON (`serde_json::Value`, produced by round-tripping
 //! through the k8s-openapi types), which keeps the store generic over kinds. All writes go
@@ -110,9 +111,44 @@ pub struct Subscription {
 
 type Key = (String, String);
 
+/// Default for the bytes of history kept across all resources. Kubernetes bounds its watch
+/// cache by event count and etcd compacts by time, neither by bytes; KubeQuest runs in a
+/// learner's desktop session, so it bounds by bytes too. 64 MiB holds about 40 changes of
+/// objects at the 1.5 MiB size limit, or tens of thousands of typical pod changes.
+pub const HISTORY_BYTES: usize = 64 * 1024 * 1024;
+
+/// One change kept for replay, with what it costs.
+struct Recorded {
+    event: WatchEvent,
+    /// The length of the event's object as JSON, counted in [`Inner::history_bytes`].
+    bytes: usize,
+}
+
+/// Counts what is written without keeping it.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn json_len(v: &Value) -> usize {
+    let mut n = ByteCount(0);
+    // Writing to a counter cannot fail, and a Value always serialises.
+    let _ = serde_json::to_writer(&mut n, v);
+    n.0
+}
+
 struct Table {
     objects: BTreeMap<Key, Arc<Value>>,
-    history: VecDeque<WatchEvent>,
+    /// Changes in strictly increasing resourceVersion order.
+    history: VecDeque<Recorded>,
     /// Changes with a resourceVersion at or below this may be missing from `history`.
     compacted: u64,
     tx: broadcast::Sender<WatchEvent>,
@@ -132,6 +168,8 @@ impl Table {
 struct Inner {
     rv: u64,
     tables: HashMap<(&'static str, &'static str), Table>,
+    /// Sum of `bytes` over every table's history.
+    history_bytes: usize,
 }
 
 /// The embedded cluster's state. Cheap to share behind an `Arc`.
@@ -141,6 +179,8 @@ pub struct Store {
     logs: LogStore,
     ca_pem: String,
     history_limit: usize,
+    /// Budget for [`Inner::history_bytes`].
+    history_bytes_limit: usize,
     control: broadcast::Sender<WatchControl>,
     kubelet_attached: AtomicBool,
     runtime: Option<tokio::runtime::Handle>,
@@ -174,6 +214,16 @@ impl Store {
     /// An empty store. `ca_pem` is published in every namespace's `kube-root-ca.crt`.
     /// Background work (namespace cleanup, pod termination) runs on the current Tokio runtime.
     pub fn new(clock: Arc<Clock>, ca_pem: String, history_limit: usize) -> Arc<Self> {
+        Self::with_history(clock, ca_pem, history_limit, HISTORY_BYTES)
+    }
+
+    /// Like [`Store::new`], with the byte budget of the change history across all resources.
+    pub fn with_history(
+        clock: Arc<Clock>,
+        ca_pem: String,
+        history_limit: usize,
+        history_bytes: usize,
+    ) -> Arc<Self> {
         let tables = kinds::ALL
             .iter()
             .map(|k| (table_id(k), Table::new()))
@@ -181,11 +231,16 @@ impl Store {
         Arc::new_cyclic(|me| Store {
             me: me.clone(),
             // Real clusters never show tiny resourceVersions; start somewhere plausible.
-            inner: Mutex::new(Inner { rv: 1000, tables }),
+            inner: Mutex::new(Inner {
+                rv: 1000,
+                tables,
+                history_bytes: 0,
+            }),
             clock,
             logs: LogStore::default(),
             ca_pem,
             history_limit: history_limit.max(16),
+            history_bytes_limit: history_bytes,
             control: broadcast::channel(16).0,
             kubelet_attached: AtomicBool::new(false),
             runtime: tokio::runtime::Handle::try_current().ok(),
@@ -263,6 +318,7 @@ impl Store {
                 t.history.clear();
                 t.compacted = rv;
             }
+            g.history_bytes = 0;
         }
         let _ = self.control.send(WatchControl::Expire);
     }
@@ -303,17 +359,46 @@ impl Store {
         (items, g.rv)
     }
 
+    /// Bytes of change history kept right now, across all resources.
+    pub fn history_bytes(&self) -> usize {
+        self.lock().history_bytes
+    }
+
     fn record(&self, g: &mut Inner, kind: &ResourceKind, ev: WatchEvent) {
         let limit = self.history_limit;
+        let newest = ev.rv;
+        let bytes = json_len(&ev.object);
         if let Some(t) = g.tables.get_mut(&table_id(kind)) {
-            t.history.push_back(ev.clone());
+            t.history.push_back(Recorded {
+                event: ev.clone(),
+                bytes,
+            });
+            g.history_bytes += bytes;
             while t.history.len() > limit {
                 if let Some(old) = t.history.pop_front() {
-                    t.compacted = old.rv;
+                    t.compacted = old.event.rv;
+                    g.history_bytes -= old.bytes;
                 }
             }
             // No receivers is normal; broadcast never blocks the writer.
             let _ = t.tx.send(ev);
+        }
+        // Over budget, the oldest changes of any resource go, as etcd compacts every key
+        // below a revision; the change just made always stays.
+        while g.history_bytes > self.history_bytes_limit {
+            let oldest = g
+                .tables
+                .values_mut()
+                .filter_map(|t| t.history.front().map(|r| r.event.rv).map(|rv| (rv, t)))
+                .min_by_key(|(rv, _)| *rv);
+            let Some((rv, t)) = oldest else { break };
+            if rv >= newest {
+                break;
+            }
+            if let Some(old) = t.history.pop_front() {
+                t.compacted = old.event.rv;
+                g.history_bytes -= old.bytes;
+            }
         }
     }
 
@@ -485,7 +570,12 @@ impl Store {
                         oldest: t.compacted + 1,
                     });
                 }
-                let initial = t.history.iter().filter(|e| e.rv > n).cloned().collect();
+                let initial = t
+                    .history
+                    .iter()
+                    .filter(|r| r.event.rv > n)
+                    .map(|r| r.event.clone())
+                    .collect();
                 Ok(Subscription {
                     initial,
                     rx,
@@ -507,7 +597,11 @@ impl Store {
                 oldest: t.compacted + 1,
             });
         }
-        Ok(t.history.iter().filter(|e| e.rv > rv).cloned().collect())
+        Ok(t.history
+            .iter()
+            .filter(|r| r.event.rv > rv)
+            .map(|r| r.event.clone())
+            .collect())
     }
 
     /// Check internal invariants (used by property tests): every stored object carries a
@@ -535,11 +629,11 @@ impl Store {
                 }
             }
             let mut last = 0;
-            for e in &t.history {
-                if e.rv <= last {
+            for r in &t.history {
+                if r.event.rv <= last {
                     return Err(format!("{group}/{plural}: history out of order"));
                 }
-                last = e.rv;
+                last = r.event.rv;
             }
         }
         Ok(())
