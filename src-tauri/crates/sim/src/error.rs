@@ -98,9 +98,30 @@ pub enum Error {
     /// 415 UnsupportedMediaType; the message lists accepted types.
     #[error("the body of the request was in an unknown format - accepted media types include: {0}")]
     UnsupportedMediaType(String),
-    /// 413 RequestEntityTooLarge.
+    /// 413 RequestEntityTooLarge: the request body is over the apiserver's limit.
     #[error("Request entity too large: limit is {0}")]
     RequestEntityTooLarge(usize),
+    /// 413 RequestEntityTooLarge for a request within the body limit that asks for too much,
+    /// e.g. `The allowed maximum operations in a JSON patch is 10000, got 20000`
+    /// (k8s.io/apiserver `pkg/endpoints/handlers/patch.go`, via `NewRequestEntityTooLargeError`).
+    #[error("Request entity too large: {0}")]
+    EntityTooLarge(String),
+    /// An object too big to store: etcd refuses any request over its `--max-request-bytes`
+    /// (1.5 MiB by default) with exactly this text, and kube-apiserver passes it through.
+    /// Kubernetes answers it with a 500 and no reason (kubernetes/kubernetes#112152, still
+    /// open); KubeQuest answers 413 RequestEntityTooLarge with etcd's own words, because the
+    /// request, not the server, is at fault and a refusal must never read as a server crash.
+    #[error("etcdserver: request is too large")]
+    ObjectTooLarge,
+    /// 422 Invalid for a JSON patch that cannot be applied (a failed `test`, a missing path, a
+    /// `copy` past the size budget, nesting past the depth limit). kube-apiserver answers
+    /// every such failure with `NewGenericServerResponse(422, ...)`, whose message is this
+    /// fixed text; the cause is kept for logs only, as the real server keeps it from clients.
+    #[error("the server rejected our request due to an error in our request")]
+    PatchNotApplicable {
+        /// Why the patch could not be applied (never sent to the client).
+        cause: String,
+    },
     /// 401 Unauthorized: missing or wrong bearer token.
     #[error("Unauthorized")]
     Unauthorized,
@@ -197,13 +218,15 @@ impl Error {
         match self {
             Error::NotFound { .. } | Error::PathNotFound => 404,
             Error::AlreadyExists { .. } | Error::Conflict { .. } => 409,
-            Error::Invalid { .. } => 422,
+            Error::Invalid { .. } | Error::PatchNotApplicable { .. } => 422,
             Error::BadRequest(_) => 400,
             Error::Forbidden { .. } => 403,
             Error::Expired { .. } => 410,
             Error::MethodNotAllowed => 405,
             Error::UnsupportedMediaType(_) => 415,
-            Error::RequestEntityTooLarge(_) => 413,
+            Error::RequestEntityTooLarge(_) | Error::EntityTooLarge(_) | Error::ObjectTooLarge => {
+                413
+            }
             Error::Unauthorized => 401,
             _ => 500,
         }
@@ -215,13 +238,15 @@ impl Error {
             Error::NotFound { .. } | Error::PathNotFound => "NotFound",
             Error::AlreadyExists { .. } => "AlreadyExists",
             Error::Conflict { .. } => "Conflict",
-            Error::Invalid { .. } => "Invalid",
+            Error::Invalid { .. } | Error::PatchNotApplicable { .. } => "Invalid",
             Error::BadRequest(_) => "BadRequest",
             Error::Forbidden { .. } => "Forbidden",
             Error::Expired { .. } => "Expired",
             Error::MethodNotAllowed => "MethodNotAllowed",
             Error::UnsupportedMediaType(_) => "UnsupportedMediaType",
-            Error::RequestEntityTooLarge(_) => "RequestEntityTooLarge",
+            Error::RequestEntityTooLarge(_) | Error::EntityTooLarge(_) | Error::ObjectTooLarge => {
+                "RequestEntityTooLarge"
+            }
             Error::Unauthorized => "Unauthorized",
             _ => "InternalError",
         }
@@ -274,7 +299,10 @@ impl Error {
                     .collect();
                 Some(d)
             }
-            Error::PathNotFound | Error::MethodNotAllowed => Some(json!({})),
+            // NewGenericServerResponse always sets Details, empty here, so it encodes as `{}`.
+            Error::PathNotFound | Error::MethodNotAllowed | Error::PatchNotApplicable { .. } => {
+                Some(json!({}))
+            }
             Error::Internal(msg) => Some(json!({"causes": [{"message": msg}]})),
             _ => None,
         };

@@ -194,6 +194,12 @@ pub(crate) fn get(
     ns: &str,
     name: &str,
 ) -> Result<hyper::Response<Body>> {
+    // Unit tests need a handler that panics, to prove the server answers a bug with a 500
+    // Status and keeps serving; no build outside `cargo test` has this.
+    #[cfg(test)]
+    if name == tests::PANIC_PROBE {
+        panic!("a deliberate panic in a request handler");
+    }
     let obj = state
         .store
         .get_raw(kind, ns, name)
@@ -765,6 +771,82 @@ async fn logs(state: &ApiState, req: &Req, ns: &str, name: &str) -> Result<hyper
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// GET of a pod with this name panics inside the handler (see [`get`]).
+    pub(super) const PANIC_PROBE: &str = "panic-probe";
+
+    /// One HTTPS request to the running cluster; the status code and body of its answer.
+    async fn https(cluster: &crate::RunningCluster, path: &str) -> (u16, Value) {
+        use rustls::pki_types::pem::PemObject;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let mut roots = rustls::RootCertStore::empty();
+        let ca = rustls::pki_types::CertificateDer::from_pem_slice(cluster.ca_pem().as_bytes())
+            .expect("the cluster's CA certificate");
+        roots.add(ca).expect("the CA is a valid trust anchor");
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS 1.2 and 1.3")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", cluster.port()))
+            .await
+            .expect("the server accepts connections");
+        let server = rustls::pki_types::ServerName::try_from("127.0.0.1").expect("an IP name");
+        let mut tls = connector.connect(server, tcp).await.expect("a TLS session");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+            cluster.token()
+        );
+        tls.write_all(request.as_bytes())
+            .await
+            .expect("request sent");
+        let mut raw = Vec::new();
+        // A close_notify-less close is fine: everything up to it was read.
+        let _ = tls.read_to_end(&mut raw).await;
+        let text = String::from_utf8_lossy(&raw);
+        let code = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .expect("an HTTP status line");
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+        // Chunked or not, the JSON object sits between the first '{' and the last '}'.
+        let json = match (body.find('{'), body.rfind('}')) {
+            (Some(a), Some(b)) if a < b => serde_json::from_str(&body[a..=b]).unwrap_or_default(),
+            _ => Value::Null,
+        };
+        (code, json)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_handler_answers_500_and_the_server_keeps_serving() {
+        let cluster = crate::Cluster::start(crate::ClusterConfig {
+            controllers: false,
+            ..crate::ClusterConfig::default()
+        })
+        .await
+        .expect("the embedded cluster starts");
+        let probe = format!("/api/v1/namespaces/default/pods/{PANIC_PROBE}");
+        for round in 1..=3 {
+            let (code, status) = https(&cluster, &probe).await;
+            assert_eq!(
+                code, 500,
+                "round {round}: a bug in a handler is answered with a 500 Status: {status}"
+            );
+            assert_eq!(status["kind"], "Status", "{status}");
+            assert_eq!(status["reason"], "InternalError", "{status}");
+            let (code, ns) = https(&cluster, "/api/v1/namespaces/default").await;
+            assert_eq!(
+                code, 200,
+                "round {round}: after a handler panicked, the server keeps serving: {ns}"
+            );
+            assert_eq!(ns["metadata"]["name"], "default");
+        }
+        cluster.shutdown().await;
+    }
 
     fn pod(containers: &[&str], status: Value) -> Value {
         let cs: Vec<Value> = containers
