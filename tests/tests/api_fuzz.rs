@@ -495,3 +495,318 @@ fn arbitrary_requests_never_break_the_server() {
         assert_eq!(r.code, 200, "the server still works after the fuzzing");
     });
 }
+
+// ----- hostile writes from the issue "Trust": each is refused with the real Status and the
+// ----- server keeps serving afterwards.
+
+const JSON_PATCH: &str = "application/json-patch+json";
+
+/// Start a cluster with the `fuzz` namespace, the pod `fz` (labels `app: web`) and the
+/// config map `fz`, and a client for it.
+fn cluster_with_fixtures() -> (TestCluster, kube::Client) {
+    let tc = TestCluster::start();
+    let client = tc.block_on(kube_client(tc.cluster()));
+    fixtures(tc.cluster().store());
+    (tc, client)
+}
+
+/// The `metav1.Status` of a refused request, checked to be a well-formed failure of `code`.
+fn refusal(ans: &Answer, code: u16, what: &str) -> Value {
+    let body = ans.body.clone().unwrap_or_default();
+    let status: Value = serde_json::from_slice(&body).unwrap_or_else(|e| {
+        panic!(
+            "{what}: the refusal must be a JSON Status ({e}): {}",
+            String::from_utf8_lossy(&body)
+        )
+    });
+    let shown: String = status.to_string().chars().take(400).collect();
+    assert_eq!(
+        ans.code, code,
+        "{what}: must be refused with HTTP {code}, got {}: {shown}",
+        ans.code
+    );
+    assert_eq!(status["kind"], "Status", "{what}: {status}");
+    assert_eq!(status["status"], "Failure", "{what}: {status}");
+    assert_eq!(status["code"], code, "{what}: {status}");
+    status
+}
+
+/// The server still answers an ordinary read, and the pod `fz` is as the fixtures made it.
+fn assert_still_serving(tc: &TestCluster, client: &kube::Client, what: &str) -> Value {
+    let r = tc.block_on(send(
+        client,
+        "GET",
+        "/api/v1/namespaces/fuzz/pods/fz",
+        "",
+        "",
+        vec![],
+    ));
+    assert_eq!(
+        r.code, 200,
+        "after {what}, the embedded cluster must keep serving reads"
+    );
+    let pod: Value = serde_json::from_slice(&r.body.unwrap_or_default()).unwrap_or_default();
+    assert_eq!(
+        pod["metadata"]["labels"]["app"], "web",
+        "a refused {what} must change nothing: {pod}"
+    );
+    pod
+}
+
+#[test]
+fn json_patch_that_breaks_the_patch_engine_rollback_is_refused_with_422_and_the_app_survives() {
+    let (tc, client) = cluster_with_fixtures();
+    // Give the pod the label the patch moves, so the move succeeds and the test op's failure
+    // makes the patch engine roll the move back (the rollback that used to panic).
+    let add_label = br#"{"metadata":{"labels":{"a":"x"}}}"#.to_vec();
+    let r = tc.block_on(send(
+        &client,
+        "PATCH",
+        "/api/v1/namespaces/fuzz/pods/fz",
+        "application/merge-patch+json",
+        "",
+        add_label,
+    ));
+    assert_eq!(r.code, 200, "the label is added");
+    let patch = r#"[{"op":"move","from":"/metadata/labels/a","path":"/metadata/labels"},{"op":"test","path":"/x","value":1}]"#;
+    // The patch from the issue, verbatim (the issue counts it as 126 bytes; it is 105).
+    let ans = tc.block_on(send(
+        &client,
+        "PATCH",
+        "/api/v1/namespaces/fuzz/pods/fz",
+        JSON_PATCH,
+        "",
+        patch.as_bytes().to_vec(),
+    ));
+    let status = refusal(&ans, 422, "a JSON patch whose test fails");
+    assert_eq!(
+        status["reason"], "Invalid",
+        "kube-apiserver answers a failed JSON patch as Invalid: {status}"
+    );
+    assert_eq!(
+        status["message"], "the server rejected our request due to an error in our request",
+        "kube-apiserver's text for a JSON patch it cannot apply: {status}"
+    );
+    assert_eq!(status["details"], json!({}), "{status}");
+    let pod = assert_still_serving(&tc, &client, "the 126-byte JSON patch");
+    assert_eq!(
+        pod["metadata"]["labels"]["a"], "x",
+        "a failed JSON patch applies none of its operations: {pod}"
+    );
+}
+
+/// `n` operations that nest the object one level deeper every three operations.
+fn nesting_moves(n: usize) -> Vec<u8> {
+    let mut ops = vec![json!({"op": "add", "path": "/n", "value": {}})];
+    let cycle = [
+        json!({"op": "add", "path": "/t", "value": {}}),
+        json!({"op": "move", "from": "/n", "path": "/t/n"}),
+        json!({"op": "move", "from": "/t", "path": "/n"}),
+    ];
+    while ops.len() < n {
+        ops.push(cycle[(ops.len() - 1) % 3].clone());
+    }
+    serde_json::to_vec(&ops).unwrap_or_default()
+}
+
+#[test]
+fn json_patch_with_20000_nested_moves_is_refused_with_413_before_anything_is_applied() {
+    let (tc, client) = cluster_with_fixtures();
+    let ans = tc.block_on(send(
+        &client,
+        "PATCH",
+        "/api/v1/namespaces/fuzz/pods/fz",
+        JSON_PATCH,
+        "",
+        nesting_moves(20_000),
+    ));
+    let status = refusal(&ans, 413, "a JSON patch of 20,000 operations");
+    assert_eq!(status["reason"], "RequestEntityTooLarge", "{status}");
+    assert_eq!(
+        status["message"],
+        "Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 20000",
+        "kube-apiserver's operation limit and text (handlers/patch.go): {status}"
+    );
+    assert_still_serving(&tc, &client, "a 20,000-operation JSON patch");
+}
+
+#[test]
+fn json_patch_nesting_the_object_within_the_operation_limit_is_refused_with_422() {
+    let (tc, client) = cluster_with_fixtures();
+    // 9,999 operations: under the count limit, yet they nest the pod 3,333 levels deep,
+    // enough to overflow a thread's stack when the result is copied or dropped.
+    let ans = tc.block_on(send(
+        &client,
+        "PATCH",
+        "/api/v1/namespaces/fuzz/pods/fz",
+        JSON_PATCH,
+        "",
+        nesting_moves(9_999),
+    ));
+    let status = refusal(
+        &ans,
+        422,
+        "a JSON patch nesting the object 3,333 levels deep",
+    );
+    assert_eq!(status["reason"], "Invalid", "{status}");
+    assert_still_serving(&tc, &client, "a deeply nesting JSON patch");
+}
+
+#[test]
+fn json_patch_copy_chain_is_refused_with_422_without_exhausting_memory() {
+    let (tc, client) = cluster_with_fixtures();
+    // Each copy doubles /a: 30 copies would need about 15 GB.
+    let mut ops = vec![json!({"op": "add", "path": "/a", "value": ["0123456789"]})];
+    ops.extend((0..30).map(|_| json!({"op": "copy", "from": "/a", "path": "/a/-"})));
+    let body = serde_json::to_vec(&ops).unwrap_or_default();
+    assert!(body.len() < 1300, "a patch of about 1.2 KB: {}", body.len());
+    let started = std::time::Instant::now();
+    let ans = tc.block_on(send(
+        &client,
+        "PATCH",
+        "/api/v1/namespaces/fuzz/pods/fz",
+        JSON_PATCH,
+        "",
+        body,
+    ));
+    let status = refusal(&ans, 422, "a chain of JSON patch copies");
+    assert_eq!(
+        status["message"], "the server rejected our request due to an error in our request",
+        "{status}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the copy budget (3 MiB, kube-apiserver's JSONPatchMaxCopyBytes) stops the chain early, took {:?}",
+        started.elapsed()
+    );
+    assert_still_serving(&tc, &client, "a JSON patch copy chain");
+}
+
+fn config_map_with(name: &str, bytes: usize) -> Vec<u8> {
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+        "data": {"blob": "x".repeat(bytes)}});
+    serde_json::to_vec(&cm).unwrap_or_default()
+}
+
+#[test]
+fn an_object_over_etcds_1_5_mib_limit_is_refused_with_413_and_nothing_is_stored() {
+    let (tc, client) = cluster_with_fixtures();
+    let what = "a ConfigMap over etcd's 1.5 MiB request limit";
+    let ans = tc.block_on(send(
+        &client,
+        "POST",
+        "/api/v1/namespaces/fuzz/configmaps",
+        "application/json",
+        "",
+        config_map_with("big", 1_600_000),
+    ));
+    let status = refusal(&ans, 413, what);
+    assert_eq!(
+        status["message"], "etcdserver: request is too large",
+        "etcd's own text, as kube-apiserver passes it on: {status}"
+    );
+    assert_eq!(status["reason"], "RequestEntityTooLarge", "{status}");
+    let r = tc.block_on(send(
+        &client,
+        "GET",
+        "/api/v1/namespaces/fuzz/configmaps/big",
+        "",
+        "",
+        vec![],
+    ));
+    assert_eq!(r.code, 404, "{what} is not stored");
+
+    // Just under the limit is fine: the bound is etcd's, not tighter.
+    let ans = tc.block_on(send(
+        &client,
+        "POST",
+        "/api/v1/namespaces/fuzz/configmaps",
+        "application/json",
+        "",
+        config_map_with("large", 1_500_000),
+    ));
+    assert_eq!(ans.code, 201, "a 1.5 MB ConfigMap fits in etcd's 1.5 MiB");
+
+    // A patch whose result is too big is refused after applying, and nothing changes.
+    let grow = json!({"data": {"more": "y".repeat(200_000)}});
+    let ans = tc.block_on(send(
+        &client,
+        "PATCH",
+        "/api/v1/namespaces/fuzz/configmaps/large",
+        "application/merge-patch+json",
+        "",
+        serde_json::to_vec(&grow).unwrap_or_default(),
+    ));
+    let status = refusal(&ans, 413, "a patch growing a ConfigMap past 1.5 MiB");
+    assert_eq!(
+        status["message"], "etcdserver: request is too large",
+        "{status}"
+    );
+    let r = tc.block_on(send(
+        &client,
+        "GET",
+        "/api/v1/namespaces/fuzz/configmaps/large",
+        "",
+        "",
+        vec![],
+    ));
+    let cm: Value = serde_json::from_slice(&r.body.unwrap_or_default()).unwrap_or_default();
+    assert!(
+        cm["data"].get("more").is_none(),
+        "the refused patch left the stored ConfigMap as it was"
+    );
+    assert_still_serving(&tc, &client, "an over-size write");
+}
+
+#[test]
+fn put_with_an_unparseable_resource_version_is_refused_not_written_unconditionally() {
+    let (tc, client) = cluster_with_fixtures();
+    for (rv, why) in [
+        ("garbage", "invalid syntax"),
+        ("-1", "invalid syntax"),
+        ("+5", "invalid syntax"),
+        ("99999999999999999999", "value out of range"),
+    ] {
+        let pod = assert_still_serving(&tc, &client, "reading the pod");
+        let mut edited = pod.clone();
+        edited["metadata"]["labels"]["app"] = json!("changed");
+        edited["metadata"]["resourceVersion"] = json!(rv);
+        let ans = tc.block_on(send(
+            &client,
+            "PUT",
+            "/api/v1/namespaces/fuzz/pods/fz",
+            "application/json",
+            "",
+            serde_json::to_vec(&edited).unwrap_or_default(),
+        ));
+        let what = format!("a PUT with resourceVersion {rv:?}");
+        let status = refusal(&ans, 400, &what);
+        assert_eq!(
+            status["message"],
+            format!("strconv.ParseUint: parsing \"{rv}\": {why}"),
+            "kube-apiserver's parser text for {what}: {status}"
+        );
+        // assert_still_serving checks the label is still "web": nothing was written.
+        assert_still_serving(&tc, &client, &what);
+    }
+}
+
+#[test]
+fn the_release_build_unwinds_so_a_handler_panic_cannot_end_the_app() {
+    // The API server runs inside the desktop app: with panic = "abort", a bug in one request
+    // handler would end the whole app before the server's catch_unwind could answer 500.
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).expect("the workspace Cargo.toml");
+    let release = text
+        .split("\n[")
+        .find(|section| section.starts_with("profile.release]"))
+        .expect("a [profile.release] section");
+    let aborts = release.lines().any(|l| {
+        let l = l.split('#').next().unwrap_or_default().replace(' ', "");
+        l == "panic=\"abort\""
+    });
+    assert!(
+        !aborts,
+        "the release profile must not set panic = \"abort\":\n{release}"
+    );
+}
