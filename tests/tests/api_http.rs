@@ -781,3 +781,430 @@ async fn writes_over_http() {
     );
     cluster.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile and broken clients: the server must survive any of them.
+
+/// The API server alone with these connection and watch limits.
+async fn start_limited(config: ClusterConfig) -> (RunningCluster, kube::Client) {
+    let cluster = Cluster::start(ClusterConfig {
+        controllers: false,
+        ..config
+    })
+    .await
+    .expect("cluster starts");
+    let client = kube_client(&cluster).await;
+    (cluster, client)
+}
+
+type RawTls = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+/// A raw TLS connection trusting the cluster's CA, for the clients `kube::Client` cannot
+/// play: one that never finishes its headers, one that never reads.
+async fn raw_tls(port: u16, ca_pem: String) -> std::io::Result<RawTls> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots
+            .add(cert.expect("the cluster CA is PEM"))
+            .expect("the cluster CA is a certificate");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    let name = ServerName::try_from("127.0.0.1").expect("an IP server name");
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+}
+
+/// Read until the server closes the connection (EOF, or a reset / missing close_notify).
+async fn until_closed(mut s: impl tokio::io::AsyncRead + Unpin) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 64 * 1024];
+    while let Ok(n) = s.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_open_clients_are_disconnected_after_the_header_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let timeout = Duration::from_millis(800);
+    let (cluster, _) = start_limited(ClusterConfig {
+        server: kq_sim::ServerLimits {
+            header_read_timeout: timeout,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        kq_sim::ServerLimits::default().header_read_timeout,
+        Duration::from_secs(32),
+        "the default header timeout is kube-apiserver's ReadHeaderTimeout"
+    );
+
+    // Headers started and never finished.
+    let mut tls = raw_tls(cluster.port(), cluster.ca_pem().into())
+        .await
+        .expect("TLS handshake");
+    tls.write_all(b"GET /api/v1/namespaces HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .await
+        .expect("partial headers sent");
+    let t = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), until_closed(tls))
+        .await
+        .expect("a request whose headers never end must be closed, not held open forever");
+    let waited = t.elapsed();
+    assert!(
+        waited >= timeout - Duration::from_millis(100) && waited < Duration::from_secs(5),
+        "the half-sent request must be closed after the header timeout ({timeout:?}), \
+         was closed after {waited:?}"
+    );
+
+    // A TCP connection that never starts its TLS handshake.
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", cluster.port()))
+        .await
+        .expect("connect");
+    tokio::time::timeout(Duration::from_secs(10), until_closed(tcp))
+        .await
+        .expect("a client that never finishes its TLS handshake must be closed");
+
+    // The server still answers everyone else.
+    let client = kube_client(&cluster).await;
+    let r = send(&client, "GET", "/api/v1/namespaces", &[], vec![]).await;
+    assert_eq!(r.code, 200, "the server keeps serving well-behaved clients");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_connection_cap_a_new_client_waits_until_a_connection_closes() {
+    let (cluster, _) = start_limited(ClusterConfig {
+        server: kq_sim::ServerLimits {
+            max_connections: 2,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        kq_sim::ServerLimits::default().max_connections,
+        600,
+        "the default cap is kube-apiserver's 400 + 200 in-flight requests"
+    );
+    let (port, ca) = (cluster.port(), cluster.ca_pem().to_string());
+    let first = raw_tls(port, ca.clone()).await.expect("first connection");
+    let _second = raw_tls(port, ca.clone()).await.expect("second connection");
+    let mut third = tokio::spawn(raw_tls(port, ca));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(700), &mut third)
+            .await
+            .is_err(),
+        "with the cap of 2 connections reached, a third client must not be served"
+    );
+    drop(first);
+    let third = tokio::time::timeout(Duration::from_secs(5), third)
+        .await
+        .expect("once a connection closes, the waiting client must be served")
+        .expect("the client task runs");
+    assert!(
+        third.is_ok(),
+        "the waiting client's TLS handshake completes once a slot is free: {third:?}"
+    );
+}
+
+/// A ConfigMap holding `size` bytes of data.
+fn big_config_map(name: &str, size: usize) -> k8s_openapi::api::core::v1::ConfigMap {
+    serde_json::from_value(json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "default"},
+        "data": {"blob": "x".repeat(size)},
+    }))
+    .expect("a ConfigMap")
+}
+
+fn rv_of(cm: &k8s_openapi::api::core::v1::ConfigMap) -> u64 {
+    cm.metadata
+        .resource_version
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .expect("a numeric resourceVersion")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_that_never_reads_is_dropped_while_a_reading_watcher_gets_every_event() {
+    use futures::StreamExt;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use tokio::io::AsyncWriteExt;
+    const SIZE: usize = 500 * 1024;
+    const UPDATES: u64 = 80;
+    const CHANNEL: usize = 10;
+    let (cluster, client) = start_limited(ClusterConfig {
+        server: kq_sim::ServerLimits {
+            watch_channel_events: CHANNEL,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let store = cluster.store().clone();
+    let created = store
+        .create_typed("default", &big_config_map("big", SIZE))
+        .expect("the ConfigMap is created");
+    let from = rv_of(&created);
+
+    // The watcher that never reads: it sends its request and then nothing, ever.
+    let mut silent = raw_tls(cluster.port(), cluster.ca_pem().into())
+        .await
+        .expect("TLS handshake");
+    let request = format!(
+        "GET /api/v1/namespaces/default/configmaps?watch=true&resourceVersion={from} HTTP/1.1\r\n\
+         Host: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\r\n",
+        cluster.token()
+    );
+    silent
+        .write_all(request.as_bytes())
+        .await
+        .expect("watch request sent");
+
+    // The watcher that reads, reporting each event's resourceVersion.
+    let api: kube::Api<ConfigMap> = kube::Api::namespaced(client, "default");
+    let stream = api
+        .watch(&kube::api::WatchParams::default(), &from.to_string())
+        .await
+        .expect("the reading watch opens");
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let reader = tokio::spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        while let Some(ev) = stream.next().await {
+            match ev {
+                Ok(kube::api::WatchEvent::Modified(cm)) => {
+                    let _ = seen_tx.send(Ok(rv_of(&cm)));
+                }
+                other => {
+                    let _ = seen_tx.send(Err(format!("{other:?}")
+                        .chars()
+                        .take(300)
+                        .collect::<String>()));
+                    return;
+                }
+            }
+        }
+        let _ = seen_tx.send(Err("the reading watch ended".to_string()));
+    });
+
+    // Each update waits until the reader has it, so only the silent watcher falls behind.
+    let mut peak = 0;
+    for i in 0..UPDATES {
+        let written = store
+            .update_with::<ConfigMap>("default", "big", |cm| {
+                cm.metadata
+                    .labels
+                    .get_or_insert_default()
+                    .insert("revision".into(), i.to_string());
+            })
+            .expect("update");
+        let want = rv_of(&written);
+        let got = tokio::time::timeout(Duration::from_secs(20), seen.recv())
+            .await
+            .expect("the reading watcher must get every event while another one stalls")
+            .expect("the reader runs");
+        assert_eq!(
+            got,
+            Ok(want),
+            "the reading watcher must get every event, in order (update {i})"
+        );
+        peak = peak.max(cluster.watch_buffered_bytes());
+    }
+    let event_bytes = SIZE + 4096;
+    assert!(
+        peak <= 2 * (CHANNEL + 1) * event_bytes,
+        "what the server buffers for watchers must stay bounded by their channels \
+         ({CHANNEL} events each), however far a watcher falls behind: peak {peak} bytes"
+    );
+    assert!(
+        cluster.watches_terminated() >= 1,
+        "a watcher that never reads must be terminated, as the watch cache does"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while cluster.watch_buffered_bytes() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        cluster.watch_buffered_bytes(),
+        0,
+        "a terminated watcher's buffered events must be freed"
+    );
+    reader.abort();
+    drop(silent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_history_is_bounded_in_bytes_and_an_evicted_version_gets_410_gone() {
+    use futures::StreamExt;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    const BUDGET: usize = 4 * 1024 * 1024;
+    const SIZE: usize = 256 * 1024;
+    let (cluster, client) = start_limited(ClusterConfig {
+        history_bytes: BUDGET,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        ClusterConfig::default().history_limit,
+        2000,
+        "this test relies on the count limit being far above what the byte budget keeps"
+    );
+    let store = cluster.store().clone();
+    let first = store
+        .create_typed("default", &big_config_map("big", SIZE))
+        .expect("create");
+    let mut last = first.clone();
+    for i in 0..40 {
+        last = store
+            .update_with::<ConfigMap>("default", "big", |cm| {
+                cm.metadata
+                    .labels
+                    .get_or_insert_default()
+                    .insert("revision".into(), i.to_string());
+            })
+            .expect("update");
+    }
+    let kept = store.history_bytes();
+    assert!(
+        kept <= BUDGET,
+        "40 changes of a 256 KiB ConfigMap must not keep more history than the {BUDGET}-byte \
+         budget: {kept} bytes kept"
+    );
+    assert!(
+        kept >= BUDGET / 2,
+        "the history keeps as much as fits, not less: {kept} bytes kept"
+    );
+
+    let api: kube::Api<ConfigMap> = kube::Api::namespaced(client, "default");
+    let stream = api
+        .watch(
+            &kube::api::WatchParams::default(),
+            &rv_of(&first).to_string(),
+        )
+        .await
+        .expect("the watch opens");
+    let mut stream = std::pin::pin!(stream);
+    match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+        Ok(Some(Ok(kube::api::WatchEvent::Error(e)))) => {
+            assert_eq!(e.code, 410, "an evicted version gets 410 Gone: {e:?}");
+            assert_eq!(e.reason, "Expired", "{e:?}");
+            assert!(
+                e.message.starts_with("too old resource version: "),
+                "the message is the watch cache's: {e:?}"
+            );
+        }
+        other => panic!(
+            "a watch from a version evicted from history must get 410 Gone, got {:?}",
+            other.map(|o| o.map(|r| r.map(|_| "an event")))
+        ),
+    }
+
+    // Recent history is still there.
+    let stream = api
+        .watch(
+            &kube::api::WatchParams::default(),
+            &(rv_of(&last) - 1).to_string(),
+        )
+        .await
+        .expect("the watch opens");
+    let mut stream = std::pin::pin!(stream);
+    match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+        Ok(Some(Ok(kube::api::WatchEvent::Modified(cm)))) => assert_eq!(
+            rv_of(&cm),
+            rv_of(&last),
+            "a watch from a kept version replays what followed it"
+        ),
+        other => panic!(
+            "a watch from a recent version must replay the last change, got {:?}",
+            other.map(|o| o.map(|r| r.map(|_| "another event")))
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_from_a_future_resource_version_is_answered_as_kube_apiserver_does() {
+    use futures::StreamExt;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let (cluster, client) = start().await;
+    let now = cluster.store().resource_version();
+
+    // With initial events, the watch cache waits 3 s for the version, then fails in-stream.
+    let ahead = now + 1000;
+    let t = std::time::Instant::now();
+    let r = send(
+        &client,
+        "GET",
+        &format!(
+            "/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true\
+             &allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&resourceVersion={ahead}"
+        ),
+        &[],
+        vec![],
+    )
+    .await;
+    let waited = t.elapsed();
+    assert_eq!(r.code, 200, "the failure comes inside the watch stream");
+    assert!(
+        waited >= Duration::from_millis(2900) && waited < Duration::from_secs(10),
+        "the server waits blockTimeout (3 s) for the version before failing, waited {waited:?}"
+    );
+    let ev = r.json();
+    assert_eq!(ev["type"], "ERROR", "{ev}");
+    let s = &ev["object"];
+    assert_eq!(s["code"], 504, "{s}");
+    assert_eq!(s["reason"], "Timeout", "{s}");
+    let current = cluster.store().resource_version();
+    assert_eq!(
+        s["message"],
+        format!("Timeout: Too large resource version: {ahead}, current: {current}"),
+        "{s}"
+    );
+    assert_eq!(
+        s["details"]["causes"][0]["reason"], "ResourceVersionTooLarge",
+        "client-go recognises the error by this cause: {s}"
+    );
+    assert_eq!(s["details"]["retryAfterSeconds"], 1, "{s}");
+
+    // A plain watch waits for events past the version (the watch cache does not block it).
+    let api: kube::Api<ConfigMap> = kube::Api::namespaced(client, "default");
+    let stream = api
+        .watch(
+            &kube::api::WatchParams::default().timeout(20),
+            &(current + 2).to_string(),
+        )
+        .await
+        .expect("the watch opens");
+    let mut stream = std::pin::pin!(stream);
+    for i in 0..3 {
+        cluster
+            .store()
+            .create_typed("default", &big_config_map(&format!("cm-{i}"), 10))
+            .expect("create");
+    }
+    match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+        Ok(Some(Ok(kube::api::WatchEvent::Added(cm)))) => assert_eq!(
+            rv_of(&cm),
+            current + 3,
+            "the first event is the first change after the requested version"
+        ),
+        other => panic!(
+            "a watch from a future version must deliver changes once the server passes it, got {:?}",
+            other.map(|o| o.map(|r| r.map(|_| "another event")))
+        ),
+    }
+}
