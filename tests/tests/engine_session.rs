@@ -616,10 +616,15 @@ async fn objectives_flip_and_solved_comes_once_with_the_debrief() {
         debrief_html,
         progress,
         next,
+        progress_error,
     }) = seen.last()
     else {
         unreachable!()
     };
+    assert_eq!(
+        *progress_error, None,
+        "a solve saved to a writable progress file reports no error"
+    );
     assert!(
         debrief_html.contains("<strong>exited</strong>"),
         "the debrief is rendered: {debrief_html}"

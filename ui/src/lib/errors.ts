@@ -23,6 +23,12 @@ export function errorCopy(kind: ErrorKind): ErrorCopy {
         title: 'The cluster is not answering',
         nextStep: 'Try again in a moment. If it keeps failing, restart KubeQuest.',
       };
+    case 'progress':
+      return {
+        title: 'Your progress was not saved',
+        nextStep:
+          'Make sure the folder named below exists, is writable and has free space, then try again. Until then, what you do is not recorded.',
+      };
     case 'internal':
       return {
         title: 'Something went wrong inside KubeQuest',
@@ -31,7 +37,7 @@ export function errorCopy(kind: ErrorKind): ErrorCopy {
   }
 }
 
-const KINDS: readonly ErrorKind[] = ['lessons', 'cluster', 'internal'];
+const KINDS: readonly ErrorKind[] = ['lessons', 'cluster', 'progress', 'internal'];
 
 const isKind = (value: unknown): value is ErrorKind =>
   typeof value === 'string' && (KINDS as readonly string[]).includes(value);

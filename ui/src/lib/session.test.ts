@@ -47,6 +47,7 @@ describe('applyUpdate', () => {
       debriefHtml: '<h1>Debrief</h1>',
       progress: { status: 'solved', attempts: 1, hintsUsed: 0, startedAt: null, solvedAt: null, timeToFixSeconds: 60 },
       next: null,
+      progressError: null,
     });
     expect(r.state.solved?.debriefHtml).toBe('<h1>Debrief</h1>');
     expect(r.state.pods).toHaveLength(1);

@@ -27,7 +27,8 @@ enum Command {
         /// Lesson folders to read (default: the lessons shipped with KubeQuest).
         #[arg(long = "lessons", value_name = "DIR")]
         lessons: Vec<PathBuf>,
-        /// The progress file (default: $XDG_DATA_HOME/kubequest/progress.json).
+        /// The progress file (default: $XDG_DATA_HOME/kubequest/progress.json, shared with the
+        /// app).
         #[arg(long, value_name = "FILE")]
         progress: Option<PathBuf>,
     },
@@ -59,7 +60,8 @@ enum Command {
         /// Speed of the embedded cluster's clock (1 = real time).
         #[arg(long, value_name = "X", default_value_t = 1.0)]
         speed: f64,
-        /// The progress file (default: $XDG_DATA_HOME/kubequest/progress.json).
+        /// The progress file (default: $XDG_DATA_HOME/kubequest/progress.json, shared with the
+        /// app).
         #[arg(long, value_name = "FILE")]
         progress: Option<PathBuf>,
     },
@@ -76,10 +78,12 @@ enum ProgressCommand {
     Export {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        /// The learner's name (default: the one stored, else $USER).
+        /// The learner's name; it is stored for later exports too (default: the stored one,
+        /// see `kq progress name`).
         #[arg(long, value_name = "NAME")]
         learner: Option<String>,
-        /// The progress file (default: $XDG_DATA_HOME/kubequest/progress.json).
+        /// The progress file (default: $XDG_DATA_HOME/kubequest/progress.json, shared with the
+        /// app).
         #[arg(long, value_name = "FILE")]
         progress: Option<PathBuf>,
     },
@@ -87,7 +91,23 @@ enum ProgressCommand {
     Import {
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        /// The progress file (default: $XDG_DATA_HOME/kubequest/progress.json).
+        /// The progress file (default: $XDG_DATA_HOME/kubequest/progress.json, shared with the
+        /// app).
+        #[arg(long, value_name = "FILE")]
+        progress: Option<PathBuf>,
+    },
+    /// Set the learner's name that exports carry (it keeps the learner id), or show it.
+    Name {
+        /// The name the teacher knows you by (omit it to show the stored one).
+        #[arg(value_name = "NAME")]
+        name: Option<String>,
+        /// The progress file (default: the one shared with the app).
+        #[arg(long, value_name = "FILE")]
+        progress: Option<PathBuf>,
+    },
+    /// Print the progress file's path (the same file the desktop app uses).
+    Path {
+        /// The progress file (default: the one shared with the app).
         #[arg(long, value_name = "FILE")]
         progress: Option<PathBuf>,
     },
@@ -151,7 +171,10 @@ fn main() -> ExitCode {
             if catalog.missions.is_empty() && catalog.problems.is_empty() {
                 eprintln!("no missions found in {}", display_roots(&roots));
             }
-            let file = progress.unwrap_or_else(progress_cmd::default_progress_path);
+            let file = match progress_cmd::progress_file(progress) {
+                Ok(f) => f,
+                Err(e) => return progress_cmd::fail(&e),
+            };
             let store = kq_engine::progress::JsonFileStore::new(&file);
             // Unreadable progress is reported, and the list still shows.
             let progress = progress_cmd::load(&store).unwrap_or_else(|e| {
@@ -203,7 +226,10 @@ fn main() -> ExitCode {
                 context,
                 allow_remote,
                 speed,
-                progress: progress.unwrap_or_else(progress_cmd::default_progress_path),
+                progress: match progress_cmd::progress_file(progress) {
+                    Ok(f) => f,
+                    Err(e) => return progress_cmd::fail(&e),
+                },
             },
             default_lesson_roots(),
         ),
@@ -212,15 +238,26 @@ fn main() -> ExitCode {
                 out,
                 learner,
                 progress,
-            } => progress_cmd::export(
-                &progress.unwrap_or_else(progress_cmd::default_progress_path),
-                &out,
-                learner,
-            ),
-            ProgressCommand::Import { file, progress } => progress_cmd::import(
-                &progress.unwrap_or_else(progress_cmd::default_progress_path),
-                &file,
-            ),
+            } => match progress_cmd::progress_file(progress) {
+                Ok(f) => progress_cmd::export(&f, &out, learner),
+                Err(e) => progress_cmd::fail(&e),
+            },
+            ProgressCommand::Import { file, progress } => {
+                match progress_cmd::progress_file(progress) {
+                    Ok(f) => progress_cmd::import(&f, &file),
+                    Err(e) => progress_cmd::fail(&e),
+                }
+            }
+            ProgressCommand::Name { name, progress } => {
+                match progress_cmd::progress_file(progress) {
+                    Ok(f) => progress_cmd::name(&f, name),
+                    Err(e) => progress_cmd::fail(&e),
+                }
+            }
+            ProgressCommand::Path { progress } => match progress_cmd::progress_file(progress) {
+                Ok(f) => progress_cmd::path(&f),
+                Err(e) => progress_cmd::fail(&e),
+            },
             ProgressCommand::Report { files, format, out } => {
                 progress_cmd::class_report(&files, format, out.as_deref())
             }

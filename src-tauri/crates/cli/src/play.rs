@@ -174,8 +174,16 @@ fn print_update(
                 println!("  {mark} {} ({})", r.title, r.reason);
             }
         }
-        SessionUpdate::Solved { next, progress, .. } => {
+        SessionUpdate::Solved {
+            next,
+            progress,
+            progress_error,
+            ..
+        } => {
             println!("\nMission solved!");
+            if let Some(e) = progress_error {
+                eprintln!("error: {}", e.message);
+            }
             if let Some(t) = progress.time_to_fix_seconds {
                 println!("best time to fix: {t} s");
             }
@@ -224,7 +232,7 @@ fn stdin_lines() -> tokio::sync::mpsc::UnboundedReceiver<String> {
 }
 
 fn reveal_hint(mission: &Mission, store: &JsonFileStore) {
-    let Ok(mut progress) = load(store) else {
+    let Ok(progress) = load(store) else {
         return;
     };
     let id = &mission.summary.id;
@@ -238,8 +246,10 @@ fn reveal_hint(mission: &Mission, store: &JsonFileStore) {
                 mission.hints.len(),
                 plain(hint)
             );
-            progress.hints_revealed(id, u32::try_from(ladder.revealed_count()).unwrap_or(0));
-            if let Err(e) = store.save(&progress) {
+            let revealed = u32::try_from(ladder.revealed_count()).unwrap_or(0);
+            // One locked step, so a solve the app records meanwhile is kept.
+            if let Err(e) = store.update(Timestamp::now(), &mut |p| p.hints_revealed(id, revealed))
+            {
                 eprintln!("warning: the hint count could not be saved: {e}");
             }
         }
@@ -289,7 +299,7 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
         ));
     };
     let store = JsonFileStore::new(&args.progress);
-    let mut progress = match load(&store) {
+    let progress = match load(&store) {
         Ok(p) => p,
         Err(e) => return fail(&e),
     };
@@ -331,9 +341,14 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
         shutdown(&mut target).await;
         return fail(&e.to_string());
     }
-    progress.start(&mission.summary.id, Timestamp::now());
-    if let Err(e) = store.save(&progress) {
-        eprintln!("warning: progress could not be saved: {e}");
+    let started_at = Timestamp::now();
+    if let Err(e) = store.update(started_at, &mut |p| {
+        p.start(&mission.summary.id, started_at)
+    }) {
+        eprintln!(
+            "warning: progress could not be saved ({e}); this attempt will not be recorded. Make \
+             sure that folder is writable, or pass --progress FILE"
+        );
     }
     println!("\n{}\n", plain(&mission.briefing));
     println!("objectives:");
@@ -353,13 +368,27 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
     };
     let mut seen_events = BTreeMap::new();
     let mut first_connection = true;
+    // Set by the `Solved` update when the solve could not be stored: the end must not then
+    // claim the progress was saved.
+    let unsaved = std::sync::atomic::AtomicBool::new(false);
     let session = run_session(
         target.client.clone(),
         mission,
         &namespace,
         config,
         &mut recorder,
-        |u| print_update(&u, &mut seen_events, &mut first_connection),
+        |u| {
+            if matches!(
+                &u,
+                SessionUpdate::Solved {
+                    progress_error: Some(_),
+                    ..
+                }
+            ) {
+                unsaved.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            print_update(&u, &mut seen_events, &mut first_connection)
+        },
     );
     let mut session = std::pin::pin!(session);
     let mut lines = stdin_lines();
@@ -372,8 +401,16 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
                 break match outcome {
                     SessionOutcome::Solved => {
                         println!("\n{}\n", plain(&mission.debrief));
-                        println!("progress saved to {}", args.progress.display());
-                        ExitCode::SUCCESS
+                        if unsaved.load(std::sync::atomic::Ordering::Relaxed) {
+                            eprintln!(
+                                "error: the solve was NOT saved to {} (see above)",
+                                args.progress.display()
+                            );
+                            ExitCode::FAILURE
+                        } else {
+                            println!("progress saved to {}", args.progress.display());
+                            ExitCode::SUCCESS
+                        }
                     }
                     SessionOutcome::Lost(_) => ExitCode::FAILURE,
                 };

@@ -1,33 +1,46 @@
-//! `kq progress export | import | report`: moving a learner's progress between machines and
-//! collecting a class's exports into one table for the teacher.
+//! `kq progress export | import | report | name | path`: moving a learner's progress between
+//! machines, naming the learner, and collecting a class's exports into one table for the
+//! teacher.
 //!
-//! The progress file is the desktop app's format (`progress.json`, written atomically with a
-//! `.bak`); by default it lives in `$XDG_DATA_HOME/kubequest/` (`~/.local/share/kubequest/`).
+//! The progress file is the one the desktop app uses too ([`default_progress_path`]:
+//! `$XDG_DATA_HOME/kubequest/progress.json`, `~/.local/share/kubequest/progress.json`), written
+//! by the same engine code (locked, atomic, with a `.bak`). The first time `kq` finds the app's
+//! file from before the two were shared, it merges it in and keeps the old file renamed aside.
+//! Commands that only read (`missions`, `export`) never move or change the progress file.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use jiff::Timestamp;
-use kq_engine::progress::{JsonFileStore, Learner, ProgressExport, ProgressStore, report};
+use kq_engine::progress::{
+    JsonFileStore, ProgressExport, ProgressStore, default_progress_path, legacy_app_progress_path,
+    migrate_legacy, report,
+};
 
-/// `$XDG_DATA_HOME/kubequest/progress.json`, falling back to `~/.local/share` (and to the
-/// working directory when there is no home at all).
-pub fn default_progress_path() -> PathBuf {
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .or_else(|| std::env::var_os("USERPROFILE"))
-                .map(|h| PathBuf::from(h).join(".local").join("share"))
-        })
-        .unwrap_or_else(|| PathBuf::from("."));
-    data.join("kubequest").join("progress.json")
+/// The progress file to use: `explicit` (`--progress FILE`) as given, else the file shared with
+/// the app, after merging the app's older file into it once (said on stderr).
+pub fn progress_file(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
+    if let Some(p) = explicit {
+        return Ok(p);
+    }
+    let path = default_progress_path().map_err(|e| e.to_string())?;
+    if let Some(legacy) = legacy_app_progress_path() {
+        let store = JsonFileStore::new(&path);
+        match migrate_legacy(&store, &legacy, Timestamp::now()) {
+            Ok(Some(m)) => eprintln!("note: {}", m.message(&path)),
+            Ok(None) => {}
+            Err(e) => eprintln!(
+                "warning: the app's earlier progress could not be merged into {}: {e}",
+                path.display()
+            ),
+        }
+    }
+    Ok(path)
 }
 
-/// Loads the store, telling the learner when a damaged file was kept aside.
+/// Reads the store without changing it, telling the learner when the file could not be used.
 pub fn load(store: &JsonFileStore) -> Result<kq_engine::progress::Progress, String> {
-    let loaded = store.load(Timestamp::now()).map_err(|e| {
+    let loaded = store.read().map_err(|e| {
         format!(
             "cannot read the progress file {}: {e}. Check its permissions, or pass --progress \
              FILE to use another file",
@@ -40,46 +53,86 @@ pub fn load(store: &JsonFileStore) -> Result<kq_engine::progress::Progress, Stri
     Ok(loaded.progress)
 }
 
-/// A learner id from a display name: `Ada Lovelace` → `ada-lovelace`.
-fn learner_id(name: &str) -> String {
-    let mut id = String::new();
-    for c in name.trim().chars() {
-        if c.is_alphanumeric() {
-            id.extend(c.to_lowercase());
-        } else if !id.ends_with('-') && !id.is_empty() {
-            id.push('-');
-        }
-    }
-    id.trim_end_matches('-').to_owned()
+/// `kq progress path`: where the progress is (the same file the app uses).
+pub fn path(progress_file: &Path) -> ExitCode {
+    println!("{}", progress_file.display());
+    ExitCode::SUCCESS
 }
 
-/// `kq progress export --out FILE [--learner NAME]`.
+/// `kq progress name [NAME]`: sets the learner's name (keeping their id), or shows it.
+pub fn name(progress_file: &Path, name: Option<String>) -> ExitCode {
+    let store = JsonFileStore::new(progress_file);
+    let Some(name) = name else {
+        let progress = match load(&store) {
+            Ok(p) => p,
+            Err(e) => return fail(&e),
+        };
+        return match progress.named_learner() {
+            Some(l) => {
+                println!("{} (learner id {})", l.name, l.id);
+                ExitCode::SUCCESS
+            }
+            None => fail(&format!(
+                "no learner name is set in {}. Set it with `kq progress name \"Your Name\"`",
+                store.path().display()
+            )),
+        };
+    };
+    match store.update_with(Timestamp::now(), |p| p.set_learner_name(&name)) {
+        Ok((_, Ok(l))) => {
+            println!(
+                "learner name set to {} (learner id {}) in {}",
+                l.name,
+                l.id,
+                store.path().display()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok((_, Err(e))) => fail(&e.to_string()),
+        Err(e) => fail(&format!(
+            "cannot save the progress file {}: {e}",
+            store.path().display()
+        )),
+    }
+}
+
+/// `kq progress export --out FILE [--learner NAME]`: `--learner` sets the stored name first, so
+/// every later export carries the same name and id.
 pub fn export(progress_file: &Path, out: &Path, learner: Option<String>) -> ExitCode {
     let store = JsonFileStore::new(progress_file);
-    let progress = match load(&store) {
-        Ok(p) => p,
-        Err(e) => return fail(&e),
-    };
-    let learner = match (learner, progress.learner.clone()) {
-        (Some(name), _) => Learner {
-            id: learner_id(&name),
-            name,
-        },
-        (None, Some(l)) => l,
-        (None, None) => match std::env::var("USER").ok().filter(|u| !u.is_empty()) {
-            Some(user) => Learner {
-                id: learner_id(&user),
-                name: user,
-            },
-            None => {
-                return fail(
-                    "who is this progress from? Pass --learner \"Your Name\" so the teacher's \
-                     report can tell learners apart",
-                );
+    let progress = match learner {
+        Some(name) => match store.update_with(Timestamp::now(), |p| p.set_learner_name(&name)) {
+            Ok((loaded, Ok(_))) => loaded.progress,
+            Ok((_, Err(e))) => return fail(&e.to_string()),
+            Err(e) => {
+                return fail(&format!(
+                    "cannot save the learner name in {}: {e}",
+                    store.path().display()
+                ));
             }
         },
+        None => match load(&store) {
+            Ok(p) => p,
+            Err(e) => return fail(&e),
+        },
     };
-    let export = progress.export(learner, Timestamp::now());
+    if progress.missions.is_empty() {
+        return fail(&format!(
+            "nothing to export: the progress file {} has no mission recorded, so no export was \
+             written. Play a mission first (`kq play ID`); if you played in the app, check that \
+             it uses this file (`kq progress path`), or pass --progress FILE",
+            store.path().display()
+        ));
+    }
+    let export = match progress.export_named(Timestamp::now()) {
+        Ok(e) => e,
+        Err(e) => {
+            return fail(&format!(
+                "{e}, or pass --learner \"Your Name\" (progress file {})",
+                store.path().display()
+            ));
+        }
+    };
     let json = match export.to_json() {
         Ok(j) => j,
         Err(e) => return fail(&e.to_string()),
@@ -90,15 +143,12 @@ pub fn export(progress_file: &Path, out: &Path, learner: Option<String>) -> Exit
             out.display()
         ));
     }
-    let solved = export
-        .missions
-        .values()
-        .filter(|m| m.status == kq_engine::progress::MissionStatus::Solved)
-        .count();
     println!(
-        "exported {} mission(s) ({solved} solved) for {} to {}",
+        "exported {} mission(s) ({} solved) for {} from {} to {}",
         export.missions.len(),
+        export.solved(),
         export.learner.name,
+        store.path().display(),
         out.display()
     );
     ExitCode::SUCCESS
@@ -126,17 +176,22 @@ pub fn import(progress_file: &Path, file: &Path) -> ExitCode {
         }
     };
     let store = JsonFileStore::new(progress_file);
-    let mut progress = match load(&store) {
-        Ok(p) => p,
-        Err(e) => return fail(&e),
+    // One locked load-merge-save: imports running at the same time (or the app recording a
+    // solve) each keep what the others wrote.
+    let progress = match store.update(Timestamp::now(), &mut |p| p.import(&export)) {
+        Ok(loaded) => {
+            if let Some(r) = &loaded.recovery {
+                eprintln!("warning: {}", r.message());
+            }
+            loaded.progress
+        }
+        Err(e) => {
+            return fail(&format!(
+                "cannot update the progress file {}: {e}. Nothing was imported",
+                store.path().display()
+            ));
+        }
     };
-    progress.import(&export);
-    if let Err(e) = store.save(&progress) {
-        return fail(&format!(
-            "cannot save the progress file {}: {e}",
-            store.path().display()
-        ));
-    }
     let solved = progress
         .missions
         .values()
@@ -165,6 +220,9 @@ pub fn class_report(files: &[PathBuf], format: ReportFormat, out: Option<&Path>)
         eprintln!(
             "warning: {p} (skipped; ask the learner to export again with `kq progress export`)"
         );
+    }
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
     }
     if r.learners.is_empty() {
         return fail("no readable progress export among the files given");
@@ -197,15 +255,4 @@ pub fn class_report(files: &[PathBuf], format: ReportFormat, out: Option<&Path>)
 pub fn fail(message: &str) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
-}
-
-#[cfg(test)]
-mod tests {
-    use super::learner_id;
-
-    #[test]
-    fn learner_ids_are_slugs() {
-        assert_eq!(learner_id("  Ada Lovelace "), "ada-lovelace");
-        assert_eq!(learner_id("Zoë O'Neil"), "zoë-o-neil");
-    }
 }

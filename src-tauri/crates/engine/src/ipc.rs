@@ -62,6 +62,9 @@ pub enum ErrorKind {
     Lessons,
     /// The cluster is unreachable or refused the request.
     Cluster,
+    /// The learner's progress could not be read or saved (the message names the file and the
+    /// next step).
+    Progress,
     /// Anything unexpected; the message carries the detail.
     Internal,
 }
@@ -239,6 +242,9 @@ pub enum SessionUpdate {
         progress: crate::progress::MissionProgress,
         /// The mission to offer next, if any is open now.
         next: Option<MissionSummary>,
+        /// Set when the solve could not be saved (kind `progress`): the learner must see it,
+        /// since the mission will not count as solved next time.
+        progress_error: Option<UiError>,
     },
     /// The connection changed.
     Connection { state: ConnectionState },

@@ -3,4 +3,4 @@
 /**
  * What went wrong, in a form the UI can branch on.
  */
-export type ErrorKind = "lessons" | "cluster" | "internal";
+export type ErrorKind = "lessons" | "cluster" | "progress" | "internal";

@@ -5,10 +5,11 @@
  */
 export type Learner = { 
 /**
- * A stable id chosen by the learner or the teacher (a student number, a login).
+ * A stable id, made once at random when the learner first gives a name and never changed
+ * by renaming: the class report groups by it, never by the name.
  */
 id: string, 
 /**
- * The display name.
+ * The display name the learner chose.
  */
 name: string, };

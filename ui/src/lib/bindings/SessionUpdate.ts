@@ -6,6 +6,7 @@ import type { MissionProgress } from "./MissionProgress";
 import type { MissionSummary } from "./MissionSummary";
 import type { ObjectiveResult } from "./ObjectiveResult";
 import type { PipelineChange } from "./PipelineChange";
+import type { UiError } from "./UiError";
 
 /**
  * Pushed over the mission's channel.
@@ -14,4 +15,9 @@ export type SessionUpdate = { "kind": "pipeline", change: PipelineChange, } | { 
 /**
  * The mission to offer next, if any is open now.
  */
-next: MissionSummary | null, } | { "kind": "connection", state: ConnectionState, } | { "kind": "clock", clock: ClusterClock, };
+next: MissionSummary | null, 
+/**
+ * Set when the solve could not be saved (kind `progress`): the learner must see it,
+ * since the mission will not count as solved next time.
+ */
+progressError: UiError | null, } | { "kind": "connection", state: ConnectionState, } | { "kind": "clock", clock: ClusterClock, };

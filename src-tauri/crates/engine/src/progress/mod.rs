@@ -6,6 +6,15 @@
 //! stored through the [`ProgressStore`] trait; [`JsonFileStore`] writes it crash-safely (see
 //! [`store`]).
 //!
+//! The app and `kq` share **one** progress file, [`default_progress_path`]
+//! (`<data dir>/kubequest/progress.json`, e.g. `~/.local/share/kubequest/progress.json` on
+//! Linux); the app's file from before (`<local data dir>/dev.kubequest.desktop/progress.json`)
+//! is merged into it once and kept aside ([`migrate`]).
+//!
+//! The progress names its learner ([`Learner`]): a display name the learner chooses (in the
+//! app's Settings or with `kq progress name`) and a random id made once, so two learners with
+//! the same name (or one shared lab login) never become one row in the teacher's report.
+//!
 //! Learners can export their progress and import it elsewhere; a teacher can merge many exports
 //! into a class table ([`report`]). Merging follows one rule everywhere, chosen so that merging
 //! is commutative, associative and idempotent (importing the same file twice changes nothing):
@@ -15,6 +24,7 @@
 //! - started at and solved at: the earliest;
 //! - time to fix: the best (smallest).
 
+pub mod migrate;
 pub mod report;
 pub mod store;
 
@@ -24,6 +34,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+pub use migrate::{Migration, default_progress_path, legacy_app_progress_path, migrate_legacy};
 pub use report::{ClassReport, report, report_from_exports};
 pub use store::{JsonFileStore, LoadedProgress, ProgressStore, Recovery, RecoveryReason};
 
@@ -32,6 +43,14 @@ pub const PROGRESS_VERSION: u32 = 1;
 
 /// The marker in an export file's `format` field.
 pub const EXPORT_FORMAT: &str = "kubequest-progress-export";
+
+/// The export version this build writes. Version 2 carries a stable learner id; version 1's id
+/// was made from the name (or the login), so two learners called the same were one. Version 1
+/// exports are still read, each as a learner of its own.
+pub const EXPORT_VERSION: u32 = 2;
+
+/// The longest learner name kept (a name, not an essay; it ends up in a table cell).
+pub const MAX_LEARNER_NAME_CHARS: usize = 80;
 
 /// Why progress could not be read, written, exported or imported.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +68,27 @@ pub enum ProgressError {
     /// An export file is not valid.
     #[error("{file}: not a KubeQuest progress export: {detail}")]
     InvalidExport { file: String, detail: String },
+    /// A learner name that cannot be used (empty, too long, or with control characters).
+    #[error("{0}")]
+    InvalidLearnerName(String),
+    /// An export needs the learner's name, and none is stored yet.
+    #[error(
+        "no learner name is set: the teacher's report needs it to tell learners apart. Set it \
+         in Settings, or with `kq progress name \"Your Name\"`"
+    )]
+    NoLearnerName,
+    /// No folder to keep the progress in (no home folder).
+    #[error(
+        "there is no data folder to keep progress in (no home folder found); set HOME or \
+         XDG_DATA_HOME, or pass --progress FILE"
+    )]
+    NoDataDir,
+    /// The app's progress file from before could not be merged; it was left where it is.
+    #[error("{}: {detail}; it was left in place", path.display())]
+    Legacy {
+        path: std::path::PathBuf,
+        detail: String,
+    },
     /// An export was written by a newer KubeQuest.
     #[error(
         "{file}: written by a newer KubeQuest (export version {version}); update KubeQuest to \
@@ -60,10 +100,45 @@ pub enum ProgressError {
 /// Who the progress belongs to (for exports and class reports).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
 pub struct Learner {
-    /// A stable id chosen by the learner or the teacher (a student number, a login).
+    /// A stable id, made once at random when the learner first gives a name and never changed
+    /// by renaming: the class report groups by it, never by the name.
     pub id: String,
-    /// The display name.
+    /// The display name the learner chose.
     pub name: String,
+}
+
+impl Learner {
+    /// A learner with a fresh random id (a UUID v4: no two machines make the same one).
+    pub fn new(name: &str) -> Result<Learner, ProgressError> {
+        Ok(Learner {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: clean_learner_name(name)?,
+        })
+    }
+}
+
+/// The name as kept: trimmed, non-empty, at most [`MAX_LEARNER_NAME_CHARS`], no control
+/// characters (they would break the report's rows).
+pub fn clean_learner_name(name: &str) -> Result<String, ProgressError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ProgressError::InvalidLearnerName(
+            "the learner name is empty: type the name your teacher knows you by".into(),
+        ));
+    }
+    if name.chars().count() > MAX_LEARNER_NAME_CHARS {
+        return Err(ProgressError::InvalidLearnerName(format!(
+            "the learner name is longer than {MAX_LEARNER_NAME_CHARS} characters: shorten it"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ProgressError::InvalidLearnerName(
+            "the learner name contains a line break or another control character: type it on \
+             one line"
+                .into(),
+        ));
+    }
+    Ok(name.to_owned())
 }
 
 /// Where a mission stands for the learner.
@@ -201,25 +276,79 @@ impl Progress {
             .all(|r| self.mission(r).status == MissionStatus::Solved)
     }
 
+    /// Sets the learner's name, keeping the id (or making one the first time); answers the
+    /// learner as stored.
+    pub fn set_learner_name(&mut self, name: &str) -> Result<Learner, ProgressError> {
+        // Checked before anything changes: a refused name keeps the stored learner.
+        let name = clean_learner_name(name)?;
+        let learner = match self.learner.take() {
+            Some(mut l) if !l.id.trim().is_empty() => {
+                l.name = name;
+                l
+            }
+            _ => Learner::new(&name)?,
+        };
+        self.learner = Some(learner.clone());
+        Ok(learner)
+    }
+
+    /// The stored learner, if a name was given.
+    pub fn named_learner(&self) -> Option<&Learner> {
+        self.learner
+            .as_ref()
+            .filter(|l| !l.name.trim().is_empty() && !l.id.trim().is_empty())
+    }
+
+    /// An export of the stored learner's progress: refused ([`ProgressError::NoLearnerName`])
+    /// until the learner has a name, so no export reaches the teacher anonymous.
+    pub fn export_named(&self, now: Timestamp) -> Result<ProgressExport, ProgressError> {
+        let learner = self
+            .named_learner()
+            .cloned()
+            .ok_or(ProgressError::NoLearnerName)?;
+        Ok(self.export(learner, now))
+    }
+
     /// An export for another machine or the teacher.
     pub fn export(&self, learner: Learner, now: Timestamp) -> ProgressExport {
         ProgressExport {
             format: EXPORT_FORMAT.into(),
-            version: PROGRESS_VERSION,
+            version: EXPORT_VERSION,
             learner,
             exported_at: now,
             missions: self.missions.clone(),
         }
     }
 
-    /// Merges an export into this progress (see the module docs for the rule).
+    /// Merges another copy of this learner's progress (the app's file from before) into this
+    /// one; the stored learner is kept, else theirs is taken.
+    pub fn merge_from(&mut self, other: &Progress) {
+        for (id, theirs) in &other.missions {
+            let merged = self.mission(id).merge(theirs);
+            self.missions.insert(id.clone(), merged);
+        }
+        if self.named_learner().is_none()
+            && let Some(l) = other.named_learner()
+        {
+            self.learner = Some(l.clone());
+        }
+    }
+
+    /// Merges an export into this progress (see the module docs for the rule). A progress with
+    /// no learner yet becomes the export's learner (the same id, so the teacher's report keeps
+    /// one row for them); from a version-1 export, whose id was only the name, it takes the name
+    /// with a new id.
     pub fn import(&mut self, export: &ProgressExport) {
         for (id, theirs) in &export.missions {
             let merged = self.mission(id).merge(theirs);
             self.missions.insert(id.clone(), merged);
         }
-        if self.learner.is_none() {
-            self.learner = Some(export.learner.clone());
+        if self.named_learner().is_none() {
+            if export.has_stable_id() {
+                self.learner = Some(export.learner.clone());
+            } else if let Ok(l) = Learner::new(&export.learner.name) {
+                self.learner = Some(l);
+            }
         }
     }
 }
@@ -255,7 +384,7 @@ impl ProgressExport {
             .get("version")
             .and_then(serde_json::Value::as_u64)
             .unwrap_or(0);
-        if version > u64::from(PROGRESS_VERSION) {
+        if version > u64::from(EXPORT_VERSION) {
             return Err(ProgressError::NewerExport {
                 file: file.into(),
                 version: u32::try_from(version).unwrap_or(u32::MAX),
@@ -265,6 +394,20 @@ impl ProgressExport {
             file: file.into(),
             detail: e.to_string(),
         })
+    }
+
+    /// Whether the learner id is a stable one (version 2 on): a version-1 id was made from the
+    /// name, so the report must not merge by it.
+    pub fn has_stable_id(&self) -> bool {
+        self.version >= 2 && !self.learner.id.trim().is_empty()
+    }
+
+    /// The number of solved missions.
+    pub fn solved(&self) -> usize {
+        self.missions
+            .values()
+            .filter(|m| m.status == MissionStatus::Solved)
+            .count()
     }
 
     /// The export as pretty JSON.

@@ -1,7 +1,14 @@
 //! The class report: many learners' exports merged into one table.
 //!
-//! Exports of the same learner id (say, from two machines) are merged with the import rule of
-//! [`super`]; files that cannot be read are listed in [`ClassReport::problems`] and skipped.
+//! Rows are learners by **id**, never by name: exports with the same stable id (one learner's
+//! laptop and lab machine) are merged with the import rule of [`super`]; two ids are two rows
+//! even when the names are the same. What the teacher should check is in
+//! [`ClassReport::warnings`]: two ids that share a name (two Adas, or one Ada on two machines
+//! who should import one export into the other), one id seen with different names (the latest
+//! export's name is shown), and exports from before learner ids (version 1, whose id was made
+//! from the name or the login), each listed as a learner of its own and never merged. Files that
+//! cannot be read are listed in [`ClassReport::problems`] and skipped.
+//!
 //! The table renders as:
 //!
 //! - **CSV** (RFC 4180: comma-separated, CRLF line ends, fields with commas, quotes or line
@@ -14,13 +21,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+use jiff::Timestamp;
+
 use super::{Learner, MissionProgress, MissionStatus, ProgressExport};
 use crate::kubetime::format_go_duration;
 
 /// Many learners' progress.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClassReport {
-    /// Learners, sorted by id.
+    /// Learners, sorted by id. An export without a stable id gets `no-id:<file>` as its id.
     pub learners: Vec<Learner>,
     /// Every mission id that appears in any export, sorted.
     pub missions: Vec<String>,
@@ -28,6 +37,9 @@ pub struct ClassReport {
     pub entries: BTreeMap<(String, String), MissionProgress>,
     /// Files that could not be used, with why.
     pub problems: Vec<String>,
+    /// What the teacher should check: names shared by several ids, an id with several names,
+    /// exports without a stable id.
+    pub warnings: Vec<String>,
 }
 
 /// Reads export files and merges them.
@@ -38,7 +50,7 @@ pub fn report(files: &[PathBuf]) -> ClassReport {
         let name = f.display().to_string();
         match std::fs::read_to_string(f) {
             Ok(text) => match ProgressExport::parse(&name, &text) {
-                Ok(e) => exports.push(e),
+                Ok(e) => exports.push((name, e)),
                 Err(e) => problems.push(e.to_string()),
             },
             Err(e) => problems.push(format!("{name}: {e}")),
@@ -49,29 +61,96 @@ pub fn report(files: &[PathBuf]) -> ClassReport {
     r
 }
 
-/// Merges parsed exports.
-pub fn report_from_exports(exports: Vec<ProgressExport>) -> ClassReport {
-    let mut learners: BTreeMap<String, Learner> = BTreeMap::new();
+/// One name a learner id was exported with.
+struct Seen {
+    name: String,
+    exported_at: Timestamp,
+    file: String,
+}
+
+fn quoted_list(items: &[String]) -> String {
+    items.join(", ")
+}
+
+/// Merges parsed exports, each with the file it came from (named in warnings).
+pub fn report_from_exports(exports: Vec<(String, ProgressExport)>) -> ClassReport {
+    let mut seen: BTreeMap<String, Vec<Seen>> = BTreeMap::new();
     let mut entries: BTreeMap<(String, String), MissionProgress> = BTreeMap::new();
     let mut missions = BTreeSet::new();
-    for e in exports {
-        let known = learners
-            .entry(e.learner.id.clone())
-            .or_insert_with(|| e.learner.clone());
-        if known.name.trim().is_empty() {
-            known.name = e.learner.name.clone();
-        }
+    let mut warnings = Vec::new();
+    for (file, e) in exports {
+        let key = if e.has_stable_id() {
+            e.learner.id.clone()
+        } else {
+            warnings.push(format!(
+                "{file}: from an older KubeQuest, without a stable learner id; \"{}\" is listed \
+                 as a learner of their own and not merged with any other file (ask them to \
+                 export again)",
+                e.learner.name
+            ));
+            format!("no-id:{file}")
+        };
+        seen.entry(key.clone()).or_default().push(Seen {
+            name: e.learner.name.clone(),
+            exported_at: e.exported_at,
+            file: file.clone(),
+        });
         for (id, m) in e.missions {
             missions.insert(id.clone());
-            let slot = entries.entry((e.learner.id.clone(), id)).or_default();
+            let slot = entries.entry((key.clone(), id)).or_default();
             *slot = slot.merge(&m);
         }
     }
+    let mut learners = Vec::new();
+    for (id, names) in &seen {
+        // The latest export's name: a learner who renamed themselves is shown as they are now.
+        let shown = names
+            .iter()
+            .filter(|s| !s.name.trim().is_empty())
+            .max_by_key(|s| s.exported_at)
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
+        let distinct: BTreeSet<&str> = names.iter().map(|s| s.name.trim()).collect();
+        if distinct.len() > 1 {
+            let list: Vec<String> = names
+                .iter()
+                .map(|s| format!("\"{}\" ({})", s.name, s.file))
+                .collect();
+            warnings.push(format!(
+                "learner id {id} appears with different names: {}; shown as \"{shown}\" (the \
+                 latest export)",
+                quoted_list(&list)
+            ));
+        }
+        learners.push(Learner {
+            id: id.clone(),
+            name: shown,
+        });
+    }
+    let mut by_name: BTreeMap<String, Vec<&Learner>> = BTreeMap::new();
+    for l in &learners {
+        by_name
+            .entry(l.name.trim().to_lowercase())
+            .or_default()
+            .push(l);
+    }
+    for same in by_name.values().filter(|v| v.len() > 1) {
+        let ids: Vec<String> = same.iter().map(|l| l.id.clone()).collect();
+        warnings.push(format!(
+            "{} learners are named \"{}\" (ids {}): they are listed as separate rows and never \
+             merged; if they are one person on two machines, have them import one export into \
+             the other (`kq progress import`) and export again",
+            same.len(),
+            same[0].name,
+            quoted_list(&ids)
+        ));
+    }
     ClassReport {
-        learners: learners.into_values().collect(),
+        learners,
         missions: missions.into_iter().collect(),
         entries,
         problems: Vec::new(),
+        warnings,
     }
 }
 

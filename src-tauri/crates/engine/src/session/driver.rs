@@ -37,7 +37,9 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::runtime::watcher::{self, watcher};
 
 use crate::connect::{ConnectError, ReconnectPolicy, ReconnectState};
-use crate::ipc::{ClusterClock, ConnectionState, EventRow, MissionSummary, SessionUpdate};
+use crate::ipc::{
+    ClusterClock, ConnectionState, ErrorKind, EventRow, MissionSummary, SessionUpdate, UiError,
+};
 use crate::mission::{Mission, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate};
 use crate::pipeline::{PipelineTracker, PodEvent, TrackerInput, WatchInput, merge_watch_streams};
 use crate::progress::{MissionStatus, Progress, ProgressError, ProgressStore};
@@ -65,10 +67,55 @@ impl<S: ProgressStore + Send> SolveRecorder for StoreRecorder<S> {
         mission_id: &str,
         now: Timestamp,
     ) -> Result<Progress, ProgressError> {
-        let mut progress = self.store.load(now)?.progress;
-        progress.solve(mission_id, now);
-        self.store.save(&progress)?;
-        Ok(progress)
+        // One locked load-change-save: a solve recorded meanwhile by the app or another `kq`
+        // is merged, not overwritten.
+        Ok(self
+            .store
+            .update(now, &mut |p| {
+                p.solve(mission_id, now);
+            })?
+            .progress)
+    }
+}
+
+/// The error a learner sees when a solve could not be stored: what was not saved, where (the
+/// path is in the store's error), and the next step.
+pub fn unsaved_solve(e: &ProgressError) -> UiError {
+    UiError {
+        kind: ErrorKind::Progress,
+        message: format!(
+            "Your solve was not saved: {e}. Make sure that folder exists, is writable and has free \
+             space (or point KubeQuest at another progress file), then solve the mission again \
+             to record it."
+        ),
+    }
+}
+
+/// Records the solve of `id` at `now` and builds the `Solved` update. A store that cannot be
+/// written must not hide the success from the learner, nor pretend it was kept: the progress
+/// shown is then the in-memory one, and `progress_error` says that it was not saved, where, and
+/// what to do.
+fn solved_update(
+    recorder: &mut dyn SolveRecorder,
+    id: &str,
+    debrief_html: String,
+    missions: &[MissionSummary],
+    now: Timestamp,
+) -> SessionUpdate {
+    let (progress, progress_error) = match recorder.record_solved(id, now) {
+        Ok(p) => (p, None),
+        Err(e) => {
+            let mut p = Progress::default();
+            p.solve(id, now);
+            (p, Some(unsaved_solve(&e)))
+        }
+    };
+    let next = next_mission(missions, id, &progress);
+    SessionUpdate::Solved {
+        debrief_html,
+        progress: progress.mission(id),
+        next,
+        progress_error,
     }
 }
 
@@ -259,20 +306,14 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
         });
         if met && !self.solved {
             self.solved = true;
-            let id = &self.mission.summary.id;
-            // A store that cannot be written must not hide the success from the learner; the
-            // progress shown is then the in-memory one.
-            let progress = self.recorder.record_solved(id, now).unwrap_or_else(|_| {
-                let mut p = Progress::default();
-                p.solve(id, now);
-                p
-            });
-            let next = next_mission(&self.config.missions, id, &progress);
-            (self.sink)(SessionUpdate::Solved {
-                debrief_html: self.mission.debrief_html(),
-                progress: progress.mission(id),
-                next,
-            });
+            let update = solved_update(
+                self.recorder,
+                &self.mission.summary.id,
+                self.mission.debrief_html(),
+                &self.config.missions,
+                now,
+            );
+            (self.sink)(update);
             return self.config.stop_when_solved;
         }
         false
@@ -445,6 +486,56 @@ pub fn new_event_rows<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_solve_that_cannot_be_saved_says_so_with_the_path_instead_of_passing_as_saved() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // A file where the progress folder should be: no user (not even root) can write there.
+        let blocker = dir.path().join("not-a-folder");
+        std::fs::write(&blocker, "").expect("write");
+        let file = blocker.join("progress.json");
+        let mut recorder = StoreRecorder {
+            store: crate::progress::JsonFileStore::new(&file),
+        };
+        let now = Timestamp::from_second(1_740_000_000).expect("valid");
+        let update = solved_update(&mut recorder, "m", String::new(), &[], now);
+        let SessionUpdate::Solved {
+            progress,
+            progress_error,
+            ..
+        } = update
+        else {
+            panic!("a solve is still announced: {update:?}")
+        };
+        assert_eq!(
+            progress.status,
+            MissionStatus::Solved,
+            "the learner still sees their success"
+        );
+        let error = progress_error.expect("an unsaved solve must be reported, not passed as saved");
+        assert_eq!(
+            error.kind,
+            ErrorKind::Progress,
+            "the UI branches on the kind"
+        );
+        assert!(
+            error.message.contains(&blocker.display().to_string())
+                && error.message.contains("not saved")
+                && error.message.contains("writable"),
+            "the message says what was not saved, where, and the next step: {}",
+            error.message
+        );
+
+        let mut ok = StoreRecorder {
+            store: crate::progress::JsonFileStore::new(dir.path().join("progress.json")),
+        };
+        let SessionUpdate::Solved { progress_error, .. } =
+            solved_update(&mut ok, "m", String::new(), &[], now)
+        else {
+            panic!("solved")
+        };
+        assert_eq!(progress_error, None, "a saved solve carries no error");
+    }
 
     #[tokio::test]
     async fn resync_clock_sends_the_clock_every_period_and_not_at_once() {
