@@ -1208,3 +1208,55 @@ async fn a_watch_from_a_future_resource_version_is_answered_as_kube_apiserver_do
         ),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_stops_accepting_bytes_is_closed_after_the_write_timeout() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use tokio::io::AsyncWriteExt;
+    let write_timeout = Duration::from_secs(1);
+    let (cluster, _) = start_limited(ClusterConfig {
+        server: kq_sim::ServerLimits {
+            write_timeout,
+            watch_channel_events: 10,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        kq_sim::ServerLimits::default().write_timeout,
+        Duration::from_secs(60),
+        "the default write timeout is kube-apiserver's default request timeout"
+    );
+    let store = cluster.store().clone();
+    let created = store
+        .create_typed("default", &big_config_map("big", 500 * 1024))
+        .expect("create");
+    let mut silent = raw_tls(cluster.port(), cluster.ca_pem().into())
+        .await
+        .expect("TLS handshake");
+    let request = format!(
+        "GET /api/v1/namespaces/default/configmaps?watch=true&resourceVersion={} HTTP/1.1\r\n\
+         Host: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\r\n",
+        rv_of(&created),
+        cluster.token()
+    );
+    silent.write_all(request.as_bytes()).await.expect("sent");
+    // Far more than the socket buffers hold, so the server's writes stall.
+    for i in 0..80 {
+        store
+            .update_with::<ConfigMap>("default", "big", |cm| {
+                cm.metadata
+                    .labels
+                    .get_or_insert_default()
+                    .insert("revision".into(), i.to_string());
+            })
+            .expect("update");
+    }
+    tokio::time::sleep(write_timeout * 3).await;
+    // Had the server kept the connection, reading now would finish the response and then wait
+    // on the open keep-alive connection; a closed one ends.
+    tokio::time::timeout(Duration::from_secs(20), until_closed(silent))
+        .await
+        .expect("a connection whose writes stall past the write timeout must be closed");
+}
