@@ -6,6 +6,10 @@
 //! cancels the session (the task is aborted, which drops the engine's watches). A reset
 //! re-applies the broken state and starts a fresh session on the same channel, so a second fix
 //! is noticed and celebrated again.
+//!
+//! Lessons are read from disk on Tauri's blocking pool, never on the main thread: a lesson
+//! folder is a teacher's input, and however the engine guards its reads (regular files only,
+//! size-capped, no FIFOs), a slow or network-mounted folder must not freeze the window.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -45,7 +49,8 @@ pub fn lesson_roots(app: &tauri::AppHandle) -> Vec<PathBuf> {
     roots
 }
 
-fn catalog(app: &tauri::AppHandle) -> Result<(Catalog, Vec<PathBuf>), UiError> {
+/// The curriculum, read afresh on the blocking pool (see the module docs).
+async fn catalog(app: &tauri::AppHandle) -> Result<(Catalog, Vec<PathBuf>), UiError> {
     let roots = lesson_roots(app);
     if roots.is_empty() {
         return Err(error::lessons(
@@ -53,12 +58,16 @@ fn catalog(app: &tauri::AppHandle) -> Result<(Catalog, Vec<PathBuf>), UiError> {
              folder of missions.",
         ));
     }
-    Ok((Catalog::load(&roots), roots))
+    let read = roots.clone();
+    let catalog = tauri::async_runtime::spawn_blocking(move || Catalog::load(&read))
+        .await
+        .map_err(|e| error::internal(format!("Reading the lessons stopped unexpectedly: {e}")))?;
+    Ok((catalog, roots))
 }
 
 /// The mission `id`, read afresh from the lessons.
-fn mission(app: &tauri::AppHandle, id: &str) -> Result<(Catalog, Mission), UiError> {
-    let (catalog, roots) = catalog(app)?;
+async fn mission(app: &tauri::AppHandle, id: &str) -> Result<(Catalog, Mission), UiError> {
+    let (catalog, roots) = catalog(app).await?;
     let Some(m) = catalog.get(id).cloned() else {
         return Err(error::lessons(format!(
             "There is no mission `{id}` in {}. Its lesson folder may have been removed or may \
@@ -73,9 +82,10 @@ fn mission(app: &tauri::AppHandle, id: &str) -> Result<(Catalog, Mission), UiErr
     Ok((catalog, m))
 }
 
+/// Async, so Tauri runs it off the main thread (sync commands run on it).
 #[tauri::command]
-pub fn list_missions(app: tauri::AppHandle) -> Result<MissionList, UiError> {
-    let (catalog, _) = catalog(&app)?;
+pub async fn list_missions(app: tauri::AppHandle) -> Result<MissionList, UiError> {
+    let (catalog, _) = catalog(&app).await?;
     Ok(MissionList {
         missions: catalog.summaries(),
         problems: catalog.problems.iter().map(ToString::to_string).collect(),
@@ -169,7 +179,7 @@ async fn begin(
     id: &str,
     generation: u64,
 ) -> Result<MissionSession, UiError> {
-    let (catalog, mission) = mission(app, id)?;
+    let (catalog, mission) = mission(app, id).await?;
     let target = target(app).await?;
     if target.embedded {
         app.state::<EmbeddedCluster>().add_registries(&mission)?;
@@ -246,27 +256,20 @@ async fn begin(
     Ok(reply)
 }
 
-/// The mission's manifest files as the editor opens them, in the lesson's order.
+/// The mission's manifest files as the editor opens them, in the lesson's order: the texts
+/// the loader read (safely, once), never a second read of a file that may have changed kind.
 fn manifest_files(mission: &Mission) -> Vec<ManifestFile> {
-    let mut files: Vec<ManifestFile> = Vec::new();
-    for m in &mission.manifests {
-        let name = m
-            .file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if files.iter().any(|f| f.name == name) {
-            continue;
-        }
-        let path = if m.file.is_absolute() {
-            m.file.clone()
-        } else {
-            mission.dir.join(&m.file)
-        };
-        let yaml = std::fs::read_to_string(&path).unwrap_or_default();
-        files.push(ManifestFile { name, yaml });
-    }
-    files
+    mission
+        .manifest_sources
+        .iter()
+        .map(|(file, yaml)| ManifestFile {
+            name: file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            yaml: yaml.clone(),
+        })
+        .collect()
 }
 
 #[tauri::command]
@@ -298,8 +301,8 @@ pub async fn reset_mission(app: tauri::AppHandle, id: String) -> Result<MissionS
 }
 
 /// The namespace of a mission that exists (actions never reach other namespaces).
-fn namespace_of(app: &tauri::AppHandle, id: &str) -> Result<String, UiError> {
-    mission(app, id).map(|(_, m)| m.namespace())
+async fn namespace_of(app: &tauri::AppHandle, id: &str) -> Result<String, UiError> {
+    mission(app, id).await.map(|(_, m)| m.namespace())
 }
 
 #[tauri::command]
@@ -309,7 +312,7 @@ pub async fn apply_manifest(
     file: String,
     yaml: String,
 ) -> Result<ActionResult, UiError> {
-    let namespace = namespace_of(&app, &id)?;
+    let namespace = namespace_of(&app, &id).await?;
     let target = target(&app).await?;
     Ok(session::apply_yaml(&target.client, &namespace, &file, &yaml).await)
 }
@@ -321,15 +324,16 @@ pub async fn delete_manifest(
     file: String,
     yaml: String,
 ) -> Result<ActionResult, UiError> {
-    let namespace = namespace_of(&app, &id)?;
+    let namespace = namespace_of(&app, &id).await?;
     let target = target(&app).await?;
     Ok(session::delete_yaml(&target.client, &namespace, &file, &yaml).await)
 }
 
-/// The next hint of the mission's ladder, counted in progress.
+/// The next hint of the mission's ladder, counted in progress. Async, so the lessons are read
+/// off the main thread.
 #[tauri::command]
-pub fn reveal_hint(app: tauri::AppHandle, id: String) -> Result<HintReveal, UiError> {
-    let (_, mission) = mission(&app, &id)?;
+pub async fn reveal_hint(app: tauri::AppHandle, id: String) -> Result<HintReveal, UiError> {
+    let (_, mission) = mission(&app, &id).await?;
     let total = mission.hints.len();
     let book = app.state::<ProgressBook>();
     let (_, revealed) = book.update(|p| {

@@ -50,7 +50,7 @@ fn kq_lessons_check_passes_the_bundled_lessons_and_points_at_a_broken_one() {
     let out = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success(), "the bundled lessons pass: {out}");
     assert!(
-        out.contains("3 lessons checked, 0 errors, 0 warnings"),
+        out.contains("3 lessons checked, 0 with errors, 0 errors, 0 warnings"),
         "{out}"
     );
 
@@ -106,7 +106,7 @@ fn kq_lessons_check_rejects_a_registry_file_the_embedded_cluster_would_refuse() 
         "a bad registry.yaml fails the check: {text}"
     );
     assert!(
-        text.contains("registry.yaml") && text.contains("line 4") && text.contains("privat"),
+        text.contains("registry.yaml:4:") && text.contains("privat"),
         "the error names the file, the line and the field: {text}"
     );
 
@@ -165,4 +165,57 @@ fn kq_missions_lists_the_curriculum_with_each_missions_state() {
     let lines: Vec<&str> = after.lines().collect();
     assert!(lines[0].ends_with("solved in 4m12s, 2 hints"), "{after}");
     assert!(lines[1].ends_with("open"), "{after}");
+}
+
+/// Copies the bundled lessons into a fresh folder a test may break.
+fn bundled_copy(root: &std::path::Path) {
+    for entry in std::fs::read_dir(kq_tests::workspace_root().join("lessons")).expect("lessons") {
+        let entry = entry.expect("entry");
+        if entry.path().is_dir() {
+            kq_tests::copy_dir(&entry.path(), &root.join(entry.file_name()));
+        }
+    }
+}
+
+#[test]
+fn kq_lessons_check_reports_a_solution_image_missing_from_the_catalog_and_counts_broken_lessons() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path();
+    bundled_copy(root);
+    let solution = root.join("02-image-pull-backoff/solution/pod.yaml");
+    let text = std::fs::read_to_string(&solution).expect("solution");
+    assert!(
+        text.contains("image: nginx:1.27"),
+        "the bundled fix uses nginx:1.27"
+    );
+    std::fs::write(&solution, text.replace("nginx:1.27", "nginx:1.27-typo")).expect("write");
+    // A second broken lesson, so the summary has to count lessons, not errors.
+    let debrief = root.join("03-pending-insufficient-cpu/debrief.md");
+    std::fs::remove_file(&debrief).expect("remove debrief");
+
+    let out = std::process::Command::new(kq_tests::kq_binary())
+        .args(["lessons", "check"])
+        .arg(root)
+        .output()
+        .expect("kq runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "a broken lesson makes `kq lessons check` exit non-zero: {text}"
+    );
+    assert!(
+        text.contains(
+            "02-image-pull-backoff/solution/pod.yaml:12: the solution's image `nginx:1.27-typo`"
+        ),
+        "the missing image is reported at its file and line: {text}"
+    );
+    assert!(
+        text.contains("03-pending-insufficient-cpu/debrief.md: missing the debrief"),
+        "the other lesson's error is in the same run: {text}"
+    );
+    assert!(
+        text.contains("3 lessons checked, 2 with errors, 2 errors, 0 warnings"),
+        "the summary counts every lesson checked, broken ones included, and how many are \
+         broken: {text}"
+    );
 }

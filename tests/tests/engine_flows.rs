@@ -404,6 +404,14 @@ fn a_mission_that_declares_a_node_runs_its_pod_there() {
         "spec:\n  nodeSelector: {accelerator: gpu}\n  tolerations: [{key: dedicated, operator: Equal, value: gpu, effect: NoSchedule}]\n",
     );
     std::fs::write(dir.join("manifests/pod.yaml"), pod).expect("pod manifest");
+    // Cluster-scoped objects must be declared in mission.md.
+    let front = std::fs::read_to_string(dir.join("mission.md")).expect("mission.md");
+    let front = front.replacen(
+        "expected_symptoms:",
+        "cluster_scoped:\n  - { kind: Node, name: gpu-1 }\nexpected_symptoms:",
+        1,
+    );
+    std::fs::write(dir.join("mission.md"), front).expect("mission.md");
     let mission = kq_engine::mission::load_mission(&dir).expect("the mission loads");
 
     let tc = paused();

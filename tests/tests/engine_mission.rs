@@ -107,7 +107,10 @@ fn the_reference_lesson_loads() {
     );
     let report = check_lesson_dir(&d);
     assert!(report.is_ok() && report.warnings.is_empty(), "{report:?}");
-    assert_eq!(report.render(), "1 lesson checked, 0 errors, 0 warnings\n");
+    assert_eq!(
+        report.render(),
+        "1 lesson checked, 0 with errors, 0 errors, 0 warnings\n"
+    );
 }
 
 #[test]
@@ -243,7 +246,17 @@ fn every_problem_of_a_lesson_is_listed_by_the_checker() {
         .iter()
         .map(|e| e.to_string().replace(&format!("{}/", d.display()), ""))
         .collect();
-    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(
+        lines.len(),
+        3,
+        "the document's two missing fields and the missing debrief, all in one run: {lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("solution/pod.yaml:1: metadata.name:")),
+        "{lines:?}"
+    );
     assert!(
         lines
             .iter()
@@ -582,4 +595,326 @@ image: nginx:1.25
         "headings have ids: {html}"
     );
     assert!(!lower.contains("style="), "no inline styles: {html}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lessons are input from teachers: safe reads, every error in one run, cluster-scoped objects
+
+/// Loads the lesson on another thread and gives up after ten seconds, so a loader that blocks
+/// (on a FIFO, say) fails the test instead of hanging the suite.
+fn load_within_seconds(d: &Path) -> Result<kq_engine::mission::Mission, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let dir = d.to_owned();
+    std::thread::spawn(move || {
+        let _ = tx.send(load_mission(&dir).map_err(|e| e.to_string()));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("loading a lesson must never block: it did not finish within 10 s")
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(ok.success(), "mkfifo {}", path.display());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_debrief_or_manifest_is_refused_at_once_instead_of_hanging() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let d = lesson_dir(tmp.path(), MISSION);
+    mkfifo(&d.join("debrief.md"));
+    let msg = load_within_seconds(&d).expect_err("a FIFO debrief must be refused");
+    assert!(
+        msg.contains("debrief.md: refused") && msg.contains("FIFO"),
+        "the error names the file and says it is a FIFO: {msg}"
+    );
+
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let d = lesson_dir(tmp.path(), MISSION);
+    mkfifo(&d.join("manifests/pod.yaml"));
+    let msg = load_within_seconds(&d).expect_err("a FIFO manifest must be refused");
+    assert!(
+        msg.contains("manifests/pod.yaml: refused") && msg.contains("FIFO"),
+        "the error names the manifest and says it is a FIFO: {msg}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_to_dev_zero_or_out_of_the_lesson_folder_is_refused() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let d = lesson_dir(tmp.path(), MISSION);
+    std::fs::remove_file(d.join("debrief.md")).expect("remove");
+    std::os::unix::fs::symlink("/dev/zero", d.join("debrief.md")).expect("symlink");
+    let msg = load_within_seconds(&d).expect_err("a debrief linked to /dev/zero must be refused");
+    assert!(
+        msg.contains("debrief.md: refused") && msg.contains("/dev/zero"),
+        "the error says where the link points, rather than reading gigabytes: {msg}"
+    );
+
+    // A file outside the lesson folder, e.g. a secret next to it, is never loaded.
+    let secret = tmp.path().join("secret.yaml");
+    std::fs::write(
+        &secret,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: secret\n",
+    )
+    .expect("secret");
+    std::os::unix::fs::symlink(&secret, d.join("manifests/stolen.yaml")).expect("symlink");
+    std::fs::write(d.join("debrief.md"), "# Debrief\n").expect("debrief");
+    let msg = load_within_seconds(&d).expect_err("a manifest linked out of the folder");
+    assert!(
+        msg.contains("manifests/stolen.yaml: refused") && msg.contains("outside"),
+        "a symlink out of the lesson folder is refused, not loaded silently: {msg}"
+    );
+
+    // A lesson folder that is itself a link to elsewhere is refused by the catalog.
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let real = lesson_dir(elsewhere.path(), MISSION);
+    let root = tempfile::tempdir().expect("temp dir");
+    std::os::unix::fs::symlink(&real, root.path().join("02-image-pull-backoff")).expect("link");
+    let c = Catalog::load(&[root.path().to_owned()]);
+    assert!(
+        c.missions.is_empty(),
+        "a lesson folder linked from outside the lessons root is not loaded"
+    );
+    assert!(
+        c.problems.iter().any(|p| p.to_string().contains("outside")),
+        "and the catalog says why: {:?}",
+        c.problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn an_oversized_lesson_file_is_refused_without_reading_it_all() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let d = lesson_dir(tmp.path(), MISSION);
+    let cap = usize::try_from(kq_engine::mission::MAX_LESSON_FILE_BYTES).expect("fits");
+    let mut big = String::from(BROKEN);
+    big.push_str(&"# padding\n".repeat(cap / 10 + 1));
+    write(&d, "manifests/pod.yaml", &big);
+    let msg = load_within_seconds(&d).expect_err("a manifest over the cap must be refused");
+    assert!(
+        msg.contains("manifests/pod.yaml: refused") && msg.contains("larger than 3 MiB"),
+        "the error names the file and the cap: {msg}"
+    );
+}
+
+#[test]
+fn five_mistakes_in_a_lesson_are_all_reported_in_one_run_each_at_its_line() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mission = MISSION
+        .replace("stage: pull\n", "stage: pulll\n")
+        .replace("difficulty: beginner", "difficulty: easy")
+        .replace("kind: image-resolvable", "kind: image-resolvabel");
+    let d = lesson_dir(tmp.path(), &mission);
+    write(
+        &d,
+        "manifests/pod.yaml",
+        &BROKEN.replace("  name: web\n", "  name: web\n  namespace: default\n"),
+    );
+    write(
+        &d,
+        "solution/pod.yaml",
+        &BROKEN.replace("apiVersion: v1\n", ""),
+    );
+    let report = check_lesson_dir(tmp.path());
+    let lines: Vec<String> = report
+        .errors
+        .iter()
+        .map(|e| e.to_string().replace(&format!("{}/", d.display()), ""))
+        .collect();
+    let expected = [
+        "mission.md:6: stage: unknown variant `pulll`",
+        "mission.md:7: difficulty: unknown variant `easy`",
+        "mission.md:20: objectives[2].check: unknown variant `image-resolvabel`",
+        "manifests/pod.yaml:5: metadata.namespace:",
+        "solution/pod.yaml:1: apiVersion: missing `apiVersion`",
+    ];
+    for e in expected {
+        assert!(
+            lines.iter().any(|l| l.starts_with(e)),
+            "every mistake is reported in the same run, at its own line; missing `{e}` in \
+             {lines:#?}"
+        );
+    }
+    assert_eq!(
+        lines.len(),
+        5,
+        "exactly the five mistakes, nothing invented: {lines:#?}"
+    );
+    assert!(
+        report
+            .render()
+            .ends_with("1 lesson checked, 1 with errors, 5 errors, 0 warnings\n"),
+        "the broken lesson is counted as checked and as broken: {}",
+        report.render()
+    );
+}
+
+#[test]
+fn a_manifest_namespace_is_one_error_at_its_own_line_and_the_mission_namespace_is_allowed() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let d = lesson_dir(tmp.path(), MISSION);
+    write(
+        &d,
+        "manifests/pod.yaml",
+        &BROKEN.replace("  name: web\n", "  name: web\n  namespace: kube-system\n"),
+    );
+    let report = check_lesson_dir(&d);
+    let lines: Vec<String> = report
+        .errors
+        .iter()
+        .map(|e| e.to_string().replace(&format!("{}/", d.display()), ""))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "manifests/pod.yaml:5: metadata.namespace: Pod `web` sets metadata.namespace to \
+          `kube-system`; remove it: the mission applies everything into its own namespace \
+          (`kq-image-pull-backoff`)"
+        ],
+        "one error, at the line of `namespace:`, and no invented follow-up about pod `web`"
+    );
+
+    write(
+        &d,
+        "manifests/pod.yaml",
+        &BROKEN.replace(
+            "  name: web\n",
+            "  name: web\n  namespace: kq-image-pull-backoff\n",
+        ),
+    );
+    let m = load_within_seconds(&d).expect("naming the mission's own namespace is allowed");
+    assert_eq!(m.manifests.len(), 1);
+}
+
+const NODE: &str = "apiVersion: v1
+kind: Node
+metadata:
+  name: gpu-1
+";
+
+#[test]
+fn cluster_scoped_objects_need_a_declaration_and_only_nodes_can_be_declared() {
+    // Undeclared: reported at the object's line, in manifests/ and solution/ alike.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let d = lesson_dir(tmp.path(), MISSION);
+    write(&d, "manifests/node.yaml", NODE);
+    write(
+        &d,
+        "solution/rbac.yaml",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: admin\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: prod\n",
+    );
+    let report = check_lesson_dir(&d);
+    let lines: Vec<String> = report
+        .errors
+        .iter()
+        .map(|e| e.to_string().replace(&format!("{}/", d.display()), ""))
+        .collect();
+    for e in [
+        "manifests/node.yaml:1: kind: Node `gpu-1` is cluster-scoped but not declared",
+        "solution/rbac.yaml:1: kind: ClusterRoleBinding `admin` is cluster-scoped",
+        "solution/rbac.yaml:6: kind: Namespace `prod` is cluster-scoped",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(e)),
+            "every cluster-scoped object is reported at its line; missing `{e}` in {lines:#?}"
+        );
+    }
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+
+    // Declared: a node loads and the mission says it needs cluster-scoped objects.
+    let declared = MISSION.replace(
+        "expected_symptoms:",
+        "cluster_scoped:\n  - { kind: Node, name: gpu-1 }\nexpected_symptoms:",
+    );
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let d = lesson_dir(tmp.path(), &declared);
+    write(&d, "manifests/node.yaml", NODE);
+    let m = load_within_seconds(&d).expect("a declared node loads");
+    assert!(
+        m.declares_cluster_scoped(),
+        "the session must be able to tell this mission needs the embedded cluster"
+    );
+    assert!(
+        !load_within_seconds(&lesson_dir(
+            tempfile::tempdir().expect("tmp").path(),
+            MISSION
+        ))
+        .expect("loads")
+        .declares_cluster_scoped(),
+        "a mission without declarations runs anywhere"
+    );
+
+    // Declaring a kind the embedded cluster does not use, or an object no manifest creates.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let d = lesson_dir(
+        tmp.path(),
+        &MISSION.replace(
+            "expected_symptoms:",
+            "cluster_scoped:\n  - { kind: Namespace, name: prod }\n  - { kind: Node, name: gpu-2 }\nexpected_symptoms:",
+        ),
+    );
+    let report = check_lesson_dir(&d);
+    let lines: Vec<String> = report
+        .errors
+        .iter()
+        .map(|e| e.to_string().replace(&format!("{}/", d.display()), ""))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("mission.md:10: cluster_scoped[0]: `Namespace` cannot be declared"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].starts_with(
+            "mission.md:11: cluster_scoped[1]: declares Node `gpu-2`, but manifests/ does not create it"
+        ),
+        "{lines:#?}"
+    );
+}
+
+/// The embedded cluster's catalog, reduced to what these tests need.
+struct OnlyNginx125;
+
+impl kq_engine::mission::ImageCatalog for OnlyNginx125 {
+    fn missing_image(&self, _: &[(String, String)], image: &str) -> Option<String> {
+        (image != "nginx:1.25").then(|| format!("{image}: not found"))
+    }
+    fn registry_problem(&self, _: &str, _: &str) -> Option<(Option<usize>, String)> {
+        None
+    }
+}
+
+#[test]
+fn a_solution_image_the_catalog_does_not_have_is_reported_at_its_line() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let d = lesson_dir(tmp.path(), MISSION);
+    let report = kq_engine::mission::check_lessons(&d, Some(&OnlyNginx125));
+    assert!(report.is_ok(), "nginx:1.25 exists: {}", report.render());
+
+    write(
+        &d,
+        "solution/pod.yaml",
+        &BROKEN.replace("nonexistent-tag-xyz-123", "1.255"),
+    );
+    let report = kq_engine::mission::check_lessons(&d, Some(&OnlyNginx125));
+    let lines: Vec<String> = report
+        .errors
+        .iter()
+        .map(|e| e.to_string().replace(&format!("{}/", d.display()), ""))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("solution/pod.yaml:8: the solution's image `nginx:1.255` is not in"),
+        "a reference fix that could never pull its image is an error at the image's line: {lines:#?}"
+    );
 }

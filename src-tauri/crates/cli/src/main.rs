@@ -3,11 +3,12 @@
 //! `kubectl`, play missions in the terminal (`kq play`) and move progress between machines and
 //! into a teacher's class report (`kq progress`).
 
+mod lessons_cmd;
 mod play;
 mod progress_cmd;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -211,7 +212,7 @@ fn main() -> ExitCode {
         } => cluster_up(kubeconfig, port, speed),
         Command::Lessons {
             command: LessonsCommand::Check { dirs },
-        } => lessons_check(&dirs),
+        } => lessons_cmd::lessons_check(&dirs),
         Command::Play {
             mission,
             lessons,
@@ -265,30 +266,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// `kq lessons check DIR…`: the same checks the app's loader and mission CI apply.
-fn lessons_check(dirs: &[PathBuf]) -> ExitCode {
-    let mut ok = true;
-    for dir in dirs {
-        if !dir.is_dir() {
-            eprintln!("error: {}: not a folder", dir.display());
-            ok = false;
-            continue;
-        }
-        let report = kq_engine::mission::check_lesson_dir(dir);
-        print!("{}", report.render());
-        ok &= report.is_ok();
-        for problem in registry_problems(dir) {
-            println!("error: {problem}");
-            ok = false;
-        }
-    }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
 /// `solved in 4m12s, 1 hint`, `in progress`, `open` or `locked (needs …)`.
 fn mission_state(
     progress: &kq_engine::progress::Progress,
@@ -313,35 +290,6 @@ fn mission_state(
         MissionStatus::NotStarted if progress.is_unlocked(&s.requires) => "open".into(),
         MissionStatus::NotStarted => format!("locked (needs {})", s.requires.join(", ")),
     }
-}
-
-/// Image catalog files (`registry.yaml`) in `dir` and its mission folders that the embedded
-/// cluster would refuse, explained with file, line and field.
-fn registry_problems(dir: &Path) -> Vec<String> {
-    let mut files = vec![dir.join(kq_engine::mission::REGISTRY_FILE)];
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        let mut subdirs: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path().join(kq_engine::mission::REGISTRY_FILE))
-            .collect();
-        subdirs.sort();
-        files.extend(subdirs);
-    }
-    let mut problems = Vec::new();
-    for file in files.into_iter().filter(|f| f.is_file()) {
-        let text = match std::fs::read_to_string(&file) {
-            Ok(t) => t,
-            Err(e) => {
-                problems.push(format!("{}: cannot read it: {e}", file.display()));
-                continue;
-            }
-        };
-        let mut catalog = kq_sim::registry::Catalog::builtin();
-        if let Err(e) = catalog.add_yaml(&text, &file.display().to_string()) {
-            problems.push(e.to_string());
-        }
-    }
-    problems
 }
 
 /// `kq cluster up`: one `ready:` line once serving (scripts wait for it), then serve until

@@ -5,6 +5,14 @@
 //! mistakes: raw HTML or unsafe links that the renderer will neutralise, objectives about pods
 //! no manifest creates, a folder name that does not match the id, missing expected symptoms
 //! (mission CI then has nothing to check the broken state against).
+//!
+//! Every error of every lesson is reported in one run, each at its own `file:line`, and the
+//! summary counts the lessons checked and how many of them have errors, broken ones included.
+//!
+//! Whether the solution's images exist, and whether a `registry.yaml` is acceptable, only the
+//! embedded cluster's offline registry knows. The engine does not depend on the cluster, so the
+//! caller passes that knowledge in as an [`ImageCatalog`] (the `kq` CLI builds it from the
+//! cluster crate's catalog).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -12,8 +20,24 @@ use std::path::{Path, PathBuf};
 use comrak::nodes::NodeValue;
 use comrak::{Arena, Options, parse_document};
 
+use super::files::LessonRoot;
+use super::manifests::{container_images, image_line};
 use super::render::is_safe_url;
-use super::{Catalog, LessonError, MISSION_FILE, Mission, load_mission_all};
+use super::{
+    Catalog, LessonError, MISSION_FILE, Mission, REGISTRY_FILE, lesson_dirs, load_draft,
+    reject_unsatisfiable,
+};
+
+/// What only the embedded cluster's offline image registry knows, supplied by the caller.
+pub trait ImageCatalog {
+    /// Why `image` cannot be pulled from the offline registry as extended by `registries`
+    /// (each `registry.yaml` that applies, as `(file, YAML)`), or `None` when it can.
+    fn missing_image(&self, registries: &[(String, String)], image: &str) -> Option<String>;
+
+    /// What the embedded cluster refuses in one `registry.yaml`, as `(line, message)`, or
+    /// `None` when it accepts the file.
+    fn registry_problem(&self, file: &str, yaml: &str) -> Option<(Option<usize>, String)>;
+}
 
 /// One finding, printed as `file:line: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,10 +75,17 @@ impl From<&LessonError> for LessonIssue {
 /// The outcome of a check.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LessonReport {
-    /// Ids of the missions that loaded.
-    pub checked: Vec<String>,
+    /// Every lesson folder checked, whether or not it loaded.
+    pub checked: Vec<PathBuf>,
+    /// The lesson folders with at least one error.
+    pub broken: Vec<PathBuf>,
     pub errors: Vec<LessonIssue>,
     pub warnings: Vec<LessonIssue>,
+}
+
+/// `1 lesson`, `3 lessons`.
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 impl LessonReport {
@@ -64,7 +95,7 @@ impl LessonReport {
     }
 
     /// The report as `kq lessons check` prints it: one `error:`/`warning:` line per finding,
-    /// then a summary line.
+    /// then a summary line: lessons checked, how many have errors, errors, warnings.
     pub fn render(&self) -> String {
         let mut out = String::new();
         for e in &self.errors {
@@ -74,13 +105,11 @@ impl LessonReport {
             out.push_str(&format!("warning: {w}\n"));
         }
         out.push_str(&format!(
-            "{} lesson{} checked, {} error{}, {} warning{}\n",
-            self.checked.len(),
-            if self.checked.len() == 1 { "" } else { "s" },
-            self.errors.len(),
-            if self.errors.len() == 1 { "" } else { "s" },
-            self.warnings.len(),
-            if self.warnings.len() == 1 { "" } else { "s" },
+            "{} checked, {} with errors, {}, {}\n",
+            count(self.checked.len(), "lesson"),
+            self.broken.len(),
+            count(self.errors.len(), "error"),
+            count(self.warnings.len(), "warning"),
         ));
         out
     }
@@ -202,13 +231,98 @@ fn warnings_for(m: &Mission, out: &mut Vec<LessonIssue>) {
     }
 }
 
-/// Checks one lesson folder, or every lesson folder directly inside `path`.
+/// Checks one lesson folder, or every lesson folder directly inside `path`, without image
+/// knowledge. See [`check_lessons`].
 pub fn check_lesson_dir(path: &Path) -> LessonReport {
+    check_lessons(path, None)
+}
+
+/// Checks one lesson folder, or every lesson folder directly inside `path`; with `images`, also
+/// that every `registry.yaml` is accepted and every image the solution names exists.
+pub fn check_lessons(path: &Path, images: Option<&dyn ImageCatalog>) -> LessonReport {
     let mut report = LessonReport::default();
-    if path.join(MISSION_FILE).is_file() {
-        let (mission, errors) = load_mission_all(path);
-        report.errors.extend(errors.iter().map(LessonIssue::from));
-        if let Some(m) = mission {
+    let single = path.join(MISSION_FILE).is_file();
+    let dirs = if single {
+        vec![path.to_owned()]
+    } else if path.is_dir() {
+        let (dirs, refused) = lesson_dirs(path);
+        report.errors.extend(refused.iter().map(LessonIssue::from));
+        if let Some(images) = images
+            && let Ok(root) = LessonRoot::new(path)
+        {
+            registry_issue(&root, &path.join(REGISTRY_FILE), images, &mut report.errors);
+        }
+        if dirs.is_empty() && report.errors.is_empty() {
+            report.errors.push(LessonIssue {
+                file: path.to_owned(),
+                line: None,
+                message: "no lessons found: each lesson is a folder with a mission.md".into(),
+            });
+        }
+        dirs
+    } else {
+        report.errors.push(LessonIssue {
+            file: path.to_owned(),
+            line: None,
+            message: "not a lesson folder (no mission.md) nor a folder of lessons".into(),
+        });
+        return report;
+    };
+
+    let mut missions: Vec<Mission> = Vec::new();
+    let mut catalog_problems = Vec::new();
+    for dir in &dirs {
+        let draft = load_draft(dir);
+        report
+            .errors
+            .extend(draft.errors.iter().map(LessonIssue::from));
+        if let Some(images) = images {
+            if let Ok(root) = LessonRoot::new(dir) {
+                registry_issue(&root, &dir.join(REGISTRY_FILE), images, &mut report.errors);
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for m in &draft.solution {
+                let text = draft
+                    .texts
+                    .iter()
+                    .find(|(f, _)| *f == m.file)
+                    .map_or("", |(_, t)| t.as_str());
+                for image in container_images(&m.object) {
+                    let line = image_line(text, m, &image);
+                    if !seen.insert((m.file.clone(), line, image.clone())) {
+                        continue;
+                    }
+                    if let Some(why) = images.missing_image(&draft.registries, &image) {
+                        report.errors.push(LessonIssue {
+                            file: m.file.clone(),
+                            line: Some(line),
+                            message: format!(
+                                "the solution's image `{image}` is not in the embedded \
+                                 cluster's image catalog, so the reference fix could never \
+                                 pass: {why}. Use an image the catalog has, or add it in \
+                                 registry.yaml"
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        report.checked.push(dir.clone());
+        if let Some(m) = draft.mission {
+            if let Some(other) = missions.iter().find(|o| o.summary.id == m.summary.id) {
+                catalog_problems.push(LessonError::DuplicateId {
+                    file: m.file(),
+                    id: m.summary.id.clone(),
+                    other: other.dir.clone(),
+                });
+            } else {
+                missions.push(m);
+            }
+        }
+    }
+
+    if single {
+        if let Some(m) = missions.first() {
             // `requires` is resolved against the lesson's siblings.
             let siblings = path
                 .parent()
@@ -234,32 +348,17 @@ pub fn check_lesson_dir(path: &Path) -> LessonReport {
                     message: "requires: a mission cannot require itself".into(),
                 });
             }
-            warnings_for(&m, &mut report.warnings);
-            report.checked.push(m.summary.id.clone());
         }
-        return report;
+    } else {
+        reject_unsatisfiable(&mut missions, &mut catalog_problems);
     }
-    if !path.is_dir() {
-        report.errors.push(LessonIssue {
-            file: path.to_owned(),
-            line: None,
-            message: "not a lesson folder (no mission.md) nor a folder of lessons".into(),
-        });
-        return report;
-    }
-    let catalog = Catalog::load(&[path.to_owned()]);
     report
         .errors
-        .extend(catalog.problems.iter().map(LessonIssue::from));
-    if catalog.missions.is_empty() && catalog.problems.is_empty() {
-        report.errors.push(LessonIssue {
-            file: path.to_owned(),
-            line: None,
-            message: "no lessons found: each lesson is a folder with a mission.md".into(),
-        });
-    }
-    for (i, m) in catalog.missions.iter().enumerate() {
-        if let Some(other) = catalog.missions[..i]
+        .extend(catalog_problems.iter().map(LessonIssue::from));
+    missions
+        .sort_by(|a, b| (a.summary.order, &a.summary.id).cmp(&(b.summary.order, &b.summary.id)));
+    for (i, m) in missions.iter().enumerate() {
+        if let Some(other) = missions[..i]
             .iter()
             .find(|o| o.summary.order == m.summary.order)
         {
@@ -273,7 +372,40 @@ pub fn check_lesson_dir(path: &Path) -> LessonReport {
             });
         }
         warnings_for(m, &mut report.warnings);
-        report.checked.push(m.summary.id.clone());
     }
+    report.broken = dirs
+        .iter()
+        .filter(|d| report.errors.iter().any(|e| e.file.starts_with(d)))
+        .cloned()
+        .collect();
     report
+}
+
+/// Asks the image catalog about one `registry.yaml`, if there is one.
+fn registry_issue(
+    root: &LessonRoot,
+    file: &Path,
+    images: &dyn ImageCatalog,
+    out: &mut Vec<LessonIssue>,
+) {
+    match root.read_optional(file) {
+        Ok(None) => {}
+        Ok(Some(yaml)) => {
+            if let Some((line, message)) =
+                images.registry_problem(&file.display().to_string(), &yaml)
+            {
+                out.push(LessonIssue {
+                    file: file.to_owned(),
+                    line,
+                    message,
+                });
+            }
+        }
+        // The lesson's own registry.yaml is already reported by the loader.
+        Err(_)
+            if file
+                .parent()
+                .is_some_and(|d| d.join(MISSION_FILE).is_file()) => {}
+        Err(e) => out.push(LessonIssue::from(&e)),
+    }
 }

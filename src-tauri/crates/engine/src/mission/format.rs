@@ -117,30 +117,49 @@ pub(crate) struct RawObjective {
     pub check: serde_yaml_ng::Value,
 }
 
-/// The front matter as written.
-#[derive(Debug, Clone, Deserialize)]
+/// An object outside the mission namespace that a mission declares it needs (an extra node on
+/// the embedded cluster). Only [`super::manifests::DECLARABLE_CLUSTER_SCOPED_KINDS`] may be
+/// declared; a real cluster refuses such a mission rather than touch its own nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct FrontMatter {
-    #[allow(dead_code)] // checked before the typed parse
-    pub format: u32,
-    pub id: String,
-    pub title: String,
-    pub order: u32,
-    pub stage: LessonStage,
-    pub difficulty: Difficulty,
-    #[serde(default)]
-    pub requires: Vec<String>,
-    #[serde(default)]
-    pub expected_symptoms: Vec<ExpectedSymptom>,
-    pub objectives: Vec<RawObjective>,
-    pub hints: Vec<String>,
+pub struct ClusterScopedObject {
+    pub kind: String,
+    pub name: String,
 }
 
-/// The front matter with typed objectives.
-#[derive(Debug, Clone)]
-pub(crate) struct ParsedFrontMatter {
-    pub front: FrontMatter,
-    pub objectives: Vec<Objective>,
+/// The fields `mission.md` may hold, in the order the docs list them.
+const FIELDS: &[&str] = &[
+    "format",
+    "id",
+    "title",
+    "order",
+    "stage",
+    "difficulty",
+    "requires",
+    "cluster_scoped",
+    "expected_symptoms",
+    "objectives",
+    "hints",
+];
+
+/// The front matter as read: each field parsed on its own, so one mistake does not hide the
+/// next. A field is `None` when it is missing or was rejected (its problem is in `problems`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FrontMatter {
+    pub id: Option<String>,
+    pub title: Option<String>,
+    pub order: Option<u32>,
+    pub stage: Option<LessonStage>,
+    pub difficulty: Option<Difficulty>,
+    pub requires: Option<Vec<String>>,
+    /// With the line (in the YAML) of each declaration.
+    pub cluster_scoped: Option<Vec<(ClusterScopedObject, usize)>>,
+    pub expected_symptoms: Option<Vec<ExpectedSymptom>>,
+    /// With typed checks; `None` if any objective was rejected.
+    pub objectives: Option<Vec<Objective>>,
+    pub hints: Option<Vec<String>>,
+    /// Every problem, each at its own line (line 1 = the YAML's first line).
+    pub problems: Vec<YamlProblem>,
 }
 
 /// A front-matter problem, located in the YAML (line 1 = the YAML's first line).
@@ -188,80 +207,353 @@ pub(crate) fn split_yaml_error(e: &serde_yaml_ng::Error) -> YamlProblem {
     }
 }
 
-/// Parses the front matter: the format version first, then the typed fields.
-pub(crate) fn parse_front_matter(yaml: &str) -> Result<ParsedFrontMatter, YamlProblem> {
-    let value: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(yaml).map_err(|e| split_yaml_error(&e))?;
-    let Some(map) = value.as_mapping() else {
-        return Err(YamlProblem {
-            line: 1,
-            field: None,
-            message: "the front matter must be a YAML mapping (`key: value` lines)".into(),
+/// One top-level `key: value` of the front matter with the lines that belong to it.
+struct Block {
+    key: String,
+    /// 1-based line of `key:` in the YAML.
+    line: usize,
+    /// The key line and its continuation lines, as YAML text of a one-key mapping.
+    text: String,
+}
+
+/// Splits block-style YAML into its top-level keys. `None` when the text is not written that
+/// way (a flow mapping `{…}`), so the caller falls back to one whole-document parse.
+fn top_level_blocks(yaml: &str) -> Option<Vec<Block>> {
+    let mut blocks: Vec<Block> = Vec::new();
+    for (i, line) in yaml.lines().enumerate() {
+        let starts_key =
+            !line.is_empty() && !line.starts_with([' ', '\t', '#', '-']) && line.contains(':');
+        if starts_key {
+            let key = line.split(':').next().unwrap_or_default().trim();
+            blocks.push(Block {
+                key: key.trim_matches(['"', '\'']).to_owned(),
+                line: i + 1,
+                text: String::new(),
+            });
+        } else if blocks.is_empty() {
+            if line.trim().is_empty() || line.trim_start().starts_with('#') {
+                continue;
+            }
+            return None;
+        } else if !line.is_empty() && !line.starts_with([' ', '\t', '#', '-']) {
+            return None;
+        }
+        if let Some(b) = blocks.last_mut() {
+            b.text.push_str(line);
+            b.text.push('\n');
+        }
+    }
+    Some(blocks)
+}
+
+/// Moves a problem found in a piece of the YAML (line 1 = the piece's first line) to the
+/// front matter's own lines and names the field by its full path.
+fn relocate(e: &serde_yaml_ng::Error, piece: &str, first_line: usize, prefix: &str) -> YamlProblem {
+    let mut p = split_yaml_error(e);
+    if let Some(missing) = p
+        .message
+        .strip_prefix("missing field `")
+        .and_then(|r| r.strip_suffix('`'))
+    {
+        // Reported at the enclosing mapping; name the field itself.
+        p.field = Some(match p.field.take() {
+            Some(parent) => format!("{parent}.{missing}"),
+            None => missing.to_owned(),
         });
+    }
+    p.field = match (prefix.is_empty(), p.field.take()) {
+        (true, f) => f,
+        (false, None) => Some(prefix.to_owned()),
+        (false, Some(f)) if f.starts_with('[') => Some(format!("{prefix}{f}")),
+        (false, Some(f)) => Some(format!("{prefix}.{f}")),
+    };
+    p.line = first_line + clamp_line(piece, p.line) - 1;
+    p
+}
+
+/// Parses one top-level field as a one-key mapping, so errors keep their line and path.
+fn parse_field<T: serde::de::DeserializeOwned>(b: &Block) -> Result<T, YamlProblem> {
+    serde_yaml_ng::from_str::<std::collections::BTreeMap<String, T>>(&b.text)
+        .map_err(|e| relocate(&e, &b.text, b.line, ""))
+        .and_then(|mut m| {
+            m.remove(&b.key).ok_or_else(|| YamlProblem {
+                line: b.line,
+                field: Some(b.key.clone()),
+                message: "cannot read this field's name".into(),
+            })
+        })
+}
+
+/// Parses a list field item by item, so every bad item is reported at its own line. Items
+/// written in flow style (`[a, b]`) fall back to one parse of the whole list.
+fn parse_items<T: serde::de::DeserializeOwned>(
+    b: &Block,
+    problems: &mut Vec<YamlProblem>,
+) -> Option<Vec<(T, usize, String)>> {
+    let values: Vec<serde_yaml_ng::Value> = match parse_field(b) {
+        Ok(v) => v,
+        Err(p) => {
+            problems.push(p);
+            return None;
+        }
+    };
+    let lines: Vec<&str> = b.text.lines().collect();
+    let dash = |l: &str| {
+        let t = l.trim_start();
+        (t == "-" || t.starts_with("- ")).then(|| l.len() - t.len())
+    };
+    let indent = lines.iter().skip(1).filter_map(|l| dash(l)).min();
+    let starts: Vec<usize> = (1..lines.len())
+        .filter(|&i| indent.is_some() && dash(lines[i]) == indent)
+        .collect();
+    if starts.len() != values.len() {
+        return match parse_field::<Vec<T>>(b) {
+            Ok(items) => Some(
+                items
+                    .into_iter()
+                    .map(|t| (t, b.line, String::new()))
+                    .collect(),
+            ),
+            Err(p) => {
+                problems.push(p);
+                None
+            }
+        };
+    }
+    let mut items = Vec::new();
+    let mut ok = true;
+    for (n, &s) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).copied().unwrap_or(lines.len());
+        let mut text = String::new();
+        for (k, l) in lines[s..end].iter().enumerate() {
+            if k == 0 {
+                // `- x` becomes `  x`: the item as a document of its own, same columns.
+                let at = l.len() - l.trim_start().len();
+                text.push_str(&l[..at]);
+                text.push_str("  ");
+                text.push_str(
+                    l[at..]
+                        .strip_prefix('-')
+                        .unwrap_or(&l[at..])
+                        .trim_start_matches(' '),
+                );
+            } else {
+                text.push_str(l);
+            }
+            text.push('\n');
+        }
+        match serde_yaml_ng::from_str::<T>(&text) {
+            Ok(t) => items.push((t, b.line + s, text)),
+            Err(e) => {
+                problems.push(relocate(&e, &text, b.line + s, &format!("{}[{n}]", b.key)));
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(items)
+}
+
+/// The value, or `None` with its problem recorded.
+fn keep<T>(r: Result<T, YamlProblem>, problems: &mut Vec<YamlProblem>) -> Option<T> {
+    r.map_err(|p| problems.push(p)).ok()
+}
+
+/// Parses the front matter: the format version first, then every field on its own.
+pub(crate) fn parse_front_matter(yaml: &str) -> FrontMatter {
+    let mut front = FrontMatter::default();
+    let fail = |front: &mut FrontMatter, p: YamlProblem| {
+        front.problems.push(p);
+    };
+    let value: serde_yaml_ng::Value = match serde_yaml_ng::from_str(yaml) {
+        Ok(v) => v,
+        Err(e) => {
+            fail(&mut front, split_yaml_error(&e));
+            return front;
+        }
+    };
+    let Some(map) = value.as_mapping() else {
+        fail(
+            &mut front,
+            YamlProblem {
+                line: 1,
+                field: None,
+                message: "the front matter must be a YAML mapping (`key: value` lines)".into(),
+            },
+        );
+        return front;
     };
     match map.get("format") {
         None => {
-            return Err(YamlProblem {
-                line: 1,
-                field: Some("format".into()),
-                message: format!(
-                    "missing field `format` (this version reads `format: {FORMAT_VERSION}`)"
-                ),
-            });
+            fail(
+                &mut front,
+                YamlProblem {
+                    line: 1,
+                    field: Some("format".into()),
+                    message: format!(
+                        "missing field `format` (this version reads `format: {FORMAT_VERSION}`)"
+                    ),
+                },
+            );
+            return front;
         }
         Some(v) if v.as_u64() != Some(u64::from(FORMAT_VERSION)) => {
+            // A newer format is reported as such, not as a pile of unknown fields.
             let found = serde_yaml_ng::to_string(v).unwrap_or_default();
-            return Err(YamlProblem {
-                line: line_of_key(yaml, "format").unwrap_or(1),
-                field: Some("format".into()),
-                message: format!(
-                    "unsupported format `{}`: this version of KubeQuest reads format {FORMAT_VERSION}; \
-                     update KubeQuest or convert the lesson",
-                    found.trim()
-                ),
-            });
+            fail(
+                &mut front,
+                YamlProblem {
+                    line: line_of_key(yaml, "format").unwrap_or(1),
+                    field: Some("format".into()),
+                    message: format!(
+                        "unsupported format `{}`: this version of KubeQuest reads format \
+                         {FORMAT_VERSION}; update KubeQuest or convert the lesson",
+                        found.trim()
+                    ),
+                },
+            );
+            return front;
         }
         Some(_) => {}
     }
-    let front = serde_yaml_ng::from_str::<FrontMatter>(yaml).map_err(|e| {
-        let mut p = split_yaml_error(&e);
-        // `missing field `x`` is reported at the enclosing mapping; name the field.
-        if let Some(missing) = p
-            .message
-            .strip_prefix("missing field `")
-            .and_then(|r| r.strip_suffix('`'))
-        {
-            p.field = Some(match p.field.take() {
-                Some(parent) => format!("{parent}.{missing}"),
-                None => missing.to_owned(),
-            });
-        }
-        if e.location().is_none()
-            && let Some(f) = &p.field
-            && let Some(l) = line_of_key(yaml, f.rsplit(['.', ']']).next().unwrap_or(f))
-        {
-            p.line = l;
-        }
-        p.line = clamp_line(yaml, p.line);
-        p
-    })?;
-    let mut objectives = Vec::new();
-    for (i, raw) in front.objectives.iter().enumerate() {
-        let check = serde_yaml_ng::from_value::<Check>(raw.check.clone()).map_err(|e| {
-            let p = split_yaml_error(&e);
+    let Some(blocks) = top_level_blocks(yaml) else {
+        fail(
+            &mut front,
             YamlProblem {
-                line: nth_key_line(yaml, "check", i).unwrap_or(1),
-                field: Some(format!("objectives[{i}].check")),
-                message: p.message,
+                line: 1,
+                field: None,
+                message: "write the front matter as one `key: value` line per field (block \
+                          style), not as a `{…}` flow mapping"
+                    .into(),
+            },
+        );
+        return front;
+    };
+    let mut problems = Vec::new();
+    let mut unknown = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for b in &blocks {
+        seen.insert(b.key.clone());
+        match b.key.as_str() {
+            "format" => {}
+            "id" => front.id = keep(parse_field(b), &mut problems),
+            "title" => front.title = keep(parse_field(b), &mut problems),
+            "order" => front.order = keep(parse_field(b), &mut problems),
+            "stage" => front.stage = keep(parse_field(b), &mut problems),
+            "difficulty" => front.difficulty = keep(parse_field(b), &mut problems),
+            "requires" => front.requires = keep(parse_field(b), &mut problems),
+            "cluster_scoped" => {
+                front.cluster_scoped = parse_items(b, &mut problems)
+                    .map(|items| items.into_iter().map(|(t, l, _)| (t, l)).collect());
             }
-        })?;
-        objectives.push(Objective {
-            id: raw.id.clone(),
-            title: raw.title.clone(),
-            check,
+            "expected_symptoms" => {
+                front.expected_symptoms = parse_items(b, &mut problems)
+                    .map(|items| items.into_iter().map(|(t, _, _)| t).collect());
+            }
+            "hints" => {
+                front.hints = parse_items(b, &mut problems)
+                    .map(|items| items.into_iter().map(|(t, _, _)| t).collect());
+            }
+            "objectives" => {
+                front.objectives = parse_items::<RawObjective>(b, &mut problems)
+                    .and_then(|items| typed_objectives(b, items, &mut problems));
+            }
+            other => unknown.push((b.line, other.to_owned())),
+        }
+    }
+    for (line, other) in unknown {
+        // A misspelt required field is one mistake: say which field was meant, and do not
+        // report that field as missing as well.
+        let meant = FIELDS
+            .iter()
+            .filter(|f| !seen.contains(**f))
+            .find(|f| strsim::levenshtein(f, &other) <= 2);
+        if let Some(meant) = meant {
+            seen.insert((*meant).to_owned());
+        }
+        problems.push(YamlProblem {
+            line,
+            field: None,
+            message: match meant {
+                Some(meant) => format!("unknown field `{other}`; did you mean `{meant}`?"),
+                None => format!(
+                    "unknown field `{other}`, expected one of {}",
+                    FIELDS
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
         });
     }
-    Ok(ParsedFrontMatter { front, objectives })
+    for required in [
+        "id",
+        "title",
+        "order",
+        "stage",
+        "difficulty",
+        "objectives",
+        "hints",
+    ] {
+        if !seen.contains(required) {
+            problems.push(YamlProblem {
+                line: 1,
+                field: Some(required.to_owned()),
+                message: format!("missing field `{required}`"),
+            });
+        }
+    }
+    // Optional lists default to empty.
+    for (key, list) in [
+        ("requires", front.requires.is_none()),
+        ("cluster_scoped", front.cluster_scoped.is_none()),
+        ("expected_symptoms", front.expected_symptoms.is_none()),
+    ] {
+        if list && !seen.contains(key) {
+            match key {
+                "requires" => front.requires = Some(Vec::new()),
+                "cluster_scoped" => front.cluster_scoped = Some(Vec::new()),
+                _ => front.expected_symptoms = Some(Vec::new()),
+            }
+        }
+    }
+    problems.sort_by_key(|p| p.line);
+    front.problems.extend(problems);
+    front
+}
+
+/// Types each objective's `check`, reporting every bad one at the line of its `check:`.
+fn typed_objectives(
+    b: &Block,
+    items: Vec<(RawObjective, usize, String)>,
+    problems: &mut Vec<YamlProblem>,
+) -> Option<Vec<Objective>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, (raw, line, text)) in items.into_iter().enumerate() {
+        match serde_yaml_ng::from_value::<Check>(raw.check.clone()) {
+            Ok(check) => out.push(Objective {
+                id: raw.id,
+                title: raw.title,
+                check,
+            }),
+            Err(e) => {
+                // serde loses positions inside tagged enums: point at the item's `check:`.
+                let at = if text.is_empty() {
+                    nth_key_line(&b.text, "check", i).map(|l| b.line + l - 1)
+                } else {
+                    line_of_key(&text, "check").map(|l| line + l - 1)
+                };
+                problems.push(YamlProblem {
+                    line: at.unwrap_or(line),
+                    field: Some(format!("objectives[{i}].check")),
+                    message: split_yaml_error(&e).message,
+                });
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
 }
 
 /// The line of the `nth` (0-based) `key:` in the YAML.

@@ -15,11 +15,17 @@
 //! curriculum still shows. Missions whose `requires` name an unknown mission, or form a cycle,
 //! are rejected too: they could never be unlocked.
 //!
+//! Lesson files are input from teachers: every one is read through [`files::LessonRoot`]
+//! (regular files inside the lesson's folder only, at most [`MAX_LESSON_FILE_BYTES`], never
+//! blocking on a FIFO), and every problem of a lesson is collected, each at its own line, so a
+//! teacher fixes them all after one run of the checker.
+//!
 //! [`check_lesson_dir`] runs the same validation plus warnings for `kq lessons check DIR`;
 //! [`objectives`] evaluates a mission's checks against the cluster; [`render`] turns briefings
 //! and debriefs into safe HTML.
 
 pub mod check;
+pub mod files;
 pub mod format;
 pub mod hints;
 pub mod manifests;
@@ -29,10 +35,14 @@ pub mod render;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-pub use check::{LessonIssue, LessonReport, check_lesson_dir};
-pub use format::{Difficulty, ExpectedSymptom, FORMAT_VERSION, LessonStage, MIN_HINTS, Objective};
+pub use check::{ImageCatalog, LessonIssue, LessonReport, check_lesson_dir, check_lessons};
+pub use files::{LessonRoot, MAX_LESSON_FILE_BYTES};
+pub use format::{
+    ClusterScopedObject, Difficulty, ExpectedSymptom, FORMAT_VERSION, LessonStage, MIN_HINTS,
+    Objective,
+};
 pub use hints::HintLadder;
-pub use manifests::Manifest;
+pub use manifests::{DECLARABLE_CLUSTER_SCOPED_KINDS, Manifest, is_cluster_scoped};
 pub use objectives::{Check, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate};
 pub use render::render_markdown;
 
@@ -60,6 +70,9 @@ pub enum LessonError {
         #[source]
         source: std::io::Error,
     },
+    /// A path that is not a regular file inside the lesson's folder, or is too large.
+    #[error("{}: refused: {reason}", file.display())]
+    Refused { file: PathBuf, reason: String },
     /// `mission.md` does not open with a `---` front matter block.
     #[error(
         "{}:1: missing front matter: the file must start with a line `---`, the mission's YAML, \
@@ -120,6 +133,7 @@ impl LessonError {
     pub fn file(&self) -> &Path {
         match self {
             LessonError::Io { file, .. }
+            | LessonError::Refused { file, .. }
             | LessonError::NoFrontMatter { file }
             | LessonError::Missing { file, .. }
             | LessonError::Invalid { file, .. }
@@ -162,12 +176,24 @@ pub struct Mission {
     pub registry: Option<serde_yaml_ng::Value>,
     /// The line of `requires:` in `mission.md`, for catalog-level errors.
     pub requires_line: usize,
+    /// Objects outside the mission namespace that the mission declares (`cluster_scoped:`),
+    /// each created by one of its manifests: extra nodes for the embedded cluster.
+    pub cluster_scoped: Vec<ClusterScopedObject>,
+    /// The text of each file in `manifests/`, as read when the mission loaded, for the editor.
+    pub manifest_sources: Vec<(PathBuf, String)>,
 }
 
 impl Mission {
     /// The namespace the mission runs in: `kq-<id>`.
     pub fn namespace(&self) -> String {
         format!("kq-{}", self.summary.id)
+    }
+
+    /// Whether the mission declares objects outside its namespace (extra nodes). Such a
+    /// mission is meant for the embedded cluster: on a real cluster it would create or take
+    /// over cluster-wide objects, so it must be refused there.
+    pub fn declares_cluster_scoped(&self) -> bool {
+        !self.cluster_scoped.is_empty()
     }
 
     /// `mission.md`'s path.
@@ -178,19 +204,10 @@ impl Mission {
     /// The image catalog additions that apply to this mission, as `(file, YAML text)`: the
     /// teacher's `registry.yaml` beside the mission folders first, then the mission's own. An
     /// embedded cluster adds them before the mission starts; a real cluster ignores them.
+    /// Read as every lesson file is (see [`files`]); a file that cannot be read safely is left
+    /// out here, and `kq lessons check` reports it.
     pub fn registry_sources(&self) -> Vec<(String, String)> {
-        let mut files = Vec::new();
-        if let Some(root) = self.dir.parent() {
-            files.push(root.join(REGISTRY_FILE));
-        }
-        files.push(self.dir.join(REGISTRY_FILE));
-        files
-            .into_iter()
-            .filter_map(|f| {
-                let text = std::fs::read_to_string(&f).ok()?;
-                Some((f.display().to_string(), text))
-            })
-            .collect()
+        registry_sources(&self.dir)
     }
 
     /// What the mission screen shows before success (no debrief, no solution).
@@ -227,6 +244,23 @@ impl Mission {
 pub struct Catalog {
     pub missions: Vec<Mission>,
     pub problems: Vec<LessonError>,
+}
+
+/// The `registry.yaml` files that apply to the lesson in `dir` (its root's, then its own),
+/// each read safely; unreadable ones are left out.
+fn registry_sources(dir: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    if let Some(root) = dir.parent() {
+        files.push((root.to_owned(), root.join(REGISTRY_FILE)));
+    }
+    files.push((dir.to_owned(), dir.join(REGISTRY_FILE)));
+    files
+        .into_iter()
+        .filter_map(|(root, f)| {
+            let text = LessonRoot::new(&root).ok()?.read_optional(&f).ok()??;
+            Some((f.display().to_string(), text))
+        })
+        .collect()
 }
 
 /// Splits `---\nYAML\n---\nbody` into the YAML and the body. The YAML starts on line 2.
@@ -271,16 +305,48 @@ fn valid_id(id: &str) -> bool {
         && !id.ends_with('-')
 }
 
-/// Reads one lesson folder, collecting every independent problem.
+/// Everything read from one lesson folder, even when it has problems: the checker still checks
+/// the solution's images of a lesson whose front matter is broken.
+#[derive(Debug, Default)]
+pub(crate) struct LessonDraft {
+    pub mission: Option<Mission>,
+    pub errors: Vec<LessonError>,
+    /// The reference fix's objects whose kind and name could be read.
+    pub solution: Vec<Manifest>,
+    /// The text of each manifest file read (both folders), to point at a line inside it.
+    pub texts: Vec<(PathBuf, String)>,
+    /// The `registry.yaml` files that apply, as `(file, YAML)`.
+    pub registries: Vec<(String, String)>,
+}
+
+/// Reads one lesson folder, collecting every problem, each at its own file and line.
 pub fn load_mission_all(dir: &Path) -> (Option<Mission>, Vec<LessonError>) {
+    let draft = load_draft(dir);
+    (draft.mission, draft.errors)
+}
+
+/// Reads one lesson folder; files may only come from inside it.
+pub(crate) fn load_draft(dir: &Path) -> LessonDraft {
+    let mut draft = LessonDraft::default();
+    let root = match LessonRoot::new(dir) {
+        Ok(r) => r,
+        Err(e) => {
+            draft.errors.push(e);
+            return draft;
+        }
+    };
+    let errors = &mut draft.errors;
     let file = dir.join(MISSION_FILE);
-    let text = match std::fs::read_to_string(&file) {
-        Ok(t) => t,
-        Err(source) => return (None, vec![LessonError::Io { file, source }]),
-    };
-    let Some((yaml, body)) = split_front_matter(&text) else {
-        return (None, vec![LessonError::NoFrontMatter { file }]);
-    };
+    let text = root
+        .read(&file)
+        .map_err(|e| errors.push(e))
+        .unwrap_or_default();
+    let split = split_front_matter(&text);
+    if split.is_none() && (!text.is_empty() || errors.is_empty()) {
+        errors.push(LessonError::NoFrontMatter { file: file.clone() });
+    }
+    let (yaml, body) = split.unwrap_or(("", ""));
+    let front = split.map(|(yaml, _)| format::parse_front_matter(yaml));
     // The YAML starts on the file's second line.
     let invalid = |line: usize, field: &str, message: String| LessonError::Invalid {
         file: file.clone(),
@@ -288,124 +354,129 @@ pub fn load_mission_all(dir: &Path) -> (Option<Mission>, Vec<LessonError>) {
         field: Some(field.to_owned()),
         message,
     };
-    let (front, objectives) = match format::parse_front_matter(yaml) {
-        Ok(f) => (f.front, f.objectives),
-        Err(p) => {
-            return (
-                None,
-                vec![LessonError::Invalid {
-                    file: file.clone(),
-                    line: p.line + 1,
-                    field: p.field,
-                    message: p.message,
-                }],
-            );
-        }
-    };
-    let mut errors = Vec::new();
     let key_line = |k: &str| format::line_of_key(yaml, k).unwrap_or(1);
-    if !valid_id(&front.id) {
+    let empty = format::FrontMatter::default();
+    let f = front.as_ref().unwrap_or(&empty);
+    for p in &f.problems {
+        errors.push(LessonError::Invalid {
+            file: file.clone(),
+            line: p.line + 1,
+            field: p.field.clone(),
+            message: p.message.clone(),
+        });
+    }
+    if let Some(id) = &f.id
+        && !valid_id(id)
+    {
         errors.push(invalid(
             key_line("id"),
             "id",
             format!(
-                "`{}` is not a valid mission id: use lower-case letters, digits and dashes (at \
-                 most 60), since the mission runs in namespace kq-<id>",
-                front.id
+                "`{id}` is not a valid mission id: use lower-case letters, digits and dashes (at \
+                 most 60), since the mission runs in namespace kq-<id>"
             ),
         ));
     }
-    if front.title.trim().is_empty() {
+    if f.title.as_ref().is_some_and(|t| t.trim().is_empty()) {
         errors.push(invalid(
             key_line("title"),
             "title",
             "the title is empty".into(),
         ));
     }
-    if objectives.is_empty() {
-        errors.push(invalid(
-            key_line("objectives"),
-            "objectives",
-            "a mission needs at least one objective, or it could never be solved".into(),
-        ));
-    }
-    let mut seen = BTreeMap::new();
-    for (i, o) in objectives.iter().enumerate() {
-        let n = seen.entry(o.id.clone()).or_insert(0usize);
-        if *n > 0 {
+    if let Some(objectives) = &f.objectives {
+        if objectives.is_empty() {
             errors.push(invalid(
-                line_of_entry(yaml, "id", &o.id, *n).unwrap_or_else(|| key_line("objectives")),
-                &format!("objectives[{i}].id"),
-                format!("duplicate objective id `{}`", o.id),
+                key_line("objectives"),
+                "objectives",
+                "a mission needs at least one objective, or it could never be solved".into(),
             ));
         }
-        *n += 1;
+        let mut seen = BTreeMap::new();
+        for (i, o) in objectives.iter().enumerate() {
+            let n = seen.entry(o.id.clone()).or_insert(0usize);
+            if *n > 0 {
+                errors.push(invalid(
+                    line_of_entry(yaml, "id", &o.id, *n).unwrap_or_else(|| key_line("objectives")),
+                    &format!("objectives[{i}].id"),
+                    format!("duplicate objective id `{}`", o.id),
+                ));
+            }
+            *n += 1;
+        }
     }
-    if front.hints.len() < MIN_HINTS {
-        errors.push(invalid(
-            key_line("hints"),
-            "hints",
-            format!(
-                "needs at least {MIN_HINTS} hints (gentle first, explicit last), found {}",
-                front.hints.len()
-            ),
-        ));
-    }
-    if let Some((i, _)) = front
-        .hints
-        .iter()
-        .enumerate()
-        .find(|(_, h)| h.trim().is_empty())
-    {
-        errors.push(invalid(
-            key_line("hints"),
-            &format!("hints[{i}]"),
-            "empty hint".into(),
-        ));
+    if let Some(hints) = &f.hints {
+        if hints.len() < MIN_HINTS {
+            errors.push(invalid(
+                key_line("hints"),
+                "hints",
+                format!(
+                    "needs at least {MIN_HINTS} hints (gentle first, explicit last), found {}",
+                    hints.len()
+                ),
+            ));
+        }
+        for (i, _) in hints
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.trim().is_empty())
+        {
+            errors.push(invalid(
+                key_line("hints"),
+                &format!("hints[{i}]"),
+                "empty hint".into(),
+            ));
+        }
     }
 
-    let mut read_dir = |name: &str| -> Vec<Manifest> {
+    // Only a valid id names a namespace; otherwise namespace checks wait for the id's fix.
+    let namespace =
+        f.id.as_deref()
+            .filter(|id| valid_id(id))
+            .map(|id| format!("kq-{id}"));
+    let mut read_dir = |name: &str, errors: &mut Vec<LessonError>| {
         let d = dir.join(name);
         if !d.is_dir() {
             errors.push(LessonError::Missing {
                 file: d,
                 what: format!("the `{name}/` folder of YAML manifests"),
             });
-            return Vec::new();
+            return (Vec::new(), false);
         }
-        match manifests::read_manifest_dir(&d) {
-            Ok(m) if m.is_empty() => {
-                errors.push(LessonError::Missing {
-                    file: d,
-                    what: "any manifest".into(),
-                });
-                Vec::new()
-            }
-            Ok(m) => m,
-            Err(e) => {
-                errors.push(e);
-                Vec::new()
-            }
+        let read = manifests::read_manifest_dir(&root, &d, namespace.as_deref());
+        if read.manifests.is_empty() && read.errors.is_empty() {
+            errors.push(LessonError::Missing {
+                file: d,
+                what: "any manifest".into(),
+            });
         }
+        errors.extend(read.errors);
+        draft.texts.extend(read.sources);
+        (read.manifests, read.complete)
     };
-    let broken = read_dir(MANIFESTS_DIR);
-    let solution = read_dir(SOLUTION_DIR);
+    let (broken, broken_complete) = read_dir(MANIFESTS_DIR, errors);
+    let (solution, _) = read_dir(SOLUTION_DIR, errors);
 
-    for (i, s) in front.expected_symptoms.iter().enumerate() {
-        let known = broken.iter().any(|m| m.kind == "Pod" && m.name == s.pod)
-            || broken.iter().any(|m| m.kind != "Pod");
-        if !known {
-            errors.push(invalid(
-                line_of_entry(yaml, "pod", &s.pod, 0)
-                    .unwrap_or_else(|| key_line("expected_symptoms")),
-                &format!("expected_symptoms[{i}].pod"),
-                format!("manifests/ defines no Pod named `{}`", s.pod),
-            ));
+    if broken_complete && let Some(symptoms) = &f.expected_symptoms {
+        for (i, s) in symptoms.iter().enumerate() {
+            let known = broken.iter().any(|m| m.kind == "Pod" && m.name == s.pod)
+                || broken
+                    .iter()
+                    .any(|m| m.kind != "Pod" && !m.is_cluster_scoped());
+            if !known {
+                errors.push(invalid(
+                    line_of_entry(yaml, "pod", &s.pod, 0)
+                        .unwrap_or_else(|| key_line("expected_symptoms")),
+                    &format!("expected_symptoms[{i}].pod"),
+                    format!("manifests/ defines no Pod named `{}`", s.pod),
+                ));
+            }
         }
     }
+    check_cluster_scoped(&file, f, &broken, &solution, errors);
 
     let debrief_file = dir.join(DEBRIEF_FILE);
-    let debrief = match std::fs::read_to_string(&debrief_file) {
+    let debrief = match root.read(&debrief_file) {
         Ok(d) if d.trim().is_empty() => {
             errors.push(LessonError::Missing {
                 file: debrief_file,
@@ -414,74 +485,170 @@ pub fn load_mission_all(dir: &Path) -> (Option<Mission>, Vec<LessonError>) {
             String::new()
         }
         Ok(d) => d,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(LessonError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             errors.push(LessonError::Missing {
                 file: debrief_file,
                 what: "the debrief (debrief.md), shown when the mission is solved".into(),
             });
             String::new()
         }
-        Err(source) => {
-            errors.push(LessonError::Io {
-                file: debrief_file,
-                source,
-            });
+        Err(e) => {
+            errors.push(e);
             String::new()
         }
     };
 
     let registry_file = dir.join(REGISTRY_FILE);
-    let registry = if registry_file.is_file() {
-        match std::fs::read_to_string(&registry_file) {
-            Ok(t) => match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&t) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    let p = format::split_yaml_error(&e);
-                    errors.push(LessonError::Invalid {
-                        line: format::clamp_line(&t, p.line),
-                        file: registry_file,
-                        field: p.field,
-                        message: format!("not valid YAML: {}", p.message),
-                    });
-                    None
-                }
-            },
-            Err(source) => {
-                errors.push(LessonError::Io {
+    let registry = match root.read_optional(&registry_file) {
+        Ok(Some(t)) => match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&t) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let p = format::split_yaml_error(&e);
+                errors.push(LessonError::Invalid {
+                    line: format::clamp_line(&t, p.line),
                     file: registry_file,
-                    source,
+                    field: p.field,
+                    message: format!("not valid YAML: {}", p.message),
                 });
                 None
             }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            errors.push(e);
+            None
         }
-    } else {
-        None
     };
+    draft.registries = registry_sources(dir);
+    draft.solution = solution.clone();
 
-    if !errors.is_empty() {
-        return (None, errors);
+    if !draft.errors.is_empty() {
+        return draft;
     }
-    let mission = Mission {
+    let (
+        Some(id),
+        Some(title),
+        Some(order),
+        Some(stage),
+        Some(difficulty),
+        Some(requires),
+        Some(cluster_scoped),
+        Some(expected_symptoms),
+        Some(objectives),
+        Some(hints),
+    ) = (
+        f.id.clone(),
+        f.title.clone(),
+        f.order,
+        f.stage,
+        f.difficulty,
+        f.requires.clone(),
+        f.cluster_scoped.clone(),
+        f.expected_symptoms.clone(),
+        f.objectives.clone(),
+        f.hints.clone(),
+    )
+    else {
+        // Every missing or rejected field was reported above; this is a safety net.
+        draft
+            .errors
+            .push(invalid(1, "", "the front matter is incomplete".into()));
+        return draft;
+    };
+    let manifest_sources = draft
+        .texts
+        .iter()
+        .filter(|(p, _)| p.starts_with(dir.join(MANIFESTS_DIR)))
+        .cloned()
+        .collect();
+    draft.mission = Some(Mission {
         summary: MissionSummary {
-            id: front.id,
-            title: front.title,
-            order: front.order,
-            stage: front.stage.as_str().to_owned(),
-            difficulty: front.difficulty.as_str().to_owned(),
-            requires: front.requires,
+            id,
+            title,
+            order,
+            stage: stage.as_str().to_owned(),
+            difficulty: difficulty.as_str().to_owned(),
+            requires,
         },
         dir: dir.to_owned(),
         briefing: body.trim_start().to_owned(),
-        expected_symptoms: front.expected_symptoms,
+        expected_symptoms,
         objectives,
-        hints: front.hints,
+        hints,
         manifests: broken,
         solution,
         debrief,
         registry,
         requires_line: format::line_of_key(yaml, "requires").map_or(1, |l| l + 1),
-    };
-    (Some(mission), Vec::new())
+        cluster_scoped: cluster_scoped.into_iter().map(|(o, _)| o).collect(),
+        manifest_sources,
+    });
+    draft
+}
+
+/// A lesson's objects stay inside its namespace. Cluster-scoped ones are allowed only when
+/// declared in `cluster_scoped:`, and only of the kinds the embedded cluster uses; every
+/// undeclared object and every declaration without its object is reported at its line.
+fn check_cluster_scoped(
+    file: &Path,
+    f: &format::FrontMatter,
+    broken: &[Manifest],
+    solution: &[Manifest],
+    errors: &mut Vec<LessonError>,
+) {
+    let allowed = DECLARABLE_CLUSTER_SCOPED_KINDS.join(", ");
+    for m in broken.iter().chain(solution) {
+        if !m.is_cluster_scoped() {
+            continue;
+        }
+        let message = if !DECLARABLE_CLUSTER_SCOPED_KINDS.contains(&m.kind.as_str()) {
+            format!(
+                "{} `{}` is cluster-scoped: a lesson's objects stay inside the mission namespace, \
+                 and the only cluster-scoped kinds a mission may declare are: {allowed}",
+                m.kind, m.name
+            )
+        } else if f.cluster_scoped.as_ref().is_some_and(|declared| {
+            !declared
+                .iter()
+                .any(|(d, _)| d.kind == m.kind && d.name == m.name)
+        }) {
+            format!(
+                "{} `{}` is cluster-scoped but not declared: add `- {{ kind: {}, name: {} }}` \
+                 to `cluster_scoped:` in mission.md (allowed on the embedded cluster only)",
+                m.kind, m.name, m.kind, m.name
+            )
+        } else {
+            continue;
+        };
+        errors.push(LessonError::Invalid {
+            file: m.file.clone(),
+            line: m.line,
+            field: Some("kind".into()),
+            message,
+        });
+    }
+    for (i, (d, line)) in f.cluster_scoped.iter().flatten().enumerate() {
+        let message = if !DECLARABLE_CLUSTER_SCOPED_KINDS.contains(&d.kind.as_str()) {
+            format!(
+                "`{}` cannot be declared: the only cluster-scoped kinds a mission may declare \
+                 are: {allowed}",
+                d.kind
+            )
+        } else if !broken.iter().any(|m| m.kind == d.kind && m.name == d.name) {
+            format!(
+                "declares {} `{}`, but manifests/ does not create it",
+                d.kind, d.name
+            )
+        } else {
+            continue;
+        };
+        errors.push(LessonError::Invalid {
+            file: file.to_owned(),
+            line: line + 1,
+            field: Some(format!("cluster_scoped[{i}]")),
+            message,
+        });
+    }
 }
 
 /// Reads one lesson folder; the first problem wins. See [`load_mission_all`] for all of them.
@@ -556,21 +723,50 @@ fn reject_unsatisfiable(missions: &mut Vec<Mission>, problems: &mut Vec<LessonEr
     }
 }
 
+/// The lesson folders (those holding a `mission.md`) directly under `root`, in name order. A
+/// folder that resolves outside `root` (a symlink to elsewhere) is refused, not read. A root
+/// that does not exist has no lessons: a teacher's folder is optional.
+pub(crate) fn lesson_dirs(root: &Path) -> (Vec<PathBuf>, Vec<LessonError>) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return (Vec::new(), Vec::new());
+    };
+    let lessons_root = LessonRoot::new(root).ok();
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join(MISSION_FILE).is_file())
+        .collect();
+    dirs.sort();
+    let mut refused = Vec::new();
+    dirs.retain(|d| {
+        let inside = lessons_root.as_ref().is_some_and(|r| r.contains(d));
+        if !inside {
+            refused.push(LessonError::Refused {
+                file: d.clone(),
+                reason: format!(
+                    "this lesson folder resolves to {}, outside {}; put the lesson itself in \
+                     the lessons folder instead of linking to it",
+                    d.canonicalize().map_or_else(
+                        |_| "an unreadable place".into(),
+                        |p| p.display().to_string()
+                    ),
+                    root.display()
+                ),
+            });
+        }
+        inside
+    });
+    (dirs, refused)
+}
+
 impl Catalog {
     /// Reads every folder holding a `mission.md` directly under each root. Roots that do not
     /// exist are skipped: a teacher's folder is optional.
     pub fn load(roots: &[PathBuf]) -> Catalog {
         let mut catalog = Catalog::default();
         for root in roots {
-            let Ok(entries) = std::fs::read_dir(root) else {
-                continue;
-            };
-            let mut dirs: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.join(MISSION_FILE).is_file())
-                .collect();
-            dirs.sort();
+            let (dirs, refused) = lesson_dirs(root);
+            catalog.problems.extend(refused);
             for dir in dirs {
                 match load_mission_all(&dir) {
                     (Some(m), _) => {

@@ -71,7 +71,12 @@ fn a_broken_lesson_is_reported_with_its_line_and_does_not_hide_the_others() {
     let c = Catalog::load(&[tmp.path().to_owned()]);
     assert_eq!(c.missions.len(), 1, "the good lesson still loads");
     let msgs: Vec<String> = c.problems.iter().map(ToString::to_string).collect();
-    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert_eq!(
+        msgs.len(),
+        8,
+        "every problem of both broken lessons in one go: the mission.md error and the missing \
+         manifests/, solution/ and debrief.md of each: {msgs:?}"
+    );
     assert!(
         msgs.iter().any(|m| m.contains("bad/mission.md:5:")),
         "the YAML error points at the file's own line numbers: {msgs:?}"
