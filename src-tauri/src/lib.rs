@@ -10,13 +10,16 @@
 //!   Apply and Delete, hints;
 //! - [`progress`]: the progress file (the CLI's format and code), export and import through
 //!   native dialogs opened from Rust;
-//! - [`settings`]: theme, speed, cluster choice, kept with tauri-plugin-store.
+//! - [`settings`]: theme, speed, cluster choice, kept with tauri-plugin-store; consent to a
+//!   remote context is recorded here, never taken from the window;
+//! - [`links`]: lesson links open in the system browser (http/https only), never in the window.
 //!
 //! `KUBEQUEST_LESSONS` points at another lessons folder; `KUBEQUEST_SPEED` runs the embedded
 //! cluster's clock faster (or slower) for this launch.
 
 mod cluster;
 mod error;
+mod links;
 mod missions;
 mod progress;
 mod settings;
@@ -77,6 +80,13 @@ pub fn run() {
         .plugin(tauri_plugin_store::Builder::new().build())
         // Used from Rust only (export and import); the window has no dialog permission.
         .plugin(tauri_plugin_dialog::init())
+        // Used from Rust only (`links::open_link` checks the URL); without its click script,
+        // which would call the plugin from the window.
+        .plugin(
+            tauri_plugin_opener::Builder::new()
+                .open_js_links_on_click(false)
+                .build(),
+        )
         .setup(|app| {
             web_view_rendering(app);
             let handle = app.handle();
@@ -109,6 +119,8 @@ pub fn run() {
             settings::get_settings,
             settings::save_settings,
             settings::list_contexts,
+            settings::allow_remote_context,
+            links::open_link,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -4,12 +4,17 @@
 //! Saving applies them: the speed goes to the embedded cluster's clock at once (and its new
 //! reading to a running mission's window, which computes ages against it), and a change of
 //! cluster drops the current client (and stops a running mission session, which was watching
-//! the other cluster). A context that is not on this machine is refused unless the same
-//! settings allow it by name.
+//! the other cluster). A context that is not on this machine is refused unless the learner
+//! allowed it by name.
+//!
+//! That allow-list is owned here, not by the window: `save_settings` keeps the stored list
+//! whatever the window sends, and only `allow_remote_context`, called after the window's
+//! confirmation dialog, adds one named context that the kubeconfig lists as remote. A script in
+//! the page therefore cannot quietly allow a production cluster by rewriting the settings.
 
 use std::sync::{Arc, Mutex};
 
-use kq_engine::connect::{ContextInfo, load_kubeconfig_from_env};
+use kq_engine::connect::{ContextInfo, load_kubeconfig_from_env, record_consent};
 use kq_engine::ipc::{SessionUpdate, Settings, UiError};
 use tauri::Wry;
 use tauri_plugin_store::{Store, StoreExt};
@@ -70,6 +75,11 @@ impl SettingsBook {
         s
     }
 
+    /// The stored settings, without this launch's speed override (what `save` writes back).
+    fn stored(&self) -> Settings {
+        lock(&self.current).clone()
+    }
+
     fn save(&self, settings: &Settings) -> Result<(), UiError> {
         let store = self.store.as_ref().ok_or_else(|| {
             error::internal(
@@ -96,7 +106,17 @@ pub fn get_settings(book: tauri::State<'_, SettingsBook>) -> Settings {
     book.get()
 }
 
-/// Checks, stores and applies the settings; answers them as stored.
+/// The settings the window asked for, with the consent list as Rust holds it: the window may
+/// change the theme, speed and chosen cluster, never which remote contexts are allowed.
+fn from_window(stored: &Settings, mut asked: Settings) -> Settings {
+    asked
+        .allowed_remote_contexts
+        .clone_from(&stored.allowed_remote_contexts);
+    asked
+}
+
+/// Checks, stores and applies the settings; answers them as stored. The allow-list of remote
+/// contexts is not taken from the window (see `allow_remote_context`).
 #[tauri::command]
 pub fn save_settings(
     settings: Settings,
@@ -111,6 +131,7 @@ pub fn save_settings(
             settings.speed
         )));
     }
+    let settings = from_window(&book.stored(), settings);
     if let Some(name) = &settings.context {
         cluster::allowed_context(name, &settings)?;
     }
@@ -135,6 +156,27 @@ pub fn save_settings(
         }
     }
     Ok(now)
+}
+
+/// Records that the learner, in the window's confirmation dialog, allowed missions on the
+/// remote context `context`; answers the settings as stored. The context must be in the
+/// kubeconfig now (a local one needs no consent and changes nothing). Choosing it is a separate
+/// `save_settings`.
+#[tauri::command]
+pub fn allow_remote_context(
+    context: String,
+    book: tauri::State<'_, SettingsBook>,
+    targets: tauri::State<'_, Targets>,
+) -> Result<Settings, UiError> {
+    let loaded = load_kubeconfig_from_env().map_err(|e| error::from_connect(&e))?;
+    let contexts = kq_engine::connect::list_contexts(&loaded.config);
+    let mut next = book.stored();
+    next.allowed_remote_contexts =
+        record_consent(&next.allowed_remote_contexts, &contexts, &context)
+            .map_err(|e| error::from_connect(&e))?;
+    book.save(&next)?;
+    targets.invalidate();
+    Ok(book.get())
 }
 
 /// The contexts of the learner's kubeconfig, classified local or remote. No kubeconfig at all
@@ -163,4 +205,47 @@ fn kubeconfig_exists() -> bool {
     std::env::var_os("HOME")
         .or_else(|| std::env::var_os("USERPROFILE"))
         .is_some_and(|h| std::path::Path::new(&h).join(".kube/config").exists())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_cannot_grow_or_replace_the_remote_allow_list() {
+        let stored = Settings {
+            allowed_remote_contexts: vec!["classroom".into()],
+            ..Settings::default()
+        };
+        let asked = Settings {
+            context: Some("prod".into()),
+            allowed_remote_contexts: vec!["prod".into()],
+            speed: 2.0,
+            ..Settings::default()
+        };
+        let saved = from_window(&stored, asked);
+        assert_eq!(
+            saved.allowed_remote_contexts,
+            ["classroom"],
+            "consent is recorded only by allow_remote_context; a list sent by the window is \
+             ignored"
+        );
+        assert_eq!(
+            (saved.context.as_deref(), saved.speed),
+            (Some("prod"), 2.0),
+            "the rest of what the window asked for is kept (the policy check refuses prod)"
+        );
+        let cleared = from_window(
+            &stored,
+            Settings {
+                allowed_remote_contexts: Vec::new(),
+                ..Settings::default()
+            },
+        );
+        assert_eq!(
+            cleared.allowed_remote_contexts,
+            ["classroom"],
+            "the window cannot drop recorded consent either"
+        );
+    }
 }

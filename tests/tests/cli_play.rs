@@ -155,6 +155,81 @@ fn kq_play_starts_the_mission_prints_the_pipeline_and_exits_0_on_sigint() {
     );
 }
 
+/// The embedded cluster's kubeconfig holds its credentials: the folder it is written to must be
+/// one nobody else could have created beforehand (not `kubequest-play-<pid>`, which anyone on a
+/// shared machine can predict) and nobody else can read (0700).
+#[test]
+fn kq_play_keeps_the_kubeconfig_in_a_fresh_private_folder() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = tempfile::tempdir().expect("temp dir");
+    let tmp = tempfile::tempdir().expect("a temp dir to stand for the shared one");
+    let lessons = workspace_root().join("lessons");
+    let mut child = Command::new(kq_binary())
+        .args([
+            "play",
+            "crash-loop-backoff",
+            "--lessons",
+            lessons.to_str().expect("utf-8 path"),
+        ])
+        .env("XDG_DATA_HOME", data.path())
+        .env("TMPDIR", tmp.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kq starts");
+    let rx = lines_of(&mut child);
+    let mut seen = Vec::new();
+    let export = wait_line(&rx, &mut seen, "the KUBECONFIG line", |l| {
+        l.trim_start().starts_with("export KUBECONFIG=")
+    });
+    let kubeconfig =
+        std::path::PathBuf::from(export.trim().trim_start_matches("export KUBECONFIG="));
+    let folder = kubeconfig
+        .parent()
+        .expect("the kubeconfig is in a folder")
+        .to_owned();
+    assert_eq!(
+        folder.parent(),
+        Some(tmp.path()),
+        "the scratch folder is in the temp dir (TMPDIR)"
+    );
+    let name = folder
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("a utf-8 name")
+        .to_owned();
+    assert_ne!(
+        name,
+        format!("kubequest-play-{}", child.id()),
+        "the scratch folder's name must not be predictable from the process id"
+    );
+    let mode = std::fs::metadata(&folder)
+        .expect("the folder exists")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o700, "the scratch folder is private to the learner");
+    let file_mode = std::fs::metadata(&kubeconfig)
+        .expect("the kubeconfig exists")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(
+        file_mode, 0o600,
+        "the kubeconfig is readable by the learner only"
+    );
+
+    // Ctrl-C is handled once the mission runs (before that it ends the process at once).
+    wait_line(&rx, &mut seen, "greeter's pipeline", |l| {
+        l.starts_with("kq-crash-loop-backoff/greeter ")
+    });
+    signal(child.id(), "-INT");
+    let code = wait_exit(&mut child, Duration::from_secs(20));
+    assert_eq!(code, Some(0), "Ctrl-C ends kq play cleanly");
+    assert!(!folder.exists(), "the scratch folder is removed at exit");
+}
+
 #[test]
 fn a_remote_context_is_refused_and_the_message_says_how_to_allow_it() {
     let data = tempfile::tempdir().expect("temp dir");

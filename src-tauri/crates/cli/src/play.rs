@@ -1,8 +1,9 @@
 //! `kq play MISSION`: a mission in the terminal.
 //!
 //! Without `--context` the embedded cluster starts in-process and its kubeconfig is written
-//! (mode 0600) to a private temporary folder, printed as an `export KUBECONFIG=…` line so the
-//! learner can use real kubectl in another terminal. With `--context NAME` the mission runs on
+//! (mode 0600) to a private temporary folder (randomly named, mode 0700, so nobody else can
+//! predict, pre-create or read it), printed as an `export KUBECONFIG=…` line so the learner can
+//! use real kubectl in another terminal. With `--context NAME` the mission runs on
 //! that kubeconfig context; a context that is not on this machine is refused unless
 //! `--allow-remote` is given, because missions create and break pods.
 //!
@@ -13,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -24,8 +25,8 @@ use kq_engine::mission::{Catalog, Mission, ObjectiveStatus};
 use kq_engine::pipeline::PipelineChange;
 use kq_engine::progress::{JsonFileStore, ProgressStore};
 use kq_engine::session::{
-    SessionConfig, SessionOutcome, StoreRecorder, cleanup_mission, new_event_rows, run_session,
-    start_mission_with_progress,
+    ClusterKind, SessionConfig, SessionOutcome, StoreRecorder, cleanup_mission, new_event_rows,
+    run_session, start_mission_with_progress,
 };
 
 use crate::progress_cmd::{fail, load};
@@ -45,24 +46,18 @@ struct Target {
     client: kube::Client,
     /// Kept alive for the embedded cluster.
     embedded: Option<kq_sim::RunningCluster>,
-    /// The private folder holding the embedded cluster's kubeconfig.
-    scratch: Option<PathBuf>,
+    /// The private folder (0700, unique name) holding the embedded cluster's kubeconfig;
+    /// removed at exit.
+    scratch: Option<tempfile::TempDir>,
     clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
     context: String,
 }
 
 async fn embedded(speed: f64, registry_yaml: Vec<(String, String)>) -> Result<Target, String> {
-    let scratch = std::env::temp_dir().join(format!("kubequest-play-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch)
-        .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o700));
-    }
+    let scratch = scratch_dir()?;
     let config = kq_sim::ClusterConfig {
         speed,
-        kubeconfig_path: Some(scratch.join("kubeconfig")),
+        kubeconfig_path: Some(scratch.path().join("kubeconfig")),
         registry_yaml,
         ..Default::default()
     };
@@ -84,6 +79,48 @@ async fn embedded(speed: f64, registry_yaml: Vec<(String, String)>) -> Result<Ta
         clock: Arc::new(move || clock.now()),
         context: "kubequest".into(),
     })
+}
+
+/// A new private folder for the embedded cluster's kubeconfig.
+///
+/// The shared temp dir is writable by every user: a predictable name there could be created
+/// beforehand by someone else, who would then read the cluster's credentials. `tempfile` picks a
+/// random name and creates the folder exclusively (failing if it exists); the folder is made
+/// 0700 and checked, and anything short of that is an error rather than a warning.
+fn scratch_dir() -> Result<tempfile::TempDir, String> {
+    let dir = tempfile::Builder::new()
+        .prefix("kubequest-play-")
+        .tempdir()
+        .map_err(|e| {
+            format!(
+                "cannot create a private folder for the kubeconfig in {}: {e}",
+                std::env::temp_dir().display()
+            )
+        })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.path();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
+            format!(
+                "cannot make {} private (mode 0700): {e}; the kubeconfig would be readable by \
+                 others, so the embedded cluster was not started",
+                path.display()
+            )
+        })?;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| format!("cannot check {}: {e}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{} is mode {:o}, not private (0700); the embedded cluster was not started",
+                path.display(),
+                mode & 0o777
+            ));
+        }
+    }
+    Ok(dir)
 }
 
 async fn from_context(name: &str, allow_remote: bool) -> Result<Target, String> {
@@ -319,13 +356,18 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let namespace = mission.namespace();
+    let on = if target.embedded.is_some() {
+        ClusterKind::Embedded
+    } else {
+        ClusterKind::Real
+    };
     println!("mission {}: {}", mission.summary.id, mission.summary.title);
     match &target.scratch {
         Some(dir) => {
             println!(
                 "embedded cluster running; in another terminal:\n  export KUBECONFIG={}\n  \
                  kubectl get pods -n {namespace}",
-                dir.join("kubeconfig").display()
+                dir.path().join("kubeconfig").display()
             );
         }
         None => println!(
@@ -334,9 +376,10 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
         ),
     }
 
-    let started =
-        start_mission_with_progress(&target.client, mission, &mut |step| println!("  {step}"))
-            .await;
+    let started = start_mission_with_progress(&target.client, mission, on, &mut |step| {
+        println!("  {step}")
+    })
+    .await;
     if let Err(e) = started {
         shutdown(&mut target).await;
         return fail(&e.to_string());
@@ -437,11 +480,9 @@ async fn shutdown(target: &mut Target) {
     if let Some(c) = target.embedded.take() {
         c.shutdown().await;
     }
-    if let Some(dir) = target.scratch.take() {
-        remove_scratch(&dir);
+    if let Some(dir) = target.scratch.take()
+        && let Err(e) = dir.close()
+    {
+        eprintln!("warning: could not remove the temporary kubeconfig folder: {e}");
     }
-}
-
-fn remove_scratch(dir: &Path) {
-    let _ = std::fs::remove_dir_all(dir);
 }
