@@ -988,31 +988,31 @@ async fn the_events_table_reads_both_recorders_like_kubectl_describe() {
     task.abort();
 }
 
-/// A lesson folder whose manifests also hold cluster-scoped objects (`extra`, YAML documents).
+/// A lesson folder whose manifests also hold the node `gpu-1`, declared in `mission.md` as a
+/// mission must declare anything cluster-scoped.
 fn lesson_with(root: &Path, folder: &str, extra: &str) -> Mission {
-    let d = lesson(root, folder, MISSION);
+    let declared = MISSION.replacen(
+        "expected_symptoms:",
+        "cluster_scoped:\n  - { kind: Node, name: gpu-1 }\nexpected_symptoms:",
+        1,
+    );
+    let d = lesson(root, folder, &declared);
     write(&d, "manifests/cluster.yaml", extra);
     load_mission(&d).unwrap_or_else(|e| panic!("the lesson with cluster objects loads: {e}"))
 }
 
-const NODE_AND_NAMESPACE: &str = "apiVersion: v1
+const NODE: &str = "apiVersion: v1
 kind: Node
 metadata:
   name: gpu-1
   annotations: {kubequest.dev/cpu: \"8\", kubequest.dev/memory: 16Gi, kubequest.dev/pods: \"110\"}
----
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: default
-  labels: {taken: over}
 ";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mission_with_cluster_scoped_objects_is_refused_on_a_real_cluster_before_anything_is_applied()
  {
     let s = Setup::new().await;
-    let mission = lesson_with(s.dir.path(), "03-cluster", NODE_AND_NAMESPACE);
+    let mission = lesson_with(s.dir.path(), "03-cluster", NODE);
     let err = start_mission(&s.client, &mission, ClusterKind::Real)
         .await
         .expect_err("a real cluster must refuse a mission that declares cluster-scoped objects");
@@ -1041,15 +1041,6 @@ async fn a_mission_with_cluster_scoped_objects_is_refused_on_a_real_cluster_befo
             .is_err(),
         "a real cluster's nodes are never created by a mission"
     );
-    let default: Namespace = store.get("", "default").expect("default exists");
-    assert!(
-        !default
-            .metadata
-            .labels
-            .unwrap_or_default()
-            .contains_key("taken"),
-        "an existing namespace is never taken over by a mission on a real cluster"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1064,11 +1055,7 @@ async fn on_the_embedded_cluster_a_mission_only_changes_cluster_objects_kubeques
         .create(&Default::default(), &theirs)
         .await
         .expect("the node is created");
-    let node_only = NODE_AND_NAMESPACE
-        .split("---")
-        .next()
-        .expect("the node document");
-    let mission = lesson_with(s.dir.path(), "03-cluster", node_only);
+    let mission = lesson_with(s.dir.path(), "03-cluster", NODE);
     let err = start_mission(&s.client, &mission, ClusterKind::Embedded)
         .await
         .expect_err("a node KubeQuest did not create must not be taken over");
