@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "reveal_hint",
     "export_progress",
     "import_progress",
+    "set_learner_name",
     "allow_remote_context",
     "open_link",
 ];

@@ -44,11 +44,16 @@ pub fn from_session(e: &SessionError) -> UiError {
     }
 }
 
+/// The message names the file (in the store's error) and the next step; the kind lets the
+/// window say that progress, not the cluster, is what failed.
 pub fn from_progress(e: &ProgressError) -> UiError {
-    internal(format!(
-        "Your progress could not be read or saved: {e}. Check that the app's data folder is \
-         writable and has free space."
-    ))
+    UiError {
+        kind: ErrorKind::Progress,
+        message: format!(
+            "Your progress could not be read or saved: {e}. Check that this folder exists, is \
+             writable and has free space."
+        ),
+    }
 }
 
 /// Engine messages start in lower case (they also end up mid-sentence in the CLI).

@@ -101,7 +101,8 @@ pub fn run() {
             app.manage(embedded);
             app.manage(Targets::default());
             app.manage(Sessions::default());
-            app.manage(ProgressBook::new(data_file(handle, "progress.json")));
+            // The progress file is shared with `kq`; the app's own file from before is merged.
+            app.manage(ProgressBook::open(data_file(handle, "progress.json")));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -116,6 +117,7 @@ pub fn run() {
             progress::get_progress,
             progress::export_progress,
             progress::import_progress,
+            progress::set_learner_name,
             settings::get_settings,
             settings::save_settings,
             settings::list_contexts,

@@ -1,8 +1,15 @@
-//! The learner's progress: `progress.json` in the app's data folder, in exactly the format of
-//! `kq`'s progress file and written by the same engine code ([`JsonFileStore`]: atomic writes,
-//! a `.bak` of the last good version, and a damaged or newer-version file moved aside rather
-//! than overwritten). A recovery is reported to the window once, through `get_progress`, next
-//! to the progress it led to (restored from the backup, or empty).
+//! The learner's progress: the `progress.json` that `kq` uses too
+//! ([`kq_engine::progress::default_progress_path`], `~/.local/share/kubequest/progress.json` on
+//! Linux), written by the same engine code ([`JsonFileStore`]: one locked load-change-save
+//! across processes, atomic writes, a `.bak` of the last good version, and a damaged or
+//! newer-version file moved aside by a writer rather than overwritten; reads change nothing).
+//! At start, the app's own file from before the store was shared (in the app's data folder) is
+//! merged in once and kept renamed aside. A recovery is reported to the window once, through
+//! `get_progress`, next to the progress it led to.
+//!
+//! The learner's name and id live in the same file ([`set_learner_name`]), so the app and `kq`
+//! export the same learner. An export without a name, or with nothing in it, is refused with
+//! an error of kind `progress` that says what to do.
 //!
 //! Export and import go through the native file dialogs, opened from Rust: the web view holds
 //! no dialog or file-system permission.
@@ -11,9 +18,10 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use jiff::Timestamp;
-use kq_engine::ipc::{ProgressLoad, ProgressRecovery, UiError};
+use kq_engine::ipc::{ErrorKind, ProgressLoad, ProgressRecovery, UiError};
 use kq_engine::progress::{
-    JsonFileStore, Learner, Progress, ProgressError, ProgressExport, ProgressStore,
+    JsonFileStore, Progress, ProgressError, ProgressExport, ProgressStore, default_progress_path,
+    migrate_legacy,
 };
 use kq_engine::session::SolveRecorder;
 use tauri::Manager;
@@ -21,10 +29,9 @@ use tauri_plugin_dialog::DialogExt;
 
 use crate::error;
 
-/// The progress file and the lock that keeps load-change-save steps from interleaving.
+/// The progress file, and what loading it had to recover from until the window is told.
 pub struct ProgressBook {
     store: Result<JsonFileStore, String>,
-    lock: Mutex<()>,
     /// What a load had to recover from, until the window has been told.
     notice: Mutex<Option<ProgressRecovery>>,
 }
@@ -33,50 +40,82 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+fn progress_error(message: String) -> UiError {
+    UiError {
+        kind: ErrorKind::Progress,
+        message,
+    }
+}
+
 impl ProgressBook {
-    pub fn new(path: Result<PathBuf, String>) -> Self {
+    /// The shared progress file; `legacy` is the app's own file from before, merged in once.
+    pub fn open(legacy: Result<PathBuf, String>) -> Self {
+        let store = default_progress_path()
+            .map(JsonFileStore::new)
+            .map_err(|e| {
+                format!("KubeQuest cannot keep your progress: {e}. Then restart KubeQuest.")
+            });
+        let mut notice = None;
+        if let (Ok(store), Ok(legacy)) = (&store, legacy) {
+            match migrate_legacy(store, &legacy, Timestamp::now()) {
+                Ok(Some(m)) => log::info!("{}", m.message(store.path())),
+                Ok(None) => {}
+                Err(e) => {
+                    let message = format!(
+                        "Your progress from an earlier KubeQuest could not be merged into {}: {e}.",
+                        store.path().display()
+                    );
+                    log::warn!("{message}");
+                    notice = Some(ProgressRecovery {
+                        message,
+                        restored: false,
+                    });
+                }
+            }
+        }
         ProgressBook {
-            store: path.map(JsonFileStore::new),
-            lock: Mutex::new(()),
-            notice: Mutex::new(None),
+            store,
+            notice: Mutex::new(notice),
         }
     }
 
     fn store(&self) -> Result<&JsonFileStore, UiError> {
-        self.store.as_ref().map_err(|m| error::internal(m.clone()))
+        self.store.as_ref().map_err(|m| progress_error(m.clone()))
     }
 
-    fn load_locked(&self, store: &JsonFileStore) -> Result<Progress, UiError> {
-        let loaded = store
-            .load(Timestamp::now())
-            .map_err(|e| error::from_progress(&e))?;
-        if let Some(r) = loaded.recovery {
-            let notice = ProgressRecovery::from(&r);
+    fn note(&self, recovery: Option<&kq_engine::progress::Recovery>) {
+        if let Some(r) = recovery {
+            let notice = ProgressRecovery::from(r);
             log::warn!("{}", notice.message);
             *lock(&self.notice) = Some(notice);
         }
+    }
+
+    /// Reads the progress without changing the file.
+    pub fn load(&self) -> Result<Progress, UiError> {
+        let loaded = self.store()?.read().map_err(|e| error::from_progress(&e))?;
+        self.note(loaded.recovery.as_ref());
         Ok(loaded.progress)
     }
 
-    pub fn load(&self) -> Result<Progress, UiError> {
-        let store = self.store()?;
-        let _guard = lock(&self.lock);
-        self.load_locked(store)
-    }
-
-    /// Loads, changes and saves the progress as one step; answers the saved progress.
+    /// Loads, changes and saves the progress as one step, locked against every other writer
+    /// (this window's other commands, the session's solve, `kq`); answers the saved progress.
     pub fn update<T>(
         &self,
         change: impl FnOnce(&mut Progress) -> T,
     ) -> Result<(Progress, T), UiError> {
-        let store = self.store()?;
-        let _guard = lock(&self.lock);
-        let mut progress = self.load_locked(store)?;
-        let out = change(&mut progress);
-        store
-            .save(&progress)
-            .map_err(|e| error::from_progress(&e))?;
-        Ok((progress, out))
+        self.update_raw(change)
+            .map_err(|e| error::from_progress(&e))
+    }
+
+    fn update_raw<T>(
+        &self,
+        change: impl FnOnce(&mut Progress) -> T,
+    ) -> Result<(Progress, T), ProgressError> {
+        let store = self.store.as_ref().map_err(|_| ProgressError::NoDataDir)?;
+        let (loaded, out) = store.update_with(Timestamp::now(), change)?;
+        self.note(loaded.recovery.as_ref());
+        Ok((loaded.progress, out))
     }
 
     /// The recovery not yet shown to the learner.
@@ -85,8 +124,9 @@ impl ProgressBook {
     }
 }
 
-/// Records a solve in the app's progress file. The time is the wall clock's, not the
-/// (possibly sped-up) cluster's: the time to fix is what the learner lived through.
+/// Records a solve in the progress file. The time is the wall clock's, not the (possibly
+/// sped-up) cluster's: the time to fix is what the learner lived through. A failure keeps the
+/// store's error (with the file's path) for the learner to see.
 pub struct AppRecorder {
     pub app: tauri::AppHandle,
 }
@@ -98,13 +138,10 @@ impl SolveRecorder for AppRecorder {
         _cluster_now: Timestamp,
     ) -> Result<Progress, ProgressError> {
         let book = self.app.state::<ProgressBook>();
-        match book.update(|p| p.solve(mission_id, Timestamp::now())) {
-            Ok((progress, _)) => Ok(progress),
-            Err(e) => Err(ProgressError::Io {
-                path: PathBuf::from("progress.json"),
-                source: std::io::Error::other(e.message),
-            }),
-        }
+        book.update_raw(|p| {
+            p.solve(mission_id, Timestamp::now());
+        })
+        .map(|(progress, ())| progress)
     }
 }
 
@@ -120,22 +157,24 @@ pub fn get_progress(book: tauri::State<'_, ProgressBook>) -> Result<ProgressLoad
     })
 }
 
-/// Who an export is from: the stored learner, else the login name.
-fn learner(progress: &Progress) -> Learner {
-    if let Some(l) = &progress.learner {
-        return l.clone();
+/// Sets the learner's name (kept with the progress, shared with `kq`; the learner id stays);
+/// answers the saved progress. A name that cannot be used changes nothing and says why.
+#[tauri::command]
+pub fn set_learner_name(
+    name: String,
+    book: tauri::State<'_, ProgressBook>,
+) -> Result<Progress, UiError> {
+    let (progress, named) = book.update(|p| p.set_learner_name(&name))?;
+    named.map_err(|e| progress_error(capitalised(&e.to_string())))?;
+    Ok(progress)
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
-    let name = ["USER", "USERNAME", "LOGNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
-        .unwrap_or_else(|| "KubeQuest learner".into());
-    let id: String = name
-        .trim()
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { '-' })
-        .collect();
-    Learner { id, name }
 }
 
 fn date_stamp() -> String {
@@ -149,7 +188,17 @@ pub async fn export_progress(
     book: tauri::State<'_, ProgressBook>,
 ) -> Result<Option<String>, UiError> {
     let progress = book.load()?;
-    let export = progress.export(learner(&progress), Timestamp::now());
+    let file = book.store()?.path().display().to_string();
+    if progress.missions.is_empty() {
+        return Err(progress_error(format!(
+            "Nothing to export yet: your progress file {file} has no mission recorded. Play a \
+             mission first."
+        )));
+    }
+    // The window asks for a name before exporting; this is the wall behind it.
+    let export = progress
+        .export_named(Timestamp::now())
+        .map_err(|e| progress_error(capitalised(&e.to_string())))?;
     let json = export.to_json().map_err(|e| error::from_progress(&e))?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     app.dialog()
@@ -201,7 +250,7 @@ pub async fn import_progress(
     let text = std::fs::read_to_string(&path)
         .map_err(|e| error::internal(format!("Cannot read {name}: {e}")))?;
     let export = ProgressExport::parse(&name, &text).map_err(|e| {
-        error::internal(format!(
+        progress_error(format!(
             "{e}. Export the progress again with KubeQuest's Export button or `kq progress export`"
         ))
     })?;

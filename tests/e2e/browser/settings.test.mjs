@@ -20,6 +20,9 @@ const imported = {
   learner: null,
   missions: { 'crash-loop-backoff': { status: 'solved', attempts: 1, hintsUsed: 0, startedAt: null, solvedAt: null, timeToFixSeconds: 90 } },
 };
+/** A learner who gave their name (exports need one). */
+const ada = { id: '3f2c9a4e-8f0b-4d5e-9a51-2c7f1d0e6b11', name: 'Ada' };
+const named = { version: 1, learner: ada, missions: {} };
 const answers = (over = {}) =>
   scenario({
     list_contexts: [{ ok: contexts }],
@@ -27,7 +30,7 @@ const answers = (over = {}) =>
     export_progress: [{ ok: '/home/learner/kubequest-progress.json' }, { ok: null }],
     import_progress: [{ ok: null }, { ok: imported }],
     // Read at start, then again on the way back to the map (after the import).
-    get_progress: [{ ok: loaded() }, { ok: loaded(imported) }],
+    get_progress: [{ ok: loaded(named) }, { ok: loaded(imported) }],
     ...over,
   });
 
@@ -184,6 +187,48 @@ test('an unreadable kubeconfig is explained and the embedded cluster still works
     await page.getByTestId('contexts-error').waitFor();
     assert.match(await page.getByTestId('contexts-error').innerText(), /invalid YAML at line 4.*embedded cluster still works/s);
     assert.equal(await page.getByTestId('context-option-embedded').isChecked(), true);
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('an export without a name asks for it first, saves it with the progress, then exports', async () => {
+  const app = await suite.open(
+    answers({
+      get_progress: [{ ok: loaded() }],
+      set_learner_name: [{ err: { kind: 'progress', message: 'The learner name contains a line break' } }, { ok: named }],
+    }),
+  );
+  const { page } = app;
+  try {
+    // First run: the map offers the question, and skipping it blocks nothing.
+    await page.getByTestId('learner-prompt').waitFor();
+    await page.getByTestId('learner-prompt-skip').click();
+    await page.waitForFunction(() => !document.querySelector('[data-testid="learner-prompt"]'));
+
+    await openSettings(app);
+    await page.getByTestId('export-progress').click();
+    await page.getByTestId('learner-needed').waitFor();
+    assert.equal(await app.calls('export_progress'), 0, 'no export leaves without a name');
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.dataset.testid),
+      'learner-name',
+      'the keyboard lands on the name field',
+    );
+    // Rust refuses this one: the reason is shown and nothing is exported.
+    await page.keyboard.type('Ada');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('[data-testid="learner-message"]')?.dataset.tone === 'problem');
+    assert.match(await page.getByTestId('learner-message').innerText(), /not saved: The learner name contains a line break/);
+    assert.equal(await app.calls('export_progress'), 0);
+    // Then it is accepted, and the waiting export goes on by itself.
+    await page.getByTestId('learner-save').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="progress-message"]')?.textContent?.includes('saved to'));
+    assert.deepEqual((await app.argsOf('set_learner_name')).at(-1), { name: 'Ada' });
+    assert.equal(await app.calls('export_progress'), 1, 'the export runs once the name is saved');
+    assert.equal(await page.getByTestId('learner-name').inputValue(), 'Ada', 'the saved name stays editable here');
+    await screenshot(page, '42-settings-learner-name');
     await app.assertClean();
   } finally {
     await app.close();

@@ -190,6 +190,16 @@ export async function exportProgress(): Promise<string | null> {
   return typeof path === 'string' ? path : null;
 }
 
+/**
+ * Sets the learner's name that exports carry (kept with the progress, shared with `kq`; the
+ * learner id stays). Answers the saved progress; a name Rust refuses rejects with its reason.
+ */
+export async function setLearnerName(name: string): Promise<Progress> {
+  const progress = await call<Progress>('set_learner_name', { name });
+  if (!isRecord(progress) || !isRecord(progress.missions)) throw shapeError('The saved progress');
+  return progress;
+}
+
 /** Opens the open dialog and imports progress; the merged progress, or null when cancelled. */
 export async function importProgress(): Promise<Progress | null> {
   const progress = await call<Progress | null>('import_progress');

@@ -40,6 +40,7 @@ describe('isolation hook', () => {
       ['list_contexts', {}],
       ['export_progress', {}],
       ['import_progress', {}],
+      ['set_learner_name', { name: 'Ada Lovelace' }],
       ['start_mission', { id: 'crash-loop-backoff', onUpdate: '__CHANNEL__:12' }],
       ['stop_mission', { id: 'crash-loop-backoff' }],
       ['reset_mission', { id: 'crash-loop-backoff' }],

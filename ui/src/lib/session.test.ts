@@ -53,6 +53,19 @@ describe('applyUpdate', () => {
     expect(r.state.pods).toHaveLength(1);
   });
 
+  it('keeps a solve that could not be saved in front of the learner, with the file and the next step', () => {
+    const error = { kind: 'progress' as const, message: 'Your solve was not saved: /home/ada/.local/share/kubequest: Permission denied.' };
+    const r = applyUpdate(initialSession(), {
+      kind: 'solved',
+      debriefHtml: '<h1>Debrief</h1>',
+      progress: { status: 'solved', attempts: 1, hintsUsed: 0, startedAt: null, solvedAt: null, timeToFixSeconds: 60 },
+      next: null,
+      progressError: error,
+    });
+    expect(r.state.solved?.progressError, 'the screen must show that nothing was saved').toEqual(error);
+    expect(r.announcements.join(' '), 'screen readers hear it too').toMatch(/not saved.*Permission denied/);
+  });
+
   it('announces a lost connection with its message', () => {
     const r = applyUpdate(initialSession(), {
       kind: 'connection',

@@ -8,12 +8,15 @@ import type { MissionProgress } from './bindings/MissionProgress';
 import type { MissionSummary } from './bindings/MissionSummary';
 import type { ObjectiveResult } from './bindings/ObjectiveResult';
 import type { SessionUpdate } from './bindings/SessionUpdate';
+import type { UiError } from './bindings/UiError';
 import { applyChange, podKey, stageAnnouncement, type PodEntry } from './pipeline';
 
 export interface Solved {
   debriefHtml: string;
   progress: MissionProgress;
   next: MissionSummary | null;
+  /** Set when the solve could not be saved: the learner must see it (it names the file). */
+  progressError: UiError | null;
 }
 
 export interface SessionState {
@@ -69,8 +72,13 @@ export function applyUpdate(state: SessionState, update: SessionUpdate): Applied
     }
     case 'solved':
       return {
-        state: { ...state, solved: { debriefHtml: update.debriefHtml, progress: update.progress, next: update.next } },
-        announcements: ['Mission solved! The debrief is open.'],
+        state: {
+          ...state,
+          solved: { debriefHtml: update.debriefHtml, progress: update.progress, next: update.next, progressError: update.progressError ?? null },
+        },
+        announcements: update.progressError
+          ? ['Mission solved! The debrief is open.', `Your solve was not saved: ${update.progressError.message}`]
+          : ['Mission solved! The debrief is open.'],
       };
     case 'clock':
       // The cluster's clock is the mission screen's business (lib/clusterclock.ts), not state.

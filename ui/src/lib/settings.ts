@@ -79,3 +79,51 @@ export function applyTheme(theme: Theme, root: { dataset: DOMStringMap } = docum
   if (theme === 'system') delete root.dataset.theme;
   else root.dataset.theme = theme;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The learner's name: what the teacher's class report shows. It lives with the progress (shared
+// with `kq`), so these helpers only check what is typed and remember a skipped first-run prompt.
+
+/** The longest name Rust keeps (`MAX_LEARNER_NAME_CHARS` in the engine). */
+export const MAX_LEARNER_NAME = 80;
+
+/** Why a typed name cannot be used, or null when it can (Rust checks the same again). */
+export function learnerNameProblem(name: string): string | null {
+  const trimmed = name.trim();
+  if (trimmed === '') return 'Type the name your teacher knows you by.';
+  if ([...trimmed].length > MAX_LEARNER_NAME) return `Keep it to ${MAX_LEARNER_NAME} characters.`;
+  // Control characters would break the rows of the teacher's report.
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) return 'Type the name on one line.';
+  return null;
+}
+
+/** Where a skipped first-run name prompt is remembered (the window's own storage). */
+export const NAME_PROMPT_KEY = 'kubequest.learnerNamePrompt';
+
+/**
+ * Whether to offer the name prompt on the mission map: only once the progress is known, only
+ * when no name is stored, and never again after the learner chose "Not now" (Settings and the
+ * first export still ask).
+ */
+export function shouldAskLearnerName(
+  progress: { learner: { name: string } | null } | null,
+  storage: Pick<Storage, 'getItem'> | null,
+): boolean {
+  if (!progress || (progress.learner && progress.learner.name.trim() !== '')) return false;
+  try {
+    return storage?.getItem(NAME_PROMPT_KEY) !== 'skipped';
+  } catch {
+    // Storage can be unavailable (private mode): asking again is harmless.
+    return true;
+  }
+}
+
+/** Remembers that the learner skipped the first-run prompt. */
+export function skipLearnerNamePrompt(storage: Pick<Storage, 'setItem'> | null): void {
+  try {
+    storage?.setItem(NAME_PROMPT_KEY, 'skipped');
+  } catch {
+    // Nothing to do: the prompt shows again next time, which blocks nothing.
+  }
+}
