@@ -28,7 +28,7 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kq_engine::ipc::ActionResult;
 use kq_engine::mission::{
     Catalog, Check, Mission, Objective, ObjectiveResult, ObjectiveStatus, REGISTRY_FILE, Snapshot,
-    all_met, check_lesson_dir, evaluate, load_mission, symptom_matches,
+    all_met, check_lessons, evaluate, load_mission, symptom_matches,
 };
 use kq_engine::pipeline::{PodPipeline, build_pipeline, normalize_image};
 use kq_engine::session::{ClusterKind, apply_yaml, delete_yaml, start_mission};
@@ -731,10 +731,36 @@ fn namespace_flag(cmd: &str) -> Option<String> {
 // The checks, per lesson
 // ---------------------------------------------------------------------------------------------
 
-/// `kq lessons check` is clean; the debrief renders safely with the customer's outline; its
-/// commands section holds every kubectl command of the hints.
+/// The embedded cluster's image catalog, as `kq lessons check` consults it: the built-in
+/// images plus the lesson's `registry.yaml` additions.
+struct EmbeddedImages;
+
+impl kq_engine::mission::ImageCatalog for EmbeddedImages {
+    fn missing_image(&self, registries: &[(String, String)], image: &str) -> Option<String> {
+        let reference = match kq_sim::registry::ImageRef::parse(image) {
+            Ok(r) => r,
+            Err(e) => return Some(e.to_string()),
+        };
+        let mut catalog = kq_sim::registry::Catalog::builtin();
+        for (file, yaml) in registries {
+            let _ = catalog.add_yaml(yaml, file);
+        }
+        catalog.lookup(&reference).err().map(|e| e.cri_message())
+    }
+
+    fn registry_problem(&self, file: &str, yaml: &str) -> Option<(Option<usize>, String)> {
+        let mut catalog = kq_sim::registry::Catalog::builtin();
+        catalog
+            .add_yaml(yaml, file)
+            .err()
+            .map(|e| (e.line, e.to_string()))
+    }
+}
+
+/// `kq lessons check` is clean (the solution's images included); the debrief renders safely
+/// with the customer's outline; its commands section holds every kubectl command of the hints.
 fn checker_and_debrief(dir: &Path) -> String {
-    let report = check_lesson_dir(dir);
+    let report = check_lessons(dir, Some(&EmbeddedImages));
     assert!(
         report.errors.is_empty() && report.warnings.is_empty(),
         "`kq lessons check` is not clean:\n{}",

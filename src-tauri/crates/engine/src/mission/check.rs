@@ -208,7 +208,8 @@ fn warnings_for(m: &Mission, out: &mut Vec<LessonIssue>) {
         }
     }
     // The briefing starts after the front matter; find its first line in the file.
-    let body_offset = std::fs::read_to_string(&file)
+    let body_offset = LessonRoot::new(&m.dir)
+        .and_then(|root| root.read(&file))
         .ok()
         .and_then(|t| {
             let pos = t.find(m.briefing.lines().next().unwrap_or_default())?;
@@ -277,8 +278,12 @@ pub fn check_lessons(path: &Path, images: Option<&dyn ImageCatalog>) -> LessonRe
             .errors
             .extend(draft.errors.iter().map(LessonIssue::from));
         if let Some(images) = images {
-            if let Ok(root) = LessonRoot::new(dir) {
-                registry_issue(&root, &dir.join(REGISTRY_FILE), images, &mut report.errors);
+            // A registry.yaml the loader already rejected (not YAML) is reported once, by it.
+            let registry = dir.join(REGISTRY_FILE);
+            if let Ok(root) = LessonRoot::new(dir)
+                && !draft.errors.iter().any(|e| e.file() == registry)
+            {
+                registry_issue(&root, &registry, images, &mut report.errors);
             }
             let mut seen = std::collections::BTreeSet::new();
             for m in &draft.solution {
