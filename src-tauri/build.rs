@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "reset_mission",
     "apply_manifest",
     "delete_manifest",
+    "reapply_manifest",
     "reveal_hint",
     "export_progress",
     "import_progress",

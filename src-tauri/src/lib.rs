@@ -113,6 +113,7 @@ pub fn run() {
             missions::reset_mission,
             missions::apply_manifest,
             missions::delete_manifest,
+            missions::reapply_manifest,
             missions::reveal_hint,
             progress::get_progress,
             progress::export_progress,

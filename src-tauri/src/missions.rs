@@ -329,6 +329,23 @@ pub async fn delete_manifest(
     Ok(session::delete_yaml(&target.client, &namespace, &file, &yaml).await)
 }
 
+/// How long "Delete and re-apply" waits for a deleted object to be gone (a pod's default grace
+/// period is 30 s, so twice that, plus the apply).
+const REAPPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// "Delete and re-apply" for a change that cannot be made in place (the UI asks first).
+#[tauri::command]
+pub async fn reapply_manifest(
+    app: tauri::AppHandle,
+    id: String,
+    file: String,
+    yaml: String,
+) -> Result<ActionResult, UiError> {
+    let namespace = namespace_of(&app, &id).await?;
+    let target = target(&app).await?;
+    Ok(session::apply::reapply_yaml(&target.client, &namespace, &file, &yaml, REAPPLY_WAIT).await)
+}
+
 /// The next hint of the mission's ladder, counted in progress. Async, so the lessons are read
 /// off the main thread.
 #[tauri::command]

@@ -376,9 +376,15 @@ fn after_a_recreate_the_events_table_shows_only_the_new_pod_in_describe_order() 
             .position(|r| *r == reason)
             .unwrap_or_else(|| panic!("a {reason} event: {reasons:?}"))
     };
-    assert_eq!(pos("Scheduled"), 0, "describe lists the scheduler's event first: {reasons:?}");
+    assert_eq!(
+        pos("Scheduled"),
+        0,
+        "describe lists the scheduler's event first: {reasons:?}"
+    );
     assert!(
-        pos("Pulling") < pos("Pulled") && pos("Pulled") < pos("Created") && pos("Created") < pos("Started"),
+        pos("Pulling") < pos("Pulled")
+            && pos("Pulled") < pos("Created")
+            && pos("Created") < pos("Started"),
         "the kubelet's steps in the order it took them: {reasons:?}"
     );
 }
@@ -431,4 +437,137 @@ fn a_mission_that_declares_a_node_runs_its_pod_there() {
         .expect("the pod exists");
     assert_eq!(p.spec.and_then(|s| s.node_name).as_deref(), Some("gpu-1"));
     assert_eq!(p.status.and_then(|s| s.phase).as_deref(), Some("Running"));
+}
+
+/// A running embedded cluster (60× speed, so a pod's 30 s grace period passes in half a
+/// second) and a `kube` client for it, as the editor's buttons use them.
+fn running_cluster() -> (TestCluster, kube::Client) {
+    let tc = TestCluster::start_with(kq_sim::ClusterConfig {
+        speed: 60.0,
+        ..kq_sim::ClusterConfig::default()
+    });
+    let client = tc.block_on(kq_tests::cluster::kube_client(tc.cluster()));
+    (tc, client)
+}
+
+const EDITOR_POD: &str = "apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+    - name: web
+      image: nginx:1.27
+";
+
+/// kubectl (1.27 and later) asks for strict field validation, so the editor's Apply must too:
+/// a misspelt field is refused with the server's strict-decoding text, never dropped silently,
+/// both when creating and when patching an existing pod.
+#[test]
+fn apply_refuses_an_unknown_field_with_the_servers_strict_decoding_error() {
+    use kq_engine::session::apply_yaml;
+    let (tc, client) = running_cluster();
+    let typo = EDITOR_POD.replace(
+        "      image: nginx:1.27\n",
+        "      image: nginx:1.27\n      imagePullPolicyy: Always\n",
+    );
+    let r = tc.block_on(apply_yaml(&client, "default", "pod.yaml", &typo));
+    assert!(!r.ok, "a create with an unknown field is refused: {r:?}");
+    assert!(
+        r.output
+            .starts_with("Error from server (BadRequest): error when creating \"pod.yaml\":")
+            && r.output.contains(
+                "strict decoding error: unknown field \"spec.containers[0].imagePullPolicyy\""
+            ),
+        "the learner reads what kubectl prints: {}",
+        r.output
+    );
+
+    let r = tc.block_on(apply_yaml(&client, "default", "pod.yaml", EDITOR_POD));
+    assert_eq!(
+        (r.ok, r.output.as_str()),
+        (true, "pod/web created"),
+        "{r:?}"
+    );
+    let r = tc.block_on(apply_yaml(&client, "default", "pod.yaml", &typo));
+    assert!(
+        !r.ok
+            && r.output.contains(
+                "strict decoding error: unknown field \"spec.containers[0].imagePullPolicyy\""
+            ),
+        "a patch with an unknown field is refused too: {r:?}"
+    );
+}
+
+/// An edit a Pod cannot take in place comes back explained (what cannot change, what can),
+/// with the server's message kept, and "Delete and re-apply" then makes it: the old pod is
+/// deleted, waited for, and a new one created with the change.
+#[test]
+fn an_immutable_change_is_explained_and_delete_and_reapply_makes_it() {
+    use kq_engine::session::apply::reapply_yaml;
+    use kq_engine::session::apply_yaml;
+    let (tc, client) = running_cluster();
+    let r = tc.block_on(apply_yaml(&client, "default", "pod.yaml", EDITOR_POD));
+    assert!(r.ok, "{r:?}");
+    let before: Pod = tc
+        .cluster()
+        .store()
+        .get("default", "web")
+        .expect("the pod exists");
+    let changed = format!("{EDITOR_POD}      command: [\"nginx\", \"-g\", \"daemon off;\"]\n");
+    let r = tc.block_on(apply_yaml(&client, "default", "pod.yaml", &changed));
+    assert!(!r.ok, "a Pod's command cannot change in place: {r:?}");
+    let change = r
+        .immutable
+        .as_ref()
+        .unwrap_or_else(|| panic!("the refusal is recognised as an in-place change: {r:?}"));
+    assert_eq!((change.kind.as_str(), change.name.as_str()), ("Pod", "web"));
+    assert!(
+        change.summary.contains("cannot be changed in place") && change.summary.contains("delete"),
+        "plain words and the way out: {}",
+        change.summary
+    );
+    assert!(
+        change
+            .can_change
+            .iter()
+            .any(|f| f == "`spec.containers[*].image`")
+            && change
+                .can_change
+                .iter()
+                .any(|f| f.starts_with("`spec.tolerations`")),
+        "what may change, as the server lists it: {:?}",
+        change.can_change
+    );
+    assert!(
+        change
+            .server_message
+            .contains("pod updates may not change fields other than"),
+        "the server's message stays available: {}",
+        change.server_message
+    );
+
+    let r = tc.block_on(reapply_yaml(
+        &client,
+        "default",
+        "pod.yaml",
+        &changed,
+        std::time::Duration::from_secs(30),
+    ));
+    assert!(r.ok, "delete and re-apply succeeds: {r:?}");
+    assert_eq!(r.output, "pod \"web\" deleted\npod/web created", "{r:?}");
+    let after: Pod = tc
+        .cluster()
+        .store()
+        .get("default", "web")
+        .expect("the pod exists again");
+    assert_ne!(
+        after.metadata.uid, before.metadata.uid,
+        "a new pod, not the old one"
+    );
+    assert_eq!(
+        after.spec.expect("a spec").containers[0].command,
+        Some(vec!["nginx".into(), "-g".into(), "daemon off;".into()]),
+        "the new pod has the change"
+    );
 }

@@ -367,3 +367,154 @@ fn the_watcher_adapter_buffers_a_relist_and_passes_events_through() {
     let names: Vec<_> = t.pipelines().iter().map(|p| p.pod.clone()).collect();
     assert_eq!(names, ["db"]);
 }
+
+/// The events table the learner reads must agree with `kubectl describe pod web` run after the
+/// pod was recreated: only the new pod's events (matched by involvedObject uid), sorted by
+/// `lastTimestamp` alone with the scheduler's event (which has none) first, and ties kept in
+/// the order the server reported them (Pulling before Pulled).
+#[test]
+fn the_events_table_shows_only_the_current_pod_in_kubectl_describe_order() {
+    let mut tracker = PipelineTracker::new();
+    tracker.apply(TrackerInput::PodApplied(backoff_pod("uid-old")), at(50));
+    for e in backoff_events("uid-old") {
+        tracker.apply(TrackerInput::EventApplied(e), at(50));
+    }
+    tracker.apply(TrackerInput::PodDeleted(backoff_pod("uid-old")), at(55));
+    tracker.apply(
+        TrackerInput::PodApplied(pod(web("uid-new", "nginx:1.27"))),
+        at(60),
+    );
+    // The server's order: the kubelet wrote these one after the other within one second, so
+    // their lastTimestamps tie; the scheduler's event carries only eventTime.
+    let image = "nginx:1.27";
+    let new_events = [
+        scheduler(
+            NS,
+            "web",
+            "uid-new",
+            "Normal",
+            "Scheduled",
+            "Successfully assigned kq-image-pull-backoff/web to node-1",
+            60,
+            None,
+        ),
+        kubelet(
+            NS,
+            "web",
+            "uid-new",
+            "web",
+            "Normal",
+            "Pulling",
+            &format!("Pulling image \"{image}\""),
+            1,
+            60,
+            60,
+        ),
+        kubelet(
+            NS,
+            "web",
+            "uid-new",
+            "web",
+            "Normal",
+            "Pulled",
+            &format!(
+                "Successfully pulled image \"{image}\" in 1.2s (1.2s including waiting). Image size: 1 bytes."
+            ),
+            1,
+            60,
+            60,
+        ),
+        kubelet(
+            NS,
+            "web",
+            "uid-new",
+            "web",
+            "Normal",
+            "Created",
+            "Created container: web",
+            1,
+            60,
+            60,
+        ),
+        kubelet(
+            NS,
+            "web",
+            "uid-new",
+            "web",
+            "Normal",
+            "Started",
+            "Started container web",
+            1,
+            60,
+            60,
+        ),
+    ];
+    for e in new_events {
+        tracker.apply(TrackerInput::EventApplied(e), at(61));
+    }
+    let rows = kq_engine::pipeline::event_rows(&tracker.current_events());
+    let reasons: Vec<&str> = rows.iter().map(|r| r.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        ["Scheduled", "Pulling", "Pulled", "Created", "Started"],
+        "the recreated pod's events only (the old pod's Failed/BackOff must not show), in \
+         kubectl describe's order: {rows:#?}"
+    );
+    assert!(
+        rows.iter().all(|r| !r.message.contains("nonexistent")),
+        "no event of the deleted pod leaks into the table: {rows:#?}"
+    );
+    assert_eq!(
+        rows[0].last_timestamp, None,
+        "the scheduler's event has no lastTimestamp, which is why describe lists it first"
+    );
+}
+
+/// An event that the server updates (a count bump) keeps its place: the order is the server's
+/// first report, not the update's arrival.
+#[test]
+fn an_updated_event_keeps_its_place_in_the_server_order() {
+    let mut tracker = PipelineTracker::new();
+    tracker.apply(TrackerInput::PodApplied(backoff_pod("uid-1")), at(10));
+    let pulling = |count, last| {
+        kubelet(
+            NS,
+            "web",
+            "uid-1",
+            "web",
+            "Normal",
+            "Pulling",
+            "Pulling image \"nginx:nonexistent\"",
+            count,
+            1,
+            last,
+        )
+    };
+    let failed = |count, last| {
+        kubelet(
+            NS,
+            "web",
+            "uid-1",
+            "web",
+            "Warning",
+            "Failed",
+            "Error: ErrImagePull",
+            count,
+            1,
+            last,
+        )
+    };
+    tracker.apply(TrackerInput::EventApplied(pulling(1, 1)), at(1));
+    tracker.apply(TrackerInput::EventApplied(failed(1, 1)), at(1));
+    tracker.apply(TrackerInput::EventApplied(pulling(2, 12)), at(12));
+    tracker.apply(TrackerInput::EventApplied(failed(2, 12)), at(12));
+    let reasons: Vec<String> = kq_engine::pipeline::event_rows(&tracker.current_events())
+        .into_iter()
+        .map(|r| format!("{} x{}", r.reason, r.count))
+        .collect();
+    assert_eq!(
+        reasons,
+        ["Pulling x2", "Failed x2"],
+        "the pull attempt is listed before its failure, as the kubelet reported them"
+    );
+}

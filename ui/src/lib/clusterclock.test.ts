@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clusterNow, clusterTime, syncClock } from './clusterclock';
-import { age, countdown } from './kubetime';
+import { age, countdown, eventAge } from './kubetime';
+import { eventLine } from './pipeline';
 
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -110,5 +111,36 @@ describe('clusterTime', () => {
     clock.sync({ now: 'garbage', speed: 4 });
     c.advance(1_000);
     expect(clock.now()).toBe(T0 + 64_000);
+  });
+});
+
+describe('ages at speeds above 1x', () => {
+  it('never shows <invalid> for a timestamp the cluster just wrote, even when the estimate lags', () => {
+    const clocks = fakeClocks();
+    const cluster = clusterTime(clocks.monotonic, clocks.wall);
+    cluster.sync({ now: iso(T0), speed: 6 });
+    clocks.advance(1000);
+    // The estimate says T0 + 6 s; the cluster (its clock a little ahead of the estimate, as
+    // happens between two readings at 6x) stamped an event at T0 + 10 s, repeated 6 times.
+    const stamp = iso(T0 + 10_000);
+    expect(age(stamp, cluster.now()), 'the lagging estimate alone would call it the future').toBe('<invalid>');
+    cluster.observe(stamp);
+    const line = eventLine({ type: 'Warning', reason: 'BackOff', message: 'Back-off pulling image', count: 6, lastSeen: stamp }, cluster.now());
+    expect(line, 'the rail reads like kubectl, never "(x6, <invalid> ago)"').toBe('Warning BackOff (x6, 0s ago): Back-off pulling image');
+    expect(eventAge({ count: 6, firstSeen: iso(T0 - 60_000), lastSeen: stamp }, cluster.now())).toBe('0s (x6 over 70s)');
+    // Time keeps moving from there at 6x, and the next reading is exact again.
+    clocks.advance(1000);
+    expect(age(stamp, cluster.now())).toBe('2s');
+    cluster.sync({ now: iso(T0 + 30_000), speed: 6 });
+    expect(cluster.now()).toBe(T0 + 30_000);
+  });
+
+  it('ignores what is not a time', () => {
+    const clocks = fakeClocks();
+    const cluster = clusterTime(clocks.monotonic, clocks.wall);
+    cluster.sync({ now: iso(T0), speed: 6 });
+    cluster.observe(null);
+    cluster.observe('soon');
+    expect(cluster.now()).toBe(T0);
   });
 });

@@ -11,6 +11,13 @@
 // Elapsed time is measured with a monotonic source (`performance.now()`), so changing this
 // machine's clock does not move the estimate. Without a usable reading the wall clock stands in
 // (a real cluster's clock is the wall clock at speed 1 anyway).
+//
+// The estimate can still fall a little behind (timers, the two clocks drifting between
+// readings, a sped-up cluster): then a timestamp the cluster just wrote looks like it is in the
+// future and its age reads `<invalid>`, which kubectl prints only for a clock that is really
+// wrong. Nothing the cluster wrote can be later than the cluster's now, so `observe` records
+// each timestamp the app receives and `now` never answers less than the latest one (until the
+// next reading, which is exact).
 
 import type { ClusterClock } from './bindings/ClusterClock';
 
@@ -44,6 +51,8 @@ export function clusterNow(sync: ClockSync | null, at: number, fallback: number)
 export interface ClusterTime {
   /** Takes a new reading (a start, a reset, a `clock` update); a malformed one is ignored. */
   sync(clock: ClusterClock | null | undefined): void;
+  /** A timestamp the cluster wrote (RFC 3339): the cluster's now is at least that. */
+  observe(stamp: string | null | undefined): void;
   /** The cluster's time now, in epoch milliseconds. */
   now(): number;
   /** The speed of the last reading (1 before any). */
@@ -56,12 +65,21 @@ export function clusterTime(
   wall: () => number = () => Date.now(),
 ): ClusterTime {
   let last: ClockSync | null = null;
+  /** The latest timestamp observed since the last reading, in epoch milliseconds. */
+  let floor = Number.NEGATIVE_INFINITY;
   return {
     sync(clock) {
       const next = syncClock(clock, monotonic());
-      if (next) last = next;
+      if (next) {
+        last = next;
+        floor = Number.NEGATIVE_INFINITY;
+      }
     },
-    now: () => clusterNow(last, monotonic(), wall()),
+    observe(stamp) {
+      const ms = stamp ? Date.parse(stamp) : Number.NaN;
+      if (Number.isFinite(ms)) floor = Math.max(floor, ms);
+    },
+    now: () => Math.max(clusterNow(last, monotonic(), wall()), floor),
     speed: () => last?.speed ?? 1,
   };
 }

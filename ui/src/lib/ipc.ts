@@ -137,6 +137,14 @@ export async function applyManifest(id: string, file: string, yaml: string): Pro
   return checkAction(await call<ActionResult>('apply_manifest', { id, file, yaml }));
 }
 
+/**
+ * "Delete and re-apply", for a change that cannot be made in place: `kubectl delete -f FILE`
+ * (waiting until the objects are gone) then `kubectl apply -f FILE`, with the editor's text.
+ */
+export async function reapplyManifest(id: string, file: string, yaml: string): Promise<ActionResult> {
+  return checkAction(await call<ActionResult>('reapply_manifest', { id, file, yaml }));
+}
+
 /** `kubectl delete -f FILE` with the editor's text. */
 export async function deleteManifest(id: string, file: string, yaml: string): Promise<ActionResult> {
   return checkAction(await call<ActionResult>('delete_manifest', { id, file, yaml }));

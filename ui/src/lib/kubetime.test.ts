@@ -55,11 +55,31 @@ describe('event ages as kubectl describe prints them', () => {
   });
   it('sorts by last seen, oldest first, keeping ties in arrival order', () => {
     const rows = [
-      { id: 'b', firstSeen: null, lastSeen: '2025-01-01T00:09:00Z' },
-      { id: 'a', firstSeen: null, lastSeen: '2025-01-01T00:08:00Z' },
-      { id: 'c', firstSeen: null, lastSeen: '2025-01-01T00:09:00Z' },
+      { id: 'b', firstSeen: null, lastSeen: '2025-01-01T00:09:00Z', lastTimestamp: '2025-01-01T00:09:00Z' },
+      { id: 'a', firstSeen: null, lastSeen: '2025-01-01T00:08:00Z', lastTimestamp: '2025-01-01T00:08:00Z' },
+      { id: 'c', firstSeen: null, lastSeen: '2025-01-01T00:09:00Z', lastTimestamp: '2025-01-01T00:09:00Z' },
     ];
     expect(sortEvents(rows).map((r) => r.id)).toEqual(['a', 'b', 'c']);
+  });
+  it('orders like kubectl describe: by lastTimestamp only, the scheduler event (none) first, ties as the server sent them', () => {
+    // The scheduler's event carries only eventTime (here later than the kubelet's second-
+    // precision lastTimestamps); describe still lists it first. Pulling and Pulled share a second.
+    const row = (reason: string, lastSeen: string, lastTimestamp: string | null) => ({ reason, lastSeen, lastTimestamp });
+    const scheduled = row('Scheduled', '2025-01-01T00:09:00.400Z', null);
+    const pulling = row('Pulling', '2025-01-01T00:09:00Z', '2025-01-01T00:09:00Z');
+    const pulled = row('Pulled', '2025-01-01T00:09:00Z', '2025-01-01T00:09:00Z');
+    const created = row('Created', '2025-01-01T00:09:00Z', '2025-01-01T00:09:00Z');
+    const started = row('Started', '2025-01-01T00:09:01Z', '2025-01-01T00:09:01Z');
+    const rows = [pulled, created, scheduled, started];
+    const server = [scheduled, pulling, pulled, created, started];
+    expect(sortEvents(server).map((r) => r.reason), 'describe order for the server order').toEqual([
+      'Scheduled',
+      'Pulling',
+      'Pulled',
+      'Created',
+      'Started',
+    ]);
+    expect(sortEvents(rows)[0]?.reason, 'an event without lastTimestamp sorts as the zero time').toBe('Scheduled');
   });
 });
 

@@ -64,9 +64,15 @@ export function eventAge(row: Pick<EventRow, 'count' | 'firstSeen' | 'lastSeen'>
   return first;
 }
 
-/** Events in the order describe prints them: oldest last-seen first (`SortableEvents`). */
-export function sortEvents<T extends Pick<EventRow, 'firstSeen' | 'lastSeen'>>(rows: readonly T[]): T[] {
-  const key = (r: T) => parseTime(r.lastSeen) ?? parseTime(r.firstSeen) ?? 0;
+/**
+ * Events in the order `kubectl describe` prints them. Its `SortableEvents` compares the core/v1
+ * `lastTimestamp` and nothing else: an event without one (the scheduler's `Scheduled`, written
+ * by the events.k8s.io recorder) counts as the zero time and comes first, whatever its
+ * `eventTime`. The sort is stable, so equal times keep the order the app sent (the server's):
+ * `Pulling` stays before `Pulled` when both fall in the same second.
+ */
+export function sortEvents<T extends Pick<EventRow, 'lastTimestamp'>>(rows: readonly T[]): T[] {
+  const key = (r: T) => parseTime(r.lastTimestamp) ?? 0;
   return rows
     .map((row, i) => ({ row, i }))
     .sort((a, b) => key(a.row) - key(b.row) || a.i - b.i)

@@ -12,7 +12,7 @@ describe('applyUpdate', () => {
 
     r = applyUpdate(s, {
       kind: 'events',
-      events: [{ type: 'Normal', reason: 'Scheduled', message: 'x', count: 1, firstSeen: null, lastSeen: null, from: 'default-scheduler', object: 'pod/web', container: null }],
+      events: [{ type: 'Normal', reason: 'Scheduled', message: 'x', count: 1, firstSeen: null, lastSeen: null, lastTimestamp: null, from: 'default-scheduler', object: 'pod/web', container: null }],
     });
     s = r.state;
     expect(s.events).toHaveLength(1);

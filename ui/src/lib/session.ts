@@ -100,3 +100,19 @@ export function applyUpdate(state: SessionState, update: SessionUpdate): Applied
     }
   }
 }
+
+/**
+ * Every cluster timestamp an update carries (event times, pod creation, evidence), so the
+ * mission screen's estimate of the cluster's clock never falls behind what it shows.
+ */
+export function stampsOf(update: SessionUpdate): string[] {
+  const out: (string | null | undefined)[] = [];
+  if (update.kind === 'events') {
+    for (const e of update.events) out.push(e.firstSeen, e.lastSeen);
+  } else if (update.kind === 'pipeline' && update.change.change !== 'removed') {
+    const p = update.change.pipeline;
+    out.push(p.createdAt);
+    for (const stage of p.stages) out.push(stage.evidence.event?.lastSeen);
+  }
+  return out.filter((s): s is string => typeof s === 'string' && s.length > 0);
+}

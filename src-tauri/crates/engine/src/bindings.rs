@@ -11,9 +11,9 @@ use crate::connect::{ConnectErrorKind, ConnectFailure, ContextInfo, Locality};
 use crate::diagnose::{Diagnosis, FitError, FitReason, ReasonKind, Termination};
 use crate::ipc::{
     ActionResult, AppInfo, ClusterClock, ClusterStatus, ConnectionState, ErrorKind, EventRow,
-    HintReveal, ManifestFile, MissionDetail, MissionList, MissionSession, MissionSummary,
-    ObjectiveInfo, ProgressLoad, ProgressRecovery, SessionUpdate, Settings, Theme, UiError,
-    YamlDiagnostic,
+    HintReveal, ImmutableChange, ManifestFile, MissionDetail, MissionList, MissionSession,
+    MissionSummary, ObjectiveInfo, ProgressLoad, ProgressRecovery, SessionUpdate, Settings, Theme,
+    UiError, YamlDiagnostic,
 };
 use crate::mission::{ObjectiveResult, ObjectiveStatus};
 use crate::pipeline::{
@@ -86,6 +86,7 @@ pub fn render_all() -> Vec<(String, String)> {
         render::<SessionUpdate>(&cfg),
         render::<YamlDiagnostic>(&cfg),
         render::<ActionResult>(&cfg),
+        render::<ImmutableChange>(&cfg),
         render::<HintReveal>(&cfg),
         render::<Theme>(&cfg),
         render::<Settings>(&cfg),

@@ -356,15 +356,42 @@ enum PullCause {
     Unknown,
 }
 
+/// The image a kubelet text quotes (`Back-off pulling image "nginx:1.27": …`,
+/// `Failed to pull image "nginx:1.27": …`), if any.
+fn quoted_image(text: &str) -> Option<&str> {
+    let rest = &text[text.find("image \"")? + "image \"".len()..];
+    rest.split('"').next().filter(|i| !i.is_empty())
+}
+
+/// The texts that are evidence about the spec's image: a text quoting another image (the one
+/// before the learner's edit) says nothing about this one.
+fn evidence_about_image<'a>(s: &Symptom<'a>) -> Vec<&'a str> {
+    let spec = s.image.map(crate::pipeline::normalize_image);
+    [s.message, s.event_message]
+        .into_iter()
+        .flatten()
+        .filter(|text| match (quoted_image(text), &spec) {
+            (Some(quoted), Some(spec)) => crate::pipeline::normalize_image(quoted) == *spec,
+            _ => true,
+        })
+        .collect()
+}
+
+/// The image the evidence is about when it is not the spec's (a fix not tried yet).
+fn other_image<'a>(s: &Symptom<'a>) -> Option<&'a str> {
+    let spec = crate::pipeline::normalize_image(s.image?);
+    [s.message, s.event_message]
+        .into_iter()
+        .flatten()
+        .filter_map(quoted_image)
+        .find(|quoted| crate::pipeline::normalize_image(quoted) != spec)
+}
+
 /// Reads the runtime's pull error (the waiting message from 1.32 on, or the `Failed to pull
-/// image` event before that).
+/// image` event before that). Only texts about the spec's image count: a claim about an image
+/// needs the cluster's word about that image.
 fn pull_cause(s: &Symptom<'_>) -> PullCause {
-    let text = format!(
-        "{} {}",
-        s.message.unwrap_or_default(),
-        s.event_message.unwrap_or_default()
-    )
-    .to_ascii_lowercase();
+    let text = evidence_about_image(s).join(" ").to_ascii_lowercase();
     if [
         "unauthorized",
         "authorization failed",
@@ -454,9 +481,10 @@ pub fn diagnose(s: &Symptom<'_>) -> Diagnosis {
                 PullCause::Unreachable => "The node could not reach the registry at all (DNS or \
                      network error): check the registry host name in the image reference."
                     .to_owned(),
-                PullCause::Unknown => "Usually the tag or repository name does not exist (a \
-                     typo, or a version that was never pushed), or the registry is private and \
-                     the pod has no pull secret."
+                // No registry answer about this image yet: say what is known, claim nothing.
+                PullCause::Unknown => "The cluster has not said why yet. Common causes are a \
+                     typo in the tag or repository name, or a private registry and no pull \
+                     secret; the registry's own answer appears in the pod's events."
                     .to_owned(),
             };
             let mut commands = vec![describe, image_cmd(s)];
@@ -466,14 +494,27 @@ pub fn diagnose(s: &Symptom<'_>) -> Diagnosis {
                     s.pod, s.namespace
                 ));
             }
-            (
-                format!("The node cannot pull the image `{image}`"),
-                format!(
-                    "{who} cannot start because the node failed to download `{image}` from its \
-                     registry. {cause}{backoff} The exact registry error is in the pod's events."
+            match other_image(s) {
+                // The failure on record is about the image before the learner's edit.
+                Some(old) if pull_cause(s) == PullCause::Unknown => (
+                    format!("`{image}` has not been pulled yet"),
+                    format!(
+                        "{who} now asks for `{image}`. The failure Kubernetes reports is about \
+                         `{old}`, the image before the change; the kubelet tries `{image}` on \
+                         its next attempt, and nothing is known about it until then.{backoff}"
+                    ),
+                    commands,
                 ),
-                commands,
-            )
+                _ => (
+                    format!("The node cannot pull the image `{image}`"),
+                    format!(
+                        "{who} cannot start because the node failed to download `{image}` from \
+                         its registry. {cause}{backoff} The exact registry error is in the pod's \
+                         events."
+                    ),
+                    commands,
+                ),
+            }
         }
         ReasonKind::InvalidImageName => (
             format!("`{image}` is not a valid image reference"),
@@ -939,6 +980,8 @@ mod tests {
             d.explanation
         );
         assert_eq!(d.commands.len(), 3, "the pull secrets command is offered");
+        // The evidence below is about nginx:nope, so the spec must ask for it.
+        s.image = Some("nginx:nope");
         s.message = Some("Back-off pulling image \"nginx:nope\"");
         s.event_message = Some(
             "Failed to pull image \"nginx:nope\": rpc error: code = NotFound desc = … not found",
@@ -946,6 +989,53 @@ mod tests {
         assert!(
             diagnose(&s).explanation.contains("does not exist"),
             "≤1.31 messages use the event"
+        );
+    }
+
+    /// The learner changed the image to `nginx:latest`; the status and the event still carry
+    /// the failure for the old image. Nothing the cluster said is about `nginx:latest`, so the
+    /// diagnosis must not claim it does not exist.
+    #[test]
+    fn a_pull_diagnosis_claims_nothing_about_an_image_the_cluster_has_not_reported_on() {
+        let mut s = symptom("ImagePullBackOff");
+        s.image = Some("nginx:latest");
+        s.message = Some(
+            "Back-off pulling image \"nginx:nonexistent\": ErrImagePull: failed to pull and \
+             unpack image \"docker.io/library/nginx:nonexistent\": not found",
+        );
+        s.event_message = Some(
+            "Failed to pull image \"nginx:nonexistent\": rpc error: code = NotFound desc = not found",
+        );
+        let d = diagnose(&s);
+        let text = format!("{} {}", d.title, d.explanation);
+        assert!(
+            !text.contains("does not exist")
+                && !text.contains("cannot pull the image `nginx:latest`"),
+            "no claim about nginx:latest without evidence about it: {text}"
+        );
+        assert!(
+            d.explanation.contains("nginx:nonexistent"),
+            "says which image the failure on record is about: {text}"
+        );
+
+        // No registry answer at all: only what is known.
+        let mut bare = symptom("ErrImagePull");
+        bare.image = Some("nginx:latest");
+        let d = diagnose(&bare);
+        assert!(
+            !d.explanation.contains("does not exist"),
+            "without a registry answer there is no claim that the image does not exist: {}",
+            d.explanation
+        );
+
+        // With the registry's answer about this very image, the claim is made.
+        bare.message = Some(
+            "Back-off pulling image \"nginx:latest\": ErrImagePull: rpc error: code = NotFound \
+             desc = failed to pull and unpack image \"docker.io/library/nginx:latest\": not found",
+        );
+        assert!(
+            diagnose(&bare).explanation.contains("does not exist"),
+            "evidence about nginx:latest supports the claim"
         );
     }
 

@@ -128,6 +128,9 @@ pub struct EventRow {
     /// RFC 3339; the first and the latest occurrence.
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
+    /// RFC 3339; the event's own core/v1 `lastTimestamp`, absent for events.k8s.io events (the
+    /// scheduler's). `kubectl describe` sorts by this alone, missing ones first.
+    pub last_timestamp: Option<String>,
     /// The FROM column: `kubelet`, `default-scheduler`.
     pub from: String,
     /// What it is about: `pod/web`.
@@ -227,7 +230,9 @@ pub enum SessionUpdate {
     Pipeline {
         change: crate::pipeline::PipelineChange,
     },
-    /// The namespace's events, oldest first (the whole list each time; it is short).
+    /// The events of the namespace's current pods and of its other objects, in `kubectl
+    /// describe`'s order (the whole list each time; it is short). Events about pods that no
+    /// longer exist (a pod recreated under the same name has a new uid) are left out.
     Events { events: Vec<EventRow> },
     /// Objectives re-evaluated after a change.
     #[serde(rename_all = "camelCase")]
@@ -271,6 +276,27 @@ pub struct ActionResult {
     pub output: String,
     /// YAML problems, when the text could not be parsed (nothing was sent).
     pub diagnostics: Vec<YamlDiagnostic>,
+    /// Set when the server refused a change because a field cannot change in place: the UI
+    /// explains it and offers "Delete and re-apply" (behind a confirmation).
+    pub immutable: Option<ImmutableChange>,
+}
+
+/// A change the server refused because the object cannot be changed that way in place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ImmutableChange {
+    /// The kind as the server names it (`Pod`).
+    pub kind: String,
+    pub name: String,
+    /// What cannot change and what to do instead, in plain words.
+    pub summary: String,
+    /// The fields the server named (`spec`, `spec.selector`).
+    pub fields: Vec<String>,
+    /// What may change in place, as the server lists it (for a Pod: container images,
+    /// `activeDeadlineSeconds`, added tolerations, …); empty when the server lists nothing.
+    pub can_change: Vec<String>,
+    /// kubectl's full error text with the server's message (and its diff), for the curious.
+    pub server_message: String,
 }
 
 /// A hint revealed on request.

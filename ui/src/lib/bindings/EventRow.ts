@@ -17,6 +17,11 @@ count: number,
  */
 firstSeen: string | null, lastSeen: string | null, 
 /**
+ * RFC 3339; the event's own core/v1 `lastTimestamp`, absent for events.k8s.io events (the
+ * scheduler's). `kubectl describe` sorts by this alone, missing ones first.
+ */
+lastTimestamp: string | null, 
+/**
  * The FROM column: `kubelet`, `default-scheduler`.
  */
 from: string, 

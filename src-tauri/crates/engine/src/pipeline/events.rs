@@ -7,9 +7,17 @@
 //!
 //! Events are matched to a pod by namespace, name **and uid**: a pod deleted and recreated with
 //! the same name gets a new uid, and the old pod's `BackOff` events must not haunt the new one.
+//!
+//! [`event_rows`] is the events table in `kubectl describe`'s order. Describe sorts with
+//! kubectl's `SortableEvents`, whose only key is the core/v1 `lastTimestamp` (not `eventTime`
+//! or `series`): an event without one, such as the scheduler's `Scheduled` (events.k8s.io
+//! recorder), counts as the zero time and comes first. Ties keep the order the events were
+//! given in (the server's order), as Go's sort does for lists this short.
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Event, Pod};
+
+use crate::ipc::EventRow;
 
 /// One event about a pod, flattened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +117,47 @@ pub fn events_for(pod: &Pod, events: &[Event]) -> Vec<PodEvent> {
         .collect();
     out.sort_by_key(|e| (e.last_seen, e.first_seen));
     out
+}
+
+/// The events table as `kubectl describe` prints it, from `events` in the server's order:
+/// sorted (stably) by `lastTimestamp` alone, events without one first.
+pub fn event_rows(events: &[Event]) -> Vec<EventRow> {
+    let mut rows: Vec<(Option<Timestamp>, EventRow)> = events
+        .iter()
+        .map(|e| {
+            let flat = PodEvent::from_event(e);
+            let from = e
+                .source
+                .as_ref()
+                .and_then(|s| s.component.clone())
+                .filter(|c| !c.is_empty())
+                .or_else(|| e.reporting_component.clone().filter(|c| !c.is_empty()))
+                .unwrap_or_default();
+            let o = &e.involved_object;
+            let object = format!(
+                "{}/{}",
+                o.kind.as_deref().unwrap_or("pod").to_ascii_lowercase(),
+                o.name.as_deref().unwrap_or_default()
+            );
+            let sort_key = e.last_timestamp.as_ref().map(|t| t.0);
+            let row = EventRow {
+                type_: flat.type_,
+                reason: flat.reason,
+                message: flat.message,
+                count: flat.count,
+                first_seen: flat.first_seen.map(|t| t.to_string()),
+                last_seen: flat.last_seen.map(|t| t.to_string()),
+                last_timestamp: sort_key.map(|t| t.to_string()),
+                from,
+                object,
+                container: flat.container,
+            };
+            (sort_key, row)
+        })
+        .collect();
+    // `sort_by_key` is stable: equal times keep the server's order (Pulling before Pulled).
+    rows.sort_by_key(|(key, _)| *key);
+    rows.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Query helpers over one pod's events.

@@ -47,7 +47,7 @@ mod printer;
 mod tracker;
 mod watch;
 
-pub use events::{EventLog, PodEvent, events_for, is_about};
+pub use events::{EventLog, PodEvent, event_rows, events_for, is_about};
 pub use printer::{PodRow, print_pod};
 pub use tracker::{PipelineChange, PipelineTracker, TrackerInput};
 pub use watch::{WatchInput, merge_watch_streams, watch_namespace};

@@ -7,7 +7,13 @@
 //! - a pod deleted and created again under the same name is a new pipeline, announced as
 //!   [`PipelineChange::Recreated`] with the previous uid so the UI can restart the rail's
 //!   animation instead of silently morphing the old one;
-//! - events are matched by uid too, so the old pod's warnings do not leak into the new one.
+//! - events are matched by uid too, so the old pod's warnings do not leak into the new one;
+//!   [`PipelineTracker::current_events`] is what the events table shows for the same reason.
+//!
+//! Events are kept in the order the server first reported them (the list order, then the
+//! watch order). `kubectl describe` sorts by `lastTimestamp`, which has one-second resolution,
+//! so `Pulling` and `Pulled` often tie; a stable sort over the server's order keeps them as
+//! the kubelet wrote them instead of in an order made up by a map.
 //!
 //! A pipeline rebuilt with nothing but a different clock (event ages, "12s ago") is not a change.
 
@@ -92,7 +98,11 @@ fn event_key(e: &Event) -> String {
 #[derive(Debug, Default)]
 pub struct PipelineTracker {
     pods: BTreeMap<String, Pod>,
-    events: BTreeMap<String, Event>,
+    /// Each event with the sequence number of its first arrival; an update keeps the number,
+    /// so the order is the server's.
+    events: BTreeMap<String, (u64, Event)>,
+    /// The sequence number the next new event gets.
+    next_event_seq: u64,
     pipelines: BTreeMap<String, PodPipeline>,
     /// The latest uid seen for each (namespace, name), kept after deletion to spot recreation.
     uid_by_name: BTreeMap<(String, String), String>,
@@ -127,9 +137,25 @@ impl PipelineTracker {
         self.pods.values().cloned().collect()
     }
 
-    /// The events the tracker holds.
+    /// The events the tracker holds, in the order the server first reported them.
     pub fn events(&self) -> Vec<Event> {
-        self.events.values().cloned().collect()
+        let mut v: Vec<&(u64, Event)> = self.events.values().collect();
+        v.sort_by_key(|(seq, _)| *seq);
+        v.into_iter().map(|(_, e)| e.clone()).collect()
+    }
+
+    /// The events the learner should see, in the server's order: those about a pod that exists
+    /// now (matched by uid, so a recreated pod does not inherit its predecessor's `BackOff`s)
+    /// and those about other objects (a ReplicaSet's `FailedCreate` is often the only clue
+    /// when no pod exists). Events about pods that are gone are left out.
+    pub fn current_events(&self) -> Vec<Event> {
+        self.events()
+            .into_iter()
+            .filter(|e| {
+                let is_pod = e.involved_object.kind.as_deref().is_none_or(|k| k == "Pod");
+                !is_pod || self.pods.values().any(|p| is_about(e, p))
+            })
+            .collect()
     }
 
     /// Applies one input at time `now` and returns the changes, in the order the UI should
@@ -156,7 +182,15 @@ impl PipelineTracker {
             }
             TrackerInput::EventApplied(event) => {
                 let affected = self.pods_about(&event);
-                self.events.insert(event_key(&event), event);
+                let key = event_key(&event);
+                let seq = match self.events.get(&key) {
+                    Some((seq, _)) => *seq,
+                    None => {
+                        self.next_event_seq += 1;
+                        self.next_event_seq
+                    }
+                };
+                self.events.insert(key, (seq, event));
                 for key in affected {
                     self.rebuild(&key, now, &mut changes);
                 }
@@ -227,12 +261,13 @@ impl PipelineTracker {
         let Some(pod) = self.pods.get(key) else {
             return;
         };
-        let events: Vec<Event> = self
+        let mut events: Vec<&(u64, Event)> = self
             .events
             .values()
-            .filter(|e| is_about(e, pod))
-            .cloned()
+            .filter(|(_, e)| is_about(e, pod))
             .collect();
+        events.sort_by_key(|(seq, _)| *seq);
+        let events: Vec<Event> = events.into_iter().map(|(_, e)| e.clone()).collect();
         let pipeline = build_pipeline(pod, &events, now);
         let changed = self
             .pipelines

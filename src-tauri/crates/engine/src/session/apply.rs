@@ -15,6 +15,10 @@
 //!   configuration had and the edit removed. As in kubectl, nothing is sent when the edited
 //!   object is already contained in the live one (`pod/web unchanged`); otherwise the
 //!   resourceVersion before and after tells `configured` from `unchanged`;
+//! - like kubectl (1.27 and later), every create and patch asks the server for strict field
+//!   validation (`fieldValidation=Strict`), so a typo such as `imagePullPolicyy` is refused with
+//!   the server's `strict decoding error: unknown field "spec.containers[0].imagePullPolicyy"`
+//!   instead of being dropped silently;
 //! - server errors are printed with kubectl's wording: validation errors as
 //!   `The Pod "web" is invalid: spec: Forbidden: …` (kubectl lists the causes instead of the
 //!   raw message), everything else as `Error from server (Reason): error when creating
@@ -24,16 +28,25 @@
 //! ports) removed from the edit are not removed from the live object. A learner who needs that
 //! deletes and re-applies, which is also what the immutable pod fields require.
 //!
+//! A change the server refuses because a field cannot change in place (a Pod's `command`, a
+//! Deployment's `selector`) also comes back as an [`ImmutableChange`]: what cannot change, in
+//! plain words, what can, and the server's message. [`reapply_yaml`] is the way out the editor
+//! offers (after a confirmation): `kubectl delete -f` (waiting until the object is gone, as
+//! kubectl's `--wait` does) then `kubectl apply -f`.
+//!
 //! Delete does not wait for graceful termination (kubectl's `--wait`): it answers as soon as the
 //! API accepted the deletion, and the pipeline shows the pod Terminating and then Removed.
 
+use std::time::Duration;
+
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::params::ValidationDirective;
 use kube::core::{ApiResource, GroupVersionKind, Status};
 use kube::discovery::{ApiCapabilities, Scope};
 use serde_json::{Map, Value};
 
 use crate::connect::{ConnectError, classify_kube_error};
-use crate::ipc::{ActionResult, YamlDiagnostic};
+use crate::ipc::{ActionResult, ImmutableChange, YamlDiagnostic};
 use crate::mission::format::split_yaml_error;
 use crate::mission::manifests::documents;
 
@@ -301,6 +314,91 @@ fn status_error(status: &Status, context: &str) -> String {
     }
 }
 
+/// The start of the apiserver's Pod update rule (`ValidatePodUpdate`), followed by the list of
+/// what may change and the spec diff.
+const POD_UPDATE_RULE: &str = "pod updates may not change fields other than ";
+
+/// The apiserver's text for a field fixed at creation (`ValidateImmutableField`).
+const FIELD_IMMUTABLE: &str = "field is immutable";
+
+/// The fields the Pod update rule lists as changeable, as the server names them
+/// (`` `spec.tolerations` (only additions to existing tolerations) ``).
+fn pod_updatable_fields(message: &str) -> Vec<String> {
+    let Some(at) = message.find(POD_UPDATE_RULE) else {
+        return Vec::new();
+    };
+    let list = message[at + POD_UPDATE_RULE.len()..]
+        .lines()
+        .next()
+        .unwrap_or_default();
+    list.split(",`")
+        .map(|item| {
+            let item = item.trim();
+            if item.starts_with('`') {
+                item.to_owned()
+            } else {
+                format!("`{item}")
+            }
+        })
+        .filter(|item| item.len() > 1)
+        .collect()
+}
+
+/// What an `Invalid` answer says cannot change in place, if that is what it says.
+fn immutable_change(status: &Status, printed: &str) -> Option<ImmutableChange> {
+    if status.reason != "Invalid" {
+        return None;
+    }
+    let details = status.details.as_ref()?;
+    let kind = details.kind.clone();
+    let name = details.name.clone();
+    if let Some(cause) = details
+        .causes
+        .iter()
+        .find(|c| c.message.contains(POD_UPDATE_RULE))
+    {
+        return Some(ImmutableChange {
+            kind: kind.clone(),
+            name: name.clone(),
+            summary: format!(
+                "A {kind} cannot be changed in place except for the few fields below. \
+                 Everything else in its spec (the command, env, ports, resources, volumes, \
+                 probes, …) is fixed when the {kind} is created, so this edit can only take \
+                 effect on a new {kind}: delete `{name}` and apply the file again."
+            ),
+            fields: vec![cause.field.clone()],
+            can_change: pod_updatable_fields(&cause.message),
+            server_message: printed.to_owned(),
+        });
+    }
+    let fields: Vec<String> = details
+        .causes
+        .iter()
+        .filter(|c| c.message.contains(FIELD_IMMUTABLE))
+        .map(|c| c.field.clone())
+        .collect();
+    if fields.is_empty() {
+        return None;
+    }
+    let list = fields
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(ImmutableChange {
+        summary: format!(
+            "{list} of a {kind} is set when the {kind} is created and cannot change \
+             afterwards, so this edit can only take effect on a new {kind}: delete `{name}` \
+             and apply the file again."
+        ),
+        kind,
+        name,
+        fields,
+        can_change: Vec::new(),
+        server_message: printed.to_owned(),
+    })
+}
+
 /// Whether everything `want` sets is already so in `have` (lists compared entry by entry).
 fn contained_in(want: &Value, have: &Value) -> bool {
     match (want, have) {
@@ -412,12 +510,56 @@ fn resource_header(ar: &ApiResource, name: &str, namespace: &str) -> String {
     )
 }
 
+/// One object's failure: kubectl's error text, and what cannot change in place when that is
+/// why the server refused.
+#[derive(Debug)]
+struct ObjectFailure {
+    line: String,
+    immutable: Option<ImmutableChange>,
+}
+
+impl From<String> for ObjectFailure {
+    fn from(line: String) -> Self {
+        ObjectFailure {
+            line,
+            immutable: None,
+        }
+    }
+}
+
+/// POSTs `body` the way kubectl creates: with `fieldValidation=Strict`, which kube's
+/// `PostParams` cannot express.
+async fn create_strict(
+    client: &kube::Client,
+    namespace: &str,
+    ar: &ApiResource,
+    pp: &PostParams,
+    body: &DynamicObject,
+) -> Result<DynamicObject, kube::Error> {
+    use kube::Resource as _;
+    let url = DynamicObject::url_path(ar, Some(namespace));
+    let data = serde_json::to_vec(body).map_err(kube::Error::SerdeError)?;
+    let mut req = kube::core::Request::new(url)
+        .create(pp, data)
+        .map_err(kube::Error::BuildRequest)?;
+    let uri = req.uri().to_string();
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    *req.uri_mut() = format!("{uri}{sep}fieldValidation=Strict")
+        .parse()
+        .map_err(|e| {
+            kube::Error::BuildRequest(kube::core::request::Error::BuildRequest(
+                std::convert::Into::into(e),
+            ))
+        })?;
+    client.request::<DynamicObject>(req).await
+}
+
 async fn apply_one(
     client: &kube::Client,
     namespace: &str,
     file: &str,
     obj: &EditedObject,
-) -> Result<String, String> {
+) -> Result<String, ObjectFailure> {
     let (ar, caps) = resolve(client, namespace, file, obj).await?;
     let api = api_for(client, namespace, &ar, &caps)?;
     let printed = format!("{}/{}", printed_kind(&ar), obj.name);
@@ -437,7 +579,7 @@ async fn apply_one(
             field_manager: Some(CLIENT_SIDE_MANAGER.into()),
             ..PostParams::default()
         };
-        api.create(&pp, &to_dynamic(&modified)?)
+        create_strict(client, namespace, &ar, &pp, &to_dynamic(&modified)?)
             .await
             .map_err(|e| kubectl_error(&e, &format!("error when creating \"{file}\"")))?;
         return Ok(format!("{printed} created"));
@@ -460,6 +602,7 @@ async fn apply_one(
     merge_into(&mut patch, gone);
     let pp = PatchParams {
         field_manager: Some(CLIENT_SIDE_MANAGER.into()),
+        field_validation: Some(ValidationDirective::Strict),
         ..PatchParams::default()
     };
     let body = if BUILT_IN_GROUPS.contains(&ar.group.as_str()) {
@@ -468,14 +611,19 @@ async fn apply_one(
         Patch::Merge(&patch)
     };
     let after = api.patch(&obj.name, &pp, &body).await.map_err(|e| {
-        kubectl_error(
+        let line = kubectl_error(
             &e,
             &format!(
                 "error when applying patch:\n{}\nto:\n{}\nfor: \"{file}\"",
                 serde_json::to_string(&patch).unwrap_or_default(),
                 resource_header(&ar, &obj.name, namespace)
             ),
-        )
+        );
+        let immutable = match &e {
+            kube::Error::Api(status) => immutable_change(status, &line),
+            _ => None,
+        };
+        ObjectFailure { line, immutable }
     })?;
     Ok(if rv(&after) == rv(&current) {
         format!("{printed} unchanged")
@@ -489,13 +637,74 @@ async fn delete_one(
     namespace: &str,
     file: &str,
     obj: &EditedObject,
-) -> Result<String, String> {
+) -> Result<String, ObjectFailure> {
     let (ar, caps) = resolve(client, namespace, file, obj).await?;
     let api = api_for(client, namespace, &ar, &caps)?;
     api.delete(&obj.name, &DeleteParams::background())
         .await
         .map_err(|e| kubectl_error(&e, &format!("error when deleting \"{file}\"")))?;
     Ok(format!("{} \"{}\" deleted", printed_kind(&ar), obj.name))
+}
+
+/// How often [`reapply_yaml`] looks whether the deleted object is gone.
+const GONE_POLL: Duration = Duration::from_millis(100);
+
+/// Deletes one object, waits until it is gone (as `kubectl delete` waits by default), then
+/// applies it again. An object that is already absent is simply applied.
+async fn reapply_one(
+    client: &kube::Client,
+    namespace: &str,
+    file: &str,
+    obj: &EditedObject,
+    wait: Duration,
+) -> Result<String, ObjectFailure> {
+    let (ar, caps) = resolve(client, namespace, file, obj).await?;
+    let api = api_for(client, namespace, &ar, &caps)?;
+    let mut lines = Vec::new();
+    let before = api
+        .get_opt(&obj.name)
+        .await
+        .map_err(|e| kubectl_error(&e, ""))?;
+    if let Some(before) = before {
+        match api.delete(&obj.name, &DeleteParams::background()).await {
+            Ok(_) => lines.push(format!("{} \"{}\" deleted", printed_kind(&ar), obj.name)),
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => {
+                return Err(kubectl_error(&e, &format!("error when deleting \"{file}\"")).into());
+            }
+        }
+        let old_uid = before.metadata.uid.clone();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let now = api
+                .get_opt(&obj.name)
+                .await
+                .map_err(|e| kubectl_error(&e, ""))?;
+            // A new uid means the old object is gone (and something else recreated it).
+            if now.is_none_or(|o| o.metadata.uid != old_uid) {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                lines.push(format!(
+                    "error: timed out waiting for the condition on {}/{}",
+                    ar.plural, obj.name
+                ));
+                return Err(lines.join("\n").into());
+            }
+            tokio::time::sleep(GONE_POLL).await;
+        }
+    }
+    match apply_one(client, namespace, file, obj).await {
+        Ok(line) => {
+            lines.push(line);
+            Ok(lines.join("\n"))
+        }
+        Err(mut f) => {
+            lines.push(f.line);
+            f.line = lines.join("\n");
+            Err(f)
+        }
+    }
 }
 
 fn parse_failure(command: String, file: &str, diagnostics: Vec<YamlDiagnostic>) -> ActionResult {
@@ -509,6 +718,7 @@ fn parse_failure(command: String, file: &str, diagnostics: Vec<YamlDiagnostic>) 
         command,
         output,
         diagnostics,
+        immutable: None,
     }
 }
 
@@ -522,7 +732,7 @@ async fn run_each<'a, F, Fut>(
 ) -> ActionResult
 where
     F: FnMut(EditedObject) -> Fut,
-    Fut: std::future::Future<Output = Result<String, String>> + 'a,
+    Fut: std::future::Future<Output = Result<String, ObjectFailure>> + 'a,
 {
     let objects = match parse_edited_yaml(namespace, yaml) {
         Ok(o) => o,
@@ -534,17 +744,20 @@ where
             command,
             output: format!("error: no objects passed to {verb}"),
             diagnostics: Vec::new(),
+            immutable: None,
         };
     }
     // kubectl goes on after a failed object and reports every result, then exits 1.
     let mut lines = Vec::new();
     let mut ok = true;
+    let mut immutable = None;
     for obj in objects {
         match each(obj).await {
             Ok(line) => lines.push(line),
-            Err(line) => {
+            Err(f) => {
                 ok = false;
-                lines.push(line);
+                lines.push(f.line);
+                immutable = immutable.or(f.immutable);
             }
         }
     }
@@ -553,6 +766,7 @@ where
         command,
         output: lines.join("\n"),
         diagnostics: Vec::new(),
+        immutable,
     }
 }
 
@@ -590,6 +804,31 @@ pub async fn delete_yaml(
         yaml,
         "delete",
         |obj| async move { delete_one(client, namespace, file_name, &obj).await },
+    )
+    .await
+}
+
+/// The editor's "Delete and re-apply", offered when a change cannot be made in place:
+/// `kubectl delete -f FILE` (waiting up to `wait` for each object to be gone, as kubectl
+/// waits) then `kubectl apply -f FILE`, with both outputs.
+pub async fn reapply_yaml(
+    client: &kube::Client,
+    namespace: &str,
+    file_name: &str,
+    yaml: &str,
+    wait: Duration,
+) -> ActionResult {
+    let command = format!(
+        "kubectl delete -n {namespace} -f {file_name} && kubectl apply -n {namespace} -f \
+         {file_name}"
+    );
+    run_each(
+        command,
+        file_name,
+        namespace,
+        yaml,
+        "apply",
+        |obj| async move { reapply_one(client, namespace, file_name, &obj, wait).await },
     )
     .await
 }

@@ -41,7 +41,7 @@ use crate::ipc::{
     ClusterClock, ConnectionState, ErrorKind, EventRow, MissionSummary, SessionUpdate, UiError,
 };
 use crate::mission::{Mission, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate};
-use crate::pipeline::{PipelineTracker, PodEvent, TrackerInput, WatchInput, merge_watch_streams};
+use crate::pipeline::{PipelineTracker, TrackerInput, WatchInput, merge_watch_streams};
 use crate::progress::{MissionStatus, Progress, ProgressError, ProgressStore};
 
 /// Records a solve. The desktop app implements it over its store; [`StoreRecorder`] does it for
@@ -188,41 +188,9 @@ pub fn next_mission(
         .cloned()
 }
 
-/// The events table as `kubectl describe` shows it: oldest first by last occurrence.
+/// The events table as `kubectl describe` shows it (see [`crate::pipeline::event_rows`]).
 pub fn event_rows(events: &[Event]) -> Vec<EventRow> {
-    let mut rows: Vec<(Option<Timestamp>, Option<Timestamp>, EventRow)> = events
-        .iter()
-        .map(|e| {
-            let flat = PodEvent::from_event(e);
-            let from = e
-                .source
-                .as_ref()
-                .and_then(|s| s.component.clone())
-                .filter(|c| !c.is_empty())
-                .or_else(|| e.reporting_component.clone().filter(|c| !c.is_empty()))
-                .unwrap_or_default();
-            let o = &e.involved_object;
-            let object = format!(
-                "{}/{}",
-                o.kind.as_deref().unwrap_or("pod").to_ascii_lowercase(),
-                o.name.as_deref().unwrap_or_default()
-            );
-            let row = EventRow {
-                type_: flat.type_.clone(),
-                reason: flat.reason.clone(),
-                message: flat.message.clone(),
-                count: flat.count,
-                first_seen: flat.first_seen.map(|t| t.to_string()),
-                last_seen: flat.last_seen.map(|t| t.to_string()),
-                from,
-                object,
-                container: flat.container.clone(),
-            };
-            (flat.last_seen, flat.first_seen, row)
-        })
-        .collect();
-    rows.sort_by_key(|a| (a.0, a.1));
-    rows.into_iter().map(|(_, _, r)| r).collect()
+    crate::pipeline::event_rows(events)
 }
 
 /// Failures retrying cannot fix.
@@ -277,7 +245,8 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
             (self.sink)(SessionUpdate::Pipeline { change });
         }
         if events_may_change {
-            let rows = event_rows(&self.tracker.events());
+            // Only the current pods' events (and other objects'): a recreated pod starts clean.
+            let rows = event_rows(&self.tracker.current_events());
             if rows != self.events {
                 self.events = rows.clone();
                 (self.sink)(SessionUpdate::Events { events: rows });
