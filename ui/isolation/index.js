@@ -51,7 +51,6 @@
     apply_manifest: editorAction,
     delete_manifest: editorAction,
     reapply_manifest: editorAction,
-    reapply_manifest: editorAction,
     save_settings: (p) => onlyKeys(p, ['settings']) && settings(p.settings),
     allow_remote_context: (p) => onlyKeys(p, ['context']) && contextName(p.context),
     open_link: (p) => onlyKeys(p, ['url']) && text(p.url, 2048) && /^https?:\/\//i.test(p.url),
