@@ -200,9 +200,10 @@ export const stuckAtRun = (retryAt) =>
 export const ready = (over = {}) => pipeline(null, 'done', { phase: 'Running', status: 'Running', ready: '1/1', ...over });
 
 export const pullEvents = [
-  { type: 'Normal', reason: 'Scheduled', message: 'Successfully assigned kq-image-pull-backoff/web to kubequest-node', count: 1, firstSeen: at(0), lastSeen: at(0), from: 'default-scheduler', object: 'pod/web', container: null },
-  { type: 'Normal', reason: 'Pulling', message: 'Pulling image "nginx:nonexistent-tag-xyz-123"', count: 4, firstSeen: at(1), lastSeen: at(18), from: 'kubelet', object: 'pod/web', container: 'web' },
-  { type: 'Warning', reason: 'Failed', message: 'Error: ImagePullBackOff', count: 3, firstSeen: at(2), lastSeen: at(20), from: 'kubelet', object: 'pod/web', container: 'web' },
+  // The scheduler's event has no lastTimestamp (events.k8s.io recorder); describe lists it first.
+  { type: 'Normal', reason: 'Scheduled', message: 'Successfully assigned kq-image-pull-backoff/web to kubequest-node', count: 1, firstSeen: at(0), lastSeen: at(0), lastTimestamp: null, from: 'default-scheduler', object: 'pod/web', container: null },
+  { type: 'Normal', reason: 'Pulling', message: 'Pulling image "nginx:nonexistent-tag-xyz-123"', count: 4, firstSeen: at(1), lastSeen: at(18), lastTimestamp: at(18), from: 'kubelet', object: 'pod/web', container: 'web' },
+  { type: 'Warning', reason: 'Failed', message: 'Error: ImagePullBackOff', count: 3, firstSeen: at(2), lastSeen: at(20), lastTimestamp: at(20), from: 'kubelet', object: 'pod/web', container: 'web' },
 ];
 
 export const objectives = (readyStatus = 'not-met', imageStatus = 'not-met') => ({
@@ -229,10 +230,21 @@ export const missionAnswers = (over = {}) => ({
   reset_mission: [{ ok: session() }],
   apply_manifest: [
     {
-      ok: { ok: true, command: 'kubectl apply -n kq-image-pull-backoff -f pod.yaml', output: 'pod/web configured', diagnostics: [] },
+      ok: { ok: true, command: 'kubectl apply -n kq-image-pull-backoff -f pod.yaml', output: 'pod/web configured', diagnostics: [], immutable: null },
     },
   ],
-  delete_manifest: [{ ok: { ok: true, command: 'kubectl delete -n kq-image-pull-backoff -f pod.yaml', output: 'pod "web" deleted', diagnostics: [] } }],
+  delete_manifest: [{ ok: { ok: true, command: 'kubectl delete -n kq-image-pull-backoff -f pod.yaml', output: 'pod "web" deleted', diagnostics: [], immutable: null } }],
+  reapply_manifest: [
+    {
+      ok: {
+        ok: true,
+        command: 'kubectl delete -n kq-image-pull-backoff -f pod.yaml && kubectl apply -n kq-image-pull-backoff -f pod.yaml',
+        output: 'pod "web" deleted\npod/web created',
+        diagnostics: [],
+        immutable: null,
+      },
+    },
+  ],
   reveal_hint: [
     { ok: { index: 0, html: '<p>The pod has a node, so the scheduler is happy.</p>', remaining: 2, hintsUsed: 1 } },
     { ok: { index: 1, html: '<p>Read the <code>Failed to pull image</code> event to the end.</p>', remaining: 1, hintsUsed: 2 } },
@@ -249,4 +261,31 @@ export const missionAnswers = (over = {}) => ({
     },
   ],
   ...over,
+});
+
+/** The server's text for a Pod edit that cannot be made in place (kube-apiserver 1.33). */
+const POD_UPDATE_RULE =
+  'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)';
+
+/** What Apply answers when the learner changed a Pod's command in place. */
+export const immutableApply = () => ({
+  ok: false,
+  command: 'kubectl apply -n kq-image-pull-backoff -f pod.yaml',
+  output: `The Pod "web" is invalid: spec: Forbidden: ${POD_UPDATE_RULE}\n  core.PodSpec{\n  \tVolumes: nil,\n- \tCommand: nil,\n+ \tCommand: []string{"nginx"},\n  }`,
+  diagnostics: [],
+  immutable: {
+    kind: 'Pod',
+    name: 'web',
+    summary:
+      'A Pod cannot be changed in place except for the few fields below. Everything else in its spec (the command, env, ports, resources, volumes, probes, …) is fixed when the Pod is created, so this edit can only take effect on a new Pod: delete `web` and apply the file again.',
+    fields: ['spec'],
+    canChange: [
+      '`spec.containers[*].image`',
+      '`spec.initContainers[*].image`',
+      '`spec.activeDeadlineSeconds`',
+      '`spec.tolerations` (only additions to existing tolerations)',
+      '`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+    ],
+    serverMessage: `The Pod "web" is invalid: spec: Forbidden: ${POD_UPDATE_RULE}`,
+  },
 });

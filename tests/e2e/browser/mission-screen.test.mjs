@@ -11,7 +11,9 @@ import {
   T0,
   at,
   clusterClock,
+  immutableApply,
   missionAnswers,
+  pipeline,
   objectives,
   podYaml,
   pullEvents,
@@ -564,6 +566,154 @@ test('at 8× the ages and the retry countdown follow the cluster clock, which ru
     });
     assert.doesNotMatch(await page.getByTestId('mission-screen').innerText(), /<invalid>/);
     await screenshot(page, '25-mission-at-8x');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+/** The confirmation dialog that is open now (the screen holds more than one). */
+const openDialog = (page) => page.locator('[data-testid="confirm-dialog"][data-open="true"]');
+
+test('every event row is visible: a Warning after many Normal rows is not hidden below an inner scroll', async () => {
+  const app = await openMission();
+  const { page } = app;
+  try {
+    const many = Array.from({ length: 16 }, (_, i) => ({
+      type: 'Normal',
+      reason: i % 2 ? 'Pulled' : 'Pulling',
+      message: `step ${i}`,
+      count: 1,
+      firstSeen: at(i),
+      lastSeen: at(i),
+      lastTimestamp: at(i),
+      from: 'kubelet',
+      object: 'pod/web',
+      container: 'web',
+    }));
+    const warning = { ...pullEvents[2], firstSeen: at(20), lastSeen: at(20), lastTimestamp: at(20) };
+    await app.push(upsert(stuckAtPull(at(40))), { kind: 'events', events: [...many, warning] });
+    await page.getByTestId('event-row').nth(16).waitFor();
+    const box = await page.getByTestId('events-table').evaluate((table) => {
+      const panel = table.closest('section');
+      let el = table;
+      let innerScroll = false;
+      while (el && el !== panel) {
+        if (el.scrollHeight > el.clientHeight + 1 && getComputedStyle(el).overflowY !== 'visible') innerScroll = true;
+        el = el.parentElement;
+      }
+      const last = [...table.querySelectorAll('[data-testid="event-row"]')].at(-1);
+      return { innerScroll, lastType: last?.dataset.type, lastBottom: last?.getBoundingClientRect().bottom, panelBottom: panel?.getBoundingClientRect().bottom };
+    });
+    assert.equal(box.innerScroll, false, 'the events panel has no inner vertical scroll that could hide rows');
+    assert.equal(box.lastType, 'Warning', 'the Warning is the last row, in describe order');
+    assert.ok(box.lastBottom <= box.panelBottom, 'the Warning row lies inside the panel, not clipped below it');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('the Apply result appears next to the Apply button, inside the window, and is announced', async () => {
+  const app = await openMission();
+  const { page } = app;
+  try {
+    await app.push(upsert(stuckAtPull(at(40))), { kind: 'events', events: pullEvents }, objectives());
+    await page.getByTestId('pipeline-rail').waitFor();
+    await page.getByTestId('apply-button').click();
+    const output = page.getByTestId('action-output');
+    await output.waitFor();
+    await page.waitForFunction(() => {
+      const r = document.querySelector('[data-testid="action-output"]')?.getBoundingClientRect();
+      return r && r.top >= 0 && r.bottom <= window.innerHeight;
+    });
+    const [button, result] = await Promise.all([page.getByTestId('apply-button').boundingBox(), output.boundingBox()]);
+    assert.ok(result.y >= button.y + button.height && result.y - (button.y + button.height) < 80, 'the result sits right under the buttons');
+    await announced(page, 'Apply done: pod/web configured');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('the editor does not move when the diagnosis card goes away because the pod runs again', async () => {
+  const app = await openMission();
+  const { page } = app;
+  try {
+    await app.push(upsert(stuckAtRun(at(100))), { kind: 'events', events: pullEvents }, objectives());
+    await page.getByTestId('stuck-panel').waitFor();
+    // The learner scrolled down to the editor.
+    await page.evaluate(() => {
+      const body = document.querySelector('.body');
+      if (body) body.scrollTop = body.scrollHeight;
+    });
+    const cardHeight = () => page.getByTestId('stuck-panel').evaluate((el) => el.getBoundingClientRect().height);
+    const cardBefore = await cardHeight();
+    const before = await page.getByTestId('manifest-editor').boundingBox();
+    // The kubelet restarted the container: running, not ready, nothing stuck right now.
+    const again = pipeline('running', 'active', { phase: 'Running', status: 'Running', restarts: 5, restartsText: '5 (1s ago)' });
+    await app.push(upsert(again));
+    await page.waitForFunction(() => document.querySelector('[data-testid="stuck-panel"]')?.getAttribute('data-settled') === 'true');
+    assert.ok((await cardHeight()) >= cardBefore - 1, 'the card keeps its room, so nothing below it moves up');
+    const after = await page.getByTestId('manifest-editor').boundingBox();
+    assert.deepEqual(after, before, 'the editor keeps its place on the screen');
+    assert.equal(await text(page, 'reason-badge'), 'Running again', 'the card stays, in a neutral state');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('a change that cannot be made in place is explained in plain words, with Delete and re-apply behind a confirmation', async () => {
+  const app = await openMission({ apply_manifest: [{ ok: immutableApply() }] });
+  const { page } = app;
+  try {
+    await app.push(upsert(stuckAtPull(at(40))), objectives());
+    await page.getByTestId('pipeline-rail').waitFor();
+    await page.getByTestId('apply-button').click();
+    const explanation = page.getByTestId('immutable-explanation');
+    await explanation.waitFor();
+    assert.match(await explanation.innerText(), /cannot be changed in place/);
+    assert.match(await text(page, 'immutable-can-change'), /spec\.containers\[\*\]\.image/);
+    const server = page.getByTestId('immutable-server-message');
+    assert.equal(await server.isVisible(), false, 'the raw server text is folded away');
+    await page.getByText('What the server said').click();
+    assert.match(await server.innerText(), /pod updates may not change fields other than/);
+    await announced(page, 'Delete and re-apply is offered');
+
+    await page.getByTestId('reapply-button').click();
+    const dialog = openDialog(page);
+    await openDialog(page).waitFor();
+    assert.match(await dialog.innerText(), /deleted/);
+    assert.equal(await app.calls('reapply_manifest'), 0, 'nothing is deleted before the learner confirms');
+    await openDialog(page).getByTestId('confirm-cancel').click();
+    assert.equal(await app.calls('reapply_manifest'), 0, 'cancel deletes nothing');
+
+    await page.getByTestId('reapply-button').click();
+    await openDialog(page).getByTestId('confirm-accept').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="action-output"]')?.getAttribute('data-action') === 'Delete and re-apply');
+    assert.equal(await text(page, 'action-text'), 'pod "web" deleted\npod/web created');
+    const sent = await app.argsOf('reapply_manifest');
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0].file, 'pod.yaml');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('Delete asks first', async () => {
+  const app = await openMission();
+  const { page } = app;
+  try {
+    await app.push(upsert(stuckAtPull(at(40))));
+    await page.getByTestId('pipeline-rail').waitFor();
+    await page.getByTestId('delete-button').click();
+    await openDialog(page).waitFor();
+    assert.equal(await app.calls('delete_manifest'), 0, 'nothing is deleted before the learner confirms');
+    await openDialog(page).getByTestId('confirm-accept').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="action-output"]')?.getAttribute('data-action') === 'Delete');
+    assert.equal(await app.calls('delete_manifest'), 1);
     await app.assertClean();
   } finally {
     await app.close();
