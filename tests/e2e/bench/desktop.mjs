@@ -128,27 +128,39 @@ const embeddedCluster = (home) => {
   };
 };
 
-const post = (cluster, apiPath, body) =>
+/// One authenticated request to the embedded cluster; resolves with the parsed JSON body.
+const call = (cluster, method, apiPath, body) =>
   new Promise((resolve, reject) => {
-    const data = JSON.stringify(body);
+    const data = body === undefined ? '' : JSON.stringify(body);
     const req = https.request(
       {
         host: cluster.server.hostname,
         port: cluster.server.port,
         path: apiPath,
-        method: 'POST',
+        method,
         ca: cluster.ca,
         headers: {
           authorization: `Bearer ${cluster.token}`,
+          accept: 'application/json',
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(data),
         },
       },
       (res) => {
-        res.resume();
-        res.on('end', () =>
-          res.statusCode < 300 ? resolve() : reject(new Error(`POST ${apiPath}: ${res.statusCode}`)),
-        );
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode >= 300) {
+            reject(new Error(`${method} ${apiPath}: ${res.statusCode} ${text.slice(0, 200)}`));
+            return;
+          }
+          try {
+            resolve(text ? JSON.parse(text) : null);
+          } catch (e) {
+            reject(new Error(`${method} ${apiPath}: ${e.message}`));
+          }
+        });
       },
     );
     req.on('error', reject);
@@ -172,6 +184,11 @@ const domUpdates = async (app, home, rounds) => {
   });
   const namespace = ns ?? `kq-${id}`;
   const cluster = embeddedCluster(home);
+  // The events table lists the mission pod's own events (matched by name and uid, as
+  // `kubectl describe pod` does), so each benchmark event is about that pod.
+  const pods = await call(cluster, 'GET', `/api/v1/namespaces/${namespace}/pods`);
+  const pod = pods?.items?.[0]?.metadata;
+  if (!pod) throw new Error(`the mission namespace ${namespace} has no pod to write events about`);
   const latencies = [];
   for (let i = 0; i < rounds; i++) {
     const marker = `kq-bench-${process.pid}-${i}`;
@@ -191,11 +208,11 @@ const domUpdates = async (app, home, rounds) => {
     }, marker);
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const t0 = Date.now();
-    await post(cluster, `/api/v1/namespaces/${namespace}/events`, {
+    await call(cluster, 'POST', `/api/v1/namespaces/${namespace}/events`, {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name: marker },
-      involvedObject: { kind: 'Pod', namespace, name: 'bench', apiVersion: 'v1' },
+      involvedObject: { kind: 'Pod', namespace, name: pod.name, uid: pod.uid, apiVersion: 'v1' },
       reason: 'Benchmark',
       message: marker,
       type: 'Normal',
