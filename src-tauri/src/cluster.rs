@@ -118,10 +118,12 @@ impl EmbeddedCluster {
 fn root_registries(roots: &[PathBuf]) -> Vec<(String, String)> {
     roots
         .iter()
+        .filter(|r| r.is_dir())
         .filter_map(|r| {
-            let path = r.join(kq_engine::mission::REGISTRY_FILE);
-            let yaml = std::fs::read_to_string(&path).ok()?;
-            Some((path.display().to_string(), yaml))
+            kq_engine::mission::root_registry(r)
+                .inspect_err(|e| log::warn!("lessons root registry left out: {e}"))
+                .ok()
+                .flatten()
         })
         .collect()
 }

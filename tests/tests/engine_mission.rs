@@ -646,6 +646,40 @@ fn a_fifo_as_debrief_or_manifest_is_refused_at_once_instead_of_hanging() {
 
 #[cfg(unix)]
 #[test]
+fn a_fifo_as_the_roots_registry_is_refused_at_once_and_a_plain_one_is_read() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().to_owned();
+    assert!(
+        kq_engine::mission::root_registry(&root)
+            .expect("a root without registry.yaml is fine")
+            .is_none(),
+        "no registry.yaml, nothing to add"
+    );
+    mkfifo(&root.join("registry.yaml"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let r = root.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(kq_engine::mission::root_registry(&r).map_err(|e| e.to_string()));
+    });
+    let msg = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("reading the root registry must never block the app's start")
+        .expect_err("a FIFO registry.yaml is refused");
+    assert!(
+        msg.contains("registry.yaml: refused") && msg.contains("FIFO"),
+        "the error names the file and says why: {msg}"
+    );
+    std::fs::remove_file(root.join("registry.yaml")).expect("remove fifo");
+    std::fs::write(root.join("registry.yaml"), "images: []\n").expect("registry");
+    let (name, text) = kq_engine::mission::root_registry(&root)
+        .expect("a plain registry.yaml is read")
+        .expect("and returned");
+    assert!(name.ends_with("registry.yaml"), "{name}");
+    assert_eq!(text, "images: []\n");
+}
+
+#[cfg(unix)]
+#[test]
 fn a_symlink_to_dev_zero_or_out_of_the_lesson_folder_is_refused() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let d = lesson_dir(tmp.path(), MISSION);

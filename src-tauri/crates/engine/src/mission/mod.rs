@@ -256,11 +256,20 @@ fn registry_sources(dir: &Path) -> Vec<(String, String)> {
     files.push((dir.to_owned(), dir.join(REGISTRY_FILE)));
     files
         .into_iter()
-        .filter_map(|(root, f)| {
-            let text = LessonRoot::new(&root).ok()?.read_optional(&f).ok()??;
-            Some((f.display().to_string(), text))
-        })
+        .filter_map(|(root, f)| read_registry(&root, &f).ok().flatten())
         .collect()
+}
+
+/// The `registry.yaml` directly under a lessons root (the images every lesson there may use),
+/// as (file name, text). Read through the lesson reader, so a FIFO, a link out of the root or
+/// an oversized file is an error instead of a hung or bloated start.
+pub fn root_registry(root: &Path) -> Result<Option<(String, String)>, LessonError> {
+    read_registry(root, &root.join(REGISTRY_FILE))
+}
+
+fn read_registry(root: &Path, file: &Path) -> Result<Option<(String, String)>, LessonError> {
+    let text = LessonRoot::new(root)?.read_optional(file)?;
+    Ok(text.map(|t| (file.display().to_string(), t)))
 }
 
 /// Splits `---\nYAML\n---\nbody` into the YAML and the body. The YAML starts on line 2.
