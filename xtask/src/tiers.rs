@@ -290,38 +290,97 @@ const TIERS: &[&str] = &[
 ];
 
 /// The domain crates that must build without Tauri, so the CLI and tests never pull in a GUI.
-const TAURI_FREE: &[&str] = &["kq-sim", "kq-engine", "kq-cli"];
+const TAURI_FREE: &[&str] = &[
+    "kq-kube",
+    "kq-apiserver",
+    "kq-controllers",
+    "kq-runtime",
+    "kq-shell",
+    "kq-registry",
+    "kq-sim",
+    "kq-engine",
+    "kq-cli",
+];
 
-/// Fails when any Tauri-free crate has a `tauri*` crate anywhere in its dependency tree.
+/// The embedded cluster's crates. The engine talks to every cluster through the `kube` client,
+/// so it must never link one of these (it shares Kubernetes knowledge through `kq-kube` only).
+const CLUSTER_CRATES: &[&str] = &[
+    "kq-apiserver",
+    "kq-controllers",
+    "kq-runtime",
+    "kq-shell",
+    "kq-registry",
+    "kq-sim",
+];
+
+/// Crates that must not pull in an async runtime: shared knowledge and the leaves under the
+/// container runtime are plain functions over data.
+const TOKIO_FREE: &[&str] = &["kq-kube", "kq-shell", "kq-registry"];
+
+/// The crate names (first word of each line) in `cargo tree -p KRATE`'s normal and build
+/// dependencies, or None when cargo cannot be run.
+fn dependency_tree(krate: &str) -> Option<Vec<String>> {
+    let out = Command::new("cargo")
+        .args([
+            "tree",
+            "-p",
+            krate,
+            "-e",
+            "normal,build",
+            "--prefix",
+            "none",
+        ])
+        .current_dir(root())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "cargo tree -p {krate} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        return None;
+    }
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect(),
+    )
+}
+
+/// Fails when a crate depends on what its boundary forbids: Tauri anywhere below the domain
+/// crates, a cluster crate below the engine, tokio below the shared-knowledge and leaf crates.
 fn check_boundaries() -> bool {
     let mut ok = true;
-    for krate in TAURI_FREE {
-        let out = Command::new("cargo")
-            .args([
-                "tree",
-                "-p",
-                krate,
-                "-e",
-                "normal,build",
-                "--prefix",
-                "none",
-            ])
-            .current_dir(root())
-            .output();
-        let Ok(out) = out
-            .as_ref()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        else {
-            eprintln!("cannot run cargo tree for {krate}");
-            return false;
+    let mut forbid = |krate: &str, what: &str, bad: &dyn Fn(&str) -> bool| {
+        let Some(deps) = dependency_tree(krate) else {
+            ok = false;
+            return;
         };
-        let offenders: Vec<&str> = out.lines().filter(|l| l.starts_with("tauri")).collect();
+        // The first line is the crate itself.
+        let mut offenders: Vec<&str> = deps
+            .iter()
+            .skip(1)
+            .map(String::as_str)
+            .filter(|d| bad(d))
+            .collect();
+        offenders.sort_unstable();
+        offenders.dedup();
         if offenders.is_empty() {
-            println!("{krate}: no tauri in its dependency tree");
+            println!("{krate}: no {what} in its dependency tree");
         } else {
-            eprintln!("{krate} depends on tauri: {}", offenders.join(", "));
+            eprintln!("{krate} depends on {what}: {}", offenders.join(", "));
             ok = false;
         }
+    };
+    for krate in TAURI_FREE {
+        forbid(krate, "tauri", &|d| d.starts_with("tauri"));
+    }
+    forbid("kq-engine", "cluster crate", &|d| {
+        CLUSTER_CRATES.contains(&d)
+    });
+    for krate in TOKIO_FREE {
+        forbid(krate, "tokio", &|d| d == "tokio");
     }
     ok
 }

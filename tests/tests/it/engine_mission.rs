@@ -1,11 +1,9 @@
 //! Lessons: the loader's error messages (file, line, field), objective evaluation including
 //! bypasses that must fail, safe rendering of hostile Markdown, and `check_lesson_dir`.
 
-mod engine_fixtures;
-
 use std::path::{Path, PathBuf};
 
-use engine_fixtures::*;
+use crate::engine_fixtures::*;
 use kq_engine::mission::{
     Catalog, ObjectiveStatus, Snapshot, all_met, check_lesson_dir, evaluate, load_mission,
     render_markdown,

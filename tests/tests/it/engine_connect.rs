@@ -1,12 +1,10 @@
 //! Choosing a cluster without a cluster: kubeconfig merging, the local/remote table, the
 //! refusal of remote contexts, the mapping of `kube::Error`s and the reconnect schedule.
 
-mod engine_fixtures;
-
 use std::ffi::OsString;
 use std::path::Path;
 
-use engine_fixtures::at;
+use crate::engine_fixtures::at;
 use jiff::SignedDuration;
 use kq_engine::connect::{
     ConnectError, ConnectErrorKind, ConnectPolicy, Locality, ReconnectPolicy, ReconnectState,

@@ -2,11 +2,9 @@
 //! schemas), writers at once, readers that change nothing, the app's earlier file merged in,
 //! learner identity, export/import merging, and the class report's CSV, Markdown and warnings.
 
-mod engine_fixtures;
-
 use std::path::Path;
 
-use engine_fixtures::at;
+use crate::engine_fixtures::at;
 use kq_engine::progress::{
     JsonFileStore, Learner, MissionProgress, MissionStatus, Progress, ProgressError,
     ProgressExport, ProgressStore, RecoveryReason, migrate_legacy, report, report_from_exports,

@@ -1,9 +1,7 @@
 //! The pod pipeline against realistic kubelet/scheduler fixtures (kube-api spec §4): one
 //! snapshot per failure flow, the STATUS column as kubectl prints it, evidence, and retry times.
 
-mod engine_fixtures;
-
-use engine_fixtures::*;
+use crate::engine_fixtures::*;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kq_engine::pipeline::{PodPipeline, StageKind, StageState, build_pipeline};

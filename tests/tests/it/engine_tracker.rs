@@ -2,9 +2,7 @@
 //! streams: a fix in the middle of a back-off, a pod recreated under the same name, deletion,
 //! relists, and "nothing changed" staying quiet.
 
-mod engine_fixtures;
-
-use engine_fixtures::*;
+use crate::engine_fixtures::*;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kq_engine::pipeline::{

@@ -1,0 +1,1 @@
+//! The offline image registry catalog: which images and tags exist, and what pulling them says.

@@ -1,0 +1,1 @@
+//! The POSIX-sh interpreter that busybox-style container commands run in.

@@ -1,0 +1,23 @@
+//! KubeQuest's integration tests, linked once: every area below used to be its own test binary,
+//! each linking kube, the embedded cluster and the engine again; on a two-core CI machine that
+//! linking cost minutes. One binary with a module per area keeps `cargo test -p kq-tests
+//! <area>::` as the way to run one area (for example `cargo test -p kq-tests mission_ci::`).
+
+mod api_fuzz;
+mod api_http;
+mod cli_play;
+mod cli_progress;
+mod curriculum;
+mod engine_connect;
+mod engine_fixtures;
+mod engine_flows;
+mod engine_mission;
+mod engine_pipeline;
+mod engine_progress;
+mod engine_session;
+mod engine_tracker;
+mod kube_client;
+mod kubectl_cluster_up;
+mod kubectl_compat;
+mod mission_ci;
+mod sim_lifecycle;
