@@ -303,6 +303,15 @@ fn kube_errors_map_to_kinds_the_ui_can_branch_on() {
         classify_kube_error(&tls).kind(),
         ConnectErrorKind::TlsRejected
     );
+    // A cluster that stops mid-watch drops its TLS connections without close_notify: that is an
+    // outage (retried, "Reconnecting…"), not a certificate the learner must regenerate.
+    let dropped = kube::Error::Service(Box::new(std::io::Error::other(
+        "client error (SendRequest): connection error: peer closed connection without sending \
+         TLS close_notify: https://docs.rs/rustls/latest/rustls/manual/_03_howto/index.html#unexpected-eof",
+    )));
+    let e = classify_kube_error(&dropped);
+    assert_eq!(e.kind(), ConnectErrorKind::Unreachable, "{e}");
+    assert!(e.is_transient(), "a dropped connection is retried");
     let failure = e.to_failure();
     assert_eq!(
         serde_json::to_value(&failure).expect("json")["kind"],

@@ -184,8 +184,23 @@ fn chain_text(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// Phrases of a connection that was dropped or never made, whatever the TLS layer under it said:
+/// a cluster that stops mid-watch closes its sockets without TLS's close_notify, which rustls
+/// reports as an unexpected EOF. That is an outage to retry, not a rejected certificate.
+const CONNECTION_DROPPED: &[&str] = &[
+    "close_notify",
+    "unexpected eof",
+    "connection reset",
+    "connection refused",
+    "connection closed",
+    "broken pipe",
+];
+
 fn transport(detail: String) -> ConnectError {
     let lower = detail.to_ascii_lowercase();
+    if CONNECTION_DROPPED.iter().any(|p| lower.contains(p)) {
+        return ConnectError::Unreachable { detail };
+    }
     if lower.contains("certificate")
         || lower.contains("invalidcertificate")
         || lower.contains("tls")
