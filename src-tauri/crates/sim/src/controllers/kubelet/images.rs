@@ -1,0 +1,147 @@
+//! Image pulls: the pull policy, an image already present on the node, a pull in progress and
+//! its result, and the per-image pull back-off (`ErrImagePull`, then `ImagePullBackOff`).
+//! Kubernetes keeps it in `pkg/kubelet/images/image_manager.go` (`EnsureImageExists`) and
+//! `images/puller.go`.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::add;
+use super::kinds;
+use super::pod_worker::{Worker, plan_sync};
+use super::runtime::ImageInfo;
+use super::{Ctx, Kubelet, Outcome, jitter};
+
+#[derive(Debug)]
+pub(super) struct Pull {
+    pub(super) image: String,
+    pub(super) started: Timestamp,
+    pub(super) done_at: Timestamp,
+    pub(super) result: Result<ImageInfo, String>,
+}
+
+impl Kubelet {
+    pub(super) fn ensure_image(&mut self, w: &mut Worker, i: usize, cx: &mut Ctx<'_>) -> Outcome {
+        let image = w.ctrs[i].spec.image.clone().unwrap_or_default();
+        let reg = w.regarding(Some(w.ctrs[i].field_path()));
+        let normalized = match self.runtime.normalize(&image) {
+            Ok(n) => n,
+            Err(msg) => {
+                self.event(cx, &reg, "Warning", "InspectFailed", &msg);
+                self.event(cx, &reg, "Warning", "Failed", "Error: InvalidImageName");
+                w.ctrs[i].reason = Some(("InvalidImageName".into(), msg));
+                return Outcome::Failed;
+            }
+        };
+        let policy = w.ctrs[i]
+            .spec
+            .image_pull_policy
+            .clone()
+            .unwrap_or_else(|| kinds::pod::default_pull_policy(&image).to_string());
+        let present = self.images.get(&normalized).cloned();
+        if let Some(info) = &present
+            && policy != "Always"
+        {
+            self.event(
+                cx,
+                &reg,
+                "Normal",
+                "Pulled",
+                &format!("Container image \"{image}\" already present on machine"),
+            );
+            w.ctrs[i].image = Some(info.for_request(&image));
+            return Outcome::Ok;
+        }
+        if policy == "Never" {
+            let msg =
+                format!("Container image \"{image}\" is not present with pull policy of Never");
+            self.event(cx, &reg, "Warning", "ErrImageNeverPull", &msg);
+            self.event(cx, &reg, "Warning", "Failed", "Error: ErrImageNeverPull");
+            w.ctrs[i].reason = Some(("ErrImageNeverPull".into(), msg));
+            return Outcome::Failed;
+        }
+        let key = format!("{}_{image}", w.uid);
+        if self.image_backoff.in_backoff_since_update(&key, cx.now) {
+            let msg = format!("Back-off pulling image \"{image}\"");
+            self.event(cx, &reg, "Normal", "BackOff", &msg);
+            self.event(cx, &reg, "Warning", "Failed", "Error: ImagePullBackOff");
+            let detail = self.last_pull_error.get(&key).cloned().unwrap_or_default();
+            w.ctrs[i].reason = Some((
+                "ImagePullBackOff".into(),
+                format!("{msg}: ErrImagePull: {detail}"),
+            ));
+            return Outcome::Failed;
+        }
+        self.event(
+            cx,
+            &reg,
+            "Normal",
+            "Pulling",
+            &format!("Pulling image \"{image}\""),
+        );
+        let creds = self.runtime.pull_credentials(cx.store, &w.ns, &w.pod);
+        let result = self.runtime.resolve(&image, &creds);
+        let took = match (&result, &present) {
+            (Ok(_), Some(_)) => jitter(
+                cx.rng,
+                Duration::from_millis(300),
+                Duration::from_millis(500),
+            ),
+            (Ok(info), None) => self.runtime.pull_time(info.size),
+            (Err(_), _) => jitter(
+                cx.rng,
+                Duration::from_millis(400),
+                Duration::from_millis(800),
+            ),
+        };
+        let done_at = add(cx.now, took);
+        w.ctrs[i].pull = Some(Pull {
+            image,
+            started: cx.now,
+            done_at,
+            result,
+        });
+        plan_sync(w, done_at, cx.wakes);
+        Outcome::Busy
+    }
+
+    /// Returns whether the image is now there.
+    pub(super) fn finish_pull(&mut self, w: &mut Worker, i: usize, cx: &mut Ctx<'_>) -> bool {
+        let Some(pull) = w.ctrs[i].pull.take() else {
+            return false;
+        };
+        let reg = w.regarding(Some(w.ctrs[i].field_path()));
+        let key = format!("{}_{}", w.uid, pull.image);
+        match pull.result {
+            Ok(info) => {
+                let took =
+                    Duration::try_from(cx.now.duration_since(pull.started)).unwrap_or_default();
+                let took = crate::duration::go_duration_ms(took);
+                self.event(cx, &reg, "Normal", "Pulled", &format!(
+                    "Successfully pulled image \"{}\" in {took} ({took} including waiting). Image size: {} bytes.",
+                    pull.image, info.size
+                ));
+                self.images.insert(info.image.clone(), info.clone());
+                self.image_backoff.gc(cx.now);
+                self.last_pull_error.remove(&key);
+                w.ctrs[i].image = Some(info.for_request(&pull.image));
+                true
+            }
+            Err(msg) => {
+                self.event(
+                    cx,
+                    &reg,
+                    "Warning",
+                    "Failed",
+                    &format!("Failed to pull image \"{}\": {msg}", pull.image),
+                );
+                self.event(cx, &reg, "Warning", "Failed", "Error: ErrImagePull");
+                self.image_backoff.next(&key, cx.now, cx.now);
+                self.last_pull_error.insert(key, msg.clone());
+                w.ctrs[i].reason = Some(("ErrImagePull".into(), msg));
+                false
+            }
+        }
+    }
+}
