@@ -8,48 +8,42 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Container;
-use serde_json::{Value, json};
 
 use super::Wake;
 use super::add;
 use super::images::Pull;
 use super::pod_worker::Worker;
-use super::rfc3339;
 use super::runtime::{ImageInfo, Program, Step};
 use super::{Ctx, Kubelet, Outcome, jitter};
 
-/// One terminated container.
+/// Why a container is not running: the reason and message of the last failed sync (the
+/// kubelet's `reasonCache`), e.g. `ErrImagePull`, `CrashLoopBackOff`, `RunContainerError`.
+#[derive(Debug, Clone)]
+pub(super) struct Waiting {
+    pub(super) reason: String,
+    pub(super) message: String,
+}
+
+/// One terminated container (`ContainerStateTerminated`).
 #[derive(Debug, Clone)]
 pub(super) struct Term {
     pub(super) exit_code: i32,
     pub(super) reason: String,
     pub(super) message: Option<String>,
+    /// `None` for a container that never started (`StartError`).
     pub(super) started_at: Option<Timestamp>,
     pub(super) finished_at: Timestamp,
     pub(super) container_id: String,
 }
 
-impl Term {
-    pub(super) fn to_json(&self) -> Value {
-        let mut t = json!({
-            "exitCode": self.exit_code,
-            "reason": self.reason,
-            "startedAt": self.started_at.map_or_else(|| "1970-01-01T00:00:00Z".to_string(), rfc3339),
-            "finishedAt": rfc3339(self.finished_at),
-            "containerID": self.container_id,
-        });
-        if let Some(m) = &self.message {
-            t["message"] = json!(m);
-        }
-        t
-    }
-}
-
+/// A running container (`ContainerStateRunning`) and what the kubelet follows of it.
 #[derive(Debug)]
 pub(super) struct Run {
     pub(super) program: Box<dyn Program>,
     pub(super) started_at: Timestamp,
     pub(super) container_id: String,
+    /// Ready, as the readiness probe (or, without one, the relist) last saw it.
+    pub(super) ready: bool,
     /// A kill in progress: when the process is gone and with which code.
     pub(super) stopping: Option<(Timestamp, i32)>,
     pub(super) oom_at: Option<Timestamp>,
@@ -59,22 +53,35 @@ pub(super) struct Run {
     pub(super) epoch: u64,
 }
 
+/// What a container is doing now: exactly one of waiting, running or terminated, as
+/// `ContainerState` in the API. The API status is built from it in [`super::status`].
+#[derive(Debug)]
+pub(super) enum State {
+    /// No container exists yet. Without a reason the API shows `ContainerCreating` (or
+    /// `PodInitializing` in a pod with init containers).
+    Waiting { why: Option<Waiting> },
+    /// A container runs (it may be stopping).
+    Running(Run),
+    /// The latest container exited or failed to start, and none runs. With a `why` (a crash
+    /// back-off, an image or config error on the way to the next start) the API shows the
+    /// container waiting for that reason, with this termination as `lastState`.
+    Terminated { term: Term, why: Option<Waiting> },
+}
+
+/// One container of a pod as the kubelet knows it.
 #[derive(Debug)]
 pub(super) struct Ctr {
     pub(super) spec: Container,
     pub(super) init: bool,
-    pub(super) run: Option<Run>,
-    pub(super) pull: Option<Pull>,
-    /// The latest exited container while none runs.
-    pub(super) term: Option<Term>,
-    /// `lastState.terminated`.
+    pub(super) state: State,
+    /// `lastState.terminated`: the container before the current one.
     pub(super) last_term: Option<Term>,
-    /// The waiting reason and message of the last failed sync (`reasonCache`).
-    pub(super) reason: Option<(String, String)>,
+    /// An image pull in progress for the next start.
+    pub(super) pull: Option<Pull>,
     pub(super) image: Option<ImageInfo>,
+    /// Containers created so far; the restart count is one less.
     pub(super) attempts: u32,
     pub(super) restart_count: i32,
-    pub(super) ready: bool,
     pub(super) epoch: u64,
 }
 
@@ -83,15 +90,12 @@ impl Ctr {
         Ctr {
             spec,
             init,
-            run: None,
-            pull: None,
-            term: None,
+            state: State::Waiting { why: None },
             last_term: None,
-            reason: None,
+            pull: None,
             image: None,
             attempts: 0,
             restart_count: 0,
-            ready: false,
             epoch: 0,
         }
     }
@@ -108,8 +112,53 @@ impl Ctr {
         }
     }
 
+    pub(super) fn run(&self) -> Option<&Run> {
+        match &self.state {
+            State::Running(run) => Some(run),
+            _ => None,
+        }
+    }
+
+    pub(super) fn run_mut(&mut self) -> Option<&mut Run> {
+        match &mut self.state {
+            State::Running(run) => Some(run),
+            _ => None,
+        }
+    }
+
+    pub(super) fn is_running(&self) -> bool {
+        matches!(self.state, State::Running(_))
+    }
+
+    /// The latest exit, while no container runs.
+    pub(super) fn term(&self) -> Option<&Term> {
+        match &self.state {
+            State::Terminated { term, .. } => Some(term),
+            _ => None,
+        }
+    }
+
+    /// Running and ready.
+    pub(super) fn is_ready(&self) -> bool {
+        self.run().is_some_and(|r| r.ready)
+    }
+
     pub(super) fn succeeded(&self) -> bool {
-        self.run.is_none() && self.term.as_ref().is_some_and(|t| t.exit_code == 0)
+        self.term().is_some_and(|t| t.exit_code == 0)
+    }
+
+    /// A sync failed before the next container could start: the API shows the container
+    /// waiting for `reason` until a start succeeds. (A running container is never held back:
+    /// the sync returns before its image and config are looked at.)
+    pub(super) fn wait_because(&mut self, reason: &str, message: String) {
+        let waiting = Some(Waiting {
+            reason: reason.to_string(),
+            message,
+        });
+        match &mut self.state {
+            State::Waiting { why } | State::Terminated { why, .. } => *why = waiting,
+            State::Running(_) => {}
+        }
     }
 }
 
@@ -139,7 +188,7 @@ impl Kubelet {
             Ok(env) => env,
             Err(msg) => {
                 self.event(cx, &reg, "Warning", "Failed", &format!("Error: {msg}"));
-                w.ctrs[i].reason = Some(("CreateContainerConfigError".into(), msg));
+                w.ctrs[i].wait_because("CreateContainerConfigError", msg);
                 return Outcome::Failed;
             }
         };
@@ -150,8 +199,11 @@ impl Kubelet {
         let c = &mut w.ctrs[i];
         if c.attempts > 0 {
             c.restart_count += 1;
-            if let Some(t) = c.term.take() {
-                c.last_term = Some(t);
+            if let State::Terminated { term, why } =
+                std::mem::replace(&mut c.state, State::Waiting { why: None })
+            {
+                c.last_term = Some(term);
+                c.state = State::Waiting { why };
             }
             cx.store.logs().restart(&w.uid, &name);
         }
@@ -172,15 +224,20 @@ impl Kubelet {
         match launched {
             Err(msg) => {
                 self.event(cx, &reg, "Warning", "Failed", &format!("Error: {msg}"));
-                c.term = Some(Term {
-                    exit_code: 128,
-                    reason: "StartError".into(),
-                    message: Some(msg.clone()),
-                    started_at: None,
-                    finished_at: cx.now,
-                    container_id,
-                });
-                c.reason = Some(("RunContainerError".into(), msg));
+                c.state = State::Terminated {
+                    term: Term {
+                        exit_code: 128,
+                        reason: "StartError".into(),
+                        message: Some(msg.clone()),
+                        started_at: None,
+                        finished_at: cx.now,
+                        container_id,
+                    },
+                    why: Some(Waiting {
+                        reason: "RunContainerError".into(),
+                        message: msg,
+                    }),
+                };
                 cx.store.logs().finish(&w.uid, &name);
                 Outcome::Failed
             }
@@ -203,19 +260,17 @@ impl Kubelet {
                     )),
                     _ => None,
                 };
-                c.reason = None;
-                c.term = None;
-                c.run = Some(Run {
+                c.state = State::Running(Run {
                     program,
                     started_at: cx.now,
                     container_id,
+                    ready: false,
                     stopping: None,
                     oom_at,
                     liveness_failures: 0,
                     readiness_failures: 0,
                     epoch: c.epoch,
                 });
-                c.ready = false;
                 let epoch = c.epoch;
                 cx.wakes
                     .push((cx.now, Wake::Program(w.uid.clone(), i, epoch)));
@@ -260,7 +315,8 @@ impl Kubelet {
         };
         let store_logs = cx.store.logs();
         let Some(c) = w.ctrs.get_mut(i) else { return };
-        let Some(run) = c.run.as_mut().filter(|r| r.epoch == epoch) else {
+        let name = c.spec.name.clone();
+        let Some(run) = c.run_mut().filter(|r| r.epoch == epoch) else {
             return;
         };
         if let Some((at, code)) = run.stopping {
@@ -276,7 +332,6 @@ impl Kubelet {
             exit(w, i, 137, "OOMKilled", cx);
             return;
         }
-        let name = c.spec.name.clone();
         for _ in 0..10_000 {
             match run.program.next_step() {
                 Step::Out(text) => store_logs.append(uid, &name, &text, cx.now),
@@ -307,7 +362,7 @@ impl Kubelet {
         grace_secs: u64,
         cx: &mut Ctx<'_>,
     ) {
-        let Some(run) = w.ctrs[i].run.as_mut() else {
+        let Some(run) = w.ctrs[i].run_mut() else {
             return;
         };
         if run.stopping.is_some() {
@@ -335,17 +390,25 @@ impl Kubelet {
 
 pub(super) fn exit(w: &mut Worker, i: usize, code: i32, reason: &str, cx: &mut Ctx<'_>) {
     let c = &mut w.ctrs[i];
-    let Some(run) = c.run.take() else { return };
+    let run = match std::mem::replace(&mut c.state, State::Waiting { why: None }) {
+        State::Running(run) => run,
+        other => {
+            c.state = other;
+            return;
+        }
+    };
     cx.store.logs().finish(&w.uid, &c.spec.name);
-    c.term = Some(Term {
-        exit_code: code,
-        reason: reason.to_string(),
-        message: None,
-        started_at: Some(run.started_at),
-        finished_at: cx.now,
-        container_id: run.container_id,
-    });
-    c.ready = false;
+    c.state = State::Terminated {
+        term: Term {
+            exit_code: code,
+            reason: reason.to_string(),
+            message: None,
+            started_at: Some(run.started_at),
+            finished_at: cx.now,
+            container_id: run.container_id,
+        },
+        why: None,
+    };
     w.relist_pending = true;
     cx.wakes.push((
         add(

@@ -30,7 +30,7 @@ impl Kubelet {
             Err(msg) => {
                 self.event(cx, &reg, "Warning", "InspectFailed", &msg);
                 self.event(cx, &reg, "Warning", "Failed", "Error: InvalidImageName");
-                w.ctrs[i].reason = Some(("InvalidImageName".into(), msg));
+                w.ctrs[i].wait_because("InvalidImageName", msg);
                 return Outcome::Failed;
             }
         };
@@ -58,7 +58,7 @@ impl Kubelet {
                 format!("Container image \"{image}\" is not present with pull policy of Never");
             self.event(cx, &reg, "Warning", "ErrImageNeverPull", &msg);
             self.event(cx, &reg, "Warning", "Failed", "Error: ErrImageNeverPull");
-            w.ctrs[i].reason = Some(("ErrImageNeverPull".into(), msg));
+            w.ctrs[i].wait_because("ErrImageNeverPull", msg);
             return Outcome::Failed;
         }
         let key = format!("{}_{image}", w.uid);
@@ -67,10 +67,7 @@ impl Kubelet {
             self.event(cx, &reg, "Normal", "BackOff", &msg);
             self.event(cx, &reg, "Warning", "Failed", "Error: ImagePullBackOff");
             let detail = self.last_pull_error.get(&key).cloned().unwrap_or_default();
-            w.ctrs[i].reason = Some((
-                "ImagePullBackOff".into(),
-                format!("{msg}: ErrImagePull: {detail}"),
-            ));
+            w.ctrs[i].wait_because("ImagePullBackOff", format!("{msg}: ErrImagePull: {detail}"));
             return Outcome::Failed;
         }
         self.event(
@@ -139,7 +136,7 @@ impl Kubelet {
                 self.event(cx, &reg, "Warning", "Failed", "Error: ErrImagePull");
                 self.image_backoff.next(&key, cx.now, cx.now);
                 self.last_pull_error.insert(key, msg.clone());
-                w.ctrs[i].reason = Some(("ErrImagePull".into(), msg));
+                w.ctrs[i].wait_because("ErrImagePull", msg);
                 false
             }
         }

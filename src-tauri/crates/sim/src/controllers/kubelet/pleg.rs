@@ -20,15 +20,16 @@ impl Kubelet {
         w.relist_pending = false;
         // A running container without a readiness probe is ready once the relist sees it.
         for c in &mut w.ctrs {
-            if c.run.as_ref().is_some_and(|r| r.stopping.is_none())
-                && c.spec.readiness_probe.is_none()
-                && !c.init
+            let probed = c.spec.readiness_probe.is_some() || c.init;
+            if !probed
+                && let Some(run) = c.run_mut()
+                && run.stopping.is_none()
             {
-                c.ready = true;
+                run.ready = true;
             }
         }
         self.write_status(&mut w, cx);
-        let all_stopped = w.ctrs.iter().all(|c| c.run.is_none());
+        let all_stopped = w.ctrs.iter().all(|c| !c.is_running());
         if w.deleting {
             if all_stopped {
                 cx.wakes.push((

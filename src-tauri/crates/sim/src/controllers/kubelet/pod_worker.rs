@@ -170,7 +170,7 @@ impl Kubelet {
     }
 
     pub(super) fn should_restart(&self, w: &Worker, c: &Ctr) -> bool {
-        let Some(t) = &c.term else { return true };
+        let Some(t) = c.term() else { return true };
         if c.init {
             return t.exit_code != 0 && w.restart_policy != "Never";
         }
@@ -204,7 +204,7 @@ impl Kubelet {
             }
             return self.create_and_start(w, i, cx);
         }
-        if let Some(run) = &w.ctrs[i].run {
+        if let Some(run) = w.ctrs[i].run() {
             // The kubelet restarts a container whose spec changed (the image, on a pod).
             let running_image = w.ctrs[i].image.as_ref().map(|im| im.requested.clone());
             let wanted = w.ctrs[i].spec.image.clone().unwrap_or_default();
@@ -225,12 +225,12 @@ impl Kubelet {
             }
             return Outcome::Ok;
         }
-        if w.ctrs[i].term.is_some() {
+        if w.ctrs[i].term().is_some() {
             if !self.should_restart(w, &w.ctrs[i]) {
                 return Outcome::Ok;
             }
             let key = format!("{}_{}", w.uid, w.ctrs[i].name());
-            let finished = w.ctrs[i].term.as_ref().map_or(cx.now, |t| t.finished_at);
+            let finished = w.ctrs[i].term().map_or(cx.now, |t| t.finished_at);
             if self.crash_backoff.in_backoff_since(&key, finished, cx.now) {
                 let name = w.ctrs[i].name().to_string();
                 let reg = w.regarding(Some(w.ctrs[i].field_path()));
@@ -245,13 +245,11 @@ impl Kubelet {
                     ),
                 );
                 let step = crate::duration::go_duration(self.crash_backoff.get(&key));
-                w.ctrs[i].reason = Some((
-                    "CrashLoopBackOff".into(),
-                    format!(
-                        "back-off {step} restarting failed container={name} pod={}",
-                        w.format_pod()
-                    ),
-                ));
+                let message = format!(
+                    "back-off {step} restarting failed container={name} pod={}",
+                    w.format_pod()
+                );
+                w.ctrs[i].wait_because("CrashLoopBackOff", message);
                 return Outcome::Failed;
             }
             self.crash_backoff.next(&key, finished, cx.now);
@@ -272,7 +270,7 @@ impl Kubelet {
         let mut running = false;
         for i in 0..w.ctrs.len() {
             w.ctrs[i].pull = None;
-            if w.ctrs[i].run.is_some() {
+            if w.ctrs[i].is_running() {
                 running = true;
                 let reg = w.regarding(Some(w.ctrs[i].field_path()));
                 let name = w.ctrs[i].name().to_string();

@@ -55,8 +55,7 @@ impl Kubelet {
         if let (Some(p), Some(run)) = (
             probe,
             w.ctrs[i]
-                .run
-                .as_mut()
+                .run_mut()
                 .filter(|r| r.epoch == epoch && r.stopping.is_none()),
         ) {
             let result = run_probe(&p, &spec, run.program.as_mut(), &pod_ip);
@@ -69,8 +68,8 @@ impl Kubelet {
                         run.liveness_failures = 0;
                     } else {
                         run.readiness_failures = 0;
-                        if !w.ctrs[i].ready {
-                            w.ctrs[i].ready = true;
+                        if !run.ready {
+                            run.ready = true;
                             status_changed = true;
                         }
                     }
@@ -90,8 +89,8 @@ impl Kubelet {
                         }
                     } else {
                         run.readiness_failures += 1;
-                        if run.readiness_failures >= threshold && w.ctrs[i].ready {
-                            w.ctrs[i].ready = false;
+                        if run.readiness_failures >= threshold && run.ready {
+                            run.ready = false;
                             status_changed = true;
                         }
                     }

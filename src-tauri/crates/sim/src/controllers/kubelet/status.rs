@@ -7,7 +7,7 @@
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
 
-use super::container::Ctr;
+use super::container::{Ctr, State, Term, Waiting};
 use super::pod_worker::{Sandbox, Worker};
 use super::rfc3339;
 use super::{Ctx, Kubelet};
@@ -24,32 +24,36 @@ impl Kubelet {
             "name": c.spec.name,
             "image": image.map_or_else(|| c.spec.image.clone().unwrap_or_default(), |i| i.image.clone()),
             "imageID": image.map_or_else(String::new, |i| i.image_id.clone()),
-            "ready": c.ready && c.run.is_some(),
+            "ready": c.is_ready(),
             "restartCount": c.restart_count,
-            "started": c.run.is_some(),
-            "lastState": c.last_term.as_ref().map_or_else(|| json!({}), |t| json!({"terminated": t.to_json()})),
+            "started": c.is_running(),
+            "lastState": c.last_term.as_ref().map_or_else(|| json!({}), |t| json!({"terminated": terminated(t)})),
         });
-        if let Some(run) = &c.run {
-            s["state"] = json!({"running": {"startedAt": rfc3339(run.started_at)}});
-            s["containerID"] = json!(run.container_id);
-        } else if let Some(t) = &c.term {
-            if let Some((reason, message)) = &c.reason {
-                s["state"] = json!({"waiting": {"reason": reason, "message": message}});
-                s["lastState"] = json!({"terminated": t.to_json()});
-            } else {
-                s["state"] = json!({"terminated": t.to_json()});
+        match &c.state {
+            State::Running(run) => {
+                s["state"] = json!({"running": {"startedAt": rfc3339(run.started_at)}});
+                s["containerID"] = json!(run.container_id);
             }
-            s["containerID"] = json!(t.container_id);
-            s["started"] = json!(false);
-        } else {
-            match &c.reason {
-                Some((reason, message)) => {
+            State::Terminated { term, why } => {
+                if let Some(Waiting { reason, message }) = why {
                     s["state"] = json!({"waiting": {"reason": reason, "message": message}});
+                    s["lastState"] = json!({"terminated": terminated(term)});
+                } else {
+                    s["state"] = json!({"terminated": terminated(term)});
                 }
-                None => s["state"] = json!({"waiting": {"reason": default_waiting}}),
+                s["containerID"] = json!(term.container_id);
+                s["started"] = json!(false);
             }
-            if let Some(t) = &c.last_term {
-                s["containerID"] = json!(t.container_id);
+            State::Waiting { why } => {
+                match why {
+                    Some(Waiting { reason, message }) => {
+                        s["state"] = json!({"waiting": {"reason": reason, "message": message}});
+                    }
+                    None => s["state"] = json!({"waiting": {"reason": default_waiting}}),
+                }
+                if let Some(t) = &c.last_term {
+                    s["containerID"] = json!(t.container_id);
+                }
             }
         }
         if c.image.is_none() {
@@ -81,10 +85,6 @@ impl Kubelet {
         s
     }
 
-    pub(super) fn is_ready(c: &Ctr) -> bool {
-        c.ready && c.run.is_some()
-    }
-
     pub(super) fn phase(w: &Worker) -> &'static str {
         let policy = w.restart_policy.as_str();
         let mut pending_init = 0;
@@ -93,16 +93,11 @@ impl Kubelet {
             if c.succeeded() {
                 continue;
             }
-            if c.run.is_some() {
-                pending_init += 1;
-            } else if c.term.as_ref().is_some_and(|t| t.exit_code != 0) {
-                if policy == "Never" {
+            match &c.state {
+                State::Terminated { term, .. } if term.exit_code != 0 && policy == "Never" => {
                     failed_init = true;
-                } else {
-                    pending_init += 1;
                 }
-            } else {
-                pending_init += 1;
+                _ => pending_init += 1,
             }
         }
         if failed_init {
@@ -113,17 +108,16 @@ impl Kubelet {
         }
         let (mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0);
         for c in w.ctrs.iter().filter(|c| !c.init) {
-            if c.run.is_some() {
-                running += 1;
-            } else if let Some(t) = &c.term {
-                stopped += 1;
-                if t.exit_code == 0 {
-                    succeeded += 1;
+            match &c.state {
+                State::Running(_) => running += 1,
+                State::Terminated { term, .. } => {
+                    stopped += 1;
+                    if term.exit_code == 0 {
+                        succeeded += 1;
+                    }
                 }
-            } else if c.last_term.is_some() {
-                stopped += 1;
-            } else {
-                waiting += 1;
+                State::Waiting { .. } if c.last_term.is_some() => stopped += 1,
+                State::Waiting { .. } => waiting += 1,
             }
         }
         if waiting > 0 {
@@ -178,7 +172,7 @@ impl Kubelet {
         let unready: Vec<&str> = w
             .ctrs
             .iter()
-            .filter(|c| !c.init && !Self::is_ready(c))
+            .filter(|c| !c.init && !c.is_ready())
             .map(Ctr::name)
             .collect();
         let incomplete_msg = format!(
@@ -268,4 +262,19 @@ impl Kubelet {
             w.last_status = Some(status);
         }
     }
+}
+
+/// A termination as the API's `ContainerStateTerminated`.
+fn terminated(t: &Term) -> Value {
+    let mut v = json!({
+        "exitCode": t.exit_code,
+        "reason": t.reason,
+        "startedAt": t.started_at.map_or_else(|| "1970-01-01T00:00:00Z".to_string(), rfc3339),
+        "finishedAt": rfc3339(t.finished_at),
+        "containerID": t.container_id,
+    });
+    if let Some(m) = &t.message {
+        v["message"] = json!(m);
+    }
+    v
 }
