@@ -63,7 +63,7 @@ impl Kubelet {
             let period = Duration::from_secs(p.period_seconds.unwrap_or(10).max(1) as u64);
             let kind = if liveness { "Liveness" } else { "Readiness" };
             match result {
-                Ok(()) => {
+                ProbeResult::Success => {
                     if liveness {
                         run.liveness_failures = 0;
                     } else {
@@ -74,7 +74,7 @@ impl Kubelet {
                         }
                     }
                 }
-                Err(msg) => {
+                ProbeResult::Failure(msg) => {
                     self.event(
                         cx,
                         &reg,
@@ -121,30 +121,42 @@ impl Kubelet {
     }
 }
 
+/// The outcome of one probe, as `pkg/probe`'s `Result`: a failure carries the text the
+/// `Unhealthy` event shows.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum ProbeResult {
+    Success,
+    Failure(String),
+}
+
+/// Run one probe against the container's program: HTTP GET (2xx and 3xx pass), TCP connect, or
+/// exec (exit code 0 passes); a probe with no handler passes.
 pub(super) fn run_probe(
     p: &Probe,
     c: &Container,
     program: &mut dyn Program,
     pod_ip: &str,
-) -> Result<(), String> {
+) -> ProbeResult {
     if let Some(h) = &p.http_get {
         let port = probe_port(&h.port, c);
         let path = h.path.clone().unwrap_or_else(|| "/".into());
         let scheme = h.scheme.as_deref().unwrap_or("HTTP").to_lowercase();
         return match program.http(port, &path) {
-            None => Err(format!(
+            None => ProbeResult::Failure(format!(
                 "Get \"{scheme}://{pod_ip}:{port}{path}\": dial tcp {pod_ip}:{port}: connect: connection refused"
             )),
-            Some(code) if (200..400).contains(&code) => Ok(()),
-            Some(code) => Err(format!("HTTP probe failed with statuscode: {code}")),
+            Some(code) if (200..400).contains(&code) => ProbeResult::Success,
+            Some(code) => {
+                ProbeResult::Failure(format!("HTTP probe failed with statuscode: {code}"))
+            }
         };
     }
     if let Some(t) = &p.tcp_socket {
         let port = probe_port(&t.port, c);
         return if program.listens(port) {
-            Ok(())
+            ProbeResult::Success
         } else {
-            Err(format!(
+            ProbeResult::Failure(format!(
                 "dial tcp {pod_ip}:{port}: connect: connection refused"
             ))
         };
@@ -152,7 +164,11 @@ pub(super) fn run_probe(
     if let Some(e) = &p.exec {
         let argv = e.command.clone().unwrap_or_default();
         let (code, output) = program.exec(&argv);
-        return if code == 0 { Ok(()) } else { Err(output) };
+        return if code == 0 {
+            ProbeResult::Success
+        } else {
+            ProbeResult::Failure(output)
+        };
     }
-    Ok(())
+    ProbeResult::Success
 }

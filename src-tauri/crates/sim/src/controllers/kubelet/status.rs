@@ -12,135 +12,139 @@ use super::pod_worker::{Sandbox, Worker};
 use super::rfc3339;
 use super::{Ctx, Kubelet};
 
-impl Kubelet {
-    pub(super) fn container_status(&self, w: &Worker, c: &Ctr) -> Value {
-        let default_waiting = if w.has_init() {
-            "PodInitializing"
-        } else {
-            "ContainerCreating"
-        };
-        let image = c.image.as_ref();
-        let mut s = json!({
-            "name": c.spec.name,
-            "image": image.map_or_else(|| c.spec.image.clone().unwrap_or_default(), |i| i.image.clone()),
-            "imageID": image.map_or_else(String::new, |i| i.image_id.clone()),
-            "ready": c.is_ready(),
-            "restartCount": c.restart_count,
-            "started": c.is_running(),
-            "lastState": c.last_term.as_ref().map_or_else(|| json!({}), |t| json!({"terminated": terminated(t)})),
-        });
-        match &c.state {
-            State::Running(run) => {
-                s["state"] = json!({"running": {"startedAt": rfc3339(run.started_at)}});
-                s["containerID"] = json!(run.container_id);
+/// One container's status as the API shows it, built from its [`State`] (as
+/// `convertToAPIContainerStatuses` builds it from the runtime's status and the reason cache).
+/// `has_init`: the pod has init containers (a container without a start yet is then
+/// `PodInitializing`, not `ContainerCreating`).
+pub(super) fn container_status(c: &Ctr, has_init: bool) -> Value {
+    let default_waiting = if has_init {
+        "PodInitializing"
+    } else {
+        "ContainerCreating"
+    };
+    let image = c.image.as_ref();
+    let mut s = json!({
+        "name": c.spec.name,
+        "image": image.map_or_else(|| c.spec.image.clone().unwrap_or_default(), |i| i.image.clone()),
+        "imageID": image.map_or_else(String::new, |i| i.image_id.clone()),
+        "ready": c.is_ready(),
+        "restartCount": c.restart_count,
+        "started": c.is_running(),
+        "lastState": c.last_term.as_ref().map_or_else(|| json!({}), |t| json!({"terminated": terminated(t)})),
+    });
+    match &c.state {
+        State::Running(run) => {
+            s["state"] = json!({"running": {"startedAt": rfc3339(run.started_at)}});
+            s["containerID"] = json!(run.container_id);
+        }
+        State::Terminated { term, why } => {
+            if let Some(Waiting { reason, message }) = why {
+                s["state"] = json!({"waiting": {"reason": reason, "message": message}});
+                s["lastState"] = json!({"terminated": terminated(term)});
+            } else {
+                s["state"] = json!({"terminated": terminated(term)});
             }
-            State::Terminated { term, why } => {
-                if let Some(Waiting { reason, message }) = why {
+            s["containerID"] = json!(term.container_id);
+            s["started"] = json!(false);
+        }
+        State::Waiting { why } => {
+            match why {
+                Some(Waiting { reason, message }) => {
                     s["state"] = json!({"waiting": {"reason": reason, "message": message}});
-                    s["lastState"] = json!({"terminated": terminated(term)});
-                } else {
-                    s["state"] = json!({"terminated": terminated(term)});
                 }
-                s["containerID"] = json!(term.container_id);
-                s["started"] = json!(false);
+                None => s["state"] = json!({"waiting": {"reason": default_waiting}}),
             }
-            State::Waiting { why } => {
-                match why {
-                    Some(Waiting { reason, message }) => {
-                        s["state"] = json!({"waiting": {"reason": reason, "message": message}});
-                    }
-                    None => s["state"] = json!({"waiting": {"reason": default_waiting}}),
-                }
-                if let Some(t) = &c.last_term {
-                    s["containerID"] = json!(t.container_id);
-                }
+            if let Some(t) = &c.last_term {
+                s["containerID"] = json!(t.container_id);
             }
-        }
-        if c.image.is_none() {
-            s.as_object_mut().map(|o| o.remove("imageID"));
-            s["imageID"] = json!("");
-        }
-        if let Some(res) = &c.spec.resources
-            && (res.requests.is_some() || res.limits.is_some())
-        {
-            s["resources"] = serde_json::to_value(res).unwrap_or_default();
-        }
-        let mounts: Vec<Value> = c
-            .spec
-            .volume_mounts
-            .iter()
-            .flatten()
-            .map(|m| {
-                let mut v = json!({"name": m.name, "mountPath": m.mount_path});
-                if m.read_only == Some(true) {
-                    v["readOnly"] = json!(true);
-                    v["recursiveReadOnly"] = json!("Disabled");
-                }
-                v
-            })
-            .collect();
-        if !mounts.is_empty() {
-            s["volumeMounts"] = json!(mounts);
-        }
-        s
-    }
-
-    pub(super) fn phase(w: &Worker) -> &'static str {
-        let policy = w.restart_policy.as_str();
-        let mut pending_init = 0;
-        let mut failed_init = false;
-        for c in w.ctrs.iter().filter(|c| c.init) {
-            if c.succeeded() {
-                continue;
-            }
-            match &c.state {
-                State::Terminated { term, .. } if term.exit_code != 0 && policy == "Never" => {
-                    failed_init = true;
-                }
-                _ => pending_init += 1,
-            }
-        }
-        if failed_init {
-            return "Failed";
-        }
-        if pending_init > 0 {
-            return "Pending";
-        }
-        let (mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0);
-        for c in w.ctrs.iter().filter(|c| !c.init) {
-            match &c.state {
-                State::Running(_) => running += 1,
-                State::Terminated { term, .. } => {
-                    stopped += 1;
-                    if term.exit_code == 0 {
-                        succeeded += 1;
-                    }
-                }
-                State::Waiting { .. } if c.last_term.is_some() => stopped += 1,
-                State::Waiting { .. } => waiting += 1,
-            }
-        }
-        if waiting > 0 {
-            "Pending"
-        } else if running > 0 {
-            "Running"
-        } else if stopped > 0 {
-            match policy {
-                "Always" => "Running",
-                _ if stopped == succeeded => "Succeeded",
-                "OnFailure" => "Running",
-                _ => "Failed",
-            }
-        } else {
-            "Pending"
         }
     }
+    if c.image.is_none() {
+        s.as_object_mut().map(|o| o.remove("imageID"));
+        s["imageID"] = json!("");
+    }
+    if let Some(res) = &c.spec.resources
+        && (res.requests.is_some() || res.limits.is_some())
+    {
+        s["resources"] = serde_json::to_value(res).unwrap_or_default();
+    }
+    let mounts: Vec<Value> = c
+        .spec
+        .volume_mounts
+        .iter()
+        .flatten()
+        .map(|m| {
+            let mut v = json!({"name": m.name, "mountPath": m.mount_path});
+            if m.read_only == Some(true) {
+                v["readOnly"] = json!(true);
+                v["recursiveReadOnly"] = json!("Disabled");
+            }
+            v
+        })
+        .collect();
+    if !mounts.is_empty() {
+        s["volumeMounts"] = json!(mounts);
+    }
+    s
+}
 
+/// The pod's phase from its containers' states and its restart policy (`getPhase`).
+pub(super) fn phase(ctrs: &[Ctr], policy: &str) -> &'static str {
+    let mut pending_init = 0;
+    let mut failed_init = false;
+    for c in ctrs.iter().filter(|c| c.init) {
+        if c.succeeded() {
+            continue;
+        }
+        match &c.state {
+            State::Terminated { term, .. } if term.exit_code != 0 && policy == "Never" => {
+                failed_init = true;
+            }
+            _ => pending_init += 1,
+        }
+    }
+    if failed_init {
+        return "Failed";
+    }
+    if pending_init > 0 {
+        return "Pending";
+    }
+    let (mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0);
+    for c in ctrs.iter().filter(|c| !c.init) {
+        match &c.state {
+            State::Running(_) => running += 1,
+            State::Terminated { term, .. } => {
+                stopped += 1;
+                if term.exit_code == 0 {
+                    succeeded += 1;
+                }
+            }
+            State::Waiting { .. } if c.last_term.is_some() => stopped += 1,
+            State::Waiting { .. } => waiting += 1,
+        }
+    }
+    if waiting > 0 {
+        "Pending"
+    } else if running > 0 {
+        "Running"
+    } else if stopped > 0 {
+        match policy {
+            "Always" => "Running",
+            _ if stopped == succeeded => "Succeeded",
+            "OnFailure" => "Running",
+            _ => "Failed",
+        }
+    } else {
+        "Pending"
+    }
+}
+
+impl Kubelet {
     pub(super) fn write_status(&self, w: &mut Worker, cx: &mut Ctx<'_>) {
         if w.start_time.is_none() {
             return;
         }
-        let phase = Self::phase(w);
+        let phase = phase(&w.ctrs, &w.restart_policy);
         let terminal = phase == "Succeeded" || phase == "Failed";
         let cond = |w: &mut Worker,
                     ty: &'static str,
@@ -221,13 +225,13 @@ impl Kubelet {
             .ctrs
             .iter()
             .filter(|c| c.init)
-            .map(|c| self.container_status(w, c))
+            .map(|c| container_status(c, w.has_init()))
             .collect();
         let mains: Vec<Value> = w
             .ctrs
             .iter()
             .filter(|c| !c.init)
-            .map(|c| self.container_status(w, c))
+            .map(|c| container_status(c, w.has_init()))
             .collect();
         let mut status = json!({
             "phase": phase,
@@ -277,4 +281,207 @@ fn terminated(t: &Term) -> Value {
         v["message"] = json!(m);
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::Timestamp;
+    use k8s_openapi::api::core::v1::Container;
+    use serde_json::json;
+
+    use super::super::container::{Ctr, Run, State, Term, Waiting};
+    use super::super::runtime::{Program, Step};
+    use super::{container_status, phase};
+    use crate::clock::rfc3339;
+
+    /// A program that sleeps forever.
+    #[derive(Debug)]
+    struct Idle;
+
+    impl Program for Idle {
+        fn next_step(&mut self) -> Step {
+            Step::Sleep(std::time::Duration::from_secs(3600))
+        }
+        fn memory_bytes(&self) -> u64 {
+            0
+        }
+        fn handles_sigterm(&self) -> bool {
+            true
+        }
+        fn http(&self, _port: i32, _path: &str) -> Option<u16> {
+            None
+        }
+        fn listens(&self, _port: i32) -> bool {
+            false
+        }
+        fn exec(&mut self, _argv: &[String]) -> (i32, String) {
+            (0, String::new())
+        }
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn ctr(name: &str, init: bool) -> Ctr {
+        let spec = Container {
+            name: name.into(),
+            image: Some("nginx:1.27".into()),
+            ..Container::default()
+        };
+        Ctr::new(spec, init)
+    }
+
+    fn term(code: i32, reason: &str, id: &str) -> Term {
+        Term {
+            exit_code: code,
+            reason: reason.into(),
+            message: None,
+            started_at: Some(at("2026-01-01T00:00:00Z")),
+            finished_at: at("2026-01-01T00:00:05Z"),
+            container_id: id.into(),
+        }
+    }
+
+    fn running(ready: bool) -> State {
+        State::Running(Run {
+            program: Box::new(Idle),
+            started_at: at("2026-01-01T00:01:00Z"),
+            container_id: "containerd://run".into(),
+            ready,
+            stopping: None,
+            oom_at: None,
+            liveness_failures: 0,
+            readiness_failures: 0,
+            epoch: 1,
+        })
+    }
+
+    fn exited(code: i32) -> Ctr {
+        let mut c = ctr("app", false);
+        c.state = State::Terminated {
+            term: term(
+                code,
+                if code == 0 { "Completed" } else { "Error" },
+                "containerd://t",
+            ),
+            why: None,
+        };
+        c
+    }
+
+    #[test]
+    fn a_container_without_a_start_is_creating_or_initializing() {
+        let c = ctr("app", false);
+        let s = container_status(&c, false);
+        assert_eq!(
+            s["state"],
+            json!({"waiting": {"reason": "ContainerCreating"}})
+        );
+        assert_eq!(s["lastState"], json!({}));
+        assert_eq!(s["ready"], json!(false));
+        assert_eq!(s["started"], json!(false));
+        assert_eq!(s["imageID"], json!(""));
+        assert!(s.get("containerID").is_none());
+        let s = container_status(&c, true);
+        assert_eq!(
+            s["state"],
+            json!({"waiting": {"reason": "PodInitializing"}})
+        );
+    }
+
+    #[test]
+    fn a_failed_sync_before_the_first_start_shows_its_reason() {
+        let mut c = ctr("app", false);
+        c.wait_because("ErrImagePull", "not found".into());
+        let s = container_status(&c, false);
+        assert_eq!(
+            s["state"],
+            json!({"waiting": {"reason": "ErrImagePull", "message": "not found"}})
+        );
+    }
+
+    #[test]
+    fn an_exit_is_terminated_and_a_held_back_restart_is_waiting_with_the_exit_as_last_state() {
+        let mut c = exited(1);
+        c.last_term = Some(term(2, "Error", "containerd://older"));
+        let s = container_status(&c, false);
+        assert_eq!(s["state"]["terminated"]["exitCode"], json!(1));
+        assert_eq!(s["state"]["terminated"]["reason"], json!("Error"));
+        assert_eq!(
+            s["state"]["terminated"]["finishedAt"],
+            json!(rfc3339(at("2026-01-01T00:00:05Z")))
+        );
+        assert_eq!(s["lastState"]["terminated"]["exitCode"], json!(2));
+        assert_eq!(s["containerID"], json!("containerd://t"));
+        assert_eq!(s["started"], json!(false));
+
+        c.wait_because("CrashLoopBackOff", "back-off 10s".into());
+        let s = container_status(&c, false);
+        assert_eq!(
+            s["state"],
+            json!({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s"}})
+        );
+        assert_eq!(s["lastState"]["terminated"]["exitCode"], json!(1));
+        assert_eq!(s["containerID"], json!("containerd://t"));
+    }
+
+    #[test]
+    fn a_start_error_never_started_and_shows_the_unix_epoch_as_its_start() {
+        let mut c = ctr("app", false);
+        c.state = State::Terminated {
+            term: Term {
+                started_at: None,
+                message: Some("exec: \"nope\": not found".into()),
+                ..term(128, "StartError", "containerd://s")
+            },
+            why: Some(Waiting {
+                reason: "RunContainerError".into(),
+                message: "exec: \"nope\": not found".into(),
+            }),
+        };
+        let s = container_status(&c, false);
+        assert_eq!(s["state"]["waiting"]["reason"], json!("RunContainerError"));
+        let t = &s["lastState"]["terminated"];
+        assert_eq!(t["startedAt"], json!("1970-01-01T00:00:00Z"));
+        assert_eq!(t["message"], json!("exec: \"nope\": not found"));
+    }
+
+    #[test]
+    fn a_running_container_is_ready_only_when_its_run_is() {
+        let mut c = ctr("app", false);
+        c.state = running(false);
+        let s = container_status(&c, false);
+        assert_eq!(
+            s["state"],
+            json!({"running": {"startedAt": rfc3339(at("2026-01-01T00:01:00Z"))}})
+        );
+        assert_eq!(s["ready"], json!(false));
+        assert_eq!(s["started"], json!(true));
+        assert_eq!(s["containerID"], json!("containerd://run"));
+        c.state = running(true);
+        assert_eq!(container_status(&c, false)["ready"], json!(true));
+        // A running container is never held back by a failed sync.
+        c.wait_because("ErrImagePull", "x".into());
+        assert!(c.is_running());
+    }
+
+    #[test]
+    fn the_phase_follows_the_states_and_the_restart_policy() {
+        assert_eq!(phase(&[ctr("app", false)], "Always"), "Pending");
+        let mut run = ctr("app", false);
+        run.state = running(true);
+        assert_eq!(phase(&[run], "Always"), "Running");
+        assert_eq!(phase(&[exited(1)], "Always"), "Running");
+        assert_eq!(phase(&[exited(1)], "OnFailure"), "Running");
+        assert_eq!(phase(&[exited(0)], "OnFailure"), "Succeeded");
+        assert_eq!(phase(&[exited(0)], "Never"), "Succeeded");
+        assert_eq!(phase(&[exited(1)], "Never"), "Failed");
+        let mut init = exited(1);
+        init.init = true;
+        assert_eq!(phase(&[init, ctr("app", false)], "Never"), "Failed");
+        let mut init = exited(1);
+        init.init = true;
+        assert_eq!(phase(&[init, ctr("app", false)], "Always"), "Pending");
+    }
 }
