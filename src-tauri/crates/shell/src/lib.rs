@@ -1,1 +1,144 @@
-//! The POSIX-sh interpreter that busybox-style container commands run in.
+//! kq-shell: the POSIX-sh interpreter busybox-style containers run in KubeQuest's embedded
+//! cluster. Kubernetes has no such component: on a real node the image's own `/bin/sh`
+//! (busybox ash) runs under the container runtime; here the runtime (kq-runtime) runs it.
+//!
+//! What a busybox/alpine container prints and how it exits: the simulated kubelet starts a
+//! container's `command`/`args` with [`spawn`] and pulls [`Step`]s from the [`Process`].
+//!
+//! `sh -c SCRIPT` runs a POSIX-sh subset modelled on busybox ash (`shell/ash.c`): quoting,
+//! `$VAR`/`${VAR…}` expansion (`:-` `-` `:=` `:+` `:?` `#` `##` `%` `%%` `${#VAR}`), `$?`
+//! `$$` `$#` `$@` `$*` `$0`…`$9`, `$(…)`, backquotes, `$((…))`; `;` `&&` `||` `!` `|` `&`;
+//! `{ …; }`, `( … )`, `if`/`elif`/`else`, `while`/`until`, `for`, `case`, functions; the
+//! redirections `>` `>>` `<` `2>&1` `>&2` `<<EOF`; comments. Builtins and applets: see
+//! [`applets`].
+//!
+//! The interpreter never blocks or grows without bound: a script that spins without output
+//! or sleep for [`exec::SPIN_LIMIT`] steps reports `Sleep(Duration::MAX)` for good; output
+//! without sleeps is throttled with short sleeps; each output step is at most 64 KiB;
+//! scripts, words, files and nesting are capped.
+
+mod applets;
+mod exec;
+mod parser;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// What the container's process sees.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShellEnv {
+    /// Container environment (already resolved), plus `HOSTNAME`, `HOME`, `PATH`.
+    pub vars: BTreeMap<String, String>,
+    /// Absolute path → content: mounted ConfigMap/Secret keys, `/etc/hostname`, …
+    pub files: BTreeMap<String, String>,
+    /// Executables the image has in `$PATH` (e.g. the busybox applets).
+    pub binaries: BTreeSet<String>,
+    /// The time `date` reports, in seconds since the Unix epoch (UTC).
+    pub now_unix: i64,
+}
+
+/// One observable event of a running process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Text written to stdout (as written; usually ending in `'\n'`).
+    Stdout(String),
+    /// Text written to stderr.
+    Stderr(String),
+    /// The process is idle this long; `Duration::MAX` means forever (`sleep infinity`,
+    /// `tail -f /dev/null`, a server, or a loop that only burns CPU).
+    Sleep(Duration),
+    /// The process ended with this code; no further steps.
+    Exit(i32),
+}
+
+/// Why the container runtime could not start the process.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecError {
+    /// `argv[0]` (as given) is not an executable of the image: the kubelet reports a
+    /// `StartError` with exit code 128.
+    #[error("exec: \"{0}\": executable file not found in $PATH")]
+    NotFound(String),
+}
+
+/// A running container process.
+#[derive(Debug)]
+pub struct Process {
+    machine: exec::Machine,
+}
+
+impl Process {
+    /// The next event. After [`Step::Exit`] it keeps returning the same `Exit`; after
+    /// `Sleep(Duration::MAX)` it keeps returning that.
+    pub fn next_step(&mut self) -> Step {
+        self.machine.next_step()
+    }
+}
+
+/// The shells the interpreter stands in for.
+fn is_shell(name: &str) -> bool {
+    matches!(name, "sh" | "ash" | "bash" | "dash")
+}
+
+/// Starts the process the container runtime would exec for `argv`.
+///
+/// `argv[0]` is a bare name looked up in `env.binaries`, or a path: a path whose last
+/// component is in `binaries` (`/bin/sh`), or a script in `env.files` whose `#!`
+/// interpreter is a shell the image has.
+pub fn spawn(argv: &[String], env: ShellEnv) -> Result<Process, ExecError> {
+    let not_found = || ExecError::NotFound(argv.first().cloned().unwrap_or_default());
+    let Some(cmd) = argv.first() else {
+        return Err(not_found());
+    };
+    let base = cmd.rsplit('/').next().unwrap_or_default().to_string();
+    let ShellEnv {
+        vars,
+        files,
+        binaries,
+        now_unix,
+    } = env;
+    let mut argv: Vec<String> = argv.to_vec();
+    if cmd.contains('/') && files.contains_key(cmd) {
+        // A script file run directly: `#!/bin/sh` (or no interpreter line).
+        let text = files.get(cmd).cloned().unwrap_or_default();
+        if let Some(first) = text.lines().next().filter(|l| l.starts_with("#!")) {
+            let interp = first[2..].split_whitespace().next().unwrap_or_default();
+            let ib = interp.rsplit('/').next().unwrap_or_default();
+            if !binaries.contains(ib) {
+                return Err(ExecError::NotFound(interp.to_string()));
+            }
+            if !is_shell(ib) {
+                // Some other interpreter (python, …): a program the simulator runs silently.
+                argv = vec![ib.to_string()];
+            } else {
+                argv.insert(0, ib.to_string());
+            }
+        } else {
+            argv.insert(0, "sh".to_string());
+        }
+    } else if base.is_empty() || !binaries.contains(&base) {
+        return Err(not_found());
+    }
+    let mut sh = exec::Shell::new(vars, files, binaries, now_unix);
+    let first = argv[0].rsplit('/').next().unwrap_or_default().to_string();
+    let mut machine;
+    if is_shell(&first) {
+        match exec::parse_invocation(&argv, &sh.files) {
+            Ok(inv) => {
+                machine = exec::Machine::new(sh);
+                machine.apply_invocation(inv);
+            }
+            Err((msg, code)) => {
+                sh.write(2, &format!("{}: {msg}\n", argv[0]));
+                machine = exec::Machine::new(sh);
+                machine.exit_now(code);
+            }
+        }
+    } else {
+        machine = exec::Machine::new(sh);
+        machine.start_argv(&argv);
+    }
+    Ok(Process { machine })
+}

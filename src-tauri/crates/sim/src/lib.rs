@@ -61,7 +61,7 @@ pub mod quantity;
 mod random;
 pub mod registry;
 pub mod selectors;
-pub mod shell;
+pub use kq_shell as shell;
 pub mod store;
 pub mod strict;
 mod tls;
