@@ -48,24 +48,23 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::watch;
 
+mod admission;
 mod api;
 pub mod clock;
 mod controllers;
-pub mod duration;
 mod error;
 pub mod kinds;
 pub mod kubeconfig;
 pub mod logs;
+mod patch;
 mod proto;
-pub mod quantity;
-mod random;
 pub mod registry;
-pub mod selectors;
 pub use kq_shell as shell;
+pub use kq_kube::{duration, quantity, selectors, validation};
+use kq_kube::random;
 pub mod store;
 pub mod strict;
 mod tls;
-pub mod validation;
 
 pub use api::{MAX_BODY_BYTES, ServerLimits, VERSION};
 pub use clock::Clock;

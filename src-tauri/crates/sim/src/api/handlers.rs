@@ -479,7 +479,6 @@ pub(crate) async fn subresource(
     sub: &str,
 ) -> Result<hyper::Response<Body>> {
     use hyper::Method;
-    let is_pod = std::ptr::eq(kind, &kinds::pod::KIND);
     match (sub, &req.method) {
         ("status", &Method::GET) => {
             let obj = state
@@ -491,8 +490,8 @@ pub(crate) async fn subresource(
         ("status", &Method::PUT) => replace(state, req, kind, ns, name, true),
         ("status", &Method::PATCH) => patch(state, req, kind, ns, name, true),
         ("status", _) => Err(Error::MethodNotAllowed),
-        ("log", &Method::GET) if is_pod => logs(state, req, ns, name).await,
-        ("binding", &Method::POST) if is_pod => {
+        ("log", &Method::GET) if kind.has_subresource("log") => logs(state, req, ns, name).await,
+        ("binding", &Method::POST) if kind.has_subresource("binding") => {
             let body = parse_body(req, kind)?;
             let node = body
                 .pointer("/target/name")
@@ -514,7 +513,7 @@ pub(crate) async fn subresource(
                 &[],
             ))
         }
-        ("eviction", &Method::POST) if is_pod => {
+        ("eviction", &Method::POST) if kind.has_subresource("eviction") => {
             let body: Value = if req.body.is_empty() {
                 json!({})
             } else {
@@ -533,7 +532,7 @@ pub(crate) async fn subresource(
                 &[],
             ))
         }
-        ("exec" | "attach" | "portforward", _) if is_pod => {
+        ("exec" | "attach" | "portforward", _) if kind.has_subresource(sub) => {
             let pod = state
                 .store
                 .get_raw(kind, ns, name)

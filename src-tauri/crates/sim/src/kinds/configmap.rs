@@ -69,6 +69,11 @@ impl KindHooks for ConfigMapHooks {
         super::typed_decode::<ConfigMap>(value, "ConfigMap")
     }
 
+    fn recreated_by_controllers(&self, name: &str) -> bool {
+        // The root CA publisher keeps `kube-root-ca.crt` in every live namespace.
+        name == "kube-root-ca.crt"
+    }
+
     fn validate(&self, obj: &Value) -> Vec<FieldError> {
         let mut errs = Vec::new();
         validate_keys(obj, &["data", "binaryData"], &mut errs);

@@ -133,7 +133,12 @@ impl ResourceKind {
 
     /// Does this kind have a `status` subresource?
     pub fn has_status(&self) -> bool {
-        self.subresources.iter().any(|s| s.name == "status")
+        self.has_subresource("status")
+    }
+
+    /// Does this kind serve the subresource `name` (`log`, `binding`, ...)?
+    pub fn has_subresource(&self, name: &str) -> bool {
+        self.subresources.iter().any(|s| s.name == name)
     }
 }
 
@@ -207,6 +212,47 @@ pub trait KindHooks {
     /// Called after a successful create, outside the store lock (e.g. a new namespace gets
     /// its `default` service account).
     fn after_create(&self, _store: &Store, _obj: &Value) {}
+
+    /// Scheme defaulting, run on create before the admission chain (as kube-apiserver
+    /// defaults a decoded object before admission sees it).
+    fn default(&self, _obj: &mut Value) -> crate::Result<()> {
+        Ok(())
+    }
+
+    /// How a delete of this kind proceeds (Kubernetes: the kind's `rest.Store` delete
+    /// strategy, `rest.RESTGracefulDeleteStrategy` and the namespace REST's finalizing delete).
+    fn delete_strategy(&self) -> DeleteStrategy {
+        DeleteStrategy::Immediate
+    }
+
+    /// The grace period a graceful delete of `old` gets, given the client's
+    /// `gracePeriodSeconds` (Kubernetes: `CheckGracefulDelete`). Only asked of
+    /// [`DeleteStrategy::Graceful`] kinds.
+    fn grace_period(&self, _old: &Value, _requested: Option<i64>) -> i64 {
+        0
+    }
+
+    /// Is an object of this name one the controller manager puts back at once when it is
+    /// deleted from a live namespace (the `default` ServiceAccount, `kube-root-ca.crt`)?
+    fn recreated_by_controllers(&self, _name: &str) -> bool {
+        false
+    }
+
+    /// Called once an object is removed for good (a pod's logs go with it).
+    fn after_remove(&self, _store: &Store, _last: &Value) {}
+}
+
+/// How a kind's objects are deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteStrategy {
+    /// Gone at once, unless finalizers hold it.
+    Immediate,
+    /// A grace period in which a kubelet stops what runs (pods); [`KindHooks::grace_period`]
+    /// says how long.
+    Graceful,
+    /// Marked `Terminating` while the namespace controller empties it (namespaces); never
+    /// removed by the write itself.
+    Finalizing,
 }
 
 /// Decode through `K` and serialise back, so stored objects are canonical k8s-openapi JSON.

@@ -1,15 +1,15 @@
 //! Namespaces: `Active` on create with the `kubernetes` finalizer and the
 //! `kubernetes.io/metadata.name` label; every new namespace gets its `default` service
 //! account and the `kube-root-ca.crt` config map, as the controller manager provides them.
-//! Deletion (Terminating, then gone with its contents) lives in the store's delete path.
+//! Deletion is [`DeleteStrategy::Finalizing`]: Terminating, then gone with its contents.
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Namespace;
 use serde_json::{Value, json};
 
 use super::{
-    Column, CreateContext, KindHooks, NameRule, ResourceKind, Subresource, age_column, age_of, col,
-    name_column, name_of,
+    Column, CreateContext, DeleteStrategy, KindHooks, NameRule, ResourceKind, Subresource,
+    age_column, age_of, col, name_column, name_of,
 };
 use crate::store::Store;
 use crate::strict::DecodeError;
@@ -97,6 +97,10 @@ impl KindHooks for NamespaceHooks {
             json!(super::str_at(obj, "/status/phase")),
             json!(age_of(obj, now)),
         ]
+    }
+
+    fn delete_strategy(&self) -> DeleteStrategy {
+        DeleteStrategy::Finalizing
     }
 
     fn after_create(&self, store: &Store, obj: &Value) {

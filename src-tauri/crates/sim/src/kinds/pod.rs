@@ -6,18 +6,16 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{
-    ConfigMapProjection, Container, DownwardAPIProjection, DownwardAPIVolumeFile, KeyToPath,
-    ObjectFieldSelector, Pod, PodSecurityContext, PodSpec, PodStatus, ProjectedVolumeSource,
-    ResourceRequirements, ServiceAccountTokenProjection, Toleration, Volume, VolumeMount,
-    VolumeProjection,
+    Container, Pod, PodSecurityContext, PodSpec, PodStatus, ResourceRequirements,
 };
 use serde_json::{Value, json};
 
 use super::{
-    Column, CreateContext, KindHooks, NameRule, ResourceKind, STANDARD_VERBS, Subresource,
-    age_column, col, name_column, typed,
+    Column, CreateContext, DeleteStrategy, KindHooks, NameRule, ResourceKind, STANDARD_VERBS,
+    Subresource, age_column, col, name_column, typed,
 };
 use crate::quantity::Quantity;
+use crate::store::Store;
 use crate::strict::DecodeError;
 use crate::validation::{self, FieldError};
 
@@ -139,8 +137,9 @@ static COLUMNS: &[Column] = &[
     ),
 ];
 
-/// Where every pod's service account token is mounted.
-pub const SERVICE_ACCOUNT_MOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+/// Where every pod's service account token is mounted (the ServiceAccount admission
+/// plug-in mounts it).
+pub use crate::admission::service_account::SERVICE_ACCOUNT_MOUNT;
 
 impl KindHooks for PodHooks {
     fn decode(&self, value: &Value) -> Result<(Value, Vec<String>), DecodeError> {
@@ -148,35 +147,16 @@ impl KindHooks for PodHooks {
         super::typed_decode::<Pod>(value, "Pod")
     }
 
-    fn prepare_create(&self, obj: &mut Value, ctx: &CreateContext<'_>) -> crate::Result<()> {
+    fn default(&self, obj: &mut Value) -> crate::Result<()> {
         let mut pod: Pod = typed(obj);
-        let ns = pod.metadata.namespace.clone().unwrap_or_default();
+        default_spec(pod.spec.get_or_insert_with(Default::default));
+        *obj = serde_json::to_value(&pod).map_err(|e| crate::Error::Internal(e.to_string()))?;
+        Ok(())
+    }
+
+    fn prepare_create(&self, obj: &mut Value, _ctx: &CreateContext<'_>) -> crate::Result<()> {
+        let mut pod: Pod = typed(obj);
         let spec = pod.spec.get_or_insert_with(Default::default);
-        default_spec(spec);
-        // ServiceAccount admission: the account must exist, and its token is projected in.
-        let sa = spec
-            .service_account_name
-            .clone()
-            .unwrap_or_else(|| "default".into());
-        if ctx
-            .store
-            .get_raw(&super::serviceaccount::KIND, &ns, &sa)
-            .is_none()
-        {
-            return Err(crate::Error::Forbidden {
-                group: String::new(),
-                resource: "pods".into(),
-                name: pod.metadata.name.clone().unwrap_or_default(),
-                reason: format!(
-                    "error looking up service account {ns}/{sa}: serviceaccount \"{sa}\" not found"
-                ),
-            });
-        }
-        if spec.automount_service_account_token != Some(false) {
-            add_service_account_volume(spec);
-        }
-        // DefaultTolerationSeconds admission.
-        add_default_tolerations(spec);
         let qos = qos_class(spec);
         pod.status = Some(PodStatus {
             phase: Some("Pending".into()),
@@ -185,6 +165,33 @@ impl KindHooks for PodHooks {
         });
         *obj = serde_json::to_value(&pod).map_err(|e| crate::Error::Internal(e.to_string()))?;
         Ok(())
+    }
+
+    fn delete_strategy(&self) -> DeleteStrategy {
+        DeleteStrategy::Graceful
+    }
+
+    fn grace_period(&self, old: &Value, requested: Option<i64>) -> i64 {
+        let phase = super::str_at(old, "/status/phase");
+        let unscheduled = super::str_at(old, "/spec/nodeName").is_empty();
+        if unscheduled || phase == "Succeeded" || phase == "Failed" {
+            // The apiserver deletes pods no kubelet ever ran immediately.
+            0
+        } else {
+            requested
+                .or_else(|| {
+                    old.pointer("/spec/terminationGracePeriodSeconds")
+                        .and_then(Value::as_i64)
+                })
+                .unwrap_or(30)
+                .max(0)
+        }
+    }
+
+    fn after_remove(&self, store: &Store, last: &Value) {
+        store
+            .logs()
+            .remove_pod(super::str_at(last, "/metadata/uid"));
     }
 
     fn validate(&self, obj: &Value) -> Vec<FieldError> {
@@ -396,94 +403,6 @@ fn default_container(c: &mut Container) {
         probe.failure_threshold.get_or_insert(3);
         if let Some(h) = probe.http_get.as_mut() {
             h.scheme.get_or_insert_with(|| "HTTP".into());
-        }
-    }
-}
-
-fn add_service_account_volume(spec: &mut PodSpec) {
-    let vols = spec.volumes.get_or_insert_with(Vec::new);
-    if vols.iter().any(|v| v.name.starts_with("kube-api-access-")) {
-        return;
-    }
-    let name = format!("kube-api-access-{}", crate::random::name_suffix());
-    vols.push(Volume {
-        name: name.clone(),
-        projected: Some(ProjectedVolumeSource {
-            default_mode: Some(420),
-            sources: Some(vec![
-                VolumeProjection {
-                    service_account_token: Some(ServiceAccountTokenProjection {
-                        expiration_seconds: Some(3607),
-                        path: "token".into(),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                },
-                VolumeProjection {
-                    config_map: Some(ConfigMapProjection {
-                        name: "kube-root-ca.crt".into(),
-                        items: Some(vec![KeyToPath {
-                            key: "ca.crt".into(),
-                            path: "ca.crt".into(),
-                            mode: None,
-                        }]),
-                        optional: None,
-                    }),
-                    ..Default::default()
-                },
-                VolumeProjection {
-                    downward_api: Some(DownwardAPIProjection {
-                        items: Some(vec![DownwardAPIVolumeFile {
-                            path: "namespace".into(),
-                            field_ref: Some(ObjectFieldSelector {
-                                api_version: Some("v1".into()),
-                                field_path: "metadata.namespace".into(),
-                            }),
-                            ..Default::default()
-                        }]),
-                    }),
-                    ..Default::default()
-                },
-            ]),
-        }),
-        ..Default::default()
-    });
-    for c in spec
-        .containers
-        .iter_mut()
-        .chain(spec.init_containers.iter_mut().flatten())
-    {
-        let mounts = c.volume_mounts.get_or_insert_with(Vec::new);
-        if !mounts.iter().any(|m| m.mount_path == SERVICE_ACCOUNT_MOUNT) {
-            mounts.push(VolumeMount {
-                name: name.clone(),
-                read_only: Some(true),
-                mount_path: SERVICE_ACCOUNT_MOUNT.into(),
-                ..Default::default()
-            });
-        }
-    }
-}
-
-fn add_default_tolerations(spec: &mut PodSpec) {
-    let tols = spec.tolerations.get_or_insert_with(Vec::new);
-    for key in [
-        "node.kubernetes.io/not-ready",
-        "node.kubernetes.io/unreachable",
-    ] {
-        let present = tols.iter().any(|t| {
-            (t.key.as_deref() == Some(key)
-                || t.key.is_none() && t.operator.as_deref() == Some("Exists"))
-                && (t.effect.is_none() || t.effect.as_deref() == Some("NoExecute"))
-        });
-        if !present {
-            tols.push(Toleration {
-                key: Some(key.into()),
-                operator: Some("Exists".into()),
-                effect: Some("NoExecute".into()),
-                toleration_seconds: Some(300),
-                value: None,
-            });
         }
     }
 }

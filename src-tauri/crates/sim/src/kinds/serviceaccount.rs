@@ -53,6 +53,11 @@ impl KindHooks for ServiceAccountHooks {
         super::typed_decode::<ServiceAccount>(value, "ServiceAccount")
     }
 
+    fn recreated_by_controllers(&self, name: &str) -> bool {
+        // The service account controller keeps `default` in every live namespace.
+        name == "default"
+    }
+
     fn columns(&self) -> &'static [Column] {
         COLUMNS
     }

@@ -24,11 +24,10 @@ use crate::error::{Error, Result};
 use crate::kinds::{self, ResourceKind};
 use crate::logs::LogStore;
 
-mod managed;
 pub mod ops;
-pub mod strategic;
 
-pub use ops::{DeleteOptions, DeleteOutcome, FieldValidation, PatchKind, WriteOptions};
+pub use crate::patch::PatchKind;
+pub use ops::{DeleteOptions, DeleteOutcome, FieldValidation, WriteOptions};
 
 /// Watch event types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

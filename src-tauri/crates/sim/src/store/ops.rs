@@ -1,5 +1,5 @@
 //! Validated writes, shared by the HTTP API and in-process controllers: create, replace,
-//! patch (JSON, merge, strategic, apply), delete (graceful for pods, Terminating for
+//! patch (JSON, merge, strategic, apply; computed by [`crate::patch`]), delete (graceful for pods, Terminating for
 //! namespaces, finalizers for everything), pod binding, plus typed helpers over the
 //! k8s-openapi structs.
 //!
@@ -17,12 +17,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{Store, managed, rv_of, strategic};
-
-mod json_patch_bounds;
+use super::{Store, rv_of};
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
-use crate::kinds::{self, CreateContext, NameRule, ResourceKind};
+use crate::kinds::{self, CreateContext, DeleteStrategy, NameRule, ResourceKind};
+use crate::patch::{PatchKind, compute_patch, json_patch_bounds, managed, parse_apply};
 use crate::strict::{DecodeError, unknown_fields_message};
 use crate::validation::{self, FieldError};
 
@@ -70,19 +69,6 @@ impl WriteOptions {
             .unwrap_or("unknown")
             .to_string()
     }
-}
-
-/// The four PATCH content types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PatchKind {
-    /// `application/json-patch+json` (RFC 6902).
-    Json,
-    /// `application/merge-patch+json` (RFC 7386).
-    Merge,
-    /// `application/strategic-merge-patch+json`.
-    Strategic,
-    /// `application/apply-patch+yaml` (server-side apply).
-    Apply,
 }
 
 /// `metav1.Preconditions`.
@@ -159,7 +145,7 @@ fn json_type(v: &Value) -> &'static str {
 }
 
 /// The apiVersion/kind in a body must be the endpoint's (or absent).
-fn check_gvk(kind: &ResourceKind, body: &Value) -> Result<()> {
+pub(crate) fn check_gvk(kind: &ResourceKind, body: &Value) -> Result<()> {
     let target_av = kind.api_version();
     let av = body
         .get("apiVersion")
@@ -283,27 +269,6 @@ impl Store {
         }
     }
 
-    /// Admission shared by every namespaced create: the namespace must exist and be active.
-    fn admit_namespace(&self, kind: &ResourceKind, ns: &str, name: &str) -> Result<()> {
-        if !kind.namespaced {
-            return Ok(());
-        }
-        match self.get_raw(&kinds::namespace::KIND, "", ns) {
-            None => Err(Error::not_found("", "namespaces", ns)),
-            Some(n) if kinds::str_at(&n, "/status/phase") == "Terminating" => {
-                Err(Error::Forbidden {
-                    group: kind.group.into(),
-                    resource: kind.plural.into(),
-                    name: name.into(),
-                    reason: format!(
-                        "unable to create new content in namespace {ns} because it is being terminated"
-                    ),
-                })
-            }
-            Some(_) => Ok(()),
-        }
-    }
-
     /// Create an object from a request body.
     pub fn create(
         &self,
@@ -345,7 +310,16 @@ impl Store {
         if !errs.is_empty() {
             return Err(Self::invalid(kind, &name, errs));
         }
-        self.admit_namespace(kind, ns, &name)?;
+        // Scheme defaulting, then the admission chain (namespace lifecycle, service account,
+        // default tolerations), then the kind's own create strategy.
+        kind.hooks.default(&mut obj)?;
+        let attrs = crate::admission::Attributes {
+            kind,
+            namespace: ns,
+            name: &name,
+            store: self,
+        };
+        crate::admission::admit_create(&attrs, &mut obj)?;
         let now = self.clock().now();
         {
             let meta = &mut obj["metadata"];
@@ -721,7 +695,8 @@ impl Store {
             .and_then(Value::as_array)
             .is_some_and(|f| !f.is_empty());
 
-        if std::ptr::eq(kind, &kinds::namespace::KIND) {
+        let strategy = kind.hooks.delete_strategy();
+        if strategy == DeleteStrategy::Finalizing {
             if PROTECTED_NAMESPACES.contains(&name) {
                 return Err(Error::Forbidden {
                     group: String::new(),
@@ -742,22 +717,9 @@ impl Store {
             return Ok(DeleteOutcome::Terminating((*stored).clone()));
         }
 
-        let is_pod = std::ptr::eq(kind, &kinds::pod::KIND);
-        let grace = if is_pod {
-            let phase = kinds::str_at(&old, "/status/phase");
-            let unscheduled = kinds::str_at(&old, "/spec/nodeName").is_empty();
-            if unscheduled || phase == "Succeeded" || phase == "Failed" {
-                // The apiserver deletes pods no kubelet ever ran immediately.
-                0
-            } else {
-                opts.grace_period_seconds
-                    .or_else(|| {
-                        old.pointer("/spec/terminationGracePeriodSeconds")
-                            .and_then(Value::as_i64)
-                    })
-                    .unwrap_or(30)
-                    .max(0)
-            }
+        let graceful = strategy == DeleteStrategy::Graceful;
+        let grace = if graceful {
+            kind.hooks.grace_period(&old, opts.grace_period_seconds)
         } else {
             0
         };
@@ -786,7 +748,7 @@ impl Store {
         obj["metadata"]["deletionTimestamp"] = json!(rfc3339(now_plus(now, grace)));
         obj["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
         let stored = self.commit_update(kind, obj, Some(rv_of(&old)))?;
-        if is_pod && grace > 0 && !self.kubelet_attached() {
+        if graceful && grace > 0 && !self.kubelet_attached() {
             self.terminate_without_kubelet(&stored, grace);
         }
         // Even when the fallback above already removed the pod, the client is told what a real
@@ -803,16 +765,10 @@ impl Store {
         uid: Option<&str>,
     ) -> Result<Arc<Value>> {
         let last = self.commit_delete(kind, ns, name, uid)?;
-        if std::ptr::eq(kind, &kinds::pod::KIND) {
-            self.logs()
-                .remove_pod(kinds::str_at(&last, "/metadata/uid"));
-        }
+        kind.hooks.after_remove(self, &last);
         // The controller manager puts these back at once in a live namespace; learners who
         // delete them see them return, as on a real cluster.
-        let managed_by_controllers = (std::ptr::eq(kind, &kinds::serviceaccount::KIND)
-            && name == "default")
-            || (std::ptr::eq(kind, &kinds::configmap::KIND) && name == "kube-root-ca.crt");
-        if managed_by_controllers
+        if kind.hooks.recreated_by_controllers(name)
             && self
                 .get_raw(&kinds::namespace::KIND, "", ns)
                 .is_some_and(|n| n.pointer("/metadata/deletionTimestamp").is_none())
@@ -825,7 +781,7 @@ impl Store {
     /// An object with a deletionTimestamp, no finalizers and no grace left is removed.
     fn try_finish_deletion(&self, kind: &ResourceKind, obj: &Arc<Value>) {
         if obj.pointer("/metadata/deletionTimestamp").is_none()
-            || std::ptr::eq(kind, &kinds::namespace::KIND)
+            || kind.hooks.delete_strategy() == DeleteStrategy::Finalizing
         {
             return;
         }
@@ -919,7 +875,8 @@ impl Store {
                                 ..Default::default()
                             };
                             let _ = store.delete(kind, &ns, kinds::name_of(&obj), &opts);
-                        } else if std::ptr::eq(kind, &kinds::pod::KIND) && !store.kubelet_attached()
+                        } else if kind.hooks.delete_strategy() == DeleteStrategy::Graceful
+                            && !store.kubelet_attached()
                         {
                             let _ = store.finalize_pod_deletion(
                                 &ns,
@@ -1102,17 +1059,6 @@ impl Store {
     }
 }
 
-/// Parse an apply body (YAML or JSON).
-fn parse_apply(patch: &[u8]) -> Result<Value> {
-    if let Ok(v) = serde_json::from_slice::<Value>(patch) {
-        return Ok(v);
-    }
-    let text = std::str::from_utf8(patch)
-        .map_err(|_| Error::BadRequest("error decoding YAML: invalid UTF-8".into()))?;
-    serde_yaml_ng::from_str::<Value>(text)
-        .map_err(|e| Error::BadRequest(format!("error decoding YAML: {e}")))
-}
-
 /// etcd's default `--max-request-bytes` (etcd `server/embed/config.go`,
 /// `DefaultMaxRequestBytes = 1.5 * 1024 * 1024`): the largest write etcd accepts, so the
 /// largest object a real cluster can store.
@@ -1161,73 +1107,4 @@ fn requested_rv(obj: &Value) -> Result<Option<u64>> {
     rv.parse::<u64>()
         .map(Some)
         .map_err(|_| fail("value out of range"))
-}
-
-fn patch_error(msg: String) -> Error {
-    Error::BadRequest(msg)
-}
-
-/// Compute the patched object (not yet decoded or validated).
-fn compute_patch(
-    kind: &ResourceKind,
-    old: &Value,
-    patch: &[u8],
-    pkind: PatchKind,
-    name: &str,
-) -> Result<Value> {
-    match pkind {
-        PatchKind::Json => {
-            let ops = json_patch_bounds::parse(patch)?;
-            let doc = json_patch_bounds::apply(old, &ops);
-            if let Err(Error::PatchNotApplicable { cause }) = &doc {
-                tracing::debug!(%name, %cause, "JSON patch refused");
-            }
-            doc
-        }
-        PatchKind::Merge => {
-            let p: Value = serde_json::from_slice(patch).map_err(|e| patch_error(e.to_string()))?;
-            if !p.is_object() {
-                return Err(patch_error(
-                    "json: cannot unmarshal into Go value of type map[string]interface {}".into(),
-                ));
-            }
-            let mut doc = old.clone();
-            json_patch::merge(&mut doc, &p);
-            Ok(doc)
-        }
-        PatchKind::Strategic => {
-            let p: Value = serde_json::from_slice(patch).map_err(|e| patch_error(e.to_string()))?;
-            strategic::apply(old, &p, kind.kind).map_err(patch_error)
-        }
-        PatchKind::Apply => {
-            let p = parse_apply(patch)?;
-            if !p.is_object() {
-                return Err(patch_error(
-                    "error decoding YAML: the apply configuration must be an object".into(),
-                ));
-            }
-            if p.get("apiVersion")
-                .and_then(Value::as_str)
-                .is_none_or(str::is_empty)
-            {
-                return Err(patch_error("apiVersion must be set".into()));
-            }
-            if p.get("kind")
-                .and_then(Value::as_str)
-                .is_none_or(str::is_empty)
-            {
-                return Err(patch_error("kind must be set".into()));
-            }
-            check_gvk(kind, &p)?;
-            let applied = kinds::name_of(&p);
-            if applied != name {
-                return Err(Error::BadRequest(format!(
-                    "the name of the object ({applied}) does not match the name on the URL ({name})"
-                )));
-            }
-            // Server-side apply, simplified: the applied configuration is merged over the live
-            // object with strategic-merge list semantics.
-            strategic::apply(old, &p, kind.kind).map_err(patch_error)
-        }
-    }
 }

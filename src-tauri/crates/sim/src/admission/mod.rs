@@ -1,0 +1,67 @@
+//! The admission chain: plug-ins that run in order on every create, after the kind's scheme
+//! defaulting and before its strategy prepares and validates the object.
+//!
+//! Kubernetes keeps the same concept in `k8s.io/apiserver/pkg/admission` (the chain) and
+//! `plugin/pkg/admission/` (the plug-ins, enabled by `--enable-admission-plugins`). Here the
+//! chain is [`CHAIN`]; quota, limit ranges and pod security are one new plug-in each.
+
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::kinds::ResourceKind;
+use crate::store::Store;
+
+mod default_toleration_seconds;
+mod namespace_lifecycle;
+pub(crate) mod service_account;
+
+/// What a plug-in is told about the request.
+pub struct Attributes<'a> {
+    /// The kind being written.
+    pub kind: &'static ResourceKind,
+    /// The request's namespace ("" for cluster-scoped kinds).
+    pub namespace: &'a str,
+    /// The object's name.
+    pub name: &'a str,
+    /// The store, for checks such as "does the namespace exist".
+    pub store: &'a Store,
+}
+
+impl Attributes<'_> {
+    /// Is the request about this group's resource (as a plug-in's `GetResource()` check)?
+    pub fn is(&self, group: &str, plural: &str) -> bool {
+        self.kind.group == group && self.kind.plural == plural
+    }
+}
+
+/// One admission plug-in: it may change the object (mutating) or refuse the request.
+pub trait Plugin: Sync {
+    /// The plug-in's name, as `--enable-admission-plugins` spells it.
+    fn name(&self) -> &'static str;
+
+    /// Admit (and possibly mutate) a create.
+    fn admit_create(&self, attrs: &Attributes<'_>, obj: &mut Value) -> Result<()>;
+}
+
+/// The plug-ins in the order kube-apiserver runs them.
+pub static CHAIN: &[&dyn Plugin] = &[
+    &namespace_lifecycle::NamespaceLifecycle,
+    &service_account::ServiceAccount,
+    &default_toleration_seconds::DefaultTolerationSeconds,
+];
+
+/// Run the chain on a create; the first refusal wins.
+pub fn admit_create(attrs: &Attributes<'_>, obj: &mut Value) -> Result<()> {
+    for plugin in CHAIN {
+        if let Err(e) = plugin.admit_create(attrs, obj) {
+            tracing::debug!(
+                plugin = plugin.name(),
+                kind = attrs.kind.kind,
+                name = attrs.name,
+                "admission refused the create"
+            );
+            return Err(e);
+        }
+    }
+    Ok(())
+}
