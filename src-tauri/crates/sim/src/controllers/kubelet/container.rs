@@ -9,6 +9,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Container;
 
+use super::Quantity;
 use super::Wake;
 use super::add;
 use super::images::Pull;
@@ -165,7 +166,7 @@ impl Ctr {
 /// Container memory limit in bytes, if any.
 pub(super) fn memory_limit(c: &Container) -> Option<u64> {
     let q = c.resources.as_ref()?.limits.as_ref()?.get("memory")?;
-    let v = crate::quantity::Quantity::parse(&q.0)?.value();
+    let v = Quantity::parse(&q.0)?.value();
     u64::try_from(v).ok()
 }
 

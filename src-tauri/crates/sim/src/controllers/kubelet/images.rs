@@ -3,16 +3,47 @@
 //! Kubernetes keeps it in `pkg/kubelet/images/image_manager.go` (`EnsureImageExists`) and
 //! `images/puller.go`.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
 
+use super::Backoff;
 use super::add;
+use super::go_duration_ms;
 use super::kinds;
 use super::pod_worker::{Worker, plan_sync};
 use super::runtime::ImageInfo;
 use super::{Ctx, Kubelet, Outcome, jitter};
 
+/// The node's images and the pull back-off, as `image_manager.go`'s `imageManager` with its
+/// `backOff`.
+#[derive(Debug)]
+pub(super) struct Images {
+    /// Images on the node, by normalized reference.
+    present: HashMap<String, ImageInfo>,
+    /// Per `<pod uid>_<image>`: the pull back-off (10 s doubling to the cap).
+    pub(super) backoff: Backoff,
+    /// Per `<pod uid>_<image>`: the last pull error, which `ImagePullBackOff` quotes.
+    last_error: HashMap<String, String>,
+}
+
+impl Images {
+    pub(super) fn new(max_backoff: Duration) -> Self {
+        Images {
+            present: HashMap::new(),
+            backoff: Backoff::new(Duration::from_secs(10), max_backoff),
+            last_error: HashMap::new(),
+        }
+    }
+
+    /// An image already on the node (a fresh node has the pause image).
+    pub(super) fn preload(&mut self, info: ImageInfo) {
+        self.present.insert(info.image.clone(), info);
+    }
+}
+
+/// A pull in progress for one container: the sync that comes at `done_at` reports `result`.
 #[derive(Debug)]
 pub(super) struct Pull {
     pub(super) image: String,
@@ -39,7 +70,7 @@ impl Kubelet {
             .image_pull_policy
             .clone()
             .unwrap_or_else(|| kinds::pod::default_pull_policy(&image).to_string());
-        let present = self.images.get(&normalized).cloned();
+        let present = self.images.present.get(&normalized).cloned();
         if let Some(info) = &present
             && policy != "Always"
         {
@@ -62,11 +93,16 @@ impl Kubelet {
             return Outcome::Failed;
         }
         let key = format!("{}_{image}", w.uid);
-        if self.image_backoff.in_backoff_since_update(&key, cx.now) {
+        if self.images.backoff.in_backoff_since_update(&key, cx.now) {
             let msg = format!("Back-off pulling image \"{image}\"");
             self.event(cx, &reg, "Normal", "BackOff", &msg);
             self.event(cx, &reg, "Warning", "Failed", "Error: ImagePullBackOff");
-            let detail = self.last_pull_error.get(&key).cloned().unwrap_or_default();
+            let detail = self
+                .images
+                .last_error
+                .get(&key)
+                .cloned()
+                .unwrap_or_default();
             w.ctrs[i].wait_because("ImagePullBackOff", format!("{msg}: ErrImagePull: {detail}"));
             return Outcome::Failed;
         }
@@ -114,14 +150,14 @@ impl Kubelet {
             Ok(info) => {
                 let took =
                     Duration::try_from(cx.now.duration_since(pull.started)).unwrap_or_default();
-                let took = crate::duration::go_duration_ms(took);
+                let took = go_duration_ms(took);
                 self.event(cx, &reg, "Normal", "Pulled", &format!(
                     "Successfully pulled image \"{}\" in {took} ({took} including waiting). Image size: {} bytes.",
                     pull.image, info.size
                 ));
-                self.images.insert(info.image.clone(), info.clone());
-                self.image_backoff.gc(cx.now);
-                self.last_pull_error.remove(&key);
+                self.images.preload(info.clone());
+                self.images.backoff.gc(cx.now);
+                self.images.last_error.remove(&key);
                 w.ctrs[i].image = Some(info.for_request(&pull.image));
                 true
             }
@@ -134,8 +170,8 @@ impl Kubelet {
                     &format!("Failed to pull image \"{}\": {msg}", pull.image),
                 );
                 self.event(cx, &reg, "Warning", "Failed", "Error: ErrImagePull");
-                self.image_backoff.next(&key, cx.now, cx.now);
-                self.last_pull_error.insert(key, msg.clone());
+                self.images.backoff.next(&key, cx.now, cx.now);
+                self.images.last_error.insert(key, msg.clone());
                 w.ctrs[i].wait_because("ErrImagePull", msg);
                 false
             }

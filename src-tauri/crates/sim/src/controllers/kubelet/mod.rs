@@ -31,6 +31,7 @@ use k8s_openapi::api::core::v1::Pod;
 use serde_json::Value;
 
 use container::Ctr;
+use images::Images;
 use pod_worker::{Sandbox, Worker, plan_sync};
 
 use super::backoff::Backoff;
@@ -39,7 +40,9 @@ use super::runtime::{self, ImageInfo, Runtime};
 use super::scheduler::add;
 use super::{Rng, Wake};
 use crate::clock::rfc3339;
+use crate::duration::{go_duration, go_duration_ms};
 use crate::kinds;
+use crate::quantity::Quantity;
 use crate::store::Store;
 
 const CONTAINER_BACKOFF: Duration = Duration::from_secs(10);
@@ -74,10 +77,8 @@ pub(crate) struct Kubelet {
     ip_prefix: String,
     next_ip: u32,
     workers: HashMap<String, Worker>,
-    images: HashMap<String, ImageInfo>,
-    image_backoff: Backoff,
+    images: Images,
     crash_backoff: Backoff,
-    last_pull_error: HashMap<String, String>,
     runtime: Arc<Runtime>,
 }
 
@@ -98,10 +99,8 @@ impl Kubelet {
             ip_prefix: prefix,
             next_ip: 2,
             workers: HashMap::new(),
-            images: HashMap::new(),
-            image_backoff: Backoff::new(Duration::from_secs(10), MAX_BACKOFF),
+            images: Images::new(MAX_BACKOFF),
             crash_backoff: Backoff::new(CONTAINER_BACKOFF, MAX_BACKOFF),
-            last_pull_error: HashMap::new(),
             runtime,
         }
     }
@@ -114,7 +113,7 @@ impl Kubelet {
 
     /// Images already on the node (a fresh node has the pause image).
     pub(crate) fn preload(&mut self, info: ImageInfo) {
-        self.images.insert(info.image.clone(), info);
+        self.images.preload(info);
     }
 
     fn alloc_ip(&mut self) -> String {
@@ -135,7 +134,7 @@ impl Kubelet {
             if self.workers.remove(&uid).is_some() {
                 let prefix = format!("{uid}_");
                 self.crash_backoff.forget_prefix(&prefix);
-                self.image_backoff.forget_prefix(&prefix);
+                self.images.backoff.forget_prefix(&prefix);
                 cx.rec.forget(&uid);
             }
             return;

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::Regarding;
 use super::add;
 use super::container::Ctr;
+use super::go_duration;
 use super::{Ctx, Kubelet, Outcome, jitter};
 use super::{Rng, Wake};
 
@@ -244,7 +245,7 @@ impl Kubelet {
                         w.format_pod()
                     ),
                 );
-                let step = crate::duration::go_duration(self.crash_backoff.get(&key));
+                let step = go_duration(self.crash_backoff.get(&key));
                 let message = format!(
                     "back-off {step} restarting failed container={name} pod={}",
                     w.format_pod()

@@ -290,9 +290,9 @@ mod tests {
     use serde_json::json;
 
     use super::super::container::{Ctr, Run, State, Term, Waiting};
+    use super::super::rfc3339;
     use super::super::runtime::{Program, Step};
     use super::{container_status, phase};
-    use crate::clock::rfc3339;
 
     /// A program that sleeps forever.
     #[derive(Debug)]
