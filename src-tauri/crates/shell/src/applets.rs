@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::exec::{MAX_TEXT, Shell, floor_boundary};
+use super::machine::{MAX_TEXT, Shell, floor_boundary};
 
 /// What running a command led to.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,12 +13,12 @@
 //! [`applets`].
 //!
 //! The interpreter never blocks or grows without bound: a script that spins without output
-//! or sleep for [`exec::SPIN_LIMIT`] steps reports `Sleep(Duration::MAX)` for good; output
+//! or sleep for [`machine::SPIN_LIMIT`] steps reports `Sleep(Duration::MAX)` for good; output
 //! without sleeps is throttled with short sleeps; each output step is at most 64 KiB;
 //! scripts, words, files and nesting are capped.
 
 mod applets;
-mod exec;
+mod machine;
 mod parser;
 
 #[cfg(test)]
@@ -66,7 +66,7 @@ pub enum ExecError {
 /// A running container process.
 #[derive(Debug)]
 pub struct Process {
-    machine: exec::Machine,
+    machine: machine::Machine,
 }
 
 impl Process {
@@ -121,23 +121,23 @@ pub fn spawn(argv: &[String], env: ShellEnv) -> Result<Process, ExecError> {
     } else if base.is_empty() || !binaries.contains(&base) {
         return Err(not_found());
     }
-    let mut sh = exec::Shell::new(vars, files, binaries, now_unix);
+    let mut sh = machine::Shell::new(vars, files, binaries, now_unix);
     let first = argv[0].rsplit('/').next().unwrap_or_default().to_string();
     let mut machine;
     if is_shell(&first) {
-        match exec::parse_invocation(&argv, &sh.files) {
+        match machine::parse_invocation(&argv, &sh.files) {
             Ok(inv) => {
-                machine = exec::Machine::new(sh);
+                machine = machine::Machine::new(sh);
                 machine.apply_invocation(inv);
             }
             Err((msg, code)) => {
                 sh.write(2, &format!("{}: {msg}\n", argv[0]));
-                machine = exec::Machine::new(sh);
+                machine = machine::Machine::new(sh);
                 machine.exit_now(code);
             }
         }
     } else {
-        machine = exec::Machine::new(sh);
+        machine = machine::Machine::new(sh);
         machine.start_argv(&argv);
     }
     Ok(Process { machine })
