@@ -17,7 +17,8 @@ use std::sync::Mutex;
 use jiff::Timestamp;
 use kq_engine::ipc::CLOCK_RESYNC;
 use kq_engine::ipc::{
-    ActionResult, HintReveal, ManifestFile, MissionList, MissionSession, SessionUpdate, UiError,
+    ActionResult, HintReveal, ManifestFile, MissionDetail, MissionList, MissionSession,
+    SessionUpdate, UiError,
 };
 use kq_engine::mission::{Catalog, Mission, render_markdown};
 use kq_engine::session::{self, SessionConfig, resync_clock, run_session};
@@ -205,7 +206,7 @@ async fn begin(
         .map(|h| render_markdown(h))
         .collect();
     let reply = MissionSession {
-        detail: mission.detail(),
+        detail: MissionDetail::from(&mission),
         manifests: manifest_files(&mission),
         kubeconfig_export: target.kubeconfig_export.clone(),
         context: target.context.clone(),

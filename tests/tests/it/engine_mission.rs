@@ -95,7 +95,7 @@ fn the_reference_lesson_loads() {
     let m = load_mission(&d).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(m.summary.id, "image-pull-backoff");
     assert_eq!((m.objectives.len(), m.hints.len()), (4, 3));
-    let detail = m.detail();
+    let detail = kq_engine::ipc::MissionDetail::from(&m);
     assert_eq!(detail.namespace, "kq-image-pull-backoff");
     assert_eq!(detail.hint_count, 3);
     assert!(

@@ -10,23 +10,11 @@ use jiff::Timestamp;
 use serde::Serialize;
 use ts_rs::TS;
 
-/// One mission as the mission map lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct MissionSummary {
-    /// Stable id (`crash-loop-backoff`); progress is keyed by it, never by position.
-    pub id: String,
-    /// Title shown on the mission map.
-    pub title: String,
-    /// Position in the curriculum (1 = first).
-    pub order: u32,
-    /// Pipeline stage where the mission's pod gets stuck (`run`, `pull`, `schedule`, …).
-    pub stage: String,
-    /// `beginner`, `intermediate` or `advanced`.
-    pub difficulty: String,
-    /// Missions that must be solved before this one opens.
-    pub requires: Vec<String>,
-}
+use crate::mission::Mission;
+// Payloads the engine's domain modules build as they are sent: re-exported here so the UI's
+// vocabulary is in one place.
+pub use crate::mission::MissionSummary;
+pub use crate::pipeline::EventRow;
 
 /// The state of the cluster the app talks to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -107,37 +95,33 @@ pub struct MissionDetail {
     pub hint_count: u32,
 }
 
+// Built from the mission as read from disk; the domain type knows nothing of this payload.
+impl From<&Mission> for MissionDetail {
+    /// What the mission screen shows before success (no debrief, no solution).
+    fn from(m: &Mission) -> Self {
+        MissionDetail {
+            summary: m.summary.clone(),
+            namespace: m.namespace(),
+            briefing_html: crate::mission::render_markdown(&m.briefing),
+            objectives: m
+                .objectives
+                .iter()
+                .map(|o| ObjectiveInfo {
+                    id: o.id.clone(),
+                    title: o.title.clone(),
+                })
+                .collect(),
+            hint_count: u32::try_from(m.hints.len()).unwrap_or(u32::MAX),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The mission screen.
 //
 // `start_mission(id, channel)` answers a [`MissionSession`] and then pushes [`SessionUpdate`]s
 // over the channel until the mission is stopped or another one starts. Editor actions answer an
 // [`ActionResult`]; hints a [`HintReveal`].
-
-/// One row of the events timeline, as `kubectl describe`'s Events table shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct EventRow {
-    /// `Normal` or `Warning`.
-    #[serde(rename = "type")]
-    pub type_: String,
-    pub reason: String,
-    pub message: String,
-    /// How many times it happened; the UI shows `(x4 over 2m)` when it is above 1.
-    pub count: u32,
-    /// RFC 3339; the first and the latest occurrence.
-    pub first_seen: Option<String>,
-    pub last_seen: Option<String>,
-    /// RFC 3339; the event's own core/v1 `lastTimestamp`, absent for events.k8s.io events (the
-    /// scheduler's). `kubectl describe` sorts by this alone, missing ones first.
-    pub last_timestamp: Option<String>,
-    /// The FROM column: `kubelet`, `default-scheduler`.
-    pub from: String,
-    /// What it is about: `pod/web`.
-    pub object: String,
-    /// The container, for container events.
-    pub container: Option<String>,
-}
 
 /// A manifest file of the mission, as the editor opens it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]

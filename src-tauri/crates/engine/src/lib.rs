@@ -4,6 +4,8 @@
 //! - [`pipeline`] turns a pod and its events into the animated stages the learner watches
 //!   (applied → scheduled → pulled → created → running → ready), with evidence and retry times;
 //!   [`pipeline::PipelineTracker`] reports only changes, fed by a kube-runtime watcher.
+//! - [`stage`] is the vocabulary both share: the stages in order and the reasons Kubernetes gives
+//!   for stopping at one, each mapped to the stage it blocks.
 //! - [`diagnose`] explains each Kubernetes reason in plain language, with the `kubectl` command
 //!   that reveals it.
 //! - [`mission`] reads and checks the curriculum (one folder per mission under `lessons/`),
@@ -27,3 +29,4 @@ pub mod mission;
 pub mod pipeline;
 pub mod progress;
 pub mod session;
+pub mod stage;

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::objectives::Check;
-use crate::pipeline::StageKind;
+use crate::stage::StageKind;
 
 /// The only front-matter format this version reads.
 pub const FORMAT_VERSION: u32 = 1;

@@ -35,6 +35,9 @@ pub mod render;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
+use ts_rs::TS;
+
 pub use check::{ImageCatalog, LessonIssue, LessonReport, check_lesson_dir, check_lessons};
 pub use files::{LessonRoot, MAX_LESSON_FILE_BYTES};
 pub use format::{
@@ -45,8 +48,6 @@ pub use hints::HintLadder;
 pub use manifests::{DECLARABLE_CLUSTER_SCOPED_KINDS, Manifest, is_cluster_scoped};
 pub use objectives::{Check, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate};
 pub use render::render_markdown;
-
-use crate::ipc::{MissionDetail, MissionSummary, ObjectiveInfo};
 
 /// The file in each lesson folder that describes the mission.
 pub const MISSION_FILE: &str = "mission.md";
@@ -155,6 +156,24 @@ impl LessonError {
     }
 }
 
+/// One mission as the mission map lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct MissionSummary {
+    /// Stable id (`crash-loop-backoff`); progress is keyed by it, never by position.
+    pub id: String,
+    /// Title shown on the mission map.
+    pub title: String,
+    /// Position in the curriculum (1 = first).
+    pub order: u32,
+    /// Pipeline stage where the mission's pod gets stuck (`run`, `pull`, `schedule`, …).
+    pub stage: String,
+    /// `beginner`, `intermediate` or `advanced`.
+    pub difficulty: String,
+    /// Missions that must be solved before this one opens.
+    pub requires: Vec<String>,
+}
+
 /// A mission as read from disk.
 #[derive(Debug, Clone)]
 pub struct Mission {
@@ -208,24 +227,6 @@ impl Mission {
     /// out here, and `kq lessons check` reports it.
     pub fn registry_sources(&self) -> Vec<(String, String)> {
         registry_sources(&self.dir)
-    }
-
-    /// What the mission screen shows before success (no debrief, no solution).
-    pub fn detail(&self) -> MissionDetail {
-        MissionDetail {
-            summary: self.summary.clone(),
-            namespace: self.namespace(),
-            briefing_html: render_markdown(&self.briefing),
-            objectives: self
-                .objectives
-                .iter()
-                .map(|o| ObjectiveInfo {
-                    id: o.id.clone(),
-                    title: o.title.clone(),
-                })
-                .collect(),
-            hint_count: u32::try_from(self.hints.len()).unwrap_or(u32::MAX),
-        }
     }
 
     /// The debrief as safe HTML (call only once the mission is solved).

@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::format::Objective;
-use crate::diagnose::ReasonKind;
 use crate::pipeline::{normalize_image, print_pod};
+use crate::stage::ReasonKind;
 
 /// A typed objective check.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]

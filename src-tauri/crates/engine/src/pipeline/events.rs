@@ -17,7 +17,8 @@
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Event, Pod};
 
-use crate::ipc::EventRow;
+use serde::Serialize;
+use ts_rs::TS;
 
 /// One event about a pod, flattened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +118,31 @@ pub fn events_for(pod: &Pod, events: &[Event]) -> Vec<PodEvent> {
         .collect();
     out.sort_by_key(|e| (e.last_seen, e.first_seen));
     out
+}
+
+/// One row of the events timeline, as `kubectl describe`'s Events table shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct EventRow {
+    /// `Normal` or `Warning`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub reason: String,
+    pub message: String,
+    /// How many times it happened; the UI shows `(x4 over 2m)` when it is above 1.
+    pub count: u32,
+    /// RFC 3339; the first and the latest occurrence.
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    /// RFC 3339; the event's own core/v1 `lastTimestamp`, absent for events.k8s.io events (the
+    /// scheduler's). `kubectl describe` sorts by this alone, missing ones first.
+    pub last_timestamp: Option<String>,
+    /// The FROM column: `kubelet`, `default-scheduler`.
+    pub from: String,
+    /// What it is about: `pod/web`.
+    pub object: String,
+    /// The container, for container events.
+    pub container: Option<String>,
 }
 
 /// The events table as `kubectl describe` prints it, from `events` in the server's order:

@@ -47,92 +47,21 @@ mod printer;
 mod tracker;
 mod watch;
 
-pub use events::{EventLog, PodEvent, event_rows, events_for, is_about};
+pub use events::{EventLog, EventRow, PodEvent, event_rows, events_for, is_about};
 pub use printer::{PodRow, print_pod};
 pub use tracker::{PipelineChange, PipelineTracker, TrackerInput};
 pub use watch::{WatchInput, merge_watch_streams, watch_namespace};
+
+pub use crate::stage::StageKind;
 
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::{Container, ContainerStatus, Event, Pod};
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::diagnose::{self, Diagnosis, ReasonKind, Symptom, Termination};
+use crate::diagnose::{self, Diagnosis, Symptom, Termination};
 use crate::kubetime;
-
-/// A stage of the pipeline, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, TS)]
-#[serde(rename_all = "kebab-case")]
-pub enum StageKind {
-    /// The API server accepted the pod.
-    Applied,
-    /// The scheduler bound it to a node.
-    Scheduled,
-    /// An init container ran to completion (one stage per init container).
-    Init,
-    /// The node has the container images.
-    ImagePulled,
-    /// The runtime created the containers.
-    ContainerCreated,
-    /// The containers' processes are running.
-    Running,
-    /// The pod passes its readiness checks.
-    Ready,
-}
-
-impl StageKind {
-    /// The name lessons use in `stage:` and `expected_symptoms` (`schedule`, `pull`, …).
-    pub fn lesson_name(self) -> &'static str {
-        match self {
-            StageKind::Applied => "apply",
-            StageKind::Scheduled => "schedule",
-            StageKind::Init => "init",
-            StageKind::ImagePulled => "pull",
-            StageKind::ContainerCreated => "create",
-            StageKind::Running => "run",
-            StageKind::Ready => "ready",
-        }
-    }
-
-    /// Parses a lesson stage name.
-    pub fn from_lesson_name(name: &str) -> Option<StageKind> {
-        [
-            StageKind::Applied,
-            StageKind::Scheduled,
-            StageKind::Init,
-            StageKind::ImagePulled,
-            StageKind::ContainerCreated,
-            StageKind::Running,
-            StageKind::Ready,
-        ]
-        .into_iter()
-        .find(|k| k.lesson_name() == name)
-    }
-
-    fn id(self) -> &'static str {
-        match self {
-            StageKind::Applied => "applied",
-            StageKind::Scheduled => "scheduled",
-            StageKind::Init => "init",
-            StageKind::ImagePulled => "pulled",
-            StageKind::ContainerCreated => "created",
-            StageKind::Running => "running",
-            StageKind::Ready => "ready",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            StageKind::Applied => "Applied",
-            StageKind::Scheduled => "Scheduled",
-            StageKind::Init => "Init",
-            StageKind::ImagePulled => "Image pulled",
-            StageKind::ContainerCreated => "Container created",
-            StageKind::Running => "Running",
-            StageKind::Ready => "Ready",
-        }
-    }
-}
+use crate::stage::ReasonKind;
 
 /// Where a stage stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
