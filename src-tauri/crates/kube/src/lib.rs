@@ -1,3 +1,20 @@
 //! Shared Kubernetes knowledge used by both the embedded cluster and the engine, with no
 //! async runtime: what a duration, a quantity, an image reference or a label selector means, and
 //! how kubectl prints a pod.
+//!
+//! No tokio: the embedded cluster (`kq-sim` and its component crates) and the engine both link
+//! it. Modules, and where Kubernetes keeps the same knowledge:
+//!
+//! - [`duration`]: human durations (`k8s.io/apimachinery/pkg/util/duration`).
+//! - [`quantity`]: resource quantities (`k8s.io/apimachinery/pkg/api/resource`).
+//! - [`selectors`]: label and field selectors (`k8s.io/apimachinery/pkg/labels`, `.../fields`).
+//! - [`validation`]: field errors and name/label rules (`k8s.io/apimachinery/pkg/util/validation`).
+//! - [`random`]: `generateName` suffixes and tokens (`k8s.io/apiserver/pkg/storage/names`).
+//! - [`reference`]: image references (`github.com/distribution/reference`).
+
+pub mod duration;
+pub mod quantity;
+pub mod random;
+pub mod reference;
+pub mod selectors;
+pub mod validation;

@@ -34,7 +34,7 @@
 
 mod catalog;
 mod pull;
-mod reference;
+use kq_kube::reference;
 
 pub use catalog::{Behaviour, Catalog, CatalogError, Credential, FORMAT, Repo, ResolvedImage, Tag};
 pub use pull::{
