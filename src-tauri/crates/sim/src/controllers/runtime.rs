@@ -17,7 +17,6 @@ use serde_json::Value;
 
 use crate::registry::{self, Behaviour, Catalog, RegistryCredential, ResolvedImage};
 use crate::shell::{self, ShellEnv};
-use crate::store::Store;
 
 /// An image on the node (or being pulled), as container statuses report it.
 #[derive(Debug, Clone)]
@@ -40,6 +39,19 @@ impl ImageInfo {
             ..self.clone()
         }
     }
+}
+
+/// The ConfigMaps, Secrets and cluster CA certificate a pod refers to, as the kubelet hands
+/// them to the runtime: the runtime never reads the API server itself. Kubernetes' kubelet
+/// keeps the same seam in `pkg/kubelet/configmap` and `pkg/kubelet/secret`
+/// (`Manager.GetConfigMap` / `GetSecret`).
+pub trait PodObjects {
+    /// The ConfigMap `ns/name`, or `None` when it does not exist.
+    fn config_map(&self, ns: &str, name: &str) -> Option<ConfigMap>;
+    /// The Secret `ns/name`, or `None` when it does not exist.
+    fn secret(&self, ns: &str, name: &str) -> Option<Secret>;
+    /// The cluster CA (PEM) a service account token volume mounts as `ca.crt`.
+    fn root_ca_pem(&self) -> String;
 }
 
 /// One step of a running process.
@@ -137,7 +149,7 @@ impl Runtime {
     /// Credentials from the pod's imagePullSecrets.
     pub(crate) fn pull_credentials(
         &self,
-        store: &Arc<Store>,
+        objects: &dyn PodObjects,
         ns: &str,
         pod: &Value,
     ) -> Vec<RegistryCredential> {
@@ -150,7 +162,7 @@ impl Runtime {
             let Some(name) = s["name"].as_str() else {
                 continue;
             };
-            let Ok(secret) = store.get::<Secret>(ns, name) else {
+            let Some(secret) = objects.secret(ns, name) else {
                 continue;
             };
             let data = secret.data.unwrap_or_default();
@@ -168,7 +180,7 @@ impl Runtime {
     /// A ConfigMap or Secret volume that cannot be mounted, as the FailedMount message.
     pub(crate) fn missing_volume(
         &self,
-        store: &Arc<Store>,
+        objects: &dyn PodObjects,
         ns: &str,
         pod: &Value,
     ) -> Option<String> {
@@ -176,7 +188,7 @@ impl Runtime {
             let vol = v["name"].as_str().unwrap_or_default();
             if let Some(cm) = v.get("configMap") {
                 let name = cm["name"].as_str().unwrap_or_default();
-                if cm["optional"] != true && store.get::<ConfigMap>(ns, name).is_err() {
+                if cm["optional"] != true && objects.config_map(ns, name).is_none() {
                     return Some(format!(
                         "MountVolume.SetUp failed for volume \"{vol}\" : configmap \"{name}\" not found"
                     ));
@@ -184,7 +196,7 @@ impl Runtime {
             }
             if let Some(s) = v.get("secret") {
                 let name = s["secretName"].as_str().unwrap_or_default();
-                if s["optional"] != true && store.get::<Secret>(ns, name).is_err() {
+                if s["optional"] != true && objects.secret(ns, name).is_none() {
                     return Some(format!(
                         "MountVolume.SetUp failed for volume \"{vol}\" : secret \"{name}\" not found"
                     ));
@@ -197,7 +209,7 @@ impl Runtime {
     /// The container's environment, or the CreateContainerConfigError message.
     pub(crate) fn container_env(
         &self,
-        store: &Arc<Store>,
+        objects: &dyn PodObjects,
         ns: &str,
         pod: &Value,
         c: &Container,
@@ -220,19 +232,19 @@ impl Runtime {
         for from in c.env_from.iter().flatten() {
             let prefix = from.prefix.clone().unwrap_or_default();
             if let Some(r) = &from.config_map_ref {
-                match store.get::<ConfigMap>(ns, &r.name) {
-                    Ok(cm) => {
+                match objects.config_map(ns, &r.name) {
+                    Some(cm) => {
                         for (k, v) in cm.data.unwrap_or_default() {
                             env.insert(format!("{prefix}{k}"), v);
                         }
                     }
-                    Err(_) if r.optional == Some(true) => {}
-                    Err(_) => return Err(format!("configmap \"{}\" not found", r.name)),
+                    None if r.optional == Some(true) => {}
+                    None => return Err(format!("configmap \"{}\" not found", r.name)),
                 }
             }
             if let Some(r) = &from.secret_ref {
-                match store.get::<Secret>(ns, &r.name) {
-                    Ok(s) => {
+                match objects.secret(ns, &r.name) {
+                    Some(s) => {
                         for (k, v) in s.data.unwrap_or_default() {
                             env.insert(
                                 format!("{prefix}{k}"),
@@ -240,8 +252,8 @@ impl Runtime {
                             );
                         }
                     }
-                    Err(_) if r.optional == Some(true) => {}
-                    Err(_) => return Err(format!("secret \"{}\" not found", r.name)),
+                    None if r.optional == Some(true) => {}
+                    None => return Err(format!("secret \"{}\" not found", r.name)),
                 }
             }
         }
@@ -250,8 +262,8 @@ impl Runtime {
                 expand_dependent(v, &env)
             } else if let Some(src) = &e.value_from {
                 if let Some(r) = &src.config_map_key_ref {
-                    match store.get::<ConfigMap>(ns, &r.name) {
-                        Ok(cm) => match cm.data.unwrap_or_default().get(&r.key) {
+                    match objects.config_map(ns, &r.name) {
+                        Some(cm) => match cm.data.unwrap_or_default().get(&r.key) {
                             Some(v) => v.clone(),
                             None if r.optional == Some(true) => continue,
                             None => {
@@ -261,12 +273,12 @@ impl Runtime {
                                 ));
                             }
                         },
-                        Err(_) if r.optional == Some(true) => continue,
-                        Err(_) => return Err(format!("configmap \"{}\" not found", r.name)),
+                        None if r.optional == Some(true) => continue,
+                        None => return Err(format!("configmap \"{}\" not found", r.name)),
                     }
                 } else if let Some(r) = &src.secret_key_ref {
-                    match store.get::<Secret>(ns, &r.name) {
-                        Ok(s) => match s.data.unwrap_or_default().get(&r.key) {
+                    match objects.secret(ns, &r.name) {
+                        Some(s) => match s.data.unwrap_or_default().get(&r.key) {
                             Some(v) => String::from_utf8_lossy(&v.0).into_owned(),
                             None if r.optional == Some(true) => continue,
                             None => {
@@ -276,8 +288,8 @@ impl Runtime {
                                 ));
                             }
                         },
-                        Err(_) if r.optional == Some(true) => continue,
-                        Err(_) => return Err(format!("secret \"{}\" not found", r.name)),
+                        None if r.optional == Some(true) => continue,
+                        None => return Err(format!("secret \"{}\" not found", r.name)),
                     }
                 } else if let Some(f) = &src.field_ref {
                     field_value(pod, &f.field_path)
@@ -295,7 +307,7 @@ impl Runtime {
     /// Files the container sees from ConfigMap and Secret volumes.
     pub(crate) fn mounted_files(
         &self,
-        store: &Arc<Store>,
+        objects: &dyn PodObjects,
         ns: &str,
         pod: &Value,
         c: &Container,
@@ -316,14 +328,12 @@ impl Runtime {
             let base = m.mount_path.trim_end_matches('/');
             let mut entries: Vec<(String, String)> = Vec::new();
             if let Some(cm) = v.get("configMap") {
-                if let Ok(obj) = store.get::<ConfigMap>(ns, cm["name"].as_str().unwrap_or_default())
-                {
+                if let Some(obj) = objects.config_map(ns, cm["name"].as_str().unwrap_or_default()) {
                     entries.extend(obj.data.unwrap_or_default());
                 }
                 apply_items(&mut entries, &cm["items"]);
             } else if let Some(s) = v.get("secret") {
-                if let Ok(obj) =
-                    store.get::<Secret>(ns, s["secretName"].as_str().unwrap_or_default())
+                if let Some(obj) = objects.secret(ns, s["secretName"].as_str().unwrap_or_default())
                 {
                     entries.extend(
                         obj.data
@@ -335,7 +345,7 @@ impl Runtime {
                 apply_items(&mut entries, &s["items"]);
             } else if v.get("projected").is_some() && base.ends_with("serviceaccount") {
                 entries.push(("namespace".into(), ns.to_string()));
-                entries.push(("ca.crt".into(), store.ca_pem().to_string()));
+                entries.push(("ca.crt".into(), objects.root_ca_pem()));
                 entries.push((
                     "token".into(),
                     "eyJhbGciOiJSUzI1NiJ9.kubequest.embedded".into(),
@@ -691,5 +701,20 @@ impl Program for Behaving {
     }
     fn exec(&mut self, argv: &[String]) -> (i32, String) {
         exec_in(&self.env, argv)
+    }
+}
+
+/// The kubelet's view of the API server's ConfigMaps and Secrets, handed to the runtime.
+pub(crate) struct StoreObjects<'a>(pub &'a crate::store::Store);
+
+impl PodObjects for StoreObjects<'_> {
+    fn config_map(&self, ns: &str, name: &str) -> Option<ConfigMap> {
+        self.0.get::<ConfigMap>(ns, name).ok()
+    }
+    fn secret(&self, ns: &str, name: &str) -> Option<Secret> {
+        self.0.get::<Secret>(ns, name).ok()
+    }
+    fn root_ca_pem(&self) -> String {
+        self.0.ca_pem().to_string()
     }
 }

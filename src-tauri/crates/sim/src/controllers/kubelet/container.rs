@@ -14,7 +14,7 @@ use super::Wake;
 use super::add;
 use super::images::Pull;
 use super::pod_worker::Worker;
-use super::runtime::{ImageInfo, Program, Step};
+use super::runtime::{ImageInfo, Program, Step, StoreObjects};
 use super::{Ctx, Kubelet, Outcome, jitter};
 
 /// Why a container is not running: the reason and message of the last failed sync (the
@@ -182,10 +182,13 @@ impl Kubelet {
         let Some(image) = w.ctrs[i].image.clone() else {
             return Outcome::Failed;
         };
-        let env = match self
-            .runtime
-            .container_env(cx.store, &w.ns, &w.pod, &w.ctrs[i].spec, &image)
-        {
+        let env = match self.runtime.container_env(
+            &StoreObjects(cx.store),
+            &w.ns,
+            &w.pod,
+            &w.ctrs[i].spec,
+            &image,
+        ) {
             Ok(env) => env,
             Err(msg) => {
                 self.event(cx, &reg, "Warning", "Failed", &format!("Error: {msg}"));
@@ -193,9 +196,9 @@ impl Kubelet {
                 return Outcome::Failed;
             }
         };
-        let files = self
-            .runtime
-            .mounted_files(cx.store, &w.ns, &w.pod, &w.ctrs[i].spec);
+        let files =
+            self.runtime
+                .mounted_files(&StoreObjects(cx.store), &w.ns, &w.pod, &w.ctrs[i].spec);
         // A new container: the previous one becomes `lastState` and its log `--previous`.
         let c = &mut w.ctrs[i];
         if c.attempts > 0 {

@@ -13,7 +13,7 @@ use super::add;
 use super::go_duration_ms;
 use super::kinds;
 use super::pod_worker::{Worker, plan_sync};
-use super::runtime::ImageInfo;
+use super::runtime::{ImageInfo, StoreObjects};
 use super::{Ctx, Kubelet, Outcome, jitter};
 
 /// The node's images and the pull back-off, as `image_manager.go`'s `imageManager` with its
@@ -113,7 +113,9 @@ impl Kubelet {
             "Pulling",
             &format!("Pulling image \"{image}\""),
         );
-        let creds = self.runtime.pull_credentials(cx.store, &w.ns, &w.pod);
+        let creds = self
+            .runtime
+            .pull_credentials(&StoreObjects(cx.store), &w.ns, &w.pod);
         let result = self.runtime.resolve(&image, &creds);
         let took = match (&result, &present) {
             (Ok(_), Some(_)) => jitter(

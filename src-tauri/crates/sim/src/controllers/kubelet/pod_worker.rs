@@ -110,7 +110,10 @@ impl Kubelet {
         let requeue =
             |rng: &mut Rng| Some(jitter(rng, Duration::from_secs(10), Duration::from_secs(5)));
         // Volumes are mounted before the sandbox exists.
-        if let Some(msg) = self.runtime.missing_volume(cx.store, &w.ns, &w.pod) {
+        if let Some(msg) =
+            self.runtime
+                .missing_volume(&super::runtime::StoreObjects(cx.store), &w.ns, &w.pod)
+        {
             self.event(cx, &w.regarding(None), "Warning", "FailedMount", &msg);
             return requeue(cx.rng);
         }
