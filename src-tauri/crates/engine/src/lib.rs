@@ -24,7 +24,6 @@ pub mod bindings;
 pub mod connect;
 pub mod diagnose;
 pub mod ipc;
-pub mod kubetime;
 pub mod mission;
 pub mod pipeline;
 pub mod progress;

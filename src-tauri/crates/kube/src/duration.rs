@@ -1,8 +1,15 @@
 //! Human durations exactly as kubectl's printers render them
 //! (`k8s.io/apimachinery/pkg/util/duration`): AGE columns, `3 (12s ago)` restarts, and the
 //! `Go` duration format used in back-off messages.
+//!
+//! The one copy for the embedded cluster (which writes these texts) and the engine (which reads
+//! the kubelet's back-off messages and shows ages next to kubectl's). The UI's twin is
+//! `ui/src/lib/kubetime.ts`; its test vectors agree with the ones below. Nothing here reads the
+//! clock: callers pass `now`.
 
 use std::time::Duration;
+
+use jiff::SignedDuration;
 
 /// `duration.HumanDuration`: ~2-3 significant figures (`5s`, `2m30s`, `3h`, `2d5h`, `3y20d`).
 /// Negative durations up to two seconds count as "now" to tolerate clock skew.
@@ -67,8 +74,13 @@ pub fn since(then: jiff::Timestamp, now: jiff::Timestamp) -> String {
 
 /// Go's `time.Duration.String()` for whole seconds and larger (`10s`, `1m20s`, `5m0s`).
 pub fn go_duration(d: Duration) -> String {
-    let total = d.as_secs();
-    let (h, m, s) = (total / 3600, (total % 3600) / 60, total % 60);
+    format_go_duration(d.as_secs())
+}
+
+/// Formats whole seconds the way Go's `time.Duration.String()` does (`10s`, `1m20s`, `5m0s`),
+/// as the kubelet writes them into CrashLoopBackOff messages.
+pub fn format_go_duration(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, (seconds % 3600) / 60, seconds % 60);
     if h > 0 {
         format!("{h}h{m}m{s}s")
     } else if m > 0 {
@@ -76,6 +88,52 @@ pub fn go_duration(d: Duration) -> String {
     } else {
         format!("{s}s")
     }
+}
+
+/// Parses Go's `time.Duration` text (`10s`, `1m20s`, `5m0s`, `1.5s`, `300ms`, `1h0m0s`), as the
+/// kubelet writes it into CrashLoopBackOff messages (`back-off 1m20s restarting failed container=…`).
+///
+/// Returns `None` for anything else, so a kubelet message in an unexpected shape yields "no retry
+/// time" rather than a wrong one.
+pub fn parse_go_duration(text: &str) -> Option<SignedDuration> {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    if rest == "0" {
+        return Some(SignedDuration::ZERO);
+    }
+    let mut total_nanos: f64 = 0.0;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if num_len == 0 {
+            return None;
+        }
+        let value: f64 = rest[..num_len].parse().ok()?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let scale = match unit {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        total_nanos += value * scale;
+    }
+    // Durations in kubelet messages are at most minutes; i64 nanoseconds cover 292 years.
+    if !total_nanos.is_finite() || total_nanos > i64::MAX as f64 {
+        return None;
+    }
+    Some(SignedDuration::from_nanos(total_nanos.round() as i64))
 }
 
 /// Go's `time.Duration.String()` of a duration truncated to milliseconds, as the kubelet's
@@ -134,6 +192,79 @@ mod tests {
         assert_eq!(hd(2 * 365 * 86400), "2y");
         assert_eq!(hd(2 * 365 * 86400 + 86400 * 20), "2y20d");
         assert_eq!(hd(9 * 365 * 86400), "9y");
+    }
+
+    /// The engine's vector (it was `kq-engine`'s `kubetime` test); the UI's `kubetime.ts` uses
+    /// the same cases.
+    #[test]
+    fn human_duration_matches_apimachinery() {
+        let cases = [
+            (-5, "<invalid>"),
+            (-1, "0s"),
+            (0, "0s"),
+            (12, "12s"),
+            (119, "119s"),
+            (120, "2m"),
+            (150, "2m30s"),
+            (600, "10m"),
+            (3 * 3600 - 1, "179m"),
+            (3 * 3600, "3h"),
+            (3 * 3600 + 25 * 60, "3h25m"),
+            (8 * 3600, "8h"),
+            (47 * 3600, "47h"),
+            (50 * 3600, "2d2h"),
+            (9 * 24 * 3600, "9d"),
+            (3 * 365 * 24 * 3600, "3y"),
+            (3 * 365 * 24 * 3600 + 10 * 24 * 3600, "3y10d"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(
+                human_duration(SignedDuration::from_secs(secs).as_secs()),
+                want,
+                "HumanDuration({secs}s) must match kubectl"
+            );
+        }
+    }
+
+    #[test]
+    fn since_is_human_duration_of_the_gap() {
+        let then: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let now: jiff::Timestamp = "2026-01-01T00:02:30Z".parse().unwrap();
+        assert_eq!(since(then, now), "2m30s");
+        assert_eq!(since(now, then), "<invalid>");
+    }
+
+    #[test]
+    fn go_durations_round_trip_the_kubelet_backoff_steps() {
+        for (secs, text) in [
+            (10, "10s"),
+            (20, "20s"),
+            (40, "40s"),
+            (80, "1m20s"),
+            (160, "2m40s"),
+            (300, "5m0s"),
+        ] {
+            assert_eq!(format_go_duration(secs), text);
+            assert_eq!(
+                parse_go_duration(text),
+                Some(SignedDuration::from_secs(secs as i64))
+            );
+        }
+        assert_eq!(
+            parse_go_duration("1.5s"),
+            Some(SignedDuration::from_millis(1500))
+        );
+        assert_eq!(
+            parse_go_duration("300ms"),
+            Some(SignedDuration::from_millis(300))
+        );
+        assert_eq!(
+            parse_go_duration("1h0m0s"),
+            Some(SignedDuration::from_secs(3600))
+        );
+        for bad in ["", "s", "10", "10x", "ten seconds", "-10s"] {
+            assert_eq!(parse_go_duration(bad), None, "{bad:?} is not a Go duration");
+        }
     }
 
     #[test]

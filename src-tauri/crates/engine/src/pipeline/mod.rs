@@ -60,8 +60,8 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::diagnose::{self, Diagnosis, Symptom, Termination};
-use crate::kubetime;
 use crate::stage::ReasonKind;
+use kq_kube::duration;
 
 /// Where a stage stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
@@ -139,7 +139,7 @@ impl EventFact {
             last_seen: e.last_seen,
             age: e
                 .last_seen
-                .map(|t| kubetime::age(t, now))
+                .map(|t| duration::since(t, now))
                 .unwrap_or_else(|| "<unknown>".into()),
         }
     }
@@ -532,7 +532,7 @@ fn image_retry(ctx: &Ctx<'_>, container: &str, image: &str) -> Option<Retry> {
 /// Reads `back-off 20s restarting failed container=…`.
 fn crash_backoff(message: &str) -> Option<SignedDuration> {
     let rest = &message[message.find("back-off ")? + "back-off ".len()..];
-    kubetime::parse_go_duration(rest.split_whitespace().next()?)
+    duration::parse_go_duration(rest.split_whitespace().next()?)
 }
 
 fn last_terminated(
@@ -862,7 +862,7 @@ fn assess(
                             basis: format!(
                                 "lastState.terminated.finishedAt + the {} back-off in the \
                                  waiting message",
-                                kubetime::format_go_duration(secs)
+                                duration::format_go_duration(secs)
                             ),
                         });
                     }

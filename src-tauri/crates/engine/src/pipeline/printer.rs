@@ -19,7 +19,7 @@
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod};
 
-use crate::kubetime;
+use kq_kube::duration;
 
 /// The `READY`, `STATUS` and `RESTARTS` cells of one pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +39,7 @@ impl PodRow {
     pub fn restarts_text(&self, now: Timestamp) -> String {
         match self.last_restart {
             Some(t) if self.restarts != 0 => {
-                format!("{} ({} ago)", self.restarts, kubetime::age(t, now))
+                format!("{} ({} ago)", self.restarts, duration::since(t, now))
             }
             _ => self.restarts.to_string(),
         }

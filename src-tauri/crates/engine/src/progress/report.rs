@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 
 use super::{Learner, MissionProgress, MissionStatus, ProgressExport};
-use crate::kubetime::format_go_duration;
+use kq_kube::duration::format_go_duration;
 
 /// Many learners' progress.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
