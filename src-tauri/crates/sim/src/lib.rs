@@ -6,13 +6,10 @@
 //! controllers (the scheduler and kubelet of later issues, tests) direct access to the
 //! [`store::Store`].
 //!
-//! - [`store`]: objects, the global resourceVersion, history and watch fan-out, and the
-//!   validated write operations (create, replace, patch, delete, bind).
-//! - [`kinds`]: one [`kinds::ResourceKind`] table entry per served resource, with its
-//!   defaulting, validation, field selectors and kubectl table columns.
-//! - `api`: the HTTPS server: discovery, OpenAPI stub, tables, watches, logs, errors.
-//! - [`logs`]: per-container log buffers behind `kubectl logs`.
-//! - [`clock`]: the one virtual clock with a speed factor.
+//! The API server is the crate `kq_apiserver`; its modules keep their paths here:
+//! [`store`] (objects, resourceVersion, watches and the validated writes), [`kinds`] (one
+//! [`kinds::ResourceKind`] entry and strategy per served resource), [`logs`] (per-container
+//! log buffers behind `kubectl logs`) and [`clock`] (the one virtual clock with a speed factor).
 //!
 //! - `controllers`: the scheduler and the kubelet that run pods on the embedded nodes, with
 //!   [`registry`] (the offline image catalog) and [`shell`] (what busybox-style containers run).
@@ -48,30 +45,24 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::watch;
 
-mod admission;
-mod api;
-pub mod clock;
 mod controllers;
-mod error;
-pub mod kinds;
 pub mod kubeconfig;
-pub mod logs;
-mod patch;
-mod proto;
-pub mod registry;
-pub use kq_shell as shell;
-pub use kq_kube::{duration, quantity, selectors, validation};
 use kq_kube::random;
-pub mod store;
-pub mod strict;
+pub use kq_kube::{duration, quantity, selectors, validation};
+pub use kq_registry as registry;
+pub use kq_shell as shell;
 mod tls;
 
-pub use api::{MAX_BODY_BYTES, ServerLimits, VERSION};
+// The API server (storage, kinds, admission, patch, HTTPS) is kq-apiserver; its modules keep
+// their old paths here so callers and the controllers below are unchanged.
 pub use clock::Clock;
 pub use controllers::Controllers;
 pub use controllers::runtime::Runtime;
 pub use error::{Error, Result};
 pub use kinds::node::NodeTemplate;
+pub use kq_apiserver::{MAX_BODY_BYTES, ServerLimits, VERSION};
+pub use kq_apiserver::{clock, kinds, logs, store, strict};
+use kq_apiserver::{error, http as api};
 pub use store::Store;
 
 /// How to start the embedded cluster.

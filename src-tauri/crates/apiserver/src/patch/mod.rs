@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::kinds::{self, ResourceKind};
-use crate::store::ops::check_gvk;
+use crate::registry::check_gvk;
 
 pub(crate) mod json_patch_bounds;
 pub(crate) mod managed;

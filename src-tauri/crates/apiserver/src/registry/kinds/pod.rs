@@ -14,10 +14,10 @@ use super::{
     Column, CreateContext, DeleteStrategy, KindHooks, NameRule, ResourceKind, STANDARD_VERBS,
     Subresource, age_column, col, name_column, typed,
 };
-use crate::quantity::Quantity;
 use crate::store::Store;
 use crate::strict::DecodeError;
-use crate::validation::{self, FieldError};
+use kq_kube::quantity::Quantity;
+use kq_kube::validation::{self, FieldError};
 
 /// The pods resource.
 pub static KIND: ResourceKind = ResourceKind {
@@ -376,7 +376,7 @@ fn default_container(c: &mut Container) {
         .flatten()
     {
         for q in map.values_mut() {
-            if let Some(c) = crate::quantity::canonical(&q.0) {
+            if let Some(c) = kq_kube::quantity::canonical(&q.0) {
                 q.0 = c;
             }
         }
@@ -947,12 +947,14 @@ pub fn print_pod(pod: &Pod, now: Timestamp) -> Vec<Value> {
     }
 
     let restarts_cell = match last_restart {
-        Some(t) if restarts != 0 => format!("{restarts} ({} ago)", crate::duration::since(t, now)),
+        Some(t) if restarts != 0 => {
+            format!("{restarts} ({} ago)", kq_kube::duration::since(t, now))
+        }
         _ => restarts.to_string(),
     };
     let age = pod.metadata.creation_timestamp.as_ref().map_or_else(
         || "<unknown>".to_string(),
-        |t| crate::duration::since(t.0, now),
+        |t| kq_kube::duration::since(t.0, now),
     );
     let ip = status
         .pod_ips

@@ -31,9 +31,10 @@ use crate::store::Store;
 
 mod discovery;
 mod handlers;
+pub mod proto;
 mod route;
 mod table;
-pub(crate) mod watch_stream;
+pub mod watch_stream;
 
 /// Response body type: full or streamed.
 pub(crate) type Body = BoxBody<Bytes, Infallible>;
@@ -45,11 +46,16 @@ pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 pub const VERSION: &str = "v1.33.4";
 
 /// Shared state of the server.
-pub(crate) struct ApiState {
+pub struct ApiState {
+    /// The objects served.
     pub store: Arc<Store>,
+    /// The bearer token every request must carry.
     pub token: String,
+    /// How often watches that allow bookmarks get one.
     pub bookmark_interval: Duration,
+    /// `127.0.0.1:PORT`, as discovery's `serverAddressByClientCIDRs` reports it.
     pub server_address: String,
+    /// Connection timeouts, the connection cap and the watch buffers.
     pub limits: ServerLimits,
     /// What every watch has waiting for its client.
     pub watch_stats: Arc<watch_stream::WatchStats>,
@@ -165,7 +171,7 @@ impl AcceptBackoff {
 }
 
 /// Serve until `shutdown` turns true; then every open connection is closed.
-pub(crate) async fn serve(
+pub async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     state: Arc<ApiState>,
@@ -401,7 +407,7 @@ pub(crate) fn json_response(
     body.push(b'\n');
     let mut b = base(code, content_type);
     for w in warnings {
-        let quoted = crate::validation::quote(w);
+        let quoted = kq_kube::validation::quote(w);
         if let Ok(h) = HeaderValue::from_str(&format!("299 - {quoted}")) {
             b = b.header("Warning", h);
         }

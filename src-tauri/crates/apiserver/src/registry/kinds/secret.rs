@@ -11,7 +11,7 @@ use super::{
     col, name_column, name_of,
 };
 use crate::strict::DecodeError;
-use crate::validation::FieldError;
+use kq_kube::validation::FieldError;
 
 /// The secrets resource.
 pub static KIND: ResourceKind = ResourceKind {

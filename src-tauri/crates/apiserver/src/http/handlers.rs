@@ -11,8 +11,8 @@ use super::table::{IncludeObject, wants_table};
 use super::{ApiState, Body, Req, json_response, stream_response, text_response, watch_stream};
 use crate::error::{Error, Result};
 use crate::kinds::{self, ResourceKind};
-use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{DeleteOptions, DeleteOutcome, FieldValidation, PatchKind, WriteOptions};
+use kq_kube::selectors::{FieldSelector, LabelSelector};
 
 /// Label, field and namespace filter of a list or watch.
 #[derive(Debug, Clone)]
@@ -154,7 +154,7 @@ pub(crate) async fn watch_one(
     name: &str,
 ) -> Result<hyper::Response<Body>> {
     let mut filter = build_filter(req, kind, Some(ns.to_string()).filter(|_| kind.namespaced))?;
-    filter.fields.0.push(crate::selectors::FieldTerm {
+    filter.fields.0.push(kq_kube::selectors::FieldTerm {
         field: "metadata.name".into(),
         negate: false,
         value: name.into(),
@@ -297,16 +297,19 @@ fn parse_body(req: &Req, kind: &ResourceKind) -> Result<Value> {
             serde_yaml_ng::from_str::<Value>(text)
                 .map_err(|e| Error::BadRequest(format!("error converting YAML to JSON: yaml: {e}")))
         }
-        "application/vnd.kubernetes.protobuf" => match crate::proto::decode_object(&req.body) {
+        "application/vnd.kubernetes.protobuf" => match crate::http::proto::decode_object(&req.body)
+        {
             Ok(v) => Ok(v),
-            Err(crate::proto::ProtoError::Malformed(detail)) => Err(Error::BadRequest(format!(
-                "the object provided is unrecognized (must be of type {}): {detail} ({})",
-                kind.kind,
-                summarize(&req.body)
-            ))),
-            Err(crate::proto::ProtoError::Unsupported(_)) => Err(Error::UnsupportedMediaType(
-                "application/json, application/yaml".into(),
-            )),
+            Err(crate::http::proto::ProtoError::Malformed(detail)) => {
+                Err(Error::BadRequest(format!(
+                    "the object provided is unrecognized (must be of type {}): {detail} ({})",
+                    kind.kind,
+                    summarize(&req.body)
+                )))
+            }
+            Err(crate::http::proto::ProtoError::Unsupported(_)) => Err(
+                Error::UnsupportedMediaType("application/json, application/yaml".into()),
+            ),
         },
         _ => Err(Error::UnsupportedMediaType(
             "application/json, application/yaml, application/vnd.kubernetes.protobuf".into(),
@@ -502,7 +505,7 @@ pub(crate) async fn subresource(
                     group: String::new(),
                     kind: "Binding".into(),
                     name: name.into(),
-                    causes: vec![crate::validation::FieldError::required("target.name", "")],
+                    causes: vec![kq_kube::validation::FieldError::required("target.name", "")],
                 });
             }
             state.store.bind_pod(ns, name, node)?;
@@ -774,8 +777,105 @@ mod tests {
     /// GET of a pod with this name panics inside the handler (see [`get`]).
     pub(super) const PANIC_PROBE: &str = "panic-probe";
 
+    /// A serving API server with its own CA, for tests that speak HTTPS to it (kq-sim's
+    /// `Cluster` does the same with its PKI, token and kubeconfig).
+    struct TestServer {
+        ca_pem: String,
+        port: u16,
+        token: String,
+        stop: tokio::sync::watch::Sender<bool>,
+        server: tokio::task::JoinHandle<()>,
+    }
+
+    impl TestServer {
+        async fn start() -> TestServer {
+            use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+            use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+            let ca_key = KeyPair::generate().expect("a CA key");
+            let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+            ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            let ca_cert = ca_params.self_signed(&ca_key).expect("a CA certificate");
+            let issuer = Issuer::new(ca_params, ca_key);
+            let leaf_key = KeyPair::generate().expect("a serving key");
+            let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+                .expect("serving params")
+                .signed_by(&leaf_key, &issuer)
+                .expect("a serving certificate");
+            let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+            let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("TLS 1.2 and 1.3")
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![
+                        CertificateDer::from(leaf.der().to_vec()),
+                        CertificateDer::from(ca_cert.der().to_vec()),
+                    ],
+                    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+                )
+                .expect("a serving configuration");
+            tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+
+            let clock = std::sync::Arc::new(crate::Clock::new(1.0));
+            let store = crate::Store::new(clock, ca_cert.pem(), 100);
+            store
+                .create(
+                    &kinds::namespace::KIND,
+                    "",
+                    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}),
+                    &WriteOptions::default(),
+                )
+                .expect("the default namespace");
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .expect("a free port");
+            let port = listener.local_addr().expect("a bound address").port();
+            let token = "test-token".to_string();
+            let state = std::sync::Arc::new(ApiState {
+                store,
+                token: token.clone(),
+                bookmark_interval: Duration::from_secs(60),
+                server_address: format!("127.0.0.1:{port}"),
+                limits: super::super::ServerLimits::default(),
+                watch_stats: Default::default(),
+            });
+            let (stop, stop_rx) = tokio::sync::watch::channel(false);
+            let server = tokio::spawn(super::super::serve(
+                listener,
+                std::sync::Arc::new(tls),
+                state,
+                stop_rx,
+            ));
+            TestServer {
+                ca_pem: ca_cert.pem(),
+                port,
+                token,
+                stop,
+                server,
+            }
+        }
+
+        fn ca_pem(&self) -> &str {
+            &self.ca_pem
+        }
+
+        fn port(&self) -> u16 {
+            self.port
+        }
+
+        fn token(&self) -> &str {
+            &self.token
+        }
+
+        async fn shutdown(self) {
+            let _ = self.stop.send(true);
+            let _ = self.server.await;
+        }
+    }
+
     /// One HTTPS request to the running cluster; the status code and body of its answer.
-    async fn https(cluster: &crate::RunningCluster, path: &str) -> (u16, Value) {
+    async fn https(cluster: &TestServer, path: &str) -> (u16, Value) {
         use rustls::pki_types::pem::PemObject;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -822,12 +922,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panicking_handler_answers_500_and_the_server_keeps_serving() {
-        let cluster = crate::Cluster::start(crate::ClusterConfig {
-            controllers: false,
-            ..crate::ClusterConfig::default()
-        })
-        .await
-        .expect("the embedded cluster starts");
+        let cluster = TestServer::start().await;
         let probe = format!("/api/v1/namespaces/default/pods/{PANIC_PROBE}");
         for round in 1..=3 {
             let (code, status) = https(&cluster, &probe).await;

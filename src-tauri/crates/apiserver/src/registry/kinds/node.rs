@@ -195,7 +195,7 @@ impl NodeTemplate {
                 ],
                 "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
                 "nodeInfo": {
-                    "machineID": crate::random::hex(32),
+                    "machineID": kq_kube::random::hex(32),
                     "systemUUID": uuid::Uuid::new_v4().to_string(),
                     "bootID": uuid::Uuid::new_v4().to_string(),
                     "kernelVersion": "6.8.0-60-generic",

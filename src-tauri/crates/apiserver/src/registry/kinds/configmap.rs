@@ -9,7 +9,7 @@ use super::{
     name_column, name_of,
 };
 use crate::strict::DecodeError;
-use crate::validation::{self, FieldError};
+use kq_kube::validation::{self, FieldError};
 
 /// The configmaps resource.
 pub static KIND: ResourceKind = ResourceKind {

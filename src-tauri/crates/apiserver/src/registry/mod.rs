@@ -17,13 +17,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{Store, rv_of};
+use crate::storage::{Store, rv_of};
+
+pub mod kinds;
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
-use crate::kinds::{self, CreateContext, DeleteStrategy, NameRule, ResourceKind};
+use crate::kinds::{CreateContext, DeleteStrategy, NameRule, ResourceKind};
 use crate::patch::{PatchKind, compute_patch, json_patch_bounds, managed, parse_apply};
 use crate::strict::{DecodeError, unknown_fields_message};
-use crate::validation::{self, FieldError};
+use kq_kube::validation::{self, FieldError};
 
 /// The `fieldValidation` query parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -293,7 +295,7 @@ impl Store {
         let mut name = kinds::name_of(&obj).to_string();
         let generate = kinds::str_at(&obj, "/metadata/generateName").to_string();
         if name.is_empty() && !generate.is_empty() {
-            name = format!("{generate}{}", crate::random::name_suffix());
+            name = format!("{generate}{}", kq_kube::random::name_suffix());
             obj["metadata"]["name"] = json!(name);
         }
         let mut errs = Vec::new();
@@ -1090,7 +1092,7 @@ fn requested_rv(obj: &Value) -> Result<Option<u64>> {
         Some(other) => {
             return Err(Error::BadRequest(format!(
                 "strconv.ParseUint: parsing {}: invalid syntax",
-                crate::validation::quote(&other.to_string())
+                kq_kube::validation::quote(&other.to_string())
             )));
         }
     };
@@ -1098,7 +1100,7 @@ fn requested_rv(obj: &Value) -> Result<Option<u64>> {
     let fail = |why: &str| {
         Error::BadRequest(format!(
             "strconv.ParseUint: parsing {}: {why}",
-            crate::validation::quote(rv)
+            kq_kube::validation::quote(rv)
         ))
     };
     if !rv.bytes().all(|b| b.is_ascii_digit()) {

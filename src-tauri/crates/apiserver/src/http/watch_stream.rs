@@ -319,7 +319,7 @@ pub(crate) fn watch(state: &ApiState, req: &Req, filter: Filter) -> Result<hyper
         Some(t) => Duration::from_secs(t),
         // The apiserver picks a random 30–60 minutes when the client sets no timeout.
         None => Duration::from_secs(
-            1800 + u64::from(crate::random::hex(3).bytes().map(u32::from).sum::<u32>()) % 1800,
+            1800 + u64::from(kq_kube::random::hex(3).bytes().map(u32::from).sum::<u32>()) % 1800,
         ),
     };
     let store = state.store.clone();

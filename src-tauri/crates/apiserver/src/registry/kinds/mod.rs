@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::store::Store;
 use crate::strict::DecodeError;
-use crate::validation::FieldError;
+use kq_kube::validation::FieldError;
 
 pub mod configmap;
 pub mod event;
@@ -366,7 +366,7 @@ pub fn age_of(obj: &Value, now: Timestamp) -> String {
         .and_then(Value::as_str)
         .and_then(crate::clock::parse_time)
     {
-        Some(t) => crate::duration::since(t, now),
+        Some(t) => kq_kube::duration::since(t, now),
         None => "<unknown>".to_string(),
     }
 }

@@ -11,7 +11,7 @@ use super::{
     age_column, col, name_column, typed,
 };
 use crate::strict::DecodeError;
-use crate::validation::FieldError;
+use kq_kube::validation::FieldError;
 
 /// The services resource.
 pub static KIND: ResourceKind = ResourceKind {
@@ -124,7 +124,7 @@ fn default_spec(obj: &mut Value) {
 }
 
 fn random_u16() -> u16 {
-    let h = crate::random::hex(4);
+    let h = kq_kube::random::hex(4);
     u16::from_str_radix(&h, 16).unwrap_or(1)
 }
 

@@ -10,7 +10,7 @@
 //! if that is gone too it gets an in-stream `410 Expired`, like a real apiserver.
 //!
 //! The typed, validated operations (create, replace, patch, delete) that the HTTP API and
-//! in-process controllers share live in [`ops`].
+//! in-process controllers share live in [`crate::registry`].
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,11 +23,6 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::kinds::{self, ResourceKind};
 use crate::logs::LogStore;
-
-pub mod ops;
-
-pub use crate::patch::PatchKind;
-pub use ops::{DeleteOptions, DeleteOutcome, FieldValidation, WriteOptions};
 
 /// Watch event types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -125,7 +125,7 @@ impl KindHooks for EventHooks {
         let since = |t: Option<Timestamp>| {
             t.map_or_else(
                 || "<unknown>".to_string(),
-                |t| crate::duration::since(t, now),
+                |t| kq_kube::duration::since(t, now),
             )
         };
         let first = match &ev.first_timestamp {

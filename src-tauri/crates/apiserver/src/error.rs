@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use crate::validation::FieldError;
+use kq_kube::validation::FieldError;
 
 /// Everything that can go wrong in the embedded cluster.
 #[derive(Debug, thiserror::Error)]

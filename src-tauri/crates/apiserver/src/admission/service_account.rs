@@ -62,7 +62,7 @@ fn add_service_account_volume(spec: &mut PodSpec) {
     if vols.iter().any(|v| v.name.starts_with("kube-api-access-")) {
         return;
     }
-    let name = format!("kube-api-access-{}", crate::random::name_suffix());
+    let name = format!("kube-api-access-{}", kq_kube::random::name_suffix());
     vols.push(Volume {
         name: name.clone(),
         projected: Some(ProjectedVolumeSource {
