@@ -721,7 +721,7 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::pull::credentials_from_dockerconfigjson;
+    use crate::pull::credentials_from_dockerconfigjson;
 
     /// The placeholders documented on `Behaviour` that the runtime fills.
     const PLACEHOLDERS: &[&str] = &[
