@@ -17,10 +17,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::storage::{Store, rv_of};
+use crate::storage::{HISTORY_BYTES, Store, rv_of};
 
 pub mod kinds;
-use crate::clock::rfc3339;
+use crate::clock::{Clock, rfc3339};
 use crate::error::{Error, Result};
 use crate::kinds::{CreateContext, DeleteStrategy, NameRule, ResourceKind};
 use crate::patch::{PatchKind, compute_patch, json_patch_bounds, managed, parse_apply};
@@ -230,6 +230,26 @@ fn now_plus(now: jiff::Timestamp, secs: i64) -> jiff::Timestamp {
 }
 
 impl Store {
+    /// An empty store holding every served kind. `ca_pem` is published in every namespace's
+    /// `kube-root-ca.crt`. Background work (namespace cleanup, pod termination) runs on the
+    /// current Tokio runtime.
+    pub fn new(clock: Arc<Clock>, ca_pem: String, history_limit: usize) -> Arc<Self> {
+        Self::with_history(clock, ca_pem, history_limit, HISTORY_BYTES)
+    }
+
+    /// Like [`Store::new`], with the byte budget of the change history across all resources.
+    pub fn with_history(
+        clock: Arc<Clock>,
+        ca_pem: String,
+        history_limit: usize,
+        history_bytes: usize,
+    ) -> Arc<Self> {
+        let resources = kinds::ALL
+            .iter()
+            .map(|k| *k as &dyn crate::storage::Resource);
+        Self::with_resources(clock, ca_pem, history_limit, history_bytes, resources)
+    }
+
     fn decode_body(
         &self,
         kind: &ResourceKind,

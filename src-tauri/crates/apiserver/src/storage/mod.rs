@@ -21,7 +21,6 @@ use tokio::sync::broadcast;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::kinds::{self, ResourceKind};
 use crate::logs::LogStore;
 
 /// Watch event types.
@@ -189,9 +188,9 @@ impl std::fmt::Debug for Store {
     }
 }
 
-fn key(kind: &ResourceKind, ns: &str, name: &str) -> Key {
+fn key(kind: &dyn Resource, ns: &str, name: &str) -> Key {
     (
-        if kind.namespaced {
+        if kind.namespaced() {
             ns.to_string()
         } else {
             String::new()
@@ -200,26 +199,55 @@ fn key(kind: &ResourceKind, ns: &str, name: &str) -> Key {
     )
 }
 
-fn table_id(kind: &ResourceKind) -> (&'static str, &'static str) {
-    (kind.group, kind.plural)
+fn table_id(kind: &dyn Resource) -> (&'static str, &'static str) {
+    (kind.group(), kind.plural())
+}
+
+/// What storage knows of a resource: how its objects are keyed (Kubernetes: the generic
+/// registry's key functions over group, resource and scope). The served kinds implement it;
+/// storage itself knows none of them.
+pub trait Resource {
+    /// API group ("" for core).
+    fn group(&self) -> &'static str;
+    /// Plural resource name (`pods`).
+    fn plural(&self) -> &'static str;
+    /// Namespaced or cluster-scoped.
+    fn namespaced(&self) -> bool;
+}
+
+/// `metadata.name` of a stored object.
+pub fn name_of(obj: &Value) -> &str {
+    obj.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// `metadata.namespace` of a stored object.
+pub fn namespace_of(obj: &Value) -> &str {
+    obj.pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// String at a JSON pointer, or "".
+pub fn str_at<'a>(obj: &'a Value, ptr: &str) -> &'a str {
+    obj.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
 }
 
 impl Store {
-    /// An empty store. `ca_pem` is published in every namespace's `kube-root-ca.crt`.
-    /// Background work (namespace cleanup, pod termination) runs on the current Tokio runtime.
-    pub fn new(clock: Arc<Clock>, ca_pem: String, history_limit: usize) -> Arc<Self> {
-        Self::with_history(clock, ca_pem, history_limit, HISTORY_BYTES)
-    }
-
-    /// Like [`Store::new`], with the byte budget of the change history across all resources.
-    pub fn with_history(
+    /// An empty store holding the given resources (the registry's constructors,
+    /// [`Store::new`] and [`Store::with_history`], pass every served kind). `ca_pem` is
+    /// published in every namespace's `kube-root-ca.crt`. Background work (namespace cleanup,
+    /// pod termination) runs on the current Tokio runtime.
+    pub fn with_resources<'a>(
         clock: Arc<Clock>,
         ca_pem: String,
         history_limit: usize,
         history_bytes: usize,
+        resources: impl IntoIterator<Item = &'a dyn Resource>,
     ) -> Arc<Self> {
-        let tables = kinds::ALL
-            .iter()
+        let tables = resources
+            .into_iter()
             .map(|k| (table_id(k), Table::new()))
             .collect();
         Arc::new_cyclic(|me| Store {
@@ -323,7 +351,7 @@ impl Store {
     }
 
     /// Current object, if any.
-    pub fn get_raw(&self, kind: &ResourceKind, ns: &str, name: &str) -> Option<Arc<Value>> {
+    pub fn get_raw(&self, kind: &dyn Resource, ns: &str, name: &str) -> Option<Arc<Value>> {
         self.lock()
             .tables
             .get(&table_id(kind))
@@ -331,15 +359,15 @@ impl Store {
     }
 
     /// All objects of a kind, optionally in one namespace, in (namespace, name) order.
-    pub fn list_raw(&self, kind: &ResourceKind, ns: Option<&str>) -> Vec<Arc<Value>> {
+    pub fn list_raw(&self, kind: &dyn Resource, ns: Option<&str>) -> Vec<Arc<Value>> {
         self.list_with_rv(kind, ns).0
     }
 
     /// Like [`Store::list_raw`] plus the resourceVersion the list is consistent with.
-    pub fn list_with_rv(&self, kind: &ResourceKind, ns: Option<&str>) -> (Vec<Arc<Value>>, u64) {
+    pub fn list_with_rv(&self, kind: &dyn Resource, ns: Option<&str>) -> (Vec<Arc<Value>>, u64) {
         let g = self.lock();
         let items = match g.tables.get(&table_id(kind)) {
-            Some(t) => match ns.filter(|_| kind.namespaced) {
+            Some(t) => match ns.filter(|_| kind.namespaced()) {
                 Some(ns) => t
                     .objects
                     .range((ns.to_string(), String::new())..)
@@ -358,7 +386,7 @@ impl Store {
         self.lock().history_bytes
     }
 
-    fn record(&self, g: &mut Inner, kind: &ResourceKind, ev: WatchEvent) {
+    fn record(&self, g: &mut Inner, kind: &dyn Resource, ev: WatchEvent) {
         let limit = self.history_limit;
         let newest = ev.rv;
         let bytes = json_len(&ev.object);
@@ -404,8 +432,8 @@ impl Store {
     }
 
     /// Insert a new object (already defaulted and validated). Fails if the name is taken.
-    pub(crate) fn commit_create(&self, kind: &ResourceKind, mut obj: Value) -> Result<Arc<Value>> {
-        let k = key(kind, kinds::namespace_of(&obj), kinds::name_of(&obj));
+    pub(crate) fn commit_create(&self, kind: &dyn Resource, mut obj: Value) -> Result<Arc<Value>> {
+        let k = key(kind, namespace_of(&obj), name_of(&obj));
         let mut g = self.lock();
         let exists = g
             .tables
@@ -413,8 +441,8 @@ impl Store {
             .is_some_and(|t| t.objects.contains_key(&k));
         if exists {
             return Err(Error::AlreadyExists {
-                group: kind.group.into(),
-                resource: kind.plural.into(),
+                group: kind.group().into(),
+                resource: kind.plural().into(),
                 name: k.1,
             });
         }
@@ -443,24 +471,24 @@ impl Store {
     /// An update that changes nothing is not a write: no new resourceVersion, no event.
     pub(crate) fn commit_update(
         &self,
-        kind: &ResourceKind,
+        kind: &dyn Resource,
         mut obj: Value,
         expected_rv: Option<u64>,
     ) -> Result<Arc<Value>> {
-        let k = key(kind, kinds::namespace_of(&obj), kinds::name_of(&obj));
+        let k = key(kind, namespace_of(&obj), name_of(&obj));
         let mut g = self.lock();
         let Some(old) = g
             .tables
             .get(&table_id(kind))
             .and_then(|t| t.objects.get(&k).cloned())
         else {
-            return Err(Error::not_found(kind.group, kind.plural, &k.1));
+            return Err(Error::not_found(kind.group(), kind.plural(), &k.1));
         };
         let old_rv = rv_of(&old);
         if let Some(exp) = expected_rv
             && exp != old_rv
         {
-            return Err(Error::modified(kind.group, kind.plural, &k.1));
+            return Err(Error::modified(kind.group(), kind.plural(), &k.1));
         }
         Self::stamp(&mut obj, old_rv);
         if obj == *old {
@@ -490,7 +518,7 @@ impl Store {
     /// Remove an object; `expected_uid` guards against removing a recreated namesake.
     pub(crate) fn commit_delete(
         &self,
-        kind: &ResourceKind,
+        kind: &dyn Resource,
         ns: &str,
         name: &str,
         expected_uid: Option<&str>,
@@ -502,12 +530,12 @@ impl Store {
             .get(&table_id(kind))
             .and_then(|t| t.objects.get(&k).cloned())
         else {
-            return Err(Error::not_found(kind.group, kind.plural, name));
+            return Err(Error::not_found(kind.group(), kind.plural(), name));
         };
         if let Some(uid) = expected_uid
-            && kinds::str_at(&old, "/metadata/uid") != uid
+            && str_at(&old, "/metadata/uid") != uid
         {
-            return Err(Error::not_found(kind.group, kind.plural, name));
+            return Err(Error::not_found(kind.group(), kind.plural(), name));
         }
         g.rv += 1;
         let rv = g.rv;
@@ -532,7 +560,7 @@ impl Store {
     }
 
     /// Open a watch on one resource (all namespaces; the caller filters).
-    pub fn subscribe(&self, kind: &ResourceKind, start: WatchStart) -> Result<Subscription> {
+    pub fn subscribe(&self, kind: &dyn Resource, start: WatchStart) -> Result<Subscription> {
         let g = self.lock();
         let Some(t) = g.tables.get(&table_id(kind)) else {
             return Err(Error::PathNotFound);
@@ -580,7 +608,7 @@ impl Store {
     }
 
     /// History after `rv`, for a watcher that lagged behind the live channel.
-    pub fn events_after(&self, kind: &ResourceKind, rv: u64) -> Result<Vec<WatchEvent>> {
+    pub fn events_after(&self, kind: &dyn Resource, rv: u64) -> Result<Vec<WatchEvent>> {
         let g = self.lock();
         let Some(t) = g.tables.get(&table_id(kind)) else {
             return Err(Error::PathNotFound);
@@ -612,13 +640,12 @@ impl Store {
                         g.rv
                     ));
                 }
-                if kinds::name_of(obj) != name || (!ns.is_empty() && kinds::namespace_of(obj) != ns)
-                {
+                if name_of(obj) != name || (!ns.is_empty() && namespace_of(obj) != ns) {
                     return Err(format!(
                         "{group}/{plural} {ns}/{name}: key does not match metadata"
                     ));
                 }
-                if kinds::str_at(obj, "/metadata/uid").is_empty() {
+                if str_at(obj, "/metadata/uid").is_empty() {
                     return Err(format!("{group}/{plural} {ns}/{name}: no uid"));
                 }
             }

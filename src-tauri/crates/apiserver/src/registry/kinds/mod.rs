@@ -12,7 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::store::Store;
+use crate::storage::{Resource, Store};
+/// The object-metadata accessors every kind uses (storage's own).
+pub use crate::storage::{name_of, namespace_of, str_at};
 use crate::strict::DecodeError;
 use kq_kube::validation::FieldError;
 
@@ -114,6 +116,20 @@ pub struct ResourceKind {
 impl std::fmt::Debug for ResourceKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "ResourceKind({})", self.api_version_kind())
+    }
+}
+
+impl Resource for ResourceKind {
+    fn group(&self) -> &'static str {
+        self.group
+    }
+
+    fn plural(&self) -> &'static str {
+        self.plural
+    }
+
+    fn namespaced(&self) -> bool {
+        self.namespaced
     }
 }
 
@@ -345,20 +361,6 @@ pub const fn col(
     }
 }
 
-/// `metadata.name` of a stored object.
-pub fn name_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
-/// `metadata.namespace` of a stored object.
-pub fn namespace_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
 /// AGE cell for an object.
 pub fn age_of(obj: &Value, now: Timestamp) -> String {
     match obj
@@ -369,9 +371,4 @@ pub fn age_of(obj: &Value, now: Timestamp) -> String {
         Some(t) => kq_kube::duration::since(t, now),
         None => "<unknown>".to_string(),
     }
-}
-
-/// String at a JSON pointer, or "".
-pub fn str_at<'a>(obj: &'a Value, ptr: &str) -> &'a str {
-    obj.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
 }
