@@ -1,13 +1,19 @@
 //! The node side of the embedded cluster: the scheduler and the kubelet, driven by the
 //! cluster clock.
 //!
-//! One [`Controllers`] value owns both and a timer queue in virtual time. It learns about
-//! changes from the store's watch channels and acts on them in [`Controllers::tick`]: it binds
-//! or rejects pending pods, runs the pod lifecycle, and writes statuses and events back
-//! through the store, exactly as a client of the API would see a real scheduler and kubelet
-//! do. A background task ticks whenever something changes or the next timer is due; with a
-//! paused clock (speed 0) tests step virtual time themselves with [`Controllers::advance`], so
-//! a five-minute back-off sequence runs in milliseconds and always the same way.
+//! One [`Controllers`] value owns both. It learns about changes from the store's watch
+//! channels and acts on them in [`Controllers::tick`]: it binds or rejects pending pods, runs
+//! the pod lifecycle, and writes statuses and events back through the store, exactly as a
+//! client of the API would see a real scheduler and kubelet do. A background task ticks
+//! whenever something changes or the next timer is due; with a paused clock (speed 0) tests
+//! step virtual time themselves with [`Controllers::advance`], so a five-minute back-off
+//! sequence runs in milliseconds and always the same way.
+//!
+//! The scheduler and the event recorder's series refresh are controllers on the reconciler
+//! runtime of `kq-controllers` ([`Runner`]): changes are handed to them as watch events, and
+//! their keys wait in its work queue. The kubelet is still driven by its own timers ([`Wake`]),
+//! kept beside that queue and ordered with it by one sequence, so keys and timers due at the
+//! same moment run in the order they were set.
 
 mod backoff;
 pub(crate) mod kubelet;
@@ -20,7 +26,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Node;
+use kq_controllers::{Change, ChangeType, Runner};
 use serde_json::Value;
 use tokio::sync::{Notify, broadcast};
 
@@ -28,13 +35,11 @@ use crate::kinds;
 use crate::store::{EventType, Store, WatchEvent, WatchStart};
 use kubelet::{Ctx, Kubelet};
 use recorder::{Recorder, Regarding};
-use scheduler::{NodeUsage, Placement, QueuedPod, add};
+use scheduler::add;
 
-/// A timer in virtual time.
+/// A kubelet timer in virtual time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Wake {
-    /// Try to schedule a pod (by uid).
-    Schedule(String),
     /// Pod worker sync.
     Sync(String),
     /// PLEG relist for a pod.
@@ -45,8 +50,6 @@ pub(crate) enum Wake {
     Probe(String, usize, u64, bool),
     /// Remove a terminated pod.
     Finalize(String),
-    /// The scheduler's event recorder writes cached series counts.
-    SeriesRefresh,
 }
 
 /// A small deterministic generator for jitter and ids (the same inputs give the same run).
@@ -89,19 +92,26 @@ struct Watches {
 }
 
 struct World {
-    store: Arc<Store>,
     watches: Watches,
+    /// The kubelets' timers, by (due time, sequence from the runner's queue).
     timers: BTreeMap<(Timestamp, u64), Wake>,
-    seq: u64,
-    rng: Rng,
-    recorder: Recorder,
-    kubelets: Vec<Kubelet>,
-    /// Every pod the controllers know, by uid.
-    pods: HashMap<String, Arc<Value>>,
-    nodes: Vec<Node>,
-    queue: HashMap<String, QueuedPod>,
+    /// The controllers on the reconciler runtime (the scheduler, the series refresh).
+    runner: Runner<Shared>,
+    shared: Shared,
     /// Whether the full state must be re-read (a watch channel lagged).
     resync: bool,
+}
+
+/// What every controller and kubelet works with: the store, jitter, the event recorder, the
+/// kubelets and the informer caches of pods and nodes.
+pub(crate) struct Shared {
+    pub store: Arc<Store>,
+    pub rng: Rng,
+    pub recorder: Recorder,
+    kubelets: Vec<Kubelet>,
+    /// Every pod the controllers know, by uid.
+    pub pods: HashMap<String, Arc<Value>>,
+    pub nodes: Vec<Node>,
     runtime: Arc<runtime::Runtime>,
 }
 
@@ -120,27 +130,32 @@ impl std::fmt::Debug for Controllers {
 
 impl World {
     fn push(&mut self, at: Timestamp, wake: Wake) {
-        self.seq += 1;
-        self.timers.insert((at, self.seq), wake);
+        let seq = self.runner.queue_mut().next_seq();
+        self.timers.insert((at, seq), wake);
     }
 
     fn next_deadline(&self) -> Option<Timestamp> {
-        self.timers.keys().next().map(|(t, _)| *t)
+        let timer = self.timers.keys().next().map(|(t, _)| *t);
+        match (timer, self.runner.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn reload_nodes(&mut self) {
         self.register_new_nodes();
-        self.nodes = self.store.list::<Node>(None);
+        let sh = &mut self.shared;
+        sh.nodes = sh.store.list::<Node>(None);
         // A node registered later (a mission adds one) gets its own kubelet.
-        let now = self.store.clock().now();
-        for n in self.nodes.clone() {
+        let now = sh.store.clock().now();
+        for n in sh.nodes.clone() {
             let name = n.metadata.name.clone().unwrap_or_default();
-            if self.kubelets.iter().any(|k| k.node == name) {
+            if sh.kubelets.iter().any(|k| k.node == name) {
                 continue;
             }
-            let store = self.store.clone();
-            let k = new_kubelet(&store, &mut self.recorder, &self.runtime, &n, now);
-            self.kubelets.push(k);
+            let store = sh.store.clone();
+            let k = new_kubelet(&store, &mut sh.recorder, &sh.runtime, &n, now);
+            sh.kubelets.push(k);
         }
     }
 
@@ -148,8 +163,9 @@ impl World {
     /// this node's kubelet registers it, with the capacity its annotations ask for
     /// (`kubequest.dev/cpu`, `kubequest.dev/memory`, `kubequest.dev/pods`) or the default node's.
     fn register_new_nodes(&mut self) {
-        let now = self.store.clock().now();
-        for n in self.store.list::<Node>(None) {
+        let store = self.shared.store.clone();
+        let now = store.clock().now();
+        for n in store.list::<Node>(None) {
             let registered = n
                 .status
                 .as_ref()
@@ -160,7 +176,7 @@ impl World {
             }
             let name = n.metadata.name.clone().unwrap_or_default();
             let ann = n.metadata.annotations.clone().unwrap_or_default();
-            let index = self.nodes.len() + 1;
+            let index = self.shared.nodes.len() + 1;
             let mut template = crate::NodeTemplate {
                 name: name.clone(),
                 internal_ip: format!("192.168.49.{}", 2 + index),
@@ -180,14 +196,14 @@ impl World {
             }
             let full = template.to_value(now);
             let cidr = template.pod_cidr.clone();
-            let _ = self.store.update_with::<Node>("", &name, |node| {
+            let _ = store.update_with::<Node>("", &name, |node| {
                 let spec = node.spec.get_or_insert_with(Default::default);
                 if spec.pod_cidr.is_none() {
                     spec.pod_cidr = Some(cidr.clone());
                     spec.pod_cidrs = Some(vec![cidr.clone()]);
                 }
             });
-            let _ = self.store.update_status::<Node>("", &name, |node| {
+            let _ = store.update_status::<Node>("", &name, |node| {
                 if let Ok(status) = serde_json::from_value(full["status"].clone()) {
                     node.status = Some(status);
                 }
@@ -204,12 +220,14 @@ impl World {
     fn full_resync(&mut self, now: Timestamp) {
         self.reload_nodes();
         let current: HashMap<String, Arc<Value>> = self
+            .shared
             .store
             .list_raw(&kinds::pod::KIND, None)
             .into_iter()
             .map(|p| (kinds::str_at(&p, "/metadata/uid").to_string(), p))
             .collect();
         let gone: Vec<Arc<Value>> = self
+            .shared
             .pods
             .iter()
             .filter(|(uid, _)| !current.contains_key(*uid))
@@ -227,10 +245,15 @@ impl World {
         let mut any = false;
         loop {
             match self.watches.nodes.try_recv() {
-                Ok(_) => {
+                Ok(ev) => {
                     any = true;
                     self.reload_nodes();
-                    self.cluster_changed(now);
+                    let change = Change {
+                        resource: kinds::node::KIND.plural,
+                        change: change_type(ev.kind),
+                        object: &ev.object,
+                    };
+                    self.runner.observe(&change, now, &mut self.shared);
                 }
                 Err(broadcast::error::TryRecvError::Lagged(_)) => self.resync = true,
                 Err(_) => break,
@@ -254,54 +277,33 @@ impl World {
         any
     }
 
-    fn cluster_changed(&mut self, now: Timestamp) {
-        let mut due = Vec::new();
-        for (uid, q) in &mut self.queue {
-            let before = q.next_attempt;
-            q.cluster_changed(now);
-            if q.next_attempt < before {
-                due.push((q.next_attempt, uid.clone()));
-            }
-        }
-        for (at, uid) in due {
-            self.push(at, Wake::Schedule(uid));
-        }
-    }
-
     fn on_pod(&mut self, kind: EventType, pod: Arc<Value>, now: Timestamp) {
         let uid = kinds::str_at(&pod, "/metadata/uid").to_string();
         let gone = kind == EventType::Deleted;
         if gone {
-            self.pods.remove(&uid);
-            self.queue.remove(&uid);
-            // Room freed on a node: unschedulable pods get another look.
-            self.cluster_changed(now);
+            self.shared.pods.remove(&uid);
         } else {
-            self.pods.insert(uid.clone(), pod.clone());
-            let unbound = kinds::str_at(&pod, "/spec/nodeName").is_empty();
-            let ours = matches!(
-                kinds::str_at(&pod, "/spec/schedulerName"),
-                "" | "default-scheduler"
-            );
-            let deleting = pod.pointer("/metadata/deletionTimestamp").is_some();
-            if unbound && ours && !deleting && !self.queue.contains_key(&uid) {
-                self.queue.insert(uid.clone(), QueuedPod::new(now));
-                self.push(now, Wake::Schedule(uid.clone()));
-            }
-            if !unbound {
-                self.queue.remove(&uid);
-            }
+            self.shared.pods.insert(uid.clone(), pod.clone());
         }
+        // The controllers on the runtime hear first (the scheduler queues a new pending pod,
+        // or gives unschedulable pods another look when a deletion freed room), then the
+        // kubelets.
+        let change = Change {
+            resource: kinds::pod::KIND.plural,
+            change: change_type(kind),
+            object: &pod,
+        };
+        self.runner.observe(&change, now, &mut self.shared);
         let mut wakes = Vec::new();
-        let store = self.store.clone();
+        let sh = &mut self.shared;
         let mut cx = Ctx {
             now,
-            rng: &mut self.rng,
+            rng: &mut sh.rng,
             wakes: &mut wakes,
-            rec: &mut self.recorder,
-            store: &store,
+            rec: &mut sh.recorder,
+            store: &sh.store,
         };
-        for k in &mut self.kubelets {
+        for k in &mut sh.kubelets {
             if gone || k.node == kinds::str_at(&pod, "/spec/nodeName") || k.has(&uid) {
                 k.observe(&pod, gone, &mut cx);
             }
@@ -311,153 +313,69 @@ impl World {
         }
     }
 
-    fn usage(&self) -> HashMap<String, NodeUsage> {
-        let mut usage: HashMap<String, NodeUsage> = HashMap::new();
-        for p in self.pods.values() {
-            let node = kinds::str_at(p, "/spec/nodeName");
-            let phase = kinds::str_at(p, "/status/phase");
-            if node.is_empty() || phase == "Succeeded" || phase == "Failed" {
-                continue;
-            }
-            let Ok(typed) = serde_json::from_value::<Pod>((**p).clone()) else {
-                continue;
-            };
-            let r = scheduler::pod_requests(&typed);
-            let u = usage.entry(node.to_string()).or_default();
-            u.requests.cpu_milli += r.cpu_milli;
-            u.requests.memory += r.memory;
-            u.pods += 1;
-        }
-        usage
-    }
-
-    fn schedule(&mut self, uid: &str, now: Timestamp) {
-        let Some(q) = self.queue.get(uid) else { return };
-        if q.next_attempt > now {
-            return;
-        }
-        let Some(pod) = self.pods.get(uid).cloned() else {
-            return;
-        };
-        let Ok(typed) = serde_json::from_value::<Pod>((*pod).clone()) else {
-            return;
-        };
-        let (ns, name) = (
-            kinds::namespace_of(&pod).to_string(),
-            kinds::name_of(&pod).to_string(),
-        );
-        let store = self.store.clone();
-        match scheduler::place(&typed, &self.nodes, &self.usage()) {
-            Placement::Node(node) => {
-                if store.bind_pod(&ns, &name, &node).is_ok() {
-                    self.queue.remove(uid);
-                    let fresh = store.get_raw(&kinds::pod::KIND, &ns, &name).unwrap_or(pod);
-                    self.recorder.scheduler(
-                        &store,
-                        now,
-                        &Regarding::pod(&fresh, None),
-                        "Normal",
-                        "Scheduled",
-                        "Binding",
-                        &format!("Successfully assigned {ns}/{name} to {node}"),
-                    );
-                }
-            }
-            Placement::Unschedulable(message) => {
-                let _ = store.update_status::<Pod>(&ns, &name, |p| {
-                    let st = p.status.get_or_insert_with(Default::default);
-                    let conds = st.conditions.get_or_insert_with(Vec::new);
-                    let existing = conds.iter().position(|c| c.type_ == "PodScheduled");
-                    let same = existing.is_some_and(|i| {
-                        conds[i].status == "False"
-                            && conds[i].message.as_deref() == Some(message.as_str())
-                    });
-                    if !same {
-                        if let Some(i) = existing {
-                            conds.remove(i);
-                        }
-                        conds.push(k8s_openapi::api::core::v1::PodCondition {
-                            type_: "PodScheduled".into(),
-                            status: "False".into(),
-                            reason: Some("Unschedulable".into()),
-                            message: Some(message.clone()),
-                            last_transition_time: Some(
-                                k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now),
-                            ),
-                            ..Default::default()
-                        });
-                    }
-                    st.phase.get_or_insert_with(|| "Pending".into());
-                });
-                self.recorder.scheduler(
-                    &store,
-                    now,
-                    &Regarding::pod(&pod, None),
-                    "Warning",
-                    "FailedScheduling",
-                    "Scheduling",
-                    &message,
-                );
-                if let Some(q) = self.queue.get_mut(uid) {
-                    q.failed(now);
-                    let at = q.next_attempt;
-                    self.push(at, Wake::Schedule(uid.to_string()));
-                }
-            }
-        }
-    }
-
-    /// Process changes and every timer due at `now`.
+    /// Process changes and every key and timer due at `now`.
     fn tick(&mut self, now: Timestamp) {
         for _ in 0..100_000 {
             let changed = self.drain(now);
-            let due = match self.timers.first_key_value() {
+            // The earliest of the runner's first key and the first kubelet timer, by (due
+            // time, sequence): both take their sequence from the runner's queue.
+            let timer = match self.timers.first_key_value() {
                 Some((&(t, seq), _)) if t <= now => Some((t, seq)),
                 _ => None,
             };
-            let Some(key) = due else {
-                if !changed {
-                    return;
+            let key = self.runner.queue().peek().filter(|(t, _)| *t <= now);
+            match (timer, key) {
+                (None, None) => {
+                    if !changed {
+                        return;
+                    }
+                    continue;
                 }
-                continue;
-            };
-            let Some(wake) = self.timers.remove(&key) else {
-                continue;
-            };
-            self.fire(wake, now);
+                (Some(timer), Some(key)) if key < timer => {
+                    self.runner.reconcile_next(now, &mut self.shared);
+                }
+                (None, Some(_)) => {
+                    self.runner.reconcile_next(now, &mut self.shared);
+                }
+                (Some(timer), _) => {
+                    let Some(wake) = self.timers.remove(&timer) else {
+                        continue;
+                    };
+                    self.fire(wake, now);
+                }
+            }
+            // Series that went quiet are finished on the recorder's own schedule; checking
+            // after every key and timer keeps it simple and cheap.
+            let sh = &mut self.shared;
+            sh.recorder.flush_series(&sh.store, now, false);
         }
     }
 
     fn fire(&mut self, wake: Wake, now: Timestamp) {
-        match &wake {
-            Wake::Schedule(uid) => self.schedule(uid, now),
-            Wake::SeriesRefresh => {
-                let store = self.store.clone();
-                self.recorder.flush_series(&store, now, true);
-                self.push(add(now, recorder::SERIES_REFRESH), Wake::SeriesRefresh);
-            }
-            _ => {
-                let store = self.store.clone();
-                let mut wakes = Vec::new();
-                let mut cx = Ctx {
-                    now,
-                    rng: &mut self.rng,
-                    wakes: &mut wakes,
-                    rec: &mut self.recorder,
-                    store: &store,
-                };
-                for k in &mut self.kubelets {
-                    k.fire(&wake, &mut cx);
-                }
-                for (at, w) in wakes {
-                    self.push(at, w);
-                }
-            }
+        let mut wakes = Vec::new();
+        let sh = &mut self.shared;
+        let mut cx = Ctx {
+            now,
+            rng: &mut sh.rng,
+            wakes: &mut wakes,
+            rec: &mut sh.recorder,
+            store: &sh.store,
+        };
+        for k in &mut sh.kubelets {
+            k.fire(&wake, &mut cx);
         }
-        // Series that went quiet are finished on the recorder's own schedule; checking after
-        // every timer keeps it simple and cheap.
-        let store = self.store.clone();
-        self.recorder.flush_series(&store, now, false);
+        for (at, w) in wakes {
+            self.push(at, w);
+        }
+    }
+}
+
+/// A store watch event's type as the runtime knows it.
+fn change_type(kind: EventType) -> ChangeType {
+    match kind {
+        EventType::Added => ChangeType::Added,
+        EventType::Deleted => ChangeType::Deleted,
+        _ => ChangeType::Modified,
     }
 }
 
@@ -487,21 +405,30 @@ impl Controllers {
             .iter()
             .map(|n| new_kubelet(&store, &mut recorder, &runtime, n, now))
             .collect();
-        let mut world = World {
-            store: store.clone(),
+        // Adding a controller: one file with its `Controller` and one line here.
+        let mut runner = Runner::new();
+        runner.register(scheduler::Scheduler::default());
+        runner.register(recorder::SeriesRefresh);
+        runner.enqueue(
+            recorder::SeriesRefresh::NAME,
+            recorder::SeriesRefresh::KEY,
+            add(now, recorder::SERIES_REFRESH),
+        );
+        let world = World {
             watches: Watches { pods, nodes },
             timers: BTreeMap::new(),
-            seq: 0,
-            rng: Rng::new(0x6b75_6265_7175_6573),
-            recorder,
-            kubelets,
-            pods: HashMap::new(),
-            nodes: node_list,
-            queue: HashMap::new(),
+            runner,
+            shared: Shared {
+                store: store.clone(),
+                rng: Rng::new(0x6b75_6265_7175_6573),
+                recorder,
+                kubelets,
+                pods: HashMap::new(),
+                nodes: node_list,
+                runtime,
+            },
             resync: true,
-            runtime,
         };
-        world.push(add(now, recorder::SERIES_REFRESH), Wake::SeriesRefresh);
         let ctrl = Arc::new(Controllers {
             world: Mutex::new(world),
             store: store.clone(),

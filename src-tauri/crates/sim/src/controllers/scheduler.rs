@@ -13,13 +13,24 @@
 //! Retries follow the scheduling queue: an unschedulable pod moves back to the active queue
 //! when the cluster changes (a node added or updated, a pod deleted), after its per-pod back-off
 //! (1 s doubling to 10 s), and otherwise after five minutes.
+//!
+//! The scheduler is a controller on the reconciler runtime ([`Scheduler`]), keyed by pod uid:
+//! its change handler is kube-scheduler's informer event handler (queue an unbound pod of
+//! ours once; on a node change or a pod deletion, move unschedulable pods up), and a
+//! reconcile is one scheduling attempt.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, Taint};
+use kq_controllers::{Action, Change, ChangeType, Controller, Enqueue};
+use serde_json::Value;
 
+use super::Shared;
+use super::recorder::Regarding;
+use crate::kinds;
 use crate::quantity::Quantity;
 
 /// `DefaultPodMaxInUnschedulablePodsDuration`.
@@ -355,10 +366,175 @@ impl QueuedPod {
 }
 
 pub(crate) fn add(t: Timestamp, d: Duration) -> Timestamp {
-    jiff::SignedDuration::try_from(d)
-        .ok()
-        .and_then(|d| t.checked_add(d).ok())
-        .unwrap_or(t)
+    kq_controllers::queue::at_after(t, d)
+}
+
+/// The scheduler on the reconciler runtime: the scheduling queue's per-pod state, by uid.
+#[derive(Debug, Default)]
+pub(crate) struct Scheduler {
+    queue: BTreeMap<String, QueuedPod>,
+}
+
+impl Scheduler {
+    /// Unschedulable pods get another look once their back-off allows.
+    fn cluster_changed(&mut self, queue: &mut Enqueue<'_>) {
+        let now = queue.now();
+        for (uid, q) in &mut self.queue {
+            let before = q.next_attempt;
+            q.cluster_changed(now);
+            if q.next_attempt < before {
+                queue.key_at(uid.clone(), q.next_attempt);
+            }
+        }
+    }
+}
+
+/// What is placed on each node: requests of the pods bound there that still run.
+fn usage(pods: &HashMap<String, Arc<Value>>) -> HashMap<String, NodeUsage> {
+    let mut usage: HashMap<String, NodeUsage> = HashMap::new();
+    for p in pods.values() {
+        let node = kinds::str_at(p, "/spec/nodeName");
+        let phase = kinds::str_at(p, "/status/phase");
+        if node.is_empty() || phase == "Succeeded" || phase == "Failed" {
+            continue;
+        }
+        let Ok(typed) = serde_json::from_value::<Pod>((**p).clone()) else {
+            continue;
+        };
+        let r = pod_requests(&typed);
+        let u = usage.entry(node.to_string()).or_default();
+        u.requests.cpu_milli += r.cpu_milli;
+        u.requests.memory += r.memory;
+        u.pods += 1;
+    }
+    usage
+}
+
+impl Controller<Shared> for Scheduler {
+    fn name(&self) -> &'static str {
+        "scheduler"
+    }
+
+    fn watches(&self) -> &'static [&'static str] {
+        &["pods", "nodes"]
+    }
+
+    fn on_change(&mut self, change: &Change<'_>, _: &mut Shared, queue: &mut Enqueue<'_>) {
+        if change.resource == "nodes" {
+            self.cluster_changed(queue);
+            return;
+        }
+        let pod = change.object;
+        let uid = kinds::str_at(pod, "/metadata/uid").to_string();
+        if change.change == ChangeType::Deleted {
+            self.queue.remove(&uid);
+            // Room freed on a node: unschedulable pods get another look.
+            self.cluster_changed(queue);
+            return;
+        }
+        let unbound = kinds::str_at(pod, "/spec/nodeName").is_empty();
+        let ours = matches!(
+            kinds::str_at(pod, "/spec/schedulerName"),
+            "" | "default-scheduler"
+        );
+        let deleting = pod.pointer("/metadata/deletionTimestamp").is_some();
+        if unbound && ours && !deleting && !self.queue.contains_key(&uid) {
+            self.queue.insert(uid.clone(), QueuedPod::new(queue.now()));
+            queue.key(uid.clone());
+        }
+        if !unbound {
+            self.queue.remove(&uid);
+        }
+    }
+
+    /// One scheduling attempt: bind the pod to the node that fits, or record why none does
+    /// and retry after five minutes (or sooner, when the cluster changes).
+    fn reconcile(
+        &mut self,
+        uid: &str,
+        now: Timestamp,
+        sh: &mut Shared,
+    ) -> kq_controllers::Result<Action> {
+        let Some(q) = self.queue.get(uid) else {
+            return Ok(Action::await_change());
+        };
+        if q.next_attempt > now {
+            let wait = Duration::try_from(q.next_attempt.duration_since(now)).unwrap_or_default();
+            return Ok(Action::requeue(wait));
+        }
+        let Some(pod) = sh.pods.get(uid).cloned() else {
+            return Ok(Action::await_change());
+        };
+        let Ok(typed) = serde_json::from_value::<Pod>((*pod).clone()) else {
+            return Ok(Action::await_change());
+        };
+        let (ns, name) = (
+            kinds::namespace_of(&pod).to_string(),
+            kinds::name_of(&pod).to_string(),
+        );
+        let store = sh.store.clone();
+        match place(&typed, &sh.nodes, &usage(&sh.pods)) {
+            Placement::Node(node) => {
+                if store.bind_pod(&ns, &name, &node).is_ok() {
+                    self.queue.remove(uid);
+                    let fresh = store.get_raw(&kinds::pod::KIND, &ns, &name).unwrap_or(pod);
+                    sh.recorder.scheduler(
+                        &store,
+                        now,
+                        &Regarding::pod(&fresh, None),
+                        "Normal",
+                        "Scheduled",
+                        "Binding",
+                        &format!("Successfully assigned {ns}/{name} to {node}"),
+                    );
+                }
+                Ok(Action::await_change())
+            }
+            Placement::Unschedulable(message) => {
+                let _ = store.update_status::<Pod>(&ns, &name, |p| {
+                    let st = p.status.get_or_insert_with(Default::default);
+                    let conds = st.conditions.get_or_insert_with(Vec::new);
+                    let existing = conds.iter().position(|c| c.type_ == "PodScheduled");
+                    let same = existing.is_some_and(|i| {
+                        conds[i].status == "False"
+                            && conds[i].message.as_deref() == Some(message.as_str())
+                    });
+                    if !same {
+                        if let Some(i) = existing {
+                            conds.remove(i);
+                        }
+                        conds.push(k8s_openapi::api::core::v1::PodCondition {
+                            type_: "PodScheduled".into(),
+                            status: "False".into(),
+                            reason: Some("Unschedulable".into()),
+                            message: Some(message.clone()),
+                            last_transition_time: Some(
+                                k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now),
+                            ),
+                            ..Default::default()
+                        });
+                    }
+                    st.phase.get_or_insert_with(|| "Pending".into());
+                });
+                sh.recorder.scheduler(
+                    &store,
+                    now,
+                    &Regarding::pod(&pod, None),
+                    "Warning",
+                    "FailedScheduling",
+                    "Scheduling",
+                    &message,
+                );
+                match self.queue.get_mut(uid) {
+                    Some(q) => {
+                        q.failed(now);
+                        Ok(Action::requeue(UNSCHEDULABLE_RETRY))
+                    }
+                    None => Ok(Action::await_change()),
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -244,7 +244,6 @@ impl Kubelet {
                     let _ = cx.store.finalize_pod_deletion(&w.ns, &w.name, &w.uid);
                 }
             }
-            Wake::Schedule(_) | Wake::SeriesRefresh => {}
         }
     }
 }
