@@ -30,8 +30,9 @@ use kq_engine::mission::{
     Catalog, Check, Mission, Objective, ObjectiveResult, ObjectiveStatus, REGISTRY_FILE, Snapshot,
     all_met, check_lessons, evaluate, load_mission, symptom_matches,
 };
-use kq_engine::pipeline::{PodPipeline, build_pipeline, normalize_image};
+use kq_engine::pipeline::{PodPipeline, build_pipeline};
 use kq_engine::session::{ClusterKind, apply_yaml, delete_yaml, start_mission};
+use kq_kube::reference::normalize as normalize_image;
 use kq_sim::ClusterConfig;
 use kq_tests::cluster::{Kubectl, TestCluster, kube_client, kubectl_binaries};
 use kube::api::{Api, ListParams};

@@ -116,6 +116,17 @@ impl ImageRef {
     }
 }
 
+/// The form containerd reports in a container status's `image` (`docker.io/library/nginx:latest`
+/// for `nginx`), so a spec's image and a status's compare equal. A reference that does not parse
+/// comes back as written (trimmed): the kubelet never runs it, so it only equals itself.
+///
+/// The engine's one image normaliser; it used to keep its own that read `MyRegistry/app` as a
+/// Docker Hub path, where `splitDockerDomain` makes an upper-case first component a host.
+pub fn normalize(image: &str) -> String {
+    let image = image.trim();
+    ImageRef::parse(image).map_or_else(|_| image.to_string(), |r| r.normalized())
+}
+
 /// `ParseNormalizedNamed`: returns the distribution/reference error text on failure.
 fn parse_normalized(s: &str) -> Result<ImageRef, String> {
     if s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
@@ -451,6 +462,56 @@ mod tests {
             ("registry.k8s.io", "pause")
         );
         assert_eq!(r.tag.as_deref(), Some("3.9"));
+    }
+
+    /// The engine's vector (it was `kq-engine`'s `normalize_image` test); the digest is a full
+    /// sha256 now that the one parser checks it.
+    #[test]
+    fn images_normalise_like_containerd() {
+        let cases = [
+            ("nginx", "docker.io/library/nginx:latest".to_string()),
+            ("nginx:1.25", "docker.io/library/nginx:1.25".to_string()),
+            ("bitnami/redis:7", "docker.io/bitnami/redis:7".to_string()),
+            (
+                "docker.io/library/nginx:1.25",
+                "docker.io/library/nginx:1.25".to_string(),
+            ),
+            (
+                "localhost:5000/app",
+                "localhost:5000/app:latest".to_string(),
+            ),
+            (
+                "registry.kq.local/team/app:v2",
+                "registry.kq.local/team/app:v2".to_string(),
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize(input), want, "{input}");
+        }
+        assert_eq!(
+            normalize(&format!("nginx@{D}")),
+            format!("docker.io/library/nginx@{D}")
+        );
+        assert_eq!(normalize(" nginx "), "docker.io/library/nginx:latest");
+        assert_eq!(normalize("nginx:"), "nginx:", "unparsable: as written");
+    }
+
+    /// Where the engine's old normaliser and the cluster's parser disagreed: an upper-case first
+    /// component is a registry host (`splitDockerDomain`), not a Docker Hub namespace; upper case
+    /// in the repository path stays an error.
+    #[test]
+    fn an_upper_case_first_component_is_a_host() {
+        let r = ok("MyRegistry/app:1");
+        assert_eq!((r.domain.as_str(), r.path.as_str()), ("MyRegistry", "app"));
+        assert_eq!(normalize("MyRegistry/app:1"), "MyRegistry/app:1");
+        assert_eq!(
+            normalize("Registry.Example.com:5000/team/app"),
+            "Registry.Example.com:5000/team/app:latest"
+        );
+        assert_eq!(
+            reason("registry.example.com/Team/app"),
+            "invalid reference format: repository name (Team/app) must be lowercase"
+        );
     }
 
     #[test]

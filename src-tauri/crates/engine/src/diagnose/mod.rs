@@ -235,12 +235,12 @@ fn quoted_image(text: &str) -> Option<&str> {
 /// The texts that are evidence about the spec's image: a text quoting another image (the one
 /// before the learner's edit) says nothing about this one.
 fn evidence_about_image<'a>(s: &Symptom<'a>) -> Vec<&'a str> {
-    let spec = s.image.map(crate::pipeline::normalize_image);
+    let spec = s.image.map(kq_kube::reference::normalize);
     [s.message, s.event_message]
         .into_iter()
         .flatten()
         .filter(|text| match (quoted_image(text), &spec) {
-            (Some(quoted), Some(spec)) => crate::pipeline::normalize_image(quoted) == *spec,
+            (Some(quoted), Some(spec)) => kq_kube::reference::normalize(quoted) == *spec,
             _ => true,
         })
         .collect()
@@ -248,12 +248,12 @@ fn evidence_about_image<'a>(s: &Symptom<'a>) -> Vec<&'a str> {
 
 /// The image the evidence is about when it is not the spec's (a fix not tried yet).
 fn other_image<'a>(s: &Symptom<'a>) -> Option<&'a str> {
-    let spec = crate::pipeline::normalize_image(s.image?);
+    let spec = kq_kube::reference::normalize(s.image?);
     [s.message, s.event_message]
         .into_iter()
         .flatten()
         .filter_map(quoted_image)
-        .find(|quoted| crate::pipeline::normalize_image(quoted) != spec)
+        .find(|quoted| kq_kube::reference::normalize(quoted) != spec)
 }
 
 /// Reads the runtime's pull error (the waiting message from 1.32 on, or the `Failed to pull

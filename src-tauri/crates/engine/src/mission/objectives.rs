@@ -24,11 +24,12 @@
 
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::{Container, Event, Pod};
+use kq_kube::reference;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::format::Objective;
-use crate::pipeline::{normalize_image, print_pod};
+use crate::pipeline::print_pod;
 use crate::stage::ReasonKind;
 
 /// A typed objective check.
@@ -190,7 +191,7 @@ fn containers<'a>(
 
 /// `docker.io/library/nginx` for `nginx:1.25`.
 fn repository(image: &str) -> String {
-    let full = normalize_image(image);
+    let full = reference::normalize(image);
     let without_digest = full.split('@').next().unwrap_or(&full);
     let slash = without_digest.rfind('/').map_or(0, |i| i + 1);
     match without_digest[slash..].rfind(':') {
@@ -297,7 +298,7 @@ fn evaluate_check(check: &Check, snap: &Snapshot<'_>) -> (ObjectiveStatus, Strin
                         )));
                     }
                     if cs.image_id.is_empty()
-                        || normalize_image(&cs.image) != normalize_image(image)
+                        || reference::normalize(&cs.image) != reference::normalize(image)
                     {
                         return Ok(not_met(format!("{pod}: {image} has not been pulled yet",)));
                     }
@@ -317,7 +318,7 @@ fn evaluate_check(check: &Check, snap: &Snapshot<'_>) -> (ObjectiveStatus, Strin
                 };
                 let image = c.image.as_deref().unwrap_or_default();
                 if let Some(bad) = not
-                    && normalize_image(image) == normalize_image(bad)
+                    && reference::normalize(image) == reference::normalize(bad)
                 {
                     return Ok(not_met(format!("{pod}/{} still uses {image}", c.name)));
                 }

@@ -61,7 +61,7 @@ use ts_rs::TS;
 
 use crate::diagnose::{self, Diagnosis, Symptom, Termination};
 use crate::stage::ReasonKind;
-use kq_kube::duration;
+use kq_kube::{duration, reference};
 
 /// Where a stage stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
@@ -446,44 +446,6 @@ enum Role {
     Sidecar,
 }
 
-/// `docker.io/library/nginx:latest` for `nginx`, so spec and status images compare equal
-/// (containerd reports the normalised form).
-pub fn normalize_image(image: &str) -> String {
-    let image = image.trim();
-    let (name, digest) = match image.split_once('@') {
-        Some((n, d)) => (n, Some(d)),
-        None => (image, None),
-    };
-    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
-    let (repo, tag) = match name[last_slash..].rfind(':') {
-        Some(i) => (&name[..last_slash + i], Some(&name[last_slash + i + 1..])),
-        None => (name, None),
-    };
-    let first = repo.split('/').next().unwrap_or_default();
-    let has_registry =
-        repo.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
-    let mut full = if has_registry {
-        repo.to_owned()
-    } else if repo.contains('/') {
-        format!("docker.io/{repo}")
-    } else {
-        format!("docker.io/library/{repo}")
-    };
-    match (tag, digest) {
-        (Some(t), _) => {
-            full.push(':');
-            full.push_str(t);
-        }
-        (None, None) => full.push_str(":latest"),
-        (None, Some(_)) => {}
-    }
-    if let Some(d) = digest {
-        full.push('@');
-        full.push_str(d);
-    }
-    full
-}
-
 fn mentions_image(e: &PodEvent, image: &str) -> bool {
     !image.is_empty() && e.message.contains(&format!("\"{image}\""))
 }
@@ -783,7 +745,7 @@ fn assess(
                 let status_image = cs.map(|cs| cs.image.as_str()).unwrap_or_default();
                 if !status_image.is_empty()
                     && !image.is_empty()
-                    && normalize_image(status_image) != normalize_image(image)
+                    && reference::normalize(status_image) != reference::normalize(image)
                 {
                     // The spec names a new image; the status still describes the old one until
                     // the kubelet's next sync pulls the new image.
@@ -1268,28 +1230,6 @@ pub fn build_pipeline(pod: &Pod, events: &[Event], now: Timestamp) -> PodPipelin
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn images_normalise_like_containerd() {
-        let cases = [
-            ("nginx", "docker.io/library/nginx:latest"),
-            ("nginx:1.25", "docker.io/library/nginx:1.25"),
-            ("bitnami/redis:7", "docker.io/bitnami/redis:7"),
-            (
-                "docker.io/library/nginx:1.25",
-                "docker.io/library/nginx:1.25",
-            ),
-            ("localhost:5000/app", "localhost:5000/app:latest"),
-            (
-                "registry.kq.local/team/app:v2",
-                "registry.kq.local/team/app:v2",
-            ),
-            ("nginx@sha256:abc", "docker.io/library/nginx@sha256:abc"),
-        ];
-        for (input, want) in cases {
-            assert_eq!(normalize_image(input), want, "{input}");
-        }
-    }
 
     #[test]
     fn image_backoff_doubles_from_ten_seconds_to_five_minutes() {
