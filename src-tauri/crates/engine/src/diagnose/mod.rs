@@ -11,13 +11,19 @@
 //! - the `kubectl` commands that would have revealed it, so the app teaches the real tool rather
 //!   than replacing it.
 //!
-//! It is pure: the pipeline reducer ([`crate::pipeline`]) feeds it the facts it found.
+//! It is pure: the pipeline reducer ([`crate::pipeline`]) feeds it the facts it found. The
+//! reasons and the stage each blocks are the shared vocabulary in [`crate::stage`]. The words
+//! themselves (titles, explanations, commands) are content, in `lessons/diagnoses.yaml`, read
+//! and checked by [`texts`]: this module only decides which of them applies.
 
 use serde::Serialize;
 use ts_rs::TS;
 
 use crate::stage::StageKind;
+pub mod texts;
+
 pub use crate::stage::{ReasonKind, stage_of};
+pub use texts::{BUNDLED_YAML, DIAGNOSES_FILE, DiagnosisTexts, TextsIssue, TextsProblem, render};
 
 /// How a container's previous (or current) run ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -290,271 +296,234 @@ fn pull_cause(s: &Symptom<'_>) -> PullCause {
     }
 }
 
-fn fit_reason_sentence(r: &FitReason) -> String {
+fn fit_reason_sentence(t: &DiagnosisTexts, r: &FitReason) -> String {
+    const S: &str = "Unschedulable";
     let reason = r.reason.as_str();
     let what = if let Some(res) = reason.strip_prefix("Insufficient ") {
-        format!(
-            "not enough free {res}: the pod's `resources.requests.{res}` is more than the node has \
-             left to give"
-        )
+        render(t.text(S, "fit-insufficient"), &[("resource", res)])
     } else if reason.contains("untolerated taint") {
-        format!("the node has a taint the pod does not tolerate ({reason})")
+        render(t.text(S, "fit-taint"), &[("reason", reason)])
     } else if reason.contains("didn't match Pod's node affinity/selector") {
-        "the pod's nodeSelector or node affinity does not match the node's labels".into()
+        t.text(S, "fit-affinity").to_owned()
     } else if reason.contains("Too many pods") {
-        "the node already runs as many pods as it allows".into()
+        t.text(S, "fit-too-many-pods").to_owned()
     } else if reason.contains("were unschedulable") {
-        "the node is cordoned (marked unschedulable)".into()
+        t.text(S, "fit-cordoned").to_owned()
     } else {
         reason.to_owned()
     };
     match r.count {
-        Some(1) => format!("1 node: {what}"),
-        Some(n) => format!("{n} nodes: {what}"),
+        Some(1) => render(t.text(S, "fit-one-node"), &[("what", &what)]),
+        Some(n) => render(
+            t.text(S, "fit-nodes"),
+            &[("count", &n.to_string()), ("what", &what)],
+        ),
         None => what,
     }
 }
 
-/// Explains one problem.
+/// The section of `lessons/diagnoses.yaml` that holds a reason's words (sibling reasons that
+/// are explained together share one).
+pub(crate) fn section_of(kind: ReasonKind) -> &'static str {
+    use ReasonKind as R;
+    match kind {
+        R::ErrImagePull | R::ImagePullBackOff => "ErrImagePull",
+        R::InvalidImageName => "InvalidImageName",
+        R::ErrImageNeverPull => "ErrImageNeverPull",
+        R::ImageInspectError | R::RegistryUnavailable => "ImageInspectError",
+        R::CrashLoopBackOff => "CrashLoopBackOff",
+        R::CreateContainerConfigError => "CreateContainerConfigError",
+        R::CreateContainerError => "CreateContainerError",
+        R::RunContainerError | R::StartError => "RunContainerError",
+        R::OomKilled => "OomKilled",
+        R::Error | R::Completed => "Error",
+        R::Unschedulable => "Unschedulable",
+        R::SchedulingGated => "SchedulingGated",
+        R::FailedMount => "FailedMount",
+        R::FailedCreatePodSandBox => "FailedCreatePodSandBox",
+        R::LivenessProbeFailed => "LivenessProbeFailed",
+        R::ReadinessProbeFailed => "ReadinessProbeFailed",
+        R::StartupProbeFailed => "StartupProbeFailed",
+        R::PodFailed => "PodFailed",
+        R::Other => "Other",
+    }
+}
+
+/// Explains one problem, in the words of [`DiagnosisTexts::current`]. This function chooses
+/// which text applies; what each says is in `lessons/diagnoses.yaml`.
 pub fn diagnose(s: &Symptom<'_>) -> Diagnosis {
+    let t = DiagnosisTexts::current();
     let kind = ReasonKind::from_reason(s.reason);
+    let section = section_of(kind);
     let container = s.container.map(str::to_owned);
     let who = match (s.container, s.init) {
-        (Some(c), true) => format!("The init container `{c}`"),
-        (Some(c), false) => format!("The container `{c}`"),
-        (None, _) => format!("The pod `{}`", s.pod),
+        (Some(c), true) => render(t.text("common", "who-init-container"), &[("container", c)]),
+        (Some(c), false) => render(t.text("common", "who-container"), &[("container", c)]),
+        (None, _) => render(t.text("common", "who-pod"), &[("pod", s.pod)]),
     };
-    let image = s.image.unwrap_or("its image");
+    let image = s.image.unwrap_or(t.text("common", "its-image"));
     let name = s.container.unwrap_or(s.pod);
-    let describe = describe_cmd(s);
+    let quoted = |m: Option<&str>| {
+        m.map(|m| render(t.text("common", "quoted"), &[("message", m)]))
+            .unwrap_or_default()
+    };
+    let (describe, logs, previous_logs, images) = (
+        describe_cmd(s),
+        logs_cmd(s, false),
+        logs_cmd(s, true),
+        image_cmd(s),
+    );
+    // Facts every text of the section may name; `extra` adds the ones a text chooses.
+    let base: [(&str, &str); 11] = [
+        ("who", &who),
+        ("name", name),
+        ("image", image),
+        ("pod", s.pod),
+        ("namespace", s.namespace),
+        ("reason", s.reason),
+        ("container", s.container.unwrap_or_default()),
+        ("describe", &describe),
+        ("logs", &logs),
+        ("previous_logs", &previous_logs),
+        ("images", &images),
+    ];
+    let fill = |key: &str, extra: &[(&str, &str)]| {
+        let vars: Vec<(&str, &str)> = extra.iter().chain(&base).copied().collect();
+        render(t.text(section, key), &vars)
+    };
+    let commands = |key: &str| -> Vec<String> {
+        t.list(section, key)
+            .iter()
+            .map(|c| render(c, &base))
+            .collect()
+    };
     let mut fit_error = None;
     let (title, explanation, commands): (String, String, Vec<String>) = match kind {
         ReasonKind::ErrImagePull | ReasonKind::ImagePullBackOff => {
             let backoff = if kind == ReasonKind::ImagePullBackOff {
-                " The kubelet is now waiting before it tries again: 10 s after the first failure, \
-                 then 20 s, 40 s … up to 5 minutes. ImagePullBackOff is that waiting; \
-                 ErrImagePull is shown right after each failed attempt, so the status flips \
-                 between the two."
+                t.text(section, "backoff-waiting")
             } else {
-                " The kubelet will retry, waiting longer after each failure (ImagePullBackOff)."
+                t.text(section, "backoff-retrying")
             };
-            let cause = match pull_cause(s) {
-                PullCause::NotFound => "The registry answered that this image does not exist: \
-                     the tag or the repository name is wrong (a typo, or a version that was never \
-                     pushed)."
-                    .to_owned(),
-                PullCause::Unauthorized => "The registry refused to hand it out without \
-                     credentials: the image is private and the pod has no `imagePullSecrets` \
-                     (or the secret's credentials are wrong)."
-                    .to_owned(),
-                PullCause::Unreachable => "The node could not reach the registry at all (DNS or \
-                     network error): check the registry host name in the image reference."
-                    .to_owned(),
-                // No registry answer about this image yet: say what is known, claim nothing.
-                PullCause::Unknown => "The cluster has not said why yet. Common causes are a \
-                     typo in the tag or repository name, or a private registry and no pull \
-                     secret; the registry's own answer appears in the pod's events."
-                    .to_owned(),
-            };
-            let mut commands = vec![describe, image_cmd(s)];
+            let cause = t.text(
+                section,
+                match pull_cause(s) {
+                    PullCause::NotFound => "cause-not-found",
+                    PullCause::Unauthorized => "cause-unauthorized",
+                    PullCause::Unreachable => "cause-unreachable",
+                    // No registry answer about this image yet: say what is known, claim nothing.
+                    PullCause::Unknown => "cause-unknown",
+                },
+            );
+            let mut cmds = commands("commands");
             if pull_cause(s) == PullCause::Unauthorized {
-                commands.push(format!(
-                    "kubectl get pod {} -n {} -o jsonpath='{{.spec.imagePullSecrets}}'",
-                    s.pod, s.namespace
-                ));
+                cmds.extend(commands("commands-unauthorized"));
             }
             match other_image(s) {
                 // The failure on record is about the image before the learner's edit.
                 Some(old) if pull_cause(s) == PullCause::Unknown => (
-                    format!("`{image}` has not been pulled yet"),
-                    format!(
-                        "{who} now asks for `{image}`. The failure Kubernetes reports is about \
-                         `{old}`, the image before the change; the kubelet tries `{image}` on \
-                         its next attempt, and nothing is known about it until then.{backoff}"
+                    fill("title-other-image", &[]),
+                    fill(
+                        "explanation-other-image",
+                        &[("old", old), ("backoff", backoff)],
                     ),
-                    commands,
+                    cmds,
                 ),
                 _ => (
-                    format!("The node cannot pull the image `{image}`"),
-                    format!(
-                        "{who} cannot start because the node failed to download `{image}` from \
-                         its registry. {cause}{backoff} The exact registry error is in the pod's \
-                         events."
-                    ),
-                    commands,
+                    fill("title", &[]),
+                    fill("explanation", &[("cause", cause), ("backoff", backoff)]),
+                    cmds,
                 ),
             }
         }
-        ReasonKind::InvalidImageName => (
-            format!("`{image}` is not a valid image reference"),
-            format!(
-                "{who} names an image that Kubernetes cannot even parse (for example an \
-                 upper-case letter, a space, or two colons in the tag). The kubelet does not try \
-                 to pull it at all. Fix the `image:` field."
-            ),
-            vec![describe, image_cmd(s)],
-        ),
-        ReasonKind::ErrImageNeverPull => (
-            format!("`{image}` is not on the node and may not be pulled"),
-            format!(
-                "{who} has `imagePullPolicy: Never`, which tells the kubelet to use only images \
-                 already present on the node. `{image}` is not there, so the container cannot be \
-                 created. Either load the image onto the node or allow pulling (`IfNotPresent`)."
-            ),
-            vec![
-                describe,
-                format!(
-                    "kubectl get pod {} -n {} -o jsonpath='{{.spec.containers[*].imagePullPolicy}}'",
-                    s.pod, s.namespace
-                ),
-            ],
-        ),
-        ReasonKind::ImageInspectError | ReasonKind::RegistryUnavailable => (
-            format!("The node cannot read the image `{image}`"),
-            format!(
-                "{who} is blocked before it is created: the container runtime could not inspect \
-                 or reach the registry for `{image}`. The pod's events carry the runtime's error."
-            ),
-            vec![describe],
-        ),
         ReasonKind::CrashLoopBackOff => {
             let last = s.last_termination.as_ref();
             let cause = match last.map(|t| ReasonKind::from_reason(&t.reason)) {
-                _ if s.killed_by_liveness => format!(
-                    " The kubelet killed the previous run because its liveness probe failed{}; \
-                     the probe (or the app's health endpoint) is the thing to look at.",
-                    s.event_message
-                        .map(|m| format!(" (`{m}`)"))
-                        .unwrap_or_default()
+                _ if s.killed_by_liveness => {
+                    fill("cause-liveness", &[("event", &quoted(s.event_message))])
+                }
+                Some(ReasonKind::OomKilled) => fill("cause-oom", &[]),
+                Some(ReasonKind::Completed) => fill(
+                    "cause-completed",
+                    &[("restart_policy", s.restart_policy.unwrap_or("Always"))],
                 ),
-                Some(ReasonKind::OomKilled) => " The last run was OOMKilled: it used more memory \
-                     than its `resources.limits.memory`, so the kernel killed it (exit code 137)."
-                    .into(),
-                Some(ReasonKind::Completed) => format!(
-                    " The last run exited with code 0 (Completed): the process finished \
-                     successfully, but with `restartPolicy: {}` Kubernetes expects it to keep \
-                     running and starts it again. A server process must not exit.",
-                    s.restart_policy.unwrap_or("Always")
-                ),
-                Some(ReasonKind::StartError) => format!(
-                    " The last run never started: the runtime could not launch the command \
-                     (StartError, exit code 128){}.",
-                    last.and_then(|t| t.message.as_deref())
-                        .map(|m| format!(": {m}"))
-                        .unwrap_or_default()
-                ),
+                Some(ReasonKind::StartError) => {
+                    let detail = last
+                        .and_then(|t| t.message.as_deref())
+                        .map(|m| fill("start-error-detail", &[("message", m)]))
+                        .unwrap_or_default();
+                    fill("cause-start-error", &[("detail", &detail)])
+                }
                 _ => match last {
-                    Some(t) => format!(
-                        " The last run ended with {}: the program itself reported a failure, so \
-                         its own output (the logs of the previous run) says why.",
-                        t.describe()
-                    ),
+                    Some(t) => fill("cause-exit", &[("termination", &t.describe())]),
                     None => String::new(),
                 },
             };
             (
-                format!("`{name}` keeps crashing"),
-                format!(
-                    "{who} started, then its main process stopped. Kubernetes restarts it, and \
-                     waits longer before each new attempt (10 s, 20 s, 40 s … up to 5 minutes): \
-                     that waiting is CrashLoopBackOff. The pod's phase can still say Running, \
-                     because a restart is always coming.{cause}"
-                ),
-                vec![logs_cmd(s, true), describe],
+                fill("title", &[]),
+                fill("explanation", &[("cause", &cause)]),
+                commands("commands"),
             )
         }
-        ReasonKind::OomKilled => (
-            format!("`{name}` ran out of memory"),
-            format!(
-                "{who} used more memory than its `resources.limits.memory`, so the kernel's OOM \
-                 killer stopped it (exit code 137). Kubernetes will restart it, and it will be \
-                 killed again until the limit fits what the program needs (or the program needs \
-                 less)."
-            ),
-            vec![
-                describe,
-                format!(
-                    "kubectl get pod {} -n {} -o jsonpath='{{.spec.containers[*].resources}}'",
-                    s.pod, s.namespace
-                ),
-            ],
-        ),
         ReasonKind::Error | ReasonKind::Completed => {
-            let exit = s.last_termination.as_ref().map(Termination::describe);
+            let exit = s
+                .last_termination
+                .as_ref()
+                .map(|e| fill("exit-detail", &[("termination", &e.describe())]))
+                .unwrap_or_default();
             let restarts = match s.restart_policy {
-                Some("Never") => " With `restartPolicy: Never` it will not be restarted.",
-                Some("OnFailure") if kind == ReasonKind::Completed => {
-                    " With `restartPolicy: OnFailure` a successful exit is final."
-                }
-                _ => {
-                    " Kubernetes will restart it and, if it keeps exiting, back off \
-                       (CrashLoopBackOff)."
-                }
+                Some("Never") => "restarts-never",
+                Some("OnFailure") if kind == ReasonKind::Completed => "restarts-on-failure",
+                _ => "restarts-always",
             };
             (
-                format!("`{name}` exited"),
-                format!(
-                    "{who}'s main process ended{}.{restarts} Its output says why.",
-                    exit.map(|e| format!(" with {e}")).unwrap_or_default()
+                fill("title", &[]),
+                fill(
+                    "explanation",
+                    &[("exit", &exit), ("restarts", t.text(section, restarts))],
                 ),
-                vec![logs_cmd(s, false), describe],
+                commands("commands"),
             )
         }
-        ReasonKind::CreateContainerConfigError => (
-            "The container's configuration refers to something missing".into(),
-            format!(
-                "{who} cannot be created because its spec refers to configuration that does not \
-                 exist{}: typically an `env`/`envFrom` entry pointing at a ConfigMap or Secret (or \
-                 a key inside one) that is not in the namespace. The image is fine; create the \
-                 missing object or fix the reference.",
-                s.message.map(|m| format!(" (`{m}`)")).unwrap_or_default()
-            ),
-            vec![
-                describe,
-                format!("kubectl get configmaps,secrets -n {}", s.namespace),
-            ],
+        ReasonKind::CreateContainerConfigError | ReasonKind::CreateContainerError => (
+            fill("title", &[]),
+            fill("explanation", &[("quoted", &quoted(s.message))]),
+            commands("commands"),
         ),
-        ReasonKind::CreateContainerError => (
-            "The runtime refused to create the container".into(),
-            format!(
-                "{who} was pulled, but the container runtime could not create it{}. The pod's \
-                 events carry the runtime's error.",
-                s.message.map(|m| format!(" (`{m}`)")).unwrap_or_default()
-            ),
-            vec![describe],
-        ),
-        ReasonKind::RunContainerError | ReasonKind::StartError => (
-            "The container's command could not be started".into(),
-            format!(
-                "{who} was created, but its process could not start{}. Usually the `command` \
-                 names a program that is not in the image, or a file that is not executable. \
-                 Check `command` and `args` against what the image contains.",
-                s.message
-                    .or(s
-                        .last_termination
-                        .as_ref()
-                        .and_then(|t| t.message.as_deref()))
-                    .map(|m| format!(" (`{m}`)"))
-                    .unwrap_or_default()
-            ),
-            vec![describe],
-        ),
+        ReasonKind::RunContainerError | ReasonKind::StartError => {
+            let message = s.message.or(s
+                .last_termination
+                .as_ref()
+                .and_then(|t| t.message.as_deref()));
+            (
+                fill("title", &[]),
+                fill("explanation", &[("quoted", &quoted(message))]),
+                commands("commands"),
+            )
+        }
         ReasonKind::Unschedulable => {
             let parsed = s.message.and_then(parse_fit_error);
             let detail = match &parsed {
-                Some(f) if !f.reasons.is_empty() => format!(
-                    " The scheduler checked {} node{} and none fits: {}.",
-                    f.nodes,
-                    if f.nodes == 1 { "" } else { "s" },
-                    f.reasons
+                Some(f) if !f.reasons.is_empty() => {
+                    let reasons = f
+                        .reasons
                         .iter()
-                        .map(fit_reason_sentence)
+                        .map(|r| fit_reason_sentence(t, r))
                         .collect::<Vec<_>>()
-                        .join("; ")
-                ),
+                        .join("; ");
+                    let key = if f.nodes == 1 {
+                        "checked-one-node"
+                    } else {
+                        "checked-nodes"
+                    };
+                    fill(
+                        key,
+                        &[("nodes", &f.nodes.to_string()), ("reasons", &reasons)],
+                    )
+                }
                 _ => s
                     .message
-                    .map(|m| format!(" The scheduler says: {m}"))
+                    .map(|m| fill("says", &[("message", m)]))
                     .unwrap_or_default(),
             };
             let preempt = if parsed
@@ -562,113 +531,46 @@ pub fn diagnose(s: &Symptom<'_>) -> Diagnosis {
                 .and_then(|f| f.preemption.as_ref())
                 .is_some()
             {
-                " Preemption could not help either: no lower-priority pods could be evicted to \
-                 make room."
+                t.text(section, "preemption")
             } else {
                 ""
             };
             fit_error = parsed;
             (
-                "No node can run this pod".into(),
-                format!(
-                    "The pod was accepted, but the scheduler cannot find a node for it, so it \
-                     stays Pending with no node, no IP and no containers.{detail}{preempt} The \
-                     scheduler retries when the cluster changes; fix the pod's requests or \
-                     constraints (or add capacity)."
-                ),
-                vec![describe, "kubectl describe nodes".into()],
+                fill("title", &[]),
+                fill("explanation", &[("detail", &detail), ("preempt", preempt)]),
+                commands("commands"),
             )
         }
-        ReasonKind::SchedulingGated => (
-            "The pod is held back by scheduling gates".into(),
-            "The pod has `spec.schedulingGates`; the scheduler ignores it until every gate is \
-             removed."
-                .into(),
-            vec![describe],
+        ReasonKind::FailedMount
+        | ReasonKind::FailedCreatePodSandBox
+        | ReasonKind::LivenessProbeFailed
+        | ReasonKind::ReadinessProbeFailed
+        | ReasonKind::StartupProbeFailed => (
+            fill("title", &[]),
+            fill("explanation", &[("quoted", &quoted(s.event_message))]),
+            commands("commands"),
         ),
-        ReasonKind::FailedMount => (
-            "A volume cannot be mounted".into(),
-            format!(
-                "The kubelet mounts the pod's volumes before it pulls images or creates \
-                 containers, and a mount failed{}. Usually a ConfigMap, Secret or \
-                 PersistentVolumeClaim named in `volumes` does not exist.",
-                s.event_message
-                    .map(|m| format!(" (`{m}`)"))
-                    .unwrap_or_default()
-            ),
-            vec![
-                describe,
-                format!("kubectl get configmaps,secrets,pvc -n {}", s.namespace),
-            ],
-        ),
-        ReasonKind::FailedCreatePodSandBox => (
-            "The pod's sandbox could not be created".into(),
-            format!(
-                "Before any container runs, the node creates the pod's sandbox (its network \
-                 namespace), and that failed{}. This is a node or network-plugin problem rather \
-                 than a problem in the pod spec.",
-                s.event_message
-                    .map(|m| format!(" (`{m}`)"))
-                    .unwrap_or_default()
-            ),
-            vec![describe],
-        ),
-        ReasonKind::LivenessProbeFailed => (
-            "The liveness probe fails".into(),
-            format!(
-                "{who} runs, but its liveness probe keeps failing{}. After `failureThreshold` \
-                 failures the kubelet kills and restarts the container, and repeated restarts \
-                 turn into CrashLoopBackOff. Check the probe's path, port and timing against what \
-                 the app serves.",
-                s.event_message
-                    .map(|m| format!(" (`{m}`)"))
-                    .unwrap_or_default()
-            ),
-            vec![describe, logs_cmd(s, false)],
-        ),
-        ReasonKind::ReadinessProbeFailed => (
-            "The readiness probe fails".into(),
-            format!(
-                "{who} runs, but its readiness probe fails{}, so the pod is not Ready and \
-                 Services send it no traffic. The container is not restarted for this. Check the \
-                 probe's path, port and timing against what the app serves.",
-                s.event_message
-                    .map(|m| format!(" (`{m}`)"))
-                    .unwrap_or_default()
-            ),
-            vec![describe],
-        ),
-        ReasonKind::StartupProbeFailed => (
-            "The startup probe has not passed".into(),
-            format!(
-                "{who} runs, but its startup probe has not succeeded yet{}; until it does, the \
-                 other probes are not run and the container is not started as far as Kubernetes \
-                 is concerned.",
-                s.event_message
-                    .map(|m| format!(" (`{m}`)"))
-                    .unwrap_or_default()
-            ),
-            vec![describe],
-        ),
-        ReasonKind::PodFailed => (
-            format!("The pod failed ({})", s.reason),
-            format!(
-                "The pod as a whole was stopped{}. It will not come back by itself; a controller \
-                 (or you) must create a new one.",
-                s.message.map(|m| format!(": {m}")).unwrap_or_default()
-            ),
-            vec![describe],
-        ),
-        ReasonKind::Other => (
-            format!("{who} is waiting: {}", s.reason),
-            format!(
-                "Kubernetes reports `{}`{}.",
-                s.reason,
-                s.message
-                    .map(|m| format!(" with the message `{m}`"))
-                    .unwrap_or_default()
-            ),
-            vec![describe],
+        ReasonKind::PodFailed | ReasonKind::Other => {
+            let detail = s
+                .message
+                .map(|m| fill("message-detail", &[("message", m)]))
+                .unwrap_or_default();
+            (
+                fill("title", &[]),
+                fill("explanation", &[("detail", &detail)]),
+                commands("commands"),
+            )
+        }
+        ReasonKind::InvalidImageName
+        | ReasonKind::ErrImageNeverPull
+        | ReasonKind::ImageInspectError
+        | ReasonKind::RegistryUnavailable
+        | ReasonKind::OomKilled
+        | ReasonKind::SchedulingGated => (
+            fill("title", &[]),
+            fill("explanation", &[]),
+            commands("commands"),
         ),
     };
     Diagnosis {

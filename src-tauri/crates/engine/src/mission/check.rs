@@ -6,6 +6,9 @@
 //! no manifest creates, a folder name that does not match the id, missing expected symptoms
 //! (mission CI then has nothing to check the broken state against).
 //!
+//! A folder of lessons may also hold `diagnoses.yaml`, the diagnosis texts: it is checked
+//! against the bundled one (sections, texts and placeholders), each problem at its line.
+//!
 //! Every error of every lesson is reported in one run, each at its own `file:line`, and the
 //! summary counts the lessons checked and how many of them have errors, broken ones included.
 //!
@@ -24,9 +27,25 @@ use super::files::LessonRoot;
 use super::manifests::{container_images, image_line};
 use super::render::is_safe_url;
 use super::{
-    Catalog, LessonError, MISSION_FILE, Mission, REGISTRY_FILE, lesson_dirs, load_draft,
-    reject_unsatisfiable,
+    Catalog, DiagnosisTextsError, LessonError, MISSION_FILE, Mission, REGISTRY_FILE, lesson_dirs,
+    load_draft, reject_unsatisfiable,
 };
+
+/// The problems of the lessons root's own `diagnoses.yaml`, if it has one: an unknown section
+/// or text, a missing one, a placeholder missing or unknown, each at its line.
+fn diagnosis_issues(root: &Path, errors: &mut Vec<LessonIssue>) {
+    match super::diagnosis_texts(&[root.to_owned()]) {
+        Ok(_) => {}
+        Err(DiagnosisTextsError::Read(e)) => errors.push(LessonIssue::from(&e)),
+        Err(DiagnosisTextsError::Invalid(issues)) => {
+            errors.extend(issues.into_iter().map(|i| LessonIssue {
+                file: i.file,
+                line: i.line,
+                message: i.problem.to_string(),
+            }));
+        }
+    }
+}
 
 /// What only the embedded cluster's offline image registry knows, supplied by the caller.
 pub trait ImageCatalog {
@@ -253,6 +272,7 @@ pub fn check_lessons(path: &Path, images: Option<&dyn ImageCatalog>) -> LessonRe
         {
             registry_issue(&root, &path.join(REGISTRY_FILE), images, &mut report.errors);
         }
+        diagnosis_issues(path, &mut report.errors);
         if dirs.is_empty() && report.errors.is_empty() {
             report.errors.push(LessonIssue {
                 file: path.to_owned(),

@@ -268,6 +268,40 @@ pub fn root_registry(root: &Path) -> Result<Option<(String, String)>, LessonErro
     read_registry(root, &root.join(REGISTRY_FILE))
 }
 
+/// Why a lessons root's `diagnoses.yaml` cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DiagnosisTextsError {
+    /// The file could not be read safely (see [`files`]).
+    #[error(transparent)]
+    Read(#[from] LessonError),
+    /// The file was read but differs from the bundled one (unknown or missing sections, texts
+    /// or placeholders); one issue per problem, each at its line.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<crate::diagnose::TextsIssue>),
+}
+
+/// The diagnosis texts of the first lessons root that has a `diagnoses.yaml` (read through the
+/// lesson reader and checked against the bundled file), or `None` when no root has one and
+/// the bundled texts apply. Call once at start and [`DiagnosisTexts::install`] the result.
+///
+/// [`DiagnosisTexts::install`]: crate::diagnose::DiagnosisTexts::install
+pub fn diagnosis_texts(
+    roots: &[PathBuf],
+) -> Result<Option<crate::diagnose::DiagnosisTexts>, DiagnosisTextsError> {
+    for root in roots {
+        let file = root.join(crate::diagnose::DIAGNOSES_FILE);
+        let Ok(dir) = LessonRoot::new(root) else {
+            continue;
+        };
+        if let Some(yaml) = dir.read_optional(&file)? {
+            return crate::diagnose::DiagnosisTexts::parse(&file, &yaml)
+                .map(Some)
+                .map_err(DiagnosisTextsError::Invalid);
+        }
+    }
+    Ok(None)
+}
+
 fn read_registry(root: &Path, file: &Path) -> Result<Option<(String, String)>, LessonError> {
     let text = LessonRoot::new(root)?.read_optional(file)?;
     Ok(text.map(|t| (file.display().to_string(), t)))

@@ -195,3 +195,45 @@ fn the_hint_ladder_goes_one_step_at_a_time() {
         "stored counts are clamped"
     );
 }
+
+#[test]
+fn a_roots_diagnoses_yaml_is_loaded_and_checked_like_a_lesson() {
+    let root = tempfile::tempdir().unwrap();
+    lesson(root.path(), "01-a", "a", 1, "[]");
+    // No file: the bundled texts apply, and the check has nothing to say about them.
+    assert!(matches!(
+        diagnosis_texts(&[root.path().to_owned()]),
+        Ok(None)
+    ));
+    assert!(check_lessons(root.path(), None).is_ok());
+
+    let yaml = crate::diagnose::BUNDLED_YAML.replace(
+        "  title: \"`{name}` keeps crashing\"",
+        "  title: \"`{nom}` plante en boucle\"",
+    );
+    write(root.path(), "diagnoses.yaml", &yaml);
+    let line = yaml.lines().position(|l| l.contains("plante")).unwrap() + 1;
+    let report = check_lessons(root.path(), None);
+    let file = root.path().join("diagnoses.yaml");
+    assert_eq!(
+        report.errors,
+        vec![LessonIssue {
+            file: file.clone(),
+            line: Some(line),
+            message: "`CrashLoopBackOff.title`: missing placeholder {name}; unknown placeholder \
+                      {nom} (KubeQuest does not fill it in)"
+                .into(),
+        }]
+    );
+    assert!(diagnosis_texts(&[root.path().to_owned()]).is_err());
+
+    // A translation with the same placeholders is taken as it is.
+    let fr = crate::diagnose::BUNDLED_YAML.replace("keeps crashing", "plante en boucle");
+    write(root.path(), "diagnoses.yaml", &fr);
+    assert!(check_lessons(root.path(), None).is_ok());
+    let texts = diagnosis_texts(&[root.path().to_owned()]).unwrap().unwrap();
+    assert_eq!(
+        texts.text("CrashLoopBackOff", "title"),
+        "`{name}` plante en boucle"
+    );
+}
