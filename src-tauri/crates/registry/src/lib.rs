@@ -42,7 +42,7 @@ use kq_kube::reference;
 
 pub use catalog::{Behaviour, Catalog, CatalogError, Credential, FORMAT, Repo, ResolvedImage, Tag};
 pub use pull::{
-    PullError, RegistryCredential, credentials_from_dockerconfigjson, normalize_registry,
-    pull_duration,
+    DockerConfigError, PullError, RegistryCredential, credentials_from_dockerconfigjson,
+    normalize_registry, pull_duration,
 };
 pub use reference::{DOCKER_HUB, ImageRef, InvalidReference};

@@ -71,24 +71,17 @@ struct DockerAuth {
 /// `{"auths":{"<host>":{"username":"u","password":"p"}}}` or `{"auths":{"<host>":{"auth":
 /// base64("u:p")}}}` (when both are present, `username`/`password` win, as in the kubelet's
 /// keyring). Errors are plain sentences for the learner.
-pub fn credentials_from_dockerconfigjson(json: &[u8]) -> Result<Vec<RegistryCredential>, String> {
-    let config: DockerConfig = serde_json::from_slice(json).map_err(|e| {
-        format!(
-            "the .dockerconfigjson data is not valid JSON ({e}); recreate the secret with \
-             kubectl create secret docker-registry"
-        )
-    })?;
+pub fn credentials_from_dockerconfigjson(
+    json: &[u8],
+) -> Result<Vec<RegistryCredential>, DockerConfigError> {
+    let config: DockerConfig =
+        serde_json::from_slice(json).map_err(|e| DockerConfigError::InvalidJson(e.to_string()))?;
     let mut out = Vec::new();
     for (registry, entry) in config.auths {
         let (username, password) = match (entry.username, entry.password, entry.auth) {
             (Some(u), Some(p), _) if !u.is_empty() => (u, p),
             (_, _, Some(auth)) if !auth.is_empty() => decode_auth(&registry, &auth)?,
-            _ => {
-                return Err(format!(
-                    "the login for {registry:?} has neither username/password nor auth; \
-                     add them to the secret"
-                ));
-            }
+            _ => return Err(DockerConfigError::NoLogin(registry)),
         };
         out.push(RegistryCredential {
             registry: normalize_registry(&registry),
@@ -99,18 +92,40 @@ pub fn credentials_from_dockerconfigjson(json: &[u8]) -> Result<Vec<RegistryCred
     Ok(out)
 }
 
-fn decode_auth(registry: &str, auth: &str) -> Result<(String, String), String> {
+fn decode_auth(registry: &str, auth: &str) -> Result<(String, String), DockerConfigError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(auth.trim())
-        .map_err(|_| {
-            format!("the auth field for {registry:?} is not valid base64 of user:password")
-        })?;
+        .map_err(|_| DockerConfigError::AuthNotBase64(registry.to_string()))?;
     let text = String::from_utf8(bytes)
-        .map_err(|_| format!("the auth field for {registry:?} does not decode to text"))?;
+        .map_err(|_| DockerConfigError::AuthNotText(registry.to_string()))?;
     let (user, pass) = text
         .split_once(':')
-        .ok_or_else(|| format!("the auth field for {registry:?} must encode user:password"))?;
+        .ok_or_else(|| DockerConfigError::AuthNotUserPassword(registry.to_string()))?;
     Ok((user.to_string(), pass.to_string()))
+}
+
+/// Why an image pull secret's `.dockerconfigjson` yields no logins. The texts are plain
+/// sentences for the learner.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DockerConfigError {
+    /// The data is not JSON of the `{"auths": {…}}` shape (serde's reason).
+    #[error(
+        "the .dockerconfigjson data is not valid JSON ({0}); recreate the secret with \
+         kubectl create secret docker-registry"
+    )]
+    InvalidJson(String),
+    /// The login for this registry has neither `username`/`password` nor `auth`.
+    #[error("the login for {0:?} has neither username/password nor auth; add them to the secret")]
+    NoLogin(String),
+    /// The `auth` field for this registry is not base64.
+    #[error("the auth field for {0:?} is not valid base64 of user:password")]
+    AuthNotBase64(String),
+    /// The `auth` field for this registry decodes to bytes that are not UTF-8.
+    #[error("the auth field for {0:?} does not decode to text")]
+    AuthNotText(String),
+    /// The `auth` field for this registry has no `:` between user and password.
+    #[error("the auth field for {0:?} must encode user:password")]
+    AuthNotUserPassword(String),
 }
 
 /// Why containerd could not pull an image. [`PullError::cri_message`] is the text the kubelet
@@ -242,15 +257,20 @@ mod tests {
         assert!(
             credentials_from_dockerconfigjson(b"not json")
                 .unwrap_err()
+                .to_string()
                 .contains("not valid JSON")
         );
-        let e =
-            credentials_from_dockerconfigjson(br#"{"auths":{"r.io":{"auth":"!!"}}}"#).unwrap_err();
+        let e = credentials_from_dockerconfigjson(br#"{"auths":{"r.io":{"auth":"!!"}}}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("base64"), "{e}");
         let e = credentials_from_dockerconfigjson(br#"{"auths":{"r.io":{"auth":"bm9jb2xvbg=="}}}"#)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("user:password"), "{e}");
-        let e = credentials_from_dockerconfigjson(br#"{"auths":{"r.io":{}}}"#).unwrap_err();
+        let e = credentials_from_dockerconfigjson(br#"{"auths":{"r.io":{}}}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("neither"), "{e}");
     }
 
