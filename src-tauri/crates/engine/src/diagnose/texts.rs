@@ -212,10 +212,8 @@ impl DiagnosisTexts {
     }
 
     /// Reads the YAML without comparing it with the bundled file.
-    fn read(yaml: &str) -> Result<DiagnosisTexts, String> {
-        serde_yaml_ng::from_str(yaml)
-            .map(|sections| DiagnosisTexts { sections })
-            .map_err(|e| e.to_string())
+    fn read(yaml: &str) -> Result<DiagnosisTexts, serde_yaml_ng::Error> {
+        serde_yaml_ng::from_str(yaml).map(|sections| DiagnosisTexts { sections })
     }
 
     /// Reads a teacher's `diagnoses.yaml` (`file` is its path, for the messages) and checks it

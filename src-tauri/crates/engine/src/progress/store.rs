@@ -160,13 +160,18 @@ fn parse(text: &str) -> Parsed {
     }
 }
 
+/// A progress file's text that is not progress; the detail says why.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct DamagedProgress(String);
+
 /// Parses a progress file's text the way a load does: `Ok(None)` when it is from a newer
 /// KubeQuest, `Err` with the detail when it is damaged.
-pub(crate) fn parse_progress(text: &str) -> Result<Option<Progress>, String> {
+pub(crate) fn parse_progress(text: &str) -> Result<Option<Progress>, DamagedProgress> {
     match parse(text) {
         Parsed::Good(p) => Ok(Some(p)),
         Parsed::Newer(_) => Ok(None),
-        Parsed::Corrupt(detail) => Err(detail),
+        Parsed::Corrupt(detail) => Err(DamagedProgress(detail)),
     }
 }
 

@@ -72,6 +72,38 @@ const BUILT_IN_GROUPS: &[&str] = &[
     "node.k8s.io",
 ];
 
+/// Why an object could not be sent, with the text kubectl prints for it (the editor shows it
+/// under the button, as the terminal would).
+#[derive(Debug, thiserror::Error)]
+pub enum KubectlError {
+    /// The cluster serves no such kind (a typo in `kind` or `apiVersion`, or a CRD not
+    /// installed).
+    #[error(
+        "error: resource mapping not found for name: \"{name}\" namespace: \"{namespace}\" from \
+         \"{file}\": no matches for kind \"{kind}\" in version \"{api_version}\"\nensure CRDs are \
+         installed first"
+    )]
+    NoMapping {
+        name: String,
+        namespace: String,
+        file: String,
+        kind: String,
+        api_version: String,
+    },
+    /// A cluster-scoped kind: the editor only applies objects inside the mission's namespace.
+    #[error(
+        "error: {kind} is not a namespaced kind; the editor only applies objects inside the \
+         mission's namespace {namespace}"
+    )]
+    ClusterScoped { kind: String, namespace: String },
+    /// The object cannot be encoded as an API object.
+    #[error("error: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// The request failed: kubectl's text for the client's or the server's error.
+    #[error("{0}")]
+    Request(String),
+}
+
 /// One object of the edited text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EditedObject {
@@ -226,23 +258,24 @@ pub(crate) async fn resolve(
     namespace: &str,
     file: &str,
     obj: &EditedObject,
-) -> Result<(ApiResource, ApiCapabilities), String> {
+) -> Result<(ApiResource, ApiCapabilities), KubectlError> {
     let gvk = gvk_of(&obj.api_version, &obj.kind);
     match kube::discovery::pinned_kind(client, &gvk).await {
         Ok(found) => Ok(found),
         Err(kube::Error::Api(s)) if s.code == 404 => Err(no_mapping(namespace, file, obj)),
         Err(kube::Error::Discovery(_)) => Err(no_mapping(namespace, file, obj)),
-        Err(e) => Err(client_error(&e)),
+        Err(e) => Err(KubectlError::Request(client_error(&e))),
     }
 }
 
-fn no_mapping(namespace: &str, file: &str, obj: &EditedObject) -> String {
-    format!(
-        "error: resource mapping not found for name: \"{}\" namespace: \"{namespace}\" from \
-         \"{file}\": no matches for kind \"{}\" in version \"{}\"\nensure CRDs are installed \
-         first",
-        obj.name, obj.kind, obj.api_version
-    )
+fn no_mapping(namespace: &str, file: &str, obj: &EditedObject) -> KubectlError {
+    KubectlError::NoMapping {
+        name: obj.name.clone(),
+        namespace: namespace.to_owned(),
+        file: file.to_owned(),
+        kind: obj.kind.clone(),
+        api_version: obj.api_version.clone(),
+    }
 }
 
 /// A request failure as kubectl prints it, with `context` prefixed to the server's message
@@ -477,8 +510,8 @@ fn rv(obj: &DynamicObject) -> Option<String> {
     obj.metadata.resource_version.clone()
 }
 
-fn to_dynamic(v: &Value) -> Result<DynamicObject, String> {
-    serde_json::from_value(v.clone()).map_err(|e| format!("error: {e}"))
+fn to_dynamic(v: &Value) -> Result<DynamicObject, KubectlError> {
+    serde_json::from_value(v.clone()).map_err(KubectlError::Encode)
 }
 
 fn api_for(
@@ -486,14 +519,13 @@ fn api_for(
     namespace: &str,
     ar: &ApiResource,
     caps: &ApiCapabilities,
-) -> Result<Api<DynamicObject>, String> {
+) -> Result<Api<DynamicObject>, KubectlError> {
     match caps.scope {
         Scope::Namespaced => Ok(Api::namespaced_with(client.clone(), namespace, ar)),
-        Scope::Cluster => Err(format!(
-            "error: {} is not a namespaced kind; the editor only applies objects inside the \
-             mission's namespace {namespace}",
-            ar.kind
-        )),
+        Scope::Cluster => Err(KubectlError::ClusterScoped {
+            kind: ar.kind.clone(),
+            namespace: namespace.to_owned(),
+        }),
     }
 }
 
@@ -516,6 +548,12 @@ fn resource_header(ar: &ApiResource, name: &str, namespace: &str) -> String {
 struct ObjectFailure {
     line: String,
     immutable: Option<ImmutableChange>,
+}
+
+impl From<KubectlError> for ObjectFailure {
+    fn from(e: KubectlError) -> Self {
+        ObjectFailure::from(e.to_string())
+    }
 }
 
 impl From<String> for ObjectFailure {

@@ -55,7 +55,9 @@ use kube::api::{
 use kube::discovery::Scope;
 use serde_json::json;
 
-pub use apply::{EditedObject, LAST_APPLIED, apply_yaml, delete_yaml, parse_edited_yaml};
+pub use apply::{
+    EditedObject, KubectlError, LAST_APPLIED, apply_yaml, delete_yaml, parse_edited_yaml,
+};
 pub use driver::{
     SessionConfig, SessionOutcome, SolveRecorder, StoreRecorder, event_rows, new_event_rows,
     next_mission, resync_clock, run_session,
@@ -248,12 +250,12 @@ async fn api_for_manifest(
     let file = m.file.display().to_string();
     let (ar, caps) = apply::resolve(client, namespace, &file, &edited)
         .await
-        .map_err(|message| SessionError::Manifest {
+        .map_err(|e| SessionError::Manifest {
             file: file.clone(),
             line: m.line,
             kind: m.kind.clone(),
             name: m.name.clone(),
-            message,
+            message: e.to_string(),
         })?;
     // A mission may declare cluster-scoped objects (extra nodes) for the embedded cluster;
     // `check_scopes` refuses them elsewhere, and the learner's editor may not apply any (see
