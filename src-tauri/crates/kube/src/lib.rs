@@ -6,6 +6,7 @@
 //! it. Modules, and where Kubernetes keeps the same knowledge:
 //!
 //! - [`duration`]: human durations (`k8s.io/apimachinery/pkg/util/duration`).
+//! - [`printers`]: kubectl's pod table cells (`k8s.io/kubernetes/pkg/printers/internalversion`).
 //! - [`quantity`]: resource quantities (`k8s.io/apimachinery/pkg/api/resource`).
 //! - [`selectors`]: label and field selectors (`k8s.io/apimachinery/pkg/labels`, `.../fields`).
 //! - [`validation`]: field errors and name/label rules (`k8s.io/apimachinery/pkg/util/validation`).
@@ -13,6 +14,7 @@
 //! - [`reference`]: image references (`github.com/distribution/reference`).
 
 pub mod duration;
+pub mod printers;
 pub mod quantity;
 pub mod random;
 pub mod reference;

@@ -43,12 +43,11 @@
 //! [`PipelineTracker`] keeps the last pipeline per pod uid and reports only changes.
 
 mod events;
-mod printer;
 mod tracker;
 mod watch;
 
 pub use events::{EventLog, EventRow, PodEvent, event_rows, events_for, is_about};
-pub use printer::{PodRow, print_pod};
+pub use kq_kube::printers::{PodRow, print_pod};
 pub use tracker::{PipelineChange, PipelineTracker, TrackerInput};
 pub use watch::{WatchInput, merge_watch_streams, watch_namespace};
 
@@ -1215,7 +1214,9 @@ pub fn build_pipeline(pod: &Pod, events: &[Event], now: Timestamp) -> PodPipelin
         phase: status.and_then(|s| s.phase.clone()).unwrap_or_default(),
         status: row.status.clone(),
         ready: row.ready.clone(),
-        restarts: row.restarts,
+        // kubectl sums restart counts as a Go int; a negative sum (no kubelet writes a negative
+        // restartCount) shows as 0 here.
+        restarts: u32::try_from(row.restarts).unwrap_or(0),
         restarts_text: row.restarts_text(now),
         terminating: pod.metadata.deletion_timestamp.is_some(),
         node,

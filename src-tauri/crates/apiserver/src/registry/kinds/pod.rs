@@ -16,6 +16,7 @@ use super::{
 };
 use crate::store::Store;
 use crate::strict::DecodeError;
+use kq_kube::printers;
 use kq_kube::quantity::Quantity;
 use kq_kube::validation::{self, FieldError};
 
@@ -795,167 +796,15 @@ fn go_field(json_name: &str) -> String {
     }
 }
 
-fn restartable_init(c: Option<&Container>) -> bool {
-    c.and_then(|c| c.restart_policy.as_deref()) == Some("Always")
-}
-
-fn ts_of(t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time) -> Timestamp {
-    t.0
-}
-
 /// Port of kubectl's `printPod()` (pkg/printers/internalversion/printers.go): the cells of
-/// NAME, READY, STATUS, RESTARTS, AGE, IP, NODE, NOMINATED NODE, READINESS GATES.
+/// NAME, READY, STATUS, RESTARTS, AGE, IP, NODE, NOMINATED NODE, READINESS GATES. READY,
+/// STATUS, RESTARTS and AGE come from kq-kube's printer, which the engine shares.
 pub fn print_pod(pod: &Pod, now: Timestamp) -> Vec<Value> {
     let spec = pod.spec.clone().unwrap_or_default();
     let status = pod.status.clone().unwrap_or_default();
-    let mut restarts: i64 = 0;
-    let mut restartable_restarts: i64 = 0;
-    let mut total = spec.containers.len();
-    let mut ready = 0usize;
-    let mut last_restart: Option<Timestamp> = None;
-    let mut last_restartable_restart: Option<Timestamp> = None;
-
-    let phase = status.phase.clone().unwrap_or_default();
-    let mut reason = phase.clone();
-    if let Some(r) = status.reason.as_deref().filter(|r| !r.is_empty()) {
-        reason = r.to_string();
-    }
-    for c in status.conditions.iter().flatten() {
-        if c.type_ == "PodScheduled" && c.reason.as_deref() == Some("SchedulingGated") {
-            reason = "SchedulingGated".into();
-        }
-    }
-    let init_specs: BTreeMap<&str, &Container> = spec
-        .init_containers
-        .iter()
-        .flatten()
-        .map(|c| (c.name.as_str(), c))
-        .collect();
-    for c in spec.init_containers.iter().flatten() {
-        if restartable_init(Some(c)) {
-            total += 1;
-        }
-    }
-    let later = |cur: Option<Timestamp>, t: Timestamp| Some(cur.map_or(t, |c| c.max(t)));
-
-    let n_init = spec.init_containers.as_ref().map_or(0, Vec::len);
-    let mut initializing = false;
-    for (i, cs) in status.init_container_statuses.iter().flatten().enumerate() {
-        let st = cs.state.clone().unwrap_or_default();
-        let last_term = cs.last_state.as_ref().and_then(|l| l.terminated.as_ref());
-        restarts += i64::from(cs.restart_count);
-        if let Some(t) = last_term.and_then(|t| t.finished_at.as_ref()) {
-            last_restart = later(last_restart, ts_of(t));
-        }
-        let is_restartable = restartable_init(init_specs.get(cs.name.as_str()).copied());
-        if is_restartable {
-            restartable_restarts += i64::from(cs.restart_count);
-            if let Some(t) = last_term.and_then(|t| t.finished_at.as_ref()) {
-                last_restartable_restart = later(last_restartable_restart, ts_of(t));
-            }
-        }
-        if st.terminated.as_ref().is_some_and(|t| t.exit_code == 0) {
-            continue;
-        }
-        if is_restartable && cs.started == Some(true) {
-            if cs.ready {
-                ready += 1;
-            }
-            continue;
-        }
-        if let Some(t) = &st.terminated {
-            reason = match t.reason.as_deref().filter(|r| !r.is_empty()) {
-                Some(r) => format!("Init:{r}"),
-                None if t.signal.unwrap_or(0) != 0 => {
-                    format!("Init:Signal:{}", t.signal.unwrap_or(0))
-                }
-                None => format!("Init:ExitCode:{}", t.exit_code),
-            };
-        } else if let Some(r) = st
-            .waiting
-            .as_ref()
-            .and_then(|w| w.reason.as_deref())
-            .filter(|r| !r.is_empty() && *r != "PodInitializing")
-        {
-            reason = format!("Init:{r}");
-        } else {
-            reason = format!("Init:{i}/{n_init}");
-        }
-        initializing = true;
-        break;
-    }
-
-    let initialized = status
-        .conditions
-        .iter()
-        .flatten()
-        .any(|c| c.type_ == "Initialized" && c.status == "True");
-    if !initializing || initialized {
-        restarts = restartable_restarts;
-        last_restart = last_restartable_restart;
-        let mut has_running = false;
-        for cs in status.container_statuses.iter().flatten().rev() {
-            let st = cs.state.clone().unwrap_or_default();
-            restarts += i64::from(cs.restart_count);
-            if let Some(t) = cs
-                .last_state
-                .as_ref()
-                .and_then(|l| l.terminated.as_ref())
-                .and_then(|t| t.finished_at.as_ref())
-            {
-                last_restart = later(last_restart, ts_of(t));
-            }
-            if let Some(r) = st
-                .waiting
-                .as_ref()
-                .and_then(|w| w.reason.as_deref())
-                .filter(|r| !r.is_empty())
-            {
-                reason = r.to_string();
-            } else if let Some(t) = &st.terminated {
-                reason = match t.reason.as_deref().filter(|r| !r.is_empty()) {
-                    Some(r) => r.to_string(),
-                    None if t.signal.unwrap_or(0) != 0 => {
-                        format!("Signal:{}", t.signal.unwrap_or(0))
-                    }
-                    None => format!("ExitCode:{}", t.exit_code),
-                };
-            } else if cs.ready && st.running.is_some() {
-                has_running = true;
-                ready += 1;
-            }
-        }
-        if reason == "Completed" && has_running {
-            let pod_ready = status
-                .conditions
-                .iter()
-                .flatten()
-                .any(|c| c.type_ == "Ready" && c.status == "True");
-            reason = if pod_ready {
-                "Running".into()
-            } else {
-                "NotReady".into()
-            };
-        }
-    }
-
-    let terminal = phase == "Succeeded" || phase == "Failed";
-    if pod.metadata.deletion_timestamp.is_some() && status.reason.as_deref() == Some("NodeLost") {
-        reason = "Unknown".into();
-    } else if pod.metadata.deletion_timestamp.is_some() && !terminal {
-        reason = "Terminating".into();
-    }
-
-    let restarts_cell = match last_restart {
-        Some(t) if restarts != 0 => {
-            format!("{restarts} ({} ago)", kq_kube::duration::since(t, now))
-        }
-        _ => restarts.to_string(),
-    };
-    let age = pod.metadata.creation_timestamp.as_ref().map_or_else(
-        || "<unknown>".to_string(),
-        |t| kq_kube::duration::since(t.0, now),
-    );
+    let row = printers::print_pod(pod);
+    let restarts_cell = row.restarts_text(now);
+    let age = printers::age(pod.metadata.creation_timestamp.as_ref().map(|t| t.0), now);
     let ip = status
         .pod_ips
         .as_ref()
@@ -992,8 +841,8 @@ pub fn print_pod(pod: &Pod, now: Timestamp) -> Vec<Value> {
     };
     vec![
         json!(pod.metadata.name.clone().unwrap_or_default()),
-        json!(format!("{ready}/{total}")),
-        json!(reason),
+        json!(row.ready),
+        json!(row.status),
         json!(restarts_cell),
         json!(age),
         json!(ip),

@@ -1,5 +1,9 @@
-//! `kubectl get pods` columns, ported from kubernetes `pkg/printers/internalversion/printers.go`
-//! (`printPod`, Kubernetes 1.29+ with sidecar support).
+//! kubectl's table printers, ported from kubernetes `pkg/printers/internalversion/printers.go`
+//! (`printPod`, Kubernetes 1.29+ with sidecar support): the READY, STATUS, RESTARTS and AGE
+//! cells of `kubectl get pods`.
+//!
+//! One printer for both sides: the embedded API server builds its Table rows with it, and the
+//! engine shows the same STATUS next to the learner's terminal.
 //!
 //! The STATUS column is what learners compare the app against, so the port keeps Go's quirks:
 //!
@@ -19,7 +23,7 @@
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod};
 
-use kq_kube::duration;
+use crate::duration;
 
 /// The `READY`, `STATUS` and `RESTARTS` cells of one pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +32,8 @@ pub struct PodRow {
     pub ready: String,
     /// `STATUS`, e.g. `CrashLoopBackOff`, `Init:0/1`, `Terminating`.
     pub status: String,
-    /// The number in `RESTARTS`.
-    pub restarts: u32,
+    /// The number in `RESTARTS` (Go's `int` sum of the containers' `restartCount`).
+    pub restarts: i64,
     /// When the latest restart happened (`lastState.terminated.finishedAt`), if any.
     pub last_restart: Option<Timestamp>,
 }
@@ -75,6 +79,11 @@ fn condition_true(pod: &Pod, kind: &str) -> bool {
         .is_some_and(|c| c.status == "True")
 }
 
+/// The `AGE` cell: `translateTimestampSince`, `<unknown>` without a creation timestamp.
+pub fn age(created: Option<Timestamp>, now: Timestamp) -> String {
+    created.map_or_else(|| "<unknown>".to_string(), |t| duration::since(t, now))
+}
+
 /// Computes the `kubectl get pods` cells exactly as `printPod` does.
 pub fn print_pod(pod: &Pod) -> PodRow {
     let spec_containers = pod
@@ -90,8 +99,8 @@ pub fn print_pod(pod: &Pod) -> PodRow {
     let status = pod.status.as_ref();
     let phase = status.and_then(|s| s.phase.clone()).unwrap_or_default();
 
-    let mut restarts: u32 = 0;
-    let mut restartable_init_restarts: u32 = 0;
+    let mut restarts: i64 = 0;
+    let mut restartable_init_restarts: i64 = 0;
     let mut total = spec_containers.len();
     let mut ready = 0usize;
     let mut last_restart: Option<Timestamp> = None;
@@ -121,7 +130,7 @@ pub fn print_pod(pod: &Pod) -> PodRow {
         .unwrap_or_default();
     let mut initializing = false;
     for (i, cs) in init_statuses.iter().enumerate() {
-        let count = u32::try_from(cs.restart_count).unwrap_or(0);
+        let count = i64::from(cs.restart_count);
         restarts += count;
         last_restart = later(last_restart, last_termination(cs));
         let spec = spec_inits.iter().find(|c| c.name == cs.name);
@@ -170,7 +179,7 @@ pub fn print_pod(pod: &Pod) -> PodRow {
             .and_then(|s| s.container_statuses.as_deref())
             .unwrap_or_default();
         for cs in statuses.iter().rev() {
-            restarts += u32::try_from(cs.restart_count).unwrap_or(0);
+            restarts += i64::from(cs.restart_count);
             last_restart = later(last_restart, last_termination(cs));
             let state = cs.state.as_ref();
             let waiting = state.and_then(|s| s.waiting.as_ref());
@@ -215,5 +224,52 @@ pub fn print_pod(pod: &Pod) -> PodRow {
         status: reason,
         restarts,
         last_restart,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod(v: serde_json::Value) -> Pod {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn now() -> Timestamp {
+        "2025-01-01T00:10:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn crash_loop_row() {
+        let p = pod(
+            json!({"metadata":{"name":"web","creationTimestamp":"2025-01-01T00:00:00Z"},
+            "spec":{"containers":[{"name":"c"}]},
+            "status":{"phase":"Running","containerStatuses":[{"name":"c","ready":false,"restartCount":3,"image":"x","imageID":"",
+              "state":{"waiting":{"reason":"CrashLoopBackOff"}},
+              "lastState":{"terminated":{"exitCode":1,"reason":"Error","finishedAt":"2025-01-01T00:09:48Z"}}}]}}),
+        );
+        let row = print_pod(&p);
+        assert_eq!(
+            (row.ready.as_str(), row.status.as_str(), row.restarts),
+            ("0/1", "CrashLoopBackOff", 3)
+        );
+        assert_eq!(row.restarts_text(now()), "3 (12s ago)");
+        let created = p.metadata.creation_timestamp.as_ref().map(|t| t.0);
+        assert_eq!(age(created, now()), "10m");
+        assert_eq!(age(None, now()), "<unknown>");
+    }
+
+    #[test]
+    fn sidecars_count_towards_ready_and_init_progress() {
+        let row = print_pod(&pod(json!({"metadata":{"name":"p"},
+            "spec":{"initContainers":[{"name":"side","restartPolicy":"Always"},{"name":"i"}],"containers":[{"name":"c"}]},
+            "status":{"phase":"Pending","initContainerStatuses":[
+              {"name":"side","ready":true,"started":true,"restartCount":0,"image":"x","imageID":"","state":{"running":{}}},
+              {"name":"i","ready":false,"restartCount":0,"image":"x","imageID":"","state":{"waiting":{"reason":"PodInitializing"}}}]}})));
+        assert_eq!(
+            (row.ready.as_str(), row.status.as_str()),
+            ("1/2", "Init:1/2")
+        );
     }
 }
