@@ -10,11 +10,37 @@
 //!   kube-runtime's `Controller`) and the [`Runner`] that feeds changes to controllers and
 //!   reconciles due keys in a deterministic order.
 //! - [`error`]: why a reconcile failed.
+//!
+//! The controllers on it, in the files Kubernetes keeps them in:
+//!
+//! - `scheduler`: kube-scheduler's default plugins and scheduling queue, a controller keyed
+//!   by pod.
+//! - `recorder`: the event recorders (client-go `tools/record` and `tools/events`), with the
+//!   events.k8s.io series refresh as a controller.
+//! - `kubelet`: each node's kubelet (`pkg/kubelet`), with `backoff` (client-go
+//!   `flowcontrol.Backoff`) and [`runtime`], the kubelet's side of the container runtime
+//!   (kq-runtime, a CRI).
+//! - `manager`: [`Controllers`], which owns the runner, the kubelets and their timers, hears
+//!   the store's watches and moves them along the virtual clock (what kube-controller-manager
+//!   and each node's kubelet process do on a real cluster).
 
+mod backoff;
 pub mod error;
+mod kubelet;
+mod manager;
 pub mod queue;
 pub mod reconciler;
+mod recorder;
+pub mod runtime;
+mod scheduler;
 
 pub use error::{Error, Result};
+pub use manager::Controllers;
 pub use queue::{ItemBackoff, QueueKey, WorkQueue};
 pub use reconciler::{Action, Change, ChangeType, Controller, Enqueue, Runner, object_key};
+
+// The controllers reach the API server and the shared Kubernetes knowledge by these paths.
+use kq_apiserver::kinds::node::NodeTemplate;
+use kq_apiserver::{clock, kinds, store};
+use kq_kube::{duration, quantity};
+use manager::{Rng, Shared, Wake};

@@ -45,7 +45,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::watch;
 
-mod controllers;
+use kq_controllers as controllers;
 pub mod kubeconfig;
 use kq_kube::random;
 pub use kq_kube::{duration, quantity, selectors, validation};

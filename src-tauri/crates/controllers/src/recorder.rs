@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::{Action, Controller};
 use jiff::Timestamp;
-use kq_controllers::{Action, Controller};
 use serde_json::{Value, json};
 
 use super::Shared;
@@ -135,12 +135,7 @@ impl Controller<Shared> for SeriesRefresh {
         &[]
     }
 
-    fn reconcile(
-        &mut self,
-        _: &str,
-        now: Timestamp,
-        sh: &mut Shared,
-    ) -> kq_controllers::Result<Action> {
+    fn reconcile(&mut self, _: &str, now: Timestamp, sh: &mut Shared) -> crate::Result<Action> {
         sh.recorder.flush_series(&sh.store, now, true);
         Ok(Action::requeue(SERIES_REFRESH))
     }

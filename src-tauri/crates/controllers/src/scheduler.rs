@@ -23,9 +23,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::{Action, Change, ChangeType, Controller, Enqueue};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, Taint};
-use kq_controllers::{Action, Change, ChangeType, Controller, Enqueue};
 use serde_json::Value;
 
 use super::Shared;
@@ -366,7 +366,7 @@ impl QueuedPod {
 }
 
 pub(crate) fn add(t: Timestamp, d: Duration) -> Timestamp {
-    kq_controllers::queue::at_after(t, d)
+    crate::queue::at_after(t, d)
 }
 
 /// The scheduler on the reconciler runtime: the scheduling queue's per-pod state, by uid.
@@ -449,12 +449,7 @@ impl Controller<Shared> for Scheduler {
 
     /// One scheduling attempt: bind the pod to the node that fits, or record why none does
     /// and retry after five minutes (or sooner, when the cluster changes).
-    fn reconcile(
-        &mut self,
-        uid: &str,
-        now: Timestamp,
-        sh: &mut Shared,
-    ) -> kq_controllers::Result<Action> {
+    fn reconcile(&mut self, uid: &str, now: Timestamp, sh: &mut Shared) -> crate::Result<Action> {
         let Some(q) = self.queue.get(uid) else {
             return Ok(Action::await_change());
         };

@@ -10,31 +10,27 @@
 //! sequence runs in milliseconds and always the same way.
 //!
 //! The scheduler and the event recorder's series refresh are controllers on the reconciler
-//! runtime of `kq-controllers` ([`Runner`]): changes are handed to them as watch events, and
+//! runtime ([`Runner`]): changes are handed to them as watch events, and
 //! their keys wait in its work queue. The kubelet is still driven by its own timers ([`Wake`]),
 //! kept beside that queue and ordered with it by one sequence, so keys and timers due at the
 //! same moment run in the order they were set.
-
-mod backoff;
-pub(crate) mod kubelet;
-pub(crate) mod recorder;
-pub(crate) mod runtime;
-pub(crate) mod scheduler;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::{Change, ChangeType, Runner};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Node;
-use kq_controllers::{Change, ChangeType, Runner};
 use serde_json::Value;
 use tokio::sync::{Notify, broadcast};
 
 use crate::kinds;
+use crate::kubelet::{Ctx, Kubelet};
+use crate::recorder::{self, Recorder, Regarding};
 use crate::store::{EventType, Store, WatchEvent, WatchStart};
-use kubelet::{Ctx, Kubelet};
-use recorder::{Recorder, Regarding};
+use crate::{NodeTemplate, quantity};
+use crate::{runtime, scheduler};
 use scheduler::add;
 
 /// A kubelet timer in virtual time.
@@ -177,17 +173,17 @@ impl World {
             let name = n.metadata.name.clone().unwrap_or_default();
             let ann = n.metadata.annotations.clone().unwrap_or_default();
             let index = self.shared.nodes.len() + 1;
-            let mut template = crate::NodeTemplate {
+            let mut template = NodeTemplate {
                 name: name.clone(),
                 internal_ip: format!("192.168.49.{}", 2 + index),
                 pod_cidr: format!("10.244.{index}.0/24"),
-                ..crate::NodeTemplate::default()
+                ..NodeTemplate::default()
             };
             if let Some(cpu) = ann.get("kubequest.dev/cpu") {
                 template.cpu = cpu.clone();
             }
             if let Some(mem) = ann.get("kubequest.dev/memory")
-                && let Some(q) = crate::quantity::Quantity::parse(mem)
+                && let Some(q) = quantity::Quantity::parse(mem)
             {
                 template.memory = format!("{}Ki", q.value() / 1024);
             }
@@ -381,7 +377,7 @@ fn change_type(kind: EventType) -> ChangeType {
 
 impl Controllers {
     /// Attach a scheduler and one kubelet per node to `store`, and start driving them.
-    pub(crate) fn start(store: Arc<Store>, runtime: Arc<runtime::Runtime>) -> Arc<Controllers> {
+    pub fn start(store: Arc<Store>, runtime: Arc<runtime::Runtime>) -> Arc<Controllers> {
         let pods = store
             .subscribe(
                 &kinds::pod::KIND,
@@ -487,7 +483,7 @@ impl Controllers {
     }
 
     /// Drive the controllers until `stop` fires: tick on every change and at every deadline.
-    pub(crate) async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    pub async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         let wake_pods = self.store.subscribe(
             &kinds::pod::KIND,
             WatchStart::After(self.store.resource_version()),
