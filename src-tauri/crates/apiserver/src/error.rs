@@ -1,18 +1,14 @@
-//! The one error type of the embedded cluster.
-//!
-//! Most variants are API errors: each maps onto the `metav1.Status` a real kube-apiserver
+//! The API server's errors: each variant maps onto the `metav1.Status` a real kube-apiserver
 //! returns for the same mistake (code, reason, message and details), because learners read
-//! these texts in `kubectl` output and lessons teach from them. The remaining variants are
-//! start-up failures (port, certificates, kubeconfig) that never reach a client.
-
-use std::net::SocketAddr;
-use std::path::PathBuf;
+//! these texts in `kubectl` output and lessons teach from them (Kubernetes:
+//! `k8s.io/apimachinery/pkg/api/errors`). Start-up failures (port, certificates, kubeconfig)
+//! never reach a client and are kq-sim's own error type.
 
 use serde_json::{Value, json};
 
 use kq_kube::validation::FieldError;
 
-/// Everything that can go wrong in the embedded cluster.
+/// Everything a request to the API server (or an in-process write) can end with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// 404 NotFound: the named object does not exist (`pods "nope" not found`).
@@ -128,35 +124,6 @@ pub enum Error {
     /// 500 InternalError: a bug in the embedded cluster; never expected.
     #[error("Internal error occurred: {0}")]
     Internal(String),
-    /// An image catalog file (a teacher's or mission's `registry.yaml`) is invalid; the text
-    /// names the file, line and field.
-    #[error("{0}")]
-    Catalog(String),
-    /// The listening socket could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address we tried.
-        addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// Generating the CA or serving certificate failed.
-    #[error("cannot create certificates: {0}")]
-    Certificate(#[from] rcgen::Error),
-    /// The TLS configuration was rejected.
-    #[error("cannot configure TLS: {0}")]
-    Tls(#[from] rustls::Error),
-    /// The kubeconfig file could not be written.
-    #[error("cannot write kubeconfig {path}: {source}")]
-    Kubeconfig {
-        /// Where we tried to write it.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// Any other I/O failure at start-up.
-    #[error("I/O error: {0}")]
-    Io(#[from] std::io::Error),
 }
 
 /// Shorthand for results in this crate.

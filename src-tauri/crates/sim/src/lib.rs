@@ -46,6 +46,7 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use kq_controllers as controllers;
+mod error;
 pub mod kubeconfig;
 use kq_kube::random;
 pub use kq_kube::{duration, quantity, selectors, validation};
@@ -60,9 +61,9 @@ pub use controllers::Controllers;
 pub use controllers::runtime::Runtime;
 pub use error::{Error, Result};
 pub use kinds::node::NodeTemplate;
+use kq_apiserver::http as api;
 pub use kq_apiserver::{MAX_BODY_BYTES, ServerLimits, VERSION};
 pub use kq_apiserver::{clock, kinds, logs, store, strict};
-use kq_apiserver::{error, http as api};
 pub use store::Store;
 
 /// How to start the embedded cluster.
@@ -280,7 +281,7 @@ impl RunningCluster {
         let p = self
             .store
             .get_raw(&kinds::pod::KIND, namespace, pod)
-            .ok_or_else(|| Error::not_found("", "pods", pod))?;
+            .ok_or_else(|| kq_apiserver::Error::not_found("", "pods", pod))?;
         let uid = kinds::str_at(&p, "/metadata/uid").to_string();
         self.store
             .logs()

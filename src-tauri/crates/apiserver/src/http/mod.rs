@@ -322,7 +322,42 @@ fn authorized(state: &ApiState, req: &Request<Incoming>) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// One request, inside a `request` span (method, path, user agent; then status code and
+/// latency to the response head, which for watches and log follows is when streaming starts).
+/// The span and its closing event are at debug level, so the server is quiet unless
+/// `RUST_LOG` asks (e.g. `RUST_LOG=kq_apiserver=debug`) where the app installs a subscriber.
 async fn handle(
+    state: Arc<ApiState>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    use tracing::Instrument;
+    let started = std::time::Instant::now();
+    let user_agent = req
+        .headers()
+        .get(hyper::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let span = tracing::debug_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        user_agent = %user_agent,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+    let response = respond(state, req).instrument(span.clone()).await;
+    if let Ok(r) = &response {
+        let status = r.status().as_u16();
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        span.record("status", status);
+        span.record("latency_ms", latency_ms);
+        tracing::debug!(parent: &span, status, latency_ms, "request answered");
+    }
+    response
+}
+
+async fn respond(
     state: Arc<ApiState>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
@@ -375,9 +410,12 @@ async fn handle(
     Ok(match result {
         Ok(Ok(resp)) => resp,
         Ok(Err(e)) => error_response(&e),
-        Err(_) => error_response(&Error::Internal(
-            "the request could not be completed".into(),
-        )),
+        Err(_) => {
+            tracing::error!("a request handler panicked; answered 500");
+            error_response(&Error::Internal(
+                "the request could not be completed".into(),
+            ))
+        }
     })
 }
 

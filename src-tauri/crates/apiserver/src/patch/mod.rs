@@ -74,7 +74,7 @@ pub(crate) fn compute_patch(
         }
         PatchKind::Strategic => {
             let p: Value = serde_json::from_slice(patch).map_err(|e| patch_error(e.to_string()))?;
-            strategic::apply(old, &p, kind.kind).map_err(patch_error)
+            strategic::apply(old, &p, kind.kind)
         }
         PatchKind::Apply => {
             let p = parse_apply(patch)?;
@@ -104,7 +104,7 @@ pub(crate) fn compute_patch(
             }
             // Server-side apply, simplified: the applied configuration is merged over the live
             // object with strategic-merge list semantics.
-            strategic::apply(old, &p, kind.kind).map_err(patch_error)
+            strategic::apply(old, &p, kind.kind)
         }
     }
 }

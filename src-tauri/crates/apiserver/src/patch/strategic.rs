@@ -10,6 +10,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::error::{Error, Result};
+
 /// How a list field merges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ListStrategy {
@@ -64,12 +66,12 @@ pub(crate) fn list_strategy(parent: &str, field: &str) -> Option<ListStrategy> {
 }
 
 /// Apply a strategic merge patch to `original` (of Kubernetes kind `kind`).
-pub fn apply(original: &Value, patch: &Value, kind: &str) -> Result<Value, String> {
+pub fn apply(original: &Value, patch: &Value, kind: &str) -> Result<Value> {
     let Some(p) = patch.as_object() else {
-        return Err(
+        return Err(Error::BadRequest(
             "unable to find api field in struct for the patch: the patch must be a JSON object"
                 .into(),
-        );
+        ));
     };
     let mut out = original.clone();
     let Some(o) = out.as_object_mut() else {
@@ -120,7 +122,7 @@ fn merge_map(
     orig: &mut Map<String, Value>,
     patch: &Map<String, Value>,
     ty: &str,
-) -> Result<Outcome, String> {
+) -> Result<Outcome> {
     match patch.get("$patch").and_then(Value::as_str) {
         Some("replace") => {
             *orig = match clean(&Value::Object(patch.clone())) {
@@ -131,7 +133,9 @@ fn merge_map(
         }
         Some("delete") => return Ok(Outcome::Delete),
         Some("merge") | None => {}
-        Some(other) => return Err(format!("Unknown patch type: {other}")),
+        Some(other) => {
+            return Err(Error::BadRequest(format!("Unknown patch type: {other}")));
+        }
     }
     let mut orders: Vec<(&str, &Vec<Value>)> = Vec::new();
     for (k, v) in patch {
@@ -201,7 +205,7 @@ fn merge_list(
     patch: &[Value],
     strategy: ListStrategy,
     elem_ty: &str,
-) -> Result<(), String> {
+) -> Result<()> {
     if patch.iter().any(|e| {
         e.get("$patch").and_then(Value::as_str) == Some("replace")
             && e.as_object().is_some_and(|m| m.len() == 1)
