@@ -26,6 +26,7 @@ use std::time::Duration;
 use crate::{Action, Change, ChangeType, Controller, Enqueue};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, Taint};
+use kq_kube::selectors::LabelOp;
 use serde_json::Value;
 
 use super::Shared;
@@ -114,29 +115,12 @@ fn tolerates(pod: &Pod, taint: &Taint) -> bool {
     })
 }
 
+/// A node affinity requirement against a node's labels, with the label selectors' one matcher
+/// (`labels.Requirement.Matches`); an unknown operator matches nothing.
 fn requirement_matches(req: &NodeSelectorRequirement, labels: &BTreeMap<String, String>) -> bool {
-    let value = labels.get(&req.key);
     let values = req.values.as_deref().unwrap_or(&[]);
-    match req.operator.as_str() {
-        "In" => value.is_some_and(|v| values.contains(v)),
-        "NotIn" => value.is_none_or(|v| !values.contains(v)),
-        "Exists" => value.is_some(),
-        "DoesNotExist" => value.is_none(),
-        "Gt" | "Lt" => {
-            let (Some(v), Some(bound)) = (
-                value.and_then(|v| v.parse::<i64>().ok()),
-                values.first().and_then(|b| b.parse::<i64>().ok()),
-            ) else {
-                return false;
-            };
-            if req.operator == "Gt" {
-                v > bound
-            } else {
-                v < bound
-            }
-        }
-        _ => false,
-    }
+    LabelOp::from_node_selector_operator(&req.operator)
+        .is_some_and(|op| op.matches(values, labels.get(&req.key).map(String::as_str)))
 }
 
 fn term_matches(term: &NodeSelectorTerm, node: &Node) -> bool {

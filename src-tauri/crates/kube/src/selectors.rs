@@ -3,6 +3,12 @@
 //!
 //! Errors are returned as the plain message; the API layer wraps them in a 400 BadRequest, and
 //! kubectl prefixes them with `Unable to find "/v1, Resource=pods" that match label selector ...`.
+//!
+//! [`LabelOp::matches`] is the one requirement matcher (`labels.Requirement.Matches`): label
+//! selectors use it, and so does the scheduler for node affinity's `NodeSelectorRequirement`
+//! (`In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt`, `Lt`, read by
+//! [`LabelOp::from_node_selector_operator`]), as `k8s.io/component-helpers/scheduling/corev1/nodeaffinity`
+//! turns those into label requirements.
 
 use serde_json::{Map, Value};
 
@@ -25,6 +31,49 @@ pub enum LabelOp {
     GreaterThan,
     /// `key<3`
     LessThan,
+}
+
+impl LabelOp {
+    /// A node selector requirement's operator (`In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt`,
+    /// `Lt`); `None` for anything else, which matches no node.
+    pub fn from_node_selector_operator(op: &str) -> Option<LabelOp> {
+        Some(match op {
+            "In" => LabelOp::In,
+            "NotIn" => LabelOp::NotIn,
+            "Exists" => LabelOp::Exists,
+            "DoesNotExist" => LabelOp::DoesNotExist,
+            "Gt" => LabelOp::GreaterThan,
+            "Lt" => LabelOp::LessThan,
+            _ => return None,
+        })
+    }
+
+    /// `labels.Requirement.Matches`: does a label's `value` (`None` when the key is absent)
+    /// satisfy this operator with `values`? `Gt`/`Lt` compare integers against the first value
+    /// and fail when either does not parse.
+    pub fn matches(&self, values: &[String], value: Option<&str>) -> bool {
+        match self {
+            LabelOp::Exists => value.is_some(),
+            LabelOp::DoesNotExist => value.is_none(),
+            LabelOp::Equals | LabelOp::In => value.is_some_and(|v| values.iter().any(|x| x == v)),
+            LabelOp::NotEquals | LabelOp::NotIn => {
+                value.is_none_or(|v| !values.iter().any(|x| x == v))
+            }
+            LabelOp::GreaterThan | LabelOp::LessThan => {
+                let (Some(v), Some(limit)) = (value, values.first()) else {
+                    return false;
+                };
+                let (Ok(v), Ok(limit)) = (v.parse::<i64>(), limit.parse::<i64>()) else {
+                    return false;
+                };
+                if *self == LabelOp::GreaterThan {
+                    v > limit
+                } else {
+                    v < limit
+                }
+            }
+        }
+    }
 }
 
 /// One `key op values` term.
@@ -55,29 +104,7 @@ impl LabelSelector {
     /// Does an object's `metadata.labels` satisfy every requirement?
     pub fn matches(&self, labels: Option<&Map<String, Value>>) -> bool {
         let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
-        self.0.iter().all(|r| match r.op {
-            LabelOp::Exists => get(&r.key).is_some(),
-            LabelOp::DoesNotExist => get(&r.key).is_none(),
-            LabelOp::Equals | LabelOp::In => {
-                get(&r.key).is_some_and(|v| r.values.iter().any(|x| x == v))
-            }
-            LabelOp::NotEquals | LabelOp::NotIn => {
-                get(&r.key).is_none_or(|v| !r.values.iter().any(|x| x == v))
-            }
-            LabelOp::GreaterThan | LabelOp::LessThan => {
-                let (Some(v), Some(limit)) = (get(&r.key), r.values.first()) else {
-                    return false;
-                };
-                let (Ok(v), Ok(limit)) = (v.parse::<i64>(), limit.parse::<i64>()) else {
-                    return false;
-                };
-                if r.op == LabelOp::GreaterThan {
-                    v > limit
-                } else {
-                    v < limit
-                }
-            }
-        })
+        self.0.iter().all(|r| r.op.matches(&r.values, get(&r.key)))
     }
 
     /// Is this the match-everything selector?
@@ -511,6 +538,31 @@ mod tests {
 
     fn labels(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn node_selector_operators_match_like_node_affinity() {
+        let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let op = |o: &str| LabelOp::from_node_selector_operator(o).unwrap();
+        assert!(op("In").matches(&v(&["a", "b"]), Some("b")));
+        assert!(!op("In").matches(&v(&["a"]), None));
+        assert!(op("NotIn").matches(&v(&["a"]), None));
+        assert!(!op("NotIn").matches(&v(&["a"]), Some("a")));
+        assert!(op("Exists").matches(&[], Some("")));
+        assert!(op("DoesNotExist").matches(&[], None));
+        assert!(op("Gt").matches(&v(&["3"]), Some("4")));
+        assert!(!op("Gt").matches(&v(&["3"]), Some("3")));
+        assert!(op("Lt").matches(&v(&["3"]), Some("-1")));
+        assert!(
+            !op("Lt").matches(&v(&["x"]), Some("1")),
+            "an unparsable bound"
+        );
+        assert!(
+            !op("Gt").matches(&v(&["1"]), Some("two")),
+            "an unparsable value"
+        );
+        assert!(!op("Gt").matches(&v(&["1"]), None));
+        assert_eq!(LabelOp::from_node_selector_operator("Equals"), None);
     }
 
     #[test]
