@@ -1,5 +1,6 @@
 //! The HTTPS API server: TLS termination, bearer-token authentication, body limits, routing
-//! and the response helpers every handler shares.
+//! and the response helpers every handler shares (Kubernetes: `k8s.io/apiserver/pkg/server`
+//! and `pkg/endpoints`). Every request runs in a debug-level `request` tracing span.
 //!
 //! It is hyper (HTTP/1.1 with keep-alive and chunked streaming for watches and log follows)
 //! over tokio-rustls on 127.0.0.1. No client can hold it hostage: a connection must finish its

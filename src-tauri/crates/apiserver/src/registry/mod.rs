@@ -1,11 +1,15 @@
-//! Validated writes, shared by the HTTP API and in-process controllers: create, replace,
-//! patch (JSON, merge, strategic, apply; computed by [`crate::patch`]), delete (graceful for pods, Terminating for
-//! namespaces, finalizers for everything), pod binding, plus typed helpers over the
-//! k8s-openapi structs.
+//! The generic registry: validated writes, shared by the HTTP API and in-process
+//! controllers: create, replace, patch (JSON, merge, strategic, apply; computed by
+//! [`crate::patch`]), delete (as each kind's [`kinds::DeleteStrategy`] says: graceful for
+//! pods, Terminating for namespaces, finalizers for everything), pod binding, plus typed
+//! helpers over the k8s-openapi structs. Kubernetes keeps the same in
+//! `k8s.io/apiserver/pkg/registry/generic/registry.Store` and `pkg/registry/rest`; the
+//! per-kind strategies are [`kinds`] (`pkg/registry/core/<kind>/strategy.go`).
 //!
 //! The order of checks follows kube-apiserver, because it decides which error a learner sees
-//! first: decode (400) → namespace admission (404/403) → defaulting and admission → validation
-//! (422) → storage (409).
+//! first: decode (400) → name (422) → scheme defaulting → admission chain
+//! ([`crate::admission`]: namespace 404/403, service account 403) → the kind's create
+//! strategy → validation (422) → storage (409).
 
 use std::sync::Arc;
 use std::time::Duration;

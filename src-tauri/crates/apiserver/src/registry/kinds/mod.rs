@@ -1,4 +1,5 @@
-//! The resource kinds the embedded cluster serves, one table entry each.
+//! The resource kinds the embedded cluster serves, one table entry and strategy each
+//! (Kubernetes: `pkg/registry/core/<kind>/strategy.go` and the kind's `rest.Store` options).
 //!
 //! A [`ResourceKind`] carries everything discovery, routing and printing need (group,
 //! version, plural, short names, categories, verbs, subresources) plus a [`KindHooks`]
