@@ -12,7 +12,9 @@
 //!   native dialogs opened from Rust;
 //! - [`settings`]: theme, speed, cluster choice, kept with tauri-plugin-store; consent to a
 //!   remote context is recorded here, never taken from the window;
-//! - [`links`]: lesson links open in the system browser (http/https only), never in the window.
+//! - [`links`]: lesson links open in the system browser (http/https only), never in the window;
+//! - [`logging`]: the app's log and the embedded cluster's `tracing` events, quiet unless
+//!   `RUST_LOG` asks for more.
 //!
 //! `KUBEQUEST_LESSONS` points at another lessons folder; `KUBEQUEST_SPEED` runs the embedded
 //! cluster's clock faster (or slower) for this launch.
@@ -20,6 +22,7 @@
 mod cluster;
 mod error;
 mod links;
+mod logging;
 mod missions;
 mod progress;
 mod settings;
@@ -71,11 +74,7 @@ pub fn run() {
                 let _ = window.set_focus();
             }
         }))
-        .plugin(
-            tauri_plugin_log::Builder::new()
-                .level(log::LevelFilter::Info)
-                .build(),
-        )
+        .plugin(logging::plugin())
         .plugin(tauri_plugin_window_state::Builder::new().build())
         .plugin(tauri_plugin_store::Builder::new().build())
         // Used from Rust only (export and import); the window has no dialog permission.
@@ -92,6 +91,7 @@ pub fn run() {
             let handle = app.handle();
             let settings = SettingsBook::load(handle, cluster::speed_override());
             let roots = missions::lesson_roots(handle);
+            missions::install_diagnosis_texts(&roots);
             let embedded = EmbeddedCluster::start(
                 data_file(handle, "kubeconfig"),
                 settings.get().speed,

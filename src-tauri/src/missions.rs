@@ -50,6 +50,19 @@ pub fn lesson_roots(app: &tauri::AppHandle) -> Vec<PathBuf> {
     roots
 }
 
+/// Chooses the diagnosis texts once, at start: the first lessons folder's own `diagnoses.yaml`
+/// (read and checked like a lesson), else the bundled texts. A file with errors is logged and
+/// left out, so the learner still sees a diagnosis.
+pub fn install_diagnosis_texts(roots: &[PathBuf]) {
+    match kq_engine::mission::diagnosis_texts(roots) {
+        Ok(Some(texts)) => {
+            texts.install();
+        }
+        Ok(None) => {}
+        Err(e) => log::warn!("diagnoses.yaml left out, the bundled diagnosis texts apply:\n{e}"),
+    }
+}
+
 /// The curriculum, read afresh on the blocking pool (see the module docs).
 async fn catalog(app: &tauri::AppHandle) -> Result<(Catalog, Vec<PathBuf>), UiError> {
     let roots = lesson_roots(app);

@@ -4,6 +4,7 @@
 //! into a teacher's class report (`kq progress`).
 
 mod lessons_cmd;
+mod logging;
 mod play;
 mod progress_cmd;
 
@@ -161,6 +162,7 @@ fn default_lesson_roots() -> Vec<PathBuf> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init();
     match cli.command {
         Command::Missions { lessons, progress } => {
             let roots = if lessons.is_empty() {

@@ -316,6 +316,14 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
         args.lessons.clone()
     };
     let catalog = Catalog::load(&roots);
+    // The diagnosis texts, chosen once: the lessons folder's own, or the bundled ones.
+    match kq_engine::mission::diagnosis_texts(&roots) {
+        Ok(Some(texts)) => {
+            texts.install();
+        }
+        Ok(None) => {}
+        Err(e) => eprintln!("warning: the bundled diagnosis texts are used instead:\n{e}"),
+    }
     let Some(mission) = catalog.get(&args.mission) else {
         let ids: Vec<&str> = catalog
             .missions
