@@ -20,9 +20,11 @@ use serde_json::Value;
 use kq_registry::{self as registry, Behaviour, Catalog, RegistryCredential, ResolvedImage};
 use kq_shell::{self as shell, ShellEnv};
 
+mod error;
 mod pod_config;
 mod program;
 
+pub use error::RuntimeError;
 use program::{Behaving, Scripted};
 
 /// An image on the node (or being pulled), as container statuses report it.
@@ -103,12 +105,12 @@ impl Runtime {
     }
 
     /// Add a teacher's or mission's registry file.
-    pub fn add_catalog_yaml(&self, yaml: &str, source: &str) -> Result<(), String> {
+    pub fn add_catalog_yaml(&self, yaml: &str, source: &str) -> Result<(), RuntimeError> {
         let mut g = match self.catalog.write() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        g.add_yaml(yaml, source).map_err(|e| e.to_string())
+        g.add_yaml(yaml, source).map_err(RuntimeError::from)
     }
 
     fn catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {
@@ -119,18 +121,22 @@ impl Runtime {
     }
 
     /// The normalised reference, or the kubelet's InvalidImageName message.
-    pub fn normalize(&self, image: &str) -> Result<String, String> {
+    pub fn normalize(&self, image: &str) -> Result<String, RuntimeError> {
         registry::ImageRef::parse(image)
             .map(|r| r.normalized())
-            .map_err(|e| e.to_string())
+            .map_err(RuntimeError::from)
     }
 
     /// Resolve an image for a pull: the image, or containerd's error text.
-    pub fn resolve(&self, image: &str, creds: &[RegistryCredential]) -> Result<ImageInfo, String> {
+    pub fn resolve(
+        &self,
+        image: &str,
+        creds: &[RegistryCredential],
+    ) -> Result<ImageInfo, RuntimeError> {
         let resolved = self
             .catalog()
             .resolve(image, creds)
-            .map_err(|e| e.cri_message())?;
+            .map_err(RuntimeError::Pull)?;
         Ok(ImageInfo {
             image: resolved.image.clone(),
             image_id: resolved.image_id.clone(),
@@ -158,7 +164,7 @@ impl Runtime {
         files: BTreeMap<String, String>,
         now: jiff::Timestamp,
         pod_ip: &str,
-    ) -> Result<Box<dyn Program>, String> {
+    ) -> Result<Box<dyn Program>, RuntimeError> {
         let r = &image.resolved;
         let overridden = c.command.is_some() || c.args.is_some();
         let argv: Vec<String> = match (&c.command, &c.args) {
@@ -173,13 +179,9 @@ impl Runtime {
             binaries: r.binaries.clone(),
             now_unix: now.as_second(),
         };
-        let not_found = |bin: &str| {
-            format!(
-                "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"{bin}\": executable file not found in $PATH: unknown"
-            )
-        };
+        let not_found = |bin: &str| RuntimeError::ExecutableNotFound(bin.to_string());
         let Some(first) = argv.first() else {
-            return Err("failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: no command specified: unknown".into());
+            return Err(RuntimeError::NoCommand);
         };
         let program_name = first.rsplit('/').next().unwrap_or(first).to_string();
         let image_default =

@@ -76,7 +76,7 @@ impl Runtime {
         pod: &Value,
         c: &Container,
         image: &ImageInfo,
-    ) -> Result<Vec<(String, String)>, String> {
+    ) -> Result<Vec<(String, String)>, RuntimeError> {
         let mut env: BTreeMap<String, String> = BTreeMap::new();
         env.insert(
             "PATH".into(),
@@ -101,7 +101,11 @@ impl Runtime {
                         }
                     }
                     None if r.optional == Some(true) => {}
-                    None => return Err(format!("configmap \"{}\" not found", r.name)),
+                    None => {
+                        return Err(RuntimeError::ConfigMapNotFound {
+                            name: r.name.clone(),
+                        });
+                    }
                 }
             }
             if let Some(r) = &from.secret_ref {
@@ -115,7 +119,11 @@ impl Runtime {
                         }
                     }
                     None if r.optional == Some(true) => {}
-                    None => return Err(format!("secret \"{}\" not found", r.name)),
+                    None => {
+                        return Err(RuntimeError::SecretNotFound {
+                            name: r.name.clone(),
+                        });
+                    }
                 }
             }
         }
@@ -129,14 +137,19 @@ impl Runtime {
                             Some(v) => v.clone(),
                             None if r.optional == Some(true) => continue,
                             None => {
-                                return Err(format!(
-                                    "couldn't find key {} in ConfigMap {ns}/{}",
-                                    r.key, r.name
-                                ));
+                                return Err(RuntimeError::ConfigMapKeyNotFound {
+                                    ns: ns.to_string(),
+                                    name: r.name.clone(),
+                                    key: r.key.clone(),
+                                });
                             }
                         },
                         None if r.optional == Some(true) => continue,
-                        None => return Err(format!("configmap \"{}\" not found", r.name)),
+                        None => {
+                            return Err(RuntimeError::ConfigMapNotFound {
+                                name: r.name.clone(),
+                            });
+                        }
                     }
                 } else if let Some(r) = &src.secret_key_ref {
                     match objects.secret(ns, &r.name) {
@@ -144,14 +157,19 @@ impl Runtime {
                             Some(v) => String::from_utf8_lossy(&v.0).into_owned(),
                             None if r.optional == Some(true) => continue,
                             None => {
-                                return Err(format!(
-                                    "couldn't find key {} in Secret {ns}/{}",
-                                    r.key, r.name
-                                ));
+                                return Err(RuntimeError::SecretKeyNotFound {
+                                    ns: ns.to_string(),
+                                    name: r.name.clone(),
+                                    key: r.key.clone(),
+                                });
                             }
                         },
                         None if r.optional == Some(true) => continue,
-                        None => return Err(format!("secret \"{}\" not found", r.name)),
+                        None => {
+                            return Err(RuntimeError::SecretNotFound {
+                                name: r.name.clone(),
+                            });
+                        }
                     }
                 } else if let Some(f) = &src.field_ref {
                     field_value(pod, &f.field_path)

@@ -156,7 +156,7 @@ impl Cluster {
         for (source, yaml) in &config.registry_yaml {
             runtime
                 .add_catalog_yaml(yaml, source)
-                .map_err(Error::Catalog)?;
+                .map_err(|e| Error::Catalog(e.to_string()))?;
         }
         let controllers = if config.controllers {
             let c = Controllers::start(store.clone(), runtime.clone());

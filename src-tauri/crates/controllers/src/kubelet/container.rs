@@ -192,7 +192,7 @@ impl Kubelet {
             Ok(env) => env,
             Err(msg) => {
                 self.event(cx, &reg, "Warning", "Failed", &format!("Error: {msg}"));
-                w.ctrs[i].wait_because("CreateContainerConfigError", msg);
+                w.ctrs[i].wait_because("CreateContainerConfigError", msg.to_string());
                 return Outcome::Failed;
             }
         };
@@ -232,14 +232,14 @@ impl Kubelet {
                     term: Term {
                         exit_code: 128,
                         reason: "StartError".into(),
-                        message: Some(msg.clone()),
+                        message: Some(msg.to_string()),
                         started_at: None,
                         finished_at: cx.now,
                         container_id,
                     },
                     why: Some(Waiting {
                         reason: "RunContainerError".into(),
-                        message: msg,
+                        message: msg.to_string(),
                     }),
                 };
                 cx.store.logs().finish(&w.uid, &name);

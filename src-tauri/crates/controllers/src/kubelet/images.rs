@@ -59,9 +59,9 @@ impl Kubelet {
         let normalized = match self.runtime.normalize(&image) {
             Ok(n) => n,
             Err(msg) => {
-                self.event(cx, &reg, "Warning", "InspectFailed", &msg);
+                self.event(cx, &reg, "Warning", "InspectFailed", &msg.to_string());
                 self.event(cx, &reg, "Warning", "Failed", "Error: InvalidImageName");
-                w.ctrs[i].wait_because("InvalidImageName", msg);
+                w.ctrs[i].wait_because("InvalidImageName", msg.to_string());
                 return Outcome::Failed;
             }
         };
@@ -116,7 +116,10 @@ impl Kubelet {
         let creds = self
             .runtime
             .pull_credentials(&StoreObjects(cx.store), &w.ns, &w.pod);
-        let result = self.runtime.resolve(&image, &creds);
+        let result = self
+            .runtime
+            .resolve(&image, &creds)
+            .map_err(|e| e.to_string());
         let took = match (&result, &present) {
             (Ok(_), Some(_)) => jitter(
                 cx.rng,
