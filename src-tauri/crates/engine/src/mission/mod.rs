@@ -338,15 +338,10 @@ fn line_of_entry(yaml: &str, key: &str, value: &str, nth: usize) -> Option<usize
         .map(|(i, _)| i + 1)
 }
 
-/// Whether an id can be part of a namespace name (`kq-<id>` is a DNS label of ≤ 63 chars).
+/// Whether an id can be part of a namespace name (`kq-<id>` is a DNS label of ≤ 63 chars): the
+/// id itself is an RFC 1123 label (the API server's rule, from kq-kube) of at most 60.
 fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 60
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !id.starts_with('-')
-        && !id.ends_with('-')
+    id.len() <= 60 && kq_kube::validation::dns1123_label(id).is_empty()
 }
 
 /// Everything read from one lesson folder, even when it has problems: the checker still checks
