@@ -65,3 +65,59 @@ pub fn admit_create(attrs: &Attributes<'_>, obj: &mut Value) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::kinds;
+
+    fn store() -> Arc<Store> {
+        Store::new(Arc::new(crate::Clock::new(0.0)), String::new(), 100)
+    }
+
+    #[test]
+    fn the_chain_runs_in_kube_apiserver_order() {
+        let names: Vec<&str> = CHAIN.iter().map(|p| p.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "NamespaceLifecycle",
+                "ServiceAccount",
+                "DefaultTolerationSeconds"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_namespaced_create_needs_its_namespace() {
+        let store = store();
+        let attrs = Attributes {
+            kind: &kinds::configmap::KIND,
+            namespace: "nowhere",
+            name: "cm",
+            store: &store,
+        };
+        let mut obj = json!({"metadata": {"name": "cm", "namespace": "nowhere"}});
+        let err = admit_create(&attrs, &mut obj).expect_err("no such namespace");
+        assert_eq!(err.to_string(), "namespaces \"nowhere\" not found");
+    }
+
+    #[test]
+    fn pod_plugins_leave_other_kinds_alone() {
+        let store = store();
+        let attrs = Attributes {
+            kind: &kinds::node::KIND,
+            namespace: "",
+            name: "node-9",
+            store: &store,
+        };
+        let mut obj = json!({"metadata": {"name": "node-9"}});
+        let before = obj.clone();
+        admit_create(&attrs, &mut obj).expect("nodes are cluster-scoped and not pods");
+        assert_eq!(obj, before);
+    }
+}
