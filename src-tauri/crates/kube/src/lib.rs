@@ -14,9 +14,12 @@
 //! - [`reference`]: image references (`github.com/distribution/reference`).
 
 pub mod duration;
+mod error;
 pub mod printers;
 pub mod quantity;
 pub mod random;
 pub mod reference;
 pub mod selectors;
 pub mod validation;
+
+pub use error::Error;

@@ -12,6 +12,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::Error;
+
 /// A label selector operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LabelOp {
@@ -93,7 +95,11 @@ pub struct LabelSelector(pub Vec<Requirement>);
 
 impl LabelSelector {
     /// Parse selector syntax (`app=web,tier in (a,b),!legacy`).
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        Self::parse_text(s).map_err(Error::Selector)
+    }
+
+    fn parse_text(s: &str) -> Result<Self, String> {
         let items = lex(s)?;
         let mut p = Parser { items, pos: 0 };
         let mut reqs = p.parse()?;
@@ -436,7 +442,11 @@ pub struct FieldSelector(pub Vec<FieldTerm>);
 
 impl FieldSelector {
     /// Parse `a=b,c!=d` with backslash escapes, as `fields.ParseSelector` does.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        Self::parse_text(s).map_err(Error::Selector)
+    }
+
+    fn parse_text(s: &str) -> Result<Self, String> {
         let mut terms = split_terms(s);
         terms.sort();
         let mut out = Vec::new();
@@ -584,24 +594,25 @@ mod tests {
     #[test]
     fn label_errors_match_apimachinery() {
         assert_eq!(
-            LabelSelector::parse("a b").unwrap_err(),
+            LabelSelector::parse("a b").unwrap_err().to_string(),
             "unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt"
         );
         assert_eq!(
-            LabelSelector::parse("a=b c").unwrap_err(),
+            LabelSelector::parse("a=b c").unwrap_err().to_string(),
             "found 'c', expected: ',' or 'end of string'"
         );
         assert_eq!(
-            LabelSelector::parse("a in b").unwrap_err(),
+            LabelSelector::parse("a in b").unwrap_err().to_string(),
             "unable to parse requirement: found 'b' expected: '('"
         );
         assert_eq!(
-            LabelSelector::parse("=x").unwrap_err(),
+            LabelSelector::parse("=x").unwrap_err().to_string(),
             "found '=', expected: !, identifier, or 'end of string'"
         );
         assert!(
             LabelSelector::parse("a,")
                 .unwrap_err()
+                .to_string()
                 .contains("expected: identifier after ','")
         );
     }
@@ -615,7 +626,7 @@ mod tests {
             "web".into()
         })));
         assert_eq!(
-            FieldSelector::parse("foo").unwrap_err(),
+            FieldSelector::parse("foo").unwrap_err().to_string(),
             "invalid selector: 'foo'; can't understand 'foo'"
         );
         let s = FieldSelector::parse("involvedObject.namespace=").unwrap();

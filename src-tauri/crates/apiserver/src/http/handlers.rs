@@ -51,9 +51,9 @@ pub(crate) fn build_filter(
     ns: Option<String>,
 ) -> Result<Filter> {
     let labels = LabelSelector::parse(req.q("labelSelector").unwrap_or_default())
-        .map_err(Error::BadRequest)?;
+        .map_err(|e| Error::BadRequest(e.to_string()))?;
     let fields = FieldSelector::parse(req.q("fieldSelector").unwrap_or_default())
-        .map_err(Error::BadRequest)?;
+        .map_err(|e| Error::BadRequest(e.to_string()))?;
     let empty = json!({});
     for t in &fields.0 {
         if field_value(kind, &empty, &t.field).is_none() {
