@@ -62,16 +62,27 @@ pub enum TextsProblem {
     #[error("not a diagnoses file: {0}")]
     Syntax(String),
     /// A section that names no reason KubeQuest diagnoses.
-    #[error("unknown section `{section}`: the sections are {known}")]
-    UnknownSection { section: String, known: String },
+    #[error(
+        "unknown section `{section}`{}: the sections are {known}",
+        did_you_mean(suggestion)
+    )]
+    UnknownSection {
+        section: String,
+        suggestion: Option<String>,
+        known: String,
+    },
     /// A section of the bundled file is missing.
     #[error("section `{section}` is missing")]
     MissingSection { section: String },
     /// A text the engine never asks for.
-    #[error("unknown text `{section}.{key}`: this section has {known}")]
+    #[error(
+        "unknown text `{section}.{key}`{}: this section has {known}",
+        did_you_mean(suggestion)
+    )]
     UnknownText {
         section: String,
         key: String,
+        suggestion: Option<String>,
         known: String,
     },
     /// A text the engine needs is missing.
@@ -93,6 +104,23 @@ pub enum TextsProblem {
         missing: Vec<String>,
         unknown: Vec<String>,
     },
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    suggestion
+        .as_ref()
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default()
+}
+
+/// The known name a misspelt one was probably meant to be (at most two edits away), as the
+/// lesson loader suggests for front-matter fields.
+fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a String>) -> Option<String> {
+    known
+        .into_iter()
+        .min_by_key(|k| strsim::levenshtein(k, name))
+        .filter(|k| strsim::levenshtein(k, name) <= 2)
+        .cloned()
 }
 
 fn braced(names: &[String]) -> String {
@@ -242,6 +270,7 @@ impl DiagnosisTexts {
                     section_line,
                     TextsProblem::UnknownSection {
                         section: section.clone(),
+                        suggestion: closest(section, bundled.sections.keys()),
                         known: bundled
                             .sections
                             .keys()
@@ -261,6 +290,7 @@ impl DiagnosisTexts {
                         TextsProblem::UnknownText {
                             section: section.clone(),
                             key: key.clone(),
+                            suggestion: closest(key, expected.keys()),
                             known: expected.keys().cloned().collect::<Vec<_>>().join(", "),
                         },
                     ));
@@ -438,7 +468,8 @@ mod tests {
         let gate = line("SchedulingGate:");
         assert!(
             text.iter().any(|t| t.starts_with(&format!(
-                "l/diagnoses.yaml:{gate}: unknown section `SchedulingGate`"
+                "l/diagnoses.yaml:{gate}: unknown section `SchedulingGate` (did you mean \
+                 `SchedulingGated`?): the sections are "
             ))),
             "{text:#?}"
         );
@@ -446,7 +477,8 @@ mod tests {
         let imag = line("its-imag:");
         assert!(
             text.iter().any(|t| t.starts_with(&format!(
-                "l/diagnoses.yaml:{imag}: unknown text `common.its-imag`"
+                "l/diagnoses.yaml:{imag}: unknown text `common.its-imag` (did you mean \
+                 `its-image`?): this section has "
             ))),
             "{text:#?}"
         );
