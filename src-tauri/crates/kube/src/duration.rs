@@ -194,8 +194,7 @@ mod tests {
         assert_eq!(hd(9 * 365 * 86400), "9y");
     }
 
-    /// The engine's vector (it was `kq-engine`'s `kubetime` test); the UI's `kubetime.ts` uses
-    /// the same cases.
+    /// The engine's vector (it was `kq-engine`'s `kubetime` test).
     #[test]
     fn human_duration_matches_apimachinery() {
         let cases = [
@@ -223,6 +222,39 @@ mod tests {
                 want,
                 "HumanDuration({secs}s) must match kubectl"
             );
+        }
+    }
+
+    /// The UI's twin (`ui/src/lib/kubetime.test.ts`, in milliseconds there) must print the same
+    /// text for the same duration; these are its cases, truncated to whole seconds as Go does.
+    #[test]
+    fn agrees_with_the_ui_kubetime_vector() {
+        let (m, h, d) = (60, 3600, 86400);
+        let cases = [
+            (-3, "<invalid>"),
+            (-1, "0s"), // -1500 ms
+            (0, "0s"),  // -500 ms
+            (10, "10s"),
+            (119, "119s"),
+            (2 * m, "2m"),
+            (2 * m + 30, "2m30s"),
+            (9 * m + 59, "9m59s"),
+            (10 * m + 30, "10m"),
+            (179 * m, "179m"),
+            (3 * h, "3h"),
+            (7 * h + 59 * m, "7h59m"),
+            (8 * h + 30 * m, "8h"),
+            (47 * h, "47h"),
+            (2 * d, "2d"),
+            (3 * d + 4 * h, "3d4h"),
+            (8 * d, "8d"),
+            (729 * d, "729d"),
+            (2 * 365 * d, "2y"),
+            (3 * 365 * d + 10 * d, "3y10d"),
+            (9 * 365 * d, "9y"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(human_duration(secs), want, "{secs}s");
         }
     }
 
