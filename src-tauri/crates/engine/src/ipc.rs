@@ -3,6 +3,11 @@
 //! Every type here derives [`ts_rs::TS`]; `cargo xtask bindings` writes the TypeScript versions
 //! to `ui/src/lib/bindings/`, and a test fails when the committed files are stale. Errors reach
 //! the UI as `{kind, message}`: the UI branches on `kind`, never on the message text.
+//!
+//! Dependencies point one way: this module builds its payloads from the domain types of
+//! [`crate::mission`], [`crate::pipeline`], [`crate::progress`] and [`crate::connect`] (with
+//! `From`, e.g. `MissionDetail::from(&mission)`), and none of them imports it. Domain types the
+//! UI receives as they are (a pod's pipeline, an objective's result) derive `TS` themselves.
 
 use std::time::Duration;
 
