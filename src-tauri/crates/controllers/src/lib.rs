@@ -21,19 +21,28 @@
 //!   `flowcontrol.Backoff`) and [`runtime`], the kubelet's side of the container runtime
 //!   (kq-runtime, a CRI).
 //! - `manager`: [`Controllers`], which owns the runner, the kubelets and their timers, hears
-//!   the store's watches and moves them along the virtual clock (what kube-controller-manager
-//!   and each node's kubelet process do on a real cluster).
+//!   the store's watches and moves them along the virtual clock (what the scheduler and each
+//!   node's kubelet process do on a real cluster).
+//! - [`control_plane`]: [`ControlPlane`], kube-controller-manager's controllers for the API
+//!   server's own objects on their own runner: `namespace` (empties and finalizes a deleted
+//!   namespace), `serviceaccount` (the `default` ServiceAccount) and `rootca` (the
+//!   `kube-root-ca.crt` ConfigMap), one file each.
 
 mod backoff;
+pub mod control_plane;
 pub mod error;
 mod kubelet;
 mod manager;
+mod namespace;
 pub mod queue;
 pub mod reconciler;
 mod recorder;
+mod rootca;
 pub mod runtime;
 mod scheduler;
+mod serviceaccount;
 
+pub use control_plane::ControlPlane;
 pub use error::{Error, Result};
 pub use manager::Controllers;
 pub use queue::{ItemBackoff, QueueKey, WorkQueue};

@@ -130,6 +130,9 @@ impl Cluster {
             config.history_limit,
             config.history_bytes,
         );
+        // The namespace, service account and root CA controllers see every namespace,
+        // the bootstrap ones included.
+        let control_plane = kq_controllers::ControlPlane::attach(&store);
         bootstrap(&store, &config)?;
 
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], config.port.unwrap_or(0)));
@@ -152,6 +155,7 @@ impl Cluster {
             watch_stats: watch_stats.clone(),
         });
         let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(control_plane.run(stop_rx.clone()));
         let runtime = Arc::new(Runtime::new());
         for (source, yaml) in &config.registry_yaml {
             runtime

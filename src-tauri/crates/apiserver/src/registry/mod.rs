@@ -739,7 +739,8 @@ impl Store {
             ns_obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
             ns_obj["status"]["phase"] = json!("Terminating");
             let stored = self.commit_update(kind, ns_obj, Some(rv_of(&old)))?;
-            self.start_namespace_cleanup(name.to_string());
+            // The namespace controller empties it, then finalizes it.
+            self.kick_control_plane();
             return Ok(DeleteOutcome::Terminating((*stored).clone()));
         }
 
@@ -799,7 +800,7 @@ impl Store {
                 .get_raw(&kinds::namespace::KIND, "", ns)
                 .is_some_and(|n| n.pointer("/metadata/deletionTimestamp").is_none())
         {
-            self.populate_namespace(ns);
+            self.kick_control_plane();
         }
         Ok(last)
     }
@@ -885,43 +886,10 @@ impl Store {
         });
     }
 
-    fn start_namespace_cleanup(&self, ns: String) {
-        let Some(store) = self.self_arc() else { return };
-        self.spawn(async move {
-            // Let clients see the Terminating phase for a moment, as on a real cluster.
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            loop {
-                let mut remaining = 0;
-                for kind in kinds::ALL.iter().copied().filter(|k| k.namespaced) {
-                    for obj in store.list_raw(kind, Some(&ns)) {
-                        remaining += 1;
-                        if obj.pointer("/metadata/deletionTimestamp").is_none() {
-                            let opts = DeleteOptions {
-                                grace_period_seconds: Some(0),
-                                ..Default::default()
-                            };
-                            let _ = store.delete(kind, &ns, kinds::name_of(&obj), &opts);
-                        } else if kind.hooks.delete_strategy() == DeleteStrategy::Graceful
-                            && !store.kubelet_attached()
-                        {
-                            let _ = store.finalize_pod_deletion(
-                                &ns,
-                                kinds::name_of(&obj),
-                                kinds::str_at(&obj, "/metadata/uid"),
-                            );
-                        }
-                    }
-                }
-                if remaining == 0 {
-                    let _ = store.remove(&kinds::namespace::KIND, "", &ns, None);
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                if store.get_raw(&kinds::namespace::KIND, "", &ns).is_none() {
-                    return;
-                }
-            }
-        });
+    /// Remove a Terminating namespace the namespace controller has emptied (the namespace
+    /// REST's `/finalize` with no finalizers left).
+    pub fn finalize_namespace(&self, ns: &str) -> Result<()> {
+        self.remove(&kinds::namespace::KIND, "", ns, None).map(|_| ())
     }
 
     /// Bind a pod to a node (`pods/binding`), as the scheduler does.
@@ -968,25 +936,6 @@ impl Store {
             }
         }
         Err(Error::modified("", "pods", name))
-    }
-
-    /// Give a namespace what the controller manager gives every namespace.
-    pub(crate) fn populate_namespace(&self, ns: &str) {
-        let opts = WriteOptions::default();
-        let _ = self.create(
-            &kinds::serviceaccount::KIND,
-            ns,
-            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}),
-            &opts,
-        );
-        let _ = self.create(
-            &kinds::configmap::KIND,
-            ns,
-            json!({"apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": "kube-root-ca.crt", "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
-                "data": {"ca.crt": self.ca_pem()}}),
-            &opts,
-        );
     }
 
     // ----- typed helpers for in-process controllers ---------------------------------------

@@ -176,6 +176,8 @@ pub struct Store {
     history_bytes_limit: usize,
     control: broadcast::Sender<WatchControl>,
     kubelet_attached: AtomicBool,
+    /// The control plane's controllers (kq-controllers), handed changes before a write returns.
+    control_plane: std::sync::RwLock<Option<ControlPlaneHook>>,
     runtime: Option<tokio::runtime::Handle>,
     me: Weak<Store>,
 }
@@ -202,6 +204,10 @@ fn key(kind: &dyn Resource, ns: &str, name: &str) -> Key {
 fn table_id(kind: &dyn Resource) -> (&'static str, &'static str) {
     (kind.group(), kind.plural())
 }
+
+/// What the store calls to hand its latest changes to the control plane
+/// ([`Store::set_control_plane`]).
+pub type ControlPlaneHook = Arc<dyn Fn() + Send + Sync>;
 
 /// What storage knows of a resource: how its objects are keyed (Kubernetes: the generic
 /// registry's key functions over group, resource and scope). The served kinds implement it;
@@ -237,8 +243,9 @@ pub fn str_at<'a>(obj: &'a Value, ptr: &str) -> &'a str {
 impl Store {
     /// An empty store holding the given resources (the registry's constructors,
     /// [`Store::new`] and [`Store::with_history`], pass every served kind). `ca_pem` is
-    /// published in every namespace's `kube-root-ca.crt`. Background work (namespace cleanup,
-    /// pod termination) runs on the current Tokio runtime.
+    /// published in every namespace's `kube-root-ca.crt`. Pod termination without a kubelet
+    /// runs on the current Tokio runtime; a namespace's default objects and its cleanup are
+    /// the control plane's ([`Store::set_control_plane`]).
     pub fn with_resources<'a>(
         clock: Arc<Clock>,
         ca_pem: String,
@@ -265,6 +272,7 @@ impl Store {
             history_bytes_limit: history_bytes,
             control: broadcast::channel(16).0,
             kubelet_attached: AtomicBool::new(false),
+            control_plane: std::sync::RwLock::new(None),
             runtime: tokio::runtime::Handle::try_current().ok(),
         })
     }
@@ -308,8 +316,31 @@ impl Store {
         self.kubelet_attached.store(attached, Ordering::SeqCst);
     }
 
-    pub(crate) fn kubelet_attached(&self) -> bool {
+    /// Whether a kubelet finishes graceful pod deletions ([`Store::set_kubelet_attached`]).
+    pub fn kubelet_attached(&self) -> bool {
         self.kubelet_attached.load(Ordering::SeqCst)
+    }
+
+    /// Attach the control plane's controllers: the store calls `hook` after a write they must
+    /// see before it returns (a namespace created or deleted, a namespace's default
+    /// ServiceAccount or `kube-root-ca.crt` removed).
+    pub fn set_control_plane(&self, hook: ControlPlaneHook) {
+        *self
+            .control_plane
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(hook);
+    }
+
+    /// Hand the latest changes to the control plane now (nothing when none is attached).
+    pub(crate) fn kick_control_plane(&self) {
+        let hook = self
+            .control_plane
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(hook) = hook {
+            hook();
+        }
     }
 
     pub(crate) fn spawn(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {

@@ -103,7 +103,9 @@ impl KindHooks for NamespaceHooks {
         DeleteStrategy::Finalizing
     }
 
-    fn after_create(&self, store: &Store, obj: &Value) {
-        store.populate_namespace(name_of(obj));
+    fn after_create(&self, store: &Store, _: &Value) {
+        // The service account controller and the root CA publisher give it its default
+        // objects before the create returns.
+        store.kick_control_plane();
     }
 }

@@ -1,0 +1,208 @@
+//! The controllers kube-controller-manager runs for the API server's own objects: the
+//! namespace controller, the service account controller and the root CA publisher, on one
+//! [`Runner`] fed by the store's watches.
+//!
+//! Two things set them apart from the node side ([`crate::Controllers`]):
+//!
+//! - They run whether or not the scheduler and kubelets do, and on the wall clock, not the
+//!   cluster's virtual one: a paused cluster still empties a deleted namespace.
+//! - The API server hands them a change before the write that made it returns
+//!   ([`Store::set_control_plane`]), so a namespace has its `default` ServiceAccount and
+//!   `kube-root-ca.crt` by the time its create answers, and a pod created right after is
+//!   admitted. Keys due later (a namespace's next cleanup pass) are reconciled by
+//!   [`ControlPlane::run`].
+//!
+//! A controller's own writes can come back to the control plane on the same thread (deleting
+//! a namespace's default ServiceAccount asks for it back); that nested call returns at once,
+//! and the outer loop sees the change on its next drain of the watches.
+
+use std::cell::Cell;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::{Notify, broadcast};
+
+use crate::kinds;
+use crate::namespace::NamespaceController;
+use crate::reconciler::{Change, ChangeType, Runner};
+use crate::rootca::RootCaPublisher;
+use crate::serviceaccount::ServiceAccountController;
+use crate::store::{EventType, Store, WatchEvent, WatchStart};
+
+thread_local! {
+    /// Whether this thread is inside the control plane's loop.
+    static INSIDE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the thread as inside the loop until dropped (also on a panic).
+struct Inside;
+
+impl Inside {
+    fn enter() -> Option<Inside> {
+        if INSIDE.with(|i| i.replace(true)) {
+            None
+        } else {
+            Some(Inside)
+        }
+    }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        INSIDE.with(|i| i.set(false));
+    }
+}
+
+struct Inner {
+    runner: Runner<Arc<Store>>,
+    /// (resource, receiver) for every watched resource.
+    watches: Vec<(
+        &'static kinds::ResourceKind,
+        broadcast::Receiver<WatchEvent>,
+    )>,
+    /// Whether a watch lagged and every namespace must be looked at again.
+    resync: bool,
+}
+
+/// The API server's own controllers, attached to one store.
+pub struct ControlPlane {
+    store: Weak<Store>,
+    inner: Mutex<Inner>,
+    notify: Notify,
+}
+
+impl std::fmt::Debug for ControlPlane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ControlPlane").finish_non_exhaustive()
+    }
+}
+
+fn change_type(kind: EventType) -> ChangeType {
+    match kind {
+        EventType::Added => ChangeType::Added,
+        EventType::Deleted => ChangeType::Deleted,
+        _ => ChangeType::Modified,
+    }
+}
+
+impl Inner {
+    /// Hand every pending watch event to the runner; returns whether there was any.
+    fn drain(&mut self, store: &mut Arc<Store>, now: Timestamp) -> bool {
+        let mut any = false;
+        for (kind, rx) in &mut self.watches {
+            loop {
+                match rx.try_recv() {
+                    Ok(ev) => {
+                        any = true;
+                        let change = Change {
+                            resource: kind.plural,
+                            change: change_type(ev.kind),
+                            object: &ev.object,
+                        };
+                        self.runner.observe(&change, now, store);
+                    }
+                    Err(broadcast::error::TryRecvError::Lagged(_)) => self.resync = true,
+                    Err(_) => break,
+                }
+            }
+        }
+        if self.resync {
+            self.resync = false;
+            any = true;
+            for ns in store.list_raw(&kinds::namespace::KIND, None) {
+                let change = Change {
+                    resource: kinds::namespace::KIND.plural,
+                    change: ChangeType::Modified,
+                    object: &ns,
+                };
+                self.runner.observe(&change, now, store);
+            }
+        }
+        any
+    }
+}
+
+impl ControlPlane {
+    /// Attach the namespace, service account and root CA controllers to `store`: from now on
+    /// the store hands them its changes. Call before the first namespace is created;
+    /// [`ControlPlane::run`] reconciles what falls due later.
+    pub fn attach(store: &Arc<Store>) -> Arc<ControlPlane> {
+        let mut runner = Runner::new();
+        // Adding a controller: one file with its `Controller` and one line here.
+        runner.register(ServiceAccountController);
+        runner.register(RootCaPublisher);
+        runner.register(NamespaceController);
+        let rv = store.resource_version();
+        let watches = [
+            &kinds::namespace::KIND,
+            &kinds::serviceaccount::KIND,
+            &kinds::configmap::KIND,
+        ]
+        .into_iter()
+        .filter_map(|kind| {
+            let sub = store.subscribe(kind, WatchStart::After(rv)).ok()?;
+            Some((kind, sub.rx))
+        })
+        .collect();
+        let cp = Arc::new(ControlPlane {
+            store: Arc::downgrade(store),
+            inner: Mutex::new(Inner {
+                runner,
+                watches,
+                resync: false,
+            }),
+            notify: Notify::new(),
+        });
+        let hook = Arc::downgrade(&cp);
+        store.set_control_plane(Arc::new(move || {
+            if let Some(cp) = hook.upgrade() {
+                cp.kick();
+            }
+        }));
+        cp
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Take in every change and reconcile every key due now; returns the next deadline.
+    /// A call from inside a reconcile on this thread returns `None` at once.
+    fn step(&self) -> Option<Timestamp> {
+        let _inside = Inside::enter()?;
+        let mut store = self.store.upgrade()?;
+        let mut inner = self.lock();
+        for _ in 0..100_000 {
+            let now = Timestamp::now();
+            let changed = inner.drain(&mut store, now);
+            if inner.runner.reconcile_next(now, &mut store).is_none() && !changed {
+                break;
+            }
+        }
+        inner.runner.next_deadline()
+    }
+
+    /// The store changed in a way the controllers must see before the write returns.
+    pub fn kick(&self) {
+        self.step();
+        self.notify.notify_one();
+    }
+
+    /// Reconcile keys as they fall due (a namespace's next cleanup pass) until `stop` fires.
+    pub async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            let wait = self.step().map_or(Duration::from_secs(86_400), |t| {
+                Duration::try_from(t.duration_since(Timestamp::now())).unwrap_or_default()
+            });
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.notify.notified() => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
