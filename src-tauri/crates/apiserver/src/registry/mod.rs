@@ -889,7 +889,8 @@ impl Store {
     /// Remove a Terminating namespace the namespace controller has emptied (the namespace
     /// REST's `/finalize` with no finalizers left).
     pub fn finalize_namespace(&self, ns: &str) -> Result<()> {
-        self.remove(&kinds::namespace::KIND, "", ns, None).map(|_| ())
+        self.remove(&kinds::namespace::KIND, "", ns, None)
+            .map(|_| ())
     }
 
     /// Bind a pod to a node (`pods/binding`), as the scheduler does.
