@@ -1,6 +1,7 @@
 //! The controllers kube-controller-manager runs for the API server's own objects: the
-//! namespace controller, the service account controller and the root CA publisher, on one
-//! [`Runner`] fed by the store's watches.
+//! namespace controller, the service account controller, the root CA publisher and the pod
+//! garbage collector (for pods no kubelet will finish), on one [`Runner`] fed by the store's
+//! watches.
 //!
 //! Two things set them apart from the node side ([`crate::Controllers`]):
 //!
@@ -8,8 +9,8 @@
 //!   cluster's virtual one: a paused cluster still empties a deleted namespace.
 //! - The API server hands them a change before the write that made it returns
 //!   ([`Store::set_control_plane`]), so a namespace has its `default` ServiceAccount and
-//!   `kube-root-ca.crt` by the time its create answers, and a pod created right after is
-//!   admitted. Keys due later (a namespace's next cleanup pass) are reconciled by
+//!   `kube-root-ca.crt` by the time its create answers, a pod created right after is
+//!   admitted, and a pod deleted with nothing running is gone when its delete answers. Keys due later (a namespace's next cleanup pass) are reconciled by
 //!   [`ControlPlane::run`].
 //!
 //! A controller's own writes can come back to the control plane on the same thread (deleting
@@ -25,6 +26,7 @@ use tokio::sync::{Notify, broadcast};
 
 use crate::kinds;
 use crate::namespace::NamespaceController;
+use crate::podgc::PodGc;
 use crate::reconciler::{Change, ChangeType, Runner};
 use crate::rootca::RootCaPublisher;
 use crate::serviceaccount::ServiceAccountController;
@@ -124,7 +126,7 @@ impl Inner {
 }
 
 impl ControlPlane {
-    /// Attach the namespace, service account and root CA controllers to `store`: from now on
+    /// Attach the namespace, service account, root CA and pod GC controllers to `store`: from now on
     /// the store hands them its changes. Call before the first namespace is created;
     /// [`ControlPlane::run`] reconciles what falls due later.
     pub fn attach(store: &Arc<Store>) -> Arc<ControlPlane> {
@@ -133,11 +135,13 @@ impl ControlPlane {
         runner.register(ServiceAccountController);
         runner.register(RootCaPublisher);
         runner.register(NamespaceController);
+        runner.register(PodGc::default());
         let rv = store.resource_version();
         let watches = [
             &kinds::namespace::KIND,
             &kinds::serviceaccount::KIND,
             &kinds::configmap::KIND,
+            &kinds::pod::KIND,
         ]
         .into_iter()
         .filter_map(|kind| {

@@ -26,7 +26,8 @@
 //! - [`control_plane`]: [`ControlPlane`], kube-controller-manager's controllers for the API
 //!   server's own objects on their own runner: `namespace` (empties and finalizes a deleted
 //!   namespace), `serviceaccount` (the `default` ServiceAccount) and `rootca` (the
-//!   `kube-root-ca.crt` ConfigMap), one file each.
+//!   `kube-root-ca.crt` ConfigMap), one file each, and `podgc` (finishes terminating pods
+//!   while no kubelet is attached).
 
 mod backoff;
 pub mod control_plane;
@@ -34,6 +35,7 @@ pub mod error;
 mod kubelet;
 mod manager;
 mod namespace;
+mod podgc;
 pub mod queue;
 pub mod reconciler;
 mod recorder;

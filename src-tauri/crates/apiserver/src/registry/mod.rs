@@ -12,7 +12,6 @@
 //! strategy → validation (422) → storage (409).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use jiff::SignedDuration;
 use k8s_openapi::Resource;
@@ -235,8 +234,7 @@ fn now_plus(now: jiff::Timestamp, secs: i64) -> jiff::Timestamp {
 
 impl Store {
     /// An empty store holding every served kind. `ca_pem` is published in every namespace's
-    /// `kube-root-ca.crt`. Background work (namespace cleanup, pod termination) runs on the
-    /// current Tokio runtime.
+    /// `kube-root-ca.crt` (by the control plane, [`Store::set_control_plane`]).
     pub fn new(clock: Arc<Clock>, ca_pem: String, history_limit: usize) -> Arc<Self> {
         Self::with_history(clock, ca_pem, history_limit, HISTORY_BYTES)
     }
@@ -776,7 +774,8 @@ impl Store {
         obj["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
         let stored = self.commit_update(kind, obj, Some(rv_of(&old)))?;
         if graceful && grace > 0 && !self.kubelet_attached() {
-            self.terminate_without_kubelet(&stored, grace);
+            // Until a kubelet exists, the control plane's pod GC finishes terminating pods.
+            self.kick_control_plane();
         }
         // Even when the fallback above already removed the pod, the client is told what a real
         // apiserver says: the object now terminating. Its follow-up GET then finds it gone.
@@ -854,36 +853,6 @@ impl Store {
             self.remove(kind, ns, name, Some(uid))?;
         }
         Ok(())
-    }
-
-    /// Until a kubelet exists, terminating pods are finished here: at once when no container
-    /// runs (nothing to stop), otherwise after a moment (simulated processes stop on SIGTERM
-    /// straight away), never later than the grace period.
-    fn terminate_without_kubelet(&self, pod: &Arc<Value>, grace: i64) {
-        let running = pod
-            .pointer("/status/containerStatuses")
-            .and_then(Value::as_array)
-            .is_some_and(|cs| cs.iter().any(|c| c.pointer("/state/running").is_some()));
-        let (ns, name, uid) = (
-            kinds::namespace_of(pod).to_string(),
-            kinds::name_of(pod).to_string(),
-            kinds::str_at(pod, "/metadata/uid").to_string(),
-        );
-        if !running {
-            let _ = self.finalize_pod_deletion(&ns, &name, &uid);
-            return;
-        }
-        let Some(store) = self.self_arc() else { return };
-        let grace = Duration::from_secs(u64::try_from(grace).unwrap_or(0));
-        let wait = self
-            .clock()
-            .real_duration(grace.min(Duration::from_secs(1)));
-        self.spawn(async move {
-            tokio::time::sleep(wait).await;
-            if !store.kubelet_attached() {
-                let _ = store.finalize_pod_deletion(&ns, &name, &uid);
-            }
-        });
     }
 
     /// Remove a Terminating namespace the namespace controller has emptied (the namespace

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 use tokio::sync::broadcast;
@@ -178,8 +178,6 @@ pub struct Store {
     kubelet_attached: AtomicBool,
     /// The control plane's controllers (kq-controllers), handed changes before a write returns.
     control_plane: std::sync::RwLock<Option<ControlPlaneHook>>,
-    runtime: Option<tokio::runtime::Handle>,
-    me: Weak<Store>,
 }
 
 impl std::fmt::Debug for Store {
@@ -243,9 +241,9 @@ pub fn str_at<'a>(obj: &'a Value, ptr: &str) -> &'a str {
 impl Store {
     /// An empty store holding the given resources (the registry's constructors,
     /// [`Store::new`] and [`Store::with_history`], pass every served kind). `ca_pem` is
-    /// published in every namespace's `kube-root-ca.crt`. Pod termination without a kubelet
-    /// runs on the current Tokio runtime; a namespace's default objects and its cleanup are
-    /// the control plane's ([`Store::set_control_plane`]).
+    /// published in every namespace's `kube-root-ca.crt`. Work that outlives a request (a
+    /// namespace's default objects and cleanup, pod termination without a kubelet) is the
+    /// control plane's ([`Store::set_control_plane`]).
     pub fn with_resources<'a>(
         clock: Arc<Clock>,
         ca_pem: String,
@@ -257,8 +255,7 @@ impl Store {
             .into_iter()
             .map(|k| (table_id(k), Table::new()))
             .collect();
-        Arc::new_cyclic(|me| Store {
-            me: me.clone(),
+        Arc::new(Store {
             // Real clusters never show tiny resourceVersions; start somewhere plausible.
             inner: Mutex::new(Inner {
                 rv: 1000,
@@ -273,12 +270,7 @@ impl Store {
             control: broadcast::channel(16).0,
             kubelet_attached: AtomicBool::new(false),
             control_plane: std::sync::RwLock::new(None),
-            runtime: tokio::runtime::Handle::try_current().ok(),
         })
-    }
-
-    pub(crate) fn self_arc(&self) -> Option<Arc<Store>> {
-        self.me.upgrade()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -340,19 +332,6 @@ impl Store {
             .clone();
         if let Some(hook) = hook {
             hook();
-        }
-    }
-
-    pub(crate) fn spawn(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
-        match &self.runtime {
-            Some(rt) => {
-                rt.spawn(fut);
-            }
-            None => {
-                if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                    rt.spawn(fut);
-                }
-            }
         }
     }
 
