@@ -210,3 +210,111 @@ impl ControlPlane {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::store::{DeleteOptions, WriteOptions};
+    use serde_json::json;
+
+    fn store() -> Arc<Store> {
+        // A paused cluster: the control plane works on the wall clock all the same.
+        Store::new(Arc::new(Clock::new(0.0)), "CA".into(), 100)
+    }
+
+    fn create_namespace(store: &Store, name: &str) {
+        store
+            .create(
+                &kinds::namespace::KIND,
+                "",
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
+                &WriteOptions::default(),
+            )
+            .unwrap();
+    }
+
+    fn has(store: &Store, kind: &kinds::ResourceKind, ns: &str, name: &str) -> bool {
+        store.get_raw(kind, ns, name).is_some()
+    }
+
+    #[test]
+    fn a_namespace_has_its_default_objects_when_its_create_returns_and_gets_them_back() {
+        let store = store();
+        let _cp = ControlPlane::attach(&store);
+        create_namespace(&store, "team");
+        assert!(has(&store, &kinds::serviceaccount::KIND, "team", "default"));
+        let ca = store
+            .get_raw(&kinds::configmap::KIND, "team", "kube-root-ca.crt")
+            .unwrap();
+        assert_eq!(ca["data"]["ca.crt"], "CA");
+        store
+            .delete_typed::<k8s_openapi::api::core::v1::ServiceAccount>("team", "default")
+            .unwrap();
+        assert!(has(&store, &kinds::serviceaccount::KIND, "team", "default"));
+        store
+            .delete_typed::<k8s_openapi::api::core::v1::ConfigMap>("team", "kube-root-ca.crt")
+            .unwrap();
+        assert!(has(
+            &store,
+            &kinds::configmap::KIND,
+            "team",
+            "kube-root-ca.crt"
+        ));
+    }
+
+    #[test]
+    fn without_a_control_plane_a_namespace_is_bare() {
+        let store = store();
+        create_namespace(&store, "team");
+        assert!(!has(
+            &store,
+            &kinds::serviceaccount::KIND,
+            "team",
+            "default"
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_deleted_namespace_is_emptied_then_removed_on_the_wall_clock() {
+        let store = store();
+        let cp = ControlPlane::attach(&store);
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(cp.clone().run(stop_rx));
+        create_namespace(&store, "team");
+        store
+            .delete(
+                &kinds::namespace::KIND,
+                "",
+                "team",
+                &DeleteOptions::default(),
+            )
+            .unwrap();
+        // Terminating at first, and its default objects are not put back.
+        let ns = store.get_raw(&kinds::namespace::KIND, "", "team").unwrap();
+        assert_eq!(ns["status"]["phase"], "Terminating");
+        let started = std::time::Instant::now();
+        while has(&store, &kinds::namespace::KIND, "", "team") {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "namespace not removed"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(started.elapsed() >= Duration::from_millis(150));
+        assert!(!has(
+            &store,
+            &kinds::serviceaccount::KIND,
+            "team",
+            "default"
+        ));
+        assert!(!has(
+            &store,
+            &kinds::configmap::KIND,
+            "team",
+            "kube-root-ca.crt"
+        ));
+        stop.send(true).unwrap();
+        task.await.unwrap();
+    }
+}

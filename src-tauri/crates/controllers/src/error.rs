@@ -11,7 +11,7 @@ pub enum Error {
     /// A read or write through the API server failed (a conflict, an object refused, one
     /// that is gone).
     #[error("API request failed: {0}")]
-    Api(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Api(#[from] kq_apiserver::Error),
     /// The object is not in a state the controller can act on yet (a reference missing, a
     /// field not set); retried after the back-off.
     #[error("{0}")]
