@@ -18,7 +18,7 @@
 //! - `recorder`: the event recorders (client-go `tools/record` and `tools/events`), with the
 //!   events.k8s.io series refresh as a controller.
 //! - `kubelet`: each node's kubelet (`pkg/kubelet`), with `backoff` (client-go
-//!   `flowcontrol.Backoff`) and [`runtime`], the kubelet's side of the container runtime
+//!   `flowcontrol.Backoff`) and `runtime`, the kubelet's side of the container runtime
 //!   (kq-runtime, a CRI).
 //! - `manager`: [`Controllers`], which owns the runner, the kubelets and their timers, hears
 //!   the store's watches and moves them along the virtual clock (what the scheduler and each
@@ -40,7 +40,7 @@ pub mod queue;
 pub mod reconciler;
 mod recorder;
 mod rootca;
-pub mod runtime;
+mod runtime;
 mod scheduler;
 mod serviceaccount;
 

@@ -9,17 +9,21 @@
 //! step virtual time themselves with [`Controllers::advance`], so a five-minute back-off
 //! sequence runs in milliseconds and always the same way.
 //!
+//! On a real cluster these are separate processes (kube-scheduler, and a kubelet per node);
+//! here they share one lock so that a paused clock replays them in one exact order.
+//!
 //! The scheduler and the event recorder's series refresh are controllers on the reconciler
-//! runtime ([`Runner`]): changes are handed to them as watch events, and
-//! their keys wait in its work queue. The kubelet is still driven by its own timers ([`Wake`]),
-//! kept beside that queue and ordered with it by one sequence, so keys and timers due at the
-//! same moment run in the order they were set.
+//! runtime ([`Runner`]): changes are handed to them as watch events, and their keys wait in
+//! its work queue. The kubelet is the one part still driven by its own timers ([`Wake`]: pod
+//! sync, PLEG relist, a container's program, probes, finalize), kept in `World::timers`
+//! beside that queue and ordered with it by one sequence, so keys and timers due at the same
+//! moment run in the order they were set. That is the seam for moving the kubelet onto the
+//! runtime: its timers are not de-duplicated keys (a pod may have several syncs planned).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::{Change, ChangeType, Runner};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Node;
 use serde_json::Value;
@@ -29,6 +33,7 @@ use crate::kinds;
 use crate::kubelet::{Ctx, Kubelet};
 use crate::recorder::{self, Recorder, Regarding};
 use crate::store::{EventType, Store, WatchEvent, WatchStart};
+use crate::{Change, ChangeType, Runner};
 use crate::{NodeTemplate, quantity};
 use crate::{runtime, scheduler};
 use scheduler::add;

@@ -58,12 +58,12 @@ mod tls;
 // their old paths here so callers and the controllers below are unchanged.
 pub use clock::Clock;
 pub use controllers::Controllers;
-pub use controllers::runtime::Runtime;
 pub use error::{Error, Result};
 pub use kinds::node::NodeTemplate;
 use kq_apiserver::http as api;
 pub use kq_apiserver::{MAX_BODY_BYTES, ServerLimits, VERSION};
 pub use kq_apiserver::{clock, kinds, logs, store, strict};
+pub use kq_runtime::Runtime;
 pub use store::Store;
 
 /// How to start the embedded cluster.
