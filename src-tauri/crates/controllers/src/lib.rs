@@ -15,11 +15,13 @@
 //!
 //! - `scheduler`: kube-scheduler's default plugins and scheduling queue, a controller keyed
 //!   by pod.
-//! - `recorder`: the event recorders (client-go `tools/record` and `tools/events`), with the
-//!   events.k8s.io series refresh as a controller.
+//! - `recorder`: the event recorders (client-go `tools/record` and `tools/events`), and
+//!   `series_refresh`, the events.k8s.io series refresh as a controller.
 //! - `kubelet`: each node's kubelet (`pkg/kubelet`), with `backoff` (client-go
 //!   `flowcontrol.Backoff`) and `runtime`, the kubelet's side of the container runtime
 //!   (kq-runtime, a CRI).
+//! - `shared`: what the node side's controllers and kubelets work with; `timers`: the
+//!   kubelet's timers and the deterministic jitter generator.
 //! - `manager`: [`Controllers`], which owns the runner, the kubelets and their timers, hears
 //!   the store's watches and moves them along the virtual clock (what the scheduler and each
 //!   node's kubelet process do on a real cluster).
@@ -42,7 +44,10 @@ mod recorder;
 mod rootca;
 mod runtime;
 mod scheduler;
+mod series_refresh;
 mod serviceaccount;
+mod shared;
+mod timers;
 
 pub use control_plane::ControlPlane;
 pub use error::{Error, Result};
@@ -54,4 +59,4 @@ pub use reconciler::{Action, Change, ChangeType, Controller, Enqueue, Runner, ob
 use kq_apiserver::kinds::node::NodeTemplate;
 use kq_apiserver::{clock, kinds, store};
 use kq_kube::{duration, quantity};
-use manager::{Rng, Shared, Wake};
+use timers::{Rng, Wake};

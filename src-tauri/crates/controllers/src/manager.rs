@@ -32,60 +32,14 @@ use tokio::sync::{Notify, broadcast};
 use crate::kinds;
 use crate::kubelet::{Ctx, Kubelet};
 use crate::recorder::{self, Recorder, Regarding};
+use crate::series_refresh::SeriesRefresh;
+use crate::shared::Shared;
 use crate::store::{EventType, Store, WatchEvent, WatchStart};
+use crate::timers::{Rng, Wake};
 use crate::{Change, ChangeType, Runner};
 use crate::{NodeTemplate, quantity};
 use crate::{runtime, scheduler};
 use scheduler::add;
-
-/// A kubelet timer in virtual time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Wake {
-    /// Pod worker sync.
-    Sync(String),
-    /// PLEG relist for a pod.
-    Relist(String),
-    /// A container program's next step (pod uid, container index, run epoch).
-    Program(String, usize, u64),
-    /// A probe (pod uid, container index, run epoch, liveness?).
-    Probe(String, usize, u64, bool),
-    /// Remove a terminated pod.
-    Finalize(String),
-}
-
-/// A small deterministic generator for jitter and ids (the same inputs give the same run).
-#[derive(Debug, Clone)]
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
-        Rng(seed | 1)
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        // xorshift64*
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number in [0, 1).
-    pub(crate) fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    pub(crate) fn hex(&mut self, n: usize) -> String {
-        let mut s = String::with_capacity(n);
-        while s.len() < n {
-            s.push_str(&format!("{:016x}", self.next_u64()));
-        }
-        s.truncate(n);
-        s
-    }
-}
 
 struct Watches {
     pods: broadcast::Receiver<WatchEvent>,
@@ -99,21 +53,11 @@ struct World {
     /// The controllers on the reconciler runtime (the scheduler, the series refresh).
     runner: Runner<Shared>,
     shared: Shared,
+    /// One kubelet per node.
+    kubelets: Vec<Kubelet>,
+    runtime: Arc<runtime::Runtime>,
     /// Whether the full state must be re-read (a watch channel lagged).
     resync: bool,
-}
-
-/// What every controller and kubelet works with: the store, jitter, the event recorder, the
-/// kubelets and the informer caches of pods and nodes.
-pub(crate) struct Shared {
-    pub store: Arc<Store>,
-    pub rng: Rng,
-    pub recorder: Recorder,
-    kubelets: Vec<Kubelet>,
-    /// Every pod the controllers know, by uid.
-    pub pods: HashMap<String, Arc<Value>>,
-    pub nodes: Vec<Node>,
-    runtime: Arc<runtime::Runtime>,
 }
 
 /// The scheduler and kubelets of the embedded cluster.
@@ -151,12 +95,12 @@ impl World {
         let now = sh.store.clock().now();
         for n in sh.nodes.clone() {
             let name = n.metadata.name.clone().unwrap_or_default();
-            if sh.kubelets.iter().any(|k| k.node == name) {
+            if self.kubelets.iter().any(|k| k.node == name) {
                 continue;
             }
             let store = sh.store.clone();
-            let k = new_kubelet(&store, &mut sh.recorder, &sh.runtime, &n, now);
-            sh.kubelets.push(k);
+            let k = new_kubelet(&store, &mut sh.recorder, &self.runtime, &n, now);
+            self.kubelets.push(k);
         }
     }
 
@@ -304,7 +248,7 @@ impl World {
             rec: &mut sh.recorder,
             store: &sh.store,
         };
-        for k in &mut sh.kubelets {
+        for k in &mut self.kubelets {
             if gone || k.node == kinds::str_at(&pod, "/spec/nodeName") || k.has(&uid) {
                 k.observe(&pod, gone, &mut cx);
             }
@@ -362,7 +306,7 @@ impl World {
             rec: &mut sh.recorder,
             store: &sh.store,
         };
-        for k in &mut sh.kubelets {
+        for k in &mut self.kubelets {
             k.fire(&wake, &mut cx);
         }
         for (at, w) in wakes {
@@ -409,10 +353,10 @@ impl Controllers {
         // Adding a controller: one file with its `Controller` and one line here.
         let mut runner = Runner::new();
         runner.register(scheduler::Scheduler::default());
-        runner.register(recorder::SeriesRefresh);
+        runner.register(SeriesRefresh);
         runner.enqueue(
-            recorder::SeriesRefresh::NAME,
-            recorder::SeriesRefresh::KEY,
+            SeriesRefresh::NAME,
+            SeriesRefresh::KEY,
             add(now, recorder::SERIES_REFRESH),
         );
         let world = World {
@@ -423,11 +367,11 @@ impl Controllers {
                 store: store.clone(),
                 rng: Rng::new(0x6b75_6265_7175_6573),
                 recorder,
-                kubelets,
                 pods: HashMap::new(),
                 nodes: node_list,
-                runtime,
             },
+            kubelets,
+            runtime,
             resync: true,
         };
         let ctrl = Arc::new(Controllers {

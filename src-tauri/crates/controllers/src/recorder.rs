@@ -12,11 +12,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{Action, Controller};
 use jiff::Timestamp;
 use serde_json::{Value, json};
-
-use super::Shared;
 
 use crate::clock::{rfc3339, rfc3339_micro};
 use crate::kinds;
@@ -114,32 +111,6 @@ fn write_series(store: &Arc<Store>, ns: &str, name: &str, count: i64, at: Timest
 
 /// How often the events.k8s.io recorder writes cached series counts.
 pub(crate) const SERIES_REFRESH: Duration = Duration::from_secs(30 * 60);
-
-/// The events.k8s.io recorder's periodic refresh (client-go `tools/events`'
-/// `refreshExistingEventSeries`) as a controller with one key, requeued every
-/// [`SERIES_REFRESH`].
-#[derive(Debug)]
-pub(crate) struct SeriesRefresh;
-
-impl SeriesRefresh {
-    pub(crate) const NAME: &str = "event-series-refresh";
-    pub(crate) const KEY: &str = "series";
-}
-
-impl Controller<Shared> for SeriesRefresh {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    fn watches(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    fn reconcile(&mut self, _: &str, now: Timestamp, sh: &mut Shared) -> crate::Result<Action> {
-        sh.recorder.flush_series(&sh.store, now, true);
-        Ok(Action::requeue(SERIES_REFRESH))
-    }
-}
 
 /// Writes events into the store.
 #[derive(Debug, Default)]

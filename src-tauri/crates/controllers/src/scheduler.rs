@@ -29,10 +29,10 @@ use k8s_openapi::api::core::v1::{Node, NodeSelectorRequirement, NodeSelectorTerm
 use kq_kube::selectors::LabelOp;
 use serde_json::Value;
 
-use super::Shared;
-use super::recorder::Regarding;
 use crate::kinds;
 use crate::quantity::Quantity;
+use crate::recorder::Regarding;
+use crate::shared::Shared;
 
 /// `DefaultPodMaxInUnschedulablePodsDuration`.
 pub(crate) const UNSCHEDULABLE_RETRY: Duration = Duration::from_secs(300);
