@@ -3,16 +3,20 @@
 //!
 //! Start one with [`Cluster::start`]; the returned [`RunningCluster`] tells clients where it
 //! is ([`RunningCluster::url`], [`RunningCluster::kubeconfig_path`]) and gives in-process
-//! controllers (the scheduler and kubelet of later issues, tests) direct access to the
-//! [`store::Store`].
+//! callers (the desktop shell's image checks, tests) direct access to the [`store::Store`].
 //!
-//! The API server is the crate `kq_apiserver`; its modules keep their paths here:
-//! [`store`] (objects, resourceVersion, watches and the validated writes), [`kinds`] (one
-//! [`kinds::ResourceKind`] entry and strategy per served resource), [`logs`] (per-container
-//! log buffers behind `kubectl logs`) and [`clock`] (the one virtual clock with a speed factor).
+//! This crate is the facade: it generates the CA and token, writes the kubeconfig, and wires the
+//! components together, each a crate of its own where Kubernetes keeps the same concept:
 //!
-//! - `controllers`: the scheduler and the kubelet that run pods on the embedded nodes, with
-//!   [`registry`] (the offline image catalog) and [`shell`] (what busybox-style containers run).
+//! - `kq_apiserver` (kube-apiserver): storage, the generic registry with each kind's strategy,
+//!   admission, patch, and the HTTPS layer. Its [`store`], [`kinds`] and [`clock`] (the one
+//!   virtual clock with a speed factor) keep their paths here.
+//! - `kq_controllers` (kube-controller-manager, kube-scheduler, the kubelet): every controller
+//!   on one reconciler runtime driven by the virtual clock.
+//! - `kq_runtime` (the container runtime), `kq_shell` (what busybox-style containers run) and
+//!   [`registry`] (the offline image catalog).
+//! - `kq_kube`: Kubernetes knowledge without an async runtime, shared with the engine
+//!   ([`duration`] is re-exported for callers).
 //!
 //! With a paused clock (`speed: 0.0`) time moves only by [`RunningCluster::advance`], so tests
 //! replay back-off sequences deterministically.
@@ -47,22 +51,22 @@ use tokio::sync::watch;
 
 use kq_controllers as controllers;
 mod error;
-pub mod kubeconfig;
-use kq_kube::random;
-pub use kq_kube::{duration, quantity, selectors, validation};
-pub use kq_registry as registry;
-pub use kq_shell as shell;
+mod kubeconfig;
 mod tls;
 
-// The API server (storage, kinds, admission, patch, HTTPS) is kq-apiserver; its modules keep
-// their old paths here so callers and the controllers below are unchanged.
-pub use clock::Clock;
+use kq_apiserver::http as api;
+use kq_kube::random;
+
+// The few paths callers (the desktop shell, `kq`, the tests) use; everything else stays in
+// the component crates (kq-apiserver, kq-controllers, kq-runtime, kq-registry, kq-kube).
+use clock::Clock;
 pub use controllers::Controllers;
 pub use error::{Error, Result};
 pub use kinds::node::NodeTemplate;
-use kq_apiserver::http as api;
 pub use kq_apiserver::{MAX_BODY_BYTES, ServerLimits, VERSION};
-pub use kq_apiserver::{clock, kinds, logs, store, strict};
+pub use kq_apiserver::{clock, kinds, store};
+pub use kq_kube::duration;
+pub use kq_registry as registry;
 pub use kq_runtime::Runtime;
 pub use store::Store;
 
