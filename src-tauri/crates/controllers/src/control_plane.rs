@@ -22,15 +22,16 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::Notify;
 
+use crate::informer::{self, Informers};
 use crate::kinds;
 use crate::namespace::NamespaceController;
 use crate::podgc::PodGc;
 use crate::reconciler::{Change, ChangeType, Runner};
 use crate::rootca::RootCaPublisher;
 use crate::serviceaccount::ServiceAccountController;
-use crate::store::{EventType, Store, WatchEvent, WatchStart};
+use crate::store::Store;
 
 thread_local! {
     /// Whether this thread is inside the control plane's loop.
@@ -58,13 +59,7 @@ impl Drop for Inside {
 
 struct Inner {
     runner: Runner<Arc<Store>>,
-    /// (resource, receiver) for every watched resource.
-    watches: Vec<(
-        &'static kinds::ResourceKind,
-        broadcast::Receiver<WatchEvent>,
-    )>,
-    /// Whether a watch lagged and every namespace must be looked at again.
-    resync: bool,
+    informers: Informers,
 }
 
 /// The API server's own controllers, attached to one store.
@@ -80,37 +75,15 @@ impl std::fmt::Debug for ControlPlane {
     }
 }
 
-fn change_type(kind: EventType) -> ChangeType {
-    match kind {
-        EventType::Added => ChangeType::Added,
-        EventType::Deleted => ChangeType::Deleted,
-        _ => ChangeType::Modified,
-    }
-}
-
 impl Inner {
     /// Hand every pending watch event to the runner; returns whether there was any.
     fn drain(&mut self, store: &mut Arc<Store>, now: Timestamp) -> bool {
-        let mut any = false;
-        for (kind, rx) in &mut self.watches {
-            loop {
-                match rx.try_recv() {
-                    Ok(ev) => {
-                        any = true;
-                        let change = Change {
-                            resource: kind.plural,
-                            change: change_type(ev.kind),
-                            object: &ev.object,
-                        };
-                        self.runner.observe(&change, now, store);
-                    }
-                    Err(broadcast::error::TryRecvError::Lagged(_)) => self.resync = true,
-                    Err(_) => break,
-                }
-            }
-        }
-        if self.resync {
-            self.resync = false;
+        let Inner { runner, informers } = self;
+        let mut any = informers.drain(|resource, ev| {
+            informer::observe(runner, resource, ev.kind, &ev.object, now, store);
+        });
+        if self.informers.take_lagged() {
+            // Events were lost: every namespace is looked at again.
             any = true;
             for ns in store.list_raw(&kinds::namespace::KIND, None) {
                 let change = Change {
@@ -136,26 +109,10 @@ impl ControlPlane {
         runner.register(RootCaPublisher);
         runner.register(NamespaceController);
         runner.register(PodGc::default());
-        let rv = store.resource_version();
-        let watches = [
-            &kinds::namespace::KIND,
-            &kinds::serviceaccount::KIND,
-            &kinds::configmap::KIND,
-            &kinds::pod::KIND,
-        ]
-        .into_iter()
-        .filter_map(|kind| {
-            let sub = store.subscribe(kind, WatchStart::After(rv)).ok()?;
-            Some((kind, sub.rx))
-        })
-        .collect();
+        let informers = Informers::start(store, &runner.watched());
         let cp = Arc::new(ControlPlane {
             store: Arc::downgrade(store),
-            inner: Mutex::new(Inner {
-                runner,
-                watches,
-                resync: false,
-            }),
+            inner: Mutex::new(Inner { runner, informers }),
             notify: Notify::new(),
         });
         let hook = Arc::downgrade(&cp);

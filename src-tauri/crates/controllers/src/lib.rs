@@ -20,11 +20,13 @@
 //! - `kubelet`: each node's kubelet (`pkg/kubelet`), with `backoff` (client-go
 //!   `flowcontrol.Backoff`) and `runtime`, the kubelet's side of the container runtime
 //!   (kq-runtime, a CRI).
-//! - `shared`: what the node side's controllers and kubelets work with; `timers`: the
-//!   kubelet's timers and the deterministic jitter generator.
-//! - `manager`: [`Controllers`], which owns the runner, the kubelets and their timers, hears
-//!   the store's watches and moves them along the virtual clock (what the scheduler and each
-//!   node's kubelet process do on a real cluster).
+//! - `shared`: what the node side's controllers and kubelets work with (informer caches, the
+//!   recorder, the deterministic jitter generator); `informer`: the watches that feed a
+//!   runner, one per resource its controllers watch.
+//! - `manager`: [`Controllers`], which owns the node side's runner (the scheduler, the series
+//!   refresh and the kubelets, whose timers are keys in the same queue), drains the watches
+//!   and moves the keys along the virtual clock (what the scheduler and each node's kubelet
+//!   process do on a real cluster).
 //! - [`control_plane`]: [`ControlPlane`], kube-controller-manager's controllers for the API
 //!   server's own objects on their own runner: `namespace` (empties and finalizes a deleted
 //!   namespace), `serviceaccount` (the `default` ServiceAccount) and `rootca` (the
@@ -34,6 +36,7 @@
 mod backoff;
 pub mod control_plane;
 pub mod error;
+mod informer;
 mod kubelet;
 mod manager;
 mod namespace;
@@ -47,7 +50,6 @@ mod scheduler;
 mod series_refresh;
 mod serviceaccount;
 mod shared;
-mod timers;
 
 pub use control_plane::ControlPlane;
 pub use error::{Error, Result};
@@ -59,4 +61,3 @@ pub use reconciler::{Action, Change, ChangeType, Controller, Enqueue, Runner, ob
 use kq_apiserver::kinds::node::NodeTemplate;
 use kq_apiserver::{clock, kinds, store};
 use kq_kube::{duration, quantity};
-use timers::{Rng, Wake};

@@ -55,6 +55,7 @@ impl Controller<Arc<Store>> for NamespaceController {
         ns: &str,
         _: jiff::Timestamp,
         store: &mut Arc<Store>,
+        _: &mut Enqueue<'_>,
     ) -> crate::Result<Action> {
         let terminating = store
             .get_raw(&kinds::namespace::KIND, "", ns)

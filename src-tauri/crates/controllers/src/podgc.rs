@@ -81,6 +81,7 @@ impl Controller<Arc<Store>> for PodGc {
         uid: &str,
         _: jiff::Timestamp,
         store: &mut Arc<Store>,
+        _: &mut Enqueue<'_>,
     ) -> crate::Result<Action> {
         if let Some((ns, name, _)) = self.terminating.get(uid)
             && !store.kubelet_attached()

@@ -156,8 +156,24 @@ pub trait Controller<C>: Send {
         queue.key(change.key());
     }
 
-    /// Bring the world in line with the object `key` names, at virtual time `now`.
-    fn reconcile(&mut self, key: &str, now: Timestamp, ctx: &mut C) -> Result<Action, Error>;
+    /// Bring the world in line with the object `key` names, at virtual time `now`. `queue`
+    /// takes further keys of this controller (a related object to look at, or a timer that is
+    /// not the key itself: a kubelet plans a pod's next sync, probe and program step this way);
+    /// the key itself comes back by the returned [`Action`].
+    fn reconcile(
+        &mut self,
+        key: &str,
+        now: Timestamp,
+        ctx: &mut C,
+        queue: &mut Enqueue<'_>,
+    ) -> Result<Action, Error>;
+
+    /// The informers re-listed everything (a watch fell behind): whatever a controller keeps
+    /// beside its keys must be brought up to date. Every object is handed to
+    /// [`Controller::on_change`] afterwards as well; by default this does nothing more.
+    fn resync(&mut self, ctx: &mut C, queue: &mut Enqueue<'_>) {
+        let _ = (ctx, queue);
+    }
 
     /// What to do after a failed reconcile; by default retry after the key's back-off.
     fn error_policy(&mut self, key: &str, error: &Error, ctx: &mut C) -> Action {
@@ -223,6 +239,30 @@ impl<C> Runner<C> {
         self.queue.add_at(QueueKey::new(controller, key), at);
     }
 
+    /// Every resource some controller watches, once each, in registration order (what the
+    /// driver subscribes to).
+    pub fn watched(&self) -> Vec<&'static str> {
+        let mut all: Vec<&'static str> = Vec::new();
+        for r in self.controllers.iter().flat_map(|c| c.watches()) {
+            if !all.contains(r) {
+                all.push(r);
+            }
+        }
+        all
+    }
+
+    /// Tell every controller that the informers re-listed ([`Controller::resync`]).
+    pub fn resync(&mut self, now: Timestamp, ctx: &mut C) {
+        for c in &mut self.controllers {
+            let mut queue = Enqueue {
+                queue: &mut self.queue,
+                controller: c.name(),
+                now,
+            };
+            c.resync(ctx, &mut queue);
+        }
+    }
+
     /// Hand a change to every controller that watches its resource.
     pub fn observe(&mut self, change: &Change<'_>, now: Timestamp, ctx: &mut C) {
         for c in &mut self.controllers {
@@ -255,7 +295,12 @@ impl<C> Runner<C> {
         };
         let span = tracing::debug_span!("reconcile", controller = key.controller, key = %key.key);
         let _entered = span.enter();
-        let action = match c.reconcile(&key.key, now, ctx) {
+        let mut queue = Enqueue {
+            queue: &mut self.queue,
+            controller: c.name(),
+            now,
+        };
+        let action = match c.reconcile(&key.key, now, ctx, &mut queue) {
             Ok(action) => {
                 self.queue.forget(&key);
                 action
@@ -315,7 +360,13 @@ mod tests {
         fn watches(&self) -> &'static [&'static str] {
             &["pods"]
         }
-        fn reconcile(&mut self, key: &str, now: Timestamp, ctx: &mut Log) -> Result<Action, Error> {
+        fn reconcile(
+            &mut self,
+            key: &str,
+            now: Timestamp,
+            ctx: &mut Log,
+            _: &mut Enqueue<'_>,
+        ) -> Result<Action, Error> {
             let ms = now.as_millisecond() - 1_700_000_000_000;
             ctx.0.push(format!("{} {key} @{ms}", self.name));
             if self.fail > 0 {
@@ -340,7 +391,13 @@ mod tests {
             let at = crate::queue::at_after(queue.now(), Duration::from_millis(10));
             queue.key_at(format!("all:{}", change.key()), at);
         }
-        fn reconcile(&mut self, key: &str, now: Timestamp, ctx: &mut Log) -> Result<Action, Error> {
+        fn reconcile(
+            &mut self,
+            key: &str,
+            now: Timestamp,
+            ctx: &mut Log,
+            _: &mut Enqueue<'_>,
+        ) -> Result<Action, Error> {
             let ms = now.as_millisecond() - 1_700_000_000_000;
             ctx.0.push(format!("nodes {key} @{ms}"));
             Ok(Action::await_change())

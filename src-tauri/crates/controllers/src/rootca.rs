@@ -47,6 +47,7 @@ impl Controller<Arc<Store>> for RootCaPublisher {
         ns: &str,
         _: jiff::Timestamp,
         store: &mut Arc<Store>,
+        _: &mut Enqueue<'_>,
     ) -> crate::Result<Action> {
         if live(store, ns) && store.get_raw(&kinds::configmap::KIND, ns, NAME).is_none() {
             // A create that loses a race to another writer is as good as done.

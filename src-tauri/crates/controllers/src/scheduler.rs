@@ -400,7 +400,7 @@ impl Controller<Shared> for Scheduler {
     }
 
     fn watches(&self) -> &'static [&'static str] {
-        &["pods", "nodes"]
+        &["nodes", "pods"]
     }
 
     fn on_change(&mut self, change: &Change<'_>, _: &mut Shared, queue: &mut Enqueue<'_>) {
@@ -433,7 +433,13 @@ impl Controller<Shared> for Scheduler {
 
     /// One scheduling attempt: bind the pod to the node that fits, or record why none does
     /// and retry after five minutes (or sooner, when the cluster changes).
-    fn reconcile(&mut self, uid: &str, now: Timestamp, sh: &mut Shared) -> crate::Result<Action> {
+    fn reconcile(
+        &mut self,
+        uid: &str,
+        now: Timestamp,
+        sh: &mut Shared,
+        _: &mut Enqueue<'_>,
+    ) -> crate::Result<Action> {
         let Some(q) = self.queue.get(uid) else {
             return Ok(Action::await_change());
         };

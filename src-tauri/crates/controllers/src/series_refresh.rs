@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use crate::recorder::SERIES_REFRESH;
 use crate::shared::Shared;
-use crate::{Action, Controller};
+use crate::{Action, Controller, Enqueue};
 
 /// The events.k8s.io recorder's periodic refresh (client-go `tools/events`'
 /// `refreshExistingEventSeries`) as a controller with one key, requeued every
@@ -28,7 +28,13 @@ impl Controller<Shared> for SeriesRefresh {
         &[]
     }
 
-    fn reconcile(&mut self, _: &str, now: Timestamp, sh: &mut Shared) -> crate::Result<Action> {
+    fn reconcile(
+        &mut self,
+        _: &str,
+        now: Timestamp,
+        sh: &mut Shared,
+        _: &mut Enqueue<'_>,
+    ) -> crate::Result<Action> {
         sh.recorder.flush_series(&sh.store, now, true);
         Ok(Action::requeue(SERIES_REFRESH))
     }

@@ -54,6 +54,7 @@ impl Controller<Arc<Store>> for ServiceAccountController {
         ns: &str,
         _: jiff::Timestamp,
         store: &mut Arc<Store>,
+        _: &mut Enqueue<'_>,
     ) -> crate::Result<Action> {
         if live(store, ns)
             && store

@@ -12,15 +12,22 @@
 //! [`container`] (a container's state and its start, exit and stop, `kuberuntime_container.go`),
 //! [`images`] (pulls and their back-off, `images/`), [`probes`] (`prober/`), [`pleg`] (the
 //! relist, `pleg/generic.go`) and [`status`] (the API's pod status, `status/` and
-//! `kubelet_pods.go`). This file holds the kubelet itself and its entry points: a pod observed,
-//! a timer fired. The child modules import the rest of the cluster through this one.
+//! `kubelet_pods.go`), with [`node_status`] (registering a node, `kubelet_node_status.go`) and
+//! [`sync_loop`], which runs every node's kubelet as one controller on the reconciler runtime
+//! and keeps their timers as its keys (`kubelet.go`'s `syncLoop`). This file holds the kubelet
+//! itself and its entry points: a pod observed, a timer fired. The child modules import the
+//! rest of the cluster through this one.
 
 mod container;
 mod images;
+mod node_status;
 mod pleg;
 mod pod_worker;
 mod probes;
 mod status;
+mod sync_loop;
+
+pub(crate) use sync_loop::Kubelets;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,12 +45,13 @@ use super::backoff::Backoff;
 use super::recorder::{Recorder, Regarding};
 use super::runtime::{self, ImageInfo, Runtime};
 use super::scheduler::add;
-use super::{Rng, Wake};
+use super::shared::Rng;
 use crate::clock::rfc3339;
 use crate::duration::{go_duration, go_duration_ms};
 use crate::kinds;
 use crate::quantity::Quantity;
 use crate::store::Store;
+use sync_loop::Wake;
 
 const CONTAINER_BACKOFF: Duration = Duration::from_secs(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
