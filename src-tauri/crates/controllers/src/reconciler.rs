@@ -224,14 +224,9 @@ impl<C> Runner<C> {
         self.controllers.push(Box::new(controller));
     }
 
-    /// The shared queue (for timers kept beside it and for tests).
+    /// The shared queue.
     pub fn queue(&self) -> &WorkQueue {
         &self.queue
-    }
-
-    /// The shared queue, mutably.
-    pub fn queue_mut(&mut self) -> &mut WorkQueue {
-        &mut self.queue
     }
 
     /// Queue `key` of `controller` at `at`.
@@ -502,6 +497,68 @@ mod tests {
         );
         assert!(r.queue().is_empty());
         assert_eq!(r.queue().num_requeues(&QueueKey::new("flaky", "k")), 0);
+    }
+
+    /// A controller whose keys are one-shot timers: each fires once and plans the next two
+    /// (the same name twice, as a kubelet may plan a sync and keep a stale one).
+    struct Ticker {
+        planned: u32,
+    }
+
+    impl Controller<Log> for Ticker {
+        fn name(&self) -> &'static str {
+            "ticker"
+        }
+        fn watches(&self) -> &'static [&'static str] {
+            &[]
+        }
+        fn reconcile(
+            &mut self,
+            key: &str,
+            now: Timestamp,
+            ctx: &mut Log,
+            queue: &mut Enqueue<'_>,
+        ) -> Result<Action, Error> {
+            let ms = now.as_millisecond() - 1_700_000_000_000;
+            ctx.0.push(format!("ticker {key} @{ms}"));
+            if self.planned < 4 {
+                for _ in 0..2 {
+                    self.planned += 1;
+                    let at = crate::queue::at_after(now, Duration::from_millis(10));
+                    queue.key_at(format!("sync #{}", self.planned), at);
+                }
+            }
+            Ok(Action::await_change())
+        }
+    }
+
+    #[test]
+    fn keys_queued_by_a_reconcile_keep_the_order_they_were_set_in_among_other_keys() {
+        let mut r = Runner::new();
+        r.register(Ticker { planned: 0 });
+        r.register(Echo {
+            name: "echo",
+            fail: 0,
+            then: Action::requeue(Duration::from_millis(10)),
+        });
+        let mut log = Log::default();
+        r.enqueue("ticker", "start", t(0));
+        r.enqueue("echo", "k", t(0));
+        run_until(&mut r, &mut log, t(25));
+        assert_eq!(
+            log.0,
+            [
+                "ticker start @0",
+                "echo k @0",
+                // Both timers were set before echo requeued itself.
+                "ticker sync #1 @10",
+                "ticker sync #2 @10",
+                "echo k @10",
+                "ticker sync #3 @20",
+                "ticker sync #4 @20",
+                "echo k @20",
+            ]
+        );
     }
 
     #[test]
