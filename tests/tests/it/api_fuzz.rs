@@ -482,7 +482,9 @@ fn arbitrary_requests_never_break_the_server() {
             );
         }
         let store = tc.cluster().store();
-        store.check_consistency().map_err(TestCaseError::fail)?;
+        store
+            .check_consistency()
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
         fixtures(store);
         Ok(())
     });

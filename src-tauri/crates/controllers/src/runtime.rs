@@ -5,7 +5,7 @@
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 
-pub use kq_runtime::{ImageInfo, PodObjects, Program, Runtime, Step};
+pub use kq_runtime::{ImageInfo, PodObjects, Program, Runtime, RuntimeError, Step};
 
 use crate::store::Store;
 

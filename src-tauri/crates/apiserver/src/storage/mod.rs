@@ -639,30 +639,34 @@ impl Store {
     /// Check internal invariants (used by property tests): every stored object carries a
     /// resourceVersion no newer than the global one, its key matches its metadata, and the
     /// history is in strictly increasing resourceVersion order.
-    pub fn check_consistency(&self) -> std::result::Result<(), String> {
+    pub fn check_consistency(&self) -> std::result::Result<(), Inconsistency> {
         let g = self.lock();
         for ((group, plural), t) in &g.tables {
             for ((ns, name), obj) in &t.objects {
                 let rv = rv_of(obj);
                 if rv == 0 || rv > g.rv {
-                    return Err(format!(
+                    return Err(Inconsistency(format!(
                         "{group}/{plural} {ns}/{name}: resourceVersion {rv} vs global {}",
                         g.rv
-                    ));
+                    )));
                 }
                 if name_of(obj) != name || (!ns.is_empty() && namespace_of(obj) != ns) {
-                    return Err(format!(
+                    return Err(Inconsistency(format!(
                         "{group}/{plural} {ns}/{name}: key does not match metadata"
-                    ));
+                    )));
                 }
                 if str_at(obj, "/metadata/uid").is_empty() {
-                    return Err(format!("{group}/{plural} {ns}/{name}: no uid"));
+                    return Err(Inconsistency(format!(
+                        "{group}/{plural} {ns}/{name}: no uid"
+                    )));
                 }
             }
             let mut last = 0;
             for r in &t.history {
                 if r.event.rv <= last {
-                    return Err(format!("{group}/{plural}: history out of order"));
+                    return Err(Inconsistency(format!(
+                        "{group}/{plural}: history out of order"
+                    )));
                 }
                 last = r.event.rv;
             }
@@ -670,6 +674,11 @@ impl Store {
         Ok(())
     }
 }
+
+/// A broken invariant of the store, described for the test that found it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("store inconsistent: {0}")]
+pub struct Inconsistency(pub String);
 
 /// The resourceVersion stored in an object (0 if absent).
 pub fn rv_of(obj: &Value) -> u64 {

@@ -13,7 +13,7 @@ use super::add;
 use super::go_duration_ms;
 use super::kinds;
 use super::pod_worker::{Worker, plan_sync};
-use super::runtime::{ImageInfo, StoreObjects};
+use super::runtime::{ImageInfo, RuntimeError, StoreObjects};
 use super::{Ctx, Kubelet, Outcome, jitter};
 
 /// The node's images and the pull back-off, as `image_manager.go`'s `imageManager` with its
@@ -49,7 +49,7 @@ pub(super) struct Pull {
     pub(super) image: String,
     pub(super) started: Timestamp,
     pub(super) done_at: Timestamp,
-    pub(super) result: Result<ImageInfo, String>,
+    pub(super) result: Result<ImageInfo, RuntimeError>,
 }
 
 impl Kubelet {
@@ -58,7 +58,8 @@ impl Kubelet {
         let reg = w.regarding(Some(w.ctrs[i].field_path()));
         let normalized = match self.runtime.normalize(&image) {
             Ok(n) => n,
-            Err(msg) => {
+            Err(error) => {
+                let msg = error.to_string();
                 self.event(cx, &reg, "Warning", "InspectFailed", &msg.to_string());
                 self.event(cx, &reg, "Warning", "Failed", "Error: InvalidImageName");
                 w.ctrs[i].wait_because("InvalidImageName", msg.to_string());
@@ -116,10 +117,7 @@ impl Kubelet {
         let creds = self
             .runtime
             .pull_credentials(&StoreObjects(cx.store), &w.ns, &w.pod);
-        let result = self
-            .runtime
-            .resolve(&image, &creds)
-            .map_err(|e| e.to_string());
+        let result = self.runtime.resolve(&image, &creds);
         let took = match (&result, &present) {
             (Ok(_), Some(_)) => jitter(
                 cx.rng,
@@ -166,7 +164,8 @@ impl Kubelet {
                 w.ctrs[i].image = Some(info.for_request(&pull.image));
                 true
             }
-            Err(msg) => {
+            Err(error) => {
+                let msg = error.to_string();
                 self.event(
                     cx,
                     &reg,
