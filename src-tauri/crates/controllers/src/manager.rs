@@ -212,7 +212,7 @@ impl Controllers {
         }
     }
 
-    /// Act on every change and due timer now; returns the next deadline.
+    /// Act on every change and every key due now; returns the next deadline.
     pub fn tick(&self) -> Option<Timestamp> {
         let now = self.store.clock().now();
         let mut w = self.lock();
@@ -220,7 +220,7 @@ impl Controllers {
         w.runner.next_deadline()
     }
 
-    /// Move virtual time forward by `by`, firing every timer on the way at its own moment
+    /// Move virtual time forward by `by`, reconciling every key on the way at its own moment
     /// (deterministic with a paused clock).
     pub fn advance(&self, by: Duration) {
         let clock = self.store.clock().clone();
