@@ -28,10 +28,10 @@ use crate::informer::{self, Informers};
 use crate::kinds;
 use crate::namespace::NamespaceController;
 use crate::podgc::PodGc;
-use crate::reconciler::{Change, ChangeType, Runner};
+use crate::reconciler::Runner;
 use crate::rootca::RootCaPublisher;
 use crate::serviceaccount::ServiceAccountController;
-use crate::store::Store;
+use crate::store::{EventType, Store};
 
 thread_local! {
     /// Whether this thread is inside the control plane's loop.
@@ -85,13 +85,17 @@ impl Inner {
         if self.informers.take_lagged() {
             // Events were lost: every namespace is looked at again.
             any = true;
+            self.runner.resync(now, store);
             for ns in store.list_raw(&kinds::namespace::KIND, None) {
-                let change = Change {
-                    resource: kinds::namespace::KIND.plural,
-                    change: ChangeType::Modified,
-                    object: &ns,
-                };
-                self.runner.observe(&change, now, store);
+                let resource = kinds::namespace::KIND.plural;
+                informer::observe(
+                    &mut self.runner,
+                    resource,
+                    EventType::Modified,
+                    &ns,
+                    now,
+                    store,
+                );
             }
         }
         any

@@ -23,7 +23,7 @@ pub(crate) fn kind_of(resource: &str) -> Option<&'static ResourceKind> {
 }
 
 /// A store watch event's type as the runtime knows it.
-pub(crate) fn change_type(kind: EventType) -> ChangeType {
+fn change_type(kind: EventType) -> ChangeType {
     match kind {
         EventType::Added => ChangeType::Added,
         EventType::Deleted => ChangeType::Deleted,

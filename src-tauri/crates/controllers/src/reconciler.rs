@@ -168,9 +168,9 @@ pub trait Controller<C>: Send {
         queue: &mut Enqueue<'_>,
     ) -> Result<Action, Error>;
 
-    /// The informers re-listed everything (a watch fell behind): whatever a controller keeps
-    /// beside its keys must be brought up to date. Every object is handed to
-    /// [`Controller::on_change`] afterwards as well; by default this does nothing more.
+    /// The informers re-listed (at start, or after a watch fell behind): whatever a controller
+    /// keeps beside its keys must be brought up to date. The driver then hands the objects it
+    /// re-listed to [`Controller::on_change`]; by default this does nothing.
     fn resync(&mut self, ctx: &mut C, queue: &mut Enqueue<'_>) {
         let _ = (ctx, queue);
     }
@@ -338,6 +338,11 @@ mod tests {
         Timestamp::from_millisecond(1_700_000_000_000 + ms).unwrap()
     }
 
+    /// The inverse of [`t`]: milliseconds since the tests' epoch.
+    fn ms(now: Timestamp) -> i64 {
+        now.as_millisecond() - 1_700_000_000_000
+    }
+
     /// What the test controllers saw, in order.
     #[derive(Default)]
     struct Log(Vec<String>);
@@ -362,7 +367,7 @@ mod tests {
             ctx: &mut Log,
             _: &mut Enqueue<'_>,
         ) -> Result<Action, Error> {
-            let ms = now.as_millisecond() - 1_700_000_000_000;
+            let ms = ms(now);
             ctx.0.push(format!("{} {key} @{ms}", self.name));
             if self.fail > 0 {
                 self.fail -= 1;
@@ -393,7 +398,7 @@ mod tests {
             ctx: &mut Log,
             _: &mut Enqueue<'_>,
         ) -> Result<Action, Error> {
-            let ms = now.as_millisecond() - 1_700_000_000_000;
+            let ms = ms(now);
             ctx.0.push(format!("nodes {key} @{ms}"));
             Ok(Action::await_change())
         }
@@ -499,8 +504,8 @@ mod tests {
         assert_eq!(r.queue().num_requeues(&QueueKey::new("flaky", "k")), 0);
     }
 
-    /// A controller whose keys are one-shot timers: each fires once and plans the next two
-    /// (the same name twice, as a kubelet may plan a sync and keep a stale one).
+    /// A controller whose keys are one-shot timers, as a kubelet's are: each fires once, and
+    /// the first ones plan two more under keys of their own.
     struct Ticker {
         planned: u32,
     }
@@ -519,7 +524,7 @@ mod tests {
             ctx: &mut Log,
             queue: &mut Enqueue<'_>,
         ) -> Result<Action, Error> {
-            let ms = now.as_millisecond() - 1_700_000_000_000;
+            let ms = ms(now);
             ctx.0.push(format!("ticker {key} @{ms}"));
             if self.planned < 4 {
                 for _ in 0..2 {

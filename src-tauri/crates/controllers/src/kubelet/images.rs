@@ -60,9 +60,9 @@ impl Kubelet {
             Ok(n) => n,
             Err(error) => {
                 let msg = error.to_string();
-                self.event(cx, &reg, "Warning", "InspectFailed", &msg.to_string());
+                self.event(cx, &reg, "Warning", "InspectFailed", &msg);
                 self.event(cx, &reg, "Warning", "Failed", "Error: InvalidImageName");
-                w.ctrs[i].wait_because("InvalidImageName", msg.to_string());
+                w.ctrs[i].wait_because("InvalidImageName", msg);
                 return Outcome::Failed;
             }
         };
