@@ -21,3 +21,8 @@ mod kubectl_cluster_up;
 mod kubectl_compat;
 mod mission_ci;
 mod sim_lifecycle;
+mod workloads_api;
+mod workloads_batch;
+mod workloads_deployment;
+mod workloads_gc;
+mod workloads_sets;

@@ -35,8 +35,13 @@
 
 mod backoff;
 pub mod control_plane;
+mod cronjob;
+mod daemonset;
+mod deployment;
 pub mod error;
+mod garbagecollector;
 mod informer;
+mod job;
 mod kubelet;
 mod manager;
 mod namespace;
@@ -44,12 +49,14 @@ mod podgc;
 pub mod queue;
 pub mod reconciler;
 mod recorder;
+mod replicaset;
 mod rootca;
 mod runtime;
 mod scheduler;
 mod series_refresh;
 mod serviceaccount;
 mod shared;
+mod statefulset;
 
 pub use control_plane::ControlPlane;
 pub use error::{Error, Result};

@@ -185,6 +185,14 @@ impl Controllers {
         runner.register(scheduler::Scheduler::default());
         runner.register(SeriesRefresh);
         runner.register(Kubelets::start(&mut shared, runtime, &nodes));
+        // kube-controller-manager's workload controllers and the garbage collector.
+        runner.register(crate::deployment::DeploymentController::default());
+        runner.register(crate::replicaset::ReplicaSetController::default());
+        runner.register(crate::statefulset::StatefulSetController::default());
+        runner.register(crate::daemonset::DaemonSetController::default());
+        runner.register(crate::job::JobController::default());
+        runner.register(crate::cronjob::CronJobController::default());
+        runner.register(crate::garbagecollector::GarbageCollector::default());
         runner.enqueue(
             SeriesRefresh::NAME,
             SeriesRefresh::KEY,

@@ -20,13 +20,20 @@ use crate::strict::DecodeError;
 use kq_kube::validation::FieldError;
 
 pub mod configmap;
+pub mod controllerrevision;
+pub mod cronjob;
+pub mod daemonset;
+pub mod deployment;
 pub mod event;
+pub mod job;
 pub mod namespace;
 pub mod node;
 pub mod pod;
+pub mod replicaset;
 pub mod secret;
 pub mod service;
 pub mod serviceaccount;
+pub mod statefulset;
 
 /// Which naming rule `metadata.name` must follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -298,6 +305,13 @@ pub static ALL: &[&ResourceKind] = &[
     &secret::KIND,
     &serviceaccount::KIND,
     &service::KIND,
+    &deployment::KIND,
+    &statefulset::KIND,
+    &daemonset::KIND,
+    &replicaset::KIND,
+    &controllerrevision::KIND,
+    &job::KIND,
+    &cronjob::KIND,
 ];
 
 /// Look a kind up by group, version and plural.

@@ -1,0 +1,1 @@
+//! Workloads: workloads_api (filled in by the workloads work).

@@ -1,0 +1,1 @@
+//! Workloads: workloads_batch (filled in by the workloads work).

@@ -1,0 +1,1 @@
+//! Workloads: workloads_deployment (filled in by the workloads work).

@@ -1,0 +1,1 @@
+//! Workloads: workloads_gc (filled in by the workloads work).

@@ -1,0 +1,1 @@
+//! Workloads: workloads_sets (filled in by the workloads work).
