@@ -57,6 +57,7 @@ mod series_refresh;
 mod serviceaccount;
 mod shared;
 mod statefulset;
+mod workload;
 
 pub use control_plane::ControlPlane;
 pub use error::{Error, Result};

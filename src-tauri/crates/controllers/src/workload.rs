@@ -1,0 +1,238 @@
+//! What the workload controllers share (Kubernetes: `pkg/controller/controller_utils.go`,
+//! `pkg/api/v1/pod/util.go` and `pkg/util/hash`): controller references, pods made from a
+//! template, which pods count as active, ready and available, the hash suffix of
+//! pod-template-hash and ControllerRevision names, and the owner's events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use crate::kinds::{self, ResourceKind};
+use crate::recorder::Regarding;
+use crate::shared::Shared;
+use crate::store::{Store, WriteOptions};
+
+/// The owner reference a controller puts on what it creates (`metav1.NewControllerRef`).
+pub(crate) fn controller_ref(owner: &Value, kind: &ResourceKind) -> Value {
+    json!({
+        "apiVersion": kind.api_version(),
+        "kind": kind.kind,
+        "name": kinds::name_of(owner),
+        "uid": kinds::str_at(owner, "/metadata/uid"),
+        "controller": true,
+        "blockOwnerDeletion": true,
+    })
+}
+
+/// The owner reference marked `controller: true`, if any (`metav1.GetControllerOf`).
+pub(crate) fn controller_of(obj: &Value) -> Option<&Value> {
+    obj.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+}
+
+/// Is `obj` controlled by the object with this uid?
+pub(crate) fn controlled_by(obj: &Value, owner_uid: &str) -> bool {
+    controller_of(obj).is_some_and(|r| r.get("uid").and_then(Value::as_str) == Some(owner_uid))
+}
+
+/// A pod built from `template` (labels, annotations, finalizers and spec copied), owned by
+/// `owner`; `generate_name` or `name` names it (`GetPodFromTemplate`).
+pub(crate) fn pod_from_template(
+    template: &Value,
+    owner: &Value,
+    kind: &ResourceKind,
+    name: PodName<'_>,
+) -> Value {
+    let mut meta = json!({"ownerReferences": [controller_ref(owner, kind)]});
+    for key in ["labels", "annotations", "finalizers"] {
+        if let Some(v) = template.pointer(&format!("/metadata/{key}")) {
+            meta[key] = v.clone();
+        }
+    }
+    match name {
+        PodName::Generate(prefix) => meta["generateName"] = json!(prefix),
+        PodName::Exact(n) => meta["name"] = json!(n),
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta,
+        "spec": template.get("spec").cloned().unwrap_or_else(|| json!({})),
+    })
+}
+
+/// How a pod made from a template is named.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PodName<'a> {
+    /// `metadata.generateName` (the API server appends five characters).
+    Generate(&'a str),
+    /// An exact name (a StatefulSet's `<set>-<ordinal>`).
+    Exact(&'a str),
+}
+
+/// Create `pod` in `ns` as kube-controller-manager does; the error is the API server's.
+pub(crate) fn create_pod(store: &Store, ns: &str, pod: Value) -> crate::Result<Value> {
+    let mut opts = WriteOptions::default();
+    opts.field_manager = Some("kube-controller-manager".into());
+    Ok(store.create(&kinds::pod::KIND, ns, pod, &opts)?.object)
+}
+
+/// Pods of namespace `ns` that `owner_uid` controls, from the informer cache.
+pub(crate) fn owned_pods(sh: &Shared, ns: &str, owner_uid: &str) -> Vec<Arc<Value>> {
+    let mut pods: Vec<Arc<Value>> = sh
+        .pods
+        .values()
+        .filter(|p| kinds::namespace_of(p) == ns && controlled_by(p, owner_uid))
+        .cloned()
+        .collect();
+    pods.sort_by(|a, b| kinds::name_of(a).cmp(kinds::name_of(b)));
+    pods
+}
+
+/// The pod's phase.
+pub(crate) fn phase(pod: &Value) -> &str {
+    kinds::str_at(pod, "/status/phase")
+}
+
+/// Not finished and not being deleted (`controller.IsPodActive`).
+pub(crate) fn is_active(pod: &Value) -> bool {
+    !matches!(phase(pod), "Succeeded" | "Failed")
+        && pod.pointer("/metadata/deletionTimestamp").is_none()
+}
+
+/// Being deleted.
+pub(crate) fn is_terminating(pod: &Value) -> bool {
+    pod.pointer("/metadata/deletionTimestamp").is_some()
+}
+
+/// The pod's `Ready` condition, if True: the moment it became so.
+fn ready_since(pod: &Value) -> Option<Option<Timestamp>> {
+    let conds = pod.pointer("/status/conditions")?.as_array()?;
+    let c = conds
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))?;
+    if c.get("status").and_then(Value::as_str) != Some("True") {
+        return None;
+    }
+    Some(
+        c.get("lastTransitionTime")
+            .and_then(Value::as_str)
+            .and_then(crate::clock::parse_time),
+    )
+}
+
+/// Is the pod Ready (`podutil.IsPodReady`)?
+pub(crate) fn is_ready(pod: &Value) -> bool {
+    ready_since(pod).is_some()
+}
+
+/// Ready for at least `min_ready` at `now` (`podutil.IsPodAvailable`).
+pub(crate) fn is_available(pod: &Value, min_ready: Duration, now: Timestamp) -> bool {
+    match ready_since(pod) {
+        None => false,
+        Some(_) if min_ready.is_zero() => true,
+        Some(Some(since)) => crate::scheduler::add(since, min_ready) <= now,
+        Some(None) => false,
+    }
+}
+
+/// When a pod that is Ready now becomes available with `min_ready` (for a requeue).
+pub(crate) fn available_at(pod: &Value, min_ready: Duration) -> Option<Timestamp> {
+    match ready_since(pod)? {
+        Some(since) => Some(crate::scheduler::add(since, min_ready)),
+        None => None,
+    }
+}
+
+/// A stable hash suffix for `value` as Kubernetes renders them: the 32-bit FNV-1a of its
+/// JSON printed in decimal, each digit mapped through `rand.SafeEncodeString`'s alphabet
+/// (`pod-template-hash`, ControllerRevision names). `collision_count` is folded in as
+/// `ComputeHash` does, so a collision gives another name.
+pub(crate) fn hash_suffix(value: &Value, collision_count: Option<i64>) -> String {
+    const SAFE: &[u8; 10] = b"456789bcdf";
+    let mut h: u32 = 0x811c_9dc5;
+    let mut feed = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u32::from(*b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+    };
+    feed(value.to_string().as_bytes());
+    if let Some(c) = collision_count {
+        feed(c.to_string().as_bytes());
+    }
+    h.to_string()
+        .bytes()
+        .map(|d| SAFE[usize::from(d - b'0')] as char)
+        .collect()
+}
+
+/// Record an event on a workload object as kube-controller-manager's `<kind>-controller`
+/// does (legacy core/v1 recorder, no host).
+pub(crate) fn event(
+    sh: &mut Shared,
+    now: Timestamp,
+    owner: &Value,
+    kind: &ResourceKind,
+    type_: &str,
+    reason: &str,
+    message: &str,
+) {
+    let regarding = Regarding {
+        kind: kind.kind,
+        namespace: kinds::namespace_of(owner).to_string(),
+        name: kinds::name_of(owner).to_string(),
+        uid: kinds::str_at(owner, "/metadata/uid").to_string(),
+        api_version: if kind.group == "apps" {
+            "apps/v1"
+        } else if kind.group == "batch" {
+            "batch/v1"
+        } else {
+            "v1"
+        },
+        resource_version: kinds::str_at(owner, "/metadata/resourceVersion").to_string(),
+        field_path: None,
+    };
+    let component = format!("{}-controller", kind.singular);
+    let Shared {
+        recorder, store, ..
+    } = sh;
+    recorder.legacy_event(
+        store, now, &component, "", &regarding, type_, reason, message,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_suffixes_look_like_kubernetes_ones_and_are_stable() {
+        let t = json!({"spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}});
+        let a = hash_suffix(&t, None);
+        assert_eq!(a, hash_suffix(&t, None));
+        assert!(a.len() >= 9 && a.len() <= 10, "{a}");
+        assert!(a.bytes().all(|c| b"456789bcdf".contains(&c)), "{a}");
+        assert_ne!(a, hash_suffix(&t, Some(1)));
+        let other = json!({"spec": {"containers": [{"name": "web", "image": "nginx:1.28"}]}});
+        assert_ne!(a, hash_suffix(&other, None));
+    }
+
+    #[test]
+    fn availability_waits_for_min_ready_seconds() {
+        let pod = json!({"status": {"phase": "Running", "conditions": [
+            {"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"}
+        ]}});
+        let t0: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        assert!(is_ready(&pod));
+        assert!(is_available(&pod, Duration::ZERO, t0));
+        assert!(!is_available(&pod, Duration::from_secs(10), t0));
+        let t10 = crate::scheduler::add(t0, Duration::from_secs(10));
+        assert!(is_available(&pod, Duration::from_secs(10), t10));
+        assert_eq!(available_at(&pod, Duration::from_secs(10)), Some(t10));
+    }
+}
