@@ -81,6 +81,52 @@ pub(crate) fn create_pod(store: &Store, ns: &str, pod: Value) -> crate::Result<V
     Ok(store.create(&kinds::pod::KIND, ns, pod, &opts)?.object)
 }
 
+/// Does a `metav1.LabelSelector` (`matchLabels` and `matchExpressions`) select `labels`
+/// (`metav1.LabelSelectorAsSelector` then `Matches`)? An empty selector selects everything;
+/// an unknown operator selects nothing, as the conversion fails in Kubernetes.
+pub(crate) fn selector_matches(selector: &Value, labels: Option<&Value>) -> bool {
+    use kq_kube::selectors::LabelOp;
+    let labels = labels.and_then(Value::as_object);
+    let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+    if let Some(ml) = selector.get("matchLabels").and_then(Value::as_object) {
+        if !ml.iter().all(|(k, v)| get(k) == v.as_str()) {
+            return false;
+        }
+    }
+    let exprs = selector.get("matchExpressions").and_then(Value::as_array);
+    exprs.into_iter().flatten().all(|e| {
+        let key = kinds::str_at(e, "/key");
+        let values: Vec<String> = e
+            .get("values")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        let op = match kinds::str_at(e, "/operator") {
+            "In" => LabelOp::In,
+            "NotIn" => LabelOp::NotIn,
+            "Exists" => LabelOp::Exists,
+            "DoesNotExist" => LabelOp::DoesNotExist,
+            _ => return false,
+        };
+        op.matches(&values, get(key))
+    })
+}
+
+/// Is `selector` empty (no `matchLabels`, no `matchExpressions`): the select-everything
+/// selector workload controllers refuse?
+pub(crate) fn selector_is_empty(selector: &Value) -> bool {
+    let empty = |k: &str| {
+        selector.get(k).is_none_or(|v| {
+            v.as_object().is_some_and(|o| o.is_empty())
+                || v.as_array().is_some_and(|a| a.is_empty())
+                || v.is_null()
+        })
+    };
+    empty("matchLabels") && empty("matchExpressions")
+}
+
 /// Pods of namespace `ns` that `owner_uid` controls, from the informer cache.
 pub(crate) fn owned_pods(sh: &Shared, ns: &str, owner_uid: &str) -> Vec<Arc<Value>> {
     let mut pods: Vec<Arc<Value>> = sh
