@@ -29,6 +29,7 @@ pub mod job;
 pub mod namespace;
 pub mod node;
 pub mod pod;
+pub mod podtemplate;
 pub mod replicaset;
 pub mod secret;
 pub mod service;
