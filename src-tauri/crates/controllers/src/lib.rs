@@ -40,6 +40,7 @@ mod daemonset;
 mod deployment;
 pub mod error;
 mod garbagecollector;
+mod history;
 mod informer;
 mod job;
 mod kubelet;

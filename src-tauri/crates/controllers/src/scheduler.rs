@@ -96,7 +96,7 @@ struct NodeVerdict {
     resolvable: bool,
 }
 
-fn tolerates(pod: &Pod, taint: &Taint) -> bool {
+pub(crate) fn tolerates(pod: &Pod, taint: &Taint) -> bool {
     let tolerations = pod.spec.as_ref().and_then(|s| s.tolerations.as_ref());
     tolerations.into_iter().flatten().any(|t| {
         let effect_ok = t
@@ -138,7 +138,7 @@ fn term_matches(term: &NodeSelectorTerm, node: &Node) -> bool {
         && fields.iter().all(|r| requirement_matches(r, &field_labels))
 }
 
-fn affinity_matches(pod: &Pod, node: &Node) -> bool {
+pub(crate) fn affinity_matches(pod: &Pod, node: &Node) -> bool {
     let Some(spec) = &pod.spec else { return true };
     let empty = BTreeMap::new();
     let labels = node.metadata.labels.as_ref().unwrap_or(&empty);
