@@ -1,14 +1,454 @@
-//! The Job → Pods to completion (`pkg/controller/job`).
-//! Scaffolding: filled in by the workloads work.
+//! The Job controller: runs a Job's pods to completion (Kubernetes keeps the same logic in
+//! `pkg/controller/job/job_controller.go`, with the failed-pod back-off in `backoff_utils.go`,
+//! Indexed Jobs in `indexed_job_utils.go` and the pod failure policy in
+//! `pod_failure_policy.go`; the clean-up of finished Jobs is
+//! `pkg/controller/ttlafterfinished/ttlafterfinished_controller.go`, done here too).
+//!
+//! One sync of a Job, as a 1.33 kube-controller-manager does it:
+//! - pods are counted through the `batch.kubernetes.io/job-tracking` finalizer: a finished
+//!   pod still carrying it is written into `status.uncountedTerminatedPods`, its finalizer is
+//!   removed, and only then is it moved into `succeeded` / `failed`;
+//! - a failed pod is replaced after the back-off `10 s × 2^(failures since the last
+//!   success − 1)`, capped at ten minutes, counted from the moment it finished, on the
+//!   cluster's virtual clock;
+//! - the Job fails when `failed > backoffLimit` (or, with `restartPolicy: OnFailure`, when its
+//!   running pods restarted `backoffLimit` times), when `activeDeadlineSeconds` passed (the key
+//!   is requeued to fire on time), or when a pod failure policy rule says `FailJob`; it then
+//!   gets the interim `FailureTarget` condition, its active pods are deleted, and `Failed`
+//!   follows once no pod is terminating. Success gets `SuccessCriteriaMet`, then `Complete`;
+//! - a finished Job with `ttlSecondsAfterFinished` is deleted (Background propagation) that
+//!   long after its final condition.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
 
 use jiff::Timestamp;
+use k8s_openapi::api::batch::v1::{
+    Job, JobCondition, JobStatus, PodFailurePolicy, UncountedTerminatedPods,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use serde_json::{Value, json};
 
-use crate::reconciler::{Action, Controller, Enqueue};
+use crate::kinds;
+use crate::reconciler::{Action, Change, ChangeType, Controller, Enqueue};
+use crate::scheduler::add;
 use crate::shared::Shared;
+use crate::store::{DeleteOptions, PatchKind, Preconditions, WriteOptions};
+use crate::workload::{self, PodName};
 
-/// The job controller.
+/// The finalizer that keeps a Job's pod until the Job counted it.
+pub(crate) const TRACKING_FINALIZER: &str = "batch.kubernetes.io/job-tracking";
+/// The annotation (and label) holding an Indexed Job pod's completion index.
+pub(crate) const COMPLETION_INDEX: &str = "batch.kubernetes.io/job-completion-index";
+/// The first replacement delay after a failed pod (`DefaultJobPodFailureBackOff`).
+const DEFAULT_BACKOFF: Duration = Duration::from_secs(10);
+/// The longest replacement delay (`MaxJobPodFailureBackOff`).
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+/// Pods created or deleted in one sync at most (`MaxPodCreateDeletePerSync`).
+const MAX_PER_SYNC: usize = 500;
+
+/// The failed-pod back-off of one Job (`backoffRecord`).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct BackoffRecord {
+    failures_after_last_success: u32,
+    last_failure: Option<Timestamp>,
+}
+
+impl BackoffRecord {
+    /// The record after these newly finished pods (`newBackoffRecord`).
+    fn next(&self, succeeded: &[&Arc<Value>], failed: &[&Arc<Value>]) -> BackoffRecord {
+        let mut failed_times: Vec<Timestamp> = failed.iter().map(|p| finished_time(p)).collect();
+        failed_times.sort();
+        if succeeded.is_empty() {
+            let Some(last) = failed_times.last() else {
+                return self.clone();
+            };
+            return BackoffRecord {
+                failures_after_last_success: self.failures_after_last_success
+                    + failed_times.len() as u32,
+                last_failure: Some(*last),
+            };
+        }
+        let last_success = succeeded.iter().map(|p| finished_time(p)).max();
+        let mut rec = BackoffRecord::default();
+        for t in failed_times.iter().rev() {
+            if last_success.is_some_and(|s| *t <= s) {
+                break;
+            }
+            if rec.last_failure.is_none() {
+                rec.last_failure = Some(*t);
+            }
+            rec.failures_after_last_success += 1;
+        }
+        rec
+    }
+
+    /// How long a replacement pod must still wait at `now` (`getRemainingTime`).
+    fn remaining(&self, now: Timestamp) -> Duration {
+        let Some(last) = self.last_failure else {
+            return Duration::ZERO;
+        };
+        if self.failures_after_last_success == 0 {
+            return Duration::ZERO;
+        }
+        let mut backoff = DEFAULT_BACKOFF;
+        for _ in 1..self.failures_after_last_success {
+            backoff *= 2;
+            if backoff >= MAX_BACKOFF {
+                backoff = MAX_BACKOFF;
+                break;
+            }
+        }
+        let elapsed = since(last, now);
+        backoff.saturating_sub(elapsed)
+    }
+}
+
+/// `now − t`, zero when `t` is later.
+fn since(t: Timestamp, now: Timestamp) -> Duration {
+    Duration::try_from(now.duration_since(t)).unwrap_or_default()
+}
+
+fn time_at(v: &Value, pointer: &str) -> Option<Timestamp> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .and_then(crate::clock::parse_time)
+}
+
+/// When a pod finished (`getFinishedTime`): its containers' latest finish, else when it
+/// stopped being Ready, else its deletion, else its creation.
+fn finished_time(pod: &Value) -> Timestamp {
+    let statuses = pod
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array);
+    if let Some(cs) = statuses.filter(|cs| !cs.is_empty()) {
+        let times: Option<Vec<Timestamp>> = cs
+            .iter()
+            .map(|c| time_at(c, "/state/terminated/finishedAt"))
+            .collect();
+        if let Some(t) = times.and_then(|t| t.into_iter().max()) {
+            return t;
+        }
+    }
+    let ready_false = pod
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| {
+            cs.iter().find(|c| {
+                c.get("type").and_then(Value::as_str) == Some("Ready")
+                    && c.get("status").and_then(Value::as_str) == Some("False")
+            })
+        })
+        .and_then(|c| time_at(c, "/lastTransitionTime"));
+    if let Some(t) = ready_false {
+        return t;
+    }
+    if let Some(t) = time_at(pod, "/metadata/deletionTimestamp") {
+        let grace = pod
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        return t
+            .checked_sub(jiff::SignedDuration::from_secs(grace))
+            .unwrap_or(t);
+    }
+    time_at(pod, "/metadata/creationTimestamp").unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn has_finalizer(pod: &Value) -> bool {
+    pod.pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|f| f.iter().any(|x| x.as_str() == Some(TRACKING_FINALIZER)))
+}
+
+fn uid_of(v: &Value) -> &str {
+    kinds::str_at(v, "/metadata/uid")
+}
+
+/// Terminating: being deleted and not finished (`CountTerminatingPods`). A pod the kubelet
+/// already stopped (grace period down to 0, only finalizers left) no longer counts.
+fn is_terminating(pod: &Value) -> bool {
+    workload::is_terminating(pod)
+        && !matches!(workload::phase(pod), "Succeeded" | "Failed")
+        && pod
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            != Some(0)
+}
+
+/// The Job's settings, with the API defaults applied where a field is unset.
+#[derive(Debug, Clone)]
+struct Settings {
+    parallelism: i32,
+    completions: Option<i32>,
+    backoff_limit: i32,
+    indexed: bool,
+    suspended: bool,
+    active_deadline: Option<i64>,
+    on_failure: bool,
+    only_replace_failed: bool,
+    failure_policy: Option<PodFailurePolicy>,
+    ttl: Option<i32>,
+}
+
+impl Settings {
+    fn of(job: &Job) -> Settings {
+        let spec = job.spec.clone().unwrap_or_default();
+        let (parallelism, completions) = match (spec.parallelism, spec.completions) {
+            (None, None) => (1, Some(1)),
+            (p, c) => (p.unwrap_or(1), c),
+        };
+        let restart = spec
+            .template
+            .spec
+            .as_ref()
+            .and_then(|s| s.restart_policy.clone())
+            .unwrap_or_default();
+        let replacement = spec.pod_replacement_policy.clone().unwrap_or_else(|| {
+            if spec.pod_failure_policy.is_some() {
+                "Failed".into()
+            } else {
+                "TerminatingOrFailed".into()
+            }
+        });
+        Settings {
+            parallelism: parallelism.max(0),
+            completions,
+            backoff_limit: spec.backoff_limit.unwrap_or(6),
+            indexed: spec.completion_mode.as_deref() == Some("Indexed") && completions.is_some(),
+            suspended: spec.suspend == Some(true),
+            active_deadline: spec.active_deadline_seconds,
+            on_failure: restart == "OnFailure",
+            only_replace_failed: replacement == "Failed",
+            failure_policy: spec.pod_failure_policy,
+            ttl: spec.ttl_seconds_after_finished,
+        }
+    }
+}
+
+/// Failed for the Job's accounting (`isPodFailed`): phase Failed, or (unless only failed
+/// pods are replaced) deleted before succeeding.
+fn is_failed(pod: &Value, s: &Settings) -> bool {
+    if workload::phase(pod) == "Failed" {
+        return true;
+    }
+    if s.only_replace_failed {
+        return false;
+    }
+    workload::is_terminating(pod) && workload::phase(pod) != "Succeeded"
+}
+
+/// The completion index of an Indexed Job's pod.
+fn completion_index(pod: &Value) -> Option<i32> {
+    pod.pointer("/metadata/annotations")
+        .and_then(|a| a.get(COMPLETION_INDEX))
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .filter(|i: &i32| *i >= 0)
+}
+
+/// What a pod failure policy rule decides for a failed pod (`matchPodFailurePolicy`):
+/// the FailJob message, whether the failure counts towards the backoff limit.
+fn match_failure_policy(policy: &PodFailurePolicy, pod: &Value) -> (Option<String>, bool) {
+    if workload::phase(pod) != "Failed" {
+        return (None, true);
+    }
+    let statuses: Vec<&Value> = ["/status/initContainerStatuses", "/status/containerStatuses"]
+        .iter()
+        .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
+        .flatten()
+        .collect();
+    for (index, rule) in policy.rules.iter().enumerate() {
+        let action = rule.action.as_str();
+        let mut matched: Option<String> = None;
+        if let Some(req) = &rule.on_exit_codes {
+            for c in &statuses {
+                let name = kinds::str_at(c, "/name");
+                if req.container_name.as_deref().is_some_and(|n| n != name) {
+                    continue;
+                }
+                let Some(code) = c
+                    .pointer("/state/terminated/exitCode")
+                    .and_then(Value::as_i64)
+                else {
+                    continue;
+                };
+                if code == 0 {
+                    continue;
+                }
+                let listed = req.values.iter().any(|v| i64::from(*v) == code);
+                let hit = match req.operator.as_str() {
+                    "In" => listed,
+                    "NotIn" => !listed,
+                    _ => false,
+                };
+                if hit {
+                    matched = Some(format!(
+                        "Container {name} for pod {}/{} failed with exit code {code} matching {action} rule at index {index}",
+                        kinds::namespace_of(pod),
+                        kinds::name_of(pod),
+                    ));
+                    break;
+                }
+            }
+        }
+        if matched.is_none()
+            && let Some(patterns) = &rule.on_pod_conditions
+        {
+            let conds = pod
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for pat in patterns {
+                let want = pat.status.clone();
+                let hit = conds.iter().any(|c| {
+                    c.get("type").and_then(Value::as_str) == Some(pat.type_.as_str())
+                        && c.get("status").and_then(Value::as_str) == Some(want.as_str())
+                });
+                if hit {
+                    matched = Some(format!(
+                        "Pod {}/{} has condition {} matching {action} rule at index {index}",
+                        kinds::namespace_of(pod),
+                        kinds::name_of(pod),
+                        pat.type_,
+                    ));
+                    break;
+                }
+            }
+        }
+        if let Some(msg) = matched {
+            return match action {
+                "FailJob" => (Some(msg), true),
+                "Ignore" => (None, false),
+                _ => (None, true),
+            };
+        }
+    }
+    (None, true)
+}
+
+fn condition<'a>(status: &'a JobStatus, type_: &str) -> Option<&'a JobCondition> {
+    status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == type_ && c.status == "True")
+}
+
+fn new_condition(
+    type_: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    now: Timestamp,
+) -> JobCondition {
+    JobCondition {
+        type_: type_.into(),
+        status: status.into(),
+        reason: Some(reason.into()),
+        message: Some(message.into()),
+        last_probe_time: Some(Time(now)),
+        last_transition_time: Some(Time(now)),
+    }
+}
+
+/// Set a condition's status (`ensureJobConditionStatus`): a new False one is not added.
+fn ensure_condition(
+    list: &mut Vec<JobCondition>,
+    type_: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    now: Timestamp,
+) -> bool {
+    if let Some(c) = list.iter_mut().find(|c| c.type_ == type_) {
+        if c.status != status
+            || c.reason.as_deref() != Some(reason)
+            || c.message.as_deref() != Some(message)
+        {
+            *c = new_condition(type_, status, reason, message, now);
+            return true;
+        }
+        return false;
+    }
+    if status != "False" {
+        list.push(new_condition(type_, status, reason, message, now));
+        return true;
+    }
+    false
+}
+
+/// A Job's final condition: Complete or Failed, True.
+pub(crate) fn finished_condition(job: &Value) -> Option<(String, Timestamp)> {
+    job.pointer("/status/conditions")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|c| {
+            matches!(
+                c.get("type").and_then(Value::as_str),
+                Some("Complete" | "Failed")
+            ) && c.get("status").and_then(Value::as_str) == Some("True")
+        })
+        .map(|c| {
+            (
+                kinds::str_at(c, "/type").to_string(),
+                time_at(c, "/lastTransitionTime").unwrap_or(Timestamp::UNIX_EPOCH),
+            )
+        })
+}
+
+/// Parse `completedIndexes` (`1,3-5`) into a set.
+fn parse_indexes(s: &str, completions: i32) -> BTreeSet<i32> {
+    let mut out = BTreeSet::new();
+    for part in s.split(',').filter(|p| !p.is_empty()) {
+        let (a, b) = match part.split_once('-') {
+            Some((a, b)) => (a.parse::<i32>(), b.parse::<i32>()),
+            None => (part.parse::<i32>(), part.parse::<i32>()),
+        };
+        if let (Ok(a), Ok(b)) = (a, b) {
+            for i in a..=b.min(completions - 1) {
+                out.insert(i);
+            }
+        }
+    }
+    out
+}
+
+/// Render a set of indexes as intervals (`1,3-5`).
+fn format_indexes(set: &BTreeSet<i32>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut iter = set.iter().copied().peekable();
+    while let Some(start) = iter.next() {
+        let mut end = start;
+        while iter.peek() == Some(&(end + 1)) {
+            end += 1;
+            iter.next();
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+    }
+    parts.join(",")
+}
+
+/// The API server's error text (what a `FailedCreate` event shows).
+fn api_message(e: &crate::Error) -> String {
+    match e {
+        crate::Error::Api(e) => e.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The job controller (kube-controller-manager's `job`), with the TTL-after-finished clean-up.
 #[derive(Debug, Default)]
-pub(crate) struct JobController;
+pub(crate) struct JobController {
+    /// Failed-pod back-off per Job key (kept in memory, as the real controller does).
+    backoff: HashMap<String, BackoffRecord>,
+}
 
 impl Controller<Shared> for JobController {
     fn name(&self) -> &'static str {
@@ -19,13 +459,990 @@ impl Controller<Shared> for JobController {
         &["batch/jobs", "pods"]
     }
 
+    fn on_change(&mut self, change: &Change<'_>, _ctx: &mut Shared, queue: &mut Enqueue<'_>) {
+        if change.resource == "pods" {
+            let Some(owner) = workload::controller_of(change.object) else {
+                return;
+            };
+            if owner.get("kind").and_then(Value::as_str) != Some("Job")
+                || owner.get("apiVersion").and_then(Value::as_str) != Some("batch/v1")
+            {
+                return;
+            }
+            let name = owner.get("name").and_then(Value::as_str).unwrap_or("");
+            queue.key(format!("{}/{name}", kinds::namespace_of(change.object)));
+            return;
+        }
+        if change.change == ChangeType::Deleted {
+            self.backoff.remove(&change.key());
+        }
+        queue.key(change.key());
+    }
+
     fn reconcile(
         &mut self,
-        _key: &str,
-        _now: Timestamp,
-        _ctx: &mut Shared,
+        key: &str,
+        now: Timestamp,
+        ctx: &mut Shared,
         _queue: &mut Enqueue<'_>,
     ) -> crate::Result<Action> {
-        Ok(Action::await_change())
+        let (ns, name) = key.split_once('/').unwrap_or(("", key));
+        let Some(raw) = ctx.store.get_raw(&kinds::job::KIND, ns, name) else {
+            self.backoff.remove(key);
+            release_orphans(ctx, ns, name, None);
+            return Ok(Action::await_change());
+        };
+        let Ok(job) = serde_json::from_value::<Job>((*raw).clone()) else {
+            return Ok(Action::await_change());
+        };
+        let uid = uid_of(&raw).to_string();
+        release_orphans(ctx, ns, name, Some(&uid));
+        let pods = workload::owned_pods(ctx, ns, &uid);
+        let s = Settings::of(&job);
+
+        if job.metadata.deletion_timestamp.is_some() {
+            for p in pods.iter().filter(|p| has_finalizer(p)) {
+                remove_finalizer(ctx, p)?;
+            }
+            return Ok(Action::await_change());
+        }
+        if let Some((_, finished_at)) = finished_condition(&raw) {
+            for p in pods.iter().filter(|p| has_finalizer(p)) {
+                remove_finalizer(ctx, p)?;
+            }
+            return self.expire(ctx, &raw, &s, finished_at, now);
+        }
+        self.sync(key, ctx, &raw, job, &s, pods, now)
+    }
+}
+
+/// Pods that name a Job `name` in `ns` as their controller but whose Job is gone (or is
+/// another one now) lose the tracking finalizer, so they can go.
+fn release_orphans(ctx: &Shared, ns: &str, name: &str, current_uid: Option<&str>) {
+    let orphans: Vec<Arc<Value>> = ctx
+        .pods
+        .values()
+        .filter(|p| kinds::namespace_of(p) == ns && has_finalizer(p))
+        .filter(|p| {
+            workload::controller_of(p).is_some_and(|r| {
+                r.get("kind").and_then(Value::as_str) == Some("Job")
+                    && r.get("name").and_then(Value::as_str) == Some(name)
+                    && r.get("uid").and_then(Value::as_str) != current_uid
+            })
+        })
+        .cloned()
+        .collect();
+    for p in orphans {
+        let _ = remove_finalizer(ctx, &p);
+    }
+}
+
+/// Remove the tracking finalizer from a pod (a strategic-merge patch, as the controller
+/// sends); a pod already gone counts as done.
+fn remove_finalizer(ctx: &Shared, pod: &Value) -> crate::Result<()> {
+    let patch = json!({"metadata": {"$deleteFromPrimitiveList/finalizers": [TRACKING_FINALIZER]}});
+    let mut opts = WriteOptions::default();
+    opts.field_manager = Some("kube-controller-manager".into());
+    match ctx.store.patch(
+        &kinds::pod::KIND,
+        kinds::namespace_of(pod),
+        kinds::name_of(pod),
+        patch.to_string().as_bytes(),
+        PatchKind::Strategic,
+        &opts,
+        false,
+    ) {
+        Ok(_) => Ok(()),
+        Err(kq_apiserver::Error::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What one sync found and decided, before the status is written.
+struct SyncState {
+    status: JobStatus,
+    active: i32,
+    ready: i32,
+    terminating: i32,
+    succeeded: i32,
+    failed: i32,
+    succeeded_indexes: BTreeSet<i32>,
+    /// Interim or final condition to reach (FailureTarget, SuccessCriteriaMet, …).
+    finished: Option<JobCondition>,
+    requeue: Option<Duration>,
+}
+
+impl SyncState {
+    fn requeue_in(&mut self, d: Duration) {
+        self.requeue = Some(self.requeue.map_or(d, |r| r.min(d)));
+    }
+}
+
+impl JobController {
+    /// A finished Job: nothing runs; with `ttlSecondsAfterFinished` it is deleted that long
+    /// after it finished (the TTL-after-finished controller).
+    fn expire(
+        &mut self,
+        ctx: &mut Shared,
+        raw: &Value,
+        s: &Settings,
+        finished_at: Timestamp,
+        now: Timestamp,
+    ) -> crate::Result<Action> {
+        let Some(ttl) = s.ttl else {
+            return Ok(Action::await_change());
+        };
+        let expires = add(finished_at, Duration::from_secs(ttl.max(0) as u64));
+        if now < expires {
+            return Ok(Action::requeue(since(now, expires)));
+        }
+        let opts = DeleteOptions {
+            propagation_policy: Some("Background".into()),
+            preconditions: Some(Preconditions {
+                uid: Some(uid_of(raw).to_string()),
+                resource_version: None,
+            }),
+            ..DeleteOptions::default()
+        };
+        match ctx.store.delete(
+            &kinds::job::KIND,
+            kinds::namespace_of(raw),
+            kinds::name_of(raw),
+            &opts,
+        ) {
+            Ok(_) | Err(kq_apiserver::Error::NotFound { .. }) => Ok(Action::await_change()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sync(
+        &mut self,
+        key: &str,
+        ctx: &mut Shared,
+        raw: &Value,
+        job: Job,
+        s: &Settings,
+        pods: Vec<Arc<Value>>,
+        now: Timestamp,
+    ) -> crate::Result<Action> {
+        let old_status = job.status.clone().unwrap_or_default();
+        let mut status = old_status.clone();
+        let uncounted = status.uncounted_terminated_pods.clone().unwrap_or_default();
+        let unc_succ: HashSet<String> = uncounted.succeeded.iter().flatten().cloned().collect();
+        let unc_fail: HashSet<String> = uncounted.failed.iter().flatten().cloned().collect();
+
+        let active_pods: Vec<&Arc<Value>> =
+            pods.iter().filter(|p| workload::is_active(p)).collect();
+        let terminating = pods.iter().filter(|p| is_terminating(p)).count() as i32;
+        let ready = active_pods.iter().filter(|p| workload::is_ready(p)).count() as i32;
+        let fresh = |p: &&Arc<Value>| {
+            has_finalizer(p) && !unc_succ.contains(uid_of(p)) && !unc_fail.contains(uid_of(p))
+        };
+        let new_succeeded: Vec<&Arc<Value>> = pods
+            .iter()
+            .filter(fresh)
+            .filter(|p| workload::phase(p) == "Succeeded")
+            .filter(|p| !s.indexed || completion_index(p).is_some_and(|i| Some(i) < s.completions))
+            .collect();
+        let new_failed: Vec<&Arc<Value>> = pods
+            .iter()
+            .filter(fresh)
+            .filter(|p| is_failed(p, s))
+            .collect();
+        let counted_failed = new_failed
+            .iter()
+            .filter(|p| {
+                s.failure_policy
+                    .as_ref()
+                    .is_none_or(|fp| match_failure_policy(fp, p).1)
+            })
+            .count() as i32;
+        let succeeded =
+            status.succeeded.unwrap_or(0) + new_succeeded.len() as i32 + unc_succ.len() as i32;
+        let failed = status.failed.unwrap_or(0) + counted_failed + unc_fail.len() as i32;
+
+        if status.start_time.is_none() && !s.suspended {
+            status.start_time = Some(Time(now));
+        }
+        let record = self
+            .backoff
+            .get(key)
+            .cloned()
+            .unwrap_or_default()
+            .next(&new_succeeded, &new_failed);
+
+        let mut st = SyncState {
+            status,
+            active: active_pods.len() as i32,
+            ready,
+            terminating,
+            succeeded,
+            failed,
+            succeeded_indexes: BTreeSet::new(),
+            finished: None,
+            requeue: None,
+        };
+
+        // What finishes the Job, failure first.
+        if let Some(c) = condition(&st.status, "SuccessCriteriaMet") {
+            st.finished = Some(c.clone());
+        } else if let Some(c) = condition(&st.status, "FailureTarget") {
+            st.finished = Some(new_condition(
+                "Failed",
+                "True",
+                c.reason.as_deref().unwrap_or(""),
+                c.message.as_deref().unwrap_or(""),
+                now,
+            ));
+        } else if let Some(fp) = &s.failure_policy {
+            let msg = pods
+                .iter()
+                .filter(|p| is_failed(p, s))
+                .find_map(|p| match_failure_policy(fp, p).0);
+            if let Some(msg) = msg {
+                st.finished = Some(new_condition(
+                    "FailureTarget",
+                    "True",
+                    "PodFailurePolicy",
+                    &msg,
+                    now,
+                ));
+            }
+        }
+        if st.finished.is_none() {
+            if st.failed > s.backoff_limit || past_backoff_on_failure(s, &pods) {
+                st.finished = Some(new_condition(
+                    "FailureTarget",
+                    "True",
+                    "BackoffLimitExceeded",
+                    "Job has reached the specified backoff limit",
+                    now,
+                ));
+            } else if let (Some(ads), Some(start), false) = (
+                s.active_deadline,
+                st.status.start_time.as_ref(),
+                s.suspended,
+            ) {
+                let deadline = add(start.0, Duration::from_secs(ads.max(0) as u64));
+                if now >= deadline {
+                    st.finished = Some(new_condition(
+                        "FailureTarget",
+                        "True",
+                        "DeadlineExceeded",
+                        "Job was active longer than specified deadline",
+                        now,
+                    ));
+                } else {
+                    st.requeue_in(since(now, deadline));
+                }
+            }
+        }
+        if s.indexed {
+            let completions = s.completions.unwrap_or(0);
+            let mut set = parse_indexes(
+                st.status.completed_indexes.as_deref().unwrap_or(""),
+                completions,
+            );
+            for p in pods.iter().filter(|p| workload::phase(p) == "Succeeded") {
+                if let Some(i) = completion_index(p).filter(|i| *i < completions) {
+                    set.insert(i);
+                }
+            }
+            st.succeeded = set.len() as i32;
+            st.succeeded_indexes = set;
+        }
+
+        let mut suspend_changed = false;
+        if st.finished.is_some() {
+            let (deleted, deleted_ready) = delete_pods(ctx, raw, &active_pods, now, false);
+            if deleted != active_pods.len() {
+                st.finished = None;
+            }
+            st.active -= deleted as i32;
+            st.terminating += deleted as i32;
+            st.ready -= deleted_ready as i32;
+        } else {
+            self.manage(ctx, raw, s, &mut st, &pods, &active_pods, &record, now);
+            let complete = match s.completions {
+                None => st.succeeded > 0 && st.active == 0,
+                Some(c) => st.succeeded >= c && st.active == 0,
+            };
+            if complete {
+                st.finished = Some(new_condition(
+                    "SuccessCriteriaMet",
+                    "True",
+                    "CompletionsReached",
+                    "Reached expected number of succeeded pods",
+                    now,
+                ));
+            } else {
+                let conds = st.status.conditions.get_or_insert_with(Vec::new);
+                if s.suspended {
+                    if ensure_condition(
+                        conds,
+                        "Suspended",
+                        "True",
+                        "JobSuspended",
+                        "Job suspended",
+                        now,
+                    ) {
+                        suspend_changed = true;
+                        workload::event(
+                            ctx,
+                            now,
+                            raw,
+                            &kinds::job::KIND,
+                            "Normal",
+                            "Suspended",
+                            "Job suspended",
+                        );
+                    }
+                } else if ensure_condition(
+                    conds,
+                    "Suspended",
+                    "False",
+                    "JobResumed",
+                    "Job resumed",
+                    now,
+                ) {
+                    suspend_changed = true;
+                    workload::event(
+                        ctx,
+                        now,
+                        raw,
+                        &kinds::job::KIND,
+                        "Normal",
+                        "Resumed",
+                        "Job resumed",
+                    );
+                    st.status.start_time = Some(Time(now));
+                }
+                if conds.is_empty() {
+                    st.status.conditions = None;
+                }
+            }
+        }
+        let _ = suspend_changed;
+        st.status.active = Some(st.active).filter(|a| *a != 0);
+        st.status.ready = Some(st.ready);
+        st.status.terminating = Some(st.terminating);
+        self.track(key, ctx, raw, s, st, &pods, record, &old_status, now)
+    }
+
+    /// Create or delete pods towards the wanted number of active ones (`manageJob`).
+    #[allow(clippy::too_many_arguments)]
+    fn manage(
+        &mut self,
+        ctx: &mut Shared,
+        raw: &Value,
+        s: &Settings,
+        st: &mut SyncState,
+        pods: &[Arc<Value>],
+        active_pods: &[&Arc<Value>],
+        record: &BackoffRecord,
+        now: Timestamp,
+    ) {
+        if s.suspended {
+            let (deleted, deleted_ready) = delete_pods(ctx, raw, active_pods, now, true);
+            st.active -= deleted as i32;
+            st.terminating += deleted as i32;
+            st.ready -= deleted_ready as i32;
+            return;
+        }
+        let active = active_pods.len() as i32;
+        let want = match s.completions {
+            None if st.succeeded > 0 => active,
+            None => s.parallelism,
+            Some(c) => (c - st.succeeded).clamp(0, s.parallelism),
+        };
+        let mut extra: Vec<&Arc<Value>> = Vec::new();
+        if s.indexed {
+            // Pods of an index already done, out of range, or a second one of an index.
+            let mut seen = HashSet::new();
+            for p in active_pods {
+                match completion_index(p) {
+                    Some(i)
+                        if Some(i) < s.completions
+                            && !st.succeeded_indexes.contains(&i)
+                            && seen.insert(i) => {}
+                    _ => extra.push(p),
+                }
+            }
+        }
+        let rm_at_least = (active - want).max(0) as usize;
+        if extra.len() < rm_at_least {
+            let mut left: Vec<&Arc<Value>> = active_pods
+                .iter()
+                .copied()
+                .filter(|p| !extra.iter().any(|e| uid_of(e) == uid_of(p)))
+                .collect();
+            left.sort_by_key(|p| removal_rank(p));
+            let n = rm_at_least - extra.len();
+            extra.extend(left.into_iter().take(n));
+        }
+        extra.truncate(MAX_PER_SYNC);
+        if !extra.is_empty() {
+            let (deleted, deleted_ready) = delete_pods(ctx, raw, &extra, now, true);
+            st.active -= deleted as i32;
+            st.terminating += deleted as i32;
+            st.ready -= deleted_ready as i32;
+            return;
+        }
+        let terminating = if s.only_replace_failed {
+            st.terminating
+        } else {
+            0
+        };
+        let mut diff = want - terminating - active;
+        if diff <= 0 {
+            return;
+        }
+        let remaining = record.remaining(now);
+        if !remaining.is_zero() {
+            st.requeue_in(remaining);
+            return;
+        }
+        diff = diff.min(MAX_PER_SYNC as i32);
+        let mut indexes: Vec<i32> = Vec::new();
+        if s.indexed {
+            let busy: HashSet<i32> = active_pods
+                .iter()
+                .filter_map(|p| completion_index(p))
+                .collect();
+            indexes = (0..s.completions.unwrap_or(0))
+                .filter(|i| !st.succeeded_indexes.contains(i) && !busy.contains(i))
+                .take(diff as usize)
+                .collect();
+            diff = indexes.len() as i32;
+        }
+        let _ = pods;
+        let job_name = kinds::name_of(raw).to_string();
+        let ns = kinds::namespace_of(raw).to_string();
+        let mut template = raw
+            .pointer("/spec/template")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        add_finalizer(&mut template);
+        // Slow start: batches of 1, 2, 4, … ; a failing batch stops the rest.
+        let mut batch = 1;
+        let mut left = diff;
+        let mut next_index = indexes.into_iter();
+        while left > 0 {
+            let size = batch.min(left);
+            let mut failed_any = false;
+            for _ in 0..size {
+                let index = if s.indexed { next_index.next() } else { None };
+                let (pod, prefix) = match index {
+                    Some(i) => (
+                        indexed_template(&template, &job_name, i),
+                        format!("{job_name}-{i}-"),
+                    ),
+                    None => (template.clone(), format!("{job_name}-")),
+                };
+                let body = workload::pod_from_template(
+                    &pod,
+                    raw,
+                    &kinds::job::KIND,
+                    PodName::Generate(&prefix),
+                );
+                match workload::create_pod(&ctx.store, &ns, body) {
+                    Ok(created) => {
+                        st.active += 1;
+                        let msg = format!("Created pod: {}", kinds::name_of(&created));
+                        workload::event(
+                            ctx,
+                            now,
+                            raw,
+                            &kinds::job::KIND,
+                            "Normal",
+                            "SuccessfulCreate",
+                            &msg,
+                        );
+                    }
+                    Err(e) => {
+                        failed_any = true;
+                        let msg = format!("Error creating: {}", api_message(&e));
+                        workload::event(
+                            ctx,
+                            now,
+                            raw,
+                            &kinds::job::KIND,
+                            "Warning",
+                            "FailedCreate",
+                            &msg,
+                        );
+                    }
+                }
+            }
+            if failed_any {
+                // The key comes back after the controller's own back-off.
+                st.requeue_in(DEFAULT_BACKOFF);
+                break;
+            }
+            left -= size;
+            batch *= 2;
+        }
+    }
+
+    /// Count finished pods through `uncountedTerminatedPods`, remove their finalizers, set
+    /// the interim and final conditions and write the status
+    /// (`trackJobStatusAndRemoveFinalizers`).
+    #[allow(clippy::too_many_arguments)]
+    fn track(
+        &mut self,
+        key: &str,
+        ctx: &mut Shared,
+        raw: &Value,
+        s: &Settings,
+        mut st: SyncState,
+        pods: &[Arc<Value>],
+        record: BackoffRecord,
+        old_status: &JobStatus,
+        now: Timestamp,
+    ) -> crate::Result<Action> {
+        let mut unc = st
+            .status
+            .uncounted_terminated_pods
+            .clone()
+            .unwrap_or_default();
+        let mut unc_succ: Vec<String> = unc.succeeded.take().unwrap_or_default();
+        let mut unc_fail: Vec<String> = unc.failed.take().unwrap_or_default();
+        let with_finalizer: HashSet<String> = pods
+            .iter()
+            .filter(|p| has_finalizer(p))
+            .map(|p| uid_of(p).to_string())
+            .collect();
+        clean_uncounted(
+            &mut st.status,
+            &mut unc_succ,
+            &mut unc_fail,
+            &with_finalizer,
+        );
+
+        let job_failing = st
+            .finished
+            .as_ref()
+            .is_some_and(|c| c.type_ != "SuccessCriteriaMet");
+        let mut to_release: Vec<&Arc<Value>> = Vec::new();
+        for p in pods.iter().filter(|p| has_finalizer(p)) {
+            let uid = uid_of(p).to_string();
+            let failed = is_failed(p, s);
+            let can_remove = st.finished.is_some() || workload::phase(p) == "Succeeded" || failed;
+            if !can_remove || unc_succ.contains(&uid) || unc_fail.contains(&uid) {
+                continue;
+            }
+            to_release.push(p);
+            if workload::phase(p) == "Succeeded" {
+                if !s.indexed {
+                    unc_succ.push(uid);
+                }
+            } else if failed || job_failing {
+                let counts = s
+                    .failure_policy
+                    .as_ref()
+                    .is_none_or(|fp| match_failure_policy(fp, p).1);
+                let in_range =
+                    !s.indexed || completion_index(p).is_some_and(|i| Some(i) < s.completions);
+                if counts && in_range {
+                    unc_fail.push(uid);
+                }
+            }
+        }
+        if s.indexed {
+            st.status.succeeded = Some(st.succeeded_indexes.len() as i32).filter(|n| *n != 0);
+            let text = format_indexes(&st.succeeded_indexes);
+            st.status.completed_indexes = Some(text).filter(|t| !t.is_empty());
+        }
+        let mut final_cond: Option<JobCondition> = None;
+        if let Some(c) = st.finished.take() {
+            let conds = st.status.conditions.get_or_insert_with(Vec::new);
+            let reason = c.reason.clone().unwrap_or_default();
+            let message = c.message.clone().unwrap_or_default();
+            match c.type_.as_str() {
+                "FailureTarget" => {
+                    conds.push(c);
+                    final_cond = Some(new_condition("Failed", "True", &reason, &message, now));
+                }
+                "SuccessCriteriaMet" => {
+                    if !conds.iter().any(|x| x.type_ == "SuccessCriteriaMet") {
+                        conds.push(c);
+                    }
+                    final_cond = Some(new_condition("Complete", "True", &reason, &message, now));
+                }
+                _ => final_cond = Some(c),
+            }
+        }
+        set_uncounted(&mut st.status, &unc_succ, &unc_fail);
+        self.write_status(ctx, raw, &st.status, old_status)?;
+        self.backoff.insert(key.to_string(), record);
+
+        let mut still_held = with_finalizer;
+        for p in to_release {
+            remove_finalizer(ctx, p)?;
+            still_held.remove(uid_of(p));
+        }
+        clean_uncounted(&mut st.status, &mut unc_succ, &mut unc_fail, &still_held);
+        set_uncounted(&mut st.status, &unc_succ, &unc_fail);
+
+        let mut finished = false;
+        if let Some(fc) = &final_cond
+            && unc_succ.is_empty()
+            && unc_fail.is_empty()
+            && st.terminating == 0
+        {
+            let conds = st.status.conditions.get_or_insert_with(Vec::new);
+            ensure_condition(
+                conds,
+                &fc.type_,
+                "True",
+                fc.reason.as_deref().unwrap_or(""),
+                fc.message.as_deref().unwrap_or(""),
+                now,
+            );
+            if fc.type_ == "Complete" {
+                st.status.completion_time = Some(Time(now));
+            }
+            finished = true;
+        }
+        let before = self.current_status(ctx, raw);
+        self.write_status(ctx, raw, &st.status, &before)?;
+        if finished && let Some(fc) = final_cond {
+            if fc.type_ == "Complete" {
+                if s.completions
+                    .is_some_and(|c| st.status.succeeded.unwrap_or(0) > c)
+                {
+                    workload::event(
+                        ctx,
+                        now,
+                        raw,
+                        &kinds::job::KIND,
+                        "Warning",
+                        "TooManySucceededPods",
+                        "Too many succeeded pods running after completion count reached",
+                    );
+                }
+                workload::event(
+                    ctx,
+                    now,
+                    raw,
+                    &kinds::job::KIND,
+                    "Normal",
+                    "Completed",
+                    "Job completed",
+                );
+            } else {
+                workload::event(
+                    ctx,
+                    now,
+                    raw,
+                    &kinds::job::KIND,
+                    "Warning",
+                    fc.reason.as_deref().unwrap_or(""),
+                    fc.message.as_deref().unwrap_or(""),
+                );
+            }
+            if let Some(ttl) = s.ttl {
+                return Ok(Action::requeue(Duration::from_secs(ttl.max(0) as u64)));
+            }
+            return Ok(Action::await_change());
+        }
+        Ok(match st.requeue {
+            Some(d) => Action::requeue(d),
+            None => Action::await_change(),
+        })
+    }
+
+    fn current_status(&self, ctx: &Shared, raw: &Value) -> JobStatus {
+        ctx.store
+            .get_raw(
+                &kinds::job::KIND,
+                kinds::namespace_of(raw),
+                kinds::name_of(raw),
+            )
+            .and_then(|j| j.get("status").cloned())
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default()
+    }
+
+    /// Write the status through `/status` when it changed.
+    fn write_status(
+        &self,
+        ctx: &Shared,
+        raw: &Value,
+        status: &JobStatus,
+        old: &JobStatus,
+    ) -> crate::Result<()> {
+        if status == old {
+            return Ok(());
+        }
+        let uid = uid_of(raw).to_string();
+        let result =
+            ctx.store
+                .update_status::<Job>(kinds::namespace_of(raw), kinds::name_of(raw), |j| {
+                    if j.metadata.uid.as_deref() == Some(uid.as_str()) {
+                        j.status = Some(status.clone());
+                    }
+                });
+        match result {
+            Ok(_) | Err(kq_apiserver::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Move uncounted pods whose finalizer is gone into the counters
+/// (`cleanUncountedPodsWithoutFinalizers`).
+fn clean_uncounted(
+    status: &mut JobStatus,
+    succ: &mut Vec<String>,
+    fail: &mut Vec<String>,
+    with_finalizer: &HashSet<String>,
+) {
+    let before = succ.len();
+    succ.retain(|u| with_finalizer.contains(u));
+    let moved = (before - succ.len()) as i32;
+    if moved > 0 {
+        status.succeeded = Some(status.succeeded.unwrap_or(0) + moved);
+    }
+    let before = fail.len();
+    fail.retain(|u| with_finalizer.contains(u));
+    let moved = (before - fail.len()) as i32;
+    if moved > 0 {
+        status.failed = Some(status.failed.unwrap_or(0) + moved);
+    }
+}
+
+fn set_uncounted(status: &mut JobStatus, succ: &[String], fail: &[String]) {
+    status.uncounted_terminated_pods = Some(UncountedTerminatedPods {
+        succeeded: Some(succ.to_vec()).filter(|v| !v.is_empty()),
+        failed: Some(fail.to_vec()).filter(|v| !v.is_empty()),
+    });
+}
+
+/// Restarts of the running and pending pods reached the backoff limit
+/// (`pastBackoffLimitOnFailure`, `restartPolicy: OnFailure` only).
+fn past_backoff_on_failure(s: &Settings, pods: &[Arc<Value>]) -> bool {
+    if !s.on_failure {
+        return false;
+    }
+    let restarts: i64 = pods
+        .iter()
+        .filter(|p| matches!(workload::phase(p), "Running" | "Pending"))
+        .flat_map(|p| {
+            ["/status/initContainerStatuses", "/status/containerStatuses"]
+                .into_iter()
+                .filter_map(|ptr| p.pointer(ptr).and_then(Value::as_array).cloned())
+                .flatten()
+                .collect::<Vec<_>>()
+        })
+        .filter_map(|c| c.get("restartCount").and_then(Value::as_i64))
+        .sum();
+    if s.backoff_limit == 0 {
+        return restarts > 0;
+    }
+    restarts >= i64::from(s.backoff_limit)
+}
+
+/// Which active pods go first when there are too many (`controller.ActivePods`):
+/// unscheduled, pending, not ready, then the newest.
+fn removal_rank(p: &Value) -> (bool, u8, bool, std::cmp::Reverse<String>) {
+    let scheduled = !kinds::str_at(p, "/spec/nodeName").is_empty();
+    let phase = match workload::phase(p) {
+        "Pending" => 0,
+        "Running" => 2,
+        _ => 1,
+    };
+    (
+        scheduled,
+        phase,
+        workload::is_ready(p),
+        std::cmp::Reverse(kinds::str_at(p, "/metadata/creationTimestamp").to_string()),
+    )
+}
+
+/// Delete pods with the `SuccessfulDelete` event; `release` first removes the tracking
+/// finalizer (`deleteJobPods`), otherwise it is left for the counting
+/// (`deleteActivePods`). Returns (deleted, of which ready).
+fn delete_pods(
+    ctx: &mut Shared,
+    job: &Value,
+    pods: &[&Arc<Value>],
+    now: Timestamp,
+    release: bool,
+) -> (usize, usize) {
+    let (mut deleted, mut ready) = (0, 0);
+    for p in pods {
+        if release && has_finalizer(p) && remove_finalizer(ctx, p).is_err() {
+            continue;
+        }
+        let opts = DeleteOptions {
+            preconditions: Some(Preconditions {
+                uid: Some(uid_of(p).to_string()),
+                resource_version: None,
+            }),
+            ..DeleteOptions::default()
+        };
+        let name = kinds::name_of(p);
+        match ctx
+            .store
+            .delete(&kinds::pod::KIND, kinds::namespace_of(p), name, &opts)
+        {
+            Ok(_) => {
+                let msg = format!("Deleted pod: {name}");
+                workload::event(
+                    ctx,
+                    now,
+                    job,
+                    &kinds::job::KIND,
+                    "Normal",
+                    "SuccessfulDelete",
+                    &msg,
+                );
+            }
+            Err(kq_apiserver::Error::NotFound { .. }) => {}
+            Err(e) => {
+                let msg = format!("Error deleting: {e}");
+                workload::event(
+                    ctx,
+                    now,
+                    job,
+                    &kinds::job::KIND,
+                    "Warning",
+                    "FailedDelete",
+                    &msg,
+                );
+                continue;
+            }
+        }
+        deleted += 1;
+        if workload::is_ready(p) {
+            ready += 1;
+        }
+    }
+    (deleted, ready)
+}
+
+/// The template with the tracking finalizer (`appendJobCompletionFinalizerIfNotFound`).
+fn add_finalizer(template: &mut Value) {
+    if !template.get("metadata").is_some_and(Value::is_object) {
+        template["metadata"] = json!({});
+    }
+    let meta = &mut template["metadata"];
+    if !meta.get("finalizers").is_some_and(Value::is_array) {
+        meta["finalizers"] = json!([]);
+    }
+    if let Some(list) = meta["finalizers"].as_array_mut()
+        && !list.iter().any(|f| f.as_str() == Some(TRACKING_FINALIZER))
+    {
+        list.push(json!(TRACKING_FINALIZER));
+    }
+}
+
+/// An Indexed Job's pod template for index `i`: annotation and label with the index,
+/// hostname `<job>-<i>` and the `JOB_COMPLETION_INDEX` variable in every container.
+fn indexed_template(template: &Value, job: &str, i: i32) -> Value {
+    let mut t = template.clone();
+    for field in ["annotations", "labels"] {
+        if !t["metadata"].get(field).is_some_and(Value::is_object) {
+            t["metadata"][field] = json!({});
+        }
+        t["metadata"][field][COMPLETION_INDEX] = json!(i.to_string());
+    }
+    if t.get("spec").is_some_and(Value::is_object) {
+        t["spec"]["hostname"] = json!(format!("{job}-{i}"));
+        let env = json!({"name": "JOB_COMPLETION_INDEX", "valueFrom": {"fieldRef": {
+            "fieldPath": format!("metadata.annotations['{COMPLETION_INDEX}']")}}});
+        for list in ["initContainers", "containers"] {
+            if let Some(cs) = t["spec"].get_mut(list).and_then(Value::as_array_mut) {
+                for c in cs {
+                    if !c.get("env").is_some_and(Value::is_array) {
+                        c["env"] = json!([]);
+                    }
+                    if let Some(e) = c["env"].as_array_mut()
+                        && !e.iter().any(|v| {
+                            v.get("name").and_then(Value::as_str) == Some("JOB_COMPLETION_INDEX")
+                        })
+                    {
+                        e.push(env.clone());
+                    }
+                }
+            }
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn failed_at(t: &str) -> Arc<Value> {
+        Arc::new(json!({"status": {"phase": "Failed", "containerStatuses": [
+            {"name": "c", "state": {"terminated": {"exitCode": 1, "finishedAt": t}}}]}}))
+    }
+
+    #[test]
+    fn failed_pods_are_replaced_after_10s_doubling_up_to_ten_minutes() {
+        let t0 = ts("2026-01-01T00:00:00Z");
+        let p1 = failed_at("2026-01-01T00:00:00Z");
+        let r1 = BackoffRecord::default().next(&[], &[&p1]);
+        assert_eq!(r1.remaining(t0), Duration::from_secs(10));
+        assert_eq!(
+            r1.remaining(add(t0, Duration::from_secs(4))),
+            Duration::from_secs(6)
+        );
+        assert_eq!(
+            r1.remaining(add(t0, Duration::from_secs(10))),
+            Duration::ZERO
+        );
+        let r2 = r1.next(&[], &[&p1]);
+        assert_eq!(r2.remaining(t0), Duration::from_secs(20));
+        let r3 = r2.next(&[], &[&p1]);
+        assert_eq!(r3.remaining(t0), Duration::from_secs(40));
+        let mut r = r3;
+        for _ in 0..10 {
+            r = r.next(&[], &[&p1]);
+        }
+        assert_eq!(r.remaining(t0), MAX_BACKOFF);
+        let ok = Arc::new(
+            json!({"status": {"phase": "Succeeded", "containerStatuses": [
+            {"name": "c", "state": {"terminated": {"exitCode": 0, "finishedAt": "2026-01-01T00:01:00Z"}}}]}}),
+        );
+        assert_eq!(r.next(&[&ok], &[]).remaining(t0), Duration::ZERO);
+    }
+
+    #[test]
+    fn completed_indexes_render_as_intervals() {
+        let set = parse_indexes("0,2-4,7", 10);
+        assert_eq!(set.iter().copied().collect::<Vec<_>>(), vec![0, 2, 3, 4, 7]);
+        assert_eq!(format_indexes(&set), "0,2-4,7");
+        assert_eq!(format_indexes(&parse_indexes("0-9", 5)), "0-4");
+    }
+
+    #[test]
+    fn pod_failure_policy_rules_match_exit_codes() {
+        let policy: PodFailurePolicy = serde_json::from_value(json!({"rules": [
+            {"action": "Ignore", "onExitCodes": {"operator": "In", "values": [42]}},
+            {"action": "FailJob", "onExitCodes": {"containerName": "main", "operator": "In", "values": [3]}},
+        ]}))
+        .unwrap();
+        let pod = |code: i64| {
+            json!({"metadata": {"name": "p", "namespace": "default"}, "status": {"phase": "Failed",
+                "containerStatuses": [{"name": "main", "state": {"terminated": {"exitCode": code}}}]}})
+        };
+        assert_eq!(match_failure_policy(&policy, &pod(42)), (None, false));
+        assert_eq!(
+            match_failure_policy(&policy, &pod(3)),
+            (
+                Some("Container main for pod default/p failed with exit code 3 matching FailJob rule at index 1".into()),
+                true
+            )
+        );
+        assert_eq!(match_failure_policy(&policy, &pod(1)), (None, true));
     }
 }
