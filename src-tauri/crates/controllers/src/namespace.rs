@@ -68,8 +68,11 @@ impl Controller<Arc<Store>> for NamespaceController {
             for obj in store.list_raw(kind, Some(ns)) {
                 remaining += 1;
                 if obj.pointer("/metadata/deletionTimestamp").is_none() {
+                    // The namespace controller's deletes propagate in the background, so a
+                    // Job's default (orphan) never holds the namespace.
                     let opts = DeleteOptions {
                         grace_period_seconds: Some(0),
+                        propagation_policy: Some("Background".into()),
                         ..Default::default()
                     };
                     let _ = store.delete(kind, ns, kinds::name_of(&obj), &opts);

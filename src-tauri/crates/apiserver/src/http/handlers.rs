@@ -404,6 +404,15 @@ fn delete_options(req: &Req) -> Result<DeleteOptions> {
     if req.q("dryRun") == Some("All") {
         opts.dry_run = vec!["All".into()];
     }
+    if let Some(p) = req.q("propagationPolicy") {
+        opts.propagation_policy = Some(p.to_string());
+    }
+    if let Some(o) = req.q("orphanDependents") {
+        opts.orphan_dependents = Some(
+            o.parse()
+                .map_err(|_| Error::BadRequest(format!("invalid orphanDependents: {o}")))?,
+        );
+    }
     Ok(opts)
 }
 
@@ -428,13 +437,19 @@ pub(crate) fn delete(
     name: &str,
 ) -> Result<hyper::Response<Body>> {
     let opts = delete_options(req)?;
-    let out = state.store.delete(kind, ns, name, &opts)?;
+    let (out, warnings) = state.store.delete_with_warnings(kind, ns, name, &opts)?;
+    // kube-apiserver answers 202 when the object stays and the client asked for its
+    // dependents to go with the deprecated `orphanDependents: false`.
+    let code = match (&out, opts.orphan_dependents) {
+        (DeleteOutcome::Terminating(_), Some(false)) => 202,
+        _ => 200,
+    };
     let body = match out {
         DeleteOutcome::Terminating(obj) => obj,
         DeleteOutcome::Deleted(obj) if returns_object(kind) => obj,
         DeleteOutcome::Deleted(obj) => success_status(kind, &obj),
     };
-    Ok(json_response(200, "application/json", &body, &[]))
+    Ok(json_response(code, "application/json", &body, &warnings))
 }
 
 pub(crate) fn delete_collection(
@@ -449,15 +464,23 @@ pub(crate) fn delete_collection(
     let filter = build_filter(req, kind, ns.map(str::to_string))?;
     let opts = delete_options(req)?;
     let mut deleted = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
     for obj in state.store.list_raw(kind, ns) {
         if !filter.matches(&obj) {
             continue;
         }
-        match state
-            .store
-            .delete(kind, kinds::namespace_of(&obj), kinds::name_of(&obj), &opts)
-        {
-            Ok(DeleteOutcome::Terminating(o) | DeleteOutcome::Deleted(o)) => {
+        match state.store.delete_with_warnings(
+            kind,
+            kinds::namespace_of(&obj),
+            kinds::name_of(&obj),
+            &opts,
+        ) {
+            Ok((DeleteOutcome::Terminating(o) | DeleteOutcome::Deleted(o), w)) => {
+                for w in w {
+                    if !warnings.contains(&w) {
+                        warnings.push(w);
+                    }
+                }
                 deleted.push(list_item(&o))
             }
             Err(Error::NotFound { .. }) => {}
@@ -470,7 +493,7 @@ pub(crate) fn delete_collection(
         "metadata": {"resourceVersion": state.store.resource_version().to_string()},
         "items": deleted,
     });
-    Ok(json_response(200, "application/json", &body, &[]))
+    Ok(json_response(200, "application/json", &body, &warnings))
 }
 
 pub(crate) async fn subresource(

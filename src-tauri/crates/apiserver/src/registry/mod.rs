@@ -25,7 +25,7 @@ use crate::storage::{HISTORY_BYTES, Store, rv_of};
 pub mod kinds;
 use crate::clock::{Clock, rfc3339};
 use crate::error::{Error, Result};
-use crate::kinds::{CreateContext, DeleteStrategy, NameRule, ResourceKind};
+use crate::kinds::{CreateContext, DeleteStrategy, GcPolicy, NameRule, ResourceKind};
 use crate::patch::{PatchKind, compute_patch, json_patch_bounds, managed, parse_apply};
 use crate::strict::{DecodeError, unknown_fields_message};
 use kq_kube::validation::{self, FieldError};
@@ -94,8 +94,11 @@ pub struct DeleteOptions {
     pub grace_period_seconds: Option<i64>,
     /// Preconditions.
     pub preconditions: Option<Preconditions>,
-    /// `Foreground`, `Background` or `Orphan` (accepted; there are no dependents yet).
+    /// `Foreground`, `Background` or `Orphan`: what happens to the object's dependents.
     pub propagation_policy: Option<String>,
+    /// The deprecated boolean form of `Orphan` (`false` is `Background`); it may not be
+    /// sent together with `propagationPolicy`.
+    pub orphan_dependents: Option<bool>,
     /// `["All"]` for dry runs.
     #[serde(default)]
     pub dry_run: Vec<String>,
@@ -120,6 +123,118 @@ pub struct WriteResult {
     pub warnings: Vec<String>,
     /// Whether an apply patch created the object (201 instead of 200).
     pub created: bool,
+}
+
+/// The finalizer that makes the garbage collector orphan an object's dependents
+/// (`metav1.FinalizerOrphanDependents`).
+pub const FINALIZER_ORPHAN: &str = "orphan";
+/// The finalizer that keeps an object until the garbage collector has deleted its blocking
+/// dependents (`metav1.FinalizerDeleteDependents`).
+pub const FINALIZER_FOREGROUND: &str = "foregroundDeletion";
+
+/// A delete's propagation policy (`metav1.DeletionPropagation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagation {
+    /// Dependents keep existing, without the owner reference.
+    Orphan,
+    /// The object goes at once; the garbage collector deletes the dependents afterwards.
+    Background,
+    /// The object stays (`foregroundDeletion`) until its blocking dependents are gone.
+    Foreground,
+}
+
+impl Propagation {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Propagation::Orphan => "Orphan",
+            Propagation::Background => "Background",
+            Propagation::Foreground => "Foreground",
+        }
+    }
+}
+
+/// The policy a delete asks for, `None` when it leaves it to the object and its kind
+/// (apimachinery's `ValidateDeleteOptions` first: both fields at once, or an unknown policy,
+/// is a 422 on `DeleteOptions.meta.k8s.io`).
+fn requested_propagation(opts: &DeleteOptions) -> Result<Option<Propagation>> {
+    let mut causes = Vec::new();
+    if let (Some(p), Some(_)) = (&opts.propagation_policy, opts.orphan_dependents) {
+        causes.push(FieldError::invalid(
+            "propagationPolicy",
+            p,
+            "orphanDependents and deletionPropagation cannot be both set",
+        ));
+    }
+    let policy = match opts.propagation_policy.as_deref() {
+        None => None,
+        Some("Orphan") => Some(Propagation::Orphan),
+        Some("Background") => Some(Propagation::Background),
+        Some("Foreground") => Some(Propagation::Foreground),
+        Some(other) => {
+            causes.push(FieldError::not_supported(
+                "propagationPolicy",
+                other,
+                &["Foreground", "Background", "Orphan", "nil"],
+            ));
+            None
+        }
+    };
+    if !causes.is_empty() {
+        return Err(Error::Invalid {
+            group: "meta.k8s.io".into(),
+            kind: "DeleteOptions".into(),
+            name: String::new(),
+            causes,
+        });
+    }
+    Ok(match opts.orphan_dependents {
+        Some(true) => Some(Propagation::Orphan),
+        Some(false) => Some(Propagation::Background),
+        None => policy,
+    })
+}
+
+/// The finalizers `obj` should carry once deleted under `policy`, or `None` when they stay
+/// as they are (the generic store's `deletionFinalizersForGarbageCollection`): an explicit
+/// policy decides; without one an `orphan` or `foregroundDeletion` finalizer already there
+/// does; failing that, the kind's default.
+fn gc_finalizers(
+    kind: &ResourceKind,
+    obj: &Value,
+    policy: Option<Propagation>,
+) -> Option<Vec<String>> {
+    let current: Vec<String> = obj
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str().map(str::to_string))
+        .collect();
+    let policy = policy.unwrap_or_else(|| {
+        let existing = current.iter().find_map(|f| match f.as_str() {
+            FINALIZER_ORPHAN => Some(Propagation::Orphan),
+            FINALIZER_FOREGROUND => Some(Propagation::Foreground),
+            _ => None,
+        });
+        existing.unwrap_or(match kind.hooks.default_gc_policy() {
+            GcPolicy::OrphanDependents { .. } => Propagation::Orphan,
+            GcPolicy::DeleteDependents => Propagation::Background,
+        })
+    });
+    let mut wanted: Vec<String> = current
+        .iter()
+        .filter(|f| *f != FINALIZER_ORPHAN && *f != FINALIZER_FOREGROUND)
+        .cloned()
+        .collect();
+    match policy {
+        Propagation::Orphan => wanted.push(FINALIZER_ORPHAN.into()),
+        Propagation::Foreground => wanted.push(FINALIZER_FOREGROUND.into()),
+        Propagation::Background => {}
+    }
+    let same =
+        wanted.iter().all(|f| current.contains(f)) && current.iter().all(|f| wanted.contains(f));
+    (!same).then_some(wanted)
 }
 
 /// Namespaces that can never be deleted.
@@ -685,6 +800,45 @@ impl Store {
         name: &str,
         opts: &DeleteOptions,
     ) -> Result<DeleteOutcome> {
+        self.delete_with_warnings(kind, ns, name, opts)
+            .map(|(out, _)| out)
+    }
+
+    /// Delete an object and say which `Warning` headers the answer carries (a Job deleted
+    /// without a propagation policy warns that its pods stay).
+    ///
+    /// Deletion follows kube-apiserver's generic store (`Store.Delete`): the options are
+    /// validated first; a graceful kind (pods) gets its grace period; the garbage-collection
+    /// finalizers `orphan` and `foregroundDeletion` are added or removed as the propagation
+    /// policy says (`deletionFinalizersForGarbageCollection`); an object left with finalizers
+    /// is marked deleting (`deletionTimestamp` now, no grace, generation bumped) and stays
+    /// until they are removed, anything else goes at once.
+    pub fn delete_with_warnings(
+        &self,
+        kind: &'static ResourceKind,
+        ns: &str,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<(DeleteOutcome, Vec<String>)> {
+        let policy = requested_propagation(opts)?;
+        let mut warnings = Vec::new();
+        if policy.is_none()
+            && let GcPolicy::OrphanDependents { warning: Some(w) } = kind.hooks.default_gc_policy()
+        {
+            warnings.push(w.to_string());
+        }
+        let out = self.delete_object(kind, ns, name, opts, policy)?;
+        Ok((out, warnings))
+    }
+
+    fn delete_object(
+        &self,
+        kind: &'static ResourceKind,
+        ns: &str,
+        name: &str,
+        opts: &DeleteOptions,
+        policy: Option<Propagation>,
+    ) -> Result<DeleteOutcome> {
         let old = self
             .get_raw(kind, ns, name)
             .ok_or_else(|| Error::not_found(kind.group, kind.plural, name))?;
@@ -714,10 +868,6 @@ impl Store {
         }
         let dry_run = opts.dry_run.iter().any(|d| d == "All");
         let now = self.clock().now();
-        let finalizers = old
-            .pointer("/metadata/finalizers")
-            .and_then(Value::as_array)
-            .is_some_and(|f| !f.is_empty());
 
         let strategy = kind.hooks.delete_strategy();
         if strategy == DeleteStrategy::Finalizing {
@@ -742,38 +892,71 @@ impl Store {
             return Ok(DeleteOutcome::Terminating((*stored).clone()));
         }
 
-        let graceful = strategy == DeleteStrategy::Graceful;
-        let grace = if graceful {
-            kind.hooks.grace_period(&old, opts.grace_period_seconds)
-        } else {
-            0
-        };
-
-        if let Some(existing) = old
-            .pointer("/metadata/deletionGracePeriodSeconds")
-            .and_then(Value::as_i64)
-        {
-            // Already terminating: only a shorter grace period changes anything.
-            if grace >= existing || dry_run {
-                return Ok(DeleteOutcome::Terminating((*old).clone()));
+        // The kind's graceful period (`rest.BeforeDelete`): only pods have one. An object
+        // already terminating with time left may only have it shortened, and nothing else
+        // about it changes (its finalizers included).
+        let mut obj = (*old).clone();
+        let terminating = old.pointer("/metadata/deletionTimestamp").is_some();
+        let mut graceful = false;
+        if strategy == DeleteStrategy::Graceful {
+            let grace = kind.hooks.grace_period(&old, opts.grace_period_seconds);
+            let pending = old
+                .pointer("/metadata/deletionGracePeriodSeconds")
+                .and_then(Value::as_i64)
+                .filter(|g| *g > 0 && terminating);
+            match pending {
+                Some(existing) if grace >= existing => {
+                    return Ok(DeleteOutcome::Terminating((*old).clone()));
+                }
+                _ if grace > 0 && (pending.is_some() || !terminating) => {
+                    obj["metadata"]["deletionTimestamp"] = json!(rfc3339(now_plus(now, grace)));
+                    obj["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+                    graceful = true;
+                }
+                _ => {}
             }
         }
-        if dry_run {
-            return Ok(if grace > 0 || finalizers {
-                DeleteOutcome::Terminating((*old).clone())
-            } else {
-                DeleteOutcome::Deleted((*old).clone())
-            });
+
+        // The garbage collector's finalizers, as the propagation policy says.
+        if let Some(finalizers) = gc_finalizers(kind, &obj, policy) {
+            obj["metadata"]["finalizers"] = json!(finalizers);
         }
-        if grace == 0 && !finalizers {
+        let pending_finalizers = obj
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty());
+        if !graceful && !pending_finalizers {
+            if dry_run {
+                return Ok(DeleteOutcome::Deleted((*old).clone()));
+            }
             let last = self.remove(kind, ns, name, None)?;
             return Ok(DeleteOutcome::Deleted((*last).clone()));
         }
-        let mut obj = (*old).clone();
-        obj["metadata"]["deletionTimestamp"] = json!(rfc3339(now_plus(now, grace)));
-        obj["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+        if !graceful {
+            // `markAsDeleting`: the object waits for its finalizers.
+            if !terminating
+                && let Some(g) = obj
+                    .pointer("/metadata/generation")
+                    .and_then(Value::as_i64)
+                    .filter(|g| *g > 0)
+            {
+                obj["metadata"]["generation"] = json!(g + 1);
+            }
+            let later = obj
+                .pointer("/metadata/deletionTimestamp")
+                .and_then(Value::as_str)
+                .and_then(crate::clock::parse_time)
+                .is_none_or(|t| t > now);
+            if later {
+                obj["metadata"]["deletionTimestamp"] = json!(rfc3339(now));
+            }
+            obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+        }
+        if dry_run || obj == *old {
+            return Ok(DeleteOutcome::Terminating(obj));
+        }
         let stored = self.commit_update(kind, obj, Some(rv_of(&old)))?;
-        if graceful && grace > 0 && !self.kubelet_attached() {
+        if graceful && !self.kubelet_attached() {
             // Until a kubelet exists, the control plane's pod GC finishes terminating pods.
             self.kick_control_plane();
         }
@@ -1053,3 +1236,6 @@ fn requested_rv(obj: &Value) -> Result<Option<u64>> {
         .map(Some)
         .map_err(|_| fail("value out of range"))
 }
+
+#[cfg(test)]
+mod delete_tests;

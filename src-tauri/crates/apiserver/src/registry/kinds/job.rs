@@ -38,6 +38,14 @@ pub struct Hooks;
 static COLUMNS: &[Column] = &[name_column(), age_column()];
 
 impl KindHooks for Hooks {
+    fn default_gc_policy(&self) -> super::GcPolicy {
+        super::GcPolicy::OrphanDependents {
+            warning: Some(
+                "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning",
+            ),
+        }
+    }
+
     fn decode(&self, value: &Value) -> Result<(Value, Vec<String>), DecodeError> {
         super::typed_decode::<Job>(value, "Job")
     }

@@ -265,6 +265,26 @@ pub trait KindHooks {
 
     /// Called once an object is removed for good (a pod's logs go with it).
     fn after_remove(&self, _store: &Store, _last: &Value) {}
+
+    /// What a delete that names no propagation policy does with the object's dependents
+    /// (Kubernetes: the strategy's `DefaultGarbageCollectionPolicy`); by default the garbage
+    /// collector deletes them in the background.
+    fn default_gc_policy(&self) -> GcPolicy {
+        GcPolicy::DeleteDependents
+    }
+}
+
+/// A kind's default garbage-collection policy (`rest.GarbageCollectionPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GcPolicy {
+    /// Dependents are deleted by the garbage collector (`rest.DeleteDependents`).
+    DeleteDependents,
+    /// Dependents are orphaned (`rest.OrphanDependents`: batch/v1 Jobs). `warning` is the
+    /// `Warning` header a delete gets when it leaves the policy to this default.
+    OrphanDependents {
+        /// The warning, if the kind's REST gives one.
+        warning: Option<&'static str>,
+    },
 }
 
 /// How a kind's objects are deleted.
