@@ -13,6 +13,7 @@
 //! - [`random`]: `generateName` suffixes and tokens (`k8s.io/apiserver/pkg/storage/names`).
 //! - [`reference`]: image references (`github.com/distribution/reference`).
 
+pub mod cron;
 pub mod duration;
 mod error;
 pub mod printers;
