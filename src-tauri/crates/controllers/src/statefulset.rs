@@ -367,12 +367,12 @@ impl Sync<'_> {
     }
 }
 
+/// The current and update revisions, every revision, and the collision count.
+type Revisions = (Arc<Value>, Arc<Value>, Vec<Arc<Value>>, i64);
+
 /// The current and update revisions (`getStatefulSetRevisions`), creating or renumbering the
 /// update revision as needed; also returns every revision and the collision count.
-fn revisions(
-    sh: &Shared,
-    set: &Value,
-) -> crate::Result<(Arc<Value>, Arc<Value>, Vec<Arc<Value>>, i64)> {
+fn revisions(sh: &Shared, set: &Value) -> crate::Result<Revisions> {
     let ns = kinds::namespace_of(set);
     let uid = kinds::str_at(set, "/metadata/uid");
     let mut revs = history::owned(&sh.store, ns, uid);
