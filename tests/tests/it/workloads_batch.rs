@@ -223,3 +223,144 @@ fn a_job_runs_its_pod_to_completion() {
         ]
     );
 }
+
+fn finished_at(p: &Pod) -> jiff::Timestamp {
+    p.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|cs| cs.first())
+        .and_then(|c| c.state.as_ref())
+        .and_then(|s| s.terminated.as_ref())
+        .and_then(|t| t.finished_at.as_ref())
+        .map(|t| t.0)
+        .expect("the container terminated")
+}
+
+fn created_at(p: &Pod) -> jiff::Timestamp {
+    p.metadata
+        .creation_timestamp
+        .as_ref()
+        .map(|t| t.0)
+        .expect("a creation timestamp")
+}
+
+fn gap(a: jiff::Timestamp, b: jiff::Timestamp) -> i64 {
+    b.as_second() - a.as_second()
+}
+
+#[test]
+fn a_failing_job_backs_off_10s_20s_40s_then_reaches_its_backoff_limit() {
+    let tc = TestCluster::paused();
+    create(&tc, "default", "batch", job_spec("fail2", "exit 1", json!({"backoffLimit": 2})));
+    create(&tc, "default", "batch", job_spec("fail3", "exit 1", json!({"backoffLimit": 3})));
+    let failed = |name: &str| {
+        conditions(&job(&tc, name))
+            .iter()
+            .any(|c| c.0 == "Failed")
+    };
+    advance_until(&tc, secs(300), || failed("fail2") && failed("fail3"));
+
+    for (name, limit, delays) in [("fail2", 2, vec![10, 20]), ("fail3", 3, vec![10, 20, 40])] {
+        let pods = pods_of(&tc, name);
+        assert_eq!(pods.len(), limit + 1, "{name}: backoffLimit {limit} allows {} pods", limit + 1);
+        assert!(pods.iter().all(|p| phase(p) == "Failed"), "{name}: every pod failed");
+        assert!(
+            pods.iter()
+                .all(|p| p.metadata.finalizers.clone().unwrap_or_default().is_empty()),
+            "{name}: every failed pod was counted and released"
+        );
+        // Each replacement waits 10 s × 2^(n−1) after the previous pod finished.
+        let got: Vec<i64> = pods
+            .windows(2)
+            .map(|w| gap(finished_at(&w[0]), created_at(&w[1])))
+            .collect();
+        assert_eq!(got, delays, "{name}: replacement delays");
+        let j = job(&tc, name);
+        let st = j.status.clone().unwrap_or_default();
+        assert_eq!(st.failed, Some(limit as i32 + 1));
+        assert_eq!(st.succeeded, None);
+        assert_eq!(st.active, None);
+        assert!(st.completion_time.is_none(), "a failed Job has no completion time");
+        let msg = "Job has reached the specified backoff limit";
+        assert_eq!(
+            conditions(&j),
+            vec![
+                cond("FailureTarget", "BackoffLimitExceeded", msg),
+                cond("Failed", "BackoffLimitExceeded", msg),
+            ]
+        );
+        let evs = events(&tc, "Job", name);
+        let creates: Vec<&(String, String, String)> =
+            evs.iter().filter(|e| e.1 == "SuccessfulCreate").collect();
+        assert_eq!(creates.len(), limit + 1);
+        for (e, p) in creates.iter().zip(&pods) {
+            assert_eq!(e.2, format!("Created pod: {}", p.metadata.name.clone().unwrap_or_default()));
+        }
+        assert_eq!(
+            evs.last(),
+            Some(&("Warning".into(), "BackoffLimitExceeded".into(), msg.into())),
+            "{name}: the failure is the last event"
+        );
+        // The Failed condition lands right after the last pod's failure.
+        let last = finished_at(&pods[limit]);
+        let failed_at = j
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .iter()
+            .find(|c| c.type_ == "Failed")
+            .and_then(|c| c.last_transition_time.clone())
+            .map(|t| t.0)
+            .expect("Failed has a transition time");
+        assert!(gap(last, failed_at) <= 1, "{name}: Failed {failed_at} after the last failure {last}");
+    }
+    // Nothing more happens to a failed Job.
+    tc.cluster().advance(secs(600));
+    assert_eq!(pods_of(&tc, "fail2").len(), 3);
+}
+
+#[test]
+fn a_job_past_its_active_deadline_is_failed_and_its_pod_deleted() {
+    let tc = TestCluster::paused();
+    let t0 = now(&tc);
+    create(
+        &tc,
+        "default",
+        "batch",
+        job_spec("slow", "sleep 3600", json!({"activeDeadlineSeconds": 30})),
+    );
+    let pod_name = pods_of(&tc, "slow")[0].metadata.name.clone().unwrap_or_default();
+    tc.cluster().advance(secs(29));
+    assert!(conditions(&job(&tc, "slow")).is_empty(), "still within the deadline");
+    assert_eq!(phase(&pods_of(&tc, "slow")[0]), "Running");
+    tc.cluster().advance(secs(1));
+    let msg = "Job was active longer than specified deadline";
+    let j = job(&tc, "slow");
+    let c = conditions(&j);
+    assert_eq!(c.first(), Some(&cond("FailureTarget", "DeadlineExceeded", msg)), "at exactly 30 s");
+    let target_at = j.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|c| c[0].last_transition_time.clone());
+    assert_eq!(target_at.map(|t| t.0.as_second()), Some(t0.as_second() + 30));
+    let evs = events(&tc, "Job", "slow");
+    assert!(
+        evs.contains(&("Normal".into(), "SuccessfulDelete".into(), format!("Deleted pod: {pod_name}"))),
+        "the active pod is deleted: {evs:?}"
+    );
+    advance_until(&tc, secs(60), || conditions(&job(&tc, "slow")).iter().any(|c| c.0 == "Failed"));
+    let j = job(&tc, "slow");
+    assert_eq!(
+        conditions(&j),
+        vec![
+            cond("FailureTarget", "DeadlineExceeded", msg),
+            cond("Failed", "DeadlineExceeded", msg),
+        ]
+    );
+    let st = j.status.clone().unwrap_or_default();
+    assert_eq!(st.failed, Some(1), "the deleted pod counts as failed");
+    assert_eq!(st.active, None);
+    assert_eq!(st.terminating, Some(0));
+    assert!(pods_of(&tc, "slow").is_empty(), "the deleted pod is gone");
+    assert_eq!(
+        events(&tc, "Job", "slow").last(),
+        Some(&("Warning".into(), "DeadlineExceeded".into(), msg.into()))
+    );
+}
