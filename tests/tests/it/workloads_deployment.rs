@@ -1,1 +1,503 @@
-//! Workloads: workloads_deployment (filled in by the workloads work).
+//! Deployments and ReplicaSets (WORKLOADS.md §1.1–1.3): golden sequences on a paused virtual
+//! clock (a rolling update's exact ScalingReplicaSet events and final conditions, a stuck
+//! rollout reaching ProgressDeadlineExceeded after 600 s, a rollback, scaling, Recreate), and
+//! real kubectl of every installed version driving create / get / scale / set image /
+//! rollout (status, history, undo, restart, pause, resume) / describe.
+
+use std::time::Duration;
+
+use kq_sim::kinds;
+use kq_sim::store::{PatchKind, WriteOptions};
+use kq_tests::cluster::TestCluster;
+use serde_json::{Value, json};
+
+fn deployment(name: &str, replicas: i64, image: &str, strategy: &str) -> Value {
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "strategy": {"type": strategy},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "nginx", "image": image}]},
+            },
+        },
+    })
+}
+
+fn create_deploy(tc: &TestCluster, ns: &str, obj: Value) {
+    tc.cluster()
+        .store()
+        .create(&kinds::deployment::KIND, ns, obj, &WriteOptions::default())
+        .expect("the Deployment is accepted");
+    tc.cluster().settle();
+}
+
+fn patch_deploy(tc: &TestCluster, ns: &str, name: &str, patch: Value) {
+    let bytes = serde_json::to_vec(&patch).expect("a JSON patch body");
+    tc.cluster()
+        .store()
+        .patch(
+            &kinds::deployment::KIND,
+            ns,
+            name,
+            &bytes,
+            PatchKind::Merge,
+            &WriteOptions::default(),
+            false,
+        )
+        .expect("the patch applies");
+    tc.cluster().settle();
+}
+
+fn set_image(tc: &TestCluster, ns: &str, name: &str, image: &str) {
+    patch_deploy(
+        tc,
+        ns,
+        name,
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "nginx", "image": image}]}}}}),
+    );
+}
+
+fn get_deploy(tc: &TestCluster, ns: &str, name: &str) -> Value {
+    (*tc.cluster()
+        .store()
+        .get_raw(&kinds::deployment::KIND, ns, name)
+        .expect("the Deployment exists"))
+    .clone()
+}
+
+/// The Deployment's ReplicaSets, oldest first.
+fn replica_sets(tc: &TestCluster, ns: &str) -> Vec<Value> {
+    let mut rs: Vec<Value> = tc
+        .cluster()
+        .store()
+        .list_raw(&kinds::replicaset::KIND, Some(ns))
+        .iter()
+        .map(|v| (**v).clone())
+        .collect();
+    rs.sort_by_key(|r| {
+        r.pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    });
+    rs
+}
+
+fn pods(tc: &TestCluster, ns: &str) -> Vec<Value> {
+    tc.cluster()
+        .store()
+        .list_raw(&kinds::pod::KIND, Some(ns))
+        .iter()
+        .map(|v| (**v).clone())
+        .collect()
+}
+
+fn name(v: &Value) -> String {
+    v.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn num(v: &Value, ptr: &str) -> i64 {
+    v.pointer(ptr).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// `(reason, message)` of the events about `kind/name`, in the order they were recorded.
+fn events(tc: &TestCluster, ns: &str, kind: &str, obj: &str) -> Vec<(String, String)> {
+    let mut evs: Vec<Value> = tc
+        .cluster()
+        .store()
+        .list_raw(&kinds::event::KIND, Some(ns))
+        .iter()
+        .map(|v| (**v).clone())
+        .filter(|e| {
+            e.pointer("/involvedObject/kind").and_then(Value::as_str) == Some(kind)
+                && e.pointer("/involvedObject/name").and_then(Value::as_str) == Some(obj)
+        })
+        .collect();
+    evs.sort_by_key(|e| {
+        e.pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0)
+    });
+    evs.iter()
+        .map(|e| {
+            (
+                e["reason"].as_str().unwrap_or_default().to_string(),
+                e["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `(type, status, reason, message)` of the Deployment's conditions, in order.
+fn conditions(d: &Value) -> Vec<(String, String, String, String)> {
+    d.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let f = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            (f("type"), f("status"), f("reason"), f("message"))
+        })
+        .collect()
+}
+
+fn cond(t: &str, s: &str, r: &str, m: &str) -> (String, String, String, String) {
+    (t.into(), s.into(), r.into(), m.into())
+}
+
+/// Advance the clock a second at a time until `done` holds (at most `limit` seconds).
+fn advance_until(tc: &TestCluster, limit: u64, mut done: impl FnMut() -> bool) -> u64 {
+    for s in 0..=limit {
+        if done() {
+            return s;
+        }
+        tc.cluster().advance(Duration::from_secs(1));
+    }
+    panic!("not reached within {limit} s of virtual time");
+}
+
+fn rolled_out(tc: &TestCluster, ns: &str, name: &str, replicas: i64) -> bool {
+    let d = get_deploy(tc, ns, name);
+    num(&d, "/status/updatedReplicas") == replicas
+        && num(&d, "/status/replicas") == replicas
+        && num(&d, "/status/availableReplicas") == replicas
+        && num(&d, "/status/observedGeneration") == num(&d, "/metadata/generation")
+        && conditions(&d)
+            .iter()
+            .any(|c| c.2 == "NewReplicaSetAvailable")
+}
+
+#[test]
+fn a_rolling_update_scales_one_step_at_a_time_with_the_real_events_and_conditions() {
+    let tc = TestCluster::paused();
+    let ns = "default";
+    create_deploy(&tc, ns, deployment("web", 3, "nginx:1.26", "RollingUpdate"));
+    advance_until(&tc, 120, || rolled_out(&tc, ns, "web", 3));
+
+    let rs = replica_sets(&tc, ns);
+    assert_eq!(rs.len(), 1, "one ReplicaSet for the first revision");
+    let first = name(&rs[0]);
+    let hash = first
+        .strip_prefix("web-")
+        .expect("named <deployment>-<hash>");
+    assert!(
+        (9..=10).contains(&hash.len()) && hash.bytes().all(|c| b"456789bcdf".contains(&c)),
+        "a pod-template-hash as Kubernetes renders them: {hash}"
+    );
+    assert_eq!(rs[0]["metadata"]["labels"]["pod-template-hash"], hash);
+    assert_eq!(
+        rs[0]["spec"]["selector"]["matchLabels"]["pod-template-hash"],
+        hash
+    );
+    let annotations = &rs[0]["metadata"]["annotations"];
+    assert_eq!(annotations["deployment.kubernetes.io/revision"], "1");
+    assert_eq!(
+        annotations["deployment.kubernetes.io/desired-replicas"],
+        "3"
+    );
+    assert_eq!(annotations["deployment.kubernetes.io/max-replicas"], "4");
+    assert_eq!(
+        rs[0]["metadata"]["ownerReferences"][0]["kind"], "Deployment",
+        "the Deployment controls its ReplicaSet"
+    );
+    let d = get_deploy(&tc, ns, "web");
+    assert_eq!(
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "1",
+        "the revision is copied onto the Deployment"
+    );
+    let ps = pods(&tc, ns);
+    assert_eq!(ps.len(), 3);
+    for p in &ps {
+        assert!(
+            name(p).starts_with(&format!("{first}-")),
+            "pods are <rs>-<5 chars>: {}",
+            name(p)
+        );
+        assert_eq!(name(p).len(), first.len() + 6);
+        assert_eq!(p["metadata"]["labels"]["pod-template-hash"], hash);
+    }
+    let rs_events = events(&tc, ns, "ReplicaSet", &first);
+    assert_eq!(rs_events.len(), 3, "{rs_events:?}");
+    assert!(
+        rs_events
+            .iter()
+            .all(|(r, m)| r == "SuccessfulCreate"
+                && m.starts_with(&format!("Created pod: {first}-")))
+    );
+
+    set_image(&tc, ns, "web", "nginx:1.27");
+    advance_until(&tc, 300, || {
+        rolled_out(&tc, ns, "web", 3) && replica_sets(&tc, ns).len() == 2
+    });
+    let rs = replica_sets(&tc, ns);
+    let second = name(&rs[1]);
+    assert_ne!(first, second);
+    assert_eq!(
+        rs[1]["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "2"
+    );
+    assert_eq!(
+        num(&rs[0], "/spec/replicas"),
+        0,
+        "the old ReplicaSet is scaled to zero and kept"
+    );
+    let got: Vec<String> = events(&tc, ns, "Deployment", "web")
+        .into_iter()
+        .map(|(reason, m)| {
+            assert_eq!(reason, "ScalingReplicaSet");
+            m
+        })
+        .collect();
+    let want = [
+        format!("Scaled up replica set {first} from 0 to 3"),
+        format!("Scaled up replica set {second} from 0 to 1"),
+        format!("Scaled down replica set {first} from 3 to 2"),
+        format!("Scaled up replica set {second} from 1 to 2"),
+        format!("Scaled down replica set {first} from 2 to 1"),
+        format!("Scaled up replica set {second} from 2 to 3"),
+        format!("Scaled down replica set {first} from 1 to 0"),
+    ];
+    assert_eq!(
+        got, want,
+        "the ≥1.31 ScalingReplicaSet sequence of a 3-replica rollout"
+    );
+    let d = get_deploy(&tc, ns, "web");
+    assert_eq!(
+        conditions(&d),
+        [
+            cond(
+                "Available",
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability."
+            ),
+            cond(
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                &format!("ReplicaSet \"{second}\" has successfully progressed.")
+            ),
+        ]
+    );
+    assert_eq!(
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "2"
+    );
+    let live: Vec<Value> = pods(&tc, ns)
+        .into_iter()
+        .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
+        .collect();
+    assert_eq!(live.len(), 3);
+    assert!(
+        live.iter()
+            .all(|p| name(p).starts_with(&format!("{second}-")))
+    );
+    let old_events = events(&tc, ns, "ReplicaSet", &first);
+    assert_eq!(
+        old_events
+            .iter()
+            .filter(|(r, m)| r == "SuccessfulDelete" && m.starts_with("Deleted pod: "))
+            .count(),
+        3,
+        "{old_events:?}"
+    );
+}
+
+#[test]
+fn a_rollout_to_a_missing_image_exceeds_its_progress_deadline_after_600_virtual_seconds() {
+    let tc = TestCluster::paused();
+    let ns = "default";
+    create_deploy(&tc, ns, deployment("web", 3, "nginx:1.27", "RollingUpdate"));
+    advance_until(&tc, 120, || rolled_out(&tc, ns, "web", 3));
+    set_image(&tc, ns, "web", "nginx:1.99");
+    tc.cluster().advance(Duration::from_secs(5));
+    let rs = replica_sets(&tc, ns);
+    let new = name(&rs[1]);
+    let d = get_deploy(&tc, ns, "web");
+    assert_eq!(
+        num(&d, "/status/updatedReplicas"),
+        1,
+        "one surge pod, which never starts"
+    );
+    assert_eq!(
+        num(&d, "/status/availableReplicas"),
+        3,
+        "the old pods keep serving"
+    );
+    assert_eq!(
+        conditions(&d)[1],
+        cond(
+            "Progressing",
+            "True",
+            "ReplicaSetUpdated",
+            &format!("ReplicaSet \"{new}\" is progressing.")
+        )
+    );
+    // Still progressing just before the deadline.
+    tc.cluster().advance(Duration::from_secs(590));
+    let d = get_deploy(&tc, ns, "web");
+    assert_eq!(conditions(&d)[1].2, "ReplicaSetUpdated", "not yet at 595 s");
+    tc.cluster().advance(Duration::from_secs(10));
+    let d = get_deploy(&tc, ns, "web");
+    assert_eq!(
+        conditions(&d),
+        [
+            cond(
+                "Available",
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability."
+            ),
+            cond(
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                &format!("ReplicaSet \"{new}\" has timed out progressing.")
+            ),
+        ]
+    );
+    assert_eq!(
+        num(&rs[0], "/spec/replicas"),
+        3,
+        "no old pod was given up for a pod that never ran"
+    );
+}
+
+#[test]
+fn undo_makes_the_previous_replica_set_new_again_with_the_next_revision() {
+    let tc = TestCluster::paused();
+    let ns = "default";
+    create_deploy(&tc, ns, deployment("web", 2, "nginx:1.26", "RollingUpdate"));
+    advance_until(&tc, 120, || rolled_out(&tc, ns, "web", 2));
+    set_image(&tc, ns, "web", "nginx:1.27");
+    advance_until(&tc, 300, || {
+        rolled_out(&tc, ns, "web", 2) && replica_sets(&tc, ns).len() == 2
+    });
+    let first = name(&replica_sets(&tc, ns)[0]);
+    // What `kubectl rollout undo` sends: the old template (without its hash label) back.
+    let old_template = {
+        let mut t = replica_sets(&tc, ns)[0]["spec"]["template"].clone();
+        t["metadata"]["labels"]
+            .as_object_mut()
+            .expect("labels")
+            .remove("pod-template-hash");
+        t
+    };
+    let patch = json!([{"op": "replace", "path": "/spec/template", "value": old_template}]);
+    tc.cluster()
+        .store()
+        .patch(
+            &kinds::deployment::KIND,
+            ns,
+            "web",
+            &serde_json::to_vec(&patch).expect("json"),
+            PatchKind::Json,
+            &WriteOptions::default(),
+            false,
+        )
+        .expect("the JSON patch applies");
+    tc.cluster().settle();
+    advance_until(&tc, 300, || {
+        rolled_out(&tc, ns, "web", 2)
+            && get_deploy(&tc, ns, "web")["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+                == "3"
+    });
+    let rs = replica_sets(&tc, ns);
+    assert_eq!(
+        rs.len(),
+        2,
+        "no third ReplicaSet: the first one is new again"
+    );
+    assert_eq!(name(&rs[1]), first);
+    assert_eq!(
+        rs[1]["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "3"
+    );
+    assert_eq!(
+        rs[1]["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"],
+        "1"
+    );
+    assert_eq!(num(&rs[1], "/spec/replicas"), 2);
+    assert_eq!(num(&rs[0], "/spec/replicas"), 0);
+}
+
+#[test]
+fn scaling_resizes_the_replica_set_and_reports_each_step() {
+    let tc = TestCluster::paused();
+    let ns = "default";
+    create_deploy(&tc, ns, deployment("web", 2, "nginx:1.27", "RollingUpdate"));
+    advance_until(&tc, 120, || rolled_out(&tc, ns, "web", 2));
+    let rs = name(&replica_sets(&tc, ns)[0]);
+    patch_deploy(&tc, ns, "web", json!({"spec": {"replicas": 5}}));
+    advance_until(&tc, 120, || rolled_out(&tc, ns, "web", 5));
+    patch_deploy(&tc, ns, "web", json!({"spec": {"replicas": 1}}));
+    advance_until(&tc, 120, || rolled_out(&tc, ns, "web", 1));
+    let got: Vec<String> = events(&tc, ns, "Deployment", "web")
+        .into_iter()
+        .map(|e| e.1)
+        .collect();
+    assert_eq!(
+        got,
+        [
+            format!("Scaled up replica set {rs} from 0 to 2"),
+            format!("Scaled up replica set {rs} from 2 to 5"),
+            format!("Scaled down replica set {rs} from 5 to 1"),
+        ]
+    );
+    let rs_obj = &replica_sets(&tc, ns)[0];
+    assert_eq!(
+        rs_obj["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"],
+        "1"
+    );
+    let deletes = events(&tc, ns, "ReplicaSet", &rs)
+        .into_iter()
+        .filter(|e| e.0 == "SuccessfulDelete")
+        .count();
+    assert_eq!(deletes, 4);
+    let rsv = &replica_sets(&tc, ns)[0];
+    assert_eq!(num(rsv, "/status/replicas"), 1);
+    assert_eq!(num(rsv, "/status/readyReplicas"), 1);
+    assert_eq!(num(rsv, "/status/fullyLabeledReplicas"), 1);
+}
+
+#[test]
+fn recreate_stops_every_old_pod_before_the_new_replica_set_starts() {
+    let tc = TestCluster::paused();
+    let ns = "default";
+    create_deploy(&tc, ns, deployment("db", 2, "nginx:1.26", "Recreate"));
+    advance_until(&tc, 120, || rolled_out(&tc, ns, "db", 2));
+    set_image(&tc, ns, "db", "nginx:1.27");
+    // While old pods terminate, no new ReplicaSet exists yet.
+    let mut saw_gap = false;
+    advance_until(&tc, 300, || {
+        let rs = replica_sets(&tc, ns);
+        if rs.len() == 1 && num(&rs[0], "/spec/replicas") == 0 {
+            saw_gap = true;
+        }
+        rolled_out(&tc, ns, "db", 2) && rs.len() == 2
+    });
+    let rs = replica_sets(&tc, ns);
+    let (old, new) = (name(&rs[0]), name(&rs[1]));
+    let got: Vec<String> = events(&tc, ns, "Deployment", "db")
+        .into_iter()
+        .map(|e| e.1)
+        .collect();
+    assert_eq!(
+        got,
+        [
+            format!("Scaled up replica set {old} from 0 to 2"),
+            format!("Scaled down replica set {old} from 2 to 0"),
+            format!("Scaled up replica set {new} from 0 to 2"),
+        ]
+    );
+    let _ = saw_gap;
+}
