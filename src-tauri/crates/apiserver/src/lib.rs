@@ -37,7 +37,8 @@ pub use storage::Store;
 pub mod store {
     pub use crate::patch::PatchKind;
     pub use crate::registry::{
-        DeleteOptions, DeleteOutcome, FieldValidation, Preconditions, WriteOptions, WriteResult,
+        DeleteOptions, DeleteOutcome, FINALIZER_FOREGROUND, FINALIZER_ORPHAN, FieldValidation,
+        Preconditions, Propagation, WriteOptions, WriteResult,
     };
     pub use crate::storage::*;
 }
