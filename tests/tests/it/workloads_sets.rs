@@ -1,1 +1,1003 @@
-//! Workloads: workloads_sets (filled in by the workloads work).
+//! StatefulSets and DaemonSets (WORKLOADS.md §1.4, §1.5): golden sequences on the paused
+//! virtual clock (ordinal pods coming up one after the other, scale down from the highest
+//! ordinal, a rolling update from the highest ordinal down with its partition, Parallel
+//! management, one daemon pod per eligible node, taints and tolerations, the daemon rolling
+//! update), and real kubectl of every installed version driving apply / get / rollout status /
+//! scale / describe / rollout restart / delete for both kinds.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, StatefulSet};
+use k8s_openapi::api::core::v1::{Event, Pod, Taint};
+use kq_sim::{ClusterConfig, NodeTemplate};
+use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries};
+use serde_json::{Value, json};
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// Create an apps/v1 object straight in the store, as a client would.
+fn create(tc: &TestCluster, ns: &str, obj: Value) {
+    let kind = obj["kind"]
+        .as_str()
+        .and_then(|k| kq_sim::kinds::by_kind("apps", k))
+        .unwrap_or_else(|| panic!("an apps kind: {}", obj["kind"]));
+    tc.cluster()
+        .store()
+        .create(kind, ns, obj, &kq_sim::store::WriteOptions::default())
+        .expect("the object is accepted");
+    tc.cluster().settle();
+}
+
+fn sts(name: &str, replicas: i32, image: &str, extra: Value) -> Value {
+    let mut v = json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": name},
+        "spec": {"serviceName": "nginx", "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "nginx", "image": image}]}}}});
+    if let Some(o) = extra.as_object() {
+        for (k, val) in o {
+            v["spec"][k] = val.clone();
+        }
+    }
+    v
+}
+
+fn ds(name: &str, image: &str, pod_spec_extra: Value) -> Value {
+    let mut spec = json!({"containers": [{"name": "agent", "image": image}]});
+    if let Some(o) = pod_spec_extra.as_object() {
+        for (k, val) in o {
+            spec[k] = val.clone();
+        }
+    }
+    json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": name},
+        "spec": {"selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": spec}}})
+}
+
+fn pods(tc: &TestCluster, ns: &str) -> Vec<Pod> {
+    let mut v = tc.cluster().store().list::<Pod>(Some(ns));
+    v.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    v
+}
+
+fn names(pods: &[Pod]) -> Vec<String> {
+    pods.iter()
+        .map(|p| p.metadata.name.clone().unwrap_or_default())
+        .collect()
+}
+
+fn running_ready(p: &Pod) -> bool {
+    let st = p.status.as_ref();
+    st.and_then(|s| s.phase.as_deref()) == Some("Running")
+        && st
+            .and_then(|s| s.conditions.as_ref())
+            .into_iter()
+            .flatten()
+            .any(|c| c.type_ == "Ready" && c.status == "True")
+}
+
+fn label<'a>(p: &'a Pod, key: &str) -> &'a str {
+    p.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(key))
+        .map(String::as_str)
+        .unwrap_or("")
+}
+
+fn image(p: &Pod) -> &str {
+    p.spec
+        .as_ref()
+        .and_then(|s| s.containers.first())
+        .and_then(|c| c.image.as_deref())
+        .unwrap_or("")
+}
+
+/// `(reason, message)` of the events about the object named `name`, oldest first.
+fn events(tc: &TestCluster, ns: &str, kind: &str, name: &str) -> Vec<(String, String)> {
+    let mut evs: Vec<Event> = tc
+        .cluster()
+        .store()
+        .list::<Event>(Some(ns))
+        .into_iter()
+        .filter(|e| {
+            e.involved_object.name.as_deref() == Some(name)
+                && e.involved_object.kind.as_deref() == Some(kind)
+        })
+        .collect();
+    evs.sort_by_key(|e| {
+        (
+            e.first_timestamp.as_ref().map(|t| t.0),
+            e.metadata
+                .resource_version
+                .as_deref()
+                .and_then(|rv| rv.parse::<u64>().ok()),
+        )
+    });
+    evs.into_iter()
+        .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
+        .collect()
+}
+
+fn get_sts(tc: &TestCluster, ns: &str, name: &str) -> StatefulSet {
+    tc.cluster()
+        .store()
+        .get::<StatefulSet>(ns, name)
+        .expect("the statefulset exists")
+}
+
+fn revisions(tc: &TestCluster, ns: &str) -> BTreeMap<i64, String> {
+    tc.cluster()
+        .store()
+        .list::<ControllerRevision>(Some(ns))
+        .into_iter()
+        .map(|r| (r.revision, r.metadata.name.unwrap_or_default()))
+        .collect()
+}
+
+/// Step the clock one second at a time until `done`, checking `invariant` after each step.
+fn step_until(
+    tc: &TestCluster,
+    limit: u64,
+    mut invariant: impl FnMut(&TestCluster),
+    done: impl Fn(&TestCluster) -> bool,
+) {
+    for _ in 0..limit {
+        if done(tc) {
+            return;
+        }
+        tc.cluster().advance(secs(1));
+        invariant(tc);
+    }
+    assert!(done(tc), "not done after {limit} virtual seconds");
+}
+
+/// Every pod `web-i` that exists has a Running and Ready `web-(i-1)` (OrderedReady).
+fn ordered(tc: &TestCluster, ns: &str, set: &str) -> Vec<String> {
+    let all = pods(tc, ns);
+    let by_name: BTreeMap<String, &Pod> = all
+        .iter()
+        .map(|p| (p.metadata.name.clone().unwrap_or_default(), p))
+        .collect();
+    for i in 1..10 {
+        if by_name.contains_key(&format!("{set}-{i}")) {
+            let prev = by_name.get(&format!("{set}-{}", i - 1));
+            assert!(
+                prev.is_some_and(|p| running_ready(p)),
+                "{set}-{i} exists before {set}-{} is Running and Ready: {:?}",
+                i - 1,
+                names(&all)
+            );
+        }
+    }
+    names(&all)
+}
+
+fn all_ready(tc: &TestCluster, ns: &str, n: usize) -> bool {
+    let p = pods(tc, ns);
+    p.len() == n && p.iter().all(running_ready)
+}
+
+#[test]
+fn ordered_ready_statefulset_comes_up_scales_down_and_rolls_by_ordinal() {
+    let tc = TestCluster::paused();
+    create(&tc, "default", sts("web", 3, "nginx:1.27", json!({})));
+
+    // Only web-0 at first, with its identity, labels and revision.
+    let p = pods(&tc, "default");
+    assert_eq!(names(&p), ["web-0"]);
+    let revs = revisions(&tc, "default");
+    assert_eq!(revs.len(), 1, "{revs:?}");
+    let rev1 = revs[&1].clone();
+    let hash = rev1.strip_prefix("web-").expect("named <set>-<hash>");
+    assert!(
+        (9..=10).contains(&hash.len()) && hash.bytes().all(|c| b"456789bcdf".contains(&c)),
+        "{rev1}"
+    );
+    let web0 = &p[0];
+    assert_eq!(label(web0, "statefulset.kubernetes.io/pod-name"), "web-0");
+    assert_eq!(label(web0, "apps.kubernetes.io/pod-index"), "0");
+    assert_eq!(label(web0, "controller-revision-hash"), rev1);
+    assert_eq!(label(web0, "app"), "web");
+    let spec = web0.spec.as_ref().unwrap();
+    assert_eq!(spec.hostname.as_deref(), Some("web-0"));
+    assert_eq!(spec.subdomain.as_deref(), Some("nginx"));
+    let owner = &web0.metadata.owner_references.as_ref().unwrap()[0];
+    assert_eq!(
+        (owner.kind.as_str(), owner.name.as_str(), owner.controller),
+        ("StatefulSet", "web", Some(true))
+    );
+
+    // web-1 only once web-0 is Running and Ready, web-2 only after web-1.
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    step_until(
+        &tc,
+        90,
+        |tc| seen.push(ordered(tc, "default", "web")),
+        |tc| all_ready(tc, "default", 3),
+    );
+    assert!(
+        seen.iter().any(|s| s == &["web-0", "web-1"]),
+        "web-1 came up on its own: {seen:?}"
+    );
+    let evs = events(&tc, "default", "StatefulSet", "web");
+    let creates: Vec<&str> = evs
+        .iter()
+        .filter(|e| e.0 == "SuccessfulCreate")
+        .map(|e| e.1.as_str())
+        .collect();
+    assert_eq!(
+        creates,
+        [
+            "create Pod web-0 in StatefulSet web successful",
+            "create Pod web-1 in StatefulSet web successful",
+            "create Pod web-2 in StatefulSet web successful"
+        ]
+    );
+    tc.cluster().advance(secs(1));
+    let st = get_sts(&tc, "default", "web").status.unwrap();
+    assert_eq!(
+        (
+            st.replicas,
+            st.ready_replicas,
+            st.current_replicas,
+            st.updated_replicas,
+            st.available_replicas
+        ),
+        (3, Some(3), Some(3), Some(3), Some(3))
+    );
+    assert_eq!(st.current_revision.as_deref(), Some(rev1.as_str()));
+    assert_eq!(st.update_revision.as_deref(), Some(rev1.as_str()));
+    assert_eq!(st.observed_generation, Some(1));
+    assert_eq!(st.collision_count, Some(0));
+
+    // An image update: a second revision, pods replaced web-2, web-1, web-0, each only once
+    // the one before it is Ready again.
+    tc.cluster()
+        .store()
+        .update_with::<StatefulSet>("default", "web", |s| {
+            let c = &mut s
+                .spec
+                .as_mut()
+                .unwrap()
+                .template
+                .spec
+                .as_mut()
+                .unwrap()
+                .containers[0];
+            c.image = Some("nginx:1.25".into());
+        })
+        .expect("the update is accepted");
+    tc.cluster().settle();
+    let revs = revisions(&tc, "default");
+    let rev2 = revs.get(&2).cloned().expect("a second revision");
+    assert_ne!(rev2, rev1);
+    let st = get_sts(&tc, "default", "web").status.unwrap();
+    assert_eq!(st.update_revision.as_deref(), Some(rev2.as_str()));
+    assert_eq!(st.current_revision.as_deref(), Some(rev1.as_str()));
+    let mut during: Vec<Vec<(String, String)>> = Vec::new();
+    step_until(
+        &tc,
+        120,
+        |tc| {
+            let p = pods(tc, "default");
+            // Never more than one pod away during the update.
+            assert!(
+                p.iter().filter(|p| running_ready(p)).count() >= 2,
+                "{:?}",
+                names(&p)
+            );
+            during.push(
+                p.iter()
+                    .map(|p| {
+                        (
+                            p.metadata.name.clone().unwrap_or_default(),
+                            label(p, "controller-revision-hash").to_string(),
+                        )
+                    })
+                    .collect(),
+            );
+        },
+        |tc| {
+            let p = pods(tc, "default");
+            p.len() == 3
+                && p.iter()
+                    .all(|p| running_ready(p) && image(p) == "nginx:1.25")
+        },
+    );
+    let evs = events(&tc, "default", "StatefulSet", "web");
+    let deletes: Vec<&str> = evs
+        .iter()
+        .filter(|e| e.0 == "SuccessfulDelete")
+        .map(|e| e.1.as_str())
+        .collect();
+    assert_eq!(
+        deletes,
+        [
+            "delete Pod web-2 in StatefulSet web successful",
+            "delete Pod web-1 in StatefulSet web successful",
+            "delete Pod web-0 in StatefulSet web successful"
+        ]
+    );
+    // While web-2 was new and web-1 old, web-0 was old too.
+    assert!(
+        during
+            .iter()
+            .any(|s| s.len() == 3 && s[2].1 == rev2 && s[1].1 == rev1 && s[0].1 == rev1)
+    );
+    tc.cluster().advance(secs(1));
+    let st = get_sts(&tc, "default", "web").status.unwrap();
+    assert_eq!(st.current_revision.as_deref(), Some(rev2.as_str()));
+    assert_eq!(st.update_revision.as_deref(), Some(rev2.as_str()));
+    assert_eq!(
+        (st.current_replicas, st.updated_replicas, st.ready_replicas),
+        (Some(3), Some(3), Some(3))
+    );
+
+    // Scale down to 1: web-2 goes first, web-1 only once web-2 is gone.
+    tc.cluster()
+        .store()
+        .update_with::<StatefulSet>("default", "web", |s| {
+            s.spec.as_mut().unwrap().replicas = Some(1);
+        })
+        .expect("the scale is accepted");
+    tc.cluster().settle();
+    let p = pods(&tc, "default");
+    let terminating: Vec<String> = p
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_some())
+        .map(|p| p.metadata.name.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(terminating, ["web-2"], "{:?}", names(&p));
+    step_until(
+        &tc,
+        60,
+        |tc| {
+            let p = pods(tc, "default");
+            let web1_going = p.iter().any(|p| {
+                p.metadata.name.as_deref() == Some("web-1")
+                    && p.metadata.deletion_timestamp.is_some()
+            });
+            assert!(
+                !(web1_going && names(&p).contains(&"web-2".to_string())),
+                "web-1 deleted while web-2 is still there: {:?}",
+                names(&p)
+            );
+        },
+        |tc| names(&pods(tc, "default")) == ["web-0"],
+    );
+    // The same texts again: the recorder counts them on the events of the rolling update.
+    for pod in ["web-2", "web-1"] {
+        let msg = format!("delete Pod {pod} in StatefulSet web successful");
+        assert_eq!(event_count(&tc, "default", "web", &msg), 2, "{msg}");
+    }
+    assert_eq!(
+        event_count(
+            &tc,
+            "default",
+            "web",
+            "delete Pod web-0 in StatefulSet web successful"
+        ),
+        1
+    );
+}
+
+/// How many times the event with this message was recorded about the StatefulSet `name`.
+fn event_count(tc: &TestCluster, ns: &str, name: &str, message: &str) -> i32 {
+    tc.cluster()
+        .store()
+        .list::<Event>(Some(ns))
+        .into_iter()
+        .filter(|e| {
+            e.involved_object.name.as_deref() == Some(name) && e.message.as_deref() == Some(message)
+        })
+        .map(|e| {
+            e.series
+                .as_ref()
+                .and_then(|s| s.count)
+                .or(e.count)
+                .unwrap_or(1)
+        })
+        .sum()
+}
+
+#[test]
+fn parallel_statefulset_creates_all_at_once_and_a_partition_holds_lower_ordinals() {
+    let tc = TestCluster::paused();
+    create(
+        &tc,
+        "default",
+        sts(
+            "db",
+            3,
+            "nginx:1.27",
+            json!({"podManagementPolicy": "Parallel",
+                "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}}}),
+        ),
+    );
+    assert_eq!(names(&pods(&tc, "default")), ["db-0", "db-1", "db-2"]);
+    step_until(&tc, 60, |_| {}, |tc| all_ready(tc, "default", 3));
+
+    tc.cluster()
+        .store()
+        .update_with::<StatefulSet>("default", "db", |s| {
+            let c = &mut s
+                .spec
+                .as_mut()
+                .unwrap()
+                .template
+                .spec
+                .as_mut()
+                .unwrap()
+                .containers[0];
+            c.image = Some("nginx:1.25".into());
+        })
+        .expect("the update is accepted");
+    tc.cluster().settle();
+    step_until(
+        &tc,
+        60,
+        |_| {},
+        |tc| {
+            let p = pods(tc, "default");
+            p.len() == 3 && image(&p[2]) == "nginx:1.25" && running_ready(&p[2])
+        },
+    );
+    tc.cluster().advance(secs(5));
+    let p = pods(&tc, "default");
+    assert_eq!(
+        p.iter().map(image).collect::<Vec<_>>(),
+        ["nginx:1.27", "nginx:1.27", "nginx:1.25"]
+    );
+    let st = get_sts(&tc, "default", "db").status.unwrap();
+    assert_eq!(st.updated_replicas, Some(1));
+    assert_eq!(st.current_replicas, Some(2));
+    assert_ne!(st.current_revision, st.update_revision);
+    assert_eq!(
+        label(&p[2], "controller-revision-hash"),
+        st.update_revision.as_deref().unwrap()
+    );
+
+    // A deleted pod below the partition comes back at the current revision.
+    tc.cluster()
+        .store()
+        .delete(
+            &kq_sim::kinds::pod::KIND,
+            "default",
+            "db-0",
+            &Default::default(),
+        )
+        .expect("delete is accepted");
+    tc.cluster().settle();
+    step_until(
+        &tc,
+        60,
+        |_| {},
+        |tc| {
+            let p = pods(tc, "default");
+            p.len() == 3 && p[0].metadata.deletion_timestamp.is_none() && running_ready(&p[0])
+        },
+    );
+    let p = pods(&tc, "default");
+    assert_eq!(image(&p[0]), "nginx:1.27");
+    assert_eq!(
+        label(&p[0], "controller-revision-hash"),
+        st.current_revision.as_deref().unwrap()
+    );
+}
+
+fn three_nodes() -> TestCluster {
+    let node = |name: &str, ip: &str, cidr: &str, taints: Vec<Taint>| NodeTemplate {
+        name: name.into(),
+        internal_ip: ip.into(),
+        pod_cidr: cidr.into(),
+        taints,
+        ..NodeTemplate::default()
+    };
+    let mut cp = node(
+        "control-plane",
+        "192.168.49.2",
+        "10.244.0.0/24",
+        vec![Taint {
+            key: "node-role.kubernetes.io/control-plane".into(),
+            effect: "NoSchedule".into(),
+            ..Default::default()
+        }],
+    );
+    cp.labels
+        .insert("node-role.kubernetes.io/control-plane".into(), "".into());
+    let mut w2 = node("worker-2", "192.168.49.4", "10.244.2.0/24", vec![]);
+    w2.labels.insert("disk".into(), "ssd".into());
+    TestCluster::start_with(ClusterConfig {
+        speed: 0.0,
+        nodes: vec![
+            cp,
+            node("worker-1", "192.168.49.3", "10.244.1.0/24", vec![]),
+            w2,
+        ],
+        ..ClusterConfig::default()
+    })
+}
+
+fn node_of(p: &Pod) -> String {
+    p.spec
+        .as_ref()
+        .and_then(|s| s.node_name.clone())
+        .unwrap_or_default()
+}
+
+fn ds_status(tc: &TestCluster, ns: &str, name: &str) -> (i32, i32, i32, i32, i32, i32, i32) {
+    let st = tc
+        .cluster()
+        .store()
+        .get::<DaemonSet>(ns, name)
+        .expect("the daemonset exists")
+        .status
+        .unwrap_or_default();
+    (
+        st.desired_number_scheduled,
+        st.current_number_scheduled,
+        st.number_ready,
+        st.updated_number_scheduled.unwrap_or(0),
+        st.number_available.unwrap_or(0),
+        st.number_unavailable.unwrap_or(0),
+        st.number_misscheduled,
+    )
+}
+
+fn pods_of(tc: &TestCluster, ns: &str, app: &str) -> Vec<Pod> {
+    pods(tc, ns)
+        .into_iter()
+        .filter(|p| label(p, "app") == app)
+        .collect()
+}
+
+#[test]
+fn daemonset_runs_one_pod_per_eligible_node_and_rolls_one_at_a_time() {
+    let tc = three_nodes();
+    create(&tc, "default", ds("agent", "nginx:1.27", json!({})));
+
+    // One pod on each worker, none on the tainted control-plane node.
+    let p = pods_of(&tc, "default", "agent");
+    assert_eq!(p.len(), 2, "{:?}", names(&p));
+    tc.cluster().advance(secs(1));
+    let p = pods_of(&tc, "default", "agent");
+    let mut on: Vec<String> = p.iter().map(node_of).collect();
+    on.sort();
+    assert_eq!(on, ["worker-1", "worker-2"]);
+    let revs = revisions(&tc, "default");
+    let rev1 = revs[&1].clone();
+    let hash1 = rev1
+        .strip_prefix("agent-")
+        .expect("named <ds>-<hash>")
+        .to_string();
+    for pod in &p {
+        let name = pod.metadata.name.as_deref().unwrap_or_default();
+        let suffix = name.strip_prefix("agent-").expect("generateName agent-");
+        assert_eq!(suffix.len(), 5, "{name}");
+        assert_eq!(label(pod, "controller-revision-hash"), hash1);
+        assert_eq!(label(pod, "pod-template-generation"), "1");
+        let spec = pod.spec.as_ref().unwrap();
+        let terms = &spec
+            .affinity
+            .as_ref()
+            .and_then(|a| a.node_affinity.as_ref())
+            .and_then(|n| {
+                n.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
+            .expect("a required node affinity")
+            .node_selector_terms;
+        let f = &terms[0].match_fields.as_ref().unwrap()[0];
+        assert_eq!(
+            (f.key.as_str(), f.operator.as_str()),
+            ("metadata.name", "In")
+        );
+        assert_eq!(f.values.as_deref(), Some(&[node_of(pod)][..]));
+        let tol: Vec<(String, String)> = spec
+            .tolerations
+            .iter()
+            .flatten()
+            .map(|t| {
+                (
+                    t.key.clone().unwrap_or_default(),
+                    t.effect.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            tol,
+            [
+                ("node.kubernetes.io/not-ready", "NoExecute"),
+                ("node.kubernetes.io/unreachable", "NoExecute"),
+                ("node.kubernetes.io/disk-pressure", "NoSchedule"),
+                ("node.kubernetes.io/memory-pressure", "NoSchedule"),
+                ("node.kubernetes.io/pid-pressure", "NoSchedule"),
+                ("node.kubernetes.io/unschedulable", "NoSchedule"),
+            ]
+            .map(|(k, e)| (k.to_string(), e.to_string()))
+        );
+    }
+    let evs = events(&tc, "default", "DaemonSet", "agent");
+    let mut created: Vec<String> = evs
+        .iter()
+        .filter(|e| e.0 == "SuccessfulCreate")
+        .map(|e| e.1.clone())
+        .collect();
+    created.sort();
+    let mut expected: Vec<String> = names(&p)
+        .iter()
+        .map(|n| format!("Created pod: {n}"))
+        .collect();
+    expected.sort();
+    assert_eq!(created, expected);
+
+    step_until(
+        &tc,
+        60,
+        |_| {},
+        |tc| pods_of(tc, "default", "agent").iter().all(running_ready),
+    );
+    tc.cluster().advance(secs(1));
+    assert_eq!(ds_status(&tc, "default", "agent"), (2, 2, 2, 2, 2, 0, 0));
+
+    // A toleration for the control-plane taint puts a pod there too; a nodeSelector narrows.
+    create(
+        &tc,
+        "default",
+        ds(
+            "everywhere",
+            "nginx:1.27",
+            json!({"tolerations": [{"key": "node-role.kubernetes.io/control-plane",
+                "operator": "Exists", "effect": "NoSchedule"}]}),
+        ),
+    );
+    create(
+        &tc,
+        "default",
+        ds(
+            "ssd",
+            "nginx:1.27",
+            json!({"nodeSelector": {"disk": "ssd"}}),
+        ),
+    );
+    tc.cluster().advance(secs(1));
+    let mut on: Vec<String> = pods_of(&tc, "default", "everywhere")
+        .iter()
+        .map(node_of)
+        .collect();
+    on.sort();
+    assert_eq!(on, ["control-plane", "worker-1", "worker-2"]);
+    let on: Vec<String> = pods_of(&tc, "default", "ssd").iter().map(node_of).collect();
+    assert_eq!(on, ["worker-2"]);
+
+    // Rolling update, maxUnavailable 1: one node at a time, the next only once the new pod
+    // is available.
+    tc.cluster()
+        .store()
+        .update_with::<DaemonSet>("default", "agent", |d| {
+            let c = &mut d
+                .spec
+                .as_mut()
+                .unwrap()
+                .template
+                .spec
+                .as_mut()
+                .unwrap()
+                .containers[0];
+            c.image = Some("nginx:1.25".into());
+        })
+        .expect("the update is accepted");
+    tc.cluster().settle();
+    let hash2 = revisions(&tc, "default")
+        .into_iter()
+        .filter(|(_, n)| n.starts_with("agent-"))
+        .last()
+        .map(|(_, n)| n.trim_start_matches("agent-").to_string())
+        .unwrap();
+    assert_ne!(hash2, hash1);
+    step_until(
+        &tc,
+        120,
+        |tc| {
+            let p = pods_of(tc, "default", "agent");
+            let up = p
+                .iter()
+                .filter(|p| running_ready(p) && p.metadata.deletion_timestamp.is_none())
+                .count();
+            assert!(up >= 1, "both nodes down at once: {:?}", names(&p));
+        },
+        |tc| {
+            let p = pods_of(tc, "default", "agent");
+            p.len() == 2
+                && p.iter()
+                    .all(|p| running_ready(p) && label(p, "controller-revision-hash") == hash2)
+        },
+    );
+    let deletes = events(&tc, "default", "DaemonSet", "agent")
+        .into_iter()
+        .filter(|e| e.0 == "SuccessfulDelete")
+        .count();
+    assert_eq!(deletes, 2);
+    tc.cluster().advance(secs(1));
+    let p = pods_of(&tc, "default", "agent");
+    assert!(p.iter().all(|p| label(p, "pod-template-generation") == "2"));
+    assert_eq!(ds_status(&tc, "default", "agent"), (2, 2, 2, 2, 2, 0, 0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real kubectl, every installed version, each in its own namespace.
+
+type Step = Result<(), String>;
+
+fn ok(run: &Run) -> Step {
+    if run.ok() {
+        Ok(())
+    } else {
+        Err(format!("expected success: {run}"))
+    }
+}
+
+fn has(run: &Run, text: &str, why: &str) -> Step {
+    if run.stdout.contains(text) || run.stderr.contains(text) {
+        Ok(())
+    } else {
+        Err(format!("{why}: expected to see {text:?} in {run}"))
+    }
+}
+
+/// Like [`has`], with every run of whitespace (kubectl's tab alignment) read as one space.
+fn has_words(run: &Run, text: &str, why: &str) -> Step {
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let want = norm(text);
+    if norm(&run.stdout).contains(&want) {
+        Ok(())
+    } else {
+        Err(format!("{why}: expected to see {want:?} in {run}"))
+    }
+}
+
+fn lacks(run: &Run, text: &str, why: &str) -> Step {
+    if run.stdout.contains(text) || run.stderr.contains(text) {
+        Err(format!("{why}: did not expect {text:?} in {run}"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Does some line of stdout consist of these whitespace-separated words in order?
+fn has_row(run: &Run, words: &[&str], why: &str) -> Step {
+    let found = run.stdout.lines().any(|l| {
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        cols.len() >= words.len() && cols[..words.len()] == *words
+    });
+    if found {
+        Ok(())
+    } else {
+        Err(format!("{why}: expected a row starting {words:?} in {run}"))
+    }
+}
+
+fn header_line(run: &Run, line: &str) -> Vec<String> {
+    run.stdout
+        .lines()
+        .find(|l| l.starts_with(line))
+        .unwrap_or_default()
+        .split("  ")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn manifest(ns: &str) -> String {
+    format!(
+        r#"apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+  namespace: {ns}
+spec:
+  serviceName: nginx
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.27
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: agent
+  namespace: {ns}
+spec:
+  selector:
+    matchLabels:
+      app: agent
+  template:
+    metadata:
+      labels:
+        app: agent
+    spec:
+      containers:
+      - name: agent
+        image: nginx:1.27
+"#
+    )
+}
+
+fn kubectl_flow(tc: &TestCluster, k: &Kubectl) -> Step {
+    let ns = format!("sets-{}", k.label.replace('.', "-"));
+    ok(&k.run(&["create", "namespace", &ns]))?;
+    let file = tc.dir().join(format!("{ns}.yaml"));
+    std::fs::write(&file, manifest(&ns)).map_err(|e| e.to_string())?;
+    let file = file.to_string_lossy().to_string();
+
+    let r = k.run(&["apply", "-f", &file]);
+    ok(&r)?;
+    has(&r, "statefulset.apps/web created", "apply")?;
+    has(&r, "daemonset.apps/agent created", "apply")?;
+    lacks(&r, "ensure CRDs are installed first", "apply")?;
+
+    let r = k.run(&["-n", &ns, "rollout", "status", "sts/web", "--timeout=40s"]);
+    ok(&r)?;
+    has(
+        &r,
+        "partitioned roll out complete: 2 new pods have been updated...",
+        "rollout status sts",
+    )?;
+    let r = k.run(&["-n", &ns, "rollout", "status", "ds/agent", "--timeout=40s"]);
+    ok(&r)?;
+    has(
+        &r,
+        "daemon set \"agent\" successfully rolled out",
+        "rollout status ds",
+    )?;
+
+    let r = k.run(&["-n", &ns, "get", "pods"]);
+    ok(&r)?;
+    has_row(&r, &["web-0", "1/1", "Running", "0"], "get pods")?;
+    has_row(&r, &["web-1", "1/1", "Running", "0"], "get pods")?;
+
+    let r = k.run(&["-n", &ns, "get", "sts,ds"]);
+    ok(&r)?;
+    let sts_header = header_line(&r, "NAME ");
+    if sts_header != ["NAME", "READY", "AGE"] {
+        return Err(format!("get sts header {sts_header:?}: {r}"));
+    }
+    has_row(&r, &["statefulset.apps/web", "2/2"], "get sts")?;
+    let ds_header: Vec<String> = r
+        .stdout
+        .split("\n\n")
+        .nth(1)
+        .and_then(|block| block.lines().next())
+        .unwrap_or_default()
+        .split("  ")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let want = [
+        "NAME",
+        "DESIRED",
+        "CURRENT",
+        "READY",
+        "UP-TO-DATE",
+        "AVAILABLE",
+        "NODE SELECTOR",
+        "AGE",
+    ];
+    if ds_header != want {
+        return Err(format!("get ds header {ds_header:?}: {r}"));
+    }
+    has_row(
+        &r,
+        &["daemonset.apps/agent", "1", "1", "1", "1", "1", "<none>"],
+        "get ds",
+    )?;
+
+    let r = k.run(&["-n", &ns, "scale", "sts/web", "--replicas=3"]);
+    ok(&r)?;
+    has(&r, "statefulset.apps/web scaled", "scale")?;
+    let r = k.run(&["-n", &ns, "rollout", "status", "sts/web", "--timeout=40s"]);
+    ok(&r)?;
+    has(
+        &r,
+        "partitioned roll out complete: 3 new pods have been updated...",
+        "rollout status after scale",
+    )?;
+
+    let r = k.run(&["-n", &ns, "describe", "sts", "web"]);
+    ok(&r)?;
+    has_words(&r, "Replicas: 3 desired | 3 total", "describe sts")?;
+    has_words(
+        &r,
+        "Pods Status: 3 Running / 0 Waiting / 0 Succeeded / 0 Failed",
+        "describe sts",
+    )?;
+    has_words(&r, "Update Strategy: RollingUpdate", "describe sts")?;
+    has(&r, "SuccessfulCreate", "describe sts events")?;
+    has(
+        &r,
+        "create Pod web-2 in StatefulSet web successful",
+        "describe sts events",
+    )?;
+
+    let r = k.run(&["-n", &ns, "describe", "ds", "agent"]);
+    ok(&r)?;
+    has(&r, "Desired Number of Nodes Scheduled: 1", "describe ds")?;
+    has(&r, "Current Number of Nodes Scheduled: 1", "describe ds")?;
+    has(
+        &r,
+        "Number of Nodes Scheduled with Up-to-date Pods: 1",
+        "describe ds",
+    )?;
+    has(&r, "Number of Nodes Misscheduled: 0", "describe ds")?;
+    has_words(
+        &r,
+        "Pods Status: 1 Running / 0 Waiting / 0 Succeeded / 0 Failed",
+        "describe ds",
+    )?;
+    has(&r, "Created pod: agent-", "describe ds events")?;
+
+    let r = k.run(&["-n", &ns, "rollout", "restart", "ds/agent"]);
+    ok(&r)?;
+    has(&r, "daemonset.apps/agent restarted", "rollout restart")?;
+    let r = k.run(&["-n", &ns, "rollout", "status", "ds/agent", "--timeout=40s"]);
+    ok(&r)?;
+    has(
+        &r,
+        "daemon set \"agent\" successfully rolled out",
+        "rollout status after restart",
+    )?;
+    let r = k.run(&["-n", &ns, "get", "controllerrevisions"]);
+    ok(&r)?;
+    if r.stdout.lines().filter(|l| l.starts_with("agent-")).count() != 2 {
+        return Err(format!("two revisions of agent after the restart: {r}"));
+    }
+
+    let r = k.run(&["-n", &ns, "delete", "sts/web", "ds/agent"]);
+    ok(&r)?;
+    has(&r, "statefulset.apps \"web\" deleted", "delete")?;
+    has(&r, "daemonset.apps \"agent\" deleted", "delete")?;
+    Ok(())
+}
+
+#[test]
+fn kubectl_drives_statefulsets_and_daemonsets_on_every_version() {
+    let tc = TestCluster::start_with(ClusterConfig {
+        speed: 20.0,
+        ..ClusterConfig::default()
+    });
+    let bins = kubectl_binaries();
+    let results: Vec<(String, Step)> = std::thread::scope(|s| {
+        let handles: Vec<_> = bins
+            .iter()
+            .map(|(label, path)| {
+                let k = tc.kubectl(label, path);
+                let tc = &tc;
+                s.spawn(move || (k.label.clone(), kubectl_flow(tc, &k)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a kubectl flow thread"))
+            .collect()
+    });
+    let failures: Vec<String> = results
+        .iter()
+        .filter_map(|(l, r)| r.as_ref().err().map(|e| format!("kubectl {l}: {e}")))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
