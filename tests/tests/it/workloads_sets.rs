@@ -1001,3 +1001,52 @@ fn kubectl_drives_statefulsets_and_daemonsets_on_every_version() {
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+#[test]
+fn a_failed_statefulset_pod_is_deleted_and_made_again_with_the_same_name() {
+    let tc = TestCluster::paused();
+    create(&tc, "default", sts("web", 2, "nginx:1.27", json!({})));
+    step_until(&tc, 60, |_| {}, |tc| all_ready(tc, "default", 2));
+    let old_uid = pods(&tc, "default")[1].metadata.uid.clone();
+    // As after an eviction: the pod ends Failed.
+    tc.cluster()
+        .store()
+        .update_status::<Pod>("default", "web-1", |p| {
+            let st = p.status.get_or_insert_with(Default::default);
+            st.phase = Some("Failed".into());
+            st.reason = Some("Evicted".into());
+        })
+        .expect("the status is written");
+    tc.cluster().settle();
+    step_until(
+        &tc,
+        60,
+        |_| {},
+        |tc| {
+            let p = pods(tc, "default");
+            p.len() == 2 && p[1].metadata.uid != old_uid && running_ready(&p[1])
+        },
+    );
+    let msgs: Vec<String> = events(&tc, "default", "StatefulSet", "web")
+        .into_iter()
+        .map(|e| format!("{}: {}", e.0, e.1))
+        .collect();
+    assert!(
+        msgs.contains(&"SuccessfulDelete: delete Pod web-1 in StatefulSet web successful".into()),
+        "{msgs:?}"
+    );
+    // Kubernetes 1.30+ records no RecreatingFailedPod event.
+    assert!(
+        !msgs.iter().any(|m| m.starts_with("RecreatingFailedPod")),
+        "{msgs:?}"
+    );
+    assert_eq!(
+        event_count(
+            &tc,
+            "default",
+            "web",
+            "create Pod web-1 in StatefulSet web successful"
+        ),
+        2
+    );
+}

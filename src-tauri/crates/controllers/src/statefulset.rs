@@ -595,19 +595,14 @@ impl Sync<'_> {
     ) -> crate::Result<()> {
         let monotonic = !self.spec.parallel;
         let (min_ready, now) = (self.spec.min_ready, self.now);
-        let set_name = kinds::name_of(self.set).to_string();
-        let ns = kinds::namespace_of(self.set).to_string();
 
         for (i, slot) in replicas.iter().enumerate() {
             let ordinal = self.spec.start + i as i64;
             match slot {
                 Some(pod) if matches!(workload::phase(pod), "Failed" | "Succeeded") => {
+                    // Since Kubernetes 1.30 (PR #123809) there is no RecreatingFailedPod /
+                    // RecreatingTerminatedPod event any more: only the delete's own event.
                     if !workload::is_terminating(pod) {
-                        let msg = format!(
-                            "StatefulSet {ns}/{set_name} is recreating failed Pod {}",
-                            kinds::name_of(pod)
-                        );
-                        self.event("Warning", "RecreatingFailedPod", &msg);
                         self.delete(pod)?;
                     }
                     // The replacement comes on a later sync, once this one is gone.
