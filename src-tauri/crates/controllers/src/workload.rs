@@ -139,6 +139,86 @@ pub(crate) fn owned_pods(sh: &Shared, ns: &str, owner_uid: &str) -> Vec<Arc<Valu
     pods
 }
 
+/// Claim `candidates` of kind `obj_kind` for `owner` (`ClaimObject` in
+/// `controller_ref_manager.go`): what it controls and still selects is kept, what it controls
+/// and no longer selects is released, a selected orphan is adopted (not while either side is
+/// being deleted); returns what it controls afterwards. `selects` is the owner's own test (a
+/// StatefulSet also wants the pod's name to be one of its own).
+pub(crate) fn claim(
+    store: &Store,
+    owner: &Value,
+    owner_kind: &ResourceKind,
+    obj_kind: &'static ResourceKind,
+    candidates: Vec<Arc<Value>>,
+    selects: impl Fn(&Value) -> bool,
+) -> Vec<Arc<Value>> {
+    let uid = kinds::str_at(owner, "/metadata/uid");
+    let owner_deleting = owner.pointer("/metadata/deletionTimestamp").is_some();
+    let mut claimed = Vec::new();
+    for obj in candidates {
+        match controller_of(&obj) {
+            Some(r) if kinds::str_at(r, "/uid") == uid => {
+                if selects(&obj) {
+                    claimed.push(obj);
+                } else if !owner_deleting {
+                    let refs: Vec<Value> = owner_refs(&obj)
+                        .into_iter()
+                        .filter(|r| kinds::str_at(r, "/uid") != uid)
+                        .collect();
+                    let _ = set_owner_refs(store, obj_kind, &obj, refs);
+                }
+            }
+            Some(_) => {}
+            None => {
+                if owner_deleting || is_terminating(&obj) || !selects(&obj) {
+                    continue;
+                }
+                let mut refs = owner_refs(&obj);
+                refs.push(controller_ref(owner, owner_kind));
+                if let Some(adopted) = set_owner_refs(store, obj_kind, &obj, refs) {
+                    claimed.push(Arc::new(adopted));
+                }
+            }
+        }
+    }
+    claimed
+}
+
+fn owner_refs(obj: &Value) -> Vec<Value> {
+    obj.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Patch `obj`'s ownerReferences (guarded by its uid, as adoption and release are).
+fn set_owner_refs(
+    store: &Store,
+    kind: &'static ResourceKind,
+    obj: &Value,
+    refs: Vec<Value>,
+) -> Option<Value> {
+    let body = json!({"metadata": {
+        "ownerReferences": refs,
+        "uid": kinds::str_at(obj, "/metadata/uid"),
+    }});
+    let bytes = serde_json::to_vec(&body).ok()?;
+    let mut opts = WriteOptions::default();
+    opts.field_manager = Some("kube-controller-manager".into());
+    store
+        .patch(
+            kind,
+            kinds::namespace_of(obj),
+            kinds::name_of(obj),
+            &bytes,
+            crate::store::PatchKind::Merge,
+            &opts,
+            false,
+        )
+        .ok()
+        .map(|r| r.object)
+}
+
 /// The pod's phase.
 pub(crate) fn phase(pod: &Value) -> &str {
     kinds::str_at(pod, "/status/phase")
