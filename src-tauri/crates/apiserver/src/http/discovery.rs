@@ -55,13 +55,18 @@ fn groups() -> Vec<&'static str> {
     g
 }
 
+/// Subresources answering with another group's type: Eviction lives in policy/v1 and Scale
+/// in autoscaling/v1; the others answer with their own group's types.
+fn sub_group_version(sub_kind: &str) -> Option<(&'static str, &'static str)> {
+    match sub_kind {
+        "Eviction" => Some(("policy", "v1")),
+        "Scale" => Some(("autoscaling", "v1")),
+        _ => None,
+    }
+}
+
 fn response_kind(kind: &ResourceKind, sub_kind: &str) -> Value {
-    // Eviction lives in policy/v1; every other subresource answers with core types.
-    let (group, version) = if sub_kind == "Eviction" {
-        ("policy", "v1")
-    } else {
-        (kind.group, kind.version)
-    };
+    let (group, version) = sub_group_version(sub_kind).unwrap_or((kind.group, kind.version));
     json!({"group": group, "version": version, "kind": sub_kind})
 }
 
@@ -89,11 +94,24 @@ fn aggregated_resource(kind: &ResourceKind) -> Value {
     r
 }
 
-fn aggregated_item(group: &str) -> Value {
-    let resources: Vec<Value> = kinds::ALL
+/// The kinds of a group in the order kube-apiserver lists them: by resource name (kubectl's
+/// `get all` follows this order). The core group keeps the table's order.
+fn group_kinds(group: &str) -> Vec<&'static ResourceKind> {
+    let mut ks: Vec<&'static ResourceKind> = kinds::ALL
         .iter()
+        .copied()
         .filter(|k| k.group == group)
-        .map(|k| aggregated_resource(k))
+        .collect();
+    if !group.is_empty() {
+        ks.sort_by_key(|k| k.plural);
+    }
+    ks
+}
+
+fn aggregated_item(group: &str) -> Value {
+    let resources: Vec<Value> = group_kinds(group)
+        .into_iter()
+        .map(aggregated_resource)
         .collect();
     let version = kinds::ALL
         .iter()
@@ -181,9 +199,9 @@ pub(crate) fn group_version(group: &str, version: &str) -> Result<hyper::Respons
 /// `APIResourceList` for a group version (`GET /api/v1`).
 pub(crate) fn resource_list(group: &str, version: &str) -> hyper::Response<Body> {
     let mut resources = Vec::new();
-    for k in kinds::ALL
-        .iter()
-        .filter(|k| k.group == group && k.version == version)
+    for k in group_kinds(group)
+        .into_iter()
+        .filter(|k| k.version == version)
     {
         let mut r = json!({
             "name": k.plural,
@@ -207,9 +225,9 @@ pub(crate) fn resource_list(group: &str, version: &str) -> hyper::Response<Body>
                 "kind": s.kind,
                 "verbs": s.verbs,
             });
-            if s.kind == "Eviction" {
-                sr["group"] = json!("policy");
-                sr["version"] = json!("v1");
+            if let Some((group, version)) = sub_group_version(s.kind) {
+                sr["group"] = json!(group);
+                sr["version"] = json!(version);
             }
             resources.push(sr);
         }

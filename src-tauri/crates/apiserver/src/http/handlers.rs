@@ -353,15 +353,9 @@ pub(crate) fn replace(
     ))
 }
 
-pub(crate) fn patch(
-    state: &ApiState,
-    req: &Req,
-    kind: &'static ResourceKind,
-    ns: &str,
-    name: &str,
-    status: bool,
-) -> Result<hyper::Response<Body>> {
-    let pkind = match media_type(&req.content_type).as_str() {
+/// The patch type a PATCH's Content-Type names.
+fn patch_kind(req: &Req) -> Result<PatchKind> {
+    Ok(match media_type(&req.content_type).as_str() {
         "application/json-patch+json" => PatchKind::Json,
         "application/merge-patch+json" => PatchKind::Merge,
         "application/strategic-merge-patch+json" => PatchKind::Strategic,
@@ -371,7 +365,18 @@ pub(crate) fn patch(
                 "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json".into(),
             ));
         }
-    };
+    })
+}
+
+pub(crate) fn patch(
+    state: &ApiState,
+    req: &Req,
+    kind: &'static ResourceKind,
+    ns: &str,
+    name: &str,
+    status: bool,
+) -> Result<hyper::Response<Body>> {
+    let pkind = patch_kind(req)?;
     let opts = write_options(req)?;
     let res = state
         .store
@@ -516,6 +521,16 @@ pub(crate) async fn subresource(
         ("status", &Method::PUT) => replace(state, req, kind, ns, name, true),
         ("status", &Method::PATCH) => patch(state, req, kind, ns, name, true),
         ("status", _) => Err(Error::MethodNotAllowed),
+        ("scale", &Method::GET) if kind.has_subresource("scale") => {
+            super::scale::get(state, kind, ns, name)
+        }
+        ("scale", &Method::PUT) if kind.has_subresource("scale") => {
+            super::scale::replace(state, req, kind, ns, name, &write_options(req)?)
+        }
+        ("scale", &Method::PATCH) if kind.has_subresource("scale") => {
+            let pkind = patch_kind(req)?;
+            super::scale::patch(state, req, kind, ns, name, pkind, &write_options(req)?)
+        }
         ("log", &Method::GET) if kind.has_subresource("log") => logs(state, req, ns, name).await,
         ("binding", &Method::POST) if kind.has_subresource("binding") => {
             let body = parse_body(req, kind)?;

@@ -34,6 +34,7 @@ mod discovery;
 mod handlers;
 pub mod proto;
 mod route;
+mod scale;
 mod table;
 pub mod watch_stream;
 
