@@ -1050,3 +1050,85 @@ fn a_failed_statefulset_pod_is_deleted_and_made_again_with_the_same_name() {
         2
     );
 }
+
+#[test]
+fn sets_deleted_with_orphan_cascade_adopt_their_pods_and_revisions_again() {
+    let tc = three_nodes();
+    create(&tc, "default", sts("web", 2, "nginx:1.27", json!({})));
+    create(&tc, "default", ds("agent", "nginx:1.27", json!({})));
+    step_until(&tc, 60, |_| {}, |tc| all_ready(tc, "default", 4));
+    let before: Vec<(String, Option<String>)> = pods(&tc, "default")
+        .into_iter()
+        .map(|p| (p.metadata.name.unwrap_or_default(), p.metadata.uid))
+        .collect();
+    let revs_before = revisions(&tc, "default");
+
+    for kind in [
+        &kq_sim::kinds::statefulset::KIND,
+        &kq_sim::kinds::daemonset::KIND,
+    ] {
+        let name = if kind.kind == "StatefulSet" {
+            "web"
+        } else {
+            "agent"
+        };
+        tc.cluster()
+            .store()
+            .delete(
+                kind,
+                "default",
+                name,
+                &kq_sim::store::DeleteOptions {
+                    propagation_policy: Some("Orphan".into()),
+                    ..Default::default()
+                },
+            )
+            .expect("delete is accepted");
+    }
+    tc.cluster().settle();
+    step_until(
+        &tc,
+        30,
+        |_| {},
+        |tc| {
+            tc.cluster()
+                .store()
+                .get::<StatefulSet>("default", "web")
+                .is_err()
+                && tc
+                    .cluster()
+                    .store()
+                    .get::<DaemonSet>("default", "agent")
+                    .is_err()
+                && pods(tc, "default").iter().all(|p| {
+                    p.metadata
+                        .owner_references
+                        .as_ref()
+                        .is_none_or(|r| r.is_empty())
+                })
+        },
+    );
+    assert_eq!(pods(&tc, "default").len(), 4);
+
+    create(&tc, "default", sts("web", 2, "nginx:1.27", json!({})));
+    create(&tc, "default", ds("agent", "nginx:1.27", json!({})));
+    tc.cluster().advance(secs(5));
+    let after: Vec<(String, Option<String>)> = pods(&tc, "default")
+        .into_iter()
+        .map(|p| {
+            (
+                p.metadata.name.clone().unwrap_or_default(),
+                p.metadata.uid.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(after, before, "the same pods, not new ones");
+    for p in pods(&tc, "default") {
+        let owner = &p.metadata.owner_references.as_ref().expect("adopted")[0];
+        assert!(owner.controller == Some(true), "{owner:?}");
+    }
+    assert_eq!(revisions(&tc, "default"), revs_before, "the same revisions");
+    let st = get_sts(&tc, "default", "web").status.unwrap();
+    assert_eq!(st.current_revision, st.update_revision);
+    assert_eq!(st.ready_replicas, Some(2));
+}

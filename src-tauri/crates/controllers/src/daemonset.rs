@@ -386,9 +386,6 @@ impl DaemonSetController {
         let node_pods = |sh: &Shared| -> BTreeMap<String, Vec<Arc<Value>>> {
             let mut m: BTreeMap<String, Vec<Arc<Value>>> = BTreeMap::new();
             for p in workload::owned_pods(sh, &ns, &uid) {
-                if !workload::selector_matches(&selector, p.pointer("/metadata/labels")) {
-                    continue;
-                }
                 let terminal = matches!(workload::phase(&p), "Succeeded" | "Failed");
                 if terminal && workload::is_terminating(&p) {
                     continue;
@@ -402,6 +399,35 @@ impl DaemonSetController {
             }
             m
         };
+        // Claim first: release what is no longer selected, adopt selected orphans.
+        let mut candidates: Vec<Arc<Value>> = sh
+            .pods
+            .values()
+            .filter(|p| {
+                kinds::namespace_of(p) == ns
+                    && workload::controller_of(p).is_none_or(|r| kinds::str_at(r, "/uid") == uid)
+            })
+            .cloned()
+            .collect();
+        candidates.sort_by(|a, b| kinds::name_of(a).cmp(kinds::name_of(b)));
+        let claimed = workload::claim(
+            &sh.store,
+            ds,
+            ds_kind(),
+            &kinds::pod::KIND,
+            candidates,
+            |p| workload::selector_matches(&selector, p.pointer("/metadata/labels")),
+        );
+        let uids = |v: &[Arc<Value>]| -> Vec<String> {
+            v.iter()
+                .map(|p| kinds::str_at(p, "/metadata/uid").to_string())
+                .collect()
+        };
+        let changed_claims = uids(&claimed) != uids(&workload::owned_pods(sh, &ns, &uid));
+        if changed_claims {
+            // The adopted and released pods come back through the watch; sync then.
+            return Ok(Action::requeue(Duration::ZERO));
+        }
         let by_node = node_pods(sh);
 
         // manage: what each node needs.
@@ -687,6 +713,7 @@ impl DaemonSetController {
 fn construct_history(sh: &Shared, ds: &Value) -> crate::Result<(String, Vec<Arc<Value>>)> {
     let ns = kinds::namespace_of(ds);
     let uid = kinds::str_at(ds, "/metadata/uid");
+    history::adopt_orphans(&sh.store, ds, ds_kind());
     let data = history::template_patch(ds);
     let revs = history::owned(&sh.store, ns, uid);
     let (current, old): (Vec<Arc<Value>>, Vec<Arc<Value>>) =

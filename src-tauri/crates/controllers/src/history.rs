@@ -89,6 +89,30 @@ pub(crate) fn owned(store: &Store, ns: &str, owner_uid: &str) -> Vec<Arc<Value>>
     revs
 }
 
+/// Adopt the orphaned revisions `owner`'s selector selects (`AdoptOrphanRevisions`,
+/// `ClaimControllerRevisions`): a set deleted with `--cascade=orphan` and made again finds
+/// its history and its pods' revisions again.
+pub(crate) fn adopt_orphans(store: &Store, owner: &Value, owner_kind: &ResourceKind) {
+    let selector = owner
+        .pointer("/spec/selector")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    if workload::selector_is_empty(&selector) {
+        return;
+    }
+    let orphans: Vec<Arc<Value>> = store
+        .list_raw(kind(), Some(kinds::namespace_of(owner)))
+        .into_iter()
+        .filter(|r| workload::controller_of(r).is_none())
+        .collect();
+    if orphans.is_empty() {
+        return;
+    }
+    workload::claim(store, owner, owner_kind, kind(), orphans, |r| {
+        workload::selector_matches(&selector, r.pointer("/metadata/labels"))
+    });
+}
+
 /// The next revision number after `revisions` (`nextRevision`).
 pub(crate) fn next_number(revisions: &[Arc<Value>]) -> i64 {
     revisions.iter().map(|r| number(r)).max().unwrap_or(0) + 1

@@ -375,6 +375,7 @@ type Revisions = (Arc<Value>, Arc<Value>, Vec<Arc<Value>>, i64);
 fn revisions(sh: &Shared, set: &Value) -> crate::Result<Revisions> {
     let ns = kinds::namespace_of(set);
     let uid = kinds::str_at(set, "/metadata/uid");
+    history::adopt_orphans(&sh.store, set, sts_kind());
     let mut revs = history::owned(&sh.store, ns, uid);
     let mut collision = i64_at(set, "/status/collisionCount").unwrap_or(0);
     let data = history::template_patch(set);
@@ -458,12 +459,29 @@ fn sync(sh: &mut Shared, set: &Arc<Value>, now: Timestamp) -> crate::Result<Acti
         .cloned()
         .unwrap_or_else(|| json!({}));
 
-    // The set's pods: controlled by it, named after it, still selected.
-    let pods: Vec<Arc<Value>> = workload::owned_pods(sh, &ns, &uid)
-        .into_iter()
-        .filter(|p| parent_and_ordinal(kinds::name_of(p)).is_some_and(|(parent, _)| parent == name))
-        .filter(|p| workload::selector_matches(&selector, p.pointer("/metadata/labels")))
+    // The set's pods: those it controls or adopts, named after it and selected (`ClaimPods`
+    // with `isMemberOf`).
+    let mut candidates: Vec<Arc<Value>> = sh
+        .pods
+        .values()
+        .filter(|p| {
+            kinds::namespace_of(p) == ns
+                && workload::controller_of(p).is_none_or(|r| kinds::str_at(r, "/uid") == uid)
+        })
+        .cloned()
         .collect();
+    candidates.sort_by(|a, b| kinds::name_of(a).cmp(kinds::name_of(b)));
+    let pods: Vec<Arc<Value>> = workload::claim(
+        &sh.store,
+        set,
+        sts_kind(),
+        &kinds::pod::KIND,
+        candidates,
+        |p| {
+            parent_and_ordinal(kinds::name_of(p)).is_some_and(|(parent, _)| parent == name)
+                && workload::selector_matches(&selector, p.pointer("/metadata/labels"))
+        },
+    );
 
     let end = spec.start + spec.replicas - 1;
     let mut replicas: Vec<Option<Arc<Value>>> = vec![None; spec.replicas.unsigned_abs() as usize];
