@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use kq_sim::kinds;
 use kq_sim::store::{PatchKind, WriteOptions};
-use kq_tests::cluster::TestCluster;
+use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries};
 use serde_json::{Value, json};
 
 fn deployment(name: &str, replicas: i64, image: &str, strategy: &str) -> Value {
@@ -500,4 +500,404 @@ fn recreate_stops_every_old_pod_before_the_new_replica_set_starts() {
         ]
     );
     let _ = saw_gap;
+}
+
+// ----- real kubectl ------------------------------------------------------------------------
+
+type Step = Result<(), String>;
+
+fn ok(run: &Run) -> Step {
+    if run.ok() {
+        Ok(())
+    } else {
+        Err(format!("expected success: {run}"))
+    }
+}
+
+fn has(run: &Run, text: &str, why: &str) -> Step {
+    if run.stdout.contains(text) || run.stderr.contains(text) {
+        Ok(())
+    } else {
+        Err(format!("{why}: expected to see {text:?} in {run}"))
+    }
+}
+
+/// Does some line of stdout consist of these whitespace-separated words first?
+fn has_row(run: &Run, words: &[&str], why: &str) -> Step {
+    let found = run.stdout.lines().any(|l| {
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        cols.len() >= words.len() && cols[..words.len()] == *words
+    });
+    if found {
+        Ok(())
+    } else {
+        Err(format!("{why}: expected a row starting {words:?} in {run}"))
+    }
+}
+
+fn header(run: &Run, cols: &[&str], why: &str) -> Step {
+    let first = run.stdout.lines().next().unwrap_or_default();
+    let got: Vec<&str> = first.split_whitespace().collect();
+    if got == cols {
+        Ok(())
+    } else {
+        Err(format!("{why}: header {got:?}, expected {cols:?} in {run}"))
+    }
+}
+
+fn expect(cond: bool, why: impl FnOnce() -> String) -> Step {
+    if cond { Ok(()) } else { Err(why()) }
+}
+
+/// `rollout status` until done: the last line is the success line.
+fn rolled_out_status(k: &Kubectl, ns: &str) -> Step {
+    let run = k.run(&[
+        "rollout",
+        "status",
+        "deployment/web",
+        "-n",
+        ns,
+        "--timeout=50s",
+    ]);
+    ok(&run)?;
+    let last = run.stdout.lines().last().unwrap_or_default();
+    expect(last == "deployment \"web\" successfully rolled out", || {
+        format!("rollout status ends with the success line: {run}")
+    })?;
+    for line in run.stdout.lines() {
+        let known = line == "deployment \"web\" successfully rolled out"
+            || line == "Waiting for deployment spec update to be observed..."
+            || (line.starts_with("Waiting for deployment \"web\" rollout to finish: ")
+                && (line.ends_with(" new replicas have been updated...")
+                    || line.ends_with(" old replicas are pending termination...")
+                    || line.ends_with(" updated replicas are available...")));
+        expect(known, || {
+            format!("unexpected rollout status line {line:?} in {run}")
+        })?;
+    }
+    Ok(())
+}
+
+fn rs_names(tc: &TestCluster, ns: &str) -> Vec<String> {
+    replica_sets(tc, ns).iter().map(name).collect()
+}
+
+fn kubectl_scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
+    let n = ["-n", ns];
+    let run = k.run(&["create", "namespace", ns]);
+    ok(&run)?;
+    let run = k.run(
+        &[
+            &[
+                "create",
+                "deployment",
+                "web",
+                "--image=nginx:1.26",
+                "--replicas=3",
+            ][..],
+            &n,
+        ]
+        .concat(),
+    );
+    ok(&run)?;
+    has(&run, "deployment.apps/web created", "create deployment")?;
+    rolled_out_status(k, ns)?;
+
+    let run = k.run(&[&["get", "deploy"][..], &n].concat());
+    ok(&run)?;
+    header(
+        &run,
+        &["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+        "get deploy",
+    )?;
+    has_row(
+        &run,
+        &["web", "3/3", "3", "3"],
+        "get deploy after the rollout",
+    )?;
+    let first = rs_names(tc, ns);
+    expect(first.len() == 1, || format!("one ReplicaSet: {first:?}"))?;
+    let run = k.run(&[&["get", "rs"][..], &n].concat());
+    ok(&run)?;
+    header(
+        &run,
+        &["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
+        "get rs",
+    )?;
+    has_row(&run, &[&first[0], "3", "3", "3"], "get rs")?;
+
+    let run = k.run(
+        &[
+            &["set", "image", "deployment/web", "nginx=nginx:1.27"][..],
+            &n,
+        ]
+        .concat(),
+    );
+    ok(&run)?;
+    has(&run, "deployment.apps/web image updated", "set image")?;
+    rolled_out_status(k, ns)?;
+    let names = rs_names(tc, ns);
+    expect(names.len() == 2, || {
+        format!("two ReplicaSets after set image: {names:?}")
+    })?;
+    let run = k.run(&[&["get", "rs"][..], &n].concat());
+    has_row(
+        &run,
+        &[&names[0], "0", "0", "0"],
+        "the old ReplicaSet at zero",
+    )?;
+    has_row(
+        &run,
+        &[&names[1], "3", "3", "3"],
+        "the new ReplicaSet at full size",
+    )?;
+
+    let run = k.run(&[&["rollout", "history", "deployment/web"][..], &n].concat());
+    ok(&run)?;
+    let want =
+        "deployment.apps/web \nREVISION  CHANGE-CAUSE\n1         <none>\n2         <none>\n\n";
+    expect(run.stdout == want, || {
+        format!("rollout history: expected {want:?}: {run}")
+    })?;
+    let run = k.run(
+        &[
+            &["rollout", "history", "deployment/web", "--revision=1"][..],
+            &n,
+        ]
+        .concat(),
+    );
+    ok(&run)?;
+    has(&run, "with revision #1", "history of one revision")?;
+    has(&run, "nginx:1.26", "the first revision's image")?;
+    let run = k.run(
+        &[
+            &["rollout", "history", "deployment/web", "--revision=9"][..],
+            &n,
+        ]
+        .concat(),
+    );
+    expect(!run.ok(), || format!("an unknown revision fails: {run}"))?;
+    has(
+        &run,
+        "unable to find the specified revision",
+        "unknown revision",
+    )?;
+
+    let run = k.run(&[&["rollout", "undo", "deployment/web"][..], &n].concat());
+    ok(&run)?;
+    has(&run, "deployment.apps/web rolled back", "undo")?;
+    rolled_out_status(k, ns)?;
+    let after = rs_names(tc, ns);
+    expect(after.len() == 2 && after[1] == names[0], || {
+        format!("undo reuses the first ReplicaSet: {after:?} vs {names:?}")
+    })?;
+    let run = k.run(&[&["rollout", "history", "deployment/web"][..], &n].concat());
+    let want =
+        "deployment.apps/web \nREVISION  CHANGE-CAUSE\n2         <none>\n3         <none>\n\n";
+    expect(run.stdout == want, || {
+        format!("history after undo: expected {want:?}: {run}")
+    })?;
+    let run = k.run(
+        &[
+            &[
+                "get",
+                "deploy",
+                "web",
+                "-o",
+                "jsonpath={.spec.template.spec.containers[0].image}",
+            ][..],
+            &n,
+        ]
+        .concat(),
+    );
+    expect(run.stdout == "nginx:1.26", || {
+        format!("undo restored the image: {run}")
+    })?;
+    let run = k.run(
+        &[
+            &["rollout", "undo", "deployment/web", "--to-revision=3"][..],
+            &n,
+        ]
+        .concat(),
+    );
+    has(
+        &run,
+        "skipped rollback (current template already matches revision 3)",
+        "undo to the current revision",
+    )?;
+
+    let run = k.run(&[&["rollout", "restart", "deployment/web"][..], &n].concat());
+    ok(&run)?;
+    has(&run, "deployment.apps/web restarted", "restart")?;
+    rolled_out_status(k, ns)?;
+    let run = k.run(
+        &[
+            &[
+                "get",
+                "deploy",
+                "web",
+                "-o",
+                "jsonpath={.spec.template.metadata.annotations}",
+            ][..],
+            &n,
+        ]
+        .concat(),
+    );
+    has(
+        &run,
+        "kubectl.kubernetes.io/restartedAt",
+        "restart annotates the template",
+    )?;
+    expect(rs_names(tc, ns).len() == 3, || {
+        "restart makes a new ReplicaSet".into()
+    })?;
+
+    let run = k.run(&[&["rollout", "pause", "deployment/web"][..], &n].concat());
+    ok(&run)?;
+    has(&run, "deployment.apps/web paused", "pause")?;
+    let run = k.run(&[&["rollout", "pause", "deployment/web"][..], &n].concat());
+    expect(!run.ok(), || format!("pausing twice fails: {run}"))?;
+    has(
+        &run,
+        "error: deployments.apps \"web\" is already paused",
+        "pause twice",
+    )?;
+    let run = k.run(&[&["rollout", "restart", "deployment/web"][..], &n].concat());
+    expect(!run.ok(), || {
+        format!("restart of a paused deployment fails: {run}")
+    })?;
+    has(
+        &run,
+        "can't restart paused deployment (run rollout resume first)",
+        "restart while paused",
+    )?;
+    let run = k.run(&[&["rollout", "undo", "deployment/web"][..], &n].concat());
+    expect(!run.ok(), || {
+        format!("undo of a paused deployment fails: {run}")
+    })?;
+    has(
+        &run,
+        "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again",
+        "undo while paused",
+    )?;
+    let run = k.run(&[&["rollout", "resume", "deployment/web"][..], &n].concat());
+    ok(&run)?;
+    has(&run, "deployment.apps/web resumed", "resume")?;
+    let run = k.run(&[&["rollout", "resume", "deployment/web"][..], &n].concat());
+    expect(!run.ok(), || format!("resuming twice fails: {run}"))?;
+    has(
+        &run,
+        "error: deployments.apps \"web\" is not paused",
+        "resume twice",
+    )?;
+    rolled_out_status(k, ns)?;
+
+    let run = k.run(&[&["describe", "deploy", "web"][..], &n].concat());
+    ok(&run)?;
+    has(
+        &run,
+        "3 desired | 3 updated | 3 total | 3 available | 0 unavailable",
+        "describe: Replicas line",
+    )?;
+    has(
+        &run,
+        "StrategyType:           RollingUpdate",
+        "describe: strategy",
+    )?;
+    has(
+        &run,
+        "RollingUpdateStrategy:  25% max unavailable, 25% max surge",
+        "describe: fenceposts",
+    )?;
+    has(&run, "Conditions:", "describe: conditions")?;
+    has_row(
+        &run,
+        &["Available", "True", "MinimumReplicasAvailable"],
+        "describe: Available",
+    )?;
+    has_row(
+        &run,
+        &["Progressing", "True", "NewReplicaSetAvailable"],
+        "describe: Progressing",
+    )?;
+    let names = rs_names(tc, ns);
+    let newest = names.last().cloned().unwrap_or_default();
+    has(
+        &run,
+        &format!("NewReplicaSet:   {newest} (3/3 replicas created)"),
+        "describe: NewReplicaSet",
+    )?;
+    has(
+        &run,
+        &format!(
+            "OldReplicaSets:  {} (0/0 replicas created), {} (0/0 replicas created)",
+            names[1], names[0]
+        ),
+        "describe: every old ReplicaSet, oldest first (kubectl lists them all)",
+    )?;
+    has(&run, "ScalingReplicaSet", "describe: the events")?;
+    has(
+        &run,
+        "deployment-controller",
+        "describe: the events' source",
+    )?;
+    has(
+        &run,
+        &format!("Scaled up replica set {newest} from 0 to 1"),
+        "describe: a ≥1.31 event text",
+    )?;
+
+    let run = k.run(&[&["scale", "deployment", "web", "--replicas=4"][..], &n].concat());
+    ok(&run)?;
+    has(&run, "deployment.apps/web scaled", "scale")?;
+    rolled_out_status(k, ns)?;
+    let run = k.run(&[&["get", "deploy", "web"][..], &n].concat());
+    has_row(&run, &["web", "4/4", "4", "4"], "get deploy after scale")?;
+
+    let run = k.run(&[&["get", "rs"][..], &n].concat());
+    has_row(&run, &[&newest, "4", "4", "4"], "get rs after scale")?;
+    Ok(())
+}
+
+#[test]
+fn every_kubectl_version_drives_deployments_and_rollouts() {
+    let tc = TestCluster::start_with(kq_sim::ClusterConfig {
+        speed: 20.0,
+        ..kq_sim::ClusterConfig::default()
+    });
+    let versions = kubectl_binaries();
+    let started = std::time::Instant::now();
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = versions
+            .iter()
+            .map(|(label, path)| {
+                let k = tc.kubectl(label, path);
+                let ns = format!("wd-{}", label.replace('.', "-"));
+                let tc = &tc;
+                s.spawn(move || {
+                    kubectl_scenario(tc, &k, &ns).map_err(|e| format!("kubectl {label}: {e}"))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| match h.join() {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some("a kubectl scenario panicked".to_string()),
+            })
+            .collect()
+    });
+    eprintln!(
+        "{} kubectl versions checked in {:?}",
+        versions.len(),
+        started.elapsed()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} kubectl versions failed:\n\n{}",
+        failures.len(),
+        versions.len(),
+        failures.join("\n\n")
+    );
 }
