@@ -59,9 +59,11 @@ fn pods_of(tc: &TestCluster, job_name: &str) -> Vec<Pod> {
         .list::<Pod>(Some("default"))
         .into_iter()
         .filter(|p| {
-            p.metadata.owner_references.iter().flatten().any(|r| {
-                r.kind == "Job" && r.name == job_name && r.controller == Some(true)
-            })
+            p.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|r| r.kind == "Job" && r.name == job_name && r.controller == Some(true))
         })
         .collect();
     pods.sort_by_key(|p| p.metadata.creation_timestamp.as_ref().map(|t| t.0));
@@ -150,7 +152,12 @@ fn advance_until(tc: &TestCluster, limit: Duration, mut done: impl FnMut() -> bo
 fn a_job_runs_its_pod_to_completion() {
     let tc = TestCluster::paused();
     let t0 = now(&tc);
-    create(&tc, "default", "batch", job_spec("hello", "echo hi", json!({})));
+    create(
+        &tc,
+        "default",
+        "batch",
+        job_spec("hello", "echo hi", json!({})),
+    );
 
     // The pod exists at once, named from the Job, owned by it and held by the finalizer.
     let pods = pods_of(&tc, "hello");
@@ -203,12 +210,20 @@ fn a_job_runs_its_pod_to_completion() {
             ),
         ]
     );
-    assert!(took < secs(30), "a busybox echo finishes within seconds: {took:?}");
+    assert!(
+        took < secs(30),
+        "a busybox echo finishes within seconds: {took:?}"
+    );
     let pods = pods_of(&tc, "hello");
     assert_eq!(pods.len(), 1, "a completed pod is kept, not replaced");
     assert_eq!(phase(&pods[0]), "Succeeded");
     assert!(
-        pods[0].metadata.finalizers.clone().unwrap_or_default().is_empty(),
+        pods[0]
+            .metadata
+            .finalizers
+            .clone()
+            .unwrap_or_default()
+            .is_empty(),
         "the finalizer is removed once the pod is counted"
     );
     assert_eq!(
@@ -251,19 +266,33 @@ fn gap(a: jiff::Timestamp, b: jiff::Timestamp) -> i64 {
 #[test]
 fn a_failing_job_backs_off_10s_20s_40s_then_reaches_its_backoff_limit() {
     let tc = TestCluster::paused();
-    create(&tc, "default", "batch", job_spec("fail2", "exit 1", json!({"backoffLimit": 2})));
-    create(&tc, "default", "batch", job_spec("fail3", "exit 1", json!({"backoffLimit": 3})));
-    let failed = |name: &str| {
-        conditions(&job(&tc, name))
-            .iter()
-            .any(|c| c.0 == "Failed")
-    };
+    create(
+        &tc,
+        "default",
+        "batch",
+        job_spec("fail2", "exit 1", json!({"backoffLimit": 2})),
+    );
+    create(
+        &tc,
+        "default",
+        "batch",
+        job_spec("fail3", "exit 1", json!({"backoffLimit": 3})),
+    );
+    let failed = |name: &str| conditions(&job(&tc, name)).iter().any(|c| c.0 == "Failed");
     advance_until(&tc, secs(300), || failed("fail2") && failed("fail3"));
 
     for (name, limit, delays) in [("fail2", 2, vec![10, 20]), ("fail3", 3, vec![10, 20, 40])] {
         let pods = pods_of(&tc, name);
-        assert_eq!(pods.len(), limit + 1, "{name}: backoffLimit {limit} allows {} pods", limit + 1);
-        assert!(pods.iter().all(|p| phase(p) == "Failed"), "{name}: every pod failed");
+        assert_eq!(
+            pods.len(),
+            limit + 1,
+            "{name}: backoffLimit {limit} allows {} pods",
+            limit + 1
+        );
+        assert!(
+            pods.iter().all(|p| phase(p) == "Failed"),
+            "{name}: every pod failed"
+        );
         assert!(
             pods.iter()
                 .all(|p| p.metadata.finalizers.clone().unwrap_or_default().is_empty()),
@@ -280,7 +309,10 @@ fn a_failing_job_backs_off_10s_20s_40s_then_reaches_its_backoff_limit() {
         assert_eq!(st.failed, Some(limit as i32 + 1));
         assert_eq!(st.succeeded, None);
         assert_eq!(st.active, None);
-        assert!(st.completion_time.is_none(), "a failed Job has no completion time");
+        assert!(
+            st.completion_time.is_none(),
+            "a failed Job has no completion time"
+        );
         let msg = "Job has reached the specified backoff limit";
         assert_eq!(
             conditions(&j),
@@ -294,7 +326,13 @@ fn a_failing_job_backs_off_10s_20s_40s_then_reaches_its_backoff_limit() {
             evs.iter().filter(|e| e.1 == "SuccessfulCreate").collect();
         assert_eq!(creates.len(), limit + 1);
         for (e, p) in creates.iter().zip(&pods) {
-            assert_eq!(e.2, format!("Created pod: {}", p.metadata.name.clone().unwrap_or_default()));
+            assert_eq!(
+                e.2,
+                format!(
+                    "Created pod: {}",
+                    p.metadata.name.clone().unwrap_or_default()
+                )
+            );
         }
         assert_eq!(
             evs.last(),
@@ -312,7 +350,10 @@ fn a_failing_job_backs_off_10s_20s_40s_then_reaches_its_backoff_limit() {
             .and_then(|c| c.last_transition_time.clone())
             .map(|t| t.0)
             .expect("Failed has a transition time");
-        assert!(gap(last, failed_at) <= 1, "{name}: Failed {failed_at} after the last failure {last}");
+        assert!(
+            gap(last, failed_at) <= 1,
+            "{name}: Failed {failed_at} after the last failure {last}"
+        );
     }
     // Nothing more happens to a failed Job.
     tc.cluster().advance(secs(600));
@@ -329,23 +370,49 @@ fn a_job_past_its_active_deadline_is_failed_and_its_pod_deleted() {
         "batch",
         job_spec("slow", "sleep 3600", json!({"activeDeadlineSeconds": 30})),
     );
-    let pod_name = pods_of(&tc, "slow")[0].metadata.name.clone().unwrap_or_default();
+    let pod_name = pods_of(&tc, "slow")[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap_or_default();
     tc.cluster().advance(secs(29));
-    assert!(conditions(&job(&tc, "slow")).is_empty(), "still within the deadline");
+    assert!(
+        conditions(&job(&tc, "slow")).is_empty(),
+        "still within the deadline"
+    );
     assert_eq!(phase(&pods_of(&tc, "slow")[0]), "Running");
     tc.cluster().advance(secs(1));
     let msg = "Job was active longer than specified deadline";
     let j = job(&tc, "slow");
     let c = conditions(&j);
-    assert_eq!(c.first(), Some(&cond("FailureTarget", "DeadlineExceeded", msg)), "at exactly 30 s");
-    let target_at = j.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|c| c[0].last_transition_time.clone());
-    assert_eq!(target_at.map(|t| t.0.as_second()), Some(t0.as_second() + 30));
+    assert_eq!(
+        c.first(),
+        Some(&cond("FailureTarget", "DeadlineExceeded", msg)),
+        "at exactly 30 s"
+    );
+    let target_at = j
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c[0].last_transition_time.clone());
+    assert_eq!(
+        target_at.map(|t| t.0.as_second()),
+        Some(t0.as_second() + 30)
+    );
     let evs = events(&tc, "Job", "slow");
     assert!(
-        evs.contains(&("Normal".into(), "SuccessfulDelete".into(), format!("Deleted pod: {pod_name}"))),
+        evs.contains(&(
+            "Normal".into(),
+            "SuccessfulDelete".into(),
+            format!("Deleted pod: {pod_name}")
+        )),
         "the active pod is deleted: {evs:?}"
     );
-    advance_until(&tc, secs(60), || conditions(&job(&tc, "slow")).iter().any(|c| c.0 == "Failed"));
+    advance_until(&tc, secs(60), || {
+        conditions(&job(&tc, "slow"))
+            .iter()
+            .any(|c| c.0 == "Failed")
+    });
     let j = job(&tc, "slow");
     assert_eq!(
         conditions(&j),
@@ -358,9 +425,284 @@ fn a_job_past_its_active_deadline_is_failed_and_its_pod_deleted() {
     assert_eq!(st.failed, Some(1), "the deleted pod counts as failed");
     assert_eq!(st.active, None);
     assert_eq!(st.terminating, Some(0));
-    assert!(pods_of(&tc, "slow").is_empty(), "the deleted pod is gone");
+    assert!(pods_of(&tc, "slow").is_empty(), "the deleted pod is gone: {:?}", pods_of(&tc, "slow").iter().map(|p| (&p.metadata, p.status.as_ref().map(|s| &s.phase))).collect::<Vec<_>>());
     assert_eq!(
         events(&tc, "Job", "slow").last(),
         Some(&("Warning".into(), "DeadlineExceeded".into(), msg.into()))
+    );
+}
+
+fn cronjob_spec(name: &str, schedule: &str, script: &str, extra: Value) -> Value {
+    let mut spec = json!({
+        "schedule": schedule,
+        "jobTemplate": {
+            "metadata": {"labels": {"team": "batch"}, "annotations": {"note": "from-template"}},
+            "spec": {"template": {"spec": {
+                "restartPolicy": "Never",
+                "containers": [{"name": name, "image": "busybox:1.36",
+                    "command": ["sh", "-c", script]}]
+            }}}
+        }
+    });
+    if let (Some(s), Some(e)) = (spec.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            s.insert(k.clone(), v.clone());
+        }
+    }
+    json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": name}, "spec": spec})
+}
+
+fn cronjob(tc: &TestCluster, name: &str) -> CronJob {
+    tc.cluster()
+        .store()
+        .get::<CronJob>("default", name)
+        .expect("the cronjob exists")
+}
+
+/// Jobs the CronJob controls, by name.
+fn jobs_of(tc: &TestCluster, cj: &str) -> Vec<Job> {
+    let mut jobs: Vec<Job> = tc
+        .cluster()
+        .store()
+        .list::<Job>(Some("default"))
+        .into_iter()
+        .filter(|j| {
+            j.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|r| r.kind == "CronJob" && r.name == cj && r.controller == Some(true))
+        })
+        .collect();
+    jobs.sort_by_key(|j| j.metadata.name.clone());
+    jobs
+}
+
+/// Seconds to the next whole minute of virtual time.
+fn to_next_minute(tc: &TestCluster) -> u64 {
+    let s = now(tc).as_second();
+    (60 - s.rem_euclid(60)) as u64
+}
+
+#[test]
+fn a_cronjob_fires_every_minute_on_the_virtual_clock_and_keeps_three_successful_jobs() {
+    let tc = TestCluster::paused();
+    create(
+        &tc,
+        "default",
+        "batch",
+        cronjob_spec("tick", "*/1 * * * *", "echo tick", json!({})),
+    );
+    assert!(
+        jobs_of(&tc, "tick").is_empty(),
+        "nothing before the first minute"
+    );
+
+    // Just before the minute: still nothing; at the minute (plus the controller's 100 ms) the Job.
+    let wait = to_next_minute(&tc);
+    tc.cluster()
+        .advance(Duration::from_millis(wait * 1000 - 500));
+    assert!(
+        jobs_of(&tc, "tick").is_empty(),
+        "not before the schedule time"
+    );
+    tc.cluster().advance(Duration::from_millis(600));
+    let first_minute = (now(&tc).as_second() / 60) * 60;
+    let jobs = jobs_of(&tc, "tick");
+    assert_eq!(jobs.len(), 1, "the minute's Job");
+    let j = &jobs[0];
+    let first_name = format!("tick-{}", first_minute / 60);
+    assert_eq!(j.metadata.name.as_deref(), Some(first_name.as_str()));
+    let labels = j.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(labels.get("team").map(String::as_str), Some("batch"));
+    let ann = j.metadata.annotations.clone().unwrap_or_default();
+    assert_eq!(ann.get("note").map(String::as_str), Some("from-template"));
+    let scheduled = jiff::Timestamp::from_second(first_minute).unwrap();
+    assert_eq!(
+        ann.get("batch.kubernetes.io/cronjob-scheduled-timestamp")
+            .cloned(),
+        Some(scheduled.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+    );
+    let cj = cronjob(&tc, "tick");
+    let st = cj.status.clone().unwrap_or_default();
+    assert_eq!(st.last_schedule_time.map(|t| t.0), Some(scheduled));
+    let active: Vec<String> = st
+        .active
+        .iter()
+        .flatten()
+        .filter_map(|r| r.name.clone())
+        .collect();
+    assert_eq!(active, vec![first_name.clone()]);
+    assert_eq!(
+        events(&tc, "CronJob", "tick"),
+        vec![(
+            "Normal".into(),
+            "SuccessfulCreate".into(),
+            format!("Created job {first_name}")
+        )]
+    );
+
+    // Five more minutes: a Job each minute, each completing; only the newest three are kept.
+    tc.cluster().advance(secs(5 * 60 + 30));
+    let names: Vec<String> = jobs_of(&tc, "tick")
+        .iter()
+        .filter_map(|j| j.metadata.name.clone())
+        .collect();
+    let want: Vec<String> = (3..6)
+        .map(|i| format!("tick-{}", first_minute / 60 + i))
+        .collect();
+    assert_eq!(
+        names, want,
+        "successfulJobsHistoryLimit 3 keeps the newest three"
+    );
+    let cj = cronjob(&tc, "tick");
+    let st = cj.status.clone().unwrap_or_default();
+    assert!(
+        st.active.unwrap_or_default().is_empty(),
+        "no Job runs 30 s past the minute"
+    );
+    assert_eq!(
+        st.last_schedule_time.map(|t| t.0.as_second()),
+        Some(first_minute + 5 * 60)
+    );
+    let last_done = job(&tc, &want[2])
+        .status
+        .and_then(|s| s.completion_time)
+        .map(|t| t.0);
+    assert_eq!(st.last_successful_time.map(|t| t.0), last_done);
+    let evs = events(&tc, "CronJob", "tick");
+    let of = |reason: &str| -> Vec<String> {
+        evs.iter()
+            .filter(|e| e.1 == reason)
+            .map(|e| e.2.clone())
+            .collect()
+    };
+    let all: Vec<String> = (0..6)
+        .map(|i| format!("tick-{}", first_minute / 60 + i))
+        .collect();
+    assert_eq!(
+        of("SuccessfulCreate"),
+        all.iter()
+            .map(|n| format!("Created job {n}"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        of("SawCompletedJob"),
+        all.iter()
+            .map(|n| format!("Saw completed job: {n}, status: Complete"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        of("SuccessfulDelete"),
+        all[..3]
+            .iter()
+            .map(|n| format!("Deleted job {n}"))
+            .collect::<Vec<_>>()
+    );
+    // Suspended: no further Jobs.
+    tc.cluster()
+        .store()
+        .update_with::<CronJob>("default", "tick", |c| {
+            if let Some(s) = c.spec.as_mut() {
+                s.suspend = Some(true);
+            }
+        })
+        .expect("suspend");
+    tc.cluster().advance(secs(180));
+    assert_eq!(
+        jobs_of(&tc, "tick").len(),
+        3,
+        "a suspended CronJob starts nothing"
+    );
+}
+
+#[test]
+fn forbid_skips_a_schedule_while_the_previous_job_runs() {
+    let tc = TestCluster::paused();
+    // Without a starting deadline the skipped run starts late, as soon as the previous Job
+    // finished; with one it is dropped and the next run waits for its own minute.
+    create(
+        &tc,
+        "default",
+        "batch",
+        cronjob_spec(
+            "lock",
+            "*/1 * * * *",
+            "sleep 90",
+            json!({"concurrencyPolicy": "Forbid"}),
+        ),
+    );
+    create(
+        &tc,
+        "default",
+        "batch",
+        cronjob_spec(
+            "lockd",
+            "*/1 * * * *",
+            "sleep 90",
+            json!({"concurrencyPolicy": "Forbid", "startingDeadlineSeconds": 10}),
+        ),
+    );
+    tc.cluster().advance(secs(to_next_minute(&tc) + 1));
+    let m0 = now(&tc).as_second() / 60;
+    assert_eq!(jobs_of(&tc, "lock").len(), 1);
+    assert_eq!(jobs_of(&tc, "lockd").len(), 1);
+    // The next minute: the first Jobs still sleep, so nothing starts.
+    tc.cluster().advance(secs(60));
+    for cj in ["lock", "lockd"] {
+        assert_eq!(
+            jobs_of(&tc, cj).len(),
+            1,
+            "{cj}: Forbid: no second Job while one runs"
+        );
+        let evs = events(&tc, "CronJob", cj);
+        assert!(
+            evs.contains(&(
+                "Normal".into(),
+                "JobAlreadyActive".into(),
+                "Not starting job because prior execution is running and concurrency policy is Forbid"
+                    .into()
+            )),
+            "{cj}: {evs:?}"
+        );
+    }
+    tc.cluster().advance(secs(50));
+    // lock: the skipped minute's Job, started once the first finished (about 90 s after m0).
+    let jobs = jobs_of(&tc, "lock");
+    let names: Vec<String> = jobs
+        .iter()
+        .filter_map(|j| j.metadata.name.clone())
+        .collect();
+    assert_eq!(
+        names,
+        vec![format!("lock-{m0}"), format!("lock-{}", m0 + 1)]
+    );
+    let first_done = jobs[0]
+        .status
+        .as_ref()
+        .and_then(|s| s.completion_time.clone())
+        .expect("the first Job completed")
+        .0;
+    let second_created = jobs[1]
+        .metadata
+        .creation_timestamp
+        .clone()
+        .expect("created")
+        .0;
+    assert!(
+        second_created >= first_done && second_created.as_second() - m0 * 60 >= 90,
+        "the late run starts after the first Job finished: {second_created} vs {first_done}"
+    );
+    // lockd: the skipped minute lies outside its 10 s starting deadline, so it is dropped
+    // (the controller only looks back that far) and the next run waits for its own minute.
+    assert_eq!(jobs_of(&tc, "lockd").len(), 1);
+    tc.cluster().advance(secs(15));
+    let names: Vec<String> = jobs_of(&tc, "lockd")
+        .iter()
+        .filter_map(|j| j.metadata.name.clone())
+        .collect();
+    assert_eq!(
+        names,
+        vec![format!("lockd-{m0}"), format!("lockd-{}", m0 + 2)]
     );
 }
