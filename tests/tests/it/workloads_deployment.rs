@@ -346,6 +346,17 @@ fn a_rollout_to_a_missing_image_exceeds_its_progress_deadline_after_600_virtual_
     tc.cluster().advance(Duration::from_secs(590));
     let d = get_deploy(&tc, ns, "web");
     assert_eq!(conditions(&d)[1].2, "ReplicaSetUpdated", "not yet at 595 s");
+    let versions = kubectl_binaries();
+    for (label, path) in &versions {
+        let k = tc.kubectl(label, path);
+        let run = k.run(&["rollout", "status", "deployment/web", "--watch=false"]);
+        assert!(run.ok(), "{run}");
+        assert_eq!(
+            run.stdout,
+            "Waiting for deployment \"web\" rollout to finish: 1 out of 3 new replicas have been updated...\n",
+            "{run}"
+        );
+    }
     tc.cluster().advance(Duration::from_secs(10));
     let d = get_deploy(&tc, ns, "web");
     assert_eq!(
@@ -370,6 +381,15 @@ fn a_rollout_to_a_missing_image_exceeds_its_progress_deadline_after_600_virtual_
         3,
         "no old pod was given up for a pod that never ran"
     );
+    for (label, path) in &versions {
+        let k = tc.kubectl(label, path);
+        let run = k.run(&["rollout", "status", "deployment/web"]);
+        assert_eq!(run.code, 1, "{run}");
+        assert_eq!(
+            run.stderr, "error: deployment \"web\" exceeded its progress deadline\n",
+            "kubectl {label}: {run}"
+        );
+    }
 }
 
 #[test]
