@@ -1,1 +1,398 @@
-//! Workloads: workloads_api (filled in by the workloads work).
+//! The API around the workload kinds, driven by every kubectl on this machine: `create
+//! deployment|job|cronjob` (protobuf bodies from kubectl 1.32 on), the server-side tables of
+//! `get deploy,rs,job,cronjob` and their `-o wide` columns, the scheme defaults `-o yaml`
+//! shows, `scale` through the scale subresource (and its `--current-replicas` precondition),
+//! `set image` merging containers by name, the validation errors kube-apiserver prints, and
+//! `get all`.
+//!
+//! One cluster is shared; each kubectl version works in its own namespace with its own HOME,
+//! and the versions run concurrently, as in `kubectl_compat.rs`.
+
+use std::time::Instant;
+
+use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries};
+
+type Step = Result<(), String>;
+
+fn ok(run: &Run) -> Step {
+    if run.ok() {
+        Ok(())
+    } else {
+        Err(format!("expected success: {run}"))
+    }
+}
+
+fn has(run: &Run, text: &str, why: &str) -> Step {
+    if run.stdout.contains(text) || run.stderr.contains(text) {
+        Ok(())
+    } else {
+        Err(format!("{why}: expected to see {text:?} in {run}"))
+    }
+}
+
+fn fails_with(run: &Run, text: &str, why: &str) -> Step {
+    if run.ok() {
+        return Err(format!("{why}: expected a failure: {run}"));
+    }
+    has(run, text, why)
+}
+
+/// Does some line of stdout consist of these whitespace-separated words in order?
+fn has_row(run: &Run, words: &[&str], why: &str) -> Step {
+    let found = run.stdout.lines().any(|l| {
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        cols.len() >= words.len() && cols[..words.len()] == *words
+    });
+    if found {
+        Ok(())
+    } else {
+        Err(format!("{why}: expected a row starting {words:?} in {run}"))
+    }
+}
+
+/// The column headers of the first line (columns are separated by at least two spaces, so
+/// `LAST SCHEDULE` and `NODE SELECTOR` stay one header).
+fn header(run: &Run, cols: &[&str], why: &str) -> Step {
+    let first = run.stdout.lines().next().unwrap_or_default();
+    let got: Vec<&str> = first
+        .split("  ")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if got == cols {
+        Ok(())
+    } else {
+        Err(format!("{why}: header {got:?} != {cols:?} in {run}"))
+    }
+}
+
+fn equals(run: &Run, want: &str, why: &str) -> Step {
+    ok(run)?;
+    if run.stdout.trim() == want {
+        Ok(())
+    } else {
+        Err(format!("{why}: expected {want:?}, got {run}"))
+    }
+}
+
+fn write_file(tc: &TestCluster, name: &str, text: &str) -> String {
+    let path = tc.dir().join(name);
+    std::fs::write(&path, text).expect("a manifest in the scratch directory");
+    path.to_string_lossy().into_owned()
+}
+
+fn scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
+    let run = |args: &[&str]| {
+        let mut a: Vec<&str> = vec!["-n", ns];
+        a.extend_from_slice(args);
+        k.run(&a)
+    };
+    ok(&k.run(&["create", "namespace", ns]))?;
+
+    // Deployments.
+    let r = run(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx:1.27",
+        "--replicas=2",
+    ]);
+    equals(
+        &r,
+        "deployment.apps/web created",
+        "create deployment answers",
+    )?;
+    let r = run(&["get", "deploy", "web"]);
+    header(
+        &r,
+        &["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+        "deployment table",
+    )?;
+    let row = r
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>();
+    if row.first() != Some(&"web") || !row.get(1).is_some_and(|c| c.ends_with("/2")) {
+        return Err(format!("READY is ready/desired: {r}"));
+    }
+    let r = run(&["get", "deploy", "-o", "wide"]);
+    header(
+        &r,
+        &[
+            "NAME",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR",
+        ],
+        "deployment wide table",
+    )?;
+    if !r.stdout.lines().any(|l| {
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        cols.first() == Some(&"web") && cols.ends_with(&["nginx", "nginx:1.27", "app=web"])
+    }) {
+        return Err(format!("wide cells: containers, images, selector: {r}"));
+    }
+    let r = run(&["get", "deploy", "web", "-o", "yaml"]);
+    ok(&r)?;
+    for default in [
+        "progressDeadlineSeconds: 600",
+        "revisionHistoryLimit: 10",
+        "maxSurge: 25%",
+        "maxUnavailable: 25%",
+        "type: RollingUpdate",
+        "restartPolicy: Always",
+        "dnsPolicy: ClusterFirst",
+        "schedulerName: default-scheduler",
+        "terminationGracePeriodSeconds: 30",
+        "securityContext: {}",
+        "imagePullPolicy: IfNotPresent",
+        "terminationMessagePath: /dev/termination-log",
+        "terminationMessagePolicy: File",
+    ] {
+        has(&r, default, "get -o yaml shows the scheme defaults")?;
+    }
+    if r.stdout.contains("enableServiceLinks") {
+        return Err(format!("a pod template has no pod-only defaults: {r}"));
+    }
+
+    // Scale through the scale subresource.
+    let r = run(&["scale", "deploy/web", "--replicas=3"]);
+    equals(&r, "deployment.apps/web scaled", "kubectl scale answers")?;
+    equals(
+        &run(&["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"]),
+        "3",
+        "scale changed spec.replicas",
+    )?;
+    let r = run(&[
+        "scale",
+        "deploy/web",
+        "--current-replicas=2",
+        "--replicas=4",
+    ]);
+    fails_with(
+        &r,
+        "Expected replicas to be 2, was 3",
+        "--current-replicas is checked against the Scale",
+    )?;
+    let r = k.run(&[
+        "get",
+        "--raw",
+        &format!("/apis/apps/v1/namespaces/{ns}/deployments/web/scale"),
+    ]);
+    has(
+        &r,
+        "\"kind\":\"Scale\"",
+        "the scale subresource answers a Scale",
+    )?;
+    has(
+        &r,
+        "\"selector\":\"app=web\"",
+        "with the selector as a string",
+    )?;
+
+    // set image merges the container by name.
+    let r = run(&["set", "image", "deploy/web", "nginx=nginx:1.28"]);
+    equals(&r, "deployment.apps/web image updated", "set image answers")?;
+    equals(
+        &run(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[*].image}",
+        ]),
+        "nginx:1.28",
+        "set image replaced the one container's image",
+    )?;
+    equals(
+        &run(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.metadata.generation}",
+        ]),
+        "3",
+        "each spec change bumps the generation (scale, set image)",
+    )?;
+
+    // Validation texts.
+    let bad = write_file(
+        tc,
+        &format!("bad-{ns}.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\nspec:\n  selector:\n    matchLabels:\n      app: bad\n  template:\n    metadata:\n      labels:\n        app: other\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: web\n        image: nginx:1.27\n",
+    );
+    let r = run(&["apply", "-f", &bad]);
+    fails_with(
+        &r,
+        "The Deployment \"bad\" is invalid: \n* spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"other\"}: `selector` does not match template `labels`\n* spec.template.spec.restartPolicy: Unsupported value: \"Never\": supported values: \"Always\"",
+        "a bad Deployment is refused with kube-apiserver's words",
+    )?;
+    let moved = write_file(
+        tc,
+        &format!("moved-{ns}.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels:\n      app: moved\n  template:\n    metadata:\n      labels:\n        app: moved\n    spec:\n      containers:\n      - name: nginx\n        image: nginx:1.28\n",
+    );
+    let r = run(&["apply", "-f", &moved]);
+    fails_with(
+        &r,
+        "spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"moved\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable",
+        "a Deployment's selector cannot change",
+    )?;
+
+    // Jobs.
+    let r = run(&[
+        "create",
+        "job",
+        "pi",
+        "--image=busybox:1.36",
+        "--",
+        "echo",
+        "hi",
+    ]);
+    equals(&r, "job.batch/pi created", "create job answers")?;
+    let r = run(&["get", "job", "pi"]);
+    header(
+        &r,
+        &["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
+        "job table of a 1.33 server",
+    )?;
+    has_row(&r, &["pi"], "the job is listed")?;
+    let r = run(&["get", "job", "pi", "-o", "wide"]);
+    header(
+        &r,
+        &[
+            "NAME",
+            "STATUS",
+            "COMPLETIONS",
+            "DURATION",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR",
+        ],
+        "job wide table",
+    )?;
+    has(
+        &r,
+        "batch.kubernetes.io/controller-uid=",
+        "the generated selector",
+    )?;
+    let r = run(&["get", "job", "pi", "-o", "yaml"]);
+    for default in [
+        "backoffLimit: 6",
+        "completionMode: NonIndexed",
+        "completions: 1",
+        "parallelism: 1",
+        "suspend: false",
+        "podReplacementPolicy: TerminatingOrFailed",
+        "batch.kubernetes.io/job-name: pi",
+        "job-name: pi",
+        "restartPolicy: Never",
+    ] {
+        has(&r, default, "a job's defaults and generated labels")?;
+    }
+    let r = run(&["get", "jobs", "--field-selector", "status.successful=0"]);
+    ok(&r)?;
+
+    // CronJobs.
+    let r = run(&[
+        "create",
+        "cronjob",
+        "hello",
+        "--image=busybox:1.36",
+        "--schedule=*/5 * * * *",
+        "--",
+        "date",
+    ]);
+    equals(&r, "cronjob.batch/hello created", "create cronjob answers")?;
+    let r = run(&["get", "cronjob", "hello"]);
+    header(
+        &r,
+        &[
+            "NAME",
+            "SCHEDULE",
+            "TIMEZONE",
+            "SUSPEND",
+            "ACTIVE",
+            "LAST SCHEDULE",
+            "AGE",
+        ],
+        "cronjob table of a 1.33 server",
+    )?;
+    has_row(
+        &r,
+        &[
+            "hello", "*/5", "*", "*", "*", "*", "<none>", "False", "0", "<none>",
+        ],
+        "cronjob cells",
+    )?;
+    let r = run(&[
+        "create",
+        "cronjob",
+        "never",
+        "--image=busybox:1.36",
+        "--schedule=every day",
+    ]);
+    fails_with(
+        &r,
+        "spec.schedule: Invalid value: \"every day\": expected exactly 5 fields, found 2: [every day]",
+        "a schedule the cron parser refuses",
+    )?;
+
+    // Everything together.
+    let r = run(&["get", "all"]);
+    ok(&r)?;
+    for name in ["deployment.apps/web", "job.batch/pi", "cronjob.batch/hello"] {
+        has(&r, name, "get all lists the workloads")?;
+    }
+    let r = run(&["get", "deploy,rs,job,cronjob"]);
+    ok(&r)?;
+    has(&r, "deployment.apps/web", "several kinds at once")?;
+    Ok(())
+}
+
+#[test]
+fn every_kubectl_version_drives_the_workload_api() {
+    let tc = TestCluster::start();
+    let versions = kubectl_binaries();
+    let started = Instant::now();
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = versions
+            .iter()
+            .map(|(label, path)| {
+                let k = tc.kubectl(label, path);
+                let ns = format!("wl-{}", label.replace('.', "-"));
+                let tc = &tc;
+                s.spawn(move || scenario(tc, &k, &ns).map_err(|e| format!("kubectl {label}: {e}")))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| match h.join() {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some("a kubectl scenario panicked".to_string()),
+            })
+            .collect()
+    });
+    eprintln!(
+        "{} kubectl versions checked in {:?}",
+        versions.len(),
+        started.elapsed()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} kubectl versions failed:\n\n{}",
+        failures.len(),
+        versions.len(),
+        failures.join("\n\n")
+    );
+}

@@ -19,6 +19,8 @@ enum Ty {
     Msg(&'static str),
     MapStr,
     MapBytes,
+    /// `map<string, resource.Quantity>` (container resources).
+    MapQuantity,
     Time,
     IntOrString,
 }
@@ -189,6 +191,203 @@ fn schema(msg: &str) -> Option<&'static [F]> {
             ];
             S
         }
+        // apps/v1 (k8s.io/api/apps/v1/generated.proto).
+        "Deployment" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                f(2, "spec", Msg("DeploymentSpec")),
+            ];
+            S
+        }
+        "DeploymentSpec" => {
+            const S: &[F] = &[
+                ptr(1, "replicas", Int),
+                f(2, "selector", Msg("LabelSelector")),
+                f(3, "template", Msg("PodTemplateSpec")),
+                f(4, "strategy", Msg("DeploymentStrategy")),
+                f(5, "minReadySeconds", Int),
+                ptr(6, "revisionHistoryLimit", Int),
+                f(7, "paused", Bool),
+                ptr(9, "progressDeadlineSeconds", Int),
+            ];
+            S
+        }
+        "DeploymentStrategy" => {
+            const S: &[F] = &[
+                f(1, "type", Str),
+                f(2, "rollingUpdate", Msg("RollingUpdateDeployment")),
+            ];
+            S
+        }
+        "RollingUpdateDeployment" => {
+            const S: &[F] = &[
+                f(1, "maxUnavailable", IntOrString),
+                f(2, "maxSurge", IntOrString),
+            ];
+            S
+        }
+        // meta/v1.
+        "LabelSelector" => {
+            const S: &[F] = &[
+                f(1, "matchLabels", MapStr),
+                rep(2, "matchExpressions", Msg("LabelSelectorRequirement")),
+            ];
+            S
+        }
+        "LabelSelectorRequirement" => {
+            const S: &[F] = &[
+                f(1, "key", Str),
+                f(2, "operator", Str),
+                rep(3, "values", Str),
+            ];
+            S
+        }
+        // core/v1 pod templates.
+        "PodTemplateSpec" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                f(2, "spec", Msg("PodSpec")),
+            ];
+            S
+        }
+        "PodSpec" => {
+            const S: &[F] = &[
+                rep(2, "containers", Msg("Container")),
+                f(3, "restartPolicy", Str),
+                ptr(4, "terminationGracePeriodSeconds", Int),
+                ptr(5, "activeDeadlineSeconds", Int),
+                f(6, "dnsPolicy", Str),
+                f(7, "nodeSelector", MapStr),
+                f(8, "serviceAccountName", Str),
+                f(9, "serviceAccount", Str),
+                f(10, "nodeName", Str),
+                f(11, "hostNetwork", Bool),
+                f(12, "hostPID", Bool),
+                f(13, "hostIPC", Bool),
+                f(14, "securityContext", Msg("PodSecurityContext")),
+                rep(15, "imagePullSecrets", Msg("LocalObjectReference")),
+                f(16, "hostname", Str),
+                f(17, "subdomain", Str),
+                f(19, "schedulerName", Str),
+                rep(20, "initContainers", Msg("Container")),
+                ptr(21, "automountServiceAccountToken", Bool),
+                f(24, "priorityClassName", Str),
+                ptr(25, "priority", Int),
+                ptr(30, "enableServiceLinks", Bool),
+                ptr(31, "preemptionPolicy", Str),
+            ];
+            S
+        }
+        "PodSecurityContext" => {
+            const S: &[F] = &[
+                ptr(2, "runAsUser", Int),
+                ptr(3, "runAsNonRoot", Bool),
+                ptr(5, "fsGroup", Int),
+                ptr(6, "runAsGroup", Int),
+            ];
+            S
+        }
+        "Container" => {
+            const S: &[F] = &[
+                f(1, "name", Str),
+                f(2, "image", Str),
+                rep(3, "command", Str),
+                rep(4, "args", Str),
+                f(5, "workingDir", Str),
+                rep(6, "ports", Msg("ContainerPort")),
+                rep(7, "env", Msg("EnvVar")),
+                f(8, "resources", Msg("ResourceRequirements")),
+                rep(9, "volumeMounts", Msg("VolumeMount")),
+                f(13, "terminationMessagePath", Str),
+                f(14, "imagePullPolicy", Str),
+                f(16, "stdin", Bool),
+                f(17, "stdinOnce", Bool),
+                f(18, "tty", Bool),
+                f(20, "terminationMessagePolicy", Str),
+            ];
+            S
+        }
+        "ContainerPort" => {
+            const S: &[F] = &[
+                f(1, "name", Str),
+                f(2, "hostPort", Int),
+                f(3, "containerPort", Int),
+                f(4, "protocol", Str),
+                f(5, "hostIP", Str),
+            ];
+            S
+        }
+        "EnvVar" => {
+            const S: &[F] = &[f(1, "name", Str), f(2, "value", Str)];
+            S
+        }
+        "ResourceRequirements" => {
+            const S: &[F] = &[f(1, "limits", MapQuantity), f(2, "requests", MapQuantity)];
+            S
+        }
+        "VolumeMount" => {
+            const S: &[F] = &[
+                f(1, "name", Str),
+                f(2, "readOnly", Bool),
+                f(3, "mountPath", Str),
+                f(4, "subPath", Str),
+            ];
+            S
+        }
+        // batch/v1 (k8s.io/api/batch/v1/generated.proto).
+        "Job" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                f(2, "spec", Msg("JobSpec")),
+            ];
+            S
+        }
+        "JobSpec" => {
+            const S: &[F] = &[
+                ptr(1, "parallelism", Int),
+                ptr(2, "completions", Int),
+                ptr(3, "activeDeadlineSeconds", Int),
+                f(4, "selector", Msg("LabelSelector")),
+                ptr(5, "manualSelector", Bool),
+                f(6, "template", Msg("PodTemplateSpec")),
+                ptr(7, "backoffLimit", Int),
+                ptr(8, "ttlSecondsAfterFinished", Int),
+                ptr(9, "completionMode", Str),
+                ptr(10, "suspend", Bool),
+                ptr(12, "backoffLimitPerIndex", Int),
+                ptr(13, "maxFailedIndexes", Int),
+                ptr(14, "podReplacementPolicy", Str),
+                ptr(15, "managedBy", Str),
+            ];
+            S
+        }
+        "CronJob" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                f(2, "spec", Msg("CronJobSpec")),
+            ];
+            S
+        }
+        "CronJobSpec" => {
+            const S: &[F] = &[
+                f(1, "schedule", Str),
+                ptr(2, "startingDeadlineSeconds", Int),
+                f(3, "concurrencyPolicy", Str),
+                ptr(4, "suspend", Bool),
+                f(5, "jobTemplate", Msg("JobTemplateSpec")),
+                ptr(6, "successfulJobsHistoryLimit", Int),
+                ptr(7, "failedJobsHistoryLimit", Int),
+                ptr(8, "timeZone", Str),
+            ];
+            S
+        }
+        "JobTemplateSpec" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                f(2, "spec", Msg("JobSpec")),
+            ];
+            S
+        }
         _ => return None,
     })
 }
@@ -197,7 +396,14 @@ fn schema(msg: &str) -> Option<&'static [F]> {
 pub fn supports(kind: &str) -> bool {
     matches!(
         kind,
-        "Namespace" | "ConfigMap" | "Secret" | "ServiceAccount" | "Service"
+        "Namespace"
+            | "ConfigMap"
+            | "Secret"
+            | "ServiceAccount"
+            | "Service"
+            | "Deployment"
+            | "Job"
+            | "CronJob"
     )
 }
 
@@ -272,20 +478,34 @@ fn string(b: &[u8]) -> Result<String, ProtoError> {
         .map_err(|_| ProtoError::Malformed("invalid UTF-8 in a string field".into()))
 }
 
-fn map_entry(b: &[u8], bytes_value: bool) -> Result<(String, Value), ProtoError> {
+fn map_entry(b: &[u8], ty: Ty) -> Result<(String, Value), ProtoError> {
     let mut r = Reader { b, pos: 0 };
     let (mut k, mut v) = (String::new(), Value::String(String::new()));
     while let Some((num, wire)) = r.next_key()? {
         match (num, wire) {
             (1, 2) => k = string(r.bytes()?)?,
-            (2, 2) if bytes_value => {
+            (2, 2) if matches!(ty, Ty::MapBytes) => {
                 v = Value::String(base64::engine::general_purpose::STANDARD.encode(r.bytes()?))
             }
+            (2, 2) if matches!(ty, Ty::MapQuantity) => v = quantity(r.bytes()?)?,
             (2, 2) => v = Value::String(string(r.bytes()?)?),
             (_, w) => r.skip(w)?,
         }
     }
     Ok((k, v))
+}
+
+/// `resource.Quantity` travels as a message holding its string form.
+fn quantity(b: &[u8]) -> Result<Value, ProtoError> {
+    let mut r = Reader { b, pos: 0 };
+    let mut q = String::new();
+    while let Some((num, wire)) = r.next_key()? {
+        match (num, wire) {
+            (1, 2) => q = string(r.bytes()?)?,
+            (_, w) => r.skip(w)?,
+        }
+    }
+    Ok(Value::String(q))
 }
 
 fn time(b: &[u8]) -> Result<Option<Value>, ProtoError> {
@@ -347,8 +567,8 @@ fn message(b: &[u8], name: &str) -> Result<Value, ProtoError> {
             (Ty::Msg(m), 2) => Some(message(r.bytes()?, m)?),
             (Ty::Time, 2) => time(r.bytes()?)?,
             (Ty::IntOrString, 2) => Some(int_or_string(r.bytes()?)?),
-            (Ty::MapStr | Ty::MapBytes, 2) => {
-                let (k, v) = map_entry(r.bytes()?, matches!(fd.ty, Ty::MapBytes))?;
+            (Ty::MapStr | Ty::MapBytes | Ty::MapQuantity, 2) => {
+                let (k, v) = map_entry(r.bytes()?, fd.ty)?;
                 let m = out
                     .entry(fd.name)
                     .or_insert_with(|| Value::Object(Map::new()));
