@@ -967,6 +967,38 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl) -> Step {
         return Err(format!("two revisions of agent after the restart: {r}"));
     }
 
+    // History and undo read and write ControllerRevisions.
+    let r = k.run(&["-n", &ns, "rollout", "history", "ds/agent"]);
+    ok(&r)?;
+    has(&r, "daemonset.apps/agent", "rollout history")?;
+    has_row(&r, &["REVISION", "CHANGE-CAUSE"], "rollout history")?;
+    has_row(&r, &["1", "<none>"], "rollout history")?;
+    has_row(&r, &["2", "<none>"], "rollout history")?;
+    let r = k.run(&["-n", &ns, "rollout", "undo", "ds/agent"]);
+    ok(&r)?;
+    has(&r, "daemonset.apps/agent rolled back", "rollout undo")?;
+    let r = k.run(&["-n", &ns, "rollout", "status", "ds/agent", "--timeout=40s"]);
+    ok(&r)?;
+    has(
+        &r,
+        "daemon set \"agent\" successfully rolled out",
+        "rollout status after undo",
+    )?;
+    let r = k.run(&["-n", &ns, "rollout", "history", "ds/agent"]);
+    ok(&r)?;
+    has_row(&r, &["2", "<none>"], "history after undo")?;
+    has_row(&r, &["3", "<none>"], "history after undo")?;
+    // One revision only: kubectl's own answer.
+    let r = k.run(&["-n", &ns, "rollout", "undo", "sts/web"]);
+    if r.ok() {
+        return Err(format!("undo of a statefulset with one revision: {r}"));
+    }
+    has(&r, "error: no last revision to roll back to", "undo sts")?;
+    let r = k.run(&["-n", &ns, "rollout", "history", "sts/web"]);
+    ok(&r)?;
+    has(&r, "statefulset.apps/web", "rollout history sts")?;
+    has_row(&r, &["1", "<none>"], "rollout history sts")?;
+
     let r = k.run(&["-n", &ns, "delete", "sts/web", "ds/agent"]);
     ok(&r)?;
     has(&r, "statefulset.apps \"web\" deleted", "delete")?;
