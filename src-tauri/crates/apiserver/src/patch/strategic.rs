@@ -31,6 +31,13 @@ pub(crate) fn field_type(parent: &str, field: &str) -> &'static str {
             "WorkloadSpec"
         }
         ("WorkloadSpec", "template") => "PodTemplateSpec",
+        (
+            "Deployment" | "ReplicaSet" | "Job" | "StatefulSet" | "DaemonSet" | "CronJob",
+            "status",
+        ) => "WorkloadStatus",
+        ("CronJob", "spec") => "CronJobSpec",
+        ("CronJobSpec", "jobTemplate") => "JobTemplateSpec",
+        ("JobTemplateSpec", "spec") => "WorkloadSpec",
         ("PodSpec", "containers" | "initContainers" | "ephemeralContainers") => "Container",
         ("Service", "spec") => "ServiceSpec",
         ("Node", "spec") => "NodeSpec",
@@ -56,6 +63,8 @@ pub(crate) fn list_strategy(parent: &str, field: &str) -> Option<ListStrategy> {
         ("Container", "volumeDevices") => Keyed("devicePath"),
         ("Container", "resizePolicy") => Keyed("resourceName"),
         ("PodStatus", "conditions") => Keyed("type"),
+        // Deployment, ReplicaSet, StatefulSet, DaemonSet and Job status conditions.
+        ("WorkloadStatus", "conditions") => Keyed("type"),
         ("PodStatus", "podIPs" | "hostIPs") => Keyed("ip"),
         ("ServiceSpec", "ports") => Keyed("port"),
         ("NodeSpec", "podCIDRs") => PrimitiveSet,
@@ -280,6 +289,30 @@ mod tests {
             "untouched fields stay"
         );
         assert_eq!(out["spec"]["containers"][1]["image"], "y:1");
+    }
+
+    #[test]
+    fn workload_templates_and_conditions_merge_by_key() {
+        let cj = json!({"spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[
+            {"name":"a","image":"x:1","env":[{"name":"A","value":"1"}]},{"name":"b","image":"y:1"}]}}}}}});
+        let patch = json!({"spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[
+            {"name":"a","env":[{"name":"B","value":"2"}]}]}}}}}});
+        let out = apply(&cj, &patch, "CronJob").unwrap();
+        let cs = &out["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"];
+        assert_eq!(cs[1]["image"], "y:1", "other containers stay");
+        assert_eq!(
+            cs[0]["env"],
+            json!([{"name":"A","value":"1"},{"name":"B","value":"2"}]),
+            "env merges by name inside a cron job's template"
+        );
+        let d = json!({"status":{"conditions":[{"type":"Available","status":"True"},{"type":"Progressing","status":"True"}]}});
+        let patch = json!({"status":{"conditions":[{"type":"Progressing","status":"False","reason":"ProgressDeadlineExceeded"}]}});
+        let out = apply(&d, &patch, "Deployment").unwrap();
+        assert_eq!(out["status"]["conditions"][0]["type"], "Available");
+        assert_eq!(
+            out["status"]["conditions"][1]["reason"],
+            "ProgressDeadlineExceeded"
+        );
     }
 
     #[test]
