@@ -585,3 +585,135 @@ fn every_kubectl_version_deletes_with_each_cascade() {
         failures.join("\n\n")
     );
 }
+
+// ----- the DELETE request itself -----------------------------------------------------------
+
+/// Status code, `Warning` headers and JSON body of one raw request.
+async fn request(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, Vec<String>, Value) {
+    use http_body_util::BodyExt;
+    let req = hyper::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(kube::client::Body::from(body.as_bytes().to_vec()))
+        .expect("a request");
+    let res = client.send(req).await.expect("the server answers");
+    let code = res.status().as_u16();
+    let warnings = res
+        .headers()
+        .get_all("warning")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    let bytes = res.into_body().collect().await.expect("a body").to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (code, warnings, json)
+}
+
+#[test]
+fn delete_requests_carry_the_policy_the_warning_and_the_real_refusals() {
+    // The API server alone: what the DELETE answers, not what the collector does next.
+    let tc = TestCluster::start_with(kq_sim::ClusterConfig {
+        controllers: false,
+        ..kq_sim::ClusterConfig::default()
+    });
+    let store = tc.cluster().store();
+    for job in ["quiet", "loud"] {
+        store
+            .create(
+                &kinds::job::KIND,
+                NS,
+                sleeping_job(job),
+                &WriteOptions::default(),
+            )
+            .expect("job");
+    }
+    let held = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "held", "finalizers": ["example.com/hold"]}});
+    store
+        .create(&kinds::configmap::KIND, NS, held, &WriteOptions::default())
+        .expect("configmap");
+    let jobs = format!("/apis/batch/v1/namespaces/{NS}/jobs");
+    let cms = format!("/api/v1/namespaces/{NS}/configmaps");
+    tc.block_on(async {
+        let client = kq_tests::cluster::kube_client(tc.cluster()).await;
+
+        let (code, warnings, body) = request(&client, "DELETE", &format!("{jobs}/loud"), "").await;
+        assert_eq!(code, 200, "{body}");
+        assert_eq!(
+            warnings,
+            ["299 - \"child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning\""]
+        );
+        assert_eq!(body["kind"], "Job", "the Job, still there: {body}");
+        assert_eq!(body["metadata"]["finalizers"], json!(["orphan"]));
+        assert!(body["metadata"]["deletionTimestamp"].is_string());
+
+        let (code, warnings, body) = request(
+            &client,
+            "DELETE",
+            &format!("{jobs}/quiet?propagationPolicy=Background"),
+            "",
+        )
+        .await;
+        assert_eq!(code, 200, "{body}");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(body["kind"], "Status");
+        assert_eq!(body["status"], "Success");
+        assert_eq!(body["details"]["group"], "batch");
+
+        let (code, _, body) = request(
+            &client,
+            "DELETE",
+            &format!("{cms}/held"),
+            r#"{"propagationPolicy":"bogus"}"#,
+        )
+        .await;
+        assert_eq!(code, 422, "{body}");
+        assert_eq!(body["reason"], "Invalid");
+        assert_eq!(
+            body["message"],
+            "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"bogus\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""
+        );
+        let (code, _, body) = request(
+            &client,
+            "DELETE",
+            &format!("{cms}/held"),
+            r#"{"propagationPolicy":"Orphan","orphanDependents":true}"#,
+        )
+        .await;
+        assert_eq!(code, 422, "{body}");
+        assert_eq!(
+            body["message"],
+            "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Invalid value: \"Orphan\": orphanDependents and deletionPropagation cannot be both set"
+        );
+
+        // The deprecated boolean asking for dependents to go, on an object that stays: 202.
+        let (code, _, body) = request(
+            &client,
+            "DELETE",
+            &format!("{cms}/held"),
+            r#"{"orphanDependents":false}"#,
+        )
+        .await;
+        assert_eq!(code, 202, "{body}");
+        assert_eq!(body["metadata"]["finalizers"], json!(["example.com/hold"]));
+        // Foreground through the body: the finalizer joins the one already there.
+        let (code, _, body) = request(
+            &client,
+            "DELETE",
+            &format!("{cms}/held"),
+            r#"{"propagationPolicy":"Foreground"}"#,
+        )
+        .await;
+        assert_eq!(code, 200, "{body}");
+        assert_eq!(
+            body["metadata"]["finalizers"],
+            json!(["example.com/hold", "foregroundDeletion"])
+        );
+    });
+}
