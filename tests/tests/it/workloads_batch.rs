@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Event, Pod};
+use kq_sim::ClusterConfig;
 use kq_sim::store::WriteOptions;
-use kq_tests::cluster::TestCluster;
+use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries};
 use serde_json::{Value, json};
 
 fn secs(n: u64) -> Duration {
@@ -425,7 +426,14 @@ fn a_job_past_its_active_deadline_is_failed_and_its_pod_deleted() {
     assert_eq!(st.failed, Some(1), "the deleted pod counts as failed");
     assert_eq!(st.active, None);
     assert_eq!(st.terminating, Some(0));
-    assert!(pods_of(&tc, "slow").is_empty(), "the deleted pod is gone: {:?}", pods_of(&tc, "slow").iter().map(|p| (&p.metadata, p.status.as_ref().map(|s| &s.phase))).collect::<Vec<_>>());
+    assert!(
+        pods_of(&tc, "slow").is_empty(),
+        "the deleted pod is gone: {:?}",
+        pods_of(&tc, "slow")
+            .iter()
+            .map(|p| (&p.metadata, p.status.as_ref().map(|s| &s.phase)))
+            .collect::<Vec<_>>()
+    );
     assert_eq!(
         events(&tc, "Job", "slow").last(),
         Some(&("Warning".into(), "DeadlineExceeded".into(), msg.into()))
@@ -705,4 +713,325 @@ fn forbid_skips_a_schedule_while_the_previous_job_runs() {
         names,
         vec![format!("lockd-{m0}"), format!("lockd-{}", m0 + 2)]
     );
+}
+
+type Step = Result<(), String>;
+
+fn ok(run: &Run) -> Step {
+    if run.ok() {
+        Ok(())
+    } else {
+        Err(format!("expected success: {run}"))
+    }
+}
+
+fn has(run: &Run, text: &str, why: &str) -> Step {
+    if run.stdout.contains(text) || run.stderr.contains(text) {
+        Ok(())
+    } else {
+        Err(format!("{why}: expected to see {text:?} in {run}"))
+    }
+}
+
+/// Does some line of stdout consist of these whitespace-separated words in order?
+fn has_row(run: &Run, words: &[&str], why: &str) -> Step {
+    let found = run.stdout.lines().any(|l| {
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        cols.len() >= words.len() && cols[..words.len()] == *words
+    });
+    if found {
+        Ok(())
+    } else {
+        Err(format!("{why}: expected a row starting {words:?} in {run}"))
+    }
+}
+
+/// Does some line, with runs of spaces collapsed to one, contain `text`?
+fn has_line(run: &Run, text: &str, why: &str) -> Step {
+    let found = run.stdout.lines().any(|l| {
+        l.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains(text)
+    });
+    if found {
+        Ok(())
+    } else {
+        Err(format!("{why}: expected a line with {text:?} in {run}"))
+    }
+}
+
+fn header(run: &Run, cols: &[&str], why: &str) -> Step {
+    let first = run.stdout.lines().next().unwrap_or_default();
+    let got: Vec<&str> = first
+        .split("  ")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if got == cols {
+        Ok(())
+    } else {
+        Err(format!("{why}: header {got:?} != {cols:?} in {run}"))
+    }
+}
+
+/// Retry a read until `check` passes (the cluster runs at 20× real time meanwhile).
+fn eventually(k: &Kubectl, args: &[&str], check: impl Fn(&Run) -> Step) -> Step {
+    let start = std::time::Instant::now();
+    loop {
+        let r = k.run(args);
+        match check(&r) {
+            Ok(()) => return Ok(()),
+            Err(e) if start.elapsed() > Duration::from_secs(30) => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+fn failing_job(ns: &str) -> String {
+    format!(
+        "apiVersion: batch/v1
+kind: Job
+metadata:
+  name: boom
+  namespace: {ns}
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: boom
+        image: busybox:1.36
+        command: [\"sh\", \"-c\", \"echo failing; exit 1\"]
+"
+    )
+}
+
+fn kubectl_batch_flow(tc: &TestCluster, k: &Kubectl) -> Step {
+    let ns = format!("batch-{}", k.label.replace('.', "-"));
+    let n = ["-n", ns.as_str()];
+    let args =
+        |rest: &[&str]| -> Vec<String> { n.iter().chain(rest).map(|s| s.to_string()).collect() };
+    let run = |rest: &[&str]| {
+        let a = args(rest);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        k.run(&a)
+    };
+    ok(&k.run(&["create", "namespace", &ns]))?;
+
+    // A Job that succeeds.
+    let r = run(&[
+        "create",
+        "job",
+        "hello",
+        "--image=busybox",
+        "--",
+        "echo",
+        "hi",
+    ]);
+    ok(&r)?;
+    has(&r, "job.batch/hello created", "create job")?;
+    let r = run(&[
+        "wait",
+        "--for=condition=Complete",
+        "job/hello",
+        "--timeout=60s",
+    ]);
+    ok(&r)?;
+    has(&r, "job.batch/hello condition met", "wait for Complete")?;
+    let r = run(&["get", "job", "hello"]);
+    ok(&r)?;
+    header(
+        &r,
+        &["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
+        "get job",
+    )?;
+    has_row(&r, &["hello", "Complete", "1/1"], "get job")?;
+    let r = run(&["get", "job", "hello", "-o", "wide"]);
+    ok(&r)?;
+    has_row(&r, &["hello", "Complete", "1/1"], "get job -o wide")?;
+    has(&r, "busybox", "get job -o wide shows the image")?;
+    let r = run(&["logs", "job/hello"]);
+    ok(&r)?;
+    if r.stdout.trim() != "hi" {
+        return Err(format!("logs job/hello: expected \"hi\" in {r}"));
+    }
+    let r = run(&["describe", "job", "hello"]);
+    ok(&r)?;
+    has_line(
+        &r,
+        "Pods Statuses: 0 Active (0 Ready) / 1 Succeeded / 0 Failed",
+        "describe job",
+    )?;
+    has_line(&r, "Completions: 1", "describe job")?;
+    has_line(&r, "Normal SuccessfulCreate", "describe job events")?;
+    has(&r, "Created pod: hello-", "describe job events")?;
+    has_line(&r, "Normal Completed", "describe job events")?;
+    has(&r, "Job completed", "describe job events")?;
+    let r = run(&["get", "pods", "-l", "job-name=hello"]);
+    ok(&r)?;
+    has(&r, "Completed", "the Job's pod shows Completed")?;
+
+    // A Job that fails: backoffLimit 1, two pods, BackoffLimitExceeded.
+    let file = tc.dir().join(format!("{ns}-boom.yaml"));
+    std::fs::write(&file, failing_job(&ns)).map_err(|e| e.to_string())?;
+    let file = file.to_string_lossy().to_string();
+    let r = k.run(&["apply", "-f", &file]);
+    ok(&r)?;
+    has(&r, "job.batch/boom created", "apply a failing job")?;
+    let r = run(&[
+        "wait",
+        "--for=condition=Failed",
+        "job/boom",
+        "--timeout=60s",
+    ]);
+    ok(&r)?;
+    let r = run(&["get", "job", "boom"]);
+    ok(&r)?;
+    has_row(&r, &["boom", "Failed", "0/1"], "get failed job")?;
+    let r = run(&["describe", "job", "boom"]);
+    ok(&r)?;
+    has_line(
+        &r,
+        "Pods Statuses: 0 Active (0 Ready) / 0 Succeeded / 2 Failed",
+        "describe failed job",
+    )?;
+    has_line(
+        &r,
+        "Warning BackoffLimitExceeded",
+        "describe failed job events",
+    )?;
+    has(
+        &r,
+        "Job has reached the specified backoff limit",
+        "describe failed job events",
+    )?;
+    let r = run(&["logs", "job/boom"]);
+    ok(&r)?;
+    has(&r, "failing", "logs of a failed job's pod")?;
+
+    // A CronJob, and a Job made from it by hand.
+    let r = run(&[
+        "create",
+        "cronjob",
+        "tick",
+        "--image=busybox",
+        "--schedule=*/1 * * * *",
+        "--",
+        "echo",
+        "tick",
+    ]);
+    ok(&r)?;
+    has(&r, "cronjob.batch/tick created", "create cronjob")?;
+    let r = run(&["get", "cronjob", "tick"]);
+    ok(&r)?;
+    header(
+        &r,
+        &[
+            "NAME",
+            "SCHEDULE",
+            "TIMEZONE",
+            "SUSPEND",
+            "ACTIVE",
+            "LAST SCHEDULE",
+            "AGE",
+        ],
+        "get cronjob",
+    )?;
+    has_row(
+        &r,
+        &["tick", "*/1", "*", "*", "*", "*", "<none>", "False"],
+        "get cronjob",
+    )?;
+    let r = run(&["create", "job", "manual", "--from=cronjob/tick"]);
+    ok(&r)?;
+    has(&r, "job.batch/manual created", "create job --from=cronjob")?;
+    let r = run(&[
+        "get",
+        "job",
+        "manual",
+        "-o",
+        "jsonpath={.metadata.annotations.cronjob\\.kubernetes\\.io/instantiate} {.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}",
+    ]);
+    ok(&r)?;
+    if r.stdout.trim() != "manual CronJob/tick" {
+        return Err(format!("the manual Job's annotation and owner: {r}"));
+    }
+    let r = run(&[
+        "wait",
+        "--for=condition=Complete",
+        "job/manual",
+        "--timeout=60s",
+    ]);
+    ok(&r)?;
+    // The schedule fires within a virtual minute (3 s of real time).
+    eventually(
+        k,
+        &args(&["get", "cronjob", "tick"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        |r| {
+            ok(r)?;
+            let row: Vec<&str> = r
+                .stdout
+                .lines()
+                .nth(1)
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect();
+            // tick */1 * * * * <none> False <active> <last schedule> <age>
+            if row.get(9).is_none_or(|c| *c == "<none>") {
+                Err(format!("no schedule yet: {r}"))
+            } else {
+                Ok(())
+            }
+        },
+    )?;
+
+    // Deleting a Job deletes its pods (kubectl asks for Background propagation).
+    let r = run(&["delete", "job", "hello"]);
+    ok(&r)?;
+    has(&r, "job.batch \"hello\" deleted", "delete job")?;
+    eventually(
+        k,
+        &args(&["get", "pods", "-l", "job-name=hello"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        |r| has(r, "No resources found", "the deleted Job's pods are gone"),
+    )?;
+    let r = run(&["delete", "cronjob", "tick"]);
+    ok(&r)?;
+    has(&r, "cronjob.batch \"tick\" deleted", "delete cronjob")?;
+    Ok(())
+}
+
+#[test]
+fn kubectl_drives_jobs_and_cronjobs_on_every_version() {
+    let tc = TestCluster::start_with(ClusterConfig {
+        speed: 20.0,
+        ..ClusterConfig::default()
+    });
+    let bins = kubectl_binaries();
+    let results: Vec<(String, Step)> = std::thread::scope(|s| {
+        let handles: Vec<_> = bins
+            .iter()
+            .map(|(label, path)| {
+                let k = tc.kubectl(label, path);
+                let tc = &tc;
+                s.spawn(move || (k.label.clone(), kubectl_batch_flow(tc, &k)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a kubectl flow thread"))
+            .collect()
+    });
+    let failures: Vec<String> = results
+        .iter()
+        .filter_map(|(l, r)| r.as_ref().err().map(|e| format!("kubectl {l}: {e}")))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
