@@ -12,6 +12,7 @@ pub mod api;
 pub mod cluster;
 pub mod engine;
 pub mod pods;
+pub mod rollout;
 pub mod watch;
 
 use std::time::Duration;

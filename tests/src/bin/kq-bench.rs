@@ -39,6 +39,9 @@ fn groups() -> Vec<(&'static [&'static str], Group)> {
         (bench::engine::FIGURES, |s| {
             Box::pin(async move { bench::engine::pipeline_latency(&s).await })
         }),
+        (bench::rollout::FIGURES, |s| {
+            Box::pin(async move { bench::rollout::figures(&s).await })
+        }),
         (&["watch.events_per_s_100_watchers"], |s| {
             Box::pin(async move { Ok(vec![bench::watch::events_per_second(&s).await?]) })
         }),
