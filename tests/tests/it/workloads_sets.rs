@@ -1164,3 +1164,147 @@ fn sets_deleted_with_orphan_cascade_adopt_their_pods_and_revisions_again() {
     assert_eq!(st.current_revision, st.update_revision);
     assert_eq!(st.ready_replicas, Some(2));
 }
+
+/// `rollout status --watch=false` of every kubectl at fixed moments of a paused rollout.
+fn rollout_texts(tc: &TestCluster, what: &str) -> Vec<(String, String)> {
+    kubectl_binaries()
+        .iter()
+        .map(|(label, path)| {
+            let k = tc.kubectl(label, path);
+            let r = k.run(&["rollout", "status", what, "--watch=false"]);
+            (label.clone(), format!("{}{}", r.stdout, r.stderr))
+        })
+        .collect()
+}
+
+fn all_say(texts: &[(String, String)], want: &str) {
+    for (label, text) in texts {
+        assert_eq!(text.trim_end(), want, "kubectl {label}");
+    }
+}
+
+#[test]
+fn rollout_status_texts_mid_rollout_on_every_kubectl() {
+    let tc = three_nodes();
+    create(
+        &tc,
+        "default",
+        sts(
+            "web",
+            3,
+            "nginx:1.27",
+            json!({"updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}}}),
+        ),
+    );
+    create(&tc, "default", ds("agent", "nginx:1.27", json!({})));
+    all_say(
+        &rollout_texts(&tc, "sts/web"),
+        "Waiting for 3 pods to be ready...",
+    );
+    step_until(&tc, 90, |_| {}, |tc| all_ready(tc, "default", 5));
+    tc.cluster().advance(secs(1));
+    all_say(
+        &rollout_texts(&tc, "sts/web"),
+        "partitioned roll out complete: 3 new pods have been updated...",
+    );
+    all_say(
+        &rollout_texts(&tc, "ds/agent"),
+        "daemon set \"agent\" successfully rolled out",
+    );
+
+    for kind in ["sts", "ds"] {
+        let update = |c: &mut k8s_openapi::api::core::v1::Container| {
+            c.image = Some("nginx:1.25".into());
+        };
+        if kind == "sts" {
+            tc.cluster()
+                .store()
+                .update_with::<StatefulSet>("default", "web", |s| {
+                    update(
+                        &mut s
+                            .spec
+                            .as_mut()
+                            .unwrap()
+                            .template
+                            .spec
+                            .as_mut()
+                            .unwrap()
+                            .containers[0],
+                    )
+                })
+                .expect("the update is accepted");
+        } else {
+            tc.cluster()
+                .store()
+                .update_with::<DaemonSet>("default", "agent", |d| {
+                    update(
+                        &mut d
+                            .spec
+                            .as_mut()
+                            .unwrap()
+                            .template
+                            .spec
+                            .as_mut()
+                            .unwrap()
+                            .containers[0],
+                    )
+                })
+                .expect("the update is accepted");
+        }
+    }
+    tc.cluster().settle();
+    tc.cluster().advance(secs(1));
+    let sts_mid = rollout_texts(&tc, "sts/web");
+    let ds_mid = rollout_texts(&tc, "ds/agent");
+    // web-2 is terminating but still Running and Ready, as a kubelet reports it until its
+    // containers stop.
+    all_say(
+        &sts_mid,
+        "Waiting for partitioned roll out to finish: 0 out of 1 new pods have been updated...",
+    );
+    all_say(
+        &ds_mid,
+        "Waiting for daemon set \"agent\" rollout to finish: 1 out of 2 new pods have been updated...",
+    );
+    // The new web-2 exists and is not Ready yet.
+    step_until(
+        &tc,
+        30,
+        |_| {},
+        |tc| {
+            pods(tc, "default")
+                .iter()
+                .any(|p| p.metadata.name.as_deref() == Some("web-2") && image(p) == "nginx:1.25")
+        },
+    );
+    let p = pods(&tc, "default");
+    let web2 = p
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some("web-2"))
+        .unwrap();
+    assert!(!running_ready(web2));
+    all_say(
+        &rollout_texts(&tc, "sts/web"),
+        "Waiting for 1 pods to be ready...",
+    );
+    step_until(
+        &tc,
+        90,
+        |_| {},
+        |tc| {
+            let p = pods(tc, "default");
+            p.len() == 5
+                && p.iter().all(running_ready)
+                && p.iter().filter(|p| image(p) == "nginx:1.25").count() == 3
+        },
+    );
+    tc.cluster().advance(secs(1));
+    all_say(
+        &rollout_texts(&tc, "sts/web"),
+        "partitioned roll out complete: 1 new pods have been updated...",
+    );
+    all_say(
+        &rollout_texts(&tc, "ds/agent"),
+        "daemon set \"agent\" successfully rolled out",
+    );
+}
