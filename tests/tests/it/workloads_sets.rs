@@ -1308,3 +1308,125 @@ fn rollout_status_texts_mid_rollout_on_every_kubectl() {
         "daemon set \"agent\" successfully rolled out",
     );
 }
+
+#[test]
+fn daemonset_replaces_a_failed_pod_follows_new_nodes_and_taints() {
+    let tc = three_nodes();
+    create(&tc, "default", ds("agent", "nginx:1.27", json!({})));
+    step_until(
+        &tc,
+        60,
+        |_| {},
+        |tc| {
+            let p = pods_of(tc, "default", "agent");
+            p.len() == 2 && p.iter().all(running_ready)
+        },
+    );
+
+    // A daemon pod that ends Failed (as after an eviction) is deleted and made again.
+    let failed = pods_of(&tc, "default", "agent")
+        .into_iter()
+        .find(|p| node_of(p) == "worker-1")
+        .expect("a pod on worker-1");
+    let failed_name = failed.metadata.name.clone().unwrap();
+    tc.cluster()
+        .store()
+        .update_status::<Pod>("default", &failed_name, |p| {
+            let st = p.status.get_or_insert_with(Default::default);
+            st.phase = Some("Failed".into());
+            st.reason = Some("Evicted".into());
+        })
+        .expect("the status is written");
+    tc.cluster().settle();
+    let evs = events(&tc, "default", "DaemonSet", "agent");
+    assert!(
+        evs.contains(&(
+            "FailedDaemonPod".into(),
+            format!(
+                "Found failed daemon pod default/{failed_name} on node worker-1, will try to kill it"
+            )
+        )),
+        "{evs:?}"
+    );
+    assert!(
+        evs.contains(&(
+            "SuccessfulDelete".into(),
+            format!("Deleted pod: {failed_name}")
+        )),
+        "{evs:?}"
+    );
+    step_until(
+        &tc,
+        60,
+        |_| {},
+        |tc| {
+            let p = pods_of(tc, "default", "agent");
+            p.len() == 2
+                && p.iter().all(running_ready)
+                && p.iter()
+                    .all(|p| p.metadata.name.as_deref() != Some(failed_name.as_str()))
+        },
+    );
+
+    // A node that joins gets a pod pinned to it (no kubelet runs there: it stays Pending).
+    let joined = NodeTemplate {
+        name: "worker-3".into(),
+        internal_ip: "192.168.49.5".into(),
+        pod_cidr: "10.244.3.0/24".into(),
+        ..NodeTemplate::default()
+    };
+    let now = tc.cluster().clock().now();
+    tc.cluster()
+        .store()
+        .create(
+            &kq_sim::kinds::node::KIND,
+            "",
+            joined.to_value(now),
+            &Default::default(),
+        )
+        .expect("the node is accepted");
+    tc.cluster().settle();
+    let p = pods_of(&tc, "default", "agent");
+    let mut on: Vec<String> = p.iter().map(node_of).collect();
+    on.sort();
+    assert_eq!(on, ["worker-1", "worker-2", "worker-3"]);
+    tc.cluster().advance(secs(1));
+    let (desired, current, ready, ..) = ds_status(&tc, "default", "agent");
+    assert_eq!((desired, current, ready), (3, 3, 2));
+
+    // A NoSchedule taint added later: the pod stays, counted misscheduled; a NoExecute taint
+    // removes it.
+    let taint = |key: &str, effect: &str| Taint {
+        key: key.into(),
+        effect: effect.into(),
+        ..Default::default()
+    };
+    tc.cluster()
+        .store()
+        .update_with::<k8s_openapi::api::core::v1::Node>("", "worker-3", |n| {
+            n.spec.get_or_insert_with(Default::default).taints =
+                Some(vec![taint("maintenance", "NoSchedule")]);
+        })
+        .expect("the taint is accepted");
+    tc.cluster().settle();
+    tc.cluster().advance(secs(1));
+    assert_eq!(pods_of(&tc, "default", "agent").len(), 3);
+    assert_eq!(ds_status(&tc, "default", "agent").6, 1, "misscheduled");
+    assert_eq!(ds_status(&tc, "default", "agent").0, 2, "desired");
+    tc.cluster()
+        .store()
+        .update_with::<k8s_openapi::api::core::v1::Node>("", "worker-2", |n| {
+            n.spec.get_or_insert_with(Default::default).taints =
+                Some(vec![taint("dedicated", "NoExecute")]);
+        })
+        .expect("the taint is accepted");
+    tc.cluster().settle();
+    let p = pods_of(&tc, "default", "agent");
+    let on_w2: Vec<&Pod> = p.iter().filter(|p| node_of(p) == "worker-2").collect();
+    assert!(
+        on_w2
+            .iter()
+            .all(|p| p.metadata.deletion_timestamp.is_some()),
+        "the pod on worker-2 is being deleted"
+    );
+}
