@@ -303,6 +303,97 @@ fn a_job_deleted_without_a_policy_orphans_its_pod_and_warns() {
     );
 }
 
+#[test]
+fn deleting_a_cronjob_takes_its_jobs_and_their_pods_even_though_jobs_orphan_by_default() {
+    let tc = TestCluster::paused();
+    let cj = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "tick"},
+    "spec": {"schedule": "*/1 * * * *", "jobTemplate": {"spec": {"template": {"spec": {
+        "restartPolicy": "Never",
+        "containers": [{"name": "tick", "image": "busybox:1.36", "command": ["sleep", "3600"]}],
+    }}}}}});
+    tc.cluster()
+        .store()
+        .create(&kinds::cronjob::KIND, NS, cj, &WriteOptions::default())
+        .expect("the CronJob is accepted");
+    tc.cluster().settle();
+    advance_until(&tc, 130, || {
+        list(&tc, &kinds::pod::KIND)
+            .iter()
+            .any(|p| p.pointer("/status/phase").and_then(Value::as_str) == Some("Running"))
+    });
+    let jobs = list(&tc, &kinds::job::KIND);
+    assert_eq!(jobs.len(), 1);
+    let job = name(&jobs[0]);
+    assert!(job.starts_with("tick-"), "{job}");
+
+    let mut removals = Removals::watch(&tc, &[&kinds::cronjob::KIND, &kinds::job::KIND]);
+    delete(&tc, &kinds::cronjob::KIND, "tick", Some("Background"));
+    assert!(get(&tc, &kinds::cronjob::KIND, "tick").is_none());
+    assert!(
+        get(&tc, &kinds::job::KIND, &job).is_none(),
+        "the collector deletes the Job in the background, not with the Job's orphan default"
+    );
+    assert_eq!(
+        removals.so_far(),
+        ["CronJob/tick".to_string(), format!("Job/{job}")]
+    );
+    assert!(list(&tc, &kinds::pod::KIND).iter().all(terminating));
+    advance_until(&tc, 60, || list(&tc, &kinds::pod::KIND).is_empty());
+}
+
+#[test]
+fn a_statefulset_deleted_in_the_foreground_outlives_its_pods_and_revisions() {
+    let tc = TestCluster::paused();
+    let sts = json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+        "spec": {"serviceName": "db", "replicas": 2,
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {"metadata": {"labels": {"app": "db"}},
+                "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]}}}});
+    tc.cluster()
+        .store()
+        .create(&kinds::statefulset::KIND, NS, sts, &WriteOptions::default())
+        .expect("the StatefulSet is accepted");
+    tc.cluster().settle();
+    advance_until(&tc, 120, || {
+        get(&tc, &kinds::statefulset::KIND, "db")
+            .and_then(|d| d.pointer("/status/readyReplicas").and_then(Value::as_i64))
+            == Some(2)
+    });
+    let revisions: Vec<String> = list(&tc, &kinds::controllerrevision::KIND)
+        .iter()
+        .map(name)
+        .collect();
+    assert_eq!(revisions.len(), 1, "{revisions:?}");
+
+    let mut removals = Removals::watch(
+        &tc,
+        &[
+            &kinds::statefulset::KIND,
+            &kinds::controllerrevision::KIND,
+            &kinds::pod::KIND,
+        ],
+    );
+    delete(&tc, &kinds::statefulset::KIND, "db", Some("Foreground"));
+    let s = get(&tc, &kinds::statefulset::KIND, "db").expect("still listed");
+    assert_eq!(finalizers(&s), ["foregroundDeletion"]);
+    advance_until(&tc, 60, || {
+        get(&tc, &kinds::statefulset::KIND, "db").is_none()
+    });
+    let order = removals.so_far();
+    let mut pods_gone: Vec<&String> = order.iter().filter(|s| s.starts_with("Pod/")).collect();
+    pods_gone.sort();
+    assert_eq!(pods_gone, ["Pod/db-0", "Pod/db-1"], "{order:?}");
+    assert!(
+        order.contains(&format!("ControllerRevision/{}", revisions[0])),
+        "{order:?}"
+    );
+    assert!(
+        list(&tc, &kinds::controllerrevision::KIND).is_empty(),
+        "no revision outlives the set"
+    );
+    assert_eq!(order.last().map(String::as_str), Some("StatefulSet/db"));
+}
+
 // ----- real kubectl ----------------------------------------------------------------------
 
 type Step = Result<(), String>;
