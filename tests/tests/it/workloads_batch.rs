@@ -440,6 +440,188 @@ fn a_job_past_its_active_deadline_is_failed_and_its_pod_deleted() {
     );
 }
 
+#[test]
+fn an_indexed_job_runs_each_index_once_with_its_own_name_and_hostname() {
+    let tc = TestCluster::paused();
+    create(
+        &tc,
+        "default",
+        "batch",
+        job_spec(
+            "idx",
+            "echo done",
+            json!({"completions": 3, "parallelism": 2, "completionMode": "Indexed"}),
+        ),
+    );
+    let pods = pods_of(&tc, "idx");
+    assert_eq!(pods.len(), 2, "parallelism 2");
+    for (i, p) in pods.iter().enumerate() {
+        let name = p.metadata.name.clone().unwrap_or_default();
+        assert!(name.starts_with(&format!("idx-{i}-")), "{name}");
+        let key = "batch.kubernetes.io/job-completion-index";
+        let ann = p.metadata.annotations.clone().unwrap_or_default();
+        let labels = p.metadata.labels.clone().unwrap_or_default();
+        assert_eq!(ann.get(key), Some(&i.to_string()));
+        assert_eq!(labels.get(key), Some(&i.to_string()));
+        let spec = p.spec.clone().unwrap_or_default();
+        assert_eq!(spec.hostname, Some(format!("idx-{i}")));
+        let env = spec.containers[0].env.clone().unwrap_or_default();
+        assert!(env.iter().any(|e| e.name == "JOB_COMPLETION_INDEX"));
+    }
+    advance_until(&tc, secs(120), || {
+        job(&tc, "idx")
+            .status
+            .and_then(|s| s.completion_time)
+            .is_some()
+    });
+    let st = job(&tc, "idx").status.unwrap_or_default();
+    assert_eq!(st.succeeded, Some(3));
+    assert_eq!(st.completed_indexes.as_deref(), Some("0-2"));
+    let pods = pods_of(&tc, "idx");
+    assert_eq!(pods.len(), 3, "one pod per index");
+    assert!(
+        pods[2]
+            .metadata
+            .name
+            .as_deref()
+            .is_some_and(|n| n.starts_with("idx-2-"))
+    );
+}
+
+#[test]
+fn a_suspended_job_starts_nothing_until_resumed() {
+    let tc = TestCluster::paused();
+    create(
+        &tc,
+        "default",
+        "batch",
+        job_spec("later", "echo hi", json!({"suspend": true})),
+    );
+    tc.cluster().advance(secs(5));
+    assert!(
+        pods_of(&tc, "later").is_empty(),
+        "a suspended Job creates no pod"
+    );
+    let j = job(&tc, "later");
+    assert!(
+        j.status
+            .as_ref()
+            .and_then(|s| s.start_time.clone())
+            .is_none()
+    );
+    assert_eq!(
+        conditions(&j),
+        vec![cond("Suspended", "JobSuspended", "Job suspended")]
+    );
+    assert_eq!(
+        events(&tc, "Job", "later"),
+        vec![("Normal".into(), "Suspended".into(), "Job suspended".into())]
+    );
+    let resumed_at = now(&tc);
+    tc.cluster()
+        .store()
+        .update_with::<Job>("default", "later", |j| {
+            if let Some(s) = j.spec.as_mut() {
+                s.suspend = Some(false);
+            }
+        })
+        .expect("resume");
+    tc.cluster().settle();
+    let j = job(&tc, "later");
+    assert_eq!(
+        conditions(&j),
+        vec![(
+            "Suspended".into(),
+            "False".into(),
+            "JobResumed".into(),
+            "Job resumed".into()
+        )]
+    );
+    assert_eq!(
+        j.status.and_then(|s| s.start_time).map(|t| t.0.as_second()),
+        Some(resumed_at.as_second())
+    );
+    assert_eq!(pods_of(&tc, "later").len(), 1);
+    let evs = events(&tc, "Job", "later");
+    // The sync that resumes creates the pod first, then records the condition's event.
+    assert_eq!(evs[1].1, "SuccessfulCreate");
+    assert_eq!(
+        evs[2],
+        ("Normal".into(), "Resumed".into(), "Job resumed".into())
+    );
+}
+
+#[test]
+fn on_failure_restarts_count_towards_the_backoff_limit() {
+    let tc = TestCluster::paused();
+    let mut spec = job_spec("crash", "exit 1", json!({"backoffLimit": 2}));
+    spec["spec"]["template"]["spec"]["restartPolicy"] = json!("OnFailure");
+    create(&tc, "default", "batch", spec);
+    advance_until(&tc, secs(300), || {
+        conditions(&job(&tc, "crash"))
+            .iter()
+            .any(|c| c.0 == "Failed")
+    });
+    let msg = "Job has reached the specified backoff limit";
+    let j = job(&tc, "crash");
+    assert_eq!(
+        conditions(&j),
+        vec![
+            cond("FailureTarget", "BackoffLimitExceeded", msg),
+            cond("Failed", "BackoffLimitExceeded", msg),
+        ]
+    );
+    let st = j.status.unwrap_or_default();
+    assert_eq!(st.failed, Some(1), "the one pod, deleted, counts as failed");
+    assert_eq!(st.active, None);
+    let evs = events(&tc, "Job", "crash");
+    assert_eq!(
+        evs.iter().filter(|e| e.1 == "SuccessfulCreate").count(),
+        1,
+        "{evs:?}"
+    );
+    assert!(evs.iter().any(|e| e.1 == "SuccessfulDelete"), "{evs:?}");
+    assert_eq!(
+        evs.last(),
+        Some(&("Warning".into(), "BackoffLimitExceeded".into(), msg.into()))
+    );
+}
+
+#[test]
+fn a_finished_job_with_a_ttl_is_deleted_with_its_pods() {
+    let tc = TestCluster::paused();
+    create(
+        &tc,
+        "default",
+        "batch",
+        job_spec("brief", "echo hi", json!({"ttlSecondsAfterFinished": 30})),
+    );
+    advance_until(&tc, secs(120), || {
+        job(&tc, "brief")
+            .status
+            .and_then(|s| s.completion_time)
+            .is_some()
+    });
+    let done = job(&tc, "brief")
+        .status
+        .and_then(|s| s.completion_time)
+        .map(|t| t.0)
+        .expect("completed");
+    let until_expiry = 30 - (now(&tc).as_second() - done.as_second());
+    tc.cluster().advance(secs((until_expiry - 1) as u64));
+    assert!(
+        tc.cluster().store().get::<Job>("default", "brief").is_ok(),
+        "kept until 30 s after it finished"
+    );
+    tc.cluster().advance(secs(2));
+    assert!(
+        tc.cluster().store().get::<Job>("default", "brief").is_err(),
+        "deleted 30 s after it finished"
+    );
+    tc.cluster().advance(secs(5));
+    assert!(pods_of(&tc, "brief").is_empty(), "its pods go with it");
+}
+
 fn cronjob_spec(name: &str, schedule: &str, script: &str, extra: Value) -> Value {
     let mut spec = json!({
         "schedule": schedule,
