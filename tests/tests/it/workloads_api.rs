@@ -347,15 +347,136 @@ fn scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         "a schedule the cron parser refuses",
     )?;
 
+    // The other set commands and rollout restart patch the template's keyed lists.
+    equals(
+        &run(&["set", "env", "deploy/web", "GREETING=hi"]),
+        "deployment.apps/web env updated",
+        "set env answers",
+    )?;
+    equals(
+        &run(&["set", "resources", "deploy/web", "--limits=cpu=200m"]),
+        "deployment.apps/web resource requirements updated",
+        "set resources answers",
+    )?;
+    equals(
+        &run(&["rollout", "restart", "deploy/web"]),
+        "deployment.apps/web restarted",
+        "rollout restart answers",
+    )?;
+    let r = run(&[
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].env[0].name} {.spec.template.spec.containers[0].resources.limits.cpu} {.spec.template.spec.containers[0].image}",
+    ]);
+    equals(
+        &r,
+        "GREETING 200m nginx:1.28",
+        "each set kept the others' edits",
+    )?;
+    has(
+        &run(&["get", "deploy", "web", "-o", "yaml"]),
+        "kubectl.kubernetes.io/restartedAt:",
+        "rollout restart annotates the template",
+    )?;
+    let r = run(&["get", "rs", "-o", "wide"]);
+    header(
+        &r,
+        &[
+            "NAME",
+            "DESIRED",
+            "CURRENT",
+            "READY",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR",
+        ],
+        "replica set wide table",
+    )?;
+    let r = run(&["scale", "sts/nope", "--replicas=2"]);
+    fails_with(
+        &r,
+        "error: no objects passed to scale",
+        "scaling a missing stateful set (1.32+ add the NotFound text)",
+    )?;
+
+    // A job made from a cron job's template.
+    equals(
+        &run(&["create", "job", "manual", "--from=cronjob/hello"]),
+        "job.batch/manual created",
+        "create job --from=cronjob answers",
+    )?;
+    let r = run(&["get", "job", "manual", "-o", "yaml"]);
+    has(
+        &r,
+        "cronjob.kubernetes.io/instantiate: manual",
+        "the manual job is marked",
+    )?;
+    has(&r, "kind: CronJob", "and owned by its cron job")?;
+    has(
+        &r,
+        "restartPolicy: OnFailure",
+        "with the template's restart policy",
+    )?;
+
+    // kubectl logs picks a pod through the owner's selector.
+    let mut logs = run(&["logs", "job/pi"]);
+    for _ in 0..40 {
+        if logs.ok() && logs.stdout.contains("hi") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        logs = run(&["logs", "job/pi"]);
+    }
+    equals(&logs, "hi", "logs job/pi shows the job's pod's output")?;
+    let mut logs = run(&["logs", "deploy/web", "--tail=1"]);
+    for _ in 0..40 {
+        if logs.ok() && !logs.stdout.trim().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        logs = run(&["logs", "deploy/web", "--tail=1"]);
+    }
+    ok(&logs)?;
+    has(&logs, "Found ", "logs deploy/web names the pod it picked")?;
+
     // Everything together.
     let r = run(&["get", "all"]);
     ok(&r)?;
     for name in ["deployment.apps/web", "job.batch/pi", "cronjob.batch/hello"] {
         has(&r, name, "get all lists the workloads")?;
     }
+    let order: Vec<usize> = [
+        "deployment.apps/web",
+        "replicaset.apps/web-",
+        "cronjob.batch/hello",
+        "job.batch/pi",
+    ]
+    .iter()
+    .filter_map(|n| r.stdout.find(n))
+    .collect();
+    if order.len() != 4 || !order.is_sorted() {
+        return Err(format!(
+            "get all lists deployments, replica sets, cron jobs, jobs in discovery order: {r}"
+        ));
+    }
     let r = run(&["get", "deploy,rs,job,cronjob"]);
     ok(&r)?;
     has(&r, "deployment.apps/web", "several kinds at once")?;
+    let r = k.run(&["api-resources", "--api-group=apps"]);
+    has_row(
+        &r,
+        &["deployments", "deploy", "apps/v1", "true", "Deployment"],
+        "discovery of apps/v1",
+    )?;
+    let r = k.run(&["api-resources", "--api-group=batch"]);
+    has_row(
+        &r,
+        &["cronjobs", "cj", "batch/v1", "true", "CronJob"],
+        "discovery of batch/v1",
+    )?;
     Ok(())
 }
 
