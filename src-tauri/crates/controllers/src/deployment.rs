@@ -74,11 +74,10 @@ impl Controller<Shared> for DeploymentController {
                 }
             }
             "apps/replicasets" => match workload::controller_of(obj) {
-                Some(r) => {
-                    if kinds::str_at(r, "/kind") == "Deployment" {
-                        queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
-                    }
+                Some(r) if kinds::str_at(r, "/kind") == "Deployment" => {
+                    queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
                 }
+                Some(_) => {}
                 None if change.change != ChangeType::Deleted => {
                     for d in ctx.store.list_raw(deploy_kind(), Some(ns)) {
                         let sel = d.pointer("/spec/selector").cloned().unwrap_or(json!({}));
@@ -102,10 +101,10 @@ impl Controller<Shared> for DeploymentController {
                 let Some(rs) = ctx.store.get_raw(rs_kind(), ns, kinds::str_at(r, "/name")) else {
                     return;
                 };
-                if let Some(d) = workload::controller_of(&rs) {
-                    if kinds::str_at(d, "/kind") == "Deployment" {
-                        queue.key(format!("{ns}/{}", kinds::str_at(d, "/name")));
-                    }
+                if let Some(d) = workload::controller_of(&rs)
+                    && kinds::str_at(d, "/kind") == "Deployment"
+                {
+                    queue.key(format!("{ns}/{}", kinds::str_at(d, "/name")));
                 }
             }
             _ => {}
@@ -261,10 +260,9 @@ fn comparable_template(t: &Value) -> Value {
     if t.get("metadata")
         .and_then(Value::as_object)
         .is_some_and(Map::is_empty)
+        && let Some(o) = t.as_object_mut()
     {
-        if let Some(o) = t.as_object_mut() {
-            o.remove("metadata");
-        }
+        o.remove("metadata");
     }
     let spec = t.get("spec").cloned().unwrap_or(json!({}));
     if let Ok(mut typed) = serde_json::from_value::<PodSpec>(spec) {
@@ -1004,10 +1002,10 @@ impl Sync<'_> {
                 sizes.push(rs_spec(rs));
             }
         }
-        if to_add != 0 {
-            if let Some(first) = sizes.first_mut() {
-                *first = (*first + to_add - added).max(0);
-            }
+        if to_add != 0
+            && let Some(first) = sizes.first_mut()
+        {
+            *first = (*first + to_add - added).max(0);
         }
         for (rs, size) in all.iter().zip(sizes) {
             self.scale_rs(rs, size, op)?;

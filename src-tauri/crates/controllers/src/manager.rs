@@ -186,8 +186,8 @@ impl Controllers {
         runner.register(SeriesRefresh);
         runner.register(Kubelets::start(&mut shared, runtime, &nodes));
         // kube-controller-manager's workload controllers and the garbage collector.
-        runner.register(crate::deployment::DeploymentController::default());
-        runner.register(crate::replicaset::ReplicaSetController::default());
+        runner.register(crate::deployment::DeploymentController);
+        runner.register(crate::replicaset::ReplicaSetController);
         runner.register(crate::statefulset::StatefulSetController::default());
         runner.register(crate::daemonset::DaemonSetController::default());
         runner.register(crate::job::JobController::default());

@@ -59,11 +59,10 @@ impl Controller<Shared> for ReplicaSetController {
         let pod = change.object;
         let ns = kinds::namespace_of(pod);
         match workload::controller_of(pod) {
-            Some(r) => {
-                if kinds::str_at(r, "/kind") == "ReplicaSet" {
-                    queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
-                }
+            Some(r) if kinds::str_at(r, "/kind") == "ReplicaSet" => {
+                queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
             }
+            Some(_) => {}
             None if change.change != ChangeType::Deleted => {
                 // An orphan: every ReplicaSet that selects it may adopt it.
                 for rs in ctx.store.list_raw(rs_kind(), Some(ns)) {
@@ -488,10 +487,10 @@ fn calculate_status(
     });
     // Zero counts are omitted on the wire (`omitempty`), except replicas.
     for k in ["fullyLabeledReplicas", "readyReplicas", "availableReplicas"] {
-        if status[k] == json!(0) {
-            if let Some(o) = status.as_object_mut() {
-                o.remove(k);
-            }
+        if status[k] == json!(0)
+            && let Some(o) = status.as_object_mut()
+        {
+            o.remove(k);
         }
     }
     if !conditions.is_empty() {

@@ -88,10 +88,10 @@ pub(crate) fn selector_matches(selector: &Value, labels: Option<&Value>) -> bool
     use kq_kube::selectors::LabelOp;
     let labels = labels.and_then(Value::as_object);
     let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
-    if let Some(ml) = selector.get("matchLabels").and_then(Value::as_object) {
-        if !ml.iter().all(|(k, v)| get(k) == v.as_str()) {
-            return false;
-        }
+    if let Some(ml) = selector.get("matchLabels").and_then(Value::as_object)
+        && !ml.iter().all(|(k, v)| get(k) == v.as_str())
+    {
+        return false;
     }
     let exprs = selector.get("matchExpressions").and_then(Value::as_array);
     exprs.into_iter().flatten().all(|e| {
@@ -268,10 +268,7 @@ pub(crate) fn is_available(pod: &Value, min_ready: Duration, now: Timestamp) -> 
 
 /// When a pod that is Ready now becomes available with `min_ready` (for a requeue).
 pub(crate) fn available_at(pod: &Value, min_ready: Duration) -> Option<Timestamp> {
-    match ready_since(pod)? {
-        Some(since) => Some(crate::scheduler::add(since, min_ready)),
-        None => None,
-    }
+    ready_since(pod)?.map(|since| crate::scheduler::add(since, min_ready))
 }
 
 /// A stable hash suffix for `value` as Kubernetes renders them: the 32-bit FNV-1a of its
