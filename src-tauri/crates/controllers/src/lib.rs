@@ -27,6 +27,9 @@
 //!   refresh and the kubelets, whose timers are keys in the same queue), drains the watches
 //!   and moves the keys along the virtual clock (what the scheduler and each node's kubelet
 //!   process do on a real cluster).
+//! - `garbagecollector`: the garbage collector (`pkg/controller/garbagecollector`) on the node
+//!   side's runner: the owner→dependents graph by uid, background, foreground and orphan
+//!   propagation of deletes.
 //! - [`control_plane`]: [`ControlPlane`], kube-controller-manager's controllers for the API
 //!   server's own objects on their own runner: `namespace` (empties and finalizes a deleted
 //!   namespace), `serviceaccount` (the `default` ServiceAccount) and `rootca` (the
