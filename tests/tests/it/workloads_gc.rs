@@ -808,3 +808,22 @@ fn delete_requests_carry_the_policy_the_warning_and_the_real_refusals() {
         );
     });
 }
+
+#[test]
+fn a_hundred_replica_deployment_deleted_in_the_foreground_leaves_nothing_behind() {
+    let tc = TestCluster::paused();
+    let started = Instant::now();
+    rolled_out_web(&tc, 100);
+    let rolled = started.elapsed();
+    let t = Instant::now();
+    delete(&tc, &kinds::deployment::KIND, "web", Some("Foreground"));
+    let secs = advance_until(&tc, 120, || {
+        get(&tc, &kinds::deployment::KIND, "web").is_none()
+    });
+    let collected = t.elapsed();
+    eprintln!(
+        "100 replicas: rolled out in {rolled:?} wall; foreground delete done after {secs} virtual s in {collected:?} wall"
+    );
+    assert!(list(&tc, &kinds::pod::KIND).is_empty());
+    assert!(list(&tc, &kinds::replicaset::KIND).is_empty());
+}
