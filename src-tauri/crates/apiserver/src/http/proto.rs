@@ -1,11 +1,13 @@
 //! Decoding of Kubernetes protobuf request bodies into JSON.
 //!
 //! kubectl 1.32 and later send `application/vnd.kubernetes.protobuf` bodies from its typed
-//! clients (`kubectl create namespace|configmap|secret|serviceaccount|service`). Responses can
-//! stay JSON (kubectl accepts both), but those bodies must be understood. This is a small
-//! schema-driven decoder for the messages those commands produce: the `k8s\0` envelope
-//! (`runtime.Unknown`), ObjectMeta and the core kinds served here. Field numbers come from
-//! `k8s.io/api/core/v1/generated.proto`. Go writes every non-pointer scalar even when empty,
+//! clients (`kubectl create namespace|configmap|secret|serviceaccount|service|deployment|job|
+//! cronjob`, `create job --from=cronjob/x`). Responses can stay JSON (kubectl accepts both),
+//! but those bodies must be understood. This is a small schema-driven decoder for the messages
+//! those commands produce: the `k8s\0` envelope (`runtime.Unknown`), ObjectMeta, the core
+//! kinds served here and the workloads with their pod templates. Field numbers come from
+//! `k8s.io/api/{core,apps,batch}/v1/generated.proto` and apimachinery's meta/v1 one; fields
+//! without a row (volumes, probes, affinity) are skipped. Go writes every non-pointer scalar even when empty,
 //! so zero values are dropped unless the field is a pointer (where "set to false" matters).
 
 use base64::Engine;
@@ -672,6 +674,70 @@ mod tests {
         );
         assert_eq!(v["spec"]["type"], "ClusterIP");
         assert_eq!(v["spec"]["selector"], json!({"app":"svc1"}));
+    }
+
+    // kubectl 1.33 `create deployment web --image=nginx:1.27 --replicas=0 --port=80`.
+    #[test]
+    fn decodes_kubectl_create_deployment() {
+        let b = hex(
+            "6b3873000a150a07617070732f7631120a4465706c6f796d656e7412c0010a220a0377656212001a0363617022002a003200380042005a0a0a036170701203776562128b010800120c0a0a0a0361707012037765621a710a1c0a0012001a0022002a003200380042005a0a0a036170701203776562125112330a056e67696e78120a6e67696e783a312e32372a00320a0a001000185022002a0042006a007200800100880100900100a201001a00320042004a0052005800600068008201008a01009a0100c2010022020a00280038001a0c0800100018002000280038001a002200",
+        );
+        let v = decode_object(&b).unwrap();
+        assert_eq!(v["apiVersion"], "apps/v1");
+        assert_eq!(
+            v["metadata"],
+            json!({"name":"web","namespace":"cap","labels":{"app":"web"}})
+        );
+        assert_eq!(
+            v["spec"]["replicas"], 0,
+            "an explicit zero survives (a pointer field)"
+        );
+        assert_eq!(v["spec"]["selector"], json!({"matchLabels":{"app":"web"}}));
+        assert_eq!(v["spec"]["strategy"], json!({}));
+        assert_eq!(
+            v["spec"]["template"]["metadata"],
+            json!({"labels":{"app":"web"}})
+        );
+        assert_eq!(
+            v["spec"]["template"]["spec"]["containers"],
+            json!([{"name":"nginx","image":"nginx:1.27","ports":[{"containerPort":80}],"resources":{}}])
+        );
+    }
+
+    // kubectl 1.33 `create job pi --image=busybox:1.36 -- echo hi`.
+    #[test]
+    fn decodes_kubectl_create_job() {
+        let b = hex(
+            "6b3873000a0f0a0862617463682f763112034a6f62128c010a150a02706912001a0363617022002a00320038004200126932670a100a0012001a0022002a00320038004200125312300a027069120c62757379626f783a312e33361a046563686f1a0268692a0042006a007200800100880100900100a201001a054e65766572320042004a0052005800600068008201008a01009a0100c201001a082000280030003a001a002200",
+        );
+        let v = decode_object(&b).unwrap();
+        assert_eq!(v["kind"], "Job");
+        assert_eq!(v["metadata"]["name"], "pi");
+        let spec = &v["spec"]["template"]["spec"];
+        assert_eq!(spec["restartPolicy"], "Never");
+        assert_eq!(
+            spec["containers"],
+            json!([{"name":"pi","image":"busybox:1.36","command":["echo","hi"],"resources":{}}])
+        );
+        assert!(
+            v["spec"].get("selector").is_none(),
+            "the server generates it"
+        );
+    }
+
+    // kubectl 1.33 `create cronjob hello --image=busybox:1.36 --schedule="*/5 * * * *" -- date`.
+    #[test]
+    fn decodes_kubectl_create_cronjob() {
+        let b = hex(
+            "6b3873000a130a0862617463682f7631120743726f6e4a6f6212b6010a180a0568656c6c6f12001a0363617022002a003200380042001297010a0b2a2f35202a202a202a202a1a002a85010a150a0568656c6c6f12001a0022002a00320038004200126c326a0a100a0012001a0022002a003200380042001256122f0a0568656c6c6f120c62757379626f783a312e33361a04646174652a0042006a007200800100880100900100a201001a094f6e4661696c757265320042004a0052005800600068008201008a01009a0100c201001a001a002200",
+        );
+        let v = decode_object(&b).unwrap();
+        assert_eq!(v["kind"], "CronJob");
+        assert_eq!(v["spec"]["schedule"], "*/5 * * * *");
+        assert_eq!(v["spec"]["jobTemplate"]["metadata"]["name"], "hello");
+        let spec = &v["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+        assert_eq!(spec["restartPolicy"], "OnFailure");
+        assert_eq!(spec["containers"][0]["command"], json!(["date"]));
     }
 
     #[test]
