@@ -1430,3 +1430,17 @@ fn daemonset_replaces_a_failed_pod_follows_new_nodes_and_taints() {
         "the pod on worker-2 is being deleted"
     );
 }
+
+#[test]
+fn the_largest_replica_count_costs_one_pod_at_a_time() {
+    let tc = TestCluster::paused();
+    create(
+        &tc,
+        "default",
+        sts("huge", i32::MAX, "nginx:1.27", json!({})),
+    );
+    tc.cluster().advance(secs(1));
+    assert_eq!(names(&pods(&tc, "default")), ["huge-0"]);
+    let st = get_sts(&tc, "default", "huge").status.unwrap();
+    assert_eq!(st.replicas, 1);
+}

@@ -168,7 +168,7 @@ fn scaled(v: &Value, total: i64) -> i64 {
     match v {
         Value::Number(n) => n.as_i64().unwrap_or(0),
         Value::String(s) => match s.strip_suffix('%').and_then(|p| p.parse::<i64>().ok()) {
-            Some(p) => (p * total + 99) / 100,
+            Some(p) => p.saturating_mul(total).saturating_add(99) / 100,
             None => s.parse().unwrap_or(0),
         },
         _ => 0,
@@ -541,7 +541,7 @@ impl DaemonSetController {
             .flatten()
             .map(|p| kinds::str_at(p, &format!("/metadata/labels/{HASH_LABEL}")).to_string())
             .collect();
-        let mut excess = old_revisions.len() as i64 - spec.history_limit;
+        let mut excess = (old_revisions.len() as i64).saturating_sub(spec.history_limit);
         for r in &old_revisions {
             if excess <= 0 {
                 break;

@@ -12,6 +12,7 @@
 //! PersistentVolumeClaims; the pod's volumes name the claims either way, as the real
 //! controller wires them.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +32,9 @@ const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
 const POD_INDEX_LABEL: &str = "apps.kubernetes.io/pod-index";
 /// Label naming the pod's ControllerRevision (`apps.ControllerRevisionHashLabelKey`).
 const REVISION_LABEL: &str = "controller-revision-hash";
+/// The most pods one sync of a Parallel set creates (kube-controller-manager's batches stop
+/// at `MaxBatchSize` too); the rest follow on the next sync.
+const MAX_CREATES_PER_SYNC: usize = 500;
 
 /// The statefulset controller.
 #[derive(Debug, Default)]
@@ -106,13 +110,18 @@ impl Spec {
             .and_then(Value::as_str)
             .unwrap_or("RollingUpdate");
         Spec {
-            replicas: i64_at(set, "/spec/replicas").unwrap_or(1).max(0),
-            start: i64_at(set, "/spec/ordinals/start").unwrap_or(0).max(0),
+            // int32 fields: clamped so that start + replicas cannot overflow.
+            replicas: i64_at(set, "/spec/replicas")
+                .unwrap_or(1)
+                .clamp(0, i64::from(i32::MAX)),
+            start: i64_at(set, "/spec/ordinals/start")
+                .unwrap_or(0)
+                .clamp(0, i64::from(i32::MAX)),
             parallel: kinds::str_at(set, "/spec/podManagementPolicy") == "Parallel",
             rolling: strategy == "RollingUpdate",
             partition: i64_at(set, "/spec/updateStrategy/rollingUpdate/partition")
                 .unwrap_or(0)
-                .max(0),
+                .clamp(0, i64::from(i32::MAX)),
             history_limit: i64_at(set, "/spec/revisionHistoryLimit").unwrap_or(10),
             min_ready: Duration::from_secs(
                 i64_at(set, "/spec/minReadySeconds")
@@ -484,12 +493,14 @@ fn sync(sh: &mut Shared, set: &Arc<Value>, now: Timestamp) -> crate::Result<Acti
     );
 
     let end = spec.start + spec.replicas - 1;
-    let mut replicas: Vec<Option<Arc<Value>>> = vec![None; spec.replicas.unsigned_abs() as usize];
+    // The pods in range by index (ordinal - start); a missing index is a pod to make. A map,
+    // not a slice of `replicas` slots: replicas may be as large as validation allows.
+    let mut replicas: BTreeMap<i64, Arc<Value>> = BTreeMap::new();
     let mut condemned: Vec<Arc<Value>> = Vec::new();
     for p in &pods {
         let Some(ord) = ordinal_of(p) else { continue };
         if ord >= spec.start && ord <= end {
-            replicas[(ord - spec.start) as usize] = Some(p.clone());
+            replicas.insert(ord - spec.start, p.clone());
         } else {
             condemned.push(p.clone());
         }
@@ -498,12 +509,9 @@ fn sync(sh: &mut Shared, set: &Arc<Value>, now: Timestamp) -> crate::Result<Acti
 
     let min_ready = spec.min_ready;
     let first_unavailable: Option<String> = replicas
-        .iter()
-        .find_map(|r| match r {
-            None => None,
-            Some(p) if is_unavailable(p, min_ready, now) => Some(kinds::name_of(p).to_string()),
-            Some(_) => None,
-        })
+        .values()
+        .find(|p| is_unavailable(p, min_ready, now))
+        .map(|p| kinds::name_of(p).to_string())
         .or_else(|| {
             condemned
                 .iter()
@@ -513,7 +521,7 @@ fn sync(sh: &mut Shared, set: &Arc<Value>, now: Timestamp) -> crate::Result<Acti
         });
 
     let mut c = count(&pods, &spec, &current_name, &update_name, now);
-    let mut result: crate::Result<()> = Ok(());
+    let mut result: crate::Result<bool> = Ok(false);
     if set.pointer("/metadata/deletionTimestamp").is_none() {
         let mut s = Sync {
             sh,
@@ -581,7 +589,9 @@ fn sync(sh: &mut Shared, set: &Arc<Value>, now: Timestamp) -> crate::Result<Acti
             history::delete(&sh.store, r)?;
         }
     }
-    result?;
+    if result? {
+        return Ok(Action::requeue(Duration::ZERO));
+    }
 
     // A ready pod becomes available after minReadySeconds: look again then.
     if !min_ready.is_zero() {
@@ -604,19 +614,20 @@ impl Sync<'_> {
     /// the first thing to wait for when pods are managed in order.
     fn act(
         &mut self,
-        replicas: &[Option<Arc<Value>>],
+        replicas: &BTreeMap<i64, Arc<Value>>,
         condemned: &[Arc<Value>],
         first_unavailable: Option<&str>,
         current: (&Value, &str),
         update: (&Value, &str),
         c: &mut Counts,
-    ) -> crate::Result<()> {
+    ) -> crate::Result<bool> {
         let monotonic = !self.spec.parallel;
         let (min_ready, now) = (self.spec.min_ready, self.now);
+        let mut created = 0usize;
 
-        for (i, slot) in replicas.iter().enumerate() {
-            let ordinal = self.spec.start + i as i64;
-            match slot {
+        for i in 0..self.spec.replicas {
+            let ordinal = self.spec.start + i;
+            match replicas.get(&i) {
                 Some(pod) if matches!(workload::phase(pod), "Failed" | "Succeeded") => {
                     // Since Kubernetes 1.30 (PR #123809) there is no RecreatingFailedPod /
                     // RecreatingTerminatedPod event any more: only the delete's own event.
@@ -625,7 +636,7 @@ impl Sync<'_> {
                     }
                     // The replacement comes on a later sync, once this one is gone.
                     if monotonic {
-                        return Ok(());
+                        return Ok(false);
                     }
                 }
                 None => {
@@ -635,8 +646,13 @@ impl Sync<'_> {
                     let (template, revision) = if at_current { current } else { update };
                     let pod = new_pod(self.set, template, &self.spec, ordinal, revision);
                     self.create(pod)?;
+                    created += 1;
                     if monotonic {
-                        return Ok(());
+                        return Ok(false);
+                    }
+                    if created >= MAX_CREATES_PER_SYNC {
+                        // The rest on the next sync, so one sync stays bounded.
+                        return Ok(true);
                     }
                 }
                 Some(pod) => {
@@ -645,7 +661,7 @@ impl Sync<'_> {
                             || !running_and_ready(pod)
                             || !running_and_available(pod, min_ready, now))
                     {
-                        return Ok(());
+                        return Ok(false);
                     }
                 }
             }
@@ -654,39 +670,39 @@ impl Sync<'_> {
         for pod in condemned {
             if workload::is_terminating(pod) {
                 if monotonic {
-                    return Ok(());
+                    return Ok(false);
                 }
                 continue;
             }
             let first = first_unavailable == Some(kinds::name_of(pod));
             if monotonic && !first && !running_and_available(pod, min_ready, now) {
-                return Ok(());
+                return Ok(false);
             }
             self.delete(pod)?;
             if monotonic {
-                return Ok(());
+                return Ok(false);
             }
         }
 
         if !self.spec.rolling {
-            return Ok(());
+            return Ok(false);
         }
         // Replace the highest ordinal not at the update revision, one at a time.
-        let update_min = self.spec.partition.max(0) as usize;
-        for target in (update_min..replicas.len()).rev() {
-            let Some(pod) = &replicas[target] else {
-                return Ok(());
+        let update_min = self.spec.partition.max(0);
+        for target in (update_min..self.spec.replicas).rev() {
+            let Some(pod) = replicas.get(&target) else {
+                return Ok(false);
             };
             if revision_of(pod) != update.1 && !workload::is_terminating(pod) {
                 self.delete(pod)?;
                 c.current -= 1;
-                return Ok(());
+                return Ok(false);
             }
             if is_unavailable(pod, min_ready, now) {
-                return Ok(());
+                return Ok(false);
             }
         }
-        Ok(())
+        Ok(false)
     }
 }
 
