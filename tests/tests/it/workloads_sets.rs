@@ -999,6 +999,68 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl) -> Step {
     has(&r, "statefulset.apps/web", "rollout history sts")?;
     has_row(&r, &["1", "<none>"], "rollout history sts")?;
 
+    // A new image rolls the set; undo brings the first template back as revision 3.
+    let r = k.run(&["-n", &ns, "set", "image", "sts/web", "nginx=nginx:1.25"]);
+    ok(&r)?;
+    has(&r, "statefulset.apps/web image updated", "set image sts")?;
+    let r = k.run(&["-n", &ns, "rollout", "status", "sts/web", "--timeout=40s"]);
+    ok(&r)?;
+    has(
+        &r,
+        "partitioned roll out complete: 3 new pods have been updated...",
+        "rollout status after set image",
+    )?;
+    let r = k.run(&[
+        "-n",
+        &ns,
+        "get",
+        "pod",
+        "web-0",
+        "-o",
+        "jsonpath={.spec.containers[0].image}",
+    ]);
+    ok(&r)?;
+    if r.stdout != "nginx:1.25" {
+        return Err(format!("web-0 runs the new image: {r}"));
+    }
+    let r = k.run(&["-n", &ns, "rollout", "undo", "sts/web"]);
+    ok(&r)?;
+    has(&r, "statefulset.apps/web rolled back", "rollout undo sts")?;
+    let r = k.run(&["-n", &ns, "rollout", "status", "sts/web", "--timeout=40s"]);
+    ok(&r)?;
+    has(
+        &r,
+        "partitioned roll out complete: 3 new pods have been updated...",
+        "rollout status after undo",
+    )?;
+    let r = k.run(&[
+        "-n",
+        &ns,
+        "get",
+        "pod",
+        "web-0",
+        "-o",
+        "jsonpath={.spec.containers[0].image}",
+    ]);
+    ok(&r)?;
+    if r.stdout != "nginx:1.27" {
+        return Err(format!("web-0 runs the first image again: {r}"));
+    }
+    let r = k.run(&["-n", &ns, "rollout", "history", "sts/web"]);
+    ok(&r)?;
+    has_row(&r, &["2", "<none>"], "history after undo")?;
+    has_row(&r, &["3", "<none>"], "history after undo")?;
+    let r = k.run(&["-n", &ns, "rollout", "restart", "sts/web"]);
+    ok(&r)?;
+    has(&r, "statefulset.apps/web restarted", "rollout restart sts")?;
+    let r = k.run(&["-n", &ns, "rollout", "status", "sts/web", "--timeout=40s"]);
+    ok(&r)?;
+    has(
+        &r,
+        "partitioned roll out complete: 3 new pods have been updated...",
+        "rollout status after restart",
+    )?;
+
     let r = k.run(&["-n", &ns, "delete", "sts/web", "ds/agent"]);
     ok(&r)?;
     has(&r, "statefulset.apps \"web\" deleted", "delete")?;
