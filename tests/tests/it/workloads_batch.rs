@@ -622,6 +622,194 @@ fn a_finished_job_with_a_ttl_is_deleted_with_its_pods() {
     assert!(pods_of(&tc, "brief").is_empty(), "its pods go with it");
 }
 
+#[test]
+fn a_pod_failure_policy_fails_the_job_on_an_exit_code_or_ignores_it() {
+    let tc = TestCluster::paused();
+    let policy = json!({"rules": [
+        {"action": "Ignore", "onExitCodes": {"operator": "In", "values": [42]}},
+        {"action": "FailJob", "onExitCodes": {"containerName": "fatal", "operator": "In", "values": [3]}},
+    ]});
+    create(
+        &tc,
+        "default",
+        "batch",
+        job_spec(
+            "fatal",
+            "exit 3",
+            json!({"podFailurePolicy": policy, "backoffLimit": 6}),
+        ),
+    );
+    create(
+        &tc,
+        "default",
+        "batch",
+        job_spec(
+            "flaky",
+            "exit 42",
+            json!({"podFailurePolicy": policy, "backoffLimit": 0}),
+        ),
+    );
+    advance_until(&tc, secs(120), || {
+        conditions(&job(&tc, "fatal"))
+            .iter()
+            .any(|c| c.0 == "Failed")
+    });
+    let pod = pods_of(&tc, "fatal")[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap_or_default();
+    let msg = format!(
+        "Container fatal for pod default/{pod} failed with exit code 3 matching FailJob rule at index 1"
+    );
+    let j = job(&tc, "fatal");
+    assert_eq!(
+        conditions(&j),
+        vec![
+            cond("FailureTarget", "PodFailurePolicy", &msg),
+            cond("Failed", "PodFailurePolicy", &msg),
+        ]
+    );
+    assert_eq!(
+        j.status.and_then(|s| s.failed),
+        Some(1),
+        "the first failure ends it"
+    );
+    assert_eq!(pods_of(&tc, "fatal").len(), 1);
+    assert_eq!(
+        events(&tc, "Job", "fatal").last(),
+        Some(&("Warning".into(), "PodFailurePolicy".into(), msg))
+    );
+    // Ignored failures do not count towards backoffLimit 0: the pod is replaced.
+    tc.cluster().advance(secs(60));
+    let j = job(&tc, "flaky");
+    assert!(conditions(&j).is_empty(), "{:?}", conditions(&j));
+    assert_eq!(j.status.and_then(|s| s.failed), None);
+    assert!(
+        pods_of(&tc, "flaky").len() >= 3,
+        "ignored failures are replaced"
+    );
+}
+
+#[test]
+fn replace_deletes_the_running_job_for_the_next_one_in_the_cronjobs_time_zone() {
+    let tc = TestCluster::paused();
+    create(
+        &tc,
+        "default",
+        "batch",
+        cronjob_spec(
+            "swap",
+            "*/1 * * * *",
+            "sleep 300",
+            json!({"concurrencyPolicy": "Replace", "timeZone": "Asia/Kolkata"}),
+        ),
+    );
+    tc.cluster().advance(secs(to_next_minute(&tc) + 1));
+    let m0 = now(&tc).as_second() / 60;
+    let first = format!("swap-{m0}");
+    let jobs = jobs_of(&tc, "swap");
+    assert_eq!(jobs.len(), 1);
+    // The scheduled time in the CronJob's zone (UTC+05:30).
+    let ann = jobs[0].metadata.annotations.clone().unwrap_or_default();
+    let local = jiff::Timestamp::from_second(m0 * 60)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Kolkata").unwrap())
+        .strftime("%Y-%m-%dT%H:%M:%S+05:30")
+        .to_string();
+    assert_eq!(
+        ann.get("batch.kubernetes.io/cronjob-scheduled-timestamp"),
+        Some(&local)
+    );
+    tc.cluster().advance(secs(60));
+    let second = format!("swap-{}", m0 + 1);
+    let names: Vec<String> = jobs_of(&tc, "swap")
+        .iter()
+        .filter(|j| j.metadata.deletion_timestamp.is_none())
+        .filter_map(|j| j.metadata.name.clone())
+        .collect();
+    assert_eq!(
+        names,
+        vec![second.clone()],
+        "Replace: only the new Job remains"
+    );
+    let evs = events(&tc, "CronJob", "swap");
+    let tail: Vec<(String, String)> = evs.iter().map(|e| (e.1.clone(), e.2.clone())).collect();
+    assert_eq!(
+        tail,
+        vec![
+            ("SuccessfulCreate".into(), format!("Created job {first}")),
+            ("SuccessfulDelete".into(), format!("Deleted job {first}")),
+            ("SuccessfulCreate".into(), format!("Created job {second}")),
+        ]
+    );
+    let active: Vec<String> = cronjob(&tc, "swap")
+        .status
+        .and_then(|s| s.active)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| r.name)
+        .collect();
+    assert_eq!(active, vec![second]);
+}
+
+#[test]
+fn pods_orphaned_by_a_job_deleted_with_cascade_orphan_lose_the_tracking_finalizer() {
+    let tc = TestCluster::paused();
+    create(
+        &tc,
+        "default",
+        "batch",
+        job_spec("keep", "sleep 300", json!({})),
+    );
+    tc.cluster().advance(secs(5));
+    let pod = pods_of(&tc, "keep")[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap_or_default();
+    let opts = kq_sim::store::DeleteOptions {
+        propagation_policy: Some("Orphan".into()),
+        ..Default::default()
+    };
+    tc.cluster()
+        .store()
+        .delete(
+            kq_sim::kinds::by_kind("batch", "Job").expect("jobs"),
+            "default",
+            "keep",
+            &opts,
+        )
+        .expect("delete with Orphan");
+    tc.cluster().advance(secs(2));
+    assert!(
+        tc.cluster().store().get::<Job>("default", "keep").is_err(),
+        "the Job is gone"
+    );
+    let p: Pod = tc
+        .cluster()
+        .store()
+        .get("default", &pod)
+        .expect("the pod stays");
+    assert_eq!(phase(&p), "Running");
+    assert!(p.metadata.owner_references.unwrap_or_default().is_empty());
+    assert!(
+        p.metadata.finalizers.unwrap_or_default().is_empty(),
+        "an orphan keeps no job-tracking finalizer, so it can be deleted later"
+    );
+    // A pod that carries the finalizer with no Job controlling it is released too.
+    let bare = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "stray",
+        "finalizers": ["batch.kubernetes.io/job-tracking"]},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "command": ["sleep", "300"]}]}});
+    create(&tc, "default", "", bare);
+    let p: Pod = tc
+        .cluster()
+        .store()
+        .get("default", "stray")
+        .expect("the pod");
+    assert!(p.metadata.finalizers.unwrap_or_default().is_empty());
+}
+
 fn cronjob_spec(name: &str, schedule: &str, script: &str, extra: Value) -> Value {
     let mut spec = json!({
         "schedule": schedule,

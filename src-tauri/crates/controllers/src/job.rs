@@ -41,6 +41,8 @@ use crate::workload::{self, PodName};
 pub(crate) const TRACKING_FINALIZER: &str = "batch.kubernetes.io/job-tracking";
 /// The annotation (and label) holding an Indexed Job pod's completion index.
 pub(crate) const COMPLETION_INDEX: &str = "batch.kubernetes.io/job-completion-index";
+/// Keys of orphaned pods to release (`~` never starts a namespace name).
+const ORPHAN_PREFIX: &str = "~orphan/";
 /// The first replacement delay after a failed pod (`DefaultJobPodFailureBackOff`).
 const DEFAULT_BACKOFF: Duration = Duration::from_secs(10);
 /// The longest replacement delay (`MaxJobPodFailureBackOff`).
@@ -251,79 +253,59 @@ fn completion_index(pod: &Value) -> Option<i32> {
 /// What a pod failure policy rule decides for a failed pod (`matchPodFailurePolicy`):
 /// the FailJob message, whether the failure counts towards the backoff limit.
 fn match_failure_policy(policy: &PodFailurePolicy, pod: &Value) -> (Option<String>, bool) {
-    if workload::phase(pod) != "Failed" {
-        return (None, true);
-    }
-    let statuses: Vec<&Value> = ["/status/initContainerStatuses", "/status/containerStatuses"]
-        .iter()
-        .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
-        .flatten()
-        .collect();
+    let (ns, name) = (kinds::namespace_of(pod), kinds::name_of(pod));
     for (index, rule) in policy.rules.iter().enumerate() {
         let action = rule.action.as_str();
-        let mut matched: Option<String> = None;
-        if let Some(req) = &rule.on_exit_codes {
-            for c in &statuses {
-                let name = kinds::str_at(c, "/name");
-                if req.container_name.as_deref().is_some_and(|n| n != name) {
-                    continue;
-                }
-                let Some(code) = c
-                    .pointer("/state/terminated/exitCode")
-                    .and_then(Value::as_i64)
-                else {
-                    continue;
-                };
-                if code == 0 {
-                    continue;
-                }
-                let listed = req.values.iter().any(|v| i64::from(*v) == code);
-                let hit = match req.operator.as_str() {
-                    "In" => listed,
-                    "NotIn" => !listed,
-                    _ => false,
-                };
-                if hit {
-                    matched = Some(format!(
-                        "Container {name} for pod {}/{} failed with exit code {code} matching {action} rule at index {index}",
-                        kinds::namespace_of(pod),
-                        kinds::name_of(pod),
-                    ));
-                    break;
-                }
-            }
-        }
-        if matched.is_none()
-            && let Some(patterns) = &rule.on_pod_conditions
-        {
-            let conds = pod
-                .pointer("/status/conditions")
+        let matched = if let Some(req) = &rule.on_exit_codes {
+            // Regular containers first, then init containers; only non-zero exits.
+            ["/status/containerStatuses", "/status/initContainerStatuses"]
+                .iter()
+                .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
+                .flatten()
+                .find_map(|c| {
+                    let cname = kinds::str_at(c, "/name");
+                    let code = c.pointer("/state/terminated/exitCode")?.as_i64()?;
+                    if code == 0 || req.container_name.as_deref().is_some_and(|n| n != cname) {
+                        return None;
+                    }
+                    let listed = req.values.iter().any(|v| i64::from(*v) == code);
+                    let hit = match req.operator.as_str() {
+                        "In" => listed,
+                        "NotIn" => !listed,
+                        _ => false,
+                    };
+                    hit.then(|| {
+                        format!(
+                            "Container {cname} for pod {ns}/{name} failed with exit code {code} matching {action} rule at index {index}"
+                        )
+                    })
+                })
+        } else if let Some(patterns) = &rule.on_pod_conditions {
+            pod.pointer("/status/conditions")
                 .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for pat in patterns {
-                let want = pat.status.clone();
-                let hit = conds.iter().any(|c| {
-                    c.get("type").and_then(Value::as_str) == Some(pat.type_.as_str())
-                        && c.get("status").and_then(Value::as_str) == Some(want.as_str())
-                });
-                if hit {
-                    matched = Some(format!(
-                        "Pod {}/{} has condition {} matching {action} rule at index {index}",
-                        kinds::namespace_of(pod),
-                        kinds::name_of(pod),
-                        pat.type_,
-                    ));
-                    break;
-                }
-            }
-        }
+                .into_iter()
+                .flatten()
+                .find_map(|c| {
+                    let (ty, status) = (kinds::str_at(c, "/type"), kinds::str_at(c, "/status"));
+                    patterns
+                        .iter()
+                        .any(|p| p.type_ == ty && p.status == status)
+                        .then(|| {
+                            format!(
+                                "Pod {ns}/{name} has condition {ty} matching {action} rule at index {index}"
+                            )
+                        })
+                })
+        } else {
+            None
+        };
         if let Some(msg) = matched {
-            return match action {
-                "FailJob" => (Some(msg), true),
-                "Ignore" => (None, false),
-                _ => (None, true),
-            };
+            match action {
+                "FailJob" => return (Some(msg), true),
+                "Ignore" => return (None, false),
+                "Count" | "FailIndex" => return (None, true),
+                _ => {}
+            }
         }
     }
     (None, true)
@@ -462,6 +444,11 @@ impl Controller<Shared> for JobController {
     fn on_change(&mut self, change: &Change<'_>, _ctx: &mut Shared, queue: &mut Enqueue<'_>) {
         if change.resource == "pods" {
             let Some(owner) = workload::controller_of(change.object) else {
+                // An orphan still holding the finalizer (its Job deleted with
+                // `--cascade=orphan`) is released on its own key.
+                if change.change != ChangeType::Deleted && has_finalizer(change.object) {
+                    queue.key(format!("{ORPHAN_PREFIX}{}", change.key()));
+                }
                 return;
             };
             if owner.get("kind").and_then(Value::as_str) != Some("Job")
@@ -486,6 +473,16 @@ impl Controller<Shared> for JobController {
         ctx: &mut Shared,
         _queue: &mut Enqueue<'_>,
     ) -> crate::Result<Action> {
+        if let Some(pod_key) = key.strip_prefix(ORPHAN_PREFIX) {
+            let (ns, name) = pod_key.split_once('/').unwrap_or(("", pod_key));
+            if let Some(pod) = ctx.store.get_raw(&kinds::pod::KIND, ns, name)
+                && workload::controller_of(&pod).is_none()
+                && has_finalizer(&pod)
+            {
+                remove_finalizer(ctx, &pod)?;
+            }
+            return Ok(Action::await_change());
+        }
         let (ns, name) = key.split_once('/').unwrap_or(("", key));
         let Some(raw) = ctx.store.get_raw(&kinds::job::KIND, ns, name) else {
             self.backoff.remove(key);
