@@ -442,6 +442,71 @@ fn scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
     ok(&logs)?;
     has(&logs, "Found ", "logs deploy/web names the pod it picked")?;
 
+    // StatefulSets and DaemonSets through apply.
+    let sets = write_file(
+        tc,
+        &format!("sets-{ns}.yaml"),
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  serviceName: db\n  replicas: 1\n  selector:\n    matchLabels:\n      app: db\n  template:\n    metadata:\n      labels:\n        app: db\n    spec:\n      containers:\n      - name: db\n        image: nginx:1.27\n---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent\nspec:\n  selector:\n    matchLabels:\n      app: agent\n  template:\n    metadata:\n      labels:\n        app: agent\n    spec:\n      nodeSelector:\n        kubernetes.io/os: linux\n      containers:\n      - name: agent\n        image: nginx:1.27\n",
+    );
+    let r = run(&["apply", "-f", &sets]);
+    has(
+        &r,
+        "statefulset.apps/db created",
+        "apply creates a StatefulSet",
+    )?;
+    has(&r, "daemonset.apps/agent created", "and a DaemonSet")?;
+    let r = run(&["get", "sts", "db", "-o", "wide"]);
+    header(
+        &r,
+        &["NAME", "READY", "AGE", "CONTAINERS", "IMAGES"],
+        "stateful set wide table",
+    )?;
+    has_row(&r, &["db"], "the stateful set is listed")?;
+    let r = run(&["get", "ds", "agent"]);
+    header(
+        &r,
+        &[
+            "NAME",
+            "DESIRED",
+            "CURRENT",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "NODE SELECTOR",
+            "AGE",
+        ],
+        "daemon set table",
+    )?;
+    if !r
+        .stdout
+        .lines()
+        .any(|l| l.starts_with("agent ") && l.contains("kubernetes.io/os=linux"))
+    {
+        return Err(format!("NODE SELECTOR shows the template's: {r}"));
+    }
+    let r = run(&["get", "sts", "db", "-o", "yaml"]);
+    for default in [
+        "podManagementPolicy: OrderedReady",
+        "partition: 0",
+        "whenDeleted: Retain",
+        "whenScaled: Retain",
+    ] {
+        has(&r, default, "a stateful set's defaults")?;
+    }
+    equals(
+        &run(&["scale", "sts/db", "--replicas=2"]),
+        "statefulset.apps/db scaled",
+        "stateful sets scale too",
+    )?;
+    let r = run(&[
+        "get",
+        "ds",
+        "agent",
+        "-o",
+        "jsonpath={.metadata.annotations.deprecated\\.daemonset\\.template\\.generation}",
+    ]);
+    equals(&r, "1", "a daemon set's template generation")?;
+
     // Everything together.
     let r = run(&["get", "all"]);
     ok(&r)?;
