@@ -188,7 +188,7 @@ impl Controllers {
         // kube-controller-manager's workload controllers and the garbage collector.
         runner.register(crate::deployment::DeploymentController);
         runner.register(crate::replicaset::ReplicaSetController);
-        runner.register(crate::statefulset::StatefulSetController::default());
+        runner.register(crate::statefulset::StatefulSetController);
         runner.register(crate::daemonset::DaemonSetController::default());
         runner.register(crate::job::JobController::default());
         runner.register(crate::cronjob::CronJobController::default());
