@@ -695,8 +695,8 @@ fn daemonset_runs_one_pod_per_eligible_node_and_rolls_one_at_a_time() {
     tc.cluster().settle();
     let hash2 = revisions(&tc, "default")
         .into_iter()
-        .filter(|(_, n)| n.starts_with("agent-"))
-        .last()
+        .rev()
+        .find(|(_, n)| n.starts_with("agent-"))
         .map(|(_, n)| n.trim_start_matches("agent-").to_string())
         .unwrap();
     assert_ne!(hash2, hash1);
