@@ -421,6 +421,56 @@ fn scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         "with the template's restart policy",
     )?;
 
+    // A richer template survives the trip (protobuf from kubectl 1.32 on): volumes, env from
+    // config maps and secrets, probes, resources.
+    let rich = write_file(
+        tc,
+        &format!("rich-{ns}.yaml"),
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: rich\nspec:\n  schedule: \"0 3 * * *\"\n  timeZone: Europe/Paris\n  jobTemplate:\n    metadata:\n      labels:\n        team: ops\n    spec:\n      backoffLimit: 2\n      template:\n        spec:\n          restartPolicy: Never\n          volumes:\n          - name: conf\n            configMap:\n              name: app-conf\n              items:\n              - key: a\n                path: a.txt\n          - name: scratch\n            emptyDir:\n              sizeLimit: 64Mi\n          - name: creds\n            secret:\n              secretName: creds\n              defaultMode: 256\n          containers:\n          - name: report\n            image: busybox:1.36\n            args: [\"sh\", \"-c\", \"cat /conf/a.txt\"]\n            env:\n            - name: MODE\n              valueFrom:\n                configMapKeyRef:\n                  name: app-conf\n                  key: mode\n            - name: TOKEN\n              valueFrom:\n                secretKeyRef:\n                  name: creds\n                  key: token\n                  optional: true\n            - name: POD\n              valueFrom:\n                fieldRef:\n                  fieldPath: metadata.name\n            envFrom:\n            - prefix: CFG_\n              configMapRef:\n                name: app-conf\n            resources:\n              requests:\n                cpu: 50m\n                memory: 32Mi\n              limits:\n                memory: 64Mi\n            readinessProbe:\n              exec:\n                command: [\"true\"]\n              periodSeconds: 5\n            livenessProbe:\n              httpGet:\n                path: /healthz\n                port: 8080\n            volumeMounts:\n            - name: conf\n              mountPath: /conf\n              readOnly: true\n            - name: scratch\n              mountPath: /scratch\n",
+    );
+    ok(&run(&["apply", "-f", &rich]))?;
+    equals(
+        &run(&["get", "cronjob", "rich", "-o", "jsonpath={.spec.timeZone}"]),
+        "Europe/Paris",
+        "a cron job's time zone",
+    )?;
+    ok(&run(&["create", "job", "rich-now", "--from=cronjob/rich"]))?;
+    let template = |args: &[&str]| -> Result<serde_json::Value, String> {
+        let r = run(args);
+        ok(&r)?;
+        serde_json::from_str(&r.stdout).map_err(|e| format!("{e}: {r}"))
+    };
+    let want = template(&[
+        "get",
+        "cronjob",
+        "rich",
+        "-o",
+        "jsonpath={.spec.jobTemplate.spec.template.spec}",
+    ])?;
+    let got = template(&[
+        "get",
+        "job",
+        "rich-now",
+        "-o",
+        "jsonpath={.spec.template.spec}",
+    ])?;
+    if want != got {
+        return Err(format!(
+            "create job --from=cronjob keeps the whole pod template:\n cronjob {want}\n job     {got}"
+        ));
+    }
+    equals(
+        &run(&[
+            "get",
+            "job",
+            "rich-now",
+            "-o",
+            "jsonpath={.spec.backoffLimit} {.metadata.labels.team}",
+        ]),
+        "2 ops",
+        "and the job template's own fields and labels",
+    )?;
+
     // kubectl logs picks a pod through the owner's selector.
     let mut logs = run(&["logs", "job/pi"]);
     for _ in 0..40 {

@@ -19,10 +19,14 @@ enum Ty {
     Int,
     Bool,
     Msg(&'static str),
+    /// A message embedded with `json:",inline"`: its fields join the parent's.
+    Inline(&'static str),
     MapStr,
     MapBytes,
     /// `map<string, resource.Quantity>` (container resources).
     MapQuantity,
+    /// A single `resource.Quantity`.
+    Quantity,
     Time,
     IntOrString,
 }
@@ -254,6 +258,7 @@ fn schema(msg: &str) -> Option<&'static [F]> {
         }
         "PodSpec" => {
             const S: &[F] = &[
+                rep(1, "volumes", Msg("Volume")),
                 rep(2, "containers", Msg("Container")),
                 f(3, "restartPolicy", Str),
                 ptr(4, "terminationGracePeriodSeconds", Int),
@@ -300,12 +305,16 @@ fn schema(msg: &str) -> Option<&'static [F]> {
                 rep(7, "env", Msg("EnvVar")),
                 f(8, "resources", Msg("ResourceRequirements")),
                 rep(9, "volumeMounts", Msg("VolumeMount")),
+                f(10, "livenessProbe", Msg("Probe")),
+                f(11, "readinessProbe", Msg("Probe")),
                 f(13, "terminationMessagePath", Str),
                 f(14, "imagePullPolicy", Str),
                 f(16, "stdin", Bool),
                 f(17, "stdinOnce", Bool),
                 f(18, "tty", Bool),
+                rep(19, "envFrom", Msg("EnvFromSource")),
                 f(20, "terminationMessagePolicy", Str),
+                f(22, "startupProbe", Msg("Probe")),
             ];
             S
         }
@@ -320,7 +329,132 @@ fn schema(msg: &str) -> Option<&'static [F]> {
             S
         }
         "EnvVar" => {
-            const S: &[F] = &[f(1, "name", Str), f(2, "value", Str)];
+            const S: &[F] = &[
+                f(1, "name", Str),
+                f(2, "value", Str),
+                f(3, "valueFrom", Msg("EnvVarSource")),
+            ];
+            S
+        }
+        "EnvVarSource" => {
+            const S: &[F] = &[
+                f(1, "fieldRef", Msg("ObjectFieldSelector")),
+                f(3, "configMapKeyRef", Msg("KeySelector")),
+                f(4, "secretKeyRef", Msg("KeySelector")),
+            ];
+            S
+        }
+        "ObjectFieldSelector" => {
+            const S: &[F] = &[f(1, "apiVersion", Str), f(2, "fieldPath", Str)];
+            S
+        }
+        // ConfigMapKeySelector and SecretKeySelector share their layout.
+        "KeySelector" => {
+            const S: &[F] = &[
+                f(1, "", Inline("LocalObjectReference")),
+                f(2, "key", Str),
+                ptr(3, "optional", Bool),
+            ];
+            S
+        }
+        "EnvFromSource" => {
+            const S: &[F] = &[
+                f(1, "prefix", Str),
+                f(2, "configMapRef", Msg("EnvSourceRef")),
+                f(3, "secretRef", Msg("EnvSourceRef")),
+            ];
+            S
+        }
+        // ConfigMapEnvSource and SecretEnvSource share their layout.
+        "EnvSourceRef" => {
+            const S: &[F] = &[
+                f(1, "", Inline("LocalObjectReference")),
+                ptr(2, "optional", Bool),
+            ];
+            S
+        }
+        "Probe" => {
+            const S: &[F] = &[
+                f(1, "", Inline("ProbeHandler")),
+                f(2, "initialDelaySeconds", Int),
+                f(3, "timeoutSeconds", Int),
+                f(4, "periodSeconds", Int),
+                f(5, "successThreshold", Int),
+                f(6, "failureThreshold", Int),
+            ];
+            S
+        }
+        "ProbeHandler" => {
+            const S: &[F] = &[
+                f(1, "exec", Msg("ExecAction")),
+                f(2, "httpGet", Msg("HTTPGetAction")),
+                f(3, "tcpSocket", Msg("TCPSocketAction")),
+            ];
+            S
+        }
+        "ExecAction" => {
+            const S: &[F] = &[rep(1, "command", Str)];
+            S
+        }
+        "HTTPGetAction" => {
+            const S: &[F] = &[
+                f(1, "path", Str),
+                f(2, "port", IntOrString),
+                f(3, "host", Str),
+                f(4, "scheme", Str),
+            ];
+            S
+        }
+        "TCPSocketAction" => {
+            const S: &[F] = &[f(1, "port", IntOrString), f(2, "host", Str)];
+            S
+        }
+        "Volume" => {
+            const S: &[F] = &[f(1, "name", Str), f(2, "", Inline("VolumeSource"))];
+            S
+        }
+        "VolumeSource" => {
+            const S: &[F] = &[
+                f(1, "hostPath", Msg("HostPathVolumeSource")),
+                f(2, "emptyDir", Msg("EmptyDirVolumeSource")),
+                f(6, "secret", Msg("SecretVolumeSource")),
+                f(10, "persistentVolumeClaim", Msg("PersistentVolumeClaimVolumeSource")),
+                f(19, "configMap", Msg("ConfigMapVolumeSource")),
+            ];
+            S
+        }
+        "HostPathVolumeSource" => {
+            const S: &[F] = &[f(1, "path", Str), ptr(2, "type", Str)];
+            S
+        }
+        "EmptyDirVolumeSource" => {
+            const S: &[F] = &[f(1, "medium", Str), f(2, "sizeLimit", Quantity)];
+            S
+        }
+        "SecretVolumeSource" => {
+            const S: &[F] = &[
+                f(1, "secretName", Str),
+                rep(2, "items", Msg("KeyToPath")),
+                ptr(3, "defaultMode", Int),
+                ptr(4, "optional", Bool),
+            ];
+            S
+        }
+        "ConfigMapVolumeSource" => {
+            const S: &[F] = &[
+                f(1, "", Inline("LocalObjectReference")),
+                rep(2, "items", Msg("KeyToPath")),
+                ptr(3, "defaultMode", Int),
+                ptr(4, "optional", Bool),
+            ];
+            S
+        }
+        "PersistentVolumeClaimVolumeSource" => {
+            const S: &[F] = &[f(1, "claimName", Str), f(2, "readOnly", Bool)];
+            S
+        }
+        "KeyToPath" => {
+            const S: &[F] = &[f(1, "key", Str), f(2, "path", Str), ptr(3, "mode", Int)];
             S
         }
         "ResourceRequirements" => {
@@ -567,6 +701,13 @@ fn message(b: &[u8], name: &str) -> Result<Value, ProtoError> {
                 (fd.keep_zero || v).then_some(Value::Bool(v))
             }
             (Ty::Msg(m), 2) => Some(message(r.bytes()?, m)?),
+            (Ty::Inline(m), 2) => {
+                if let Value::Object(inner) = message(r.bytes()?, m)? {
+                    out.extend(inner);
+                }
+                None
+            }
+            (Ty::Quantity, 2) => Some(quantity(r.bytes()?)?).filter(|q| q != ""),
             (Ty::Time, 2) => time(r.bytes()?)?,
             (Ty::IntOrString, 2) => Some(int_or_string(r.bytes()?)?),
             (Ty::MapStr | Ty::MapBytes | Ty::MapQuantity, 2) => {
