@@ -418,7 +418,11 @@ fn schema(msg: &str) -> Option<&'static [F]> {
                 f(1, "hostPath", Msg("HostPathVolumeSource")),
                 f(2, "emptyDir", Msg("EmptyDirVolumeSource")),
                 f(6, "secret", Msg("SecretVolumeSource")),
-                f(10, "persistentVolumeClaim", Msg("PersistentVolumeClaimVolumeSource")),
+                f(
+                    10,
+                    "persistentVolumeClaim",
+                    Msg("PersistentVolumeClaimVolumeSource"),
+                ),
                 f(19, "configMap", Msg("ConfigMapVolumeSource")),
             ];
             S
