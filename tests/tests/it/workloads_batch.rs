@@ -218,14 +218,9 @@ fn a_job_runs_its_pod_to_completion() {
     let pods = pods_of(&tc, "hello");
     assert_eq!(pods.len(), 1, "a completed pod is kept, not replaced");
     assert_eq!(phase(&pods[0]), "Succeeded");
-    assert!(
-        pods[0]
-            .metadata
-            .finalizers
-            .clone()
-            .unwrap_or_default()
-            .is_empty(),
-        "the finalizer is removed once the pod is counted"
+    assert_eq!(
+        pods[0].metadata.finalizers, None,
+        "the finalizer is removed once the pod is counted (no empty list left)"
     );
     assert_eq!(
         events(&tc, "Job", "hello"),
@@ -705,7 +700,7 @@ fn replace_deletes_the_running_job_for_the_next_one_in_the_cronjobs_time_zone() 
             json!({"concurrencyPolicy": "Replace", "timeZone": "Asia/Kolkata"}),
         ),
     );
-    tc.cluster().advance(secs(to_next_minute(&tc) + 1));
+    tc.cluster().advance(to_next_minute(&tc) + secs(1));
     let m0 = now(&tc).as_second() / 60;
     let first = format!("swap-{m0}");
     let jobs = jobs_of(&tc, "swap");
@@ -857,9 +852,11 @@ fn jobs_of(tc: &TestCluster, cj: &str) -> Vec<Job> {
 }
 
 /// Seconds to the next whole minute of virtual time.
-fn to_next_minute(tc: &TestCluster) -> u64 {
-    let s = now(tc).as_second();
-    (60 - s.rem_euclid(60)) as u64
+/// Virtual time to the next whole minute.
+fn to_next_minute(tc: &TestCluster) -> Duration {
+    let ms = now(tc).as_millisecond();
+    let next = (ms.div_euclid(60_000) + 1) * 60_000;
+    Duration::from_millis((next - ms) as u64)
 }
 
 #[test]
@@ -879,7 +876,7 @@ fn a_cronjob_fires_every_minute_on_the_virtual_clock_and_keeps_three_successful_
     // Just before the minute: still nothing; at the minute (plus the controller's 100 ms) the Job.
     let wait = to_next_minute(&tc);
     tc.cluster()
-        .advance(Duration::from_millis(wait * 1000 - 500));
+        .advance(wait.saturating_sub(Duration::from_millis(500)));
     assert!(
         jobs_of(&tc, "tick").is_empty(),
         "not before the schedule time"
@@ -1021,7 +1018,7 @@ fn forbid_skips_a_schedule_while_the_previous_job_runs() {
             json!({"concurrencyPolicy": "Forbid", "startingDeadlineSeconds": 10}),
         ),
     );
-    tc.cluster().advance(secs(to_next_minute(&tc) + 1));
+    tc.cluster().advance(to_next_minute(&tc) + secs(1));
     let m0 = now(&tc).as_second() / 60;
     assert_eq!(jobs_of(&tc, "lock").len(), 1);
     assert_eq!(jobs_of(&tc, "lockd").len(), 1);
