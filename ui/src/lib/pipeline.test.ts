@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyChange, eventLine, railView, retryView, stageAnnouncement, type PodEntry } from './pipeline';
+import { applyChange, eventLine, ownerLabel, railView, retryView, stageAnnouncement, type PodEntry } from './pipeline';
 import { pipeline, stage } from './pipelines.test-helpers';
 
 const entry = (p = pipeline('pulled'), recreations = 0): PodEntry => ({ pipeline: p, recreations });
@@ -110,5 +110,18 @@ describe('stageAnnouncement', () => {
     expect(stageAnnouncement(entry(stuck), entry(pipeline('scheduled', 'active', { uid: 'uid-2' }), 1))).toBe(
       'Pod web was recreated and is at Scheduled.',
     );
+  });
+});
+
+describe('ownerLabel', () => {
+  it('names the workload, the revision and whether the pod is new or old', () => {
+    expect(ownerLabel({})).toBeNull();
+    expect(
+      ownerLabel({ owner: { kind: 'Deployment', name: 'web', replicaSet: 'web-5d8f9c7b4d', revision: 2, role: 'new' } }),
+    ).toBe('deployment/web · revision 2 (new)');
+    expect(
+      ownerLabel({ owner: { kind: 'Deployment', name: 'web', replicaSet: 'web-7c5ddbdf54', revision: 1, role: 'old' } }),
+    ).toBe('deployment/web · revision 1 (old)');
+    expect(ownerLabel({ owner: { kind: 'Job', name: 'report', replicaSet: null, revision: null, role: null } })).toBe('job/report');
   });
 });

@@ -73,6 +73,19 @@ export const stageStateLabel = (state: StageState): string => STATE_LABELS[state
 
 export const podKey = (p: Pick<PodPipeline, 'namespace' | 'pod'>): string => `${p.namespace}/${p.pod}`;
 
+/**
+ * The workload a pod belongs to, as the rail's header says it: `deployment/web · revision 2
+ * (new)` during a rollout, `job/report` for a Job's pod; null for a bare pod.
+ */
+export function ownerLabel(p: Pick<PodPipeline, 'owner'>): string | null {
+  const o = p.owner;
+  if (!o) return null;
+  let label = `${o.kind.toLowerCase()}/${o.name}`;
+  if (o.revision !== null) label += ` · revision ${o.revision}`;
+  if (o.role) label += o.role === 'new' ? ' (new)' : ' (old)';
+  return label;
+}
+
 function stageView(stage: Stage, index: number): StageView {
   return {
     id: stage.id,

@@ -73,4 +73,33 @@ describe('applyUpdate', () => {
     });
     expect(r.announcements).toEqual(['The connection to the cluster is lost: connection refused']);
   });
+
+  it('keeps the workloads and announces one that becomes stuck, once', () => {
+    const stuck = {
+      kind: 'Deployment' as const,
+      name: 'web',
+      uid: 'd-1',
+      revision: 2,
+      newReplicaSet: 'web-5d8f9c7b4d',
+      ready: '3/3',
+      summary: '3/3 ready, 1 up-to-date, 3 available',
+      applied: {
+        id: 'applied',
+        kind: 'applied' as const,
+        label: 'Applied',
+        container: null,
+        state: 'stuck' as const,
+        reason: 'ProgressDeadlineExceeded',
+        message: 'ReplicaSet "web-5d8f9c7b4d" has timed out progressing.',
+        evidence: { fields: [], event: null },
+      },
+      diagnosis: null,
+      pods: ['web-5d8f9c7b4d-xxxxx'],
+    };
+    const first = applyUpdate(initialSession(), { kind: 'workloads', workloads: [stuck] });
+    expect(first.state.workloads).toHaveLength(1);
+    expect(first.announcements).toEqual(['Deployment web is stuck: ProgressDeadlineExceeded.']);
+    const again = applyUpdate(first.state, { kind: 'workloads', workloads: [stuck] });
+    expect(again.announcements, 'no repeat while it stays stuck').toEqual([]);
+  });
 });

@@ -9,6 +9,7 @@ import type { MissionSummary } from './bindings/MissionSummary';
 import type { ObjectiveResult } from './bindings/ObjectiveResult';
 import type { SessionUpdate } from './bindings/SessionUpdate';
 import type { UiError } from './bindings/UiError';
+import type { WorkloadView } from './bindings/WorkloadView';
 import { applyChange, podKey, stageAnnouncement, type PodEntry } from './pipeline';
 
 export interface Solved {
@@ -21,6 +22,8 @@ export interface Solved {
 
 export interface SessionState {
   pods: PodEntry[];
+  /** The namespace's workloads (Deployments, Jobs, …), each with its own apply stage. */
+  workloads: WorkloadView[];
   events: EventRow[];
   /** Null until the first evaluation arrives. */
   objectives: ObjectiveResult[] | null;
@@ -31,6 +34,7 @@ export interface SessionState {
 
 export const initialSession = (): SessionState => ({
   pods: [],
+  workloads: [],
   events: [],
   objectives: null,
   allMet: false,
@@ -80,6 +84,14 @@ export function applyUpdate(state: SessionState, update: SessionUpdate): Applied
           ? ['Mission solved! The debrief is open.', `Your solve was not saved: ${update.progressError.message}`]
           : ['Mission solved! The debrief is open.'],
       };
+    case 'workloads': {
+      // A workload newly stuck (a rollout past its deadline, a refused pod) is announced once.
+      const before = new Map(state.workloads.map((w) => [`${w.kind}/${w.name}`, w.applied.state]));
+      const announcements = update.workloads
+        .filter((w) => (w.applied.state === 'stuck' || w.applied.state === 'failed') && before.get(`${w.kind}/${w.name}`) !== w.applied.state)
+        .map((w) => `${w.kind} ${w.name} is ${w.applied.state}: ${w.applied.reason ?? 'unknown reason'}.`);
+      return { state: { ...state, workloads: update.workloads }, announcements };
+    }
     case 'clock':
       // The cluster's clock is the mission screen's business (lib/clusterclock.ts), not state.
       return { state, announcements: [] };
@@ -109,6 +121,8 @@ export function stampsOf(update: SessionUpdate): string[] {
   const out: (string | null | undefined)[] = [];
   if (update.kind === 'events') {
     for (const e of update.events) out.push(e.firstSeen, e.lastSeen);
+  } else if (update.kind === 'workloads') {
+    for (const w of update.workloads) out.push(w.applied.evidence.event?.lastSeen);
   } else if (update.kind === 'pipeline' && update.change.change !== 'removed') {
     const p = update.change.pipeline;
     out.push(p.createdAt);

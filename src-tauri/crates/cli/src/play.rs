@@ -230,6 +230,11 @@ fn print_update(
         }
         // The terminal shows no ages, so the cluster's clock is of no use here.
         SessionUpdate::Clock { .. } => {}
+        SessionUpdate::Workloads { workloads } => {
+            for w in workloads {
+                println!("\n{}", w.render_text());
+            }
+        }
         SessionUpdate::Connection { state } => match state {
             ConnectionState::Connected => {
                 if !*first_connection {

@@ -17,8 +17,8 @@ use crate::ipc::{
 };
 use crate::mission::{ObjectiveResult, ObjectiveStatus};
 use crate::pipeline::{
-    ContainerView, EventFact, Evidence, FieldFact, PipelineChange, PodPipeline, Retry, RetryKind,
-    Stage, StageKind, StageState,
+    ContainerView, EventFact, Evidence, FieldFact, PipelineChange, PodOwner, PodPipeline, Retry,
+    RetryKind, RevisionRole, Stage, StageKind, StageState, WorkloadKind, WorkloadView,
 };
 use crate::progress::{Learner, MissionProgress, MissionStatus, Progress, ProgressExport};
 
@@ -52,6 +52,10 @@ pub fn render_all() -> Vec<(String, String)> {
         render::<ObjectiveResult>(&cfg),
         render::<ObjectiveStatus>(&cfg),
         render::<PodPipeline>(&cfg),
+        render::<PodOwner>(&cfg),
+        render::<RevisionRole>(&cfg),
+        render::<WorkloadKind>(&cfg),
+        render::<WorkloadView>(&cfg),
         render::<PipelineChange>(&cfg),
         render::<Stage>(&cfg),
         render::<StageKind>(&cfg),

@@ -244,6 +244,12 @@ pub enum SessionUpdate {
     Connection { state: ConnectionState },
     /// The cluster's clock: sent when its speed changes and every [`CLOCK_RESYNC`].
     Clock { clock: ClusterClock },
+    /// The namespace's workloads (Deployments, StatefulSets, DaemonSets, Jobs, bare
+    /// ReplicaSets), each with its own *apply* stage and its pods; sent whole when any changed
+    /// (the list is short).
+    Workloads {
+        workloads: Vec<crate::pipeline::WorkloadView>,
+    },
 }
 
 /// A YAML problem the editor marks inline (1-based line and column).

@@ -135,6 +135,17 @@ pub enum ReasonKind {
     StartupProbeFailed,
     /// The pod was evicted or failed as a whole (`status.reason`).
     PodFailed,
+    /// A Deployment's rollout made no progress for `progressDeadlineSeconds`: its
+    /// `Progressing` condition is False with this reason.
+    ProgressDeadlineExceeded,
+    /// A controller (ReplicaSet, Job, StatefulSet, DaemonSet) could not create a pod: the API
+    /// server refused it (quota, admission), so there is no pod to follow.
+    FailedCreate,
+    /// A Job's pods failed more often than its `backoffLimit` allows: the Job failed.
+    BackoffLimitExceeded,
+    /// A Job ran longer than its `activeDeadlineSeconds`: the Job failed (the Job's condition
+    /// reason is `DeadlineExceeded`, the same word a pod uses for its own deadline).
+    JobDeadlineExceeded,
     /// Anything else, shown with its raw reason.
     Other,
 }
@@ -177,8 +188,21 @@ impl ReasonKind {
             "Evicted" | "DeadlineExceeded" | "NodeLost" | "Shutdown" | "Terminated" => {
                 ReasonKind::PodFailed
             }
+            "ProgressDeadlineExceeded" => ReasonKind::ProgressDeadlineExceeded,
+            "FailedCreate" | "ReplicaSetCreateError" => ReasonKind::FailedCreate,
+            "BackoffLimitExceeded" => ReasonKind::BackoffLimitExceeded,
             r if r.starts_with("ExitCode:") || r.starts_with("Signal:") => ReasonKind::Error,
             _ => ReasonKind::Other,
+        }
+    }
+
+    /// Classifies the reason of a workload's own condition or event: the same words as
+    /// [`ReasonKind::from_reason`], except that a Job's `DeadlineExceeded` is the Job's
+    /// deadline, not a pod's.
+    pub fn from_workload_reason(reason: &str) -> ReasonKind {
+        match reason {
+            "DeadlineExceeded" => ReasonKind::JobDeadlineExceeded,
+            r => ReasonKind::from_reason(r),
         }
     }
 
@@ -214,6 +238,10 @@ pub fn stage_of(kind: ReasonKind) -> StageKind {
         | R::PodFailed => StageKind::Running,
         R::Unschedulable | R::SchedulingGated => StageKind::Scheduled,
         R::ReadinessProbeFailed => StageKind::Ready,
+        R::ProgressDeadlineExceeded
+        | R::FailedCreate
+        | R::BackoffLimitExceeded
+        | R::JobDeadlineExceeded => StageKind::Applied,
     }
 }
 
@@ -239,9 +267,22 @@ mod tests {
             ("Unschedulable", StageKind::Scheduled),
             ("ReadinessProbeFailed", StageKind::Ready),
             ("ExitCode:3", StageKind::Running),
+            ("ProgressDeadlineExceeded", StageKind::Applied),
+            ("FailedCreate", StageKind::Applied),
+            ("BackoffLimitExceeded", StageKind::Applied),
         ];
         for (reason, stage) in table {
             assert_eq!(stage_of(ReasonKind::from_reason(reason)), stage, "{reason}");
         }
+        assert_eq!(
+            ReasonKind::from_workload_reason("DeadlineExceeded"),
+            ReasonKind::JobDeadlineExceeded,
+            "a Job's deadline is the Job's problem"
+        );
+        assert_eq!(
+            ReasonKind::from_reason("DeadlineExceeded"),
+            ReasonKind::PodFailed,
+            "a pod's own deadline stays the pod's"
+        );
     }
 }

@@ -21,9 +21,11 @@ use ts_rs::TS;
 
 use crate::stage::StageKind;
 pub mod texts;
+pub mod workload;
 
 pub use crate::stage::{ReasonKind, stage_of};
 pub use texts::{BUNDLED_YAML, DIAGNOSES_FILE, DiagnosisTexts, TextsIssue, TextsProblem, render};
+pub use workload::{StuckPod, WorkloadSymptom, diagnose_workload};
 
 /// How a container's previous (or current) run ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -346,6 +348,10 @@ pub(crate) fn section_of(kind: ReasonKind) -> &'static str {
         R::StartupProbeFailed => "StartupProbeFailed",
         R::PodFailed => "PodFailed",
         R::Other => "Other",
+        R::ProgressDeadlineExceeded => "ProgressDeadlineExceeded",
+        R::FailedCreate => "FailedCreate",
+        R::BackoffLimitExceeded => "BackoffLimitExceeded",
+        R::JobDeadlineExceeded => "JobDeadlineExceeded",
     }
 }
 
@@ -551,7 +557,23 @@ pub fn diagnose(s: &Symptom<'_>) -> Diagnosis {
             fill("explanation", &[("quoted", &quoted(s.event_message))]),
             commands("commands"),
         ),
-        ReasonKind::PodFailed | ReasonKind::Other => {
+        // Workload problems are diagnosed by [`workload::diagnose_workload`]; a pod that names
+        // one of their reasons is explained like any unknown reason.
+        ReasonKind::PodFailed
+        | ReasonKind::Other
+        | ReasonKind::ProgressDeadlineExceeded
+        | ReasonKind::FailedCreate
+        | ReasonKind::BackoffLimitExceeded
+        | ReasonKind::JobDeadlineExceeded => {
+            let section = if matches!(kind, ReasonKind::PodFailed) {
+                section
+            } else {
+                "Other"
+            };
+            let fill = |key: &str, extra: &[(&str, &str)]| {
+                let vars: Vec<(&str, &str)> = extra.iter().chain(&base).copied().collect();
+                render(t.text(section, key), &vars)
+            };
             let detail = s
                 .message
                 .map(|m| fill("message-detail", &[("message", m)]))
@@ -559,7 +581,10 @@ pub fn diagnose(s: &Symptom<'_>) -> Diagnosis {
             (
                 fill("title", &[]),
                 fill("explanation", &[("detail", &detail)]),
-                commands("commands"),
+                t.list(section, "commands")
+                    .iter()
+                    .map(|c| render(c, &base))
+                    .collect(),
             )
         }
         ReasonKind::InvalidImageName

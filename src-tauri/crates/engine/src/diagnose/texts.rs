@@ -413,6 +413,10 @@ mod tests {
             (R::StartupProbeFailed, "StartupProbeFailed"),
             (R::PodFailed, "PodFailed"),
             (R::Other, "Other"),
+            (R::ProgressDeadlineExceeded, "ProgressDeadlineExceeded"),
+            (R::FailedCreate, "FailedCreate"),
+            (R::BackoffLimitExceeded, "BackoffLimitExceeded"),
+            (R::JobDeadlineExceeded, "JobDeadlineExceeded"),
         ] {
             assert_eq!(super::super::section_of(kind), section, "{kind:?}");
             let t = DiagnosisTexts::bundled();

@@ -205,17 +205,26 @@ fn warnings_for(m: &Mission, out: &mut Vec<LessonIssue>) {
         });
     }
     for o in &m.objectives {
-        let pod = o.check.pod();
-        let defined = m
-            .manifests
-            .iter()
-            .chain(&m.solution)
-            .any(|x| x.kind == "Pod" && x.name == pod)
-            || m.manifests
-                .iter()
-                .chain(&m.solution)
-                .any(|x| x.kind != "Pod");
-        if !defined {
+        let (kind, pod) = o.check.subject();
+        let named = |x: &&super::Manifest| x.kind == kind && x.name == pod;
+        let defined = m.manifests.iter().chain(&m.solution).any(|x| named(&x))
+            // A pod may come from a workload under a name the lesson cannot know.
+            || (kind == "Pod"
+                && m.manifests
+                    .iter()
+                    .chain(&m.solution)
+                    .any(|x| x.kind != "Pod"));
+        if !defined && kind != "Pod" {
+            out.push(LessonIssue {
+                file: file.clone(),
+                line: None,
+                message: format!(
+                    "objective `{}` checks {} `{pod}`, which no manifest or solution creates",
+                    o.id,
+                    kind.to_ascii_lowercase()
+                ),
+            });
+        } else if !defined {
             out.push(LessonIssue {
                 file: file.clone(),
                 line: None,

@@ -46,7 +46,10 @@ pub use format::{
 };
 pub use hints::HintLadder;
 pub use manifests::{DECLARABLE_CLUSTER_SCOPED_KINDS, Manifest, is_cluster_scoped};
-pub use objectives::{Check, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate};
+pub use objectives::{
+    Check, ObjectiveResult, ObjectiveStatus, Snapshot, WorkloadRef, all_met, evaluate,
+    evaluate_with,
+};
 pub use render::render_markdown;
 
 /// The file in each lesson folder that describes the mission.

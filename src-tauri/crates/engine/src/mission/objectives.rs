@@ -21,6 +21,15 @@
 //! | `image-resolvable` | `pod`, `container?` | no container (or the named one) waits on an image reason, and each has an `imageID` for the image its spec names |
 //! | `container-image` | `pod`, `container?`, `not?`, `repository?` | the spec's image is not `not` and (if given) comes from `repository` |
 //! | `pod-phase` | `pod`, `phase` | `status.phase` equals `phase` (e.g. `Succeeded` for a batch pod) |
+//! | `deployment-available` | `deployment`, `replicas?` | the Deployment exists, is not being deleted, its `Available` condition is True and at least `replicas` (default: `spec.replicas`) pods are ready and available |
+//! | `rollout-complete` | `deployment`, `revision?` | the rollout is complete as `kubectl rollout status` judges it (spec observed, every replica updated, no old replica left, every updated replica available) and, if given, the Deployment is at revision `revision` or later |
+//! | `job-succeeded` | `job` | the Job's `Complete` condition is True |
+//! | `workload-images-pulled` | `workload`, `container?` | `workload` is `<kind>/<name>` (`deployment/web`, `statefulset/db`, `daemonset/agent`, `job/report`, kubectl's short names too); it has pods, every live one has pulled the image its spec names (as `image-resolvable`), and a Deployment's current template has pods |
+//!
+//! Workload checks follow the workload, not a pod name, so a rollout that replaces every pod
+//! still passes; deleting the workload (or replacing it with another of a different name) does
+//! not. A bad definition is refused when the lesson loads, at the line of its `check:`, with
+//! what is wrong (`replicas: 0`, `workload: web` without a kind) and nothing else dropped.
 
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::{Container, Event, Pod};
@@ -30,7 +39,80 @@ use ts_rs::TS;
 
 use super::format::Objective;
 use crate::pipeline::print_pod;
+use crate::pipeline::workload::{
+    RevisionRole, WorkloadKind, WorkloadObject, Workloads, controller_ref,
+};
 use crate::stage::ReasonKind;
+
+/// A workload named as kubectl names one: `deployment/web`, `sts/db`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkloadRef {
+    pub kind: WorkloadKind,
+    pub name: String,
+}
+
+impl std::fmt::Display for WorkloadRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.kind.resource(), self.name)
+    }
+}
+
+/// Why a `workload:` value names no workload.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadWorkloadRef(String);
+
+impl std::str::FromStr for WorkloadRef {
+    type Err = BadWorkloadRef;
+
+    fn from_str(text: &str) -> Result<WorkloadRef, BadWorkloadRef> {
+        let usage = "write it as `<kind>/<name>`, as kubectl does (`deployment/web`, \
+                     `statefulset/db`, `daemonset/agent`, `job/report`, `replicaset/web-1`)";
+        let Some((kind, name)) = text.split_once('/') else {
+            return Err(BadWorkloadRef(format!(
+                "`{text}` names no workload kind: {usage}"
+            )));
+        };
+        let Some(kind) = WorkloadKind::parse(kind.trim()) else {
+            return Err(BadWorkloadRef(format!(
+                "`{kind}` is not a workload kind KubeQuest follows: {usage}"
+            )));
+        };
+        let name = name.trim();
+        if name.is_empty() || name.contains('/') {
+            return Err(BadWorkloadRef(format!(
+                "`{text}` has no single object name: {usage}"
+            )));
+        }
+        Ok(WorkloadRef {
+            kind,
+            name: name.to_owned(),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for WorkloadRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<WorkloadRef, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A count that must be at least 1 (`replicas`, `revision`): 0 would make a check pass on a
+/// Deployment scaled to nothing or before any rollout.
+fn at_least_one<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + PartialEq + From<u8> + std::fmt::Display,
+{
+    let v = Option::<T>::deserialize(d)?;
+    match v {
+        Some(n) if n == T::from(0) => Err(serde::de::Error::custom(
+            "must be at least 1 (0 would pass with no pod running)",
+        )),
+        v => Ok(v),
+    }
+}
 
 /// A typed objective check.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -67,11 +149,35 @@ pub enum Check {
         pod: String,
         phase: String,
     },
+    DeploymentAvailable {
+        deployment: String,
+        #[serde(default, deserialize_with = "at_least_one")]
+        replicas: Option<u32>,
+    },
+    RolloutComplete {
+        deployment: String,
+        #[serde(default, deserialize_with = "at_least_one")]
+        revision: Option<u64>,
+    },
+    JobSucceeded {
+        job: String,
+    },
+    WorkloadImagesPulled {
+        workload: WorkloadRef,
+        #[serde(default)]
+        container: Option<String>,
+    },
 }
 
 impl Check {
-    /// The pod the check is about.
+    /// The name of the object the check is about: the pod, or for a workload check the
+    /// workload (see [`Check::subject`]).
     pub fn pod(&self) -> &str {
+        self.subject().1
+    }
+
+    /// The kind (`Pod`, `Deployment`, `Job`, …) and name of the object the check is about.
+    pub fn subject(&self) -> (&'static str, &str) {
         match self {
             Check::PodExists { pod }
             | Check::PodScheduled { pod }
@@ -79,7 +185,13 @@ impl Check {
             | Check::NoRestartsFor { pod, .. }
             | Check::ImageResolvable { pod, .. }
             | Check::ContainerImage { pod, .. }
-            | Check::PodPhase { pod, .. } => pod,
+            | Check::PodPhase { pod, .. } => ("Pod", pod),
+            Check::DeploymentAvailable { deployment, .. }
+            | Check::RolloutComplete { deployment, .. } => ("Deployment", deployment),
+            Check::JobSucceeded { job } => ("Job", job),
+            Check::WorkloadImagesPulled { workload, .. } => {
+                (workload.kind.as_str(), &workload.name)
+            }
         }
     }
 }
@@ -200,7 +312,269 @@ fn repository(image: &str) -> String {
     }
 }
 
-fn evaluate_check(check: &Check, snap: &Snapshot<'_>) -> (ObjectiveStatus, String) {
+/// Every container (or the named one) of `pod` has pulled the image its spec names.
+fn image_pulled(
+    p: &Pod,
+    pod: &str,
+    container: Option<&str>,
+) -> Result<(), (ObjectiveStatus, String)> {
+    let statuses = p
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_deref())
+        .unwrap_or_default();
+    for c in containers(p, pod, container)? {
+        let image = c.image.as_deref().unwrap_or_default();
+        let Some(cs) = statuses.iter().find(|s| s.name == c.name) else {
+            return Err(not_met(format!("{pod}: {} has no status yet", c.name)));
+        };
+        if let Some(r) = cs
+            .state
+            .as_ref()
+            .and_then(|s| s.waiting.as_ref())
+            .and_then(|w| w.reason.as_deref())
+            && ReasonKind::from_reason(r).is_image_problem()
+        {
+            return Err(not_met(format!(
+                "{pod}: {} cannot pull {image} ({r})",
+                c.name
+            )));
+        }
+        if cs.image_id.is_empty() || reference::normalize(&cs.image) != reference::normalize(image)
+        {
+            return Err(not_met(format!("{pod}: {image} has not been pulled yet",)));
+        }
+    }
+    Ok(())
+}
+
+/// The workload named, unless it is missing or being deleted.
+fn live_workload<'a>(
+    workloads: &'a Workloads,
+    kind: WorkloadKind,
+    name: &str,
+) -> Result<&'a WorkloadObject, (ObjectiveStatus, String)> {
+    let o = workloads.get(kind, name).ok_or_else(|| {
+        not_met(format!(
+            "there is no {} named {name} (deleting it is not a fix)",
+            kind.resource()
+        ))
+    })?;
+    if o.meta().deletion_timestamp.is_some() {
+        return Err(not_met(format!(
+            "{} {name} is being deleted",
+            kind.resource()
+        )));
+    }
+    Ok(o)
+}
+
+/// A workload condition's status and reason.
+fn workload_condition<'a>(
+    o: &'a WorkloadObject,
+    type_: &str,
+) -> Option<(&'a str, Option<&'a str>)> {
+    macro_rules! find {
+        ($status:expr) => {
+            $status
+                .and_then(|s| s.conditions.as_ref())
+                .and_then(|cs| cs.iter().find(|c| c.type_ == type_))
+                .map(|c| (c.status.as_str(), c.reason.as_deref()))
+        };
+    }
+    match o {
+        WorkloadObject::Deployment(d) => find!(d.status.as_ref()),
+        WorkloadObject::Job(j) => find!(j.status.as_ref()),
+        WorkloadObject::ReplicaSet(r) => find!(r.status.as_ref()),
+        WorkloadObject::StatefulSet(s) => find!(s.status.as_ref()),
+        WorkloadObject::DaemonSet(s) => find!(s.status.as_ref()),
+    }
+}
+
+fn evaluate_workload_check(
+    check: &Check,
+    snap: &Snapshot<'_>,
+    workloads: &Workloads,
+) -> Result<(ObjectiveStatus, String), (ObjectiveStatus, String)> {
+    match check {
+        Check::DeploymentAvailable {
+            deployment,
+            replicas,
+        } => {
+            let o = live_workload(workloads, WorkloadKind::Deployment, deployment)?;
+            let WorkloadObject::Deployment(d) = o else {
+                return Ok(not_met(format!("{deployment} is not a Deployment")));
+            };
+            let want = replicas.map(i64::from).unwrap_or_else(|| {
+                i64::from(d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1))
+            });
+            let status = d.status.clone().unwrap_or_default();
+            let ready = i64::from(status.ready_replicas.unwrap_or(0));
+            let available = i64::from(status.available_replicas.unwrap_or(0));
+            match workload_condition(o, "Available") {
+                Some(("True", _)) => {}
+                Some((_, reason)) => {
+                    return Ok(not_met(format!(
+                        "{deployment} is not available ({}; {ready}/{want} ready)",
+                        reason.unwrap_or("no reason given")
+                    )));
+                }
+                None => {
+                    return Ok(not_met(format!(
+                        "{deployment} reports no availability yet ({ready}/{want} ready)"
+                    )));
+                }
+            }
+            if ready < want || available < want {
+                return Ok(not_met(format!(
+                    "{deployment} has {ready} ready and {available} available of the {want} \
+                     replicas wanted"
+                )));
+            }
+            Ok(met(format!(
+                "{deployment} is available with {ready} ready replicas"
+            )))
+        }
+        Check::RolloutComplete {
+            deployment,
+            revision,
+        } => {
+            let o = live_workload(workloads, WorkloadKind::Deployment, deployment)?;
+            let WorkloadObject::Deployment(d) = o else {
+                return Ok(not_met(format!("{deployment} is not a Deployment")));
+            };
+            let status = d.status.clone().unwrap_or_default();
+            let generation = d.metadata.generation.unwrap_or(0);
+            if status.observed_generation.unwrap_or(0) < generation {
+                return Ok(not_met(format!(
+                    "the change to {deployment} has not been picked up by its controller yet"
+                )));
+            }
+            if let Some(("False", Some("ProgressDeadlineExceeded"))) =
+                workload_condition(o, "Progressing")
+            {
+                return Ok(not_met(format!(
+                    "{deployment}'s rollout exceeded its progress deadline"
+                )));
+            }
+            let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+            let updated = status.updated_replicas.unwrap_or(0);
+            let total = status.replicas.unwrap_or(0);
+            let available = status.available_replicas.unwrap_or(0);
+            if updated < want {
+                return Ok(not_met(format!(
+                    "{deployment}: {updated} of {want} replicas run the new template"
+                )));
+            }
+            if total > updated {
+                return Ok(not_met(format!(
+                    "{deployment}: {} old replicas are still terminating",
+                    total - updated
+                )));
+            }
+            if available < updated {
+                return Ok(not_met(format!(
+                    "{deployment}: {available} of {updated} updated replicas are available"
+                )));
+            }
+            let at = o
+                .meta()
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(crate::pipeline::workload::REVISION_ANNOTATION))
+                .and_then(|r| r.parse::<u64>().ok());
+            if let Some(want_rev) = revision {
+                match at {
+                    Some(r) if r >= *want_rev => {}
+                    Some(r) => {
+                        return Ok(not_met(format!(
+                            "{deployment} is at revision {r}, not yet at {want_rev}"
+                        )));
+                    }
+                    None => {
+                        return Ok(not_met(format!("{deployment} reports no revision yet")));
+                    }
+                }
+            }
+            Ok(met(match at {
+                Some(r) => format!("{deployment} rolled out revision {r}"),
+                None => format!("{deployment} rolled out"),
+            }))
+        }
+        Check::JobSucceeded { job } => {
+            let o = live_workload(workloads, WorkloadKind::Job, job)?;
+            let WorkloadObject::Job(j) = o else {
+                return Ok(not_met(format!("{job} is not a Job")));
+            };
+            if let Some(("True", _)) = workload_condition(o, "Complete") {
+                return Ok(met(format!("{job} completed")));
+            }
+            for failed in ["Failed", "FailureTarget"] {
+                if let Some(("True", reason)) = workload_condition(o, failed) {
+                    return Ok(not_met(format!(
+                        "{job} failed ({})",
+                        reason.unwrap_or("no reason given")
+                    )));
+                }
+            }
+            let status = j.status.clone().unwrap_or_default();
+            let completions = j.spec.as_ref().and_then(|s| s.completions).unwrap_or(1);
+            Ok(not_met(format!(
+                "{job} has not completed yet ({}/{completions} succeeded)",
+                status.succeeded.unwrap_or(0)
+            )))
+        }
+        Check::WorkloadImagesPulled {
+            workload,
+            container,
+        } => {
+            live_workload(workloads, workload.kind, &workload.name)?;
+            let pods: Vec<&Pod> = workloads
+                .pods_of(workload.kind, &workload.name, snap.pods)
+                .into_iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .collect();
+            if pods.is_empty() {
+                return Ok(not_met(format!("{workload} has no pods yet")));
+            }
+            if workload.kind == WorkloadKind::Deployment {
+                let Some(new) = workloads.new_replica_set(&workload.name) else {
+                    return Ok(not_met(format!(
+                        "{workload}'s current template has no ReplicaSet yet"
+                    )));
+                };
+                let has_new = pods.iter().any(|p| {
+                    workloads
+                        .owner_of(p)
+                        .is_some_and(|ow| ow.role == Some(RevisionRole::New))
+                        && controller_ref(&p.metadata)
+                            .is_some_and(|r| Some(&r.name) == new.metadata.name.as_ref())
+                });
+                if !has_new {
+                    return Ok(not_met(format!(
+                        "{workload}'s current template has no pods yet"
+                    )));
+                }
+            }
+            for p in &pods {
+                let name = p.metadata.name.as_deref().unwrap_or_default();
+                image_pulled(p, name, container.as_deref())?;
+            }
+            Ok(met(format!(
+                "every pod of {workload} has pulled its image ({} pod{})",
+                pods.len(),
+                if pods.len() == 1 { "" } else { "s" }
+            )))
+        }
+        _ => Ok(not_met("not a workload check".into())),
+    }
+}
+
+fn evaluate_check(
+    check: &Check,
+    snap: &Snapshot<'_>,
+    workloads: &Workloads,
+) -> (ObjectiveStatus, String) {
     let result = (|| -> Result<(ObjectiveStatus, String), (ObjectiveStatus, String)> {
         match check {
             Check::PodExists { pod } => {
@@ -275,34 +649,7 @@ fn evaluate_check(check: &Check, snap: &Snapshot<'_>) -> (ObjectiveStatus, Strin
             }
             Check::ImageResolvable { pod, container } => {
                 let p = live_pod(snap, pod)?;
-                let statuses = p
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.container_statuses.as_deref())
-                    .unwrap_or_default();
-                for c in containers(p, pod, container.as_deref())? {
-                    let image = c.image.as_deref().unwrap_or_default();
-                    let Some(cs) = statuses.iter().find(|s| s.name == c.name) else {
-                        return Ok(not_met(format!("{pod}: {} has no status yet", c.name)));
-                    };
-                    if let Some(r) = cs
-                        .state
-                        .as_ref()
-                        .and_then(|s| s.waiting.as_ref())
-                        .and_then(|w| w.reason.as_deref())
-                        && ReasonKind::from_reason(r).is_image_problem()
-                    {
-                        return Ok(not_met(format!(
-                            "{pod}: {} cannot pull {image} ({r})",
-                            c.name
-                        )));
-                    }
-                    if cs.image_id.is_empty()
-                        || reference::normalize(&cs.image) != reference::normalize(image)
-                    {
-                        return Ok(not_met(format!("{pod}: {image} has not been pulled yet",)));
-                    }
-                }
+                image_pulled(p, pod, container.as_deref())?;
                 Ok(met(format!("{pod}'s image is pulled")))
             }
             Check::ContainerImage {
@@ -345,17 +692,31 @@ fn evaluate_check(check: &Check, snap: &Snapshot<'_>) -> (ObjectiveStatus, Strin
                     Ok(not_met(format!("{pod} is {actual}, not {phase}")))
                 }
             }
+            Check::DeploymentAvailable { .. }
+            | Check::RolloutComplete { .. }
+            | Check::JobSucceeded { .. }
+            | Check::WorkloadImagesPulled { .. } => evaluate_workload_check(check, snap, workloads),
         }
     })();
     result.unwrap_or_else(|e| e)
 }
 
-/// Evaluates every objective against the snapshot, in order.
+/// Evaluates every objective against the snapshot, in order, with no workloads known (a
+/// workload check then reports its workload missing). See [`evaluate_with`].
 pub fn evaluate(objectives: &[Objective], snap: &Snapshot<'_>) -> Vec<ObjectiveResult> {
+    evaluate_with(objectives, snap, &Workloads::new())
+}
+
+/// Evaluates every objective against the snapshot and the namespace's workloads, in order.
+pub fn evaluate_with(
+    objectives: &[Objective],
+    snap: &Snapshot<'_>,
+    workloads: &Workloads,
+) -> Vec<ObjectiveResult> {
     objectives
         .iter()
         .map(|o| {
-            let (status, reason) = evaluate_check(&o.check, snap);
+            let (status, reason) = evaluate_check(&o.check, snap, workloads);
             ObjectiveResult {
                 id: o.id.clone(),
                 title: o.title.clone(),
@@ -369,4 +730,183 @@ pub fn evaluate(objectives: &[Objective], snap: &Snapshot<'_>) -> Vec<ObjectiveR
 /// Whether the mission is solved: every objective met.
 pub fn all_met(results: &[ObjectiveResult]) -> bool {
     !results.is_empty() && results.iter().all(|r| r.status == ObjectiveStatus::Met)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mission::format::parse_front_matter;
+    use serde_json::json;
+
+    fn front(objectives: &str) -> String {
+        format!(
+            "format: 1\nid: x\ntitle: X\norder: 1\nstage: pull\ndifficulty: beginner\n\
+             objectives:\n{objectives}hints: [a, b, c]\n"
+        )
+    }
+
+    #[test]
+    fn workload_objectives_parse_with_kubectls_names() {
+        let f = parse_front_matter(&front(
+            "  - id: a\n    title: A\n    check: { kind: deployment-available, deployment: web, replicas: 3 }\n\
+             \x20 - id: b\n    title: B\n    check: { kind: rollout-complete, deployment: web, revision: 2 }\n\
+             \x20 - id: c\n    title: C\n    check: { kind: job-succeeded, job: report }\n\
+             \x20 - id: d\n    title: D\n    check: { kind: workload-images-pulled, workload: deploy/web }\n",
+        ));
+        assert_eq!(f.problems, vec![], "all four are valid");
+        let checks: Vec<Check> = f
+            .objectives
+            .expect("typed")
+            .into_iter()
+            .map(|o| o.check)
+            .collect();
+        assert_eq!(
+            checks[3],
+            Check::WorkloadImagesPulled {
+                workload: WorkloadRef {
+                    kind: WorkloadKind::Deployment,
+                    name: "web".into()
+                },
+                container: None
+            }
+        );
+        assert_eq!(checks[2].subject(), ("Job", "report"));
+    }
+
+    #[test]
+    fn a_bad_workload_objective_is_refused_at_its_line_and_says_why() {
+        let f = parse_front_matter(&front(
+            "  - id: ok\n    title: Fine\n    check: { kind: job-succeeded, job: report }\n\
+             \x20 - id: zero\n    title: Zero\n    check: { kind: deployment-available, deployment: web, replicas: 0 }\n\
+             \x20 - id: nokind\n    title: No kind\n    check: { kind: workload-images-pulled, workload: web }\n\
+             \x20 - id: cron\n    title: Cron\n    check: { kind: workload-images-pulled, workload: cronjob/nightly }\n\
+             \x20 - id: typo\n    title: Typo\n    check: { kind: rollout-complete, deploy: web }\n",
+        ));
+        let seen: Vec<(usize, Option<&str>, &str)> = f
+            .problems
+            .iter()
+            .map(|p| (p.line, p.field.as_deref(), p.message.as_str()))
+            .collect();
+        assert_eq!(
+            seen.len(),
+            4,
+            "every bad objective is reported, none hides another: {seen:#?}"
+        );
+        assert_eq!(seen[0].0, 13, "at the line of its `check:`");
+        assert_eq!(seen[0].1, Some("objectives[1].check"));
+        assert!(seen[0].2.contains("must be at least 1"), "{}", seen[0].2);
+        assert!(
+            seen[1].2.contains("`web` names no workload kind")
+                && seen[1].2.contains("`deployment/web`"),
+            "{}",
+            seen[1].2
+        );
+        assert!(
+            seen[2].2.contains("`cronjob` is not a workload kind"),
+            "{}",
+            seen[2].2
+        );
+        assert!(
+            seen[3].2.contains("unknown field `deploy`"),
+            "{}",
+            seen[3].2
+        );
+    }
+
+    fn workloads(deploy_status: serde_json::Value, revision: &str) -> Workloads {
+        let mut w = Workloads::new();
+        w.apply(WorkloadObject::Deployment(
+            serde_json::from_value(json!({
+                "metadata": {"name": "web", "namespace": "kq-x", "uid": "d", "generation": 3,
+                             "annotations": {"deployment.kubernetes.io/revision": revision}},
+                "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                         "template": {"metadata": {"labels": {"app": "web"}},
+                                      "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}},
+                "status": deploy_status
+            }))
+            .unwrap(),
+        ));
+        w
+    }
+
+    fn eval(check: Check, w: &Workloads) -> (ObjectiveStatus, String) {
+        let snap = Snapshot {
+            pods: &[],
+            events: &[],
+            now: Timestamp::UNIX_EPOCH,
+        };
+        evaluate_check(&check, &snap, w)
+    }
+
+    #[test]
+    fn rollout_complete_follows_kubectl_rollout_status() {
+        let check = || Check::RolloutComplete {
+            deployment: "web".into(),
+            revision: Some(2),
+        };
+        let status = |observed: i64, updated: i64, total: i64, available: i64| {
+            json!({"observedGeneration": observed, "replicas": total, "updatedReplicas": updated,
+                   "readyReplicas": available, "availableReplicas": available,
+                   "conditions": [{"type": "Available", "status": "True"}]})
+        };
+        for (w, want) in [
+            (workloads(status(2, 3, 3, 3), "2"), "has not been picked up"),
+            (
+                workloads(status(3, 1, 4, 3), "2"),
+                "1 of 3 replicas run the new template",
+            ),
+            (
+                workloads(status(3, 3, 4, 3), "2"),
+                "1 old replicas are still terminating",
+            ),
+            (
+                workloads(status(3, 3, 3, 2), "2"),
+                "2 of 3 updated replicas are available",
+            ),
+            (
+                workloads(status(3, 3, 3, 3), "1"),
+                "at revision 1, not yet at 2",
+            ),
+        ] {
+            let (s, reason) = eval(check(), &w);
+            assert_eq!(s, ObjectiveStatus::NotMet, "{reason}");
+            assert!(reason.contains(want), "{reason} should say {want}");
+        }
+        let (s, reason) = eval(check(), &workloads(status(3, 3, 3, 3), "3"));
+        assert_eq!(
+            (s, reason.as_str()),
+            (ObjectiveStatus::Met, "web rolled out revision 3")
+        );
+        let (s, reason) = eval(check(), &Workloads::new());
+        assert_eq!(s, ObjectiveStatus::NotMet);
+        assert!(reason.contains("no deployment named web"), "{reason}");
+    }
+
+    #[test]
+    fn deployment_available_needs_the_condition_and_the_ready_replicas() {
+        let check = |replicas| Check::DeploymentAvailable {
+            deployment: "web".into(),
+            replicas,
+        };
+        let w = workloads(
+            json!({"readyReplicas": 2, "availableReplicas": 2, "conditions": [
+                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}]}),
+            "1",
+        );
+        let (s, reason) = eval(check(None), &w);
+        assert_eq!(
+            s,
+            ObjectiveStatus::NotMet,
+            "3 wanted by spec.replicas: {reason}"
+        );
+        assert_eq!(eval(check(Some(2)), &w).0, ObjectiveStatus::Met);
+        let down = workloads(
+            json!({"readyReplicas": 0, "conditions": [
+                {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable"}]}),
+            "1",
+        );
+        let (s, reason) = eval(check(Some(1)), &down);
+        assert_eq!(s, ObjectiveStatus::NotMet);
+        assert!(reason.contains("MinimumReplicasUnavailable"), "{reason}");
+    }
 }

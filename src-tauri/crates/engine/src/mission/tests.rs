@@ -152,6 +152,7 @@ fn symptoms_match_across_the_image_pull_alternation() {
         terminating: false,
         node: None,
         created_at: None,
+        owner: None,
         stages: vec![stage(reason)],
         containers: vec![],
         diagnosis: None,

@@ -45,11 +45,17 @@
 mod events;
 mod tracker;
 mod watch;
+pub mod workload;
 
 pub use events::{EventLog, EventRow, PodEvent, event_rows, events_for, is_about};
 pub use kq_kube::printers::{PodRow, print_pod};
 pub use tracker::{PipelineChange, PipelineTracker, TrackerInput};
-pub use watch::{WatchInput, merge_watch_streams, watch_namespace};
+pub use watch::{
+    WatchInput, merge_watch_streams, watch_namespace, watch_workloads, workload_inputs,
+};
+pub use workload::{
+    PodOwner, RevisionRole, WorkloadKind, WorkloadObject, WorkloadView, Workloads, workload_views,
+};
 
 pub use crate::stage::StageKind;
 
@@ -233,6 +239,11 @@ pub struct PodPipeline {
     pub node: Option<String>,
     #[ts(type = "string | null")]
     pub created_at: Option<Timestamp>,
+    /// The workload the pod belongs to (a Deployment through its ReplicaSet, with the
+    /// revision and whether it is the new or an old one), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub owner: Option<PodOwner>,
     pub stages: Vec<Stage>,
     pub containers: Vec<ContainerView>,
     /// The first stuck or failed stage, explained.
@@ -1221,6 +1232,7 @@ pub fn build_pipeline(pod: &Pod, events: &[Event], now: Timestamp) -> PodPipelin
         terminating: pod.metadata.deletion_timestamp.is_some(),
         node,
         created_at,
+        owner: None,
         stages,
         containers: views,
         diagnosis,

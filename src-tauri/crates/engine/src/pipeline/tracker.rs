@@ -24,6 +24,7 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use serde::Serialize;
 use ts_rs::TS;
 
+use super::workload::{WorkloadKind, WorkloadObject, WorkloadView, Workloads, workload_views};
 use super::{PodPipeline, build_pipeline, is_about};
 
 /// One thing that happened in the mission namespace.
@@ -42,6 +43,13 @@ pub enum TrackerInput {
     EventDeleted(Event),
     /// Time passed; rebuild everything (only real changes are reported).
     Tick,
+    /// A workload (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job) was created or changed:
+    /// its pods' owners and revisions may have changed.
+    WorkloadApplied(WorkloadObject),
+    /// A workload is gone from the API.
+    WorkloadDeleted(WorkloadObject),
+    /// A full list of one workload kind (after a watch restart).
+    WorkloadsListed(WorkloadKind, Vec<WorkloadObject>),
 }
 
 /// What the UI must do.
@@ -106,6 +114,8 @@ pub struct PipelineTracker {
     pipelines: BTreeMap<String, PodPipeline>,
     /// The latest uid seen for each (namespace, name), kept after deletion to spot recreation.
     uid_by_name: BTreeMap<(String, String), String>,
+    /// The namespace's workloads, which own the pods.
+    workloads: Workloads,
 }
 
 impl PipelineTracker {
@@ -135,6 +145,19 @@ impl PipelineTracker {
     /// same state the rail shows).
     pub fn pod_list(&self) -> Vec<Pod> {
         self.pods.values().cloned().collect()
+    }
+
+    /// The namespace's workloads.
+    pub fn workloads(&self) -> &Workloads {
+        &self.workloads
+    }
+
+    /// Every top-level workload with its own stage and its pods, built at `now` (see
+    /// [`super::workload`]).
+    pub fn workload_views(&self, now: Timestamp) -> Vec<WorkloadView> {
+        let pods = self.pod_list();
+        let pipelines: Vec<&PodPipeline> = self.pipelines.values().collect();
+        workload_views(&self.workloads, &pods, &pipelines, &self.events(), now)
     }
 
     /// The events the tracker holds, in the order the server first reported them.
@@ -202,14 +225,28 @@ impl PipelineTracker {
                     self.rebuild(&key, now, &mut changes);
                 }
             }
-            TrackerInput::Tick => {
-                let keys: Vec<String> = self.pods.keys().cloned().collect();
-                for key in keys {
-                    self.rebuild(&key, now, &mut changes);
-                }
+            TrackerInput::Tick => self.rebuild_all(now, &mut changes),
+            TrackerInput::WorkloadApplied(o) => {
+                self.workloads.apply(o);
+                self.rebuild_all(now, &mut changes);
+            }
+            TrackerInput::WorkloadDeleted(o) => {
+                self.workloads.delete(o.kind(), o.name());
+                self.rebuild_all(now, &mut changes);
+            }
+            TrackerInput::WorkloadsListed(kind, list) => {
+                self.workloads.listed(kind, list);
+                self.rebuild_all(now, &mut changes);
             }
         }
         changes
+    }
+
+    fn rebuild_all(&mut self, now: Timestamp, changes: &mut Vec<PipelineChange>) {
+        let keys: Vec<String> = self.pods.keys().cloned().collect();
+        for key in keys {
+            self.rebuild(&key, now, changes);
+        }
     }
 
     fn pods_about(&self, event: &Event) -> Vec<String> {
@@ -268,7 +305,8 @@ impl PipelineTracker {
             .collect();
         events.sort_by_key(|(seq, _)| *seq);
         let events: Vec<Event> = events.into_iter().map(|(_, e)| e.clone()).collect();
-        let pipeline = build_pipeline(pod, &events, now);
+        let mut pipeline = build_pipeline(pod, &events, now);
+        pipeline.owner = self.workloads.owner_of(pod);
         let changed = self
             .pipelines
             .get(key)

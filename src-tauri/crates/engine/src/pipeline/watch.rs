@@ -12,12 +12,19 @@
 //!   the watcher retries on its own.
 //!
 //! `merge_watch_streams` takes any streams, so it is tested with fed streams; no cluster needed.
+//!
+//! [`watch_workloads`] adds the namespace's Deployments, ReplicaSets, StatefulSets, DaemonSets
+//! and Jobs (each its own watcher, merged), which own the pods the rail shows; a workload list
+//! after a (re)start becomes one [`TrackerInput::WorkloadsListed`] per kind, like the pods'.
 
 use futures::{Stream, StreamExt, future};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::runtime::watcher::{self, watcher};
 
 use super::TrackerInput;
+use super::workload::{WorkloadKind, WorkloadObject};
 use crate::connect::{ConnectError, classify_watcher_error};
 
 /// One item of the merged stream.
@@ -30,7 +37,7 @@ pub enum WatchInput {
     Input(TrackerInput),
     /// A watch failed; kube-runtime retries with back-off, the UI shows the error meanwhile.
     Failed {
-        /// `pods` or `events`.
+        /// `pods`, `events`, or a workload's plural (`deployments`).
         stream: &'static str,
         error: ConnectError,
     },
@@ -108,4 +115,106 @@ pub fn watch_namespace(
     let pods = watcher(pods, watcher::Config::default()).default_backoff();
     let events = watcher(events, watcher::Config::default()).default_backoff();
     merge_watch_streams(pods, events)
+}
+
+/// Turns one workload kind's watcher stream into tracker inputs (a list after a (re)start
+/// becomes one [`TrackerInput::WorkloadsListed`]). An expired watch (`410 Gone`) is skipped: the
+/// watcher re-lists by itself.
+pub fn workload_inputs<K, S>(
+    kind: WorkloadKind,
+    stream_name: &'static str,
+    wrap: fn(K) -> WorkloadObject,
+    stream: S,
+) -> impl Stream<Item = WatchInput>
+where
+    S: Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
+{
+    stream
+        .scan(None::<Vec<WorkloadObject>>, move |buffer, item| {
+            let out = match item {
+                Ok(watcher::Event::Init) => {
+                    *buffer = Some(Vec::new());
+                    None
+                }
+                Ok(watcher::Event::InitApply(o)) => {
+                    buffer.get_or_insert_with(Vec::new).push(wrap(o));
+                    None
+                }
+                Ok(watcher::Event::InitDone) => Some(WatchInput::Input(
+                    TrackerInput::WorkloadsListed(kind, buffer.take().unwrap_or_default()),
+                )),
+                Ok(watcher::Event::Apply(o)) => {
+                    Some(WatchInput::Input(TrackerInput::WorkloadApplied(wrap(o))))
+                }
+                Ok(watcher::Event::Delete(o)) => {
+                    Some(WatchInput::Input(TrackerInput::WorkloadDeleted(wrap(o))))
+                }
+                Err(watcher::Error::WatchError(s)) if s.code == 410 => None,
+                Err(e) => Some(WatchInput::Failed {
+                    stream: stream_name,
+                    error: classify_watcher_error(&e),
+                }),
+            };
+            future::ready(Some(out))
+        })
+        .filter_map(future::ready)
+}
+
+/// Watches the workloads of `namespace` (Deployments, ReplicaSets, StatefulSets, DaemonSets,
+/// Jobs) through `client`, without kube-runtime's back-off: the caller decides how to wait
+/// after a failure, as for the pods.
+pub fn watch_workloads(
+    client: kube::Client,
+    namespace: &str,
+) -> impl Stream<Item = WatchInput> + Send + 'static {
+    let config = watcher::Config::default;
+    let deployments = workload_inputs(
+        WorkloadKind::Deployment,
+        "deployments",
+        WorkloadObject::Deployment,
+        watcher(
+            kube::Api::<Deployment>::namespaced(client.clone(), namespace),
+            config(),
+        ),
+    );
+    let replica_sets = workload_inputs(
+        WorkloadKind::ReplicaSet,
+        "replicasets",
+        WorkloadObject::ReplicaSet,
+        watcher(
+            kube::Api::<ReplicaSet>::namespaced(client.clone(), namespace),
+            config(),
+        ),
+    );
+    let stateful_sets = workload_inputs(
+        WorkloadKind::StatefulSet,
+        "statefulsets",
+        WorkloadObject::StatefulSet,
+        watcher(
+            kube::Api::<StatefulSet>::namespaced(client.clone(), namespace),
+            config(),
+        ),
+    );
+    let daemon_sets = workload_inputs(
+        WorkloadKind::DaemonSet,
+        "daemonsets",
+        WorkloadObject::DaemonSet,
+        watcher(
+            kube::Api::<DaemonSet>::namespaced(client.clone(), namespace),
+            config(),
+        ),
+    );
+    let jobs = workload_inputs(
+        WorkloadKind::Job,
+        "jobs",
+        WorkloadObject::Job,
+        watcher(kube::Api::<Job>::namespaced(client, namespace), config()),
+    );
+    futures::stream::select_all([
+        deployments.boxed(),
+        replica_sets.boxed(),
+        stateful_sets.boxed(),
+        daemon_sets.boxed(),
+        jobs.boxed(),
+    ])
 }

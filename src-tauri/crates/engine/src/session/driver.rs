@@ -6,6 +6,8 @@
 //!
 //! 1. `Pipeline` for every [`crate::pipeline::PipelineChange`];
 //! 2. `Events`, the namespace's whole events table (it is short), when it changed;
+//!    then `Workloads`, the namespace's workloads with their own stage and pods, when they
+//!    changed (the Deployments, ReplicaSets, StatefulSets, DaemonSets and Jobs are watched too);
 //! 3. `Objectives`, re-evaluated on the tracker's state, when any result changed;
 //! 4. `Solved`, once, when every objective is met: the [`SolveRecorder`] records it first, so the
 //!    progress in the update is the stored one, and `next` is the mission to offer next.
@@ -40,8 +42,10 @@ use crate::connect::{ConnectError, ReconnectPolicy, ReconnectState};
 use crate::ipc::{
     ClusterClock, ConnectionState, ErrorKind, EventRow, MissionSummary, SessionUpdate, UiError,
 };
-use crate::mission::{Mission, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate};
-use crate::pipeline::{PipelineTracker, TrackerInput, WatchInput, merge_watch_streams};
+use crate::mission::{Mission, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate_with};
+use crate::pipeline::{
+    PipelineTracker, TrackerInput, WatchInput, WorkloadView, merge_watch_streams, watch_workloads,
+};
 use crate::progress::{MissionStatus, Progress, ProgressError, ProgressStore};
 
 /// Records a solve. The desktop app implements it over its store; [`StoreRecorder`] does it for
@@ -227,6 +231,8 @@ struct Driver<'a, F> {
     sink: F,
     tracker: PipelineTracker,
     events: Vec<EventRow>,
+    /// The workload views last sent, without ages.
+    workloads: Vec<WorkloadView>,
     results: Option<Vec<ObjectiveResult>>,
     solved: bool,
 }
@@ -252,6 +258,12 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
                 (self.sink)(SessionUpdate::Events { events: rows });
             }
         }
+        let views = self.tracker.workload_views(now);
+        let bare: Vec<WorkloadView> = views.iter().map(WorkloadView::without_ages).collect();
+        if bare != self.workloads {
+            self.workloads = bare;
+            (self.sink)(SessionUpdate::Workloads { workloads: views });
+        }
         self.evaluate(now)
     }
 
@@ -263,7 +275,7 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
             events: &events,
             now,
         };
-        let results = evaluate(&self.mission.objectives, &snap);
+        let results = evaluate_with(&self.mission.objectives, &snap, self.tracker.workloads());
         if self.results.as_ref() == Some(&results) {
             return false;
         }
@@ -313,12 +325,17 @@ where
     F: FnMut(SessionUpdate) + Send,
 {
     let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), namespace);
-    let events: kube::Api<Event> = kube::Api::namespaced(client, namespace);
+    let events: kube::Api<Event> = kube::Api::namespaced(client.clone(), namespace);
     // No kube-runtime back-off: the session waits on its own schedule (by not polling) so it can
     // tell the learner when the next attempt is.
     let pods = watcher(pods, watcher::Config::default()).filter(not_expired);
     let events = watcher(events, watcher::Config::default()).filter(not_expired);
-    let mut stream = std::pin::pin!(merge_watch_streams(pods, events));
+    // The workloads that own the pods (their ReplicaSets, revisions and own problems).
+    let workloads = watch_workloads(client, namespace);
+    let mut stream = std::pin::pin!(futures::stream::select(
+        merge_watch_streams(pods, events),
+        workloads
+    ));
 
     let policy = config.reconnect;
     let tick = config.tick;
@@ -329,6 +346,7 @@ where
         sink,
         tracker: PipelineTracker::new(),
         events: Vec::new(),
+        workloads: Vec::new(),
         results: None,
         solved: false,
     };
