@@ -921,3 +921,214 @@ fn every_kubectl_version_drives_deployments_and_rollouts() {
         failures.join("\n\n")
     );
 }
+
+#[test]
+fn a_pod_the_api_server_refuses_shows_as_failed_create_and_replica_failure_until_fixed() {
+    let tc = TestCluster::paused();
+    let ns = "default";
+    let mut d = deployment("web", 2, "nginx:1.27", "RollingUpdate");
+    d["spec"]["template"]["spec"]["serviceAccountName"] = json!("builder");
+    create_deploy(&tc, ns, d);
+    tc.cluster().advance(Duration::from_secs(5));
+    let rs = name(&replica_sets(&tc, ns)[0]);
+    let evs = events(&tc, ns, "ReplicaSet", &rs);
+    let (reason, message) = evs.first().cloned().unwrap_or_default();
+    assert_eq!(reason, "FailedCreate", "{evs:?}");
+    assert!(
+        message.starts_with(&format!("Error creating: pods \"{rs}-"))
+            && message.ends_with(
+                "is forbidden: error looking up service account default/builder: serviceaccount \"builder\" not found"
+            ),
+        "the API server's refusal, whole: {message}"
+    );
+    let rs_obj = &replica_sets(&tc, ns)[0];
+    assert_eq!(rs_obj["status"]["conditions"][0]["type"], "ReplicaFailure");
+    assert_eq!(rs_obj["status"]["conditions"][0]["reason"], "FailedCreate");
+    let d = get_deploy(&tc, ns, "web");
+    let failure = conditions(&d)
+        .into_iter()
+        .find(|c| c.0 == "ReplicaFailure")
+        .expect("the Deployment copies its ReplicaSet's ReplicaFailure");
+    assert_eq!(
+        (failure.1.as_str(), failure.2.as_str()),
+        ("True", "FailedCreate")
+    );
+    assert!(pods(&tc, ns).is_empty());
+    // The fix: the ServiceAccount exists; the retries (on the ReplicaSet's back-off) succeed.
+    tc.cluster()
+        .store()
+        .create(
+            &kinds::serviceaccount::KIND,
+            ns,
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "builder"}}),
+            &WriteOptions::default(),
+        )
+        .expect("the ServiceAccount is created");
+    advance_until(&tc, 120, || rolled_out(&tc, ns, "web", 2));
+    let d = get_deploy(&tc, ns, "web");
+    assert!(
+        conditions(&d).iter().all(|c| c.0 != "ReplicaFailure"),
+        "ReplicaFailure is removed once creates succeed: {:?}",
+        conditions(&d)
+    );
+    assert!(
+        replica_sets(&tc, ns)[0]["status"]
+            .get("conditions")
+            .is_none()
+    );
+}
+
+#[test]
+fn old_replica_sets_beyond_the_revision_history_limit_are_deleted_oldest_first() {
+    let tc = TestCluster::paused();
+    let ns = "default";
+    let mut d = deployment("web", 1, "nginx:1.25", "RollingUpdate");
+    d["spec"]["revisionHistoryLimit"] = json!(1);
+    create_deploy(&tc, ns, d);
+    advance_until(&tc, 120, || rolled_out(&tc, ns, "web", 1));
+    let first = name(&replica_sets(&tc, ns)[0]);
+    for image in ["nginx:1.26", "nginx:1.27"] {
+        set_image(&tc, ns, "web", image);
+        advance_until(&tc, 300, || {
+            rolled_out(&tc, ns, "web", 1)
+                && replica_sets(&tc, ns).iter().all(|rs| {
+                    rs.pointer("/status/replicas").and_then(Value::as_i64)
+                        == Some(num(rs, "/spec/replicas"))
+                })
+        });
+    }
+    tc.cluster().advance(Duration::from_secs(5));
+    let names = rs_names(&tc, ns);
+    assert_eq!(
+        names.len(),
+        2,
+        "the new ReplicaSet and one old one: {names:?}"
+    );
+    assert!(!names.contains(&first), "revision 1 went first: {names:?}");
+    let revisions: Vec<String> = replica_sets(&tc, ns)
+        .iter()
+        .map(|rs| {
+            rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(revisions, ["2", "3"]);
+}
+
+#[test]
+fn a_paused_rollout_is_scaled_proportionally_and_resumes_where_it_stopped() {
+    let tc = TestCluster::paused();
+    let ns = "default";
+    create_deploy(
+        &tc,
+        ns,
+        deployment("web", 10, "nginx:1.26", "RollingUpdate"),
+    );
+    advance_until(&tc, 120, || rolled_out(&tc, ns, "web", 10));
+    // A new image that never starts: the rollout stops at its first step, then is paused.
+    set_image(&tc, ns, "web", "nginx:1.99");
+    tc.cluster().advance(Duration::from_secs(10));
+    patch_deploy(&tc, ns, "web", json!({"spec": {"paused": true}}));
+    tc.cluster().advance(Duration::from_secs(1));
+    let d = get_deploy(&tc, ns, "web");
+    assert_eq!(
+        conditions(&d)[1],
+        cond(
+            "Progressing",
+            "Unknown",
+            "DeploymentPaused",
+            "Deployment is paused"
+        )
+    );
+    let before: Vec<i64> = replica_sets(&tc, ns)
+        .iter()
+        .map(|rs| num(rs, "/spec/replicas"))
+        .collect();
+    assert_eq!(
+        before,
+        [8, 5],
+        "surge 3 and maxUnavailable 2 of 10: old 10→8, new 0→5"
+    );
+    patch_deploy(&tc, ns, "web", json!({"spec": {"replicas": 20}}));
+    tc.cluster().advance(Duration::from_secs(1));
+    let after: Vec<i64> = replica_sets(&tc, ns)
+        .iter()
+        .map(|rs| num(rs, "/spec/replicas"))
+        .collect();
+    assert_eq!(
+        after.iter().sum::<i64>(),
+        25,
+        "20 replicas + 5 surge shared out: {after:?}"
+    );
+    assert_eq!(
+        after,
+        [15, 10],
+        "each grows by round(size × 25 / 13) − size (13 = its max-replicas annotation)"
+    );
+    let rs = replica_sets(&tc, ns);
+    let got: Vec<String> = events(&tc, ns, "Deployment", "web")
+        .into_iter()
+        .map(|e| e.1)
+        .collect();
+    assert!(
+        got.contains(&format!(
+            "Scaled up replica set {} from 8 to 15",
+            name(&rs[0])
+        )),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&format!(
+            "Scaled up replica set {} from 5 to 10",
+            name(&rs[1])
+        )),
+        "{got:?}"
+    );
+    // Resumed until the next progress replaces it (read before the clock moves on).
+    patch_deploy(&tc, ns, "web", json!({"spec": {"paused": false}}));
+    let d = get_deploy(&tc, ns, "web");
+    assert_eq!(
+        conditions(&d)[1],
+        cond(
+            "Progressing",
+            "Unknown",
+            "DeploymentResumed",
+            "Deployment is resumed"
+        )
+    );
+}
+
+#[test]
+fn min_ready_seconds_hold_availability_back_on_the_virtual_clock() {
+    let tc = TestCluster::paused();
+    let ns = "default";
+    let mut d = deployment("web", 1, "nginx:1.27", "RollingUpdate");
+    d["spec"]["minReadySeconds"] = json!(30);
+    create_deploy(&tc, ns, d);
+    let ready_after = advance_until(&tc, 120, || {
+        replica_sets(&tc, ns)
+            .first()
+            .is_some_and(|rs| num(rs, "/status/readyReplicas") == 1)
+    });
+    let rs = &replica_sets(&tc, ns)[0];
+    assert_eq!(
+        num(rs, "/status/availableReplicas"),
+        0,
+        "ready, not yet available"
+    );
+    assert_eq!(
+        num(rs, "/spec/minReadySeconds"),
+        30,
+        "copied onto the ReplicaSet"
+    );
+    let available_after = advance_until(&tc, 120, || {
+        num(&replica_sets(&tc, ns)[0], "/status/availableReplicas") == 1
+    });
+    assert!(
+        (29..=31).contains(&available_after),
+        "available 30 s after ready (ready at {ready_after} s, available {available_after} s later)"
+    );
+    advance_until(&tc, 5, || rolled_out(&tc, ns, "web", 1));
+}

@@ -146,6 +146,8 @@ fn sync(sh: &mut Shared, rs: &Arc<Value>, now: Timestamp) -> crate::Result<Actio
             .max(0)
             .unsigned_abs(),
     );
+    // A failed create or delete is retried after the key's back-off, as the sync's error is.
+    let failed = failure.is_some();
     let status = calculate_status(rs, &claimed, failure, min_ready, now);
     if rs.get("status") != Some(&status) {
         let mut body = (**rs).clone();
@@ -156,6 +158,9 @@ fn sync(sh: &mut Shared, rs: &Arc<Value>, now: Timestamp) -> crate::Result<Actio
             .replace(rs_kind(), &ns, kinds::name_of(rs), body, &opts, true)?;
     }
 
+    if failed {
+        return Ok(Action::backoff());
+    }
     // A ready pod becomes available after minReadySeconds: look again then.
     if !min_ready.is_zero() {
         let next = claimed
