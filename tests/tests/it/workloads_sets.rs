@@ -1506,3 +1506,66 @@ fn the_largest_replica_count_costs_one_pod_at_a_time() {
     let st = get_sts(&tc, "default", "huge").status.unwrap();
     assert_eq!(st.replicas, 1);
 }
+
+#[test]
+fn daemonset_with_max_surge_starts_the_new_pod_before_the_old_one_goes() {
+    let tc = three_nodes();
+    let mut agent = ds("agent", "nginx:1.27", json!({}));
+    agent["spec"]["updateStrategy"] = json!({"type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}});
+    create(&tc, "default", agent);
+    step_until(
+        &tc,
+        60,
+        |_| {},
+        |tc| {
+            let p = pods_of(tc, "default", "agent");
+            p.len() == 2 && p.iter().all(running_ready)
+        },
+    );
+    tc.cluster()
+        .store()
+        .update_with::<DaemonSet>("default", "agent", |d| {
+            let c = &mut d
+                .spec
+                .as_mut()
+                .unwrap()
+                .template
+                .spec
+                .as_mut()
+                .unwrap()
+                .containers[0];
+            c.image = Some("nginx:1.25".into());
+        })
+        .expect("the update is accepted");
+    tc.cluster().settle();
+    // One node gets a second (new) pod at once; nothing is deleted yet.
+    let p = pods_of(&tc, "default", "agent");
+    assert_eq!(p.len(), 3, "{:?}", names(&p));
+    assert!(p.iter().all(|p| p.metadata.deletion_timestamp.is_none()));
+    let mut max_pods = 0;
+    step_until(
+        &tc,
+        120,
+        |tc| {
+            let p = pods_of(tc, "default", "agent");
+            // Pods on their way out do not count (Kubernetes skips terminating pods too).
+            let live = p.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).count();
+            max_pods = max_pods.max(live);
+            let ready = p
+                .iter()
+                .filter(|p| running_ready(p) && p.metadata.deletion_timestamp.is_none())
+                .count();
+            assert!(ready >= 2, "fewer than two ready: {:?}", names(&p));
+        },
+        |tc| {
+            let p = pods_of(tc, "default", "agent");
+            p.len() == 2
+                && p.iter()
+                    .all(|p| running_ready(p) && image(p) == "nginx:1.25")
+        },
+    );
+    assert!(max_pods <= 3, "at most one surge pod at a time");
+    tc.cluster().advance(secs(1));
+    assert_eq!(ds_status(&tc, "default", "agent"), (2, 2, 2, 2, 2, 0, 0));
+}

@@ -830,22 +830,47 @@ fn rolling_update(
         replace.extend(candidates.into_iter().take(room));
         return (replace, Vec::new());
     }
-    let mut surge = 0i64;
-    let mut create: Vec<String> = Vec::new();
+    // Surge: a node whose old pod is unavailable gets its new pod at once; others are
+    // candidates, of which only maxSurge minus the surges in flight start now. An old pod goes
+    // once the new one beside it is available; on a node the set no longer wants, only while
+    // more pods are available than desired.
+    let should = |node: &str| {
+        nodes
+            .iter()
+            .find(|n| n.metadata.name.as_deref() == Some(node))
+            .is_some_and(|n| should_run(template, n).0)
+    };
+    let (mut surge, mut available_count) = (0i64, 0i64);
+    let mut allowed: Vec<String> = Vec::new();
+    let mut candidates: Vec<String> = Vec::new();
     let mut delete: Vec<Arc<Value>> = Vec::new();
+    let mut sunset: Vec<Arc<Value>> = Vec::new();
     for (node, pods) in &per_node {
-        match updated_and_old(pods, hash, generation) {
-            None => surge += 1,
-            Some((_, None)) => {}
-            Some((None, Some(old))) => {
-                if !available(&old) {
-                    create.push(node.clone());
-                } else if surge < max_surge {
-                    surge += 1;
-                    create.push(node.clone());
+        let Some((new, old)) = updated_and_old(pods, hash, generation) else {
+            surge += 1;
+            continue;
+        };
+        if let Some(p) = old.as_ref().or(new.as_ref())
+            && available(p)
+        {
+            available_count += 1;
+        }
+        match (new, old) {
+            (_, None) => {}
+            (None, Some(old)) => {
+                if !should(node) {
+                    if available(&old) {
+                        sunset.push(old);
+                    } else {
+                        delete.push(old);
+                    }
+                } else if !available(&old) {
+                    allowed.push(node.clone());
+                } else {
+                    candidates.push(node.clone());
                 }
             }
-            Some((Some(new), Some(old))) => {
+            (Some(new), Some(old)) => {
                 if available(&new) {
                     delete.push(old);
                 } else {
@@ -854,7 +879,11 @@ fn rolling_update(
             }
         }
     }
-    (delete, create)
+    let deletable = (available_count - desired).clamp(0, sunset.len() as i64) as usize;
+    delete.extend(sunset.into_iter().take(deletable));
+    let room = (max_surge - surge).clamp(0, candidates.len() as i64) as usize;
+    allowed.extend(candidates.into_iter().take(room));
+    (delete, allowed)
 }
 
 #[cfg(test)]
