@@ -819,7 +819,9 @@ fn rolling_update(
                 }
                 Some((None, Some(old))) => {
                     if !available(&old) {
+                        // Replaced regardless, and counted against maxUnavailable.
                         replace.push(old);
+                        unavailable += 1;
                     } else if unavailable < max_unavailable {
                         candidates.push(old);
                     }
