@@ -440,11 +440,12 @@ impl DaemonSetController {
             let node_name = node.metadata.name.clone().unwrap_or_default();
             let (run, keep) = should_run(&template, node);
             let pods = by_node.get(&node_name).cloned().unwrap_or_default();
+            // `podsShouldBeOnNode`.
             if run && pods.is_empty() {
                 to_create.push(node_name);
                 continue;
             }
-            if run {
+            if keep {
                 let mut running: Vec<Arc<Value>> = Vec::new();
                 for p in &pods {
                     if workload::is_terminating(p) {
@@ -495,10 +496,17 @@ impl DaemonSetController {
                 }
                 if !surge_allowed {
                     to_delete.extend(running.iter().skip(1).cloned());
-                } else {
+                } else if running.is_empty() {
+                    // Surging keeps at least one live pod on the node.
+                    if run {
+                        to_create.push(node_name);
+                    }
+                } else if running.len() > 1 {
                     let (mut oldest_new, mut oldest_old) = (None, None);
                     for p in &running {
-                        let slot = if is_updated(p, &hash, generation) {
+                        let slot = if kinds::str_at(p, &format!("/metadata/labels/{HASH_LABEL}"))
+                            == hash
+                        {
                             &mut oldest_new
                         } else {
                             &mut oldest_old
@@ -516,13 +524,28 @@ impl DaemonSetController {
                         to_delete.push(o);
                     }
                 }
-            } else if !keep {
+            } else if !pods.is_empty() {
                 to_delete.extend(
                     pods.iter()
                         .filter(|p| !workload::is_terminating(p))
                         .cloned(),
                 );
             }
+        }
+        // Unscheduled pods pinned to nodes that no longer exist
+        // (`getUnscheduledPodsWithoutNode`): no scheduler or pod GC will ever remove them.
+        for (node_name, pods) in &by_node {
+            if nodes
+                .iter()
+                .any(|n| n.metadata.name.as_deref() == Some(node_name.as_str()))
+            {
+                continue;
+            }
+            to_delete.extend(
+                pods.iter()
+                    .filter(|p| kinds::str_at(p, "/spec/nodeName").is_empty())
+                    .cloned(),
+            );
         }
         let changed = !to_create.is_empty() || !to_delete.is_empty();
         let mut result = self.sync_nodes(sh, ds, &to_delete, &to_create, &spec, &hash, now);
