@@ -162,6 +162,16 @@ impl KindHooks for Hooks {
         pt::status_update_keeping_spec(new, old, false);
     }
 
+    fn field_value(&self, obj: &Value, field: &str) -> Option<String> {
+        // `ReplicaSetToSelectableFields`.
+        (field == "status.replicas").then(|| {
+            obj.pointer("/status/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                .to_string()
+        })
+    }
+
     fn columns(&self) -> &'static [Column] {
         COLUMNS
     }
@@ -200,6 +210,11 @@ mod tests {
         });
         let v = defaulted(&rs).expect("defaults");
         assert_eq!(v["spec"]["replicas"], 1);
+        assert_eq!(
+            Hooks.field_value(&rs, "status.replicas").as_deref(),
+            Some("2")
+        );
+        assert_eq!(Hooks.field_value(&rs, "spec.replicas"), None);
         assert!(validate_replica_set(&v).is_empty());
         let now: Timestamp = "2026-01-01T00:00:30Z".parse().expect("time");
         assert_eq!(
