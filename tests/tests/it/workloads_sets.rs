@@ -1550,7 +1550,10 @@ fn daemonset_with_max_surge_starts_the_new_pod_before_the_old_one_goes() {
         |tc| {
             let p = pods_of(tc, "default", "agent");
             // Pods on their way out do not count (Kubernetes skips terminating pods too).
-            let live = p.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).count();
+            let live = p
+                .iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .count();
             max_pods = max_pods.max(live);
             let ready = p
                 .iter()
@@ -1568,4 +1571,130 @@ fn daemonset_with_max_surge_starts_the_new_pod_before_the_old_one_goes() {
     assert!(max_pods <= 3, "at most one surge pod at a time");
     tc.cluster().advance(secs(1));
     assert_eq!(ds_status(&tc, "default", "agent"), (2, 2, 2, 2, 2, 0, 0));
+}
+
+#[test]
+fn on_delete_sets_replace_a_pod_only_when_it_is_deleted() {
+    let tc = TestCluster::paused();
+    create(
+        &tc,
+        "default",
+        sts(
+            "web",
+            2,
+            "nginx:1.27",
+            json!({"updateStrategy": {"type": "OnDelete"}}),
+        ),
+    );
+    let mut agent = ds("agent", "nginx:1.27", json!({}));
+    agent["spec"]["updateStrategy"] = json!({"type": "OnDelete"});
+    create(&tc, "default", agent);
+    step_until(&tc, 60, |_| {}, |tc| all_ready(tc, "default", 3));
+    tc.cluster()
+        .store()
+        .update_with::<StatefulSet>("default", "web", |s| {
+            let c = &mut s
+                .spec
+                .as_mut()
+                .unwrap()
+                .template
+                .spec
+                .as_mut()
+                .unwrap()
+                .containers[0];
+            c.image = Some("nginx:1.25".into());
+        })
+        .expect("the update is accepted");
+    tc.cluster()
+        .store()
+        .update_with::<DaemonSet>("default", "agent", |d| {
+            let c = &mut d
+                .spec
+                .as_mut()
+                .unwrap()
+                .template
+                .spec
+                .as_mut()
+                .unwrap()
+                .containers[0];
+            c.image = Some("nginx:1.25".into());
+        })
+        .expect("the update is accepted");
+    tc.cluster().settle();
+    tc.cluster().advance(secs(30));
+    // Nothing is replaced on its own.
+    let p = pods(&tc, "default");
+    assert_eq!(p.len(), 3);
+    assert!(
+        p.iter().all(|p| image(p) == "nginx:1.27"),
+        "{:?}",
+        names(&p)
+    );
+    let st = get_sts(&tc, "default", "web").status.unwrap();
+    assert_eq!(st.updated_replicas, None);
+    assert_ne!(st.current_revision, st.update_revision);
+    assert_eq!(
+        ds_status(&tc, "default", "agent").3,
+        0,
+        "updatedNumberScheduled"
+    );
+    let k = tc.kubectl(&kubectl_binaries()[0].0, &kubectl_binaries()[0].1);
+    let r = k.run(&["rollout", "status", "ds/agent", "--watch=false"]);
+    assert!(
+        r.stderr
+            .contains("rollout status is only available for RollingUpdate strategy type"),
+        "{r}"
+    );
+
+    // Deleting a pod brings it back from the new template.
+    let agent_pod = pods_of(&tc, "default", "agent")[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    for name in ["web-1", agent_pod.as_str()] {
+        tc.cluster()
+            .store()
+            .delete(
+                &kq_sim::kinds::pod::KIND,
+                "default",
+                name,
+                &Default::default(),
+            )
+            .expect("delete is accepted");
+    }
+    tc.cluster().settle();
+    step_until(
+        &tc,
+        60,
+        |_| {},
+        |tc| {
+            let p = pods(tc, "default");
+            p.len() == 3
+                && p.iter().all(running_ready)
+                && p.iter().filter(|p| image(p) == "nginx:1.25").count() == 2
+        },
+    );
+    let p = pods(&tc, "default");
+    let web1 = p
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some("web-1"))
+        .unwrap();
+    assert_eq!(image(web1), "nginx:1.25");
+    let web0 = p
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some("web-0"))
+        .unwrap();
+    assert_eq!(image(web0), "nginx:1.27");
+    tc.cluster().advance(secs(1));
+    let st = get_sts(&tc, "default", "web").status.unwrap();
+    assert_eq!(
+        (st.updated_replicas, st.current_replicas),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        ds_status(&tc, "default", "agent").3,
+        1,
+        "updatedNumberScheduled"
+    );
 }
