@@ -1698,3 +1698,37 @@ fn on_delete_sets_replace_a_pod_only_when_it_is_deleted() {
         "updatedNumberScheduled"
     );
 }
+
+#[test]
+fn min_ready_seconds_holds_the_next_ordinal_until_the_previous_is_available() {
+    let tc = TestCluster::paused();
+    create(
+        &tc,
+        "default",
+        sts("web", 2, "nginx:1.27", json!({"minReadySeconds": 10})),
+    );
+    step_until(
+        &tc,
+        60,
+        |_| {},
+        |tc| pods(tc, "default").first().is_some_and(running_ready),
+    );
+    let ready_at = tc.cluster().clock().now();
+    tc.cluster().advance(secs(1));
+    let st = get_sts(&tc, "default", "web").status.unwrap();
+    assert_eq!(
+        (st.ready_replicas, st.available_replicas),
+        (Some(1), Some(0))
+    );
+    assert_eq!(names(&pods(&tc, "default")), ["web-0"]);
+    // web-1 appears once web-0 has been Ready for 10 s, not before.
+    step_until(&tc, 30, |_| {}, |tc| pods(tc, "default").len() == 2);
+    let waited = tc.cluster().clock().now().duration_since(ready_at);
+    assert!(
+        waited >= jiff::SignedDuration::from_secs(9)
+            && waited <= jiff::SignedDuration::from_secs(11),
+        "{waited:?}"
+    );
+    let st = get_sts(&tc, "default", "web").status.unwrap();
+    assert_eq!(st.available_replicas, Some(1));
+}
