@@ -16,6 +16,7 @@ mod engine_pipeline;
 mod engine_progress;
 mod engine_session;
 mod engine_tracker;
+mod engine_workloads;
 mod kube_client;
 mod kubectl_cluster_up;
 mod kubectl_compat;
