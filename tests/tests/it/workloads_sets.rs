@@ -1065,6 +1065,27 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl) -> Step {
     ok(&r)?;
     has(&r, "statefulset.apps \"web\" deleted", "delete")?;
     has(&r, "daemonset.apps \"agent\" deleted", "delete")?;
+    // The garbage collector takes the pods and the revisions with them.
+    for sel in ["app=web", "app=agent"] {
+        let r = k.run(&[
+            "-n",
+            &ns,
+            "wait",
+            "--for=delete",
+            "pod",
+            "-l",
+            sel,
+            "--timeout=30s",
+        ]);
+        ok(&r)?;
+    }
+    let r = k.run(&["-n", &ns, "get", "controllerrevisions"]);
+    ok(&r)?;
+    has(
+        &r,
+        &format!("No resources found in {ns} namespace."),
+        "revisions collected",
+    )?;
     Ok(())
 }
 
