@@ -805,6 +805,43 @@ fn pods_orphaned_by_a_job_deleted_with_cascade_orphan_lose_the_tracking_finalize
     assert!(p.metadata.finalizers.unwrap_or_default().is_empty());
 }
 
+#[test]
+fn a_job_that_cannot_create_its_pod_reports_failed_create_and_retries() {
+    let tc = TestCluster::paused();
+    let mut spec = job_spec("nosa", "echo hi", json!({}));
+    spec["spec"]["template"]["spec"]["serviceAccountName"] = json!("foo");
+    create(&tc, "default", "batch", spec);
+    assert!(pods_of(&tc, "nosa").is_empty());
+    let evs = events(&tc, "Job", "nosa");
+    let first = evs.first().expect("an event");
+    assert_eq!(
+        (first.0.as_str(), first.1.as_str()),
+        ("Warning", "FailedCreate")
+    );
+    assert!(
+        first.2.starts_with("Error creating: pods \"nosa-")
+            && first.2.ends_with(
+                "is forbidden: error looking up service account default/foo: serviceaccount \"foo\" not found"
+            ),
+        "{first:?}"
+    );
+    tc.cluster().advance(secs(20));
+    let attempts = events(&tc, "Job", "nosa").len();
+    assert!(
+        (3..=8).contains(&attempts),
+        "retries back off from 1 s: {attempts} attempts in 20 s"
+    );
+    create(
+        &tc,
+        "default",
+        "",
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "foo"}}),
+    );
+    advance_until(&tc, secs(65), || !pods_of(&tc, "nosa").is_empty());
+    let evs = events(&tc, "Job", "nosa");
+    assert_eq!(evs.last().map(|e| e.1.as_str()), Some("SuccessfulCreate"));
+}
+
 fn cronjob_spec(name: &str, schedule: &str, script: &str, extra: Value) -> Value {
     let mut spec = json!({
         "schedule": schedule,

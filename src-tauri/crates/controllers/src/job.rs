@@ -47,6 +47,10 @@ const ORPHAN_PREFIX: &str = "~orphan/";
 const DEFAULT_BACKOFF: Duration = Duration::from_secs(10);
 /// The longest replacement delay (`MaxJobPodFailureBackOff`).
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
+/// The first retry after a failed API request (`DefaultJobApiBackOff`).
+const API_BACKOFF: Duration = Duration::from_secs(1);
+/// The longest retry delay after failed API requests (`MaxJobApiBackOff`).
+const MAX_API_BACKOFF: Duration = Duration::from_secs(60);
 /// Pods created or deleted in one sync at most (`MaxPodCreateDeletePerSync`).
 const MAX_PER_SYNC: usize = 500;
 
@@ -430,6 +434,9 @@ fn api_message(e: &crate::Error) -> String {
 pub(crate) struct JobController {
     /// Failed-pod back-off per Job key (kept in memory, as the real controller does).
     backoff: HashMap<String, BackoffRecord>,
+    /// Consecutive failed syncs per Job key, for the API back-off (1 s doubling up to 60 s,
+    /// `DefaultJobApiBackOff` / `MaxJobApiBackOff`).
+    api_failures: HashMap<String, u32>,
 }
 
 impl Controller<Shared> for JobController {
@@ -462,6 +469,7 @@ impl Controller<Shared> for JobController {
         }
         if change.change == ChangeType::Deleted {
             self.backoff.remove(&change.key());
+            self.api_failures.remove(&change.key());
         }
         queue.key(change.key());
     }
@@ -585,6 +593,8 @@ struct SyncState {
     /// Interim or final condition to reach (FailureTarget, SuccessCriteriaMet, …).
     finished: Option<JobCondition>,
     requeue: Option<Duration>,
+    /// A pod create failed in this sync.
+    create_failed: bool,
 }
 
 impl SyncState {
@@ -697,6 +707,7 @@ impl JobController {
             succeeded_indexes: BTreeSet::new(),
             finished: None,
             requeue: None,
+            create_failed: false,
         };
 
         // What finishes the Job, failure first.
@@ -779,6 +790,16 @@ impl JobController {
             st.ready -= deleted_ready as i32;
         } else {
             self.manage(ctx, raw, s, &mut st, &pods, &active_pods, &record, now);
+            if st.create_failed {
+                let n = self.api_failures.entry(key.to_string()).or_insert(0);
+                *n += 1;
+                let delay = API_BACKOFF
+                    .saturating_mul(1 << (*n - 1).min(6))
+                    .min(MAX_API_BACKOFF);
+                st.requeue_in(delay);
+            } else {
+                self.api_failures.remove(key);
+            }
             let complete = match s.completions {
                 None => st.succeeded > 0 && st.active == 0,
                 Some(c) => st.succeeded >= c && st.active == 0,
@@ -991,8 +1012,8 @@ impl JobController {
                 }
             }
             if failed_any {
-                // The key comes back after the controller's own back-off.
-                st.requeue_in(DEFAULT_BACKOFF);
+                // The key comes back after the controller's API back-off (see `sync`).
+                st.create_failed = true;
                 break;
             }
             left -= size;
