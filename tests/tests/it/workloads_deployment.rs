@@ -1132,3 +1132,79 @@ fn min_ready_seconds_hold_availability_back_on_the_virtual_clock() {
     );
     advance_until(&tc, 5, || rolled_out(&tc, ns, "web", 1));
 }
+
+#[test]
+fn a_replica_set_adopts_matching_orphans_and_releases_pods_relabelled_away() {
+    let tc = TestCluster::paused();
+    let ns = "default";
+    tc.create(
+        ns,
+        json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "stray", "labels": {"app": "solo"}},
+            "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]}}),
+    );
+    tc.cluster()
+        .store()
+        .create(
+            &kinds::replicaset::KIND,
+            ns,
+            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "metadata": {"name": "solo"},
+                "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "solo"}},
+                    "template": {"metadata": {"labels": {"app": "solo"}},
+                        "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]}}}}),
+            &WriteOptions::default(),
+        )
+        .expect("the ReplicaSet is accepted");
+    tc.cluster().settle();
+    advance_until(&tc, 60, || {
+        replica_sets(&tc, ns)
+            .first()
+            .is_some_and(|rs| num(rs, "/status/readyReplicas") == 2)
+    });
+    let ps = pods(&tc, ns);
+    assert_eq!(ps.len(), 2, "the orphan counts: one pod created, not two");
+    let stray = ps
+        .iter()
+        .find(|p| name(p) == "stray")
+        .expect("the orphan is kept");
+    assert_eq!(
+        stray["metadata"]["ownerReferences"][0]["kind"],
+        "ReplicaSet"
+    );
+    assert_eq!(stray["metadata"]["ownerReferences"][0]["name"], "solo");
+    assert_eq!(stray["metadata"]["ownerReferences"][0]["controller"], true);
+    let created: Vec<(String, String)> = events(&tc, ns, "ReplicaSet", "solo");
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert!(created[0].1.starts_with("Created pod: solo-"));
+
+    // Relabel the orphan away: it is released and replaced.
+    tc.cluster()
+        .store()
+        .patch(
+            &kinds::pod::KIND,
+            ns,
+            "stray",
+            br#"{"metadata":{"labels":{"app":"debug"}}}"#,
+            PatchKind::Merge,
+            &WriteOptions::default(),
+            false,
+        )
+        .expect("the relabel applies");
+    tc.cluster().settle();
+    tc.cluster().advance(Duration::from_secs(1));
+    let stray = pods(&tc, ns)
+        .into_iter()
+        .find(|p| name(p) == "stray")
+        .expect("a released pod keeps running");
+    assert!(
+        stray["metadata"].get("ownerReferences").is_none(),
+        "released: {}",
+        stray["metadata"]
+    );
+    let owned = pods(&tc, ns)
+        .iter()
+        .filter(|p| p["metadata"]["labels"]["app"] == "solo")
+        .count();
+    assert_eq!(owned, 2, "a replacement is created");
+}

@@ -534,7 +534,8 @@ impl Sync<'_> {
 
     fn patch_owner_refs(&mut self, rs: &Value, refs: Vec<Value>) -> Option<Value> {
         let body = json!({"metadata": {
-            "ownerReferences": refs,
+            // No reference left: the field goes (`omitempty`), not an empty list.
+            "ownerReferences": if refs.is_empty() { Value::Null } else { json!(refs) },
             "uid": kinds::str_at(rs, "/metadata/uid"),
         }});
         let bytes = serde_json::to_vec(&body).ok()?;

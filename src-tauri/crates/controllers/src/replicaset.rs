@@ -203,7 +203,8 @@ fn release(sh: &mut Shared, pod: &Value, uid: &str) {
 
 fn patch_owner_refs(sh: &mut Shared, pod: &Value, refs: Vec<Value>) -> Option<Value> {
     let body = json!({"metadata": {
-        "ownerReferences": refs,
+        // No reference left: the field goes (`omitempty`), not an empty list.
+        "ownerReferences": if refs.is_empty() { Value::Null } else { json!(refs) },
         "uid": kinds::str_at(pod, "/metadata/uid"),
     }});
     let bytes = serde_json::to_vec(&body).ok()?;
