@@ -247,6 +247,27 @@ fn scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         "a Deployment's selector cannot change",
     )?;
 
+    let unselected = write_file(
+        tc,
+        &format!("unselected-{ns}.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: unselected\nspec:\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n",
+    );
+    fails_with(
+        &run(&["apply", "-f", &unselected]),
+        "The Deployment \"unselected\" is invalid: \n* spec.selector: Required value\n* spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"web\"}: `selector` does not match template `labels`",
+        "apps/v1 requires a selector",
+    )?;
+    let always = write_file(
+        tc,
+        &format!("always-{ns}.yaml"),
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: always\nspec:\n  template:\n    spec:\n      containers:\n      - name: pi\n        image: busybox:1.36\n",
+    );
+    fails_with(
+        &run(&["apply", "-f", &always]),
+        "The Job \"always\" is invalid: spec.template.spec.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\"",
+        "a Job's pods may not restart Always",
+    )?;
+
     // Jobs.
     let r = run(&[
         "create",
@@ -548,6 +569,27 @@ fn scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         "statefulset.apps/db scaled",
         "stateful sets scale too",
     )?;
+    let mut r = run(&["get", "controllerrevisions"]);
+    for _ in 0..40 {
+        if r.stdout.contains("statefulset.apps/db") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        r = run(&["get", "controllerrevisions"]);
+    }
+    header(
+        &r,
+        &["NAME", "CONTROLLER", "REVISION", "AGE"],
+        "controller revision table",
+    )?;
+    if !r.stdout.lines().any(|l| {
+        let c: Vec<&str> = l.split_whitespace().collect();
+        c.len() == 4 && c[0].starts_with("db-") && c[1] == "statefulset.apps/db" && c[2] == "1"
+    }) {
+        return Err(format!(
+            "a revision names its controller as kind.group/name: {r}"
+        ));
+    }
     let r = run(&[
         "get",
         "ds",

@@ -279,7 +279,9 @@ impl KindHooks for Hooks {
     fn prepare_create(&self, obj: &mut Value, _ctx: &CreateContext<'_>) -> crate::Result<()> {
         let mut d: Deployment = typed(obj);
         d.status = Some(DeploymentStatus::default());
-        *obj = serde_json::to_value(&d).map_err(|e| crate::Error::Internal(e.to_string()))?;
+        let mut v = serde_json::to_value(&d).map_err(|e| crate::Error::Internal(e.to_string()))?;
+        pt::keep_selector_absent(obj, &mut v);
+        *obj = v;
         Ok(())
     }
 
@@ -401,7 +403,16 @@ mod tests {
             .as_object_mut()
             .expect("spec")
             .remove("selector");
-        let none = defaulted(&none).expect("defaults");
+        let mut none = defaulted(&none).expect("defaults");
+        let clock = crate::clock::Clock::new(0.0);
+        let store = crate::Store::new(std::sync::Arc::new(clock), String::new(), 10);
+        let ctx = CreateContext {
+            store: &store,
+            now: Timestamp::UNIX_EPOCH,
+        };
+        Hooks
+            .prepare_create(&mut none, &ctx)
+            .expect("the create strategy");
         assert_eq!(
             messages(&validate_deployment(&none)),
             vec![

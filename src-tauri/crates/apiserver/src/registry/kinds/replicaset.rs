@@ -137,7 +137,9 @@ impl KindHooks for Hooks {
     fn prepare_create(&self, obj: &mut Value, _ctx: &CreateContext<'_>) -> crate::Result<()> {
         let mut rs: ReplicaSet = typed(obj);
         rs.status = Some(ReplicaSetStatus::default());
-        *obj = serde_json::to_value(&rs).map_err(|e| crate::Error::Internal(e.to_string()))?;
+        let mut v = serde_json::to_value(&rs).map_err(|e| crate::Error::Internal(e.to_string()))?;
+        pt::keep_selector_absent(obj, &mut v);
+        *obj = v;
         Ok(())
     }
 

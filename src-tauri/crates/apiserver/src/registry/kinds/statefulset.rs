@@ -240,7 +240,10 @@ impl KindHooks for Hooks {
     fn prepare_create(&self, obj: &mut Value, _ctx: &CreateContext<'_>) -> crate::Result<()> {
         let mut sts: StatefulSet = typed(obj);
         sts.status = Some(StatefulSetStatus::default());
-        *obj = serde_json::to_value(&sts).map_err(|e| crate::Error::Internal(e.to_string()))?;
+        let mut v =
+            serde_json::to_value(&sts).map_err(|e| crate::Error::Internal(e.to_string()))?;
+        pt::keep_selector_absent(obj, &mut v);
+        *obj = v;
         Ok(())
     }
 
