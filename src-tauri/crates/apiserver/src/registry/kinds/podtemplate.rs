@@ -476,6 +476,21 @@ mod tests {
     }
 
     #[test]
+    fn pod_rules_apply_to_templates_under_their_own_path() {
+        let template = json!({"metadata": {"labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "web"}, {"name": "web", "image": "nginx:1.27"}]}});
+        let mut errs = Vec::new();
+        validate_template(Some(&template), "spec.jobTemplate.spec.template", &mut errs);
+        assert_eq!(
+            errs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            vec![
+                "spec.jobTemplate.spec.template.spec.containers[0].image: Required value",
+                "spec.jobTemplate.spec.template.spec.containers[1].name: Duplicate value: \"web\"",
+            ]
+        );
+    }
+
+    #[test]
     fn mismatched_template_labels_read_as_kube_apiserver_words_them() {
         let obj = json!({"spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "api"}}}}});
         let s = selector_at(&obj, "/spec/selector");
