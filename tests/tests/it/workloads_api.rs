@@ -368,6 +368,18 @@ fn scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         "a schedule the cron parser refuses",
     )?;
 
+    // expose reads the deployment's selector.
+    equals(
+        &run(&["expose", "deploy/web", "--port=80"]),
+        "service/web exposed",
+        "expose answers",
+    )?;
+    equals(
+        &run(&["get", "svc", "web", "-o", "jsonpath={.spec.selector.app}"]),
+        "web",
+        "the service selects the deployment's pods",
+    )?;
+
     // The other set commands and rollout restart patch the template's keyed lists.
     equals(
         &run(&["set", "env", "deploy/web", "GREETING=hi"]),
