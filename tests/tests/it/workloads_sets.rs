@@ -1753,3 +1753,85 @@ fn min_ready_seconds_holds_the_next_ordinal_until_the_previous_is_available() {
     let st = get_sts(&tc, "default", "web").status.unwrap();
     assert_eq!(st.available_replicas, Some(1));
 }
+
+#[test]
+fn a_relabelled_daemon_pod_is_released_replaced_and_adopted_back() {
+    let tc = three_nodes();
+    let mut agent = ds(
+        "agent",
+        "nginx:1.27",
+        json!({"nodeSelector": {"disk": "ssd"}}),
+    );
+    agent["spec"]["template"]["metadata"]["labels"]["tier"] = json!("node");
+    agent["spec"]["selector"]["matchLabels"]["tier"] = json!("node");
+    create(&tc, "default", agent);
+    step_until(
+        &tc,
+        60,
+        |_| {},
+        |tc| pods(tc, "default").iter().any(running_ready),
+    );
+    let first = pods(&tc, "default")[0].metadata.name.clone().unwrap();
+
+    // Taking the pod out of the selector: released (no owner) and replaced on its node.
+    let set_tier = |tier: Option<&str>| {
+        tc.cluster()
+            .store()
+            .update_with::<Pod>("default", &first, |p| {
+                let labels = p.metadata.labels.get_or_insert_with(Default::default);
+                match tier {
+                    Some(t) => labels.insert("tier".into(), t.into()),
+                    None => labels.remove("tier"),
+                };
+            })
+            .expect("the label change is accepted");
+        tc.cluster().settle();
+    };
+    set_tier(None);
+    tc.cluster().advance(secs(1));
+    let p = pods(&tc, "default");
+    assert_eq!(p.len(), 2, "{:?}", names(&p));
+    let released = p
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some(first.as_str()))
+        .unwrap();
+    assert!(
+        released
+            .metadata
+            .owner_references
+            .as_ref()
+            .is_none_or(|r| r.is_empty())
+    );
+    let second = p
+        .iter()
+        .find(|p| p.metadata.name.as_deref() != Some(first.as_str()))
+        .and_then(|p| p.metadata.name.clone())
+        .unwrap();
+    step_until(
+        &tc,
+        60,
+        |_| {},
+        |tc| pods(tc, "default").iter().all(running_ready),
+    );
+
+    // Back in the selector: adopted again, and the newer of the two on the node goes.
+    set_tier(Some("node"));
+    tc.cluster().advance(secs(1));
+    let p = pods(&tc, "default");
+    let kept = p
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some(first.as_str()))
+        .unwrap();
+    assert_eq!(
+        kept.metadata
+            .owner_references
+            .as_ref()
+            .map(|r| r[0].name.as_str()),
+        Some("agent")
+    );
+    let evs = events(&tc, "default", "DaemonSet", "agent");
+    assert!(
+        evs.contains(&("SuccessfulDelete".into(), format!("Deleted pod: {second}"))),
+        "{evs:?}"
+    );
+}

@@ -68,11 +68,20 @@ impl Controller<Shared> for DaemonSetController {
         match change.resource {
             "pods" => {
                 let pod = change.object;
-                if let Some(r) = workload::controller_of(pod)
-                    && kinds::str_at(r, "/kind") == "DaemonSet"
-                {
-                    let ns = kinds::namespace_of(pod);
-                    queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
+                match workload::controller_of(pod) {
+                    Some(r) => {
+                        if kinds::str_at(r, "/kind") == "DaemonSet" {
+                            let ns = kinds::namespace_of(pod);
+                            queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
+                        }
+                    }
+                    // An orphan: the daemon sets that would adopt it look.
+                    None if change.change != ChangeType::Deleted => {
+                        for key in workload::selecting(ctx, ds_kind(), pod) {
+                            queue.key(key);
+                        }
+                    }
+                    None => {}
                 }
             }
             "nodes" => {

@@ -53,7 +53,7 @@ impl Controller<Shared> for StatefulSetController {
         &["apps/statefulsets", "pods"]
     }
 
-    fn on_change(&mut self, change: &Change<'_>, _ctx: &mut Shared, queue: &mut Enqueue<'_>) {
+    fn on_change(&mut self, change: &Change<'_>, ctx: &mut Shared, queue: &mut Enqueue<'_>) {
         if change.resource != "pods" {
             if change.change == ChangeType::Deleted {
                 queue.remove(change.key());
@@ -63,11 +63,20 @@ impl Controller<Shared> for StatefulSetController {
             return;
         }
         let pod = change.object;
-        if let Some(r) = workload::controller_of(pod)
-            && kinds::str_at(r, "/kind") == "StatefulSet"
-        {
-            let ns = kinds::namespace_of(pod);
-            queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
+        match workload::controller_of(pod) {
+            Some(r) => {
+                if kinds::str_at(r, "/kind") == "StatefulSet" {
+                    let ns = kinds::namespace_of(pod);
+                    queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
+                }
+            }
+            // An orphan: the sets that would adopt it look (`getStatefulSetsForPod`).
+            None if change.change != ChangeType::Deleted => {
+                for key in workload::selecting(ctx, sts_kind(), pod) {
+                    queue.key(key);
+                }
+            }
+            None => {}
         }
     }
 

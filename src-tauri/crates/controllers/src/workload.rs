@@ -127,6 +127,22 @@ pub(crate) fn selector_is_empty(selector: &Value) -> bool {
     empty("matchLabels") && empty("matchExpressions")
 }
 
+/// The `namespace/name` keys of the `kind` objects in `obj`'s namespace whose non-empty
+/// selector selects `obj` (who would adopt an orphan: `getPodStatefulSets`,
+/// `getDaemonSetsForPod`).
+pub(crate) fn selecting(sh: &Shared, kind: &'static ResourceKind, obj: &Value) -> Vec<String> {
+    let ns = kinds::namespace_of(obj);
+    sh.store
+        .list_raw(kind, Some(ns))
+        .into_iter()
+        .filter(|owner| {
+            let sel = owner.pointer("/spec/selector").cloned().unwrap_or(json!({}));
+            !selector_is_empty(&sel) && selector_matches(&sel, obj.pointer("/metadata/labels"))
+        })
+        .map(|owner| format!("{ns}/{}", kinds::name_of(&owner)))
+        .collect()
+}
+
 /// Pods of namespace `ns` that `owner_uid` controls, from the informer cache.
 pub(crate) fn owned_pods(sh: &Shared, ns: &str, owner_uid: &str) -> Vec<Arc<Value>> {
     let mut pods: Vec<Arc<Value>> = sh
