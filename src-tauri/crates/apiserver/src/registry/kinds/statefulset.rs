@@ -11,7 +11,7 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetSpec, StatefulSetStatus, StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::PersistentVolumeClaimStatus;
-use kq_kube::validation::FieldError;
+use kq_kube::validation::{FieldError, FieldErrorKind, quote};
 use serde_json::{Value, json};
 
 use super::podtemplate as pt;
@@ -126,12 +126,13 @@ fn validate_stateful_set(obj: &Value) -> Vec<FieldError> {
     if let Some(s) = &spec.update_strategy {
         match s.type_.as_deref().unwrap_or_default() {
             "OnDelete" => {
-                if s.rolling_update.is_some() {
-                    errs.push(FieldError::invalid(
-                        "spec.updateStrategy.rollingUpdate",
-                        "OnDelete",
-                        "only allowed for updateStrategy 'RollingUpdate'",
-                    ));
+                if let Some(ru) = &s.rolling_update {
+                    errs.push(FieldError {
+                        kind: FieldErrorKind::Invalid,
+                        field: "spec.updateStrategy.rollingUpdate".into(),
+                        value: Some(go_rolling_update(ru)),
+                        detail: "only allowed for updateStrategy 'RollingUpdate'".into(),
+                    });
                 }
             }
             "RollingUpdate" => {
@@ -143,11 +144,22 @@ fn validate_stateful_set(obj: &Value) -> Vec<FieldError> {
                     );
                 }
             }
-            other => errs.push(FieldError::invalid(
-                "spec.updateStrategy",
-                other,
-                "must be 'RollingUpdate' or 'OnDelete'",
-            )),
+            "" => errs.push(FieldError::required("spec.updateStrategy", "")),
+            other => {
+                let ru = match &s.rolling_update {
+                    None => "(*apps.RollingUpdateStatefulSetStrategy)(nil)".to_string(),
+                    Some(ru) => format!("&{}", go_rolling_update(ru)),
+                };
+                errs.push(FieldError {
+                    kind: FieldErrorKind::Invalid,
+                    field: "spec.updateStrategy".into(),
+                    value: Some(format!(
+                        "apps.StatefulSetUpdateStrategy{{Type:{}, RollingUpdate:{ru}}}",
+                        quote(other)
+                    )),
+                    detail: "must be 'RollingUpdate' or 'OnDelete'".into(),
+                });
+            }
         }
     }
     pt::nonnegative("spec.replicas", spec.replicas.map(i64::from), &mut errs);
@@ -195,6 +207,20 @@ fn validate_stateful_set(obj: &Value) -> Vec<FieldError> {
         ));
     }
     errs
+}
+
+/// Go's `%#v` of the internal `apps.RollingUpdateStatefulSetStrategy` (a pointer field
+/// inside it prints as its type and address; the embedded cluster has no address to give).
+fn go_rolling_update(ru: &RollingUpdateStatefulSetStrategy) -> String {
+    let max_unavailable = if ru.max_unavailable.is_some() {
+        "(*intstr.IntOrString)(0xc000000000)"
+    } else {
+        "(*intstr.IntOrString)(nil)"
+    };
+    format!(
+        "apps.RollingUpdateStatefulSetStrategy{{Partition:{}, MaxUnavailable:{max_unavailable}}}",
+        ru.partition.unwrap_or(0)
+    )
 }
 
 /// The spec fields a StatefulSet update may change.
@@ -326,6 +352,23 @@ mod tests {
             "Filesystem"
         );
         assert!(validate_stateful_set(&v).is_empty());
+    }
+
+    #[test]
+    fn update_strategy_texts() {
+        let mut v = db();
+        v["spec"]["updateStrategy"] = json!({"type": "Sometimes"});
+        let v = defaulted(&v).expect("defaults");
+        let errs: Vec<String> = validate_stateful_set(&v)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            errs,
+            vec![
+                "spec.updateStrategy: Invalid value: apps.StatefulSetUpdateStrategy{Type:\"Sometimes\", RollingUpdate:(*apps.RollingUpdateStatefulSetStrategy)(nil)}: must be 'RollingUpdate' or 'OnDelete'"
+            ]
+        );
     }
 
     #[test]
