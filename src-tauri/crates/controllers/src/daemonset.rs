@@ -69,12 +69,11 @@ impl Controller<Shared> for DaemonSetController {
             "pods" => {
                 let pod = change.object;
                 match workload::controller_of(pod) {
-                    Some(r) => {
-                        if kinds::str_at(r, "/kind") == "DaemonSet" {
-                            let ns = kinds::namespace_of(pod);
-                            queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
-                        }
+                    Some(r) if kinds::str_at(r, "/kind") == "DaemonSet" => {
+                        let ns = kinds::namespace_of(pod);
+                        queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
                     }
+                    Some(_) => {}
                     // An orphan: the daemon sets that would adopt it look.
                     None if change.change != ChangeType::Deleted => {
                         for key in workload::selecting(ctx, ds_kind(), pod) {

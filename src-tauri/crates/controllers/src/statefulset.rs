@@ -64,12 +64,11 @@ impl Controller<Shared> for StatefulSetController {
         }
         let pod = change.object;
         match workload::controller_of(pod) {
-            Some(r) => {
-                if kinds::str_at(r, "/kind") == "StatefulSet" {
-                    let ns = kinds::namespace_of(pod);
-                    queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
-                }
+            Some(r) if kinds::str_at(r, "/kind") == "StatefulSet" => {
+                let ns = kinds::namespace_of(pod);
+                queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
             }
+            Some(_) => {}
             // An orphan: the sets that would adopt it look (`getStatefulSetsForPod`).
             None if change.change != ChangeType::Deleted => {
                 for key in workload::selecting(ctx, sts_kind(), pod) {
