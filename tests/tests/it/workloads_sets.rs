@@ -927,6 +927,7 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl) -> Step {
         "describe sts",
     )?;
     has_words(&r, "Update Strategy: RollingUpdate", "describe sts")?;
+    has_words(&r, "Partition: 0", "describe sts")?;
     has(&r, "SuccessfulCreate", "describe sts events")?;
     has(
         &r,
@@ -941,6 +942,11 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl) -> Step {
     has(
         &r,
         "Number of Nodes Scheduled with Up-to-date Pods: 1",
+        "describe ds",
+    )?;
+    has(
+        &r,
+        "Number of Nodes Scheduled with Available Pods: 1",
         "describe ds",
     )?;
     has(&r, "Number of Nodes Misscheduled: 0", "describe ds")?;
