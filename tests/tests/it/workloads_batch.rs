@@ -421,14 +421,9 @@ fn a_job_past_its_active_deadline_is_failed_and_its_pod_deleted() {
     assert_eq!(st.failed, Some(1), "the deleted pod counts as failed");
     assert_eq!(st.active, None);
     assert_eq!(st.terminating, Some(0));
-    assert!(
-        pods_of(&tc, "slow").is_empty(),
-        "the deleted pod is gone: {:?}",
-        pods_of(&tc, "slow")
-            .iter()
-            .map(|p| (&p.metadata, p.status.as_ref().map(|s| &s.phase)))
-            .collect::<Vec<_>>()
-    );
+    // The kubelet marks the pod Failed as it stops it (no longer terminating), then removes it.
+    tc.cluster().advance(secs(1));
+    assert!(pods_of(&tc, "slow").is_empty(), "the deleted pod is gone");
     assert_eq!(
         events(&tc, "Job", "slow").last(),
         Some(&("Warning".into(), "DeadlineExceeded".into(), msg.into()))
@@ -1029,6 +1024,50 @@ fn a_cronjob_fires_every_minute_on_the_virtual_clock_and_keeps_three_successful_
 }
 
 #[test]
+fn a_cronjob_keeps_one_failed_job_by_default() {
+    let tc = TestCluster::paused();
+    let mut spec = cronjob_spec("bad", "*/1 * * * *", "exit 1", json!({}));
+    spec["spec"]["jobTemplate"]["spec"]["backoffLimit"] = json!(0);
+    create(&tc, "default", "batch", spec);
+    tc.cluster().advance(to_next_minute(&tc) + secs(30));
+    let m0 = now(&tc).as_second() / 60;
+    tc.cluster().advance(secs(2 * 60));
+    let names: Vec<String> = jobs_of(&tc, "bad")
+        .iter()
+        .filter_map(|j| j.metadata.name.clone())
+        .collect();
+    assert_eq!(
+        names,
+        vec![format!("bad-{}", m0 + 2)],
+        "failedJobsHistoryLimit 1"
+    );
+    let evs = events(&tc, "CronJob", "bad");
+    let msgs: Vec<String> = evs
+        .iter()
+        .filter(|e| e.1 != "SuccessfulCreate")
+        .map(|e| format!("{} {}", e.1, e.2))
+        .collect();
+    assert_eq!(
+        msgs,
+        vec![
+            format!("SawCompletedJob Saw completed job: bad-{m0}, status: Failed"),
+            format!(
+                "SawCompletedJob Saw completed job: bad-{}, status: Failed",
+                m0 + 1
+            ),
+            format!("SuccessfulDelete Deleted job bad-{m0}"),
+            format!(
+                "SawCompletedJob Saw completed job: bad-{}, status: Failed",
+                m0 + 2
+            ),
+            format!("SuccessfulDelete Deleted job bad-{}", m0 + 1),
+        ]
+    );
+    let st = cronjob(&tc, "bad").status.unwrap_or_default();
+    assert!(st.last_successful_time.is_none());
+}
+
+#[test]
 fn forbid_skips_a_schedule_while_the_previous_job_runs() {
     let tc = TestCluster::paused();
     // Without a starting deadline the skipped run starts late, as soon as the previous Job
@@ -1393,6 +1432,14 @@ fn kubectl_batch_flow(tc: &TestCluster, k: &Kubectl) -> Step {
             }
         },
     )?;
+
+    let r = run(&["describe", "cronjob", "tick"]);
+    ok(&r)?;
+    has_line(&r, "Schedule: */1 * * * *", "describe cronjob")?;
+    has_line(&r, "Concurrency Policy: Allow", "describe cronjob")?;
+    has(&r, "Last Schedule Time:", "describe cronjob")?;
+    has_line(&r, "Normal SuccessfulCreate", "describe cronjob events")?;
+    has(&r, "Created job tick-", "describe cronjob events")?;
 
     // Deleting a Job deletes its pods (kubectl asks for Background propagation).
     let r = run(&["delete", "job", "hello"]);
