@@ -32,7 +32,7 @@ use kq_engine::session::{
 };
 use kq_sim::kinds;
 use kq_sim::store::{PatchKind, WriteOptions};
-use kq_tests::cluster::{TestCluster, kube_client};
+use kq_tests::cluster::{TestCluster, kube_client, kubectl_binaries};
 use kube::Api;
 use kube::api::ListParams;
 use serde_json::{Value, json};
@@ -711,4 +711,105 @@ fn a_session_on_a_deployment_shows_its_pods_and_its_deadline_then_solves_after_t
             .starts_with("web rolled out revision 2"),
         "{last_objectives:?}"
     );
+}
+
+/// The words of a diagnosis command, without `kubectl` (none of the workload commands quotes).
+fn args(command: &str) -> Vec<&str> {
+    let mut words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(words.remove(0), "kubectl", "{command}");
+    words
+}
+
+/// Every command a workload diagnosis offers works with every installed kubectl on the embedded
+/// cluster, in the state it was offered for, and says what the diagnosis claims: `rollout
+/// status` fails with the progress deadline, `describe` shows the condition, `logs job/…` shows
+/// the failed run's output, and `rollout undo` (run once) fixes the rollout.
+#[test]
+fn every_kubectl_runs_the_commands_the_workload_diagnoses_offer() {
+    let tc = TestCluster::paused();
+    let client = tc.block_on(kube_client(tc.cluster()));
+    create(&tc, deployment("nginx:1.27", 2));
+    advance_until(&tc, 120, || {
+        statuses(&Seen::list(&tc, &client).objectives(&deployment_checks()))
+            == [ObjectiveStatus::Met; 3]
+    });
+    set_image(&tc, "nginx:1.99");
+    tc.cluster().advance(Duration::from_secs(610));
+    create(
+        &tc,
+        json!({
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "report"},
+            "spec": {
+                "backoffLimit": 0,
+                "template": {"spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "report", "image": "busybox:1.36",
+                                    "command": ["sh", "-c", "echo no input; exit 3"]}]
+                }}
+            }
+        }),
+    );
+    advance_until(&tc, 120, || {
+        Seen::list(&tc, &client)
+            .view(WorkloadKind::Job, "report")
+            .applied
+            .state
+            == StageState::Failed
+    });
+    let seen = Seen::list(&tc, &client);
+    let rollout = seen.view(WorkloadKind::Deployment, "web");
+    let rollout_cmds = rollout.diagnosis.expect("stuck rollout explained").commands;
+    let job_cmds = seen
+        .view(WorkloadKind::Job, "report")
+        .diagnosis
+        .expect("failed Job explained")
+        .commands;
+    let binaries = kubectl_binaries();
+    assert!(!binaries.is_empty());
+    let mut report = Vec::new();
+    for (label, path) in &binaries {
+        let k = tc.kubectl(label, path);
+        // rollout status: the deadline, as an error.
+        let r = k.run(&args(&rollout_cmds[0]));
+        assert!(
+            !r.ok()
+                && r.stderr
+                    .contains("error: deployment \"web\" exceeded its progress deadline"),
+            "{label}: {} -> {r:?}",
+            rollout_cmds[0]
+        );
+        // describe deployment: the condition the diagnosis names.
+        let r = k.run(&args(&rollout_cmds[2]));
+        assert!(
+            r.ok() && r.stdout.contains("ProgressDeadlineExceeded"),
+            "{label}: {} -> {r:?}",
+            rollout_cmds[2]
+        );
+        for (i, cmd) in job_cmds.iter().enumerate() {
+            let r = k.run(&args(cmd));
+            assert!(r.ok(), "{label}: {cmd} -> {r:?}");
+            let want = ["BackoffLimitExceeded", "no input", "report-"][i.min(2)];
+            assert!(
+                r.stdout.contains(want),
+                "{label}: {cmd} shows {want}: {r:?}"
+            );
+        }
+        report.push(format!("{label}: ok"));
+    }
+    // rollout undo, once (it changes the cluster): the fix the diagnosis offers works.
+    let (label, path) = binaries.last().expect("a kubectl");
+    let r = tc.kubectl(label, path).run(&args(&rollout_cmds[1]));
+    assert!(
+        r.ok() && r.stdout.trim() == "deployment.apps/web rolled back",
+        "{label}: {} -> {r:?}",
+        rollout_cmds[1]
+    );
+    tc.cluster().settle();
+    advance_until(&tc, 300, || {
+        statuses(&Seen::list(&tc, &client).objectives(&deployment_checks()))
+            == [ObjectiveStatus::Met; 3]
+    });
+    eprintln!("{}", report.join("\n"));
 }
