@@ -935,9 +935,9 @@ fn a_pod_the_api_server_refuses_shows_as_failed_create_and_replica_failure_until
     let (reason, message) = evs.first().cloned().unwrap_or_default();
     assert_eq!(reason, "FailedCreate", "{evs:?}");
     assert!(
-        message.starts_with(&format!("Error creating: pods \"{rs}-"))
-            && message.ends_with(
-                "is forbidden: error looking up service account default/builder: serviceaccount \"builder\" not found"
+        message
+            == format!(
+                "Error creating: pods \"{rs}-\" is forbidden: error looking up service account default/builder: serviceaccount \"builder\" not found"
             ),
         "the API server's refusal, whole: {message}"
     );

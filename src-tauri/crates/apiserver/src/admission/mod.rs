@@ -21,7 +21,8 @@ pub struct Attributes<'a> {
     pub kind: &'static ResourceKind,
     /// The request's namespace ("" for cluster-scoped kinds).
     pub namespace: &'a str,
-    /// The object's name.
+    /// The object's name, or its `generateName` prefix when the server generates the name
+    /// (it is given after the chain has run, as kube-apiserver does).
     pub name: &'a str,
     /// The store, for checks such as "does the namespace exist".
     pub store: &'a Store,

@@ -43,7 +43,7 @@ impl Plugin for ServiceAccount {
             return Err(Error::Forbidden {
                 group: String::new(),
                 resource: "pods".into(),
-                name: pod.metadata.name.clone().unwrap_or_default(),
+                name: a.name.to_string(),
                 reason: format!(
                     "error looking up service account {ns}/{sa}: serviceaccount \"{sa}\" not found"
                 ),

@@ -431,9 +431,12 @@ impl Store {
         let owned = managed::field_set(&managed::ownable(&obj, false), kind.kind);
         let mut name = kinds::name_of(&obj).to_string();
         let generate = kinds::str_at(&obj, "/metadata/generateName").to_string();
-        if name.is_empty() && !generate.is_empty() {
+        // A generated name is given to the object only after the admission chain: its
+        // plug-ins mutate, and kube-apiserver names the object once they have run, so their
+        // refusals name the `generateName` prefix (`pods "web-7c5ddbdf54-" is forbidden`).
+        let generated = name.is_empty() && !generate.is_empty();
+        if generated {
             name = format!("{generate}{}", kq_kube::random::name_suffix());
-            obj["metadata"]["name"] = json!(name);
         }
         let mut errs = Vec::new();
         if name.is_empty() {
@@ -455,10 +458,13 @@ impl Store {
         let attrs = crate::admission::Attributes {
             kind,
             namespace: ns,
-            name: &name,
+            name: if generated { &generate } else { &name },
             store: self,
         };
         crate::admission::admit_create(&attrs, &mut obj)?;
+        if generated {
+            obj["metadata"]["name"] = json!(name);
+        }
         let now = self.clock().now();
         {
             let meta = &mut obj["metadata"];
