@@ -439,6 +439,17 @@ impl Store {
             obj["metadata"] = Value::Object(Default::default());
         }
         obj["metadata"]["resourceVersion"] = Value::String(rv.to_string());
+        // ObjectMeta's lists and maps are `omitempty`: a Go API server never stores an
+        // empty one, so the last finalizer or owner reference removed leaves no field.
+        if let Some(meta) = obj["metadata"].as_object_mut() {
+            meta.retain(|k, v| {
+                !(matches!(
+                    k.as_str(),
+                    "finalizers" | "ownerReferences" | "labels" | "annotations"
+                ) && (v.as_array().is_some_and(Vec::is_empty)
+                    || v.as_object().is_some_and(serde_json::Map::is_empty)))
+            });
+        }
     }
 
     /// Insert a new object (already defaulted and validated). Fails if the name is taken.
