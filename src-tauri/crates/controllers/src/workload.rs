@@ -136,7 +136,10 @@ pub(crate) fn selecting(sh: &Shared, kind: &'static ResourceKind, obj: &Value) -
         .list_raw(kind, Some(ns))
         .into_iter()
         .filter(|owner| {
-            let sel = owner.pointer("/spec/selector").cloned().unwrap_or(json!({}));
+            let sel = owner
+                .pointer("/spec/selector")
+                .cloned()
+                .unwrap_or(json!({}));
             !selector_is_empty(&sel) && selector_matches(&sel, obj.pointer("/metadata/labels"))
         })
         .map(|owner| format!("{ns}/{}", kinds::name_of(&owner)))
