@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 use crate::backoff::Backoff;
 use crate::history;
 use crate::kinds::{self, ResourceKind};
-use crate::reconciler::{Action, Change, ChangeType, Controller, Enqueue};
+use crate::reconciler::{Action, Change, Controller, Enqueue};
 use crate::scheduler;
 use crate::shared::Shared;
 use crate::store::{DeleteOptions, WriteOptions};
@@ -66,36 +66,14 @@ impl Controller<Shared> for DaemonSetController {
 
     fn on_change(&mut self, change: &Change<'_>, ctx: &mut Shared, queue: &mut Enqueue<'_>) {
         match change.resource {
-            "pods" => {
-                let pod = change.object;
-                match workload::controller_of(pod) {
-                    Some(r) if kinds::str_at(r, "/kind") == "DaemonSet" => {
-                        let ns = kinds::namespace_of(pod);
-                        queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
-                    }
-                    Some(_) => {}
-                    // An orphan: the daemon sets that would adopt it look.
-                    None if change.change != ChangeType::Deleted => {
-                        for key in workload::selecting(ctx, ds_kind(), pod) {
-                            queue.key(key);
-                        }
-                    }
-                    None => {}
-                }
-            }
+            "pods" => workload::dependent_change(ctx, ds_kind(), change, queue),
             "nodes" => {
                 // Any daemon set may want (or no longer want) a pod on the node.
                 for ds in ctx.store.list_raw(ds_kind(), None) {
                     queue.key(crate::reconciler::object_key(&ds));
                 }
             }
-            _ => {
-                if change.change == ChangeType::Deleted {
-                    queue.remove(change.key());
-                } else {
-                    queue.key(change.key());
-                }
-            }
+            _ => workload::own_change(change, queue),
         }
     }
 

@@ -66,30 +66,8 @@ impl Controller<Shared> for DeploymentController {
         let obj = change.object;
         let ns = kinds::namespace_of(obj);
         match change.resource {
-            "apps/deployments" => {
-                if change.change == ChangeType::Deleted {
-                    queue.remove(change.key());
-                } else {
-                    queue.key(change.key());
-                }
-            }
-            "apps/replicasets" => match workload::controller_of(obj) {
-                Some(r) if kinds::str_at(r, "/kind") == "Deployment" => {
-                    queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
-                }
-                Some(_) => {}
-                None if change.change != ChangeType::Deleted => {
-                    for d in ctx.store.list_raw(deploy_kind(), Some(ns)) {
-                        let sel = d.pointer("/spec/selector").cloned().unwrap_or(json!({}));
-                        if !workload::selector_is_empty(&sel)
-                            && workload::selector_matches(&sel, obj.pointer("/metadata/labels"))
-                        {
-                            queue.key(format!("{ns}/{}", kinds::name_of(&d)));
-                        }
-                    }
-                }
-                None => {}
-            },
+            "apps/deployments" => workload::own_change(change, queue),
+            "apps/replicasets" => workload::dependent_change(ctx, deploy_kind(), change, queue),
             // Recreate waits for the old pods to be gone (`deletePod`).
             _ if change.change == ChangeType::Deleted => {
                 let Some(r) = workload::controller_of(obj) else {

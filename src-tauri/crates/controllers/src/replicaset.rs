@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::kinds::{self, ResourceKind};
-use crate::reconciler::{Action, Change, ChangeType, Controller, Enqueue};
+use crate::reconciler::{Action, Change, Controller, Enqueue};
 use crate::shared::Shared;
 use crate::store::{DeleteOptions, PatchKind, WriteOptions};
 use crate::workload::{self, PodName};
@@ -48,33 +48,10 @@ impl Controller<Shared> for ReplicaSetController {
     }
 
     fn on_change(&mut self, change: &Change<'_>, ctx: &mut Shared, queue: &mut Enqueue<'_>) {
-        if change.resource != "pods" {
-            if change.change == ChangeType::Deleted {
-                queue.remove(change.key());
-            } else {
-                queue.key(change.key());
-            }
-            return;
-        }
-        let pod = change.object;
-        let ns = kinds::namespace_of(pod);
-        match workload::controller_of(pod) {
-            Some(r) if kinds::str_at(r, "/kind") == "ReplicaSet" => {
-                queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
-            }
-            Some(_) => {}
-            None if change.change != ChangeType::Deleted => {
-                // An orphan: every ReplicaSet that selects it may adopt it.
-                for rs in ctx.store.list_raw(rs_kind(), Some(ns)) {
-                    let sel = rs.pointer("/spec/selector").cloned().unwrap_or(json!({}));
-                    if !workload::selector_is_empty(&sel)
-                        && workload::selector_matches(&sel, pod.pointer("/metadata/labels"))
-                    {
-                        queue.key(format!("{ns}/{}", kinds::name_of(&rs)));
-                    }
-                }
-            }
-            None => {}
+        if change.resource == "pods" {
+            workload::dependent_change(ctx, rs_kind(), change, queue);
+        } else {
+            workload::own_change(change, queue);
         }
     }
 

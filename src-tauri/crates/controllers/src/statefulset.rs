@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 
 use crate::history;
 use crate::kinds::{self, ResourceKind};
-use crate::reconciler::{Action, Change, ChangeType, Controller, Enqueue};
+use crate::reconciler::{Action, Change, Controller, Enqueue};
 use crate::shared::Shared;
 use crate::store::{DeleteOptions, WriteOptions};
 use crate::workload::{self, PodName};
@@ -54,28 +54,10 @@ impl Controller<Shared> for StatefulSetController {
     }
 
     fn on_change(&mut self, change: &Change<'_>, ctx: &mut Shared, queue: &mut Enqueue<'_>) {
-        if change.resource != "pods" {
-            if change.change == ChangeType::Deleted {
-                queue.remove(change.key());
-            } else {
-                queue.key(change.key());
-            }
-            return;
-        }
-        let pod = change.object;
-        match workload::controller_of(pod) {
-            Some(r) if kinds::str_at(r, "/kind") == "StatefulSet" => {
-                let ns = kinds::namespace_of(pod);
-                queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
-            }
-            Some(_) => {}
-            // An orphan: the sets that would adopt it look (`getStatefulSetsForPod`).
-            None if change.change != ChangeType::Deleted => {
-                for key in workload::selecting(ctx, sts_kind(), pod) {
-                    queue.key(key);
-                }
-            }
-            None => {}
+        if change.resource == "pods" {
+            workload::dependent_change(ctx, sts_kind(), change, queue);
+        } else {
+            workload::own_change(change, queue);
         }
     }
 

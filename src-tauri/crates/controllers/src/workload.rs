@@ -3,13 +3,16 @@
 //! template, which pods count as active, ready and available, the hash suffix of
 //! pod-template-hash and ControllerRevision names, and the owner's events.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::{Value, json};
 
 use crate::kinds::{self, ResourceKind};
+use crate::reconciler::{Change, ChangeType, Enqueue};
 use crate::recorder::Regarding;
 use crate::shared::Shared;
 use crate::store::{Store, WriteOptions};
@@ -85,33 +88,12 @@ pub(crate) fn create_pod(store: &Store, ns: &str, pod: Value) -> crate::Result<V
 /// (`metav1.LabelSelectorAsSelector` then `Matches`)? An empty selector selects everything;
 /// an unknown operator selects nothing, as the conversion fails in Kubernetes.
 pub(crate) fn selector_matches(selector: &Value, labels: Option<&Value>) -> bool {
-    use kq_kube::selectors::LabelOp;
-    let labels = labels.and_then(Value::as_object);
-    let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
-    if let Some(ml) = selector.get("matchLabels").and_then(Value::as_object)
-        && !ml.iter().all(|(k, v)| get(k) == v.as_str())
-    {
+    let Ok(selector) = serde_json::from_value::<LabelSelector>(selector.clone()) else {
         return false;
-    }
-    let exprs = selector.get("matchExpressions").and_then(Value::as_array);
-    exprs.into_iter().flatten().all(|e| {
-        let key = kinds::str_at(e, "/key");
-        let values: Vec<String> = e
-            .get("values")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect();
-        let op = match kinds::str_at(e, "/operator") {
-            "In" => LabelOp::In,
-            "NotIn" => LabelOp::NotIn,
-            "Exists" => LabelOp::Exists,
-            "DoesNotExist" => LabelOp::DoesNotExist,
-            _ => return false,
-        };
-        op.matches(&values, get(key))
-    })
+    };
+    let labels =
+        labels.and_then(|l| serde_json::from_value::<BTreeMap<String, String>>(l.clone()).ok());
+    kq_kube::selectors::label_selector_matches(&selector, labels.as_ref()).unwrap_or(false)
 }
 
 /// Is `selector` empty (no `matchLabels`, no `matchExpressions`): the select-everything
@@ -144,6 +126,40 @@ pub(crate) fn selecting(sh: &Shared, kind: &'static ResourceKind, obj: &Value) -
         })
         .map(|owner| format!("{ns}/{}", kinds::name_of(&owner)))
         .collect()
+}
+
+/// A workload's own object changed: look at it again, or forget its key once it is gone.
+pub(crate) fn own_change(change: &Change<'_>, queue: &mut Enqueue<'_>) {
+    if change.change == ChangeType::Deleted {
+        queue.remove(change.key());
+    } else {
+        queue.key(change.key());
+    }
+}
+
+/// Something a `kind` object may own changed (a pod, a ReplicaSet): queue its controller if
+/// that is a `kind` object, or, for an orphan, every `kind` object that would adopt it (the
+/// informer handlers of `pkg/controller/{deployment,replicaset,statefulset,daemon}`).
+pub(crate) fn dependent_change(
+    sh: &Shared,
+    kind: &'static ResourceKind,
+    change: &Change<'_>,
+    queue: &mut Enqueue<'_>,
+) {
+    let obj = change.object;
+    match controller_of(obj) {
+        Some(r) if kinds::str_at(r, "/kind") == kind.kind => {
+            let ns = kinds::namespace_of(obj);
+            queue.key(format!("{ns}/{}", kinds::str_at(r, "/name")));
+        }
+        Some(_) => {}
+        None if change.change != ChangeType::Deleted => {
+            for key in selecting(sh, kind, obj) {
+                queue.key(key);
+            }
+        }
+        None => {}
+    }
 }
 
 /// Pods of namespace `ns` that `owner_uid` controls, from the informer cache.

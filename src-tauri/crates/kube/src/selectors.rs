@@ -10,9 +10,42 @@
 //! [`LabelOp::from_node_selector_operator`]), as `k8s.io/component-helpers/scheduling/corev1/nodeaffinity`
 //! turns those into label requirements.
 
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use serde_json::{Map, Value};
 
 use crate::Error;
+
+/// `metav1.LabelSelectorAsSelector(selector).Matches(labels)`: every `matchLabels` pair and
+/// every `matchExpressions` requirement holds, so an empty selector matches everything. `None`
+/// when an expression's operator is not one a label selector takes (`In`, `NotIn`, `Exists`,
+/// `DoesNotExist`), which the conversion refuses. The API server, the workload controllers
+/// and the engine all select through this one function.
+pub fn label_selector_matches(
+    selector: &meta::LabelSelector,
+    labels: Option<&BTreeMap<String, String>>,
+) -> Option<bool> {
+    let get = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
+    for (k, v) in selector.match_labels.iter().flatten() {
+        if get(k) != Some(v.as_str()) {
+            return Some(false);
+        }
+    }
+    for r in selector.match_expressions.iter().flatten() {
+        let op = match r.operator.as_str() {
+            "In" => LabelOp::In,
+            "NotIn" => LabelOp::NotIn,
+            "Exists" => LabelOp::Exists,
+            "DoesNotExist" => LabelOp::DoesNotExist,
+            _ => return None,
+        };
+        if !op.matches(r.values.as_deref().unwrap_or_default(), get(&r.key)) {
+            return Some(false);
+        }
+    }
+    Some(true)
+}
 
 /// A label selector operator.
 #[derive(Debug, Clone, PartialEq, Eq)]

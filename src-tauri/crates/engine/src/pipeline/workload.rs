@@ -246,24 +246,7 @@ pub fn selector_matches(
     selector: &LabelSelector,
     labels: Option<&BTreeMap<String, String>>,
 ) -> bool {
-    let get = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
-    let pairs = selector
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| get(k) == Some(v.as_str()));
-    let expressions = selector.match_expressions.iter().flatten().all(|e| {
-        kq_kube::selectors::LabelOp::from_node_selector_operator(&e.operator)
-            .filter(|op| {
-                !matches!(
-                    op,
-                    kq_kube::selectors::LabelOp::GreaterThan
-                        | kq_kube::selectors::LabelOp::LessThan
-                )
-            })
-            .is_some_and(|op| op.matches(e.values.as_deref().unwrap_or_default(), get(&e.key)))
-    });
-    pairs && expressions
+    kq_kube::selectors::label_selector_matches(selector, labels).unwrap_or(false)
 }
 
 /// Whether a pod is new or old in its workload's rollout.

@@ -264,10 +264,7 @@ impl KindHooks for Hooks {
     }
 
     fn prepare_create(&self, obj: &mut Value, _ctx: &CreateContext<'_>) -> crate::Result<()> {
-        let mut cj: CronJob = typed(obj);
-        cj.status = Some(CronJobStatus::default());
-        *obj = serde_json::to_value(&cj).map_err(|e| crate::Error::Internal(e.to_string()))?;
-        Ok(())
+        pt::empty_status::<CronJobStatus>(obj)
     }
 
     fn validate(&self, obj: &Value) -> Vec<FieldError> {

@@ -212,9 +212,7 @@ fn validate_daemon_set(obj: &Value) -> Vec<FieldError> {
 
 impl KindHooks for Hooks {
     fn decode(&self, value: &Value) -> Result<(Value, Vec<String>), DecodeError> {
-        let (mut v, unknown) = super::typed_decode::<DaemonSet>(value, "DaemonSet")?;
-        pt::keep_selector_absent(value, &mut v);
-        Ok((v, unknown))
+        pt::decode_workload::<DaemonSet>(value, "DaemonSet")
     }
 
     fn default(&self, obj: &mut Value) -> crate::Result<()> {
@@ -223,13 +221,9 @@ impl KindHooks for Hooks {
     }
 
     fn prepare_create(&self, obj: &mut Value, _ctx: &CreateContext<'_>) -> crate::Result<()> {
-        let mut ds: DaemonSet = typed(obj);
-        ds.status = Some(DaemonSetStatus::default());
-        let mut v = serde_json::to_value(&ds).map_err(|e| crate::Error::Internal(e.to_string()))?;
-        pt::keep_selector_absent(obj, &mut v);
-        let generation = template_generation(&v).max(1);
-        set_template_generation(&mut v, generation);
-        *obj = v;
+        pt::empty_status::<DaemonSetStatus>(obj)?;
+        let generation = template_generation(obj).max(1);
+        set_template_generation(obj, generation);
         Ok(())
     }
 

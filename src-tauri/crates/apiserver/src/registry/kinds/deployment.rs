@@ -266,9 +266,7 @@ fn validate_deployment(obj: &Value) -> Vec<FieldError> {
 
 impl KindHooks for Hooks {
     fn decode(&self, value: &Value) -> Result<(Value, Vec<String>), DecodeError> {
-        let (mut v, unknown) = super::typed_decode::<Deployment>(value, "Deployment")?;
-        pt::keep_selector_absent(value, &mut v);
-        Ok((v, unknown))
+        pt::decode_workload::<Deployment>(value, "Deployment")
     }
 
     fn default(&self, obj: &mut Value) -> crate::Result<()> {
@@ -277,12 +275,7 @@ impl KindHooks for Hooks {
     }
 
     fn prepare_create(&self, obj: &mut Value, _ctx: &CreateContext<'_>) -> crate::Result<()> {
-        let mut d: Deployment = typed(obj);
-        d.status = Some(DeploymentStatus::default());
-        let mut v = serde_json::to_value(&d).map_err(|e| crate::Error::Internal(e.to_string()))?;
-        pt::keep_selector_absent(obj, &mut v);
-        *obj = v;
-        Ok(())
+        pt::empty_status::<DeploymentStatus>(obj)
     }
 
     fn validate(&self, obj: &Value) -> Vec<FieldError> {

@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use kq_kube::selectors::LabelOp;
 use kq_kube::validation::{self, FieldError, FieldErrorKind, quote};
 use serde_json::{Value, json};
 
@@ -210,28 +209,9 @@ pub fn selector_matches(
     sel: Option<&LabelSelector>,
     labels: Option<&BTreeMap<String, String>>,
 ) -> Option<bool> {
-    let Some(sel) = sel else {
-        return Some(false);
-    };
-    let get = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
-    for (k, v) in sel.match_labels.iter().flatten() {
-        if get(k) != Some(v.as_str()) {
-            return Some(false);
-        }
-    }
-    for r in sel.match_expressions.iter().flatten() {
-        let op = match r.operator.as_str() {
-            "In" => LabelOp::In,
-            "NotIn" => LabelOp::NotIn,
-            "Exists" => LabelOp::Exists,
-            "DoesNotExist" => LabelOp::DoesNotExist,
-            _ => return None,
-        };
-        if !op.matches(r.values.as_deref().unwrap_or_default(), get(&r.key)) {
-            return Some(false);
-        }
-    }
-    Some(true)
+    sel.map_or(Some(false), |sel| {
+        kq_kube::selectors::label_selector_matches(sel, labels)
+    })
 }
 
 /// The check every workload makes: its selector must select the pods its template makes
@@ -405,6 +385,24 @@ pub fn keep_selector_absent(raw: &Value, out: &mut Value) {
     {
         spec.remove("selector");
     }
+}
+
+/// Decode a workload strictly through its type `K`, keeping an absent `spec.selector` absent
+/// (the typed form would turn it into `{}`, and validation must say it is required).
+pub fn decode_workload<K: serde::de::DeserializeOwned + serde::Serialize>(
+    value: &Value,
+    kind: &str,
+) -> Result<(Value, Vec<String>), crate::strict::DecodeError> {
+    let (mut v, unknown) = super::typed_decode::<K>(value, kind)?;
+    keep_selector_absent(value, &mut v);
+    Ok((v, unknown))
+}
+
+/// A new object starts with its type's empty status `S` (whose required counters print as 0).
+pub fn empty_status<S: Default + serde::Serialize>(obj: &mut Value) -> crate::Result<()> {
+    obj["status"] =
+        serde_json::to_value(S::default()).map_err(|e| crate::Error::Internal(e.to_string()))?;
+    Ok(())
 }
 
 /// Description of the wide CONTAINERS column.

@@ -124,9 +124,7 @@ fn validate_replica_set(obj: &Value) -> Vec<FieldError> {
 
 impl KindHooks for Hooks {
     fn decode(&self, value: &Value) -> Result<(Value, Vec<String>), DecodeError> {
-        let (mut v, unknown) = super::typed_decode::<ReplicaSet>(value, "ReplicaSet")?;
-        pt::keep_selector_absent(value, &mut v);
-        Ok((v, unknown))
+        pt::decode_workload::<ReplicaSet>(value, "ReplicaSet")
     }
 
     fn default(&self, obj: &mut Value) -> crate::Result<()> {
@@ -135,12 +133,7 @@ impl KindHooks for Hooks {
     }
 
     fn prepare_create(&self, obj: &mut Value, _ctx: &CreateContext<'_>) -> crate::Result<()> {
-        let mut rs: ReplicaSet = typed(obj);
-        rs.status = Some(ReplicaSetStatus::default());
-        let mut v = serde_json::to_value(&rs).map_err(|e| crate::Error::Internal(e.to_string()))?;
-        pt::keep_selector_absent(obj, &mut v);
-        *obj = v;
-        Ok(())
+        pt::empty_status::<ReplicaSetStatus>(obj)
     }
 
     fn validate(&self, obj: &Value) -> Vec<FieldError> {

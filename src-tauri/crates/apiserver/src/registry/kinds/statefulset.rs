@@ -253,9 +253,7 @@ fn forbidden_spec_change(new: &Value, old: &Value) -> Option<FieldError> {
 
 impl KindHooks for Hooks {
     fn decode(&self, value: &Value) -> Result<(Value, Vec<String>), DecodeError> {
-        let (mut v, unknown) = super::typed_decode::<StatefulSet>(value, "StatefulSet")?;
-        pt::keep_selector_absent(value, &mut v);
-        Ok((v, unknown))
+        pt::decode_workload::<StatefulSet>(value, "StatefulSet")
     }
 
     fn default(&self, obj: &mut Value) -> crate::Result<()> {
@@ -264,13 +262,7 @@ impl KindHooks for Hooks {
     }
 
     fn prepare_create(&self, obj: &mut Value, _ctx: &CreateContext<'_>) -> crate::Result<()> {
-        let mut sts: StatefulSet = typed(obj);
-        sts.status = Some(StatefulSetStatus::default());
-        let mut v =
-            serde_json::to_value(&sts).map_err(|e| crate::Error::Internal(e.to_string()))?;
-        pt::keep_selector_absent(obj, &mut v);
-        *obj = v;
-        Ok(())
+        pt::empty_status::<StatefulSetStatus>(obj)
     }
 
     fn validate(&self, obj: &Value) -> Vec<FieldError> {
