@@ -198,7 +198,7 @@ fn scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
     )?;
 
     // set image merges the container by name.
-    let r = run(&["set", "image", "deploy/web", "nginx=nginx:1.28"]);
+    let r = run(&["set", "image", "deploy/web", "nginx=nginx:1.25"]);
     equals(&r, "deployment.apps/web image updated", "set image answers")?;
     equals(
         &run(&[
@@ -208,7 +208,7 @@ fn scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
             "-o",
             "jsonpath={.spec.template.spec.containers[*].image}",
         ]),
-        "nginx:1.28",
+        "nginx:1.25",
         "set image replaced the one container's image",
     )?;
     equals(
@@ -405,7 +405,7 @@ fn scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
     ]);
     equals(
         &r,
-        "GREETING 200m nginx:1.28",
+        "GREETING 200m nginx:1.25",
         "each set kept the others' edits",
     )?;
     has(
