@@ -12,6 +12,8 @@
 //! - [`admission`]: the admission chain (`k8s.io/apiserver/pkg/admission`).
 //! - [`patch`]: JSON, merge, strategic merge and apply patches.
 //! - [`http`]: the HTTPS server: routing, handlers, watches, tables, discovery, protobuf.
+//! - [`streaming`]: the seam to the node for exec, attach, port-forward and proxy (the
+//!   kubelet's streaming server).
 //! - [`logs`]: per-container log buffers behind `kubectl logs`.
 //! - [`clock`]: the cluster's one virtual clock; the API server stamps times with it.
 //! - [`error`]: the `metav1.Status` errors every request can end with.
@@ -24,6 +26,7 @@ pub mod logs;
 pub mod patch;
 pub mod registry;
 pub mod storage;
+pub mod streaming;
 pub mod strict;
 
 pub use clock::Clock;

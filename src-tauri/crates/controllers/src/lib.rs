@@ -49,6 +49,7 @@ mod job;
 mod kubelet;
 mod manager;
 mod namespace;
+mod network;
 mod podgc;
 pub mod queue;
 pub mod reconciler;
@@ -61,6 +62,7 @@ mod series_refresh;
 mod serviceaccount;
 mod shared;
 mod statefulset;
+mod streaming;
 mod workload;
 
 pub use control_plane::ControlPlane;
@@ -68,6 +70,7 @@ pub use error::{Error, Result};
 pub use manager::Controllers;
 pub use queue::{ItemBackoff, QueueKey, WorkQueue};
 pub use reconciler::{Action, Change, ChangeType, Controller, Enqueue, Runner, object_key};
+pub use streaming::{NodeStreams, streams};
 
 // The controllers reach the API server and the shared Kubernetes knowledge by these paths.
 use kq_apiserver::kinds::node::NodeTemplate;

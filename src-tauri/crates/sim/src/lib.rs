@@ -149,15 +149,6 @@ impl Cluster {
         if let Some(path) = &config.kubeconfig_path {
             kubeconfig::write(path, &kubeconfig)?;
         }
-        let watch_stats = Arc::new(api::watch_stream::WatchStats::default());
-        let state = Arc::new(api::ApiState {
-            store: store.clone(),
-            token: token.clone(),
-            bookmark_interval: config.bookmark_interval,
-            server_address: format!("127.0.0.1:{}", local.port()),
-            limits: config.server.clone(),
-            watch_stats: watch_stats.clone(),
-        });
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(control_plane.run(stop_rx.clone()));
         let runtime = Arc::new(Runtime::new());
@@ -173,6 +164,18 @@ impl Cluster {
         } else {
             None
         };
+        let watch_stats = Arc::new(api::watch_stream::WatchStats::default());
+        let state = Arc::new(api::ApiState {
+            store: store.clone(),
+            token: token.clone(),
+            bookmark_interval: config.bookmark_interval,
+            server_address: format!("127.0.0.1:{}", local.port()),
+            limits: config.server.clone(),
+            watch_stats: watch_stats.clone(),
+            streams: controllers
+                .as_ref()
+                .map(|c| kq_controllers::streams(c.clone())),
+        });
         let server = tokio::spawn(api::serve(
             listener,
             pki.server_config.clone(),

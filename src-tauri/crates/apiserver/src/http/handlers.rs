@@ -877,6 +877,7 @@ mod tests {
                 server_address: format!("127.0.0.1:{port}"),
                 limits: super::super::ServerLimits::default(),
                 watch_stats: Default::default(),
+                streams: None,
             });
             let (stop, stop_rx) = tokio::sync::watch::channel(false);
             let server = tokio::spawn(super::super::serve(

@@ -61,6 +61,8 @@ pub struct ApiState {
     pub limits: ServerLimits,
     /// What every watch has waiting for its client.
     pub watch_stats: Arc<watch_stream::WatchStats>,
+    /// The node side of exec, attach, port-forward and proxy; `None` when no kubelet runs.
+    pub streams: Option<Arc<dyn crate::streaming::ContainerStreams>>,
 }
 
 /// A request, read fully, with its query decoded.

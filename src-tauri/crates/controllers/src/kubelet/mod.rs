@@ -25,6 +25,7 @@ mod pleg;
 mod pod_worker;
 mod probes;
 mod status;
+pub(crate) mod streams;
 mod sync_loop;
 
 pub(crate) use sync_loop::Kubelets;

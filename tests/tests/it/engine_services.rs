@@ -1,0 +1,1 @@
+//! Scaffolding: tests land with the networking and streaming work.
