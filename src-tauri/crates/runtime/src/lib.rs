@@ -178,6 +178,7 @@ impl Runtime {
             files,
             binaries: r.binaries.clone(),
             now_unix: now.as_second(),
+            net: Default::default(),
         };
         let not_found = |bin: &str| RuntimeError::ExecutableNotFound(bin.to_string());
         let Some(first) = argv.first() else {

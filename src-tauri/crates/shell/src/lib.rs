@@ -19,6 +19,7 @@
 
 mod applets;
 mod machine;
+pub mod net;
 mod parser;
 
 #[cfg(test)]
@@ -38,6 +39,8 @@ pub struct ShellEnv {
     pub binaries: BTreeSet<String>,
     /// The time `date` reports, in seconds since the Unix epoch (UTC).
     pub now_unix: i64,
+    /// The pod's network (cluster DNS, Services, pods).
+    pub net: net::NetHandle,
 }
 
 /// One observable event of a running process.
@@ -98,6 +101,7 @@ pub fn spawn(argv: &[String], env: ShellEnv) -> Result<Process, ExecError> {
         files,
         binaries,
         now_unix,
+        net: _,
     } = env;
     let mut argv: Vec<String> = argv.to_vec();
     if cmd.contains('/') && files.contains_key(cmd) {
