@@ -124,6 +124,13 @@ pub enum Error {
     /// 500 InternalError: a bug in the embedded cluster; never expected.
     #[error("Internal error occurred: {0}")]
     Internal(String),
+    /// The kubelet refused an exec or attach before the upgrade, e.g. `container not found
+    /// ("c")`. The kubelet answers it as a plain-text 500 (`streaming.WriteError`), not a
+    /// `metav1.Status`: a SPDY client prints `error: unable to upgrade connection: <text>`,
+    /// and the 1.30+ apiserver's WebSocket translator sends it after the 101 as
+    /// `Internal error occurred: unable to upgrade connection: <text>` on the error channel.
+    #[error("{0}")]
+    KubeletUpgrade(String),
 }
 
 /// Shorthand for results in this crate.
