@@ -193,6 +193,33 @@ async fn resource(
     {
         return Err(Error::PathNotFound);
     }
+    let kind = match &target {
+        Target::Collection { kind, .. } | Target::Item { kind, .. } | Target::Sub { kind, .. } => {
+            *kind
+        }
+    };
+    let answer = serve(state, req, target, legacy_watch).await;
+    // A deprecated API version warns on every request, failed ones included, as
+    // kube-apiserver records the warning before the handler runs.
+    match kind.hooks.deprecation_warning() {
+        Some(w) => {
+            let mut resp = answer.unwrap_or_else(|e| super::error_response(&e));
+            let quoted = kq_kube::validation::quote(w);
+            if let Ok(h) = hyper::header::HeaderValue::from_str(&format!("299 - {quoted}")) {
+                resp.headers_mut().append("Warning", h);
+            }
+            Ok(resp)
+        }
+        None => answer,
+    }
+}
+
+async fn serve(
+    state: &ApiState,
+    req: &Req,
+    target: Target,
+    legacy_watch: bool,
+) -> Result<hyper::Response<Body>> {
     let m = &req.method;
     match target {
         Target::Collection { kind, ns } => match *m {

@@ -24,6 +24,8 @@ pub mod controllerrevision;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod endpoints;
+pub mod endpointslice;
 pub mod event;
 pub mod job;
 pub mod namespace;
@@ -272,6 +274,13 @@ pub trait KindHooks {
     fn default_gc_policy(&self) -> GcPolicy {
         GcPolicy::DeleteDependents
     }
+
+    /// The `Warning` every request for this resource answers with, when its API version is
+    /// deprecated (kube-apiserver's `deprecation.WarningMessage`, added by the installer to
+    /// every verb); none by default.
+    fn deprecation_warning(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// A kind's default garbage-collection policy (`rest.GarbageCollectionPolicy`).
@@ -326,6 +335,7 @@ pub static ALL: &[&ResourceKind] = &[
     &secret::KIND,
     &serviceaccount::KIND,
     &service::KIND,
+    &endpoints::KIND,
     &deployment::KIND,
     &statefulset::KIND,
     &daemonset::KIND,
@@ -333,6 +343,7 @@ pub static ALL: &[&ResourceKind] = &[
     &controllerrevision::KIND,
     &job::KIND,
     &cronjob::KIND,
+    &endpointslice::KIND,
 ];
 
 /// Look a kind up by group, version and plural.

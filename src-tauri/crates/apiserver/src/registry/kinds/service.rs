@@ -123,6 +123,160 @@ fn default_spec(obj: &mut Value) {
     }
 }
 
+/// The Service CIDR (kube-apiserver's `--service-cluster-ip-range` on kubeadm and kind).
+const SERVICE_CIDR: &str = "10.96.0.0/12";
+/// The node port range (`--service-node-port-range`).
+const NODE_PORTS: std::ops::RangeInclusive<i64> = 30000..=32767;
+
+/// Is `ip` inside 10.96.0.0/12?
+fn in_service_cidr(ip: std::net::Ipv4Addr) -> bool {
+    let o = ip.octets();
+    o[0] == 10 && (o[1] & 0xf0) == 96
+}
+
+/// The ClusterIP a new Service gets (`pkg/registry/core/service/storage/alloc.go`,
+/// `allocIPs`): the one it asks for if free and in range, else a free random one of the
+/// range. Headless (`None`) takes nothing.
+fn allocate_cluster_ip(
+    obj: &Value,
+    others: &[std::sync::Arc<Value>],
+) -> Result<String, FieldError> {
+    let used: Vec<&str> = others
+        .iter()
+        .map(|s| super::str_at(s, "/spec/clusterIP"))
+        .filter(|ip| !ip.is_empty() && *ip != "None")
+        .collect();
+    let requested = super::str_at(obj, "/spec/clusterIP");
+    if requested == "None" {
+        return Ok(requested.to_string());
+    }
+    if !requested.is_empty() {
+        // The value is the whole `spec.clusterIPs` list, printed as Go's `%#v` shows a
+        // `[]string`.
+        let ips: Vec<String> = obj
+            .pointer("/spec/clusterIPs")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_else(|| vec![requested.to_string()]);
+        let shown = format!(
+            "[]string{{{}}}",
+            ips.iter()
+                .map(|ip| kq_kube::validation::quote(ip))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let fail = |why: String| FieldError {
+            kind: kq_kube::validation::FieldErrorKind::Invalid,
+            field: "spec.clusterIPs".into(),
+            value: Some(shown.clone()),
+            detail: format!("failed to allocate IP {requested}: {why}"),
+        };
+        return match requested.parse::<std::net::Ipv4Addr>() {
+            Ok(ip) if !in_service_cidr(ip) => Err(fail(format!(
+                "the provided IP ({requested}) is not in the valid range. The range of valid IPs is {SERVICE_CIDR}"
+            ))),
+            _ if used.contains(&requested) => Err(fail("provided IP is already allocated".into())),
+            _ => Ok(requested.to_string()),
+        };
+    }
+    for _ in 0..4096 {
+        let r = random_u16();
+        // 10.96.0.0/16 inside the default 10.96.0.0/12 range; .0, .1 and .255 stay free
+        // (10.96.0.1 is the `kubernetes` Service, 10.96.0.10 kube-dns on kubeadm).
+        let candidate = format!("10.96.{}.{}", r >> 8, 2 + (r & 0xff) % 252);
+        if candidate != "10.96.0.10" && !used.contains(&candidate.as_str()) {
+            return Ok(candidate);
+        }
+    }
+    Err(FieldError {
+        kind: kq_kube::validation::FieldErrorKind::Invalid,
+        field: "spec.clusterIPs".into(),
+        value: Some("[]string(nil)".into()),
+        detail: "range is full".into(),
+    })
+}
+
+/// Give every port of a NodePort or LoadBalancer Service a node port (`initNodePorts`): a
+/// requested one must be in 30000-32767 and not taken by any Service (or an earlier port of
+/// this one); the others get a free random one.
+fn allocate_node_ports(
+    obj: &mut Value,
+    others: &[std::sync::Arc<Value>],
+) -> Result<(), FieldError> {
+    let mut used: Vec<i64> = others
+        .iter()
+        .flat_map(|s| {
+            s.pointer("/spec/ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.get("nodePort").and_then(Value::as_i64))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let Some(ports) = obj.pointer_mut("/spec/ports").and_then(Value::as_array_mut) else {
+        return Ok(());
+    };
+    // Requested ports first, so a random pick never takes one asked for later in the list.
+    for (i, p) in ports.iter().enumerate() {
+        let Some(np) = p
+            .get("nodePort")
+            .and_then(Value::as_i64)
+            .filter(|n| *n != 0)
+        else {
+            continue;
+        };
+        let field = format!("spec.ports[{i}].nodePort");
+        if !NODE_PORTS.contains(&np) {
+            return Err(FieldError::invalid_num(
+                field,
+                np,
+                "provided port is not in the valid range. The range of valid ports is 30000-32767",
+            ));
+        }
+        if used.contains(&np) {
+            return Err(FieldError::invalid_num(
+                field,
+                np,
+                "provided port is already allocated",
+            ));
+        }
+        used.push(np);
+    }
+    for p in ports.iter_mut() {
+        if p.get("nodePort")
+            .and_then(Value::as_i64)
+            .is_some_and(|n| n != 0)
+        {
+            continue;
+        }
+        let mut pick = None;
+        for _ in 0..4096 {
+            let candidate = 30000 + i64::from(random_u16()) % 2768;
+            if !used.contains(&candidate) {
+                pick = Some(candidate);
+                break;
+            }
+        }
+        let Some(np) = pick else {
+            return Err(FieldError {
+                kind: kq_kube::validation::FieldErrorKind::Invalid,
+                field: "spec.ports".into(),
+                value: None,
+                detail: "range is full".into(),
+            });
+        };
+        used.push(np);
+        p["nodePort"] = json!(np);
+    }
+    Ok(())
+}
+
 fn random_u16() -> u16 {
     let h = kq_kube::random::hex(4);
     u16::from_str_radix(&h, 16).unwrap_or(1)
@@ -140,42 +294,23 @@ impl KindHooks for ServiceHooks {
             obj["status"] = json!({"loadBalancer": {}});
             return Ok(());
         }
-        let used: Vec<String> = ctx
-            .store
-            .list_raw(&KIND, None)
-            .iter()
-            .map(|s| super::str_at(s, "/spec/clusterIP").to_string())
-            .collect();
-        let requested = super::str_at(obj, "/spec/clusterIP").to_string();
-        let ip = if !requested.is_empty() {
-            requested
-        } else {
-            let mut ip = String::new();
-            for _ in 0..1000 {
-                let r = random_u16();
-                // 10.96.0.0/16 inside the default 10.96.0.0/12 range; .0, .1 and .255 stay free.
-                let candidate = format!("10.96.{}.{}", r >> 8, 2 + (r & 0xff) % 252);
-                if !used.contains(&candidate) {
-                    ip = candidate;
-                    break;
-                }
-            }
-            ip
+        let others = ctx.store.list_raw(&KIND, None);
+        let name = super::name_of(obj).to_string();
+        let invalid = |cause: FieldError| crate::Error::Invalid {
+            group: String::new(),
+            kind: "Service".into(),
+            name: name.clone(),
+            causes: vec![cause],
         };
+        let ip = allocate_cluster_ip(obj, &others).map_err(invalid)?;
         obj["spec"]["clusterIP"] = json!(ip);
         obj["spec"]["clusterIPs"] = json!([ip]);
         if ip != "None" || obj.pointer("/spec/ipFamilies").is_none() {
             obj["spec"]["ipFamilies"] = json!(["IPv4"]);
             obj["spec"]["ipFamilyPolicy"] = json!("SingleStack");
         }
-        if matches!(ty.as_str(), "NodePort" | "LoadBalancer")
-            && let Some(ports) = obj.pointer_mut("/spec/ports").and_then(Value::as_array_mut)
-        {
-            for p in ports {
-                if p.get("nodePort").is_none() {
-                    p["nodePort"] = json!(30000 + u32::from(random_u16()) % 2768);
-                }
-            }
+        if matches!(ty.as_str(), "NodePort" | "LoadBalancer") {
+            allocate_node_ports(obj, &others).map_err(invalid)?;
         }
         obj["status"] = json!({"loadBalancer": {}});
         Ok(())
