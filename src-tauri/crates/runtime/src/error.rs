@@ -55,6 +55,11 @@ pub enum RuntimeError {
         "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"{0}\": executable file not found in $PATH: unknown"
     )]
     ExecutableNotFound(String),
+    /// containerd: `kubectl exec` of a program the image does not have (exit code 126).
+    #[error(
+        "OCI runtime exec failed: exec failed: unable to start container process: exec: \"{0}\": executable file not found in $PATH: unknown"
+    )]
+    ExecNotFound(String),
     /// runc: neither the pod nor the image gives a command.
     #[error(
         "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: no command specified: unknown"

@@ -25,6 +25,7 @@ mod pod_config;
 mod program;
 
 pub use error::RuntimeError;
+pub use kq_shell::fs::Fs;
 use program::{Behaving, Scripted};
 
 /// An image on the node (or being pulled), as container statuses report it.
@@ -66,10 +67,14 @@ pub trait PodObjects {
 /// One step of a running process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    /// Output (stdout and stderr both land in the container log).
-    Out(String),
-    /// Idle for this long.
+    /// Bytes written to stdout (text or binary, e.g. `tar cf -`).
+    Stdout(Vec<u8>),
+    /// Bytes written to stderr. Both streams land in the container log.
+    Stderr(Vec<u8>),
+    /// Idle for this long; `Duration::MAX` means forever.
     Sleep(Duration),
+    /// Blocked reading stdin until [`Program::feed_stdin`] or [`Program::close_stdin`].
+    WaitInput,
     /// The process ended.
     Exit(i32),
 }
@@ -86,6 +91,47 @@ pub trait Program: Send + std::fmt::Debug {
     fn listens(&self, port: i32) -> bool;
     /// Run a command inside the container (exec probes): exit code and output.
     fn exec(&mut self, argv: &[String]) -> (i32, String);
+    /// Bytes arriving on the process's stdin. Programs that do not read stdin ignore them.
+    fn feed_stdin(&mut self, _bytes: &[u8]) {}
+    /// End-of-file on stdin.
+    fn close_stdin(&mut self) {}
+    /// Ctrl-C on the process's terminal. `true` when the process survives it (an
+    /// interactive shell abandons the command line and prompts again); `false` when the
+    /// signal ends it (exit code 130) or it has no terminal.
+    fn interrupt(&mut self) -> bool {
+        false
+    }
+}
+
+/// What the runtime set up for one container when it created it, kept by the kubelet for
+/// as long as the container exists: the image, the resolved environment, the container's
+/// filesystem (shared by the main process and every exec) and its stdin/tty settings.
+/// `kubectl exec` runs [`Runtime::exec`] in it.
+#[derive(Debug, Clone)]
+pub struct ContainerSandbox {
+    image: Arc<ResolvedImage>,
+    container: Container,
+    env: Vec<(String, String)>,
+    shell_env: ShellEnv,
+    now: jiff::Timestamp,
+    pod_ip: String,
+}
+
+impl ContainerSandbox {
+    /// The container's filesystem.
+    pub fn fs(&self) -> shell::fs::Fs {
+        self.shell_env.fs.clone()
+    }
+
+    /// Executables the image has.
+    pub fn has_binary(&self, name: &str) -> bool {
+        self.image.binaries.contains(name)
+    }
+
+    /// Sets the network handle processes started from now on use.
+    pub fn set_network(&mut self, net: shell::net::NetHandle) {
+        self.shell_env.net = net;
+    }
 }
 
 /// The runtime: the registry catalog plus container behaviour.
@@ -95,6 +141,17 @@ pub struct Runtime {
 }
 
 const MIB: u64 = 1024 * 1024;
+
+/// Images a node has before any pull besides the pause image: a kind node image ships the
+/// control plane's (kubeadm v1.33.4), which kq-sim runs in kube-system.
+pub const PRELOADED_IMAGES: &[&str] = &[
+    "registry.k8s.io/etcd:3.5.21-0",
+    "registry.k8s.io/kube-apiserver:v1.33.4",
+    "registry.k8s.io/kube-controller-manager:v1.33.4",
+    "registry.k8s.io/kube-scheduler:v1.33.4",
+    "registry.k8s.io/kube-proxy:v1.33.4",
+    "registry.k8s.io/coredns/coredns:v1.12.0",
+];
 
 impl Runtime {
     /// A runtime with the built-in catalog.
@@ -155,7 +212,8 @@ impl Runtime {
         registry::pull_duration(size)
     }
 
-    /// Start a container: its program, or runc's start error.
+    /// Start a container: its program, or runc's start error. Shorthand for [`Self::sandbox`]
+    /// then [`Self::start`] when the caller does not need the sandbox.
     pub fn launch(
         &self,
         image: &ImageInfo,
@@ -165,7 +223,44 @@ impl Runtime {
         now: jiff::Timestamp,
         pod_ip: &str,
     ) -> Result<Box<dyn Program>, RuntimeError> {
-        let r = &image.resolved;
+        self.start(&self.sandbox(image, c, env, files, now, pod_ip))
+    }
+
+    /// Create a container: its filesystem (the image's files plus `files`, the mounted
+    /// volumes' keys) and environment. Nothing runs yet.
+    pub fn sandbox(
+        &self,
+        image: &ImageInfo,
+        c: &Container,
+        env: Vec<(String, String)>,
+        files: BTreeMap<String, String>,
+        now: jiff::Timestamp,
+        pod_ip: &str,
+    ) -> ContainerSandbox {
+        let shell_env = ShellEnv {
+            vars: env.iter().cloned().collect(),
+            files: BTreeMap::new(),
+            fs: shell::fs::Fs::from_files(&files),
+            binaries: image.resolved.binaries.clone(),
+            now_unix: now.as_second(),
+            net: Default::default(),
+        };
+        ContainerSandbox {
+            image: image.resolved.clone(),
+            container: c.clone(),
+            env,
+            shell_env,
+            now,
+            pod_ip: pod_ip.to_string(),
+        }
+    }
+
+    /// Start a container's main process in its sandbox, or runc's start error. Its stdin is
+    /// open when the container spec says `stdin: true` (for `kubectl attach`), and it runs
+    /// on a terminal when it says `tty: true`.
+    pub fn start(&self, sb: &ContainerSandbox) -> Result<Box<dyn Program>, RuntimeError> {
+        let r = &sb.image;
+        let c = &sb.container;
         let overridden = c.command.is_some() || c.args.is_some();
         let argv: Vec<String> = match (&c.command, &c.args) {
             (Some(cmd), Some(args)) => cmd.iter().chain(args).cloned().collect(),
@@ -173,13 +268,7 @@ impl Runtime {
             (None, Some(args)) => r.entrypoint.iter().chain(args).cloned().collect(),
             (None, None) => r.entrypoint.iter().chain(&r.cmd).cloned().collect(),
         };
-        let shell_env = ShellEnv {
-            vars: env.iter().cloned().collect(),
-            files,
-            binaries: r.binaries.clone(),
-            now_unix: now.as_second(),
-            net: Default::default(),
-        };
+        let shell_env = sb.shell_env.clone();
         let not_found = |bin: &str| RuntimeError::ExecutableNotFound(bin.to_string());
         let Some(first) = argv.first() else {
             return Err(RuntimeError::NoCommand);
@@ -199,21 +288,47 @@ impl Runtime {
             return Ok(Box::new(Behaving::new(
                 (**r).clone(),
                 &argv,
-                &env,
+                &sb.env,
                 shell_env,
-                now,
-                pod_ip,
+                sb.now,
+                &sb.pod_ip,
             )));
         }
         if !r.binaries.contains(&program_name) && !r.binaries.contains(first.as_str()) {
             return Err(not_found(first));
         }
-        match shell::spawn(&argv, shell_env.clone()) {
+        let opts = shell::SpawnOptions {
+            stdin: c.stdin == Some(true),
+            tty: c.tty == Some(true),
+        };
+        match shell::spawn_with(&argv, shell_env.clone(), opts) {
             Ok(process) => Ok(Box::new(Scripted {
                 process,
                 env: shell_env,
             })),
             Err(shell::ExecError::NotFound(bin)) => Err(not_found(&bin)),
+        }
+    }
+
+    /// `kubectl exec`: start `argv` in a running container's sandbox, sharing its
+    /// filesystem; `tty` (`-t`) puts it on a terminal. Stdin is open: when the request has
+    /// no stdin (no `-i`) the caller closes it at once ([`Program::close_stdin`]), so that
+    /// a read sees end-of-file as it does on `/dev/null`.
+    /// A program the image does not have fails with containerd's exec error
+    /// ([`RuntimeError::ExecNotFound`]), which the kubelet reports with exit code 126.
+    pub fn exec(
+        &self,
+        sb: &ContainerSandbox,
+        argv: &[String],
+        tty: bool,
+    ) -> Result<Box<dyn Program>, RuntimeError> {
+        let opts = shell::SpawnOptions { stdin: true, tty };
+        match shell::spawn_with(argv, sb.shell_env.clone(), opts) {
+            Ok(process) => Ok(Box::new(Scripted {
+                process,
+                env: sb.shell_env.clone(),
+            })),
+            Err(shell::ExecError::NotFound(bin)) => Err(RuntimeError::ExecNotFound(bin)),
         }
     }
 }

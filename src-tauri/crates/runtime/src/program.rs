@@ -15,8 +15,11 @@ pub(crate) struct Scripted {
 impl Program for Scripted {
     fn next_step(&mut self) -> Step {
         match self.process.next_step() {
-            shell::Step::Stdout(s) | shell::Step::Stderr(s) => Step::Out(s),
+            shell::Step::Stdout(s) => Step::Stdout(s.into_bytes()),
+            shell::Step::Binary(b) => Step::Stdout(b),
+            shell::Step::Stderr(s) => Step::Stderr(s.into_bytes()),
             shell::Step::Sleep(d) => Step::Sleep(d),
+            shell::Step::WaitInput => Step::WaitInput,
             shell::Step::Exit(c) => Step::Exit(c),
         }
     }
@@ -35,6 +38,15 @@ impl Program for Scripted {
     fn exec(&mut self, argv: &[String]) -> (i32, String) {
         exec_in(&self.env, argv)
     }
+    fn feed_stdin(&mut self, bytes: &[u8]) {
+        self.process.feed_stdin(bytes);
+    }
+    fn close_stdin(&mut self) {
+        self.process.close_stdin();
+    }
+    fn interrupt(&mut self) -> bool {
+        self.process.interrupt()
+    }
 }
 
 /// Run a command to completion in a container's environment (exec probes).
@@ -51,7 +63,9 @@ fn exec_in(env: &ShellEnv, argv: &[String]) -> (i32, String) {
             for _ in 0..10_000 {
                 match p.next_step() {
                     shell::Step::Stdout(s) | shell::Step::Stderr(s) => out.push_str(&s),
-                    shell::Step::Sleep(_) => {}
+                    shell::Step::Binary(b) => out.push_str(&String::from_utf8_lossy(&b)),
+                    // A probe's stdin is `/dev/null`: a read sees end-of-file at once.
+                    shell::Step::Sleep(_) | shell::Step::WaitInput => {}
                     shell::Step::Exit(c) => return (c, out),
                 }
             }
@@ -86,7 +100,7 @@ impl Behaving {
         let fill = |line: &str| format!("{}\n", fill_placeholders(line, now, pod_ip));
         match &image.behaviour {
             Behaviour::Server { logs, .. } => {
-                pending.extend(logs.iter().map(|l| Step::Out(fill(l))));
+                pending.extend(logs.iter().map(|l| Step::Stdout(fill(l).into_bytes())));
                 serves = true;
                 pending.push_back(Step::Sleep(Duration::MAX));
             }
@@ -96,11 +110,11 @@ impl Behaving {
                 ..
             } => {
                 if image.behaviour.env_satisfied(env) {
-                    pending.extend(logs.iter().map(|l| Step::Out(fill(l))));
+                    pending.extend(logs.iter().map(|l| Step::Stdout(fill(l).into_bytes())));
                     serves = true;
                     pending.push_back(Step::Sleep(Duration::MAX));
                 } else {
-                    pending.extend(missing_env_logs.iter().map(|l| Step::Out(fill(l))));
+                    pending.extend(missing_env_logs.iter().map(|l| Step::Stdout(fill(l).into_bytes())));
                     pending.push_back(Step::Exit(1));
                 }
             }
@@ -108,7 +122,7 @@ impl Behaving {
                 if argv.len() <= 1 {
                     pending.push_back(Step::Exit(0));
                 } else {
-                    pending.extend(logs.iter().map(|l| Step::Out(fill(l))));
+                    pending.extend(logs.iter().map(|l| Step::Stdout(fill(l).into_bytes())));
                     pending.push_back(Step::Sleep(Duration::MAX));
                 }
             }
@@ -116,8 +130,8 @@ impl Behaving {
                 if let Some(bytes) = image.behaviour.requested_memory_bytes(argv) {
                     memory = memory.saturating_add(bytes);
                 }
-                pending.push_back(Step::Out(
-                    "stress: info: [1] dispatching hogs: 0 cpu, 0 io, 1 vm, 0 hdd\n".into(),
+                pending.push_back(Step::Stdout(
+                    b"stress: info: [1] dispatching hogs: 0 cpu, 0 io, 1 vm, 0 hdd\n".to_vec(),
                 ));
                 pending.push_back(Step::Sleep(Duration::MAX));
             }
@@ -164,6 +178,7 @@ fn fill_placeholders(line: &str, now: jiff::Timestamp, pod_ip: &str) -> String {
         .replace("{time:mysql}", &fmt("%Y-%m-%d %H:%M:%S+00:00"))
         .replace("{time:postgres}", &fmt("%Y-%m-%d %H:%M:%S.%3f UTC"))
         .replace("{time:httpd}", &fmt("%a %b %d %H:%M:%S.%6f %Y"))
+        .replace("{time:klog}", &fmt("%m%d %H:%M:%S.%6f"))
         .replace("{pod_ip}", pod_ip)
 }
 

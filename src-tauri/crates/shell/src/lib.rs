@@ -18,6 +18,7 @@
 //! scripts, words, files and nesting are capped.
 
 mod applets;
+pub mod fs;
 mod machine;
 pub mod net;
 mod parser;
@@ -33,8 +34,12 @@ use std::time::Duration;
 pub struct ShellEnv {
     /// Container environment (already resolved), plus `HOSTNAME`, `HOME`, `PATH`.
     pub vars: BTreeMap<String, String>,
-    /// Absolute path → content: mounted ConfigMap/Secret keys, `/etc/hostname`, …
+    /// Absolute path → content: mounted ConfigMap/Secret keys, `/etc/hostname`, …; added to
+    /// [`Self::fs`] when the process starts.
     pub files: BTreeMap<String, String>,
+    /// The container's filesystem, shared by all its processes (a default handle is a fresh,
+    /// empty tree).
+    pub fs: fs::Fs,
     /// Executables the image has in `$PATH` (e.g. the busybox applets).
     pub binaries: BTreeSet<String>,
     /// The time `date` reports, in seconds since the Unix epoch (UTC).
@@ -50,6 +55,12 @@ pub enum Step {
     Stdout(String),
     /// Text written to stderr.
     Stderr(String),
+    /// Bytes written to stdout that are not (or may not be) text: `tar cf -`, `cat` of a
+    /// binary file. Consumers treat it like [`Step::Stdout`].
+    Binary(Vec<u8>),
+    /// The process is blocked reading stdin: nothing more happens until
+    /// [`Process::feed_stdin`] or [`Process::close_stdin`].
+    WaitInput,
     /// The process is idle this long; `Duration::MAX` means forever (`sleep infinity`,
     /// `tail -f /dev/null`, a server, or a loop that only burns CPU).
     Sleep(Duration),
@@ -66,6 +77,28 @@ pub enum ExecError {
     NotFound(String),
 }
 
+impl Step {
+    /// The bytes an output step carries, and whether they went to stderr.
+    pub fn output(&self) -> Option<(&[u8], bool)> {
+        match self {
+            Step::Stdout(t) => Some((t.as_bytes(), false)),
+            Step::Stderr(t) => Some((t.as_bytes(), true)),
+            Step::Binary(b) => Some((b, false)),
+            _ => None,
+        }
+    }
+}
+
+/// How the process's stdin and terminal are set up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SpawnOptions {
+    /// Stdin stays open for [`Process::feed_stdin`] (`kubectl exec -i`, a container with
+    /// `stdin: true`); otherwise stdin is `/dev/null`: reads see end-of-file at once.
+    pub stdin: bool,
+    /// The process runs on a terminal (`-t`): an interactive `sh` prints prompts.
+    pub tty: bool,
+}
+
 /// A running container process.
 #[derive(Debug)]
 pub struct Process {
@@ -74,9 +107,34 @@ pub struct Process {
 
 impl Process {
     /// The next event. After [`Step::Exit`] it keeps returning the same `Exit`; after
-    /// `Sleep(Duration::MAX)` it keeps returning that.
+    /// `Sleep(Duration::MAX)` it keeps returning that; after [`Step::WaitInput`] it keeps
+    /// returning that until input or end-of-file arrives.
     pub fn next_step(&mut self) -> Step {
         self.machine.next_step()
+    }
+
+    /// Bytes arriving on stdin (a learner's keystrokes, a piped file, a tar stream).
+    /// Ignored after [`Self::close_stdin`]. Input beyond what the process has consumed is
+    /// bounded: past [`fs::MAX_TOTAL_BYTES`] pending bytes the rest is dropped.
+    pub fn feed_stdin(&mut self, bytes: &[u8]) {
+        self.machine.feed_stdin(bytes);
+    }
+
+    /// End-of-file on stdin (the client closed it, Ctrl-D on a terminal).
+    pub fn close_stdin(&mut self) {
+        self.machine.close_stdin();
+    }
+
+    /// Ctrl-C on the process's terminal: `true` when the process survives it (an
+    /// interactive shell drops the current command and prompts again), `false` when the
+    /// signal would end it.
+    pub fn interrupt(&mut self) -> bool {
+        self.machine.interrupt()
+    }
+
+    /// The container filesystem this process works on.
+    pub fn fs(&self) -> fs::Fs {
+        self.machine.sh.fs.clone()
     }
 }
 
@@ -90,7 +148,14 @@ fn is_shell(name: &str) -> bool {
 /// `argv[0]` is a bare name looked up in `env.binaries`, or a path: a path whose last
 /// component is in `binaries` (`/bin/sh`), or a script in `env.files` whose `#!`
 /// interpreter is a shell the image has.
+///
+/// Stdin is `/dev/null` and there is no terminal: see [`spawn_with`].
 pub fn spawn(argv: &[String], env: ShellEnv) -> Result<Process, ExecError> {
+    spawn_with(argv, env, SpawnOptions::default())
+}
+
+/// [`spawn`] with stdin and terminal as `opts` says.
+pub fn spawn_with(argv: &[String], env: ShellEnv, opts: SpawnOptions) -> Result<Process, ExecError> {
     let not_found = || ExecError::NotFound(argv.first().cloned().unwrap_or_default());
     let Some(cmd) = argv.first() else {
         return Err(not_found());
@@ -99,10 +164,12 @@ pub fn spawn(argv: &[String], env: ShellEnv) -> Result<Process, ExecError> {
     let ShellEnv {
         vars,
         files,
+        fs,
         binaries,
         now_unix,
         net: _,
     } = env;
+    fs.seed(&files);
     let mut argv: Vec<String> = argv.to_vec();
     if cmd.contains('/') && files.contains_key(cmd) {
         // A script file run directly: `#!/bin/sh` (or no interpreter line).
@@ -126,6 +193,7 @@ pub fn spawn(argv: &[String], env: ShellEnv) -> Result<Process, ExecError> {
         return Err(not_found());
     }
     let mut sh = machine::Shell::new(vars, files, binaries, now_unix);
+    sh.fs = fs;
     let first = argv[0].rsplit('/').next().unwrap_or_default().to_string();
     let mut machine;
     if is_shell(&first) {
@@ -144,5 +212,6 @@ pub fn spawn(argv: &[String], env: ShellEnv) -> Result<Process, ExecError> {
         machine = machine::Machine::new(sh);
         machine.start_argv(&argv);
     }
+    machine.set_stdin(opts);
     Ok(Process { machine })
 }

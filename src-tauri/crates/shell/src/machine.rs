@@ -73,6 +73,18 @@ pub(crate) struct Shell {
     pub stdin: String,
     pub out: VecDeque<Step>,
     pub sub_depth: usize,
+    /// The container's shared filesystem.
+    pub fs: crate::fs::Fs,
+    /// The process's own stdin as it arrives (not a pipe or redirection inside the script).
+    pub live: LiveInput,
+}
+
+/// Stdin of the process as fed from outside.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LiveInput {
+    pub buf: Vec<u8>,
+    pub eof: bool,
+    pub tty: bool,
 }
 
 impl Shell {
@@ -102,6 +114,8 @@ impl Shell {
             stdin: String::new(),
             out: VecDeque::new(),
             sub_depth: 0,
+            fs: crate::fs::Fs::default(),
+            live: LiveInput::default(),
         }
     }
 
@@ -383,6 +397,27 @@ impl Machine {
         self.stack.push(Frame::Run(Arc::new(Node::Simple(s))));
     }
 
+    pub fn set_stdin(&mut self, opts: crate::SpawnOptions) {
+        self.sh.live.eof = !opts.stdin;
+        self.sh.live.tty = opts.tty;
+    }
+
+    pub fn feed_stdin(&mut self, bytes: &[u8]) {
+        if self.sh.live.eof {
+            return;
+        }
+        let room = crate::fs::MAX_TOTAL_BYTES.saturating_sub(self.sh.live.buf.len());
+        self.sh.live.buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    pub fn interrupt(&mut self) -> bool {
+        false
+    }
+
+    pub fn close_stdin(&mut self) {
+        self.sh.live.eof = true;
+    }
+
     pub fn exit_now(&mut self, code: i32) {
         self.exited = Some(code & 0xff);
         self.stack.clear();
@@ -407,8 +442,8 @@ impl Machine {
     fn throttle(&mut self, s: Step) -> Step {
         self.silent_ticks = 0;
         match &s {
-            Step::Stdout(t) | Step::Stderr(t) => {
-                self.unslept_bytes += t.len();
+            Step::Stdout(_) | Step::Stderr(_) | Step::Binary(_) => {
+                self.unslept_bytes += s.output().map_or(0, |(b, _)| b.len());
                 self.unslept_steps += 1;
                 if self.unslept_bytes >= THROTTLE_BYTES || self.unslept_steps >= THROTTLE_STEPS {
                     self.sh.out.push_front(Step::Sleep(THROTTLE_SLEEP));
@@ -422,7 +457,7 @@ impl Machine {
                     self.sh.out.clear();
                 }
             }
-            Step::Exit(_) => {}
+            Step::Exit(_) | Step::WaitInput => {}
         }
         s
     }
@@ -441,6 +476,14 @@ impl Machine {
                         let room = MAX_TEXT.saturating_sub(stdout.len());
                         stdout.push_str(&t[..floor_boundary(&t, room)]);
                     }
+                    Step::Binary(b) => {
+                        // A pipe inside the script carries text: binary data is shown as a
+                        // terminal would.
+                        let t = String::from_utf8_lossy(&b);
+                        let room = MAX_TEXT.saturating_sub(stdout.len());
+                        stdout.push_str(&t[..floor_boundary(&t, room)]);
+                    }
+                    Step::WaitInput => {}
                     Step::Stderr(t) => {
                         if stderr.len() < THROTTLE_STEPS {
                             stderr.push(t);
@@ -1227,6 +1270,8 @@ impl Shell {
             stdin: String::new(),
             out: VecDeque::new(),
             sub_depth: self.sub_depth,
+            fs: self.fs.clone(),
+            live: LiveInput::default(),
         }
     }
 }

@@ -72,8 +72,9 @@ fn run(script: &str) -> (String, String, Option<i32>) {
         match s {
             Step::Stdout(t) => o.push_str(&t),
             Step::Stderr(t) => e.push_str(&t),
+            Step::Binary(b) => o.push_str(&String::from_utf8_lossy(&b)),
             Step::Exit(c) => code = Some(c),
-            Step::Sleep(_) => {}
+            Step::Sleep(_) | Step::WaitInput => {}
         }
     }
     (o, e, code)
@@ -457,6 +458,8 @@ fn finishes(script: &str) {
             Step::Exit(_) => return,
             Step::Sleep(d) if d == Duration::MAX => return,
             Step::Stdout(t) | Step::Stderr(t) => assert!(t.len() <= 64 * 1024),
+            Step::Binary(b) => assert!(b.len() <= 64 * 1024),
+            Step::WaitInput => panic!("no stdin was opened"),
             Step::Sleep(_) => {}
         }
     }

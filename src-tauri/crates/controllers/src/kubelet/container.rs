@@ -338,7 +338,11 @@ impl Kubelet {
         }
         for _ in 0..10_000 {
             match run.program.next_step() {
-                Step::Out(text) => store_logs.append(uid, &name, &text, cx.now),
+                Step::Stdout(b) | Step::Stderr(b) => {
+                    store_logs.append(uid, &name, &String::from_utf8_lossy(&b), cx.now)
+                }
+                // Blocked on stdin: idle until the kubelet's streaming side feeds it.
+                Step::WaitInput => return,
                 Step::Sleep(d) => {
                     if d < Duration::from_secs(86_400 * 365 * 10) {
                         cx.wakes

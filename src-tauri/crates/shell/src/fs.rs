@@ -1,0 +1,302 @@
+//! A container's writable filesystem: byte-exact files and directories shared by every
+//! process of one container (the main process and each `kubectl exec`), as the container's
+//! overlay rootfs is on a real node. A clone of [`Fs`] is another handle on the same tree.
+//!
+//! The tree is bounded so that a learner cannot exhaust the app's memory from inside a pod:
+//! at most [`MAX_FILES`] files and [`MAX_TOTAL_BYTES`] bytes in all. A write past either cap
+//! fails with `ENOSPC`, which busybox reports as `No space left on device`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Most files one container may hold.
+pub const MAX_FILES: usize = 4096;
+/// Most bytes all files of one container may hold together.
+pub const MAX_TOTAL_BYTES: usize = 32 * 1024 * 1024;
+
+/// The `strerror(ENOSPC)` text busybox prints after a failed write.
+pub const ENOSPC: &str = "No space left on device";
+
+/// Directories every image has, whether or not a file lives in them.
+const BASE_DIRS: &[&str] = &[
+    "/bin",
+    "/dev",
+    "/etc",
+    "/home",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/tmp",
+    "/usr",
+    "/usr/bin",
+    "/usr/sbin",
+    "/usr/local",
+    "/usr/local/bin",
+    "/var",
+    "/var/log",
+    "/var/run",
+];
+
+#[derive(Debug, Default)]
+struct Tree {
+    files: BTreeMap<String, Vec<u8>>,
+    /// Directories made by `mkdir`/`tar -x`, beyond [`BASE_DIRS`] and the parents of files.
+    dirs: BTreeSet<String>,
+    /// Base directories removed by `rm -r`.
+    removed: BTreeSet<String>,
+    total: usize,
+}
+
+/// A handle on one container's filesystem. Handles compare equal when they share a tree.
+#[derive(Debug, Clone, Default)]
+pub struct Fs(Arc<Mutex<Tree>>);
+
+impl PartialEq for Fs {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Fs {}
+
+/// Normalises an absolute path: no trailing `/`, no `.`/`..`, no repeated `/`.
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// The parent directory of a normalised path (`/` for `/x`).
+pub fn parent(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+impl Fs {
+    /// A filesystem holding `files` (absolute path → text).
+    pub fn from_files(files: &BTreeMap<String, String>) -> Fs {
+        let fs = Fs::default();
+        fs.seed(files);
+        fs
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Tree> {
+        match self.0.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Adds (or replaces) files, ignoring the caps: what the image and the mounted volumes
+    /// bring is not a learner's write.
+    pub fn seed(&self, files: &BTreeMap<String, String>) {
+        let mut t = self.lock();
+        for (k, v) in files {
+            let k = normalize(k);
+            let old = t.files.insert(k, v.as_bytes().to_vec());
+            t.total = t.total + v.len() - old.map_or(0, |o| o.len());
+        }
+    }
+
+    /// A file's bytes.
+    pub fn read(&self, path: &str) -> Option<Vec<u8>> {
+        self.lock().files.get(&normalize(path)).cloned()
+    }
+
+    /// A file's text (invalid UTF-8 replaced, as a terminal would show it).
+    pub fn read_text(&self, path: &str) -> Option<String> {
+        self.read(path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    }
+
+    /// A file's size in bytes.
+    pub fn size(&self, path: &str) -> Option<usize> {
+        self.lock().files.get(&normalize(path)).map(Vec::len)
+    }
+
+    pub fn is_file(&self, path: &str) -> bool {
+        self.lock().files.contains_key(&normalize(path))
+    }
+
+    pub fn is_dir(&self, path: &str) -> bool {
+        let p = normalize(path);
+        let t = self.lock();
+        Self::dir_in(&t, &p)
+    }
+
+    fn dir_in(t: &Tree, p: &str) -> bool {
+        if p == "/" {
+            return true;
+        }
+        if t.dirs.contains(p) {
+            return true;
+        }
+        let pre = format!("{p}/");
+        if t.files.keys().any(|k| k.starts_with(&pre)) || t.dirs.iter().any(|d| d.starts_with(&pre))
+        {
+            return true;
+        }
+        BASE_DIRS.contains(&p) && !t.removed.contains(p)
+    }
+
+    pub fn exists(&self, path: &str) -> bool {
+        self.is_file(path) || self.is_dir(path)
+    }
+
+    /// Writes a whole file (truncating), or fails with `ENOSPC`.
+    pub fn write(&self, path: &str, data: &[u8]) -> Result<(), &'static str> {
+        let p = normalize(path);
+        let mut t = self.lock();
+        let old = t.files.get(&p).map_or(0, Vec::len);
+        if !t.files.contains_key(&p) && t.files.len() >= MAX_FILES {
+            return Err(ENOSPC);
+        }
+        if t.total - old + data.len() > MAX_TOTAL_BYTES {
+            return Err(ENOSPC);
+        }
+        t.total = t.total - old + data.len();
+        t.files.insert(p, data.to_vec());
+        Ok(())
+    }
+
+    /// Appends to a file (creating it); when the cap is reached the bytes that fit are
+    /// written and the write fails with `ENOSPC`, as a full disk does.
+    pub fn append(&self, path: &str, data: &[u8]) -> Result<(), &'static str> {
+        let p = normalize(path);
+        let mut t = self.lock();
+        if !t.files.contains_key(&p) && t.files.len() >= MAX_FILES {
+            return Err(ENOSPC);
+        }
+        let room = MAX_TOTAL_BYTES.saturating_sub(t.total);
+        let n = data.len().min(room);
+        t.total += n;
+        t.files.entry(p).or_default().extend_from_slice(&data[..n]);
+        if n < data.len() { Err(ENOSPC) } else { Ok(()) }
+    }
+
+    /// Removes a file; `false` when there was none.
+    pub fn remove_file(&self, path: &str) -> bool {
+        let p = normalize(path);
+        let mut t = self.lock();
+        match t.files.remove(&p) {
+            Some(old) => {
+                t.total -= old.len();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Creates a directory (its parent must exist unless `parents`). Errors carry the
+    /// `strerror` text.
+    pub fn mkdir(&self, path: &str, parents: bool) -> Result<(), &'static str> {
+        let p = normalize(path);
+        let mut t = self.lock();
+        if t.files.contains_key(&p) {
+            return Err("File exists");
+        }
+        if Self::dir_in(&t, &p) {
+            return if parents { Ok(()) } else { Err("File exists") };
+        }
+        let mut chain = vec![p.clone()];
+        let mut cur = parent(&p).to_string();
+        while !Self::dir_in(&t, &cur) {
+            if t.files.contains_key(&cur) {
+                return Err("Not a directory");
+            }
+            if !parents {
+                return Err("No such file or directory");
+            }
+            chain.push(cur.clone());
+            cur = parent(&cur).to_string();
+        }
+        if t.dirs.len() >= MAX_FILES {
+            return Err(ENOSPC);
+        }
+        for d in chain {
+            t.removed.remove(&d);
+            t.dirs.insert(d);
+        }
+        Ok(())
+    }
+
+    /// Removes a directory and everything below it.
+    pub fn remove_tree(&self, path: &str) {
+        let p = normalize(path);
+        let pre = format!("{p}/");
+        let mut t = self.lock();
+        let gone: Vec<String> = t
+            .files
+            .keys()
+            .filter(|k| k.starts_with(&pre))
+            .cloned()
+            .collect();
+        for k in gone {
+            if let Some(old) = t.files.remove(&k) {
+                t.total -= old.len();
+            }
+        }
+        t.dirs.retain(|d| d != &p && !d.starts_with(&pre));
+        for b in BASE_DIRS {
+            if *b == p || b.starts_with(&pre) {
+                t.removed.insert((*b).to_string());
+            }
+        }
+    }
+
+    /// The names directly inside a directory, sorted, with whether each is a directory.
+    pub fn list(&self, dir: &str) -> Vec<(String, bool)> {
+        let p = normalize(dir);
+        let pre = if p == "/" { "/".to_string() } else { format!("{p}/") };
+        let t = self.lock();
+        let mut out: BTreeMap<String, bool> = BTreeMap::new();
+        let mut note = |full: &str, is_dir: bool| {
+            if let Some(rest) = full.strip_prefix(&pre)
+                && !rest.is_empty()
+            {
+                match rest.split_once('/') {
+                    Some((first, _)) => {
+                        out.insert(first.to_string(), true);
+                    }
+                    None => {
+                        out.entry(rest.to_string()).or_insert(is_dir);
+                    }
+                }
+            }
+        };
+        for k in t.files.keys() {
+            note(k, false);
+        }
+        for d in &t.dirs {
+            note(d, true);
+        }
+        for b in BASE_DIRS {
+            if !t.removed.contains(*b) {
+                note(b, true);
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// Every file path, sorted.
+    pub fn file_paths(&self) -> Vec<String> {
+        self.lock().files.keys().cloned().collect()
+    }
+
+    /// Bytes held by all files.
+    pub fn total_bytes(&self) -> usize {
+        self.lock().total
+    }
+}
