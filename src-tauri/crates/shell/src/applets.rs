@@ -36,6 +36,7 @@ pub(crate) fn run(sh: &mut Shell, argv: &[String]) -> Outcome {
         | "alias" | "unalias" | "jobs" | "fg" | "bg" | "sync" | "chmod" | "chown" | "ln"
         | "getopts" | "let" | "help" => Status(0),
         "false" => Status(1),
+        "wget" | "nc" | "nslookup" | "curl" => crate::net::applet(sh, argv),
         "echo" => echo(sh, args),
         "printf" => printf(sh, args),
         "test" => test(sh, args),

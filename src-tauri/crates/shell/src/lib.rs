@@ -155,7 +155,11 @@ pub fn spawn(argv: &[String], env: ShellEnv) -> Result<Process, ExecError> {
 }
 
 /// [`spawn`] with stdin and terminal as `opts` says.
-pub fn spawn_with(argv: &[String], env: ShellEnv, opts: SpawnOptions) -> Result<Process, ExecError> {
+pub fn spawn_with(
+    argv: &[String],
+    env: ShellEnv,
+    opts: SpawnOptions,
+) -> Result<Process, ExecError> {
     let not_found = || ExecError::NotFound(argv.first().cloned().unwrap_or_default());
     let Some(cmd) = argv.first() else {
         return Err(not_found());
@@ -167,7 +171,7 @@ pub fn spawn_with(argv: &[String], env: ShellEnv, opts: SpawnOptions) -> Result<
         fs,
         binaries,
         now_unix,
-        net: _,
+        net,
     } = env;
     fs.seed(&files);
     let mut argv: Vec<String> = argv.to_vec();
@@ -194,6 +198,7 @@ pub fn spawn_with(argv: &[String], env: ShellEnv, opts: SpawnOptions) -> Result<
     }
     let mut sh = machine::Shell::new(vars, files, binaries, now_unix);
     sh.fs = fs;
+    sh.net = net;
     let first = argv[0].rsplit('/').next().unwrap_or_default().to_string();
     let mut machine;
     if is_shell(&first) {

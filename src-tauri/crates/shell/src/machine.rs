@@ -77,6 +77,8 @@ pub(crate) struct Shell {
     pub fs: crate::fs::Fs,
     /// The process's own stdin as it arrives (not a pipe or redirection inside the script).
     pub live: LiveInput,
+    /// The pod's network (`wget`, `nc`, `nslookup`, `curl`).
+    pub net: crate::net::NetHandle,
 }
 
 /// Stdin of the process as fed from outside.
@@ -116,6 +118,7 @@ impl Shell {
             sub_depth: 0,
             fs: crate::fs::Fs::default(),
             live: LiveInput::default(),
+            net: Default::default(),
         }
     }
 
@@ -407,7 +410,10 @@ impl Machine {
             return;
         }
         let room = crate::fs::MAX_TOTAL_BYTES.saturating_sub(self.sh.live.buf.len());
-        self.sh.live.buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        self.sh
+            .live
+            .buf
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
     pub fn interrupt(&mut self) -> bool {
@@ -1272,6 +1278,7 @@ impl Shell {
             sub_depth: self.sub_depth,
             fs: self.fs.clone(),
             live: LiveInput::default(),
+            net: self.net.clone(),
         }
     }
 }
