@@ -27,6 +27,7 @@ const BUILTIN: &str = include_str!("builtin.yaml");
 /// - `{time:mysqld}` → `2024-05-01T12:00:00.000000Z` (mysqld's own log),
 /// - `{time:postgres}` → `2024-05-01 12:00:00.000 UTC`,
 /// - `{time:httpd}` → `Wed May 01 12:00:00.000000 2024`,
+/// - `{time:klog}` → `0501 12:00:00.000000` (a klog header after its severity letter),
 /// - `{pod_ip}` → the pod's IP address.
 ///
 /// `{env:NAME}` placeholders are filled by [`Catalog::resolve`] from the image's environment.
@@ -731,6 +732,7 @@ mod tests {
         "{time:mysqld}",
         "{time:postgres}",
         "{time:httpd}",
+        "{time:klog}",
         "{kernel}",
         "{pod_ip}",
     ];
@@ -784,6 +786,16 @@ mod tests {
                     while let Some(i) = rest.find('{') {
                         let end = rest[i..].find('}').map(|e| i + e + 1).unwrap_or(rest.len());
                         let placeholder = &rest[i..end];
+                        // JSON (etcd's zap lines) and Go's %+v keep literal braces: only a
+                        // lower-case word right after `{` is meant as a placeholder.
+                        let literal = !rest[i + 1..]
+                            .chars()
+                            .next()
+                            .is_some_and(|c| c.is_ascii_lowercase());
+                        if literal {
+                            rest = &rest[i + 1..];
+                            continue;
+                        }
                         assert!(
                             PLACEHOLDERS.contains(&placeholder),
                             "{image}: unknown placeholder {placeholder} in {line}"

@@ -532,6 +532,18 @@ pub(crate) async fn subresource(
             super::scale::patch(state, req, kind, ns, name, pkind, &write_options(req)?)
         }
         ("log", &Method::GET) if kind.has_subresource("log") => logs(state, req, ns, name).await,
+        ("ephemeralcontainers", &Method::GET) if kind.has_subresource(sub) => {
+            super::ephemeral::get(state, kind, ns, name)
+        }
+        ("ephemeralcontainers", &Method::PUT) if kind.has_subresource(sub) => {
+            let body = parse_body(req, kind)?;
+            super::ephemeral::replace(state, kind, ns, name, body, &write_options(req)?)
+        }
+        ("ephemeralcontainers", &Method::PATCH) if kind.has_subresource(sub) => {
+            let pkind = patch_kind(req)?;
+            super::ephemeral::patch(state, req, kind, ns, name, pkind, &write_options(req)?)
+        }
+        ("ephemeralcontainers", _) if kind.has_subresource(sub) => Err(Error::MethodNotAllowed),
         ("binding", &Method::POST) if kind.has_subresource("binding") => {
             let body = parse_body(req, kind)?;
             let node = body

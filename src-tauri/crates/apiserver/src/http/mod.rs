@@ -31,6 +31,7 @@ use crate::error::Error;
 use crate::store::Store;
 
 mod discovery;
+mod ephemeral;
 mod handlers;
 pub mod proto;
 mod route;
