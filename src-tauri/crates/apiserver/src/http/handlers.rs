@@ -586,18 +586,14 @@ pub(crate) async fn subresource(
             ))
         }
         ("exec" | "attach" | "portforward", _) if kind.has_subresource(sub) => {
-            let pod = state
+            // The server hands these to `http::stream` before the body is read (they need
+            // the connection's upgrade); a request that gets here asked for no upgrade,
+            // which the kubelet refuses the same way.
+            let _ = state
                 .store
                 .get_raw(kind, ns, name)
                 .ok_or_else(|| Error::not_found("", "pods", name))?;
-            if kinds::str_at(&pod, "/spec/nodeName").is_empty() {
-                return Err(Error::BadRequest(format!(
-                    "pod {name} does not have a host assigned"
-                )));
-            }
-            Err(Error::BadRequest(format!(
-                "{sub} is not available in the KubeQuest embedded cluster: containers here are simulated; use kubectl logs, kubectl describe and kubectl get events to investigate"
-            )))
+            Err(Error::BadRequest("Upgrade request required".into()))
         }
         ("finalize", &Method::PUT) => {
             let obj = state

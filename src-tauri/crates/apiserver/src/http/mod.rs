@@ -36,6 +36,7 @@ mod handlers;
 pub mod proto;
 mod route;
 mod scale;
+pub mod stream;
 mod table;
 pub mod watch_stream;
 
@@ -101,6 +102,10 @@ pub struct ServerLimits {
     pub watch_dispatch_budget: Duration,
     /// Events a watch may have waiting for its client before the budget above applies.
     pub watch_channel_events: usize,
+    /// Whether exec, attach and port-forward accept WebSocket upgrades. Off, every WebSocket
+    /// attempt gets 400 and kubectl 1.30+ falls back to SPDY, as against an API server that
+    /// predates the WebSocket protocols (tests use it to reach the SPDY path).
+    pub websocket_streams: bool,
 }
 
 /// kube-apiserver's `ReadHeaderTimeout` (k8s.io/apiserver `pkg/server/secure_serving.go`:
@@ -141,6 +146,7 @@ impl Default for ServerLimits {
             max_connections: MAX_CONNECTIONS,
             watch_dispatch_budget: WATCH_DISPATCH_BUDGET,
             watch_channel_events: WATCH_CHANNEL_EVENTS,
+            websocket_streams: true,
         }
     }
 }
@@ -256,7 +262,9 @@ async fn serve_connection(
         // 4096 bytes of slack (`Server.initialReadLimitSize`).
         .max_buf_size(MAX_HEADER_BYTES + 4096)
         .keep_alive(true)
-        .serve_connection(hyper_util::rt::TokioIo::new(Box::pin(io)), svc);
+        .serve_connection(hyper_util::rt::TokioIo::new(Box::pin(io)), svc)
+        // exec, attach and port-forward take the connection over after a 101.
+        .with_upgrades();
     tokio::select! {
         _ = conn => {}
         _ = stop.changed() => {}
@@ -369,6 +377,10 @@ async fn respond(
     let path = req.uri().path().to_string();
     if !is_public(&path) && !authorized(&state, &req) {
         return Ok(error_response(&Error::Unauthorized));
+    }
+    // The streaming subresources need the request itself (its upgrade), not a read body.
+    if let Some((ns, name, sub)) = stream::match_path(&path) {
+        return Ok(stream::handle(state, req, ns, name, sub).await);
     }
     let header = |name: hyper::header::HeaderName| {
         req.headers()

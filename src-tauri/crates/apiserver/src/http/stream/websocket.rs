@@ -1,0 +1,273 @@
+//! The WebSocket transports: the channel protocol of exec and attach
+//! (`v5.channel.k8s.io`, `v4.channel.k8s.io`; STREAMS.md §4.1) and the port-forward tunnel
+//! (`SPDY/3.1+portforward.k8s.io`, §2.4), on hyper's upgraded connection with
+//! tokio-tungstenite.
+//!
+//! Channel protocol: every binary message is a channel byte and a payload — 0 stdin, 1
+//! stdout, 2 stderr, 3 error (the `metav1.Status`), 4 resize; v5 adds `[255, ch]`, the
+//! client's half-close of channel `ch` (kubectl sends `[255, 0]` at the end of its input).
+//! The session ends with the status on channel 3 and a Close frame with code 1000, which
+//! kubectl reads as end of every stream; any other ending makes it report an error reading
+//! the error stream.
+//!
+//! kubectl pings every 5 s and gives up on a connection that has not answered for 61 s
+//! (16 s in 1.29), counting only pongs: a reader keeps polling the socket for the whole
+//! session, and tungstenite answers each ping as it reads it.
+//!
+//! kubectl registers its streams concurrently with reading after the 101, so output that
+//! arrives at once could land on a stream not yet registered and be dropped; the first
+//! non-empty message waits [`START_DELAY`] after the upgrade (the real apiserver's round
+//! trip to the kubelet gives the same room).
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
+
+use super::session::{self, CLOSE_GRACE, take_sizes};
+use super::{Body, ExecSpec, PortForwardSpec, exit_status, text_response};
+use crate::error::Error;
+use crate::streaming::StreamIo;
+
+/// The wait before the first non-empty message of a channel session (see the module doc).
+pub const START_DELAY: Duration = Duration::from_millis(50);
+
+/// The largest payload per output message (kubectl's own stdin messages are at most 32 KiB).
+const MAX_MESSAGE: usize = 32 * 1024;
+
+/// The token sub-protocol browsers use to authenticate (never echoed, never negotiated:
+/// apiserver `pkg/authentication/request/websocket/protocol.go`).
+const BEARER_PROTOCOL_PREFIX: &str = "base64url.bearer.authorization.k8s.io.";
+
+/// The sub-protocols the client offers, in order, without the bearer-token one.
+pub(crate) fn offered_protocols(req: &Request<Incoming>) -> Vec<String> {
+    super::header_list(req, "sec-websocket-protocol")
+        .into_iter()
+        .filter(|p| !p.starts_with(BEARER_PROTOCOL_PREFIX))
+        .collect()
+}
+
+/// `Sec-WebSocket-Accept` for the client's key.
+pub(crate) fn accept_key(req: &Request<Incoming>) -> Result<String, Error> {
+    let key = req
+        .headers()
+        .get("sec-websocket-key")
+        .ok_or_else(|| Error::BadRequest("missing Sec-WebSocket-Key header".into()))?;
+    Ok(derive_accept_key(key.as_bytes()))
+}
+
+pub(crate) fn response_101(accept: &str, protocol: &str) -> Response<Body> {
+    let body: Body = http_body_util::BodyExt::boxed(http_body_util::Empty::new());
+    Response::builder()
+        .status(101)
+        .header("Upgrade", "websocket")
+        .header("Connection", "Upgrade")
+        .header("Sec-WebSocket-Accept", accept)
+        .header("Sec-WebSocket-Protocol", protocol)
+        .body(body)
+        .unwrap_or_else(|_| text_response(500, "upgrade failed"))
+}
+
+fn binary(channel: u8, payload: &[u8]) -> Message {
+    let mut m = Vec::with_capacity(1 + payload.len());
+    m.push(channel);
+    m.extend_from_slice(payload);
+    Message::Binary(m.into())
+}
+
+fn normal_close() -> Message {
+    Message::Close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    }))
+}
+
+/// An exec or attach over the channel protocol; `v5` adds the half-close message.
+pub(crate) async fn serve_channels<IO>(io: IO, spec: ExecSpec, v5: bool)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let ready = Instant::now() + START_DELAY;
+    let ws = WebSocketStream::from_raw_socket(io, Role::Server, None).await;
+    let (mut sink, mut stream) = ws.split();
+    let (out_tx, mut out_rx) = mpsc::channel::<Message>(64);
+    let writer = tokio::spawn(async move {
+        while let Some(m) = out_rx.recv().await {
+            let closing = matches!(m, Message::Close(_));
+            if sink.send(m).await.is_err() || closing {
+                return;
+            }
+        }
+    });
+    // The apiserver's first message: empty, on the lowest channel it writes.
+    let first = if spec.req.stdout {
+        1
+    } else if spec.req.stderr {
+        2
+    } else {
+        3
+    };
+    let _ = out_tx.send(binary(first, &[])).await;
+
+    let (stdin_tx, stdin_rx) = if spec.req.stdin {
+        let (tx, rx) = mpsc::channel::<Vec<u8>>(16);
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    let mut stdin_tx = stdin_tx;
+    let (resize_tx, resize_rx) = if spec.req.tty {
+        let (tx, rx) = mpsc::channel(16);
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let worker = tokio::spawn({
+        let out = out_tx.clone();
+        async move {
+            let mut pumps = Vec::new();
+            let mut output = |wanted: bool, channel: u8| {
+                wanted.then(|| {
+                    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(16);
+                    let out = out.clone();
+                    pumps.push(tokio::spawn(async move {
+                        while let Some(chunk) = rx.recv().await {
+                            tokio::time::sleep_until(ready).await;
+                            for part in chunk.chunks(MAX_MESSAGE) {
+                                if out.send(binary(channel, part)).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }));
+                    tx
+                })
+            };
+            let stdout = output(spec.req.stdout, 1);
+            let stderr = output(spec.req.stderr && !spec.req.tty, 2);
+            let io = StreamIo {
+                stdin: stdin_rx,
+                resize: resize_rx,
+                stdout,
+                stderr,
+            };
+            let exit = spec.run(io).await;
+            for p in pumps {
+                let _ = tokio::time::timeout(CLOSE_GRACE, p).await;
+            }
+            tokio::time::sleep_until(ready).await;
+            let _ = out.send(binary(3, &exit_status(&spec, &exit))).await;
+            let _ = out.send(normal_close()).await;
+            let _ = done_tx.send(()).await;
+        }
+    });
+    drop(out_tx);
+
+    let mut resize_buf = Vec::new();
+    let mut deadline: Option<Instant> = None;
+    loop {
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let msg = tokio::select! {
+            m = stream.next() => m,
+            _ = done_rx.recv(), if deadline.is_none() => {
+                // Waiting for the client's Close echo, within the grace.
+                deadline = Some(Instant::now() + CLOSE_GRACE);
+                continue;
+            }
+            _ = sleep => break,
+        };
+        let Some(Ok(msg)) = msg else { break };
+        match msg {
+            Message::Binary(b) if !b.is_empty() => match b[0] {
+                0 => {
+                    if let Some(tx) = &stdin_tx
+                        && b.len() > 1
+                        && tx.send(b[1..].to_vec()).await.is_err()
+                    {
+                        stdin_tx = None;
+                    }
+                }
+                4 => {
+                    if let Some(tx) = &resize_tx {
+                        resize_buf.extend_from_slice(&b[1..]);
+                        // kubectl sends one object per message, not always with a newline.
+                        if !resize_buf.ends_with(b"\n") {
+                            resize_buf.push(b'\n');
+                        }
+                        for size in take_sizes(&mut resize_buf) {
+                            let _ = tx.try_send(size);
+                        }
+                    }
+                }
+                255 if v5 && b.len() == 2 && b[1] == 0 => stdin_tx = None,
+                // The apiserver closes a connection whose close message is malformed.
+                255 if v5 && b.len() != 2 => break,
+                _ => {}
+            },
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    worker.abort();
+    let _ = tokio::time::timeout(CLOSE_GRACE, writer).await;
+}
+
+/// Port-forward over the WebSocket tunnel: inbound binary messages are a SPDY byte stream
+/// (their boundaries mean nothing), and each outgoing SPDY frame is one binary message.
+pub(crate) async fn tunnel<IO>(io: IO, spec: PortForwardSpec)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let ws = WebSocketStream::from_raw_socket(io, Role::Server, None).await;
+    let (mut sink, mut stream) = ws.split();
+    let (in_tx, in_rx) = mpsc::channel::<Vec<u8>>(16);
+    let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(64);
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = out_rx.recv().await {
+            if sink.send(Message::Binary(frame.into())).await.is_err() {
+                return;
+            }
+        }
+        let _ = sink.send(normal_close()).await;
+    });
+    let spdy = tokio::spawn(session::run(
+        in_rx,
+        out_tx,
+        session::Work::PortForward(spec),
+    ));
+    let reader = async {
+        while let Some(Ok(msg)) = stream.next().await {
+            match msg {
+                Message::Binary(b) => {
+                    if in_tx.send(b.to_vec()).await.is_err() {
+                        return;
+                    }
+                }
+                // The tunnel carries binary only; a text message ends it.
+                Message::Text(_) | Message::Close(_) => return,
+                _ => {}
+            }
+        }
+    };
+    tokio::select! {
+        _ = reader => {}
+        _ = spdy => {}
+    }
+    drop(in_tx);
+    let _ = tokio::time::timeout(CLOSE_GRACE, writer).await;
+}
