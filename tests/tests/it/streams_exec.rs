@@ -1,1 +1,424 @@
-//! Scaffolding: tests land with the networking and streaming work.
+//! The kubelet's exec and attach, driven through the node side of the streaming seam
+//! (`ContainerStreams`) without any wire: what a learner's `kubectl exec`, `exec -it`,
+//! `attach` and `run -i` reach once the API server has upgraded the connection, and the
+//! refusals they get before it does.
+//!
+//! Each test runs a paused cluster (the pod's start happens at fixed virtual moments), starts
+//! real busybox pods, and plays the client: it feeds stdin chunks and end-of-file, reads the
+//! stdout and stderr chunks, and checks the session's end. Every wait is bounded.
+
+use std::time::Duration;
+
+use kq_sim::streaming::{ContainerStreams, StreamExit, StreamIo, StreamRequest};
+use kq_tests::cluster::TestCluster;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Longest a test waits for any one thing.
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn pod(name: &str, containers: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+        "spec": {"containers": containers, "restartPolicy": "Never",
+                 "terminationGracePeriodSeconds": 5}})
+}
+
+fn busybox(name: &str, command: &[&str]) -> Value {
+    json!({"name": name, "image": "busybox:1.36", "command": command})
+}
+
+/// A paused cluster with `pods` created and moved on until they run.
+fn cluster_with(pods: &[Value]) -> TestCluster {
+    let tc = TestCluster::paused();
+    for p in pods {
+        tc.create("default", p.clone());
+    }
+    tc.cluster().advance(Duration::from_secs(30));
+    tc
+}
+
+fn phase(tc: &TestCluster, name: &str) -> String {
+    let p = tc
+        .cluster()
+        .store()
+        .get::<k8s_openapi::api::core::v1::Pod>("default", name)
+        .expect("the pod exists");
+    p.status.and_then(|s| s.phase).unwrap_or_default()
+}
+
+fn streams(tc: &TestCluster) -> std::sync::Arc<dyn ContainerStreams> {
+    tc.cluster().streams().expect("the cluster runs a kubelet")
+}
+
+fn req(
+    pod: &str,
+    container: Option<&str>,
+    command: &[&str],
+    stdin: bool,
+    tty: bool,
+) -> StreamRequest {
+    StreamRequest {
+        namespace: "default".into(),
+        pod: pod.into(),
+        container: container.map(str::to_string),
+        command: command.iter().map(|s| s.to_string()).collect(),
+        stdin,
+        stdout: true,
+        stderr: !tty,
+        tty,
+    }
+}
+
+/// The client's ends of a running session.
+struct Session {
+    stdin: Option<mpsc::Sender<Vec<u8>>>,
+    stdout: mpsc::Receiver<Vec<u8>>,
+    stderr: Option<mpsc::Receiver<Vec<u8>>>,
+    task: JoinHandle<StreamExit>,
+}
+
+fn start(tc: &TestCluster, r: StreamRequest, attach: bool) -> Session {
+    let s = streams(tc);
+    s.check(&r, attach).expect("the request is accepted");
+    let (in_tx, in_rx) = mpsc::channel(16);
+    let (out_tx, out_rx) = mpsc::channel(16);
+    let (err_tx, err_rx) = mpsc::channel(16);
+    let io = StreamIo {
+        stdin: r.stdin.then_some(in_rx),
+        resize: None,
+        stdout: Some(out_tx),
+        stderr: r.stderr.then_some(err_tx),
+    };
+    let stdin = r.stdin.then_some(in_tx);
+    let stderr = r.stderr.then_some(err_rx);
+    let task = if attach {
+        s.attach(r, io)
+    } else {
+        s.exec(r, io)
+    };
+    let task = tc.block_on(async { tokio::spawn(task) });
+    Session {
+        stdin,
+        stdout: out_rx,
+        stderr,
+        task,
+    }
+}
+
+impl Session {
+    fn send(&self, tc: &TestCluster, bytes: &[u8]) {
+        let tx = self.stdin.as_ref().expect("the session has stdin");
+        tc.block_on(async { tx.send(bytes.to_vec()).await })
+            .expect("the session reads stdin");
+    }
+
+    /// Read stdout until it has shown `want` (everything read so far is returned).
+    fn read_until(&mut self, tc: &TestCluster, seen: &mut Vec<u8>, want: &[u8]) {
+        let found = tc.block_on(async {
+            tokio::time::timeout(LIMIT, async {
+                while !contains(seen, want) {
+                    match self.stdout.recv().await {
+                        Some(chunk) => seen.extend(chunk),
+                        None => return false,
+                    }
+                }
+                true
+            })
+            .await
+        });
+        assert_eq!(
+            found,
+            Ok(true),
+            "expected {:?} in {:?}",
+            String::from_utf8_lossy(want),
+            String::from_utf8_lossy(seen)
+        );
+    }
+
+    /// Close stdin, read both outputs to their end and return them with the exit.
+    fn finish(mut self, tc: &TestCluster) -> (String, String, StreamExit) {
+        self.stdin = None;
+        tc.block_on(async {
+            tokio::time::timeout(LIMIT, async {
+                let mut out = Vec::new();
+                let mut err = Vec::new();
+                let read_err = async {
+                    if let Some(rx) = self.stderr.as_mut() {
+                        while let Some(c) = rx.recv().await {
+                            err.extend(c);
+                        }
+                    }
+                };
+                let read_out = async {
+                    while let Some(c) = self.stdout.recv().await {
+                        out.extend(c);
+                    }
+                };
+                tokio::join!(read_out, read_err);
+                let exit = self.task.await.expect("the session task does not panic");
+                (
+                    String::from_utf8_lossy(&out).into_owned(),
+                    String::from_utf8_lossy(&err).into_owned(),
+                    exit,
+                )
+            })
+            .await
+            .expect("the session ends in time")
+        })
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn exec(tc: &TestCluster, pod: &str, command: &[&str]) -> (String, String, StreamExit) {
+    start(tc, req(pod, None, command, false, false), false).finish(tc)
+}
+
+fn log_of(tc: &TestCluster, pod: &str, container: &str) -> String {
+    let p = tc
+        .cluster()
+        .store()
+        .get::<k8s_openapi::api::core::v1::Pod>("default", pod)
+        .expect("the pod exists");
+    let uid = p.metadata.uid.unwrap_or_default();
+    tc.cluster()
+        .store()
+        .logs()
+        .read(&uid, container, false)
+        .into_iter()
+        .map(|l| l.text)
+        .collect()
+}
+
+#[test]
+fn exec_prints_keeps_streams_apart_and_reports_the_exit_code() {
+    let tc = cluster_with(&[pod("p", json!([busybox("c", &["sleep", "3600"])]))]);
+    assert_eq!(phase(&tc, "p"), "Running");
+
+    assert_eq!(
+        exec(&tc, "p", &["echo", "hi"]),
+        ("hi\n".into(), String::new(), StreamExit::Success)
+    );
+    assert_eq!(
+        exec(&tc, "p", &["sh", "-c", "echo o; echo e >&2; exit 7"]),
+        ("o\n".into(), "e\n".into(), StreamExit::ExitCode(7))
+    );
+    // What an exec prints never reaches the container's log.
+    assert!(!log_of(&tc, "p", "c").contains("hi"));
+
+    // A program the image lacks: containerd's refusal, after the upgrade.
+    let (out, err, exit) = exec(&tc, "p", &["bash"]);
+    assert_eq!((out.as_str(), err.as_str()), ("", ""));
+    let StreamExit::Failed(text) = exit else {
+        panic!("expected a runtime failure, got {exit:?}");
+    };
+    let (head, tail) = text.split_once("\": ").expect("the exec id is quoted");
+    assert_eq!(
+        head.len(),
+        "failed to exec in container: failed to start exec \"".len() + 64
+    );
+    assert!(head.starts_with("failed to exec in container: failed to start exec \""));
+    assert_eq!(
+        tail,
+        "OCI runtime exec failed: exec failed: unable to start container process: exec: \"bash\": executable file not found in $PATH: unknown"
+    );
+}
+
+#[test]
+fn exec_processes_share_the_container_filesystem() {
+    let tc = cluster_with(&[pod("p", json!([busybox("c", &["sleep", "3600"])]))]);
+    assert_eq!(
+        exec(&tc, "p", &["sh", "-c", "echo kept > /tmp/f"]),
+        (String::new(), String::new(), StreamExit::Success)
+    );
+    assert_eq!(
+        exec(&tc, "p", &["cat", "/tmp/f"]),
+        ("kept\n".into(), String::new(), StreamExit::Success)
+    );
+}
+
+#[test]
+fn exec_stdin_reaches_cat_and_its_end_of_file_ends_it() {
+    let tc = cluster_with(&[pod("p", json!([busybox("c", &["sleep", "3600"])]))]);
+    let s = start(&tc, req("p", None, &["cat"], true, false), false);
+    s.send(&tc, b"a\n");
+    s.send(&tc, b"b\n");
+    assert_eq!(
+        s.finish(&tc),
+        ("a\nb\n".into(), String::new(), StreamExit::Success)
+    );
+    // Without -i the process reads /dev/null: cat ends at once.
+    assert_eq!(
+        exec(&tc, "p", &["cat"]),
+        (String::new(), String::new(), StreamExit::Success)
+    );
+}
+
+#[test]
+fn an_interactive_shell_on_a_tty_echoes_prompts_and_exits_with_its_code() {
+    let tc = cluster_with(&[pod("p", json!([busybox("c", &["sleep", "3600"])]))]);
+    let mut s = start(&tc, req("p", None, &["sh"], true, true), false);
+    assert!(s.stderr.is_none(), "a terminal has one output");
+    let mut seen = Vec::new();
+    s.read_until(&tc, &mut seen, b"/ # ");
+    assert_eq!(seen, b"/ # ");
+    // Typed one key at a time, with a mistake erased; the terminal echoes each.
+    for key in ["e", "c", "h", "o", " ", "y", "\x7f", "x", "\r"] {
+        s.send(&tc, key.as_bytes());
+    }
+    s.read_until(&tc, &mut seen, b"x\r\n/ # ");
+    assert_eq!(
+        String::from_utf8_lossy(&seen),
+        "/ # echo y\x08 \x08x\r\nx\r\n/ # "
+    );
+    s.send(&tc, b"exit 3\r");
+    let (out, err, exit) = s.finish(&tc);
+    assert_eq!(out, "exit 3\r\n");
+    assert_eq!(err, "");
+    assert_eq!(exit, StreamExit::ExitCode(3));
+}
+
+#[test]
+fn refusals_carry_the_api_server_and_kubelet_texts() {
+    let tc = cluster_with(&[
+        pod("p", json!([busybox("c", &["sleep", "3600"])])),
+        pod(
+            "two",
+            json!([
+                busybox("a", &["sleep", "3600"]),
+                busybox("b", &["sleep", "3600"])
+            ]),
+        ),
+        pod(
+            "pulling",
+            json!([{"name": "c", "image": "busybox:no-such-tag", "command": ["sleep", "1"]}]),
+        ),
+    ]);
+    let s = streams(&tc);
+    let refusal = |r: StreamRequest, attach: bool| {
+        let e = s.check(&r, attach).expect_err("refused");
+        (e.code(), e.reason(), e.to_string())
+    };
+    assert_eq!(
+        refusal(req("nope", None, &["ls"], false, false), false),
+        (404, "NotFound", "pods \"nope\" not found".into())
+    );
+    assert_eq!(
+        refusal(req("p", Some("x"), &["ls"], false, false), false),
+        (
+            400,
+            "BadRequest",
+            "container x is not valid for pod p".into()
+        )
+    );
+    assert_eq!(
+        refusal(req("two", None, &["ls"], false, false), false),
+        (
+            400,
+            "BadRequest",
+            "a container name must be specified for pod two, choose one of: [a b]".into()
+        )
+    );
+    // The kubelet's own answers for a container that does not run.
+    assert_eq!(
+        refusal(req("pulling", Some("c"), &["ls"], false, false), false),
+        (500, "InternalError", "container not found (\"c\")".into())
+    );
+    assert_eq!(
+        refusal(req("pulling", None, &[], true, false), true),
+        (
+            500,
+            "InternalError",
+            "container c not found in pod pulling_default".into()
+        )
+    );
+    // A pod that is running is accepted, for either container when named.
+    assert!(
+        s.check(&req("two", Some("b"), &["ls"], false, false), false)
+            .is_ok()
+    );
+}
+
+#[test]
+fn attach_follows_the_main_shell_and_feeds_its_stdin() {
+    let tc = cluster_with(&[pod(
+        "p",
+        json!([{"name": "c", "image": "busybox:1.36", "command": ["sh"], "stdin": true}]),
+    )]);
+    assert_eq!(phase(&tc, "p"), "Running", "sh waits on its open stdin");
+    let mut s = start(&tc, req("p", None, &[], true, false), true);
+    let mut seen = Vec::new();
+    s.send(&tc, b"echo hi\n");
+    s.read_until(&tc, &mut seen, b"hi\n");
+    assert_eq!(seen, b"hi\n");
+    // The main process's output also lands in its log.
+    assert_eq!(log_of(&tc, "p", "c"), "hi\n");
+    // Without stdinOnce, leaving closes nothing: the shell still runs.
+    let (out, _, exit) = s.finish(&tc);
+    assert_eq!((out.as_str(), exit), ("", StreamExit::Success));
+    tc.cluster().advance(Duration::from_secs(5));
+    assert_eq!(phase(&tc, "p"), "Running");
+
+    // A second attach ends when the shell exits.
+    let s = start(&tc, req("p", None, &[], true, false), true);
+    s.send(&tc, b"echo bye; exit 4\n");
+    let (out, _, exit) = s.finish(&tc);
+    assert_eq!((out.as_str(), exit), ("bye\n", StreamExit::Success));
+    tc.cluster().advance(Duration::from_secs(5));
+    assert_eq!(phase(&tc, "p"), "Failed");
+}
+
+#[test]
+fn stdin_once_ends_the_container_at_the_first_attach_end_of_file() {
+    let tc = cluster_with(&[pod(
+        "t2",
+        json!([{"name": "t2", "image": "busybox:1.36", "command": ["sh"],
+                "stdin": true, "stdinOnce": true}]),
+    )]);
+    assert_eq!(phase(&tc, "t2"), "Running");
+    let s = start(&tc, req("t2", None, &[], true, false), true);
+    s.send(&tc, b"echo hi\n");
+    let (out, err, exit) = s.finish(&tc);
+    assert_eq!(
+        (out.as_str(), err.as_str(), exit),
+        ("hi\n", "", StreamExit::Success)
+    );
+    tc.cluster().advance(Duration::from_secs(5));
+    assert_eq!(phase(&tc, "t2"), "Succeeded");
+}
+
+#[test]
+fn a_container_without_stdin_gives_its_main_process_end_of_file() {
+    // `cat` as PID 1 without `stdin: true` reads /dev/null and exits 0.
+    let tc = cluster_with(&[pod("p", json!([busybox("c", &["cat"])]))]);
+    assert_eq!(phase(&tc, "p"), "Succeeded");
+}
+
+#[test]
+fn an_exec_dies_with_its_container() {
+    let tc = cluster_with(&[pod("p", json!([busybox("c", &["sleep", "3600"])]))]);
+    let mut s = start(
+        &tc,
+        req("p", None, &["sh", "-c", "echo up; sleep 600"], false, false),
+        false,
+    );
+    let mut seen = Vec::new();
+    s.read_until(&tc, &mut seen, b"up\n");
+    tc.cluster()
+        .store()
+        .delete(
+            &kq_sim::kinds::pod::KIND,
+            "default",
+            "p",
+            &Default::default(),
+        )
+        .expect("the pod is deleted");
+    tc.cluster().settle();
+    // sleep as PID 1 ignores SIGTERM: killed when the 5 s grace period ends.
+    tc.cluster().advance(Duration::from_secs(6));
+    let (out, _, exit) = s.finish(&tc);
+    assert_eq!((out.as_str(), exit), ("", StreamExit::ExitCode(137)));
+}

@@ -53,6 +53,8 @@ pub struct Controllers {
     side: Mutex<NodeSide>,
     store: Arc<Store>,
     notify: Notify,
+    /// The running containers exec and attach reach without `side`'s lock.
+    containers: Arc<crate::kubelet::Containers>,
 }
 
 impl std::fmt::Debug for Controllers {
@@ -184,7 +186,13 @@ impl Controllers {
         let mut runner = Runner::new();
         runner.register(scheduler::Scheduler::default());
         runner.register(SeriesRefresh);
-        runner.register(Kubelets::start(&mut shared, runtime, &nodes));
+        let containers = Arc::new(crate::kubelet::Containers::new(runtime.clone()));
+        runner.register(Kubelets::start(
+            &mut shared,
+            runtime,
+            &nodes,
+            containers.clone(),
+        ));
         // kube-controller-manager's workload controllers and the garbage collector.
         runner.register(crate::deployment::DeploymentController);
         runner.register(crate::replicaset::ReplicaSetController);
@@ -210,6 +218,7 @@ impl Controllers {
             notify: Notify::new(),
         });
         ctrl.tick();
+            containers,
         ctrl
     }
 
@@ -258,6 +267,27 @@ impl Controllers {
 
     /// Re-plan the next wake-up (after the clock's speed changed).
     pub fn wake(&self) {
+    /// The store the node side works on.
+    pub(crate) fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The running containers, for exec and attach.
+    pub(crate) fn containers(&self) -> &Arc<crate::kubelet::Containers> {
+        &self.containers
+    }
+
+    /// Input arrived for a main process blocked on stdin (an attach): the kubelet steps it
+    /// through its sync loop, at once, as it handles its own timers.
+    pub(crate) fn wake_kubelet_input(&self, uid: String, index: usize, epoch: u64) {
+        self.containers.push_wake(uid, index, epoch);
+        let now = self.store.clock().now();
+        self.lock()
+            .runner
+            .enqueue(Kubelets::NAME, Kubelets::INPUT_KEY, now);
+        self.notify.notify_one();
+    }
+
         self.notify.notify_one();
     }
 

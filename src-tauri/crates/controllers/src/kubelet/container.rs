@@ -15,6 +15,7 @@ use super::add;
 use super::images::Pull;
 use super::pod_worker::Worker;
 use super::runtime::{ImageInfo, Program, Step, StoreObjects};
+use super::streams::Input;
 use super::{Ctx, Kubelet, Outcome, jitter};
 
 /// Why a container is not running: the reason and message of the last failed sync (the
@@ -222,9 +223,11 @@ impl Kubelet {
             &format!("Created container: {name}"),
         );
         let pod_ip = w.pod_ip.clone().unwrap_or_default();
-        let launched = self
+        // The sandbox outlives the start: exec runs its processes in it (see `streams`).
+        let sandbox = self
             .runtime
-            .launch(&image, &c.spec, env, files, cx.now, &pod_ip);
+            .sandbox(&image, &c.spec, env, files, cx.now, &pod_ip);
+        let launched = self.runtime.start(&sandbox);
         match launched {
             Err(msg) => {
                 self.event(cx, &reg, "Warning", "Failed", &format!("Error: {msg}"));
@@ -282,6 +285,7 @@ impl Kubelet {
                     cx.wakes.push((at, Wake::Program(w.uid.clone(), i, epoch)));
                 }
                 for (probe, liveness) in [
+                cx.containers.started(&w.uid, i, epoch, &c.spec, sandbox);
                     (&c.spec.readiness_probe, false),
                     (&c.spec.liveness_probe, true),
                 ] {
@@ -338,11 +342,21 @@ impl Kubelet {
         }
         for _ in 0..10_000 {
             match run.program.next_step() {
-                Step::Stdout(b) | Step::Stderr(b) => {
-                    store_logs.append(uid, &name, &String::from_utf8_lossy(&b), cx.now)
+                Step::Stdout(b) => {
+                    store_logs.append(uid, &name, &String::from_utf8_lossy(&b), cx.now);
+                    cx.containers.main_output(uid, &name, &b, false);
                 }
-                // Blocked on stdin: idle until the kubelet's streaming side feeds it.
-                Step::WaitInput => return,
+                Step::Stderr(b) => {
+                    store_logs.append(uid, &name, &String::from_utf8_lossy(&b), cx.now);
+                    cx.containers.main_output(uid, &name, &b, true);
+                }
+                // Blocked on stdin: what an attach queued, else idle until an attach's input
+                // wakes it (`streams::Containers::main_input`).
+                Step::WaitInput => match cx.containers.main_input(uid, &name, epoch) {
+                    Input::Data(bytes) => run.program.feed_stdin(&bytes),
+                    Input::Eof => run.program.close_stdin(),
+                    Input::Nothing => return,
+                },
                 Step::Sleep(d) => {
                     if d < Duration::from_secs(86_400 * 365 * 10) {
                         cx.wakes
@@ -412,6 +426,7 @@ pub(super) fn exit(w: &mut Worker, i: usize, code: i32, reason: &str, cx: &mut C
             reason: reason.to_string(),
             message: None,
             started_at: Some(run.started_at),
+    cx.containers.stopped(&w.uid, &c.spec.name);
             finished_at: cx.now,
             container_id: run.container_id,
         },

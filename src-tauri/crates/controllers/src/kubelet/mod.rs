@@ -25,10 +25,12 @@ mod pleg;
 mod pod_worker;
 mod probes;
 mod status;
+mod pty;
 pub(crate) mod streams;
 mod sync_loop;
 
 pub(crate) use sync_loop::Kubelets;
+pub(crate) use streams::Containers;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -66,6 +68,8 @@ pub(crate) struct Ctx<'a> {
     pub rec: &'a mut Recorder,
     pub store: &'a Arc<Store>,
 }
+    /// The running containers exec and attach reach.
+    pub containers: &'a Arc<streams::Containers>,
 
 /// What a sync of one container came to.
 #[derive(Debug, PartialEq, Eq)]
@@ -141,6 +145,7 @@ impl Kubelet {
         let uid = kinds::str_at(pod, "/metadata/uid").to_string();
         if gone {
             if self.workers.remove(&uid).is_some() {
+            cx.containers.forget_pod(&uid);
                 let prefix = format!("{uid}_");
                 self.crash_backoff.forget_prefix(&prefix);
                 self.images.backoff.forget_prefix(&prefix);

@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Node;
 
 use super::node_status::{register_new_nodes, start_kubelet};
-use super::{Ctx, Kubelet, Runtime};
+use super::{Containers, Ctx, Kubelet, Runtime};
 use crate::kinds;
 use crate::shared::Shared;
 use crate::{Action, Change, ChangeType, Controller, Enqueue};
@@ -63,13 +63,22 @@ pub(crate) struct Kubelets {
     next_timer: u64,
     /// How many nodes there were at the last look (a new node's addresses follow theirs).
     known_nodes: usize,
+    /// The running containers exec and attach reach (see [`super::streams`]).
+    containers: Arc<Containers>,
 }
 
 impl Kubelets {
     pub(crate) const NAME: &str = "kubelet";
+    /// The key that steps main processes whose stdin input arrived.
+    pub(crate) const INPUT_KEY: &str = "stdin input";
 
     /// A kubelet for each of `nodes`, each recording its start-up events.
-    pub(crate) fn start(sh: &mut Shared, runtime: Arc<Runtime>, nodes: &[Node]) -> Self {
+    pub(crate) fn start(
+        sh: &mut Shared,
+        runtime: Arc<Runtime>,
+        nodes: &[Node],
+        containers: Arc<Containers>,
+    ) -> Self {
         let now = sh.store.clock().now();
         let kubelets = nodes
             .iter()
@@ -81,6 +90,7 @@ impl Kubelets {
             timers: HashMap::new(),
             next_timer: 0,
             known_nodes: nodes.len(),
+            containers,
         }
     }
 
@@ -115,6 +125,7 @@ impl Kubelets {
             wakes: &mut wakes,
             rec: &mut sh.recorder,
             store: &sh.store,
+            containers: &self.containers,
         };
         f(&mut self.kubelets, &mut cx);
         for (at, wake) in wakes {
@@ -166,7 +177,16 @@ impl Controller<Shared> for Kubelets {
         sh: &mut Shared,
         queue: &mut Enqueue<'_>,
     ) -> crate::Result<Action> {
-        if let Some(wake) = self.timers.remove(key) {
+        if key == Self::INPUT_KEY {
+            for (uid, i, epoch) in self.containers.take_wakes() {
+                let wake = Wake::Program(uid, i, epoch);
+                self.with_kubelets(sh, queue, |kubelets, cx| {
+                    for k in kubelets {
+                        k.fire(&wake, cx);
+                    }
+                });
+            }
+        } else if let Some(wake) = self.timers.remove(key) {
             self.with_kubelets(sh, queue, |kubelets, cx| {
                 for k in kubelets {
                     k.fire(&wake, cx);
