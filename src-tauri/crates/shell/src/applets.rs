@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use super::fileutils;
+pub(crate) use super::fileutils::{cat_streams, reads_stdin};
 use super::machine::{MAX_TEXT, Shell, floor_boundary};
 
 /// What running a command led to.
@@ -66,7 +68,7 @@ pub(crate) fn run(sh: &mut Shell, argv: &[String]) -> Outcome {
                 .vars
                 .get("HOSTNAME")
                 .cloned()
-                .or_else(|| sh.files.get("/etc/hostname").map(|s| s.trim().to_string()))
+                .or_else(|| sh.read_file("/etc/hostname").map(|s| s.trim().to_string()))
                 .unwrap_or_else(|| "localhost".into());
             sh.write(1, &format!("{h}\n"));
             Status(0)
@@ -91,18 +93,8 @@ pub(crate) fn run(sh: &mut Shell, argv: &[String]) -> Outcome {
         "seq" => seq(sh, args),
         "expr" => expr(sh, args),
         "grep" => grep(sh, args),
-        "tee" => {
-            let input = std::mem::take(&mut sh.stdin);
-            let append = args.iter().any(|a| a == "-a");
-            for f in args.iter().filter(|a| !a.starts_with('-')) {
-                if !append {
-                    sh.files.insert(f.clone(), String::new());
-                }
-                sh.append_file(f, &input);
-            }
-            sh.write(1, &input);
-            Status(0)
-        }
+        "tee" => fileutils::tee(sh, args),
+        "tar" => fileutils::tar(sh, args),
         "basename" => match args.first() {
             Some(p) => {
                 let t = p.trim_end_matches('/');
@@ -167,57 +159,12 @@ pub(crate) fn run(sh: &mut Shell, argv: &[String]) -> Outcome {
             }
             Status(st)
         }
-        "ls" => ls(sh, args),
-        "mkdir" | "rmdir" => Status(0),
-        "touch" => {
-            for a in args.iter().filter(|a| !a.starts_with('-')) {
-                if !sh.files.contains_key(a) {
-                    sh.append_file(a, "");
-                    sh.files.entry(a.clone()).or_default();
-                }
-            }
-            Status(0)
-        }
-        "rm" => {
-            let force = args.iter().any(|a| a.starts_with('-') && a.contains('f'));
-            let mut st = 0;
-            for a in args.iter().filter(|a| !a.starts_with('-')) {
-                if sh.files.remove(a).is_none() && !force {
-                    sh.write(
-                        2,
-                        &format!("rm: can't remove '{a}': No such file or directory\n"),
-                    );
-                    st = 1;
-                }
-            }
-            Status(st)
-        }
-        "cp" | "mv" => {
-            let ops: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-            let [src, dst] = ops.as_slice() else {
-                return usage(sh, "cp [-arPLHpfinlsTu] SOURCE DEST");
-            };
-            let Some(text) = sh.files.get(*src).cloned() else {
-                let name = &argv[0];
-                sh.write(
-                    2,
-                    &format!("{name}: can't stat '{src}': No such file or directory\n"),
-                );
-                return Status(1);
-            };
-            let dest = if sh.dir_exists(dst) {
-                let base = src.rsplit('/').next().unwrap_or(src);
-                format!("{}/{base}", dst.trim_end_matches('/'))
-            } else {
-                (*dst).clone()
-            };
-            if argv[0] == "mv" {
-                sh.files.remove(*src);
-            }
-            sh.files.insert(dest.clone(), String::new());
-            sh.append_file(&dest, &text);
-            Status(0)
-        }
+        "ls" => fileutils::ls(sh, args),
+        "mkdir" => fileutils::mkdir(sh, args),
+        "rmdir" => fileutils::rmdir(sh, args),
+        "touch" => fileutils::touch(sh, args),
+        "rm" => fileutils::rm(sh, args),
+        "cp" | "mv" => fileutils::cp_mv(sh, argv),
         // Anything else the image has is a long-running program the simulator does not
         // model (a server such as nginx): it runs silently until killed.
         _ => Outcome::Forever,
@@ -661,7 +608,7 @@ impl Test<'_> {
                 "-f" => sh.file_exists(&v),
                 "-d" => sh.dir_exists(&v),
                 "-e" | "-r" | "-w" => sh.file_exists(&v) || sh.dir_exists(&v),
-                "-s" => sh.files.get(&v).is_some_and(|c| !c.is_empty()),
+                "-s" => sh.fs.size(&sh.abs(&v)).is_some_and(|n| n > 0),
                 "-x" => {
                     let base = v.rsplit('/').next().unwrap_or_default();
                     sh.binaries.contains(base) || sh.dir_exists(&v)
@@ -701,13 +648,13 @@ fn test(sh: &mut Shell, args: &[String]) -> Outcome {
 /// Reads `path` (or stdin for `-`), reporting like `open_or_warn_stdin()`.
 fn read_input(sh: &mut Shell, applet: &str, path: &str) -> Option<String> {
     if path == "-" {
-        return Some(std::mem::take(&mut sh.stdin));
+        return Some(sh.take_stdin());
     }
     if path == "/dev/null" {
         return Some(String::new());
     }
-    if let Some(t) = sh.files.get(path) {
-        return Some(t.clone());
+    if let Some(t) = sh.read_file(path) {
+        return Some(t);
     }
     if sh.dir_exists(path) {
         sh.write(2, &format!("{applet}: read error: Is a directory\n"));
@@ -731,9 +678,18 @@ fn cat(sh: &mut Shell, args: &[String]) -> Outcome {
     }
     let mut st = 0;
     for f in files {
-        match read_input(sh, "cat", f) {
-            Some(t) => sh.write(1, &t),
-            None => st = 1,
+        // Bytes as they are: `cat` of a binary file (or a tar stream) is copied exactly.
+        let bytes = if f == "-" {
+            Some(sh.take_stdin_bytes())
+        } else {
+            sh.fs.read(&sh.abs(f))
+        };
+        match bytes {
+            Some(b) => sh.write_bytes(1, &b),
+            None => match read_input(sh, "cat", f) {
+                Some(t) => sh.write(1, &t),
+                None => st = 1,
+            },
         }
     }
     Status(st)
@@ -1302,7 +1258,7 @@ fn grep(sh: &mut Shell, args: &[String]) -> Outcome {
     let mut found = false;
     let mut err = false;
     for f in &files {
-        let Some(text) = (if f == "-" || sh.files.contains_key(f) {
+        let Some(text) = (if f == "-" || sh.file_exists(f) {
             read_input(sh, "grep", f)
         } else {
             sh.write(2, &format!("grep: {f}: No such file or directory\n"));
@@ -1358,41 +1314,4 @@ fn grep(sh: &mut Shell, args: &[String]) -> Outcome {
     } else {
         1
     })
-}
-
-fn ls(sh: &mut Shell, args: &[String]) -> Outcome {
-    let paths: Vec<String> = args
-        .iter()
-        .filter(|a| !a.starts_with('-'))
-        .cloned()
-        .collect();
-    let paths = if paths.is_empty() {
-        vec![sh.vars.get("PWD").cloned().unwrap_or_else(|| "/".into())]
-    } else {
-        paths
-    };
-    let mut st = 0;
-    for p in paths {
-        if sh.files.contains_key(&p) {
-            sh.write(1, &format!("{p}\n"));
-            continue;
-        }
-        if !sh.dir_exists(&p) {
-            sh.write(2, &format!("ls: {p}: No such file or directory\n"));
-            st = 1;
-            continue;
-        }
-        let pre = format!("{}/", p.trim_end_matches('/'));
-        let mut names: Vec<String> = sh
-            .files
-            .keys()
-            .filter_map(|k| k.strip_prefix(&pre))
-            .map(|r| r.split('/').next().unwrap_or(r).to_string())
-            .filter(|n| !n.is_empty() && !n.starts_with('.'))
-            .collect();
-        names.dedup();
-        let text: String = names.iter().map(|n| format!("{n}\n")).collect();
-        sh.write(1, &text);
-    }
-    Status(st)
 }

@@ -259,7 +259,11 @@ impl Fs {
     /// The names directly inside a directory, sorted, with whether each is a directory.
     pub fn list(&self, dir: &str) -> Vec<(String, bool)> {
         let p = normalize(dir);
-        let pre = if p == "/" { "/".to_string() } else { format!("{p}/") };
+        let pre = if p == "/" {
+            "/".to_string()
+        } else {
+            format!("{p}/")
+        };
         let t = self.lock();
         let mut out: BTreeMap<String, bool> = BTreeMap::new();
         let mut note = |full: &str, is_dir: bool| {

@@ -18,6 +18,7 @@
 //! scripts, words, files and nesting are capped.
 
 mod applets;
+mod fileutils;
 pub mod fs;
 mod machine;
 pub mod net;
@@ -175,9 +176,13 @@ pub fn spawn_with(
     } = env;
     fs.seed(&files);
     let mut argv: Vec<String> = argv.to_vec();
-    if cmd.contains('/') && files.contains_key(cmd) {
+    let script = if cmd.contains('/') {
+        fs.read_text(cmd)
+    } else {
+        None
+    };
+    if let Some(text) = script {
         // A script file run directly: `#!/bin/sh` (or no interpreter line).
-        let text = files.get(cmd).cloned().unwrap_or_default();
         if let Some(first) = text.lines().next().filter(|l| l.starts_with("#!")) {
             let interp = first[2..].split_whitespace().next().unwrap_or_default();
             let ib = interp.rsplit('/').next().unwrap_or_default();
@@ -196,13 +201,16 @@ pub fn spawn_with(
     } else if base.is_empty() || !binaries.contains(&base) {
         return Err(not_found());
     }
-    let mut sh = machine::Shell::new(vars, files, binaries, now_unix);
-    sh.fs = fs;
+    let mut sh = machine::Shell::new(vars, binaries, now_unix, fs);
     sh.net = net;
+    // fd 0 is the process's own stdin: `/dev/null` (end-of-file at once) unless opened.
+    sh.stdin_live = true;
+    sh.live.eof = !opts.stdin;
+    sh.live.tty = opts.tty;
     let first = argv[0].rsplit('/').next().unwrap_or_default().to_string();
     let mut machine;
     if is_shell(&first) {
-        match machine::parse_invocation(&argv, &sh.files) {
+        match machine::parse_invocation(&argv, &sh.fs) {
             Ok(inv) => {
                 machine = machine::Machine::new(sh);
                 machine.apply_invocation(inv);
@@ -217,6 +225,5 @@ pub fn spawn_with(
         machine = machine::Machine::new(sh);
         machine.start_argv(&argv);
     }
-    machine.set_stdin(opts);
     Ok(Process { machine })
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use super::Step;
 use super::applets::{self, Outcome};
 use super::parser::{self, N, Node, ParamOp, Part, Redir, RedirKind, Simple, SyntaxError, Word};
+use crate::fs::Fs;
 
 mod arithmetic;
 mod builtins;
@@ -29,8 +30,6 @@ use expansion::{glob_match, read_param_name};
 pub(crate) const MAX_CHUNK: usize = 64 * 1024;
 /// Largest expanded word, captured output or file the shell keeps.
 pub(crate) const MAX_TEXT: usize = 1024 * 1024;
-/// Most files the script may create in the file map.
-const MAX_FILES: usize = 4096;
 /// Interpreter steps without any output or sleep after which the process counts as
 /// spinning forever (`while true; do :; done`).
 pub(crate) const SPIN_LIMIT: u64 = 200_000;
@@ -57,7 +56,6 @@ pub(crate) enum Out {
 pub(crate) struct Shell {
     pub vars: BTreeMap<String, String>,
     pub exported: BTreeSet<String>,
-    pub files: BTreeMap<String, String>,
     pub binaries: BTreeSet<String>,
     pub now_unix: i64,
     pub arg0: String,
@@ -70,7 +68,10 @@ pub(crate) struct Shell {
     pub line: u32,
     pub fd1: Out,
     pub fd2: Out,
+    /// What fd 0 reads when it is not the process's own stdin (a pipe, a redirection).
     pub stdin: String,
+    /// fd 0 is the process's own stdin ([`Self::live`]), not [`Self::stdin`].
+    pub stdin_live: bool,
     pub out: VecDeque<Step>,
     pub sub_depth: usize,
     /// The container's shared filesystem.
@@ -79,6 +80,8 @@ pub(crate) struct Shell {
     pub live: LiveInput,
     /// The pod's network (`wget`, `nc`, `nslookup`, `curl`).
     pub net: crate::net::NetHandle,
+    /// A write to a file failed for lack of space since the last command started.
+    pub write_failed: bool,
 }
 
 /// Stdin of the process as fed from outside.
@@ -92,15 +95,14 @@ pub(crate) struct LiveInput {
 impl Shell {
     pub fn new(
         vars: BTreeMap<String, String>,
-        files: BTreeMap<String, String>,
         binaries: BTreeSet<String>,
         now_unix: i64,
+        fs: Fs,
     ) -> Self {
         let exported = vars.keys().cloned().collect();
         Shell {
             vars,
             exported,
-            files,
             binaries,
             now_unix,
             arg0: "sh".into(),
@@ -114,11 +116,16 @@ impl Shell {
             fd1: Out::Stdout,
             fd2: Out::Stderr,
             stdin: String::new(),
+            stdin_live: false,
             out: VecDeque::new(),
             sub_depth: 0,
-            fs: crate::fs::Fs::default(),
-            live: LiveInput::default(),
+            fs,
+            live: LiveInput {
+                eof: true,
+                ..LiveInput::default()
+            },
             net: Default::default(),
+            write_failed: false,
         }
     }
 
@@ -148,17 +155,72 @@ impl Shell {
                     rest = b;
                 }
             }
-            Out::File(path) => self.append_file(&path, text),
+            Out::File(path) => self.append_file(&path, text.as_bytes()),
         }
     }
 
-    pub fn append_file(&mut self, path: &str, text: &str) {
-        if !self.files.contains_key(path) && self.files.len() >= MAX_FILES {
-            return;
+    /// Writes bytes that need not be text (an archive, a binary file) to fd 1 or 2.
+    pub fn write_bytes(&mut self, fd: u32, data: &[u8]) {
+        if let Ok(t) = std::str::from_utf8(data) {
+            return self.write(fd, t);
         }
-        let f = self.files.entry(path.to_string()).or_default();
-        let room = MAX_TEXT.saturating_sub(f.len());
-        f.push_str(&text[..floor_boundary(text, room)]);
+        let target = if fd == 2 {
+            self.fd2.clone()
+        } else {
+            self.fd1.clone()
+        };
+        match target {
+            Out::Null => {}
+            Out::Stdout | Out::Stderr => {
+                for chunk in data.chunks(MAX_CHUNK) {
+                    self.out.push_back(if target == Out::Stderr {
+                        Step::Stderr(String::from_utf8_lossy(chunk).into_owned())
+                    } else {
+                        Step::Binary(chunk.to_vec())
+                    });
+                }
+            }
+            Out::File(path) => self.append_file(&path, data),
+        }
+    }
+
+    /// Appends to a file of the container; a full filesystem marks the command's write
+    /// as failed ([`Self::write_failed`]).
+    pub fn append_file(&mut self, path: &str, data: &[u8]) {
+        let p = self.abs(path);
+        if self.fs.append(&p, data).is_err() {
+            self.write_failed = true;
+        }
+    }
+
+    /// `path` made absolute against `$PWD`.
+    pub fn abs(&self, p: &str) -> String {
+        if p.starts_with('/') {
+            crate::fs::normalize(p)
+        } else {
+            let pwd = self.vars.get("PWD").map_or("/", String::as_str);
+            crate::fs::normalize(&format!("{pwd}/{p}"))
+        }
+    }
+
+    /// A file's text.
+    pub fn read_file(&self, path: &str) -> Option<String> {
+        self.fs.read_text(&self.abs(path))
+    }
+
+    /// Everything fd 0 holds, as text; the process's own stdin is read to its end (the
+    /// caller made sure end-of-file arrived).
+    pub fn take_stdin(&mut self) -> String {
+        String::from_utf8_lossy(&self.take_stdin_bytes()).into_owned()
+    }
+
+    /// Everything fd 0 holds, as bytes.
+    pub fn take_stdin_bytes(&mut self) -> Vec<u8> {
+        if self.stdin_live {
+            std::mem::take(&mut self.live.buf)
+        } else {
+            std::mem::take(&mut self.stdin).into_bytes()
+        }
     }
 
     pub fn get_var(&self, name: &str) -> Option<String> {
@@ -213,39 +275,11 @@ impl Shell {
     }
 
     pub fn file_exists(&self, path: &str) -> bool {
-        self.files.contains_key(path)
+        self.fs.is_file(&self.abs(path))
     }
 
     pub fn dir_exists(&self, path: &str) -> bool {
-        let p = path.trim_end_matches('/');
-        if p.is_empty() {
-            return true;
-        }
-        const DIRS: &[&str] = &[
-            "/bin",
-            "/dev",
-            "/etc",
-            "/home",
-            "/proc",
-            "/root",
-            "/run",
-            "/sbin",
-            "/sys",
-            "/tmp",
-            "/usr",
-            "/usr/bin",
-            "/usr/sbin",
-            "/usr/local",
-            "/usr/local/bin",
-            "/var",
-            "/var/log",
-            "/var/run",
-        ];
-        if DIRS.contains(&p) {
-            return true;
-        }
-        let pre = format!("{p}/");
-        self.files.keys().any(|k| k.starts_with(&pre))
+        self.fs.is_dir(&self.abs(path))
     }
 
     /// Whether `name` (a bare command name) is an executable of the image.
@@ -280,6 +314,18 @@ struct Saved {
     fd1: Out,
     fd2: Out,
     stdin: String,
+    stdin_live: bool,
+}
+
+/// What an interrupted command waits for on the process's stdin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// Any byte (a streaming `cat`).
+    Data,
+    /// A whole line (`read`, the interactive shell).
+    Line,
+    /// End-of-file (`wc`, `tar -x`: they read everything).
+    Eof,
 }
 
 #[derive(Debug, Clone)]
@@ -322,7 +368,17 @@ enum Frame {
     Fds {
         fd1: Out,
         fd2: Out,
-        stdin: Option<String>,
+        stdin: Option<(String, bool)>,
+    },
+    /// A command (already expanded, redirections applied) that waits for stdin, run again
+    /// when the input it wants has arrived.
+    Retry(Vec<String>),
+    /// An interactive shell (or `sh -s`) reading its commands from stdin line by line.
+    /// `pending` holds the lines of a command not yet complete (`if …` awaiting `fi`).
+    Interactive {
+        pending: String,
+        prompt: bool,
+        shown: bool,
     },
     /// Function call boundary; `return` stops here.
     Func {
@@ -354,6 +410,8 @@ pub(crate) struct Machine {
     stack: Vec<Frame>,
     exited: Option<i32>,
     blocked: bool,
+    /// Blocked on the process's stdin until it holds what this says.
+    waiting: Option<Want>,
     silent_ticks: u64,
     unslept_bytes: usize,
     unslept_steps: usize,
@@ -373,6 +431,7 @@ impl Machine {
             stack: Vec::new(),
             exited: None,
             blocked: false,
+            waiting: None,
             silent_ticks: 0,
             unslept_bytes: 0,
             unslept_steps: 0,
@@ -400,9 +459,26 @@ impl Machine {
         self.stack.push(Frame::Run(Arc::new(Node::Simple(s))));
     }
 
-    pub fn set_stdin(&mut self, opts: crate::SpawnOptions) {
-        self.sh.live.eof = !opts.stdin;
-        self.sh.live.tty = opts.tty;
+    /// Whether the process's stdin holds what a waiting command wants.
+    fn input_ready(&self, want: Want) -> bool {
+        let live = &self.sh.live;
+        live.eof
+            || match want {
+                Want::Data => !live.buf.is_empty(),
+                Want::Line => live.buf.contains(&b'\n'),
+                Want::Eof => false,
+            }
+    }
+
+    /// Suspends `argv` until the process's stdin holds what `want` says; `false` when it
+    /// already does (or fd 0 is not the process's stdin) and the command can run now.
+    pub(crate) fn wait_for_input(&mut self, argv: &[String], want: Want) -> bool {
+        if !self.sh.stdin_live || self.input_ready(want) {
+            return false;
+        }
+        self.push(Frame::Retry(argv.to_vec()));
+        self.waiting = Some(want);
+        true
     }
 
     pub fn feed_stdin(&mut self, bytes: &[u8]) {
@@ -416,8 +492,46 @@ impl Machine {
             .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
+    /// Ctrl-C: an interactive shell on a terminal drops what runs and prompts again.
     pub fn interrupt(&mut self) -> bool {
-        false
+        let Some(pos) = self
+            .stack
+            .iter()
+            .rposition(|f| matches!(f, Frame::Interactive { prompt: true, .. }))
+        else {
+            return false;
+        };
+        if self.exited.is_some() {
+            return false;
+        }
+        while self.stack.len() > pos + 1 {
+            match self.stack.pop() {
+                Some(Frame::Restore(saved)) => self.restore(*saved),
+                Some(Frame::Fds { fd1, fd2, stdin }) => self.restore_fds(fd1, fd2, stdin),
+                _ => {}
+            }
+        }
+        if let Some(Frame::Interactive { pending, shown, .. }) = self.stack.last_mut() {
+            pending.clear();
+            *shown = false;
+        }
+        self.waiting = None;
+        self.blocked = false;
+        self.silent_ticks = 0;
+        self.sh.out.retain(|s| !matches!(s, Step::Sleep(_)));
+        // ash's SIGINT handler ends the line (`newline_and_flush(stderr)`); status 130.
+        self.sh.write(2, "\n");
+        self.sh.status = 130;
+        true
+    }
+
+    fn restore_fds(&mut self, fd1: Out, fd2: Out, stdin: Option<(String, bool)>) {
+        self.sh.fd1 = fd1;
+        self.sh.fd2 = fd2;
+        if let Some((s, live)) = stdin {
+            self.sh.stdin = s;
+            self.sh.stdin_live = live;
+        }
     }
 
     pub fn close_stdin(&mut self) {
@@ -436,6 +550,13 @@ impl Machine {
             }
             if let Some(code) = self.exited {
                 return Step::Exit(code);
+            }
+            if let Some(want) = self.waiting {
+                if !self.input_ready(want) {
+                    return Step::WaitInput;
+                }
+                self.waiting = None;
+                self.silent_ticks = 0;
             }
             if self.blocked || self.silent_ticks > SPIN_LIMIT {
                 self.blocked = true;
@@ -545,7 +666,6 @@ impl Machine {
             return None;
         }
         let mut sh = Shell {
-            files: std::mem::take(&mut self.sh.files),
             out: VecDeque::new(),
             stdin,
             fd1: Out::Stdout,
@@ -559,8 +679,8 @@ impl Machine {
         Some(m)
     }
 
-    fn join_sub(&mut self, mut child: Machine, run: &SubRun) {
-        self.sh.files = std::mem::take(&mut child.sh.files);
+    fn join_sub(&mut self, child: Machine, run: &SubRun) {
+        self.sh.write_failed |= child.sh.write_failed;
         self.silent_ticks = self.silent_ticks.max(child.silent_ticks);
         for e in &run.stderr {
             self.sh.write(2, e);
@@ -716,13 +836,13 @@ impl Machine {
                 }
             }
             Frame::Restore(saved) => self.restore(*saved),
-            Frame::Fds { fd1, fd2, stdin } => {
-                self.sh.fd1 = fd1;
-                self.sh.fd2 = fd2;
-                if let Some(s) = stdin {
-                    self.sh.stdin = s;
-                }
-            }
+            Frame::Fds { fd1, fd2, stdin } => self.restore_fds(fd1, fd2, stdin),
+            Frame::Retry(argv) => self.command(argv),
+            Frame::Interactive {
+                pending,
+                prompt,
+                shown,
+            } => self.interactive(pending, prompt, shown),
             Frame::Func { positional } => self.sh.positional = positional,
             Frame::ExitAfter => {
                 let s = self.sh.status;
@@ -755,6 +875,7 @@ impl Machine {
             fd1: self.sh.fd1.clone(),
             fd2: self.sh.fd2.clone(),
             stdin: self.sh.stdin.clone(),
+            stdin_live: self.sh.stdin_live,
         }
     }
 
@@ -770,6 +891,7 @@ impl Machine {
         self.sh.fd1 = s.fd1;
         self.sh.fd2 = s.fd2;
         self.sh.stdin = s.stdin;
+        self.sh.stdin_live = s.stdin_live;
     }
 
     /// Unwinds frames for `exit`, `break`, `continue`, `return`.
@@ -790,13 +912,7 @@ impl Machine {
                     }
                     return;
                 }
-                Frame::Fds { fd1, fd2, stdin } => {
-                    self.sh.fd1 = fd1;
-                    self.sh.fd2 = fd2;
-                    if let Some(s) = stdin {
-                        self.sh.stdin = s;
-                    }
-                }
+                Frame::Fds { fd1, fd2, stdin } => self.restore_fds(fd1, fd2, stdin),
                 Frame::Func { positional } => {
                     self.sh.positional = positional;
                     if let Flow::Return(c) = flow {
@@ -860,7 +976,14 @@ impl Machine {
     fn start(&mut self, node: N) {
         match &*node {
             Node::Simple(s) => self.simple(s),
-            Node::Pipeline(cmds) => self.pipeline(cmds),
+            Node::Pipeline(cmds) => {
+                if cmds.len() > 1 && self.sh.stdin_live && !self.sh.live.eof {
+                    self.push(Frame::Run(node.clone()));
+                    self.waiting = Some(Want::Eof);
+                    return;
+                }
+                self.pipeline(cmds)
+            }
             Node::Not(n) => {
                 self.push(Frame::Not);
                 self.push(Frame::Guard);
@@ -993,7 +1116,7 @@ impl Machine {
         Frame::Fds {
             fd1: self.sh.fd1.clone(),
             fd2: self.sh.fd2.clone(),
-            stdin: touches_stdin.then(|| self.sh.stdin.clone()),
+            stdin: touches_stdin.then(|| (self.sh.stdin.clone(), self.sh.stdin_live)),
         }
     }
 
@@ -1003,11 +1126,7 @@ impl Machine {
             return;
         }
         if let Some(Frame::Fds { fd1, fd2, stdin }) = self.stack.pop() {
-            self.sh.fd1 = fd1;
-            self.sh.fd2 = fd2;
-            if let Some(s) = stdin {
-                self.sh.stdin = s;
-            }
+            self.restore_fds(fd1, fd2, stdin);
         }
     }
 
@@ -1020,7 +1139,12 @@ impl Machine {
         let Some((last, first)) = cmds.split_last() else {
             return;
         };
-        let mut input = self.sh.stdin.clone();
+        // The first stage reads the process's stdin: it runs once all of it has arrived.
+        let mut input = if self.sh.stdin_live {
+            self.sh.take_stdin()
+        } else {
+            self.sh.stdin.clone()
+        };
         let mut slept = Duration::ZERO;
         let mut blocked = false;
         for c in first {
@@ -1032,13 +1156,13 @@ impl Machine {
         if slept > Duration::ZERO {
             self.sh.out.push_back(Step::Sleep(slept));
         }
-        let mut saved = self.save();
-        saved.stdin = self.sh.stdin.clone();
+        let saved = self.save();
         if blocked {
             self.push(Frame::BlockAfter);
         }
         self.push(Frame::Restore(Box::new(saved)));
         self.sh.stdin = input;
+        self.sh.stdin_live = false;
         self.push(Frame::Run(last.clone()));
     }
 
@@ -1078,9 +1202,10 @@ impl Machine {
                 self.sh.fd1.clone(),
                 self.sh.fd2.clone(),
                 self.sh.stdin.clone(),
+                self.sh.stdin_live,
             );
             let r = self.apply_redirs(&s.redirs);
-            (self.sh.fd1, self.sh.fd2, self.sh.stdin) = saved;
+            (self.sh.fd1, self.sh.fd2, self.sh.stdin, self.sh.stdin_live) = saved;
             self.sh.status = match r {
                 Err(st) => st,
                 Ok(()) => subst_status.unwrap_or(0),
@@ -1181,7 +1306,33 @@ impl Machine {
         }
         let mut args = argv.clone();
         args[0] = applet;
-        match applets::run(&mut self.sh, &args) {
+        if let Some(want) = applets::reads_stdin(&args)
+            && self.wait_for_input(&argv, want)
+        {
+            return;
+        }
+        if args[0] == "cat"
+            && self.sh.stdin_live
+            && !self.sh.live.eof
+            && applets::cat_streams(&args)
+        {
+            // `cat` copies the process's stdin as it arrives (an attach, `exec -i`).
+            let data = std::mem::take(&mut self.sh.live.buf);
+            self.sh.write_bytes(1, &data);
+            self.push(Frame::Retry(argv));
+            self.waiting = Some(Want::Data);
+            return;
+        }
+        self.sh.write_failed = false;
+        let outcome = applets::run(&mut self.sh, &args);
+        if std::mem::take(&mut self.sh.write_failed) {
+            // The write that hit the cap fails like a full disk (`full_write()` → ENOSPC).
+            let m = format!("{}: write error: {}\n", args[0], crate::fs::ENOSPC);
+            self.sh.write(2, &m);
+            self.sh.status = 1;
+            return;
+        }
+        match outcome {
             Outcome::Status(s) => self.sh.status = s & 0xff,
             Outcome::Sleep(d, s) => {
                 self.sh.out.push_back(Step::Sleep(d));
@@ -1204,7 +1355,7 @@ impl Machine {
 
     /// A script file from the file map run by path (`#!/bin/sh` or no interpreter line).
     fn run_script_file(&mut self, path: &str, argv: &[String]) {
-        let text = self.sh.files.get(path).cloned().unwrap_or_default();
+        let text = self.sh.read_file(path).unwrap_or_default();
         if let Some(first) = text.lines().next().filter(|l| l.starts_with("#!")) {
             let interp = first[2..].split_whitespace().next().unwrap_or_default();
             let base = interp.rsplit('/').next().unwrap_or_default();
@@ -1226,7 +1377,7 @@ impl Machine {
     /// `sh -c …` / `sh FILE` inside a script: a child shell with a fresh state.
     fn nested_shell(&mut self, argv: &[String]) {
         let saved = self.save();
-        let inv = match parse_invocation(argv, &self.sh.files) {
+        let inv = match parse_invocation(argv, &self.sh.fs) {
             Ok(inv) => inv,
             Err((msg, code)) => {
                 let m = format!("{}: {msg}\n", argv[0]);
@@ -1249,9 +1400,181 @@ impl Machine {
         self.sh.xtrace = inv.xtrace;
         match inv.script {
             Some(text) => self.start_script(parser::parse_script(&text)),
-            None => self.sh.status = 0,
+            None if self.sh.stdin_live => {
+                // No script: commands come from stdin, one at a time as they arrive (ash's
+                // `cmdloop()`); prompts when interactive (`-i`, or stdin on a terminal).
+                self.sh.status = 0;
+                self.push(Frame::Interactive {
+                    pending: String::new(),
+                    prompt: inv.interactive || self.sh.live.tty,
+                    shown: false,
+                });
+            }
+            None => {
+                // A pipe or redirection inside the script: all of it is there already.
+                let text = std::mem::take(&mut self.sh.stdin);
+                self.sh.status = 0;
+                self.start_script(parser::parse_script(&text));
+            }
         }
     }
+
+    /// One turn of the interactive loop: prompt, read a line, run what is complete.
+    fn interactive(&mut self, mut pending: String, prompt: bool, mut shown: bool) {
+        if prompt && !shown {
+            let p = if pending.is_empty() {
+                self.ps1()
+            } else {
+                self.sh
+                    .vars
+                    .get("PS2")
+                    .cloned()
+                    .unwrap_or_else(|| "> ".into())
+            };
+            // On a terminal line editing prints the prompt on stdout; `sh -i` on a pipe
+            // prints it on stderr (ash's `putprompt()`).
+            let fd = if self.sh.live.tty { 1 } else { 2 };
+            self.sh.write(fd, &p);
+            shown = true;
+        }
+        let live = &mut self.sh.live;
+        let line = match live.buf.iter().position(|b| *b == b'\n') {
+            Some(i) => {
+                let l: Vec<u8> = live.buf.drain(..=i).collect();
+                Some(String::from_utf8_lossy(&l).into_owned())
+            }
+            None if live.eof && !live.buf.is_empty() => {
+                let l = std::mem::take(&mut live.buf);
+                Some(String::from_utf8_lossy(&l).into_owned() + "\n")
+            }
+            None => None,
+        };
+        let Some(line) = line else {
+            if self.sh.live.eof {
+                if !pending.is_empty() {
+                    // A command left open at end-of-file: its syntax error shows.
+                    self.push(Frame::Interactive {
+                        pending: String::new(),
+                        prompt,
+                        shown: true,
+                    });
+                    self.run_interactive(&pending, true);
+                    return;
+                }
+                if prompt {
+                    // ash's `cmdloop()` ends the prompt line at end-of-file.
+                    self.sh.write(2, "\n");
+                }
+                let st = self.sh.status;
+                self.flow(Flow::Exit(st));
+                return;
+            }
+            self.push(Frame::Interactive {
+                pending,
+                prompt,
+                shown,
+            });
+            self.waiting = Some(Want::Line);
+            return;
+        };
+        pending.push_str(&line);
+        if pending.len() > MAX_TEXT {
+            pending.clear();
+        }
+        let script = parser::parse_script(&pending);
+        if script.error.as_ref().is_some_and(|e| is_incomplete(&e.msg)) && !self.sh.live.eof {
+            self.push(Frame::Interactive {
+                pending,
+                prompt,
+                shown: false,
+            });
+            return;
+        }
+        self.push(Frame::Interactive {
+            pending: String::new(),
+            prompt,
+            shown: false,
+        });
+        self.run_interactive(&pending, false);
+    }
+
+    /// Runs one command line of the interactive loop. A syntax error is reported and the
+    /// loop goes on (only a non-interactive shell exits on it).
+    fn run_interactive(&mut self, text: &str, at_eof: bool) {
+        let script = parser::parse_script(text);
+        if let Some(e) = &script.error
+            && (script.items.is_empty() || at_eof)
+        {
+            self.sh.line = e.line;
+            self.sh.diag(None, &format!("syntax error: {}", e.msg));
+            self.sh.status = 2;
+            return;
+        }
+        if let Some(e) = &script.error {
+            self.sh.line = e.line;
+            self.sh.diag(None, &format!("syntax error: {}", e.msg));
+            self.sh.status = 2;
+            return;
+        }
+        self.push(Frame::Script {
+            items: script.items,
+            idx: 0,
+            error: None,
+        });
+    }
+
+    /// `$PS1`, or busybox's default `\w \$ ` (with `FEATURE_EDITING_FANCY_PROMPT`): the
+    /// working directory with `$HOME` as `~`, then `#` for root.
+    fn ps1(&self) -> String {
+        let raw = self
+            .sh
+            .vars
+            .get("PS1")
+            .cloned()
+            .unwrap_or_else(|| "\\w \\$ ".into());
+        let pwd = self
+            .sh
+            .vars
+            .get("PWD")
+            .cloned()
+            .unwrap_or_else(|| "/".into());
+        let home = self.sh.vars.get("HOME").cloned().unwrap_or_default();
+        let w = if !home.is_empty() && home != "/" && pwd == home {
+            "~".to_string()
+        } else if !home.is_empty() && home != "/" && pwd.starts_with(&format!("{home}/")) {
+            format!("~{}", &pwd[home.len()..])
+        } else {
+            pwd.clone()
+        };
+        let host = self.sh.vars.get("HOSTNAME").cloned().unwrap_or_default();
+        let mut out = String::new();
+        let mut it = raw.chars();
+        while let Some(c) = it.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match it.next() {
+                Some('w') => out.push_str(&w),
+                Some('W') => out.push_str(pwd.rsplit('/').find(|s| !s.is_empty()).unwrap_or("/")),
+                Some('$') => out.push('#'),
+                Some('h') => out.push_str(host.split('.').next().unwrap_or_default()),
+                Some('H') => out.push_str(&host),
+                Some('u') => out.push_str("root"),
+                Some(o) => {
+                    out.push('\\');
+                    out.push(o);
+                }
+                None => out.push('\\'),
+            }
+        }
+        out
+    }
+}
+
+/// Whether a syntax error only says the command goes on in the next line.
+fn is_incomplete(msg: &str) -> bool {
+    msg.contains("end of file") || msg.starts_with("unterminated")
 }
 
 impl Shell {
@@ -1260,7 +1583,6 @@ impl Shell {
         Shell {
             vars: self.vars.clone(),
             exported: self.exported.clone(),
-            files: BTreeMap::new(),
             binaries: self.binaries.clone(),
             now_unix: self.now_unix,
             arg0: self.arg0.clone(),
@@ -1274,11 +1596,16 @@ impl Shell {
             fd1: Out::Stdout,
             fd2: Out::Stderr,
             stdin: String::new(),
+            stdin_live: false,
             out: VecDeque::new(),
             sub_depth: self.sub_depth,
             fs: self.fs.clone(),
-            live: LiveInput::default(),
+            live: LiveInput {
+                eof: true,
+                ..LiveInput::default()
+            },
             net: self.net.clone(),
+            write_failed: false,
         }
     }
 }
@@ -1293,25 +1620,26 @@ pub(crate) struct Invocation {
     pub positional: Vec<String>,
     pub errexit: bool,
     pub xtrace: bool,
-    /// `None`: no `-c` and no file, so the shell reads its (empty) stdin.
+    /// `-i`: prompts even when stdin is not a terminal.
+    pub interactive: bool,
+    /// `None`: no `-c` and no file (or `-s`), so the shell reads its commands from stdin.
     pub script: Option<String>,
 }
 
 /// Parses `sh [-ex] [-c SCRIPT [ARG0 [ARGS…]] | FILE [ARGS…]]`.
 /// Errors carry the message (after `"<argv0>: "`) and the exit status.
-pub(crate) fn parse_invocation(
-    argv: &[String],
-    files: &BTreeMap<String, String>,
-) -> Result<Invocation, (String, i32)> {
+pub(crate) fn parse_invocation(argv: &[String], fs: &Fs) -> Result<Invocation, (String, i32)> {
     let mut inv = Invocation {
         arg0: argv.first().cloned().unwrap_or_else(|| "sh".into()),
         commandname: None,
         positional: Vec::new(),
         errexit: false,
         xtrace: false,
+        interactive: false,
         script: None,
     };
     let mut minus_c = false;
+    let mut minus_s = false;
     let mut i = 1;
     while let Some(a) = argv.get(i) {
         let (on, flags) = match (a.strip_prefix('-'), a.strip_prefix('+')) {
@@ -1329,7 +1657,9 @@ pub(crate) fn parse_invocation(
                 'e' => inv.errexit = on,
                 'x' => inv.xtrace = on,
                 'o' => i += 1,
-                's' | 'i' | 'l' | 'u' | 'v' | 'f' | 'm' | 'n' | 'a' | 'C' | 'b' => {}
+                's' => minus_s = true,
+                'i' => inv.interactive = on,
+                'l' | 'u' | 'v' | 'f' | 'm' | 'n' | 'a' | 'C' | 'b' => {}
                 _ => {
                     return Err((
                         format!("illegal option {}{c}", if on { '-' } else { '+' }),
@@ -1350,11 +1680,13 @@ pub(crate) fn parse_invocation(
             inv.commandname = Some(a0.clone());
             inv.positional = rest[2..].to_vec();
         }
+    } else if minus_s {
+        inv.positional = rest.to_vec();
     } else if let Some(file) = rest.first() {
-        let Some(text) = files.get(file) else {
+        let Some(text) = fs.read_text(file) else {
             return Err((format!("can't open '{file}': No such file or directory"), 2));
         };
-        inv.script = Some(text.clone());
+        inv.script = Some(text);
         inv.arg0 = file.clone();
         inv.commandname = Some(file.clone());
         inv.positional = rest[1..].to_vec();

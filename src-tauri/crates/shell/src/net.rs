@@ -193,11 +193,7 @@ pub(crate) fn run(cx: &Ctx<'_>, argv: &[String]) -> Run {
 /// clock from `sh`, and applies the applet's output, sleeps and files in order.
 pub(crate) fn applet(sh: &mut crate::machine::Shell, argv: &[String]) -> crate::applets::Outcome {
     use crate::applets::Outcome;
-    let resolv = sh
-        .files
-        .get("/etc/resolv.conf")
-        .cloned()
-        .or_else(|| sh.fs.read_text("/etc/resolv.conf"));
+    let resolv = sh.fs.read_text("/etc/resolv.conf");
     let pwd = sh.vars.get("PWD").cloned().unwrap_or_else(|| "/".into());
     let absolute = |p: &str| {
         if p.starts_with('/') {
@@ -207,12 +203,8 @@ pub(crate) fn applet(sh: &mut crate::machine::Shell, argv: &[String]) -> crate::
         }
     };
     let result = {
-        let files = &sh.files;
         let fs = &sh.fs;
-        let exists = |p: &str| {
-            let a = absolute(p);
-            files.contains_key(&a) || fs.exists(&a)
-        };
+        let exists = |p: &str| fs.exists(&absolute(p));
         let cx = Ctx {
             net: &sh.net,
             resolv,
@@ -232,10 +224,10 @@ pub(crate) fn applet(sh: &mut crate::machine::Shell, argv: &[String]) -> crate::
                 sh.out.push_back(crate::Step::Sleep(d));
             }
             Effect::WriteFile(path, text) => {
-                let a = absolute(&path);
-                let _ = sh.fs.write(&a, text.as_bytes());
-                sh.files.insert(a.clone(), String::new());
-                sh.append_file(&a, &text);
+                if let Err(e) = sh.fs.write(&absolute(&path), text.as_bytes()) {
+                    sh.write(2, &format!("{}: can't open '{path}': {e}\n", argv[0]));
+                    return Outcome::Status(1);
+                }
             }
         }
     }

@@ -112,7 +112,7 @@ impl Machine {
                     self.sh.status = 0;
                     return;
                 };
-                let Some(text) = self.sh.files.get(path).cloned() else {
+                let Some(text) = self.sh.read_file(path) else {
                     self.sh.diag(
                         Some(&name),
                         &format!("can't open '{path}': No such file or directory"),
@@ -322,6 +322,21 @@ impl Machine {
     pub(super) fn builtin_read(&mut self, args: &[String]) {
         let names: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
         let raw = args.iter().any(|a| a == "-r");
+        let live = self.sh.stdin_live;
+        if live {
+            // The process's own stdin: wait for a whole line (or end-of-file), take it.
+            let mut argv = vec!["read".to_string()];
+            argv.extend(args.iter().cloned());
+            if self.wait_for_input(&argv, Want::Line) {
+                return;
+            }
+            let buf = &mut self.sh.live.buf;
+            let line: Vec<u8> = match buf.iter().position(|b| *b == b'\n') {
+                Some(i) => buf.drain(..=i).collect(),
+                None => std::mem::take(buf),
+            };
+            self.sh.stdin = String::from_utf8_lossy(&line).into_owned();
+        }
         if self.sh.stdin.is_empty() {
             for n in &names {
                 self.sh.set_var(n, "");

@@ -21,6 +21,7 @@ impl Machine {
                     };
                     if r.fd == 0 {
                         self.sh.stdin = text;
+                        self.sh.stdin_live = false;
                     }
                     continue;
                 }
@@ -39,8 +40,10 @@ impl Machine {
                     }
                     if target == "/dev/null" {
                         self.sh.stdin.clear();
-                    } else if let Some(t) = self.sh.files.get(&target) {
-                        self.sh.stdin = t.clone();
+                        self.sh.stdin_live = false;
+                    } else if let Some(t) = self.sh.read_file(&target) {
+                        self.sh.stdin = t;
+                        self.sh.stdin_live = false;
                     } else {
                         self.sh.diag(
                             None,
@@ -61,17 +64,22 @@ impl Machine {
                                 return Err(1);
                             }
                             let p = self.abs_path(p);
-                            if r.kind == RedirKind::Out || !self.sh.files.contains_key(&p) {
-                                if !self.sh.files.contains_key(&p)
-                                    && self.sh.files.len() >= MAX_FILES
-                                {
-                                    self.sh.diag(
-                                        None,
-                                        &format!("can't create {p}: No space left on device"),
-                                    );
-                                    return Err(1);
-                                }
-                                self.sh.files.insert(p.clone(), String::new());
+                            if !self.sh.fs.is_dir(crate::fs::parent(&p)) {
+                                // ash: `errmsg(ENOENT, "nonexistent directory")`.
+                                self.sh.diag(
+                                    None,
+                                    &format!("can't create {p}: nonexistent directory"),
+                                );
+                                return Err(1);
+                            }
+                            if (r.kind == RedirKind::Out || !self.sh.fs.is_file(&p))
+                                && self.sh.fs.write(&p, b"").is_err()
+                            {
+                                self.sh.diag(
+                                    None,
+                                    &format!("can't create {p}: {}", crate::fs::ENOSPC),
+                                );
+                                return Err(1);
                             }
                             Out::File(p)
                         }
