@@ -25,6 +25,7 @@
 //! | `rollout-complete` | `deployment`, `revision?` | the rollout is complete as `kubectl rollout status` judges it (spec observed, every replica updated, no old replica left, every updated replica available) and, if given, the Deployment is at revision `revision` or later |
 //! | `job-succeeded` | `job` | the Job's `Complete` condition is True |
 //! | `workload-images-pulled` | `workload`, `container?` | `workload` is `<kind>/<name>` (`deployment/web`, `statefulset/db`, `daemonset/agent`, `job/report`, kubectl's short names too); it has pods, every live one has pulled the image its spec names (as `image-resolvable`), and a Deployment's current template has pods |
+//! | `service-endpoints` | `service`, `min_ready?` | the Service exists, is not being deleted, and its EndpointSlices list at least `min_ready` (default 1) ready endpoints with the Service's ports (an endpoint whose named targetPort the pod lacks does not count); read from the EndpointSlices the cluster's controller wrote, so it works on a real cluster too |
 //!
 //! Workload checks follow the workload, not a pod name, so a rollout that replaces every pod
 //! still passes; deleting the workload (or replacing it with another of a different name) does
@@ -39,6 +40,7 @@ use ts_rs::TS;
 
 use super::format::Objective;
 use crate::pipeline::print_pod;
+use crate::pipeline::services::ServiceObjects;
 use crate::pipeline::workload::{
     RevisionRole, WorkloadKind, WorkloadObject, Workloads, controller_ref,
 };
@@ -167,6 +169,11 @@ pub enum Check {
         #[serde(default)]
         container: Option<String>,
     },
+    ServiceEndpoints {
+        service: String,
+        #[serde(default, deserialize_with = "at_least_one")]
+        min_ready: Option<u32>,
+    },
 }
 
 impl Check {
@@ -192,6 +199,7 @@ impl Check {
             Check::WorkloadImagesPulled { workload, .. } => {
                 (workload.kind.as_str(), &workload.name)
             }
+            Check::ServiceEndpoints { service, .. } => ("Service", service),
         }
     }
 }
@@ -570,10 +578,134 @@ fn evaluate_workload_check(
     }
 }
 
+/// `n endpoint` / `n endpoints`.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// `service-endpoints`: count the ready endpoints the Service's EndpointSlices list and, when
+/// there are too few, say why in the words a learner would reach the answer with (the
+/// selector matching no pod, pods that are not ready, a named targetPort no container has).
+fn service_endpoints(
+    snap: &Snapshot<'_>,
+    objects: &ServiceObjects,
+    service: &str,
+    min_ready: u32,
+) -> (ObjectiveStatus, String) {
+    let Some(svc) = objects.service(service) else {
+        return not_met(format!(
+            "there is no service named {service} (deleting it is not a fix)"
+        ));
+    };
+    if svc.metadata.deletion_timestamp.is_some() {
+        return not_met(format!("{service} is being deleted"));
+    }
+    let spec = svc.spec.clone().unwrap_or_default();
+    let has_ports = spec.ports.as_ref().is_some_and(|p| !p.is_empty());
+    let mut ready: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut ready_without_port = 0usize;
+    for slice in objects.slices_iter().filter(|s| {
+        s.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("kubernetes.io/service-name"))
+            .map(String::as_str)
+            == Some(service)
+    }) {
+        let with_ports = !has_ports || slice.ports.as_ref().is_some_and(|p| !p.is_empty());
+        for ep in &slice.endpoints {
+            // An unset `ready` means ready (discovery/v1's contract).
+            let is_ready = ep.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
+            if !is_ready {
+                continue;
+            }
+            if with_ports {
+                ready.extend(ep.addresses.iter().take(1).cloned());
+            } else {
+                ready_without_port += 1;
+            }
+        }
+    }
+    let n = ready.len();
+    let wanted = usize::try_from(min_ready).unwrap_or(usize::MAX);
+    if n >= wanted {
+        return met(format!("{service} has {}", plural(n, "ready endpoint")));
+    }
+    let head = if n == 0 {
+        format!("{service} has no ready endpoints")
+    } else {
+        format!(
+            "{service} has {}, {wanted} wanted",
+            plural(n, "ready endpoint")
+        )
+    };
+    let selector = spec.selector.unwrap_or_default();
+    if selector.is_empty() {
+        return not_met(format!(
+            "{head} (it has no selector, so no controller fills its endpoints)"
+        ));
+    }
+    let selector_text = selector
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let matching: Vec<&Pod> = snap
+        .pods
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter(|p| {
+            let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
+            !matches!(phase, Some("Succeeded" | "Failed"))
+        })
+        .filter(|p| {
+            let labels = p.metadata.labels.clone().unwrap_or_default();
+            selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+        })
+        .collect();
+    let ready_pods = matching
+        .iter()
+        .filter(|p| condition(p, "Ready").is_some_and(|c| c.status == "True"))
+        .count();
+    let why = if matching.is_empty() {
+        format!("selector {selector_text} matches 0 pods")
+    } else if ready_pods == 0 {
+        if matching.len() == 1 {
+            "1 pod matches but is not ready".to_string()
+        } else {
+            format!("{} pods match but none is ready", matching.len())
+        }
+    } else if ready_without_port > 0 {
+        let named = spec
+            .ports
+            .iter()
+            .flatten()
+            .find_map(|p| match &p.target_port {
+                Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s)) => {
+                    Some(s.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_default();
+        format!("targetPort {named} names no container port of the matching pods")
+    } else {
+        format!(
+            "{ready_pods} of {} ready; the endpoints have not caught up yet",
+            plural(matching.len(), "matching pod")
+        )
+    };
+    not_met(format!("{head} ({why})"))
+}
+
 fn evaluate_check(
     check: &Check,
     snap: &Snapshot<'_>,
     workloads: &Workloads,
+    services: &ServiceObjects,
 ) -> (ObjectiveStatus, String) {
     let result = (|| -> Result<(ObjectiveStatus, String), (ObjectiveStatus, String)> {
         match check {
@@ -696,6 +828,12 @@ fn evaluate_check(
             | Check::RolloutComplete { .. }
             | Check::JobSucceeded { .. }
             | Check::WorkloadImagesPulled { .. } => evaluate_workload_check(check, snap, workloads),
+            Check::ServiceEndpoints { service, min_ready } => Ok(service_endpoints(
+                snap,
+                services,
+                service,
+                min_ready.unwrap_or(1),
+            )),
         }
     })();
     result.unwrap_or_else(|e| e)
@@ -713,10 +851,21 @@ pub fn evaluate_with(
     snap: &Snapshot<'_>,
     workloads: &Workloads,
 ) -> Vec<ObjectiveResult> {
+    evaluate_all(objectives, snap, workloads, &ServiceObjects::default())
+}
+
+/// Evaluates every objective against the snapshot, the namespace's workloads and its
+/// Services and EndpointSlices (what a session watches), in order.
+pub fn evaluate_all(
+    objectives: &[Objective],
+    snap: &Snapshot<'_>,
+    workloads: &Workloads,
+    services: &ServiceObjects,
+) -> Vec<ObjectiveResult> {
     objectives
         .iter()
         .map(|o| {
-            let (status, reason) = evaluate_check(&o.check, snap, workloads);
+            let (status, reason) = evaluate_check(&o.check, snap, workloads, services);
             ObjectiveResult {
                 id: o.id.clone(),
                 title: o.title.clone(),
@@ -835,7 +984,7 @@ mod tests {
             events: &[],
             now: Timestamp::UNIX_EPOCH,
         };
-        evaluate_check(&check, &snap, w)
+        evaluate_check(&check, &snap, w, &ServiceObjects::default())
     }
 
     #[test]
@@ -908,5 +1057,128 @@ mod tests {
         let (s, reason) = eval(check(Some(1)), &down);
         assert_eq!(s, ObjectiveStatus::NotMet);
         assert!(reason.contains("MinimumReplicasUnavailable"), "{reason}");
+    }
+
+    fn service_objects(
+        selector: serde_json::Value,
+        target: serde_json::Value,
+        slices: serde_json::Value,
+    ) -> ServiceObjects {
+        use crate::pipeline::ServiceInput;
+        let mut o = ServiceObjects::default();
+        o.apply(ServiceInput::ServiceApplied(
+            serde_json::from_value(json!({"metadata": {"name": "web"},
+                "spec": {"selector": selector, "ports": [{"port": 80, "targetPort": target}]}}))
+            .unwrap(),
+        ));
+        o.apply(ServiceInput::SlicesListed(
+            serde_json::from_value(slices).unwrap(),
+        ));
+        o
+    }
+
+    fn web_pod(ready: bool) -> Pod {
+        serde_json::from_value(
+            json!({"metadata": {"name": "web-1", "labels": {"app": "web"}},
+            "status": {"phase": "Running", "conditions": [
+                {"type": "Ready", "status": if ready { "True" } else { "False" }}]}}),
+        )
+        .unwrap()
+    }
+
+    fn slice(ports: serde_json::Value, ready: bool) -> serde_json::Value {
+        json!({"metadata": {"name": "web-abcde", "labels": {"kubernetes.io/service-name": "web"}},
+            "addressType": "IPv4", "ports": ports,
+            "endpoints": [{"addresses": ["10.244.0.5"], "conditions": {"ready": ready}}]})
+    }
+
+    fn eval_service(
+        pods: &[Pod],
+        objects: &ServiceObjects,
+        min_ready: Option<u32>,
+    ) -> (ObjectiveStatus, String) {
+        let snap = Snapshot {
+            pods,
+            events: &[],
+            now: Timestamp::UNIX_EPOCH,
+        };
+        let check = Check::ServiceEndpoints {
+            service: "web".into(),
+            min_ready,
+        };
+        evaluate_check(&check, &snap, &Workloads::new(), objects)
+    }
+
+    #[test]
+    fn service_endpoints_reads_slices_and_says_why_not() {
+        let port80 = json!([{"name": "", "port": 80, "protocol": "TCP"}]);
+        let placeholder = json!([{"metadata": {"name": "web-abcde", "labels": {"kubernetes.io/service-name": "web"}},
+            "addressType": "IPv4", "ports": [], "endpoints": []}]);
+        let none = service_objects(json!({"app": "wbe"}), json!(80), placeholder);
+        assert_eq!(
+            eval_service(&[web_pod(true)], &none, None),
+            (
+                ObjectiveStatus::NotMet,
+                "web has no ready endpoints (selector app=wbe matches 0 pods)".into()
+            )
+        );
+        let not_ready = service_objects(
+            json!({"app": "web"}),
+            json!(80),
+            json!([slice(port80.clone(), false)]),
+        );
+        assert_eq!(
+            eval_service(&[web_pod(false)], &not_ready, None),
+            (
+                ObjectiveStatus::NotMet,
+                "web has no ready endpoints (1 pod matches but is not ready)".into()
+            )
+        );
+        let named = service_objects(
+            json!({"app": "web"}),
+            json!("http"),
+            json!([slice(json!([]), true)]),
+        );
+        assert_eq!(
+            eval_service(&[web_pod(true)], &named, None),
+            (ObjectiveStatus::NotMet, "web has no ready endpoints (targetPort http names no container port of the matching pods)".into())
+        );
+        let fine = service_objects(
+            json!({"app": "web"}),
+            json!(80),
+            json!([slice(port80, true)]),
+        );
+        assert_eq!(
+            eval_service(&[web_pod(true)], &fine, None),
+            (ObjectiveStatus::Met, "web has 1 ready endpoint".into())
+        );
+        assert_eq!(
+            eval_service(&[web_pod(true)], &fine, Some(2)).1,
+            "web has 1 ready endpoint, 2 wanted (1 of 1 matching pod ready; the endpoints have not caught up yet)"
+        );
+        assert_eq!(
+            eval_service(&[], &ServiceObjects::default(), None).1,
+            "there is no service named web (deleting it is not a fix)"
+        );
+    }
+
+    #[test]
+    fn service_endpoints_parses_and_refuses_min_ready_zero() {
+        let c: Check =
+            serde_yaml_ng::from_str("{ kind: service-endpoints, service: web, min_ready: 2 }")
+                .unwrap();
+        assert_eq!(
+            c,
+            Check::ServiceEndpoints {
+                service: "web".into(),
+                min_ready: Some(2)
+            }
+        );
+        assert!(
+            serde_yaml_ng::from_str::<Check>(
+                "{ kind: service-endpoints, service: web, min_ready: 0 }"
+            )
+            .is_err()
+        );
     }
 }

@@ -43,12 +43,14 @@
 //! [`PipelineTracker`] keeps the last pipeline per pod uid and reports only changes.
 
 mod events;
+pub mod services;
 mod tracker;
 mod watch;
 pub mod workload;
 
 pub use events::{EventLog, EventRow, PodEvent, event_rows, events_for, is_about};
 pub use kq_kube::printers::{PodRow, print_pod};
+pub use services::{ServiceInput, ServiceObjects, watch_services};
 pub use tracker::{PipelineChange, PipelineTracker, TrackerInput};
 pub use watch::{
     WatchInput, merge_watch_streams, watch_namespace, watch_workloads, workload_inputs,

@@ -24,6 +24,7 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use serde::Serialize;
 use ts_rs::TS;
 
+use super::services::{ServiceInput, ServiceObjects};
 use super::workload::{WorkloadKind, WorkloadObject, WorkloadView, Workloads, workload_views};
 use super::{PodPipeline, build_pipeline, is_about};
 
@@ -50,6 +51,8 @@ pub enum TrackerInput {
     WorkloadDeleted(WorkloadObject),
     /// A full list of one workload kind (after a watch restart).
     WorkloadsListed(WorkloadKind, Vec<WorkloadObject>),
+    /// A Service or EndpointSlice changed (no pipeline changes: objectives read them).
+    Services(ServiceInput),
 }
 
 /// What the UI must do.
@@ -116,6 +119,8 @@ pub struct PipelineTracker {
     uid_by_name: BTreeMap<(String, String), String>,
     /// The namespace's workloads, which own the pods.
     workloads: Workloads,
+    /// The namespace's Services and EndpointSlices.
+    services: ServiceObjects,
 }
 
 impl PipelineTracker {
@@ -150,6 +155,11 @@ impl PipelineTracker {
     /// The namespace's workloads.
     pub fn workloads(&self) -> &Workloads {
         &self.workloads
+    }
+
+    /// The namespace's Services and EndpointSlices.
+    pub fn services(&self) -> &ServiceObjects {
+        &self.services
     }
 
     /// Every top-level workload with its own stage and its pods, built at `now` (see
@@ -238,6 +248,7 @@ impl PipelineTracker {
                 self.workloads.listed(kind, list);
                 self.rebuild_all(now, &mut changes);
             }
+            TrackerInput::Services(input) => self.services.apply(input),
         }
         changes
     }

@@ -42,9 +42,12 @@ use crate::connect::{ConnectError, ReconnectPolicy, ReconnectState};
 use crate::ipc::{
     ClusterClock, ConnectionState, ErrorKind, EventRow, MissionSummary, SessionUpdate, UiError,
 };
-use crate::mission::{Mission, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate_with};
+use crate::mission::{
+    Mission, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate_all,
+};
 use crate::pipeline::{
-    PipelineTracker, TrackerInput, WatchInput, WorkloadView, merge_watch_streams, watch_workloads,
+    PipelineTracker, TrackerInput, WatchInput, WorkloadView, merge_watch_streams, watch_services,
+    watch_workloads,
 };
 use crate::progress::{MissionStatus, Progress, ProgressError, ProgressStore};
 
@@ -275,7 +278,12 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
             events: &events,
             now,
         };
-        let results = evaluate_with(&self.mission.objectives, &snap, self.tracker.workloads());
+        let results = evaluate_all(
+            &self.mission.objectives,
+            &snap,
+            self.tracker.workloads(),
+            self.tracker.services(),
+        );
         if self.results.as_ref() == Some(&results) {
             return false;
         }
@@ -331,10 +339,12 @@ where
     let pods = watcher(pods, watcher::Config::default()).filter(not_expired);
     let events = watcher(events, watcher::Config::default()).filter(not_expired);
     // The workloads that own the pods (their ReplicaSets, revisions and own problems).
-    let workloads = watch_workloads(client, namespace);
+    let workloads = watch_workloads(client.clone(), namespace);
+    // The Services and EndpointSlices the service objectives read.
+    let services = watch_services(client, namespace);
     let mut stream = std::pin::pin!(futures::stream::select(
-        merge_watch_streams(pods, events),
-        workloads
+        futures::stream::select(merge_watch_streams(pods, events), workloads),
+        services
     ));
 
     let policy = config.reconnect;
