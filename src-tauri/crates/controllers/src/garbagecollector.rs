@@ -47,6 +47,7 @@ const WATCHED: &[&str] = &[
     "apps/controllerrevisions",
     "batch/jobs",
     "batch/cronjobs",
+    "discovery.k8s.io/endpointslices",
 ];
 
 const DELETE: &str = "delete/";

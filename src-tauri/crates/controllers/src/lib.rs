@@ -41,6 +41,8 @@ pub mod control_plane;
 mod cronjob;
 mod daemonset;
 mod deployment;
+mod endpoints;
+mod endpointslice;
 pub mod error;
 mod garbagecollector;
 mod history;

@@ -200,6 +200,8 @@ impl Controllers {
         runner.register(crate::daemonset::DaemonSetController::default());
         runner.register(crate::job::JobController::default());
         runner.register(crate::cronjob::CronJobController::default());
+        runner.register(crate::endpointslice::EndpointSliceController);
+        runner.register(crate::endpoints::EndpointsController);
         runner.register(crate::garbagecollector::GarbageCollector::default());
         runner.enqueue(
             SeriesRefresh::NAME,
