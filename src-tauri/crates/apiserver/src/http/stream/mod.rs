@@ -258,7 +258,7 @@ fn prepare(
                 let protocols = header_list(&req, "x-stream-protocol-version");
                 let chosen = match negotiate(&protocols, &[PORT_FORWARD_PROTOCOL]) {
                     Ok(c) => c,
-                    Err(refusal) => return Ok(refusal),
+                    Err(refusal) => return Ok(*refusal),
                 };
                 let upgrade = hyper::upgrade::on(&mut req);
                 tokio::spawn(async move {
@@ -271,6 +271,40 @@ fn prepare(
             Transport::WebSocket => {
                 let offered = websocket::offered_protocols(&req);
                 if !offered.iter().any(|p| p == WS_TUNNEL_PROTOCOL) {
+                    // The kubelet's own WebSocket port-forward (kube-rs): ports in the query.
+                    if offered.iter().any(|p| p == "v4.channel.k8s.io") {
+                        let mut ports = Vec::new();
+                        for p in query
+                            .get("ports")
+                            .into_iter()
+                            .flatten()
+                            .flat_map(|v| v.split(','))
+                        {
+                            match p.trim().parse::<u16>() {
+                                Ok(n) if n > 0 => ports.push(n),
+                                _ => {
+                                    return Ok(text_response(
+                                        400,
+                                        format!("unable to parse \"{p}\" as a port\n"),
+                                    ));
+                                }
+                            }
+                        }
+                        if ports.is_empty() {
+                            return Ok(text_response(
+                                400,
+                                "query parameter \"port\" is required\n",
+                            ));
+                        }
+                        let key = websocket::accept_key(&req)?;
+                        let upgrade = hyper::upgrade::on(&mut req);
+                        tokio::spawn(async move {
+                            if let Ok(io) = upgrade.await {
+                                websocket::serve_port_forward(TokioIo::new(io), spec, ports).await;
+                            }
+                        });
+                        return Ok(websocket::response_101(&key, "v4.channel.k8s.io"));
+                    }
                     return Ok(ws_refusal(&offered));
                 }
                 let key = websocket::accept_key(&req)?;
@@ -322,7 +356,18 @@ fn prepare(
         stderr,
         tty,
     };
-    streams.check(&stream_req, attach)?;
+    // The kubelet's own refusal is plain text: a SPDY client prints it after `unable to
+    // upgrade connection: `; the 1.30+ apiserver's WebSocket translator has already sent
+    // its 101 and reports it as an InternalError status on the error channel.
+    let mut kubelet_refusal = None;
+    match streams.check(&stream_req, attach) {
+        Ok(()) => {}
+        Err(Error::KubeletUpgrade(text)) => match transport {
+            Transport::Spdy => return Ok(text_response(500, text)),
+            Transport::WebSocket => kubelet_refusal = Some(text),
+        },
+        Err(e) => return Err(e),
+    }
     let spec = ExecSpec {
         req: stream_req,
         attach,
@@ -333,7 +378,7 @@ fn prepare(
             let protocols = header_list(&req, "x-stream-protocol-version");
             let chosen = match negotiate(&protocols, SPDY_EXEC_PROTOCOLS) {
                 Ok(c) => c,
-                Err(refusal) => return Ok(refusal),
+                Err(refusal) => return Ok(*refusal),
             };
             let upgrade = hyper::upgrade::on(&mut req);
             tokio::spawn(async move {
@@ -356,8 +401,22 @@ fn prepare(
             let upgrade = hyper::upgrade::on(&mut req);
             let v5 = chosen == "v5.channel.k8s.io";
             tokio::spawn(async move {
-                if let Ok(io) = upgrade.await {
-                    websocket::serve_channels(TokioIo::new(io), spec, v5).await;
+                let Ok(io) = upgrade.await else { return };
+                match kubelet_refusal {
+                    None => websocket::serve_channels(TokioIo::new(io), spec, v5).await,
+                    Some(text) => {
+                        let cause = format!("unable to upgrade connection: {text}");
+                        let status = json!({
+                            "metadata": {},
+                            "status": "Failure",
+                            "message": format!("Internal error occurred: {cause}"),
+                            "reason": "InternalError",
+                            "details": {"causes": [{"message": cause}]},
+                            "code": 500,
+                        });
+                        let bytes = serde_json::to_vec(&status).unwrap_or_default();
+                        websocket::refuse(TokioIo::new(io), &bytes).await;
+                    }
                 }
             });
             Ok(websocket::response_101(&key, &chosen))
@@ -419,12 +478,15 @@ fn resolve_container(pod: &Value, name: &str, asked: Option<&String>) -> Result<
 /// apimachinery `httpstream.Handshake`: the first protocol the client lists that the server
 /// supports; a refusal is Go's `http.Error` (plain text), which kubectl prints after
 /// `unable to upgrade connection: `.
-fn negotiate(client: &[String], server: &[&'static str]) -> Result<&'static str, Response<Body>> {
+fn negotiate(
+    client: &[String],
+    server: &[&'static str],
+) -> Result<&'static str, Box<Response<Body>>> {
     if client.is_empty() {
-        return Err(text_response(
+        return Err(Box::new(text_response(
             400,
             "unable to upgrade: X-Stream-Protocol-Version is required\n",
-        ));
+        )));
     }
     if let Some(p) = client
         .iter()
@@ -446,7 +508,7 @@ fn negotiate(client: &[String], server: &[&'static str]) -> Result<&'static str,
             hyper::header::HeaderValue::from_static(p),
         );
     }
-    Err(resp)
+    Err(Box::new(resp))
 }
 
 fn spdy_101(protocol: &str) -> Response<Body> {

@@ -167,15 +167,16 @@ pub async fn run(mut inbound: mpsc::Receiver<Vec<u8>>, out: mpsc::Sender<Vec<u8>
                                 sinks.insert(stream, Sink::Bytes(tx));
                                 pair.data = Some((stream, rx));
                             }
-                            if pair.error.is_some() && pair.data.is_some() {
-                                if let Some(pair) = pairs.remove(&request) {
-                                    workers.push(tokio::spawn(forward_worker(
-                                        spec.clone(),
-                                        pair,
-                                        out.clone(),
-                                        resets.clone(),
-                                    )));
-                                }
+                            if pair.error.is_some()
+                                && pair.data.is_some()
+                                && let Some(pair) = pairs.remove(&request)
+                            {
+                                workers.push(tokio::spawn(forward_worker(
+                                    spec.clone(),
+                                    pair,
+                                    out.clone(),
+                                    resets.clone(),
+                                )));
                             }
                         }
                     }

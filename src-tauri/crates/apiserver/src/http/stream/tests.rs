@@ -401,3 +401,42 @@ async fn resize_messages_become_terminal_sizes() {
         "a partial object waits for the rest"
     );
 }
+
+#[tokio::test]
+async fn kubelet_style_websocket_port_forward_opens_each_channel_with_its_port() {
+    let (client, server) = tokio::io::duplex(1 << 20);
+    tokio::spawn(websocket::serve_port_forward(
+        server,
+        pf_spec(),
+        vec![80, 81],
+    ));
+    let mut ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..5 {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+            Ok(Some(Ok(Message::Binary(b)))) => got.push(b.to_vec()),
+            other => panic!("expected a binary message, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        got[0],
+        vec![0, 80, 0],
+        "data channel of port 80, little-endian port"
+    );
+    assert_eq!(got[1], vec![1, 80, 0]);
+    assert_eq!(got[2], vec![2, 81, 0]);
+    assert_eq!(got[3], vec![3, 81, 0]);
+    assert_eq!(
+        String::from_utf8_lossy(&got[4][1..]),
+        "error forwarding port 81 to pod web, uid 1234-abcd: dial tcp 10.244.0.5:81: connect: connection refused"
+    );
+    assert_eq!(got[4][0], 3, "on port 81's error channel");
+    ws.send(Message::Binary(vec![0, b'p', b'i', b'n', b'g'].into()))
+        .await
+        .expect("send");
+    let echoed = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
+    assert!(
+        matches!(&echoed, Ok(Some(Ok(Message::Binary(b)))) if b.as_ref() == b"\0ping"),
+        "the echo target answers on port 80's data channel: {echoed:?}"
+    );
+}

@@ -227,6 +227,128 @@ where
     let _ = tokio::time::timeout(CLOSE_GRACE, writer).await;
 }
 
+/// A session refused after the 101: the status on the error channel, then close 1000, and
+/// the client's echo awaited within the grace.
+pub(crate) async fn refuse<IO>(io: IO, status: &[u8])
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, None).await;
+    tokio::time::sleep(START_DELAY).await;
+    if ws.send(binary(3, status)).await.is_err() || ws.send(normal_close()).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(m)) = ws.next().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// Port-forward over the kubelet's own WebSocket protocol (kube-rs; kubectl never uses it):
+/// `?ports=80,8080`, port `i` on channels `2i` (data) and `2i+1` (error), each opened by the
+/// server with the port number as two little-endian bytes (kubelet
+/// `cri/streaming/portforward/websocket.go`). One connection per port; the session ends
+/// with close 1000 once every target is done.
+pub(crate) async fn serve_port_forward<IO>(io: IO, spec: PortForwardSpec, ports: Vec<u16>)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ws = WebSocketStream::from_raw_socket(io, Role::Server, None).await;
+    let (mut sink, mut stream) = ws.split();
+    let (out_tx, mut out_rx) = mpsc::channel::<Message>(64);
+    let writer = tokio::spawn(async move {
+        while let Some(m) = out_rx.recv().await {
+            let closing = matches!(m, Message::Close(_));
+            if sink.send(m).await.is_err() || closing {
+                return;
+            }
+        }
+    });
+    let mut to_targets: Vec<Option<mpsc::Sender<Vec<u8>>>> = Vec::new();
+    let mut copies = Vec::new();
+    for (i, port) in ports.iter().enumerate() {
+        let (data_ch, err_ch) = ((2 * i) as u8, (2 * i + 1) as u8);
+        let _ = out_tx.send(binary(data_ch, &port.to_le_bytes())).await;
+        let _ = out_tx.send(binary(err_ch, &port.to_le_bytes())).await;
+        match spec.streams.dial(&spec.namespace, &spec.pod, *port) {
+            Ok(target) => {
+                let (mut rd, mut wr) = tokio::io::split(target);
+                let (tx, mut rx) = mpsc::channel::<Vec<u8>>(16);
+                to_targets.push(Some(tx));
+                tokio::spawn(async move {
+                    while let Some(chunk) = rx.recv().await {
+                        if wr.write_all(&chunk).await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = wr.shutdown().await;
+                });
+                let out = out_tx.clone();
+                copies.push(tokio::spawn(async move {
+                    let mut buf = vec![0u8; MAX_MESSAGE];
+                    while let Ok(n) = rd.read(&mut buf).await {
+                        if n == 0 || out.send(binary(data_ch, &buf[..n])).await.is_err() {
+                            break;
+                        }
+                    }
+                }));
+            }
+            Err(cause) => {
+                to_targets.push(None);
+                let text = format!(
+                    "error forwarding port {port} to pod {}, uid {}: {cause}",
+                    spec.pod, spec.uid
+                );
+                let _ = out_tx.send(binary(err_ch, text.as_bytes())).await;
+            }
+        }
+    }
+    let all_done = {
+        let out = out_tx.clone();
+        async move {
+            for c in copies {
+                let _ = c.await;
+            }
+            let _ = out.send(normal_close()).await;
+        }
+    };
+    drop(out_tx);
+    let reader = async {
+        while let Some(Ok(msg)) = stream.next().await {
+            match msg {
+                Message::Binary(b) if b.len() > 1 => {
+                    let ch = usize::from(b[0]);
+                    if ch % 2 == 0
+                        && let Some(Some(tx)) = to_targets.get(ch / 2)
+                        && tx.send(b[1..].to_vec()).await.is_err()
+                    {
+                        to_targets[ch / 2] = None;
+                    }
+                }
+                Message::Close(_) => return,
+                _ => {}
+            }
+        }
+    };
+    tokio::select! {
+        _ = reader => {}
+        _ = all_done => {
+            // Wait briefly for the client's echo of the close.
+            let _ = tokio::time::timeout(CLOSE_GRACE, async {
+                while let Some(Ok(m)) = stream.next().await {
+                    if matches!(m, Message::Close(_)) { break; }
+                }
+            }).await;
+        }
+    }
+    let _ = tokio::time::timeout(CLOSE_GRACE, writer).await;
+}
+
 /// Port-forward over the WebSocket tunnel: inbound binary messages are a SPDY byte stream
 /// (their boundaries mean nothing), and each outgoing SPDY frame is one binary message.
 pub(crate) async fn tunnel<IO>(io: IO, spec: PortForwardSpec)
@@ -253,11 +375,8 @@ where
     let reader = async {
         while let Some(Ok(msg)) = stream.next().await {
             match msg {
-                Message::Binary(b) => {
-                    if in_tx.send(b.to_vec()).await.is_err() {
-                        return;
-                    }
-                }
+                Message::Binary(b) if in_tx.send(b.to_vec()).await.is_err() => return,
+                Message::Binary(_) => {}
                 // The tunnel carries binary only; a text message ends it.
                 Message::Text(_) | Message::Close(_) => return,
                 _ => {}
