@@ -26,6 +26,8 @@ mod parser;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_io;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

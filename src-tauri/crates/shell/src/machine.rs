@@ -1526,12 +1526,21 @@ impl Machine {
     /// `$PS1`, or busybox's default `\w \$ ` (with `FEATURE_EDITING_FANCY_PROMPT`): the
     /// working directory with `$HOME` as `~`, then `#` for root.
     fn ps1(&self) -> String {
+        // bash on Debian images gets `\u@\h:\w\$ ` from /etc/bash.bashrc; dash prompts `# `
+        // for root; busybox ash (built with the fancy prompt) `\w \$ `.
+        let default = if self.sh.arg0.rsplit('/').next() == Some("bash") {
+            "\\u@\\h:\\w\\$ "
+        } else if self.sh.has_binary("dash") && !self.sh.has_binary("busybox") {
+            "# "
+        } else {
+            "\\w \\$ "
+        };
         let raw = self
             .sh
             .vars
             .get("PS1")
             .cloned()
-            .unwrap_or_else(|| "\\w \\$ ".into());
+            .unwrap_or_else(|| default.into());
         let pwd = self
             .sh
             .vars

@@ -1,0 +1,462 @@
+//! Stdin, terminals, the shared filesystem and `tar`: what `kubectl exec -i/-it`, `attach`
+//! and `kubectl cp` see from a process.
+
+use std::time::Duration;
+
+use super::fs::{Fs, MAX_TOTAL_BYTES};
+use super::{Process, ShellEnv, SpawnOptions, Step, spawn_with};
+
+const BUSYBOX: &[&str] = &[
+    "sh", "ash", "echo", "cat", "sleep", "true", "false", "tail", "head", "wc", "grep", "test",
+    "[", "ls", "tee", "mkdir", "rmdir", "rm", "touch", "cp", "mv", "tar",
+];
+
+fn env(fs: &Fs) -> ShellEnv {
+    let mut e = ShellEnv {
+        fs: fs.clone(),
+        ..ShellEnv::default()
+    };
+    for b in BUSYBOX {
+        e.binaries.insert((*b).to_string());
+    }
+    e.vars.insert("HOME".into(), "/root".into());
+    e.vars.insert("PATH".into(), "/bin:/usr/bin".into());
+    e.now_unix = 1_700_000_000;
+    e
+}
+
+fn sv(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+fn start(argv: &[&str], fs: &Fs, stdin: bool, tty: bool) -> Process {
+    match spawn_with(&sv(argv), env(fs), SpawnOptions { stdin, tty }) {
+        Ok(p) => p,
+        Err(e) => panic!("spawn {argv:?}: {e}"),
+    }
+}
+
+/// Steps until the process waits for input, exits or idles for good (that step included).
+fn until_pause(p: &mut Process) -> Vec<Step> {
+    let mut v = Vec::new();
+    for _ in 0..10_000 {
+        let s = p.next_step();
+        let stop = matches!(s, Step::WaitInput | Step::Exit(_)) || s == Step::Sleep(Duration::MAX);
+        v.push(s);
+        if stop {
+            return v;
+        }
+    }
+    panic!("no pause in 10000 steps: {:?}", &v[..20]);
+}
+
+/// Stdout bytes, stderr text and how the run stopped.
+fn collect(steps: &[Step]) -> (Vec<u8>, String, Step) {
+    let mut out = Vec::new();
+    let mut err = String::new();
+    for s in steps {
+        match s {
+            Step::Stdout(t) => out.extend_from_slice(t.as_bytes()),
+            Step::Binary(b) => out.extend_from_slice(b),
+            Step::Stderr(t) => err.push_str(t),
+            _ => {}
+        }
+    }
+    (out, err, steps.last().cloned().unwrap_or(Step::WaitInput))
+}
+
+/// Runs a command to its end with `input` on stdin.
+fn run_with(argv: &[&str], fs: &Fs, input: &[u8]) -> (Vec<u8>, String, Step) {
+    let mut p = start(argv, fs, true, false);
+    p.feed_stdin(input);
+    p.close_stdin();
+    collect(&until_pause(&mut p))
+}
+
+fn sh(script: &str, fs: &Fs) -> (String, String, Step) {
+    let (o, e, end) = run_with(&["sh", "-c", script], fs, b"");
+    (String::from_utf8_lossy(&o).into_owned(), e, end)
+}
+
+#[test]
+fn cat_streams_stdin_as_it_arrives_and_ends_at_eof() {
+    let fs = Fs::default();
+    let mut p = start(&["cat"], &fs, true, false);
+    assert_eq!(until_pause(&mut p), vec![Step::WaitInput]);
+    p.feed_stdin(b"hello\n");
+    assert_eq!(
+        until_pause(&mut p),
+        vec![Step::Stdout("hello\n".into()), Step::WaitInput]
+    );
+    p.feed_stdin(b"world");
+    assert_eq!(
+        until_pause(&mut p),
+        vec![Step::Stdout("world".into()), Step::WaitInput]
+    );
+    p.close_stdin();
+    assert_eq!(until_pause(&mut p), vec![Step::Exit(0)]);
+}
+
+#[test]
+fn a_closed_stdin_reads_as_end_of_file() {
+    let fs = Fs::default();
+    let mut p = start(&["cat"], &fs, false, false);
+    assert_eq!(until_pause(&mut p), vec![Step::Exit(0)]);
+    // `sh` with nothing on stdin ends at once, as a busybox pod without `-i` does.
+    let mut p = start(&["sh"], &fs, false, false);
+    assert_eq!(until_pause(&mut p), vec![Step::Exit(0)]);
+    // Bytes fed after end-of-file are ignored.
+    let mut p = start(&["cat"], &fs, true, false);
+    p.close_stdin();
+    p.feed_stdin(b"late\n");
+    assert_eq!(until_pause(&mut p), vec![Step::Exit(0)]);
+}
+
+#[test]
+fn text_tools_wait_for_end_of_file() {
+    let fs = Fs::default();
+    let mut p = start(&["wc", "-l"], &fs, true, false);
+    assert_eq!(until_pause(&mut p), vec![Step::WaitInput]);
+    p.feed_stdin(b"a\nb\n");
+    assert_eq!(until_pause(&mut p), vec![Step::WaitInput]);
+    p.feed_stdin(b"c\n");
+    p.close_stdin();
+    assert_eq!(
+        until_pause(&mut p),
+        vec![Step::Stdout("3\n".into()), Step::Exit(0)]
+    );
+    let (o, _, end) = run_with(&["grep", "b"], &fs, b"a\nb\nab\n");
+    assert_eq!((o.as_slice(), end), (&b"b\nab\n"[..], Step::Exit(0)));
+    let (o, _, _) = run_with(&["head", "-n", "1"], &fs, b"x\ny\n");
+    assert_eq!(o, b"x\n");
+    let (o, _, _) = run_with(&["tail", "-n", "1"], &fs, b"x\ny\n");
+    assert_eq!(o, b"y\n");
+    let (o, _, _) = run_with(&["sh", "-c", "cat | wc -c"], &fs, b"12345");
+    assert_eq!(o, b"5\n");
+    let (o, _, _) = run_with(&["tee", "/tmp/copy"], &fs, b"kept\n");
+    assert_eq!(o, b"kept\n");
+    assert_eq!(fs.read("/tmp/copy").as_deref(), Some(&b"kept\n"[..]));
+}
+
+#[test]
+fn read_waits_for_a_whole_line() {
+    let fs = Fs::default();
+    let mut p = start(
+        &["sh", "-c", "read a; echo got $a; read b; echo then $b"],
+        &fs,
+        true,
+        false,
+    );
+    assert_eq!(until_pause(&mut p), vec![Step::WaitInput]);
+    p.feed_stdin(b"fir");
+    assert_eq!(until_pause(&mut p), vec![Step::WaitInput]);
+    p.feed_stdin(b"st\nsec");
+    assert_eq!(
+        until_pause(&mut p),
+        vec![Step::Stdout("got first\n".into()), Step::WaitInput]
+    );
+    p.close_stdin();
+    assert_eq!(
+        until_pause(&mut p),
+        vec![Step::Stdout("then sec\n".into()), Step::Exit(0)]
+    );
+}
+
+#[test]
+fn sh_reads_its_script_from_stdin_line_by_line() {
+    let fs = Fs::default();
+    // `echo 'echo hi' | kubectl exec -i pod -- sh`
+    let (o, e, end) = run_with(&["sh"], &fs, b"echo hi\n");
+    assert_eq!(
+        (o.as_slice(), e.as_str(), end),
+        (&b"hi\n"[..], "", Step::Exit(0))
+    );
+    // Each command runs as soon as its line is complete.
+    let mut p = start(&["sh", "-s"], &fs, true, false);
+    assert_eq!(until_pause(&mut p), vec![Step::WaitInput]);
+    p.feed_stdin(b"echo one\nfor i in 1 2; do\n");
+    assert_eq!(
+        until_pause(&mut p),
+        vec![Step::Stdout("one\n".into()), Step::WaitInput]
+    );
+    p.feed_stdin(b"echo $i; done\nfalse\n");
+    assert_eq!(
+        until_pause(&mut p),
+        vec![
+            Step::Stdout("1\n".into()),
+            Step::Stdout("2\n".into()),
+            Step::WaitInput
+        ]
+    );
+    // At end-of-file the shell exits with the last command's status.
+    p.close_stdin();
+    assert_eq!(until_pause(&mut p), vec![Step::Exit(1)]);
+}
+
+#[test]
+fn interactive_shell_on_a_terminal_prompts_like_busybox_ash() {
+    let fs = Fs::default();
+    let mut p = start(&["sh"], &fs, true, true);
+    assert_eq!(
+        until_pause(&mut p),
+        vec![Step::Stdout("/ # ".into()), Step::WaitInput]
+    );
+    p.feed_stdin(b"echo hi\n");
+    assert_eq!(
+        until_pause(&mut p),
+        vec![
+            Step::Stdout("hi\n".into()),
+            Step::Stdout("/ # ".into()),
+            Step::WaitInput
+        ]
+    );
+    // An open `if` asks for more with PS2.
+    p.feed_stdin(b"if true\n");
+    assert_eq!(
+        until_pause(&mut p),
+        vec![Step::Stdout("> ".into()), Step::WaitInput]
+    );
+    p.feed_stdin(b"then cd /root; fi\n");
+    assert_eq!(
+        until_pause(&mut p),
+        vec![Step::Stdout("~ # ".into()), Step::WaitInput]
+    );
+    // Errors do not end an interactive shell, and carry no line number.
+    p.feed_stdin(b"nope\n");
+    assert_eq!(
+        until_pause(&mut p),
+        vec![
+            Step::Stderr("sh: nope: not found\n".into()),
+            Step::Stdout("~ # ".into()),
+            Step::WaitInput
+        ]
+    );
+    p.feed_stdin(b"exit 3\n");
+    assert_eq!(until_pause(&mut p), vec![Step::Exit(3)]);
+}
+
+#[test]
+fn interactive_shell_ends_the_line_at_eof_and_survives_ctrl_c() {
+    let fs = Fs::default();
+    let mut p = start(&["sh", "-i"], &fs, true, true);
+    until_pause(&mut p);
+    p.feed_stdin(b"sleep 100\n");
+    assert_eq!(p.next_step(), Step::Sleep(Duration::from_secs(100)));
+    assert!(p.interrupt());
+    assert_eq!(
+        until_pause(&mut p),
+        vec![
+            Step::Stderr("\n".into()),
+            Step::Stdout("/ # ".into()),
+            Step::WaitInput
+        ]
+    );
+    p.feed_stdin(b"echo $?\n");
+    assert_eq!(
+        until_pause(&mut p),
+        vec![
+            Step::Stdout("130\n".into()),
+            Step::Stdout("/ # ".into()),
+            Step::WaitInput
+        ]
+    );
+    p.close_stdin();
+    assert_eq!(
+        until_pause(&mut p),
+        vec![Step::Stderr("\n".into()), Step::Exit(0)]
+    );
+    // Without a terminal nothing survives Ctrl-C.
+    let mut p = start(&["cat"], &fs, true, false);
+    assert!(!p.interrupt());
+}
+
+#[test]
+fn processes_of_one_container_share_its_filesystem() {
+    let fs = Fs::default();
+    let (_, e, end) = sh(
+        "mkdir -p /data/a && echo x > /data/a/f && echo y >> /data/a/f",
+        &fs,
+    );
+    assert_eq!((e.as_str(), end), ("", Step::Exit(0)));
+    // The next exec sees what the first wrote.
+    let (o, _, _) = sh(
+        "cat /data/a/f; test -d /data/a && echo dir; [ -d /data/a/f ] || echo notdir; ls /data/a; ls /data",
+        &fs,
+    );
+    assert_eq!(o, "x\ny\ndir\nnotdir\nf\na\n");
+    let (_, e, end) = sh("mkdir /data/a", &fs);
+    assert_eq!(
+        (e.as_str(), end),
+        (
+            "mkdir: can't create directory '/data/a': File exists\n",
+            Step::Exit(1)
+        )
+    );
+    let (_, e, _) = sh("mkdir /x/y", &fs);
+    assert_eq!(
+        e,
+        "mkdir: can't create directory '/x/y': No such file or directory\n"
+    );
+    let (_, e, end) = sh("rm /data", &fs);
+    assert_eq!(
+        (e.as_str(), end),
+        ("rm: can't remove '/data': Is a directory\n", Step::Exit(1))
+    );
+    let (_, e, _) = sh("echo z > /nodir/f", &fs);
+    assert_eq!(e, "sh: can't create /nodir/f: nonexistent directory\n");
+    let (o, e, end) = sh("rm -r /data; ls /data", &fs);
+    assert_eq!(
+        (o.as_str(), e.as_str(), end),
+        ("", "ls: /data: No such file or directory\n", Step::Exit(1))
+    );
+    // Relative paths resolve against the working directory.
+    let (o, _, _) = sh("cd /tmp && touch t && ls /tmp && rm t && ls /tmp", &fs);
+    assert_eq!(o, "t\n");
+}
+
+#[test]
+fn a_write_past_the_cap_fails_with_no_space_left_on_device() {
+    let fs = Fs::default();
+    assert!(fs.write("/big", &vec![b'a'; MAX_TOTAL_BYTES - 4]).is_ok());
+    let (o, e, end) = sh("echo 123456789 >> /tmp/f; echo $?", &fs);
+    assert_eq!(o, "1\n");
+    assert_eq!(e, "echo: write error: No space left on device\n");
+    assert_eq!(end, Step::Exit(0));
+    assert_eq!(fs.total_bytes(), MAX_TOTAL_BYTES);
+    let (o, _, _) = sh("rm /big /tmp/f; echo ok > /tmp/g; cat /tmp/g", &fs);
+    assert_eq!(o, "ok\n");
+}
+
+/// A deterministic 1.5 MiB of bytes, most of them ≥ 0x80.
+fn binary_blob() -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    (0..1536 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8 | 0x80
+        })
+        .collect()
+}
+
+#[test]
+fn tar_round_trip_keeps_every_byte() {
+    let src = Fs::default();
+    let blob = binary_blob();
+    assert!(src.write("/data/bin/blob", &blob).is_ok());
+    assert!(src.write("/data/notes.txt", b"hello\n").is_ok());
+    let long = format!("/data/{}", "n".repeat(120));
+    assert!(src.write(&long, b"long name\n").is_ok());
+    let (archive, err, end) = run_with(&["tar", "cf", "-", "/data"], &src, b"");
+    assert_eq!(end, Step::Exit(0));
+    assert_eq!(err, "tar: removing leading '/' from member names\n");
+    // The first entry is the directory: name without the leading '/', typeflag '5'.
+    assert_eq!(&archive[..6], b"data/\0");
+    assert_eq!(archive[156], b'5');
+    assert_eq!(&archive[257..265], b"ustar  \0");
+    assert_eq!(archive.len() % 512, 0);
+
+    let (list, _, end) = run_with(&["tar", "tf", "-"], &Fs::default(), &archive);
+    assert_eq!(end, Step::Exit(0));
+    assert_eq!(
+        String::from_utf8_lossy(&list),
+        format!(
+            "data/\ndata/bin/\ndata/bin/blob\ndata/{}\ndata/notes.txt\n",
+            "n".repeat(120)
+        )
+    );
+
+    // kubectl cp's extraction commands, into another container.
+    let dst = Fs::default();
+    assert!(dst.mkdir("/restore", false).is_ok());
+    let (_, err, end) = run_with(&["tar", "-xmf", "-", "-C", "/restore"], &dst, &archive);
+    assert_eq!((err.as_str(), end), ("", Step::Exit(0)));
+    assert_eq!(dst.read("/restore/data/bin/blob"), Some(blob.clone()));
+    assert_eq!(
+        dst.read("/restore/data/notes.txt").as_deref(),
+        Some(&b"hello\n"[..])
+    );
+    assert_eq!(
+        dst.read(&format!("/restore{long}")).as_deref(),
+        Some(&b"long name\n"[..])
+    );
+    let other = Fs::default();
+    let (_, err, end) = run_with(
+        &[
+            "tar",
+            "--no-same-permissions",
+            "--no-same-owner",
+            "-xmf",
+            "-",
+            "-C",
+            "/tmp",
+        ],
+        &other,
+        &archive,
+    );
+    assert_eq!((err.as_str(), end), ("", Step::Exit(0)));
+    assert_eq!(other.read("/tmp/data/bin/blob"), Some(blob));
+    assert!(other.is_dir("/tmp/data/bin"));
+}
+
+#[test]
+fn tar_errors_use_busyboxs_texts() {
+    let fs = Fs::default();
+    let (archive, err, end) = run_with(&["tar", "cf", "-", "/nope"], &fs, b"");
+    assert_eq!(
+        err,
+        "tar: removing leading '/' from member names\n\
+         tar: /nope: No such file or directory\n\
+         tar: error exit delayed from previous errors\n"
+    );
+    assert_eq!(end, Step::Exit(1));
+    // The (empty) archive is still written: two zero blocks.
+    assert_eq!(archive, vec![0u8; 1024]);
+    let (_, err, end) = run_with(&["tar", "xf", "-", "-C", "/missing"], &fs, b"");
+    assert_eq!(
+        (err.as_str(), end),
+        (
+            "tar: can't change directory to '/missing': No such file or directory\n",
+            Step::Exit(1)
+        )
+    );
+    let (_, err, end) = run_with(&["tar", "xf", "-"], &fs, &[b'x'; 1024]);
+    assert_eq!(
+        (err.as_str(), end),
+        ("tar: invalid tar magic\n", Step::Exit(1))
+    );
+    let (_, err, end) = run_with(&["tar", "cf", "-"], &fs, b"");
+    assert_eq!((err.as_str(), end), ("tar: empty archive\n", Step::Exit(1)));
+    // Empty input is an empty archive.
+    let (o, err, end) = run_with(&["tar", "tf", "-"], &fs, b"");
+    assert_eq!((o.len(), err.as_str(), end), (0, "", Step::Exit(0)));
+}
+
+#[test]
+fn cat_copies_binary_files_exactly() {
+    let fs = Fs::default();
+    let blob = binary_blob();
+    assert!(fs.write("/blob", &blob).is_ok());
+    let (o, _, end) = run_with(&["cat", "/blob"], &fs, b"");
+    assert_eq!(end, Step::Exit(0));
+    assert_eq!(o, blob);
+}
+
+#[test]
+fn tar_extracts_pax_archives_like_the_ones_kubectl_cp_sends() {
+    // Written by a PAX tar writer (as Go's archive/tar writes names that do not fit
+    // ustar): a directory, a 160-byte path and a non-ASCII name, each in a PAX record.
+    let archive = include_bytes!("testdata/pax.tar");
+    let fs = Fs::default();
+    let (_, err, end) = run_with(&["tar", "-xmf", "-", "-C", "/tmp"], &fs, archive);
+    assert_eq!((err.as_str(), end), ("", Step::Exit(0)));
+    let deep = format!("/tmp/app/{}/f.txt", "d".repeat(150));
+    assert_eq!(fs.read(&deep).as_deref(), Some(&b"deep\n"[..]));
+    assert_eq!(
+        fs.read("/tmp/app/caf\u{e9}.txt").as_deref(),
+        Some(&b"\xc3\xa9\xff\n"[..])
+    );
+    let (o, _, _) = sh("ls /tmp/app", &fs);
+    assert_eq!(o, format!("caf\u{e9}.txt\n{}\n", "d".repeat(150)));
+}
