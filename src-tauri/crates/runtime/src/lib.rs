@@ -23,6 +23,7 @@ use kq_shell::{self as shell, ShellEnv};
 mod error;
 mod pod_config;
 mod program;
+pub mod serve;
 
 pub use error::RuntimeError;
 pub use kq_shell::fs::Fs;
@@ -138,6 +139,10 @@ impl ContainerSandbox {
 #[derive(Debug)]
 pub struct Runtime {
     catalog: RwLock<Catalog>,
+    /// The node's network, handed to every container's processes (set by the node).
+    network: RwLock<Option<Arc<dyn shell::net::Network>>>,
+    /// Who listens on which pod IP and port ([`serve`]).
+    listeners: Arc<serve::Listeners>,
 }
 
 const MIB: u64 = 1024 * 1024;
@@ -158,6 +163,34 @@ impl Runtime {
     pub fn new() -> Self {
         Runtime {
             catalog: RwLock::new(Catalog::builtin()),
+            network: RwLock::new(None),
+            listeners: Arc::new(serve::Listeners::default()),
+        }
+    }
+
+    /// Connect containers started from now on to the node's network.
+    pub fn set_network(&self, net: Arc<dyn shell::net::Network>) {
+        let mut g = match self.network.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *g = Some(net);
+    }
+
+    /// The servers listening in this node's containers.
+    pub fn listeners(&self) -> Arc<serve::Listeners> {
+        self.listeners.clone()
+    }
+
+    /// A pod's handle on the node's network (none before [`Self::set_network`]).
+    fn pod_net(&self, pod_ip: &str) -> shell::net::NetHandle {
+        let g = match self.network.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        match g.as_ref() {
+            Some(n) => shell::net::PodNet::handle(n.clone(), pod_ip),
+            None => shell::net::NetHandle::default(),
         }
     }
 
@@ -243,7 +276,7 @@ impl Runtime {
             fs: shell::fs::Fs::from_files(&files),
             binaries: image.resolved.binaries.clone(),
             now_unix: now.as_second(),
-            net: Default::default(),
+            net: self.pod_net(pod_ip),
         };
         ContainerSandbox {
             image: image.resolved.clone(),
@@ -285,14 +318,15 @@ impl Runtime {
                 .first()
                 .is_some_and(|e| e.rsplit('/').next() == Some(program_name.as_str()));
         if behaviour_owns && !matches!(r.behaviour, Behaviour::Shell { .. }) {
-            return Ok(Box::new(Behaving::new(
+            let program = Box::new(Behaving::new(
                 (**r).clone(),
                 &argv,
                 &sb.env,
                 shell_env,
                 sb.now,
                 &sb.pod_ip,
-            )));
+            ));
+            return Ok(serve::serving(program, r, &sb.pod_ip, &self.listeners));
         }
         if !r.binaries.contains(&program_name) && !r.binaries.contains(first.as_str()) {
             return Err(not_found(first));

@@ -194,6 +194,17 @@ impl Runtime {
     ) -> BTreeMap<String, String> {
         let mut files = BTreeMap::new();
         files.insert("/etc/hostname".to_string(), format!("{}\n", name_of(pod)));
+        // The kubelet's resolv.conf for dnsPolicy ClusterFirst (the default): cluster DNS
+        // first, the pod's namespace first in the search list (pkg/kubelet/network/dns).
+        let policy = pod["spec"]["dnsPolicy"].as_str().unwrap_or("ClusterFirst");
+        if matches!(policy, "ClusterFirst" | "ClusterFirstWithHostNet") {
+            files.insert(
+                "/etc/resolv.conf".to_string(),
+                format!(
+                    "search {ns}.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n"
+                ),
+            );
+        }
         let volumes = pod["spec"]["volumes"]
             .as_array()
             .cloned()

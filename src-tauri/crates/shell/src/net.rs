@@ -279,18 +279,26 @@ impl Resolv {
     }
 }
 
+/// How long glibc's resolver waits for a DNS server that does not answer before the lookup
+/// fails: `timeout:5` times `attempts:2` (resolv.conf's defaults); a timeout ends the search.
+pub const RESOLVER_GIVE_UP: Duration = Duration::from_secs(10);
+
 /// `getaddrinfo` for `host`: an address literal, `localhost`, or the DNS answers through the
-/// search list. `None`: the name does not resolve.
-fn resolve(cx: &Ctx<'_>, host: &str) -> Option<Ipv4Addr> {
+/// search list. `Err` carries how long the failed lookup waited (a silent DNS server).
+fn resolve(cx: &Ctx<'_>, host: &str) -> Result<Ipv4Addr, Duration> {
     if let Ok(ip) = host.parse::<Ipv4Addr>() {
-        return Some(ip);
+        return Ok(ip);
     }
     if host == "localhost" {
-        return Some(Ipv4Addr::LOCALHOST);
+        return Ok(Ipv4Addr::LOCALHOST);
     }
-    let net = cx.net.0.as_ref()?;
+    let Some(net) = cx.net.0.as_ref() else {
+        return Err(Duration::ZERO);
+    };
     let conf = Resolv::parse(cx.resolv.as_deref());
-    let server = *conf.nameservers.first()?;
+    let Some(server) = conf.nameservers.first().copied() else {
+        return Err(Duration::ZERO);
+    };
     let mut candidates = Vec::new();
     if let Some(abs) = host.strip_suffix('.') {
         candidates.push(abs.to_string());
@@ -306,12 +314,16 @@ fn resolve(cx: &Ctx<'_>, host: &str) -> Option<Ipv4Addr> {
     }
     for name in candidates {
         match net.lookup(server, &name.to_ascii_lowercase()) {
-            Lookup::Found(ips) => return ips.first().copied(),
-            Lookup::NoServer => return None,
+            Lookup::Found(ips) => {
+                if let Some(ip) = ips.first() {
+                    return Ok(*ip);
+                }
+            }
+            Lookup::NoServer => return Err(RESOLVER_GIVE_UP),
             Lookup::NoRecords | Lookup::NxDomain => {}
         }
     }
-    None
+    Err(Duration::ZERO)
 }
 
 fn connect(cx: &Ctx<'_>, ip: Ipv4Addr, port: u16) -> Connect {
@@ -611,9 +623,13 @@ fn wget(cx: &Ctx<'_>, args: &[String]) -> Run {
         let ip = match &resolved {
             Some((h, ip)) if *h == target.hostport => *ip,
             _ => {
-                let Some(ip) = resolve(cx, &target.host) else {
-                    r.err(format!("wget: bad address '{}'\n", target.hostport));
-                    return r.exit(1);
+                let ip = match resolve(cx, &target.host) {
+                    Ok(ip) => ip,
+                    Err(waited) => {
+                        r.sleep(waited);
+                        r.err(format!("wget: bad address '{}'\n", target.hostport));
+                        return r.exit(1);
+                    }
                 };
                 if !o.quiet {
                     r.err(format!(
@@ -810,9 +826,13 @@ fn nc(cx: &Ctx<'_>, args: &[String]) -> Run {
         r.err(format!("nc: bad port '{port}'\n"));
         return r.exit(1);
     };
-    let Some(ip) = resolve(cx, host) else {
-        r.err(format!("nc: bad address '{host}'\n"));
-        return r.exit(1);
+    let ip = match resolve(cx, host) {
+        Ok(ip) => ip,
+        Err(waited) => {
+            r.sleep(waited);
+            r.err(format!("nc: bad address '{host}'\n"));
+            return r.exit(1);
+        }
     };
     let dotted = format!("{ip}:{port}");
     match connect(cx, ip, port) {
@@ -990,12 +1010,16 @@ fn curl(cx: &Ctx<'_>, args: &[String]) -> Run {
             return r.exit(3);
         }
     };
-    let Some(ip) = resolve(cx, &target.host) else {
-        say_error(
-            &mut r,
-            format!("curl: (6) Could not resolve host: {}\n", target.host),
-        );
-        return r.exit(6);
+    let ip = match resolve(cx, &target.host) {
+        Ok(ip) => ip,
+        Err(waited) => {
+            r.sleep(waited);
+            say_error(
+                &mut r,
+                format!("curl: (6) Could not resolve host: {}\n", target.host),
+            );
+            return r.exit(6);
+        }
     };
     let server = match connect(cx, ip, target.port) {
         Connect::Open(s) => s,

@@ -34,6 +34,7 @@ mod discovery;
 mod ephemeral;
 mod handlers;
 pub mod proto;
+mod proxy;
 mod route;
 mod scale;
 pub mod stream;

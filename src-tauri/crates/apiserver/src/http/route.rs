@@ -4,7 +4,7 @@
 use hyper::Method;
 use serde_json::json;
 
-use super::{ApiState, Body, Req, discovery, handlers, json_response, text_response};
+use super::{ApiState, Body, Req, discovery, handlers, json_response, proxy, text_response};
 use crate::error::{Error, Result};
 use crate::kinds::{self, ResourceKind};
 
@@ -64,6 +64,16 @@ pub(crate) async fn dispatch(state: &ApiState, req: Req) -> Result<hyper::Respon
         ["api", "v1"] => get_only(&req, || Ok(discovery::resource_list("", "v1"))),
         ["apis", group] => get_only(&req, || discovery::group(group)),
         ["apis", group, version] => get_only(&req, || discovery::group_version(group, version)),
+        ["api", "v1", "namespaces", ns, kind @ ("services" | "pods"), id, "proxy", ..] => {
+            let prefix = format!("/api/v1/namespaces/{ns}/{kind}/{id}/proxy");
+            let rest = req.path.get(prefix.len()..).unwrap_or_default().to_string();
+            let target = if *kind == "services" {
+                proxy::ProxyTarget::Service(id)
+            } else {
+                proxy::ProxyTarget::Pod(id)
+            };
+            proxy::serve(state, &req, ns, target, &rest).await
+        }
         ["api", "v1", rest @ ..] => resource(state, &req, "", "v1", rest).await,
         ["apis", group, version, rest @ ..] => resource(state, &req, group, version, rest).await,
         _ => Err(Error::PathNotFound),
