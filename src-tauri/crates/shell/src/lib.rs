@@ -12,6 +12,14 @@
 //! redirections `>` `>>` `<` `2>&1` `>&2` `<<EOF`; comments. Builtins and applets: see
 //! [`applets`].
 //!
+//! A process has a stdin ([`Process::feed_stdin`], [`Process::close_stdin`]): `sh` without
+//! `-c` (or with `-s`) runs each command as its line arrives, and prints busybox ash's
+//! prompt when interactive (`-i`, or on a terminal, [`SpawnOptions::tty`]); `cat` copies
+//! stdin as it comes, `read` waits for a line, the other readers for end-of-file;
+//! meanwhile the process reports [`Step::WaitInput`]. Files live in the container's
+//! filesystem ([`fs::Fs`]), byte-exact and shared by every process of the container;
+//! `tar` reads and writes the archives `kubectl cp` exchanges.
+//!
 //! The interpreter never blocks or grows without bound: a script that spins without output
 //! or sleep for [`machine::SPIN_LIMIT`] steps reports `Sleep(Duration::MAX)` for good; output
 //! without sleeps is throttled with short sleeps; each output step is at most 64 KiB;

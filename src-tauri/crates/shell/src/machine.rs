@@ -36,6 +36,8 @@ pub(crate) const SPIN_LIMIT: u64 = 200_000;
 /// Output emitted without any sleep before the interpreter throttles with a short sleep.
 const THROTTLE_BYTES: usize = 64 * 1024;
 const THROTTLE_STEPS: usize = 256;
+/// How many bytes of [`Step::Binary`] output count as one toward [`THROTTLE_BYTES`].
+const BINARY_WEIGHT: usize = 64;
 pub(crate) const THROTTLE_SLEEP: Duration = Duration::from_millis(100);
 /// Deepest frame stack (function recursion, nested `eval`).
 const MAX_FRAMES: usize = 10_000;
@@ -160,8 +162,11 @@ impl Shell {
     }
 
     /// Writes bytes that need not be text (an archive, a binary file) to fd 1 or 2.
+    /// Short text stays text; anything longer than one chunk goes out as bytes.
     pub fn write_bytes(&mut self, fd: u32, data: &[u8]) {
-        if let Ok(t) = std::str::from_utf8(data) {
+        if data.len() <= MAX_CHUNK
+            && let Ok(t) = std::str::from_utf8(data)
+        {
             return self.write(fd, t);
         }
         let target = if fd == 2 {
@@ -570,7 +575,15 @@ impl Machine {
         self.silent_ticks = 0;
         match &s {
             Step::Stdout(_) | Step::Stderr(_) | Step::Binary(_) => {
-                self.unslept_bytes += s.output().map_or(0, |(b, _)| b.len());
+                // Bulk data (an archive, a copied file) is bounded by the filesystem's
+                // size, so it counts for less: `kubectl cp` of a large file is not slowed
+                // to a crawl, yet a loop that repeats it still pauses.
+                let n = s.output().map_or(0, |(b, _)| b.len());
+                self.unslept_bytes += if matches!(s, Step::Binary(_)) {
+                    n / BINARY_WEIGHT
+                } else {
+                    n
+                };
                 self.unslept_steps += 1;
                 if self.unslept_bytes >= THROTTLE_BYTES || self.unslept_steps >= THROTTLE_STEPS {
                     self.sh.out.push_front(Step::Sleep(THROTTLE_SLEEP));

@@ -460,3 +460,20 @@ fn tar_extracts_pax_archives_like_the_ones_kubectl_cp_sends() {
     let (o, _, _) = sh("ls /tmp/app", &fs);
     assert_eq!(o, format!("caf\u{e9}.txt\n{}\n", "d".repeat(150)));
 }
+
+#[test]
+fn bulk_output_is_not_slowed_like_a_chatty_loop() {
+    let fs = Fs::default();
+    assert!(fs.write("/blob", &binary_blob()).is_ok());
+    let mut p = start(&["tar", "cf", "-", "/blob"], &fs, false, false);
+    let steps = until_pause(&mut p);
+    let sleeps = steps
+        .iter()
+        .filter(|s| matches!(s, Step::Sleep(_)))
+        .count();
+    assert!(sleeps <= 1, "{sleeps} throttling sleeps for 1.5 MiB");
+    // A loop that prints text without pause still gets throttled.
+    let mut p = start(&["sh", "-c", "while true; do echo spam; done"], &fs, false, false);
+    let throttled = (0..1000).any(|_| matches!(p.next_step(), Step::Sleep(_)));
+    assert!(throttled);
+}
