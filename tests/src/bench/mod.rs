@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod engine;
 pub mod pods;
 pub mod rollout;
+pub mod streams;
 pub mod watch;
 
 use std::time::Duration;

@@ -42,6 +42,9 @@ fn groups() -> Vec<(&'static [&'static str], Group)> {
         (bench::rollout::FIGURES, |s| {
             Box::pin(async move { bench::rollout::figures(&s).await })
         }),
+        (bench::streams::FIGURES, |s| {
+            Box::pin(async move { bench::streams::figures(&s).await })
+        }),
         (&["watch.events_per_s_100_watchers"], |s| {
             Box::pin(async move { Ok(vec![bench::watch::events_per_second(&s).await?]) })
         }),
