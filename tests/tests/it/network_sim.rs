@@ -304,3 +304,70 @@ fn port_forward_dial_speaks_the_container_protocol() {
         );
     });
 }
+
+#[test]
+fn proxy_paths_through_every_kubectl() {
+    let tc = cluster_with_servers();
+    let base = "/api/v1/namespaces/default";
+    for (label, path) in kubectl_binaries() {
+        let k = tc.kubectl(&label, &path);
+        // The trailing slash is added by a 301 that kubectl follows.
+        for url in [
+            format!("{base}/services/web/proxy/"),
+            format!("{base}/services/web:80/proxy"),
+            format!("{base}/services/http:web:80/proxy/index.html"),
+            format!("{base}/pods/web-1/proxy/"),
+            format!("{base}/pods/web-1:80/proxy/"),
+        ] {
+            let r = k.run(&["get", "--raw", &url]);
+            assert!(r.ok(), "{label} {url}: {r}");
+            assert!(
+                r.stdout.starts_with(
+                    "<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>"
+                ),
+                "{label} {url}: {r}"
+            );
+        }
+        let r = k.run(&["get", "--raw", &format!("{base}/services/nothing/proxy/")]);
+        assert!(!r.ok(), "{label}: {r}");
+        assert_eq!(
+            r.stderr,
+            "Error from server (ServiceUnavailable): no endpoints available for service \"nothing\"\n",
+            "{label}"
+        );
+        let r = k.run(&["get", "--raw", &format!("{base}/services/slow:80/proxy/")]);
+        assert_eq!(
+            r.stderr,
+            "Error from server (ServiceUnavailable): no endpoints available for service \"slow\"\n",
+            "{label}"
+        );
+        let r = k.run(&["get", "--raw", &format!("{base}/services/web:81/proxy/")]);
+        assert_eq!(
+            r.stderr,
+            "Error from server (ServiceUnavailable): no service port 81 found for service \"web\"\n",
+            "{label}"
+        );
+        let r = k.run(&["get", "--raw", &format!("{base}/services/web/proxy/nope")]);
+        assert!(!r.ok(), "{label}: {r}");
+        assert_eq!(
+            r.stderr,
+            "Error from server (NotFound): the server could not find the requested resource\n",
+            "{label}"
+        );
+    }
+    // Without a client that follows redirects, the 301 itself.
+    tc.block_on(async {
+        let client = kq_tests::cluster::kube_client(tc.cluster()).await;
+        let req = hyper::http::Request::builder()
+            .method("GET")
+            .uri(format!("{base}/services/web/proxy"))
+            .body(kube::client::Body::from(Vec::new()))
+            .expect("a request");
+        let resp = client.send(req).await.expect("an answer");
+        assert_eq!(resp.status().as_u16(), 301);
+        assert_eq!(
+            resp.headers().get("location").and_then(|v| v.to_str().ok()),
+            Some("/api/v1/namespaces/default/services/web/proxy/")
+        );
+    });
+}
