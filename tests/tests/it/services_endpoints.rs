@@ -438,6 +438,10 @@ fn kubectl_get_ep_get_endpointslice_and_describe_svc_on_every_version() {
             format!("web shows three ready ip:port and the rest: {r}"),
         );
         check(
+            row(&r, "kubernetes")[1] == "192.168.49.2:6443",
+            format!("the API server's own address behind `kubernetes`: {r}"),
+        );
+        check(
             row(&r, "nobody")[1] == "<none>",
             format!("no subsets is <none>: {r}"),
         );
@@ -493,6 +497,16 @@ fn kubectl_get_ep_get_endpointslice_and_describe_svc_on_every_version() {
                 .cloned()
                 .collect::<Vec<_>>()
         };
+        check(
+            find("kubernetes").first().map(|c| c[..4].to_vec())
+                == Some(vec![
+                    "kubernetes".into(),
+                    "IPv4".into(),
+                    "6443".into(),
+                    "192.168.49.2".into(),
+                ]),
+            format!("the API server's slice: {r}"),
+        );
         let nobody = find("nobody-");
         check(
             nobody.len() == 1 && nobody[0][1..4] == ["IPv4", "<unset>", "<unset>"],

@@ -227,6 +227,12 @@ fn bootstrap(store: &Arc<Store>, config: &ClusterConfig) -> Result<()> {
         }),
         &opts,
     )?;
+    // kube-apiserver's own address behind the `kubernetes` Service (its endpoint reconciler).
+    if let Some(node) = config.nodes.first() {
+        let (endpoints, slice) = kinds::endpoints::apiserver_endpoints(&node.internal_ip, 6443);
+        store.create(&kinds::endpoints::KIND, "default", endpoints, &opts)?;
+        store.create(&kinds::endpointslice::KIND, "default", slice, &opts)?;
+    }
     Ok(())
 }
 

@@ -133,6 +133,33 @@ pub fn format_endpoints(ep: &Value, port_names: Option<&[String]>) -> String {
     }
 }
 
+/// The `kubernetes` Service's Endpoints and EndpointSlice in `default`, as kube-apiserver's
+/// endpoint reconciler writes them for its own address (`pkg/controlplane/reconcilers`,
+/// `endpointsadapter.go`): the Endpoints carry `endpointslice.kubernetes.io/skip-mirror` (the
+/// mirroring controller leaves them alone), the slice only the service-name label and a
+/// `ready` condition. The Service has no selector, so the endpoint controllers never touch
+/// them.
+pub fn apiserver_endpoints(ip: &str, port: u16) -> (Value, Value) {
+    let endpoints = json!({
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": "kubernetes", "namespace": "default",
+            "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+        "subsets": [{"addresses": [{"ip": ip}],
+            "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
+    });
+    let slice = json!({
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": "kubernetes", "namespace": "default",
+            "labels": {"kubernetes.io/service-name": "kubernetes"}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [ip], "conditions": {"ready": true}}],
+        "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+    });
+    (endpoints, slice)
+}
+
 impl KindHooks for Hooks {
     fn decode(&self, value: &Value) -> Result<(Value, Vec<String>), DecodeError> {
         super::typed_decode::<Endpoints>(value, "Endpoints")
