@@ -52,6 +52,7 @@ use tokio::sync::watch;
 use kq_controllers as controllers;
 mod error;
 mod kubeconfig;
+mod system;
 mod tls;
 
 use kq_apiserver::http as api;
@@ -71,6 +72,7 @@ pub use kq_kube::duration;
 pub use kq_registry as registry;
 pub use kq_runtime::Runtime;
 pub use store::Store;
+pub use system::DNS_CLUSTER_IP;
 
 /// How to start the embedded cluster.
 #[derive(Debug, Clone)]
@@ -100,6 +102,11 @@ pub struct ClusterConfig {
     /// Extra image catalog files (teachers' and missions' `registry.yaml`), as
     /// `(source name, YAML text)`.
     pub registry_yaml: Vec<(String, String)>,
+    /// Create kube-system's control plane on the first node (default): the static pods of
+    /// etcd, kube-apiserver, kube-controller-manager and kube-scheduler, CoreDNS behind
+    /// `kube-dns` and kube-proxy. Tests that count every pod or event of the cluster turn it
+    /// off.
+    pub kube_system: bool,
 }
 
 impl Default for ClusterConfig {
@@ -115,6 +122,7 @@ impl Default for ClusterConfig {
             server: ServerLimits::default(),
             controllers: true,
             registry_yaml: Vec::new(),
+            kube_system: true,
         }
     }
 }
@@ -166,6 +174,9 @@ impl Cluster {
         } else {
             None
         };
+        if config.kube_system && !config.nodes.is_empty() {
+            system::start_addons(&store)?;
+        }
         let watch_stats = Arc::new(api::watch_stream::WatchStats::default());
         let state = Arc::new(api::ApiState {
             store: store.clone(),
@@ -232,6 +243,11 @@ fn bootstrap(store: &Arc<Store>, config: &ClusterConfig) -> Result<()> {
         let (endpoints, slice) = kinds::endpoints::apiserver_endpoints(&node.internal_ip, 6443);
         store.create(&kinds::endpoints::KIND, "default", endpoints, &opts)?;
         store.create(&kinds::endpointslice::KIND, "default", slice, &opts)?;
+    }
+    if config.kube_system
+        && let Some(node) = config.nodes.first()
+    {
+        system::bootstrap(store, &node.name, &node.internal_ip)?;
     }
     Ok(())
 }

@@ -249,6 +249,76 @@ fn schema(msg: &str) -> Option<&'static [F]> {
             S
         }
         // core/v1 pod templates.
+        // `kubectl debug --copy-to` creates a Pod (kubectl 1.32+).
+        "Pod" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                f(2, "spec", Msg("PodSpec")),
+            ];
+            S
+        }
+        "Toleration" => {
+            const S: &[F] = &[
+                f(1, "key", Str),
+                f(2, "operator", Str),
+                f(3, "value", Str),
+                f(4, "effect", Str),
+                ptr(5, "tolerationSeconds", Int),
+            ];
+            S
+        }
+        "EphemeralContainer" => {
+            const S: &[F] = &[
+                f(1, "", Inline("Container")),
+                f(2, "targetContainerName", Str),
+            ];
+            S
+        }
+        "ProjectedVolumeSource" => {
+            const S: &[F] = &[
+                rep(1, "sources", Msg("VolumeProjection")),
+                ptr(2, "defaultMode", Int),
+            ];
+            S
+        }
+        "VolumeProjection" => {
+            const S: &[F] = &[
+                f(1, "secret", Msg("ConfigMapProjection")),
+                f(2, "downwardAPI", Msg("DownwardAPIProjection")),
+                f(3, "configMap", Msg("ConfigMapProjection")),
+                f(4, "serviceAccountToken", Msg("ServiceAccountTokenProjection")),
+            ];
+            S
+        }
+        // SecretProjection has the same layout.
+        "ConfigMapProjection" => {
+            const S: &[F] = &[
+                f(1, "", Inline("LocalObjectReference")),
+                rep(2, "items", Msg("KeyToPath")),
+                ptr(4, "optional", Bool),
+            ];
+            S
+        }
+        "DownwardAPIProjection" => {
+            const S: &[F] = &[rep(1, "items", Msg("DownwardAPIVolumeFile"))];
+            S
+        }
+        "DownwardAPIVolumeFile" => {
+            const S: &[F] = &[
+                f(1, "path", Str),
+                f(2, "fieldRef", Msg("ObjectFieldSelector")),
+                ptr(4, "mode", Int),
+            ];
+            S
+        }
+        "ServiceAccountTokenProjection" => {
+            const S: &[F] = &[
+                f(1, "audience", Str),
+                ptr(2, "expirationSeconds", Int),
+                f(3, "path", Str),
+            ];
+            S
+        }
         "PodTemplateSpec" => {
             const S: &[F] = &[
                 f(1, "metadata", Msg("ObjectMeta")),
@@ -278,10 +348,13 @@ fn schema(msg: &str) -> Option<&'static [F]> {
                 f(19, "schedulerName", Str),
                 rep(20, "initContainers", Msg("Container")),
                 ptr(21, "automountServiceAccountToken", Bool),
+                rep(22, "tolerations", Msg("Toleration")),
                 f(24, "priorityClassName", Str),
                 ptr(25, "priority", Int),
+                ptr(27, "shareProcessNamespace", Bool),
                 ptr(30, "enableServiceLinks", Bool),
                 ptr(31, "preemptionPolicy", Str),
+                rep(34, "ephemeralContainers", Msg("EphemeralContainer")),
             ];
             S
         }
@@ -424,6 +497,7 @@ fn schema(msg: &str) -> Option<&'static [F]> {
                     Msg("PersistentVolumeClaimVolumeSource"),
                 ),
                 f(19, "configMap", Msg("ConfigMapVolumeSource")),
+                f(26, "projected", Msg("ProjectedVolumeSource")),
             ];
             S
         }
@@ -544,6 +618,7 @@ pub fn supports(kind: &str) -> bool {
             | "Deployment"
             | "Job"
             | "CronJob"
+            | "Pod"
     )
 }
 

@@ -85,6 +85,9 @@ pub(super) struct Ctr {
     pub(super) attempts: u32,
     pub(super) restart_count: i32,
     pub(super) epoch: u64,
+    /// An ephemeral container (`kubectl debug`): never restarted, never part of the pod's
+    /// readiness or phase, reported in `ephemeralContainerStatuses` (see [`super::ephemeral`]).
+    pub(super) ephemeral: bool,
 }
 
 impl Ctr {
@@ -99,6 +102,7 @@ impl Ctr {
             attempts: 0,
             restart_count: 0,
             epoch: 0,
+            ephemeral: false,
         }
     }
 
@@ -107,7 +111,9 @@ impl Ctr {
     }
 
     pub(super) fn field_path(&self) -> String {
-        if self.init {
+        if self.ephemeral {
+            format!("spec.ephemeralContainers{{{}}}", self.spec.name)
+        } else if self.init {
             format!("spec.initContainers{{{}}}", self.spec.name)
         } else {
             format!("spec.containers{{{}}}", self.spec.name)

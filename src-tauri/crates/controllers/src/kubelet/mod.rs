@@ -19,6 +19,7 @@
 //! rest of the cluster through this one.
 
 mod container;
+mod ephemeral;
 mod images;
 mod node_status;
 mod pleg;
@@ -188,6 +189,7 @@ impl Kubelet {
                     .map(|c| Ctr::new(c.clone(), true))
                     .collect();
                 ctrs.extend(spec.containers.iter().map(|c| Ctr::new(c.clone(), false)));
+                ephemeral::add_new(&mut ctrs, &spec);
                 let w = Worker {
                     uid: uid.clone(),
                     ns: kinds::namespace_of(pod).to_string(),
@@ -219,6 +221,7 @@ impl Kubelet {
                     return;
                 }
                 w.spec_fingerprint = fingerprint;
+                ephemeral::add_new(&mut w.ctrs, &spec);
                 // Containers whose spec changed (an image edit) take the new spec; a running
                 // one is restarted by the sync below, as the kubelet does on a hash change.
                 for c in &mut w.ctrs {

@@ -98,6 +98,13 @@ pub(super) fn start_kubelet(
     if let Some(pause) = runtime.pause_image() {
         k.preload(pause);
     }
+    // A kind node image ships the control plane's images: its static pods and addons start
+    // without a pull ("already present on machine").
+    for image in kq_runtime::PRELOADED_IMAGES {
+        if let Ok(info) = runtime.resolve(image, &[]) {
+            k.preload(info);
+        }
+    }
     node_events(store, recorder, n, now);
     k
 }

@@ -137,7 +137,13 @@ impl Kubelet {
             }
             Sandbox::Creating(_) => {
                 w.sandbox = Sandbox::Ready;
-                w.pod_ip = Some(self.alloc_ip());
+                // A hostNetwork pod (the control plane's, kube-proxy) shares the node's
+                // network namespace and so its address.
+                w.pod_ip = Some(if w.pod["spec"]["hostNetwork"] == true {
+                    self.node_ip.clone()
+                } else {
+                    self.alloc_ip()
+                });
             }
             Sandbox::Ready => {}
         }
@@ -174,6 +180,9 @@ impl Kubelet {
     }
 
     pub(super) fn should_restart(&self, w: &Worker, c: &Ctr) -> bool {
+        if c.ephemeral {
+            return false;
+        }
         let Some(t) = c.term() else { return true };
         if c.init {
             return t.exit_code != 0 && w.restart_policy != "Never";

@@ -110,7 +110,7 @@ pub(super) fn phase(ctrs: &[Ctr], policy: &str) -> &'static str {
         return "Pending";
     }
     let (mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0);
-    for c in ctrs.iter().filter(|c| !c.init) {
+    for c in ctrs.iter().filter(|c| !c.init && !c.ephemeral) {
         match &c.state {
             State::Running(_) => running += 1,
             State::Terminated { term, .. } => {
@@ -176,7 +176,7 @@ impl Kubelet {
         let unready: Vec<&str> = w
             .ctrs
             .iter()
-            .filter(|c| !c.init && !c.is_ready())
+            .filter(|c| !c.init && !c.ephemeral && !c.is_ready())
             .map(Ctr::name)
             .collect();
         let incomplete_msg = format!(
@@ -230,7 +230,7 @@ impl Kubelet {
         let mains: Vec<Value> = w
             .ctrs
             .iter()
-            .filter(|c| !c.init)
+            .filter(|c| !c.init && !c.ephemeral)
             .map(|c| container_status(c, w.has_init()))
             .collect();
         let mut status = json!({
@@ -243,6 +243,9 @@ impl Kubelet {
         });
         if !inits.is_empty() {
             status["initContainerStatuses"] = json!(inits);
+        }
+        if let Some(statuses) = super::ephemeral::statuses(&w.ctrs) {
+            status["ephemeralContainerStatuses"] = statuses;
         }
         if let Some(ip) = &w.pod_ip {
             status["podIP"] = json!(ip);
