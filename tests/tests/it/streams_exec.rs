@@ -136,6 +136,20 @@ impl Session {
         );
     }
 
+    /// The client goes away (closes every stream) and the session ends.
+    fn leave(self, tc: &TestCluster) -> StreamExit {
+        let Session {
+            stdin,
+            stdout,
+            stderr,
+            task,
+        } = self;
+        drop((stdin, stdout, stderr));
+        tc.block_on(async { tokio::time::timeout(LIMIT, task).await })
+            .expect("the session ends in time")
+            .expect("the session task does not panic")
+    }
+
     /// Close stdin, read both outputs to their end and return them with the exit.
     fn finish(mut self, tc: &TestCluster) -> (String, String, StreamExit) {
         self.stdin = None;
@@ -356,9 +370,25 @@ fn attach_follows_the_main_shell_and_feeds_its_stdin() {
     assert_eq!(seen, b"hi\n");
     // The main process's output also lands in its log.
     assert_eq!(log_of(&tc, "p", "c"), "hi\n");
-    // Without stdinOnce, leaving closes nothing: the shell still runs.
-    let (out, _, exit) = s.finish(&tc);
-    assert_eq!((out.as_str(), exit), ("", StreamExit::Success));
+    // Without stdinOnce, the client's end-of-file closes nothing: the attach goes on (as
+    // `echo x | kubectl attach -i` does) until the client leaves, and the shell still runs.
+    let Session {
+        stdin,
+        stdout,
+        stderr,
+        task,
+    } = s;
+    drop(stdin);
+    let mut s = Session {
+        stdin: None,
+        stdout,
+        stderr,
+        task,
+    };
+    tc.cluster().advance(Duration::from_secs(1));
+    assert!(!s.task.is_finished(), "the attach outlives its stdin");
+    assert!(s.stdout.try_recv().is_err(), "nothing more was printed");
+    assert_eq!(s.leave(&tc), StreamExit::Success);
     tc.cluster().advance(Duration::from_secs(5));
     assert_eq!(phase(&tc, "p"), "Running");
 
@@ -421,4 +451,259 @@ fn an_exec_dies_with_its_container() {
     tc.cluster().advance(Duration::from_secs(6));
     let (out, _, exit) = s.finish(&tc);
     assert_eq!((out.as_str(), exit), ("", StreamExit::ExitCode(137)));
+}
+
+// ----- real kubectl: run -i --rm and cp (STREAMS.md §7 rows 9, 10, 12, 13) -------------------
+
+mod kubectl {
+    use std::io::Write;
+    use std::path::Path;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries, wait_with_limit};
+
+    type Step = Result<(), String>;
+
+    const LIMIT: Duration = Duration::from_secs(90);
+
+    /// Run with `input` piped to kubectl's stdin (then closed).
+    fn run_piped(k: &Kubectl, args: &[&str], input: &[u8]) -> Run {
+        let mut c = k.command(args);
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("kubectl starts");
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(input);
+        }
+        let out = wait_with_limit(child, LIMIT);
+        Run {
+            cmd: format!("kubectl.{} {}", k.label, args.join(" ")),
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn expect(cond: bool, run: &Run, why: &str) -> Step {
+        if cond {
+            Ok(())
+        } else {
+            Err(format!("{why}: {run}"))
+        }
+    }
+
+    fn files_under(root: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let rel = p
+                        .strip_prefix(root)
+                        .map(|r| r.display().to_string())
+                        .unwrap_or_default();
+                    out.push((rel, std::fs::read(&p).unwrap_or_default()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
+        let r = k.run(&["create", "namespace", ns]);
+        expect(r.ok(), &r, "namespace")?;
+
+        // Row 9: the shell exits 4 at once; kubectl shows its output and exits with its code.
+        let r = k.run_with(
+            &[
+                "run",
+                "t",
+                "-n",
+                ns,
+                "-i",
+                "--rm",
+                "--restart=Never",
+                "--image=busybox",
+                "--",
+                "sh",
+                "-c",
+                "echo hi; exit 4",
+            ],
+            &[],
+            LIMIT,
+        );
+        expect(
+            r.code == 4,
+            &r,
+            "run -i --rm exits with the container's code",
+        )?;
+        expect(r.stdout.contains("hi\n"), &r, "the container's output")?;
+        expect(
+            r.stdout.contains("pod \"t\" deleted"),
+            &r,
+            "--rm deletes the pod",
+        )?;
+
+        // Row 10: stdin piped to sh; stdinOnce's end-of-file ends the shell and the pod.
+        let r = run_piped(
+            k,
+            &[
+                "run",
+                "t2",
+                "-n",
+                ns,
+                "-i",
+                "--rm",
+                "--restart=Never",
+                "--image=busybox",
+                "--",
+                "sh",
+            ],
+            b"echo hi\n",
+        );
+        expect(r.code == 0, &r, "piped sh exits 0 at end-of-file")?;
+        expect(r.stdout.contains("hi\n"), &r, "the piped command ran")?;
+        expect(
+            r.stdout.contains("pod \"t2\" deleted"),
+            &r,
+            "--rm deletes the pod",
+        )?;
+
+        // A client that never reads stdin still ends (wget cannot resolve `web` here).
+        let started = Instant::now();
+        let r = k.run_with(
+            &[
+                "run",
+                "tmp",
+                "-n",
+                ns,
+                "--rm",
+                "-i",
+                "--image=busybox",
+                "--restart=Never",
+                "--",
+                "wget",
+                "-qO-",
+                "web",
+            ],
+            &[],
+            LIMIT,
+        );
+        expect(
+            r.code != -1 && started.elapsed() < LIMIT,
+            &r,
+            "run -i of a command that ignores stdin ends",
+        )?;
+        expect(
+            r.stdout.contains("pod \"tmp\" deleted"),
+            &r,
+            "--rm deletes the pod",
+        )?;
+
+        // Rows 12-13: cp both ways through tar, with a file over 1 MiB of every byte value.
+        let r = k.run(&[
+            "run",
+            "box",
+            "-n",
+            ns,
+            "--image=busybox",
+            "--restart=Never",
+            "--",
+            "sleep",
+            "3600",
+        ]);
+        expect(r.ok(), &r, "run box")?;
+        let r = k.run(&[
+            "wait",
+            "-n",
+            ns,
+            "--for=condition=Ready",
+            "pod/box",
+            "--timeout=60s",
+        ]);
+        expect(r.ok(), &r, "box gets ready")?;
+        let local = tc.dir().join(format!("cp-{ns}"));
+        let src = local.join("dir");
+        std::fs::create_dir_all(src.join("sub")).map_err(|e| e.to_string())?;
+        let big: Vec<u8> = (0..(1536 * 1024u32)).map(|i| (i % 251) as u8).collect();
+        std::fs::write(src.join("big.bin"), &big).map_err(|e| e.to_string())?;
+        std::fs::write(src.join("sub/small.txt"), b"hello\n").map_err(|e| e.to_string())?;
+        let (s, b) = (
+            src.display().to_string(),
+            local.join("back").display().to_string(),
+        );
+        let target = format!("{ns}/box:/tmp/dir");
+        let r = k.run_with(&["cp", &s, &target], &[], LIMIT);
+        expect(r.ok(), &r, "cp to the pod")?;
+        let r = k.run_with(&["cp", &target, &b], &[], LIMIT);
+        expect(r.ok(), &r, "cp from the pod")?;
+        let (want, got) = (files_under(&src), files_under(Path::new(&b)));
+        if want != got {
+            return Err(format!(
+                "cp round trip differs: sent {:?}, got back {:?}",
+                want.iter().map(|(n, d)| (n, d.len())).collect::<Vec<_>>(),
+                got.iter().map(|(n, d)| (n, d.len())).collect::<Vec<_>>()
+            ));
+        }
+        let missing = format!("{ns}/box:/nonexistent");
+        let x = local.join("x").display().to_string();
+        let r = k.run_with(&["cp", &missing, &x], &[], LIMIT);
+        // tar fails in the pod, but kubectl exits 0 once it has read the (empty) archive,
+        // before the exit status arrives: kubernetes/kubectl#980, still open. Whether tar's
+        // complaint is printed first is a race in kubectl, so only the outcome is checked.
+        expect(
+            r.code == 0,
+            &r,
+            "cp of a missing path ends as kubectl's does",
+        )?;
+        expect(
+            !Path::new(&x).exists(),
+            &r,
+            "nothing is written for a missing path",
+        )?;
+        Ok(())
+    }
+
+    #[test]
+    fn every_kubectl_runs_interactively_and_copies_files() {
+        let tc = TestCluster::start();
+        let versions = kubectl_binaries();
+        let failures: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = versions
+                .iter()
+                .map(|(label, path)| {
+                    let k = tc.kubectl(label, path);
+                    let ns = format!("ex-{}", label.replace('.', "-"));
+                    let tc = &tc;
+                    s.spawn(move || {
+                        scenario(tc, &k, &ns).map_err(|e| format!("kubectl {label}: {e}"))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .filter_map(|h| match h.join() {
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => Some(e),
+                    Err(_) => Some("a kubectl scenario panicked".to_string()),
+                })
+                .collect()
+        });
+        assert!(
+            failures.is_empty(),
+            "{} of {} kubectl versions failed:\n\n{}",
+            failures.len(),
+            versions.len(),
+            failures.join("\n\n")
+        );
+    }
 }

@@ -541,7 +541,9 @@ async fn drive(
         tty,
     };
     let mut ld = tty.then(LineDiscipline::new);
-    if input.is_none() {
+    // Whether the process has been told its stdin ended.
+    let mut eof_given = input.is_none();
+    if eof_given {
         process.close_stdin();
     }
     let mut steps = 0u32;
@@ -556,15 +558,16 @@ async fn drive(
         // Keystrokes typed while the process runs are taken without waiting.
         while let Some(rx) = input.as_mut() {
             match rx.try_recv() {
-                Ok(bytes) => {
-                    if let Fed::Interrupted = feed(&mut process, &mut ld, &client, &bytes).await {
-                        return StreamExit::ExitCode(SIGINT_EXIT);
-                    }
-                }
+                Ok(bytes) => match feed(&mut process, &mut ld, &client, &bytes).await {
+                    Fed::Interrupted => return StreamExit::ExitCode(SIGINT_EXIT),
+                    Fed::Closed => eof_given = true,
+                    Fed::Continue => {}
+                },
                 Err(mpsc::error::TryRecvError::Empty) => break,
                 Err(mpsc::error::TryRecvError::Disconnected) => {
                     input = None;
                     process.close_stdin();
+                    eof_given = true;
                 }
             }
         }
@@ -580,11 +583,14 @@ async fn drive(
             Act::Sleep(d) if d.is_zero() => continue,
             Act::Sleep(d) => Some(later(clock.now(), d)),
             Act::WaitInput => {
-                if input.is_none() {
-                    // No client stdin: the process reads end-of-file.
+                if input.is_none() && !eof_given {
+                    // No client stdin (any more): the process reads end-of-file.
                     process.close_stdin();
+                    eof_given = true;
                     continue;
                 }
+                // Blocked for input that may never come: only the client or the container
+                // ending can end this wait.
                 None
             }
         };
@@ -602,7 +608,7 @@ async fn drive(
                     Some(bytes) => {
                         match feed(&mut process, &mut ld, &client, &bytes).await {
                             Fed::Interrupted => return StreamExit::ExitCode(SIGINT_EXIT),
-                            Fed::Closed => break,
+                            Fed::Closed => eof_given = true,
                             Fed::Continue => {}
                         }
                         if wait_until.is_none() {
@@ -612,6 +618,7 @@ async fn drive(
                     None => {
                         input = None;
                         process.close_stdin();
+                        eof_given = true;
                         if wait_until.is_none() {
                             break;
                         }
