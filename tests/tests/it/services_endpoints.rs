@@ -599,6 +599,35 @@ fn service_allocation_refuses_taken_and_out_of_range_addresses_with_the_real_tex
         "The Service \"d\" is invalid: spec.clusterIPs: Invalid value: []string{\"10.96.0.1\"}: failed to allocate IP 10.96.0.1: provided IP is already allocated",
         "{r}"
     );
+    // A ClusterIP Service patched to NodePort gets a free node port; asking for a taken one
+    // is refused as on create.
+    let r = k.run(&["create", "service", "clusterip", "e", "--tcp=80:80"]);
+    assert!(r.ok(), "{r}");
+    let r = k.run(&["patch", "svc", "e", "-p", r#"{"spec":{"type":"NodePort"}}"#]);
+    assert_eq!(r.stdout.trim(), "service/e patched", "{r}");
+    let e = tc
+        .cluster()
+        .store()
+        .get_raw(&kinds::service::KIND, NS, "e")
+        .expect("the Service");
+    let np = e.pointer("/spec/ports/0/nodePort").and_then(Value::as_i64);
+    assert!(
+        np.is_some_and(|p| (30000..=32767).contains(&p) && p != 30080),
+        "{e}"
+    );
+    let r = k.run(&[
+        "patch",
+        "svc",
+        "e",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/ports/0/nodePort","value":30080}]"#,
+    ]);
+    assert_eq!(
+        r.stderr.trim(),
+        "The Service \"e\" is invalid: spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated",
+        "{r}"
+    );
     // Many Services: every ClusterIP and node port distinct.
     for i in 0..40 {
         let r = k.run(&[

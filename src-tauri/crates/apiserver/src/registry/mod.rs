@@ -624,6 +624,9 @@ impl Store {
             kind.hooks.prepare_status_update(&mut new, old);
         } else {
             kind.hooks.prepare_update(&mut new, old);
+            let now = self.clock().now();
+            kind.hooks
+                .allocate_on_update(&mut new, old, &CreateContext { store: self, now })?;
             if kind.tracks_generation && new.get("spec") != old.get("spec") {
                 let g = old
                     .pointer("/metadata/generation")

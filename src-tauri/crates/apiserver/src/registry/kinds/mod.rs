@@ -202,6 +202,17 @@ pub trait KindHooks {
         }
     }
 
+    /// What an update must take from cluster-wide state, after [`KindHooks::prepare_update`]
+    /// (a Service turned NodePort gets free node ports); nothing by default.
+    fn allocate_on_update(
+        &self,
+        _new: &mut Value,
+        _old: &Value,
+        _ctx: &CreateContext<'_>,
+    ) -> crate::Result<()> {
+        Ok(())
+    }
+
     /// Validation of an update.
     fn validate_update(&self, new: &Value, _old: &Value) -> Vec<FieldError> {
         self.validate(new)

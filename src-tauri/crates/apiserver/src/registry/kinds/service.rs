@@ -331,6 +331,33 @@ impl KindHooks for ServiceHooks {
             .unwrap_or_else(|| json!({"loadBalancer": {}}));
     }
 
+    fn allocate_on_update(
+        &self,
+        new: &mut Value,
+        old: &Value,
+        ctx: &CreateContext<'_>,
+    ) -> crate::Result<()> {
+        let ty = super::str_at(new, "/spec/type").to_string();
+        if !matches!(ty.as_str(), "NodePort" | "LoadBalancer") {
+            return Ok(());
+        }
+        // The Service's own ports stay its own: only the other Services' count as taken,
+        // and a port it already held is not refused as "already allocated" by itself.
+        let (ns, name) = (super::namespace_of(old), super::name_of(old));
+        let others: Vec<std::sync::Arc<Value>> = ctx
+            .store
+            .list_raw(&KIND, None)
+            .into_iter()
+            .filter(|s| !(super::namespace_of(s) == ns && super::name_of(s) == name))
+            .collect();
+        allocate_node_ports(new, &others).map_err(|cause| crate::Error::Invalid {
+            group: String::new(),
+            kind: "Service".into(),
+            name: name.to_string(),
+            causes: vec![cause],
+        })
+    }
+
     fn validate(&self, obj: &Value) -> Vec<FieldError> {
         let mut errs = Vec::new();
         let ty = super::str_at(obj, "/spec/type");
