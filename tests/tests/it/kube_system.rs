@@ -272,6 +272,7 @@ fn debug_ephemeral(k: &Kubectl, ns: &str, label: &str) -> Step {
             "-n",
             ns,
             "--copy-to=web-copy",
+            "--share-processes=true",
             "--image=busybox",
             "--",
             "sleep",
@@ -282,8 +283,9 @@ fn debug_ephemeral(k: &Kubectl, ns: &str, label: &str) -> Step {
         eventually(k, &["get", "pod", "web-copy", "-n", ns], |r| {
             has_row(r, &["web-copy", "2/2", "Running", "0"], "the copy runs")
         })?;
-        // The protobuf body kept what the copy inherits: tolerations, the projected
-        // service-account volume, the shared process namespace kubectl sets.
+        // The protobuf body kept what the copy inherits (tolerations, the projected
+        // service-account volume) and the shared process namespace asked for (kubectl sets
+        // it only when --share-processes is given).
         let same = "jsonpath={.spec.tolerations} {.spec.volumes} {.spec.containers[0].volumeMounts}";
         let original = k.run(&["get", "pod", "web", "-n", ns, "-o", same]);
         let copy = k.run(&["get", "pod", "web-copy", "-n", ns, "-o", same]);
@@ -300,7 +302,7 @@ fn debug_ephemeral(k: &Kubectl, ns: &str, label: &str) -> Step {
             "jsonpath={.spec.shareProcessNamespace}",
         ]);
         if r.stdout.trim() != "true" {
-            return Err(format!("debug --copy-to shares the process namespace: {r}"));
+            return Err(format!("--share-processes=true reached the copy: {r}"));
         }
     }
     Ok(())
