@@ -270,10 +270,20 @@ impl Runtime {
         now: jiff::Timestamp,
         pod_ip: &str,
     ) -> ContainerSandbox {
+        let fs = shell::fs::Fs::from_files(&files);
+        // ConfigMap, Secret and projected volumes (the mounts that bring files) are
+        // read-only, as are mounts marked `readOnly`.
+        for m in c.volume_mounts.iter().flatten() {
+            let root = m.mount_path.trim_end_matches('/');
+            let pre = format!("{root}/");
+            if m.read_only == Some(true) || files.keys().any(|k| k == root || k.starts_with(&pre)) {
+                fs.mount_read_only(root);
+            }
+        }
         let shell_env = ShellEnv {
             vars: env.iter().cloned().collect(),
             files: BTreeMap::new(),
-            fs: shell::fs::Fs::from_files(&files),
+            fs,
             binaries: image.resolved.binaries.clone(),
             now_unix: now.as_second(),
             net: self.pod_net(pod_ip),

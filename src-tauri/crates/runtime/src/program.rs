@@ -114,7 +114,11 @@ impl Behaving {
                     serves = true;
                     pending.push_back(Step::Sleep(Duration::MAX));
                 } else {
-                    pending.extend(missing_env_logs.iter().map(|l| Step::Stdout(fill(l).into_bytes())));
+                    pending.extend(
+                        missing_env_logs
+                            .iter()
+                            .map(|l| Step::Stdout(fill(l).into_bytes())),
+                    );
                     pending.push_back(Step::Exit(1));
                 }
             }

@@ -197,3 +197,33 @@ fn a_container_with_stdin_keeps_its_shell_waiting_for_attach() {
     };
     assert_eq!(drain(main.as_mut()).2, Step::Exit(0));
 }
+
+#[test]
+fn volumes_that_bring_files_are_mounted_read_only() {
+    let rt = Runtime::new();
+    let mut c = container("busybox:1.36", Some(&["sleep", "3600"]));
+    c.volume_mounts = Some(vec![k8s_openapi::api::core::v1::VolumeMount {
+        name: "cfg".into(),
+        mount_path: "/etc/config".into(),
+        ..Default::default()
+    }]);
+    let sb = sandbox(&rt, &c);
+    let (out, err, end) = exec(
+        &rt,
+        &sb,
+        &[
+            "sh",
+            "-c",
+            "echo prod > /etc/config/mode; cat /etc/config/mode; echo ok > /tmp/w; cat /tmp/w",
+        ],
+        b"",
+    );
+    assert_eq!(
+        (out.as_slice(), err.as_str(), end),
+        (
+            &b"dev\nok\n"[..],
+            "sh: can't create /etc/config/mode: Read-only file system\n",
+            Step::Exit(0)
+        )
+    );
+}

@@ -18,7 +18,7 @@
 use std::collections::BTreeSet;
 
 use super::applets::Outcome::{self, Status};
-use super::fs::{self, ENOSPC};
+use super::fs;
 use super::machine::{Shell, Want};
 
 const BLOCK: usize = 512;
@@ -83,8 +83,8 @@ pub(crate) fn touch(sh: &mut Shell, args: &[String]) -> Outcome {
         if !sh.fs.is_dir(fs::parent(&p)) {
             sh.write(2, &format!("touch: {a}: No such file or directory\n"));
             st = 1;
-        } else if sh.fs.write(&p, b"").is_err() {
-            sh.write(2, &format!("touch: {a}: {ENOSPC}\n"));
+        } else if let Err(e) = sh.fs.write(&p, b"") {
+            sh.write(2, &format!("touch: {a}: {e}\n"));
             st = 1;
         }
     }
@@ -102,12 +102,21 @@ pub(crate) fn rm(sh: &mut Shell, args: &[String]) -> Outcome {
     let mut st = 0;
     for a in operands(args, &[]) {
         let p = sh.abs(a);
-        if sh.fs.remove_file(&p) {
-            continue;
+        match sh.fs.remove_file(&p) {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => {
+                sh.write(2, &format!("rm: can't remove '{a}': {e}\n"));
+                st = 1;
+                continue;
+            }
         }
         if sh.fs.is_dir(&p) {
             if recursive {
-                sh.fs.remove_tree(&p);
+                if let Err(e) = sh.fs.remove_tree(&p) {
+                    sh.write(2, &format!("rm: can't remove '{a}': {e}\n"));
+                    st = 1;
+                }
                 continue;
             }
             sh.write(2, &format!("rm: can't remove '{a}': Is a directory\n"));
@@ -149,12 +158,9 @@ pub(crate) fn rmdir(sh: &mut Shell, args: &[String]) -> Outcome {
         } else {
             None
         };
-        match err {
-            Some(e) => {
-                sh.write(2, &format!("rmdir: '{a}': {e}\n"));
-                st = 1;
-            }
-            None => sh.fs.remove_tree(&p),
+        if let Err(e) = err.map_or_else(|| sh.fs.remove_tree(&p), Err) {
+            sh.write(2, &format!("rmdir: '{a}': {e}\n"));
+            st = 1;
         }
     }
     Status(st)
@@ -187,12 +193,16 @@ pub(crate) fn cp_mv(sh: &mut Shell, argv: &[String]) -> Outcome {
         );
         return Status(1);
     }
-    if sh.fs.write(&dp, &data).is_err() {
-        sh.write(2, &format!("{name}: write error: {ENOSPC}\n"));
+    if let Err(e) = sh.fs.write(&dp, &data) {
+        sh.write(2, &format!("{name}: can't create '{dst}': {e}\n"));
         return Status(1);
     }
-    if name == "mv" && dp != sp {
-        sh.fs.remove_file(&sp);
+    if name == "mv"
+        && dp != sp
+        && let Err(e) = sh.fs.remove_file(&sp)
+    {
+        sh.write(2, &format!("mv: can't remove '{src}': {e}\n"));
+        return Status(1);
     }
     Status(0)
 }
@@ -212,8 +222,8 @@ pub(crate) fn tee(sh: &mut Shell, args: &[String]) -> Outcome {
         } else {
             sh.fs.write(&p, &input)
         };
-        if r.is_err() {
-            sh.write(2, &format!("tee: {f}: {ENOSPC}\n"));
+        if let Err(e) = r {
+            sh.write(2, &format!("tee: {f}: {e}\n"));
             st = 1;
         }
     }
@@ -532,8 +542,8 @@ fn tar_create(sh: &mut Shell, o: &TarOpts, base: &str) -> Outcome {
     }
     if o.file == "-" {
         sh.write_bytes(1, &out);
-    } else if sh.fs.write(&sh.abs(&o.file), &out).is_err() {
-        sh.write(2, &format!("tar: write error: {ENOSPC}\n"));
+    } else if let Err(e) = sh.fs.write(&sh.abs(&o.file), &out) {
+        sh.write(2, &format!("tar: can't open '{}': {e}\n", o.file));
         return Status(1);
     }
     if error {
@@ -693,12 +703,8 @@ fn tar_read(sh: &mut Shell, o: &TarOpts, base: &str, data: &[u8]) -> Outcome {
             continue;
         }
         if is_dir {
-            if sh.fs.mkdir(&target, true).is_err() {
-                return fail(
-                    sh,
-                    &listing,
-                    &format!("can't create directory '{name}': {ENOSPC}"),
-                );
+            if let Err(e) = sh.fs.mkdir(&target, true) {
+                return fail(sh, &listing, &format!("can't create directory '{name}': {e}"));
             }
             made.insert(target);
             continue;
@@ -716,8 +722,15 @@ fn tar_read(sh: &mut Shell, o: &TarOpts, base: &str, data: &[u8]) -> Outcome {
         if sh.fs.is_dir(&target) {
             continue;
         }
-        if sh.fs.write(&target, body).is_err() {
-            return fail(sh, &listing, &format!("write error: {ENOSPC}"));
+        if let Err(e) = sh.fs.write(&target, body) {
+            // busybox opens the file first (`xopen3()` → "can't open '%s'"), then copies
+            // (`bb_copyfd_exact_size()` → "write error").
+            let msg = if e == fs::EROFS {
+                format!("can't open '{name}': {e}")
+            } else {
+                format!("write error: {e}")
+            };
+            return fail(sh, &listing, &msg);
         }
     }
     sh.write(1, &listing);

@@ -5,6 +5,9 @@
 //! The tree is bounded so that a learner cannot exhaust the app's memory from inside a pod:
 //! at most [`MAX_FILES`] files and [`MAX_TOTAL_BYTES`] bytes in all. A write past either cap
 //! fails with `ENOSPC`, which busybox reports as `No space left on device`.
+//!
+//! ConfigMap, Secret and projected volumes are mounted read-only, as the kubelet mounts
+//! them: a change below such a mount fails with `EROFS` (`Read-only file system`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,6 +19,8 @@ pub const MAX_TOTAL_BYTES: usize = 32 * 1024 * 1024;
 
 /// The `strerror(ENOSPC)` text busybox prints after a failed write.
 pub const ENOSPC: &str = "No space left on device";
+/// The `strerror(EROFS)` text.
+pub const EROFS: &str = "Read-only file system";
 
 /// Directories every image has, whether or not a file lives in them.
 const BASE_DIRS: &[&str] = &[
@@ -46,6 +51,8 @@ struct Tree {
     dirs: BTreeSet<String>,
     /// Base directories removed by `rm -r`.
     removed: BTreeSet<String>,
+    /// Roots of read-only mounts.
+    read_only: BTreeSet<String>,
     total: usize,
 }
 
@@ -90,6 +97,22 @@ impl Fs {
         let fs = Fs::default();
         fs.seed(files);
         fs
+    }
+
+    /// Mounts `root` read-only: nothing below it may be created, changed or removed.
+    pub fn mount_read_only(&self, root: &str) {
+        self.lock().read_only.insert(normalize(root));
+    }
+
+    /// Whether `path` lies on a read-only mount.
+    pub fn is_read_only(&self, path: &str) -> bool {
+        Self::ro_in(&self.lock(), &normalize(path))
+    }
+
+    fn ro_in(t: &Tree, p: &str) -> bool {
+        t.read_only
+            .iter()
+            .any(|r| p == r || p.strip_prefix(r.as_str()).is_some_and(|rest| rest.starts_with('/')))
     }
 
     fn lock(&self) -> MutexGuard<'_, Tree> {
@@ -159,6 +182,9 @@ impl Fs {
     pub fn write(&self, path: &str, data: &[u8]) -> Result<(), &'static str> {
         let p = normalize(path);
         let mut t = self.lock();
+        if Self::ro_in(&t, &p) {
+            return Err(EROFS);
+        }
         let old = t.files.get(&p).map_or(0, Vec::len);
         if !t.files.contains_key(&p) && t.files.len() >= MAX_FILES {
             return Err(ENOSPC);
@@ -176,6 +202,9 @@ impl Fs {
     pub fn append(&self, path: &str, data: &[u8]) -> Result<(), &'static str> {
         let p = normalize(path);
         let mut t = self.lock();
+        if Self::ro_in(&t, &p) {
+            return Err(EROFS);
+        }
         if !t.files.contains_key(&p) && t.files.len() >= MAX_FILES {
             return Err(ENOSPC);
         }
@@ -186,17 +215,20 @@ impl Fs {
         if n < data.len() { Err(ENOSPC) } else { Ok(()) }
     }
 
-    /// Removes a file; `false` when there was none.
-    pub fn remove_file(&self, path: &str) -> bool {
+    /// Removes a file; `Ok(false)` when there was none.
+    pub fn remove_file(&self, path: &str) -> Result<bool, &'static str> {
         let p = normalize(path);
         let mut t = self.lock();
-        match t.files.remove(&p) {
-            Some(old) => {
-                t.total -= old.len();
-                true
-            }
-            None => false,
+        if !t.files.contains_key(&p) {
+            return Ok(false);
         }
+        if Self::ro_in(&t, &p) {
+            return Err(EROFS);
+        }
+        if let Some(old) = t.files.remove(&p) {
+            t.total -= old.len();
+        }
+        Ok(true)
     }
 
     /// Creates a directory (its parent must exist unless `parents`). Errors carry the
@@ -209,6 +241,9 @@ impl Fs {
         }
         if Self::dir_in(&t, &p) {
             return if parents { Ok(()) } else { Err("File exists") };
+        }
+        if Self::ro_in(&t, &p) {
+            return Err(EROFS);
         }
         let mut chain = vec![p.clone()];
         let mut cur = parent(&p).to_string();
@@ -233,10 +268,13 @@ impl Fs {
     }
 
     /// Removes a directory and everything below it.
-    pub fn remove_tree(&self, path: &str) {
+    pub fn remove_tree(&self, path: &str) -> Result<(), &'static str> {
         let p = normalize(path);
         let pre = format!("{p}/");
         let mut t = self.lock();
+        if Self::ro_in(&t, &p) || t.read_only.iter().any(|r| r.starts_with(&pre)) {
+            return Err(EROFS);
+        }
         let gone: Vec<String> = t
             .files
             .keys()
@@ -254,6 +292,7 @@ impl Fs {
                 t.removed.insert((*b).to_string());
             }
         }
+        Ok(())
     }
 
     /// The names directly inside a directory, sorted, with whether each is a directory.

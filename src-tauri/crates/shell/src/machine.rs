@@ -82,8 +82,8 @@ pub(crate) struct Shell {
     pub live: LiveInput,
     /// The pod's network (`wget`, `nc`, `nslookup`, `curl`).
     pub net: crate::net::NetHandle,
-    /// A write to a file failed for lack of space since the last command started.
-    pub write_failed: bool,
+    /// Why a write to a file failed since the last command started (`ENOSPC`, `EROFS`).
+    pub write_failed: Option<&'static str>,
 }
 
 /// Stdin of the process as fed from outside.
@@ -127,7 +127,7 @@ impl Shell {
                 ..LiveInput::default()
             },
             net: Default::default(),
-            write_failed: false,
+            write_failed: None,
         }
     }
 
@@ -193,8 +193,8 @@ impl Shell {
     /// as failed ([`Self::write_failed`]).
     pub fn append_file(&mut self, path: &str, data: &[u8]) {
         let p = self.abs(path);
-        if self.fs.append(&p, data).is_err() {
-            self.write_failed = true;
+        if let Err(e) = self.fs.append(&p, data) {
+            self.write_failed = Some(e);
         }
     }
 
@@ -693,7 +693,7 @@ impl Machine {
     }
 
     fn join_sub(&mut self, child: Machine, run: &SubRun) {
-        self.sh.write_failed |= child.sh.write_failed;
+        self.sh.write_failed = self.sh.write_failed.or(child.sh.write_failed);
         self.silent_ticks = self.silent_ticks.max(child.silent_ticks);
         for e in &run.stderr {
             self.sh.write(2, e);
@@ -1336,11 +1336,11 @@ impl Machine {
             self.waiting = Some(Want::Data);
             return;
         }
-        self.sh.write_failed = false;
+        self.sh.write_failed = None;
         let outcome = applets::run(&mut self.sh, &args);
-        if std::mem::take(&mut self.sh.write_failed) {
-            // The write that hit the cap fails like a full disk (`full_write()` → ENOSPC).
-            let m = format!("{}: write error: {}\n", args[0], crate::fs::ENOSPC);
+        if let Some(e) = self.sh.write_failed.take() {
+            // A write that hit the cap fails like one to a full disk (`full_write()`).
+            let m = format!("{}: write error: {e}\n", args[0]);
             self.sh.write(2, &m);
             self.sh.status = 1;
             return;
@@ -1627,7 +1627,7 @@ impl Shell {
                 ..LiveInput::default()
             },
             net: self.net.clone(),
-            write_failed: false,
+            write_failed: None,
         }
     }
 }

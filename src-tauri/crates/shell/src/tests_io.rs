@@ -467,13 +467,44 @@ fn bulk_output_is_not_slowed_like_a_chatty_loop() {
     assert!(fs.write("/blob", &binary_blob()).is_ok());
     let mut p = start(&["tar", "cf", "-", "/blob"], &fs, false, false);
     let steps = until_pause(&mut p);
-    let sleeps = steps
-        .iter()
-        .filter(|s| matches!(s, Step::Sleep(_)))
-        .count();
+    let sleeps = steps.iter().filter(|s| matches!(s, Step::Sleep(_))).count();
     assert!(sleeps <= 1, "{sleeps} throttling sleeps for 1.5 MiB");
     // A loop that prints text without pause still gets throttled.
-    let mut p = start(&["sh", "-c", "while true; do echo spam; done"], &fs, false, false);
+    let mut p = start(
+        &["sh", "-c", "while true; do echo spam; done"],
+        &fs,
+        false,
+        false,
+    );
     let throttled = (0..1000).any(|_| matches!(p.next_step(), Step::Sleep(_)));
     assert!(throttled);
+}
+
+#[test]
+fn configmap_mounts_are_read_only() {
+    let fs = Fs::default();
+    assert!(fs.write("/etc/config/app.conf", b"port=80\n").is_ok());
+    fs.mount_read_only("/etc/config");
+    let (o, e, end) = sh(
+        "cat /etc/config/app.conf; echo x > /etc/config/app.conf; echo $?; \
+         echo y >> /etc/config/new; rm /etc/config/app.conf; touch /etc/config/t; \
+         mkdir /etc/config/d; rm -r /etc/config; echo z > /etc/configs",
+        &fs,
+    );
+    assert_eq!(o, "port=80\n2\n");
+    assert_eq!(
+        e,
+        "sh: can't create /etc/config/app.conf: Read-only file system\n\
+         sh: can't create /etc/config/new: Read-only file system\n\
+         rm: can't remove '/etc/config/app.conf': Read-only file system\n\
+         touch: /etc/config/t: Read-only file system\n\
+         mkdir: can't create directory '/etc/config/d': Read-only file system\n\
+         rm: can't remove '/etc/config': Read-only file system\n"
+    );
+    assert_eq!(end, Step::Exit(0));
+    assert_eq!(
+        fs.read("/etc/config/app.conf").as_deref(),
+        Some(&b"port=80\n"[..])
+    );
+    assert_eq!(fs.read("/etc/configs").as_deref(), Some(&b"z\n"[..]));
 }

@@ -1,5 +1,7 @@
 //! Redirections (`>` `>>` `<` `2>&1` `>&2` `<<EOF`): where fds 1 and 2 of the running
-//! command write, as ash's `redirect()` sets them up; paths resolve against `$PWD`.
+//! command write, as ash's `redirect()` sets them up; paths resolve against `$PWD`. A
+//! redirection that cannot be opened fails the command with status 2 (`redirectsafe()`
+//! returns the caught exception times two).
 
 use super::*;
 
@@ -49,7 +51,7 @@ impl Machine {
                             None,
                             &format!("can't open '{target}': No such file or directory"),
                         );
-                        return Err(1);
+                        return Err(2);
                     }
                 }
                 RedirKind::Out | RedirKind::Append => {
@@ -61,7 +63,7 @@ impl Machine {
                             if p.is_empty() || p.ends_with('/') || self.sh.dir_exists(p) {
                                 self.sh
                                     .diag(None, &format!("can't create {p}: Is a directory"));
-                                return Err(1);
+                                return Err(2);
                             }
                             let p = self.abs_path(p);
                             if !self.sh.fs.is_dir(crate::fs::parent(&p)) {
@@ -70,16 +72,18 @@ impl Machine {
                                     None,
                                     &format!("can't create {p}: nonexistent directory"),
                                 );
-                                return Err(1);
+                                return Err(2);
                             }
-                            if (r.kind == RedirKind::Out || !self.sh.fs.is_file(&p))
-                                && self.sh.fs.write(&p, b"").is_err()
-                            {
-                                self.sh.diag(
-                                    None,
-                                    &format!("can't create {p}: {}", crate::fs::ENOSPC),
-                                );
-                                return Err(1);
+                            let opened = if self.sh.fs.is_read_only(&p) {
+                                Err(crate::fs::EROFS)
+                            } else if r.kind == RedirKind::Out || !self.sh.fs.is_file(&p) {
+                                self.sh.fs.write(&p, b"")
+                            } else {
+                                Ok(())
+                            };
+                            if let Err(e) = opened {
+                                self.sh.diag(None, &format!("can't create {p}: {e}"));
+                                return Err(2);
                             }
                             Out::File(p)
                         }
@@ -93,7 +97,7 @@ impl Machine {
                         "-" => Out::Null,
                         t => {
                             self.sh.diag(None, &format!("{t}: bad file descriptor"));
-                            return Err(1);
+                            return Err(2);
                         }
                     };
                     self.set_fd(r.fd, out);
