@@ -269,6 +269,25 @@ fn a_named_target_port_resolves_per_pod_and_a_pod_without_it_loses_the_port() {
         ep["subsets"][0]["addresses"][0]["targetRef"]["name"],
         "api-a"
     );
+
+    // Nothing changes, nothing is written: the controllers' own writes come back as no-ops.
+    let versions = |tc: &TestCluster| {
+        let mut v: Vec<String> = slices(tc, "api")
+            .iter()
+            .chain(endpoints(tc, "api").iter())
+            .map(|o| {
+                o["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = versions(&tc);
+    tc.cluster().advance(Duration::from_secs(60));
+    assert_eq!(versions(&tc), before);
 }
 
 #[test]
