@@ -97,7 +97,9 @@ fn start(tc: &TestCluster, r: StreamRequest, attach: bool) -> Session {
     } else {
         s.exec(r, io)
     };
-    let task = tc.block_on(async { tokio::spawn(task) });
+    let task = tc
+        .block_on(async { tokio::runtime::Handle::current() })
+        .spawn(task);
     Session {
         stdin,
         stdout: out_rx,
@@ -706,4 +708,30 @@ mod kubectl {
             failures.join("\n\n")
         );
     }
+}
+
+/// Output past any flow-control window arrives whole and in order (STREAMS.md §7 row 4), at
+/// real speed: the shell's output throttle sleeps on the cluster's clock.
+#[test]
+fn exec_streams_large_output_intact() {
+    let tc = TestCluster::start();
+    tc.create(
+        "default",
+        pod("p", json!([busybox("c", &["sleep", "3600"])])),
+    );
+    let started = std::time::Instant::now();
+    while phase(&tc, "p") != "Running" {
+        assert!(started.elapsed() < LIMIT, "the pod runs");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let t = std::time::Instant::now();
+    // 917 KiB: far past a 64 KiB window, under the shell's 1 MiB cap on one applet's output.
+    let (out, err, exit) = exec(&tc, "p", &["seq", "1", "150000"]);
+    eprintln!("seq 1 150000: {} bytes in {:?}", out.len(), t.elapsed());
+    let want: String = (1..=150000).map(|i| format!("{i}\n")).collect();
+    assert_eq!(
+        (out.len(), err.as_str(), exit),
+        (want.len(), "", StreamExit::Success)
+    );
+    assert!(out == want, "the output is intact");
 }

@@ -63,7 +63,7 @@ impl LineDiscipline {
                         out.push(TtyInput::Feed(std::mem::take(&mut self.line)));
                     }
                 }
-                b'\t' => self.push(b, &mut echo, &[b'\t']),
+                b'\t' => self.push(b, &mut echo, b"\t"),
                 c if c < 0x20 => self.push(c, &mut echo, &[b'^', c + 0x40]),
                 c => self.push(c, &mut echo, &[c]),
             }

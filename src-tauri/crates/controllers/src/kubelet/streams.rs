@@ -552,7 +552,7 @@ async fn drive(
             return StreamExit::ExitCode(SIGKILL_EXIT);
         }
         steps += 1;
-        if steps % STEPS_PER_YIELD == 0 {
+        if steps.is_multiple_of(STEPS_PER_YIELD) {
             tokio::task::yield_now().await;
         }
         // Keystrokes typed while the process runs are taken without waiting.
