@@ -499,16 +499,29 @@ impl Machine {
 
     /// Ctrl-C: an interactive shell on a terminal drops what runs and prompts again.
     pub fn interrupt(&mut self) -> bool {
+        if self.exited.is_some() || !self.unwind_to_interactive(true) {
+            return false;
+        }
+        self.waiting = None;
+        self.blocked = false;
+        self.silent_ticks = 0;
+        self.sh.out.retain(|s| !matches!(s, Step::Sleep(_)));
+        // ash's SIGINT handler ends the line (`newline_and_flush(stderr)`); status 130.
+        self.sh.write(2, "\n");
+        self.sh.status = 130;
+        true
+    }
+
+    /// Drops every frame above the innermost interactive loop (one that prompts, when
+    /// `prompting`), undoing redirections and subshells; `false` when there is none.
+    fn unwind_to_interactive(&mut self, prompting: bool) -> bool {
         let Some(pos) = self
             .stack
             .iter()
-            .rposition(|f| matches!(f, Frame::Interactive { prompt: true, .. }))
+            .rposition(|f| matches!(f, Frame::Interactive { prompt, .. } if *prompt || !prompting))
         else {
             return false;
         };
-        if self.exited.is_some() {
-            return false;
-        }
         while self.stack.len() > pos + 1 {
             match self.stack.pop() {
                 Some(Frame::Restore(saved)) => self.restore(*saved),
@@ -520,13 +533,6 @@ impl Machine {
             pending.clear();
             *shown = false;
         }
-        self.waiting = None;
-        self.blocked = false;
-        self.silent_ticks = 0;
-        self.sh.out.retain(|s| !matches!(s, Step::Sleep(_)));
-        // ash's SIGINT handler ends the line (`newline_and_flush(stderr)`); status 130.
-        self.sh.write(2, "\n");
-        self.sh.status = 130;
         true
     }
 
@@ -926,6 +932,15 @@ impl Machine {
                     return;
                 }
                 Frame::Fds { fd1, fd2, stdin } => self.restore_fds(fd1, fd2, stdin),
+                // The interactive loop outlives `break`, `continue` and `return` typed at
+                // the prompt; only `exit` ends it.
+                f @ Frame::Interactive { .. } if !matches!(flow, Flow::Exit(_)) => {
+                    if let Flow::Return(c) = flow {
+                        self.sh.status = c & 0xff;
+                    }
+                    self.stack.push(f);
+                    return;
+                }
                 Frame::Func { positional } => {
                     self.sh.positional = positional;
                     if let Flow::Return(c) = flow {
@@ -1143,8 +1158,14 @@ impl Machine {
         }
     }
 
+    /// An error that ends a script; an interactive shell abandons the command line and
+    /// prompts again instead.
     fn fatal(&mut self, msg: &str) {
         self.sh.diag(None, msg);
+        if self.unwind_to_interactive(false) {
+            self.sh.status = 2;
+            return;
+        }
         self.flow(Flow::Exit(2));
     }
 

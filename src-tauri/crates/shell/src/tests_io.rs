@@ -508,3 +508,17 @@ fn configmap_mounts_are_read_only() {
     );
     assert_eq!(fs.read("/etc/configs").as_deref(), Some(&b"z\n"[..]));
 }
+
+#[test]
+fn the_interactive_loop_survives_errors_and_stray_break() {
+    let fs = Fs::default();
+    let (o, e, end) = run_with(
+        &["sh"],
+        &fs,
+        b"break\necho ${nope:?is unset}\necho after $?\n( exit 7 )\necho $?\nreturn 5\necho never\n",
+    );
+    assert_eq!(String::from_utf8_lossy(&o), "after 2\n7\n");
+    assert_eq!(e, "sh: nope: is unset\n");
+    // `return` at the top level ends ash's command loop (`evalskip` breaks `cmdloop()`).
+    assert_eq!(end, Step::Exit(5));
+}
