@@ -704,7 +704,11 @@ fn tar_read(sh: &mut Shell, o: &TarOpts, base: &str, data: &[u8]) -> Outcome {
         }
         if is_dir {
             if let Err(e) = sh.fs.mkdir(&target, true) {
-                return fail(sh, &listing, &format!("can't create directory '{name}': {e}"));
+                return fail(
+                    sh,
+                    &listing,
+                    &format!("can't create directory '{name}': {e}"),
+                );
             }
             made.insert(target);
             continue;

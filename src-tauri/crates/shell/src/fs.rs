@@ -110,9 +110,11 @@ impl Fs {
     }
 
     fn ro_in(t: &Tree, p: &str) -> bool {
-        t.read_only
-            .iter()
-            .any(|r| p == r || p.strip_prefix(r.as_str()).is_some_and(|rest| rest.starts_with('/')))
+        t.read_only.iter().any(|r| {
+            p == r
+                || p.strip_prefix(r.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Tree> {
