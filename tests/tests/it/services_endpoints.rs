@@ -2,8 +2,10 @@
 //! clock: what the two controllers write as a pod goes not ready → ready → terminating →
 //! gone, a named targetPort found on one pod and missing on another, a selector matching
 //! nothing (the placeholder slice), a headless Service; then what every installed kubectl
-//! shows for `get ep`, `get endpointslice` and `describe svc` (the ≤1.30 / ≥1.31 split of
-//! `Endpoints:`), the 1.33 deprecation warning on stderr, and the Service allocation errors.
+//! shows for `get ep`, `get endpointslice`, `describe endpoints|endpointslice` and
+//! `describe svc` (the ≤1.30 / ≥1.31 split of `Endpoints:`, and 1.31 listing not-ready slice
+//! endpoints), the 1.33 deprecation warning on stderr, the `kubernetes` Service's own
+//! endpoints, and the Service allocation errors (create and update to NodePort).
 
 use std::time::Duration;
 
@@ -543,6 +545,49 @@ fn kubectl_get_ep_get_endpointslice_and_describe_svc_on_every_version() {
             format!("three addresses then the count: {r}"),
         );
 
+        // kubectl's own describers read the objects: each field where a learner looks.
+        let lines = |r: &Run| -> Vec<String> {
+            r.stdout
+                .lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect()
+        };
+        let r = k.run(&["describe", "endpoints", "slow"]);
+        let got = lines(&r);
+        for want in [
+            "Addresses: <none>".to_string(),
+            format!("NotReadyAddresses: {slow_ip}"),
+            "<unset> 80 TCP".to_string(),
+        ] {
+            check(
+                got.contains(&want),
+                format!("describe endpoints shows {want:?}: {r}"),
+            );
+        }
+        check(
+            r.stderr.matches(WARNING).count() == 1,
+            format!("describe endpoints warns once: {r}"),
+        );
+        let r = k.run(&[
+            "describe",
+            "endpointslice",
+            "-l",
+            "kubernetes.io/service-name=slow",
+        ]);
+        let got = lines(&r);
+        for want in [
+            "AddressType: IPv4".to_string(),
+            format!("- Addresses: {slow_ip}"),
+            "Ready: false".to_string(),
+            "TargetRef: Pod/slow-0".to_string(),
+            "NodeName: node-1".to_string(),
+            "kubernetes.io/service-name=slow".to_string(),
+        ] {
+            check(
+                got.contains(&want),
+                format!("describe endpointslice shows {want:?}: {r}"),
+            );
+        }
         for (svc, old, new) in [
             ("web", web_ep.clone(), web_ep.clone()),
             ("nobody", "<none>".to_string(), String::new()),
