@@ -127,6 +127,8 @@ pub async fn kubectl_ratio(sizes: &Sizes) -> Result<Figure, String> {
     std::fs::create_dir_all(&home).map_err(|e| format!("cannot create a HOME: {e}"))?;
     let cluster = Cluster::start(ClusterConfig {
         kubeconfig_path: Some(kubeconfig.clone()),
+        // `get pods -A` lists the seeded pods only.
+        kube_system: false,
         ..Default::default()
     })
     .await
