@@ -57,8 +57,20 @@ struct Tree {
 }
 
 /// A handle on one container's filesystem. Handles compare equal when they share a tree.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Fs(Arc<Mutex<Tree>>);
+
+/// A summary: a process's debug output must not carry megabytes of file contents.
+impl std::fmt::Debug for Fs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = self.lock();
+        f.debug_struct("Fs")
+            .field("files", &t.files.len())
+            .field("bytes", &t.total)
+            .field("read_only", &t.read_only)
+            .finish()
+    }
+}
 
 impl PartialEq for Fs {
     fn eq(&self, other: &Self) -> bool {

@@ -522,3 +522,32 @@ fn the_interactive_loop_survives_errors_and_stray_break() {
     // `return` at the top level ends ash's command loop (`evalskip` breaks `cmdloop()`).
     assert_eq!(end, Step::Exit(5));
 }
+
+#[test]
+fn exec_i_into_cat_redirected_writes_the_bytes_it_gets() {
+    // `kubectl exec -i pod -- sh -c 'cat > /tmp/blob' < blob`
+    let fs = Fs::default();
+    let blob = binary_blob();
+    let mut p = start(
+        &["sh", "-c", "cat > /tmp/blob; echo done"],
+        &fs,
+        true,
+        false,
+    );
+    for chunk in blob.chunks(32 * 1024) {
+        p.feed_stdin(chunk);
+        let steps = until_pause(&mut p);
+        assert_eq!(steps.last(), Some(&Step::WaitInput));
+        assert!(
+            steps.iter().all(|s| s.output().is_none()),
+            "nothing on stdout yet"
+        );
+    }
+    p.close_stdin();
+    assert_eq!(
+        until_pause(&mut p),
+        vec![Step::Stdout("done\n".into()), Step::Exit(0)]
+    );
+    assert_eq!(fs.read("/tmp/blob"), Some(blob));
+    assert!(format!("{fs:?}").len() < 200);
+}
