@@ -730,3 +730,68 @@ fn service_allocation_refuses_taken_and_out_of_range_addresses_with_the_real_tex
     );
     assert!(ports.iter().all(|p| (30000..=32767).contains(p)));
 }
+
+#[test]
+fn fixing_a_selector_or_relabelling_a_pod_moves_it_in_and_out_of_the_endpoints() {
+    let tc = TestCluster::paused();
+    create(
+        &tc,
+        &kinds::service::KIND,
+        service("web", json!({"app": "wbe"}), json!(80)),
+    );
+    create(&tc, &kinds::pod::KIND, pod("web-1", "web", nginx()));
+    advance_until(&tc, 60, || !pod_ip(&tc, "web-1").is_empty());
+    tc.cluster().advance(Duration::from_secs(5));
+    let ip = pod_ip(&tc, "web-1");
+    let s = slices(&tc, "web");
+    assert_eq!(
+        (s.len(), &s[0]["endpoints"]),
+        (1, &json!([])),
+        "a typo selects nothing"
+    );
+    assert_eq!(
+        endpoints(&tc, "web").and_then(|e| e.get("subsets").cloned()),
+        None
+    );
+
+    let patch = |kind: &'static kinds::ResourceKind, name: &str, body: Value| {
+        tc.cluster()
+            .store()
+            .patch(
+                kind,
+                NS,
+                name,
+                body.to_string().as_bytes(),
+                kq_sim::store::PatchKind::Merge,
+                &WriteOptions::default(),
+                false,
+            )
+            .expect("the patch is accepted");
+        tc.cluster().settle();
+    };
+    // The selector fixed: the ready pod is behind the Service at once.
+    patch(
+        &kinds::service::KIND,
+        "web",
+        json!({"spec": {"selector": {"app": "web"}}}),
+    );
+    let s = slices(&tc, "web");
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0]["endpoints"][0]["addresses"], json!([ip]));
+    assert_eq!(conditions(&s[0])[0]["ready"], true);
+    let ep = endpoints(&tc, "web").expect("Endpoints");
+    assert_eq!(ep["subsets"][0]["addresses"][0]["ip"], json!(ip));
+
+    // The pod relabelled away: out of both.
+    patch(
+        &kinds::pod::KIND,
+        "web-1",
+        json!({"metadata": {"labels": {"app": "debug"}}}),
+    );
+    let s = slices(&tc, "web");
+    assert_eq!((s.len(), &s[0]["endpoints"]), (1, &json!([])));
+    assert_eq!(
+        endpoints(&tc, "web").and_then(|e| e.get("subsets").cloned()),
+        None
+    );
+}
