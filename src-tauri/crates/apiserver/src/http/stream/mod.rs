@@ -10,7 +10,9 @@
 //! After the checks the connection is upgraded to one of:
 //! * SPDY/3.1 (`Upgrade: SPDY/3.1`, every kubectl): [`session`] over the raw connection;
 //! * WebSocket `v5.channel.k8s.io` / `v4.channel.k8s.io` (exec and attach from kubectl
-//!   1.30+, kube-rs): [`websocket`];
+//!   1.30+, kube-rs), or `v4.base64.channel.k8s.io` (text messages): [`websocket`];
+//! * WebSocket `v4.channel.k8s.io` on `portforward?ports=…` (kube-rs): the kubelet's own
+//!   port-forward protocol, [`websocket::serve_port_forward`];
 //! * WebSocket `SPDY/3.1+portforward.k8s.io` (port-forward from kubectl 1.31+): the same SPDY
 //!   [`session`] carried in binary WebSocket messages ([`websocket::tunnel`]).
 //!
@@ -49,7 +51,11 @@ const SPDY_EXEC_PROTOCOLS: &[&str] = &[
 const PORT_FORWARD_PROTOCOL: &str = "portforward.k8s.io";
 
 /// The WebSocket sub-protocols served for exec and attach.
-const WS_EXEC_PROTOCOLS: &[&str] = &["v5.channel.k8s.io", "v4.channel.k8s.io"];
+const WS_EXEC_PROTOCOLS: &[&str] = &[
+    "v5.channel.k8s.io",
+    "v4.channel.k8s.io",
+    "v4.base64.channel.k8s.io",
+];
 
 /// The port-forward tunnel's WebSocket sub-protocol (`WebsocketsSPDYTunnelingPrefix` +
 /// `portforward.k8s.io`).
@@ -400,10 +406,15 @@ fn prepare(
             let key = websocket::accept_key(&req)?;
             let upgrade = hyper::upgrade::on(&mut req);
             let v5 = chosen == "v5.channel.k8s.io";
+            let codec = if chosen == "v4.base64.channel.k8s.io" {
+                websocket::Codec::Base64
+            } else {
+                websocket::Codec::Binary
+            };
             tokio::spawn(async move {
                 let Ok(io) = upgrade.await else { return };
                 match kubelet_refusal {
-                    None => websocket::serve_channels(TokioIo::new(io), spec, v5).await,
+                    None => websocket::serve_channels(TokioIo::new(io), spec, v5, codec).await,
                     Some(text) => {
                         let cause = format!("unable to upgrade connection: {text}");
                         let status = json!({

@@ -327,7 +327,12 @@ fn repeated_command_parameters_are_all_kept_in_order() {
 /// tungstenite as a client.
 async fn ws_pair(spec: ExecSpec, v5: bool) -> WebSocketStream<DuplexStream> {
     let (client, server) = tokio::io::duplex(1 << 20);
-    tokio::spawn(websocket::serve_channels(server, spec, v5));
+    tokio::spawn(websocket::serve_channels(
+        server,
+        spec,
+        v5,
+        websocket::Codec::Binary,
+    ));
     WebSocketStream::from_raw_socket(client, Role::Client, None).await
 }
 
@@ -438,5 +443,35 @@ async fn kubelet_style_websocket_port_forward_opens_each_channel_with_its_port()
     assert!(
         matches!(&echoed, Ok(Some(Ok(Message::Binary(b)))) if b.as_ref() == b"\0ping"),
         "the echo target answers on port 80's data channel: {echoed:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_base64_channel_protocol_carries_text_messages_both_ways() {
+    let (client, server) = tokio::io::duplex(1 << 20);
+    tokio::spawn(websocket::serve_channels(
+        server,
+        exec_spec(&["cat"], true, false),
+        false,
+        websocket::Codec::Base64,
+    ));
+    let mut ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+    // "0" + base64("hi\n"); v4 has no half-close, so the test reads the echo and hangs up.
+    ws.send(Message::Text("0aGkK".into())).await.expect("send");
+    let mut texts = Vec::new();
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+        if let Message::Text(t) = msg {
+            let t = t.to_string();
+            let done = t == "1aGkK";
+            texts.push(t);
+            if done {
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        texts,
+        vec!["1".to_string(), "1aGkK".to_string()],
+        "the empty first message, then the echo"
     );
 }

@@ -84,6 +84,47 @@ fn binary(channel: u8, payload: &[u8]) -> Message {
     Message::Binary(m.into())
 }
 
+/// How channel messages are framed: binary (`v5`, `v4`), or text with the channel as an
+/// ASCII digit and the payload in standard base64 (`v4.base64.channel.k8s.io`; apimachinery
+/// `wsstream/conn.go`), for clients that cannot send binary messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Codec {
+    Binary,
+    Base64,
+}
+
+impl Codec {
+    fn message(self, channel: u8, payload: &[u8]) -> Message {
+        use base64::Engine as _;
+        match self {
+            Codec::Binary => binary(channel, payload),
+            Codec::Base64 => {
+                let mut text = String::with_capacity(1 + payload.len() * 4 / 3 + 4);
+                text.push(char::from(b'0' + channel));
+                text.push_str(&base64::engine::general_purpose::STANDARD.encode(payload));
+                Message::Text(text.into())
+            }
+        }
+    }
+
+    /// The channel and payload of a client message; `None` for anything else.
+    fn decode(self, msg: &Message) -> Option<(u8, Vec<u8>)> {
+        use base64::Engine as _;
+        match (self, msg) {
+            (Codec::Binary, Message::Binary(b)) if !b.is_empty() => Some((b[0], b[1..].to_vec())),
+            (Codec::Base64, Message::Text(t)) if !t.is_empty() => {
+                let bytes = t.as_bytes();
+                let channel = bytes[0].checked_sub(b'0')?;
+                let payload = base64::engine::general_purpose::STANDARD
+                    .decode(&bytes[1..])
+                    .ok()?;
+                Some((channel, payload))
+            }
+            _ => None,
+        }
+    }
+}
+
 fn normal_close() -> Message {
     Message::Close(Some(CloseFrame {
         code: CloseCode::Normal,
@@ -92,7 +133,7 @@ fn normal_close() -> Message {
 }
 
 /// An exec or attach over the channel protocol; `v5` adds the half-close message.
-pub(crate) async fn serve_channels<IO>(io: IO, spec: ExecSpec, v5: bool)
+pub(crate) async fn serve_channels<IO>(io: IO, spec: ExecSpec, v5: bool, codec: Codec)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -116,7 +157,7 @@ where
     } else {
         3
     };
-    let _ = out_tx.send(binary(first, &[])).await;
+    let _ = out_tx.send(codec.message(first, &[])).await;
 
     let (stdin_tx, stdin_rx) = if spec.req.stdin {
         let (tx, rx) = mpsc::channel::<Vec<u8>>(16);
@@ -144,7 +185,7 @@ where
                         while let Some(chunk) = rx.recv().await {
                             tokio::time::sleep_until(ready).await;
                             for part in chunk.chunks(MAX_MESSAGE) {
-                                if out.send(binary(channel, part)).await.is_err() {
+                                if out.send(codec.message(channel, part)).await.is_err() {
                                     return;
                                 }
                             }
@@ -166,7 +207,7 @@ where
                 let _ = tokio::time::timeout(CLOSE_GRACE, p).await;
             }
             tokio::time::sleep_until(ready).await;
-            let _ = out.send(binary(3, &exit_status(&spec, &exit))).await;
+            let _ = out.send(codec.message(3, &exit_status(&spec, &exit))).await;
             let _ = out.send(normal_close()).await;
             let _ = done_tx.send(()).await;
         }
@@ -192,34 +233,36 @@ where
             _ = sleep => break,
         };
         let Some(Ok(msg)) = msg else { break };
-        match msg {
-            Message::Binary(b) if !b.is_empty() => match b[0] {
-                0 => {
-                    if let Some(tx) = &stdin_tx
-                        && b.len() > 1
-                        && tx.send(b[1..].to_vec()).await.is_err()
-                    {
-                        stdin_tx = None;
+        if matches!(msg, Message::Close(_)) {
+            break;
+        }
+        let Some((channel, payload)) = codec.decode(&msg) else {
+            continue;
+        };
+        match channel {
+            0 => {
+                if let Some(tx) = &stdin_tx
+                    && !payload.is_empty()
+                    && tx.send(payload).await.is_err()
+                {
+                    stdin_tx = None;
+                }
+            }
+            4 => {
+                if let Some(tx) = &resize_tx {
+                    resize_buf.extend_from_slice(&payload);
+                    // kubectl sends one object per message, not always with a newline.
+                    if !resize_buf.ends_with(b"\n") {
+                        resize_buf.push(b'\n');
+                    }
+                    for size in take_sizes(&mut resize_buf) {
+                        let _ = tx.try_send(size);
                     }
                 }
-                4 => {
-                    if let Some(tx) = &resize_tx {
-                        resize_buf.extend_from_slice(&b[1..]);
-                        // kubectl sends one object per message, not always with a newline.
-                        if !resize_buf.ends_with(b"\n") {
-                            resize_buf.push(b'\n');
-                        }
-                        for size in take_sizes(&mut resize_buf) {
-                            let _ = tx.try_send(size);
-                        }
-                    }
-                }
-                255 if v5 && b.len() == 2 && b[1] == 0 => stdin_tx = None,
-                // The apiserver closes a connection whose close message is malformed.
-                255 if v5 && b.len() != 2 => break,
-                _ => {}
-            },
-            Message::Close(_) => break,
+            }
+            255 if v5 && payload == [0] => stdin_tx = None,
+            // The apiserver closes a connection whose close message is malformed.
+            255 if v5 && payload.len() != 1 => break,
             _ => {}
         }
     }
