@@ -692,6 +692,19 @@ fn service_allocation_refuses_taken_and_out_of_range_addresses_with_the_real_tex
         "The Service \"e\" is invalid: spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated",
         "{r}"
     );
+    // Back to ClusterIP by a patch that keeps the node port: refused until it goes.
+    let r = k.run(&[
+        "patch",
+        "svc",
+        "e",
+        "-p",
+        r#"{"spec":{"type":"ClusterIP"}}"#,
+    ]);
+    assert_eq!(
+        r.stderr.trim(),
+        "The Service \"e\" is invalid: spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'",
+        "{r}"
+    );
     // Many Services: every ClusterIP and node port distinct.
     for i in 0..40 {
         let r = k.run(&[

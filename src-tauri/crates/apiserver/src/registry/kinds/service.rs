@@ -382,6 +382,18 @@ impl KindHooks for ServiceHooks {
                     "must be between 1 and 65535, inclusive",
                 ));
             }
+            // Only the types that open node ports may carry one (a type changed back to
+            // ClusterIP by a patch keeps its nodePort and is refused until it is removed).
+            if ty == "ClusterIP"
+                && p.get("nodePort")
+                    .and_then(Value::as_i64)
+                    .is_some_and(|n| n != 0)
+            {
+                errs.push(FieldError::forbidden(
+                    format!("spec.ports[{i}].nodePort"),
+                    "may not be used when `type` is 'ClusterIP'",
+                ));
+            }
             if ports.len() > 1
                 && p.get("name")
                     .and_then(Value::as_str)
