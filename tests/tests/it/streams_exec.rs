@@ -488,6 +488,43 @@ mod kubectl {
         }
     }
 
+    /// Run a kubectl command line on a real terminal (script(1)), typing `keys` one chunk
+    /// at a time once the session is up.
+    fn run_tty(k: &Kubectl, line: &str, keys: &[&'static [u8]]) -> Run {
+        let base = k.command(&[]);
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", line, "/dev/null"]).env_clear();
+        for (key, val) in base.get_envs() {
+            if let Some(val) = val {
+                c.env(key, val);
+            }
+        }
+        c.env("TERM", "dumb")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("script starts");
+        if let Some(mut stdin) = child.stdin.take() {
+            let keys: Vec<&'static [u8]> = keys.to_vec();
+            std::thread::spawn(move || {
+                // Typed as a person would: after the pod has started and kubectl attached.
+                std::thread::sleep(Duration::from_secs(6));
+                for key in keys {
+                    let _ = stdin.write_all(key);
+                    std::thread::sleep(Duration::from_millis(700));
+                }
+                std::thread::sleep(Duration::from_secs(10));
+            });
+        }
+        let out = wait_with_limit(child, LIMIT);
+        Run {
+            cmd: line.to_string(),
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     fn expect(cond: bool, run: &Run, why: &str) -> Step {
         if cond {
             Ok(())
@@ -576,6 +613,28 @@ mod kubectl {
         expect(r.stdout.contains("hi\n"), &r, "the piped command ran")?;
         expect(
             r.stdout.contains("pod \"t2\" deleted"),
+            &r,
+            "--rm deletes the pod",
+        )?;
+
+        // run -it: the container gets a terminal; what is typed reaches its shell through the
+        // container's line discipline (echo, CRLF), and `exit 3` ends pod and kubectl.
+        let r = run_tty(
+            k,
+            &format!(
+                "{} run t3 -n {ns} -it --rm --restart=Never --image=busybox -- sh",
+                k.path.display()
+            ),
+            &[b"echo x\r", b"exit 3\r"],
+        );
+        expect(r.code == 3, &r, "run -it exits with the shell's code")?;
+        expect(
+            r.stdout.contains("echo x\r\nx\r\n"),
+            &r,
+            "the typed line is echoed and its output follows on CRLF lines",
+        )?;
+        expect(
+            r.stdout.contains("pod \"t3\" deleted"),
             &r,
             "--rm deletes the pod",
         )?;
