@@ -371,3 +371,152 @@ fn proxy_paths_through_every_kubectl() {
         );
     });
 }
+
+const HTTP_MISSION: &str = "---
+format: 1
+id: service-typo
+title: The Service that selects nobody
+order: 1
+stage: ready
+difficulty: beginner
+objectives:
+  - id: http
+    title: \"`web` serves the page\"
+    check: { kind: service-http, service: web, port: 80, path: /, status: 200 }
+hints:
+  - Look at the Service's endpoints.
+  - Compare its selector with the pod's labels.
+  - Fix the selector.
+---
+
+# The Service that selects nobody
+
+`web` answers nothing.
+";
+
+fn web_service(app: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector:\n    app: {app}\n  \
+         ports:\n    - port: 80\n      targetPort: 80\n"
+    )
+}
+
+const WEB_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labels:\n    app: web\nspec:\n  \
+                       containers:\n    - name: nginx\n      image: nginx:1.27\n";
+
+/// The `service-http` objective in a whole session: a GET through the Service proxy with the
+/// app's kube client, not met while the selector matches nobody (the API server's own words),
+/// met once the learner's fixed Service is applied.
+#[test]
+fn a_session_checks_http_through_the_service_and_solves_after_the_selector_fix() {
+    use kq_engine::ipc::SessionUpdate;
+    use kq_engine::mission::{ObjectiveStatus, load_mission};
+    use kq_engine::progress::JsonFileStore;
+    use kq_engine::session::{
+        ClusterKind, SessionConfig, StoreRecorder, apply_yaml, run_session, start_mission,
+    };
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lesson = dir.path().join("01-service-typo");
+    for (rel, text) in [
+        ("mission.md", HTTP_MISSION.to_owned()),
+        (
+            "manifests/web.yaml",
+            format!("{}---\n{WEB_POD}", web_service("wbe")),
+        ),
+        ("solution/web.yaml", web_service("web")),
+        (
+            "debrief.md",
+            "# Debrief\n\n## What happened\n\nThe selector had a typo.\n".to_owned(),
+        ),
+    ] {
+        let path = lesson.join(rel);
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    let mission = load_mission(&lesson).unwrap_or_else(|e| panic!("the lesson loads: {e}"));
+    let tc = TestCluster::paused();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime for the session");
+    let client = rt.block_on(kq_tests::cluster::kube_client(tc.cluster()));
+    rt.block_on(start_mission(&client, &mission, ClusterKind::Embedded))
+        .unwrap_or_else(|e| panic!("the mission starts: {e}"));
+    tc.cluster().settle();
+    let ns = mission.namespace();
+    let clock = Arc::clone(tc.cluster().clock());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let progress = dir.path().join("progress.json");
+    let (m, c, n) = (mission.clone(), client.clone(), ns.clone());
+    let session = rt.spawn(async move {
+        let mut recorder = StoreRecorder {
+            store: JsonFileStore::new(&progress),
+        };
+        let config = SessionConfig {
+            clock: Arc::new(move || clock.now()),
+            tick: Duration::from_millis(50),
+            stop_when_solved: true,
+            ..SessionConfig::default()
+        };
+        run_session(c, &m, &n, config, &mut recorder, move |u| {
+            let _ = tx.send(u);
+        })
+        .await
+    });
+    let objective = |u: &SessionUpdate| match u {
+        SessionUpdate::Objectives { results, .. } => {
+            results.first().map(|r| (r.status, r.reason.clone()))
+        }
+        _ => None,
+    };
+    let wait_for = |what: &str, pred: &dyn Fn(&SessionUpdate) -> bool| -> SessionUpdate {
+        let deadline = std::time::Instant::now() + Duration::from_secs(40);
+        let mut seen = Vec::new();
+        loop {
+            while let Ok(u) = rx.try_recv() {
+                if pred(&u) {
+                    return u;
+                }
+                if let Some(o) = objective(&u) {
+                    seen.push(o);
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no update with {what}; objectives seen: {seen:?}"
+            );
+            tc.cluster().advance(secs(1));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let u = wait_for("the no-endpoints reason", &|u| {
+        objective(u).is_some_and(|(_, r)| r.contains("no endpoints"))
+    });
+    assert_eq!(
+        objective(&u),
+        Some((
+            ObjectiveStatus::NotMet,
+            "no endpoints available for service \"web\"".to_string()
+        ))
+    );
+    let r = rt.block_on(apply_yaml(&client, &ns, "web.yaml", &web_service("web")));
+    assert!(r.ok, "{r:?}");
+    let u = wait_for("the page", &|u| {
+        objective(u).is_some_and(|(s, _)| s == ObjectiveStatus::Met)
+    });
+    assert_eq!(
+        objective(&u),
+        Some((
+            ObjectiveStatus::Met,
+            "GET / through web got 200".to_string()
+        ))
+    );
+    let outcome = rt
+        .block_on(async { tokio::time::timeout(Duration::from_secs(10), session).await })
+        .expect("the session ends after the solve")
+        .expect("the session task");
+    assert_eq!(outcome, kq_engine::session::SessionOutcome::Solved);
+}

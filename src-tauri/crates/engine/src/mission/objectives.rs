@@ -25,6 +25,7 @@
 //! | `rollout-complete` | `deployment`, `revision?` | the rollout is complete as `kubectl rollout status` judges it (spec observed, every replica updated, no old replica left, every updated replica available) and, if given, the Deployment is at revision `revision` or later |
 //! | `job-succeeded` | `job` | the Job's `Complete` condition is True |
 //! | `workload-images-pulled` | `workload`, `container?` | `workload` is `<kind>/<name>` (`deployment/web`, `statefulset/db`, `daemonset/agent`, `job/report`, kubectl's short names too); it has pods, every live one has pulled the image its spec names (as `image-resolvable`), and a Deployment's current template has pods |
+//! | `service-http` | `service`, `port?`, `path?` (`/`), `status?` (200) | a GET of `path` through the Service (the API server's Service proxy, so a real cluster works the same) gets `status`; otherwise the reason is what came back (`no endpoints available for service "web"`, `got 404, not 200`) |
 //! | `service-endpoints` | `service`, `min_ready?` | the Service exists, is not being deleted, and its EndpointSlices list at least `min_ready` (default 1) ready endpoints with the Service's ports (an endpoint whose named targetPort the pod lacks does not count); read from the EndpointSlices the cluster's controller wrote, so it works on a real cluster too |
 //!
 //! Workload checks follow the workload, not a pod name, so a rollout that replaces every pod
@@ -40,6 +41,7 @@ use ts_rs::TS;
 
 use super::format::Objective;
 use crate::pipeline::print_pod;
+use crate::pipeline::service_http::{self, HttpResults};
 use crate::pipeline::services::ServiceObjects;
 use crate::pipeline::workload::{
     RevisionRole, WorkloadKind, WorkloadObject, Workloads, controller_ref,
@@ -174,6 +176,37 @@ pub enum Check {
         #[serde(default, deserialize_with = "at_least_one")]
         min_ready: Option<u32>,
     },
+    ServiceHttp {
+        service: String,
+        #[serde(default, deserialize_with = "port_text")]
+        port: Option<String>,
+        #[serde(default = "root_path")]
+        path: String,
+        #[serde(default = "status_ok")]
+        status: u16,
+    },
+}
+
+/// A Service port as the proxy path names it: its number or its name.
+fn port_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Port {
+        Number(u16),
+        Name(String),
+    }
+    Ok(Option::<Port>::deserialize(d)?.map(|p| match p {
+        Port::Number(n) => n.to_string(),
+        Port::Name(n) => n,
+    }))
+}
+
+fn root_path() -> String {
+    "/".into()
+}
+
+fn status_ok() -> u16 {
+    200
 }
 
 impl Check {
@@ -199,7 +232,9 @@ impl Check {
             Check::WorkloadImagesPulled { workload, .. } => {
                 (workload.kind.as_str(), &workload.name)
             }
-            Check::ServiceEndpoints { service, .. } => ("Service", service),
+            Check::ServiceEndpoints { service, .. } | Check::ServiceHttp { service, .. } => {
+                ("Service", service)
+            }
         }
     }
 }
@@ -706,6 +741,7 @@ fn evaluate_check(
     snap: &Snapshot<'_>,
     workloads: &Workloads,
     services: &ServiceObjects,
+    http: &HttpResults,
 ) -> (ObjectiveStatus, String) {
     let result = (|| -> Result<(ObjectiveStatus, String), (ObjectiveStatus, String)> {
         match check {
@@ -834,6 +870,18 @@ fn evaluate_check(
                 service,
                 min_ready.unwrap_or(1),
             )),
+            Check::ServiceHttp {
+                service,
+                port,
+                path,
+                status,
+            } => {
+                let key = service_http::probe_key(service, port.as_deref(), path);
+                match service_http::judge(service, path, *status, http.get(&key)) {
+                    (true, why) => Ok(met(why)),
+                    (false, why) => Ok(not_met(why)),
+                }
+            }
         }
     })();
     result.unwrap_or_else(|e| e)
@@ -862,10 +910,27 @@ pub fn evaluate_all(
     workloads: &Workloads,
     services: &ServiceObjects,
 ) -> Vec<ObjectiveResult> {
+    evaluate_all_http(
+        objectives,
+        snap,
+        workloads,
+        services,
+        &HttpResults::default(),
+    )
+}
+
+/// [`evaluate_all`] with the last answers of the session's `service-http` requests.
+pub fn evaluate_all_http(
+    objectives: &[Objective],
+    snap: &Snapshot<'_>,
+    workloads: &Workloads,
+    services: &ServiceObjects,
+    http: &HttpResults,
+) -> Vec<ObjectiveResult> {
     objectives
         .iter()
         .map(|o| {
-            let (status, reason) = evaluate_check(&o.check, snap, workloads, services);
+            let (status, reason) = evaluate_check(&o.check, snap, workloads, services, http);
             ObjectiveResult {
                 id: o.id.clone(),
                 title: o.title.clone(),
@@ -984,7 +1049,13 @@ mod tests {
             events: &[],
             now: Timestamp::UNIX_EPOCH,
         };
-        evaluate_check(&check, &snap, w, &ServiceObjects::default())
+        evaluate_check(
+            &check,
+            &snap,
+            w,
+            &ServiceObjects::default(),
+            &HttpResults::default(),
+        )
     }
 
     #[test]
@@ -1106,7 +1177,76 @@ mod tests {
             service: "web".into(),
             min_ready,
         };
-        evaluate_check(&check, &snap, &Workloads::new(), objects)
+        evaluate_check(
+            &check,
+            &snap,
+            &Workloads::new(),
+            objects,
+            &HttpResults::default(),
+        )
+    }
+
+    #[test]
+    fn service_http_reads_the_last_answer() {
+        let check: Check = serde_yaml_ng::from_str(
+            "{ kind: service-http, service: web, port: 80, path: /, status: 200 }",
+        )
+        .expect("parses");
+        let snap = Snapshot {
+            pods: &[],
+            events: &[],
+            now: Timestamp::UNIX_EPOCH,
+        };
+        let mut http = HttpResults::default();
+        let eval = |http: &HttpResults| {
+            evaluate_check(
+                &check,
+                &snap,
+                &Workloads::new(),
+                &ServiceObjects::default(),
+                http,
+            )
+        };
+        assert_eq!(
+            eval(&http),
+            (
+                ObjectiveStatus::NotMet,
+                "no answer from web yet".to_string()
+            )
+        );
+        http.set(
+            "web:80/".into(),
+            service_http::HttpOutcome::Unavailable(
+                "no endpoints available for service \"web\"".into(),
+            ),
+        );
+        assert_eq!(
+            eval(&http),
+            (
+                ObjectiveStatus::NotMet,
+                "no endpoints available for service \"web\"".to_string()
+            )
+        );
+        http.set("web:80/".into(), service_http::HttpOutcome::Status(404));
+        assert_eq!(
+            eval(&http),
+            (
+                ObjectiveStatus::NotMet,
+                "GET / through web got 404, not 200".to_string()
+            )
+        );
+        let named: Check =
+            serde_yaml_ng::from_str("{ kind: service-http, service: web, port: http }")
+                .expect("parses");
+        assert_eq!(
+            named,
+            Check::ServiceHttp {
+                service: "web".into(),
+                port: Some("http".into()),
+                path: "/".into(),
+                status: 200
+            }
+        );
     }
 
     #[test]

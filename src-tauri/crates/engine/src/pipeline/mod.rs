@@ -43,6 +43,7 @@
 //! [`PipelineTracker`] keeps the last pipeline per pod uid and reports only changes.
 
 mod events;
+pub mod service_http;
 pub mod services;
 mod tracker;
 mod watch;

@@ -43,8 +43,9 @@ use crate::ipc::{
     ClusterClock, ConnectionState, ErrorKind, EventRow, MissionSummary, SessionUpdate, UiError,
 };
 use crate::mission::{
-    Mission, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate_all,
+    Check, Mission, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate_all_http,
 };
+use crate::pipeline::service_http::{self, HttpResults, SharedHttpResults};
 use crate::pipeline::{
     PipelineTracker, TrackerInput, WatchInput, WorkloadView, merge_watch_streams, watch_services,
     watch_workloads,
@@ -238,6 +239,57 @@ struct Driver<'a, F> {
     workloads: Vec<WorkloadView>,
     results: Option<Vec<ObjectiveResult>>,
     solved: bool,
+    /// The last answers of the `service-http` objectives' requests.
+    http: SharedHttpResults,
+}
+
+/// The task making the `service-http` requests; it ends with the session.
+struct ProbeTask(tokio::task::JoinHandle<()>);
+
+impl Drop for ProbeTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Asks every `service-http` objective's Service, again every [`service_http::PROBE_EVERY`].
+async fn probe_services(
+    client: kube::Client,
+    namespace: String,
+    checks: Vec<Check>,
+    results: SharedHttpResults,
+) {
+    let probes: Vec<(String, Option<String>, String)> = checks
+        .into_iter()
+        .filter_map(|c| match c {
+            Check::ServiceHttp {
+                service,
+                port,
+                path,
+                ..
+            } => Some((service, port, path)),
+            _ => None,
+        })
+        .collect();
+    if probes.is_empty() {
+        return;
+    }
+    loop {
+        let mut fresh = HttpResults::default();
+        for (service, port, path) in &probes {
+            let outcome =
+                service_http::probe(&client, &namespace, service, port.as_deref(), path).await;
+            fresh.set(
+                service_http::probe_key(service, port.as_deref(), path),
+                outcome,
+            );
+        }
+        match results.lock() {
+            Ok(mut g) => *g = fresh,
+            Err(p) => *p.into_inner() = fresh,
+        }
+        tokio::time::sleep(service_http::PROBE_EVERY).await;
+    }
 }
 
 impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
@@ -278,11 +330,16 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
             events: &events,
             now,
         };
-        let results = evaluate_all(
+        let http = match self.http.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        let results = evaluate_all_http(
             &self.mission.objectives,
             &snap,
             self.tracker.workloads(),
             self.tracker.services(),
+            &http,
         );
         if self.results.as_ref() == Some(&results) {
             return false;
@@ -309,9 +366,15 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
     }
 
     fn waiting(&self) -> bool {
-        self.results
-            .as_ref()
-            .is_some_and(|r| r.iter().any(|o| o.status == ObjectiveStatus::Waiting))
+        self.results.as_ref().is_some_and(|r| {
+            r.iter().any(|o| o.status == ObjectiveStatus::Waiting)
+                // A `service-http` objective changes with answers no watch reports: look
+                // again on every tick until it is met.
+                || self.mission.objectives.iter().zip(r).any(|(obj, res)| {
+                    matches!(obj.check, Check::ServiceHttp { .. })
+                        && res.status != ObjectiveStatus::Met
+                })
+        })
     }
 
     fn connection(&mut self, state: ConnectionState) {
@@ -341,6 +404,13 @@ where
     // The workloads that own the pods (their ReplicaSets, revisions and own problems).
     let workloads = watch_workloads(client.clone(), namespace);
     // The Services and EndpointSlices the service objectives read.
+    let http: SharedHttpResults = Default::default();
+    let _probes = ProbeTask(tokio::spawn(probe_services(
+        client.clone(),
+        namespace.to_string(),
+        mission.objectives.iter().map(|o| o.check.clone()).collect(),
+        http.clone(),
+    )));
     let services = watch_services(client, namespace);
     let mut stream = std::pin::pin!(futures::stream::select(
         futures::stream::select(merge_watch_streams(pods, events), workloads),
@@ -359,6 +429,7 @@ where
         workloads: Vec::new(),
         results: None,
         solved: false,
+        http,
     };
     let mut reconnect = ReconnectState::default();
     policy.on_connected(&mut reconnect, Timestamp::now());
