@@ -464,6 +464,61 @@ fn forward_rows(k: &Kubectl, v: &Variant, ns: &str) -> Step {
     Ok(())
 }
 
+/// Proof of the transport: kubectl 1.31+ logs at `-v=4` when it falls back from WebSocket
+/// to SPDY (client-go `FallbackExecutor`: `RemoteCommand fallback: …`, a line 1.30's binary
+/// does not have; port-forward's `FallbackDialer`: `fallback to secondary dialer from
+/// primary dialer err: …`). With
+/// WebSocket upgrades refused the fallback must be logged; by default it must not be.
+fn transport_rows(k: &Kubectl, label: &str, ns: &str, websockets_refused: bool) -> Step {
+    let minor: u32 = label
+        .strip_prefix("1.")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if minor >= 31 {
+        let r = k.run(&["exec", "-v=4", "-n", ns, "bb", "--", "echo", "hi"]);
+        let fell_back = r.stderr.contains("RemoteCommand fallback: ");
+        if r.stdout != "hi\n" || r.code != 0 || fell_back != websockets_refused {
+            return Err(format!(
+                "exec transport: expected {} with WebSocket upgrades {}: {r}",
+                if websockets_refused {
+                    "a SPDY fallback"
+                } else {
+                    "no fallback"
+                },
+                if websockets_refused {
+                    "refused"
+                } else {
+                    "served"
+                },
+            ));
+        }
+    }
+    if minor >= 31 {
+        let port = free_port();
+        let spec = format!("{port}:80");
+        let mut f = Forward::start(
+            k,
+            &Variant {
+                name: "transport",
+                env: Vec::new(),
+            },
+            &["port-forward", "-v=4", "-n", ns, "pod/web", &spec],
+        )?;
+        f.wait_for(&format!("Forwarding from 127.0.0.1:{port} -> 80"))?;
+        let fell_back = f
+            .seen
+            .iter()
+            .any(|l| l.contains("fallback to secondary dialer from primary dialer"));
+        if fell_back != websockets_refused {
+            return Err(format!(
+                "port-forward transport: fallback logged = {fell_back}, WebSocket refused = {websockets_refused}: {:?}",
+                f.seen
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The transports to try with one kubectl on one cluster.
 fn variants(label: &str, websockets_refused: bool) -> Vec<Variant> {
     let mut v = vec![Variant {
@@ -503,6 +558,9 @@ fn every_version(config: ClusterConfig, websockets_refused: bool) {
                     let scenario = || -> Step {
                         setup(tc, &k, &ns)?;
                         let mut failed = Vec::new();
+                        if let Err(e) = transport_rows(&k, label, &ns, websockets_refused) {
+                            failed.push(e);
+                        }
                         for (idx, v) in variants(label, websockets_refused).iter().enumerate() {
                             if let Err(e) = exec_rows(tc, &k, v, &ns, idx) {
                                 failed.push(e);
