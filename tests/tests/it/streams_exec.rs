@@ -769,6 +769,53 @@ mod kubectl {
     }
 }
 
+#[test]
+fn the_terminal_size_reaches_the_process() {
+    let tc = cluster_with(&[pod("p", json!([busybox("c", &["sleep", "3600"])]))]);
+    let s = streams(&tc);
+    let ls_at = |width: u16| {
+        let r = req("p", None, &["ls", "/"], false, true);
+        let (out_tx, mut out_rx) = mpsc::channel(16);
+        let (size_tx, size_rx) = mpsc::channel(4);
+        size_tx
+            .try_send(kq_sim::streaming::TerminalSize { width, height: 24 })
+            .expect("room for a size");
+        let io = StreamIo {
+            stdin: None,
+            resize: Some(size_rx),
+            stdout: Some(out_tx),
+            stderr: None,
+        };
+        let task = s.exec(r, io);
+        tc.block_on(async {
+            tokio::time::timeout(LIMIT, async {
+                let mut out = Vec::new();
+                let read = async {
+                    while let Some(c) = out_rx.recv().await {
+                        out.extend(c);
+                    }
+                };
+                let (exit, ()) = tokio::join!(task, read);
+                drop(size_tx);
+                (String::from_utf8_lossy(&out).into_owned(), exit)
+            })
+            .await
+            .expect("ls ends")
+        })
+    };
+    let (narrow, exit) = ls_at(20);
+    assert_eq!(exit, StreamExit::Success);
+    let (wide, _) = ls_at(200);
+    assert!(
+        narrow.lines().count() > wide.lines().count(),
+        "ls lays out to the width: at 20 columns {narrow:?}, at 200 {wide:?}"
+    );
+    assert!(
+        wide.ends_with("\r\n"),
+        "terminal output ends lines with CRLF: {wide:?}"
+    );
+}
+
 /// Output past any flow-control window arrives whole and in order (STREAMS.md §7 row 4), at
 /// real speed: the shell's output throttle sleeps on the cluster's clock.
 #[test]

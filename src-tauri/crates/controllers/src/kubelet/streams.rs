@@ -14,7 +14,8 @@
 //! or stderr in chunks of at most 32 KiB (never to the container log, as on a real node),
 //! sleeps wait on the cluster's virtual clock, a process blocked reading stdin waits for the
 //! client's next chunk or its end-of-file. With `tty` the [`pty`](super::pty) line discipline
-//! sits between client and process. The session ends with the process's exit
+//! sits between client and process, and the terminal's size (the resize stream) reaches the
+//! process (`ls` lays out its columns to it). The session ends with the process's exit
 //! ([`StreamExit::Success`] or [`StreamExit::ExitCode`]); if the container stops meanwhile
 //! the process dies with it (SIGKILL: exit code 137); if the client leaves, the process is
 //! dropped. On a paused clock a sleeping process waits until the test moves time (or the
@@ -531,7 +532,7 @@ async fn drive(
 ) -> StreamExit {
     let StreamIo {
         stdin: mut input,
-        resize: _,
+        resize: mut sizes,
         stdout,
         stderr,
     } = io;
@@ -540,6 +541,10 @@ async fn drive(
         stderr: if tty { None } else { stderr },
         tty,
     };
+    if !tty {
+        // Only a terminal has a size.
+        sizes = None;
+    }
     let mut ld = tty.then(LineDiscipline::new);
     // Whether the process has been told its stdin ended.
     let mut eof_given = input.is_none();
@@ -555,7 +560,10 @@ async fn drive(
         if steps.is_multiple_of(STEPS_PER_YIELD) {
             tokio::task::yield_now().await;
         }
-        // Keystrokes typed while the process runs are taken without waiting.
+        // Sizes and keystrokes sent while the process runs are taken without waiting.
+        while let Some(Ok(size)) = sizes.as_mut().map(|rx| rx.try_recv()) {
+            process.resize(size.width, size.height);
+        }
         while let Some(rx) = input.as_mut() {
             match rx.try_recv() {
                 Ok(bytes) => match feed(&mut process, &mut ld, &client, &bytes).await {
@@ -624,10 +632,25 @@ async fn drive(
                         }
                     }
                 },
+                size = recv_size(&mut sizes) => match size {
+                    Some(size) => process.resize(size.width, size.height),
+                    None => sizes = None,
+                },
                 _ = stopped.changed() => return StreamExit::ExitCode(SIGKILL_EXIT),
                 _ = client.gone() => return StreamExit::Success,
             }
         }
+    }
+}
+
+/// The next terminal size, or `None` when the client stopped sending them; never resolves
+/// without a resize stream.
+async fn recv_size(
+    sizes: &mut Option<mpsc::Receiver<kq_apiserver::streaming::TerminalSize>>,
+) -> Option<kq_apiserver::streaming::TerminalSize> {
+    match sizes {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
