@@ -96,6 +96,8 @@ pub trait Program: Send + std::fmt::Debug {
     fn feed_stdin(&mut self, _bytes: &[u8]) {}
     /// End-of-file on stdin.
     fn close_stdin(&mut self) {}
+    /// The process's terminal was resized (`kubectl exec -t` reports the size at start).
+    fn resize(&mut self, _columns: u16, _rows: u16) {}
     /// Ctrl-C on the process's terminal. `true` when the process survives it (an
     /// interactive shell abandons the command line and prompts again); `false` when the
     /// signal ends it (exit code 130) or it has no terminal.

@@ -47,6 +47,9 @@ impl Program for Scripted {
     fn interrupt(&mut self) -> bool {
         self.process.interrupt()
     }
+    fn resize(&mut self, columns: u16, rows: u16) {
+        self.process.resize(columns, rows);
+    }
 }
 
 /// Run a command to completion in a container's environment (exec probes).

@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 
 use super::applets::Outcome::{self, Status};
 use super::fs;
-use super::machine::{Shell, Want};
+use super::machine::{Out, Shell, Want};
 
 const BLOCK: usize = 512;
 
@@ -232,23 +232,39 @@ pub(crate) fn tee(sh: &mut Shell, args: &[String]) -> Outcome {
 }
 
 pub(crate) fn ls(sh: &mut Shell, args: &[String]) -> Outcome {
-    let all = args
+    let flags: String = args
         .iter()
-        .any(|a| a.starts_with('-') && (a.contains('a') || a.contains('A')));
+        .filter(|a| a.starts_with('-') && a.len() > 1)
+        .flat_map(|a| a.chars().skip(1))
+        .collect();
+    let all = flags.contains('a') || flags.contains('A');
     let mut paths: Vec<&str> = operands(args, &[]);
     let pwd = sh.vars.get("PWD").cloned().unwrap_or_else(|| "/".into());
     if paths.is_empty() {
         paths.push(&pwd);
     }
     let multi = paths.len() > 1;
+    // busybox ls on a terminal (stdout is the tty) prints columns, in color unless
+    // LS_COLORS says "none" (FEATURE_LS_COLOR_IS_DEFAULT). Debian's GNU ls is not modelled
+    // beyond one name per line.
+    let tty = sh.live.tty
+        && sh.fd1 == Out::Stdout
+        && sh.has_binary("busybox")
+        && !flags.contains('1')
+        && !flags.contains('l');
+    let color = tty
+        && sh
+            .vars
+            .get("LS_COLORS")
+            .is_none_or(|v| !v.is_empty() && v != "none");
+    let width = sh.live.columns.saturating_sub(1);
     let mut st = 0;
-    let mut out = String::new();
     let mut files = Vec::new();
     let mut dirs = Vec::new();
     for p in paths {
         let a = sh.abs(p);
         if sh.fs.is_file(&a) {
-            files.push(p.to_string());
+            files.push((p.to_string(), false));
         } else if sh.fs.is_dir(&a) {
             dirs.push((p.to_string(), a));
         } else {
@@ -256,12 +272,15 @@ pub(crate) fn ls(sh: &mut Shell, args: &[String]) -> Outcome {
             st = 1;
         }
     }
-    // busybox lists the file operands first, then each directory under a heading when
-    // more than one operand was given.
-    for f in &files {
-        out.push_str(f);
-        out.push('\n');
-    }
+    files.sort();
+    dirs.sort();
+    // File operands first, then each directory, under a heading when more than one
+    // operand was given.
+    let mut out = if tty {
+        columns(&files, width, color)
+    } else {
+        single(&files)
+    };
     for (k, (p, a)) in dirs.iter().enumerate() {
         if multi {
             if k > 0 || !files.is_empty() {
@@ -269,15 +288,65 @@ pub(crate) fn ls(sh: &mut Shell, args: &[String]) -> Outcome {
             }
             out.push_str(&format!("{p}:\n"));
         }
-        for (name, _) in sh.fs.list(a) {
-            if all || !name.starts_with('.') {
-                out.push_str(&name);
-                out.push('\n');
-            }
-        }
+        let entries: Vec<(String, bool)> = sh
+            .fs
+            .list(a)
+            .into_iter()
+            .filter(|(name, _)| all || !name.starts_with('.'))
+            .collect();
+        out.push_str(&if tty {
+            columns(&entries, width, color)
+        } else {
+            single(&entries)
+        });
     }
     sh.write(1, &out);
     Status(st)
+}
+
+fn single(entries: &[(String, bool)]) -> String {
+    entries.iter().map(|(n, _)| format!("{n}\n")).collect()
+}
+
+/// busybox's `display_files()`: columns as wide as the longest name plus two, filled top
+/// to bottom, as many as fit in `width`; directories bold blue when in color.
+fn columns(entries: &[(String, bool)], width: usize, color: bool) -> String {
+    if entries.is_empty() {
+        return String::new();
+    }
+    let col_width = entries
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 2;
+    let ncols = (width / col_width).max(1);
+    let nrows = entries.len().div_ceil(ncols);
+    let mut out = String::new();
+    for row in 0..nrows {
+        let mut column = 0;
+        let mut nexttab = 0;
+        for nc in 0..ncols {
+            let Some((name, is_dir)) = entries.get(nc * nrows + row) else {
+                continue;
+            };
+            if column > 0 {
+                out.push_str(&" ".repeat(nexttab - column));
+                column = nexttab;
+            }
+            nexttab = column + col_width;
+            if color {
+                out.push_str(if *is_dir { "\x1b[1;34m" } else { "\x1b[0;0m" });
+            }
+            out.push_str(name);
+            if color {
+                out.push_str("\x1b[m");
+            }
+            column += name.chars().count();
+        }
+        out.push('\n');
+    }
+    out
 }
 
 // ---------------------------------------------------------------- tar

@@ -131,6 +131,12 @@ impl Process {
         self.machine.feed_stdin(bytes);
     }
 
+    /// The terminal's size changed (`kubectl exec -t` sends it at start and on every
+    /// resize); `ls` lays its columns out to the width.
+    pub fn resize(&mut self, columns: u16, _rows: u16) {
+        self.machine.resize(columns);
+    }
+
     /// End-of-file on stdin (the client closed it, Ctrl-D on a terminal).
     pub fn close_stdin(&mut self) {
         self.machine.close_stdin();

@@ -87,11 +87,13 @@ pub(crate) struct Shell {
 }
 
 /// Stdin of the process as fed from outside.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct LiveInput {
     pub buf: Vec<u8>,
     pub eof: bool,
     pub tty: bool,
+    /// The terminal's width (what `TIOCGWINSZ` would say), for `ls` columns.
+    pub columns: usize,
 }
 
 impl Shell {
@@ -542,6 +544,12 @@ impl Machine {
         if let Some((s, live)) = stdin {
             self.sh.stdin = s;
             self.sh.stdin_live = live;
+        }
+    }
+
+    pub fn resize(&mut self, columns: u16) {
+        if columns > 0 {
+            self.sh.live.columns = usize::from(columns);
         }
     }
 
@@ -1612,6 +1620,19 @@ impl Machine {
             }
         }
         out
+    }
+}
+
+impl Default for LiveInput {
+    fn default() -> Self {
+        // A terminal whose size nobody reported is 80 columns wide (libbb's
+        // `get_terminal_width()` fallback).
+        LiveInput {
+            buf: Vec::new(),
+            eof: false,
+            tty: false,
+            columns: 80,
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use super::{Process, ShellEnv, SpawnOptions, Step, spawn_with};
 
 const BUSYBOX: &[&str] = &[
     "sh", "ash", "echo", "cat", "sleep", "true", "false", "tail", "head", "wc", "grep", "test",
-    "[", "ls", "tee", "mkdir", "rmdir", "rm", "touch", "cp", "mv", "tar",
+    "[", "ls", "tee", "mkdir", "rmdir", "rm", "touch", "cp", "mv", "tar", "busybox",
 ];
 
 fn env(fs: &Fs) -> ShellEnv {
@@ -550,4 +550,46 @@ fn exec_i_into_cat_redirected_writes_the_bytes_it_gets() {
     );
     assert_eq!(fs.read("/tmp/blob"), Some(blob));
     assert!(format!("{fs:?}").len() < 200);
+}
+
+#[test]
+fn ls_on_a_terminal_prints_busyboxs_colored_columns() {
+    let fs = Fs::default();
+    let (_, _, end) = sh(
+        "mkdir -p /w/dir1 /w/zz && touch /w/a.txt /w/bb /w/longer-name.conf /w/c",
+        &fs,
+    );
+    assert_eq!(end, Step::Exit(0));
+    let mut p = start(&["ls", "/w"], &fs, true, true);
+    p.resize(40, 24);
+    let (o, _, end) = collect(&until_pause(&mut p));
+    assert_eq!(end, Step::Exit(0));
+    // 6 names, the longest 16 wide: columns of 18 in 39 usable columns, 2 of them,
+    // filled top to bottom.
+    let file = |n: &str| format!("\x1b[0;0m{n}\x1b[m");
+    let dir = |n: &str| format!("\x1b[1;34m{n}\x1b[m");
+    let want = format!(
+        "{}{}{}\n{}{}{}\n{}{}{}\n",
+        file("a.txt"),
+        " ".repeat(13),
+        dir("dir1"),
+        file("bb"),
+        " ".repeat(16),
+        file("longer-name.conf"),
+        file("c"),
+        " ".repeat(17),
+        dir("zz"),
+    );
+    assert_eq!(String::from_utf8_lossy(&o), want);
+    // Not on a terminal (or with LS_COLORS=none, or -1): plain names, one per line.
+    let (o, _, _) = sh("ls /w", &fs);
+    assert_eq!(o, "a.txt\nbb\nc\ndir1\nlonger-name.conf\nzz\n");
+    let mut p = start(
+        &["sh", "-c", "LS_COLORS=none ls /w/zz /w/c"],
+        &fs,
+        true,
+        true,
+    );
+    let (o, _, _) = collect(&until_pause(&mut p));
+    assert_eq!(String::from_utf8_lossy(&o), "/w/c\n\n/w/zz:\n");
 }
