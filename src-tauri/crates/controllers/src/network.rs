@@ -78,10 +78,7 @@ impl ClusterNet {
         self.services().into_iter().find(|svc| {
             svc.spec.as_ref().is_some_and(|sp| {
                 sp.cluster_ip.as_deref() == Some(s.as_str())
-                    || sp
-                        .cluster_ips
-                        .as_ref()
-                        .is_some_and(|ips| ips.iter().any(|i| *i == s))
+                    || sp.cluster_ips.as_ref().is_some_and(|ips| ips.contains(&s))
             })
         })
     }

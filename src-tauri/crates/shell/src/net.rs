@@ -1006,7 +1006,7 @@ fn curl(cx: &Ctx<'_>, args: &[String]) -> Run {
     let target = match parse_url(&url) {
         Ok(u) => u,
         Err(_) => {
-            say_error(&mut r, format!("curl: (3) URL rejected: Bad hostname\n"));
+            say_error(&mut r, "curl: (3) URL rejected: Bad hostname\n".to_string());
             return r.exit(3);
         }
     };
