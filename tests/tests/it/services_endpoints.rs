@@ -808,3 +808,82 @@ fn fixing_a_selector_or_relabelling_a_pod_moves_it_in_and_out_of_the_endpoints()
         None
     );
 }
+
+#[test]
+fn a_pod_on_a_node_that_is_gone_is_left_out_with_a_warning_on_the_service() {
+    let tc = TestCluster::paused();
+    create(
+        &tc,
+        &kinds::service::KIND,
+        service("web", json!({"app": "web"}), json!(80)),
+    );
+    create(&tc, &kinds::pod::KIND, pod("web-1", "web", nginx()));
+    advance_until(&tc, 60, || {
+        slices(&tc, "web")
+            .first()
+            .is_some_and(|s| conditions(s).first().is_some_and(|c| c["ready"] == true))
+    });
+    tc.cluster()
+        .store()
+        .delete(&kinds::node::KIND, "", "node-1", &DeleteOptions::default())
+        .expect("the node is deleted");
+    tc.cluster().settle();
+    // The controller does not follow nodes: its next sync (here a label on the Service)
+    // finds the pod's node gone.
+    tc.cluster()
+        .store()
+        .patch(
+            &kinds::service::KIND,
+            NS,
+            "web",
+            br#"{"metadata":{"labels":{"touched":"yes"}}}"#,
+            kq_sim::store::PatchKind::Merge,
+            &WriteOptions::default(),
+            false,
+        )
+        .expect("the patch is accepted");
+    tc.cluster().settle();
+    let s = slices(&tc, "web");
+    assert_eq!(s[0]["endpoints"], json!([]), "{s:#?}");
+    let events: Vec<(String, String, String)> = tc
+        .cluster()
+        .store()
+        .list_raw(&kinds::event::KIND, Some(NS))
+        .iter()
+        .filter(|e| {
+            e.pointer("/involvedObject/name").and_then(Value::as_str) == Some("web")
+                && e.pointer("/involvedObject/kind").and_then(Value::as_str) == Some("Service")
+        })
+        .map(|e| {
+            let f = |p: &str| {
+                e.pointer(p)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            (f("/type"), f("/reason"), f("/message"))
+        })
+        .collect();
+    assert!(
+        events.contains(&(
+            "Warning".into(),
+            "FailedToUpdateEndpointSlices".into(),
+            "Error updating Endpoint Slices for Service default/web: skipping Pod web-1 for Service default/web: Node node-1 Not Found".into()
+        )),
+        "{events:#?}"
+    );
+    let source = tc
+        .cluster()
+        .store()
+        .list_raw(&kinds::event::KIND, Some(NS))
+        .iter()
+        .find(|e| {
+            e.pointer("/reason").and_then(Value::as_str) == Some("FailedToUpdateEndpointSlices")
+        })
+        .and_then(|e| {
+            e.pointer("/source/component")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+    assert_eq!(source.as_deref(), Some("endpoint-slice-controller"));
+}

@@ -19,12 +19,11 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::endpointslice::{
-    TRIGGER_TIME, find_port, hostname_for, managed_selector, selected_pods,
+    TRIGGER_TIME, find_port, hostname_for, managed_selector, selected_pods, service_event,
     service_keys_for_change, service_labels, should_include,
 };
 use crate::kinds::{self, ResourceKind};
 use crate::reconciler::{Action, Change, Controller, Enqueue};
-use crate::recorder::Regarding;
 use crate::shared::Shared;
 use crate::store::{DeleteOptions, WriteOptions};
 use crate::workload;
@@ -72,8 +71,12 @@ impl Controller<Shared> for EndpointsController {
         let Some(sel) = managed_selector(&svc) else {
             return Ok(Action::await_change());
         };
-        sync(ctx, &svc, &sel, existing, now);
-        Ok(Action::await_change())
+        // A failed write is retried after the key's back-off, as the sync's error is.
+        if sync(ctx, &svc, &sel, existing, now) {
+            Ok(Action::await_change())
+        } else {
+            Ok(Action::backoff())
+        }
     }
 }
 
@@ -202,14 +205,15 @@ pub(crate) fn subsets(sh: &Shared, svc: &Value, sel: &BTreeMap<String, String>) 
         .collect()
 }
 
-/// Create or update `svc`'s Endpoints when what its pods say changed (`syncService`).
+/// Create or update `svc`'s Endpoints when what its pods say changed (`syncService`);
+/// false when the write failed.
 fn sync(
     sh: &mut Shared,
     svc: &Arc<Value>,
     sel: &BTreeMap<String, String>,
     existing: Option<Arc<Value>>,
     now: Timestamp,
-) {
+) -> bool {
     let ns = kinds::namespace_of(svc).to_string();
     let name = kinds::name_of(svc).to_string();
     let subsets = subsets(sh, svc, sel);
@@ -223,7 +227,7 @@ fn sync(
         .and_then(|e| e.pointer("/metadata/labels").cloned())
         .unwrap_or(json!({}));
     if existing.is_some() && stored_subsets == json!(subsets) && stored_labels == labels {
-        return;
+        return true;
     }
     let trigger = crate::clock::rfc3339(now);
     let mut opts = WriteOptions::default();
@@ -281,28 +285,11 @@ fn sync(
                 })
         }
     };
-    if let Err((reason, message)) = result {
-        let regarding = Regarding {
-            kind: "Service",
-            namespace: ns.clone(),
-            name: name.clone(),
-            uid: kinds::str_at(svc, "/metadata/uid").to_string(),
-            api_version: "v1",
-            resource_version: kinds::str_at(svc, "/metadata/resourceVersion").to_string(),
-            field_path: None,
-        };
-        let Shared {
-            recorder, store, ..
-        } = sh;
-        recorder.legacy_event(
-            store,
-            now,
-            "endpoint-controller",
-            "",
-            &regarding,
-            "Warning",
-            reason,
-            &message,
-        );
+    match result {
+        Ok(()) => true,
+        Err((reason, message)) => {
+            service_event(sh, svc, now, "endpoint-controller", reason, &message);
+            false
+        }
     }
 }

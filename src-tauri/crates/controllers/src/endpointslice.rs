@@ -207,8 +207,13 @@ fn endpoint_of(sh: &Shared, pod: &Value, svc: &Value) -> Value {
     ep
 }
 
-/// The slices `svc` should have: (ports, endpoints) per slice, in a stable order.
-fn desired(sh: &Shared, svc: &Value, sel: &BTreeMap<String, String>) -> Vec<(Value, Vec<Value>)> {
+/// What one sync wants: (ports, endpoints) per slice in a stable order, and the pods it had
+/// to skip, as the reconciler's error texts.
+type Desired = (Vec<(Value, Vec<Value>)>, Vec<String>);
+
+/// The slices `svc` should have.
+fn desired(sh: &Shared, svc: &Value, sel: &BTreeMap<String, String>) -> Desired {
+    let mut skipped = Vec::new();
     let svc_ports: Vec<Value> = svc
         .pointer("/spec/ports")
         .and_then(Value::as_array)
@@ -220,7 +225,8 @@ fn desired(sh: &Shared, svc: &Value, sel: &BTreeMap<String, String>) -> Vec<(Val
         if !should_include(&pod, true) {
             continue;
         }
-        // Pods bound to a node that is gone are skipped, as the controller's node lookup fails.
+        // Pods bound to a node that is gone are skipped, and the sync reports it, as the
+        // controller's node lookup fails.
         let node = kinds::str_at(&pod, "/spec/nodeName");
         if !node.is_empty()
             && !sh
@@ -228,6 +234,12 @@ fn desired(sh: &Shared, svc: &Value, sel: &BTreeMap<String, String>) -> Vec<(Val
                 .iter()
                 .any(|n| n.metadata.name.as_deref() == Some(node))
         {
+            skipped.push(format!(
+                "skipping Pod {} for Service {}/{}: Node {node} Not Found",
+                kinds::name_of(&pod),
+                kinds::namespace_of(svc),
+                kinds::name_of(svc)
+            ));
             continue;
         }
         let ports: Vec<Value> = svc_ports
@@ -267,7 +279,7 @@ fn desired(sh: &Shared, svc: &Value, sel: &BTreeMap<String, String>) -> Vec<(Val
         // The placeholder: a Service with nothing behind it still has one slice.
         out.push((json!([]), Vec::new()));
     }
-    out
+    (out, skipped)
 }
 
 /// The EndpointSlice controller.
@@ -305,8 +317,23 @@ impl Controller<Shared> for EndpointSliceController {
         let Some(sel) = managed_selector(&svc) else {
             return Ok(Action::await_change());
         };
-        sync(ctx, &svc, &sel, now)?;
-        Ok(Action::await_change())
+        match sync(ctx, &svc, &sel, now) {
+            Ok(()) => Ok(Action::await_change()),
+            Err(why) => {
+                // The Service carries the failure, and the sync is retried with back-off.
+                let message =
+                    format!("Error updating Endpoint Slices for Service {ns}/{name}: {why}");
+                service_event(
+                    ctx,
+                    &svc,
+                    now,
+                    "endpoint-slice-controller",
+                    "FailedToUpdateEndpointSlices",
+                    &message,
+                );
+                Ok(Action::backoff())
+            }
+        }
     }
 }
 
@@ -346,13 +373,41 @@ fn write_opts() -> WriteOptions {
     opts
 }
 
-/// Bring `svc`'s slices to what its pods say (`reconciler.reconcile`).
+/// A Warning event on a Service from one of the endpoint controllers.
+pub(crate) fn service_event(
+    sh: &mut Shared,
+    svc: &Value,
+    now: Timestamp,
+    component: &str,
+    reason: &str,
+    message: &str,
+) {
+    let regarding = crate::recorder::Regarding {
+        kind: "Service",
+        namespace: kinds::namespace_of(svc).to_string(),
+        name: kinds::name_of(svc).to_string(),
+        uid: kinds::str_at(svc, "/metadata/uid").to_string(),
+        api_version: "v1",
+        resource_version: kinds::str_at(svc, "/metadata/resourceVersion").to_string(),
+        field_path: None,
+    };
+    let Shared {
+        recorder, store, ..
+    } = sh;
+    recorder.legacy_event(
+        store, now, component, "", &regarding, "Warning", reason, message,
+    );
+}
+
+/// Bring `svc`'s slices to what its pods say (`reconciler.reconcile`); the error is the text
+/// kube-controller-manager puts after `Error updating Endpoint Slices for Service ns/name: `.
 fn sync(
     sh: &mut Shared,
     svc: &Arc<Value>,
     sel: &BTreeMap<String, String>,
     now: Timestamp,
-) -> crate::Result<()> {
+) -> Result<(), String> {
+    let svc_key = format!("{}/{}", kinds::namespace_of(svc), kinds::name_of(svc));
     let ns = kinds::namespace_of(svc).to_string();
     let svc_uid = kinds::str_at(svc, "/metadata/uid").to_string();
     let mut existing: Vec<Arc<Value>> = sh
@@ -383,7 +438,7 @@ fn sync(
     let labels = Value::Object(labels);
     let trigger = crate::clock::rfc3339(now);
 
-    let mut want = desired(sh, svc, sel);
+    let (mut want, skipped) = desired(sh, svc, sel);
     // Keep the slices that already hold exactly one of the wanted contents; reuse the rest.
     let same = |s: &Value, ports: &Value, eps: &[Value]| {
         s.get("ports").unwrap_or(&json!([])) == ports
@@ -406,14 +461,21 @@ fn sync(
             body["metadata"]["annotations"][TRIGGER_TIME] = json!(trigger);
             body["ports"] = ports;
             body["endpoints"] = json!(eps);
-            sh.store.replace(
-                slice_kind(),
-                &ns,
-                kinds::name_of(&old),
-                body,
-                &write_opts(),
-                false,
-            )?;
+            sh.store
+                .replace(
+                    slice_kind(),
+                    &ns,
+                    kinds::name_of(&old),
+                    body,
+                    &write_opts(),
+                    false,
+                )
+                .map_err(|e| {
+                    format!(
+                        "failed to update {} EndpointSlice for Service {svc_key}: {e}",
+                        kinds::name_of(&old)
+                    )
+                })?;
         } else {
             let body = json!({
                 "apiVersion": "discovery.k8s.io/v1",
@@ -429,16 +491,32 @@ fn sync(
                 "ports": ports,
                 "endpoints": eps,
             });
-            sh.store.create(slice_kind(), &ns, body, &write_opts())?;
+            sh.store
+                .create(slice_kind(), &ns, body, &write_opts())
+                .map_err(|e| {
+                    format!("failed to create EndpointSlice for Service {svc_key}: {e}")
+                })?;
         }
     }
     for old in spare {
-        let _ = sh.store.delete(
-            slice_kind(),
-            &ns,
-            kinds::name_of(&old),
-            &DeleteOptions::default(),
-        );
+        sh.store
+            .delete(
+                slice_kind(),
+                &ns,
+                kinds::name_of(&old),
+                &DeleteOptions::default(),
+            )
+            .map_err(|e| {
+                format!(
+                    "failed to delete {} EndpointSlice for Service {svc_key}: {e}",
+                    kinds::name_of(&old)
+                )
+            })?;
     }
-    Ok(())
+    // utilerrors.NewAggregate: one error as it is, several in brackets.
+    match skipped.len() {
+        0 => Ok(()),
+        1 => Err(skipped.join("")),
+        _ => Err(format!("[{}]", skipped.join(", "))),
+    }
 }
