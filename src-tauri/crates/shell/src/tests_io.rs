@@ -593,3 +593,51 @@ fn ls_on_a_terminal_prints_busyboxs_colored_columns() {
     let (o, _, _) = collect(&until_pause(&mut p));
     assert_eq!(String::from_utf8_lossy(&o), "/w/c\n\n/w/zz:\n");
 }
+
+#[test]
+fn a_read_loop_follows_stdin_and_a_nested_shell_returns_to_the_outer_prompt() {
+    let fs = Fs::default();
+    let mut p = start(
+        &[
+            "sh",
+            "-c",
+            "while read l; do echo \"got $l\"; done; echo end",
+        ],
+        &fs,
+        true,
+        false,
+    );
+    p.feed_stdin(b"a\nb");
+    assert_eq!(
+        until_pause(&mut p),
+        vec![Step::Stdout("got a\n".into()), Step::WaitInput]
+    );
+    p.feed_stdin(b"\n");
+    assert_eq!(
+        until_pause(&mut p),
+        vec![Step::Stdout("got b\n".into()), Step::WaitInput]
+    );
+    p.close_stdin();
+    assert_eq!(
+        until_pause(&mut p),
+        vec![Step::Stdout("end\n".into()), Step::Exit(0)]
+    );
+
+    let mut p = start(&["sh"], &fs, true, true);
+    until_pause(&mut p);
+    p.feed_stdin(b"sh\n");
+    assert_eq!(
+        until_pause(&mut p),
+        vec![Step::Stdout("/ # ".into()), Step::WaitInput]
+    );
+    p.feed_stdin(b"exit 2\necho $?\n");
+    assert_eq!(
+        until_pause(&mut p),
+        vec![
+            Step::Stdout("/ # ".into()),
+            Step::Stdout("2\n".into()),
+            Step::Stdout("/ # ".into()),
+            Step::WaitInput
+        ]
+    );
+}
