@@ -520,3 +520,87 @@ fn a_session_checks_http_through_the_service_and_solves_after_the_selector_fix()
         .expect("the session task");
     assert_eq!(outcome, kq_engine::session::SessionOutcome::Solved);
 }
+
+/// A NodePort on the node's address, `wget -S` and `--spider`, and curl in the nginx image.
+#[test]
+fn node_ports_server_headers_and_curl() {
+    let tc = cluster_with_servers();
+    let k = kubectl(&tc);
+    tc.create(
+        "default",
+        json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "web-np"},
+            "spec": {"type": "NodePort", "selector": {"app": "web"},
+                     "ports": [{"port": 80, "targetPort": 80, "nodePort": 30080}]}
+        }),
+    );
+    let node: k8s_openapi::api::core::v1::Node = tc
+        .cluster()
+        .store()
+        .list::<k8s_openapi::api::core::v1::Node>(None)
+        .into_iter()
+        .next()
+        .expect("a node");
+    let node_ip = node
+        .status
+        .and_then(|s| s.addresses)
+        .and_then(|a| a.into_iter().find(|a| a.type_ == "InternalIP"))
+        .map(|a| a.address)
+        .expect("the node's InternalIP");
+    let web = cluster_ip(&tc, "web");
+    tc.create(
+        "default",
+        client(
+            "np",
+            &format!(
+                "wget -qO- {node_ip}:30080 | head -4; wget -qO- {node_ip}:30081; echo rc=$?; \
+                 wget -S --spider {web}/; echo rc=$?"
+            ),
+        ),
+    );
+    tc.create(
+        "default",
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "curler"},
+            "spec": {"restartPolicy": "Never", "containers": [{
+                "name": "c", "image": "nginx:1.25",
+                "command": ["sh", "-c", format!(
+                    "curl -s {web} | head -4; curl -sI {web}/nope | head -1; \
+                     curl -sS {web}:8080; echo rc=$?; curl -s nosuch.invalid; echo rc=$?"
+                )]
+            }]}
+        }),
+    );
+    // The 8080 connect waits for the kernel's 127 s.
+    for _ in 0..140 {
+        tc.cluster().advance(secs(1));
+    }
+    let np = logs(&k, "np");
+    let head4 = "<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n";
+    assert!(
+        np.starts_with(&format!(
+            "{head4}wget: can't connect to remote host ({node_ip}): Connection refused\nrc=1\n\
+             Connecting to {web} ({web}:80)\n  HTTP/1.1 200 OK\n  Server: nginx/1.25.5\n  Date: "
+        )),
+        "{np}"
+    );
+    assert!(
+        np.ends_with(
+            "  Content-Type: text/html\n  Content-Length: 615\n  \
+             Last-Modified: Tue, 16 Apr 2024 14:29:59 GMT\n  Connection: close\n  \
+             ETag: \"661e8b67-267\"\n  Accept-Ranges: bytes\n  \nremote file exists\nrc=0\n"
+        ),
+        "{np}"
+    );
+    let curl = logs(&k, "curler");
+    assert!(curl.starts_with(head4), "{curl}");
+    assert!(curl.contains("HTTP/1.1 404 Not Found\r\n"), "{curl}");
+    assert!(
+        curl.ends_with(&format!(
+            "curl: (28) Failed to connect to {web} port 8080 after 127000 ms: Couldn't connect to server\nrc=28\nrc=6\n"
+        )),
+        "{curl}"
+    );
+}
