@@ -196,61 +196,113 @@ fn names_through_cluster_dns_and_redis_over_nc() {
     let k = kubectl(&tc);
     let web = cluster_ip(&tc, "web");
     let cache = cluster_ip(&tc, "cache");
-    let dns_up = dns_ready(&tc);
-    tc.create(
-        "default",
-        client(
-            "dns",
-            "cat /etc/resolv.conf; nslookup web.default.svc.cluster.local; nslookup nosuch; echo rc=$?",
-        ),
-    );
-    tc.create(
-        "default",
-        client(
-            "names",
-            "wget -qO- web >/dev/null; echo rc=$?; wget -q nosuch; echo rc=$?",
-        ),
-    );
-    tc.create(
-        "default",
-        client(
-            "redis",
-            &format!("echo PING | nc -w 1 {cache} 6379; nc -zv {cache} 6379; nc -zv -w 2 {web} 6379; echo rc=$?"),
-        ),
-    );
-    for _ in 0..40 {
-        tc.cluster().advance(secs(1));
-    }
     let resolv = "search default.svc.cluster.local svc.cluster.local cluster.local\n\
                   nameserver 10.96.0.10\noptions ndots:5\n";
-    if dns_up {
+    let dns_script =
+        "cat /etc/resolv.conf; nslookup web.default.svc.cluster.local; nslookup nosuch; echo rc=$?";
+    let names_script = "wget -qO- web >/dev/null; echo rc=$?; wget -q nosuch; echo rc=$?";
+    if !dns_ready(&tc) {
+        // kube-dns without a ready CoreDNS: queries go unanswered, names do not resolve
+        // (after the resolver's 10 s).
+        tc.create("default", client("dns-down", dns_script));
+        tc.create("default", client("names-down", names_script));
+        for _ in 0..40 {
+            tc.cluster().advance(secs(1));
+        }
         assert_eq!(
-            logs(&k, "dns"),
-            format!(
-                "{resolv}Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n\
-                 Name:\tweb.default.svc.cluster.local\nAddress: {web}\n\n\n\
-                 Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n\
-                 ** server can't find nosuch: NXDOMAIN\n\n** server can't find nosuch: NXDOMAIN\n\nrc=0\n"
-            )
-        );
-        assert_eq!(
-            logs(&k, "names"),
-            "rc=0\nwget: bad address 'nosuch'\nrc=1\n"
-        );
-    } else {
-        // kube-dns without a ready CoreDNS: queries go unanswered.
-        assert_eq!(
-            logs(&k, "dns"),
+            logs(&k, "dns-down"),
             format!(
                 "{resolv};; connection timed out; no servers could be reached\n\n\
                  ;; connection timed out; no servers could be reached\n\nrc=1\n"
             )
         );
         assert_eq!(
-            logs(&k, "names"),
+            logs(&k, "names-down"),
             "wget: bad address 'web'\nrc=1\nwget: bad address 'nosuch'\nrc=1\n"
         );
+        // A ready endpoint behind kube-dns (the slice kube-proxy reads), as a running
+        // CoreDNS gives it.
+        let slice = json!({
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": "kube-dns-test", "namespace": "kube-system",
+                         "labels": {"kubernetes.io/service-name": "kube-dns"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["10.244.0.250"], "conditions": {"ready": true}}],
+            "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}]
+        });
+        let kind = kq_sim::kinds::by_kind("discovery.k8s.io", "EndpointSlice")
+            .expect("EndpointSlice is served");
+        tc.cluster()
+            .store()
+            .create(
+                kind,
+                "kube-system",
+                slice,
+                &kq_sim::store::WriteOptions::default(),
+            )
+            .expect("the slice is accepted");
     }
+    assert!(dns_ready(&tc), "kube-dns has a ready endpoint");
+    tc.create(
+        "default",
+        json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "web-headless"},
+            "spec": {"clusterIP": "None", "selector": {"app": "web"}, "ports": [{"port": 80}]}
+        }),
+    );
+    let web_pod: k8s_openapi::api::core::v1::Pod =
+        tc.cluster().store().get("default", "web-1").expect("web-1");
+    let pod_ip = web_pod
+        .status
+        .and_then(|s| s.pod_ip)
+        .expect("web-1 has an IP");
+    let dashed = pod_ip.replace('.', "-");
+    tc.create("default", client("dns", dns_script));
+    tc.create("default", client("names", names_script));
+    tc.create(
+        "default",
+        client(
+            "more",
+            &format!(
+                "nslookup web-headless.default.svc.cluster.local | tail -4; \
+                 wget -qO- {dashed}.default.pod.cluster.local | head -1; \
+                 wget -qO- web.default | head -1"
+            ),
+        ),
+    );
+    tc.create(
+        "default",
+        client(
+            "redis",
+            &format!(
+                "echo PING | nc -w 1 cache 6379; nc -zv {cache} 6379; nc -zv -w 2 {web} 6379; echo rc=$?"
+            ),
+        ),
+    );
+    for _ in 0..40 {
+        tc.cluster().advance(secs(1));
+    }
+    assert_eq!(
+        logs(&k, "dns"),
+        format!(
+            "{resolv}Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n\
+             Name:\tweb.default.svc.cluster.local\nAddress: {web}\n\n\n\
+             Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n\
+             ** server can't find nosuch: NXDOMAIN\n\n** server can't find nosuch: NXDOMAIN\n\nrc=0\n"
+        )
+    );
+    assert_eq!(
+        logs(&k, "names"),
+        "rc=0\nwget: bad address 'nosuch'\nrc=1\n"
+    );
+    assert_eq!(
+        logs(&k, "more"),
+        format!(
+            "Name:\tweb-headless.default.svc.cluster.local\nAddress: {pod_ip}\n\n\n\
+             <!DOCTYPE html>\n<!DOCTYPE html>\n"
+        )
+    );
     assert_eq!(
         logs(&k, "redis"),
         format!(
