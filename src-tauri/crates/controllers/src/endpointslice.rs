@@ -520,3 +520,50 @@ fn sync(
         _ => Err(format!("[{}]", skipped.join(", "))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_port_follows_podutil() {
+        let pod = json!({"spec": {"containers": [
+            {"name": "a", "ports": [{"name": "dns", "containerPort": 53, "protocol": "UDP"}]},
+            {"name": "b", "ports": [{"name": "http", "containerPort": 8080}, {"name": "dns", "containerPort": 5353}]},
+        ]}});
+        let port = |target: Value, protocol: &str| {
+            find_port(
+                &pod,
+                &json!({"port": 80, "targetPort": target, "protocol": protocol}),
+            )
+        };
+        assert_eq!(
+            port(json!(9090), "TCP"),
+            Some(9090),
+            "a number is used as is"
+        );
+        assert_eq!(port(json!("http"), "TCP"), Some(8080));
+        assert_eq!(
+            port(json!("dns"), "TCP"),
+            Some(5353),
+            "name and protocol must both match (an unset protocol is TCP)"
+        );
+        assert_eq!(port(json!("dns"), "UDP"), Some(53));
+        assert_eq!(port(json!("metrics"), "TCP"), None);
+        assert_eq!(port(json!("http"), "UDP"), None);
+    }
+
+    #[test]
+    fn only_selecting_services_that_are_not_external_names_are_managed() {
+        let svc = |spec: Value| json!({"metadata": {"name": "s"}, "spec": spec});
+        assert!(managed_selector(&svc(json!({"selector": {"app": "web"}}))).is_some());
+        assert!(managed_selector(&svc(json!({"selector": {}}))).is_none());
+        assert!(managed_selector(&svc(json!({}))).is_none());
+        assert!(
+            managed_selector(&svc(
+                json!({"type": "ExternalName", "selector": {"app": "web"}})
+            ))
+            .is_none()
+        );
+    }
+}
