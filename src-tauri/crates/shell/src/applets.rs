@@ -855,15 +855,24 @@ fn head_tail(sh: &mut Shell, args: &[String], head: bool) -> Outcome {
     let name = if head { "head" } else { "tail" };
     let mut n: usize = 10;
     let mut follow = false;
+    // `-c`: count bytes, not lines; `+N` (tail): start at the Nth line or byte.
+    let mut bytes = false;
+    let mut from_start = false;
     let mut files = Vec::new();
     let mut i = 0;
     while let Some(a) = args.get(i) {
         i += 1;
         if a == "-f" || a == "-F" {
             follow = true;
+        } else if let Some(v) = a.strip_prefix("-c").filter(|v| !v.is_empty()) {
+            bytes = true;
+            from_start = v.starts_with('+');
+            n = v.trim_start_matches(['+', '-']).parse().unwrap_or(n);
         } else if a == "-n" || a == "-c" {
+            bytes = a == "-c";
             let v = args.get(i).cloned().unwrap_or_default();
             i += 1;
+            from_start = v.starts_with('+');
             match v.trim_start_matches(['+', '-']).parse() {
                 Ok(v) => n = v,
                 Err(_) => {
@@ -902,9 +911,23 @@ fn head_tail(sh: &mut Shell, args: &[String], head: bool) -> Outcome {
                 &format!("{}==> {f} <==\n", if k > 0 { "\n" } else { "" }),
             );
         }
+        if bytes {
+            let b = text.as_bytes();
+            let sel = if head {
+                &b[..n.min(b.len())]
+            } else if from_start {
+                &b[n.saturating_sub(1).min(b.len())..]
+            } else {
+                &b[b.len().saturating_sub(n)..]
+            };
+            sh.write_bytes(1, sel);
+            continue;
+        }
         let lines: Vec<&str> = text.split_inclusive('\n').collect();
         let sel = if head {
             &lines[..n.min(lines.len())]
+        } else if from_start {
+            &lines[n.saturating_sub(1).min(lines.len())..]
         } else {
             &lines[lines.len().saturating_sub(n)..]
         };

@@ -641,3 +641,13 @@ fn a_read_loop_follows_stdin_and_a_nested_shell_returns_to_the_outer_prompt() {
         ]
     );
 }
+
+#[test]
+fn head_and_tail_count_bytes_with_c_and_start_with_plus() {
+    let fs = Fs::default();
+    let (o, _, _) = sh(
+        "printf 'abcdef\\n12\\n34\\n' > /f; head -c 3 /f; echo; tail -c 3 /f; tail -c +5 /f; tail -n +2 /f",
+        &fs,
+    );
+    assert_eq!(o, "abc\n34\nef\n12\n34\n12\n34\n");
+}
