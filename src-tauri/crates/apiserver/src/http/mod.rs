@@ -251,7 +251,13 @@ async fn serve_connection(
     };
     let mut io = tokio_io_timeout::TimeoutStream::new(tls);
     io.set_write_timeout(Some(limits.write_timeout));
-    let svc = hyper::service::service_fn(move |req| handle(state.clone(), req));
+    // An upgraded exec/attach/port-forward outlives this connection task; it hears the
+    // server's shutdown through the request.
+    let sessions_stop = stream::Shutdown(stop.clone());
+    let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(sessions_stop.clone());
+        handle(state.clone(), req)
+    });
     // hyper starts the header timer whenever the connection waits for a request, so it
     // closes a half-sent request and an idle keep-alive connection alike; clients
     // (client-go, kube-rs) reconnect on their next request.

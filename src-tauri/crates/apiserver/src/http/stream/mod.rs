@@ -174,6 +174,44 @@ pub fn exit_status(spec: &ExecSpec, exit: &StreamExit) -> Vec<u8> {
     serde_json::to_vec(&v).unwrap_or_default()
 }
 
+/// The server's shutdown signal, carried in a request's extensions: an upgraded session runs
+/// on its own task, past the connection task that the server closes at shutdown.
+#[derive(Clone)]
+pub(crate) struct Shutdown(pub tokio::sync::watch::Receiver<bool>);
+
+impl Shutdown {
+    /// Resolves once the server shuts down (never, if the server is gone without saying so:
+    /// the session then ends with its client).
+    async fn wait(mut self) {
+        loop {
+            if *self.0.borrow() {
+                return;
+            }
+            if self.0.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+/// Runs an upgraded session on its own task until it ends or the server shuts down.
+fn spawn_session<F>(stop: Option<Shutdown>, session: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        match stop {
+            Some(stop) => {
+                tokio::select! {
+                    _ = session => {}
+                    _ = stop.wait() => {}
+                }
+            }
+            None => session.await,
+        }
+    });
+}
+
 /// A header's values split on commas and trimmed, across repeated header lines.
 fn header_list(req: &Request<Incoming>, name: &str) -> Vec<String> {
     req.headers()
@@ -238,6 +276,7 @@ fn prepare(
         ));
     }
     let query = parse_query_all(req.uri().query());
+    let stop = req.extensions().get::<Shutdown>().cloned();
     let pods = kinds::by_resource("", "v1", "pods").ok_or(Error::PathNotFound)?;
     let pod = state
         .store
@@ -267,7 +306,7 @@ fn prepare(
                     Err(refusal) => return Ok(*refusal),
                 };
                 let upgrade = hyper::upgrade::on(&mut req);
-                tokio::spawn(async move {
+                spawn_session(stop.clone(), async move {
                     if let Ok(io) = upgrade.await {
                         serve_spdy(TokioIo::new(io), session::Work::PortForward(spec)).await;
                     }
@@ -304,7 +343,7 @@ fn prepare(
                         }
                         let key = websocket::accept_key(&req)?;
                         let upgrade = hyper::upgrade::on(&mut req);
-                        tokio::spawn(async move {
+                        spawn_session(stop.clone(), async move {
                             if let Ok(io) = upgrade.await {
                                 websocket::serve_port_forward(TokioIo::new(io), spec, ports).await;
                             }
@@ -315,7 +354,7 @@ fn prepare(
                 }
                 let key = websocket::accept_key(&req)?;
                 let upgrade = hyper::upgrade::on(&mut req);
-                tokio::spawn(async move {
+                spawn_session(stop.clone(), async move {
                     if let Ok(io) = upgrade.await {
                         websocket::tunnel(TokioIo::new(io), spec).await;
                     }
@@ -387,7 +426,7 @@ fn prepare(
                 Err(refusal) => return Ok(*refusal),
             };
             let upgrade = hyper::upgrade::on(&mut req);
-            tokio::spawn(async move {
+            spawn_session(stop.clone(), async move {
                 if let Ok(io) = upgrade.await {
                     serve_spdy(TokioIo::new(io), session::Work::Exec(spec)).await;
                 }
@@ -411,7 +450,7 @@ fn prepare(
             } else {
                 websocket::Codec::Binary
             };
-            tokio::spawn(async move {
+            spawn_session(stop.clone(), async move {
                 let Ok(io) = upgrade.await else { return };
                 match kubelet_refusal {
                     None => websocket::serve_channels(TokioIo::new(io), spec, v5, codec).await,

@@ -475,3 +475,28 @@ async fn the_base64_channel_protocol_carries_text_messages_both_ways() {
         "the empty first message, then the echo"
     );
 }
+
+#[tokio::test]
+async fn a_server_shutdown_ends_upgraded_sessions() {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (dropped_tx, dropped_rx) = tokio::sync::oneshot::channel::<()>();
+    struct Guard(Option<tokio::sync::oneshot::Sender<()>>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            if let Some(tx) = self.0.take() {
+                let _ = tx.send(());
+            }
+        }
+    }
+    let guard = Guard(Some(dropped_tx));
+    spawn_session(Some(Shutdown(stop_rx)), async move {
+        let _guard = guard;
+        std::future::pending::<()>().await;
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    stop_tx.send(true).expect("the session listens");
+    tokio::time::timeout(Duration::from_secs(2), dropped_rx)
+        .await
+        .expect("the session ends at shutdown")
+        .expect("its future is dropped");
+}
