@@ -209,8 +209,19 @@ impl KindHooks for Hooks {
         errs
     }
 
-    fn prepare_update(&self, _new: &mut Value, _old: &Value) {
-        // No status: the whole object is the slice's content.
+    fn prepare_update(&self, new: &mut Value, old: &Value) {
+        // No spec and no status: the strategy counts a generation for any change outside
+        // metadata (`endpointslice.strategy.PrepareForUpdate`).
+        let content = |v: &Value| {
+            ["addressType", "endpoints", "ports"].map(|k| v.get(k).cloned().unwrap_or(Value::Null))
+        };
+        if content(new) != content(old) {
+            let g = old
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            new["metadata"]["generation"] = json!(g + 1);
+        }
     }
 
     fn columns(&self) -> &'static [Column] {
@@ -243,6 +254,19 @@ mod tests {
             "endpoints": [{"addresses": ["10.244.0.5"]}, {"addresses": ["10.244.0.6"], "conditions": {"ready": false}}]});
         assert_eq!(format_ports(&slice), "80,443,metrics + 1 more...");
         assert_eq!(format_addresses(&slice), "10.244.0.5,10.244.0.6");
+    }
+
+    #[test]
+    fn a_change_of_content_counts_a_generation() {
+        let old = json!({"metadata": {"generation": 3}, "addressType": "IPv4", "endpoints": []});
+        let mut same = old.clone();
+        same["metadata"]["labels"] = json!({"a": "b"});
+        Hooks.prepare_update(&mut same, &old);
+        assert_eq!(same["metadata"]["generation"], 3);
+        let mut moved = old.clone();
+        moved["endpoints"] = json!([{"addresses": ["10.244.0.5"]}]);
+        Hooks.prepare_update(&mut moved, &old);
+        assert_eq!(moved["metadata"]["generation"], 4);
     }
 
     #[test]
