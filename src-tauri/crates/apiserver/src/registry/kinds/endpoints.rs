@@ -169,6 +169,13 @@ impl KindHooks for Hooks {
         let ep: Endpoints = typed(obj);
         let mut errs = Vec::new();
         for (i, ss) in ep.subsets.iter().flatten().enumerate() {
+            let none = |l: &Option<Vec<_>>| l.as_ref().is_none_or(Vec::is_empty);
+            if none(&ss.addresses) && none(&ss.not_ready_addresses) {
+                errs.push(FieldError::required(
+                    format!("subsets[{i}]"),
+                    "must specify `addresses` or `notReadyAddresses`",
+                ));
+            }
             for (field, list) in [
                 ("addresses", &ss.addresses),
                 ("notReadyAddresses", &ss.not_ready_addresses),
@@ -183,7 +190,23 @@ impl KindHooks for Hooks {
                     }
                 }
             }
-            for (j, p) in ss.ports.iter().flatten().enumerate() {
+            let ports = ss.ports.as_deref().unwrap_or_default();
+            for (j, p) in ports.iter().enumerate() {
+                // `validateEndpointPort`: with several ports each needs a unique name.
+                let name = p.name.as_deref().unwrap_or_default();
+                if ports.len() > 1 && name.is_empty() {
+                    errs.push(FieldError::required(
+                        format!("subsets[{i}].ports[{j}].name"),
+                        "",
+                    ));
+                } else if !name.is_empty()
+                    && ports[..j].iter().any(|q| q.name.as_deref() == Some(name))
+                {
+                    errs.push(FieldError::duplicate(
+                        format!("subsets[{i}].ports[{j}].name"),
+                        name,
+                    ));
+                }
                 if !(1..=65535).contains(&p.port) {
                     errs.push(FieldError::invalid_num(
                         format!("subsets[{i}].ports[{j}].port"),
@@ -244,6 +267,29 @@ impl KindHooks for Hooks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validation_texts() {
+        let bad = json!({"subsets": [
+            {"ports": [{"port": 80, "protocol": "TCP"}]},
+            {"addresses": [{"ip": "web"}], "ports": [{"port": 80, "protocol": "TCP"}, {"name": "b", "port": 0, "protocol": "ICMP"}]}
+        ]});
+        let errs: Vec<String> = Hooks
+            .validate(&bad)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            errs,
+            vec![
+                "subsets[0]: Required value: must specify `addresses` or `notReadyAddresses`",
+                "subsets[1].addresses[0].ip: Invalid value: \"web\": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+                "subsets[1].ports[0].name: Required value",
+                "subsets[1].ports[1].port: Invalid value: 0: must be between 1 and 65535, inclusive",
+                "subsets[1].ports[1].protocol: Unsupported value: \"ICMP\": supported values: \"SCTP\", \"TCP\", \"UDP\"",
+            ]
+        );
+    }
 
     #[test]
     fn cell_shows_ready_addresses_three_then_more() {
