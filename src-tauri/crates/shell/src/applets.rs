@@ -24,6 +24,8 @@ pub(crate) enum Outcome {
     Forever,
     /// Prints this text over and over (`yes`).
     Yes(String),
+    /// Prints the rest of a long `seq` a chunk at a time.
+    Seq(SeqRun),
     /// Runs another command (`env NAME=value cmd`).
     Run(Vec<String>),
 }
@@ -1024,29 +1026,61 @@ fn seq(sh: &mut Shell, args: &[String]) -> Outcome {
     if step == 0 {
         return Status(1);
     }
-    let mut out = String::new();
-    let mut v = first;
-    let mut started = false;
-    while (step > 0 && v <= last) || (step < 0 && v >= last) {
-        if started {
-            out.push_str(&sep);
-        }
-        started = true;
-        out.push_str(&v.to_string());
-        if out.len() > MAX_TEXT {
-            break;
-        }
-        match v.checked_add(step) {
-            Some(n) => v = n,
-            None => break,
-        }
+    let mut run = SeqRun {
+        next: Some(first),
+        step,
+        last,
+        sep,
+        started: false,
+    };
+    let chunk = run.chunk();
+    sh.write(1, &chunk);
+    if run.next.is_some() {
+        // More than one chunk: the rest streams (no cap, like the real applet).
+        return Outcome::Seq(run);
     }
-    if started {
-        out.push('\n');
-    }
-    out.truncate(floor_boundary(&out, MAX_TEXT));
-    sh.write(1, &out);
     Status(0)
+}
+
+/// A `seq` in progress: the next number, and whether one was printed yet.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SeqRun {
+    next: Option<i64>,
+    step: i64,
+    last: i64,
+    sep: String,
+    started: bool,
+}
+
+impl SeqRun {
+    pub(crate) fn is_running(&self) -> bool {
+        self.next.is_some()
+    }
+
+    /// Up to one output chunk of numbers; `next` becomes `None` after the last one (whose
+    /// line the chunk ends).
+    pub(crate) fn chunk(&mut self) -> String {
+        let mut out = String::new();
+        while let Some(v) = self.next {
+            if !((self.step > 0 && v <= self.last) || (self.step < 0 && v >= self.last)) {
+                self.next = None;
+                break;
+            }
+            if out.len() + self.sep.len() + 24 > super::machine::MAX_CHUNK {
+                return out;
+            }
+            if self.started {
+                out.push_str(&self.sep);
+            }
+            self.started = true;
+            out.push_str(&v.to_string());
+            self.next = v.checked_add(self.step);
+        }
+        if self.started {
+            out.push('\n');
+        }
+        out
+    }
 }
 
 /// busybox `expr` (coreutils/expr.c), without the `:` regex operator.

@@ -399,6 +399,8 @@ enum Frame {
     Yes {
         text: String,
     },
+    /// A long `seq`, one chunk per step (the output throttle paces it).
+    Seq(applets::SeqRun),
 }
 
 /// How a run of a sub-machine ended.
@@ -877,6 +879,13 @@ impl Machine {
             }
             Frame::BlockAfter => {
                 self.sh.out.push_back(Step::Sleep(Duration::MAX));
+            }
+            Frame::Seq(mut run) => {
+                let chunk = run.chunk();
+                self.sh.write(1, &chunk);
+                if run.is_running() {
+                    self.push(Frame::Seq(run));
+                }
             }
             Frame::Yes { text } => {
                 let before = self.sh.out.len();
@@ -1385,6 +1394,10 @@ impl Machine {
                 self.sh.status = 0;
             }
             Outcome::Yes(text) => self.push(Frame::Yes { text }),
+            Outcome::Seq(run) => {
+                self.sh.status = 0;
+                self.push(Frame::Seq(run));
+            }
             Outcome::Run(rest) => {
                 if rest.is_empty() {
                     self.sh.status = 0;

@@ -8,7 +8,7 @@ use super::{Process, ShellEnv, SpawnOptions, Step, spawn_with};
 
 const BUSYBOX: &[&str] = &[
     "sh", "ash", "echo", "cat", "sleep", "true", "false", "tail", "head", "wc", "grep", "test",
-    "[", "ls", "tee", "mkdir", "rmdir", "rm", "touch", "cp", "mv", "tar", "busybox",
+    "[", "ls", "tee", "mkdir", "rmdir", "rm", "touch", "cp", "mv", "tar", "busybox", "seq",
 ];
 
 fn env(fs: &Fs) -> ShellEnv {
@@ -650,4 +650,22 @@ fn head_and_tail_count_bytes_with_c_and_start_with_plus() {
         &fs,
     );
     assert_eq!(o, "abc\n34\nef\n12\n34\n12\n34\n");
+}
+
+#[test]
+fn a_long_seq_streams_whole_past_the_one_mebibyte_text_cap() {
+    let fs = Fs::default();
+    let mut p = start(&["sh", "-c", "seq 1 200000; echo $?"], &fs, false, false);
+    let (o, _, end) = collect(&until_pause(&mut p));
+    let mut want: String = (1..=200_000).map(|i| format!("{i}\n")).collect();
+    want.push_str("0\n");
+    assert_eq!(end, Step::Exit(0));
+    assert_eq!(o.len(), want.len());
+    assert!(o == want.as_bytes());
+    // In a pipe it still feeds the next command (up to the pipe's 1 MiB).
+    let (o, _, _) = sh(
+        "seq 1 1000 | wc -l; seq 3 -1 1 | head -n 2; seq -s , 3",
+        &fs,
+    );
+    assert_eq!(o, "1000\n3\n2\n1,2,3\n");
 }
