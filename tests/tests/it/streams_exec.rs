@@ -298,6 +298,56 @@ fn an_interactive_shell_on_a_tty_echoes_prompts_and_exits_with_its_code() {
 }
 
 #[test]
+fn ctrl_c_interrupts_the_foreground_command_or_ends_the_process() {
+    let tc = cluster_with(&[pod("p", json!([busybox("c", &["sleep", "3600"])]))]);
+    // The clock is paused: only ^C can end this sleep.
+    let mut s = start(&tc, req("p", None, &["sh"], true, true), false);
+    let mut seen = Vec::new();
+    s.read_until(&tc, &mut seen, b"/ # ");
+    s.send(&tc, b"sleep 100\r");
+    s.read_until(&tc, &mut seen, b"sleep 100\r\n");
+    s.send(&tc, b"\x03");
+    s.read_until(&tc, &mut seen, b"^C\r\n/ # ");
+    s.send(&tc, b"echo $?\r");
+    s.read_until(&tc, &mut seen, b"130\r\n/ # ");
+    s.send(&tc, b"exit 2\r");
+    let (_, _, exit) = s.finish(&tc);
+    assert_eq!(exit, StreamExit::ExitCode(2));
+
+    // Anything but a shell dies of SIGINT.
+    let mut s = start(&tc, req("p", None, &["cat"], true, true), false);
+    s.send(&tc, b"typed\x03");
+    let mut seen = Vec::new();
+    s.read_until(&tc, &mut seen, b"typed^C");
+    let (_, _, exit) = s.finish(&tc);
+    assert_eq!(exit, StreamExit::ExitCode(130));
+}
+
+#[test]
+fn attach_to_a_terminal_echoes_and_interrupts_the_line() {
+    let tc = cluster_with(&[pod(
+        "p",
+        json!([{"name": "c", "image": "busybox:1.36", "command": ["sh"],
+                "stdin": true, "tty": true}]),
+    )]);
+    assert_eq!(phase(&tc, "p"), "Running");
+    let mut s = start(&tc, req("p", None, &[], true, true), true);
+    let mut seen = Vec::new();
+    // The prompt was printed before the attach: pressing enter shows a new one.
+    s.send(&tc, b"\r");
+    s.read_until(&tc, &mut seen, b"\r\n/ # ");
+    s.send(&tc, b"abc\x03");
+    s.read_until(&tc, &mut seen, b"abc^C\r\n/ # ");
+    s.send(&tc, b"echo hi\r");
+    s.read_until(&tc, &mut seen, b"echo hi\r\nhi\r\n/ # ");
+    s.send(&tc, b"exit 5\r");
+    let (_, _, exit) = s.finish(&tc);
+    assert_eq!(exit, StreamExit::Success, "an attach reports no exit code");
+    tc.cluster().advance(Duration::from_secs(5));
+    assert_eq!(phase(&tc, "p"), "Failed");
+}
+
+#[test]
 fn refusals_carry_the_api_server_and_kubelet_texts() {
     let tc = cluster_with(&[
         pod("p", json!([busybox("c", &["sleep", "3600"])])),

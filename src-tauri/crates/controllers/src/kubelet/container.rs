@@ -285,13 +285,13 @@ impl Kubelet {
                     epoch: c.epoch,
                 });
                 let epoch = c.epoch;
+                cx.containers.started(&w.uid, i, epoch, &c.spec, sandbox);
                 cx.wakes
                     .push((cx.now, Wake::Program(w.uid.clone(), i, epoch)));
                 if let Some(at) = oom_at {
                     cx.wakes.push((at, Wake::Program(w.uid.clone(), i, epoch)));
                 }
                 for (probe, liveness) in [
-                cx.containers.started(&w.uid, i, epoch, &c.spec, sandbox);
                     (&c.spec.readiness_probe, false),
                     (&c.spec.liveness_probe, true),
                 ] {
@@ -361,6 +361,11 @@ impl Kubelet {
                 Step::WaitInput => match cx.containers.main_input(uid, &name, epoch) {
                     Input::Data(bytes) => run.program.feed_stdin(&bytes),
                     Input::Eof => run.program.close_stdin(),
+                    // A process that does not survive SIGINT is PID 1 here, which the kernel
+                    // spares signals it has no handler for: nothing happens then.
+                    Input::Interrupt => {
+                        let _ = run.program.interrupt();
+                    }
                     Input::Nothing => return,
                 },
                 Step::Sleep(d) => {
@@ -426,13 +431,13 @@ pub(super) fn exit(w: &mut Worker, i: usize, code: i32, reason: &str, cx: &mut C
         }
     };
     cx.store.logs().finish(&w.uid, &c.spec.name);
+    cx.containers.stopped(&w.uid, &c.spec.name);
     c.state = State::Terminated {
         term: Term {
             exit_code: code,
             reason: reason.to_string(),
             message: None,
             started_at: Some(run.started_at),
-    cx.containers.stopped(&w.uid, &c.spec.name);
             finished_at: cx.now,
             container_id: run.container_id,
         },

@@ -96,6 +96,8 @@ pub(crate) fn act(step: super::runtime::Step) -> Act {
 pub(crate) enum Input {
     Data(Vec<u8>),
     Eof,
+    /// ^C was typed on the container's terminal.
+    Interrupt,
     /// Nothing yet: the process blocks (and is woken when input arrives).
     Nothing,
 }
@@ -136,6 +138,8 @@ struct MainIo {
     eof: bool,
     /// The process is blocked reading stdin.
     waiting: bool,
+    /// ^C typed on the container's terminal, not yet delivered.
+    interrupted: bool,
     attached: Vec<mpsc::Sender<Chunk>>,
     /// The container's terminal, when it has one and an attach types into it.
     line: LineDiscipline,
@@ -237,6 +241,10 @@ impl Containers {
             return Input::Eof;
         };
         let mut io = lock(&r.main);
+        if std::mem::take(&mut io.interrupted) {
+            io.waiting = false;
+            return Input::Interrupt;
+        }
         if let Some(chunk) = io.pending.pop_front() {
             io.pending_bytes -= chunk.len();
             io.waiting = false;
@@ -282,6 +290,7 @@ impl Running {
                 io.pending.push_back(bytes);
             }
             TtyOrRaw::Eof => io.eof = true,
+            TtyOrRaw::Interrupt => io.interrupted = true,
         }
         std::mem::take(&mut io.waiting)
     }
@@ -290,6 +299,7 @@ impl Running {
 enum TtyOrRaw {
     Data(Vec<u8>),
     Eof,
+    Interrupt,
 }
 
 /// The pod `ns/name` as the store has it.
@@ -404,7 +414,10 @@ pub(crate) fn exec(c: Arc<Controllers>, req: StreamRequest, io: StreamIo) -> Str
 struct Client {
     stdout: Option<mpsc::Sender<Vec<u8>>>,
     stderr: Option<mpsc::Sender<Vec<u8>>>,
+    /// Output still needs the terminal's ONLCR (an exec's process writes plain `\n`).
     tty: bool,
+    /// A terminal carries stderr too.
+    merged: bool,
 }
 
 impl Client {
@@ -412,7 +425,7 @@ impl Client {
     async fn send(&self, bytes: &[u8], stderr: bool) -> bool {
         let (tx, data) = if self.tty {
             (self.stdout.as_ref(), onlcr(bytes))
-        } else if stderr {
+        } else if stderr && !self.merged {
             (self.stderr.as_ref(), bytes.to_vec())
         } else {
             (self.stdout.as_ref(), bytes.to_vec())
@@ -483,6 +496,9 @@ enum Fed {
     Interrupted,
     /// Its stdin reached end-of-file.
     Closed,
+    /// ^C stopped what it was doing (a shell dropped its foreground command): whatever it
+    /// was waiting for is over.
+    Woken,
 }
 
 /// Hand client input to the process, through the terminal when there is one. ^C ends the
@@ -516,6 +532,7 @@ async fn feed(
                 if !process.interrupt() {
                     return Fed::Interrupted;
                 }
+                fed = Fed::Woken;
             }
         }
     }
@@ -540,6 +557,7 @@ async fn drive(
         stdout,
         stderr: if tty { None } else { stderr },
         tty,
+        merged: tty,
     };
     if !tty {
         // Only a terminal has a size.
@@ -569,7 +587,7 @@ async fn drive(
                 Ok(bytes) => match feed(&mut process, &mut ld, &client, &bytes).await {
                     Fed::Interrupted => return StreamExit::ExitCode(SIGINT_EXIT),
                     Fed::Closed => eof_given = true,
-                    Fed::Continue => {}
+                    Fed::Continue | Fed::Woken => {}
                 },
                 Err(mpsc::error::TryRecvError::Empty) => break,
                 Err(mpsc::error::TryRecvError::Disconnected) => {
@@ -617,6 +635,7 @@ async fn drive(
                         match feed(&mut process, &mut ld, &client, &bytes).await {
                             Fed::Interrupted => return StreamExit::ExitCode(SIGINT_EXIT),
                             Fed::Closed => eof_given = true,
+                            Fed::Woken => break,
                             Fed::Continue => {}
                         }
                         if wait_until.is_none() {
@@ -700,6 +719,7 @@ pub(crate) fn attach(c: Arc<Controllers>, req: StreamRequest, io: StreamIo) -> S
             stderr: if running.tty { None } else { stderr },
             // Output of a terminal is already in terminal form (see `main_output`).
             tty: false,
+            merged: running.tty,
         };
         let (tx, mut rx) = mpsc::channel::<Chunk>(ATTACH_QUEUE);
         let mut input = {
@@ -758,8 +778,9 @@ async fn attach_input(running: &Running, client: &Client, bytes: &[u8]) -> bool 
         wake |= match a {
             TtyInput::Feed(line) => running.push_input(TtyOrRaw::Data(line)),
             TtyInput::Eof => running.push_input(TtyOrRaw::Eof),
-            // SIGINT to PID 1 without a handler is ignored.
-            TtyInput::Interrupt => false,
+            // SIGINT reaches the main process when it next reads its terminal: an
+            // interactive shell drops the line and prompts again; PID 1 ignores it otherwise.
+            TtyInput::Interrupt => running.push_input(TtyOrRaw::Interrupt),
         };
     }
     wake
