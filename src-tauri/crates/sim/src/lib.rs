@@ -64,9 +64,9 @@ use clock::Clock;
 pub use controllers::Controllers;
 pub use error::{Error, Result};
 pub use kinds::node::NodeTemplate;
-pub use kq_apiserver::{MAX_BODY_BYTES, ServerLimits, VERSION};
 /// The exec/attach/port-forward seam between the API server and the node side.
 pub use kq_apiserver::streaming;
+pub use kq_apiserver::{MAX_BODY_BYTES, ServerLimits, VERSION};
 pub use kq_apiserver::{clock, kinds, store};
 pub use kq_kube::duration;
 pub use kq_registry as registry;
@@ -349,6 +349,14 @@ impl RunningCluster {
         }
     }
 
+    /// The node side of exec, attach, port-forward and proxy: what the API server's streaming
+    /// endpoints call (`None` without controllers). Tests drive it without a wire.
+    pub fn streams(&self) -> Option<Arc<dyn kq_apiserver::streaming::ContainerStreams>> {
+        self.controllers
+            .as_ref()
+            .map(|c| kq_controllers::streams(c.clone()))
+    }
+
     /// The container runtime (its image catalog takes teachers' additions).
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime
@@ -362,14 +370,6 @@ impl RunningCluster {
     /// Bytes every open watch has rendered for its client and not yet handed to the
     /// connection: what clients that stop reading can make the server hold.
     pub fn watch_buffered_bytes(&self) -> usize {
-    /// The node side of exec, attach, port-forward and proxy: what the API server's streaming
-    /// endpoints call (`None` without controllers). Tests drive it without a wire.
-    pub fn streams(&self) -> Option<Arc<dyn kq_apiserver::streaming::ContainerStreams>> {
-        self.controllers
-            .as_ref()
-            .map(|c| kq_controllers::streams(c.clone()))
-    }
-
         self.watch_stats.buffered_bytes()
     }
 

@@ -25,13 +25,13 @@ mod node_status;
 mod pleg;
 mod pod_worker;
 mod probes;
-mod status;
 mod pty;
+mod status;
 pub(crate) mod streams;
 mod sync_loop;
 
-pub(crate) use sync_loop::Kubelets;
 pub(crate) use streams::Containers;
+pub(crate) use sync_loop::Kubelets;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -68,9 +68,9 @@ pub(crate) struct Ctx<'a> {
     pub wakes: &'a mut Vec<(Timestamp, Wake)>,
     pub rec: &'a mut Recorder,
     pub store: &'a Arc<Store>,
-}
     /// The running containers exec and attach reach.
     pub containers: &'a Arc<streams::Containers>,
+}
 
 /// What a sync of one container came to.
 #[derive(Debug, PartialEq, Eq)]
@@ -145,8 +145,8 @@ impl Kubelet {
     pub(crate) fn observe(&mut self, pod: &Arc<Value>, gone: bool, cx: &mut Ctx<'_>) {
         let uid = kinds::str_at(pod, "/metadata/uid").to_string();
         if gone {
-            if self.workers.remove(&uid).is_some() {
             cx.containers.forget_pod(&uid);
+            if self.workers.remove(&uid).is_some() {
                 let prefix = format!("{uid}_");
                 self.crash_backoff.forget_prefix(&prefix);
                 self.images.backoff.forget_prefix(&prefix);
