@@ -887,3 +887,27 @@ fn a_pod_on_a_node_that_is_gone_is_left_out_with_a_warning_on_the_service() {
         });
     assert_eq!(source.as_deref(), Some("endpoint-slice-controller"));
 }
+
+#[test]
+fn publish_not_ready_addresses_lists_a_pod_before_it_is_ready() {
+    let tc = TestCluster::paused();
+    let mut svc = service("peers", json!({"app": "peers"}), json!(80));
+    svc["spec"]["clusterIP"] = json!("None");
+    svc["spec"]["publishNotReadyAddresses"] = json!(true);
+    create(&tc, &kinds::service::KIND, svc);
+    let mut never = nginx();
+    never["readinessProbe"] = json!({"tcpSocket": {"port": 8080}, "periodSeconds": 5});
+    create(&tc, &kinds::pod::KIND, pod("peers-0", "peers", never));
+    advance_until(&tc, 60, || !pod_ip(&tc, "peers-0").is_empty());
+    tc.cluster().advance(Duration::from_secs(10));
+    let ip = pod_ip(&tc, "peers-0");
+    let s = slices(&tc, "peers");
+    assert_eq!(
+        conditions(&s[0]),
+        vec![json!({"ready": true, "serving": false, "terminating": false})],
+        "published: ready for DNS though the pod is not"
+    );
+    let ep = endpoints(&tc, "peers").expect("Endpoints");
+    assert_eq!(ep["subsets"][0]["addresses"][0]["ip"], json!(ip));
+    assert_eq!(ep["subsets"][0].get("notReadyAddresses"), None);
+}
