@@ -656,3 +656,85 @@ fn node_ports_server_headers_and_curl() {
         "{curl}"
     );
 }
+
+/// One raw HTTP/1.1 request to `127.0.0.1:port`, answered in full (the server closes).
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("kubectl proxy listens");
+    s.set_read_timeout(Some(secs(20))).expect("a read timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("the request is sent");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `kubectl proxy` on every kubectl: the page through a Service and a pod, the 301 to the
+/// trailing slash, the API server's 503 Status for a Service with no ready endpoint.
+#[test]
+fn kubectl_proxy_reaches_services_and_pods() {
+    use std::io::BufRead;
+    let tc = cluster_with_servers();
+    for (label, path) in kubectl_binaries() {
+        let k = tc.kubectl(&label, &path);
+        let mut child = k
+            .command(&["proxy", "--port=0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("kubectl proxy starts");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the serving line");
+        let port: u16 = line
+            .trim()
+            .strip_prefix("Starting to serve on 127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{label}: {line:?}"));
+        let base = "/api/v1/namespaces/default";
+        let page = http_get(port, &format!("{base}/services/web/proxy/"));
+        let moved = http_get(port, &format!("{base}/pods/web-1/proxy"));
+        let none = http_get(port, &format!("{base}/services/nothing:80/proxy/"));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{label}: {page}");
+        assert!(
+            page.contains("\r\nServer: nginx/1.25.5\r\n"),
+            "{label}: {page}"
+        );
+        assert!(
+            page.contains(
+                "\r\n\r\n<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>"
+            ),
+            "{label}: {page}"
+        );
+        assert!(
+            moved.starts_with("HTTP/1.1 301 Moved Permanently\r\n"),
+            "{label}: {moved}"
+        );
+        assert!(
+            moved.contains(&format!("\r\nLocation: {base}/pods/web-1/proxy/\r\n")),
+            "{label}: {moved}"
+        );
+        assert!(
+            none.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+            "{label}: {none}"
+        );
+        let body: serde_json::Value = none
+            .split_once("\r\n\r\n")
+            .and_then(|(_, b)| serde_json::from_str(b).ok())
+            .unwrap_or_else(|| panic!("{label}: a Status body in {none}"));
+        assert_eq!(
+            body,
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                   "message": "no endpoints available for service \"nothing\"",
+                   "reason": "ServiceUnavailable", "code": 503}),
+            "{label}"
+        );
+    }
+}
