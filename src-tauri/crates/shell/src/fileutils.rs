@@ -6,6 +6,8 @@
 //! '%s'"`), `mkdir` (libbb `bb_make_directory()`: `"can't create directory '%s'"`),
 //! `rmdir` (`"'%s'"` with the errno text), `touch` (the path, then the errno text); every
 //! message is `"<applet>: "` then the text, then `": <strerror>"` where there is one.
+//! `ls` (coreutils/ls.c) prints one name per line, or on a terminal busybox's colored
+//! columns laid out to the terminal's width.
 //!
 //! `tar` (archival/tar.c): `c`, `x`, `t` with `-f FILE|-`, `-C DIR`, `-O`, `-v`, `-m`,
 //! `-o`, `--no-same-owner`, `--no-same-permissions`, `--overwrite`. Archives are written
