@@ -78,7 +78,6 @@ pub async fn run(mut inbound: mpsc::Receiver<Vec<u8>>, out: mpsc::Sender<Vec<u8>
     let mut exec = ExecStreams::default();
     let mut pairs: HashMap<String, Pair> = HashMap::new();
     let mut started = false;
-    let mut last_client = 0u32;
     // Until the streams are all there, the creation timeout; after the work, the grace.
     let mut deadline = Some(Instant::now() + STREAM_CREATION_TIMEOUT);
     if matches!(work, Work::PortForward(_)) {
@@ -117,7 +116,6 @@ pub async fn run(mut inbound: mpsc::Receiver<Vec<u8>>, out: mpsc::Sender<Vec<u8>
                 Frame::SynStream {
                     stream, headers, ..
                 } => {
-                    last_client = last_client.max(stream);
                     if out.send(encoder.syn_reply(stream)).await.is_err() {
                         break 'session;
                     }
@@ -214,7 +212,6 @@ pub async fn run(mut inbound: mpsc::Receiver<Vec<u8>>, out: mpsc::Sender<Vec<u8>
             }
         }
     }
-    let _ = last_client;
     for w in workers {
         w.abort();
     }

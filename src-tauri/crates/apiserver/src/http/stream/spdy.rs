@@ -322,14 +322,6 @@ pub fn rst_stream(stream: u32, status: u32) -> Vec<u8> {
     f
 }
 
-/// GOAWAY naming the last client stream handled.
-pub fn goaway(last_good: u32, status: u32) -> Vec<u8> {
-    let mut f = control(7, 0, 8);
-    f.extend_from_slice(&(last_good & 0x7fff_ffff).to_be_bytes());
-    f.extend_from_slice(&status.to_be_bytes());
-    f
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
