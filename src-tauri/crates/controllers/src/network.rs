@@ -19,8 +19,8 @@
 //! - any other address: nobody answers; the client's or the kernel's timeout ends the wait.
 //!
 //! Cluster DNS answers `<svc>.<ns>.svc.cluster.local` (the cluster IP; for a headless Service
-//! the ready pods' IPs, NXDOMAIN while none is ready), `<a-b-c-d>.<ns>.pod.cluster.local`, and NXDOMAIN for everything else
-//! (the embedded cluster has no upstream resolver). The DNS server is the `kube-dns` Service
+//! the ready pods' IPs, NXDOMAIN while none is ready), `<a-b-c-d>.<ns>.pod.cluster.local`,
+//! and NXDOMAIN for everything else (the embedded cluster has no upstream resolver). The DNS server is the `kube-dns` Service
 //! (10.96.0.10): when it exists without a ready CoreDNS pod, queries time out as they do on a
 //! cluster whose CoreDNS is down. Until kube-system carries that Service the address answers.
 //!
