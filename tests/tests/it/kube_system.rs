@@ -14,10 +14,12 @@
 //!
 //! One cluster serves every version concurrently, each in its own namespace.
 
+use std::io::Write;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use kq_sim::ClusterConfig;
-use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries};
+use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries, wait_with_limit};
 
 type Step = Result<(), String>;
 
@@ -286,7 +288,8 @@ fn debug_ephemeral(k: &Kubectl, ns: &str, label: &str) -> Step {
         // The protobuf body kept what the copy inherits (tolerations, the projected
         // service-account volume) and the shared process namespace asked for (kubectl sets
         // it only when --share-processes is given).
-        let same = "jsonpath={.spec.tolerations} {.spec.volumes} {.spec.containers[0].volumeMounts}";
+        let same =
+            "jsonpath={.spec.tolerations} {.spec.volumes} {.spec.containers[0].volumeMounts}";
         let original = k.run(&["get", "pod", "web", "-n", ns, "-o", same]);
         let copy = k.run(&["get", "pod", "web-copy", "-n", ns, "-o", same]);
         if original.stdout != copy.stdout || !original.stdout.contains("serviceAccountToken") {
@@ -303,6 +306,62 @@ fn debug_ephemeral(k: &Kubectl, ns: &str, label: &str) -> Step {
         ]);
         if r.stdout.trim() != "true" {
             return Err(format!("--share-processes=true reached the copy: {r}"));
+        }
+    }
+    Ok(())
+}
+
+/// `kubectl debug -it` through a real terminal (script(1)): kubectl waits for the ephemeral
+/// container to run, attaches to its shell, and what is typed is echoed and run there.
+fn debug_interactive(k: &Kubectl, ns: &str) -> Step {
+    let env = |name: &str| {
+        k.command(&[])
+            .get_envs()
+            .find(|(key, _)| *key == name)
+            .and_then(|(_, v)| v)
+            .map(|v| v.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let line = format!(
+        "{} debug -it -n {ns} web --image=busybox --target=web -- sh",
+        k.path.display()
+    );
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .env("HOME", env("HOME"))
+        .env("KUBECONFIG", env("KUBECONFIG"))
+        .env("PATH", env("PATH"))
+        .env("LANG", "C")
+        .env("TERM", "dumb")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().map_err(|e| format!("script: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        std::thread::spawn(move || {
+            // Typed once the container runs and the attach is up, as a person would.
+            std::thread::sleep(Duration::from_secs(4));
+            let _ = stdin.write_all(b"echo x\r");
+            std::thread::sleep(Duration::from_millis(500));
+            let _ = stdin.write_all(b"exit\r");
+            std::thread::sleep(Duration::from_secs(5));
+        });
+    }
+    let out = wait_with_limit(child, Duration::from_secs(40));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    for want in [
+        "Defaulting debug container name to debugger-",
+        "If you don't see a command prompt, try pressing enter.",
+        "echo x\r\n",
+        "\r\nx\r\n",
+    ] {
+        if !text.contains(want) {
+            return Err(format!(
+                "debug -it: expected {want:?} in the terminal; exit {:?}, output {text:?}, stderr {:?}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
     }
     Ok(())
@@ -325,6 +384,7 @@ fn kube_system_runs_and_kubectl_debug_adds_ephemeral_containers() {
                     control_plane_pods(&k)
                         .and_then(|()| system_logs_and_dns(&k))
                         .and_then(|()| debug_ephemeral(&k, &ns, label))
+                        .and_then(|()| debug_interactive(&k, &ns))
                         .map_err(|e| format!("kubectl {label}: {e}"))
                 })
             })

@@ -80,9 +80,8 @@ pub(crate) fn replace(
         .and_then(Value::as_str)
         .filter(|rv| !rv.is_empty())
         .map(|rv| {
-            rv.parse::<u64>().map_err(|_| {
-                Error::BadRequest(format!("invalid resource version: {rv}"))
-            })
+            rv.parse::<u64>()
+                .map_err(|_| Error::BadRequest(format!("invalid resource version: {rv}")))
         })
         .transpose()?;
     let pod = write(state, kind, ns, name, &body, expected, opts)?;

@@ -286,7 +286,11 @@ fn schema(msg: &str) -> Option<&'static [F]> {
                 f(1, "secret", Msg("ConfigMapProjection")),
                 f(2, "downwardAPI", Msg("DownwardAPIProjection")),
                 f(3, "configMap", Msg("ConfigMapProjection")),
-                f(4, "serviceAccountToken", Msg("ServiceAccountTokenProjection")),
+                f(
+                    4,
+                    "serviceAccountToken",
+                    Msg("ServiceAccountTokenProjection"),
+                ),
             ];
             S
         }
