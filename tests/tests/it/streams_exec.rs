@@ -881,10 +881,10 @@ fn exec_streams_large_output_intact() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let t = std::time::Instant::now();
-    // 917 KiB: far past a 64 KiB window, under the shell's 1 MiB cap on one applet's output.
-    let (out, err, exit) = exec(&tc, "p", &["seq", "1", "150000"]);
-    eprintln!("seq 1 150000: {} bytes in {:?}", out.len(), t.elapsed());
-    let want: String = (1..=150000).map(|i| format!("{i}\n")).collect();
+    // 1.29 MB: far past a 64 KiB window.
+    let (out, err, exit) = exec(&tc, "p", &["seq", "1", "200000"]);
+    eprintln!("seq 1 200000: {} bytes in {:?}", out.len(), t.elapsed());
+    let want: String = (1..=200000).map(|i| format!("{i}\n")).collect();
     assert_eq!(
         (out.len(), err.as_str(), exit),
         (want.len(), "", StreamExit::Success)
