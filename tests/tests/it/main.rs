@@ -11,6 +11,7 @@ mod curriculum;
 mod engine_connect;
 mod engine_fixtures;
 mod engine_flows;
+mod engine_inspect;
 mod engine_mission;
 mod engine_pipeline;
 mod engine_progress;

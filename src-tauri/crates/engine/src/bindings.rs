@@ -9,6 +9,7 @@ use ts_rs::{Config, TS};
 
 use crate::connect::{ConnectErrorKind, ConnectFailure, ContextInfo, Locality};
 use crate::diagnose::{Diagnosis, FitError, FitReason, ReasonKind, Termination};
+use crate::inspect::{ContainerOutput, ExitStatus};
 use crate::ipc::{
     ActionResult, AppInfo, ClusterClock, ClusterStatus, ConnectionState, ErrorKind, EventRow,
     HintReveal, ImmutableChange, ManifestFile, MissionDetail, MissionList, MissionSession,
@@ -94,6 +95,8 @@ pub fn render_all() -> Vec<(String, String)> {
         render::<HintReveal>(&cfg),
         render::<Theme>(&cfg),
         render::<Settings>(&cfg),
+        render::<ContainerOutput>(&cfg),
+        render::<ExitStatus>(&cfg),
     ];
     files.sort();
     files
