@@ -345,7 +345,9 @@ fn port_forward_dial_speaks_the_container_protocol() {
             .expect("read");
         assert_eq!(&buf, b"+PONG\r\n");
 
-        let err = streams.dial("default", "web-1", 8080).err().expect("nothing on 8080");
+        let Err(err) = streams.dial("default", "web-1", 8080) else {
+            panic!("nothing listens on 8080")
+        };
         assert!(
             err.starts_with("failed to connect to localhost:8080 inside namespace \""),
             "{err}"
