@@ -64,7 +64,16 @@ pub(crate) async fn dispatch(state: &ApiState, req: Req) -> Result<hyper::Respon
         ["api", "v1"] => get_only(&req, || Ok(discovery::resource_list("", "v1"))),
         ["apis", group] => get_only(&req, || discovery::group(group)),
         ["apis", group, version] => get_only(&req, || discovery::group_version(group, version)),
-        ["api", "v1", "namespaces", ns, kind @ ("services" | "pods"), id, "proxy", ..] => {
+        [
+            "api",
+            "v1",
+            "namespaces",
+            ns,
+            kind @ ("services" | "pods"),
+            id,
+            "proxy",
+            ..,
+        ] => {
             let prefix = format!("/api/v1/namespaces/{ns}/{kind}/{id}/proxy");
             let rest = req.path.get(prefix.len()..).unwrap_or_default().to_string();
             let target = if *kind == "services" {
