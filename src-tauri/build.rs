@@ -16,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "delete_manifest",
     "reapply_manifest",
     "reveal_hint",
+    "run_in_container",
     "export_progress",
     "import_progress",
     "set_learner_name",

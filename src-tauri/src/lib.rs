@@ -115,6 +115,7 @@ pub fn run() {
             missions::delete_manifest,
             missions::reapply_manifest,
             missions::reveal_hint,
+            missions::run_in_container,
             progress::get_progress,
             progress::export_progress,
             progress::import_progress,

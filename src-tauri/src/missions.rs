@@ -388,3 +388,39 @@ pub async fn reveal_hint(app: tauri::AppHandle, id: String) -> Result<HintReveal
         hints_used: as_u32(count),
     })
 }
+
+/// "Run in container": one command in a pod of the running mission's namespace, through the
+/// same `kube` client (WebSocket exec) on the embedded cluster and on a real one. The namespace
+/// comes from the mission, never from the window, and the engine checks it is KubeQuest's.
+#[tauri::command]
+pub async fn run_in_container(
+    app: tauri::AppHandle,
+    id: String,
+    pod: String,
+    container: Option<String>,
+    argv: Vec<String>,
+) -> Result<kq_engine::inspect::ContainerOutput, UiError> {
+    use kq_engine::inspect::{ExecLimits, InspectError};
+    let namespace = namespace_of(&app, &id).await?;
+    let target = target(&app).await?;
+    kq_engine::inspect::run_in_container(
+        &target.client,
+        &namespace,
+        &pod,
+        container.as_deref(),
+        argv,
+        ExecLimits::default(),
+    )
+    .await
+    .map_err(|e| match e {
+        InspectError::Cluster(c) => error::from_connect(&c),
+        InspectError::NoCommand => {
+            error::internal("There is no command to run: type one, e.g. ls /etc/config".to_owned())
+        }
+        // The server's own words (`pods "web" not found`), as kubectl would print them.
+        InspectError::Refused { message } => error::cluster(message),
+        InspectError::NotOurs { .. } => error::cluster(format!(
+            "KubeQuest runs commands only in pods of its own namespaces: {e}."
+        )),
+    })
+}

@@ -31,6 +31,12 @@
     (v.context === null || contextName(v.context)) &&
     typeof v.speed === 'number' &&
     typeof v.theme === 'string';
+  // A pod name (a DNS subdomain) and a container name (a DNS label), as the API server allows.
+  const podName = (v) => typeof v === 'string' && v.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(v);
+  const containerName = (v) => typeof v === 'string' && v.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v);
+  // An exec's argv: a first word, and a bounded line (the panel's input is one line).
+  const argv = (v) =>
+    Array.isArray(v) && v.length > 0 && v.length <= 256 && v.every((w) => typeof w === 'string' && w.length <= 16384) && v[0].length > 0;
   const editorAction = (p) => onlyKeys(p, ['id', 'file', 'yaml']) && missionId(p.id) && fileName(p.file) && typeof p.yaml === 'string' && p.yaml.length <= MAX_YAML;
 
   /** Each allowed command and the check its arguments must pass. */
@@ -53,6 +59,12 @@
     reapply_manifest: editorAction,
     save_settings: (p) => onlyKeys(p, ['settings']) && settings(p.settings),
     allow_remote_context: (p) => onlyKeys(p, ['context']) && contextName(p.context),
+    run_in_container: (p) =>
+      onlyKeys(p, ['id', 'pod', 'container', 'argv']) &&
+      missionId(p.id) &&
+      podName(p.pod) &&
+      (p.container === null || containerName(p.container)) &&
+      argv(p.argv),
     open_link: (p) => onlyKeys(p, ['url']) && text(p.url, 2048) && /^https?:\/\//i.test(p.url),
     // Tauri's own: fetches a channel's queued messages (mission updates).
     'plugin:__TAURI_CHANNEL__|fetch': noArgs,

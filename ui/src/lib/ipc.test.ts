@@ -97,4 +97,16 @@ describe('mission commands', () => {
     await expect(saveSettings(settings)).resolves.toEqual(settings);
     expect(invoke).toHaveBeenLastCalledWith('save_settings', { settings });
   });
+
+  it('runs a command in a container and checks the answer’s shape', async () => {
+    const { runInContainer } = await import('./ipc');
+    const output = { stdout: 'web\n', stderr: '', stdoutTruncated: false, stderrTruncated: false, exit: { kind: 'code', code: 0 } };
+    invoke.mockResolvedValue(output);
+    await expect(runInContainer('m', 'web', null, ['cat', '/etc/hostname'])).resolves.toEqual(output);
+    expect(invoke).toHaveBeenLastCalledWith('run_in_container', { id: 'm', pod: 'web', container: null, argv: ['cat', '/etc/hostname'] });
+    invoke.mockResolvedValue({ stdout: 1 });
+    await expect(runInContainer('m', 'web', 'c', ['env'])).rejects.toMatchObject({ kind: 'internal' });
+    invoke.mockRejectedValue({ kind: 'cluster', message: 'pods "web" not found' });
+    await expect(runInContainer('m', 'web', null, ['env'])).rejects.toEqual({ kind: 'cluster', message: 'pods "web" not found' });
+  });
 });

@@ -5,6 +5,7 @@
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type { ActionResult } from './bindings/ActionResult';
 import type { AppInfo } from './bindings/AppInfo';
+import type { ContainerOutput } from './bindings/ContainerOutput';
 import type { ContextInfo } from './bindings/ContextInfo';
 import type { HintReveal } from './bindings/HintReveal';
 import type { MissionList } from './bindings/MissionList';
@@ -214,4 +215,26 @@ export async function importProgress(): Promise<Progress | null> {
   if (progress === null || progress === undefined) return null;
   if (!isRecord(progress) || !isRecord(progress.missions)) throw shapeError('The imported progress');
   return progress;
+}
+
+/**
+ * Runs one command in a container of a pod of the mission (`kubectl exec`), through the same
+ * client the mission uses; output is capped and the run bounded in time by the engine.
+ */
+export async function runInContainer(
+  id: string,
+  pod: string,
+  container: string | null,
+  argv: string[],
+): Promise<ContainerOutput> {
+  const output = await call<ContainerOutput>('run_in_container', { id, pod, container, argv });
+  if (
+    !isRecord(output) ||
+    typeof output.stdout !== 'string' ||
+    typeof output.stderr !== 'string' ||
+    !isRecord(output.exit)
+  ) {
+    throw shapeError('The command’s output');
+  }
+  return output;
 }

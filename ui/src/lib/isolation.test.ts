@@ -50,6 +50,8 @@ describe('isolation hook', () => {
       ['save_settings', { settings: { context: null, allowedRemoteContexts: [], speed: 1, theme: 'system' } }],
       ['allow_remote_context', { context: 'classroom' }],
       ['open_link', { url: 'https://kubernetes.io/docs/' }],
+      ['run_in_container', { id: 'crash-loop-backoff', pod: 'web-7d9f', container: null, argv: ['ls', '/etc/config'] }],
+      ['run_in_container', { id: 'crash-loop-backoff', pod: 'web', container: 'sidecar', argv: ['sh', '-c', 'env | sort'] }],
       ['plugin:__TAURI_CHANNEL__|fetch', null],
     ];
     for (const [cmd, payload] of ok) {
@@ -79,6 +81,11 @@ describe('isolation hook', () => {
       ['allow_remote_context', { context: 'prod', also: 'staging' }],
       ['open_link', { url: 'file:///etc/passwd' }],
       ['open_link', { url: 'javascript:alert(1)' }],
+      ['run_in_container', { id: 'crash-loop-backoff', pod: 'web', container: null, argv: [] }],
+      ['run_in_container', { id: 'crash-loop-backoff', pod: 'web', container: null, argv: 'rm -rf /' }],
+      ['run_in_container', { id: 'crash-loop-backoff', pod: '../web', container: null, argv: ['ls'] }],
+      ['run_in_container', { id: 'crash-loop-backoff', pod: 'web', container: null, argv: ['ls'], namespace: 'kube-system' }],
+      ['run_in_container', { id: 'crash-loop-backoff', pod: 'web', container: 'Bad Name', argv: ['ls'] }],
       ['plugin:__TAURI_CHANNEL__|fetch', { anything: 1 }],
     ];
     for (const [cmd, payload] of bad) {
