@@ -132,11 +132,23 @@ fn host_path(name: &str, path: &str, type_: &str, read_only: bool) -> (Value, Va
     )
 }
 
+/// One static pod's manifest: the component, its image and command, the kubeadm annotation
+/// naming its endpoint (empty for none), its hostPath volumes with their mounts, its CPU
+/// request.
+type Component = (
+    &'static str,
+    String,
+    Vec<String>,
+    &'static str,
+    Vec<(Value, Value)>,
+    &'static str,
+);
+
 /// The four mirror pods of the control plane.
 fn static_pods(node: &str, ip: &str, node_uid: &str, seen: &str) -> Vec<Value> {
     let pki = |name: &str| host_path(name, "/etc/kubernetes/pki", "DirectoryOrCreate", true);
     let ca_certs = host_path("ca-certs", "/etc/ssl/certs", "DirectoryOrCreate", true);
-    let components: [(&str, String, Vec<String>, &str, Vec<(Value, Value)>, &str); 4] = [
+    let components: [Component; 4] = [
         (
             "etcd",
             ETCD_IMAGE.to_string(),

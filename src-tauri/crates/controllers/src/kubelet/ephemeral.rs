@@ -57,7 +57,7 @@ pub(super) fn statuses(ctrs: &[Ctr]) -> Option<Value> {
             s
         })
         .collect();
-    (!list.is_empty()).then(|| Value::Array(list))
+    (!list.is_empty()).then_some(Value::Array(list))
 }
 
 #[cfg(test)]
