@@ -421,3 +421,97 @@ fn kube_system_can_be_left_out() {
         with.cluster().store().list(Some("kube-system"));
     assert_eq!(pods.len(), 4, "the static pods exist from the start");
 }
+
+/// The subresource's refusals as a client sees them: kube-apiserver's 422 `Invalid` Status
+/// with the field path and the real texts.
+#[test]
+fn ephemeral_containers_cannot_be_removed_changed_or_given_ports() {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, Patch, PatchParams, PostParams};
+    use serde_json::json;
+
+    let tc = TestCluster::start_with(ClusterConfig {
+        kube_system: false,
+        ..ClusterConfig::default()
+    });
+    tc.create(
+        "default",
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
+               "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}),
+    );
+    let message = |e: kube::Error| match e {
+        kube::Error::Api(s) => format!("{} {}", s.code, s.message),
+        other => format!("not a Status: {other}"),
+    };
+    tc.block_on(async {
+        let client = kq_tests::cluster::kube_client(tc.cluster()).await;
+        let pods: Api<Pod> = Api::namespaced(client, "default");
+        let add = |c: serde_json::Value| Patch::Strategic(json!({"spec": {"ephemeralContainers": [c]}}));
+        let pod = pods
+            .patch_subresource(
+                "ephemeralcontainers",
+                "web",
+                &PatchParams::default(),
+                &add(json!({"name": "debugger-a", "image": "busybox", "tty": true, "stdin": true})),
+            )
+            .await
+            .expect("a debug container is added");
+        let spec = pod.spec.clone().unwrap_or_default();
+        let added = spec.ephemeral_containers.unwrap_or_default();
+        assert_eq!(added.len(), 1);
+        assert_eq!(added[0].image_pull_policy.as_deref(), Some("Always"));
+        assert_eq!(added[0].termination_message_policy.as_deref(), Some("File"));
+
+        // A PUT carries the resourceVersion it read: the kubelet's status writes make a stale
+        // one a 409, so read again until the write meets the validation.
+        let mut last = String::new();
+        for _ in 0..20 {
+            let mut removed = pods.get("web").await.expect("the pod");
+            if let Some(s) = removed.spec.as_mut() {
+                s.ephemeral_containers = Some(Vec::new());
+            }
+            let e = pods
+                .replace_subresource("ephemeralcontainers", "web", &PostParams::default(), &removed)
+                .await
+                .expect_err("an ephemeral container cannot be removed");
+            last = message(e);
+            if !last.starts_with("409 ") {
+                break;
+            }
+        }
+        let e = last;
+        assert_eq!(
+            e,
+            "422 Pod \"web\" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers \"debugger-a\" may not be removed"
+        );
+
+        let changed = json!({"spec": {"ephemeralContainers": [{"name": "debugger-a", "image": "alpine"}]}});
+        let e = pods
+            .patch_subresource(
+                "ephemeralcontainers",
+                "web",
+                &PatchParams::default(),
+                &Patch::Strategic(changed),
+            )
+            .await
+            .expect_err("an ephemeral container cannot be changed");
+        assert_eq!(
+            message(e),
+            "422 Pod \"web\" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers \"debugger-a\" may not be changed"
+        );
+
+        let e = pods
+            .patch_subresource(
+                "ephemeralcontainers",
+                "web",
+                &PatchParams::default(),
+                &add(json!({"name": "debugger-b", "image": "busybox", "ports": [{"containerPort": 80}]})),
+            )
+            .await
+            .expect_err("an ephemeral container has no ports");
+        assert_eq!(
+            message(e),
+            "422 Pod \"web\" is invalid: spec.ephemeralContainers[1].ports: Forbidden: cannot be set for an Ephemeral Container"
+        );
+    });
+}
