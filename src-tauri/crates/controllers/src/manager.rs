@@ -105,6 +105,27 @@ impl NodeSide {
                 now,
             );
         }
+        // Every other watched object is handed over again too, as a re-listing informer
+        // delivers its whole cache: a Deployment created before the controllers started (the
+        // cluster's own CoreDNS) or changed while a watch was behind is acted on like any other.
+        for resource in self.runner.watched() {
+            if resource == "pods" {
+                continue;
+            }
+            let Some(kind) = informer::kind_of(resource) else {
+                continue;
+            };
+            for obj in self.shared.store.list_raw(kind, None) {
+                on_change(
+                    &mut self.runner,
+                    &mut self.shared,
+                    resource,
+                    EventType::Modified,
+                    obj,
+                    now,
+                );
+            }
+        }
     }
 
     /// Take every waiting watch event, resource by resource (a controller's own writes made
@@ -329,5 +350,55 @@ impl Controllers {
                 _ = stop.changed() => return,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::store::WriteOptions;
+    use serde_json::json;
+
+    /// A Deployment that exists before the controllers start (kubeadm's CoreDNS, or one
+    /// created while a watch was behind) gets its ReplicaSet from the start-up re-list.
+    #[test]
+    fn objects_that_exist_before_the_controllers_start_are_acted_on() {
+        let store = Store::new(Arc::new(Clock::new(0.0)), String::new(), 1000);
+        let opts = WriteOptions::default();
+        store
+            .create(
+                &kinds::namespace::KIND,
+                "",
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "early"}}),
+                &opts,
+            )
+            .expect("namespace");
+        store
+            .create(
+                &kinds::deployment::KIND,
+                "early",
+                json!({
+                    "apiVersion": "apps/v1", "kind": "Deployment",
+                    "metadata": {"name": "web"},
+                    "spec": {
+                        "replicas": 1,
+                        "selector": {"matchLabels": {"app": "web"}},
+                        "template": {
+                            "metadata": {"labels": {"app": "web"}},
+                            "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]}
+                        }
+                    }
+                }),
+                &opts,
+            )
+            .expect("deployment");
+        let _controllers = Controllers::start(store.clone(), Arc::new(runtime::Runtime::new()));
+        let sets = store.list_raw(&kinds::replicaset::KIND, Some("early"));
+        assert_eq!(
+            sets.len(),
+            1,
+            "the Deployment created before start has its ReplicaSet"
+        );
     }
 }
