@@ -1,12 +1,14 @@
 //! Helpers for tests that run the embedded cluster: start it on a background runtime (so
 //! plain `#[test]` functions can drive real `kubectl` processes), find every kubectl on the
-//! machine, and run them with an isolated HOME and KUBECONFIG.
+//! machine, and run them with an isolated HOME and KUBECONFIG, one scenario per version at once.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use kq_sim::{Cluster, ClusterConfig, RunningCluster};
+
+use crate::check::Step;
 
 /// An embedded cluster serving from a private Tokio runtime, with a scratch directory that
 /// holds its kubeconfig and the HOME directories of the kubectl processes.
@@ -171,6 +173,62 @@ pub fn kubectl_binaries() -> Vec<(String, PathBuf)> {
          kubectl compatibility tests can run"
     );
     found
+}
+
+/// Run `scenario` on every installed kubectl at once (see [`on_kubectls`]), print how long
+/// it took, and fail the test with every version's error when any version failed.
+pub fn on_every_kubectl(
+    tc: &TestCluster,
+    prefix: &str,
+    scenario: impl Fn(&Kubectl, &str) -> Step + Sync,
+) {
+    let versions = kubectl_binaries();
+    let started = Instant::now();
+    let failures = on_kubectls(tc, &versions, prefix, scenario);
+    eprintln!(
+        "{} kubectl versions checked in {:?}",
+        versions.len(),
+        started.elapsed()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} kubectl versions failed:\n\n{}",
+        failures.len(),
+        versions.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Run `scenario` once per kubectl in `versions`, each on its own thread against the same
+/// cluster, and return the failures (empty when all passed). Each run gets a kubectl with
+/// its own HOME and a namespace of its own, `<prefix>-<version with dots as dashes>` (for
+/// example `wl-1-30`), so the versions never see each other's objects. A failure reads
+/// `kubectl <version>: <error>`; a scenario that panics counts as a failure.
+pub fn on_kubectls(
+    tc: &TestCluster,
+    versions: &[(String, PathBuf)],
+    prefix: &str,
+    scenario: impl Fn(&Kubectl, &str) -> Step + Sync,
+) -> Vec<String> {
+    let scenario = &scenario;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = versions
+            .iter()
+            .map(|(label, path)| {
+                let k = tc.kubectl(label, path);
+                let ns = format!("{prefix}-{}", label.replace('.', "-"));
+                s.spawn(move || scenario(&k, &ns).map_err(|e| format!("kubectl {label}: {e}")))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| match h.join() {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some("a kubectl scenario panicked".to_string()),
+            })
+            .collect()
+    })
 }
 
 /// One kubectl binary pointed at a test cluster.

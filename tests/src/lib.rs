@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+pub mod check;
 pub mod cluster;
 
 /// The workspace root, for tests that read lessons or run binaries.

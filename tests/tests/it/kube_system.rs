@@ -19,45 +19,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use kq_sim::ClusterConfig;
-use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries, wait_with_limit};
-
-type Step = Result<(), String>;
-
-fn ok(run: &Run) -> Step {
-    if run.ok() {
-        Ok(())
-    } else {
-        Err(format!("expected success: {run}"))
-    }
-}
-
-fn has(run: &Run, text: &str, why: &str) -> Step {
-    if run.stdout.contains(text) || run.stderr.contains(text) {
-        Ok(())
-    } else {
-        Err(format!("{why}: expected to see {text:?} in {run}"))
-    }
-}
-
-/// The rows of stdout, split on whitespace.
-fn rows(run: &Run) -> Vec<Vec<String>> {
-    run.stdout
-        .lines()
-        .map(|l| l.split_whitespace().map(str::to_string).collect())
-        .collect()
-}
-
-/// Does some row start with these words?
-fn has_row(run: &Run, words: &[&str], why: &str) -> Step {
-    let found = rows(run)
-        .iter()
-        .any(|cols| cols.len() >= words.len() && cols[..words.len()] == *words);
-    if found {
-        Ok(())
-    } else {
-        Err(format!("{why}: expected a row starting {words:?} in {run}"))
-    }
-}
+use kq_tests::check::{Step, has, has_row, ok, rows};
+use kq_tests::cluster::{Kubectl, Run, TestCluster, on_every_kubectl, wait_with_limit};
 
 /// Retry a read until `check` passes (bounded: 60 s of real time).
 fn eventually(k: &Kubectl, args: &[&str], check: impl Fn(&Run) -> Step) -> Step {
@@ -373,38 +336,12 @@ fn kube_system_runs_and_kubectl_debug_adds_ephemeral_containers() {
         speed: 10.0,
         ..ClusterConfig::default()
     });
-    let versions = kubectl_binaries();
-    let failures: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = versions
-            .iter()
-            .map(|(label, path)| {
-                let k = tc.kubectl(label, path);
-                let ns = format!("dbg-{}", label.replace('.', "-"));
-                s.spawn(move || {
-                    control_plane_pods(&k)
-                        .and_then(|()| system_logs_and_dns(&k))
-                        .and_then(|()| debug_ephemeral(&k, &ns, label))
-                        .and_then(|()| debug_interactive(&k, &ns))
-                        .map_err(|e| format!("kubectl {label}: {e}"))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| match h.join() {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e),
-                Err(_) => Some("a kubectl scenario panicked".to_string()),
-            })
-            .collect()
+    on_every_kubectl(&tc, "dbg", |k, ns| {
+        control_plane_pods(k)?;
+        system_logs_and_dns(k)?;
+        debug_ephemeral(k, ns, &k.label)?;
+        debug_interactive(k, ns)
     });
-    assert!(
-        failures.is_empty(),
-        "{} of {} kubectl versions failed:\n\n{}",
-        failures.len(),
-        versions.len(),
-        failures.join("\n\n")
-    );
 }
 
 /// The switch for tests that count every pod: without kube-system the namespace is empty.

@@ -17,52 +17,8 @@ use k8s_openapi::api::core::v1::{
     ObjectReference, Pod, PodStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries};
-
-type Step = Result<(), String>;
-
-fn ok(run: &Run) -> Step {
-    if run.ok() {
-        Ok(())
-    } else {
-        Err(format!("expected success: {run}"))
-    }
-}
-
-fn has(run: &Run, text: &str, why: &str) -> Step {
-    if run.stdout.contains(text) || run.stderr.contains(text) {
-        Ok(())
-    } else {
-        Err(format!("{why}: expected to see {text:?} in {run}"))
-    }
-}
-
-/// Does some line of stdout consist of these whitespace-separated words in order?
-fn has_row(run: &Run, words: &[&str], why: &str) -> Step {
-    let found = run.stdout.lines().any(|l| {
-        let cols: Vec<&str> = l.split_whitespace().collect();
-        cols.len() >= words.len() && cols[..words.len()] == *words
-    });
-    if found {
-        Ok(())
-    } else {
-        Err(format!("{why}: expected a row starting {words:?} in {run}"))
-    }
-}
-
-fn header(run: &Run, cols: &[&str], why: &str) -> Step {
-    let first = run.stdout.lines().next().unwrap_or_default();
-    let got: Vec<&str> = first
-        .split("  ")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    if got == cols {
-        Ok(())
-    } else {
-        Err(format!("{why}: header {got:?} != {cols:?} in {run}"))
-    }
-}
+use kq_tests::check::{Step, has, has_row, header, ok};
+use kq_tests::cluster::{Kubectl, TestCluster, on_every_kubectl};
 
 /// Lines of a long-running kubectl (`get -w`, `logs -f`) as they arrive.
 struct Streaming {
@@ -707,39 +663,7 @@ fn every_kubectl_version_drives_the_embedded_cluster() {
         controllers: false,
         ..kq_sim::ClusterConfig::default()
     });
-    let versions = kubectl_binaries();
-    let started = Instant::now();
-    let failures: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = versions
-            .iter()
-            .map(|(label, path)| {
-                let k = tc.kubectl(label, path);
-                let ns = format!("kc-{}", label.replace('.', "-"));
-                let tc = &tc;
-                s.spawn(move || scenario(tc, &k, &ns).map_err(|e| format!("kubectl {label}: {e}")))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| match h.join() {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e),
-                Err(_) => Some("a kubectl scenario panicked".to_string()),
-            })
-            .collect()
-    });
-    eprintln!(
-        "{} kubectl versions checked in {:?}",
-        versions.len(),
-        started.elapsed()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {} kubectl versions failed:\n\n{}",
-        failures.len(),
-        versions.len(),
-        failures.join("\n\n")
-    );
+    on_every_kubectl(&tc, "kc", |k, ns| scenario(&tc, k, ns));
     tc.cluster()
         .store()
         .check_consistency()

@@ -513,9 +513,8 @@ mod kubectl {
     use std::process::Stdio;
     use std::time::{Duration, Instant};
 
-    use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries, wait_with_limit};
-
-    type Step = Result<(), String>;
+    use kq_tests::check::Step;
+    use kq_tests::cluster::{Kubectl, Run, TestCluster, on_every_kubectl, wait_with_limit};
 
     const LIMIT: Duration = Duration::from_secs(90);
 
@@ -787,35 +786,7 @@ mod kubectl {
     #[test]
     fn every_kubectl_runs_interactively_and_copies_files() {
         let tc = TestCluster::start();
-        let versions = kubectl_binaries();
-        let failures: Vec<String> = std::thread::scope(|s| {
-            let handles: Vec<_> = versions
-                .iter()
-                .map(|(label, path)| {
-                    let k = tc.kubectl(label, path);
-                    let ns = format!("ex-{}", label.replace('.', "-"));
-                    let tc = &tc;
-                    s.spawn(move || {
-                        scenario(tc, &k, &ns).map_err(|e| format!("kubectl {label}: {e}"))
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .filter_map(|h| match h.join() {
-                    Ok(Ok(())) => None,
-                    Ok(Err(e)) => Some(e),
-                    Err(_) => Some("a kubectl scenario panicked".to_string()),
-                })
-                .collect()
-        });
-        assert!(
-            failures.is_empty(),
-            "{} of {} kubectl versions failed:\n\n{}",
-            failures.len(),
-            versions.len(),
-            failures.join("\n\n")
-        );
+        on_every_kubectl(&tc, "ex", |k, ns| scenario(&tc, k, ns));
     }
 }
 

@@ -17,10 +17,11 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use kq_sim::ClusterConfig;
-use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries, wait_with_limit};
+use kq_tests::check::Step;
+use kq_tests::cluster::{
+    Kubectl, Run, TestCluster, kubectl_binaries, on_every_kubectl, on_kubectls, wait_with_limit,
+};
 use serde_json::json;
-
-type Step = Result<(), String>;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -546,55 +547,28 @@ fn variants(label: &str, websockets_refused: bool) -> Vec<Variant> {
 
 fn every_version(config: ClusterConfig, websockets_refused: bool) {
     let tc = TestCluster::start_with(config);
-    let versions = kubectl_binaries();
-    let failures: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = versions
-            .iter()
-            .map(|(label, path)| {
-                let k = tc.kubectl(label, path);
-                let ns = format!("st-{}", label.replace('.', "-"));
-                let tc = &tc;
-                s.spawn(move || {
-                    let scenario = || -> Step {
-                        setup(tc, &k, &ns)?;
-                        let mut failed = Vec::new();
-                        if let Err(e) = transport_rows(&k, label, &ns, websockets_refused) {
-                            failed.push(e);
-                        }
-                        for (idx, v) in variants(label, websockets_refused).iter().enumerate() {
-                            if let Err(e) = exec_rows(tc, &k, v, &ns, idx) {
-                                failed.push(e);
-                            }
-                            if let Err(e) = forward_rows(&k, v, &ns) {
-                                failed.push(e);
-                            }
-                        }
-                        if failed.is_empty() {
-                            Ok(())
-                        } else {
-                            Err(failed.join("\n"))
-                        }
-                    };
-                    scenario().map_err(|e| format!("kubectl {label}: {e}"))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| match h.join() {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e),
-                Err(_) => Some("a kubectl scenario panicked".to_string()),
-            })
-            .collect()
+    on_every_kubectl(&tc, "st", |k, ns| {
+        setup(&tc, k, ns)?;
+        // Every row runs even after one fails, so a version's report lists all its failures.
+        let label = k.label.as_str();
+        let mut failed = Vec::new();
+        if let Err(e) = transport_rows(k, label, ns, websockets_refused) {
+            failed.push(e);
+        }
+        for (idx, v) in variants(label, websockets_refused).iter().enumerate() {
+            if let Err(e) = exec_rows(&tc, k, v, ns, idx) {
+                failed.push(e);
+            }
+            if let Err(e) = forward_rows(k, v, ns) {
+                failed.push(e);
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(failed.join("\n"))
+        }
     });
-    assert!(
-        failures.is_empty(),
-        "{} of {} kubectl versions failed:\n\n{}",
-        failures.len(),
-        versions.len(),
-        failures.join("\n\n")
-    );
 }
 
 #[test]
@@ -625,53 +599,54 @@ fn an_idle_websocket_exec_survives_past_kubectls_pong_deadline() {
         .into_iter()
         .filter(|(l, _)| !matches!(l.as_str(), "1.27" | "1.28"))
         .collect();
-    let failures: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = versions
-            .iter()
-            .map(|(label, path)| {
-                let k = tc.kubectl(label, path);
-                let ns = format!("idle-{}", label.replace('.', "-"));
-                let tc = &tc;
-                s.spawn(move || -> Result<(), String> {
-                    let r = k.run(&["create", "namespace", &ns]);
-                    if !r.ok() {
-                        return Err(format!("namespace: {r}"));
-                    }
-                    tc.create(&ns, pod("bb", "busybox", Some(&["sleep", "3600"]), false));
-                    let r = k.run(&["wait", "-n", &ns, "--for=condition=Ready", "pod/bb", "--timeout=60s"]);
-                    if !r.ok() {
-                        return Err(format!("not ready: {r}"));
-                    }
-                    let mut c = k.command(&["exec", "-i", "-n", &ns, "bb", "--", "sh"]);
-                    if label == "1.29" {
-                        c.env("KUBECTL_REMOTE_COMMAND_WEBSOCKETS", "true");
-                    }
-                    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-                    let mut child = c.spawn().map_err(|e| e.to_string())?;
-                    let stdin = child.stdin.take();
-                    std::thread::spawn(move || {
-                        std::thread::sleep(Duration::from_secs(70));
-                        if let Some(mut stdin) = stdin {
-                            let _ = stdin.write_all(b"echo alive\nexit\n");
-                        }
-                    });
-                    let out = wait_with_limit(child, Duration::from_secs(100));
-                    let stdout = String::from_utf8_lossy(&out.stdout);
-                    if stdout != "alive\n" || out.status.code() != Some(0) {
-                        return Err(format!(
-                            "kubectl {label}: expected 'alive' and exit 0 after 70 s idle, got exit {:?}, stdout {stdout:?}, stderr {:?}",
-                            out.status.code(),
-                            String::from_utf8_lossy(&out.stderr)
-                        ));
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| h.join().unwrap_or_else(|_| Err("panicked".into())).err())
-            .collect()
+    let failures = on_kubectls(&tc, &versions, "idle", |k, ns| {
+        let r = k.run(&["create", "namespace", ns]);
+        if !r.ok() {
+            return Err(format!("namespace: {r}"));
+        }
+        tc.create(ns, pod("bb", "busybox", Some(&["sleep", "3600"]), false));
+        let r = k.run(&[
+            "wait",
+            "-n",
+            ns,
+            "--for=condition=Ready",
+            "pod/bb",
+            "--timeout=60s",
+        ]);
+        if !r.ok() {
+            return Err(format!("not ready: {r}"));
+        }
+        let mut c = k.command(&["exec", "-i", "-n", ns, "bb", "--", "sh"]);
+        if k.label == "1.29" {
+            c.env("KUBECTL_REMOTE_COMMAND_WEBSOCKETS", "true");
+        }
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().map_err(|e| e.to_string())?;
+        let stdin = child.stdin.take();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(70));
+            if let Some(mut stdin) = stdin {
+                let _ = stdin.write_all(b"echo alive\nexit\n");
+            }
+        });
+        let out = wait_with_limit(child, Duration::from_secs(100));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if stdout != "alive\n" || out.status.code() != Some(0) {
+            return Err(format!(
+                "expected 'alive' and exit 0 after 70 s idle, got exit {:?}, stdout {stdout:?}, stderr {:?}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(())
     });
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} kubectl versions failed:\n\n{}",
+        failures.len(),
+        versions.len(),
+        failures.join("\n\n")
+    );
 }

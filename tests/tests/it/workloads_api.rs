@@ -8,72 +8,8 @@
 //! One cluster is shared; each kubectl version works in its own namespace with its own HOME,
 //! and the versions run concurrently, as in `kubectl_compat.rs`.
 
-use std::time::Instant;
-
-use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries};
-
-type Step = Result<(), String>;
-
-fn ok(run: &Run) -> Step {
-    if run.ok() {
-        Ok(())
-    } else {
-        Err(format!("expected success: {run}"))
-    }
-}
-
-fn has(run: &Run, text: &str, why: &str) -> Step {
-    if run.stdout.contains(text) || run.stderr.contains(text) {
-        Ok(())
-    } else {
-        Err(format!("{why}: expected to see {text:?} in {run}"))
-    }
-}
-
-fn fails_with(run: &Run, text: &str, why: &str) -> Step {
-    if run.ok() {
-        return Err(format!("{why}: expected a failure: {run}"));
-    }
-    has(run, text, why)
-}
-
-/// Does some line of stdout consist of these whitespace-separated words in order?
-fn has_row(run: &Run, words: &[&str], why: &str) -> Step {
-    let found = run.stdout.lines().any(|l| {
-        let cols: Vec<&str> = l.split_whitespace().collect();
-        cols.len() >= words.len() && cols[..words.len()] == *words
-    });
-    if found {
-        Ok(())
-    } else {
-        Err(format!("{why}: expected a row starting {words:?} in {run}"))
-    }
-}
-
-/// The column headers of the first line (columns are separated by at least two spaces, so
-/// `LAST SCHEDULE` and `NODE SELECTOR` stay one header).
-fn header(run: &Run, cols: &[&str], why: &str) -> Step {
-    let first = run.stdout.lines().next().unwrap_or_default();
-    let got: Vec<&str> = first
-        .split("  ")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    if got == cols {
-        Ok(())
-    } else {
-        Err(format!("{why}: header {got:?} != {cols:?} in {run}"))
-    }
-}
-
-fn equals(run: &Run, want: &str, why: &str) -> Step {
-    ok(run)?;
-    if run.stdout.trim() == want {
-        Ok(())
-    } else {
-        Err(format!("{why}: expected {want:?}, got {run}"))
-    }
-}
+use kq_tests::check::{Step, equals, fails_with, has, has_row, header, ok};
+use kq_tests::cluster::{Kubectl, TestCluster, on_every_kubectl};
 
 fn write_file(tc: &TestCluster, name: &str, text: &str) -> String {
     let path = tc.dir().join(name);
@@ -652,37 +588,5 @@ fn scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
 #[test]
 fn every_kubectl_version_drives_the_workload_api() {
     let tc = TestCluster::start();
-    let versions = kubectl_binaries();
-    let started = Instant::now();
-    let failures: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = versions
-            .iter()
-            .map(|(label, path)| {
-                let k = tc.kubectl(label, path);
-                let ns = format!("wl-{}", label.replace('.', "-"));
-                let tc = &tc;
-                s.spawn(move || scenario(tc, &k, &ns).map_err(|e| format!("kubectl {label}: {e}")))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| match h.join() {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e),
-                Err(_) => Some("a kubectl scenario panicked".to_string()),
-            })
-            .collect()
-    });
-    eprintln!(
-        "{} kubectl versions checked in {:?}",
-        versions.len(),
-        started.elapsed()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {} kubectl versions failed:\n\n{}",
-        failures.len(),
-        versions.len(),
-        failures.join("\n\n")
-    );
+    on_every_kubectl(&tc, "wl", |k, ns| scenario(&tc, k, ns));
 }

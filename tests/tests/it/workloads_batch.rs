@@ -10,7 +10,8 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kq_sim::ClusterConfig;
 use kq_sim::store::WriteOptions;
-use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries};
+use kq_tests::check::{Step, has, has_line, has_row, header, ok};
+use kq_tests::cluster::{Kubectl, Run, TestCluster, on_every_kubectl};
 use serde_json::{Value, json};
 
 fn secs(n: u64) -> Duration {
@@ -1168,66 +1169,6 @@ fn forbid_skips_a_schedule_while_the_previous_job_runs() {
     );
 }
 
-type Step = Result<(), String>;
-
-fn ok(run: &Run) -> Step {
-    if run.ok() {
-        Ok(())
-    } else {
-        Err(format!("expected success: {run}"))
-    }
-}
-
-fn has(run: &Run, text: &str, why: &str) -> Step {
-    if run.stdout.contains(text) || run.stderr.contains(text) {
-        Ok(())
-    } else {
-        Err(format!("{why}: expected to see {text:?} in {run}"))
-    }
-}
-
-/// Does some line of stdout consist of these whitespace-separated words in order?
-fn has_row(run: &Run, words: &[&str], why: &str) -> Step {
-    let found = run.stdout.lines().any(|l| {
-        let cols: Vec<&str> = l.split_whitespace().collect();
-        cols.len() >= words.len() && cols[..words.len()] == *words
-    });
-    if found {
-        Ok(())
-    } else {
-        Err(format!("{why}: expected a row starting {words:?} in {run}"))
-    }
-}
-
-/// Does some line, with runs of spaces collapsed to one, contain `text`?
-fn has_line(run: &Run, text: &str, why: &str) -> Step {
-    let found = run.stdout.lines().any(|l| {
-        l.split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .contains(text)
-    });
-    if found {
-        Ok(())
-    } else {
-        Err(format!("{why}: expected a line with {text:?} in {run}"))
-    }
-}
-
-fn header(run: &Run, cols: &[&str], why: &str) -> Step {
-    let first = run.stdout.lines().next().unwrap_or_default();
-    let got: Vec<&str> = first
-        .split("  ")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    if got == cols {
-        Ok(())
-    } else {
-        Err(format!("{why}: header {got:?} != {cols:?} in {run}"))
-    }
-}
-
 /// Retry a read until `check` passes (the cluster runs at 20× real time meanwhile).
 fn eventually(k: &Kubectl, args: &[&str], check: impl Fn(&Run) -> Step) -> Step {
     let start = std::time::Instant::now();
@@ -1261,9 +1202,9 @@ spec:
     )
 }
 
-fn kubectl_batch_flow(tc: &TestCluster, k: &Kubectl) -> Step {
-    let ns = format!("batch-{}", k.label.replace('.', "-"));
-    let n = ["-n", ns.as_str()];
+/// The Job and CronJob flow for one kubectl, in its own namespace `ns`.
+fn kubectl_batch_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
+    let n = ["-n", ns];
     let args =
         |rest: &[&str]| -> Vec<String> { n.iter().chain(rest).map(|s| s.to_string()).collect() };
     let run = |rest: &[&str]| {
@@ -1475,24 +1416,5 @@ fn kubectl_drives_jobs_and_cronjobs_on_every_version() {
         speed: 20.0,
         ..ClusterConfig::default()
     });
-    let bins = kubectl_binaries();
-    let results: Vec<(String, Step)> = std::thread::scope(|s| {
-        let handles: Vec<_> = bins
-            .iter()
-            .map(|(label, path)| {
-                let k = tc.kubectl(label, path);
-                let tc = &tc;
-                s.spawn(move || (k.label.clone(), kubectl_batch_flow(tc, &k)))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a kubectl flow thread"))
-            .collect()
-    });
-    let failures: Vec<String> = results
-        .iter()
-        .filter_map(|(l, r)| r.as_ref().err().map(|e| format!("kubectl {l}: {e}")))
-        .collect();
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    on_every_kubectl(&tc, "batch", |k, ns| kubectl_batch_flow(&tc, k, ns));
 }

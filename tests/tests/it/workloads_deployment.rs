@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use kq_sim::kinds;
 use kq_sim::store::{PatchKind, WriteOptions};
-use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries};
+use kq_tests::check::{Step, expect, has, has_row, header_words, ok};
+use kq_tests::cluster::{Kubectl, TestCluster, kubectl_binaries, on_every_kubectl};
 use serde_json::{Value, json};
 
 fn deployment(name: &str, replicas: i64, image: &str, strategy: &str) -> Value {
@@ -524,51 +525,6 @@ fn recreate_stops_every_old_pod_before_the_new_replica_set_starts() {
 
 // ----- real kubectl ------------------------------------------------------------------------
 
-type Step = Result<(), String>;
-
-fn ok(run: &Run) -> Step {
-    if run.ok() {
-        Ok(())
-    } else {
-        Err(format!("expected success: {run}"))
-    }
-}
-
-fn has(run: &Run, text: &str, why: &str) -> Step {
-    if run.stdout.contains(text) || run.stderr.contains(text) {
-        Ok(())
-    } else {
-        Err(format!("{why}: expected to see {text:?} in {run}"))
-    }
-}
-
-/// Does some line of stdout consist of these whitespace-separated words first?
-fn has_row(run: &Run, words: &[&str], why: &str) -> Step {
-    let found = run.stdout.lines().any(|l| {
-        let cols: Vec<&str> = l.split_whitespace().collect();
-        cols.len() >= words.len() && cols[..words.len()] == *words
-    });
-    if found {
-        Ok(())
-    } else {
-        Err(format!("{why}: expected a row starting {words:?} in {run}"))
-    }
-}
-
-fn header(run: &Run, cols: &[&str], why: &str) -> Step {
-    let first = run.stdout.lines().next().unwrap_or_default();
-    let got: Vec<&str> = first.split_whitespace().collect();
-    if got == cols {
-        Ok(())
-    } else {
-        Err(format!("{why}: header {got:?}, expected {cols:?} in {run}"))
-    }
-}
-
-fn expect(cond: bool, why: impl FnOnce() -> String) -> Step {
-    if cond { Ok(()) } else { Err(why()) }
-}
-
 /// `rollout status` until done: the last line is the success line.
 fn rolled_out_status(k: &Kubectl, ns: &str) -> Step {
     let run = k.run(&[
@@ -625,7 +581,7 @@ fn kubectl_scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
 
     let run = k.run(&[&["get", "deploy"][..], &n].concat());
     ok(&run)?;
-    header(
+    header_words(
         &run,
         &["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
         "get deploy",
@@ -639,7 +595,7 @@ fn kubectl_scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
     expect(first.len() == 1, || format!("one ReplicaSet: {first:?}"))?;
     let run = k.run(&[&["get", "rs"][..], &n].concat());
     ok(&run)?;
-    header(
+    header_words(
         &run,
         &["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
         "get rs",
@@ -885,41 +841,7 @@ fn every_kubectl_version_drives_deployments_and_rollouts() {
         speed: 20.0,
         ..kq_sim::ClusterConfig::default()
     });
-    let versions = kubectl_binaries();
-    let started = std::time::Instant::now();
-    let failures: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = versions
-            .iter()
-            .map(|(label, path)| {
-                let k = tc.kubectl(label, path);
-                let ns = format!("wd-{}", label.replace('.', "-"));
-                let tc = &tc;
-                s.spawn(move || {
-                    kubectl_scenario(tc, &k, &ns).map_err(|e| format!("kubectl {label}: {e}"))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| match h.join() {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e),
-                Err(_) => Some("a kubectl scenario panicked".to_string()),
-            })
-            .collect()
-    });
-    eprintln!(
-        "{} kubectl versions checked in {:?}",
-        versions.len(),
-        started.elapsed()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {} kubectl versions failed:\n\n{}",
-        failures.len(),
-        versions.len(),
-        failures.join("\n\n")
-    );
+    on_every_kubectl(&tc, "wd", |k, ns| kubectl_scenario(&tc, k, ns));
 }
 
 #[test]

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use kq_sim::kinds::{self, ResourceKind};
 use kq_sim::store::{DeleteOptions, EventType, WatchStart, WriteOptions};
-use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries};
+use kq_tests::check::{Step, has, ok};
+use kq_tests::cluster::{Kubectl, TestCluster, on_every_kubectl};
 use serde_json::{Value, json};
 
 const NS: &str = "default";
@@ -396,24 +397,6 @@ fn a_statefulset_deleted_in_the_foreground_outlives_its_pods_and_revisions() {
 
 // ----- real kubectl ----------------------------------------------------------------------
 
-type Step = Result<(), String>;
-
-fn ok(run: &Run) -> Step {
-    if run.ok() {
-        Ok(())
-    } else {
-        Err(format!("expected success: {run}"))
-    }
-}
-
-fn has(run: &Run, text: &str, why: &str) -> Step {
-    if run.stdout.contains(text) || run.stderr.contains(text) {
-        Ok(())
-    } else {
-        Err(format!("{why}: expected to see {text:?} in {run}"))
-    }
-}
-
 /// Poll `args` until its stdout satisfies `cond` (20 s of wall time at most).
 fn eventually(k: &Kubectl, args: &[&str], why: &str, cond: impl Fn(&str) -> bool) -> Step {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -642,39 +625,7 @@ fn every_kubectl_version_deletes_with_each_cascade() {
         speed: 20.0,
         ..kq_sim::ClusterConfig::default()
     });
-    let versions = kubectl_binaries();
-    let started = Instant::now();
-    let failures: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = versions
-            .iter()
-            .map(|(label, path)| {
-                let k = tc.kubectl(label, path);
-                let ns = format!("gc-{}", label.replace('.', "-"));
-                let dir = tc.dir();
-                s.spawn(move || scenario(&k, dir, &ns).map_err(|e| format!("kubectl {label}: {e}")))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| match h.join() {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e),
-                Err(_) => Some("a kubectl scenario panicked".to_string()),
-            })
-            .collect()
-    });
-    eprintln!(
-        "{} kubectl versions checked in {:?}",
-        versions.len(),
-        started.elapsed()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {} kubectl versions failed:\n\n{}",
-        failures.len(),
-        versions.len(),
-        failures.join("\n\n")
-    );
+    on_every_kubectl(&tc, "gc", |k, ns| scenario(k, tc.dir(), ns));
 }
 
 // ----- the DELETE request itself -----------------------------------------------------------

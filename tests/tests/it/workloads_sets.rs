@@ -11,7 +11,8 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Event, Pod, Taint};
 use kq_sim::{ClusterConfig, NodeTemplate};
-use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries};
+use kq_tests::check::{Step, has, has_row, has_words, lacks, ok};
+use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries, on_every_kubectl};
 use serde_json::{Value, json};
 
 fn secs(n: u64) -> Duration {
@@ -735,56 +736,6 @@ fn daemonset_runs_one_pod_per_eligible_node_and_rolls_one_at_a_time() {
 // ---------------------------------------------------------------------------------------------
 // Real kubectl, every installed version, each in its own namespace.
 
-type Step = Result<(), String>;
-
-fn ok(run: &Run) -> Step {
-    if run.ok() {
-        Ok(())
-    } else {
-        Err(format!("expected success: {run}"))
-    }
-}
-
-fn has(run: &Run, text: &str, why: &str) -> Step {
-    if run.stdout.contains(text) || run.stderr.contains(text) {
-        Ok(())
-    } else {
-        Err(format!("{why}: expected to see {text:?} in {run}"))
-    }
-}
-
-/// Like [`has`], with every run of whitespace (kubectl's tab alignment) read as one space.
-fn has_words(run: &Run, text: &str, why: &str) -> Step {
-    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let want = norm(text);
-    if norm(&run.stdout).contains(&want) {
-        Ok(())
-    } else {
-        Err(format!("{why}: expected to see {want:?} in {run}"))
-    }
-}
-
-fn lacks(run: &Run, text: &str, why: &str) -> Step {
-    if run.stdout.contains(text) || run.stderr.contains(text) {
-        Err(format!("{why}: did not expect {text:?} in {run}"))
-    } else {
-        Ok(())
-    }
-}
-
-/// Does some line of stdout consist of these whitespace-separated words in order?
-fn has_row(run: &Run, words: &[&str], why: &str) -> Step {
-    let found = run.stdout.lines().any(|l| {
-        let cols: Vec<&str> = l.split_whitespace().collect();
-        cols.len() >= words.len() && cols[..words.len()] == *words
-    });
-    if found {
-        Ok(())
-    } else {
-        Err(format!("{why}: expected a row starting {words:?} in {run}"))
-    }
-}
-
 fn header_line(run: &Run, line: &str) -> Vec<String> {
     run.stdout
         .lines()
@@ -840,8 +791,8 @@ spec:
     )
 }
 
-fn kubectl_flow(tc: &TestCluster, k: &Kubectl) -> Step {
-    let ns = format!("sets-{}", k.label.replace('.', "-"));
+/// The StatefulSet and DaemonSet flow for one kubectl, in its own namespace `ns`.
+fn kubectl_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
     ok(&k.run(&["create", "namespace", &ns]))?;
     let file = tc.dir().join(format!("{ns}.yaml"));
     std::fs::write(&file, manifest(&ns)).map_err(|e| e.to_string())?;
@@ -1104,26 +1055,7 @@ fn kubectl_drives_statefulsets_and_daemonsets_on_every_version() {
         speed: 20.0,
         ..ClusterConfig::default()
     });
-    let bins = kubectl_binaries();
-    let results: Vec<(String, Step)> = std::thread::scope(|s| {
-        let handles: Vec<_> = bins
-            .iter()
-            .map(|(label, path)| {
-                let k = tc.kubectl(label, path);
-                let tc = &tc;
-                s.spawn(move || (k.label.clone(), kubectl_flow(tc, &k)))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a kubectl flow thread"))
-            .collect()
-    });
-    let failures: Vec<String> = results
-        .iter()
-        .filter_map(|(l, r)| r.as_ref().err().map(|e| format!("kubectl {l}: {e}")))
-        .collect();
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    on_every_kubectl(&tc, "sets", |k, ns| kubectl_flow(&tc, k, ns));
 }
 
 #[test]
