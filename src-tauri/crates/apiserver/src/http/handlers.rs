@@ -606,50 +606,6 @@ pub(crate) async fn subresource(
     }
 }
 
-/// Which container a log request means (`validateContainer` in the pod registry).
-fn pick_container(pod: &Value, requested: Option<&str>) -> Result<String> {
-    let name = kinds::name_of(pod);
-    let names = |list: &str| -> Vec<String> {
-        pod.pointer(&format!("/spec/{list}"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
-            .collect()
-    };
-    let containers = names("containers");
-    let all: Vec<String> = names("initContainers")
-        .into_iter()
-        .chain(containers.clone())
-        .chain(names("ephemeralContainers"))
-        .collect();
-    match requested.filter(|c| !c.is_empty()) {
-        Some(c) if all.iter().any(|n| n == c) => Ok(c.to_string()),
-        Some(c) => Err(Error::BadRequest(format!(
-            "container {c} is not valid for pod {name}"
-        ))),
-        None => {
-            if let Some(d) = pod
-                .pointer("/metadata/annotations/kubectl.kubernetes.io~1default-container")
-                .and_then(Value::as_str)
-                && all.iter().any(|n| n == d)
-            {
-                return Ok(d.to_string());
-            }
-            match containers.as_slice() {
-                [one] => Ok(one.clone()),
-                [] => Err(Error::BadRequest(format!(
-                    "a container name must be specified for pod {name}"
-                ))),
-                _ => Err(Error::BadRequest(format!(
-                    "a container name must be specified for pod {name}, choose one of: [{}]",
-                    all.join(" ")
-                ))),
-            }
-        }
-    }
-}
-
 /// The kubelet's `validateContainerLogStatus`: which attempt's logs exist, or why none do.
 fn log_source(pod: &Value, container: &str, previous: bool) -> Result<bool> {
     let name = kinds::name_of(pod);
@@ -745,7 +701,7 @@ async fn logs(state: &ApiState, req: &Req, ns: &str, name: &str) -> Result<hyper
     let pod = store
         .get_raw(&kinds::pod::KIND, ns, name)
         .ok_or_else(|| Error::not_found("", "pods", name))?;
-    let container = pick_container(&pod, req.q("container"))?;
+    let container = kinds::pod::request_container(&pod, req.q("container"))?;
     let previous = req.q_bool("previous");
     let follow = req.q_bool("follow");
     let timestamps = req.q_bool("timestamps");
@@ -1007,20 +963,30 @@ mod tests {
     #[test]
     fn container_choice() {
         let one = pod(&["c"], json!({}));
-        assert_eq!(pick_container(&one, None).unwrap(), "c");
+        let pick = kinds::pod::request_container;
+        assert_eq!(pick(&one, None).unwrap(), "c");
         let two = pod(&["a", "b"], json!({}));
         assert_eq!(
-            pick_container(&two, None).unwrap_err().to_string(),
+            pick(&two, None).unwrap_err().to_string(),
             "a container name must be specified for pod web, choose one of: [a b]"
         );
         assert_eq!(
-            pick_container(&two, Some("z")).unwrap_err().to_string(),
+            pick(&two, Some("z")).unwrap_err().to_string(),
             "container z is not valid for pod web"
         );
+        // kubectl applies kubectl.kubernetes.io/default-container itself; the API server
+        // does not, so a client that leaves the container out still gets the list.
         let mut annotated = two.clone();
         annotated["metadata"]["annotations"] =
             json!({"kubectl.kubernetes.io/default-container": "b"});
-        assert_eq!(pick_container(&annotated, None).unwrap(), "b");
+        assert!(pick(&annotated, None).is_err());
+        let mut with_init = two.clone();
+        with_init["spec"]["initContainers"] = json!([{"name": "setup"}]);
+        assert_eq!(
+            pick(&with_init, None).unwrap_err().to_string(),
+            "a container name must be specified for pod web, choose one of: [setup a b]"
+        );
+        assert_eq!(pick(&with_init, Some("setup")).unwrap(), "setup");
     }
 
     #[test]

@@ -309,62 +309,10 @@ fn pod_of(c: &Controllers, ns: &str, name: &str) -> StreamResult<Arc<Value>> {
         .ok_or_else(|| Error::not_found("", "pods", name))
 }
 
-fn names(pod: &Value, field: &str) -> Vec<String> {
-    pod.pointer(&format!("/spec/{field}"))
-        .and_then(Value::as_array)
-        .map(|cs| {
-            cs.iter()
-                .filter_map(|c| c.get("name").and_then(Value::as_str))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The container a request is for, with the API server's texts (`streamLocation`).
-fn container_for(pod: &Value, req: &StreamRequest) -> StreamResult<String> {
-    let name = &req.pod;
-    let containers = names(pod, "containers");
-    match req.container.as_deref().filter(|c| !c.is_empty()) {
-        None => match containers.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => Err(Error::BadRequest(format!(
-                "a container name must be specified for pod {name}"
-            ))),
-            many => {
-                let mut msg = format!(
-                    "a container name must be specified for pod {name}, choose one of: [{}]",
-                    many.join(" ")
-                );
-                let init = names(pod, "initContainers");
-                if !init.is_empty() {
-                    msg.push_str(&format!(
-                        " or one of the init containers: [{}]",
-                        init.join(" ")
-                    ));
-                }
-                Err(Error::BadRequest(msg))
-            }
-        },
-        Some(c) => {
-            let known = ["containers", "initContainers", "ephemeralContainers"]
-                .iter()
-                .any(|f| names(pod, f).iter().any(|n| n == c));
-            if known {
-                Ok(c.to_string())
-            } else {
-                Err(Error::BadRequest(format!(
-                    "container {c} is not valid for pod {name}"
-                )))
-            }
-        }
-    }
-}
-
 /// The running container a request reaches, or the kubelet's refusal.
 fn find(c: &Controllers, req: &StreamRequest, attach: bool) -> StreamResult<Arc<Running>> {
     let pod = pod_of(c, &req.namespace, &req.pod)?;
-    let container = container_for(&pod, req)?;
+    let container = kinds::pod::request_container(&pod, req.container.as_deref())?;
     if kinds::str_at(&pod, "/spec/nodeName").is_empty() {
         return Err(Error::BadRequest(format!(
             "pod {} does not have a host assigned",

@@ -8,14 +8,13 @@
 
 use std::collections::BTreeMap;
 
-use futures::{Stream, StreamExt, future};
+use futures::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::watcher::{self, watcher};
 
 use super::TrackerInput;
 use super::watch::WatchInput;
-use crate::connect::classify_watcher_error;
 
 /// One change to the namespace's Services or EndpointSlices.
 #[derive(Debug, Clone)]
@@ -97,8 +96,7 @@ impl ServiceObjects {
     }
 }
 
-/// One kind's watcher stream as tracker inputs (a list after a (re)start becomes one
-/// `*Listed`; an expired watch is skipped, the watcher re-lists by itself).
+/// One kind's watcher stream as the services tracker's inputs.
 fn inputs<K, S>(
     stream_name: &'static str,
     applied: fn(K) -> ServiceInput,
@@ -109,35 +107,13 @@ fn inputs<K, S>(
 where
     S: Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
 {
-    stream
-        .scan(None::<Vec<K>>, move |buffer, item| {
-            let out = match item {
-                Ok(watcher::Event::Init) => {
-                    *buffer = Some(Vec::new());
-                    None
-                }
-                Ok(watcher::Event::InitApply(o)) => {
-                    buffer.get_or_insert_with(Vec::new).push(o);
-                    None
-                }
-                Ok(watcher::Event::InitDone) => Some(WatchInput::Input(TrackerInput::Services(
-                    listed(buffer.take().unwrap_or_default()),
-                ))),
-                Ok(watcher::Event::Apply(o)) => {
-                    Some(WatchInput::Input(TrackerInput::Services(applied(o))))
-                }
-                Ok(watcher::Event::Delete(o)) => {
-                    Some(WatchInput::Input(TrackerInput::Services(deleted(o))))
-                }
-                Err(watcher::Error::WatchError(s)) if s.code == 410 => None,
-                Err(e) => Some(WatchInput::Failed {
-                    stream: stream_name,
-                    error: classify_watcher_error(&e),
-                }),
-            };
-            future::ready(Some(out))
-        })
-        .filter_map(future::ready)
+    super::watch::tracker_inputs(
+        stream_name,
+        move |o| TrackerInput::Services(applied(o)),
+        move |o| TrackerInput::Services(deleted(o)),
+        move |list| TrackerInput::Services(listed(list)),
+        stream,
+    )
 }
 
 /// Watches the Services and EndpointSlices of `namespace` through `client`, without

@@ -117,38 +117,36 @@ pub fn watch_namespace(
     merge_watch_streams(pods, events)
 }
 
-/// Turns one workload kind's watcher stream into tracker inputs (a list after a (re)start
-/// becomes one [`TrackerInput::WorkloadsListed`]). An expired watch (`410 Gone`) is skipped: the
-/// watcher re-lists by itself.
-pub fn workload_inputs<K, S>(
-    kind: WorkloadKind,
+/// Turns one kind's watcher stream into tracker inputs: a list after a (re)start becomes one
+/// `listed` input, each later change one `applied` or `deleted`. An expired watch (`410 Gone`)
+/// is skipped: the watcher re-lists by itself. Any other failure is reported on
+/// `stream_name`.
+pub(crate) fn tracker_inputs<K, S>(
     stream_name: &'static str,
-    wrap: fn(K) -> WorkloadObject,
+    applied: impl Fn(K) -> TrackerInput,
+    deleted: impl Fn(K) -> TrackerInput,
+    listed: impl Fn(Vec<K>) -> TrackerInput,
     stream: S,
 ) -> impl Stream<Item = WatchInput>
 where
     S: Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
 {
     stream
-        .scan(None::<Vec<WorkloadObject>>, move |buffer, item| {
+        .scan(None::<Vec<K>>, move |buffer, item| {
             let out = match item {
                 Ok(watcher::Event::Init) => {
                     *buffer = Some(Vec::new());
                     None
                 }
                 Ok(watcher::Event::InitApply(o)) => {
-                    buffer.get_or_insert_with(Vec::new).push(wrap(o));
+                    buffer.get_or_insert_with(Vec::new).push(o);
                     None
                 }
-                Ok(watcher::Event::InitDone) => Some(WatchInput::Input(
-                    TrackerInput::WorkloadsListed(kind, buffer.take().unwrap_or_default()),
-                )),
-                Ok(watcher::Event::Apply(o)) => {
-                    Some(WatchInput::Input(TrackerInput::WorkloadApplied(wrap(o))))
+                Ok(watcher::Event::InitDone) => {
+                    Some(WatchInput::Input(listed(buffer.take().unwrap_or_default())))
                 }
-                Ok(watcher::Event::Delete(o)) => {
-                    Some(WatchInput::Input(TrackerInput::WorkloadDeleted(wrap(o))))
-                }
+                Ok(watcher::Event::Apply(o)) => Some(WatchInput::Input(applied(o))),
+                Ok(watcher::Event::Delete(o)) => Some(WatchInput::Input(deleted(o))),
                 Err(watcher::Error::WatchError(s)) if s.code == 410 => None,
                 Err(e) => Some(WatchInput::Failed {
                     stream: stream_name,
@@ -158,6 +156,28 @@ where
             future::ready(Some(out))
         })
         .filter_map(future::ready)
+}
+
+/// Turns one workload kind's watcher stream into tracker inputs (a list after a (re)start
+/// becomes one [`TrackerInput::WorkloadsListed`]).
+pub fn workload_inputs<K, S>(
+    kind: WorkloadKind,
+    stream_name: &'static str,
+    wrap: fn(K) -> WorkloadObject,
+    stream: S,
+) -> impl Stream<Item = WatchInput>
+where
+    S: Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
+{
+    tracker_inputs(
+        stream_name,
+        move |o| TrackerInput::WorkloadApplied(wrap(o)),
+        move |o| TrackerInput::WorkloadDeleted(wrap(o)),
+        move |list: Vec<K>| {
+            TrackerInput::WorkloadsListed(kind, list.into_iter().map(wrap).collect())
+        },
+        stream,
+    )
 }
 
 /// Watches the workloads of `namespace` (Deployments, ReplicaSets, StatefulSets, DaemonSets,

@@ -374,7 +374,13 @@ fn prepare(
     } else {
         query.get("command").cloned().unwrap_or_default()
     };
-    let container = resolve_container(&pod, &name, query.get("container").and_then(|v| v.first()))?;
+    let container = kinds::pod::request_container(
+        &pod,
+        query
+            .get("container")
+            .and_then(|v| v.first())
+            .map(String::as_str),
+    )?;
     if kinds::str_at(&pod, "/spec/nodeName").is_empty() {
         return Err(Error::BadRequest(format!(
             "pod {name} does not have a host assigned"
@@ -471,57 +477,6 @@ fn prepare(
             });
             Ok(websocket::response_101(&key, &chosen))
         }
-    }
-}
-
-/// The apiserver's container choice (`streamLocation`): the named one must exist; none named
-/// is fine only for a single-container pod.
-fn resolve_container(pod: &Value, name: &str, asked: Option<&String>) -> Result<String, Error> {
-    let names = |path: &str| -> Vec<String> {
-        pod.pointer(path)
-            .and_then(Value::as_array)
-            .map(|cs| {
-                cs.iter()
-                    .filter_map(|c| c.get("name").and_then(Value::as_str))
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let containers = names("/spec/containers");
-    match asked.filter(|c| !c.is_empty()) {
-        Some(c) => {
-            let known = containers.contains(c)
-                || names("/spec/initContainers").contains(c)
-                || names("/spec/ephemeralContainers").contains(c);
-            if known {
-                Ok(c.clone())
-            } else {
-                Err(Error::BadRequest(format!(
-                    "container {c} is not valid for pod {name}"
-                )))
-            }
-        }
-        None => match containers.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => Err(Error::BadRequest(format!(
-                "a container name must be specified for pod {name}"
-            ))),
-            many => {
-                let mut text = format!(
-                    "a container name must be specified for pod {name}, choose one of: [{}]",
-                    many.join(" ")
-                );
-                let inits = names("/spec/initContainers");
-                if !inits.is_empty() {
-                    text.push_str(&format!(
-                        " or one of the init containers: [{}]",
-                        inits.join(" ")
-                    ));
-                }
-                Err(Error::BadRequest(text))
-            }
-        },
     }
 }
 
