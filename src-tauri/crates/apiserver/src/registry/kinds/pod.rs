@@ -852,6 +852,46 @@ pub fn print_pod(pod: &Pod, now: Timestamp) -> Vec<Value> {
     ]
 }
 
+/// The container a log, exec or attach request means (`validateContainer` in the pod
+/// registry, which `LogLocation` and `streamLocation` share): a named one must be one of the
+/// pod's init, regular or ephemeral containers; without a name only a pod with a single
+/// regular container has an answer. Defaults such as `kubectl.kubernetes.io/default-container`
+/// are kubectl's, applied before it asks.
+pub fn request_container(pod: &Value, requested: Option<&str>) -> crate::Result<String> {
+    let name = super::name_of(pod);
+    let names = |list: &str| -> Vec<String> {
+        pod.pointer(&format!("/spec/{list}"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
+            .collect()
+    };
+    let containers = names("containers");
+    // podutil.VisitContainers' order: init containers, containers, ephemeral containers.
+    let all: Vec<String> = names("initContainers")
+        .into_iter()
+        .chain(containers.iter().cloned())
+        .chain(names("ephemeralContainers"))
+        .collect();
+    match requested.filter(|c| !c.is_empty()) {
+        Some(c) if all.iter().any(|n| n == c) => Ok(c.to_string()),
+        Some(c) => Err(crate::Error::BadRequest(format!(
+            "container {c} is not valid for pod {name}"
+        ))),
+        None => match containers.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(crate::Error::BadRequest(format!(
+                "a container name must be specified for pod {name}"
+            ))),
+            _ => Err(crate::Error::BadRequest(format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                all.join(" ")
+            ))),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -950,45 +990,5 @@ mod tests {
             e.to_string().contains("+ \tRestartPolicy: \"Never\","),
             "{e}"
         );
-    }
-}
-
-/// The container a log, exec or attach request means (`validateContainer` in the pod
-/// registry, which `LogLocation` and `streamLocation` share): a named one must be one of the
-/// pod's init, regular or ephemeral containers; without a name only a pod with a single
-/// regular container has an answer. Defaults such as `kubectl.kubernetes.io/default-container`
-/// are kubectl's, applied before it asks.
-pub fn request_container(pod: &Value, requested: Option<&str>) -> crate::Result<String> {
-    let name = super::name_of(pod);
-    let names = |list: &str| -> Vec<String> {
-        pod.pointer(&format!("/spec/{list}"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
-            .collect()
-    };
-    let containers = names("containers");
-    // podutil.VisitContainers' order: init containers, containers, ephemeral containers.
-    let all: Vec<String> = names("initContainers")
-        .into_iter()
-        .chain(containers.iter().cloned())
-        .chain(names("ephemeralContainers"))
-        .collect();
-    match requested.filter(|c| !c.is_empty()) {
-        Some(c) if all.iter().any(|n| n == c) => Ok(c.to_string()),
-        Some(c) => Err(crate::Error::BadRequest(format!(
-            "container {c} is not valid for pod {name}"
-        ))),
-        None => match containers.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => Err(crate::Error::BadRequest(format!(
-                "a container name must be specified for pod {name}"
-            ))),
-            _ => Err(crate::Error::BadRequest(format!(
-                "a container name must be specified for pod {name}, choose one of: [{}]",
-                all.join(" ")
-            ))),
-        },
     }
 }
