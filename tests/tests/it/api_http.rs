@@ -411,6 +411,36 @@ async fn bad_requests_get_the_real_status() {
     )
     .await;
     r.status(400, "BadRequest", "pod ok does not have a host assigned");
+    // A pod on a node, asked without an upgrade: kube-apiserver's upgrade-aware proxy refuses
+    // with a status, after the pod and container checks.
+    let bound = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bound"},
+        "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "nginx"}]}});
+    send(
+        &client,
+        "POST",
+        pods,
+        &[("content-type", "application/json")],
+        serde_json::to_vec(&bound).unwrap(),
+    )
+    .await;
+    send(
+        &client,
+        "GET",
+        &format!("{pods}/bound/exec?command=ls&stdout=true"),
+        &[],
+        vec![],
+    )
+    .await
+    .status(400, "BadRequest", "Upgrade request required");
+    send(
+        &client,
+        "GET",
+        &format!("{pods}/bound/exec?command=ls&stdout=true&container=x"),
+        &[],
+        vec![],
+    )
+    .await
+    .status(400, "BadRequest", "container x is not valid for pod bound");
     send(
         &client,
         "DELETE",

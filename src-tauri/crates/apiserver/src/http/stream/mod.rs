@@ -261,15 +261,16 @@ fn prepare(
         return Err(Error::MethodNotAllowed);
     }
     let transport = if header_has_token(&req, "upgrade", "websocket") {
-        Transport::WebSocket
+        Some(Transport::WebSocket)
     } else if header_has_token(&req, "upgrade", "spdy/3.1") {
-        Transport::Spdy
+        Some(Transport::Spdy)
     } else {
-        // kube-apiserver's upgrade-aware proxy hands a plain request to the kubelet, which
-        // refuses it: there is nothing to stream over.
-        return Ok(text_response(400, "Upgrade request required\n"));
+        None
     };
-    if matches!(transport, Transport::WebSocket) && !state.limits.websocket_streams {
+    // kube-apiserver finds the pod, its container and its node first; a request without an
+    // upgrade then stops at its upgrade-aware proxy (`UpgradeRequired`) as a BadRequest status.
+    let upgrade_required = || Error::BadRequest("Upgrade request required".into());
+    if matches!(transport, Some(Transport::WebSocket)) && !state.limits.websocket_streams {
         return Ok(text_response(
             400,
             "WebSocket streaming is switched off on this server\n",
@@ -282,9 +283,9 @@ fn prepare(
         .store
         .get_raw(pods, &ns, &name)
         .ok_or_else(|| Error::not_found("", "pods", &name))?;
-    let Some(streams) = state.streams.clone() else {
-        return Err(Error::Internal(format!("no kubelet is serving pod {name}")));
-    };
+    // No kubelet answers (a cluster started without its node side): kube-apiserver's failed
+    // dial to the node, after its own checks.
+    let no_kubelet = || Error::Internal(format!("no kubelet is serving pod {name}"));
 
     if sub == "portforward" {
         if kinds::str_at(&pod, "/spec/nodeName").is_empty() {
@@ -292,6 +293,8 @@ fn prepare(
                 "pod {name} does not have a host assigned"
             )));
         }
+        let transport = transport.ok_or_else(upgrade_required)?;
+        let streams = state.streams.clone().ok_or_else(no_kubelet)?;
         let spec = PortForwardSpec {
             namespace: ns,
             pod: name,
@@ -386,6 +389,8 @@ fn prepare(
             "pod {name} does not have a host assigned"
         )));
     }
+    let transport = transport.ok_or_else(upgrade_required)?;
+    let streams = state.streams.clone().ok_or_else(no_kubelet)?;
     if !stdin && !stdout && !stderr {
         // The kubelet's own refusal (`remotecommand.NewOptions`), plain text.
         return Ok(text_response(
