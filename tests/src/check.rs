@@ -9,7 +9,9 @@
 //! columns on two spaces, `header_words` on any whitespace; `has_line` looks within one line,
 //! `has_words` across the whole output), so a test's expectation never changes silently.
 
-use crate::cluster::Run;
+use std::time::{Duration, Instant};
+
+use crate::cluster::{Kubectl, Run};
 
 /// One step of a kubectl scenario: `Err` carries what went wrong, for the failure report.
 pub type Step = Result<(), String>;
@@ -138,4 +140,70 @@ pub fn header_words(run: &Run, cols: &[&str], why: &str) -> Step {
 /// `cond` holds; otherwise the error `why` builds.
 pub fn expect(cond: bool, why: impl FnOnce() -> String) -> Step {
     if cond { Ok(()) } else { Err(why()) }
+}
+
+/// Run `args` again, `pause` apart, until `check` passes; after `limit` of real time the
+/// last check's error is the answer. Every read is bounded by kubectl's own 60 s limit.
+pub fn retry_until(
+    k: &Kubectl,
+    args: &[&str],
+    limit: Duration,
+    pause: Duration,
+    check: impl Fn(&Run) -> Step,
+) -> Step {
+    let start = Instant::now();
+    loop {
+        let r = k.run(args);
+        match check(&r) {
+            Ok(()) => return Ok(()),
+            Err(e) if start.elapsed() > limit => return Err(e),
+            Err(_) => std::thread::sleep(pause),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(code: i32, stdout: &str) -> Run {
+        Run {
+            cmd: "kubectl get pods".into(),
+            code,
+            stdout: stdout.into(),
+            stderr: String::new(),
+        }
+    }
+
+    const TABLE: &str = "NAME   READY   STATUS    RESTARTS   AGE\n\
+                         web    1/1     Running   0          5s\n";
+
+    #[test]
+    fn rows_match_leading_words_only() {
+        let r = run(0, TABLE);
+        assert!(has_row(&r, &["web", "1/1", "Running"], "row").is_ok());
+        assert!(has_row(&r, &["1/1", "Running"], "not leading").is_err());
+        assert!(has_line(&r, "1/1 Running", "inside a line").is_ok());
+        assert!(has_words(&r, "AGE web", "across lines").is_ok());
+        assert!(has_line(&r, "AGE web", "not across lines").is_err());
+    }
+
+    #[test]
+    fn the_two_header_checks_split_columns_differently() {
+        let r = run(0, "NAME   LAST SCHEDULE   AGE\n");
+        assert!(header(&r, &["NAME", "LAST SCHEDULE", "AGE"], "two spaces").is_ok());
+        assert!(header_words(&r, &["NAME", "LAST", "SCHEDULE", "AGE"], "words").is_ok());
+        assert!(header_words(&r, &["NAME", "LAST SCHEDULE", "AGE"], "words").is_err());
+    }
+
+    #[test]
+    fn exit_codes_and_texts() {
+        let failed = run(1, "Error from server (NotFound): pods \"x\" not found\n");
+        assert!(ok(&failed).is_err());
+        assert!(fails_with(&failed, "NotFound", "refused").is_ok());
+        assert!(fails_with(&run(0, "NotFound"), "NotFound", "succeeded").is_err());
+        assert!(lacks(&failed, "Running", "absent").is_ok());
+        assert!(equals(&run(0, "nginx:1.27\n"), "nginx:1.27", "trimmed").is_ok());
+        assert!(equals(&run(1, "nginx:1.27\n"), "nginx:1.27", "failed").is_err());
+    }
 }

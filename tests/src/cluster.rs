@@ -175,43 +175,30 @@ pub fn kubectl_binaries() -> Vec<(String, PathBuf)> {
     found
 }
 
-/// Run `scenario` on every installed kubectl at once (see [`on_kubectls`]), print how long
-/// it took, and fail the test with every version's error when any version failed.
+/// Run `scenario` on every installed kubectl at once; see [`on_kubectls`].
 pub fn on_every_kubectl(
     tc: &TestCluster,
     prefix: &str,
     scenario: impl Fn(&Kubectl, &str) -> Step + Sync,
 ) {
-    let versions = kubectl_binaries();
-    let started = Instant::now();
-    let failures = on_kubectls(tc, &versions, prefix, scenario);
-    eprintln!(
-        "{} kubectl versions checked in {:?}",
-        versions.len(),
-        started.elapsed()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {} kubectl versions failed:\n\n{}",
-        failures.len(),
-        versions.len(),
-        failures.join("\n\n")
-    );
+    on_kubectls(tc, &kubectl_binaries(), prefix, scenario);
 }
 
 /// Run `scenario` once per kubectl in `versions`, each on its own thread against the same
-/// cluster, and return the failures (empty when all passed). Each run gets a kubectl with
-/// its own HOME and a namespace of its own, `<prefix>-<version with dots as dashes>` (for
-/// example `wl-1-30`), so the versions never see each other's objects. A failure reads
-/// `kubectl <version>: <error>`; a scenario that panics counts as a failure.
+/// cluster, print how long they took, and fail the test listing every version that failed.
+/// Each run gets a kubectl with its own HOME and a namespace name of its own,
+/// `<prefix>-<version with dots as dashes>` (for example `wl-1-30`), so the versions never
+/// see each other's objects. A failure reads `kubectl <version>: <error>`; a scenario that
+/// panics counts as a failure (its panic message is printed above the report).
 pub fn on_kubectls(
     tc: &TestCluster,
     versions: &[(String, PathBuf)],
     prefix: &str,
     scenario: impl Fn(&Kubectl, &str) -> Step + Sync,
-) -> Vec<String> {
+) {
+    let started = Instant::now();
     let scenario = &scenario;
-    std::thread::scope(|s| {
+    let failures: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = versions
             .iter()
             .map(|(label, path)| {
@@ -228,7 +215,31 @@ pub fn on_kubectls(
                 Err(_) => Some("a kubectl scenario panicked".to_string()),
             })
             .collect()
-    })
+    });
+    eprintln!(
+        "{} kubectl versions checked in {:?}",
+        versions.len(),
+        started.elapsed()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} kubectl versions failed:\n\n{}",
+        failures.len(),
+        versions.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Move the paused clock one virtual second at a time until `done` holds, and return how
+/// many seconds that took; panics after `limit` seconds.
+pub fn advance_until(tc: &TestCluster, limit: u64, mut done: impl FnMut() -> bool) -> u64 {
+    for s in 0..=limit {
+        if done() {
+            return s;
+        }
+        tc.cluster().advance(Duration::from_secs(1));
+    }
+    panic!("not reached within {limit} s of virtual time");
 }
 
 /// One kubectl binary pointed at a test cluster.
@@ -350,5 +361,42 @@ pub fn wait_with_limit(mut child: Child, limit: Duration) -> Output {
         status,
         stdout: t1.join().unwrap_or_default(),
         stderr: t2.join().unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The runner must report a failing version: a scenario that always fails fails the test.
+    #[test]
+    #[should_panic(expected = "kubectl versions failed")]
+    fn a_failing_scenario_fails_the_run() {
+        let tc = TestCluster::start_with(ClusterConfig {
+            controllers: false,
+            ..ClusterConfig::default()
+        });
+        on_every_kubectl(&tc, "fail", |_, ns| Err(format!("always fails in {ns}")));
+    }
+
+    /// Each version gets its own HOME and a namespace named after it.
+    #[test]
+    fn each_version_gets_its_own_namespace() {
+        let tc = TestCluster::start_with(ClusterConfig {
+            controllers: false,
+            ..ClusterConfig::default()
+        });
+        let seen = std::sync::Mutex::new(Vec::new());
+        on_every_kubectl(&tc, "ns", |k, ns| {
+            let want = format!("ns-{}", k.label.replace('.', "-"));
+            seen.lock().map_err(|e| e.to_string())?.push(ns.to_string());
+            if ns == want {
+                Ok(())
+            } else {
+                Err(format!("namespace {ns}, expected {want}"))
+            }
+        });
+        let seen = seen.into_inner().unwrap_or_default();
+        assert_eq!(seen.len(), kubectl_binaries().len(), "{seen:?}");
     }
 }

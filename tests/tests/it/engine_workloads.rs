@@ -11,7 +11,6 @@
 //! - a whole mission session naming a Deployment: the session watches the workloads, pushes
 //!   their views, and solves once the learner's fix rolls out.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -19,20 +18,16 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kq_engine::ipc::SessionUpdate;
-use kq_engine::mission::{
-    Check, Objective, ObjectiveStatus, Snapshot, WorkloadRef, evaluate_with, load_mission,
-};
+use kq_engine::mission::{Check, Objective, ObjectiveStatus, Snapshot, WorkloadRef, evaluate_with};
 use kq_engine::pipeline::{
     PipelineChange, PipelineTracker, RevisionRole, StageState, TrackerInput, WorkloadKind,
     WorkloadObject, WorkloadView,
 };
-use kq_engine::progress::JsonFileStore;
-use kq_engine::session::{
-    ClusterKind, SessionConfig, StoreRecorder, apply_yaml, run_session, start_mission,
-};
+use kq_engine::session::apply_yaml;
 use kq_sim::kinds;
 use kq_sim::store::{PatchKind, WriteOptions};
-use kq_tests::cluster::{TestCluster, kube_client, kubectl_binaries};
+use kq_tests::cluster::{TestCluster, advance_until, kube_client, kubectl_binaries};
+use kq_tests::session::{start_session, wait_for};
 use kube::Api;
 use kube::api::ListParams;
 use serde_json::{Value, json};
@@ -220,16 +215,6 @@ impl Seen {
             .map(|r| (r.status, r.reason))
             .collect()
     }
-}
-
-fn advance_until(tc: &TestCluster, limit: u64, mut done: impl FnMut() -> bool) {
-    for _ in 0..=limit {
-        if done() {
-            return;
-        }
-        tc.cluster().advance(Duration::from_secs(1));
-    }
-    panic!("not reached within {limit} s of virtual time");
 }
 
 fn deployment_checks() -> Vec<Check> {
@@ -560,36 +545,6 @@ fn deploy_yaml(image: &str) -> String {
     )
 }
 
-/// Receives updates until one satisfies `pred`, advancing the virtual clock by `step` seconds
-/// between polls.
-fn wait_for(
-    tc: &TestCluster,
-    rx: &std::sync::mpsc::Receiver<SessionUpdate>,
-    all: &mut Vec<SessionUpdate>,
-    step: u64,
-    what: &str,
-    pred: impl Fn(&SessionUpdate) -> bool,
-) -> SessionUpdate {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        while let Ok(u) = rx.try_recv() {
-            all.push(u.clone());
-            if pred(&u) {
-                return u;
-            }
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no update with {what} within 30 s; got {:#?}",
-            all.iter().rev().take(5).collect::<Vec<_>>()
-        );
-        if step > 0 {
-            tc.cluster().advance(Duration::from_secs(step));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn stuck_workload(u: &SessionUpdate, reason: &str) -> bool {
     matches!(u, SessionUpdate::Workloads { workloads } if workloads.iter().any(|w| {
         w.kind == WorkloadKind::Deployment && w.applied.reason.as_deref() == Some(reason)
@@ -598,71 +553,30 @@ fn stuck_workload(u: &SessionUpdate, reason: &str) -> bool {
 
 #[test]
 fn a_session_on_a_deployment_shows_its_pods_and_its_deadline_then_solves_after_the_fix() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let lesson = dir.path().join("01-stuck-rollout");
-    for (rel, text) in [
-        ("mission.md", MISSION.to_owned()),
-        ("manifests/web.yaml", deploy_yaml("nginx:1.99")),
-        ("solution/web.yaml", deploy_yaml("nginx:1.27")),
-        (
-            "debrief.md",
-            "# Debrief\n\n## What happened\n\nA bad tag.\n".to_owned(),
-        ),
-    ] {
-        let path = lesson.join(rel);
-        std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
-    let mission = load_mission(&lesson).unwrap_or_else(|e| panic!("the lesson loads: {e}"));
-    let tc = TestCluster::paused();
-    let session_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a runtime for the session");
-    let client = session_rt.block_on(kube_client(tc.cluster()));
-    session_rt
-        .block_on(start_mission(&client, &mission, ClusterKind::Embedded))
-        .unwrap_or_else(|e| panic!("the mission starts: {e}"));
-    tc.cluster().settle();
-    let ns = mission.namespace();
-    let clock = Arc::clone(tc.cluster().clock());
-    let (tx, rx) = std::sync::mpsc::channel();
-    let progress = dir.path().join("progress.json");
-    let (m, c, n) = (mission.clone(), client.clone(), ns.clone());
-    let session = session_rt.spawn(async move {
-        let mut recorder = StoreRecorder {
-            store: JsonFileStore::new(&progress),
-        };
-        let config = SessionConfig {
-            clock: Arc::new(move || clock.now()),
-            tick: Duration::from_millis(50),
-            stop_when_solved: true,
-            ..SessionConfig::default()
-        };
-        run_session(c, &m, &n, config, &mut recorder, move |u| {
-            let _ = tx.send(u);
-        })
-        .await
-    });
+    let s = start_session(
+        "01-stuck-rollout",
+        &[
+            ("mission.md", MISSION.to_owned()),
+            ("manifests/web.yaml", deploy_yaml("nginx:1.99")),
+            ("solution/web.yaml", deploy_yaml("nginx:1.27")),
+            (
+                "debrief.md",
+                "# Debrief\n\n## What happened\n\nA bad tag.\n".to_owned(),
+            ),
+        ],
+    );
+    let (tc, rx, client, ns, session_rt) = (&s.tc, &s.rx, &s.client, &s.ns, &s.rt);
     let mut all = Vec::new();
 
     // The new pods appear on the rail as the Deployment's, revision 1, stuck pulling.
-    wait_for(
-        &tc,
-        &rx,
-        &mut all,
-        1,
-        "a stuck pod of deployment/web",
-        |u| {
-            matches!(u, SessionUpdate::Pipeline { change: PipelineChange::Upserted { pipeline } }
+    wait_for(tc, rx, &mut all, 1, "a stuck pod of deployment/web", |u| {
+        matches!(u, SessionUpdate::Pipeline { change: PipelineChange::Upserted { pipeline } }
             if pipeline.owner.as_ref().is_some_and(|o| o.name == "web" && o.revision == Some(1)
                 && o.role == Some(RevisionRole::New))
             && pipeline.stuck_stage().is_some_and(|s| s.id == "pulled"))
-        },
-    );
+    });
     // Its 60 s progress deadline passes.
-    let u = wait_for(&tc, &rx, &mut all, 5, "ProgressDeadlineExceeded", |u| {
+    let u = wait_for(tc, rx, &mut all, 5, "ProgressDeadlineExceeded", |u| {
         stuck_workload(u, "ProgressDeadlineExceeded")
     });
     let SessionUpdate::Workloads { workloads } = u else {
@@ -677,20 +591,16 @@ fn a_session_on_a_deployment_shows_its_pods_and_its_deadline_then_solves_after_t
 
     // The learner's fix, through the editor's Apply.
     let r = session_rt.block_on(apply_yaml(
-        &client,
-        &ns,
+        client,
+        ns,
         "web.yaml",
         &deploy_yaml("nginx:1.27"),
     ));
     assert!(r.ok, "{r:?}");
-    wait_for(&tc, &rx, &mut all, 1, "the solve", |u| {
+    wait_for(tc, rx, &mut all, 1, "the solve", |u| {
         matches!(u, SessionUpdate::Solved { .. })
     });
-    let outcome = session_rt
-        .block_on(async { tokio::time::timeout(Duration::from_secs(10), session).await })
-        .expect("the session ends after the solve")
-        .expect("the session task");
-    assert_eq!(outcome, kq_engine::session::SessionOutcome::Solved);
+    assert_eq!(s.outcome(), kq_engine::session::SessionOutcome::Solved);
     let last_objectives = all
         .iter()
         .rev()

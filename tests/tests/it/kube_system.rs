@@ -16,23 +16,16 @@
 
 use std::io::Write;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kq_sim::ClusterConfig;
-use kq_tests::check::{Step, has, has_row, ok, rows};
+use kq_tests::check::{Step, has, has_row, ok, retry_until, rows};
 use kq_tests::cluster::{Kubectl, Run, TestCluster, on_every_kubectl, wait_with_limit};
 
 /// Retry a read until `check` passes (bounded: 60 s of real time).
 fn eventually(k: &Kubectl, args: &[&str], check: impl Fn(&Run) -> Step) -> Step {
-    let start = Instant::now();
-    loop {
-        let r = k.run(args);
-        match check(&r) {
-            Ok(()) => return Ok(()),
-            Err(e) if start.elapsed() > Duration::from_secs(60) => return Err(e),
-            Err(_) => std::thread::sleep(Duration::from_millis(300)),
-        }
-    }
+    let (limit, pause) = (Duration::from_secs(60), Duration::from_millis(300));
+    retry_until(k, args, limit, pause, check)
 }
 
 /// kubectl's minor version (`1.33` → 33); `path` (the distribution's kubectl) counts as new.

@@ -464,68 +464,27 @@ const WEB_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labe
 #[test]
 fn a_session_checks_http_through_the_service_and_solves_after_the_selector_fix() {
     use kq_engine::ipc::SessionUpdate;
-    use kq_engine::mission::{ObjectiveStatus, load_mission};
-    use kq_engine::progress::JsonFileStore;
-    use kq_engine::session::{
-        ClusterKind, SessionConfig, StoreRecorder, apply_yaml, run_session, start_mission,
-    };
-    use std::sync::Arc;
+    use kq_engine::mission::ObjectiveStatus;
+    use kq_engine::session::apply_yaml;
+    use kq_tests::session::{first_objective, start_session};
 
-    let dir = tempfile::tempdir().expect("temp dir");
-    let lesson = dir.path().join("01-service-typo");
-    for (rel, text) in [
-        ("mission.md", HTTP_MISSION.to_owned()),
-        (
-            "manifests/web.yaml",
-            format!("{}---\n{WEB_POD}", web_service("wbe")),
-        ),
-        ("solution/web.yaml", web_service("web")),
-        (
-            "debrief.md",
-            "# Debrief\n\n## What happened\n\nThe selector had a typo.\n".to_owned(),
-        ),
-    ] {
-        let path = lesson.join(rel);
-        std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
-    let mission = load_mission(&lesson).unwrap_or_else(|e| panic!("the lesson loads: {e}"));
-    let tc = TestCluster::paused();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a runtime for the session");
-    let client = rt.block_on(kq_tests::cluster::kube_client(tc.cluster()));
-    rt.block_on(start_mission(&client, &mission, ClusterKind::Embedded))
-        .unwrap_or_else(|e| panic!("the mission starts: {e}"));
-    tc.cluster().settle();
-    let ns = mission.namespace();
-    let clock = Arc::clone(tc.cluster().clock());
-    let (tx, rx) = std::sync::mpsc::channel();
-    let progress = dir.path().join("progress.json");
-    let (m, c, n) = (mission.clone(), client.clone(), ns.clone());
-    let session = rt.spawn(async move {
-        let mut recorder = StoreRecorder {
-            store: JsonFileStore::new(&progress),
-        };
-        let config = SessionConfig {
-            clock: Arc::new(move || clock.now()),
-            tick: Duration::from_millis(50),
-            stop_when_solved: true,
-            ..SessionConfig::default()
-        };
-        run_session(c, &m, &n, config, &mut recorder, move |u| {
-            let _ = tx.send(u);
-        })
-        .await
-    });
-    let objective = |u: &SessionUpdate| match u {
-        SessionUpdate::Objectives { results, .. } => {
-            results.first().map(|r| (r.status, r.reason.clone()))
-        }
-        _ => None,
-    };
+    let s = start_session(
+        "01-service-typo",
+        &[
+            ("mission.md", HTTP_MISSION.to_owned()),
+            (
+                "manifests/web.yaml",
+                format!("{}---\n{WEB_POD}", web_service("wbe")),
+            ),
+            ("solution/web.yaml", web_service("web")),
+            (
+                "debrief.md",
+                "# Debrief\n\n## What happened\n\nThe selector had a typo.\n".to_owned(),
+            ),
+        ],
+    );
+    let (tc, rx, client, ns, rt) = (&s.tc, &s.rx, &s.client, &s.ns, &s.rt);
+    let objective = first_objective;
     let wait_for = |what: &str, pred: &dyn Fn(&SessionUpdate) -> bool| -> SessionUpdate {
         let deadline = std::time::Instant::now() + Duration::from_secs(40);
         let mut seen = Vec::new();
@@ -556,7 +515,7 @@ fn a_session_checks_http_through_the_service_and_solves_after_the_selector_fix()
             "no endpoints available for service \"web\"".to_string()
         ))
     );
-    let r = rt.block_on(apply_yaml(&client, &ns, "web.yaml", &web_service("web")));
+    let r = rt.block_on(apply_yaml(client, ns, "web.yaml", &web_service("web")));
     assert!(r.ok, "{r:?}");
     let u = wait_for("the page", &|u| {
         objective(u).is_some_and(|(s, _)| s == ObjectiveStatus::Met)
@@ -568,11 +527,7 @@ fn a_session_checks_http_through_the_service_and_solves_after_the_selector_fix()
             "GET / through web got 200".to_string()
         ))
     );
-    let outcome = rt
-        .block_on(async { tokio::time::timeout(Duration::from_secs(10), session).await })
-        .expect("the session ends after the solve")
-        .expect("the session task");
-    assert_eq!(outcome, kq_engine::session::SessionOutcome::Solved);
+    assert_eq!(s.outcome(), kq_engine::session::SessionOutcome::Solved);
 }
 
 /// A NodePort on the node's address, `wget -S` and `--spider`, and curl in the nginx image.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use kq_sim::kinds;
 use kq_sim::store::{DeleteOptions, WriteOptions};
-use kq_tests::cluster::{Kubectl, Run, TestCluster, kubectl_binaries};
+use kq_tests::cluster::{Kubectl, Run, TestCluster, advance_until, kubectl_binaries};
 use serde_json::{Value, json};
 
 const NS: &str = "default";
@@ -74,16 +74,6 @@ fn pod_ip(tc: &TestCluster, name: &str) -> String {
                 .map(str::to_string)
         })
         .unwrap_or_default()
-}
-
-fn advance_until(tc: &TestCluster, limit: u64, mut done: impl FnMut() -> bool) {
-    for _ in 0..=limit {
-        if done() {
-            return;
-        }
-        tc.cluster().advance(Duration::from_secs(1));
-    }
-    panic!("not reached within {limit} s of virtual time");
 }
 
 fn conditions(slice: &Value) -> Vec<Value> {

@@ -10,7 +10,7 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kq_sim::ClusterConfig;
 use kq_sim::store::WriteOptions;
-use kq_tests::check::{Step, has, has_line, has_row, header, ok};
+use kq_tests::check::{Step, has, has_line, has_row, header, ok, retry_until};
 use kq_tests::cluster::{Kubectl, Run, TestCluster, on_every_kubectl};
 use serde_json::{Value, json};
 
@@ -1171,15 +1171,8 @@ fn forbid_skips_a_schedule_while_the_previous_job_runs() {
 
 /// Retry a read until `check` passes (the cluster runs at 20× real time meanwhile).
 fn eventually(k: &Kubectl, args: &[&str], check: impl Fn(&Run) -> Step) -> Step {
-    let start = std::time::Instant::now();
-    loop {
-        let r = k.run(args);
-        match check(&r) {
-            Ok(()) => return Ok(()),
-            Err(e) if start.elapsed() > Duration::from_secs(30) => return Err(e),
-            Err(_) => std::thread::sleep(Duration::from_millis(200)),
-        }
-    }
+    let (limit, pause) = (Duration::from_secs(30), Duration::from_millis(200));
+    retry_until(k, args, limit, pause, check)
 }
 
 fn failing_job(ns: &str) -> String {
@@ -1212,7 +1205,7 @@ fn kubectl_batch_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
         k.run(&a)
     };
-    ok(&k.run(&["create", "namespace", &ns]))?;
+    ok(&k.run(&["create", "namespace", ns]))?;
 
     // A Job that succeeds.
     let r = run(&[
@@ -1269,7 +1262,7 @@ fn kubectl_batch_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
 
     // A Job that fails: backoffLimit 1, two pods, BackoffLimitExceeded.
     let file = tc.dir().join(format!("{ns}-boom.yaml"));
-    std::fs::write(&file, failing_job(&ns)).map_err(|e| e.to_string())?;
+    std::fs::write(&file, failing_job(ns)).map_err(|e| e.to_string())?;
     let file = file.to_string_lossy().to_string();
     let r = k.run(&["apply", "-f", &file]);
     ok(&r)?;

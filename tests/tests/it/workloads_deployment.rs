@@ -9,7 +9,7 @@ use std::time::Duration;
 use kq_sim::kinds;
 use kq_sim::store::{PatchKind, WriteOptions};
 use kq_tests::check::{Step, expect, has, has_row, header_words, ok};
-use kq_tests::cluster::{Kubectl, TestCluster, kubectl_binaries, on_every_kubectl};
+use kq_tests::cluster::{Kubectl, TestCluster, advance_until, kubectl_binaries, on_every_kubectl};
 use serde_json::{Value, json};
 
 fn deployment(name: &str, replicas: i64, image: &str, strategy: &str) -> Value {
@@ -153,17 +153,6 @@ fn conditions(d: &Value) -> Vec<(String, String, String, String)> {
 
 fn cond(t: &str, s: &str, r: &str, m: &str) -> (String, String, String, String) {
     (t.into(), s.into(), r.into(), m.into())
-}
-
-/// Advance the clock a second at a time until `done` holds (at most `limit` seconds).
-fn advance_until(tc: &TestCluster, limit: u64, mut done: impl FnMut() -> bool) -> u64 {
-    for s in 0..=limit {
-        if done() {
-            return s;
-        }
-        tc.cluster().advance(Duration::from_secs(1));
-    }
-    panic!("not reached within {limit} s of virtual time");
 }
 
 fn rolled_out(tc: &TestCluster, ns: &str, name: &str, replicas: i64) -> bool {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use kq_sim::kinds::{self, ResourceKind};
 use kq_sim::store::{DeleteOptions, EventType, WatchStart, WriteOptions};
 use kq_tests::check::{Step, has, ok};
-use kq_tests::cluster::{Kubectl, TestCluster, on_every_kubectl};
+use kq_tests::cluster::{Kubectl, TestCluster, advance_until, on_every_kubectl};
 use serde_json::{Value, json};
 
 const NS: &str = "default";
@@ -66,17 +66,6 @@ fn finalizers(v: &Value) -> Vec<String> {
 
 fn terminating(v: &Value) -> bool {
     v.pointer("/metadata/deletionTimestamp").is_some()
-}
-
-/// Advance the clock a second at a time until `done` holds (at most `limit` seconds).
-fn advance_until(tc: &TestCluster, limit: u64, mut done: impl FnMut() -> bool) -> u64 {
-    for s in 0..=limit {
-        if done() {
-            return s;
-        }
-        tc.cluster().advance(Duration::from_secs(1));
-    }
-    panic!("not reached within {limit} s of virtual time");
 }
 
 /// A Deployment `web` with `replicas` ready pods; returns the ReplicaSet's name.

@@ -793,9 +793,9 @@ spec:
 
 /// The StatefulSet and DaemonSet flow for one kubectl, in its own namespace `ns`.
 fn kubectl_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
-    ok(&k.run(&["create", "namespace", &ns]))?;
+    ok(&k.run(&["create", "namespace", ns]))?;
     let file = tc.dir().join(format!("{ns}.yaml"));
-    std::fs::write(&file, manifest(&ns)).map_err(|e| e.to_string())?;
+    std::fs::write(&file, manifest(ns)).map_err(|e| e.to_string())?;
     let file = file.to_string_lossy().to_string();
 
     let r = k.run(&["apply", "-f", &file]);
@@ -804,14 +804,14 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
     has(&r, "daemonset.apps/agent created", "apply")?;
     lacks(&r, "ensure CRDs are installed first", "apply")?;
 
-    let r = k.run(&["-n", &ns, "rollout", "status", "sts/web", "--timeout=40s"]);
+    let r = k.run(&["-n", ns, "rollout", "status", "sts/web", "--timeout=40s"]);
     ok(&r)?;
     has(
         &r,
         "partitioned roll out complete: 2 new pods have been updated...",
         "rollout status sts",
     )?;
-    let r = k.run(&["-n", &ns, "rollout", "status", "ds/agent", "--timeout=40s"]);
+    let r = k.run(&["-n", ns, "rollout", "status", "ds/agent", "--timeout=40s"]);
     ok(&r)?;
     has(
         &r,
@@ -819,12 +819,12 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         "rollout status ds",
     )?;
 
-    let r = k.run(&["-n", &ns, "get", "pods"]);
+    let r = k.run(&["-n", ns, "get", "pods"]);
     ok(&r)?;
     has_row(&r, &["web-0", "1/1", "Running", "0"], "get pods")?;
     has_row(&r, &["web-1", "1/1", "Running", "0"], "get pods")?;
 
-    let r = k.run(&["-n", &ns, "get", "sts,ds"]);
+    let r = k.run(&["-n", ns, "get", "sts,ds"]);
     ok(&r)?;
     let sts_header = header_line(&r, "NAME ");
     if sts_header != ["NAME", "READY", "AGE"] {
@@ -861,10 +861,10 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         "get ds",
     )?;
 
-    let r = k.run(&["-n", &ns, "scale", "sts/web", "--replicas=3"]);
+    let r = k.run(&["-n", ns, "scale", "sts/web", "--replicas=3"]);
     ok(&r)?;
     has(&r, "statefulset.apps/web scaled", "scale")?;
-    let r = k.run(&["-n", &ns, "rollout", "status", "sts/web", "--timeout=40s"]);
+    let r = k.run(&["-n", ns, "rollout", "status", "sts/web", "--timeout=40s"]);
     ok(&r)?;
     has(
         &r,
@@ -872,7 +872,7 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         "rollout status after scale",
     )?;
 
-    let r = k.run(&["-n", &ns, "describe", "sts", "web"]);
+    let r = k.run(&["-n", ns, "describe", "sts", "web"]);
     ok(&r)?;
     has_words(&r, "Replicas: 3 desired | 3 total", "describe sts")?;
     has_words(
@@ -889,7 +889,7 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         "describe sts events",
     )?;
 
-    let r = k.run(&["-n", &ns, "describe", "ds", "agent"]);
+    let r = k.run(&["-n", ns, "describe", "ds", "agent"]);
     ok(&r)?;
     has(&r, "Desired Number of Nodes Scheduled: 1", "describe ds")?;
     has(&r, "Current Number of Nodes Scheduled: 1", "describe ds")?;
@@ -911,59 +911,59 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
     )?;
     has(&r, "Created pod: agent-", "describe ds events")?;
 
-    let r = k.run(&["-n", &ns, "rollout", "restart", "ds/agent"]);
+    let r = k.run(&["-n", ns, "rollout", "restart", "ds/agent"]);
     ok(&r)?;
     has(&r, "daemonset.apps/agent restarted", "rollout restart")?;
-    let r = k.run(&["-n", &ns, "rollout", "status", "ds/agent", "--timeout=40s"]);
+    let r = k.run(&["-n", ns, "rollout", "status", "ds/agent", "--timeout=40s"]);
     ok(&r)?;
     has(
         &r,
         "daemon set \"agent\" successfully rolled out",
         "rollout status after restart",
     )?;
-    let r = k.run(&["-n", &ns, "get", "controllerrevisions"]);
+    let r = k.run(&["-n", ns, "get", "controllerrevisions"]);
     ok(&r)?;
     if r.stdout.lines().filter(|l| l.starts_with("agent-")).count() != 2 {
         return Err(format!("two revisions of agent after the restart: {r}"));
     }
 
     // History and undo read and write ControllerRevisions.
-    let r = k.run(&["-n", &ns, "rollout", "history", "ds/agent"]);
+    let r = k.run(&["-n", ns, "rollout", "history", "ds/agent"]);
     ok(&r)?;
     has(&r, "daemonset.apps/agent", "rollout history")?;
     has_row(&r, &["REVISION", "CHANGE-CAUSE"], "rollout history")?;
     has_row(&r, &["1", "<none>"], "rollout history")?;
     has_row(&r, &["2", "<none>"], "rollout history")?;
-    let r = k.run(&["-n", &ns, "rollout", "undo", "ds/agent"]);
+    let r = k.run(&["-n", ns, "rollout", "undo", "ds/agent"]);
     ok(&r)?;
     has(&r, "daemonset.apps/agent rolled back", "rollout undo")?;
-    let r = k.run(&["-n", &ns, "rollout", "status", "ds/agent", "--timeout=40s"]);
+    let r = k.run(&["-n", ns, "rollout", "status", "ds/agent", "--timeout=40s"]);
     ok(&r)?;
     has(
         &r,
         "daemon set \"agent\" successfully rolled out",
         "rollout status after undo",
     )?;
-    let r = k.run(&["-n", &ns, "rollout", "history", "ds/agent"]);
+    let r = k.run(&["-n", ns, "rollout", "history", "ds/agent"]);
     ok(&r)?;
     has_row(&r, &["2", "<none>"], "history after undo")?;
     has_row(&r, &["3", "<none>"], "history after undo")?;
     // One revision only: kubectl's own answer.
-    let r = k.run(&["-n", &ns, "rollout", "undo", "sts/web"]);
+    let r = k.run(&["-n", ns, "rollout", "undo", "sts/web"]);
     if r.ok() {
         return Err(format!("undo of a statefulset with one revision: {r}"));
     }
     has(&r, "error: no last revision to roll back to", "undo sts")?;
-    let r = k.run(&["-n", &ns, "rollout", "history", "sts/web"]);
+    let r = k.run(&["-n", ns, "rollout", "history", "sts/web"]);
     ok(&r)?;
     has(&r, "statefulset.apps/web", "rollout history sts")?;
     has_row(&r, &["1", "<none>"], "rollout history sts")?;
 
     // A new image rolls the set; undo brings the first template back as revision 3.
-    let r = k.run(&["-n", &ns, "set", "image", "sts/web", "nginx=nginx:1.25"]);
+    let r = k.run(&["-n", ns, "set", "image", "sts/web", "nginx=nginx:1.25"]);
     ok(&r)?;
     has(&r, "statefulset.apps/web image updated", "set image sts")?;
-    let r = k.run(&["-n", &ns, "rollout", "status", "sts/web", "--timeout=40s"]);
+    let r = k.run(&["-n", ns, "rollout", "status", "sts/web", "--timeout=40s"]);
     ok(&r)?;
     has(
         &r,
@@ -972,7 +972,7 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
     )?;
     let r = k.run(&[
         "-n",
-        &ns,
+        ns,
         "get",
         "pod",
         "web-0",
@@ -983,10 +983,10 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
     if r.stdout != "nginx:1.25" {
         return Err(format!("web-0 runs the new image: {r}"));
     }
-    let r = k.run(&["-n", &ns, "rollout", "undo", "sts/web"]);
+    let r = k.run(&["-n", ns, "rollout", "undo", "sts/web"]);
     ok(&r)?;
     has(&r, "statefulset.apps/web rolled back", "rollout undo sts")?;
-    let r = k.run(&["-n", &ns, "rollout", "status", "sts/web", "--timeout=40s"]);
+    let r = k.run(&["-n", ns, "rollout", "status", "sts/web", "--timeout=40s"]);
     ok(&r)?;
     has(
         &r,
@@ -995,7 +995,7 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
     )?;
     let r = k.run(&[
         "-n",
-        &ns,
+        ns,
         "get",
         "pod",
         "web-0",
@@ -1006,14 +1006,14 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
     if r.stdout != "nginx:1.27" {
         return Err(format!("web-0 runs the first image again: {r}"));
     }
-    let r = k.run(&["-n", &ns, "rollout", "history", "sts/web"]);
+    let r = k.run(&["-n", ns, "rollout", "history", "sts/web"]);
     ok(&r)?;
     has_row(&r, &["2", "<none>"], "history after undo")?;
     has_row(&r, &["3", "<none>"], "history after undo")?;
-    let r = k.run(&["-n", &ns, "rollout", "restart", "sts/web"]);
+    let r = k.run(&["-n", ns, "rollout", "restart", "sts/web"]);
     ok(&r)?;
     has(&r, "statefulset.apps/web restarted", "rollout restart sts")?;
-    let r = k.run(&["-n", &ns, "rollout", "status", "sts/web", "--timeout=40s"]);
+    let r = k.run(&["-n", ns, "rollout", "status", "sts/web", "--timeout=40s"]);
     ok(&r)?;
     has(
         &r,
@@ -1021,7 +1021,7 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         "rollout status after restart",
     )?;
 
-    let r = k.run(&["-n", &ns, "delete", "sts/web", "ds/agent"]);
+    let r = k.run(&["-n", ns, "delete", "sts/web", "ds/agent"]);
     ok(&r)?;
     has(&r, "statefulset.apps \"web\" deleted", "delete")?;
     has(&r, "daemonset.apps \"agent\" deleted", "delete")?;
@@ -1029,7 +1029,7 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
     for sel in ["app=web", "app=agent"] {
         let r = k.run(&[
             "-n",
-            &ns,
+            ns,
             "wait",
             "--for=delete",
             "pod",
@@ -1039,7 +1039,7 @@ fn kubectl_flow(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         ]);
         ok(&r)?;
     }
-    let r = k.run(&["-n", &ns, "get", "controllerrevisions"]);
+    let r = k.run(&["-n", ns, "get", "controllerrevisions"]);
     ok(&r)?;
     has(
         &r,

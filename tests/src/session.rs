@@ -1,0 +1,145 @@
+//! A whole mission session on a paused embedded cluster, as the desktop app runs one: the
+//! lesson folder is written from a test's files, the mission is started through the app's
+//! `kube` client, and `run_session` reports its updates on a channel the test reads, with
+//! solves recorded in a progress file. Tests move the virtual clock themselves, so every
+//! reason and every solve arrives at the same virtual moment on each run.
+
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use kq_engine::ipc::SessionUpdate;
+use kq_engine::mission::{Mission, ObjectiveStatus, load_mission};
+use kq_engine::progress::JsonFileStore;
+use kq_engine::session::{
+    ClusterKind, SessionConfig, SessionOutcome, StoreRecorder, run_session, start_mission,
+};
+
+use crate::cluster::{TestCluster, kube_client};
+
+/// A running mission session and everything a test needs to drive it. Fields drop in the
+/// order listed: the session's runtime goes before the cluster it talks to.
+pub struct MissionSession {
+    /// The `run_session` task; await it (with a bound) to read how the session ended.
+    pub session: tokio::task::JoinHandle<SessionOutcome>,
+    /// Every update the session sends, in order.
+    pub rx: Receiver<SessionUpdate>,
+    /// The app's client for the cluster (the editor's Apply goes through it).
+    pub client: kube::Client,
+    /// The mission's namespace.
+    pub ns: String,
+    /// The runtime the session and the client run on (one worker, as the app's).
+    pub rt: tokio::runtime::Runtime,
+    /// The embedded cluster, its clock paused.
+    pub tc: TestCluster,
+    /// The loaded lesson.
+    pub mission: Mission,
+    /// Holds the lesson folder and the progress file.
+    pub dir: tempfile::TempDir,
+}
+
+impl MissionSession {
+    /// How the session ended, waiting at most 10 s of real time for it to stop.
+    pub fn outcome(self) -> SessionOutcome {
+        let session = self.session;
+        self.rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(10), session).await })
+            .expect("the session ends after the solve")
+            .expect("the session task")
+    }
+}
+
+/// Write a lesson folder named `folder` from `(path inside the lesson, text)` pairs, load it,
+/// start its mission on a fresh paused cluster and run its session (50 ms ticks on the
+/// cluster's clock, stopping once solved).
+pub fn start_session(folder: &str, files: &[(&str, String)]) -> MissionSession {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lesson = dir.path().join(folder);
+    for (rel, text) in files {
+        let path = lesson.join(rel);
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    let mission = load_mission(&lesson).unwrap_or_else(|e| panic!("the lesson loads: {e}"));
+    let tc = TestCluster::paused();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime for the session");
+    let client = rt.block_on(kube_client(tc.cluster()));
+    rt.block_on(start_mission(&client, &mission, ClusterKind::Embedded))
+        .unwrap_or_else(|e| panic!("the mission starts: {e}"));
+    tc.cluster().settle();
+    let ns = mission.namespace();
+    let clock = Arc::clone(tc.cluster().clock());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let progress = dir.path().join("progress.json");
+    let (m, c, n) = (mission.clone(), client.clone(), ns.clone());
+    let session = rt.spawn(async move {
+        let mut recorder = StoreRecorder {
+            store: JsonFileStore::new(&progress),
+        };
+        let config = SessionConfig {
+            clock: Arc::new(move || clock.now()),
+            tick: Duration::from_millis(50),
+            stop_when_solved: true,
+            ..SessionConfig::default()
+        };
+        run_session(c, &m, &n, config, &mut recorder, move |u| {
+            let _ = tx.send(u);
+        })
+        .await
+    });
+    MissionSession {
+        session,
+        rx,
+        client,
+        ns,
+        rt,
+        tc,
+        mission,
+        dir,
+    }
+}
+
+/// Read updates (keeping each in `all`) until one satisfies `pred`, moving the virtual clock
+/// `step` seconds between polls (0: leave it). Panics after 30 s of real time, showing the
+/// last five updates.
+pub fn wait_for(
+    tc: &TestCluster,
+    rx: &Receiver<SessionUpdate>,
+    all: &mut Vec<SessionUpdate>,
+    step: u64,
+    what: &str,
+    pred: impl Fn(&SessionUpdate) -> bool,
+) -> SessionUpdate {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        while let Ok(u) = rx.try_recv() {
+            all.push(u.clone());
+            if pred(&u) {
+                return u;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no update with {what} within 30 s; got {:#?}",
+            all.iter().rev().take(5).collect::<Vec<_>>()
+        );
+        if step > 0 {
+            tc.cluster().advance(Duration::from_secs(step));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The first objective's status and reason, when the update reports objectives.
+pub fn first_objective(u: &SessionUpdate) -> Option<(ObjectiveStatus, String)> {
+    match u {
+        SessionUpdate::Objectives { results, .. } => {
+            results.first().map(|r| (r.status, r.reason.clone()))
+        }
+        _ => None,
+    }
+}
