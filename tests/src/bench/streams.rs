@@ -7,6 +7,10 @@
 //! * `streams.port_forward_throughput_ratio`: bytes per second of nginx's page fetched through
 //!   a fresh port-forward (the kubelet's WebSocket protocol, as kube-rs speaks it) divided by
 //!   the bytes per second of plain pod `GET`s in the same run.
+//! * `streams.port_forward_sustained_ratio`: the same page fetched many times over one
+//!   forwarded connection (HTTP/1.1 keep-alive, requests pipelined, the last one closing), so
+//!   the tunnel's own throughput shows rather than the cost of opening it, against the same
+//!   GETs.
 //!
 //! Both sides of each ratio are printed in `detail`. No targets are stated yet: the figures
 //! are recorded so a regression shows.
@@ -25,6 +29,7 @@ use super::{Figure, Sizes, kube_client, median, ms, progress, scratch};
 pub const FIGURES: &[&str] = &[
     "streams.exec_roundtrip_ratio",
     "streams.port_forward_throughput_ratio",
+    "streams.port_forward_sustained_ratio",
 ];
 
 /// How long a bench pod may take to become ready.
@@ -151,10 +156,55 @@ pub async fn figures(sizes: &Sizes) -> Result<Vec<Figure>, String> {
         pf.abort();
     }
     let pf_s = t_pf.elapsed().as_secs_f64();
+
+    let fetches = n * 40;
+    progress(format!(
+        "{fetches} page fetches over one forwarded connection"
+    ));
+    let t_keep = Instant::now();
+    let mut pf = pods
+        .portforward("web", &[80])
+        .await
+        .map_err(|e| format!("port-forward: {e}"))?;
+    let mut s = pf
+        .take_stream(80)
+        .ok_or("port-forward gave no stream for port 80")?;
+    let mut requests = Vec::new();
+    for i in 0..fetches {
+        let close = if i + 1 == fetches {
+            "Connection: close\r\n"
+        } else {
+            ""
+        };
+        requests.extend_from_slice(
+            format!("GET / HTTP/1.1\r\nHost: localhost\r\n{close}\r\n").as_bytes(),
+        );
+    }
+    s.write_all(&requests)
+        .await
+        .map_err(|e| format!("port-forward write: {e}"))?;
+    let mut answers = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), s.read_to_end(&mut answers))
+        .await
+        .map_err(|_| "pipelined port-forward read timed out".to_string())?
+        .map_err(|e| format!("port-forward read: {e}"))?;
+    let keep_s = t_keep.elapsed().as_secs_f64();
+    let pages = answers
+        .windows(b"HTTP/1.1 200 OK".len())
+        .filter(|w| *w == b"HTTP/1.1 200 OK")
+        .count();
+    if pages != fetches {
+        return Err(format!(
+            "one forwarded connection answered {pages} of {fetches} pipelined requests"
+        ));
+    }
+    drop(s);
+    pf.abort();
     cluster.shutdown().await;
 
     let get_rate = get_bytes as f64 / get_total_s.max(1e-9);
     let pf_rate = pf_bytes as f64 / pf_s.max(1e-9);
+    let keep_rate = answers.len() as f64 / keep_s.max(1e-9);
     Ok(vec![
         Figure::new(
             "streams.exec_roundtrip_ratio",
@@ -171,6 +221,17 @@ pub async fn figures(sizes: &Sizes) -> Result<Vec<Figure>, String> {
             format!(
                 "port-forward {:.1} KB/s ({pf_bytes} B of nginx pages in {pf_s:.2} s, one forward per fetch) / pod GET {:.1} KB/s ({get_bytes} B in {get_total_s:.2} s); {n} each",
                 pf_rate / 1024.0,
+                get_rate / 1024.0
+            ),
+        ),
+        Figure::new(
+            "streams.port_forward_sustained_ratio",
+            keep_rate / get_rate.max(1e-9),
+            "x",
+            format!(
+                "port-forward {:.1} KB/s ({} B, {fetches} pipelined fetches over one connection in {keep_s:.2} s) / pod GET {:.1} KB/s ({get_bytes} B in {get_total_s:.2} s)",
+                keep_rate / 1024.0,
+                answers.len(),
                 get_rate / 1024.0
             ),
         ),
