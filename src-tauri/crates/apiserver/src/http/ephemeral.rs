@@ -17,7 +17,7 @@
 
 use serde_json::{Value, json};
 
-use super::{ApiState, Body, Req, json_response};
+use super::{ApiState, Body, Req, current, json_response};
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
 use crate::kinds::{self, ResourceKind};
@@ -40,14 +40,6 @@ const FORBIDDEN_FIELDS: &[&str] = &[
 
 /// The subresource's name, recorded with the write in `managedFields`.
 const SUBRESOURCE: &str = "ephemeralcontainers";
-
-fn current(state: &ApiState, kind: &ResourceKind, ns: &str, name: &str) -> Result<Value> {
-    state
-        .store
-        .get_raw(kind, ns, name)
-        .map(|o| (*o).clone())
-        .ok_or_else(|| Error::not_found(kind.group, kind.plural, name))
-}
 
 /// `GET …/ephemeralcontainers`: the Pod.
 pub(crate) fn get(

@@ -41,6 +41,21 @@ pub mod stream;
 mod table;
 pub mod watch_stream;
 
+/// The stored object a subresource (scale, ephemeralcontainers) reads and rewrites, or the
+/// kind's NotFound.
+pub(crate) fn current(
+    state: &ApiState,
+    kind: &crate::kinds::ResourceKind,
+    ns: &str,
+    name: &str,
+) -> crate::Result<serde_json::Value> {
+    state
+        .store
+        .get_raw(kind, ns, name)
+        .map(|o| (*o).clone())
+        .ok_or_else(|| crate::Error::not_found(kind.group, kind.plural, name))
+}
+
 /// Response body type: full or streamed.
 pub(crate) type Body = BoxBody<Bytes, Infallible>;
 

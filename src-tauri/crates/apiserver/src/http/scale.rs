@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use super::{ApiState, Body, Req, json_response};
+use super::{ApiState, Body, Req, current, json_response};
 use crate::error::{Error, Result};
 use crate::kinds::{self, ResourceKind, podtemplate};
 use crate::store::{PatchKind, WriteOptions};
@@ -42,14 +42,6 @@ pub(crate) fn scale_of(obj: &Value) -> Value {
             "selector": selector,
         },
     })
-}
-
-fn current(state: &ApiState, kind: &ResourceKind, ns: &str, name: &str) -> Result<Value> {
-    state
-        .store
-        .get_raw(kind, ns, name)
-        .map(|o| (*o).clone())
-        .ok_or_else(|| Error::not_found(kind.group, kind.plural, name))
 }
 
 /// `GET …/scale`.
