@@ -3,11 +3,16 @@
 //! linking cost minutes. One binary with a module per area keeps `cargo test -p kq-tests
 //! <area>::` as the way to run one area (for example `cargo test -p kq-tests mission_ci::`).
 
+mod admission_pod_security;
+mod admission_quota;
 mod api_fuzz;
 mod api_http;
+mod auth_identity;
+mod auth_rbac;
 mod cli_play;
 mod cli_progress;
 mod curriculum;
+mod disruption_drain;
 mod engine_connect;
 mod engine_fixtures;
 mod engine_flows;
@@ -25,8 +30,10 @@ mod kubectl_cluster_up;
 mod kubectl_compat;
 mod mission_ci;
 mod network_sim;
+mod openapi_explain;
 mod services_endpoints;
 mod sim_lifecycle;
+mod storage_volumes;
 mod streams_exec;
 mod streams_kubectl;
 mod workloads_api;

@@ -10,6 +10,7 @@
 //!   `generic/registry.Store`); [`kinds`] holds one table entry and strategy per served kind
 //!   (`pkg/registry/core/<kind>/strategy.go`).
 //! - [`admission`]: the admission chain (`k8s.io/apiserver/pkg/admission`).
+//! - [`auth`]: authentication, impersonation and RBAC authorization.
 //! - [`patch`]: JSON, merge, strategic merge and apply patches.
 //! - [`http`]: the HTTPS server: routing, handlers, watches, tables, discovery, protobuf.
 //! - [`streaming`]: the seam to the node for exec, attach, port-forward and proxy (the
@@ -19,6 +20,7 @@
 //! - [`error`]: the `metav1.Status` errors every request can end with.
 
 pub mod admission;
+pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod http;

@@ -24,6 +24,8 @@ pub struct Attributes<'a> {
     /// The object's name, or its `generateName` prefix when the server generates the name
     /// (it is given after the chain has run, as kube-apiserver does).
     pub name: &'a str,
+    /// The subresource written (`status`), empty for the object itself.
+    pub subresource: &'a str,
     /// The store, for checks such as "does the namespace exist".
     pub store: &'a Store,
 }
@@ -35,13 +37,47 @@ impl Attributes<'_> {
     }
 }
 
-/// One admission plug-in: it may change the object (mutating) or refuse the request.
+/// One admission plug-in: it may change the object (mutating) or refuse the request
+/// (validating), and add warnings the client prints (`Warning: ...`).
+///
+/// kube-apiserver runs every plug-in's mutating half in chain order before the object is
+/// named and validated, then every validating half in chain order after the kind's own
+/// validation (with the generated name). Updates go through the same two passes.
 pub trait Plugin: Sync {
     /// The plug-in's name, as `--enable-admission-plugins` spells it.
     fn name(&self) -> &'static str;
 
     /// Admit (and possibly mutate) a create.
-    fn admit_create(&self, attrs: &Attributes<'_>, obj: &mut Value) -> Result<()>;
+    fn admit_create(&self, _attrs: &Attributes<'_>, _obj: &mut Value) -> Result<()> {
+        Ok(())
+    }
+
+    /// Validate a create, after the kind's own validation; may add warnings.
+    fn validate_create(
+        &self,
+        _attrs: &Attributes<'_>,
+        _obj: &Value,
+        _warnings: &mut Vec<String>,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    /// Admit (and possibly mutate) an update of `old` to `new` (`attrs.subresource` says
+    /// whether it is a `status` write).
+    fn admit_update(&self, _attrs: &Attributes<'_>, _new: &mut Value, _old: &Value) -> Result<()> {
+        Ok(())
+    }
+
+    /// Validate an update, after the kind's own validation; may add warnings.
+    fn validate_update(
+        &self,
+        _attrs: &Attributes<'_>,
+        _new: &Value,
+        _old: &Value,
+        _warnings: &mut Vec<String>,
+    ) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The plug-ins in the order kube-apiserver runs them.
@@ -51,18 +87,67 @@ pub static CHAIN: &[&dyn Plugin] = &[
     &default_toleration_seconds::DefaultTolerationSeconds,
 ];
 
-/// Run the chain on a create; the first refusal wins.
+/// Log which plug-in refused a request, and pass its error on.
+fn refused(
+    plugin: &dyn Plugin,
+    attrs: &Attributes<'_>,
+    what: &str,
+    e: crate::Error,
+) -> crate::Error {
+    tracing::debug!(
+        plugin = plugin.name(),
+        kind = attrs.kind.kind,
+        name = attrs.name,
+        "admission refused the {what}"
+    );
+    e
+}
+
+/// Run the chain's mutating pass on a create; the first refusal wins.
 pub fn admit_create(attrs: &Attributes<'_>, obj: &mut Value) -> Result<()> {
     for plugin in CHAIN {
-        if let Err(e) = plugin.admit_create(attrs, obj) {
-            tracing::debug!(
-                plugin = plugin.name(),
-                kind = attrs.kind.kind,
-                name = attrs.name,
-                "admission refused the create"
-            );
-            return Err(e);
-        }
+        plugin
+            .admit_create(attrs, obj)
+            .map_err(|e| refused(*plugin, attrs, "create", e))?;
+    }
+    Ok(())
+}
+
+/// Run the chain's validating pass on a create; the first refusal wins.
+pub fn validate_create(
+    attrs: &Attributes<'_>,
+    obj: &Value,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    for plugin in CHAIN {
+        plugin
+            .validate_create(attrs, obj, warnings)
+            .map_err(|e| refused(*plugin, attrs, "create", e))?;
+    }
+    Ok(())
+}
+
+/// Run the chain's mutating pass on an update; the first refusal wins.
+pub fn admit_update(attrs: &Attributes<'_>, new: &mut Value, old: &Value) -> Result<()> {
+    for plugin in CHAIN {
+        plugin
+            .admit_update(attrs, new, old)
+            .map_err(|e| refused(*plugin, attrs, "update", e))?;
+    }
+    Ok(())
+}
+
+/// Run the chain's validating pass on an update; the first refusal wins.
+pub fn validate_update(
+    attrs: &Attributes<'_>,
+    new: &Value,
+    old: &Value,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    for plugin in CHAIN {
+        plugin
+            .validate_update(attrs, new, old, warnings)
+            .map_err(|e| refused(*plugin, attrs, "update", e))?;
     }
     Ok(())
 }
@@ -100,6 +185,7 @@ mod tests {
             kind: &kinds::configmap::KIND,
             namespace: "nowhere",
             name: "cm",
+            subresource: "",
             store: &store,
         };
         let mut obj = json!({"metadata": {"name": "cm", "namespace": "nowhere"}});
@@ -114,6 +200,7 @@ mod tests {
             kind: &kinds::node::KIND,
             namespace: "",
             name: "node-9",
+            subresource: "",
             store: &store,
         };
         let mut obj = json!({"metadata": {"name": "node-9"}});

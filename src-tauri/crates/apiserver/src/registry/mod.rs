@@ -459,6 +459,7 @@ impl Store {
             kind,
             namespace: ns,
             name: if generated { &generate } else { &name },
+            subresource: "",
             store: self,
         };
         crate::admission::admit_create(&attrs, &mut obj)?;
@@ -509,6 +510,17 @@ impl Store {
         if !errs.is_empty() {
             return Err(Self::invalid(kind, &name, errs));
         }
+        // The validating pass sees the generated name (`pods "web-7c5ddbdf54-x2bq9" is
+        // forbidden`), as kube-apiserver's createValidation runs after BeforeCreate.
+        let mut warnings = warnings;
+        let attrs = crate::admission::Attributes {
+            kind,
+            namespace: ns,
+            name: &name,
+            subresource: "",
+            store: self,
+        };
+        crate::admission::validate_create(&attrs, &obj, &mut warnings)?;
         if opts.dry_run {
             if self.get_raw(kind, ns, &name).is_some() {
                 return Err(Error::AlreadyExists {
@@ -559,7 +571,7 @@ impl Store {
             .ok_or_else(|| Error::not_found(kind.group, kind.plural, name))?;
         let expected = requested_rv(&obj)?.filter(|rv| *rv != 0);
         let mut res = self.update_from(kind, &old, obj, opts, status, expected)?;
-        res.warnings = warnings;
+        res.warnings.splice(0..0, warnings);
         Ok(res)
     }
 
@@ -635,6 +647,14 @@ impl Store {
                 new["metadata"]["generation"] = json!(g + 1);
             }
         }
+        let attrs = crate::admission::Attributes {
+            kind,
+            namespace: kinds::namespace_of(old),
+            name: &name,
+            subresource: if status { "status" } else { "" },
+            store: self,
+        };
+        crate::admission::admit_update(&attrs, &mut new, old)?;
         let mut errs = Vec::new();
         validation::validate_labels_and_annotations(&new["metadata"], &mut errs);
         if !status {
@@ -664,6 +684,8 @@ impl Store {
         if !errs.is_empty() {
             return Err(Self::invalid(kind, &name, errs));
         }
+        let mut warnings = Vec::new();
+        crate::admission::validate_update(&attrs, &new, old, &mut warnings)?;
         let operation = if opts.applied.is_some() {
             "Apply"
         } else {
@@ -686,7 +708,7 @@ impl Store {
         if opts.dry_run {
             return Ok(WriteResult {
                 object: new,
-                warnings: vec![],
+                warnings,
                 created: false,
             });
         }
@@ -705,7 +727,7 @@ impl Store {
         self.try_finish_deletion(kind, &stored);
         Ok(WriteResult {
             object: (*stored).clone(),
-            warnings: vec![],
+            warnings,
             created: false,
         })
     }
@@ -771,7 +793,7 @@ impl Store {
             ) {
                 Err(Error::Conflict { .. }) if expected.is_none() && attempt < 5 => continue,
                 Ok(mut res) => {
-                    res.warnings = warnings;
+                    res.warnings.splice(0..0, warnings);
                     return Ok(res);
                 }
                 Err(e) => return Err(e),

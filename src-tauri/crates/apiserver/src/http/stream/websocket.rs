@@ -15,8 +15,9 @@
 //! session, and tungstenite answers each ping as it reads it.
 //!
 //! kubectl registers its streams concurrently with reading after the 101, so output that
-//! arrives at once could land on a stream not yet registered and be dropped; the first
-//! non-empty message waits [`START_DELAY`] after the upgrade (the real apiserver's round
+//! arrives at once could land on a stream not yet registered and be dropped (1.32+ then
+//! logs `Unknown stream id 1, discarding message`); the first message, the empty one
+//! included, waits [`START_DELAY`] after the upgrade (the real apiserver's round
 //! trip to the kubelet gives the same room).
 
 use std::time::Duration;
@@ -149,7 +150,9 @@ where
             }
         }
     });
-    // The apiserver's first message: empty, on the lowest channel it writes.
+    // The apiserver's first message: empty, on the lowest channel it writes. It waits too:
+    // kubectl logs an error for any message on a stream it has not registered yet.
+    tokio::time::sleep_until(ready).await;
     let first = if spec.req.stdout {
         1
     } else if spec.req.stderr {

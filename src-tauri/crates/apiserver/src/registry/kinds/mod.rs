@@ -19,6 +19,8 @@ pub use crate::storage::{name_of, namespace_of, str_at};
 use crate::strict::DecodeError;
 use kq_kube::validation::FieldError;
 
+pub mod clusterrole;
+pub mod clusterrolebinding;
 pub mod configmap;
 pub mod controllerrevision;
 pub mod cronjob;
@@ -28,15 +30,25 @@ pub mod endpoints;
 pub mod endpointslice;
 pub mod event;
 pub mod job;
+pub mod lease;
+pub mod limitrange;
 pub mod namespace;
 pub mod node;
+pub mod persistentvolume;
+pub mod persistentvolumeclaim;
 pub mod pod;
+pub mod poddisruptionbudget;
 pub mod podtemplate;
 pub mod replicaset;
+pub mod resourcequota;
+pub mod reviews;
+pub mod role;
+pub mod rolebinding;
 pub mod secret;
 pub mod service;
 pub mod serviceaccount;
 pub mod statefulset;
+pub mod storageclass;
 
 /// Which naming rule `metadata.name` must follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -347,13 +359,30 @@ pub static ALL: &[&ResourceKind] = &[
     &serviceaccount::KIND,
     &service::KIND,
     &endpoints::KIND,
+    &limitrange::KIND,
+    &persistentvolumeclaim::KIND,
+    &persistentvolume::KIND,
+    &resourcequota::KIND,
     &deployment::KIND,
     &statefulset::KIND,
     &daemonset::KIND,
     &replicaset::KIND,
     &controllerrevision::KIND,
+    &reviews::TOKEN_REVIEWS,
+    &reviews::SELF_SUBJECT_REVIEWS,
+    &reviews::LOCAL_SUBJECT_ACCESS_REVIEWS,
+    &reviews::SELF_SUBJECT_ACCESS_REVIEWS,
+    &reviews::SELF_SUBJECT_RULES_REVIEWS,
+    &reviews::SUBJECT_ACCESS_REVIEWS,
     &job::KIND,
     &cronjob::KIND,
+    &poddisruptionbudget::KIND,
+    &clusterrolebinding::KIND,
+    &clusterrole::KIND,
+    &rolebinding::KIND,
+    &role::KIND,
+    &storageclass::KIND,
+    &lease::KIND,
     &endpointslice::KIND,
 ];
 

@@ -1,0 +1,48 @@
+//! StorageClasss (scaffold: the kind is served with its typed decoding and `NAME AGE` columns; its
+//! strategy, validation and printer columns are filled in where the issue builds them).
+
+use jiff::Timestamp;
+use k8s_openapi::api::storage::v1::StorageClass;
+use serde_json::{Value, json};
+
+use super::{
+    Column, KindHooks, NameRule, ResourceKind, STANDARD_VERBS, age_column, age_of, name_column,
+    name_of,
+};
+use crate::strict::DecodeError;
+
+/// The storageclasses resource.
+pub static KIND: ResourceKind = ResourceKind {
+    group: "storage.k8s.io",
+    version: "v1",
+    plural: "storageclasses",
+    singular: "storageclass",
+    kind: "StorageClass",
+    namespaced: false,
+    short_names: &["sc"],
+    categories: &[],
+    verbs: STANDARD_VERBS,
+    subresources: &[],
+    name_rule: NameRule::Subdomain,
+    tracks_generation: false,
+    hooks: &Hooks,
+};
+
+/// Server-side behaviour of storageclasses.
+pub struct Hooks;
+
+static COLUMNS: &[Column] = &[name_column(), age_column()];
+
+impl KindHooks for Hooks {
+    fn decode(&self, value: &Value) -> Result<(Value, Vec<String>), DecodeError> {
+        super::typed_decode::<StorageClass>(value, "StorageClass")
+    }
+
+    fn columns(&self) -> &'static [Column] {
+        COLUMNS
+    }
+
+    fn cells(&self, obj: &Value, now: Timestamp) -> Vec<Value> {
+        vec![json!(name_of(obj)), json!(age_of(obj, now))]
+    }
+}

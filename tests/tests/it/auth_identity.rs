@@ -1,0 +1,1 @@
+//! Authentication, impersonation, TokenRequest and the review APIs: create token, auth can-i, auth whoami.

@@ -1,0 +1,1 @@
+//! PodDisruptionBudgets, the eviction subresource and kubectl drain; node Leases.

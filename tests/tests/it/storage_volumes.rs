@@ -1,0 +1,1 @@
+//! StorageClass, PersistentVolume and PersistentVolumeClaim binding, provisioning, volume scheduling and mounts.
