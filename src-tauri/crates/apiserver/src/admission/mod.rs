@@ -3,7 +3,7 @@
 //!
 //! Kubernetes keeps the same concept in `k8s.io/apiserver/pkg/admission` (the chain) and
 //! `plugin/pkg/admission/` (the plug-ins, enabled by `--enable-admission-plugins`). Here the
-//! chain is [`CHAIN`]; quota, limit ranges and pod security are one new plug-in each.
+//! chain is [`CHAIN`], one file per plug-in.
 
 use serde_json::Value;
 
@@ -11,9 +11,14 @@ use crate::error::Result;
 use crate::kinds::ResourceKind;
 use crate::store::Store;
 
+mod default_storage_class;
 mod default_toleration_seconds;
+mod limit_ranger;
 mod namespace_lifecycle;
+mod pod_security;
+mod resource_quota;
 pub(crate) mod service_account;
+mod storage_object_in_use_protection;
 
 /// What a plug-in is told about the request.
 pub struct Attributes<'a> {
@@ -83,8 +88,13 @@ pub trait Plugin: Sync {
 /// The plug-ins in the order kube-apiserver runs them.
 pub static CHAIN: &[&dyn Plugin] = &[
     &namespace_lifecycle::NamespaceLifecycle,
+    &limit_ranger::LimitRanger,
     &service_account::ServiceAccount,
+    &pod_security::PodSecurity,
     &default_toleration_seconds::DefaultTolerationSeconds,
+    &default_storage_class::DefaultStorageClass,
+    &storage_object_in_use_protection::StorageObjectInUseProtection,
+    &resource_quota::ResourceQuota,
 ];
 
 /// Log which plug-in refused a request, and pass its error on.
@@ -172,8 +182,13 @@ mod tests {
             names,
             [
                 "NamespaceLifecycle",
+                "LimitRanger",
                 "ServiceAccount",
-                "DefaultTolerationSeconds"
+                "PodSecurity",
+                "DefaultTolerationSeconds",
+                "DefaultStorageClass",
+                "StorageObjectInUseProtection",
+                "ResourceQuota",
             ]
         );
     }

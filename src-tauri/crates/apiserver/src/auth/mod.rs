@@ -89,3 +89,38 @@ impl Decision {
 pub fn authorize(_store: &Store, _user: &UserInfo, _attrs: &RequestAttributes) -> Decision {
     Decision::Allow(String::new())
 }
+
+/// One rule of what a subject may do on resources (`authorizationv1.ResourceRule`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourceRule {
+    /// Verbs (`*` for all).
+    pub verbs: Vec<String>,
+    /// API groups (`*` for all).
+    pub api_groups: Vec<String>,
+    /// Resources, with `/subresource` where a rule names one (`*` for all).
+    pub resources: Vec<String>,
+    /// Resource names the rule is limited to; empty for all.
+    pub resource_names: Vec<String>,
+}
+
+/// One rule of what a subject may do on non-resource URLs (`authorizationv1.NonResourceRule`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NonResourceRule {
+    /// Verbs (`get`, `*`).
+    pub verbs: Vec<String>,
+    /// URL paths, possibly ending in `*`.
+    pub non_resource_urls: Vec<String>,
+}
+
+/// What `user` may do in `namespace` (cluster-wide rules included), as a
+/// SelfSubjectRulesReview answers: the rules, and the resolution errors that make the list
+/// incomplete (`RBAC: role.rbac.authorization.k8s.io "x" not found`).
+///
+/// Scaffold: nothing until the RBAC authorizer lands.
+pub fn rules_for(
+    _store: &Store,
+    _user: &UserInfo,
+    _namespace: &str,
+) -> (Vec<ResourceRule>, Vec<NonResourceRule>, Vec<String>) {
+    (Vec::new(), Vec::new(), Vec::new())
+}
