@@ -59,6 +59,45 @@ const KEYS: &[&str] = &[
     "propagationPolicy",
     "gracePeriodSeconds",
     "preconditions",
+    "rules",
+    "verbs",
+    "apiGroups",
+    "resourceNames",
+    "nonResourceURLs",
+    "roleRef",
+    "subjects",
+    "aggregationRule",
+    "hard",
+    "scopes",
+    "scopeSelector",
+    "max",
+    "min",
+    "default",
+    "defaultRequest",
+    "maxLimitRequestRatio",
+    "accessModes",
+    "storageClassName",
+    "volumeName",
+    "capacity",
+    "claimRef",
+    "persistentVolumeReclaimPolicy",
+    "provisioner",
+    "volumeBindingMode",
+    "minAvailable",
+    "maxUnavailable",
+    "deleteOptions",
+    "resourceAttributes",
+    "nonResourceAttributes",
+    "user",
+    "groups",
+    "audiences",
+    "expirationSeconds",
+    "boundObjectRef",
+    "token",
+    "holderIdentity",
+    "securityContext",
+    "runAsNonRoot",
+    "privileged",
     "x",
 ];
 
@@ -96,6 +135,18 @@ const STRINGS: &[&str] = &[
     "ünïcode",
     "a,b=c",
     "\u{0}",
+    "*",
+    "get",
+    "list",
+    "rbac.authorization.k8s.io",
+    "ClusterRole",
+    "Role",
+    "view",
+    "ReadWriteOnce",
+    "standard",
+    "50%",
+    "system:serviceaccount:fuzz:default",
+    "restricted",
 ];
 
 fn arb_json() -> impl Strategy<Value = Value> {
@@ -222,7 +273,60 @@ fn arb_path() -> impl Strategy<Value = String> {
             "log",
         ][..],
     );
+    // The group-version resources of authorization, admission policy, storage and
+    // disruption: namespaced ones under a namespace, cluster-scoped ones bare.
+    let grouped = prop::sample::select(
+        &[
+            ("rbac.authorization.k8s.io", "roles", true),
+            ("rbac.authorization.k8s.io", "rolebindings", true),
+            ("rbac.authorization.k8s.io", "clusterroles", false),
+            ("rbac.authorization.k8s.io", "clusterrolebindings", false),
+            ("authorization.k8s.io", "selfsubjectaccessreviews", false),
+            ("authorization.k8s.io", "selfsubjectrulesreviews", false),
+            ("authorization.k8s.io", "subjectaccessreviews", false),
+            ("authorization.k8s.io", "localsubjectaccessreviews", true),
+            ("authentication.k8s.io", "selfsubjectreviews", false),
+            ("authentication.k8s.io", "tokenreviews", false),
+            ("storage.k8s.io", "storageclasses", false),
+            ("policy", "poddisruptionbudgets", true),
+            ("coordination.k8s.io", "leases", true),
+        ][..],
+    );
+    let grouped = (grouped, ns.clone(), name.clone(), any::<bool>()).prop_map(
+        |((g, p, namespaced), n, x, item)| {
+            let base = if namespaced {
+                format!("/apis/{g}/v1/namespaces/{n}/{p}")
+            } else {
+                format!("/apis/{g}/v1/{p}")
+            };
+            if item { format!("{base}/{x}") } else { base }
+        },
+    );
+    let core_more =
+        prop::sample::select(&["resourcequotas", "limitranges", "persistentvolumeclaims"][..]);
+    let core_more =
+        (ns.clone(), core_more, name.clone(), any::<bool>()).prop_map(|(n, p, x, item)| {
+            let base = format!("/api/v1/namespaces/{n}/{p}");
+            if item { format!("{base}/{x}") } else { base }
+        });
+    let special = prop::sample::select(
+        &[
+            "/api/v1/namespaces/fuzz/serviceaccounts/default/token",
+            "/api/v1/namespaces/fuzz/serviceaccounts/nope/token",
+            "/api/v1/persistentvolumes",
+            "/api/v1/persistentvolumes/pv-1",
+            "/apis/rbac.authorization.k8s.io/v1",
+            "/apis/policy/v1",
+            "/openapi/v3/api/v1",
+            "/openapi/v3/apis/apps/v1?hash=0",
+            "/openapi/v3/apis/rbac.authorization.k8s.io/v1",
+            "/openapi/v3/apis/nope/v9",
+        ][..],
+    );
     let shape = prop_oneof![
+        grouped,
+        core_more,
+        special.prop_map(str::to_string),
         (ns.clone(), plural.clone()).prop_map(|(n, p)| format!("/api/v1/namespaces/{n}/{p}")),
         (ns.clone(), plural.clone(), name.clone())
             .prop_map(|(n, p, x)| format!("/api/v1/namespaces/{n}/{p}/{x}")),
@@ -346,6 +450,56 @@ fn arb_request() -> impl Strategy<Value = (String, String, String, String, Vec<u
             (
                 "DELETE",
                 "/api/v1/namespaces/fuzz/pods/fz",
+                "application/json",
+            ),
+            (
+                "POST",
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                "application/json",
+            ),
+            (
+                "POST",
+                "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+                "application/json",
+            ),
+            (
+                "POST",
+                "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                "application/json",
+            ),
+            (
+                "POST",
+                "/apis/rbac.authorization.k8s.io/v1/namespaces/fuzz/roles",
+                "application/json",
+            ),
+            (
+                "POST",
+                "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+                "application/json",
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/fuzz/resourcequotas",
+                "application/json",
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/fuzz/limitranges",
+                "application/json",
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/fuzz/persistentvolumeclaims",
+                "application/json",
+            ),
+            (
+                "POST",
+                "/api/v1/namespaces/fuzz/serviceaccounts/default/token",
+                "application/json",
+            ),
+            (
+                "POST",
+                "/apis/policy/v1/namespaces/fuzz/poddisruptionbudgets",
                 "application/json",
             ),
         ][..],
