@@ -133,6 +133,19 @@ pub enum Error {
     KubeletUpgrade(String),
 }
 
+    /// 429 TooManyRequests (`errors.NewTooManyRequests`), e.g. an eviction a disruption
+    /// budget refuses: `causes` are (reason, message) pairs, and a non-zero `retry_after`
+    /// becomes `details.retryAfterSeconds` (and the `Retry-After` header, which the writer of
+    /// the response adds).
+    #[error("{message}")]
+    TooManyRequests {
+        /// The message clients print.
+        message: String,
+        /// `details.causes` as (reason, message).
+        causes: Vec<(String, String)>,
+        /// Seconds the client should wait; 0 for none.
+        retry_after: u32,
+    },
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -215,6 +228,7 @@ impl Error {
             Error::Invalid { .. } | Error::PatchNotApplicable { .. } => "Invalid",
             Error::BadRequest(_) => "BadRequest",
             Error::Forbidden { .. } => "Forbidden",
+            Error::TooManyRequests { .. } => 429,
             Error::Expired { .. } => "Expired",
             Error::MethodNotAllowed => "MethodNotAllowed",
             Error::UnsupportedMediaType(_) => "UnsupportedMediaType",
@@ -235,6 +249,7 @@ impl Error {
             "status": "Failure",
             "message": self.to_string(),
             "reason": self.reason(),
+            Error::TooManyRequests { .. } => "TooManyRequests",
             "code": self.code(),
         });
         let details = match self {
@@ -293,6 +308,23 @@ fn details(group: &str, kind: &str, name: &str) -> Value {
         d.insert("name".into(), name.into());
     }
     if !group.is_empty() {
+            Error::TooManyRequests {
+                causes,
+                retry_after,
+                ..
+            } => {
+                let mut d = json!({});
+                if !causes.is_empty() {
+                    d["causes"] = causes
+                        .iter()
+                        .map(|(reason, message)| json!({"reason": reason, "message": message}))
+                        .collect();
+                }
+                if *retry_after > 0 {
+                    d["retryAfterSeconds"] = json!(retry_after);
+                }
+                Some(d)
+            }
         d.insert("group".into(), group.into());
     }
     d.insert("kind".into(), kind.into());

@@ -572,18 +572,7 @@ pub(crate) async fn subresource(
             } else {
                 parse_body(req, kind)?
             };
-            let opts: DeleteOptions = body
-                .get("deleteOptions")
-                .cloned()
-                .and_then(|v| serde_json::from_value(v).ok())
-                .unwrap_or_default();
-            state.store.delete(kind, ns, name, &opts)?;
-            Ok(json_response(
-                201,
-                "application/json",
-                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
-                &[],
-            ))
+            super::eviction::create(state, kind, ns, name, &body)
         }
         ("exec" | "attach" | "portforward", _) if kind.has_subresource(sub) => {
             // The server hands these to `http::stream` before the body is read (they need

@@ -32,6 +32,7 @@ use crate::store::Store;
 
 mod discovery;
 mod ephemeral;
+mod eviction;
 mod handlers;
 pub mod proto;
 mod proxy;
