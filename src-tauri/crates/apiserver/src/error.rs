@@ -131,8 +131,6 @@ pub enum Error {
     /// `Internal error occurred: unable to upgrade connection: <text>` on the error channel.
     #[error("{0}")]
     KubeletUpgrade(String),
-}
-
     /// 429 TooManyRequests (`errors.NewTooManyRequests`), e.g. an eviction a disruption
     /// budget refuses: `causes` are (reason, message) pairs, and a non-zero `retry_after`
     /// becomes `details.retryAfterSeconds` (and the `Retry-After` header, which the writer of
@@ -146,6 +144,8 @@ pub enum Error {
         /// Seconds the client should wait; 0 for none.
         retry_after: u32,
     },
+}
+
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -215,6 +215,7 @@ impl Error {
                 413
             }
             Error::Unauthorized => 401,
+            Error::TooManyRequests { .. } => 429,
             _ => 500,
         }
     }
@@ -228,7 +229,6 @@ impl Error {
             Error::Invalid { .. } | Error::PatchNotApplicable { .. } => "Invalid",
             Error::BadRequest(_) => "BadRequest",
             Error::Forbidden { .. } => "Forbidden",
-            Error::TooManyRequests { .. } => 429,
             Error::Expired { .. } => "Expired",
             Error::MethodNotAllowed => "MethodNotAllowed",
             Error::UnsupportedMediaType(_) => "UnsupportedMediaType",
@@ -236,6 +236,7 @@ impl Error {
                 "RequestEntityTooLarge"
             }
             Error::Unauthorized => "Unauthorized",
+            Error::TooManyRequests { .. } => "TooManyRequests",
             _ => "InternalError",
         }
     }
@@ -249,7 +250,6 @@ impl Error {
             "status": "Failure",
             "message": self.to_string(),
             "reason": self.reason(),
-            Error::TooManyRequests { .. } => "TooManyRequests",
             "code": self.code(),
         });
         let details = match self {
@@ -293,21 +293,6 @@ impl Error {
                 Some(json!({}))
             }
             Error::Internal(msg) => Some(json!({"causes": [{"message": msg}]})),
-            _ => None,
-        };
-        if let Some(d) = details {
-            status["details"] = d;
-        }
-        status
-    }
-}
-
-fn details(group: &str, kind: &str, name: &str) -> Value {
-    let mut d = serde_json::Map::new();
-    if !name.is_empty() {
-        d.insert("name".into(), name.into());
-    }
-    if !group.is_empty() {
             Error::TooManyRequests {
                 causes,
                 retry_after,
@@ -325,6 +310,21 @@ fn details(group: &str, kind: &str, name: &str) -> Value {
                 }
                 Some(d)
             }
+            _ => None,
+        };
+        if let Some(d) = details {
+            status["details"] = d;
+        }
+        status
+    }
+}
+
+fn details(group: &str, kind: &str, name: &str) -> Value {
+    let mut d = serde_json::Map::new();
+    if !name.is_empty() {
+        d.insert("name".into(), name.into());
+    }
+    if !group.is_empty() {
         d.insert("group".into(), group.into());
     }
     d.insert("kind".into(), kind.into());
