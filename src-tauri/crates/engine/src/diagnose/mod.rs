@@ -20,6 +20,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::stage::StageKind;
+pub mod security;
 pub mod texts;
 pub mod workload;
 
@@ -173,6 +174,9 @@ pub struct Symptom<'a> {
     pub event_message: Option<&'a str>,
     /// Whether the kubelet killed the previous run for failing its liveness probe.
     pub killed_by_liveness: bool,
+    /// The latest event of a PersistentVolumeClaim the pod uses (`ProvisioningFailed`,
+    /// `FailedBinding`), for a pod the scheduler holds back for its claims.
+    pub claim_event: Option<&'a str>,
 }
 
 /// A diagnosed problem, as the UI shows it under the stuck stage.
@@ -360,6 +364,9 @@ pub(crate) fn section_of(kind: ReasonKind) -> &'static str {
 pub fn diagnose(s: &Symptom<'_>) -> Diagnosis {
     let t = DiagnosisTexts::current();
     let kind = ReasonKind::from_reason(s.reason);
+    if let Some(d) = security::diagnose_pod(s, kind) {
+        return d;
+    }
     let section = section_of(kind);
     let container = s.container.map(str::to_owned);
     let who = match (s.container, s.init) {

@@ -49,17 +49,6 @@ pub struct WorkloadSymptom<'a> {
     pub stuck_pod: Option<StuckPod<'a>>,
 }
 
-/// What a refused pod creation's message says.
-fn refusal_cause(message: &str) -> &'static str {
-    if message.contains("exceeded quota") || message.contains("must specify limits") {
-        "cause-quota"
-    } else if message.contains("forbidden") {
-        "cause-forbidden"
-    } else {
-        "cause-other"
-    }
-}
-
 /// Explains one workload problem, in the words of [`DiagnosisTexts::current`].
 pub fn diagnose_workload(s: &WorkloadSymptom<'_>) -> Diagnosis {
     let t = DiagnosisTexts::current();
@@ -132,14 +121,16 @@ pub fn diagnose_workload(s: &WorkloadSymptom<'_>) -> Diagnosis {
             )
         }
         ReasonKind::FailedCreate => {
-            let cause_key = refusal_cause(s.message.unwrap_or_default());
+            let cause = super::security::refusal_cause(s.message.unwrap_or_default());
             let mut cmds = commands("commands");
-            if cause_key == "cause-quota" {
-                cmds.extend(commands("commands-quota"));
+            if let Some(key) = cause.commands {
+                cmds.extend(commands(key));
             }
+            let vars: Vec<(&str, &str)> =
+                cause.vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
             (
                 fill("title", &[]),
-                fill("explanation", &[("cause", t.text(section, cause_key))]),
+                fill("explanation", &[("cause", &fill(cause.key, &vars))]),
                 cmds,
             )
         }
@@ -287,10 +278,15 @@ mod tests {
             ..s
         });
         assert!(d.explanation.contains("admission"), "{}", d.explanation);
+        assert!(
+            !d.commands.iter().any(|c| c.contains("resourcequota")),
+            "no quota command for an admission refusal: {:?}",
+            d.commands
+        );
         assert_eq!(
-            d.commands.len(),
-            2,
-            "no quota command for an admission refusal"
+            d.commands.last().map(String::as_str),
+            Some("kubectl get serviceaccounts -n kq-quota"),
+            "the missing ServiceAccount's refusal shows the namespace's ServiceAccounts"
         );
     }
 

@@ -42,6 +42,7 @@
 //!
 //! [`PipelineTracker`] keeps the last pipeline per pod uid and reports only changes.
 
+pub mod claims;
 mod events;
 pub mod service_http;
 pub mod services;
@@ -1045,8 +1046,10 @@ pub fn build_pipeline(pod: &Pod, events: &[Event], now: Timestamp) -> PodPipelin
             .message
             .clone()
             .or_else(|| failed_scheduling.map(|e| e.message.clone()));
+        let claim_event = claims::claim_event(pod, events);
         let mut sym = ctx.symptom(None, false, &reason);
         sym.message = message.as_deref();
+        sym.claim_event = claim_event.as_deref();
         Step::new(Stuck)
             .reason(reason.clone())
             .message(message.clone())
@@ -1054,8 +1057,10 @@ pub fn build_pipeline(pod: &Pod, events: &[Event], now: Timestamp) -> PodPipelin
             .event(ctx.event(failed_scheduling))
             .diagnosis(diagnose::diagnose(&sym))
     } else if let Some(e) = failed_scheduling {
+        let claim_event = claims::claim_event(pod, events);
         let mut sym = ctx.symptom(None, false, "Unschedulable");
         sym.message = Some(&e.message);
+        sym.claim_event = claim_event.as_deref();
         Step::new(Stuck)
             .reason("Unschedulable")
             .message(Some(e.message.clone()))
