@@ -41,6 +41,7 @@ pub mod control_plane;
 mod cronjob;
 mod daemonset;
 mod deployment;
+mod disruption;
 mod endpoints;
 mod endpointslice;
 pub mod error;

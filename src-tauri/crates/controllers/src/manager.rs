@@ -227,6 +227,8 @@ impl Controllers {
         runner.register(crate::cronjob::CronJobController::default());
         runner.register(crate::endpointslice::EndpointSliceController);
         runner.register(crate::endpoints::EndpointsController);
+        runner.register(crate::disruption::DisruptionController);
+        runner.register(crate::kubelet::NodeLeases);
         runner.register(crate::garbagecollector::GarbageCollector::default());
         runner.enqueue(
             SeriesRefresh::NAME,

@@ -21,6 +21,7 @@
 mod container;
 mod ephemeral;
 mod images;
+mod lease;
 mod node_status;
 mod pleg;
 mod pod_worker;
@@ -30,6 +31,7 @@ mod status;
 pub(crate) mod streams;
 mod sync_loop;
 
+pub(crate) use lease::NodeLeases;
 pub(crate) use streams::Containers;
 pub(crate) use sync_loop::Kubelets;
 

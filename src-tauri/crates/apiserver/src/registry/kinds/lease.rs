@@ -1,5 +1,7 @@
-//! Leases (scaffold: the kind is served with its typed decoding and `NAME AGE` columns; its
-//! strategy, validation and printer columns are filled in where the issue builds them).
+//! Leases (`coordination.k8s.io/v1`): typed decoding and the `NAME HOLDER AGE` columns of the
+//! `printLease` handler (`pkg/printers/internalversion/printers.go`). Each node's kubelet keeps
+//! one in `kube-node-lease` (see the controllers' `kubelet/lease.rs`), which
+//! `kubectl describe node` reads for its `Lease:` section.
 
 use jiff::Timestamp;
 use k8s_openapi::api::coordination::v1::Lease;
@@ -31,7 +33,17 @@ pub static KIND: ResourceKind = ResourceKind {
 /// Server-side behaviour of leases.
 pub struct Hooks;
 
-static COLUMNS: &[Column] = &[name_column(), age_column()];
+static COLUMNS: &[Column] = &[
+    name_column(),
+    Column {
+        name: "Holder",
+        ty: "string",
+        format: "",
+        description: "holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.",
+        priority: 0,
+    },
+    age_column(),
+];
 
 impl KindHooks for Hooks {
     fn decode(&self, value: &Value) -> Result<(Value, Vec<String>), DecodeError> {
@@ -43,6 +55,10 @@ impl KindHooks for Hooks {
     }
 
     fn cells(&self, obj: &Value, now: Timestamp) -> Vec<Value> {
-        vec![json!(name_of(obj)), json!(age_of(obj, now))]
+        let holder = obj
+            .pointer("/spec/holderIdentity")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        vec![json!(name_of(obj)), json!(holder), json!(age_of(obj, now))]
     }
 }
