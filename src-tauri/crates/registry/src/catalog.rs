@@ -213,6 +213,9 @@ pub struct Repo {
     pub binaries: BTreeSet<String>,
     pub entrypoint: Vec<String>,
     pub cmd: Vec<String>,
+    /// The image config's `USER` (`65535:65535`, `curl_user`); empty when the image sets
+    /// none, so its processes run as root.
+    pub user: String,
     pub env: Vec<(String, String)>,
     pub behaviour: Behaviour,
     pub tags: Vec<Tag>,
@@ -246,6 +249,8 @@ pub struct ResolvedImage {
     pub behaviour: Behaviour,
     pub entrypoint: Vec<String>,
     pub cmd: Vec<String>,
+    /// The image config's `USER`, empty for root (see [`Repo::user`]).
+    pub user: String,
     /// In image order, tag overrides applied.
     pub env: Vec<(String, String)>,
     pub binaries: BTreeSet<String>,
@@ -306,6 +311,8 @@ struct RepoSpec {
     entrypoint: Option<Vec<String>>,
     #[serde(default)]
     cmd: Option<Vec<String>>,
+    #[serde(default)]
+    user: Option<String>,
     #[serde(default)]
     env: Option<OrderedEnv>,
     #[serde(default)]
@@ -470,6 +477,9 @@ impl Catalog {
                     if let Some(v) = r.cmd {
                         old.cmd = v;
                     }
+                    if let Some(v) = r.user {
+                        old.user = v;
+                    }
                     if let Some(v) = r.env {
                         old.env = v.0;
                     }
@@ -509,6 +519,7 @@ impl Catalog {
                         binaries: r.binaries.unwrap_or_default(),
                         entrypoint: r.entrypoint.unwrap_or_default(),
                         cmd: r.cmd.unwrap_or_default(),
+                        user: r.user.unwrap_or_default(),
                         env: r.env.unwrap_or_default().0,
                         behaviour,
                         tags,
@@ -585,6 +596,7 @@ impl Catalog {
             behaviour,
             entrypoint: repo.entrypoint.clone(),
             cmd: repo.cmd.clone(),
+            user: repo.user.clone(),
             env,
             binaries: tag
                 .binaries
@@ -806,6 +818,24 @@ mod tests {
             }
         }
         assert!(count >= 50, "only {count} tags");
+    }
+
+    #[test]
+    fn images_say_which_user_they_run_as() {
+        // The kubelet's runAsNonRoot check reads this: no USER means root.
+        let c = Catalog::builtin();
+        let user = |image: &str| c.resolve(image, &[]).expect(image).user;
+        assert_eq!(user("nginx"), "");
+        assert_eq!(user("busybox"), "");
+        assert_eq!(user("registry.k8s.io/pause:3.10"), "65535:65535");
+        assert_eq!(user("curlimages/curl"), "curl_user");
+        let mut t = Catalog::builtin();
+        t.add_yaml(
+            "format: 1\nrepositories:\n  - name: busybox\n    user: \"1000\"\n",
+            "teacher.yaml",
+        )
+        .expect("a user override merges");
+        assert_eq!(t.resolve("busybox", &[]).expect("busybox").user, "1000");
     }
 
     #[test]
