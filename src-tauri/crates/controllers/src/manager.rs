@@ -219,6 +219,7 @@ impl Controllers {
             containers.clone(),
         ));
         // kube-controller-manager's workload controllers and the garbage collector.
+        runner.register(crate::resourcequota::ResourceQuotaController);
         runner.register(crate::deployment::DeploymentController);
         runner.register(crate::replicaset::ReplicaSetController);
         runner.register(crate::statefulset::StatefulSetController);
@@ -230,6 +231,7 @@ impl Controllers {
         runner.register(crate::disruption::DisruptionController);
         runner.register(crate::kubelet::NodeLeases);
         runner.register(crate::garbagecollector::GarbageCollector::default());
+        runner.register(crate::persistentvolume::PersistentVolumeController::default());
         runner.enqueue(
             SeriesRefresh::NAME,
             SeriesRefresh::KEY,

@@ -97,7 +97,24 @@ pub(crate) fn bootstrap(store: &Arc<Store>, node: &str, node_ip: &str) -> crate:
         kube_dns_service(),
         &opts,
     )?;
+    store.create(&kinds::storageclass::KIND, "", standard_storage_class(), &opts)?;
     Ok(())
+}
+
+/// kind's `standard` StorageClass, the cluster's default: claims are provisioned by the
+/// local-path provisioner once a pod that uses them is scheduled.
+fn standard_storage_class() -> Value {
+    json!({
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": "standard",
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}
+        },
+        "provisioner": "rancher.io/local-path",
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "WaitForFirstConsumer"
+    })
 }
 
 /// Create kubeadm's addon workloads (CoreDNS, kube-proxy). Called once the controllers watch,
