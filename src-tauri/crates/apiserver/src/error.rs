@@ -68,14 +68,16 @@ pub enum Error {
     /// 400 BadRequest with a free-form message (decode errors, selectors, namespace mismatch, logs).
     #[error("{0}")]
     BadRequest(String),
-    /// 403 Forbidden on a named object (`pods "x" is forbidden: ...`).
-    #[error("{} \"{name}\" is forbidden: {reason}", qualified(group, resource))]
+    /// 403 Forbidden (`NewForbidden`): `pods "x" is forbidden: ...` on a named object,
+    /// `pods is forbidden: ...` on a collection, `forbidden: ...` with no resource at all
+    /// (a non-resource URL).
+    #[error("{}", forbidden_message(group, resource, name, reason))]
     Forbidden {
         /// API group of the resource.
         group: String,
-        /// Plural resource name.
+        /// Plural resource name; empty for a non-resource URL.
         resource: String,
-        /// Object name.
+        /// Object name; empty for a collection.
         name: String,
         /// The admission or policy reason.
         reason: String,
@@ -155,6 +157,20 @@ pub(crate) fn qualified(group: &str, resource: &str) -> String {
         resource.to_string()
     } else {
         format!("{resource}.{group}")
+    }
+}
+
+/// `NewForbidden`'s three shapes.
+fn forbidden_message(group: &str, resource: &str, name: &str, reason: &str) -> String {
+    if group.is_empty() && resource.is_empty() {
+        format!("forbidden: {reason}")
+    } else if name.is_empty() {
+        format!("{} is forbidden: {reason}", qualified(group, resource))
+    } else {
+        format!(
+            "{} \"{name}\" is forbidden: {reason}",
+            qualified(group, resource)
+        )
     }
 }
 
@@ -274,7 +290,9 @@ impl Error {
                 resource,
                 name,
                 ..
-            } => Some(details(group, resource, name)),
+            } if !resource.is_empty() => Some(details(group, resource, name)),
+            // `StatusDetails` with every field empty encodes as `{}`.
+            Error::Forbidden { .. } => Some(json!({})),
             Error::Invalid {
                 group,
                 kind,

@@ -12,6 +12,30 @@ use std::collections::BTreeMap;
 
 use crate::storage::Store;
 
+pub mod bootstrap;
+pub mod rbac;
+
+tokio::task_local! {
+    /// The user a request runs as, for checks made deep in a write (RBAC's escalation check
+    /// on roles and bindings). Writes with no requester are the cluster's own.
+    static REQUESTER: UserInfo;
+}
+
+/// Run `f` with `user` as the requester of every write it makes.
+pub fn acting_as<R>(user: UserInfo, f: impl FnOnce() -> R) -> R {
+    REQUESTER.sync_scope(user, f)
+}
+
+/// Run the future `fut` with `user` as the requester of every write it makes.
+pub async fn acting_as_async<F: std::future::Future>(user: UserInfo, fut: F) -> F::Output {
+    REQUESTER.scope(user, fut).await
+}
+
+/// The user the current request runs as, if the write comes from a request.
+pub fn requester() -> Option<UserInfo> {
+    REQUESTER.try_with(Clone::clone).ok()
+}
+
 /// An authenticated identity (`user.Info`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserInfo {
@@ -83,11 +107,73 @@ impl Decision {
     }
 }
 
-/// Decide whether `user` may do what `attrs` describes, from the RBAC objects in `store`.
-///
-/// Scaffold: allows everything until the RBAC authorizer lands.
-pub fn authorize(_store: &Store, _user: &UserInfo, _attrs: &RequestAttributes) -> Decision {
-    Decision::Allow(String::new())
+/// Decide whether `user` may do what `attrs` describes, from the RBAC objects in `store`
+/// (the only authorizer: RBAC's no-opinion is a denial, and its reason goes after the
+/// Forbidden text, see [`forbidden`]).
+pub fn authorize(store: &Store, user: &UserInfo, attrs: &RequestAttributes) -> Decision {
+    rbac::authorize(store, user, attrs)
+}
+
+/// The 403 a denied request gets (`responsewriters.Forbidden`): `pods "x" is forbidden:
+/// User "u" cannot get resource "pods" in API group "" in the namespace "dev"`, without the
+/// name for collections, `forbidden: User "u" cannot get path "/x"` for non-resource URLs,
+/// and `: <reason>` after it when the authorizer gave one.
+pub fn forbidden(user: &UserInfo, attrs: &RequestAttributes, reason: &str) -> crate::Error {
+    let msg = denial_message(user, attrs);
+    let reason = if reason.is_empty() {
+        msg
+    } else {
+        format!("{msg}: {reason}")
+    };
+    if attrs.resource_request {
+        crate::Error::Forbidden {
+            group: attrs.api_group.clone(),
+            resource: attrs.resource.clone(),
+            name: attrs.name.clone(),
+            reason,
+        }
+    } else {
+        crate::Error::Forbidden {
+            group: String::new(),
+            resource: String::new(),
+            name: String::new(),
+            reason,
+        }
+    }
+}
+
+/// `forbiddenMessage`, with `&`, `<` and `>` escaped as the API server escapes them.
+fn denial_message(user: &UserInfo, attrs: &RequestAttributes) -> String {
+    use kq_kube::validation::quote;
+    let msg = if !attrs.resource_request {
+        format!(
+            "User {} cannot {} path {}",
+            quote(&user.name),
+            attrs.verb,
+            quote(&attrs.path)
+        )
+    } else {
+        let resource = if attrs.subresource.is_empty() {
+            attrs.resource.clone()
+        } else {
+            format!("{}/{}", attrs.resource, attrs.subresource)
+        };
+        let head = format!(
+            "User {} cannot {} resource {} in API group {}",
+            quote(&user.name),
+            attrs.verb,
+            quote(&resource),
+            quote(&attrs.api_group)
+        );
+        if attrs.namespace.is_empty() {
+            format!("{head} at the cluster scope")
+        } else {
+            format!("{head} in the namespace {}", quote(&attrs.namespace))
+        }
+    };
+    msg.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// One rule of what a subject may do on resources (`authorizationv1.ResourceRule`).
@@ -116,11 +202,96 @@ pub struct NonResourceRule {
 /// SelfSubjectRulesReview answers: the rules, and the resolution errors that make the list
 /// incomplete (`RBAC: role.rbac.authorization.k8s.io "x" not found`).
 ///
-/// Scaffold: nothing until the RBAC authorizer lands.
+/// Each error is one resolution failure; an `evaluationError` shows them aggregated
+/// ([`rbac::aggregate`]).
 pub fn rules_for(
-    _store: &Store,
-    _user: &UserInfo,
-    _namespace: &str,
+    store: &Store,
+    user: &UserInfo,
+    namespace: &str,
 ) -> (Vec<ResourceRule>, Vec<NonResourceRule>, Vec<String>) {
-    (Vec::new(), Vec::new(), Vec::new())
+    let (rules, errors) = rbac::rules_for(store, user, namespace);
+    let mut resource_rules = Vec::new();
+    let mut non_resource_rules = Vec::new();
+    for r in rules {
+        // A rule can hold both halves; each half is reported where it belongs.
+        if r.resources.as_ref().is_some_and(|v| !v.is_empty()) {
+            resource_rules.push(ResourceRule {
+                verbs: r.verbs.clone(),
+                api_groups: r.api_groups.clone().unwrap_or_default(),
+                resources: r.resources.clone().unwrap_or_default(),
+                resource_names: r.resource_names.clone().unwrap_or_default(),
+            });
+        }
+        if let Some(urls) = r.non_resource_urls.filter(|v| !v.is_empty()) {
+            non_resource_rules.push(NonResourceRule {
+                verbs: r.verbs,
+                non_resource_urls: urls,
+            });
+        }
+    }
+    (resource_rules, non_resource_rules, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sa() -> UserInfo {
+        UserInfo {
+            name: "system:serviceaccount:dev:sa".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_collection_denial_has_no_name() {
+        let attrs = RequestAttributes {
+            verb: "list".into(),
+            resource_request: true,
+            resource: "pods".into(),
+            namespace: "dev".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            forbidden(&sa(), &attrs, "").to_string(),
+            r#"pods is forbidden: User "system:serviceaccount:dev:sa" cannot list resource "pods" in API group "" in the namespace "dev""#
+        );
+    }
+
+    #[test]
+    fn a_named_denial_qualifies_the_resource_and_appends_the_reason() {
+        let attrs = RequestAttributes {
+            verb: "get".into(),
+            resource_request: true,
+            api_group: "apps".into(),
+            resource: "deployments".into(),
+            subresource: "scale".into(),
+            name: "web".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            forbidden(
+                &sa(),
+                &attrs,
+                "RBAC: role.rbac.authorization.k8s.io \"r\" not found"
+            )
+            .to_string(),
+            r#"deployments.apps "web" is forbidden: User "system:serviceaccount:dev:sa" cannot get resource "deployments/scale" in API group "apps" at the cluster scope: RBAC: role.rbac.authorization.k8s.io "r" not found"#
+        );
+    }
+
+    #[test]
+    fn a_path_denial_has_no_resource() {
+        let attrs = RequestAttributes {
+            verb: "get".into(),
+            path: "/metrics".into(),
+            ..Default::default()
+        };
+        let e = forbidden(&sa(), &attrs, "");
+        assert_eq!(
+            e.to_string(),
+            r#"forbidden: User "system:serviceaccount:dev:sa" cannot get path "/metrics""#
+        );
+        assert_eq!(e.code(), 403);
+    }
 }

@@ -339,6 +339,7 @@ fn name_errors(rule: NameRule, name: &str) -> Vec<String> {
         NameRule::Subdomain => validation::dns1123_subdomain(name),
         NameRule::Label => validation::dns1123_label(name),
         NameRule::Dns1035 => validation::dns1035_label(name),
+        NameRule::PathSegment => kinds::role::path_segment_name(name),
     }
 }
 

@@ -1,14 +1,19 @@
-//! ClusterRoles (scaffold: the kind is served with its typed decoding and `NAME AGE` columns; its
-//! strategy, validation and printer columns are filled in where the issue builds them).
+//! ClusterRoles: cluster-wide sets of RBAC rules, possibly aggregated from other ClusterRoles
+//! by label (Kubernetes: `pkg/registry/rbac/clusterrole/{strategy.go,policybased/storage.go}`,
+//! `pkg/apis/rbac/validation/validation.go`; the default table convertor gives
+//! `NAME CREATED AT`).
+//!
+//! Rules may name non-resource URLs here. An `aggregationRule` needs at least one selector;
+//! the aggregation controller owns `rules` of such a role. Setting an aggregationRule takes
+//! cluster-admin power, since it can gather anything.
 
 use jiff::Timestamp;
 use k8s_openapi::api::rbac::v1::ClusterRole;
-use serde_json::{Value, json};
+use kq_kube::validation::FieldError;
+use serde_json::Value;
 
-use super::{
-    Column, KindHooks, NameRule, ResourceKind, STANDARD_VERBS, age_column, age_of, name_column,
-    name_of,
-};
+use super::role::{CREATED_AT_COLUMNS, created_at_cells, drop_status, rules_of, validate_rules};
+use super::{Column, CreateContext, KindHooks, NameRule, ResourceKind, STANDARD_VERBS, name_of};
 use crate::strict::DecodeError;
 
 /// The clusterroles resource.
@@ -23,7 +28,7 @@ pub static KIND: ResourceKind = ResourceKind {
     categories: &[],
     verbs: STANDARD_VERBS,
     subresources: &[],
-    name_rule: NameRule::Subdomain,
+    name_rule: NameRule::PathSegment,
     tracks_generation: false,
     hooks: &Hooks,
 };
@@ -31,18 +36,61 @@ pub static KIND: ResourceKind = ResourceKind {
 /// Server-side behaviour of clusterroles.
 pub struct Hooks;
 
-static COLUMNS: &[Column] = &[name_column(), age_column()];
+fn has_aggregation_rule(obj: &Value) -> bool {
+    obj.get("aggregationRule").is_some_and(|a| !a.is_null())
+}
 
 impl KindHooks for Hooks {
     fn decode(&self, value: &Value) -> Result<(Value, Vec<String>), DecodeError> {
         super::typed_decode::<ClusterRole>(value, "ClusterRole")
     }
 
-    fn columns(&self) -> &'static [Column] {
-        COLUMNS
+    fn prepare_create(&self, obj: &mut Value, ctx: &CreateContext<'_>) -> crate::Result<()> {
+        crate::auth::rbac::check_role_write(
+            ctx.store,
+            KIND.plural,
+            "",
+            name_of(obj),
+            &rules_of(obj),
+            has_aggregation_rule(obj),
+        )
     }
 
-    fn cells(&self, obj: &Value, now: Timestamp) -> Vec<Value> {
-        vec![json!(name_of(obj)), json!(age_of(obj, now))]
+    fn validate(&self, obj: &Value) -> Vec<FieldError> {
+        let mut errs = validate_rules(obj, false);
+        if has_aggregation_rule(obj) {
+            let selectors = obj
+                .pointer("/aggregationRule/clusterRoleSelectors")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            if selectors == 0 {
+                errs.push(FieldError::required(
+                    "aggregationRule",
+                    "at least one clusterRoleSelector required if aggregationRule is non-nil",
+                ));
+            }
+        }
+        errs
+    }
+
+    fn prepare_update(&self, new: &mut Value, _old: &Value) {
+        drop_status(new);
+    }
+
+    fn allocate_on_update(
+        &self,
+        new: &mut Value,
+        _old: &Value,
+        ctx: &CreateContext<'_>,
+    ) -> crate::Result<()> {
+        self.prepare_create(new, ctx)
+    }
+
+    fn columns(&self) -> &'static [Column] {
+        CREATED_AT_COLUMNS
+    }
+
+    fn cells(&self, obj: &Value, _now: Timestamp) -> Vec<Value> {
+        created_at_cells(obj)
     }
 }

@@ -1,14 +1,22 @@
-//! ClusterRoleBindings (scaffold: the kind is served with its typed decoding and `NAME AGE` columns; its
-//! strategy, validation and printer columns are filled in where the issue builds them).
+//! ClusterRoleBindings: grant a ClusterRole cluster-wide (Kubernetes:
+//! `pkg/registry/rbac/clusterrolebinding/{strategy.go,policybased/storage.go}`,
+//! `pkg/apis/rbac/validation/validation.go`, `printClusterRoleBinding` in
+//! `pkg/printers/internalversion/printers.go`).
+//!
+//! Like a RoleBinding, except that it may only refer to a ClusterRole and a ServiceAccount
+//! subject must name its namespace.
 
 use jiff::Timestamp;
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
-use serde_json::{Value, json};
+use kq_kube::validation::FieldError;
+use serde_json::Value;
 
-use super::{
-    Column, KindHooks, NameRule, ResourceKind, STANDARD_VERBS, age_column, age_of, name_column,
-    name_of,
+use super::role::drop_status;
+use super::rolebinding::{
+    binding_cells, binding_columns, default_binding, role_ref_of, validate_binding,
+    validate_role_ref_unchanged,
 };
+use super::{Column, CreateContext, KindHooks, NameRule, ResourceKind, STANDARD_VERBS, name_of};
 use crate::strict::DecodeError;
 
 /// The clusterrolebindings resource.
@@ -23,7 +31,7 @@ pub static KIND: ResourceKind = ResourceKind {
     categories: &[],
     verbs: STANDARD_VERBS,
     subresources: &[],
-    name_rule: NameRule::Subdomain,
+    name_rule: NameRule::PathSegment,
     tracks_generation: false,
     hooks: &Hooks,
 };
@@ -31,18 +39,60 @@ pub static KIND: ResourceKind = ResourceKind {
 /// Server-side behaviour of clusterrolebindings.
 pub struct Hooks;
 
-static COLUMNS: &[Column] = &[name_column(), age_column()];
+static COLUMNS: [Column; 6] = binding_columns(
+    "RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error. This field is immutable.",
+    "Users in the clusterRoleBinding",
+);
 
 impl KindHooks for Hooks {
     fn decode(&self, value: &Value) -> Result<(Value, Vec<String>), DecodeError> {
         super::typed_decode::<ClusterRoleBinding>(value, "ClusterRoleBinding")
     }
 
+    fn default(&self, obj: &mut Value) -> crate::Result<()> {
+        default_binding(obj);
+        Ok(())
+    }
+
+    fn prepare_create(&self, obj: &mut Value, ctx: &CreateContext<'_>) -> crate::Result<()> {
+        crate::auth::rbac::check_binding_write(
+            ctx.store,
+            KIND.plural,
+            "",
+            name_of(obj),
+            &role_ref_of(obj),
+        )
+    }
+
+    fn validate(&self, obj: &Value) -> Vec<FieldError> {
+        validate_binding(obj, false)
+    }
+
+    fn prepare_update(&self, new: &mut Value, _old: &Value) {
+        default_binding(new);
+        drop_status(new);
+    }
+
+    fn allocate_on_update(
+        &self,
+        new: &mut Value,
+        _old: &Value,
+        ctx: &CreateContext<'_>,
+    ) -> crate::Result<()> {
+        self.prepare_create(new, ctx)
+    }
+
+    fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
+        let mut errs = validate_binding(new, false);
+        errs.extend(validate_role_ref_unchanged(new, old));
+        errs
+    }
+
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        &COLUMNS
     }
 
     fn cells(&self, obj: &Value, now: Timestamp) -> Vec<Value> {
-        vec![json!(name_of(obj)), json!(age_of(obj, now))]
+        binding_cells(obj, now)
     }
 }

@@ -59,6 +59,8 @@ pub enum NameRule {
     Label,
     /// RFC 1035 label (services).
     Dns1035,
+    /// A URL path segment (RBAC objects: `system:controller:job-controller`).
+    PathSegment,
 }
 
 /// The verbs every served resource supports, in discovery's (alphabetical) order.
