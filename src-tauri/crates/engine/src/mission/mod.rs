@@ -48,7 +48,7 @@ pub use hints::HintLadder;
 pub use manifests::{DECLARABLE_CLUSTER_SCOPED_KINDS, Manifest, is_cluster_scoped};
 pub use objectives::{
     Check, ObjectiveResult, ObjectiveStatus, Snapshot, WorkloadRef, all_met, evaluate,
-    evaluate_all, evaluate_all_http, evaluate_with,
+    evaluate_all, evaluate_all_http, evaluate_session, evaluate_with,
 };
 pub use render::render_markdown;
 

@@ -28,6 +28,10 @@
 //! | `service-http` | `service`, `port?`, `path?` (`/`), `status?` (200) | a GET of `path` through the Service (the API server's Service proxy, so a real cluster works the same) gets `status`; otherwise the reason is what came back (`no endpoints available for service "web"`, `got 404, not 200`) |
 //! | `service-endpoints` | `service`, `min_ready?` | the Service exists, is not being deleted, and its EndpointSlices list at least `min_ready` (default 1) ready endpoints with the Service's ports (an endpoint whose named targetPort the pod lacks does not count); read from the EndpointSlices the cluster's controller wrote, so it works on a real cluster too |
 //!
+//! `service-account-can`, `quota-respected`, `claim-bound` and `pod-security-enforced` read
+//! what no watch reports (a SubjectAccessReview, quotas, claims, the namespace's labels); they
+//! are documented in [`security`].
+//!
 //! Workload checks follow the workload, not a pod name, so a rollout that replaces every pod
 //! still passes; deleting the workload (or replacing it with another of a different name) does
 //! not. A bad definition is refused when the lesson loads, at the line of its `check:`, with
@@ -41,12 +45,16 @@ use ts_rs::TS;
 
 use super::format::Objective;
 use crate::pipeline::print_pod;
+use crate::pipeline::security_facts::SecurityFacts;
 use crate::pipeline::service_http::{self, HttpResults};
 use crate::pipeline::services::ServiceObjects;
 use crate::pipeline::workload::{
     RevisionRole, WorkloadKind, WorkloadObject, Workloads, controller_ref,
 };
 use crate::stage::ReasonKind;
+
+pub mod security;
+pub use security::PodSecurityLevel;
 
 /// A workload named as kubectl names one: `deployment/web`, `sts/db`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -185,6 +193,26 @@ pub enum Check {
         #[serde(default = "status_ok")]
         status: u16,
     },
+    ServiceAccountCan {
+        service_account: String,
+        #[serde(deserialize_with = "security::known_verb")]
+        verb: String,
+        #[serde(deserialize_with = "security::resource_name")]
+        resource: String,
+    },
+    QuotaRespected {
+        quota: String,
+        workload: WorkloadRef,
+    },
+    ClaimBound {
+        claim: String,
+        #[serde(default)]
+        pod: Option<String>,
+    },
+    PodSecurityEnforced {
+        level: PodSecurityLevel,
+        workload: WorkloadRef,
+    },
 }
 
 /// A Service port as the proxy path names it: its number or its name.
@@ -235,6 +263,12 @@ impl Check {
             Check::ServiceEndpoints { service, .. } | Check::ServiceHttp { service, .. } => {
                 ("Service", service)
             }
+            Check::ServiceAccountCan {
+                service_account, ..
+            } => ("ServiceAccount", service_account),
+            Check::QuotaRespected { quota, .. } => ("ResourceQuota", quota),
+            Check::ClaimBound { claim, .. } => ("PersistentVolumeClaim", claim),
+            Check::PodSecurityEnforced { workload, .. } => (workload.kind.as_str(), &workload.name),
         }
     }
 }
@@ -736,12 +770,32 @@ fn service_endpoints(
     not_met(format!("{head} ({why})"))
 }
 
+/// [`evaluate_check_session`] with nothing read for the security checks.
+#[cfg(test)]
 fn evaluate_check(
     check: &Check,
     snap: &Snapshot<'_>,
     workloads: &Workloads,
     services: &ServiceObjects,
     http: &HttpResults,
+) -> (ObjectiveStatus, String) {
+    evaluate_check_session(
+        check,
+        snap,
+        workloads,
+        services,
+        http,
+        &SecurityFacts::default(),
+    )
+}
+
+fn evaluate_check_session(
+    check: &Check,
+    snap: &Snapshot<'_>,
+    workloads: &Workloads,
+    services: &ServiceObjects,
+    http: &HttpResults,
+    security: &SecurityFacts,
 ) -> (ObjectiveStatus, String) {
     let result = (|| -> Result<(ObjectiveStatus, String), (ObjectiveStatus, String)> {
         match check {
@@ -882,6 +936,12 @@ fn evaluate_check(
                     (false, why) => Ok(not_met(why)),
                 }
             }
+            Check::ServiceAccountCan { .. }
+            | Check::QuotaRespected { .. }
+            | Check::ClaimBound { .. }
+            | Check::PodSecurityEnforced { .. } => {
+                security::evaluate(check, snap, workloads, security)
+            }
         }
     })();
     result.unwrap_or_else(|e| e)
@@ -927,10 +987,31 @@ pub fn evaluate_all_http(
     services: &ServiceObjects,
     http: &HttpResults,
 ) -> Vec<ObjectiveResult> {
+    evaluate_session(
+        objectives,
+        snap,
+        workloads,
+        services,
+        http,
+        &SecurityFacts::default(),
+    )
+}
+
+/// [`evaluate_all_http`] with the session's last reads of quotas, claims, the namespace and
+/// the permission reviews (see [`security`]).
+pub fn evaluate_session(
+    objectives: &[Objective],
+    snap: &Snapshot<'_>,
+    workloads: &Workloads,
+    services: &ServiceObjects,
+    http: &HttpResults,
+    security: &SecurityFacts,
+) -> Vec<ObjectiveResult> {
     objectives
         .iter()
         .map(|o| {
-            let (status, reason) = evaluate_check(&o.check, snap, workloads, services, http);
+            let (status, reason) =
+                evaluate_check_session(&o.check, snap, workloads, services, http, security);
             ObjectiveResult {
                 id: o.id.clone(),
                 title: o.title.clone(),

@@ -44,6 +44,7 @@
 
 pub mod claims;
 mod events;
+pub mod security_facts;
 pub mod service_http;
 pub mod services;
 mod tracker;

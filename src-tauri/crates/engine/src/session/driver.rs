@@ -43,8 +43,10 @@ use crate::ipc::{
     ClusterClock, ConnectionState, ErrorKind, EventRow, MissionSummary, SessionUpdate, UiError,
 };
 use crate::mission::{
-    Check, Mission, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate_all_http,
+    Check, Mission, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate_session,
+    objectives::security,
 };
+use crate::pipeline::security_facts::{self, SharedSecurityFacts};
 use crate::pipeline::service_http::{self, HttpResults, SharedHttpResults};
 use crate::pipeline::{
     PipelineTracker, TrackerInput, WatchInput, WorkloadView, merge_watch_streams, watch_services,
@@ -241,6 +243,8 @@ struct Driver<'a, F> {
     solved: bool,
     /// The last answers of the `service-http` objectives' requests.
     http: SharedHttpResults,
+    /// The last reads of quotas, claims, the namespace and permission reviews.
+    security: SharedSecurityFacts,
 }
 
 /// The task making the `service-http` requests; it ends with the session.
@@ -334,12 +338,17 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
         };
-        let results = evaluate_all_http(
+        let facts = match self.security.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        let results = evaluate_session(
             &self.mission.objectives,
             &snap,
             self.tracker.workloads(),
             self.tracker.services(),
             &http,
+            &facts,
         );
         if self.results.as_ref() == Some(&results) {
             return false;
@@ -371,7 +380,8 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
                 // A `service-http` objective changes with answers no watch reports: look
                 // again on every tick until it is met.
                 || self.mission.objectives.iter().zip(r).any(|(obj, res)| {
-                    matches!(obj.check, Check::ServiceHttp { .. })
+                    (matches!(obj.check, Check::ServiceHttp { .. })
+                        || security::reads_facts(&obj.check))
                         && res.status != ObjectiveStatus::Met
                 })
         })
@@ -411,6 +421,14 @@ where
         mission.objectives.iter().map(|o| o.check.clone()).collect(),
         http.clone(),
     )));
+    // Quotas, claims, the namespace and permission reviews for the security objectives.
+    let security: SharedSecurityFacts = Default::default();
+    let _reads = ProbeTask(tokio::spawn(security_facts::keep_reading(
+        client.clone(),
+        namespace.to_string(),
+        security::facts_wanted(mission.objectives.iter().map(|o| &o.check)),
+        security.clone(),
+    )));
     let services = watch_services(client, namespace);
     let mut stream = std::pin::pin!(futures::stream::select(
         futures::stream::select(merge_watch_streams(pods, events), workloads),
@@ -430,6 +448,7 @@ where
         results: None,
         solved: false,
         http,
+        security,
     };
     let mut reconnect = ReconnectState::default();
     policy.on_connected(&mut reconnect, Timestamp::now());
