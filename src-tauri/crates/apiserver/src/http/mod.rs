@@ -34,6 +34,7 @@ mod discovery;
 mod ephemeral;
 mod eviction;
 mod handlers;
+mod openapi;
 pub mod proto;
 mod proxy;
 mod route;

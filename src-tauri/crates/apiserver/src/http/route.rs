@@ -4,7 +4,9 @@
 use hyper::Method;
 use serde_json::json;
 
-use super::{ApiState, Body, Req, discovery, handlers, json_response, proxy, text_response};
+use super::{
+    ApiState, Body, Req, discovery, handlers, json_response, openapi, proxy, text_response,
+};
 use crate::error::{Error, Result};
 use crate::kinds::{self, ResourceKind};
 
@@ -47,17 +49,10 @@ pub(crate) async fn dispatch(state: &ApiState, req: Req) -> Result<hyper::Respon
             Ok(json_response(200, "application/json", &version_info(), &[]))
         }),
         ["healthz" | "livez" | "readyz"] => get_only(&req, || Ok(text_response(200, "ok"))),
-        ["openapi", "v2"] => get_only(&req, || {
-            // An empty document means "schema unknown": kubectl skips client-side validation
-            // and relies on the server (fieldValidation=Strict).
-            super::base(
-                200,
-                "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
-            )
-            .body(http_body_util::BodyExt::boxed(http_body_util::Full::new(
-                hyper::body::Bytes::new(),
-            )))
-            .map_err(|e| Error::Internal(e.to_string()))
+        ["openapi", "v2"] => get_only(&req, || openapi::v2(&req)),
+        ["openapi", "v3"] => get_only(&req, openapi::v3_index),
+        ["openapi", "v3", gv @ ..] => get_only(&req, || {
+            openapi::v3_group_version(&req, &gv.join("/"))
         }),
         ["api"] => get_only(&req, || Ok(discovery::api(state, &req.accept))),
         ["apis"] => get_only(&req, || Ok(discovery::apis(&req.accept))),
@@ -101,7 +96,7 @@ fn get_only(
 }
 
 fn root_paths() -> serde_json::Value {
-    json!({"paths": ["/api", "/api/v1", "/apis", "/apis/", "/healthz", "/livez", "/openapi/v2", "/readyz", "/version"]})
+    json!({"paths": ["/api", "/api/v1", "/apis", "/apis/", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/openapi/v3/", "/readyz", "/version"]})
 }
 
 /// `/version`, shaped like a real 1.33 apiserver's.
