@@ -13,7 +13,8 @@
 //!
 //! A session reads these every [`READ_EVERY`] while it has such objectives (see
 //! [`read_security_facts`]), as it probes `service-http` objectives; evaluation only looks at
-//! the last answers ([`SecurityFacts`]).
+//! the last answers ([`SecurityFacts`]). [`forbidden_in_logs`] reads the end of a container's
+//! log for the API server's Forbidden answer to the app's own calls.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -193,6 +194,42 @@ pub async fn keep_reading(
         }
         tokio::time::sleep(READ_EVERY).await;
     }
+}
+
+/// How much of a container's log [`forbidden_in_logs`] reads: the last lines, bounded in bytes.
+const LOG_TAIL_LINES: i64 = 50;
+const LOG_LIMIT_BYTES: i64 = 64 * 1024;
+
+/// Reads the end of a container's log (the previous run's with `previous`, as `kubectl logs
+/// --previous` does for a crash-looping app) and explains the last Forbidden line in it: the
+/// app's own API calls refused by RBAC. `None` when the log holds none or cannot be read.
+pub async fn forbidden_in_logs(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+    multi_container: bool,
+    previous: bool,
+) -> Option<crate::diagnose::Diagnosis> {
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+        kube::Api::namespaced(client.clone(), namespace);
+    let params = kube::api::LogParams {
+        container: Some(container.to_owned()),
+        previous,
+        tail_lines: Some(LOG_TAIL_LINES),
+        limit_bytes: Some(LOG_LIMIT_BYTES),
+        ..kube::api::LogParams::default()
+    };
+    let log = pods.logs(pod, &params).await.ok()?;
+    let symptom = crate::diagnose::Symptom {
+        namespace,
+        pod,
+        container: Some(container),
+        multi_container,
+        reason: "Forbidden",
+        ..crate::diagnose::Symptom::default()
+    };
+    crate::diagnose::security::diagnose_forbidden_log(&symptom, &log)
 }
 
 #[cfg(test)]
