@@ -373,6 +373,14 @@ fn non_root(t: &DiagnosisTexts, s: &Symptom<'_>, kind: ReasonKind) -> Diagnosis 
     )
 }
 
+/// The class a `ProvisioningFailed` event says does not exist (`storageclass.storage.k8s.io
+/// "fast" not found`).
+fn missing_class(message: &str) -> Option<&str> {
+    let rest = after(message, "storageclass.storage.k8s.io \"")?;
+    let (class, tail) = rest.split_once('"')?;
+    tail.trim_start().starts_with("not found").then_some(class)
+}
+
 fn pending_claim(
     t: &DiagnosisTexts,
     s: &Symptom<'_>,
@@ -392,7 +400,19 @@ fn pending_claim(
     let claim_event = s
         .claim_event
         .filter(|m| !m.is_empty())
-        .map(|m| fill(t, S, "claim-event-detail", &vars, &[("message", m)]))
+        .map(|m| match missing_class(m) {
+            Some(class) => fill(
+                t,
+                S,
+                "claim-class-missing",
+                &vars,
+                &[("message", m), ("class", class)],
+            ),
+            None if m.contains("no storage class is set") => {
+                fill(t, S, "claim-no-class", &vars, &[("message", m)])
+            }
+            None => fill(t, S, "claim-event-detail", &vars, &[("message", m)]),
+        })
         .unwrap_or_default();
     let mut d = diagnosis(
         s,
@@ -744,7 +764,9 @@ mod tests {
             &d,
             &[
                 "(`pod has unbound immediate PersistentVolumeClaims`)",
-                "The claim's own events say: `storageclass.storage.k8s.io \"fast\" not found`.",
+                "The claim's own events say: `storageclass.storage.k8s.io \"fast\" not found`. \
+                 It asks for the StorageClass `fast`, which the cluster does not have.",
+                "delete the claim and create it again",
             ],
         );
         assert_eq!(
@@ -759,6 +781,26 @@ mod tests {
         assert!(
             d.fit_error.is_some(),
             "the scheduler's message stays parsed"
+        );
+
+        let no_class: Event = serde_json::from_value(json!({
+            "metadata": {"name": "data.18", "namespace": "kq-pvc"},
+            "involvedObject": {"kind": "PersistentVolumeClaim", "namespace": "kq-pvc",
+                               "name": "data"},
+            "type": "Normal", "reason": "FailedBinding",
+            "message": "no persistent volumes available for this claim and no storage class is set",
+            "count": 5, "lastTimestamp": "2026-01-01T00:00:40Z"
+        }))
+        .expect("event fixture");
+        let d = build_pipeline(&pending_on_claims(msg), &[no_class], now())
+            .diagnosis
+            .expect("diagnosed");
+        has(
+            &d,
+            &[
+                "It names no StorageClass, the cluster has no default class to fill in, and no \
+               PersistentVolume matches it.",
+            ],
         );
     }
 
