@@ -56,6 +56,7 @@ mod network;
 mod persistentvolume;
 mod podgc;
 pub mod queue;
+mod pvcprotection;
 pub mod reconciler;
 mod recorder;
 mod replicaset;

@@ -212,6 +212,7 @@ impl Controllers {
         let containers = Arc::new(crate::kubelet::Containers::new(runtime.clone()));
         let net = crate::network::ClusterNet::new(store.clone(), runtime.listeners());
         runtime.set_network(net.clone());
+        runtime.set_api_client(Arc::new(crate::api_client::StoreApiClient::new(&store)));
         runner.register(Kubelets::start(
             &mut shared,
             runtime,
@@ -232,6 +233,7 @@ impl Controllers {
         runner.register(crate::kubelet::NodeLeases);
         runner.register(crate::garbagecollector::GarbageCollector::default());
         runner.register(crate::persistentvolume::PersistentVolumeController::default());
+        runner.register(crate::pvcprotection::PvcProtectionController);
         runner.enqueue(
             SeriesRefresh::NAME,
             SeriesRefresh::KEY,

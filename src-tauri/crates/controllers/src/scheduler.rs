@@ -242,7 +242,19 @@ pub(crate) enum Placement {
 }
 
 /// Pick a node for `pod` or explain why none fits. `usage` maps node name to what is placed.
+#[cfg(test)]
 pub(crate) fn place(pod: &Pod, nodes: &[Node], usage: &HashMap<String, NodeUsage>) -> Placement {
+    place_with(pod, nodes, usage, &|_| None)
+}
+
+/// [`place`] with the filters that come after NodeResourcesFit (VolumeBinding): `later`
+/// gives a node's unresolvable rejection, if any.
+fn place_with(
+    pod: &Pod,
+    nodes: &[Node],
+    usage: &HashMap<String, NodeUsage>,
+    later: &dyn Fn(&Node) -> Option<String>,
+) -> Placement {
     let want = pod_requests(pod);
     let mut best: Option<(i128, String)> = None;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -250,7 +262,14 @@ pub(crate) fn place(pod: &Pod, nodes: &[Node], usage: &HashMap<String, NodeUsage
     for node in nodes {
         let name = node.metadata.name.clone().unwrap_or_default();
         let u = usage.get(&name).copied().unwrap_or_default();
-        match filter(pod, node, u, want) {
+        let verdict = filter(pod, node, u, want).and_then(|()| match later(node) {
+            None => Ok(()),
+            Some(r) => Err(NodeVerdict {
+                reasons: vec![r],
+                resolvable: false,
+            }),
+        });
+        match verdict {
             Ok(()) => {
                 // LeastAllocated: prefer the node with the most cpu left (then by name).
                 let free = allocatable(node, "cpu", true) - u.requests.cpu_milli - want.cpu_milli;
@@ -357,6 +376,9 @@ pub(crate) fn add(t: Timestamp, d: Duration) -> Timestamp {
 #[derive(Debug, Default)]
 pub(crate) struct Scheduler {
     queue: BTreeMap<String, QueuedPod>,
+    /// Pods assumed on a node while their `WaitForFirstConsumer` claims are provisioned
+    /// (VolumeBinding's PreBind): uid → node.
+    binding_volumes: BTreeMap<String, String>,
 }
 
 impl Scheduler {
@@ -400,7 +422,12 @@ impl Controller<Shared> for Scheduler {
     }
 
     fn watches(&self) -> &'static [&'static str] {
-        &["nodes", "pods"]
+        &[
+            "nodes",
+            "pods",
+            "persistentvolumeclaims",
+            "persistentvolumes",
+        ]
     }
 
     fn on_change(&mut self, change: &Change<'_>, _: &mut Shared, queue: &mut Enqueue<'_>) {
@@ -408,10 +435,19 @@ impl Controller<Shared> for Scheduler {
             self.cluster_changed(queue);
             return;
         }
+        if change.resource != "pods" {
+            // A claim or volume changed: pods waiting on volumes look again.
+            for uid in self.binding_volumes.keys() {
+                queue.key(uid.clone());
+            }
+            self.cluster_changed(queue);
+            return;
+        }
         let pod = change.object;
         let uid = kinds::str_at(pod, "/metadata/uid").to_string();
         if change.change == ChangeType::Deleted {
             self.queue.remove(&uid);
+            self.binding_volumes.remove(&uid);
             // Room freed on a node: unschedulable pods get another look.
             self.cluster_changed(queue);
             return;
@@ -428,6 +464,7 @@ impl Controller<Shared> for Scheduler {
         }
         if !unbound {
             self.queue.remove(&uid);
+            self.binding_volumes.remove(&uid);
         }
     }
 
@@ -458,8 +495,24 @@ impl Controller<Shared> for Scheduler {
             kinds::name_of(&pod).to_string(),
         );
         let store = sh.store.clone();
-        match place(&typed, &sh.nodes, &usage(&sh.pods)) {
+        let placement = match volumes::prefilter(&store, &pod) {
+            Err(msg) => Placement::Unschedulable(volumes::prefilter_error(sh.nodes.len(), &msg)),
+            Ok(claims) => match self.binding_volumes.get(uid) {
+                Some(node) => Placement::Node(node.clone()),
+                None => place_with(&typed, &sh.nodes, &usage(&sh.pods), &|n| {
+                    volumes::filter(&store, &claims, n)
+                }),
+            },
+        };
+        match placement {
             Placement::Node(node) => {
+                // VolumeBinding's PreBind: claims waiting for a consumer learn the node, and
+                // the pod is bound once they are.
+                if !volumes::claims_ready(&store, &pod, &node) {
+                    self.binding_volumes.insert(uid.to_string(), node);
+                    return Ok(Action::requeue(Duration::from_secs(1)));
+                }
+                self.binding_volumes.remove(uid);
                 if store.bind_pod(&ns, &name, &node).is_ok() {
                     self.queue.remove(uid);
                     let fresh = store.get_raw(&kinds::pod::KIND, &ns, &name).unwrap_or(pod);
@@ -519,6 +572,165 @@ impl Controller<Shared> for Scheduler {
                 }
             }
         }
+    }
+}
+
+/// The VolumeBinding plugin (`pkg/scheduler/framework/plugins/volumebinding`): PreFilter
+/// refuses a pod whose claims are missing, being deleted, bound to a missing volume or unbound
+/// with an `Immediate` class; Filter checks bound volumes' node affinity and that a
+/// `WaitForFirstConsumer` claim can get a volume on the node; PreBind writes the chosen node
+/// on such claims (`volume.kubernetes.io/selected-node`) and waits until they are bound.
+mod volumes {
+    use std::sync::Arc;
+
+    use k8s_openapi::api::core::v1::{Node, NodeSelector};
+    use serde_json::Value;
+
+    use crate::kinds;
+    use crate::persistentvolume::{ANN_SELECTED_NODE, claim_class, find_match};
+    use crate::store::Store;
+
+    /// The pod's claims: the bound volumes and the claims that wait for a consumer.
+    #[derive(Debug, Default)]
+    pub(super) struct Claims {
+        bound: Vec<Arc<Value>>,
+        delayed: Vec<Arc<Value>>,
+    }
+
+    fn claim_names(pod: &Value) -> Vec<String> {
+        pod.pointer("/spec/volumes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.pointer("/persistentVolumeClaim/claimName"))
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// PreFilter; the error is the plugin's status message.
+    pub(super) fn prefilter(store: &Store, pod: &Value) -> Result<Claims, String> {
+        let ns = kinds::namespace_of(pod);
+        let mut out = Claims::default();
+        let mut unbound_immediate = false;
+        for name in claim_names(pod) {
+            let Some(claim) = store.get_raw(&kinds::persistentvolumeclaim::KIND, ns, &name) else {
+                return Err(format!("persistentvolumeclaim {name:?} not found"));
+            };
+            if claim.pointer("/metadata/deletionTimestamp").is_some() {
+                return Err(format!("persistentvolumeclaim {name:?} is being deleted"));
+            }
+            let volume = kinds::str_at(&claim, "/spec/volumeName");
+            if !volume.is_empty() {
+                match store.get_raw(&kinds::persistentvolume::KIND, "", volume) {
+                    Some(pv) => out.bound.push(pv),
+                    None => {
+                        return Err(format!(
+                            "persistentvolumeclaim {name:?} bound to non-existent persistentvolume {volume:?}"
+                        ));
+                    }
+                }
+                continue;
+            }
+            let class = claim_class(&claim).unwrap_or_default();
+            let wffc = !class.is_empty()
+                && store
+                    .get_raw(&kinds::storageclass::KIND, "", &class)
+                    .is_some_and(|c| {
+                        kinds::str_at(&c, "/volumeBindingMode") == "WaitForFirstConsumer"
+                    });
+            if wffc {
+                out.delayed.push(claim);
+            } else {
+                unbound_immediate = true;
+            }
+        }
+        if unbound_immediate {
+            return Err("pod has unbound immediate PersistentVolumeClaims".into());
+        }
+        Ok(out)
+    }
+
+    /// A PreFilter rejection as the FitError prints it: the message replaces the per-node
+    /// reasons, and preemption cannot help on any node.
+    pub(super) fn prefilter_error(nodes: usize, msg: &str) -> String {
+        format!(
+            "0/{nodes} nodes are available: {msg}. preemption: 0/{nodes} nodes are available: {nodes} Preemption is not helpful for scheduling."
+        )
+    }
+
+    fn affinity_ok(pv: &Value, node: &Node) -> bool {
+        let Some(required) = pv
+            .pointer("/spec/nodeAffinity/required")
+            .filter(|v| !v.is_null())
+        else {
+            return true;
+        };
+        let Ok(sel) = serde_json::from_value::<NodeSelector>(required.clone()) else {
+            return true;
+        };
+        sel.node_selector_terms
+            .iter()
+            .any(|t| super::term_matches(t, node))
+    }
+
+    /// Filter: the node's reason for refusing, if any.
+    pub(super) fn filter(store: &Store, claims: &Claims, node: &Node) -> Option<String> {
+        if claims.bound.iter().any(|pv| !affinity_ok(pv, node)) {
+            return Some("node(s) had volume node affinity conflict".into());
+        }
+        if claims.delayed.is_empty() {
+            return None;
+        }
+        let volumes = store.list_raw(&kinds::persistentvolume::KIND, None);
+        for claim in &claims.delayed {
+            let fits_static =
+                find_match(claim, &volumes, false).is_some_and(|pv| affinity_ok(pv, node));
+            if fits_static {
+                continue;
+            }
+            let class = claim_class(claim).unwrap_or_default();
+            let provisioner = store
+                .get_raw(&kinds::storageclass::KIND, "", &class)
+                .map(|c| kinds::str_at(&c, "/provisioner").to_string())
+                .unwrap_or_default();
+            if provisioner == "kubernetes.io/no-provisioner" || provisioner.is_empty() {
+                return Some("node(s) didn't find available persistent volumes to bind".into());
+            }
+        }
+        None
+    }
+
+    /// PreBind: name the node on claims still waiting for it; are all the pod's claims bound?
+    pub(super) fn claims_ready(store: &Store, pod: &Value, node: &str) -> bool {
+        let ns = kinds::namespace_of(pod);
+        let mut ready = true;
+        for name in claim_names(pod) {
+            let Some(claim) = store.get_raw(&kinds::persistentvolumeclaim::KIND, ns, &name) else {
+                continue;
+            };
+            if !kinds::str_at(&claim, "/spec/volumeName").is_empty() {
+                continue;
+            }
+            ready = false;
+            let selected = claim
+                .pointer("/metadata/annotations")
+                .and_then(|a| a.get(ANN_SELECTED_NODE))
+                .and_then(Value::as_str);
+            if selected != Some(node) {
+                let _ = store.update_with::<k8s_openapi::api::core::v1::PersistentVolumeClaim>(
+                    ns,
+                    &name,
+                    |c| {
+                        c.metadata
+                            .annotations
+                            .get_or_insert_with(Default::default)
+                            .insert(ANN_SELECTED_NODE.into(), node.to_string());
+                    },
+                );
+            }
+        }
+        ready
     }
 }
 
