@@ -127,7 +127,7 @@ fn check_request(
         let before = rq::usage(kind, old, now);
         for (k, v) in &before {
             let e = delta.entry(k.clone()).or_default();
-            *e = e.sub(*v);
+            *e = e.minus(*v);
         }
     }
     delta.retain(|_, v| v.nanos != 0);

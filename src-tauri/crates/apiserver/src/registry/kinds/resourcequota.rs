@@ -364,7 +364,7 @@ impl Amount {
     }
 
     /// `Quantity.Add`: a zero left side takes the right side's format.
-    pub fn add(self, other: Amount) -> Amount {
+    pub fn plus(self, other: Amount) -> Amount {
         Amount {
             nanos: self.nanos + other.nanos,
             binary: if self.nanos == 0 {
@@ -376,7 +376,7 @@ impl Amount {
     }
 
     /// `Quantity.Sub`.
-    pub fn sub(self, other: Amount) -> Amount {
+    pub fn minus(self, other: Amount) -> Amount {
         Amount {
             nanos: self.nanos - other.nanos,
             binary: if self.nanos == 0 {
@@ -433,7 +433,7 @@ pub fn add_lists(a: &ResourceList, b: &ResourceList) -> ResourceList {
     let mut out = a.clone();
     for (k, v) in b {
         let e = out.entry(k.clone()).or_default();
-        *e = e.add(*v);
+        *e = e.plus(*v);
     }
     out
 }
@@ -898,13 +898,13 @@ mod tests {
     fn amounts_add_and_print_like_go_quantities() {
         let a = Amount::parse("256Mi")
             .unwrap()
-            .add(Amount::parse("256Mi").unwrap());
+            .plus(Amount::parse("256Mi").unwrap());
         assert_eq!(a.to_string(), "512Mi");
-        let z = Amount::default().add(Amount::parse("1Gi").unwrap());
+        let z = Amount::default().plus(Amount::parse("1Gi").unwrap());
         assert_eq!(z.to_string(), "1Gi");
         let c = Amount::parse("500m")
             .unwrap()
-            .add(Amount::parse("500m").unwrap());
+            .plus(Amount::parse("500m").unwrap());
         assert_eq!(c.to_string(), "1");
         assert_eq!(Amount::parse("1500m").unwrap().to_string(), "1500m");
         assert_eq!(Amount::count(0).to_string(), "0");
