@@ -30,6 +30,7 @@ mod pty;
 mod status;
 pub(crate) mod streams;
 mod sync_loop;
+mod volumes;
 
 pub(crate) use lease::NodeLeases;
 pub(crate) use streams::Containers;
@@ -212,6 +213,7 @@ impl Kubelet {
                     last_status: None,
                     relist_pending: false,
                     sync_at: None,
+                    mount_wait: Default::default(),
                 };
                 let mut w = w;
                 plan_sync(&mut w, add(cx.now, Duration::from_millis(80)), cx.wakes);
