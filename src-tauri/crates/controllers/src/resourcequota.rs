@@ -11,13 +11,11 @@
 
 use std::time::Duration;
 
-use jiff::Timestamp;
-use serde_json::Value;
-
 use crate::kinds::{self, resourcequota as rq};
 use crate::reconciler::{Action, Change, ChangeType, Controller, Enqueue};
 use crate::shared::Shared;
 use crate::store::WriteOptions;
+use jiff::Timestamp;
 
 /// kube-controller-manager's `--resource-quota-sync-period` default.
 const FULL_RESYNC: Duration = Duration::from_secs(5 * 60);
@@ -114,7 +112,7 @@ impl Controller<Shared> for ResourceQuotaController {
 
 /// A quota's `status.used`, for tests.
 #[cfg(test)]
-fn used_of(v: &Value) -> Value {
+fn used_of(v: &serde_json::Value) -> serde_json::Value {
     v.pointer("/status/used").cloned().unwrap_or_default()
 }
 
@@ -152,7 +150,7 @@ mod tests {
         }
     }
 
-    fn reconcile(sh: &mut Shared) -> Value {
+    fn reconcile(sh: &mut Shared) -> serde_json::Value {
         let mut runner = crate::Runner::new();
         runner.register(ResourceQuotaController);
         let now = sh.store.clock().now();
