@@ -9,7 +9,10 @@
 //! embedded one are judged the same way. A ServiceAccount's user is
 //! `system:serviceaccount:<ns>:<name>` with the groups `system:serviceaccounts`,
 //! `system:serviceaccounts:<ns>` and `system:authenticated`
-//! (`staging/src/k8s.io/apiserver/pkg/authentication/serviceaccount/util.go`).
+//! (`staging/src/k8s.io/apiserver/pkg/authentication/serviceaccount/util.go`). Where the
+//! learner's credentials may not create cluster-wide reviews (403), the namespace's own
+//! LocalSubjectAccessReview (`pkg/registry/authorization/localsubjectaccessreview/rest.go`)
+//! asks the same question.
 //!
 //! A session reads these every [`READ_EVERY`] while it has such objectives (see
 //! [`read_security_facts`]), as it probes `service-http` objectives; evaluation only looks at
@@ -21,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
+    LocalSubjectAccessReview, ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
 };
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, ResourceQuota};
 
@@ -53,6 +56,19 @@ impl AccessQuestion {
     /// The ServiceAccount's user name.
     pub fn user(&self, namespace: &str) -> String {
         format!("system:serviceaccount:{namespace}:{}", self.service_account)
+    }
+
+    /// The namespaced form of [`AccessQuestion::review`], which a namespace's admin may create
+    /// (kube-apiserver requires its `resourceAttributes.namespace` to be its own).
+    pub fn local_review(&self, namespace: &str) -> LocalSubjectAccessReview {
+        LocalSubjectAccessReview {
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                namespace: Some(namespace.to_owned()),
+                ..Default::default()
+            },
+            spec: self.review(namespace).spec,
+            status: None,
+        }
     }
 
     /// The review that asks this question in `namespace`.
@@ -161,12 +177,25 @@ pub async fn read_security_facts(
         facts.namespace = api.get_opt(namespace).await.ok();
     }
     let reviews: kube::Api<SubjectAccessReview> = kube::Api::all(client.clone());
+    let local: kube::Api<LocalSubjectAccessReview> =
+        kube::Api::namespaced(client.clone(), namespace);
+    let pp = kube::api::PostParams::default();
     for q in &wanted.access {
-        let answer = match reviews
-            .create(&kube::api::PostParams::default(), &q.review(namespace))
-            .await
-        {
+        let answer = match reviews.create(&pp, &q.review(namespace)).await {
             Ok(r) => answer_of(&r),
+            // A learner who administers only their namespace (a classroom's) may not create
+            // cluster-wide reviews; the namespace's own review asks the same question.
+            Err(kube::Error::Api(e)) if e.code == 403 => {
+                match local.create(&pp, &q.local_review(namespace)).await {
+                    Ok(r) => answer_of(&SubjectAccessReview {
+                        status: r.status,
+                        ..SubjectAccessReview::default()
+                    }),
+                    Err(e) => AccessAnswer::Failed {
+                        error: e.to_string(),
+                    },
+                }
+            }
             Err(e) => AccessAnswer::Failed {
                 error: e.to_string(),
             },
@@ -253,6 +282,12 @@ mod tests {
                 "resourceAttributes": {"namespace": "kq-rbac", "verb": "get", "group": "apps",
                                        "resource": "deployments", "subresource": "scale"}
             })
+        );
+        let local = serde_json::to_value(q.local_review("kq-rbac")).expect("serialises");
+        assert_eq!(local["metadata"]["namespace"], "kq-rbac");
+        assert_eq!(
+            local["spec"], review["spec"],
+            "the same question, namespaced"
         );
         let core = AccessQuestion {
             resource: "pods".into(),

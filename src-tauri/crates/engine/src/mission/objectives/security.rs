@@ -311,6 +311,9 @@ pub(super) fn evaluate(
                 .and_then(|l| l.get(ENFORCE_LABEL))
                 .map(String::as_str);
             let enforced = match label {
+                // No label: Pod Security enforces its default, privileged (kubeadm and kind
+                // configure no other).
+                None if *level == PodSecurityLevel::Privileged => PodSecurityLevel::Privileged,
                 None => {
                     return Ok(not_met(format!(
                         "the namespace enforces no Pod Security level (no {ENFORCE_LABEL} \
@@ -673,6 +676,14 @@ mod tests {
             snapshot_eval(&o, &[], &web(2, "True"), &facts)[0].1,
             "the namespace enforces no Pod Security level (no \
              pod-security.kubernetes.io/enforce label), not restricted"
+        );
+        let privileged = parse(
+            "  - id: p\n    title: P\n    check: { kind: pod-security-enforced, level: privileged, workload: deploy/web }\n",
+        );
+        assert_eq!(
+            snapshot_eval(&privileged, &[], &web(2, "True"), &facts)[0].0,
+            ObjectiveStatus::Met,
+            "no label enforces privileged, Pod Security's default"
         );
         facts.namespace = Some(Some(namespace(Some("restricted"))));
         assert_eq!(
