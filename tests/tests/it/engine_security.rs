@@ -1,0 +1,140 @@
+//! The security objectives in a whole mission session on the embedded cluster, through the
+//! app's `kube` client as on a real cluster: `service-account-can` asks the API server a
+//! SubjectAccessReview for the mission's ServiceAccount, reports the refusal while no
+//! RoleBinding grants the permission, and solves once the learner's RoleBinding is applied.
+
+use kq_engine::ipc::SessionUpdate;
+use kq_engine::mission::ObjectiveStatus;
+use kq_engine::session::apply_yaml;
+use kq_tests::session::{first_objective, start_session, wait_for};
+
+const MISSION: &str = "---
+format: 1
+id: forbidden-reporter
+title: The reporter that may not look
+order: 1
+stage: run
+difficulty: beginner
+objectives:
+  - id: can-list
+    title: \"`reporter` may list pods\"
+    check: { kind: service-account-can, service_account: reporter, verb: list, resource: pods }
+hints:
+  - Read the app's log.
+  - Ask kubectl auth can-i as the ServiceAccount.
+  - Bind the pod-reader Role to the ServiceAccount.
+---
+
+# The reporter that may not look
+
+The reporter prints nothing useful.
+";
+
+const RBAC: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: reporter\n---\n\
+apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: pod-reader\nrules:\n  \
+- apiGroups: [\"\"]\n    resources: [\"pods\"]\n    verbs: [\"get\", \"list\", \"watch\"]\n";
+
+fn binding(namespace: &str) -> String {
+    format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: read-pods\n\
+         roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: pod-reader\n\
+         subjects:\n  - kind: ServiceAccount\n    name: reporter\n    namespace: {namespace}\n"
+    )
+}
+
+#[test]
+fn service_account_can_is_refused_until_a_role_binding_grants_the_permission() {
+    let s = start_session(
+        "01-forbidden-reporter",
+        &[
+            ("mission.md", MISSION.to_owned()),
+            ("manifests/rbac.yaml", RBAC.to_owned()),
+            ("solution/binding.yaml", binding("kq-forbidden-reporter")),
+            (
+                "debrief.md",
+                "# Debrief\n\n## What happened\n\nNo RoleBinding granted the Role.\n".to_owned(),
+            ),
+        ],
+    );
+    let (tc, rx, client, ns, session_rt) = (&s.tc, &s.rx, &s.client, &s.ns, &s.rt);
+    let mut all = Vec::new();
+
+    let u = wait_for(tc, rx, &mut all, 0, "the API server's refusal", |u| {
+        first_objective(u).is_some_and(|(_, r)| r.contains("may not"))
+    });
+    assert_eq!(
+        first_objective(&u),
+        Some((
+            ObjectiveStatus::NotMet,
+            "the ServiceAccount reporter may not list pods: no Role or ClusterRole bound to it \
+             allows that"
+                .to_string()
+        ))
+    );
+
+    let r = session_rt.block_on(apply_yaml(client, ns, "binding.yaml", &binding(ns)));
+    assert!(r.ok, "{r:?}");
+    let u = wait_for(tc, rx, &mut all, 0, "the permission granted", |u| {
+        first_objective(u).is_some_and(|(s, _)| s == ObjectiveStatus::Met)
+    });
+    assert_eq!(
+        first_objective(&u),
+        Some((
+            ObjectiveStatus::Met,
+            format!(
+                "the ServiceAccount reporter may list pods (RBAC: allowed by RoleBinding \
+                 \"read-pods/{ns}\" of Role \"pod-reader\" to ServiceAccount \"reporter/{ns}\")"
+            )
+        ))
+    );
+    wait_for(tc, rx, &mut all, 0, "the solve", |u| {
+        matches!(u, SessionUpdate::Solved { .. })
+    });
+    assert_eq!(s.outcome(), kq_engine::session::SessionOutcome::Solved);
+}
+
+/// The app's refused API call as client-go's reflector logs it, printed by a busybox shell so
+/// the log travels the kubelet's real log path; the engine reads it back through the `kube`
+/// client (`kubectl logs`' request) and explains it.
+#[test]
+fn a_forbidden_line_in_a_containers_log_is_read_back_and_explained() {
+    use kq_engine::pipeline::security_facts::forbidden_in_logs;
+    use kq_tests::cluster::{TestCluster, kube_client};
+    use serde_json::json;
+
+    const NS: &str = "kq-forbidden-log";
+    let line = format!(
+        "E0101 00:00:03.000000       1 reflector.go:147] failed to list *v1.Pod: pods is \
+         forbidden: User \\\"system:serviceaccount:{NS}:reporter\\\" cannot list resource \
+         \\\"pods\\\" in API group \\\"\\\" in the namespace \\\"{NS}\\\""
+    );
+    let tc = TestCluster::paused();
+    tc.create(
+        "",
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}),
+    );
+    tc.create(
+        NS,
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "reporter", "namespace": NS},
+            "spec": {"containers": [{"name": "reporter", "image": "busybox:1.36",
+                "command": ["sh", "-c", format!("echo starting; echo \"{line}\"; sleep 3600")]}]}}),
+    );
+    tc.cluster().advance(std::time::Duration::from_secs(30));
+    let d = tc.block_on(async {
+        let client = kube_client(tc.cluster()).await;
+        forbidden_in_logs(&client, NS, "reporter", "reporter", false, false).await
+    });
+    let d = d.expect("the log's Forbidden line is found");
+    assert_eq!(d.title, "The app is not allowed to list pods");
+    assert!(
+        d.explanation.contains(&format!(
+            "calls the Kubernetes API as system:serviceaccount:{NS}:reporter"
+        )),
+        "{}",
+        d.explanation
+    );
+    assert_eq!(
+        d.commands[1],
+        format!("kubectl auth can-i list pods -n {NS} --as=system:serviceaccount:{NS}:reporter")
+    );
+}
