@@ -138,3 +138,60 @@ fn a_forbidden_line_in_a_containers_log_is_read_back_and_explained() {
         format!("kubectl auth can-i list pods -n {NS} --as=system:serviceaccount:{NS}:reporter")
     );
 }
+
+/// A pod whose claim cannot bind, on the embedded cluster's scheduler: the pipeline holds it
+/// at *schedule* and explains it as a claim problem, with the claim commands.
+#[test]
+fn a_pod_pending_on_an_unbound_claim_is_diagnosed_at_the_schedule_stage() {
+    use k8s_openapi::api::core::v1::{Event, Pod};
+    use kq_engine::pipeline::{StageKind, build_pipeline};
+    use kq_tests::cluster::{TestCluster, kube_client};
+    use serde_json::json;
+
+    const NS: &str = "kq-pending-claim";
+    let tc = TestCluster::paused();
+    tc.create(
+        "",
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}),
+    );
+    tc.create(
+        NS,
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data", "namespace": NS},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "fast",
+                     "resources": {"requests": {"storage": "1Gi"}}}}),
+    );
+    tc.create(
+        NS,
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db", "namespace": NS},
+            "spec": {"containers": [{"name": "db", "image": "busybox:1.36",
+                                     "command": ["sleep", "3600"],
+                                     "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
+                     "volumes": [{"name": "data",
+                                  "persistentVolumeClaim": {"claimName": "data"}}]}}),
+    );
+    tc.cluster().advance(std::time::Duration::from_secs(10));
+    let (pod, events, now) = tc.block_on(async {
+        let client = kube_client(tc.cluster()).await;
+        let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), NS);
+        let events: kube::Api<Event> = kube::Api::namespaced(client, NS);
+        let pod = pods.get("db").await.expect("the pod");
+        let events = events
+            .list(&kube::api::ListParams::default())
+            .await
+            .expect("the events")
+            .items;
+        (pod, events, tc.cluster().clock().now())
+    });
+    let p = build_pipeline(&pod, &events, now);
+    let d = p.diagnosis.clone().expect("the Pending pod is diagnosed");
+    assert_eq!(d.stage, StageKind::Scheduled, "{}", p.render_text());
+    assert_eq!(d.title, "The pod waits for its PersistentVolumeClaim");
+    assert!(
+        d.explanation
+            .contains("(`pod has unbound immediate PersistentVolumeClaims`)"),
+        "{}",
+        d.explanation
+    );
+    assert_eq!(d.commands[1], format!("kubectl get pvc -n {NS}"));
+}
