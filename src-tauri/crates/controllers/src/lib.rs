@@ -36,7 +36,9 @@
 //!   `kube-root-ca.crt` ConfigMap), one file each, and `podgc` (finishes terminating pods
 //!   while no kubelet is attached).
 
+mod api_client;
 mod backoff;
+mod clusterroleaggregation;
 pub mod control_plane;
 mod cronjob;
 mod daemonset;
