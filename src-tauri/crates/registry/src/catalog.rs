@@ -70,6 +70,9 @@ pub enum Behaviour {
     Memory { memory_arg: String, memory_mib: u32 },
     /// Sleeps until stopped (the pause container).
     Pause { memory_mib: u32 },
+    /// A client-go program that lists the pods of its namespace every 10 s as its pod's
+    /// ServiceAccount and logs the names, or the API server's refusal.
+    PodLister { memory_mib: u32 },
 }
 
 impl Behaviour {
@@ -81,7 +84,8 @@ impl Behaviour {
             | Behaviour::Database { memory_mib, .. }
             | Behaviour::Interpreter { memory_mib, .. }
             | Behaviour::Memory { memory_mib, .. }
-            | Behaviour::Pause { memory_mib } => *memory_mib,
+            | Behaviour::Pause { memory_mib }
+            | Behaviour::PodLister { memory_mib } => *memory_mib,
         }
     }
 
@@ -94,6 +98,7 @@ impl Behaviour {
             Behaviour::Interpreter { .. } => "interpreter",
             Behaviour::Memory { .. } => "memory",
             Behaviour::Pause { .. } => "pause",
+            Behaviour::PodLister { .. } => "pod_lister",
         }
     }
 
@@ -500,7 +505,7 @@ impl Catalog {
                             at("behaviour"),
                             format!("repository {name} is new, so it needs a behaviour"),
                             "Add `behaviour: {kind: server, memory_mib: 10}` (kinds: server, shell, \
-                             database, interpreter, memory, pause).",
+                             database, interpreter, memory, pause, pod_lister).",
                         ));
                     };
                     if tags.is_empty() {

@@ -20,11 +20,13 @@ use serde_json::Value;
 use kq_registry::{self as registry, Behaviour, Catalog, RegistryCredential, ResolvedImage};
 use kq_shell::{self as shell, ShellEnv};
 
+mod api_client;
 mod error;
 mod pod_config;
 mod program;
 pub mod serve;
 
+pub use api_client::ApiClient;
 pub use error::RuntimeError;
 pub use kq_shell::fs::Fs;
 use program::{Behaving, Scripted};
@@ -145,6 +147,8 @@ pub struct Runtime {
     network: RwLock<Option<Arc<dyn shell::net::Network>>>,
     /// Who listens on which pod IP and port ([`serve`]).
     listeners: Arc<serve::Listeners>,
+    /// How containers call the API server with their pod's credentials (set by the node).
+    api: RwLock<Option<Arc<dyn ApiClient>>>,
 }
 
 const MIB: u64 = 1024 * 1024;
@@ -167,7 +171,17 @@ impl Runtime {
             catalog: RwLock::new(Catalog::builtin()),
             network: RwLock::new(None),
             listeners: Arc::new(serve::Listeners::default()),
+            api: RwLock::new(None),
         }
+    }
+
+    /// Let containers started from now on call the API server with their pod's credentials.
+    pub fn set_api_client(&self, api: Arc<dyn ApiClient>) {
+        let mut g = match self.api.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *g = Some(api);
     }
 
     /// Connect containers started from now on to the node's network.
@@ -329,6 +343,15 @@ impl Runtime {
             || r.cmd
                 .first()
                 .is_some_and(|e| e.rsplit('/').next() == Some(program_name.as_str()));
+        if behaviour_owns && let Behaviour::PodLister { memory_mib } = r.behaviour {
+            let api = match self.api.read() {
+                Ok(g) => g.clone(),
+                Err(p) => p.into_inner().clone(),
+            };
+            return Ok(Box::new(api_client::PodLister::new(
+                api, shell_env, sb.now, memory_mib,
+            )));
+        }
         if behaviour_owns && !matches!(r.behaviour, Behaviour::Shell { .. }) {
             let program = Box::new(Behaving::new(
                 (**r).clone(),

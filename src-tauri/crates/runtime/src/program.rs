@@ -53,7 +53,7 @@ impl Program for Scripted {
 }
 
 /// Run a command to completion in a container's environment (exec probes).
-fn exec_in(env: &ShellEnv, argv: &[String]) -> (i32, String) {
+pub(crate) fn exec_in(env: &ShellEnv, argv: &[String]) -> (i32, String) {
     match shell::spawn(argv, env.clone()) {
         Err(shell::ExecError::NotFound(bin)) => (
             126,
@@ -142,7 +142,7 @@ impl Behaving {
                 ));
                 pending.push_back(Step::Sleep(Duration::MAX));
             }
-            Behaviour::Pause { .. } | Behaviour::Shell { .. } => {
+            Behaviour::Pause { .. } | Behaviour::Shell { .. } | Behaviour::PodLister { .. } => {
                 pending.push_back(Step::Sleep(Duration::MAX));
             }
         }

@@ -215,6 +215,7 @@ impl Cluster {
 
 fn bootstrap(store: &Arc<Store>, config: &ClusterConfig) -> Result<()> {
     let opts = store::WriteOptions::default();
+    kq_apiserver::auth::bootstrap::create_defaults(store)?;
     for ns in ["default", "kube-node-lease", "kube-public", "kube-system"] {
         store.create(
             &kinds::namespace::KIND,
