@@ -606,6 +606,45 @@ fn schema(msg: &str) -> Option<&'static [F]> {
             ];
             S
         }
+        // policy/v1 (k8s.io/api/policy/v1/generated.proto): `kubectl create pdb` and the
+        // Evictions `kubectl drain` posts; meta/v1 DeleteOptions for the latter.
+        "PodDisruptionBudget" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                f(2, "spec", Msg("PodDisruptionBudgetSpec")),
+            ];
+            S
+        }
+        "PodDisruptionBudgetSpec" => {
+            const S: &[F] = &[
+                ptr(1, "minAvailable", IntOrString),
+                f(2, "selector", Msg("LabelSelector")),
+                ptr(3, "maxUnavailable", IntOrString),
+                ptr(4, "unhealthyPodEvictionPolicy", Str),
+            ];
+            S
+        }
+        "Eviction" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                f(2, "deleteOptions", Msg("DeleteOptions")),
+            ];
+            S
+        }
+        "DeleteOptions" => {
+            const S: &[F] = &[
+                ptr(1, "gracePeriodSeconds", Int),
+                f(2, "preconditions", Msg("Preconditions")),
+                ptr(3, "orphanDependents", Bool),
+                ptr(4, "propagationPolicy", Str),
+                rep(5, "dryRun", Str),
+            ];
+            S
+        }
+        "Preconditions" => {
+            const S: &[F] = &[ptr(1, "uid", Str), ptr(2, "resourceVersion", Str)];
+            S
+        }
         _ => return None,
     })
 }
@@ -623,6 +662,8 @@ pub fn supports(kind: &str) -> bool {
             | "Job"
             | "CronJob"
             | "Pod"
+            | "PodDisruptionBudget"
+            | "Eviction"
     )
 }
 
