@@ -456,6 +456,8 @@ fn v2_document(table: &[KindSchema]) -> Value {
         .with(|s| {
             s.meta_schema = None;
             s.definitions_path = "/definitions".into();
+            // Swagger 2.0 upstream keeps a `$ref`'s sibling description as is (no `allOf`).
+            s.transforms.clear();
         })
         .into_generator();
     let served: Vec<&KindSchema> = table
