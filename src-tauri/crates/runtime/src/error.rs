@@ -60,6 +60,38 @@ pub enum RuntimeError {
         "OCI runtime exec failed: exec failed: unable to start container process: exec: \"{0}\": executable file not found in $PATH: unknown"
     )]
     ExecNotFound(String),
+    /// The kubelet: `runAsNonRoot` with `runAsUser: 0` (`verifyRunAsNonRoot`).
+    #[error(
+        "container's runAsUser breaks non-root policy (pod: \"{pod}\", container: {container})"
+    )]
+    RunAsUserBreaksNonRoot {
+        /// The pod as the kubelet names it, `name_namespace(uid)`.
+        pod: String,
+        /// The container's name.
+        container: String,
+    },
+    /// The kubelet: `runAsNonRoot` and an image without a non-root `USER`.
+    #[error(
+        "container has runAsNonRoot and image will run as root (pod: \"{pod}\", container: {container})"
+    )]
+    ImageRunsAsRoot {
+        /// The pod as the kubelet names it, `name_namespace(uid)`.
+        pod: String,
+        /// The container's name.
+        container: String,
+    },
+    /// The kubelet: `runAsNonRoot` and an image whose `USER` is a name it cannot check.
+    #[error(
+        "container has runAsNonRoot and image has non-numeric user ({user}), cannot verify user is non-root (pod: \"{pod}\", container: {container})"
+    )]
+    NonNumericImageUser {
+        /// The image's `USER`.
+        user: String,
+        /// The pod as the kubelet names it, `name_namespace(uid)`.
+        pod: String,
+        /// The container's name.
+        container: String,
+    },
     /// runc: neither the pod nor the image gives a command.
     #[error(
         "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: no command specified: unknown"

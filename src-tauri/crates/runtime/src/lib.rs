@@ -24,12 +24,14 @@ mod api_client;
 mod error;
 mod pod_config;
 mod program;
+mod security;
 pub mod serve;
 
 pub use api_client::ApiClient;
 pub use error::RuntimeError;
 pub use kq_shell::fs::Fs;
 use program::{Behaving, Scripted};
+pub use security::{credentials, verify_run_as_non_root};
 
 /// An image on the node (or being pulled), as container statuses report it.
 #[derive(Debug, Clone)]
@@ -303,6 +305,7 @@ impl Runtime {
             binaries: image.resolved.binaries.clone(),
             now_unix: now.as_second(),
             net: self.pod_net(pod_ip),
+            user: None,
         };
         ContainerSandbox {
             image: image.resolved.clone(),

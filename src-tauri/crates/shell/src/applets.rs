@@ -142,14 +142,8 @@ pub(crate) fn run(sh: &mut Shell, argv: &[String]) -> Outcome {
             sh.write(1, &t);
             Status(0)
         }
-        "id" => {
-            sh.write(1, "uid=0(root) gid=0(root) groups=0(root),10(wheel)\n");
-            Status(0)
-        }
-        "whoami" => {
-            sh.write(1, "root\n");
-            Status(0)
-        }
+        "id" => id(sh, args),
+        "whoami" => whoami(sh),
         "which" => {
             let mut st = 0;
             for a in args {
@@ -170,6 +164,88 @@ pub(crate) fn run(sh: &mut Shell, argv: &[String]) -> Outcome {
         // Anything else the image has is a long-running program the simulator does not
         // model (a server such as nginx): it runs silently until killed.
         _ => Outcome::Forever,
+    }
+}
+
+/// The name `/etc/passwd` (or `/etc/group`) of the images gives an ID: the images know
+/// root and nobody; any other ID a security context picks has no entry.
+fn user_name(uid: i64) -> Option<&'static str> {
+    match uid {
+        0 => Some("root"),
+        65534 => Some("nobody"),
+        _ => None,
+    }
+}
+
+fn group_name(gid: i64) -> Option<&'static str> {
+    match gid {
+        0 => Some("root"),
+        65534 => Some("nogroup"),
+        _ => None,
+    }
+}
+
+fn with_name(id: i64, name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("{id}({n})"),
+        None => id.to_string(),
+    }
+}
+
+/// `id`, `id -u`, `id -g`, `id -G` for the process's user (see [`crate::Credentials`]).
+fn id(sh: &mut Shell, args: &[String]) -> Outcome {
+    let Some(c) = sh.user.clone() else {
+        let t = match args.first().map(String::as_str) {
+            Some("-u" | "-g") => "0\n",
+            Some("-G") => "0 10\n",
+            _ => "uid=0(root) gid=0(root) groups=0(root),10(wheel)\n",
+        };
+        sh.write(1, t);
+        return Status(0);
+    };
+    let t = match args.first().map(String::as_str) {
+        Some("-u") => format!("{}\n", c.uid),
+        Some("-g") => format!("{}\n", c.gid),
+        Some("-G") => {
+            let g: Vec<String> = c.groups.iter().map(i64::to_string).collect();
+            format!("{}\n", g.join(" "))
+        }
+        _ => {
+            let groups: Vec<String> = c
+                .groups
+                .iter()
+                .map(|g| with_name(*g, group_name(*g)))
+                .collect();
+            format!(
+                "uid={} gid={} groups={}\n",
+                with_name(c.uid, user_name(c.uid)),
+                with_name(c.gid, group_name(c.gid)),
+                groups.join(",")
+            )
+        }
+    };
+    sh.write(1, &t);
+    Status(0)
+}
+
+/// `whoami`: a user ID without a passwd entry has no name to print; busybox and GNU
+/// coreutils say so in their own words.
+fn whoami(sh: &mut Shell) -> Outcome {
+    let uid = sh.user.as_ref().map_or(0, |c| c.uid);
+    match user_name(uid) {
+        Some(n) => {
+            sh.write(1, &format!("{n}\n"));
+            Status(0)
+        }
+        None => {
+            let msg = if sh.binaries.contains("busybox") {
+                format!("whoami: unknown uid {uid}\n")
+            } else {
+                format!("whoami: cannot find name for user ID {uid}\n")
+            };
+            sh.write(2, &msg);
+            Status(1)
+        }
     }
 }
 

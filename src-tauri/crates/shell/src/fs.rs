@@ -7,9 +7,17 @@
 //! fails with `ENOSPC`, which busybox reports as `No space left on device`.
 //!
 //! ConfigMap, Secret and projected volumes are mounted read-only, as the kubelet mounts
-//! them: a change below such a mount fails with `EROFS` (`Read-only file system`).
+//! them: a change below such a mount fails with `EROFS` (`Read-only file system`). A
+//! container with `readOnlyRootFilesystem: true` has its whole rootfs read-only except the
+//! writable mounts (its volumes, `/dev`, and the `/etc/hosts` family the kubelet binds in).
 
-use std::collections::{BTreeMap, BTreeSet};
+//!
+//! Volumes (emptyDir, hostPath, a claim's volume) are trees of their own mounted over a
+//! directory ([`Fs::mount_volume`]): every path below the mount point reads and writes the
+//! volume's tree, so containers and pods that mount the same volume share its files, and the
+//! image's files under the mount point are hidden, as a bind mount hides them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Most files one container may hold.
@@ -53,7 +61,16 @@ struct Tree {
     removed: BTreeSet<String>,
     /// Roots of read-only mounts.
     read_only: BTreeSet<String>,
+    /// The rootfs itself is read-only (`readOnlyRootFilesystem`); only [`Tree::writable`]
+    /// mounts accept changes.
+    root_read_only: bool,
+    /// Roots of writable mounts over a read-only rootfs.
+    writable: BTreeSet<String>,
     total: usize,
+    /// Volumes mounted over directories: mount point → the volume's tree.
+    mounts: BTreeMap<String, Fs>,
+    /// A volume's tree: no image directories.
+    bare: bool,
 }
 
 /// A handle on one container's filesystem. Handles compare equal when they share a tree.
@@ -121,12 +138,38 @@ impl Fs {
         Self::ro_in(&self.lock(), &normalize(path))
     }
 
+    /// Mounts the container's rootfs read-only: only the mounts given to
+    /// [`Self::mount_writable`] (and `/dev`, and the files the kubelet binds in) accept changes.
+    pub fn mount_root_read_only(&self) {
+        let mut t = self.lock();
+        t.root_read_only = true;
+        for w in ["/dev", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"] {
+            t.writable.insert(w.to_string());
+        }
+    }
+
+    /// A writable mount (a volume) at `root`, which stays writable over a read-only rootfs.
+    /// The mount point exists, as the runtime creates it before the container starts.
+    pub fn mount_writable(&self, root: &str) {
+        let root = normalize(root);
+        let mut t = self.lock();
+        t.writable.insert(root.clone());
+        let mut cur = root;
+        while !Self::dir_in(&t, &cur) && !t.files.contains_key(&cur) {
+            let up = parent(&cur).to_string();
+            t.removed.remove(&cur);
+            t.dirs.insert(cur);
+            cur = up;
+        }
+    }
+
     fn ro_in(t: &Tree, p: &str) -> bool {
-        t.read_only.iter().any(|r| {
-            p == r
-                || p.strip_prefix(r.as_str())
+        let under = |root: &String| {
+            p == root
+                || p.strip_prefix(root.as_str())
                     .is_some_and(|rest| rest.starts_with('/'))
-        })
+        };
+        t.read_only.iter().any(under) || (t.root_read_only && !t.writable.iter().any(under))
     }
 
     fn lock(&self) -> MutexGuard<'_, Tree> {
@@ -149,7 +192,11 @@ impl Fs {
 
     /// A file's bytes.
     pub fn read(&self, path: &str) -> Option<Vec<u8>> {
-        self.lock().files.get(&normalize(path)).cloned()
+        let p = normalize(path);
+        if let Some((fs, inner)) = self.mounted(&p) {
+            return fs.read(&inner);
+        }
+        self.lock().files.get(&p).cloned()
     }
 
     /// A file's text (invalid UTF-8 replaced, as a terminal would show it).
@@ -160,15 +207,26 @@ impl Fs {
 
     /// A file's size in bytes.
     pub fn size(&self, path: &str) -> Option<usize> {
-        self.lock().files.get(&normalize(path)).map(Vec::len)
+        let p = normalize(path);
+        if let Some((fs, inner)) = self.mounted(&p) {
+            return fs.size(&inner);
+        }
+        self.lock().files.get(&p).map(Vec::len)
     }
 
     pub fn is_file(&self, path: &str) -> bool {
-        self.lock().files.contains_key(&normalize(path))
+        let p = normalize(path);
+        if let Some((fs, inner)) = self.mounted(&p) {
+            return fs.is_file(&inner);
+        }
+        self.lock().files.contains_key(&p)
     }
 
     pub fn is_dir(&self, path: &str) -> bool {
         let p = normalize(path);
+        if let Some((fs, inner)) = self.mounted(&p) {
+            return fs.is_dir(&inner);
+        }
         let t = self.lock();
         Self::dir_in(&t, &p)
     }
@@ -185,7 +243,52 @@ impl Fs {
         {
             return true;
         }
-        BASE_DIRS.contains(&p) && !t.removed.contains(p)
+        BASE_DIRS.contains(&p) && !t.bare && !t.removed.contains(p)
+    }
+
+    /// An empty volume: a tree without an image's directories.
+    pub fn volume() -> Fs {
+        let fs = Fs::default();
+        fs.lock().bare = true;
+        fs
+    }
+
+    /// Mounts `volume` over the directory `root` (made if missing, as the runtime makes mount
+    /// points).
+    pub fn mount_volume(&self, root: &str, volume: &Fs) {
+        if self == volume {
+            return;
+        }
+        let root = normalize(root);
+        let mut t = self.lock();
+        let mut cur = root.clone();
+        while cur != "/" && !Self::dir_in(&t, &cur) {
+            let up = parent(&cur).to_string();
+            t.removed.remove(&cur);
+            t.dirs.insert(cur);
+            cur = up;
+        }
+        t.mounts.insert(root, volume.clone());
+    }
+
+    /// The volume mounted over the normalised path `p`, and `p` inside it.
+    fn mounted(&self, p: &str) -> Option<(Fs, String)> {
+        let t = self.lock();
+        t.mounts
+            .iter()
+            .filter(|(root, _)| {
+                p == root.as_str()
+                    || p.strip_prefix(root.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+            .max_by_key(|(root, _)| root.len())
+            .map(|(root, fs)| {
+                let inner = match &p[root.len()..] {
+                    "" => "/".to_string(),
+                    rest => rest.to_string(),
+                };
+                (fs.clone(), inner)
+            })
     }
 
     pub fn exists(&self, path: &str) -> bool {
@@ -195,6 +298,12 @@ impl Fs {
     /// Writes a whole file (truncating), or fails with `ENOSPC`.
     pub fn write(&self, path: &str, data: &[u8]) -> Result<(), &'static str> {
         let p = normalize(path);
+        if let Some((fs, inner)) = self.mounted(&p) {
+            if self.is_read_only(&p) {
+                return Err(EROFS);
+            }
+            return fs.write(&inner, data);
+        }
         let mut t = self.lock();
         if Self::ro_in(&t, &p) {
             return Err(EROFS);
@@ -215,6 +324,12 @@ impl Fs {
     /// written and the write fails with `ENOSPC`, as a full disk does.
     pub fn append(&self, path: &str, data: &[u8]) -> Result<(), &'static str> {
         let p = normalize(path);
+        if let Some((fs, inner)) = self.mounted(&p) {
+            if self.is_read_only(&p) {
+                return Err(EROFS);
+            }
+            return fs.append(&inner, data);
+        }
         let mut t = self.lock();
         if Self::ro_in(&t, &p) {
             return Err(EROFS);
@@ -232,6 +347,12 @@ impl Fs {
     /// Removes a file; `Ok(false)` when there was none.
     pub fn remove_file(&self, path: &str) -> Result<bool, &'static str> {
         let p = normalize(path);
+        if let Some((fs, inner)) = self.mounted(&p) {
+            if self.is_read_only(&p) && fs.is_file(&inner) {
+                return Err(EROFS);
+            }
+            return fs.remove_file(&inner);
+        }
         let mut t = self.lock();
         if !t.files.contains_key(&p) {
             return Ok(false);
@@ -249,6 +370,12 @@ impl Fs {
     /// `strerror` text.
     pub fn mkdir(&self, path: &str, parents: bool) -> Result<(), &'static str> {
         let p = normalize(path);
+        if let Some((fs, inner)) = self.mounted(&p) {
+            if self.is_read_only(&p) && !fs.is_dir(&inner) {
+                return Err(EROFS);
+            }
+            return fs.mkdir(&inner, parents);
+        }
         let mut t = self.lock();
         if t.files.contains_key(&p) {
             return Err("File exists");
@@ -284,6 +411,12 @@ impl Fs {
     /// Removes a directory and everything below it.
     pub fn remove_tree(&self, path: &str) -> Result<(), &'static str> {
         let p = normalize(path);
+        if let Some((fs, inner)) = self.mounted(&p) {
+            if self.is_read_only(&p) {
+                return Err(EROFS);
+            }
+            return fs.remove_tree(&inner);
+        }
         let pre = format!("{p}/");
         let mut t = self.lock();
         if Self::ro_in(&t, &p) || t.read_only.iter().any(|r| r.starts_with(&pre)) {
@@ -312,6 +445,9 @@ impl Fs {
     /// The names directly inside a directory, sorted, with whether each is a directory.
     pub fn list(&self, dir: &str) -> Vec<(String, bool)> {
         let p = normalize(dir);
+        if let Some((fs, inner)) = self.mounted(&p) {
+            return fs.list(&inner);
+        }
         let pre = if p == "/" {
             "/".to_string()
         } else {
@@ -340,7 +476,7 @@ impl Fs {
             note(d, true);
         }
         for b in BASE_DIRS {
-            if !t.removed.contains(*b) {
+            if !t.bare && !t.removed.contains(*b) {
                 note(b, true);
             }
         }
@@ -355,5 +491,65 @@ impl Fs {
     /// Bytes held by all files.
     pub fn total_bytes(&self) -> usize {
         self.lock().total
+    }
+}
+
+/// The volumes of one node, by identity (`emptydir/<pod uid>/<volume>`, `host/<path>`): the
+/// same identity is the same tree, so a claim's files outlive the pods that mount it.
+#[derive(Debug, Default)]
+pub struct Volumes(Mutex<HashMap<String, Fs>>);
+
+impl Volumes {
+    /// The volume called `key`, made empty on first use.
+    pub fn get(&self, key: &str) -> Fs {
+        let mut m = match self.0.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        m.entry(key.to_string()).or_insert_with(Fs::volume).clone()
+    }
+
+    /// Forget volumes whose key starts with `prefix` (a deleted pod's emptyDirs).
+    pub fn remove_prefix(&self, prefix: &str) {
+        let mut m = match self.0.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        m.retain(|k, _| !k.starts_with(prefix));
+    }
+}
+
+#[cfg(test)]
+mod volume_tests {
+    use super::*;
+
+    #[test]
+    fn a_mounted_volume_is_shared_and_hides_the_image() {
+        let image: BTreeMap<String, String> = [("/data/old".to_string(), "image\n".to_string())]
+            .into_iter()
+            .collect();
+        let (a, b) = (Fs::from_files(&image), Fs::default());
+        let vols = Volumes::default();
+        a.mount_volume("/data", &vols.get("host/x"));
+        b.mount_volume("/mnt/shared", &vols.get("host/x"));
+        assert_eq!(
+            a.read("/data/old"),
+            None,
+            "the mount hides the image's files"
+        );
+        a.write("/data/x", b"hi\n").expect("a writable volume");
+        assert_eq!(b.read_text("/mnt/shared/x").as_deref(), Some("hi\n"));
+        assert_eq!(b.list("/mnt/shared"), vec![("x".to_string(), false)]);
+        assert!(b.list("/mnt").contains(&("shared".to_string(), true)));
+        assert!(a.is_dir("/data") && b.is_dir("/mnt/shared"));
+        let c = Fs::default();
+        c.mount_volume("/again", &vols.get("host/x"));
+        assert_eq!(
+            c.read_text("/again/x").as_deref(),
+            Some("hi\n"),
+            "the data outlives its first user"
+        );
+        c.mount_read_only("/again");
+        assert_eq!(c.write("/again/y", b"no"), Err(EROFS));
     }
 }

@@ -57,6 +57,20 @@ pub struct ShellEnv {
     pub now_unix: i64,
     /// The pod's network (cluster DNS, Services, pods).
     pub net: net::NetHandle,
+    /// Who the processes run as when the pod's security context says (`runAsUser`,
+    /// `runAsGroup`, supplemental groups); `None` runs them as the image's root.
+    pub user: Option<Credentials>,
+}
+
+/// A process's user and groups, as the runtime sets them from the security context.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user ID.
+    pub uid: i64,
+    /// The primary group ID (0 unless `runAsGroup` says otherwise).
+    pub gid: i64,
+    /// Every group the process is in, primary included, ascending.
+    pub groups: Vec<i64>,
 }
 
 /// One observable event of a running process.
@@ -189,6 +203,7 @@ pub fn spawn_with(
         binaries,
         now_unix,
         net,
+        user,
     } = env;
     fs.seed(&files);
     let mut argv: Vec<String> = argv.to_vec();
@@ -219,6 +234,7 @@ pub fn spawn_with(
     }
     let mut sh = machine::Shell::new(vars, binaries, now_unix, fs);
     sh.net = net;
+    sh.user = user;
     // fd 0 is the process's own stdin: `/dev/null` (end-of-file at once) unless opened.
     sh.stdin_live = true;
     sh.live.eof = !opts.stdin;

@@ -85,6 +85,8 @@ pub(crate) struct Shell {
     pub net: crate::net::NetHandle,
     /// Why a write to a file failed since the last command started (`ENOSPC`, `EROFS`).
     pub write_failed: Option<&'static str>,
+    /// Who the process runs as (`id`, `whoami`); `None` is the image's root.
+    pub user: Option<crate::Credentials>,
 }
 
 /// Stdin of the process as fed from outside.
@@ -131,6 +133,7 @@ impl Shell {
             },
             net: Default::default(),
             write_failed: None,
+            user: None,
         }
     }
 
@@ -1505,6 +1508,7 @@ impl Shell {
             },
             net: self.net.clone(),
             write_failed: None,
+            user: self.user.clone(),
         }
     }
 }

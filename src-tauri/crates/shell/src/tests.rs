@@ -611,3 +611,44 @@ fn script_files_and_xtrace() {
         vec![err("+ echo 'a b'\n"), out("a b\n"), Step::Exit(0)]
     );
 }
+
+#[test]
+fn id_and_whoami_show_the_security_context_user() {
+    let mut e = env();
+    for b in ["id", "whoami", "busybox"] {
+        e.binaries.insert(b.into());
+    }
+    e.user = Some(super::Credentials {
+        uid: 1000,
+        gid: 3000,
+        groups: vec![2000, 3000],
+    });
+    let steps = steps_with(&["sh", "-c", "id; id -u; whoami; echo $?"], e.clone(), 100);
+    assert_eq!(
+        steps,
+        vec![
+            out("uid=1000 gid=3000 groups=2000,3000\n"),
+            out("1000\n"),
+            err("whoami: unknown uid 1000\n"),
+            out("1\n"),
+            Step::Exit(0)
+        ]
+    );
+    e.binaries.remove("busybox");
+    e.user = Some(super::Credentials {
+        uid: 65534,
+        gid: 0,
+        groups: vec![0],
+    });
+    let steps = steps_with(&["sh", "-c", "id; whoami"], e, 100);
+    assert_eq!(
+        steps,
+        vec![
+            out("uid=65534(nobody) gid=0(root) groups=0(root)\n"),
+            out("nobody\n"),
+            Step::Exit(0)
+        ]
+    );
+    let (o, _, _) = run("id");
+    assert_eq!(o, "", "an image without id has no such command");
+}

@@ -510,6 +510,28 @@ fn configmap_mounts_are_read_only() {
 }
 
 #[test]
+fn a_read_only_rootfs_keeps_volumes_and_dev_writable() {
+    let fs = Fs::default();
+    fs.mount_root_read_only();
+    fs.mount_writable("/cache");
+    let (o, e, end) = sh(
+        "echo x > /x; echo $?; echo y > /tmp/y; touch /etc/t; mkdir /data; \
+         echo ok > /cache/f; cat /cache/f; echo gone > /dev/null; echo $?",
+        &fs,
+    );
+    assert_eq!(o, "2\nok\n0\n");
+    assert_eq!(
+        e,
+        "sh: can't create /x: Read-only file system\n\
+         sh: can't create /tmp/y: Read-only file system\n\
+         touch: /etc/t: Read-only file system\n\
+         mkdir: can't create directory '/data': Read-only file system\n"
+    );
+    assert_eq!(end, Step::Exit(0));
+    assert!(fs.read("/x").is_none(), "nothing reached the rootfs");
+}
+
+#[test]
 fn the_interactive_loop_survives_errors_and_stray_break() {
     let fs = Fs::default();
     let (o, e, end) = run_with(

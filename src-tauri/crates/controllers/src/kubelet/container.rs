@@ -203,6 +203,14 @@ impl Kubelet {
                 return Outcome::Failed;
             }
         };
+        // `generateContainerConfig`: after the environment, the image's user against
+        // `runAsNonRoot`.
+        if let Err(e) = kq_runtime::verify_run_as_non_root(&w.pod, &w.ctrs[i].spec, &image) {
+            let msg = e.to_string();
+            self.event(cx, &reg, "Warning", "Failed", &format!("Error: {msg}"));
+            w.ctrs[i].wait_because("CreateContainerConfigError", msg);
+            return Outcome::Failed;
+        }
         let files =
             self.runtime
                 .mounted_files(&StoreObjects(cx.store), &w.ns, &w.pod, &w.ctrs[i].spec);
@@ -230,9 +238,11 @@ impl Kubelet {
         );
         let pod_ip = w.pod_ip.clone().unwrap_or_default();
         // The sandbox outlives the start: exec runs its processes in it (see `streams`).
-        let sandbox = self
+        let mut sandbox = self
             .runtime
             .sandbox(&image, &c.spec, env, files, cx.now, &pod_ip);
+        sandbox.apply_security_context(&w.pod);
+        super::volumes::mount(&self.volumes, &sandbox.fs(), cx.store, &w.pod, &c.spec);
         let launched = self.runtime.start(&sandbox);
         match launched {
             Err(msg) => {
