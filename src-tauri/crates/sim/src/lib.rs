@@ -181,6 +181,7 @@ impl Cluster {
         let state = Arc::new(api::ApiState {
             store: store.clone(),
             token: token.clone(),
+            token_signer: Default::default(),
             bookmark_interval: config.bookmark_interval,
             server_address: format!("127.0.0.1:{}", local.port()),
             limits: config.server.clone(),

@@ -12,8 +12,12 @@ use std::collections::BTreeMap;
 
 use crate::storage::Store;
 
+pub mod authn;
 pub mod bootstrap;
+pub mod impersonation;
 pub mod rbac;
+pub mod requestinfo;
+pub mod reviews;
 
 tokio::task_local! {
     /// The user a request runs as, for checks made deep in a write (RBAC's escalation check

@@ -325,6 +325,37 @@ pub(crate) fn create(
 ) -> Result<hyper::Response<Body>> {
     let opts = write_options(req)?;
     let body = parse_body(req, kind)?;
+    // Reviews are questions: answered from who is asking, never stored.
+    if crate::auth::reviews::is_review(kind) {
+        let (body, unknown) = kind.hooks.decode(&body).map_err(|e| match e {
+            crate::strict::DecodeError::Type(msg) => Error::BadRequest(format!(
+                "{} in version \"{}\" cannot be handled as a {}: {msg}",
+                kind.kind, kind.version, kind.kind
+            )),
+        })?;
+        let warnings: Vec<String> = match opts.field_validation {
+            FieldValidation::Strict if !unknown.is_empty() => {
+                return Err(Error::BadRequest(crate::strict::unknown_fields_message(
+                    &unknown,
+                )));
+            }
+            FieldValidation::Ignore => Vec::new(),
+            _ => unknown
+                .iter()
+                .map(|f| format!("unknown field \"{f}\""))
+                .collect(),
+        };
+        let answer = crate::auth::reviews::create(
+            &state.store,
+            &state.token_signer,
+            &state.token,
+            &req.user,
+            kind,
+            ns,
+            &body,
+        )?;
+        return Ok(json_response(201, "application/json", &answer, &warnings));
+    }
     let res = state.store.create(kind, ns, body, &opts)?;
     Ok(json_response(
         201,
@@ -584,6 +615,21 @@ pub(crate) async fn subresource(
                 .ok_or_else(|| Error::not_found("", "pods", name))?;
             Err(Error::BadRequest("Upgrade request required".into()))
         }
+        ("token", &Method::POST) if kind.has_subresource("token") => {
+            let body = if req.body.is_empty() {
+                json!({})
+            } else {
+                parse_body(req, kind)?
+            };
+            let answer = crate::auth::authn::token_request(
+                &state.store,
+                &state.token_signer,
+                ns,
+                name,
+                &body,
+            )?;
+            Ok(json_response(201, "application/json", &answer, &[]))
+        }
         ("finalize", &Method::PUT) => {
             let obj = state
                 .store
@@ -826,6 +872,7 @@ mod tests {
             let state = std::sync::Arc::new(ApiState {
                 store,
                 token: token.clone(),
+                token_signer: Default::default(),
                 bookmark_interval: Duration::from_secs(60),
                 server_address: format!("127.0.0.1:{port}"),
                 limits: super::super::ServerLimits::default(),

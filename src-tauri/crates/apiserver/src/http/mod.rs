@@ -71,8 +71,10 @@ pub const VERSION: &str = "v1.33.4";
 pub struct ApiState {
     /// The objects served.
     pub store: Arc<Store>,
-    /// The bearer token every request must carry.
+    /// The learner's bearer token (kubeadm's `kubernetes-admin`).
     pub token: String,
+    /// The key ServiceAccount tokens are signed with, made with the cluster.
+    pub token_signer: Arc<crate::auth::authn::TokenSigner>,
     /// How often watches that allow bookmarks get one.
     pub bookmark_interval: Duration,
     /// `127.0.0.1:PORT`, as discovery's `serverAddressByClientCIDRs` reports it.
@@ -94,6 +96,8 @@ pub(crate) struct Req {
     pub content_type: String,
     pub user_agent: String,
     pub body: Bytes,
+    /// Who the request runs as (after impersonation).
+    pub user: crate::auth::UserInfo,
 }
 
 impl Req {
@@ -340,23 +344,48 @@ fn is_public(path: &str) -> bool {
     )
 }
 
-fn authorized(state: &ApiState, req: &Request<Incoming>) -> bool {
-    let Some(h) = req
+/// Who sent `req` (k8s.io/apiserver `filters/authentication.go` then `impersonation.go`):
+/// `Ok(None)` for a request without credentials, which only public paths accept; `Err` with
+/// the answer for a bad token (401) or a refused impersonation (403).
+fn authenticate(
+    state: &ApiState,
+    req: &Request<Incoming>,
+) -> Result<Option<crate::auth::UserInfo>, Error> {
+    use crate::auth::{authn, impersonation};
+    let header = req
         .headers()
         .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
+        .and_then(|v| v.to_str().ok());
+    let Some(token) = header.and_then(authn::bearer) else {
+        return Ok(None);
     };
-    let Some(tok) = h
-        .strip_prefix("Bearer ")
-        .or_else(|| h.strip_prefix("bearer "))
-    else {
-        return false;
-    };
-    // Constant-time comparison: the token is the only credential.
-    let (a, b) = (tok.trim().as_bytes(), state.token.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    let user = authn::authenticate_token(&state.store, &state.token_signer, &state.token, token)
+        .map_err(|why| {
+            tracing::debug!(%why, "bearer token refused");
+            Error::Unauthorized
+        })?;
+    Ok(Some(
+        impersonation::impersonate(&state.store, &user, req.headers())?.unwrap_or(user),
+    ))
+}
+
+/// The authorization filter (k8s.io/apiserver `filters/authorization.go`): what the request
+/// asks (`requestinfo`) decided for `user`, and the Forbidden answer when it is not allowed.
+fn authorize_request(
+    state: &ApiState,
+    user: &crate::auth::UserInfo,
+    method: &Method,
+    path: &str,
+    query: &HashMap<String, String>,
+) -> Result<(), Error> {
+    use crate::auth::{authorize, forbidden, requestinfo, reviews::reason_of};
+    let attrs = requestinfo::attributes(method.as_str(), path, query);
+    let decision = authorize(&state.store, user, &attrs);
+    if decision.allowed() {
+        Ok(())
+    } else {
+        Err(forbidden(user, &attrs, reason_of(&decision)))
+    }
 }
 
 /// One request, inside a `request` span (method, path, user agent; then status code and
@@ -399,8 +428,23 @@ async fn respond(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().to_string();
-    if !is_public(&path) && !authorized(&state, &req) {
-        return Ok(error_response(&Error::Unauthorized));
+    let query = parse_query(req.uri().query());
+    let user = match authenticate(&state, &req) {
+        Ok(Some(user)) => user,
+        // Only the public-info-viewer paths are open to a request without credentials.
+        Ok(None) if is_public(&path) => crate::auth::UserInfo {
+            name: "system:anonymous".into(),
+            groups: vec!["system:unauthenticated".into()],
+            ..Default::default()
+        },
+        Ok(None) => return Ok(error_response(&Error::Unauthorized)),
+        Err(e) => return Ok(error_response(&e)),
+    };
+    if !is_public(&path)
+        && let Err(e) =
+            authorize_request(&state, &user, req.method(), &percent_decode(&path), &query)
+    {
+        return Ok(error_response(&e));
     }
     // The streaming subresources need the request itself (its upgrade), not a read body.
     if let Some((ns, name, sub)) = stream::match_path(&path) {
@@ -417,7 +461,6 @@ async fn respond(
     let content_type = header(CONTENT_TYPE);
     let user_agent = header(hyper::header::USER_AGENT);
     let method = req.method().clone();
-    let query = parse_query(req.uri().query());
     let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
         .collect()
         .await
@@ -444,10 +487,15 @@ async fn respond(
         content_type,
         user_agent,
         body,
+        user: user.clone(),
     };
-    let result = AssertUnwindSafe(route::dispatch(&state, r))
-        .catch_unwind()
-        .await;
+    // Writes deep in the registry (RBAC's escalation check) see who asked.
+    let result = AssertUnwindSafe(crate::auth::acting_as_async(
+        user,
+        route::dispatch(&state, r),
+    ))
+    .catch_unwind()
+    .await;
     Ok(match result {
         Ok(Ok(resp)) => resp,
         Ok(Err(e)) => error_response(&e),
