@@ -645,6 +645,58 @@ fn schema(msg: &str) -> Option<&'static [F]> {
             const S: &[F] = &[ptr(1, "uid", Str), ptr(2, "resourceVersion", Str)];
             S
         }
+        // rbac/v1 (k8s.io/api/rbac/v1/generated.proto): `kubectl create role|clusterrole|
+        // rolebinding|clusterrolebinding`.
+        "Role" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                rep(2, "rules", Msg("PolicyRule")),
+            ];
+            S
+        }
+        "ClusterRole" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                rep(2, "rules", Msg("PolicyRule")),
+                f(3, "aggregationRule", Msg("AggregationRule")),
+            ];
+            S
+        }
+        "AggregationRule" => {
+            const S: &[F] = &[rep(1, "clusterRoleSelectors", Msg("LabelSelector"))];
+            S
+        }
+        "PolicyRule" => {
+            const S: &[F] = &[
+                rep(1, "verbs", Str),
+                rep(2, "apiGroups", Str),
+                rep(3, "resources", Str),
+                rep(4, "resourceNames", Str),
+                rep(5, "nonResourceURLs", Str),
+            ];
+            S
+        }
+        "RoleBinding" | "ClusterRoleBinding" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                rep(2, "subjects", Msg("Subject")),
+                f(3, "roleRef", Msg("RoleRef")),
+            ];
+            S
+        }
+        "Subject" => {
+            const S: &[F] = &[
+                f(1, "kind", Str),
+                f(2, "apiGroup", Str),
+                f(3, "name", Str),
+                f(4, "namespace", Str),
+            ];
+            S
+        }
+        "RoleRef" => {
+            const S: &[F] = &[f(1, "apiGroup", Str), f(2, "kind", Str), f(3, "name", Str)];
+            S
+        }
         _ => return None,
     })
 }
@@ -664,6 +716,10 @@ pub fn supports(kind: &str) -> bool {
             | "Pod"
             | "PodDisruptionBudget"
             | "Eviction"
+            | "Role"
+            | "ClusterRole"
+            | "RoleBinding"
+            | "ClusterRoleBinding"
     )
 }
 
