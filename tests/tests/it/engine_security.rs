@@ -195,3 +195,122 @@ fn a_pod_pending_on_an_unbound_claim_is_diagnosed_at_the_schedule_stage() {
     );
     assert_eq!(d.commands[1], format!("kubectl get pvc -n {NS}"));
 }
+
+const QUOTA_MISSION: &str = "---
+format: 1
+id: quota-full
+title: The third replica that never came
+order: 1
+stage: schedule
+difficulty: beginner
+objectives:
+  - id: within-quota
+    title: \"`web` runs within the `compute` quota\"
+    check: { kind: quota-respected, quota: compute, workload: deploy/web }
+hints:
+  - Count the Deployment's pods.
+  - Read the ReplicaSet's events.
+  - Ask for what the quota allows.
+---
+
+# The third replica that never came
+
+`web` wants three pods and has two.
+";
+
+const QUOTA: &str = "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: compute\nspec:\n  \
+hard:\n    requests.cpu: \"1\"\n";
+
+fn quota_deploy(replicas: u32) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {replicas}\n  \
+         selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        \
+         app: web\n    spec:\n      containers:\n        - name: web\n          image: busybox:1.36\n          \
+         command: [\"sleep\", \"3600\"]\n          resources:\n            requests:\n              cpu: 500m\n"
+    )
+}
+
+/// ResourceQuota admission refuses the third pod: the ReplicaSet's card explains the refusal
+/// with the quota's amounts, `quota-respected` waits for the Deployment, and a Deployment sized
+/// to the quota solves it.
+#[test]
+fn quota_respected_waits_for_the_workload_and_the_refusal_is_explained_on_the_replica_set() {
+    let s = start_session(
+        "01-quota-full",
+        &[
+            ("mission.md", QUOTA_MISSION.to_owned()),
+            (
+                "manifests/web.yaml",
+                format!("{QUOTA}---\n{}", quota_deploy(3)),
+            ),
+            ("solution/web.yaml", quota_deploy(2)),
+            (
+                "debrief.md",
+                "# Debrief\n\n## What happened\n\nThe quota had room for two.\n".to_owned(),
+            ),
+        ],
+    );
+    let (tc, rx, client, ns, session_rt) = (&s.tc, &s.rx, &s.client, &s.ns, &s.rt);
+    let mut all = Vec::new();
+
+    let u = wait_for(tc, rx, &mut all, 2, "the refused pod explained", |u| {
+        matches!(u, SessionUpdate::Workloads { workloads } if workloads.iter().any(|w| {
+            w.diagnosis.as_ref().is_some_and(|d| d.explanation.contains("The ResourceQuota"))
+        }))
+    });
+    let SessionUpdate::Workloads { workloads } = &u else {
+        unreachable!("matched above")
+    };
+    let d = workloads
+        .iter()
+        .find_map(|w| w.diagnosis.as_ref())
+        .expect("a diagnosis");
+    assert!(
+        d.explanation.contains(
+            "The ResourceQuota `compute` is used up: this pod would add requests.cpu=500m to the \
+             requests.cpu=1 already in use, over the limit of requests.cpu=1."
+        ),
+        "{}",
+        d.explanation
+    );
+    assert_eq!(
+        d.commands.last().map(String::as_str),
+        Some(format!("kubectl describe resourcequota -n {ns}").as_str())
+    );
+    let u = wait_for(
+        tc,
+        rx,
+        &mut all,
+        2,
+        "two pods running, the third refused",
+        |u| first_objective(u).is_some_and(|(_, r)| r.contains("2/3 ready")),
+    );
+    assert_eq!(
+        first_objective(&u),
+        Some((
+            ObjectiveStatus::NotMet,
+            "compute holds (requests.cpu 1/1) and web is not available \
+             (MinimumReplicasUnavailable; 2/3 ready)"
+                .to_string()
+        ))
+    );
+
+    let r = session_rt.block_on(apply_yaml(client, ns, "web.yaml", &quota_deploy(2)));
+    assert!(r.ok, "{r:?}");
+    let u = wait_for(
+        tc,
+        rx,
+        &mut all,
+        10,
+        "the Deployment within the quota",
+        |u| first_objective(u).is_some_and(|(s, _)| s == ObjectiveStatus::Met),
+    );
+    assert_eq!(
+        first_objective(&u),
+        Some((
+            ObjectiveStatus::Met,
+            "compute holds (requests.cpu 1/1) and web is available with 2 ready replicas"
+                .to_string()
+        ))
+    );
+}
