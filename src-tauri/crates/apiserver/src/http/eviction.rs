@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use super::{ApiState, Body, json_response};
 use crate::error::{Error, Result};
 use crate::kinds::{self, ResourceKind, typed};
-use crate::store::{DeleteOptions, Preconditions};
+use crate::store::{DeleteOptions, Preconditions, Store};
 
 /// What every refusal by a budget says.
 const REFUSED: &str = "Cannot evict pod as it would violate the pod's disruption budget.";
@@ -136,7 +136,7 @@ fn evict(
                 });
             }
         } else {
-            check_and_decrement(state, ns, name, pdb, dry_run)?;
+            check_and_decrement(&state.store, ns, name, pdb, dry_run)?;
         }
     }
     delete_with_condition(state, kind, ns, name, &mut opts, dry_run)?;
@@ -193,7 +193,7 @@ fn selector_is_empty(sel: &LabelSelector) -> bool {
 
 /// `checkAndDecrement`: refuse, or take one disruption from the budget and note the pod.
 fn check_and_decrement(
-    state: &ApiState,
+    store: &Store,
     ns: &str,
     pod_name: &str,
     pdb: &PodDisruptionBudget,
@@ -246,26 +246,24 @@ fn check_and_decrement(
     if dry_run {
         return Ok(());
     }
-    let now = state.store.clock().now();
+    let now = store.clock().now();
     let seen_rv = pdb.metadata.resource_version.clone();
     let mut stale = false;
-    state
-        .store
-        .update_status::<PodDisruptionBudget>(ns, &pdb_name, |p| {
-            // Another eviction took a disruption meanwhile: refuse rather than overdraw.
-            if p.metadata.resource_version != seen_rv {
-                stale = true;
-                return;
-            }
-            let s = p.status.get_or_insert_with(Default::default);
-            s.disruptions_allowed -= 1;
-            if s.disruptions_allowed == 0 {
-                set_allowed_condition(s, now);
-            }
-            s.disrupted_pods
-                .get_or_insert_with(BTreeMap::new)
-                .insert(pod_name.to_string(), Time(now));
-        })?;
+    store.update_status::<PodDisruptionBudget>(ns, &pdb_name, |p| {
+        // Another eviction took a disruption meanwhile: refuse rather than overdraw.
+        if p.metadata.resource_version != seen_rv {
+            stale = true;
+            return;
+        }
+        let s = p.status.get_or_insert_with(Default::default);
+        s.disruptions_allowed -= 1;
+        if s.disruptions_allowed == 0 {
+            set_allowed_condition(s, now);
+        }
+        s.disrupted_pods
+            .get_or_insert_with(BTreeMap::new)
+            .insert(pod_name.to_string(), Time(now));
+    })?;
     if stale {
         return Err(Error::TooManyRequests {
             message: REFUSED.into(),
@@ -368,4 +366,84 @@ fn delete_with_condition(
     }
     state.store.delete(kind, ns, name, opts)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn budget(generation: i64, observed: i64, allowed: i32) -> PodDisruptionBudget {
+        serde_json::from_value(json!({
+            "metadata": {"name": "web", "namespace": "default", "generation": generation},
+            "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "web"}}},
+            "status": {"observedGeneration": observed, "disruptionsAllowed": allowed,
+                       "currentHealthy": 2, "desiredHealthy": 2, "expectedPods": 2}
+        }))
+        .expect("budget")
+    }
+
+    fn store() -> Arc<Store> {
+        Store::new(Arc::new(crate::clock::Clock::new(0.0)), String::new(), 100)
+    }
+
+    #[test]
+    fn an_unprocessed_budget_asks_to_come_back_in_ten_seconds() {
+        let err = check_and_decrement(&store(), "default", "web-1", &budget(2, 1, 1), false)
+            .expect_err("refused");
+        assert_eq!(err.code(), 429);
+        assert_eq!(
+            err.to_status()["details"],
+            json!({"causes": [{"reason": "DisruptionBudget",
+                "message": "The disruption budget web is still being processed by the server."}],
+                "retryAfterSeconds": 10})
+        );
+    }
+
+    #[test]
+    fn a_negative_allowance_is_forbidden() {
+        let err = check_and_decrement(&store(), "default", "web-1", &budget(1, 1, -1), false)
+            .expect_err("refused");
+        assert_eq!(
+            (err.code(), err.to_string()),
+            (
+                403,
+                "poddisruptionbudget.policy \"web\" is forbidden: pdb disruptions allowed is negative"
+                    .to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn no_allowance_names_the_counts_and_no_retry_time() {
+        let err = check_and_decrement(&store(), "default", "web-1", &budget(1, 1, 0), false)
+            .expect_err("refused");
+        let status = err.to_status();
+        assert_eq!(
+            (&status["reason"], &status["message"], &status["details"]),
+            (
+                &json!("TooManyRequests"),
+                &json!(REFUSED),
+                &json!({"causes": [{"reason": "DisruptionBudget",
+                    "message": "The disruption budget web needs 2 healthy pods and has 2 currently"}]})
+            )
+        );
+    }
+
+    #[test]
+    fn only_pods_that_run_need_a_budget() {
+        for (phase, deleting, ignore) in [
+            ("Pending", false, true),
+            ("Succeeded", false, true),
+            ("Failed", false, true),
+            ("Running", true, true),
+            ("Running", false, false),
+        ] {
+            let mut pod = json!({"metadata": {"name": "p"}, "status": {"phase": phase}});
+            if deleting {
+                pod["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+            }
+            assert_eq!(can_ignore_budget(&pod), ignore, "{pod}");
+        }
+    }
 }
