@@ -97,6 +97,8 @@ pub(crate) struct Kubelet {
     images: Images,
     crash_backoff: Backoff,
     runtime: Arc<Runtime>,
+    /// The node's emptyDir, hostPath and claim volumes (`kubelet/volumes.rs`).
+    volumes: kq_shell::fs::Volumes,
 }
 
 fn jitter(rng: &mut Rng, base: Duration, spread: Duration) -> Duration {
@@ -119,6 +121,7 @@ impl Kubelet {
             images: Images::new(MAX_BACKOFF),
             crash_backoff: Backoff::new(CONTAINER_BACKOFF, MAX_BACKOFF),
             runtime,
+            volumes: Default::default(),
         }
     }
 
@@ -149,6 +152,7 @@ impl Kubelet {
         let uid = kinds::str_at(pod, "/metadata/uid").to_string();
         if gone {
             cx.containers.forget_pod(&uid);
+            volumes::forget_pod(&self.volumes, &uid);
             if self.workers.remove(&uid).is_some() {
                 let prefix = format!("{uid}_");
                 self.crash_backoff.forget_prefix(&prefix);

@@ -113,7 +113,13 @@ impl Kubelet {
             |rng: &mut Rng| Some(jitter(rng, Duration::from_secs(10), Duration::from_secs(5)));
         // Volumes are mounted before the sandbox exists.
         if let super::volumes::Mount::Waiting { retry, failed } =
-            super::volumes::wait_for_attach_and_mount(&mut w.mount_wait, cx.store, &w.pod, cx.now)
+            super::volumes::wait_for_attach_and_mount(
+                &mut w.mount_wait,
+                cx.store,
+                &w.pod,
+                w.start_time.unwrap_or(cx.now),
+                cx.now,
+            )
         {
             if let Some(msg) = failed {
                 self.event(cx, &w.regarding(None), "Warning", "FailedMount", &msg);

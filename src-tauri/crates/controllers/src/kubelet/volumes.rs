@@ -6,6 +6,13 @@
 //! (`podAttachAndMountTimeout`) for them; then the kubelet reports `FailedMount`
 //! (`kubelet.go`: `Unable to attach or mount volumes: %v`) and the next sync waits again, so
 //! a pod on an unbound claim stays `ContainerCreating` with that warning every two minutes.
+//!
+//! Once mounted, emptyDir, hostPath and claim volumes are trees of the node's
+//! ([`kq_shell::fs::Volumes`]) mounted into each container's filesystem at its
+//! `volumeMounts` (the operation executor's `SetUp`): an emptyDir is the pod's, shared by its
+//! containers and gone with the pod; a hostPath, and a claim's volume (by the path of its
+//! hostPath or local volume, else by its name), belong to the node, so the files written on a
+//! claim are there for the next pod that mounts it.
 
 use std::time::Duration;
 
@@ -70,11 +77,13 @@ pub(super) fn unprocessed(store: &Store, pod: &Value) -> Vec<String> {
     out
 }
 
-/// `WaitForAttachAndMount` for the pod's claims at `now`.
+/// `WaitForAttachAndMount` for the pod's claims at `now`; the first wait began when the pod
+/// worker first synced the pod (`started`).
 pub(super) fn wait_for_attach_and_mount(
     wait: &mut MountWait,
     store: &Store,
     pod: &Value,
+    started: Timestamp,
     now: Timestamp,
 ) -> Mount {
     let pending = unprocessed(store, pod);
@@ -82,7 +91,7 @@ pub(super) fn wait_for_attach_and_mount(
         wait.since = None;
         return Mount::Ready;
     }
-    let since = *wait.since.get_or_insert(now);
+    let since = *wait.since.get_or_insert(started);
     let deadline = add(since, ATTACH_AND_MOUNT_TIMEOUT);
     if now >= deadline {
         wait.since = Some(now);
@@ -99,6 +108,67 @@ pub(super) fn wait_for_attach_and_mount(
         retry: left.min(POLL),
         failed: None,
     }
+}
+
+/// The node-wide identity of a pod volume's tree, for the volumes that hold data.
+fn volume_key(store: &Store, pod: &Value, volume: &Value) -> Option<String> {
+    let uid = kinds::str_at(pod, "/metadata/uid");
+    let name = kinds::str_at(volume, "/name");
+    if volume.get("emptyDir").is_some() {
+        return Some(format!("emptydir/{uid}/{name}"));
+    }
+    if let Some(path) = volume.pointer("/hostPath/path").and_then(Value::as_str) {
+        return Some(format!("host/{}", kq_shell::fs::normalize(path)));
+    }
+    let claim = volume
+        .pointer("/persistentVolumeClaim/claimName")?
+        .as_str()?;
+    let pvc = store.get_raw(
+        &kinds::persistentvolumeclaim::KIND,
+        kinds::namespace_of(pod),
+        claim,
+    )?;
+    let pv_name = kinds::str_at(&pvc, "/spec/volumeName");
+    let pv = store.get_raw(&kinds::persistentvolume::KIND, "", pv_name)?;
+    let path = pv
+        .pointer("/spec/hostPath/path")
+        .or_else(|| pv.pointer("/spec/local/path"))
+        .and_then(Value::as_str);
+    Some(match path {
+        Some(p) => format!("host/{}", kq_shell::fs::normalize(p)),
+        None => format!("pv/{pv_name}"),
+    })
+}
+
+/// Mount the pod's data volumes at the container's `volumeMounts` in its filesystem.
+pub(super) fn mount(
+    volumes: &kq_shell::fs::Volumes,
+    fs: &kq_shell::fs::Fs,
+    store: &Store,
+    pod: &Value,
+    container: &k8s_openapi::api::core::v1::Container,
+) {
+    let pod_volumes = pod
+        .pointer("/spec/volumes")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for m in container.volume_mounts.iter().flatten() {
+        if m.sub_path.as_deref().is_some_and(|s| !s.is_empty()) {
+            continue;
+        }
+        let Some(v) = pod_volumes.iter().find(|v| v["name"] == m.name.as_str()) else {
+            continue;
+        };
+        if let Some(key) = volume_key(store, pod, v) {
+            fs.mount_volume(&m.mount_path, &volumes.get(&key));
+        }
+    }
+}
+
+/// A deleted pod's emptyDirs go with it.
+pub(super) fn forget_pod(volumes: &kq_shell::fs::Volumes, uid: &str) {
+    volumes.remove_prefix(&format!("emptydir/{uid}/"));
 }
 
 #[cfg(test)]
@@ -139,7 +209,7 @@ mod tests {
         let t0 = store.clock().now();
         let mut wait = MountWait::default();
         assert_eq!(
-            wait_for_attach_and_mount(&mut wait, &store, &pod, t0),
+            wait_for_attach_and_mount(&mut wait, &store, &pod, t0, t0),
             Mount::Waiting {
                 retry: POLL,
                 failed: None
@@ -147,7 +217,7 @@ mod tests {
         );
         let at = add(t0, ATTACH_AND_MOUNT_TIMEOUT);
         assert_eq!(
-            wait_for_attach_and_mount(&mut wait, &store, &pod, at),
+            wait_for_attach_and_mount(&mut wait, &store, &pod, t0, at),
             Mount::Waiting {
                 retry: POLL,
                 failed: Some("Unable to attach or mount volumes: unmounted volumes=[data gone], unattached volumes=[], failed to process volumes=[data gone]: context deadline exceeded".into())
