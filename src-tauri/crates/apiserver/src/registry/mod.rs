@@ -726,6 +726,9 @@ impl Store {
         }
         let stored = self.commit_update(kind, new, Some(old_rv))?;
         self.try_finish_deletion(kind, &stored);
+        if !status {
+            kind.hooks.after_update(self, &stored);
+        }
         Ok(WriteResult {
             object: (*stored).clone(),
             warnings,

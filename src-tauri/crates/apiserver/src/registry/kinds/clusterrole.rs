@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::role::{CREATED_AT_COLUMNS, created_at_cells, drop_status, rules_of, validate_rules};
 use super::{Column, CreateContext, KindHooks, NameRule, ResourceKind, STANDARD_VERBS, name_of};
+use crate::storage::Store;
 use crate::strict::DecodeError;
 
 /// The clusterroles resource.
@@ -84,6 +85,20 @@ impl KindHooks for Hooks {
         ctx: &CreateContext<'_>,
     ) -> crate::Result<()> {
         self.prepare_create(new, ctx)
+    }
+
+    // The aggregation controller runs in the control plane: kick it so that an aggregate
+    // is up to date when the write that changed one of its sources returns.
+    fn after_create(&self, store: &Store, _obj: &Value) {
+        store.kick_control_plane();
+    }
+
+    fn after_update(&self, store: &Store, _obj: &Value) {
+        store.kick_control_plane();
+    }
+
+    fn after_remove(&self, store: &Store, _last: &Value) {
+        store.kick_control_plane();
     }
 
     fn columns(&self) -> &'static [Column] {

@@ -265,6 +265,10 @@ pub trait KindHooks {
     /// its `default` service account).
     fn after_create(&self, _store: &Store, _obj: &Value) {}
 
+    /// Called after a successful update of the main resource, outside the store lock (an
+    /// aggregated ClusterRole follows a change to the roles it gathers).
+    fn after_update(&self, _store: &Store, _obj: &Value) {}
+
     /// Scheme defaulting, run on create before the admission chain (as kube-apiserver
     /// defaults a decoded object before admission sees it).
     fn default(&self, _obj: &mut Value) -> crate::Result<()> {
