@@ -1,1 +1,283 @@
-//! ResourceQuota and LimitRange: admission texts, defaults and the quota controller's status.used.
+//! ResourceQuota and LimitRange through every kubectl on this machine: `create quota` and the
+//! `get quota` cells the quota controller fills in, `describe quota` and `describe namespace`,
+//! the ResourceQuota admission texts (`must specify`, `exceeded quota` with several resources),
+//! replenishment when pods are deleted, a Deployment whose ReplicaSet runs into the quota (its
+//! `FailedCreate` event names the generated pod), and LimitRanger's defaults (resources and the
+//! `kubernetes.io/limit-ranger` annotation in `get pod -o yaml`), its min/max refusals and the
+//! `describe limits` table.
+//!
+//! One paused cluster is shared (the controllers act on every change, at one virtual moment);
+//! each kubectl version works in namespaces of its own, concurrently.
+
+use std::time::Duration;
+
+use kq_tests::check::{
+    Step, equals, expect, fails_with, has, has_line, has_words, header, ok, retry_until,
+};
+use kq_tests::cluster::{Kubectl, TestCluster, on_every_kubectl};
+
+fn write_file(tc: &TestCluster, name: &str, text: &str) -> String {
+    let path = tc.dir().join(name);
+    std::fs::write(&path, text).expect("a manifest in the scratch directory");
+    path.to_string_lossy().into_owned()
+}
+
+fn pod_manifest(name: &str, resources: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: {name}\n    image: nginx:1.27\n    resources:\n{resources}"
+    )
+}
+
+const SMALL: &str = "      requests:\n        cpu: 400m\n        memory: 256Mi\n";
+
+/// Poll `get quota` until the controller (or admission) shows `cells`.
+fn quota_shows(k: &Kubectl, ns: &str, cells: &str) -> Step {
+    retry_until(
+        k,
+        &["-n", ns, "get", "quota", "q"],
+        Duration::from_secs(20),
+        Duration::from_millis(100),
+        |r| has_line(r, cells, "get quota cells"),
+    )
+}
+
+fn quota_scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
+    let run = |args: &[&str]| {
+        let mut a: Vec<&str> = vec!["-n", ns];
+        a.extend_from_slice(args);
+        k.run(&a)
+    };
+    ok(&k.run(&["create", "namespace", ns]))?;
+    let r = run(&[
+        "create",
+        "quota",
+        "q",
+        "--hard=pods=2,requests.cpu=1,requests.memory=1Gi",
+    ]);
+    equals(&r, "resourcequota/q created", "kubectl's own create quota")?;
+    quota_shows(
+        k,
+        ns,
+        "pods: 0/2, requests.cpu: 0/1, requests.memory: 0/1Gi",
+    )?;
+    let r = run(&["get", "quota"]);
+    header(&r, &["NAME", "AGE", "REQUEST", "LIMIT"], "quota table")?;
+
+    // A pod that sets no requests cannot be counted against a cpu/memory quota.
+    let r = run(&["run", "bare", "--image=nginx:1.27"]);
+    fails_with(
+        &r,
+        "Error from server (Forbidden): pods \"bare\" is forbidden: failed quota: q: must specify requests.cpu for: bare; requests.memory for: bare",
+        "must specify, per resource",
+    )?;
+
+    for p in ["p1", "p2"] {
+        let f = write_file(tc, &format!("{ns}-{p}.yaml"), &pod_manifest(p, SMALL));
+        equals(
+            &run(&["create", "-f", &f]),
+            &format!("pod/{p} created"),
+            "fits",
+        )?;
+    }
+    // Admission records the charge itself: no wait for the controller.
+    let r = run(&["get", "quota", "q"]);
+    has_line(
+        &r,
+        "pods: 2/2, requests.cpu: 800m/1, requests.memory: 512Mi/1Gi",
+        "used after two pods",
+    )?;
+    let f = write_file(tc, &format!("{ns}-p3.yaml"), &pod_manifest("p3", SMALL));
+    let r = run(&["create", "-f", &f]);
+    fails_with(
+        &r,
+        &format!(
+            "Error from server (Forbidden): error when creating \"{f}\": pods \"p3\" is forbidden: exceeded quota: q, requested: pods=1,requests.cpu=400m, used: pods=2,requests.cpu=800m, limited: pods=2,requests.cpu=1"
+        ),
+        "exceeded quota lists only what is over, sorted",
+    )?;
+
+    let r = run(&["describe", "quota", "q"]);
+    has_words(
+        &r,
+        &format!(
+            "Name: q Namespace: {ns} Resource Used Hard -------- ---- ---- pods 2 2 requests.cpu 800m 1 requests.memory 512Mi 1Gi"
+        ),
+        "describe quota",
+    )?;
+    let r = run(&["describe", "namespace", ns]);
+    has_words(&r, "Resource Quotas", "describe namespace lists quotas")?;
+    has_words(&r, "Name: q", "describe namespace names the quota")?;
+    has_words(
+        &r,
+        "pods 2 2 requests.cpu 800m 1 requests.memory 512Mi 1Gi",
+        "describe namespace quota rows",
+    )?;
+    has(&r, "No LimitRange resource.", "no limit range here")?;
+
+    // Deleting pods gives their share back (the quota controller's replenishment).
+    ok(&run(&[
+        "delete",
+        "pod",
+        "p1",
+        "p2",
+        "--grace-period=0",
+        "--force",
+    ]))?;
+    quota_shows(
+        k,
+        ns,
+        "pods: 0/2, requests.cpu: 0/1, requests.memory: 0/1Gi",
+    )?;
+
+    // A Deployment of three: the ReplicaSet's third create is refused, and says so.
+    let deploy = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n        resources:\n          requests:\n            cpu: 100m\n            memory: 64Mi\n"
+    );
+    let f = write_file(tc, &format!("{ns}-web.yaml"), &deploy);
+    ok(&run(&["create", "-f", &f]))?;
+    let tail =
+        "\" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2";
+    retry_until(
+        k,
+        &["-n", ns, "describe", "rs", "-l", "app=web"],
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+        |r| {
+            let line = r
+                .stdout
+                .lines()
+                .find(|l| l.contains("FailedCreate") && l.contains("Error creating: "))
+                .ok_or_else(|| format!("a FailedCreate event: {r}"))?;
+            let msg = line
+                .split("Error creating: ")
+                .nth(1)
+                .ok_or_else(|| format!("the event message: {r}"))?;
+            let name = msg
+                .strip_prefix("pods \"")
+                .and_then(|m| m.strip_suffix(tail))
+                .ok_or_else(|| format!("the admission error, whole: {msg:?}"))?;
+            // The validating pass names the generated pod, not the `web-<hash>-` prefix.
+            let parts: Vec<&str> = name.split('-').collect();
+            expect(
+                parts.len() == 3 && parts[0] == "web" && parts[2].len() == 5,
+                || format!("a generated pod name in {msg:?}"),
+            )?;
+            has_words(r, "Warning FailedCreate", "a warning event")
+        },
+    )?;
+    let r = run(&["get", "pods", "-l", "app=web", "-o", "name"]);
+    expect(r.stdout.lines().count() == 2, || {
+        format!("two pods fit the quota: {r}")
+    })?;
+    // One pod deleted: its share comes back and the ReplicaSet's replacement is admitted.
+    let first = r.stdout.lines().next().unwrap_or_default().to_string();
+    ok(&run(&["delete", &first, "--grace-period=0", "--force"]))?;
+    retry_until(
+        k,
+        &["-n", ns, "get", "pods", "-l", "app=web", "-o", "name"],
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+        |r| {
+            expect(
+                r.stdout.lines().count() == 2 && !r.stdout.contains(&first),
+                || format!("a replacement for {first}: {r}"),
+            )
+        },
+    )?;
+    quota_shows(
+        k,
+        ns,
+        "pods: 2/2, requests.cpu: 200m/1, requests.memory: 128Mi/1Gi",
+    )
+}
+
+fn limits_scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
+    let run = |args: &[&str]| {
+        let mut a: Vec<&str> = vec!["-n", ns];
+        a.extend_from_slice(args);
+        k.run(&a)
+    };
+    ok(&k.run(&["create", "namespace", ns]))?;
+    let lr = "apiVersion: v1\nkind: LimitRange\nmetadata:\n  name: lr\nspec:\n  limits:\n  - type: Container\n    default:\n      cpu: 500m\n      memory: 256Mi\n    defaultRequest:\n      cpu: 100m\n      memory: 128Mi\n    max:\n      cpu: \"1\"\n    min:\n      cpu: 50m\n";
+    let f = write_file(tc, &format!("{ns}-lr.yaml"), lr);
+    equals(
+        &run(&["create", "-f", &f]),
+        "limitrange/lr created",
+        "create",
+    )?;
+    let r = run(&["get", "limits"]);
+    header(&r, &["NAME", "CREATED AT"], "the generic table")?;
+    let row: Vec<&str> = r
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    expect(
+        row.len() == 2 && row[0] == "lr" && row[1].ends_with('Z') && row[1].contains('T'),
+        || format!("CREATED AT is the RFC 3339 timestamp: {r}"),
+    )?;
+
+    equals(
+        &run(&["run", "web", "--image=nginx:1.27"]),
+        "pod/web created",
+        "defaults make the pod fit",
+    )?;
+    let r = run(&["get", "pod", "web", "-o", "yaml"]);
+    has_words(
+        &r,
+        "kubernetes.io/limit-ranger: 'LimitRanger plugin set: cpu, memory request for container web; cpu, memory limit for container web'",
+        "the annotation says what was set",
+    )?;
+    has_words(
+        &r,
+        "resources: limits: cpu: 500m memory: 256Mi requests: cpu: 100m memory: 128Mi",
+        "the defaults in the pod",
+    )?;
+
+    let big = pod_manifest("big", "      limits:\n        cpu: \"2\"\n");
+    let f = write_file(tc, &format!("{ns}-big.yaml"), &big);
+    fails_with(
+        &run(&["create", "-f", &f]),
+        &format!(
+            "Error from server (Forbidden): error when creating \"{f}\": pods \"big\" is forbidden: maximum cpu usage per Container is 1, but limit is 2"
+        ),
+        "over the max",
+    )?;
+    let tiny = pod_manifest("tiny", "      requests:\n        cpu: 10m\n");
+    let f = write_file(tc, &format!("{ns}-tiny.yaml"), &tiny);
+    fails_with(
+        &run(&["create", "-f", &f]),
+        &format!(
+            "Error from server (Forbidden): error when creating \"{f}\": pods \"tiny\" is forbidden: minimum cpu usage per Container is 50m, but request is 10m"
+        ),
+        "under the min",
+    )?;
+
+    let r = run(&["describe", "limits", "lr"]);
+    has_words(
+        &r,
+        "Type Resource Min Max Default Request Default Limit Max Limit/Request Ratio",
+        "describe limits header",
+    )?;
+    has_line(&r, "Container cpu 50m 1 100m 500m -", "cpu row")?;
+    has_line(&r, "Container memory - - 128Mi 256Mi -", "memory row")?;
+    let r = run(&["describe", "namespace", ns]);
+    has(&r, "No resource quota.", "no quota here")?;
+    has_words(&r, "Resource Limits", "the namespace's limit ranges")?;
+    has_line(
+        &r,
+        "Container cpu 50m 1 100m 500m -",
+        "namespace limits row",
+    )
+}
+
+#[test]
+fn quotas_and_limit_ranges_on_every_kubectl() {
+    let tc = TestCluster::paused();
+    on_every_kubectl(&tc, "aq", |k, ns| {
+        quota_scenario(&tc, k, ns)?;
+        limits_scenario(&tc, k, &format!("{ns}-lr"))
+    });
+}

@@ -72,6 +72,106 @@ const fn ptr(num: u64, name: &'static str, ty: Ty) -> F {
 fn schema(msg: &str) -> Option<&'static [F]> {
     use Ty::*;
     Some(match msg {
+        // authentication.k8s.io/v1 and authorization.k8s.io/v1 (k8s.io/api/authentication/v1
+        // and authorization/v1 generated.proto): kubectl 1.32+ sends `auth whoami`, `auth
+        // can-i` and `create token` bodies as protobuf.
+        "SelfSubjectReview" => {
+            const S: &[F] = &[f(1, "metadata", Msg("ObjectMeta"))];
+            S
+        }
+        "TokenRequest" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                f(2, "spec", Msg("TokenRequestSpec")),
+            ];
+            S
+        }
+        "TokenRequestSpec" => {
+            const S: &[F] = &[
+                rep(1, "audiences", Str),
+                f(3, "boundObjectRef", Msg("BoundObjectReference")),
+                ptr(4, "expirationSeconds", Int),
+            ];
+            S
+        }
+        "BoundObjectReference" => {
+            const S: &[F] = &[
+                f(1, "kind", Str),
+                f(2, "apiVersion", Str),
+                f(3, "name", Str),
+                f(4, "uid", Str),
+            ];
+            S
+        }
+        "TokenReview" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                f(2, "spec", Msg("TokenReviewSpec")),
+            ];
+            S
+        }
+        "TokenReviewSpec" => {
+            const S: &[F] = &[f(1, "token", Str), rep(2, "audiences", Str)];
+            S
+        }
+        "SelfSubjectAccessReview" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                f(2, "spec", Msg("SelfSubjectAccessReviewSpec")),
+            ];
+            S
+        }
+        "SelfSubjectAccessReviewSpec" => {
+            const S: &[F] = &[
+                f(1, "resourceAttributes", Msg("ResourceAttributes")),
+                f(2, "nonResourceAttributes", Msg("NonResourceAttributes")),
+            ];
+            S
+        }
+        "SubjectAccessReview" | "LocalSubjectAccessReview" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                f(2, "spec", Msg("SubjectAccessReviewSpec")),
+            ];
+            S
+        }
+        "SubjectAccessReviewSpec" => {
+            const S: &[F] = &[
+                f(1, "resourceAttributes", Msg("ResourceAttributes")),
+                f(2, "nonResourceAttributes", Msg("NonResourceAttributes")),
+                f(3, "user", Str),
+                rep(4, "groups", Str),
+                f(6, "uid", Str),
+            ];
+            S
+        }
+        "ResourceAttributes" => {
+            const S: &[F] = &[
+                f(1, "namespace", Str),
+                f(2, "verb", Str),
+                f(3, "group", Str),
+                f(4, "version", Str),
+                f(5, "resource", Str),
+                f(6, "subresource", Str),
+                f(7, "name", Str),
+            ];
+            S
+        }
+        "NonResourceAttributes" => {
+            const S: &[F] = &[f(1, "path", Str), f(2, "verb", Str)];
+            S
+        }
+        "SelfSubjectRulesReview" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                f(2, "spec", Msg("SelfSubjectRulesReviewSpec")),
+            ];
+            S
+        }
+        "SelfSubjectRulesReviewSpec" => {
+            const S: &[F] = &[f(1, "namespace", Str)];
+            S
+        }
         "ObjectMeta" => {
             const S: &[F] = &[
                 f(1, "name", Str),
@@ -697,6 +797,43 @@ fn schema(msg: &str) -> Option<&'static [F]> {
             const S: &[F] = &[f(1, "apiGroup", Str), f(2, "kind", Str), f(3, "name", Str)];
             S
         }
+        // core/v1 ResourceQuota (k8s.io/api/core/v1/generated.proto): `kubectl create quota`.
+        "ResourceQuota" => {
+            const S: &[F] = &[
+                f(1, "metadata", Msg("ObjectMeta")),
+                f(2, "spec", Msg("ResourceQuotaSpec")),
+                f(3, "status", Msg("ResourceQuotaStatus")),
+            ];
+            S
+        }
+        "ResourceQuotaSpec" => {
+            const S: &[F] = &[
+                f(1, "hard", MapQuantity),
+                rep(2, "scopes", Str),
+                f(3, "scopeSelector", Msg("ScopeSelector")),
+            ];
+            S
+        }
+        "ResourceQuotaStatus" => {
+            const S: &[F] = &[f(1, "hard", MapQuantity), f(2, "used", MapQuantity)];
+            S
+        }
+        "ScopeSelector" => {
+            const S: &[F] = &[rep(
+                1,
+                "matchExpressions",
+                Msg("ScopedResourceSelectorRequirement"),
+            )];
+            S
+        }
+        "ScopedResourceSelectorRequirement" => {
+            const S: &[F] = &[
+                f(1, "scopeName", Str),
+                f(2, "operator", Str),
+                rep(3, "values", Str),
+            ];
+            S
+        }
         _ => return None,
     })
 }
@@ -706,6 +843,13 @@ pub fn supports(kind: &str) -> bool {
     matches!(
         kind,
         "Namespace"
+            | "SelfSubjectReview"
+            | "TokenRequest"
+            | "TokenReview"
+            | "SelfSubjectAccessReview"
+            | "SubjectAccessReview"
+            | "LocalSubjectAccessReview"
+            | "SelfSubjectRulesReview"
             | "ConfigMap"
             | "Secret"
             | "ServiceAccount"
@@ -720,6 +864,7 @@ pub fn supports(kind: &str) -> bool {
             | "ClusterRole"
             | "RoleBinding"
             | "ClusterRoleBinding"
+            | "ResourceQuota"
     )
 }
 
