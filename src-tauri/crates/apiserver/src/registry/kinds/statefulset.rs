@@ -185,7 +185,10 @@ fn validate_stateful_set(obj: &Value) -> Vec<FieldError> {
         "spec.template",
         &mut errs,
     );
-    pt::validate_template(obj.pointer("/spec/template"), "spec.template", &mut errs);
+    // The pods get one volume per claim template, so mounts may name them (the real
+    // validation leaves the template's volumes and mounts unchecked for this reason).
+    let template = with_claim_volumes(obj);
+    pt::validate_template(template.as_ref(), "spec.template", &mut errs);
     if let Some(p) = obj
         .pointer("/spec/template/spec/restartPolicy")
         .and_then(Value::as_str)
@@ -207,6 +210,40 @@ fn validate_stateful_set(obj: &Value) -> Vec<FieldError> {
         ));
     }
     errs
+}
+
+/// The template with a `persistentVolumeClaim` volume for each claim template it does not
+/// already name, as the controller wires the pods.
+fn with_claim_volumes(obj: &Value) -> Option<Value> {
+    let mut template = obj.pointer("/spec/template")?.clone();
+    let claims = obj
+        .pointer("/spec/volumeClaimTemplates")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if claims.is_empty() {
+        return Some(template);
+    }
+    if !template
+        .pointer("/spec/volumes")
+        .is_some_and(Value::is_array)
+    {
+        if let Some(spec) = template.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.insert("volumes".into(), json!([]));
+        }
+    }
+    if let Some(vols) = template
+        .pointer_mut("/spec/volumes")
+        .and_then(Value::as_array_mut)
+    {
+        for c in &claims {
+            let name = name_of(c);
+            if !vols.iter().any(|v| v["name"] == name) {
+                vols.push(json!({"name": name, "persistentVolumeClaim": {"claimName": name}}));
+            }
+        }
+    }
+    Some(template)
 }
 
 /// Go's `%#v` of the internal `apps.RollingUpdateStatefulSetStrategy` (a pointer field
