@@ -96,7 +96,7 @@ pub fn role_ref_rules(
 fn applies_to(user: &UserInfo, subject: &Subject, binding_ns: &str) -> bool {
     match subject.kind.as_str() {
         "User" => user.name == subject.name,
-        "Group" => user.groups.iter().any(|g| *g == subject.name),
+        "Group" => user.groups.contains(&subject.name),
         "ServiceAccount" => {
             let ns = subject
                 .namespace
