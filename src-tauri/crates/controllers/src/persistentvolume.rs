@@ -479,7 +479,8 @@ impl PersistentVolumeController {
         let pv_name = kinds::name_of(pv).to_string();
         let claim_uid = kinds::str_at(claim, "/metadata/uid").to_string();
         let claim_rv = kinds::str_at(claim, "/metadata/resourceVersion").to_string();
-        if !(bound_to(pv, claim) && !kinds::str_at(pv, "/spec/claimRef/uid").is_empty()) {
+        // A reference without the claim's uid (pre-bound by name) is completed too.
+        if !bound_to(pv, claim) || kinds::str_at(pv, "/spec/claimRef/uid").is_empty() {
             let by_controller = pv.pointer("/spec/claimRef").is_none_or(Value::is_null);
             sh.store
                 .update_with::<PersistentVolume>("", &pv_name, |v| {

@@ -227,10 +227,9 @@ fn with_claim_volumes(obj: &Value) -> Option<Value> {
     if !template
         .pointer("/spec/volumes")
         .is_some_and(Value::is_array)
+        && let Some(spec) = template.get_mut("spec").and_then(Value::as_object_mut)
     {
-        if let Some(spec) = template.get_mut("spec").and_then(Value::as_object_mut) {
-            spec.insert("volumes".into(), json!([]));
-        }
+        spec.insert("volumes".into(), json!([]));
     }
     if let Some(vols) = template
         .pointer_mut("/spec/volumes")
