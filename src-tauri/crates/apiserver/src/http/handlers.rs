@@ -864,6 +864,9 @@ mod tests {
                     &WriteOptions::default(),
                 )
                 .expect("the default namespace");
+            // The learner's token is kubeadm's admin, whose rights come from the default
+            // RBAC objects, as in every cluster.
+            crate::auth::bootstrap::create_defaults(&store).expect("the default RBAC objects");
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
                 .await
                 .expect("a free port");
