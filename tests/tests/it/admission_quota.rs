@@ -130,10 +130,8 @@ fn quota_scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
     )?;
 
     // A Deployment of three: the ReplicaSet's third create is refused, and says so.
-    let deploy = format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n        resources:\n          requests:\n            cpu: 100m\n            memory: 64Mi\n"
-    );
-    let f = write_file(tc, &format!("{ns}-web.yaml"), &deploy);
+    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n        resources:\n          requests:\n            cpu: 100m\n            memory: 64Mi\n";
+    let f = write_file(tc, &format!("{ns}-web.yaml"), deploy);
     ok(&run(&["create", "-f", &f]))?;
     let tail =
         "\" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2";

@@ -128,11 +128,14 @@ mod tests {
 
     fn shared() -> Shared {
         let store = Store::new(Arc::new(Clock::new(0.0)), String::new(), 100);
-        for obj in [json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "q"}})] {
-            store
-                .create(&kinds::namespace::KIND, "", obj, &WriteOptions::default())
-                .expect("namespace");
-        }
+        store
+            .create(
+                &kinds::namespace::KIND,
+                "",
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "q"}}),
+                &WriteOptions::default(),
+            )
+            .expect("namespace");
         store
             .create(
                 &kinds::serviceaccount::KIND,
