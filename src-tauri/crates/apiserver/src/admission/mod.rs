@@ -15,7 +15,7 @@ mod default_storage_class;
 mod default_toleration_seconds;
 mod limit_ranger;
 mod namespace_lifecycle;
-mod pod_security;
+pub(crate) mod pod_security;
 mod resource_quota;
 pub(crate) mod service_account;
 mod storage_object_in_use_protection;

@@ -158,6 +158,8 @@ fn write(
     } else {
         next["spec"]["ephemeralContainers"] = Value::Array(list);
     }
+    // PodSecurity admits a new debug container like any pod update.
+    crate::admission::pod_security::validate_ephemeral_update(&state.store, ns, name, &next, &old)?;
     if next == old {
         // Nothing new: the API server answers with the stored pod and writes nothing.
         return Ok(old);

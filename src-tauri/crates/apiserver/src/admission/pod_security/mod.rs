@@ -393,6 +393,28 @@ impl Plugin for PodSecurity {
     }
 }
 
+/// The check of a write to a pod's `ephemeralcontainers` subresource (`kubectl debug`), which
+/// kube-apiserver admits like any pod update: a new ephemeral container is significant, so
+/// the whole pod is evaluated. Returns the warnings.
+pub(crate) fn validate_ephemeral_update(
+    store: &crate::store::Store,
+    ns: &str,
+    name: &str,
+    new: &Value,
+    old: &Value,
+) -> Result<Vec<String>> {
+    let attrs = Attributes {
+        kind: &kinds::pod::KIND,
+        namespace: ns,
+        name,
+        subresource: "",
+        store,
+    };
+    let mut warnings = Vec::new();
+    PodSecurity::validate_pod(&attrs, new, Some(old), &mut warnings)?;
+    Ok(warnings)
+}
+
 /// The warnings for tightening a namespace's enforce level (`EvaluatePodsInNamespace`): a
 /// header, then one line per distinct set of reasons, named by its lexically first pod and
 /// how many others share it, in sorted order.

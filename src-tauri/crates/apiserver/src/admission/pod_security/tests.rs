@@ -247,3 +247,32 @@ fn the_label_parsers_follow_kubernetes() {
     assert_eq!(parse_level("restricted").1, None);
     assert!(parse_level("Restricted").1.is_some());
 }
+
+#[test]
+fn a_debug_container_is_checked_like_any_pod_update() {
+    let s = store_with(
+        "e",
+        json!({"pod-security.kubernetes.io/enforce": "baseline"}),
+    );
+    let old = s
+        .create(
+            &kinds::pod::KIND,
+            "e",
+            nginx("web"),
+            &WriteOptions::default(),
+        )
+        .expect("baseline allows plain nginx")
+        .object;
+    let mut new = old.clone();
+    new["spec"]["ephemeralContainers"] = json!([{"name": "debugger", "image": "busybox",
+        "securityContext": {"privileged": true}}]);
+    let err = super::validate_ephemeral_update(&s, "e", "web", &new, &old).expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "pods \"web\" is forbidden: violates PodSecurity \"baseline:latest\": privileged (container \"debugger\" must not set securityContext.privileged=true)"
+    );
+    new["spec"]["ephemeralContainers"][0]["securityContext"] = json!({});
+    let warnings = super::validate_ephemeral_update(&s, "e", "web", &new, &old)
+        .expect("an unprivileged debug container is allowed");
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
