@@ -4,7 +4,7 @@
 //! replenishment when pods are deleted, a Deployment whose ReplicaSet runs into the quota (its
 //! `FailedCreate` event names the generated pod), and LimitRanger's defaults (resources and the
 //! `kubernetes.io/limit-ranger` annotation in `get pod -o yaml`), its min/max refusals and the
-//! `describe limits` table.
+//! `describe limits` table, and quotas scoped to BestEffort / NotBestEffort pods.
 //!
 //! One paused cluster is shared (the controllers act on every change, at one virtual moment);
 //! each kubectl version works in namespaces of its own, concurrently.
@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use kq_tests::check::{
-    Step, equals, expect, fails_with, has, has_line, has_words, header, ok, retry_until,
+    Step, equals, expect, fails_with, has, has_line, has_row, has_words, header, ok, retry_until,
 };
 use kq_tests::cluster::{Kubectl, TestCluster, on_every_kubectl};
 
@@ -268,6 +268,57 @@ fn limits_scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         &r,
         "Container cpu 50m 1 100m 500m -",
         "namespace limits row",
+    )?;
+
+    // A scoped quota counts only the pods its scope selects: the defaulted pod is not
+    // BestEffort, so it is charged to NotBestEffort and the next one is over.
+    equals(
+        &run(&[
+            "create",
+            "quota",
+            "nbe",
+            "--hard=pods=1",
+            "--scopes=NotBestEffort",
+        ]),
+        "resourcequota/nbe created",
+        "create quota with a scope",
+    )?;
+    equals(
+        &run(&[
+            "create",
+            "quota",
+            "be",
+            "--hard=pods=5",
+            "--scopes=BestEffort",
+        ]),
+        "resourcequota/be created",
+        "create quota with the other scope",
+    )?;
+    retry_until(
+        k,
+        &["-n", ns, "get", "quota"],
+        Duration::from_secs(20),
+        Duration::from_millis(100),
+        |r| {
+            has_row(r, &["be"], "the BestEffort quota")?;
+            has_line(r, "pods: 0/5", "nothing BestEffort runs")?;
+            has_line(
+                r,
+                "pods: 1/1",
+                "the defaulted pod is charged to NotBestEffort",
+            )
+        },
+    )?;
+    let r = run(&["describe", "quota", "nbe"]);
+    has_words(
+        &r,
+        "Scopes: NotBestEffort * Matches all pods that have at least one resource requirement set. These pods have a burstable or guaranteed quality of service. Resource Used Hard -------- ---- ---- pods 1 1",
+        "describe quota with its scope",
+    )?;
+    fails_with(
+        &run(&["run", "web2", "--image=nginx:1.27"]),
+        "Error from server (Forbidden): pods \"web2\" is forbidden: exceeded quota: nbe, requested: pods=1, used: pods=1, limited: pods=1",
+        "the scoped quota is full",
     )
 }
 
