@@ -253,6 +253,18 @@ fn limits_scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         "under the min",
     )?;
 
+    let bad = "apiVersion: v1\nkind: LimitRange\nmetadata:\n  name: bad\nspec:\n  limits:\n  - type: Container\n    max:\n      cpu: \"1\"\n    default:\n      cpu: \"2\"\n";
+    let f = write_file(tc, &format!("{ns}-bad.yaml"), bad);
+    let r = run(&["create", "-f", &f]);
+    // The quantity prints as Go's raw struct, as kube-apiserver's field errors show it.
+    for cause in [
+        "spec.limits[0].defaultRequest[cpu]: Invalid value: resource.Quantity{i:resource.int64Amount{value:2, scale:0}, d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:\"2\", Format:\"DecimalSI\"}: default request value 2 is greater than max value 1",
+        "spec.limits[0].default[cpu]: Invalid value: resource.Quantity{i:resource.int64Amount{value:1, scale:0}, d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:\"1\", Format:\"DecimalSI\"}: default value 2 is greater than max value 1",
+    ] {
+        fails_with(&r, cause, "a default above the max")?;
+    }
+    has(&r, "The LimitRange \"bad\" is invalid", "a 422")?;
+
     let r = run(&["describe", "limits", "lr"]);
     has_words(
         &r,
