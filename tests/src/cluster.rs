@@ -33,13 +33,18 @@ impl TestCluster {
         })
     }
 
-    /// Create an object (Pod, ConfigMap, Secret, Node, …) straight in the store, as a client
+    /// Create an object (Pod, ConfigMap, Secret, Node, StorageClass, …) straight in the store, as a client
     /// would, then let the scheduler and kubelet react.
     pub fn create(&self, ns: &str, obj: serde_json::Value) {
+        // `storage.k8s.io/v1` names its group; `v1` is the core group.
+        let group = obj["apiVersion"]
+            .as_str()
+            .and_then(|v| v.split_once('/'))
+            .map_or("", |(g, _)| g);
         let kind = obj["kind"]
             .as_str()
-            .and_then(|k| kq_sim::kinds::by_kind("", k))
-            .unwrap_or_else(|| panic!("a core kind: {}", obj["kind"]));
+            .and_then(|k| kq_sim::kinds::by_kind(group, k))
+            .unwrap_or_else(|| panic!("a served kind: {} {}", obj["apiVersion"], obj["kind"]));
         self.cluster()
             .store()
             .create(kind, ns, obj, &kq_sim::store::WriteOptions::default())

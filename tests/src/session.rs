@@ -135,6 +135,22 @@ pub fn wait_for(
 }
 
 /// The first objective's status and reason, when the update reports objectives.
+/// The latest update already read that satisfies `pred`, or else the next one to arrive (as
+/// [`wait_for`]): for two updates whose order the session does not fix.
+pub fn seen_or_wait_for(
+    tc: &TestCluster,
+    rx: &Receiver<SessionUpdate>,
+    all: &mut Vec<SessionUpdate>,
+    step: u64,
+    what: &str,
+    pred: impl Fn(&SessionUpdate) -> bool,
+) -> SessionUpdate {
+    match all.iter().rev().find(|u| pred(u)) {
+        Some(u) => u.clone(),
+        None => wait_for(tc, rx, all, step, what, pred),
+    }
+}
+
 pub fn first_objective(u: &SessionUpdate) -> Option<(ObjectiveStatus, String)> {
     match u {
         SessionUpdate::Objectives { results, .. } => {

@@ -6,7 +6,7 @@
 use kq_engine::ipc::SessionUpdate;
 use kq_engine::mission::ObjectiveStatus;
 use kq_engine::session::apply_yaml;
-use kq_tests::session::{first_objective, start_session, wait_for};
+use kq_tests::session::{first_objective, seen_or_wait_for, start_session, wait_for};
 
 const MISSION: &str = "---
 format: 1
@@ -312,5 +312,108 @@ fn quota_respected_waits_for_the_workload_and_the_refusal_is_explained_on_the_re
             "compute holds (requests.cpu 1/1) and web is available with 2 ready replicas"
                 .to_string()
         ))
+    );
+}
+
+const CLAIM_MISSION: &str = "---
+format: 1
+id: claim-class
+title: The claim that asks for a class nobody has
+order: 1
+stage: schedule
+difficulty: beginner
+objectives:
+  - id: bound
+    title: \"`data` is Bound and `db` runs\"
+    check: { kind: claim-bound, claim: data, pod: db }
+hints:
+  - Describe the claim.
+  - List the StorageClasses.
+  - Provide the class the claim asks for.
+---
+
+# The claim that asks for a class nobody has
+
+`db` never starts.
+";
+
+const CLAIM_AND_POD: &str = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n\
+spec:\n  accessModes: [ReadWriteOnce]\n  storageClassName: fast\n  resources:\n    requests:\n      \
+storage: 1Gi\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: db\nspec:\n  containers:\n    - \
+name: db\n      image: busybox:1.36\n      command: [sleep, \"3600\"]\n      volumeMounts:\n        \
+- name: data\n          mountPath: /data\n  volumes:\n    - name: data\n      \
+persistentVolumeClaim:\n        claimName: data\n";
+
+/// A claim naming a StorageClass the cluster lacks: the pod's rail quotes the claim's own
+/// `ProvisioningFailed` event, `claim-bound` says the claim is Pending, and once the class
+/// exists (kind's local-path provisioner, WaitForFirstConsumer) the claim binds and the pod
+/// runs.
+#[test]
+fn claim_bound_waits_for_the_claim_and_the_pod_explains_the_missing_class() {
+    use kq_engine::pipeline::PipelineChange;
+    use serde_json::json;
+
+    let s = start_session(
+        "01-claim-class",
+        &[
+            ("mission.md", CLAIM_MISSION.to_owned()),
+            ("manifests/db.yaml", CLAIM_AND_POD.to_owned()),
+            ("solution/db.yaml", CLAIM_AND_POD.to_owned()),
+            (
+                "debrief.md",
+                "# Debrief\n\n## What happened\n\nThe class did not exist.\n".to_owned(),
+            ),
+        ],
+    );
+    let (tc, rx) = (&s.tc, &s.rx);
+    let mut all = Vec::new();
+
+    let pipeline_diagnosis = |u: &SessionUpdate| match u {
+        SessionUpdate::Pipeline {
+            change:
+                PipelineChange::Upserted { pipeline } | PipelineChange::Recreated { pipeline, .. },
+        } => pipeline.diagnosis.clone(),
+        _ => None,
+    };
+    let u = wait_for(tc, rx, &mut all, 5, "the claim's event on the pod", |u| {
+        pipeline_diagnosis(u).is_some_and(|d| {
+            d.explanation.contains("ProvisioningFailed") || d.explanation.contains("own events")
+        })
+    });
+    let d = pipeline_diagnosis(&u).expect("a diagnosis");
+    assert_eq!(d.title, "The pod waits for its PersistentVolumeClaim");
+    assert!(
+        d.explanation.contains(
+            "The claim's own events say: `storageclass.storage.k8s.io \"fast\" not found`. It \
+             asks for the StorageClass `fast`, which the cluster does not have."
+        ),
+        "{}",
+        d.explanation
+    );
+    let u = seen_or_wait_for(tc, rx, &mut all, 5, "the claim reported Pending", |u| {
+        first_objective(u).is_some_and(|(_, r)| r.contains("Pending"))
+    });
+    assert_eq!(
+        first_objective(&u),
+        Some((
+            ObjectiveStatus::NotMet,
+            "data is Pending, not Bound".to_string()
+        ))
+    );
+
+    // The fix a cluster admin would make: the class the claim asks for.
+    tc.create(
+        "",
+        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": "fast"}, "provisioner": "rancher.io/local-path",
+            "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"}),
+    );
+    let u = wait_for(tc, rx, &mut all, 5, "the claim bound and db running", |u| {
+        first_objective(u).is_some_and(|(s, _)| s == ObjectiveStatus::Met)
+    });
+    let (_, reason) = first_objective(&u).expect("objectives");
+    assert!(
+        reason.starts_with("data is Bound to pvc-") && reason.ends_with(" and db is Running"),
+        "{reason}"
     );
 }

@@ -380,7 +380,6 @@ fn explain_validation_and_apply_on_every_kubectl() {
 /// (apiserver `pkg/endpoints/handlers/create.go` `transformDecodeError`), so a strict create
 /// reads `Pod in version "v1" cannot be handled as a Pod: strict decoding error: ...`.
 #[test]
-#[ignore = "the server's create path omits transformDecodeError's prefix (registry/mod.rs decode_body)"]
 fn strict_create_names_the_kind_like_kube_apiserver() {
     let tc = TestCluster::start();
     on_every_kubectl(&tc, "oa-strict", |k, ns| {

@@ -230,7 +230,7 @@ impl Controllers {
         runner.register(crate::endpointslice::EndpointSliceController);
         runner.register(crate::endpoints::EndpointsController);
         runner.register(crate::disruption::DisruptionController);
-        runner.register(crate::kubelet::NodeLeases);
+        runner.register(crate::kubelet::NodeLeases::default());
         runner.register(crate::garbagecollector::GarbageCollector::default());
         runner.register(crate::persistentvolume::PersistentVolumeController::default());
         runner.register(crate::pvcprotection::PvcProtectionController);

@@ -97,7 +97,12 @@ pub(crate) fn bootstrap(store: &Arc<Store>, node: &str, node_ip: &str) -> crate:
         kube_dns_service(),
         &opts,
     )?;
-    store.create(&kinds::storageclass::KIND, "", standard_storage_class(), &opts)?;
+    store.create(
+        &kinds::storageclass::KIND,
+        "",
+        standard_storage_class(),
+        &opts,
+    )?;
     Ok(())
 }
 

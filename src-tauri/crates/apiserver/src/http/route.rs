@@ -51,9 +51,9 @@ pub(crate) async fn dispatch(state: &ApiState, req: Req) -> Result<hyper::Respon
         ["healthz" | "livez" | "readyz"] => get_only(&req, || Ok(text_response(200, "ok"))),
         ["openapi", "v2"] => get_only(&req, || openapi::v2(&req)),
         ["openapi", "v3"] => get_only(&req, openapi::v3_index),
-        ["openapi", "v3", gv @ ..] => get_only(&req, || {
-            openapi::v3_group_version(&req, &gv.join("/"))
-        }),
+        ["openapi", "v3", gv @ ..] => {
+            get_only(&req, || openapi::v3_group_version(&req, &gv.join("/")))
+        }
         ["api"] => get_only(&req, || Ok(discovery::api(state, &req.accept))),
         ["apis"] => get_only(&req, || Ok(discovery::apis(&req.accept))),
         ["api", "v1"] => get_only(&req, || Ok(discovery::resource_list("", "v1"))),

@@ -368,24 +368,37 @@ impl Store {
         Self::with_resources(clock, ca_pem, history_limit, history_bytes, resources)
     }
 
+    /// Decode a request body into the kind's schema. `whole_body` is true for create and update,
+    /// whose handlers pass a strict-decoding refusal through `transformDecodeError` (so it is
+    /// prefixed `Pod in version "v1" cannot be handled as a Pod: `, as type errors always are);
+    /// a patch's strict refusal is the bare `strict decoding error: ...`.
     fn decode_body(
         &self,
         kind: &ResourceKind,
         body: &Value,
         fv: FieldValidation,
+        whole_body: bool,
     ) -> Result<(Value, Vec<String>)> {
-        match kind.hooks.decode(body) {
-            Err(DecodeError::Type(msg)) => Err(Error::BadRequest(format!(
+        let cannot_handle = |msg: &str| {
+            format!(
                 "{} in version \"{}\" cannot be handled as a {}: {msg}",
                 kind.kind, kind.version, kind.kind
-            ))),
+            )
+        };
+        match kind.hooks.decode(body) {
+            Err(DecodeError::Type(msg)) => Err(Error::BadRequest(cannot_handle(&msg))),
             Ok((v, unknown)) => {
                 if unknown.is_empty() {
                     return Ok((v, vec![]));
                 }
                 match fv {
                     FieldValidation::Strict => {
-                        Err(Error::BadRequest(unknown_fields_message(&unknown)))
+                        let msg = unknown_fields_message(&unknown);
+                        Err(Error::BadRequest(if whole_body {
+                            cannot_handle(&msg)
+                        } else {
+                            msg
+                        }))
                     }
                     FieldValidation::Warn => Ok((
                         v,
@@ -421,7 +434,7 @@ impl Store {
         check_gvk(kind, &body)?;
         let mut body = body;
         check_namespace(kind, ns, &mut body)?;
-        let (mut obj, warnings) = self.decode_body(kind, &body, opts.field_validation)?;
+        let (mut obj, warnings) = self.decode_body(kind, &body, opts.field_validation, true)?;
         if !obj.get("metadata").is_some_and(Value::is_object) {
             obj["metadata"] = json!({});
         }
@@ -566,7 +579,7 @@ impl Store {
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
-        let (obj, warnings) = self.decode_body(kind, &body, opts.field_validation)?;
+        let (obj, warnings) = self.decode_body(kind, &body, opts.field_validation, true)?;
         let old = self
             .get_raw(kind, ns, name)
             .ok_or_else(|| Error::not_found(kind.group, kind.plural, name))?;
@@ -775,7 +788,8 @@ impl Store {
                 opts.applied = Some(parse_apply(patch)?);
             }
             let opts = &opts;
-            let (mut obj, warnings) = self.decode_body(kind, &patched, opts.field_validation)?;
+            let (mut obj, warnings) =
+                self.decode_body(kind, &patched, opts.field_validation, false)?;
             // Patches cannot rename or move objects.
             obj["metadata"]["name"] = json!(name);
             if kind.namespaced {

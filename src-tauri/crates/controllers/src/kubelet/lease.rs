@@ -28,8 +28,23 @@ const RENEW_INTERVAL: Duration = Duration::from_secs(10);
 const JITTER: f64 = 0.04;
 
 /// The node lease controllers of every kubelet, keyed by node name.
-#[derive(Debug, Default)]
-pub(crate) struct NodeLeases;
+///
+/// The renewal jitter comes from the controller's own generator, not the cluster's shared one:
+/// a heartbeat every 10 s would otherwise shift every later draw (container ids, kubelet
+/// resyncs, termination timings), so adding or removing a node's lease would change what the
+/// learner sees elsewhere in a seeded, paused-clock run.
+#[derive(Debug)]
+pub(crate) struct NodeLeases {
+    rng: crate::shared::Rng,
+}
+
+impl Default for NodeLeases {
+    fn default() -> Self {
+        Self {
+            rng: crate::shared::Rng::new(0x6c65_6173_65),
+        }
+    }
+}
 
 impl Controller<Shared> for NodeLeases {
     fn name(&self) -> &'static str {
@@ -59,7 +74,7 @@ impl Controller<Shared> for NodeLeases {
             return Ok(Action::await_change());
         };
         renew(ctx, &node, now);
-        let next = RENEW_INTERVAL.mul_f64(1.0 + JITTER * ctx.rng.unit());
+        let next = RENEW_INTERVAL.mul_f64(1.0 + JITTER * self.rng.unit());
         Ok(Action::requeue(next))
     }
 

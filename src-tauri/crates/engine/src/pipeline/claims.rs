@@ -24,20 +24,24 @@ pub fn pod_claims(pod: &Pod) -> Vec<&str> {
         .collect()
 }
 
+/// Whether an event is about one of the claims the pod mounts (so the pod's pipeline, which
+/// quotes it, is rebuilt when it arrives).
+pub fn is_about_claim_of(e: &Event, pod: &Pod) -> bool {
+    let o = &e.involved_object;
+    o.kind.as_deref() == Some("PersistentVolumeClaim")
+        && o.namespace.is_some()
+        && o.namespace == pod.metadata.namespace
+        && o.name
+            .as_deref()
+            .is_some_and(|n| pod_claims(pod).contains(&n))
+}
+
 /// The message of the latest event about one of the pod's claims (Warnings first).
 pub fn claim_event(pod: &Pod, events: &[Event]) -> Option<String> {
-    let namespace = pod.metadata.namespace.as_deref();
-    let claims = pod_claims(pod);
-    let about_claim = |e: &&Event| {
-        let o = &e.involved_object;
-        o.kind.as_deref() == Some("PersistentVolumeClaim")
-            && o.namespace.as_deref() == namespace
-            && o.name.as_deref().is_some_and(|n| claims.contains(&n))
-    };
     let latest = |warning: bool| {
         events
             .iter()
-            .filter(about_claim)
+            .filter(|e| is_about_claim_of(e, pod))
             .filter(|e| (e.type_.as_deref() == Some("Warning")) == warning)
             .map(PodEvent::from_event)
             .max_by_key(|e| e.last_seen)

@@ -263,7 +263,7 @@ impl PipelineTracker {
     fn pods_about(&self, event: &Event) -> Vec<String> {
         self.pods
             .iter()
-            .filter(|(_, p)| is_about(event, p))
+            .filter(|(_, p)| is_about(event, p) || super::claims::is_about_claim_of(event, p))
             .map(|(k, _)| k.clone())
             .collect()
     }
@@ -312,7 +312,7 @@ impl PipelineTracker {
         let mut events: Vec<&(u64, Event)> = self
             .events
             .values()
-            .filter(|(_, e)| is_about(e, pod))
+            .filter(|(_, e)| is_about(e, pod) || super::claims::is_about_claim_of(e, pod))
             .collect();
         events.sort_by_key(|(seq, _)| *seq);
         let events: Vec<Event> = events.into_iter().map(|(_, e)| e.clone()).collect();
