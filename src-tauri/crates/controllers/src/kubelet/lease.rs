@@ -41,7 +41,7 @@ pub(crate) struct NodeLeases {
 impl Default for NodeLeases {
     fn default() -> Self {
         Self {
-            rng: crate::shared::Rng::new(0x6c65_6173_65),
+            rng: crate::shared::Rng::new(0x006c_6561_7365),
         }
     }
 }
