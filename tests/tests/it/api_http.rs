@@ -106,7 +106,7 @@ async fn start() -> (RunningCluster, kube::Client) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bearer_token_is_required_except_for_public_info() {
+async fn without_a_token_a_request_is_anonymous_and_a_wrong_token_is_unauthorized() {
     let (cluster, _) = start().await;
     let mut cfg = kube_config(&cluster).await;
     cfg.auth_info.token = None;
@@ -121,7 +121,20 @@ async fn bearer_token_is_required_except_for_public_info() {
         vec![],
     )
     .await;
-    r.status(401, "Unauthorized", "Unauthorized");
+    // Without credentials the request is `system:anonymous` (kubeadm keeps anonymous auth
+    // on), and RBAC refuses it with the usual text.
+    r.status(
+        403,
+        "Forbidden",
+        "pods is forbidden: User \"system:anonymous\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\"",
+    );
+    send(&anonymous, "GET", "/", &[], vec![]).await.status(
+        403,
+        "Forbidden",
+        "forbidden: User \"system:anonymous\" cannot get path \"/\"",
+    );
+    let r = send(&anonymous, "GET", "/healthz", &[], vec![]).await;
+    assert_eq!((r.code, r.body.as_slice()), (200, b"ok".as_slice()));
     cfg.auth_info.token = Some("wrong".to_string().into());
     let wrong = kube::Client::try_from(cfg).unwrap();
     send(&wrong, "GET", "/api", &[], vec![])

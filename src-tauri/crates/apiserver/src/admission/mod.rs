@@ -33,6 +33,9 @@ pub struct Attributes<'a> {
     pub subresource: &'a str,
     /// The store, for checks such as "does the namespace exist".
     pub store: &'a Store,
+    /// A `dryRun=All` request: every check runs, nothing is persisted (the quota plug-in does
+    /// not charge it, as `checkQuotas` skips dry-run waiters).
+    pub dry_run: bool,
 }
 
 impl Attributes<'_> {
@@ -202,6 +205,7 @@ mod tests {
             name: "cm",
             subresource: "",
             store: &store,
+            dry_run: false,
         };
         let mut obj = json!({"metadata": {"name": "cm", "namespace": "nowhere"}});
         let err = admit_create(&attrs, &mut obj).expect_err("no such namespace");
@@ -217,6 +221,7 @@ mod tests {
             name: "node-9",
             subresource: "",
             store: &store,
+            dry_run: false,
         };
         let mut obj = json!({"metadata": {"name": "node-9"}});
         let before = obj.clone();

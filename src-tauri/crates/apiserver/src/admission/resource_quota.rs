@@ -179,6 +179,10 @@ fn charge(a: &Attributes<'_>, obj: &Value, old: Option<&Value>) -> Result<()> {
             return Ok(());
         }
         let updates = check_request(a, &quotas, obj, old)?;
+        // A dry run is checked against the quotas but never charged to them.
+        if a.dry_run {
+            return Ok(());
+        }
         let mut conflict = false;
         for (i, used) in updates {
             let mut q = (*quotas[i]).clone();
@@ -271,6 +275,7 @@ mod tests {
             name,
             subresource: "",
             store: s,
+            dry_run: false,
         }
     }
 
@@ -304,6 +309,38 @@ mod tests {
             "pods \"p1\" is forbidden: exceeded quota: rq, requested: requests.cpu=600m, used: requests.cpu=600m, limited: requests.cpu=1"
         );
         assert_eq!(one("requests.memory", "600Mi"), "requests.memory=600Mi");
+    }
+
+    #[test]
+    fn a_dry_run_is_checked_but_never_charged() {
+        let s = store();
+        quota(
+            &s,
+            json!({"pods": "1", "requests.cpu": "1"}),
+            json!({"pods": "0", "requests.cpu": "0"}),
+        );
+        let dry = Attributes {
+            dry_run: true,
+            ..attrs(&s, &kinds::pod::KIND, "p1")
+        };
+        for _ in 0..3 {
+            ResourceQuota
+                .validate_create(&dry, &pod("600m"), &mut vec![])
+                .expect("a dry run that fits is admitted, again and again");
+        }
+        let q = s.get_raw(&kinds::resourcequota::KIND, "q", "rq").unwrap();
+        assert_eq!(
+            q["status"]["used"],
+            json!({"pods": "0", "requests.cpu": "0"}),
+            "nothing was charged"
+        );
+        let err = ResourceQuota
+            .validate_create(&dry, &pod("2"), &mut vec![])
+            .expect_err("a dry run over the quota is refused like the real request");
+        assert_eq!(
+            err.to_string(),
+            "pods \"p1\" is forbidden: exceeded quota: rq, requested: requests.cpu=2, used: requests.cpu=0, limited: requests.cpu=1"
+        );
     }
 
     #[test]

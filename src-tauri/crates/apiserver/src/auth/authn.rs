@@ -14,7 +14,8 @@
 //!   clock with go-jose's one-minute leeway, and the ServiceAccount (and bound pod) still
 //!   existing with the UIDs the token names.
 //!
-//! Anything else is refused, which the server answers with 401 `Unauthorized`.
+//! Any other token is refused, which the server answers with 401 `Unauthorized`; a request
+//! with no token at all is `system:anonymous` (see `http::respond`).
 
 use std::collections::BTreeMap;
 

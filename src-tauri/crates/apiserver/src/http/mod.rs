@@ -336,17 +336,10 @@ fn parse_query(q: Option<&str>) -> HashMap<String, String> {
     m
 }
 
-/// Paths anyone may read, as with the `system:public-info-viewer` role.
-fn is_public(path: &str) -> bool {
-    matches!(
-        path,
-        "/version" | "/healthz" | "/livez" | "/readyz" | "/version/"
-    )
-}
-
 /// Who sent `req` (k8s.io/apiserver `filters/authentication.go` then `impersonation.go`):
-/// `Ok(None)` for a request without credentials, which only public paths accept; `Err` with
-/// the answer for a bad token (401) or a refused impersonation (403).
+/// `Ok(None)` for a request without credentials (kube-apiserver's anonymous authenticator then
+/// makes it `system:anonymous`, and RBAC decides as for anyone); `Err` with the answer for a
+/// bad token (401) or a refused impersonation (403).
 fn authenticate(
     state: &ApiState,
     req: &Request<Incoming>,
@@ -431,19 +424,17 @@ async fn respond(
     let query = parse_query(req.uri().query());
     let user = match authenticate(&state, &req) {
         Ok(Some(user)) => user,
-        // Only the public-info-viewer paths are open to a request without credentials.
-        Ok(None) if is_public(&path) => crate::auth::UserInfo {
+        // kubeadm leaves anonymous requests on: without credentials a request is
+        // `system:anonymous`, which the default bindings let read only the public-info paths
+        // (`/version`, `/healthz`, `/livez`, `/readyz`); anything else is RBAC's 403.
+        Ok(None) => crate::auth::UserInfo {
             name: "system:anonymous".into(),
             groups: vec!["system:unauthenticated".into()],
             ..Default::default()
         },
-        Ok(None) => return Ok(error_response(&Error::Unauthorized)),
         Err(e) => return Ok(error_response(&e)),
     };
-    if !is_public(&path)
-        && let Err(e) =
-            authorize_request(&state, &user, req.method(), &percent_decode(&path), &query)
-    {
+    if let Err(e) = authorize_request(&state, &user, req.method(), &percent_decode(&path), &query) {
         return Ok(error_response(&e));
     }
     // The streaming subresources need the request itself (its upgrade), not a read body.

@@ -475,6 +475,7 @@ impl Store {
             name: if generated { &generate } else { &name },
             subresource: "",
             store: self,
+            dry_run: opts.dry_run,
         };
         crate::admission::admit_create(&attrs, &mut obj)?;
         if generated {
@@ -533,6 +534,7 @@ impl Store {
             name: &name,
             subresource: "",
             store: self,
+            dry_run: opts.dry_run,
         };
         crate::admission::validate_create(&attrs, &obj, &mut warnings)?;
         if opts.dry_run {
@@ -667,6 +669,7 @@ impl Store {
             name: &name,
             subresource: if status { "status" } else { "" },
             store: self,
+            dry_run: opts.dry_run,
         };
         crate::admission::admit_update(&attrs, &mut new, old)?;
         let mut errs = Vec::new();

@@ -409,6 +409,7 @@ pub(crate) fn validate_ephemeral_update(
         name,
         subresource: "",
         store,
+        dry_run: false,
     };
     let mut warnings = Vec::new();
     PodSecurity::validate_pod(&attrs, new, Some(old), &mut warnings)?;
