@@ -437,15 +437,7 @@ fn budget_event(
     reason: &str,
     message: &str,
 ) {
-    let regarding = Regarding {
-        kind: "PodDisruptionBudget",
-        namespace: kinds::namespace_of(pdb).to_string(),
-        name: kinds::name_of(pdb).to_string(),
-        uid: kinds::str_at(pdb, "/metadata/uid").to_string(),
-        api_version: "policy/v1",
-        resource_version: kinds::str_at(pdb, "/metadata/resourceVersion").to_string(),
-        field_path: None,
-    };
+    let regarding = Regarding::object(pdb, "PodDisruptionBudget", "policy/v1");
     let Shared {
         recorder, store, ..
     } = sh;

@@ -382,15 +382,7 @@ pub(crate) fn service_event(
     reason: &str,
     message: &str,
 ) {
-    let regarding = crate::recorder::Regarding {
-        kind: "Service",
-        namespace: kinds::namespace_of(svc).to_string(),
-        name: kinds::name_of(svc).to_string(),
-        uid: kinds::str_at(svc, "/metadata/uid").to_string(),
-        api_version: "v1",
-        resource_version: kinds::str_at(svc, "/metadata/resourceVersion").to_string(),
-        field_path: None,
-    };
+    let regarding = crate::recorder::Regarding::object(svc, "Service", "v1");
     let Shared {
         recorder, store, ..
     } = sh;

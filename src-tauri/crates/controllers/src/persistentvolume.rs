@@ -169,27 +169,32 @@ pub(crate) fn find_match<'a>(
 }
 
 fn claim_regarding(claim: &Value) -> Regarding {
-    Regarding {
-        kind: "PersistentVolumeClaim",
-        namespace: kinds::namespace_of(claim).to_string(),
-        name: kinds::name_of(claim).to_string(),
-        uid: kinds::str_at(claim, "/metadata/uid").to_string(),
-        api_version: "v1",
-        resource_version: kinds::str_at(claim, "/metadata/resourceVersion").to_string(),
-        field_path: None,
+    Regarding::object(claim, "PersistentVolumeClaim", "v1")
+}
+
+/// Turn a bound claim `Lost` (once), with the binder's Warning saying why.
+fn mark_lost(sh: &mut Shared, now: Timestamp, claim: &Value, reason: &str, message: &str) {
+    if kinds::str_at(claim, "/status/phase") == "Lost" {
+        return;
     }
+    let _ = sh.store.update_status::<PersistentVolumeClaim>(
+        kinds::namespace_of(claim),
+        kinds::name_of(claim),
+        |c| c.status.get_or_insert_with(Default::default).phase = Some("Lost".into()),
+    );
+    PersistentVolumeController::event(
+        sh,
+        now,
+        COMPONENT,
+        &claim_regarding(claim),
+        "Warning",
+        reason,
+        message,
+    );
 }
 
 fn volume_regarding(pv: &Value) -> Regarding {
-    Regarding {
-        kind: "PersistentVolume",
-        namespace: String::new(),
-        name: kinds::name_of(pv).to_string(),
-        uid: kinds::str_at(pv, "/metadata/uid").to_string(),
-        api_version: "v1",
-        resource_version: kinds::str_at(pv, "/metadata/resourceVersion").to_string(),
-        field_path: None,
-    }
+    Regarding::object(pv, "PersistentVolume", "v1")
 }
 
 /// The binder and the local-path provisioner, keyed `claim/<ns>/<name>`,
@@ -293,42 +298,24 @@ impl PersistentVolumeController {
         // A bound claim: its volume must still be there and name it.
         match volumes.iter().find(|v| kinds::name_of(v) == volume_name) {
             None => {
-                if kinds::str_at(&claim, "/status/phase") != "Lost" {
-                    let _ = sh
-                        .store
-                        .update_status::<PersistentVolumeClaim>(ns, name, |c| {
-                            c.status.get_or_insert_with(Default::default).phase =
-                                Some("Lost".into());
-                        });
-                    Self::event(
-                        sh,
-                        now,
-                        COMPONENT,
-                        &claim_regarding(&claim),
-                        "Warning",
-                        "ClaimLost",
-                        "Bound claim has lost its PersistentVolume. Data on the volume is lost!",
-                    );
-                }
+                mark_lost(
+                    sh,
+                    now,
+                    &claim,
+                    "ClaimLost",
+                    "Bound claim has lost its PersistentVolume. Data on the volume is lost!",
+                );
                 Ok(Action::await_change())
             }
             Some(pv) => {
                 let free = pv.pointer("/spec/claimRef").is_none_or(Value::is_null);
                 if free || bound_to(pv, &claim) {
                     self.bind(sh, &claim, pv)?;
-                } else if kinds::str_at(&claim, "/status/phase") != "Lost" {
-                    let _ = sh
-                        .store
-                        .update_status::<PersistentVolumeClaim>(ns, name, |c| {
-                            c.status.get_or_insert_with(Default::default).phase =
-                                Some("Lost".into());
-                        });
-                    Self::event(
+                } else {
+                    mark_lost(
                         sh,
                         now,
-                        COMPONENT,
-                        &claim_regarding(&claim),
-                        "Warning",
+                        &claim,
                         "ClaimMisbound",
                         "Two claims are bound to the same volume, this one is bound incorrectly",
                     );

@@ -39,16 +39,24 @@ pub(crate) struct Regarding {
 }
 
 impl Regarding {
+    /// An object of `kind` (`apiVersion` as `api_version`), read from its metadata.
+    pub(crate) fn object(obj: &Value, kind: &'static str, api_version: &'static str) -> Regarding {
+        Regarding {
+            kind,
+            namespace: kinds::namespace_of(obj).to_string(),
+            name: kinds::name_of(obj).to_string(),
+            uid: kinds::str_at(obj, "/metadata/uid").to_string(),
+            api_version,
+            resource_version: kinds::str_at(obj, "/metadata/resourceVersion").to_string(),
+            field_path: None,
+        }
+    }
+
     /// A pod, or one of its containers.
     pub(crate) fn pod(pod: &Value, field_path: Option<String>) -> Regarding {
         Regarding {
-            kind: "Pod",
-            namespace: kinds::namespace_of(pod).to_string(),
-            name: kinds::name_of(pod).to_string(),
-            uid: kinds::str_at(pod, "/metadata/uid").to_string(),
-            api_version: "v1",
-            resource_version: kinds::str_at(pod, "/metadata/resourceVersion").to_string(),
             field_path,
+            ..Regarding::object(pod, "Pod", "v1")
         }
     }
 

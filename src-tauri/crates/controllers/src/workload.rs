@@ -340,21 +340,12 @@ pub(crate) fn event(
     reason: &str,
     message: &str,
 ) {
-    let regarding = Regarding {
-        kind: kind.kind,
-        namespace: kinds::namespace_of(owner).to_string(),
-        name: kinds::name_of(owner).to_string(),
-        uid: kinds::str_at(owner, "/metadata/uid").to_string(),
-        api_version: if kind.group == "apps" {
-            "apps/v1"
-        } else if kind.group == "batch" {
-            "batch/v1"
-        } else {
-            "v1"
-        },
-        resource_version: kinds::str_at(owner, "/metadata/resourceVersion").to_string(),
-        field_path: None,
+    let api_version = match kind.group {
+        "apps" => "apps/v1",
+        "batch" => "batch/v1",
+        _ => "v1",
     };
+    let regarding = Regarding::object(owner, kind.kind, api_version);
     let component = format!("{}-controller", kind.singular);
     let Shared {
         recorder, store, ..
