@@ -10,6 +10,7 @@ import type { ObjectiveResult } from './bindings/ObjectiveResult';
 import type { SessionUpdate } from './bindings/SessionUpdate';
 import type { UiError } from './bindings/UiError';
 import type { WorkloadView } from './bindings/WorkloadView';
+import type { WorkloadGraph } from './bindings/WorkloadGraph';
 import { applyChange, podKey, stageAnnouncement, type PodEntry } from './pipeline';
 
 export interface Solved {
@@ -30,6 +31,8 @@ export interface SessionState {
   allMet: boolean;
   solved: Solved | null;
   connection: ConnectionState;
+  /** The namespace as a graph; null until the engine sends the first one. */
+  graph: WorkloadGraph | null;
 }
 
 export const initialSession = (): SessionState => ({
@@ -40,6 +43,7 @@ export const initialSession = (): SessionState => ({
   allMet: false,
   solved: null,
   connection: { state: 'connected' },
+  graph: null,
 });
 
 export interface Applied {
@@ -92,6 +96,8 @@ export function applyUpdate(state: SessionState, update: SessionUpdate): Applied
         .map((w) => `${w.kind} ${w.name} is ${w.applied.state}: ${w.applied.reason ?? 'unknown reason'}.`);
       return { state: { ...state, workloads: update.workloads }, announcements };
     }
+    case 'graph':
+      return { state: { ...state, graph: update.graph }, announcements: [] };
     case 'clock':
       // The cluster's clock is the mission screen's business (lib/clusterclock.ts), not state.
       return { state, announcements: [] };

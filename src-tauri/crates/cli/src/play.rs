@@ -235,6 +235,8 @@ fn print_update(
                 println!("\n{}", w.render_text());
             }
         }
+        // The terminal shows workloads and pods as text; the graph is the window's.
+        SessionUpdate::Graph { .. } => {}
         SessionUpdate::Connection { state } => match state {
             ConnectionState::Connected => {
                 if !*first_connection {

@@ -9,6 +9,10 @@ use ts_rs::{Config, TS};
 
 use crate::connect::{ConnectErrorKind, ConnectFailure, ContextInfo, Locality};
 use crate::diagnose::{Diagnosis, FitError, FitReason, ReasonKind, Termination};
+use crate::graph::{
+    FilterVerdict, GraphCommand, GraphEdge, GraphKind, GraphNode, Health, NodeVerdict, RailStep,
+    Relation, SchedulingSource, SchedulingView, WorkloadGraph,
+};
 use crate::inspect::{ContainerOutput, ExitStatus};
 use crate::ipc::{
     ActionResult, AppInfo, ClusterClock, ClusterStatus, ConnectionState, ErrorKind, EventRow,
@@ -97,6 +101,18 @@ pub fn render_all() -> Vec<(String, String)> {
         render::<Settings>(&cfg),
         render::<ContainerOutput>(&cfg),
         render::<ExitStatus>(&cfg),
+        render::<WorkloadGraph>(&cfg),
+        render::<GraphNode>(&cfg),
+        render::<GraphEdge>(&cfg),
+        render::<GraphKind>(&cfg),
+        render::<GraphCommand>(&cfg),
+        render::<Health>(&cfg),
+        render::<Relation>(&cfg),
+        render::<RailStep>(&cfg),
+        render::<SchedulingView>(&cfg),
+        render::<SchedulingSource>(&cfg),
+        render::<NodeVerdict>(&cfg),
+        render::<FilterVerdict>(&cfg),
     ];
     files.sort();
     files

@@ -250,6 +250,9 @@ pub enum SessionUpdate {
     Workloads {
         workloads: Vec<crate::pipeline::WorkloadView>,
     },
+    /// The mission namespace as a graph (objects, relations, what is broken and why, and
+    /// what the scheduler saw for each refused pod); sent whole when it changed.
+    Graph { graph: crate::graph::WorkloadGraph },
 }
 
 /// A YAML problem the editor marks inline (1-based line and column).

@@ -25,6 +25,7 @@
 pub mod bindings;
 pub mod connect;
 pub mod diagnose;
+pub mod graph;
 pub mod inspect;
 pub mod ipc;
 pub mod mission;

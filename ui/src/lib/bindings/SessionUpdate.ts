@@ -7,6 +7,7 @@ import type { MissionSummary } from "./MissionSummary";
 import type { ObjectiveResult } from "./ObjectiveResult";
 import type { PipelineChange } from "./PipelineChange";
 import type { UiError } from "./UiError";
+import type { WorkloadGraph } from "./WorkloadGraph";
 import type { WorkloadView } from "./WorkloadView";
 
 /**
@@ -21,4 +22,4 @@ next: MissionSummary | null,
  * Set when the solve could not be saved (kind `progress`): the learner must see it,
  * since the mission will not count as solved next time.
  */
-progressError: UiError | null, } | { "kind": "connection", state: ConnectionState, } | { "kind": "clock", clock: ClusterClock, } | { "kind": "workloads", workloads: Array<WorkloadView>, };
+progressError: UiError | null, } | { "kind": "connection", state: ConnectionState, } | { "kind": "clock", clock: ClusterClock, } | { "kind": "workloads", workloads: Array<WorkloadView>, } | { "kind": "graph", graph: WorkloadGraph, };
