@@ -1,0 +1,295 @@
+import { describe, expect, it } from 'vitest';
+import type { GraphEdge } from './bindings/GraphEdge';
+import type { GraphKind } from './bindings/GraphKind';
+import type { GraphNode } from './bindings/GraphNode';
+import type { Health } from './bindings/Health';
+import type { Relation } from './bindings/Relation';
+import type { WorkloadGraph } from './bindings/WorkloadGraph';
+import {
+  CARD_H,
+  PITCH_X,
+  describeGraph,
+  eventsFor,
+  graphFirst,
+  layoutGraph,
+  moveFocus,
+  navOrder,
+  nodeLabel,
+  schedulingFor,
+  type GraphLayout,
+} from './graph';
+
+const NAMES: Partial<Record<GraphKind, string>> = {
+  service: 'Service',
+  deployment: 'Deployment',
+  'replica-set': 'ReplicaSet',
+  pod: 'Pod',
+  'config-map': 'ConfigMap',
+  'endpoint-slice': 'EndpointSlice',
+  'resource-quota': 'ResourceQuota',
+};
+
+function node(kind: GraphKind, name: string, health: Health = 'ok', over: Partial<GraphNode> = {}): GraphNode {
+  return {
+    id: `${NAMES[kind] ?? kind}/${name}`,
+    kind,
+    name,
+    uid: `uid-${name}`,
+    health,
+    summary: '',
+    revision: null,
+    rail: [],
+    evidence: [],
+    commands: [],
+    ...over,
+  };
+}
+
+const edge = (from: GraphNode, to: GraphNode, relation: Relation, broken = false, why: string | null = null): GraphEdge => ({
+  from: from.id,
+  to: to.id,
+  relation,
+  broken,
+  why,
+});
+
+const graph = (nodes: GraphNode[], edges: GraphEdge[], focus: string | null = null): WorkloadGraph => ({
+  namespace: 'kq-web',
+  nodes,
+  edges,
+  focus,
+  scheduling: [],
+});
+
+/** web: Service → Deployment → ReplicaSet rs → `pods` pods, each mounting ConfigMap settings. */
+function rollout(rsPods: Record<string, string[]>) {
+  const svc = node('service', 'web');
+  const dep = node('deployment', 'web');
+  const cm = node('config-map', 'settings');
+  const nodes = [svc, dep];
+  const edges: GraphEdge[] = [];
+  const pods: GraphNode[] = [];
+  for (const [rsName, podNames] of Object.entries(rsPods)) {
+    const rs = node('replica-set', rsName);
+    nodes.push(rs);
+    edges.push(edge(dep, rs, 'owns'));
+    for (const p of podNames) {
+      const pod = node('pod', p);
+      pods.push(pod);
+      edges.push(edge(rs, pod, 'owns'), edge(svc, pod, 'selects'), edge(pod, cm, 'mounts'));
+    }
+  }
+  return graph([...nodes, ...pods, cm], edges);
+}
+
+const positions = (layout: GraphLayout) => new Map(layout.nodes.map((p) => [p.id, `${p.x},${p.y}`]));
+
+describe('layoutGraph', () => {
+  it('puts each layer in its own column, left to right', () => {
+    const layout = layoutGraph(rollout({ 'web-1': ['web-1-a', 'web-1-b'] }));
+    const x = (id: string) => layout.nodes.find((p) => p.id === id)!.x;
+    expect(x('Deployment/web')).toBeGreaterThan(x('Service/web'));
+    expect(x('ReplicaSet/web-1')).toBe(x('Deployment/web') + PITCH_X);
+    expect(x('Pod/web-1-a')).toBe(x('ReplicaSet/web-1') + PITCH_X);
+    expect(x('ConfigMap/settings')).toBe(x('Pod/web-1-a') + PITCH_X);
+    // No two nodes share a slot.
+    expect(new Set(positions(layout).values()).size).toBe(layout.nodes.length);
+  });
+
+  it('keeps every node in place while a rollout adds and removes pods', () => {
+    const first = layoutGraph(rollout({ 'web-1': ['web-1-a', 'web-1-b', 'web-1-c'] }));
+    const second = layoutGraph(rollout({ 'web-1': ['web-1-a', 'web-1-b', 'web-1-c'], 'web-2': ['web-2-a'] }), first.memory);
+    const third = layoutGraph(rollout({ 'web-1': ['web-1-b', 'web-1-c'], 'web-2': ['web-2-a', 'web-2-b'] }), second.memory);
+    const fourth = layoutGraph(rollout({ 'web-1': [], 'web-2': ['web-2-a', 'web-2-b', 'web-2-c'] }), third.memory);
+    const layouts = [first, second, third, fourth];
+    for (let i = 1; i < layouts.length; i++) {
+      const before = positions(layouts[i - 1]!);
+      const after = positions(layouts[i]!);
+      for (const [id, at] of after) {
+        if (before.has(id)) expect(at, `${id} stays put in update ${i}`).toBe(before.get(id));
+      }
+      expect(new Set(after.values()).size, 'no two nodes share a slot').toBe(after.size);
+    }
+  });
+
+  it('does not hand a leaving node’s slot to a newcomer in the same update (it is still fading)', () => {
+    const first = layoutGraph(rollout({ 'web-1': ['web-1-a', 'web-1-b'] }));
+    const gone = first.nodes.find((p) => p.id === 'Pod/web-1-a')!;
+    const next = layoutGraph(rollout({ 'web-1': ['web-1-b', 'web-1-z'] }), first.memory);
+    const newcomer = next.nodes.find((p) => p.id === 'Pod/web-1-z')!;
+    expect(`${newcomer.x},${newcomer.y}`).not.toBe(`${gone.x},${gone.y}`);
+  });
+
+  it('places a new pod next to its siblings', () => {
+    const first = layoutGraph(rollout({ 'web-1': ['web-1-a', 'web-1-b'], 'web-2': ['web-2-a', 'web-2-b'] }));
+    const next = layoutGraph(
+      rollout({ 'web-1': ['web-1-a', 'web-1-b'], 'web-2': ['web-2-a', 'web-2-b', 'web-2-c'] }),
+      first.memory,
+    );
+    const row = (id: string) => next.nodes.find((p) => p.id === id)!.row;
+    const siblings = ['Pod/web-2-a', 'Pod/web-2-b'].map(row);
+    const taken = new Set(['Pod/web-1-a', 'Pod/web-1-b', ...['Pod/web-2-a', 'Pod/web-2-b']].map(row));
+    // The free pod row nearest the row under its last sibling.
+    const want = Math.max(...siblings) + 1;
+    const free = [...Array(10).keys()].filter((r) => !taken.has(r));
+    const nearest = free.sort((a, b) => Math.abs(a - want) - Math.abs(b - want) || b - a)[0];
+    expect(row('Pod/web-2-c')).toBe(nearest);
+  });
+
+  it('is deterministic and starts afresh for an unrelated graph', () => {
+    const g = rollout({ 'web-1': ['web-1-a', 'web-1-b'] });
+    expect(positions(layoutGraph(g))).toEqual(positions(layoutGraph(g)));
+    const other = layoutGraph(rollout({ 'api-1': ['api-1-a'] }));
+    const fromOld = layoutGraph(rollout({ 'api-1': ['api-1-a'] }), layoutGraph(g).memory);
+    // The Service and Deployment share ids, so the memory is used; a fully new graph is not.
+    const unrelated = graph([node('pod', 'solo')], []);
+    expect(positions(layoutGraph(unrelated, fromOld.memory))).toEqual(positions(layoutGraph(unrelated)));
+    expect(other.nodes.length).toBe(fromOld.nodes.length);
+  });
+
+  it('sets policy objects aside in a column of their own, before the Service', () => {
+    const g = rollout({ 'web-1': ['web-1-a'] });
+    const quota = node('resource-quota', 'compute', 'broken');
+    g.nodes.push(quota);
+    g.edges.push({ from: quota.id, to: 'ReplicaSet/web-1', relation: 'limits', broken: true, why: 'exceeded quota: compute' });
+    const layout = layoutGraph(g);
+    const x = (id: string) => layout.nodes.find((p) => p.id === id)!.x;
+    expect(x(quota.id)).toBeLessThan(x('Service/web'));
+  });
+
+  it('draws edges from the right side of the source to the left side of the target, and notes broken ones once', () => {
+    const svc = node('service', 'web', 'broken');
+    const pods = ['a', 'b'].map((n) => node('pod', `webapp-${n}`));
+    const why = 'selector app=web, pod has app=webapp';
+    const layout = layoutGraph(graph([svc, ...pods], pods.map((p) => edge(svc, p, 'selects', true, why))));
+    expect(layout.edges).toHaveLength(2);
+    const s = layout.nodes.find((p) => p.id === svc.id)!;
+    expect(layout.edges[0]!.path.startsWith(`M${s.x + 212} ${s.y + CARD_H / 2} `)).toBe(true);
+    expect(layout.notes).toHaveLength(1);
+    expect(layout.notes[0]!.text).toBe(why);
+    expect(layout.notes[0]!.edges).toHaveLength(2);
+  });
+});
+
+describe('keyboard navigation', () => {
+  const layout = layoutGraph(rollout({ 'web-1': ['web-1-a', 'web-1-b', 'web-1-c'] }));
+
+  it('reads column by column, top to bottom', () => {
+    const order = navOrder(layout);
+    expect(order[0]).toBe('Service/web');
+    expect(order[order.length - 1]).toBe('ConfigMap/settings');
+    expect(order.filter((id) => id.startsWith('Pod/'))).toEqual(['Pod/web-1-a', 'Pod/web-1-b', 'Pod/web-1-c'].sort((a, b) => {
+      const y = (id: string) => layout.nodes.find((p) => p.id === id)!.y;
+      return y(a) - y(b);
+    }));
+  });
+
+  it('moves by geometry with the arrow keys, Home and End', () => {
+    expect(moveFocus(layout, 'Service/web', 'ArrowRight')).toBe('Deployment/web');
+    expect(moveFocus(layout, 'Deployment/web', 'ArrowRight')).toBe('ReplicaSet/web-1');
+    expect(moveFocus(layout, 'ReplicaSet/web-1', 'ArrowLeft')).toBe('Deployment/web');
+    expect(moveFocus(layout, 'Service/web', 'ArrowLeft')).toBeNull();
+    const pods = navOrder(layout).filter((id) => id.startsWith('Pod/'));
+    expect(moveFocus(layout, pods[0]!, 'ArrowDown')).toBe(pods[1]);
+    expect(moveFocus(layout, pods[1]!, 'ArrowUp')).toBe(pods[0]);
+    expect(moveFocus(layout, pods[2]!, 'ArrowDown')).toBeNull();
+    expect(moveFocus(layout, pods[1]!, 'Home')).toBe('Service/web');
+    expect(moveFocus(layout, 'Service/web', 'End')).toBe('ConfigMap/settings');
+    // From the ReplicaSet, right goes to the pod nearest its row.
+    const rs = layout.nodes.find((p) => p.id === 'ReplicaSet/web-1')!;
+    const right = layout.nodes.find((p) => p.id === moveFocus(layout, rs.id, 'ArrowRight'))!;
+    const nearest = Math.min(...layout.nodes.filter((p) => p.id.startsWith('Pod/')).map((p) => Math.abs(p.y - rs.y)));
+    expect(Math.abs(right.y - rs.y)).toBe(nearest);
+  });
+
+  it('starts from the first node when nothing has focus yet', () => {
+    expect(moveFocus(layout, null, 'ArrowDown')).toBe('Service/web');
+  });
+});
+
+describe('describeGraph', () => {
+  it('names each broken object with its why, then where to start', () => {
+    const svc = node('service', 'web', 'broken');
+    const dep = node('deployment', 'web', 'progressing');
+    const rs = node('replica-set', 'web-1');
+    const pod = node('pod', 'webapp-1', 'broken', { summary: 'CreateContainerConfigError' });
+    const cm = node('config-map', 'settings', 'missing');
+    const g = graph(
+      [svc, dep, rs, pod, cm],
+      [
+        edge(svc, pod, 'selects', true, 'selector app=web, pod has app=webapp'),
+        edge(dep, rs, 'owns'),
+        edge(rs, pod, 'owns'),
+        edge(pod, cm, 'mounts', true, 'configmap "settings" not found'),
+      ],
+      svc.id,
+    );
+    expect(describeGraph(g)).toBe(
+      '3 objects broken: Service web selects no pods (selector app=web, pod has app=webapp); ' +
+        'Pod webapp-1 cannot mount ConfigMap settings (configmap "settings" not found); ' +
+        'ConfigMap settings is missing. 1 progressing. Start with Service web.',
+    );
+  });
+
+  it('names the pods a Service misses when it selects others', () => {
+    const svc = node('service', 'web');
+    const a = node('pod', 'web-a');
+    const b = node('pod', 'web-b');
+    const g = graph([svc, a, b], [edge(svc, a, 'selects'), edge(svc, b, 'selects', true, 'pod has app=other')]);
+    expect(describeGraph(g)).toBe('1 object broken: Service web does not select Pod web-b (pod has app=other).');
+  });
+
+  it('uses the evidence for a broken object without broken edges', () => {
+    const dep = node('deployment', 'web', 'broken', {
+      summary: '0/3 ready',
+      evidence: ['status.conditions[Progressing].reason = ProgressDeadlineExceeded'],
+    });
+    expect(describeGraph(graph([dep], [], dep.id))).toBe(
+      '1 object broken: Deployment web is broken (status.conditions[Progressing].reason = ProgressDeadlineExceeded). Start with Deployment web.',
+    );
+  });
+
+  it('says when all is well', () => {
+    expect(describeGraph(rollout({ 'web-1': ['web-1-a'] }))).toBe('All 5 objects are healthy.');
+    const g = rollout({ 'web-1': ['web-1-a'] });
+    g.nodes[3] = { ...g.nodes[3]!, health: 'terminating' };
+    expect(describeGraph(g)).toBe('Nothing is broken; 4 of 5 objects are healthy. 1 terminating.');
+  });
+});
+
+describe('helpers', () => {
+  it('labels a node for its button', () => {
+    const pod = node('pod', 'web-a', 'broken', {
+      summary: 'ImagePullBackOff',
+      revision: 2,
+      rail: [
+        { kind: 'applied', state: 'done' },
+        { kind: 'scheduled', state: 'done' },
+        { kind: 'image-pulled', state: 'stuck' },
+      ],
+    });
+    expect(nodeLabel(pod)).toBe('Pod web-a, broken: ImagePullBackOff; revision 2; stuck at pull');
+  });
+
+  it('shows the graph first for workload missions only', () => {
+    expect(graphFirst(null)).toBe(false);
+    expect(graphFirst(graph([node('pod', 'web'), node('config-map', 'settings')], []))).toBe(false);
+    expect(graphFirst(rollout({ 'web-1': ['web-1-a'] }))).toBe(true);
+  });
+
+  it('finds a pod’s scheduling view and an object’s events', () => {
+    const pod = node('pod', 'big');
+    const g = graph([pod], []);
+    g.scheduling = [{ pod: 'big', source: 'filters', nodes: [], message: null }];
+    expect(schedulingFor(g, pod)?.pod).toBe('big');
+    expect(schedulingFor(g, node('deployment', 'big'))).toBeNull();
+    const row = { type: 'Normal', reason: 'ScalingReplicaSet', message: 'm', count: 1, firstSeen: null, lastSeen: null, lastTimestamp: null, from: 'deployment-controller', container: null };
+    const events = [
+      { ...row, object: 'deployment/web' },
+      { ...row, object: 'replicaset/web-1' },
+      { ...row, object: 'pod/web' },
+    ];
+    expect(eventsFor(events, node('replica-set', 'web-1')).map((e) => e.object)).toEqual(['replicaset/web-1']);
+    expect(eventsFor(events, node('deployment', 'web')).map((e) => e.object)).toEqual(['deployment/web']);
+  });
+});

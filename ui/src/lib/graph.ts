@@ -1,0 +1,508 @@
+// The workload graph's view model: where each object of the mission namespace sits, how the
+// edges between them are drawn, how the keyboard moves between them and what a screen reader
+// hears about them. Pure functions of `WorkloadGraph` values (and the previous layout), so
+// every update sequence can be tested without a window.
+//
+// Layout: one column per layer, left to right (namespace policy aside, then Service →
+// EndpointSlice → controller → ReplicaSet/Job → Pod → ConfigMap/Secret/PVC/ServiceAccount),
+// one row per slot. The first layout takes each column's order from dagre's crossing
+// minimisation (ranks fixed to the layers); after that a node keeps its slot for as long as it
+// lives, and only new nodes are placed, in the free slot nearest their neighbours. A column,
+// once used, stays, so nothing jumps when the last pod of a revision goes away.
+
+import dagre from '@dagrejs/dagre';
+import type { EventRow } from './bindings/EventRow';
+import type { GraphEdge } from './bindings/GraphEdge';
+import type { GraphKind } from './bindings/GraphKind';
+import type { GraphNode } from './bindings/GraphNode';
+import type { Health } from './bindings/Health';
+import type { Relation } from './bindings/Relation';
+import type { SchedulingView } from './bindings/SchedulingView';
+import type { StageKind } from './bindings/StageKind';
+import type { WorkloadGraph } from './bindings/WorkloadGraph';
+
+export const CARD_W = 212;
+export const CARD_H = 86;
+export const COL_GAP = 76;
+export const ROW_GAP = 34;
+export const PAD = 36;
+export const PITCH_X = CARD_W + COL_GAP;
+export const PITCH_Y = CARD_H + ROW_GAP;
+
+/** The namespace's policy objects (quotas, limit ranges) stand aside, left of everything. */
+export const ASIDE = -1;
+
+const LAYERS: Record<GraphKind, number> = {
+  'resource-quota': ASIDE,
+  'limit-range': ASIDE,
+  service: 0,
+  'endpoint-slice': 1,
+  deployment: 2,
+  'stateful-set': 2,
+  'daemon-set': 2,
+  'cron-job': 2,
+  'replica-set': 3,
+  job: 3,
+  pod: 4,
+  'config-map': 5,
+  secret: 5,
+  'persistent-volume-claim': 5,
+  'service-account': 5,
+};
+
+export const layerOf = (kind: GraphKind): number => LAYERS[kind];
+
+const KIND_LABELS: Record<GraphKind, string> = {
+  service: 'Service',
+  'endpoint-slice': 'EndpointSlice',
+  deployment: 'Deployment',
+  'stateful-set': 'StatefulSet',
+  'daemon-set': 'DaemonSet',
+  'cron-job': 'CronJob',
+  job: 'Job',
+  'replica-set': 'ReplicaSet',
+  pod: 'Pod',
+  'config-map': 'ConfigMap',
+  secret: 'Secret',
+  'persistent-volume-claim': 'PersistentVolumeClaim',
+  'service-account': 'ServiceAccount',
+  'resource-quota': 'ResourceQuota',
+  'limit-range': 'LimitRange',
+};
+
+export const kindLabel = (kind: GraphKind): string => KIND_LABELS[kind];
+
+/** `kubectl`'s resource name for the kind, as event rows name their object (`replicaset/web-7f`). */
+export const resourceName = (kind: GraphKind): string => kind.replaceAll('-', '');
+
+const HEALTH_WORDS: Record<Health, string> = {
+  ok: 'healthy',
+  progressing: 'progressing',
+  broken: 'broken',
+  missing: 'missing',
+  terminating: 'terminating',
+};
+
+export const healthWord = (health: Health): string => HEALTH_WORDS[health];
+
+const RELATION_LABELS: Record<Relation, string> = {
+  owns: 'owns',
+  selects: 'selects',
+  endpoint: 'endpoint',
+  mounts: 'mounts',
+  env: 'env from',
+  'runs-as': 'runs as',
+  limits: 'limits',
+  'pull-secret': 'pull secret',
+};
+
+export const relationLabel = (relation: Relation): string => RELATION_LABELS[relation];
+
+/** What a broken relation means, as a verb phrase between the two objects. */
+const BROKEN_VERBS: Record<Relation, string> = {
+  owns: 'cannot create',
+  selects: 'does not select',
+  endpoint: 'has no ready endpoint for',
+  mounts: 'cannot mount',
+  env: 'cannot read its environment from',
+  'runs-as': 'cannot run as',
+  limits: 'refuses',
+  'pull-secret': 'cannot pull with',
+};
+
+const RAIL_LABELS: Record<StageKind, string> = {
+  applied: 'apply',
+  scheduled: 'schedule',
+  init: 'init',
+  'image-pulled': 'pull',
+  'container-created': 'create',
+  running: 'run',
+  ready: 'ready',
+};
+
+export const railLabel = (kind: StageKind): string => RAIL_LABELS[kind];
+
+/** `Pod web-7f9c-abcde`, as sentences name an object. */
+export const objectName = (node: Pick<GraphNode, 'kind' | 'name'>): string => `${kindLabel(node.kind)} ${node.name}`;
+
+// ---- layout -------------------------------------------------------------------------------
+
+export interface Slot {
+  layer: number;
+  row: number;
+}
+
+/** What a layout remembers for the next one: every node's slot and the columns in use. */
+export interface LayoutMemory {
+  slots: ReadonlyMap<string, Slot>;
+  layers: readonly number[];
+}
+
+export interface PlacedNode {
+  id: string;
+  node: GraphNode;
+  layer: number;
+  row: number;
+  /** Top-left corner, in graph units. */
+  x: number;
+  y: number;
+}
+
+export interface PlacedEdge {
+  key: string;
+  edge: GraphEdge;
+  /** The SVG path, from the source's right side to the target's left side. */
+  path: string;
+  /** The path's middle. */
+  mid: { x: number; y: number };
+}
+
+/** A broken relation's why, shown once per source, relation and reason, in the gap between rows. */
+export interface EdgeNote {
+  key: string;
+  from: string;
+  relation: Relation;
+  text: string;
+  /** Keys of the edges the note speaks for. */
+  edges: string[];
+  /** Centre of the note, in graph units. */
+  x: number;
+  y: number;
+}
+
+export interface GraphLayout {
+  nodes: PlacedNode[];
+  edges: PlacedEdge[];
+  notes: EdgeNote[];
+  width: number;
+  height: number;
+  memory: LayoutMemory;
+}
+
+export const edgeKey = (e: Pick<GraphEdge, 'from' | 'to' | 'relation'>): string => `${e.from}→${e.to}:${e.relation}`;
+
+/**
+ * Dagre's row for each node, its ranks fixed to the layers: the order its crossing
+ * minimisation finds, as whole rows of PITCH_Y.
+ */
+export function dagreRows(graph: WorkloadGraph): Map<string, number> {
+  const g = new dagre.graphlib.Graph({ multigraph: true });
+  g.setGraph({
+    rankdir: 'LR',
+    nodesep: ROW_GAP,
+    ranksep: COL_GAP,
+    // Ranks come from the layers (doubled: dagre halves its rank gap to make room for edge
+    // labels); anything dagre adds itself (its nesting root) goes before the first layer.
+    ranker: ((lg: { nodes(): string[]; node(v: string): { rank?: number } }) => {
+      for (const v of lg.nodes()) {
+        const label = lg.node(v);
+        label.rank = typeof label.rank === 'number' ? (label.rank + 1) * 2 : 0;
+      }
+    }) as unknown as 'network-simplex',
+  });
+  g.setDefaultEdgeLabel(() => ({}));
+  const layer = new Map<string, number>();
+  for (const n of graph.nodes) {
+    layer.set(n.id, layerOf(n.kind));
+    g.setNode(n.id, { width: CARD_W, height: CARD_H, rank: layerOf(n.kind) });
+  }
+  for (const e of graph.edges) {
+    const a = layer.get(e.from);
+    const b = layer.get(e.to);
+    if (a === undefined || b === undefined || b <= a) continue;
+    g.setEdge(e.from, e.to, {}, edgeKey(e));
+  }
+  dagre.layout(g);
+  const rows = new Map<string, number>();
+  for (const n of graph.nodes) {
+    const y = (g.node(n.id) as { y?: number } | undefined)?.y ?? CARD_H / 2;
+    rows.set(n.id, Math.max(0, Math.round((y - CARD_H / 2) / PITCH_Y)));
+  }
+  return rows;
+}
+
+/** The free row nearest `ideal` (below first on a tie), never above row 0. */
+function nearestFree(taken: Set<number>, ideal: number): number {
+  const start = Math.max(0, Math.round(ideal));
+  for (let d = 0; ; d++) {
+    if (!taken.has(start + d)) return start + d;
+    if (d > 0 && start - d >= 0 && !taken.has(start - d)) return start - d;
+  }
+}
+
+/**
+ * Places the graph. With `memory` from the previous layout every node that is still there
+ * keeps its slot; the slots of nodes that just left stay reserved for this layout (they are
+ * fading out), and new nodes take the free slot nearest the mean row of their placed
+ * neighbours (dagre's row when they have none).
+ */
+export function layoutGraph(graph: WorkloadGraph, memory: LayoutMemory | null = null): GraphLayout {
+  const ids = new Set(graph.nodes.map((n) => n.id));
+  // A graph with nothing in common with the last one (a reset, another mission) starts afresh.
+  const previous = memory && [...memory.slots.keys()].some((id) => ids.has(id)) ? memory : null;
+
+  const slots = new Map<string, Slot>();
+  const taken = new Map<number, Set<number>>();
+  const take = (slot: Slot) => {
+    let rows = taken.get(slot.layer);
+    if (!rows) taken.set(slot.layer, (rows = new Set()));
+    rows.add(slot.row);
+  };
+  let ghostBottom = -1;
+  if (previous) {
+    for (const [id, slot] of previous.slots) {
+      take(slot);
+      if (ids.has(id)) slots.set(id, slot);
+      else ghostBottom = Math.max(ghostBottom, slot.row);
+    }
+  }
+
+  const fresh = graph.nodes.filter((n) => !slots.has(n.id));
+  if (fresh.length > 0) {
+    const rows = dagreRows(graph);
+    const neighbours = new Map<string, string[]>();
+    const owner = new Map<string, string>();
+    const children = new Map<string, string[]>();
+    for (const e of graph.edges) {
+      neighbours.set(e.from, [...(neighbours.get(e.from) ?? []), e.to]);
+      neighbours.set(e.to, [...(neighbours.get(e.to) ?? []), e.from]);
+      if (e.relation === 'owns') {
+        owner.set(e.to, e.from);
+        children.set(e.from, [...(children.get(e.from) ?? []), e.to]);
+      }
+    }
+    /** Where a newcomer belongs: under its placed siblings (or beside its owner), else among its neighbours. */
+    const idealRow = (id: string): number | null => {
+      const parent = owner.get(id);
+      const parentSlot = parent === undefined ? undefined : slots.get(parent);
+      if (parent !== undefined && parentSlot) {
+        const siblings = (children.get(parent) ?? [])
+          .filter((c) => c !== id)
+          .map((c) => slots.get(c)?.row)
+          .filter((r): r is number => r !== undefined);
+        return siblings.length > 0 ? Math.max(...siblings) + 1 : parentSlot.row;
+      }
+      const placed = (neighbours.get(id) ?? []).map((n) => slots.get(n)?.row).filter((r): r is number => r !== undefined);
+      return placed.length > 0 ? placed.reduce((s, r) => s + r, 0) / placed.length : null;
+    };
+    const order = [...fresh].sort(
+      (a, b) => layerOf(a.kind) - layerOf(b.kind) || (rows.get(a.id) ?? 0) - (rows.get(b.id) ?? 0) || a.id.localeCompare(b.id),
+    );
+    for (const n of order) {
+      const layer = layerOf(n.kind);
+      const ideal = (previous ? idealRow(n.id) : null) ?? rows.get(n.id) ?? 0;
+      const row = nearestFree(taken.get(layer) ?? new Set(), ideal);
+      const slot = { layer, row };
+      slots.set(n.id, slot);
+      take(slot);
+    }
+  }
+
+  const layers = [...new Set([...(previous?.layers ?? []), ...graph.nodes.map((n) => layerOf(n.kind))])].sort((a, b) => a - b);
+  const column = new Map(layers.map((l, i) => [l, i]));
+
+  const nodes: PlacedNode[] = graph.nodes.map((node) => {
+    const slot = slots.get(node.id) ?? { layer: layerOf(node.kind), row: 0 };
+    return {
+      id: node.id,
+      node,
+      layer: slot.layer,
+      row: slot.row,
+      x: PAD + (column.get(slot.layer) ?? 0) * PITCH_X,
+      y: PAD + slot.row * PITCH_Y,
+    };
+  });
+  const byId = new Map(nodes.map((p) => [p.id, p]));
+
+  const edges: PlacedEdge[] = [];
+  for (const edge of graph.edges) {
+    const a = byId.get(edge.from);
+    const b = byId.get(edge.to);
+    if (!a || !b) continue;
+    edges.push({ key: edgeKey(edge), edge, ...edgePath(a, b) });
+  }
+
+  const maxRow = Math.max(ghostBottom, ...nodes.map((p) => p.row), 0);
+  const width = PAD * 2 + Math.max(1, layers.length) * PITCH_X - COL_GAP;
+  const height = PAD * 2 + (maxRow + 1) * PITCH_Y - ROW_GAP;
+  const notes = edgeNotes(edges, width);
+  return { nodes, edges, notes, width, height, memory: { slots, layers } };
+}
+
+function edgePath(a: PlacedNode, b: PlacedNode): { path: string; mid: { x: number; y: number } } {
+  const y1 = a.y + CARD_H / 2;
+  const y2 = b.y + CARD_H / 2;
+  if (b.x > a.x) {
+    const x1 = a.x + CARD_W;
+    const x2 = b.x;
+    const bend = Math.max(36, (x2 - x1) * 0.45);
+    const path = `M${x1} ${y1} C${x1 + bend} ${y1} ${x2 - bend} ${y2} ${x2} ${y2}`;
+    return { path, mid: { x: (x1 + x2) / 2, y: (y1 + y2) / 2 } };
+  }
+  // Same column (or backwards): a loop out of the right side of both.
+  const x1 = a.x + CARD_W;
+  const x2 = b.x + CARD_W;
+  const reach = Math.max(x1, x2) + COL_GAP * 0.45;
+  const path = `M${x1} ${y1} C${reach} ${y1} ${reach} ${y2} ${x2} ${y2}`;
+  return { path, mid: { x: reach - 8, y: (y1 + y2) / 2 } };
+}
+
+/** One note per source, relation and why, in the gap between rows nearest the first edge's middle. */
+function edgeNotes(edges: PlacedEdge[], width: number): EdgeNote[] {
+  const notes = new Map<string, EdgeNote>();
+  for (const placed of edges) {
+    const { edge } = placed;
+    if (!edge.broken) continue;
+    const text = edge.why ?? `${relationLabel(edge.relation)}: broken`;
+    const key = `${edge.from}:${edge.relation}:${text}`;
+    const known = notes.get(key);
+    if (known) {
+      known.edges.push(placed.key);
+      continue;
+    }
+    const gap = Math.max(-1, Math.round((placed.mid.y - PAD - CARD_H - ROW_GAP / 2) / PITCH_Y));
+    const y = PAD + gap * PITCH_Y + CARD_H + ROW_GAP / 2;
+    const x = Math.min(Math.max(placed.mid.x, PAD + 150), width - PAD - 150);
+    notes.set(key, { key, from: edge.from, relation: edge.relation, text, edges: [placed.key], x, y });
+  }
+  return [...notes.values()];
+}
+
+// ---- keyboard -----------------------------------------------------------------------------
+
+/** Reading order: column by column, top to bottom. */
+export function navOrder(layout: Pick<GraphLayout, 'nodes'>): string[] {
+  return [...layout.nodes].sort((a, b) => a.x - b.x || a.y - b.y || a.id.localeCompare(b.id)).map((p) => p.id);
+}
+
+export type NavKey = 'ArrowLeft' | 'ArrowRight' | 'ArrowUp' | 'ArrowDown' | 'Home' | 'End';
+
+export const isNavKey = (key: string): key is NavKey =>
+  key === 'ArrowLeft' || key === 'ArrowRight' || key === 'ArrowUp' || key === 'ArrowDown' || key === 'Home' || key === 'End';
+
+/**
+ * Where a key moves the focus from `current`, by geometry: Left/Right to the nearest column
+ * that way (then the nearest row in it, the upper one on a tie), Up/Down within the column,
+ * Home/End to the first/last node in reading order. Null: nowhere to go (stay).
+ */
+export function moveFocus(layout: Pick<GraphLayout, 'nodes'>, current: string | null, key: NavKey): string | null {
+  const order = navOrder(layout);
+  if (order.length === 0) return null;
+  if (key === 'Home') return order[0] ?? null;
+  if (key === 'End') return order[order.length - 1] ?? null;
+  const here = layout.nodes.find((p) => p.id === current);
+  if (!here) return order[0] ?? null;
+  const candidates = layout.nodes.filter((p) => {
+    switch (key) {
+      case 'ArrowRight':
+        return p.x > here.x;
+      case 'ArrowLeft':
+        return p.x < here.x;
+      case 'ArrowDown':
+        return p.x === here.x && p.y > here.y;
+      case 'ArrowUp':
+        return p.x === here.x && p.y < here.y;
+    }
+  });
+  const best = candidates.sort(
+    (a, b) => Math.abs(a.x - here.x) - Math.abs(b.x - here.x) || Math.abs(a.y - here.y) - Math.abs(b.y - here.y) || a.y - b.y,
+  )[0];
+  return best?.id ?? null;
+}
+
+// ---- words --------------------------------------------------------------------------------
+
+const isBroken = (n: GraphNode) => n.health === 'broken' || n.health === 'missing';
+
+/** The graph in one paragraph for screen readers: what is broken and why, then the rest. */
+export function describeGraph(graph: WorkloadGraph): string {
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const out = new Map<string, GraphEdge[]>();
+  for (const e of graph.edges) out.set(e.from, [...(out.get(e.from) ?? []), e]);
+
+  const clauses: string[] = [];
+  for (const node of graph.nodes) {
+    const edges = out.get(node.id) ?? [];
+    const broken = edges.filter((e) => e.broken);
+    if (broken.length === 0) {
+      if (!isBroken(node)) continue;
+      const why = node.evidence[0] ?? node.summary;
+      clauses.push(`${objectName(node)} is ${healthWord(node.health)}${why ? ` (${why})` : ''}`);
+      continue;
+    }
+    const relations = [...new Set(broken.map((e) => e.relation))];
+    for (const relation of relations) {
+      const these = broken.filter((e) => e.relation === relation);
+      const all = edges.filter((e) => e.relation === relation);
+      const whys = [...new Set(these.map((e) => e.why).filter((w): w is string => !!w))];
+      const because = whys.length > 0 ? ` (${whys.join('; ')})` : '';
+      if (relation === 'selects' && these.length === all.length) {
+        clauses.push(`${objectName(node)} selects no pods${because}`);
+      } else {
+        const targets = these.map((e) => {
+          const t = byId.get(e.to);
+          return t ? objectName(t) : e.to;
+        });
+        clauses.push(`${objectName(node)} ${BROKEN_VERBS[relation]} ${targets.join(', ')}${because}`);
+      }
+    }
+  }
+
+  const sentences: string[] = [];
+  const n = clauses.length;
+  if (n > 0) sentences.push(`${n} ${n === 1 ? 'object' : 'objects'} broken: ${clauses.join('; ')}.`);
+  const count = (h: Health) => graph.nodes.filter((x) => x.health === h).length;
+  const rest = (['progressing', 'terminating'] as const).filter((h) => count(h) > 0).map((h) => `${count(h)} ${h}`);
+  if (n === 0) {
+    const ok = count('ok');
+    sentences.push(
+      ok === graph.nodes.length
+        ? `All ${graph.nodes.length} ${graph.nodes.length === 1 ? 'object is' : 'objects are'} healthy.`
+        : `Nothing is broken; ${ok} of ${graph.nodes.length} objects are healthy.`,
+    );
+  }
+  if (rest.length > 0) sentences.push(`${rest.join(', ')}.`);
+  const focus = graph.focus ? byId.get(graph.focus) : undefined;
+  if (focus) sentences.push(`Start with ${objectName(focus)}.`);
+  return sentences.join(' ');
+}
+
+/** What a node's button says: `Pod web-1, broken: CrashLoopBackOff, 4 restarts; stuck at run`. */
+export function nodeLabel(node: GraphNode): string {
+  const parts = [`${objectName(node)}, ${healthWord(node.health)}`];
+  if (node.summary) parts[0] += `: ${node.summary}`;
+  if (node.revision !== null) parts.push(`revision ${node.revision}`);
+  const stop = node.rail.find((s) => s.state === 'stuck' || s.state === 'failed');
+  if (stop) parts.push(`${stop.state} at ${railLabel(stop.kind)}`);
+  else if (node.rail.length > 0 && node.rail.every((s) => s.state === 'done')) parts.push('every stage done');
+  return parts.join('; ');
+}
+
+// ---- the mission screen's rules ----------------------------------------------------------------
+
+const WORKLOAD_KINDS = new Set<GraphKind>([
+  'service',
+  'endpoint-slice',
+  'deployment',
+  'stateful-set',
+  'daemon-set',
+  'cron-job',
+  'job',
+  'replica-set',
+]);
+
+/**
+ * Whether the graph is the mission screen's main view: it holds a controller or a Service
+ * (a workload mission). A lone pod, even with its ConfigMap, keeps the pod rail.
+ */
+export const graphFirst = (graph: WorkloadGraph | null): boolean => !!graph && graph.nodes.some((n) => WORKLOAD_KINDS.has(n.kind));
+
+/** The scheduler's table for a Pending pod, if the engine sent one. */
+export const schedulingFor = (graph: WorkloadGraph, node: GraphNode): SchedulingView | null =>
+  node.kind === 'pod' ? (graph.scheduling.find((s) => s.pod === node.name) ?? null) : null;
+
+/** The events about one object (`kubectl describe`'s Events), newest last as the table has them. */
+export const eventsFor = (events: readonly EventRow[], node: Pick<GraphNode, 'kind' | 'name'>): EventRow[] => {
+  const object = `${resourceName(node.kind)}/${node.name}`.toLowerCase();
+  return events.filter((e) => e.object.toLowerCase() === object);
+};
