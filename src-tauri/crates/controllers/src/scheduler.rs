@@ -25,12 +25,11 @@ use std::time::Duration;
 
 use crate::{Action, Change, ChangeType, Controller, Enqueue};
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, Taint};
-use kq_kube::selectors::LabelOp;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kq_kube::scheduling::{self, Requests};
 use serde_json::Value;
 
 use crate::kinds;
-use crate::quantity::Quantity;
 use crate::recorder::Regarding;
 use crate::shared::Shared;
 
@@ -39,54 +38,9 @@ pub(crate) const UNSCHEDULABLE_RETRY: Duration = Duration::from_secs(300);
 const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
-/// The resources a pod asks for, in milli-CPU, bytes and pod slots.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Requests {
-    pub cpu_milli: i128,
-    pub memory: i128,
-}
-
-fn quantity(
-    map: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>,
-    key: &str,
-    milli: bool,
-) -> i128 {
-    map.and_then(|m| m.get(key))
-        .and_then(|q| Quantity::parse(&q.0))
-        .map_or(0, |q| if milli { q.milli_value() } else { q.value() })
-}
-
-/// `max(sum(containers), max(init containers)) + overhead`, as the scheduler computes it.
-pub(crate) fn pod_requests(pod: &Pod) -> Requests {
-    let Some(spec) = &pod.spec else {
-        return Requests::default();
-    };
-    let req = |c: &k8s_openapi::api::core::v1::Container| {
-        let r = c.resources.as_ref();
-        // Limits without requests default requests to the limits (apiserver defaulting), so
-        // reading requests is enough.
-        Requests {
-            cpu_milli: quantity(r.and_then(|r| r.requests.as_ref()), "cpu", true),
-            memory: quantity(r.and_then(|r| r.requests.as_ref()), "memory", false),
-        }
-    };
-    let mut sum = Requests::default();
-    for c in &spec.containers {
-        let r = req(c);
-        sum.cpu_milli += r.cpu_milli;
-        sum.memory += r.memory;
-    }
-    for c in spec.init_containers.iter().flatten() {
-        let r = req(c);
-        sum.cpu_milli = sum.cpu_milli.max(r.cpu_milli);
-        sum.memory = sum.memory.max(r.memory);
-    }
-    if let Some(o) = &spec.overhead {
-        sum.cpu_milli += quantity(Some(o), "cpu", true);
-        sum.memory += quantity(Some(o), "memory", false);
-    }
-    sum
-}
+#[cfg(test)]
+pub(crate) use kq_kube::scheduling::pod_requests;
+pub(crate) use kq_kube::scheduling::{NodeUsage, affinity_matches, tolerates};
 
 /// Why one node was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,141 +50,16 @@ struct NodeVerdict {
     resolvable: bool,
 }
 
-pub(crate) fn tolerates(pod: &Pod, taint: &Taint) -> bool {
-    let tolerations = pod.spec.as_ref().and_then(|s| s.tolerations.as_ref());
-    tolerations.into_iter().flatten().any(|t| {
-        let effect_ok = t
-            .effect
-            .as_deref()
-            .is_none_or(|e| e.is_empty() || e == taint.effect);
-        let key_ok = match t.key.as_deref() {
-            None | Some("") => t.operator.as_deref() == Some("Exists"),
-            Some(k) => k == taint.key,
-        };
-        let value_ok = match t.operator.as_deref() {
-            Some("Exists") => true,
-            _ => t.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or(""),
-        };
-        effect_ok && key_ok && value_ok
-    })
-}
-
-/// A node affinity requirement against a node's labels, with the label selectors' one matcher
-/// (`labels.Requirement.Matches`); an unknown operator matches nothing.
-fn requirement_matches(req: &NodeSelectorRequirement, labels: &BTreeMap<String, String>) -> bool {
-    let values = req.values.as_deref().unwrap_or(&[]);
-    LabelOp::from_node_selector_operator(&req.operator)
-        .is_some_and(|op| op.matches(values, labels.get(&req.key).map(String::as_str)))
-}
-
-fn term_matches(term: &NodeSelectorTerm, node: &Node) -> bool {
-    let empty = BTreeMap::new();
-    let labels = node.metadata.labels.as_ref().unwrap_or(&empty);
-    let exprs = term.match_expressions.as_deref().unwrap_or(&[]);
-    let fields = term.match_fields.as_deref().unwrap_or(&[]);
-    if exprs.is_empty() && fields.is_empty() {
-        return false;
-    }
-    let name = node.metadata.name.clone().unwrap_or_default();
-    let field_labels: BTreeMap<String, String> =
-        [("metadata.name".to_string(), name)].into_iter().collect();
-    exprs.iter().all(|r| requirement_matches(r, labels))
-        && fields.iter().all(|r| requirement_matches(r, &field_labels))
-}
-
-pub(crate) fn affinity_matches(pod: &Pod, node: &Node) -> bool {
-    let Some(spec) = &pod.spec else { return true };
-    let empty = BTreeMap::new();
-    let labels = node.metadata.labels.as_ref().unwrap_or(&empty);
-    if let Some(sel) = &spec.node_selector
-        && !sel.iter().all(|(k, v)| labels.get(k) == Some(v))
-    {
-        return false;
-    }
-    let required = spec
-        .affinity
-        .as_ref()
-        .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|na| {
-            na.required_during_scheduling_ignored_during_execution
-                .as_ref()
-        });
-    match required {
-        Some(sel) => sel
-            .node_selector_terms
-            .iter()
-            .any(|t| term_matches(t, node)),
-        None => true,
-    }
-}
-
-/// What is already placed on a node.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct NodeUsage {
-    pub requests: Requests,
-    pub pods: i64,
-}
-
-fn allocatable(node: &Node, key: &str, milli: bool) -> i128 {
-    quantity(
-        node.status.as_ref().and_then(|s| s.allocatable.as_ref()),
-        key,
-        milli,
-    )
-}
-
+/// The node filters, stopping at the first that rejects the node: the shared
+/// [`kq_kube::scheduling`] plug-ins, so the engine's table of verdicts agrees with this
+/// scheduler's FitError by construction.
 fn filter(pod: &Pod, node: &Node, usage: NodeUsage, want: Requests) -> Result<(), NodeVerdict> {
-    let unresolvable = |r: String| NodeVerdict {
-        reasons: vec![r],
-        resolvable: false,
-    };
-    let spec = node.spec.clone().unwrap_or_default();
-    if spec.unschedulable == Some(true) {
-        let tolerated = tolerates(
-            pod,
-            &Taint {
-                key: "node.kubernetes.io/unschedulable".into(),
-                effect: "NoSchedule".into(),
-                ..Default::default()
-            },
-        );
-        if !tolerated {
-            return Err(unresolvable("node(s) were unschedulable".into()));
-        }
-    }
-    for taint in spec.taints.iter().flatten() {
-        if (taint.effect == "NoSchedule" || taint.effect == "NoExecute") && !tolerates(pod, taint) {
-            return Err(unresolvable(format!(
-                "node(s) had untolerated taint {{{}: {}}}",
-                taint.key,
-                taint.value.as_deref().unwrap_or("")
-            )));
-        }
-    }
-    if !affinity_matches(pod, node) {
-        return Err(unresolvable(
-            "node(s) didn't match Pod's node affinity/selector".into(),
-        ));
-    }
-    let mut reasons = Vec::new();
-    if usage.pods as i128 + 1 > allocatable(node, "pods", false) {
-        reasons.push("Too many pods".to_string());
-    }
-    if want.cpu_milli > 0
-        && usage.requests.cpu_milli + want.cpu_milli > allocatable(node, "cpu", true)
-    {
-        reasons.push("Insufficient cpu".to_string());
-    }
-    if want.memory > 0 && usage.requests.memory + want.memory > allocatable(node, "memory", false) {
-        reasons.push("Insufficient memory".to_string());
-    }
-    if reasons.is_empty() {
-        Ok(())
-    } else {
-        Err(NodeVerdict {
-            reasons,
-            resolvable: true,
-        })
+    match scheduling::filter_node(pod, node, usage, want) {
+        None => Ok(()),
+        Some(v) => Err(NodeVerdict {
+            reasons: v.reasons,
+            resolvable: v.resolvable,
+        }),
     }
 }
 
@@ -255,7 +84,7 @@ fn place_with(
     usage: &HashMap<String, NodeUsage>,
     later: &dyn Fn(&Node) -> Option<String>,
 ) -> Placement {
-    let want = pod_requests(pod);
+    let want = scheduling::pod_requests(pod);
     let mut best: Option<(i128, String)> = None;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let (mut no_victims, mut not_helpful) = (0usize, 0usize);
@@ -272,7 +101,9 @@ fn place_with(
         match verdict {
             Ok(()) => {
                 // LeastAllocated: prefer the node with the most cpu left (then by name).
-                let free = allocatable(node, "cpu", true) - u.requests.cpu_milli - want.cpu_milli;
+                let free = scheduling::allocatable(node, "cpu", true)
+                    - u.requests.cpu_milli
+                    - want.cpu_milli;
                 let better = match &best {
                     None => true,
                     Some((f, n)) => free > *f || (free == *f && name < *n),
@@ -395,9 +226,10 @@ impl Scheduler {
     }
 }
 
-/// What is placed on each node: requests of the pods bound there that still run.
+/// What is placed on each node: requests of the pods bound there that still run
+/// ([`scheduling::add_pod_usage`], which the engine's table uses too).
 fn usage(pods: &HashMap<String, Arc<Value>>) -> HashMap<String, NodeUsage> {
-    let mut usage: HashMap<String, NodeUsage> = HashMap::new();
+    let mut usage: BTreeMap<String, NodeUsage> = BTreeMap::new();
     for p in pods.values() {
         let node = kinds::str_at(p, "/spec/nodeName");
         let phase = kinds::str_at(p, "/status/phase");
@@ -407,13 +239,9 @@ fn usage(pods: &HashMap<String, Arc<Value>>) -> HashMap<String, NodeUsage> {
         let Ok(typed) = serde_json::from_value::<Pod>((**p).clone()) else {
             continue;
         };
-        let r = pod_requests(&typed);
-        let u = usage.entry(node.to_string()).or_default();
-        u.requests.cpu_milli += r.cpu_milli;
-        u.requests.memory += r.memory;
-        u.pods += 1;
+        scheduling::add_pod_usage(&mut usage, &typed);
     }
-    usage
+    usage.into_iter().collect()
 }
 
 impl Controller<Shared> for Scheduler {
@@ -586,6 +414,8 @@ mod volumes {
     use k8s_openapi::api::core::v1::{Node, NodeSelector};
     use serde_json::Value;
 
+    use kq_kube::scheduling;
+
     use crate::kinds;
     use crate::persistentvolume::{ANN_SELECTED_NODE, claim_class, find_match};
     use crate::store::Store;
@@ -671,13 +501,13 @@ mod volumes {
         };
         sel.node_selector_terms
             .iter()
-            .any(|t| super::term_matches(t, node))
+            .any(|t| scheduling::term_matches(t, node))
     }
 
     /// Filter: the node's reason for refusing, if any.
     pub(super) fn filter(store: &Store, claims: &Claims, node: &Node) -> Option<String> {
         if claims.bound.iter().any(|pv| !affinity_ok(pv, node)) {
-            return Some("node(s) had volume node affinity conflict".into());
+            return Some(scheduling::REASON_VOLUME_NODE_CONFLICT.into());
         }
         if claims.delayed.is_empty() {
             return None;
@@ -695,7 +525,7 @@ mod volumes {
                 .map(|c| kinds::str_at(&c, "/provisioner").to_string())
                 .unwrap_or_default();
             if provisioner == "kubernetes.io/no-provisioner" || provisioner.is_empty() {
-                return Some("node(s) didn't find available persistent volumes to bind".into());
+                return Some(scheduling::REASON_VOLUME_BIND_CONFLICT.into());
             }
         }
         None

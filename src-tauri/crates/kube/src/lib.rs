@@ -12,6 +12,8 @@
 //! - [`validation`]: field errors and name/label rules (`k8s.io/apimachinery/pkg/util/validation`).
 //! - [`random`]: `generateName` suffixes and tokens (`k8s.io/apiserver/pkg/storage/names`).
 //! - [`reference`]: image references (`github.com/distribution/reference`).
+//! - [`scheduling`]: kube-scheduler's per-node Filter plug-ins and their FitError reasons
+//!   (`k8s.io/kubernetes/pkg/scheduler/framework/plugins`).
 
 pub mod cron;
 pub mod duration;
@@ -20,6 +22,7 @@ pub mod printers;
 pub mod quantity;
 pub mod random;
 pub mod reference;
+pub mod scheduling;
 pub mod selectors;
 pub mod validation;
 
