@@ -7,6 +7,8 @@
 //! ([`crate::ipc::SessionUpdate::Graph`]) whenever it changes, and the UI lays it out in layers:
 //! Service → controller → ReplicaSet → Pod → what the pod uses.
 
+pub mod scheduling;
+
 use serde::Serialize;
 use ts_rs::TS;
 
