@@ -7,6 +7,11 @@
 //! ([`crate::ipc::SessionUpdate::Graph`]) whenever it changes, and the UI lays it out in layers:
 //! Service → controller → ReplicaSet → Pod → what the pod uses.
 
+mod build;
+pub mod objects;
+
+pub use build::{GraphSources, build_graph, graph_of, kind_name, node_id};
+
 pub mod scheduling;
 
 use serde::Serialize;

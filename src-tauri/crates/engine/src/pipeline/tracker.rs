@@ -27,6 +27,7 @@ use ts_rs::TS;
 use super::services::{ServiceInput, ServiceObjects};
 use super::workload::{WorkloadKind, WorkloadObject, WorkloadView, Workloads, workload_views};
 use super::{PodPipeline, build_pipeline, is_about};
+use crate::graph::objects::{NamespaceObjects, ObjectInput};
 
 /// One thing that happened in the mission namespace.
 #[derive(Debug, Clone)]
@@ -53,6 +54,9 @@ pub enum TrackerInput {
     WorkloadsListed(WorkloadKind, Vec<WorkloadObject>),
     /// A Service or EndpointSlice changed (no pipeline changes: objectives read them).
     Services(ServiceInput),
+    /// A ConfigMap, Secret, claim, ServiceAccount, quota, limit range or CronJob changed (no
+    /// pipeline changes: the graph reads them).
+    Objects(ObjectInput),
 }
 
 /// What the UI must do.
@@ -121,6 +125,8 @@ pub struct PipelineTracker {
     workloads: Workloads,
     /// The namespace's Services and EndpointSlices.
     services: ServiceObjects,
+    /// What the pods use and what limits them, for the graph.
+    objects: NamespaceObjects,
 }
 
 impl PipelineTracker {
@@ -160,6 +166,12 @@ impl PipelineTracker {
     /// The namespace's Services and EndpointSlices.
     pub fn services(&self) -> &ServiceObjects {
         &self.services
+    }
+
+    /// The namespace's ConfigMaps, Secrets (key names only), claims, ServiceAccounts, quotas,
+    /// limit ranges and CronJobs, as far as they are readable.
+    pub fn objects(&self) -> &NamespaceObjects {
+        &self.objects
     }
 
     /// Every top-level workload with its own stage and its pods, built at `now` (see
@@ -249,6 +261,7 @@ impl PipelineTracker {
                 self.rebuild_all(now, &mut changes);
             }
             TrackerInput::Services(input) => self.services.apply(input),
+            TrackerInput::Objects(input) => self.objects.apply(input),
         }
         changes
     }

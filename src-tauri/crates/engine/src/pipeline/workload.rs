@@ -159,7 +159,7 @@ impl WorkloadObject {
         self.meta().name.as_deref().unwrap_or_default()
     }
 
-    fn uid(&self) -> &str {
+    pub(crate) fn uid(&self) -> &str {
         self.meta().uid.as_deref().unwrap_or_default()
     }
 
@@ -175,7 +175,7 @@ impl WorkloadObject {
 
     /// The number of pods it wants (`spec.replicas`, a Job's parallelism; `None` for a
     /// DaemonSet, which wants one per eligible node).
-    fn desired(&self) -> Option<i32> {
+    pub(crate) fn desired(&self) -> Option<i32> {
         match self {
             WorkloadObject::Deployment(o) => Some(o.spec.as_ref()?.replicas.unwrap_or(1)),
             WorkloadObject::ReplicaSet(o) => Some(o.spec.as_ref()?.replicas.unwrap_or(1)),
@@ -222,7 +222,7 @@ impl WorkloadObject {
     }
 
     /// The `deployment.kubernetes.io/revision` annotation.
-    fn revision(&self) -> Option<u64> {
+    pub(crate) fn revision(&self) -> Option<u64> {
         self.meta()
             .annotations
             .as_ref()?

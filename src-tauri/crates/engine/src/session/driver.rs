@@ -8,6 +8,10 @@
 //! 2. `Events`, the namespace's whole events table (it is short), when it changed;
 //!    then `Workloads`, the namespace's workloads with their own stage and pods, when they
 //!    changed (the Deployments, ReplicaSets, StatefulSets, DaemonSets and Jobs are watched too);
+//!    then `Graph`, the namespace as one picture ([`crate::graph`]), when it changed (the
+//!    ConfigMaps, Secrets, claims, ServiceAccounts, quotas, limit ranges and CronJobs are
+//!    watched for it; a kind the credentials cannot read is left out of the picture and does
+//!    not end the session);
 //! 3. `Objectives`, re-evaluated on the tracker's state, when any result changed;
 //! 4. `Solved`, once, when every objective is met: the [`SolveRecorder`] records it first, so the
 //!    progress in the update is the stored one, and `next` is the mission to offer next.
@@ -39,6 +43,8 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::runtime::watcher::{self, watcher};
 
 use crate::connect::{ConnectError, ReconnectPolicy, ReconnectState};
+use crate::graph::objects::watch_objects;
+use crate::graph::{GraphSources, WorkloadGraph, build_graph};
 use crate::ipc::{
     ClusterClock, ConnectionState, ErrorKind, EventRow, MissionSummary, SessionUpdate, UiError,
 };
@@ -239,6 +245,10 @@ struct Driver<'a, F> {
     events: Vec<EventRow>,
     /// The workload views last sent, without ages.
     workloads: Vec<WorkloadView>,
+    /// The graph last sent.
+    graph: Option<WorkloadGraph>,
+    /// The mission namespace.
+    namespace: String,
     results: Option<Vec<ObjectiveResult>>,
     solved: bool,
     /// The last answers of the `service-http` objectives' requests.
@@ -319,11 +329,34 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
         }
         let views = self.tracker.workload_views(now);
         let bare: Vec<WorkloadView> = views.iter().map(WorkloadView::without_ages).collect();
+        self.send_graph(&views);
         if bare != self.workloads {
             self.workloads = bare;
             (self.sink)(SessionUpdate::Workloads { workloads: views });
         }
         self.evaluate(now)
+    }
+
+    /// Rebuilds the graph and sends it when it changed (it holds nothing that moves with the
+    /// clock, so an unchanged namespace sends nothing).
+    fn send_graph(&mut self, views: &[WorkloadView]) {
+        let pods = self.tracker.pod_list();
+        let events = self.tracker.events();
+        let pipelines = self.tracker.pipelines();
+        let graph = build_graph(&GraphSources {
+            namespace: &self.namespace,
+            pods: &pods,
+            events: &events,
+            pipelines: &pipelines,
+            workloads: self.tracker.workloads(),
+            views,
+            services: self.tracker.services(),
+            objects: self.tracker.objects(),
+        });
+        if self.graph.as_ref() != Some(&graph) {
+            self.graph = Some(graph.clone());
+            (self.sink)(SessionUpdate::Graph { graph });
+        }
     }
 
     fn evaluate(&mut self, now: Timestamp) -> bool {
@@ -429,10 +462,13 @@ where
         security::facts_wanted(mission.objectives.iter().map(|o| &o.check)),
         security.clone(),
     )));
+    // What pods use and what limits them, for the graph (a kind that cannot be read is left
+    // out, not a lost connection).
+    let objects = watch_objects(client.clone(), namespace);
     let services = watch_services(client, namespace);
     let mut stream = std::pin::pin!(futures::stream::select(
         futures::stream::select(merge_watch_streams(pods, events), workloads),
-        services
+        futures::stream::select(services, objects)
     ));
 
     let policy = config.reconnect;
@@ -445,6 +481,8 @@ where
         tracker: PipelineTracker::new(),
         events: Vec::new(),
         workloads: Vec::new(),
+        graph: None,
+        namespace: namespace.to_owned(),
         results: None,
         solved: false,
         http,
