@@ -9,10 +9,9 @@
 
 mod build;
 pub mod objects;
+pub mod scheduling;
 
 pub use build::{GraphSources, build_graph, graph_of, kind_name, node_id};
-
-pub mod scheduling;
 
 use serde::Serialize;
 use ts_rs::TS;
