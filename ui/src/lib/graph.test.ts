@@ -171,6 +171,25 @@ describe('layoutGraph', () => {
   });
 });
 
+describe('edge routes', () => {
+  it('sends a long edge with cards in its way through the gaps between rows', () => {
+    const layout = layoutGraph(rollout({ 'web-1': ['web-1-a', 'web-1-b', 'web-1-c'] }));
+    const selects = layout.edges.filter((e) => e.edge.relation === 'selects');
+    expect(selects.length).toBe(3);
+    const cards = layout.nodes.map((p) => ({ x0: p.x, x1: p.x + 212, y0: p.y, y1: p.y + CARD_H }));
+    for (const e of selects) {
+      // The route turns in the gaps: horizontal and vertical runs.
+      const numbers = e.path.match(/-?\d+(\.\d+)?/g)!.map(Number);
+      expect(e.path).toMatch(/ V/);
+      // The middle, where a note would go, is in a gap between rows.
+      expect(cards.some((c) => e.mid.x > c.x0 && e.mid.x < c.x1 && e.mid.y > c.y0 && e.mid.y < c.y1)).toBe(false);
+      expect(numbers.length).toBeGreaterThan(10);
+    }
+    // Edges between neighbouring columns are plain curves.
+    expect(layout.edges.find((e) => e.edge.relation === 'owns')!.path).toMatch(/^M[\d.]+ [\d.]+ C/);
+  });
+});
+
 describe('keyboard navigation', () => {
   const layout = layoutGraph(rollout({ 'web-1': ['web-1-a', 'web-1-b', 'web-1-c'] }));
 

@@ -142,6 +142,8 @@ export interface PlacedNode {
   id: string;
   node: GraphNode;
   layer: number;
+  /** The column it stands in, 0 from the left. */
+  column: number;
   row: number;
   /** Top-left corner, in graph units. */
   x: number;
@@ -307,19 +309,21 @@ export function layoutGraph(graph: WorkloadGraph, memory: LayoutMemory | null = 
       id: node.id,
       node,
       layer: slot.layer,
+      column: column.get(slot.layer) ?? 0,
       row: slot.row,
       x: PAD + (column.get(slot.layer) ?? 0) * PITCH_X,
       y: PAD + slot.row * PITCH_Y,
     };
   });
   const byId = new Map(nodes.map((p) => [p.id, p]));
+  const occupied = new Set(nodes.map((p) => `${p.column}:${p.row}`));
 
   const edges: PlacedEdge[] = [];
   for (const edge of graph.edges) {
     const a = byId.get(edge.from);
     const b = byId.get(edge.to);
     if (!a || !b) continue;
-    edges.push({ key: edgeKey(edge), edge, ...edgePath(a, b) });
+    edges.push({ key: edgeKey(edge), edge, ...edgePath(a, b, occupied) });
   }
 
   const maxRow = Math.max(ghostBottom, ...nodes.map((p) => p.row), 0);
@@ -329,9 +333,35 @@ export function layoutGraph(graph: WorkloadGraph, memory: LayoutMemory | null = 
   return { nodes, edges, notes, width, height, memory: { slots, layers } };
 }
 
-function edgePath(a: PlacedNode, b: PlacedNode): { path: string; mid: { x: number; y: number } } {
+/** Whether a card stands between two columns, in the rows from one row to the other. */
+function blocked(a: PlacedNode, b: PlacedNode, occupied: ReadonlySet<string>): boolean {
+  const [top, bottom] = a.row <= b.row ? [a.row, b.row] : [b.row, a.row];
+  for (let c = a.column + 1; c < b.column; c++) {
+    for (let r = top; r <= bottom; r++) if (occupied.has(`${c}:${r}`)) return true;
+  }
+  return false;
+}
+
+/** Rounded corners of the orthogonal routes through the gaps. */
+const R = 10;
+
+function edgePath(a: PlacedNode, b: PlacedNode, occupied: ReadonlySet<string>): { path: string; mid: { x: number; y: number } } {
   const y1 = a.y + CARD_H / 2;
   const y2 = b.y + CARD_H / 2;
+  if (b.column > a.column + 1 && blocked(a, b, occupied)) {
+    // A long edge with cards in its way runs in the gaps: down (or up) the gap after its
+    // source's column into the band between two rows, along it, and down the gap before its
+    // target's column. The band is free of cards in every column.
+    const band = b.row > a.row ? a.y + CARD_H + ROW_GAP / 2 : a.y - ROW_GAP / 2;
+    const gx1 = a.x + CARD_W + COL_GAP / 2;
+    const gx2 = b.x - COL_GAP / 2;
+    const s1 = Math.sign(band - y1);
+    const s2 = Math.sign(y2 - band);
+    const path =
+      `M${a.x + CARD_W} ${y1} H${gx1 - R} Q${gx1} ${y1} ${gx1} ${y1 + s1 * R} V${band - s1 * R} Q${gx1} ${band} ${gx1 + R} ${band}` +
+      ` H${gx2 - R} Q${gx2} ${band} ${gx2} ${band + s2 * R} V${y2 - s2 * R} Q${gx2} ${y2} ${gx2 + R} ${y2} H${b.x}`;
+    return { path, mid: { x: (gx1 + gx2) / 2, y: band } };
+  }
   if (b.x > a.x) {
     const x1 = a.x + CARD_W;
     const x2 = b.x;

@@ -1,0 +1,348 @@
+// The workload graph on the mission screen, with the IPC mocked and the test playing the
+// engine: a rollout (two ReplicaSets, the old pods drain, nothing else moves), a stuck rollout
+// (the Deployment broken with ProgressDeadlineExceeded), a selector mismatch (the broken
+// Selects edge says why; the Service is where to start), a Pending pod on three nodes (its
+// details hold the scheduler's node-by-node table), keyboard navigation, the Graph / Pods
+// toggle, reduced motion and an idle screen that does not animate.
+//
+// The updates come from graph-fixtures.mjs `scenarioUpdates`: the engine's recordings when
+// they exist, else hand-made ones. The assertions read names from the updates themselves.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { scenario, screenshot, sharedBrowser } from './harness.mjs';
+import { T0, missionAnswers, pipeline, upsert } from './mission-fixtures.mjs';
+import { gedge, gnode, graphUpdate, graphsOf, scenarioUpdates } from './graph-fixtures.mjs';
+
+const suite = sharedBrowser();
+
+async function openMission(options = {}) {
+  const app = await suite.open(scenario(missionAnswers()), { ...options, beforeLoad: (page) => page.clock.install({ time: T0 + 25_000 }) });
+  const { page } = app;
+  await page.locator('[data-mission-id="image-pull-backoff"][data-testid="mission-card"]').click();
+  await page.getByTestId('start-mission').click();
+  await page.locator('[data-testid="mission-screen"][data-phase="running"]').waitFor();
+  return app;
+}
+
+const nodeSel = (id) => `[data-testid="graph-node"][data-node-id="${id}"]`;
+
+/** Each node's place on the graph's plane (not the screen: the fit scale may change). */
+const places = (page) =>
+  page.locator('[data-testid="graph-node"]').evaluateAll((els) =>
+    Object.fromEntries(els.map((e) => [e.dataset.nodeId, e.parentElement.style.transform])),
+  );
+
+/** Pushes updates one at a time up to and including the `n`th graph (0-based). */
+async function playTo(app, updates, n) {
+  let seen = -1;
+  let i = 0;
+  for (; i < updates.length && seen < n; i++) {
+    await app.push(updates[i]);
+    if (updates[i].kind === 'graph') seen++;
+  }
+  return updates.slice(i);
+}
+
+test('a rollout: a second ReplicaSet appears, the old pods fade and go, and nothing else moves', async () => {
+  const app = await openMission();
+  const { page } = app;
+  try {
+    const updates = scenarioUpdates('rollout');
+    const graphs = graphsOf(updates);
+    const first = graphs[0];
+    const last = graphs[graphs.length - 1];
+    let rest = await playTo(app, updates, 0);
+
+    await page.getByTestId('workload-graph').waitFor();
+    assert.equal(await page.getByTestId('workload-view').getAttribute('data-view'), 'graph', 'a workload mission opens on the graph');
+    assert.equal(await page.getByTestId('pipeline-rail').count(), 0, 'the pod rails give way to the graph');
+    assert.equal(await page.locator('[data-testid="graph-node"]').count(), first.nodes.length);
+    // Every pod shows its compact rail.
+    for (const pod of first.nodes.filter((n) => n.kind === 'pod')) {
+      assert.equal(await page.locator(`${nodeSel(pod.id)} [data-testid="rail-step"]`).count(), pod.rail.length);
+    }
+    const before = await places(page);
+    await screenshot(page, 'graph-01-rollout-start');
+
+    // Through the rollout: at some point both ReplicaSets are on the graph.
+    let bothSeen = false;
+    let terminatingSeen = false;
+    for (let g = 1; g < graphs.length; g++) {
+      rest = await playTo(app, rest, 0);
+      const now = graphs[g];
+      await page.waitForFunction((count) => document.querySelectorAll('[data-testid="graph-node"]').length >= count, now.nodes.length);
+      if (now.nodes.filter((n) => n.kind === 'replica-set').length >= 2) bothSeen = true;
+      const dying = now.nodes.find((n) => n.health === 'terminating');
+      if (dying) {
+        terminatingSeen = true;
+        assert.equal(await page.locator(nodeSel(dying.id)).getAttribute('data-health'), 'terminating');
+        await page.waitForFunction((sel) => Number(getComputedStyle(document.querySelector(sel)).opacity) < 0.8, nodeSel(dying.id));
+        if (g === graphs.length - 2) await screenshot(page, 'graph-02-rollout-draining');
+      }
+      const placed = await places(page);
+      for (const [id, at] of Object.entries(before)) {
+        if (id in placed && now.nodes.some((n) => n.id === id)) assert.equal(placed[id], at, `${id} keeps its place`);
+      }
+    }
+    for (const u of rest) await app.push(u);
+    assert.ok(bothSeen, 'the new ReplicaSet stands beside the old one during the rollout');
+    assert.ok(terminatingSeen, 'old pods are shown terminating before they go');
+
+    // The old pods are gone once their fade is over; the new ones are there.
+    const gone = first.nodes.filter((n) => n.kind === 'pod' && !last.nodes.some((m) => m.id === n.id));
+    assert.ok(gone.length > 0);
+    await page.clock.runFor(1000);
+    for (const pod of gone) await page.locator(nodeSel(pod.id)).waitFor({ state: 'detached' });
+    for (const pod of last.nodes.filter((n) => n.kind === 'pod')) await page.locator(nodeSel(pod.id)).waitFor();
+    await screenshot(page, 'graph-03-rollout-done');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('a stuck rollout: the Deployment is the broken node, with ProgressDeadlineExceeded as its evidence', async () => {
+  const app = await openMission();
+  const { page } = app;
+  try {
+    const updates = scenarioUpdates('stuck-rollout');
+    for (const u of updates) await app.push(u);
+    const graph = graphsOf(updates).at(-1);
+    const dep = graph.nodes.find((n) => n.kind === 'deployment');
+    const card = page.locator(nodeSel(dep.id));
+    await card.waitFor();
+    assert.equal(await card.getAttribute('data-health'), 'broken');
+    assert.equal(await card.getAttribute('data-focus'), String(graph.focus === dep.id));
+    assert.match(await card.getByTestId('node-evidence').innerText(), /ProgressDeadlineExceeded/);
+    assert.match(await page.getByTestId('graph-description').innerText(), new RegExp(`Deployment ${dep.name} is broken \\(.*ProgressDeadlineExceeded`));
+    assert.equal(await page.locator('[data-testid="graph-node"][data-kind="replica-set"]').count(), 2);
+
+    await card.click();
+    const details = page.getByTestId('node-details');
+    await details.waitFor();
+    assert.equal(await details.getAttribute('data-node-id'), dep.id);
+    assert.match(await details.getByTestId('details-evidence').innerText(), /ProgressDeadlineExceeded/);
+    const commands = details.getByTestId('details-command');
+    assert.equal(await commands.count(), dep.commands.length);
+    assert.match(await commands.first().innerText(), new RegExp(dep.commands[0].command.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    await screenshot(page, 'graph-04-stuck-rollout');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('a selector mismatch: the broken Selects edge says why, and the Service is where to start', async () => {
+  const app = await openMission();
+  const { page } = app;
+  try {
+    const updates = scenarioUpdates('selector-mismatch');
+    for (const u of updates) await app.push(u);
+    const graph = graphsOf(updates).at(-1);
+    const broken = graph.edges.filter((e) => e.relation === 'selects' && e.broken);
+    assert.ok(broken.length > 0);
+    const svcId = broken[0].from;
+    assert.equal(graph.focus, svcId, 'the engine points at the Service');
+
+    await page.getByTestId('workload-graph').waitFor();
+    const edges = page.locator(`[data-testid="graph-edge"][data-relation="selects"][data-broken="true"]`);
+    assert.equal(await edges.count(), broken.length);
+    assert.notEqual(await edges.first().evaluate((e) => getComputedStyle(e).stroke), await page.locator('[data-testid="graph-edge"][data-broken="false"]').first().evaluate((e) => getComputedStyle(e).stroke), 'a broken edge is drawn differently');
+    const why = page.locator(`[data-testid="edge-why"][data-from="${svcId}"][data-relation="selects"]`);
+    assert.equal(await why.count(), 1, 'the why is shown once for the Service’s selects edges');
+    assert.match(await why.innerText(), new RegExp(broken[0].why.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    assert.equal(await why.isVisible(), true);
+
+    const svc = page.locator(nodeSel(svcId));
+    assert.equal(await svc.getAttribute('data-focus'), 'true');
+    assert.equal(await svc.getAttribute('tabindex'), '0', 'the Service is the graph’s tab stop');
+    assert.equal(await page.locator('[data-testid="graph-node"][tabindex="0"]').count(), 1, 'one tab stop only');
+    const svcName = graph.nodes.find((n) => n.id === svcId).name;
+    assert.match(await page.getByTestId('graph-description').innerText(), new RegExp(`Service ${svcName} selects no pods \\(`));
+    assert.match(await page.getByTestId('graph-description').innerText(), new RegExp(`Start with Service ${svcName}\\.`));
+    await screenshot(page, 'graph-05-selector-mismatch');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('a Pending pod on three nodes: its details show the scheduler’s node-by-node table', async () => {
+  const app = await openMission();
+  const { page } = app;
+  try {
+    const updates = scenarioUpdates('pending-pod');
+    for (const u of updates) await app.push(u);
+    const graph = graphsOf(updates).at(-1);
+    const view = graph.scheduling[0];
+    const pod = graph.nodes.find((n) => n.kind === 'pod' && n.name === view.pod);
+    await page.locator(nodeSel(pod.id)).click();
+    const table = page.getByTestId('scheduling-table');
+    await table.waitFor();
+    assert.equal(await table.getAttribute('data-pod'), view.pod);
+    const rows = table.getByTestId('scheduling-node');
+    assert.equal(await rows.count(), view.nodes.length);
+    assert.equal(view.nodes.length, 3);
+    for (const n of view.nodes) {
+      const row = table.locator(`[data-testid="scheduling-node"][data-node="${n.node}"]`);
+      assert.equal(await row.getAttribute('data-fits'), String(n.fits));
+      for (const f of n.filters.filter((x) => !x.passed)) {
+        const cell = row.locator(`[data-testid="scheduling-filter"][data-filter="${f.filter}"]`);
+        assert.equal(await cell.getAttribute('data-passed'), 'false');
+        assert.match(await cell.innerText(), new RegExp(f.detail.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+      }
+    }
+    if (view.message) assert.equal(await table.getByTestId('scheduling-message').innerText(), view.message);
+    // The pod's full rail is in the details too.
+    assert.equal(await page.getByTestId('node-details').getByTestId('pipeline-rail').count(), 1);
+    await screenshot(page, 'graph-06-pending-scheduling');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('the keyboard moves between nodes by geometry; Enter opens the details, Escape closes them', async () => {
+  const app = await openMission();
+  const { page } = app;
+  try {
+    const updates = scenarioUpdates('selector-mismatch');
+    for (const u of updates) await app.push(u);
+    const graph = graphsOf(updates).at(-1);
+    await page.getByTestId('workload-graph').waitFor();
+    const focused = () => page.evaluate(() => document.activeElement?.dataset?.nodeId ?? null);
+    const box = (id) => page.locator(nodeSel(id)).boundingBox();
+
+    // Tab reaches the graph's single tab stop: the node to start with.
+    await page.getByTestId('view-pods').focus();
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await page.waitForFunction(() => document.activeElement?.dataset?.testid === 'graph-node' || document.activeElement?.dataset?.testid?.startsWith('zoom'));
+    await page.locator('[data-testid="graph-node"][tabindex="0"]').focus();
+    assert.equal(await focused(), graph.focus);
+
+    const start = await box(graph.focus);
+    await page.keyboard.press('ArrowRight');
+    const right = await focused();
+    assert.notEqual(right, graph.focus);
+    assert.ok((await box(right)).x > start.x, 'ArrowRight goes right');
+    assert.equal(await page.locator('[data-testid="graph-node"][tabindex="0"]').getAttribute('data-node-id'), right, 'the tab stop follows');
+    await page.keyboard.press('ArrowLeft');
+    assert.equal(await focused(), graph.focus, 'ArrowLeft comes back');
+
+    await page.keyboard.press('End');
+    const last = await focused();
+    const lastBox = await box(last);
+    for (const id of graph.nodes.map((n) => n.id)) assert.ok((await box(id)).x <= lastBox.x, 'End goes to the last column');
+    await page.keyboard.press('Home');
+    const first = await focused();
+    const firstBox = await box(first);
+    for (const id of graph.nodes.map((n) => n.id)) assert.ok((await box(id)).x >= firstBox.x, 'Home goes to the first column');
+
+    // Down a column: the pods.
+    const pods = graph.nodes.filter((n) => n.kind === 'pod');
+    const boxes = await Promise.all(pods.map((p) => box(p.id)));
+    const top = pods[boxes.indexOf(boxes.reduce((a, b) => (b.y < a.y ? b : a)))];
+    await page.locator(nodeSel(top.id)).focus();
+    await page.keyboard.press('ArrowDown');
+    const below = await focused();
+    assert.ok(pods.some((p) => p.id === below) && below !== top.id, 'ArrowDown goes to the pod below');
+    assert.ok((await box(below)).y > (await box(top.id)).y);
+
+    await page.keyboard.press('Enter');
+    const details = page.getByTestId('node-details');
+    await details.waitFor();
+    assert.equal(await details.getAttribute('data-node-id'), below);
+    assert.equal(await page.locator(nodeSel(below)).getAttribute('aria-expanded'), 'true');
+    await page.keyboard.press('Escape');
+    await details.waitFor({ state: 'detached' });
+    assert.equal(await focused(), below, 'Escape returns to the node');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('Graph / Pods: the toggle shows the pod rails and back; a single-pod mission keeps the rails first', async () => {
+  const app = await openMission();
+  const { page } = app;
+  try {
+    // A lone pod with its ConfigMap: the rail view, the graph one click away.
+    const pod = gnode('pod', 'web', 'broken', { summary: 'CreateContainerConfigError', rail: [] });
+    const cm = gnode('config-map', 'settings', 'missing', { summary: 'not found', commands: [] });
+    await app.push(
+      upsert(pipeline('pulled', 'stuck')),
+      graphUpdate([pod, cm], [gedge(pod, cm, 'mounts', true, 'configmap "settings" not found')], pod.id),
+    );
+    const section = page.getByTestId('workload-view');
+    await section.waitFor();
+    assert.equal(await section.getAttribute('data-view'), 'pods');
+    assert.equal(await page.getByTestId('pipeline-rail').count(), 1);
+    assert.equal(await page.getByTestId('view-pods').getAttribute('aria-pressed'), 'true');
+
+    await page.getByTestId('view-graph').focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId('workload-graph').waitFor();
+    assert.equal(await page.getByTestId('view-graph').getAttribute('aria-pressed'), 'true');
+    assert.equal(await page.getByTestId('pipeline-rail').count(), 0);
+    assert.match(await page.locator('[data-testid="edge-why"]').innerText(), /configmap "settings" not found/);
+
+    await page.getByTestId('view-pods').click();
+    await page.getByTestId('pipeline-rail').waitFor();
+    assert.equal(await page.getByTestId('workload-graph').count(), 0);
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('idle and with reduced motion: the graph does not animate', async () => {
+  const app = await openMission({ media: { reducedMotion: 'reduce' } });
+  const { page } = app;
+  try {
+    const updates = scenarioUpdates('rollout');
+    for (const u of updates) await app.push(u);
+    await page.getByTestId('workload-graph').waitFor();
+    // On the graph, nothing takes time: the app's reduced-motion rule cuts CSS transitions to
+    // 1 ms and the graph's own fades to none.
+    const slow = () =>
+      page.evaluate(() =>
+        document
+          .getAnimations()
+          .filter((a) => a.effect?.target?.closest?.('[data-testid="workload-graph"]'))
+          .filter((a) => Number(a.effect?.getTiming().duration) > 1)
+          .map((a) => `${a.effect?.target?.dataset?.testid ?? a.effect?.target?.className ?? '?'}`),
+      );
+    assert.deepEqual(await slow(), [], 'no motion on the graph with reduced motion');
+    // Whatever leaves, leaves at once.
+    const graphs = graphsOf(updates);
+    const gone = graphs[0].nodes.filter((n) => !graphs.at(-1).nodes.some((m) => m.id === n.id));
+    for (const n of gone) assert.equal(await page.locator(nodeSel(n.id)).count(), 0);
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('idle with motion allowed: nothing on the graph keeps animating', async () => {
+  const app = await openMission({ media: { colorScheme: 'dark' } });
+  const { page } = app;
+  try {
+    for (const u of scenarioUpdates('stuck-rollout')) await app.push(u);
+    await page.getByTestId('workload-graph').waitFor();
+    await page.clock.runFor(2000);
+    await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity));
+    const infinite = await page.evaluate(() =>
+      document
+        .getAnimations()
+        .filter((a) => a.playState === 'running' && a.effect?.getTiming().iterations === Infinity)
+        .map((a) => a.effect?.target?.outerHTML.slice(0, 80)),
+    );
+    assert.deepEqual(infinite, [], 'no endless animation while the graph is shown');
+    await screenshot(page, 'graph-07-dark');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
