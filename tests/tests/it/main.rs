@@ -20,6 +20,7 @@ mod engine_inspect;
 mod engine_mission;
 mod engine_pipeline;
 mod engine_progress;
+mod engine_scheduling;
 mod engine_security;
 mod engine_services;
 mod engine_session;
