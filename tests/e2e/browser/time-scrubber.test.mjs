@@ -196,7 +196,7 @@ test('the debrief links to the moment the fix landed', async () => {
   }
 });
 
-test('with reduced motion the past banner appears without animation; the oldest changes dropped are said', async () => {
+test('with reduced motion the past banner appears without animation, and nothing on the scrubber animates while idle', async () => {
   const app = await openMission({ media: { reducedMotion: 'reduce' } });
   const { page } = app;
   try {
@@ -206,6 +206,38 @@ test('with reduced motion the past banner appears without animation; the oldest 
     await atIndex(page, 0);
     assert.equal(await page.getByTestId('past-banner').evaluate((e) => getComputedStyle(e).animationName), 'none');
     assert.equal(await page.getByTestId('scrubber-starts').count(), 0, 'nothing dropped yet');
+    const running = () =>
+      page.getByTestId('time-scrubber').evaluate((el) => el.getAnimations({ subtree: true }).filter((a) => a.playState === 'running').length);
+    assert.equal(await running(), 0, 'no animation runs on the scrubber while it waits');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('a long session keeps its newest 2,000 changes and says where the history now starts', async () => {
+  const app = await openMission();
+  const { page } = app;
+  try {
+    await app.push(upsert(stuckAtPull(at(40))));
+    await page.getByTestId('pipeline-rail').waitFor();
+    await page.clock.runFor(5_000);
+    // 2,004 more changes: the Failed event counting up.
+    await page.evaluate((events) => {
+      for (let i = 1; i <= 2004; i++) {
+        window.__KQ_PUSH__({ kind: 'events', events: [...events.slice(0, 2), { ...events[2], count: i }] });
+      }
+    }, pullEvents);
+    await page.locator('[data-testid="time-scrubber"][data-length="2000"]').waitFor();
+    assert.match(await page.getByTestId('scrubber-starts').innerText(), /^History starts at \d\d:\d\d:\d\d$/);
+    assert.equal(await page.getByTestId('scrubber-tick').count(), 0, 'the stuck moment was among the dropped');
+    await page.getByTestId('scrubber-slider').focus();
+    await page.keyboard.press('Home');
+    await atIndex(page, 0);
+    assert.match(await failedAge(page), /\(x5 over/, 'the pod and the first four counts were dropped');
+    await page.keyboard.press('Escape');
+    await atLive(page);
+    assert.match(await failedAge(page), /\(x2004 over/);
     await app.assertClean();
   } finally {
     await app.close();
