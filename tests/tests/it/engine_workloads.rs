@@ -416,12 +416,20 @@ fn a_refused_pod_is_failed_create_at_apply_and_a_failing_job_is_backoff_limit_ex
     assert!(
         d.explanation
             .contains("of the Deployment `web` asked the API server for a pod")
-            && d.explanation.contains("admission check"),
+            && d.explanation.contains(
+                "The pod template runs as the ServiceAccount `builder` (`serviceAccountName`), \
+                 which does not exist in the namespace, so the ServiceAccount admission refuses \
+                 every pod."
+            ),
         "{}",
         d.explanation
     );
     assert!(
-        d.commands[0].starts_with("kubectl describe replicaset web-"),
+        d.commands[0].starts_with("kubectl describe replicaset web-")
+            && d
+                .commands
+                .iter()
+                .any(|c| c.starts_with("kubectl get serviceaccounts -n ")),
         "{:?}",
         d.commands
     );

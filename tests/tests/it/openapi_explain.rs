@@ -256,7 +256,9 @@ fn validation_scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         "the refusal is the server's",
     )?;
 
-    ok(&run(&["-n", ns, "delete", "pod", "typo", "--wait=false"]))?;
+    // kubectl waits until the pod is gone: an apply while it is still terminating would be a
+    // patch (`configured`, with the "currently being deleted" warning), as on any cluster.
+    ok(&run(&["-n", ns, "delete", "pod", "typo"]))?;
     let r = run(&["-n", ns, "apply", "-f", &file, "--validate=false"]);
     ok(&r)?;
     lacks(

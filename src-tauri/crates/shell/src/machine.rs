@@ -513,6 +513,9 @@ impl Machine {
         self.waiting = None;
         self.blocked = false;
         self.silent_ticks = 0;
+        // The terminal flushes its input queue on SIGINT (ISIG without NOFLSH): a line typed
+        // before ^C that the shell had not read yet is gone, not run after the new prompt.
+        self.sh.live.buf.clear();
         self.sh.out.retain(|s| !matches!(s, Step::Sleep(_)));
         // ash's SIGINT handler ends the line (`newline_and_flush(stderr)`); status 130.
         self.sh.write(2, "\n");

@@ -271,6 +271,34 @@ fn interactive_shell_ends_the_line_at_eof_and_survives_ctrl_c() {
 }
 
 #[test]
+fn ctrl_c_discards_a_line_the_shell_has_not_read_yet() {
+    let fs = Fs::default();
+    let mut p = start(&["sh", "-i"], &fs, true, true);
+    until_pause(&mut p);
+    // Typed, then interrupted before the shell read it: the terminal's input queue is
+    // flushed, so the sleep never starts.
+    p.feed_stdin(b"sleep 100\n");
+    assert!(p.interrupt());
+    assert_eq!(
+        until_pause(&mut p),
+        vec![
+            Step::Stderr("\n".into()),
+            Step::Stdout("/ # ".into()),
+            Step::WaitInput
+        ]
+    );
+    p.feed_stdin(b"echo $?\n");
+    assert_eq!(
+        until_pause(&mut p),
+        vec![
+            Step::Stdout("130\n".into()),
+            Step::Stdout("/ # ".into()),
+            Step::WaitInput
+        ]
+    );
+}
+
+#[test]
 fn processes_of_one_container_share_its_filesystem() {
     let fs = Fs::default();
     let (_, e, end) = sh(
