@@ -426,8 +426,7 @@ fn a_refused_pod_is_failed_create_at_apply_and_a_failing_job_is_backoff_limit_ex
     );
     assert!(
         d.commands[0].starts_with("kubectl describe replicaset web-")
-            && d
-                .commands
+            && d.commands
                 .iter()
                 .any(|c| c.starts_with("kubectl get serviceaccounts -n ")),
         "{:?}",
