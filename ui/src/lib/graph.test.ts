@@ -10,6 +10,7 @@ import {
   PITCH_X,
   describeGraph,
   eventsFor,
+  evidenceValue,
   graphFirst,
   layoutGraph,
   moveFocus,
@@ -288,6 +289,11 @@ describe('helpers', () => {
       ],
     });
     expect(nodeLabel(pod)).toBe('Pod web-a, broken: ImagePullBackOff; revision 2; stuck at pull');
+  });
+
+  it('shortens evidence to its value for a card', () => {
+    expect(evidenceValue('status.conditions[Progressing].reason = ProgressDeadlineExceeded')).toBe('ProgressDeadlineExceeded');
+    expect(evidenceValue('exceeded quota: compute, requested: pods=1')).toBe('exceeded quota: compute, requested: pods=1');
   });
 
   it('shows the graph first for workload missions only', () => {

@@ -122,6 +122,15 @@ const RAIL_LABELS: Record<StageKind, string> = {
 
 export const railLabel = (kind: StageKind): string => RAIL_LABELS[kind];
 
+/**
+ * The part of an evidence line a small card has room for: the value of a `path = value` line
+ * (`ProgressDeadlineExceeded`), else the line.
+ */
+export function evidenceValue(line: string): string {
+  const at = line.lastIndexOf(' = ');
+  return at >= 0 && at + 3 < line.length ? line.slice(at + 3) : line;
+}
+
 /** `Pod web-7f9c-abcde`, as sentences name an object. */
 export const objectName = (node: Pick<GraphNode, 'kind' | 'name'>): string => `${kindLabel(node.kind)} ${node.name}`;
 
