@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{Event, Pod, Taint};
 use kq_engine::graph::scheduling::{UNKNOWN_FILTER, read_nodes_and_pods, scheduling_view};
 use kq_engine::graph::{SchedulingSource, SchedulingView};
 use kq_sim::{ClusterConfig, NodeTemplate};
-use kq_tests::cluster::{TestCluster, kube_client};
+use kq_tests::cluster::{TestCluster, kube_client, kube_config};
 use kube::Api;
 use kube::api::ListParams;
 use serde_json::{Value, json};
@@ -227,5 +227,17 @@ fn the_table_agrees_with_the_embedded_schedulers_fit_error() {
         );
         assert_eq!(real.source, SchedulingSource::FitError);
         assert_eq!(real.nodes, view.nodes);
+    });
+}
+
+#[test]
+fn without_the_right_to_list_nodes_there_is_no_table() {
+    let tc = three_nodes();
+    tc.block_on(async {
+        // Without credentials the request is `system:anonymous`, which RBAC refuses.
+        let mut cfg = kube_config(tc.cluster()).await;
+        cfg.auth_info.token = None;
+        let anonymous = kube::Client::try_from(cfg).expect("a client");
+        assert!(read_nodes_and_pods(&anonymous).await.is_none());
     });
 }

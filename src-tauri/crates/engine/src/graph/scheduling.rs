@@ -29,9 +29,9 @@
 //!    "data" not found`) refused the pod before any node filter ran: every node gets a
 //!    failing row with it.
 //! 4. A node's first failing verdict (the one kube-scheduler reports) that the message does
-//!    not mention stays failing (it is what the Node and
-//!    Pod objects say now), with ` (not in the scheduler's message: the cluster may have
-//!    changed since that attempt)` added to its detail.
+//!    not mention stays failing (it is what the Node and Pod objects say now), with ` (not in
+//!    the scheduler's message: the cluster may have changed since that attempt)` added to its
+//!    detail.
 //!
 //! With [`SchedulingSource::Filters`] and no FitError, the verdicts are the filters' alone.
 
