@@ -270,7 +270,9 @@ export function layoutGraph(graph: WorkloadGraph, memory: LayoutMemory | null = 
 
   const fresh = graph.nodes.filter((n) => !slots.has(n.id));
   if (fresh.length > 0) {
-    const rows = dagreRows(graph);
+    // Dagre runs for a first layout, and later only when a newcomer has no placed neighbour.
+    let dagreMemo: Map<string, number> | null = null;
+    const dagreRow = (id: string): number => (dagreMemo ??= dagreRows(graph)).get(id) ?? 0;
     const neighbours = new Map<string, string[]>();
     const owner = new Map<string, string>();
     const children = new Map<string, string[]>();
@@ -297,11 +299,12 @@ export function layoutGraph(graph: WorkloadGraph, memory: LayoutMemory | null = 
       return placed.length > 0 ? placed.reduce((s, r) => s + r, 0) / placed.length : null;
     };
     const order = [...fresh].sort(
-      (a, b) => layerOf(a.kind) - layerOf(b.kind) || (rows.get(a.id) ?? 0) - (rows.get(b.id) ?? 0) || a.id.localeCompare(b.id),
+      (a, b) =>
+        layerOf(a.kind) - layerOf(b.kind) || (previous ? 0 : dagreRow(a.id) - dagreRow(b.id)) || a.id.localeCompare(b.id),
     );
     for (const n of order) {
       const layer = layerOf(n.kind);
-      const ideal = (previous ? idealRow(n.id) : null) ?? rows.get(n.id) ?? 0;
+      const ideal = (previous ? idealRow(n.id) : null) ?? dagreRow(n.id);
       const row = nearestFree(taken.get(layer) ?? new Set(), ideal);
       const slot = { layer, row };
       slots.set(n.id, slot);
