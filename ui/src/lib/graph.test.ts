@@ -171,6 +171,18 @@ describe('layoutGraph', () => {
     expect(other.nodes.length).toBe(fromOld.nodes.length);
   });
 
+  it('puts an EndpointSlice beside the controller: the traffic lane next to the ownership lane', () => {
+    const g = rollout({ 'web-1': ['web-1-a'] });
+    const slice = node('endpoint-slice', 'web-abcde');
+    g.nodes.push(slice);
+    g.edges.push(edge(g.nodes[0]!, slice, 'owns'), edge(slice, g.nodes.find((n) => n.kind === 'pod')!, 'endpoint'));
+    const layout = layoutGraph(g);
+    const at = (id: string) => layout.nodes.find((p) => p.id === id)!;
+    expect(at(slice.id).x).toBe(at('Deployment/web').x);
+    expect(at(slice.id).row).not.toBe(at('Deployment/web').row);
+    expect(new Set(layout.nodes.map((p) => p.x)).size).toBe(5);
+  });
+
   it('sets policy objects aside in a column of their own, before the Service', () => {
     const g = rollout({ 'web-1': ['web-1-a'] });
     const quota = node('resource-quota', 'compute', 'broken');

@@ -4,7 +4,7 @@
 // every update sequence can be tested without a window.
 //
 // Layout: one column per layer, left to right (namespace policy aside, then Service →
-// EndpointSlice → controller → ReplicaSet/Job → Pod → ConfigMap/Secret/PVC/ServiceAccount),
+// EndpointSlice beside the controller → ReplicaSet/Job → Pod → ConfigMap/Secret/PVC/SA),
 // one row per slot. The first layout takes each column's order from dagre's crossing
 // minimisation (ranks fixed to the layers); after that a node keeps its slot for as long as it
 // lives, and only new nodes are placed, in the free slot nearest their neighbours. A column,
@@ -36,7 +36,10 @@ const LAYERS: Record<GraphKind, number> = {
   'resource-quota': ASIDE,
   'limit-range': ASIDE,
   service: 0,
-  'endpoint-slice': 1,
+  // The traffic lane (Service → EndpointSlice → pods) and the ownership lane (controller →
+  // ReplicaSet → pods) run side by side: an EndpointSlice shares the controllers' column, which
+  // keeps a full workload to five columns (readable at 1280 px without scrolling).
+  'endpoint-slice': 2,
   deployment: 2,
   'stateful-set': 2,
   'daemon-set': 2,
