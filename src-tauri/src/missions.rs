@@ -241,6 +241,7 @@ async fn begin(
         clock: target.clock.clone(),
         missions: catalog.summaries(),
         stop_when_solved: false,
+        cluster: on,
         ..SessionConfig::default()
     };
     let mut recorder = AppRecorder { app: app.clone() };

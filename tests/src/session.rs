@@ -53,6 +53,12 @@ impl MissionSession {
 /// start its mission on a fresh paused cluster and run its session (50 ms ticks on the
 /// cluster's clock, stopping once solved).
 pub fn start_session(folder: &str, files: &[(&str, String)]) -> MissionSession {
+    start_session_on(TestCluster::paused(), folder, files)
+}
+
+/// [`start_session`] on a cluster the test started itself (several nodes, another
+/// configuration); its clock should be paused.
+pub fn start_session_on(tc: TestCluster, folder: &str, files: &[(&str, String)]) -> MissionSession {
     let dir = tempfile::tempdir().expect("temp dir");
     let lesson = dir.path().join(folder);
     for (rel, text) in files {
@@ -61,7 +67,6 @@ pub fn start_session(folder: &str, files: &[(&str, String)]) -> MissionSession {
         std::fs::write(path, text).expect("write");
     }
     let mission = load_mission(&lesson).unwrap_or_else(|e| panic!("the lesson loads: {e}"));
-    let tc = TestCluster::paused();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -84,6 +89,7 @@ pub fn start_session(folder: &str, files: &[(&str, String)]) -> MissionSession {
             clock: Arc::new(move || clock.now()),
             tick: Duration::from_millis(50),
             stop_when_solved: true,
+            cluster: ClusterKind::Embedded,
             ..SessionConfig::default()
         };
         run_session(c, &m, &n, config, &mut recorder, move |u| {

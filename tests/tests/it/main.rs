@@ -16,6 +16,7 @@ mod disruption_drain;
 mod engine_connect;
 mod engine_fixtures;
 mod engine_flows;
+mod engine_graph;
 mod engine_inspect;
 mod engine_mission;
 mod engine_pipeline;

@@ -419,6 +419,7 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
         clock: target.clock.clone(),
         missions: catalog.summaries(),
         stop_when_solved: true,
+        cluster: on,
         ..SessionConfig::default()
     };
     let mut recorder = StoreRecorder {

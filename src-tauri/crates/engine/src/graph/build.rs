@@ -1043,6 +1043,19 @@ struct Reference {
     optional: bool,
 }
 
+/// The volume the ServiceAccount admission plug-in adds to every pod (`kube-api-access-<5>`:
+/// the account's token, `kube-root-ca.crt` and the namespace): the same in every pod, so it is
+/// left out of the picture.
+fn is_api_access_volume(v: &k8s_openapi::api::core::v1::Volume) -> bool {
+    v.name.starts_with("kube-api-access-")
+        && v.projected.as_ref().is_some_and(|p| {
+            p.sources
+                .iter()
+                .flatten()
+                .any(|s| s.service_account_token.is_some())
+        })
+}
+
 /// Everything a pod spec names, in spec order.
 fn spec_references(spec: &PodSpec) -> Vec<Reference> {
     let mut out = Vec::new();
@@ -1087,7 +1100,9 @@ fn spec_references(spec: &PodSpec) -> Vec<Reference> {
                 None,
             );
         }
-        if let Some(p) = &v.projected {
+        if let Some(p) = &v.projected
+            && !is_api_access_volume(v)
+        {
             for s in p.sources.iter().flatten() {
                 if let Some(c) = &s.config_map {
                     let keys = c.items.iter().flatten().map(|i| i.key.clone()).collect();
@@ -1848,6 +1863,26 @@ mod tests {
             ids(&g)
         );
         assert_eq!(g.focus.as_deref(), Some("ConfigMap/settings"));
+    }
+
+    #[test]
+    fn the_injected_api_access_volume_is_left_out() {
+        let spec = json!({"volumes": [{"name": "kube-api-access-x7k2p", "projected": {"sources": [
+            {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}},
+            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}}
+        ]}}]});
+        let mut w = World::default();
+        w.pods.push(pod("web-1", json!({"app": "web"}), spec, true));
+        let w = w.known(
+            ObjectKind::ConfigMap,
+            vec![config_map("kube-root-ca.crt", json!({"ca.crt": "x"}))],
+        );
+        let g = w.graph();
+        assert!(
+            !g.nodes.iter().any(|n| n.kind == GraphKind::ConfigMap),
+            "{:?}",
+            ids(&g)
+        );
     }
 
     #[test]

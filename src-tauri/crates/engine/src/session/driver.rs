@@ -35,6 +35,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::{StreamExt, future};
@@ -44,7 +45,8 @@ use kube::runtime::watcher::{self, watcher};
 
 use crate::connect::{ConnectError, ReconnectPolicy, ReconnectState};
 use crate::graph::objects::watch_objects;
-use crate::graph::{GraphSources, WorkloadGraph, build_graph};
+use crate::graph::scheduling::{read_nodes_and_pods, scheduling_view};
+use crate::graph::{GraphSources, SchedulingSource, SchedulingView, WorkloadGraph, build_graph};
 use crate::ipc::{
     ClusterClock, ConnectionState, ErrorKind, EventRow, MissionSummary, SessionUpdate, UiError,
 };
@@ -59,6 +61,7 @@ use crate::pipeline::{
     watch_workloads,
 };
 use crate::progress::{MissionStatus, Progress, ProgressError, ProgressStore};
+use crate::session::ClusterKind;
 
 /// Records a solve. The desktop app implements it over its store; [`StoreRecorder`] does it for
 /// any [`ProgressStore`].
@@ -149,6 +152,9 @@ pub struct SessionConfig {
     pub missions: Vec<MissionSummary>,
     /// End the session right after `Solved` (the CLI); the desktop app keeps watching.
     pub stop_when_solved: bool,
+    /// The cluster the session watches: on the embedded one, the graph's scheduling tables
+    /// are the embedded scheduler's own filters; elsewhere they are read from the FitError.
+    pub cluster: ClusterKind,
 }
 
 impl std::fmt::Debug for SessionConfig {
@@ -158,6 +164,7 @@ impl std::fmt::Debug for SessionConfig {
             .field("tick", &self.tick)
             .field("missions", &self.missions.len())
             .field("stop_when_solved", &self.stop_when_solved)
+            .field("cluster", &self.cluster)
             .finish_non_exhaustive()
     }
 }
@@ -170,6 +177,7 @@ impl Default for SessionConfig {
             tick: Duration::from_secs(1),
             missions: Vec::new(),
             stop_when_solved: false,
+            cluster: ClusterKind::Real,
         }
     }
 }
@@ -249,12 +257,44 @@ struct Driver<'a, F> {
     graph: Option<WorkloadGraph>,
     /// The mission namespace.
     namespace: String,
+    /// The cluster's nodes and pods, last read for the scheduling tables.
+    cluster: Option<ClusterObjects>,
+    /// Set while a pod waits for the scheduler, so the nodes and pods are read.
+    scheduling_wanted: Arc<AtomicBool>,
     results: Option<Vec<ObjectiveResult>>,
     solved: bool,
     /// The last answers of the `service-http` objectives' requests.
     http: SharedHttpResults,
     /// The last reads of quotas, claims, the namespace and permission reviews.
     security: SharedSecurityFacts,
+}
+
+/// Every Node and every pod of the cluster, as [`read_nodes_and_pods`] answers.
+type ClusterObjects = (Vec<k8s_openapi::api::core::v1::Node>, Vec<Pod>);
+
+/// How often the nodes and pods are read for the scheduling tables, at most.
+const CLUSTER_READ_EVERY: Duration = Duration::from_secs(5);
+
+/// Reads the cluster's nodes and pods while `wanted` is set, at most every
+/// [`CLUSTER_READ_EVERY`], and sends each read to the session.
+async fn read_cluster(
+    client: kube::Client,
+    wanted: Arc<AtomicBool>,
+    tx: tokio::sync::mpsc::Sender<ClusterObjects>,
+) {
+    let mut last: Option<std::time::Instant> = None;
+    loop {
+        if wanted.load(Ordering::Relaxed) && last.is_none_or(|t| t.elapsed() >= CLUSTER_READ_EVERY)
+        {
+            last = Some(std::time::Instant::now());
+            if let Some(read) = read_nodes_and_pods(&client).await
+                && tx.send(read).await.is_err()
+            {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// The task making the `service-http` requests; it ends with the session.
@@ -343,7 +383,8 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
         let pods = self.tracker.pod_list();
         let events = self.tracker.events();
         let pipelines = self.tracker.pipelines();
-        let graph = build_graph(&GraphSources {
+        let scheduling = self.scheduling_views(&pods, &events);
+        let mut graph = build_graph(&GraphSources {
             namespace: &self.namespace,
             pods: &pods,
             events: &events,
@@ -353,10 +394,57 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
             services: self.tracker.services(),
             objects: self.tracker.objects(),
         });
+        graph.scheduling = scheduling;
         if self.graph.as_ref() != Some(&graph) {
             self.graph = Some(graph.clone());
             (self.sink)(SessionUpdate::Graph { graph });
         }
+    }
+
+    /// The scheduling table of each Pending pod the scheduler has refused (its latest
+    /// `FailedScheduling` event), once the cluster's nodes and pods have been read.
+    fn scheduling_views(&self, pods: &[Pod], events: &[Event]) -> Vec<SchedulingView> {
+        let refused: Vec<(&Pod, String)> = pods
+            .iter()
+            .filter(|p| {
+                p.metadata.deletion_timestamp.is_none()
+                    && p.spec
+                        .as_ref()
+                        .and_then(|s| s.node_name.as_deref())
+                        .is_none()
+                    && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending")
+            })
+            .filter_map(|p| {
+                let latest = events
+                    .iter()
+                    .filter(|e| crate::pipeline::is_about(e, p))
+                    .map(crate::pipeline::PodEvent::from_event)
+                    .filter(|e| e.reason == "FailedScheduling")
+                    .max_by_key(|e| (e.last_seen, e.first_seen))?;
+                Some((p, latest.message))
+            })
+            .collect();
+        self.scheduling_wanted
+            .store(!refused.is_empty(), Ordering::Relaxed);
+        let Some((nodes, all_pods)) = &self.cluster else {
+            return Vec::new();
+        };
+        let source = match self.config.cluster {
+            ClusterKind::Embedded => SchedulingSource::Filters,
+            ClusterKind::Real => SchedulingSource::FitError,
+        };
+        refused
+            .into_iter()
+            .map(|(p, message)| scheduling_view(p, nodes, all_pods, Some(&message), source))
+            .collect()
+    }
+
+    /// A new read of the cluster's nodes and pods: the scheduling tables may have changed.
+    fn cluster_read(&mut self, read: ClusterObjects) {
+        self.cluster = Some(read);
+        let now = (self.config.clock)();
+        let views = self.tracker.workload_views(now);
+        self.send_graph(&views);
     }
 
     fn evaluate(&mut self, now: Timestamp) -> bool {
@@ -465,6 +553,14 @@ where
     // What pods use and what limits them, for the graph (a kind that cannot be read is left
     // out, not a lost connection).
     let objects = watch_objects(client.clone(), namespace);
+    // The cluster's nodes and pods, for the scheduling tables of refused pods.
+    let scheduling_wanted = Arc::new(AtomicBool::new(false));
+    let (cluster_tx, mut cluster_rx) = tokio::sync::mpsc::channel(1);
+    let _cluster_reads = ProbeTask(tokio::spawn(read_cluster(
+        client.clone(),
+        scheduling_wanted.clone(),
+        cluster_tx,
+    )));
     let services = watch_services(client, namespace);
     let mut stream = std::pin::pin!(futures::stream::select(
         futures::stream::select(merge_watch_streams(pods, events), workloads),
@@ -483,6 +579,8 @@ where
         workloads: Vec::new(),
         graph: None,
         namespace: namespace.to_owned(),
+        cluster: None,
+        scheduling_wanted,
         results: None,
         solved: false,
         http,
@@ -496,18 +594,19 @@ where
     driver.connection(ConnectionState::Connected);
 
     loop {
-        let item = if driver.waiting() {
-            tokio::select! {
-                item = stream.next() => item,
-                () = tokio::time::sleep(tick) => {
-                    if driver.feed(TrackerInput::Tick) {
-                        return SessionOutcome::Solved;
-                    }
-                    continue;
+        let waiting = driver.waiting();
+        let item = tokio::select! {
+            item = stream.next() => item,
+            () = tokio::time::sleep(tick), if waiting => {
+                if driver.feed(TrackerInput::Tick) {
+                    return SessionOutcome::Solved;
                 }
+                continue;
             }
-        } else {
-            stream.next().await
+            Some(read) = cluster_rx.recv() => {
+                driver.cluster_read(read);
+                continue;
+            }
         };
         let Some(item) = item else {
             let failure = ConnectError::Other {
