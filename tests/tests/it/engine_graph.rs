@@ -422,7 +422,12 @@ fn write_recording(name: &str, updates: &[SessionUpdate]) {
         .collect();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e/browser/recorded");
     std::fs::create_dir_all(&dir).expect("mkdir");
-    let text = serde_json::to_string_pretty(&list).expect("JSON") + "\n";
+    // One update per line: small, and a re-recording diffs update by update.
+    let lines: Vec<String> = list
+        .iter()
+        .map(|u| serde_json::to_string(u).expect("JSON"))
+        .collect();
+    let text = format!("[\n{}\n]\n", lines.join(",\n"));
     std::fs::write(dir.join(format!("{name}.json")), text).expect("write");
 }
 
