@@ -148,12 +148,15 @@ fn a_service_whose_selector_misses_the_pods_is_the_focus_with_a_broken_selects_e
     let manifest = format!("{SERVICE}{}", deployment(2, "nginx:1.27", "webapp", "", ""));
     let s = start_session("01-selector", &files("selector", manifest));
     let mut all = Vec::new();
+    // Each watch reports on its own schedule: wait for the whole picture.
     let g = wait_graph(&s, &mut all, 1, "two pods the Service misses", |g| {
         edges_from(g, "Service/web", Relation::Selects)
             .iter()
             .filter(|e| e.broken)
             .count()
             == 2
+            && node(g, "ServiceAccount/default").is_some()
+            && !of_kind(g, GraphKind::EndpointSlice).is_empty()
     });
     for e in edges_from(&g, "Service/web", Relation::Selects) {
         assert!(e.to.starts_with("Pod/web-"), "{e:?}");
@@ -217,8 +220,12 @@ fn a_pod_mounting_a_missing_config_map_points_at_a_missing_node() {
     let manifest = deployment(1, "nginx:1.27", "web", volumes, "");
     let s = start_session("01-configmap", &files("configmap", manifest));
     let mut all = Vec::new();
-    let g = wait_graph(&s, &mut all, 1, "the missing ConfigMap", |g| {
+    // Before the pod exists, the Deployment's template names it; then the pod does.
+    let g = wait_graph(&s, &mut all, 1, "the pod's missing ConfigMap", |g| {
         node(g, "ConfigMap/settings").is_some_and(|n| n.health == Health::Missing)
+            && g.edges
+                .iter()
+                .any(|e| e.to == "ConfigMap/settings" && e.from.starts_with("Pod/"))
     });
     let cm = node(&g, "ConfigMap/settings").expect("shown");
     assert_eq!(cm.uid, None);
@@ -285,6 +292,10 @@ fn a_rollout_in_progress_shows_both_replica_sets_by_revision() {
     let g = wait_graph(&s, &mut all, 1, "two ReplicaSets", |g| {
         let rs = of_kind(g, GraphKind::ReplicaSet);
         rs.len() == 2
+            && rs
+                .iter()
+                .all(|r| !edges_from(g, &r.id, Relation::Owns).is_empty())
+            && node(g, "Deployment/web").is_some_and(|n| n.revision == Some(2))
             && g.nodes
                 .iter()
                 .any(|n| n.kind == GraphKind::Pod && n.revision == Some(2))
