@@ -187,24 +187,18 @@ impl NamespaceObjects {
     }
 }
 
-/// Watches one kind; a `401`/`403` ends the watch with [`ObjectInput::Unreadable`], any other
-/// failure is retried with kube-runtime's back-off without telling the session (the pod watch
-/// reports connection problems).
-fn watch_kind<K>(
-    api: kube::Api<K>,
+/// One kind's watcher stream as tracker inputs: a `401`/`403` ends it with
+/// [`ObjectInput::Unreadable`], any other failure is skipped (the watcher retries with
+/// kube-runtime's back-off, and the pod watch reports connection problems to the session).
+pub fn object_inputs<K, S>(
     kind: ObjectKind,
     wrap: fn(K) -> NsObject,
-) -> impl Stream<Item = WatchInput> + Send + 'static
+    stream: S,
+) -> impl Stream<Item = WatchInput>
 where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + 'static,
+    S: Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
 {
-    watcher(api, watcher::Config::default())
-        .default_backoff()
+    stream
         .scan(
             (None::<Vec<NsObject>>, false),
             move |(buffer, done), item| {
@@ -239,6 +233,27 @@ where
             },
         )
         .filter_map(future::ready)
+}
+
+/// Watches one kind of `namespace` (see [`object_inputs`]).
+fn watch_kind<K>(
+    api: kube::Api<K>,
+    kind: ObjectKind,
+    wrap: fn(K) -> NsObject,
+) -> impl Stream<Item = WatchInput> + Send + 'static
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + 'static,
+{
+    object_inputs(
+        kind,
+        wrap,
+        watcher(api, watcher::Config::default()).default_backoff(),
+    )
 }
 
 /// Watches the ConfigMaps, Secrets, claims, ServiceAccounts, quotas, limit ranges and CronJobs
@@ -292,4 +307,81 @@ pub fn watch_objects(
         )
         .boxed(),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cm(name: &str) -> ConfigMap {
+        serde_json::from_value(json!({"metadata": {"name": name}})).expect("valid")
+    }
+
+    fn forbidden() -> watcher::Error {
+        watcher::Error::InitialListFailed(kube::Error::Api(
+            serde_json::from_value(json!({
+                "status": "Failure",
+                "message": "configmaps is forbidden: User \"learner\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"kq-x\"",
+                "reason": "Forbidden",
+                "code": 403
+            }))
+            .expect("a Status"),
+        ))
+    }
+
+    fn inputs(items: Vec<Result<watcher::Event<ConfigMap>, watcher::Error>>) -> Vec<ObjectInput> {
+        let stream = object_inputs(
+            ObjectKind::ConfigMap,
+            NsObject::ConfigMap,
+            futures::stream::iter(items),
+        );
+        futures::executor::block_on(stream.collect::<Vec<_>>())
+            .into_iter()
+            .map(|w| match w {
+                WatchInput::Input(TrackerInput::Objects(i)) => i,
+                other => panic!("only object inputs: {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_list_then_changes_are_known_and_a_refused_kind_becomes_unknown_and_ends_its_watch() {
+        let got = inputs(vec![
+            Ok(watcher::Event::Init),
+            Ok(watcher::Event::InitApply(cm("a"))),
+            Ok(watcher::Event::InitDone),
+            Ok(watcher::Event::Apply(cm("b"))),
+            Err(forbidden()),
+            // Never read: the watch ended.
+            Ok(watcher::Event::Apply(cm("c"))),
+        ]);
+        let mut objects = NamespaceObjects::default();
+        let mut states = Vec::new();
+        for i in got {
+            objects.apply(i);
+            states.push((
+                objects.known(ObjectKind::ConfigMap),
+                matches!(objects.lookup(ObjectKind::ConfigMap, "b"), Lookup::Found(_)),
+            ));
+        }
+        assert_eq!(states, [(true, false), (true, true), (false, false)]);
+        assert!(matches!(
+            objects.lookup(ObjectKind::ConfigMap, "a"),
+            Lookup::Unknown
+        ));
+    }
+
+    #[test]
+    fn a_secret_keeps_its_key_names_and_drops_its_values() {
+        let s: Secret = serde_json::from_value(json!({
+            "metadata": {"name": "db"},
+            "data": {"password": "aHVudGVyMg=="},
+            "stringData": {"user": "admin"}
+        }))
+        .expect("valid");
+        let k = SecretKeys::from_secret(s);
+        assert_eq!(k.keys, ["password", "user"]);
+        assert!(!format!("{k:?}").contains("aHVudGVyMg"));
+    }
 }
