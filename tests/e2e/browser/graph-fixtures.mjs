@@ -4,7 +4,8 @@
 //
 // `scenarioUpdates(name)` is what the tests play. When the engine's recordings exist
 // (recorded/<name>.json, a list of SessionUpdates or `{ updates: [...] }`) it plays those;
-// otherwise the hand-made ones below. The tests only rely on what any faithful recording has.
+// otherwise (or with KQ_GRAPH_FIXTURES=hand) the hand-made ones below. The tests only rely on
+// what any faithful recording has.
 
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -223,7 +224,8 @@ const HAND = {
 /** The updates of a scenario: the engine's recording when there is one, else the hand-made list. */
 export function scenarioUpdates(name) {
   const file = path.join(here, 'recorded', `${name}.json`);
-  if (existsSync(file)) {
+  // KQ_GRAPH_FIXTURES=hand plays the hand-made updates even when recordings exist.
+  if (process.env.KQ_GRAPH_FIXTURES !== 'hand' && existsSync(file)) {
     const data = JSON.parse(readFileSync(file, 'utf8'));
     return Array.isArray(data) ? data : data.updates;
   }

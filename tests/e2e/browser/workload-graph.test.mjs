@@ -27,6 +27,20 @@ async function openMission(options = {}) {
 
 const nodeSel = (id) => `[data-testid="graph-node"][data-node-id="${id}"]`;
 
+/** A graph the mission screen shows first: a controller or a Service among more than one object. */
+const isWorkload = (g) =>
+  g.nodes.length > 1 &&
+  g.nodes.some((n) => ['service', 'endpoint-slice', 'deployment', 'stateful-set', 'daemon-set', 'cron-job', 'job', 'replica-set'].includes(n.kind));
+
+/** Collects everything the live region says from now on (it only holds the latest line). */
+const listen = (page) =>
+  page.evaluate(() => {
+    window.__KQ_SAID__ = [];
+    const el = document.querySelector('[data-testid="announcer"]');
+    new MutationObserver(() => window.__KQ_SAID__.push(el.textContent ?? '')).observe(el, { childList: true, characterData: true, subtree: true });
+  });
+const said = (page) => page.evaluate(() => window.__KQ_SAID__);
+
 /** Each node's place on the graph's plane (not the screen: the fit scale may change). */
 const places = (page) =>
   page.locator('[data-testid="graph-node"]').evaluateAll((els) =>
@@ -50,50 +64,60 @@ test('a rollout: a second ReplicaSet appears, the old pods fade and go, and noth
   try {
     const updates = scenarioUpdates('rollout');
     const graphs = graphsOf(updates);
-    const first = graphs[0];
+    const startAt = graphs.findIndex(isWorkload);
+    assert.ok(startAt >= 0, 'the scenario has a workload graph');
+    const first = graphs[startAt];
     const last = graphs[graphs.length - 1];
-    let rest = await playTo(app, updates, 0);
+    let rest = await playTo(app, updates, startAt);
 
     await page.getByTestId('workload-graph').waitFor();
     assert.equal(await page.getByTestId('workload-view').getAttribute('data-view'), 'graph', 'a workload mission opens on the graph');
     assert.equal(await page.getByTestId('pipeline-rail').count(), 0, 'the pod rails give way to the graph');
     assert.equal(await page.locator('[data-testid="graph-node"]').count(), first.nodes.length);
-    // Every pod shows its compact rail.
-    for (const pod of first.nodes.filter((n) => n.kind === 'pod')) {
-      assert.equal(await page.locator(`${nodeSel(pod.id)} [data-testid="rail-step"]`).count(), pod.rail.length);
-    }
-    const before = await places(page);
     await screenshot(page, 'graph-01-rollout-start');
 
-    // Through the rollout: at some point both ReplicaSets are on the graph.
     let bothSeen = false;
     let terminatingSeen = false;
-    for (let g = 1; g < graphs.length; g++) {
+    let railsChecked = 0;
+    let previous = { graph: first, places: await places(page) };
+    for (let g = startAt + 1; g < graphs.length; g++) {
       rest = await playTo(app, rest, 0);
       const now = graphs[g];
       await page.waitForFunction((count) => document.querySelectorAll('[data-testid="graph-node"]').length >= count, now.nodes.length);
       if (now.nodes.filter((n) => n.kind === 'replica-set').length >= 2) bothSeen = true;
-      const dying = now.nodes.find((n) => n.health === 'terminating');
+      // Every pod shows its compact rail.
+      for (const pod of now.nodes.filter((n) => n.kind === 'pod' && railsChecked < 6)) {
+        assert.equal(await page.locator(`${nodeSel(pod.id)} [data-testid="rail-step"]`).count(), pod.rail.length);
+        railsChecked++;
+      }
+      const dying = now.nodes.find((n) => n.kind === 'pod' && n.health === 'terminating');
       if (dying) {
         terminatingSeen = true;
         assert.equal(await page.locator(nodeSel(dying.id)).getAttribute('data-health'), 'terminating');
         await page.waitForFunction((sel) => Number(getComputedStyle(document.querySelector(sel)).opacity) < 0.8, nodeSel(dying.id));
-        if (g === graphs.length - 2) await screenshot(page, 'graph-02-rollout-draining');
       }
+      if (bothSeen && dying && !previous.shot) {
+        await screenshot(page, 'graph-02-rollout-draining');
+        previous.shot = true;
+      }
+      // Whatever stays from one graph to the next keeps its place.
       const placed = await places(page);
-      for (const [id, at] of Object.entries(before)) {
-        if (id in placed && now.nodes.some((n) => n.id === id)) assert.equal(placed[id], at, `${id} keeps its place`);
+      for (const n of now.nodes) {
+        if (previous.graph.nodes.some((m) => m.id === n.id)) assert.equal(placed[n.id], previous.places[n.id], `${n.id} keeps its place (graph ${g})`);
       }
+      previous = { graph: now, places: placed, shot: previous.shot };
     }
     for (const u of rest) await app.push(u);
     assert.ok(bothSeen, 'the new ReplicaSet stands beside the old one during the rollout');
     assert.ok(terminatingSeen, 'old pods are shown terminating before they go');
+    assert.ok(railsChecked > 0);
 
     // The old pods are gone once their fade is over; the new ones are there.
-    const gone = first.nodes.filter((n) => n.kind === 'pod' && !last.nodes.some((m) => m.id === n.id));
+    const seen = new Set(graphs.flatMap((g) => g.nodes.filter((n) => n.kind === 'pod').map((n) => n.id)));
+    const gone = [...seen].filter((id) => !last.nodes.some((n) => n.id === id));
     assert.ok(gone.length > 0);
     await page.clock.runFor(1000);
-    for (const pod of gone) await page.locator(nodeSel(pod.id)).waitFor({ state: 'detached' });
+    for (const id of gone) await page.locator(nodeSel(id)).waitFor({ state: 'detached' });
     for (const pod of last.nodes.filter((n) => n.kind === 'pod')) await page.locator(nodeSel(pod.id)).waitFor();
     await screenshot(page, 'graph-03-rollout-done');
     await app.assertClean();
@@ -138,6 +162,7 @@ test('a selector mismatch: the broken Selects edge says why, and the Service is 
   const { page } = app;
   try {
     const updates = scenarioUpdates('selector-mismatch');
+    await listen(page);
     for (const u of updates) await app.push(u);
     const graph = graphsOf(updates).at(-1);
     const broken = graph.edges.filter((e) => e.relation === 'selects' && e.broken);
@@ -161,6 +186,8 @@ test('a selector mismatch: the broken Selects edge says why, and the Service is 
     const svcName = graph.nodes.find((n) => n.id === svcId).name;
     assert.match(await page.getByTestId('graph-description').innerText(), new RegExp(`Service ${svcName} selects no pods \\(`));
     assert.match(await page.getByTestId('graph-description').innerText(), new RegExp(`Start with Service ${svcName}\\.`));
+    await page.waitForTimeout(100);
+    assert.ok((await said(page)).some((line) => line.includes(`Service ${svcName} selects no pods`)), 'the live region said it');
     await screenshot(page, 'graph-05-selector-mismatch');
     await app.assertClean();
   } finally {
@@ -317,8 +344,10 @@ test('idle and with reduced motion: the graph does not animate', async () => {
     assert.deepEqual(await slow(), [], 'no motion on the graph with reduced motion');
     // Whatever leaves, leaves at once.
     const graphs = graphsOf(updates);
-    const gone = graphs[0].nodes.filter((n) => !graphs.at(-1).nodes.some((m) => m.id === n.id));
-    for (const n of gone) assert.equal(await page.locator(nodeSel(n.id)).count(), 0);
+    const seen = new Set(graphs.flatMap((g) => g.nodes.map((n) => n.id)));
+    const gone = [...seen].filter((id) => !graphs.at(-1).nodes.some((m) => m.id === id));
+    assert.ok(gone.length > 0);
+    for (const id of gone) assert.equal(await page.locator(nodeSel(id)).count(), 0);
     await app.assertClean();
   } finally {
     await app.close();

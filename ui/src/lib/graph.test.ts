@@ -11,6 +11,7 @@ import {
   describeGraph,
   eventsFor,
   evidenceValue,
+  graphAnnouncements,
   graphFirst,
   layoutGraph,
   moveFocus,
@@ -135,6 +136,19 @@ describe('layoutGraph', () => {
       layout = after;
     }
   }, 30_000);
+
+  it('keeps a column waiting for the pods, so the ConfigMap does not move when they come', () => {
+    const dep = node('deployment', 'web');
+    const rs = node('replica-set', 'web-1');
+    const sa = node('service-account', 'default');
+    const before = layoutGraph(graph([dep, rs, sa], [edge(dep, rs, 'owns')]));
+    const pod = node('pod', 'web-1-a');
+    const after = layoutGraph(graph([dep, rs, pod, sa], [edge(dep, rs, 'owns'), edge(rs, pod, 'owns'), edge(pod, sa, 'runs-as')]), before.memory);
+    expect(positions(after).get(sa.id)).toBe(positions(before).get(sa.id));
+    const x = (l: GraphLayout, id: string) => l.nodes.find((p) => p.id === id)!.x;
+    expect(x(after, pod.id)).toBeGreaterThan(x(after, rs.id));
+    expect(x(after, pod.id)).toBeLessThan(x(after, sa.id));
+  });
 
   it('does not hand a leaving node’s slot to a newcomer in the same update (it is still fading)', () => {
     const first = layoutGraph(rollout({ 'web-1': ['web-1-a', 'web-1-b'] }));
@@ -309,6 +323,27 @@ describe('describeGraph', () => {
     const g = rollout({ 'web-1': ['web-1-a'] });
     g.nodes[3] = { ...g.nodes[3]!, health: 'terminating' };
     expect(describeGraph(g)).toBe('Nothing is broken; 4 of 5 objects are healthy. 1 terminating.');
+  });
+});
+
+describe('graphAnnouncements', () => {
+  const svc = node('service', 'web');
+  const pod = node('pod', 'webapp-1');
+  const ok = graph([svc, pod], [edge(svc, pod, 'selects')]);
+  const mismatch = graph([{ ...svc, health: 'broken' }, pod], [edge(svc, pod, 'selects', true, 'selector app=web, pod has app=webapp')]);
+
+  it('says a newly broken relation once', () => {
+    expect(graphAnnouncements(ok, mismatch)).toEqual(['Service web selects no pods (selector app=web, pod has app=webapp).']);
+    expect(graphAnnouncements(mismatch, mismatch)).toEqual([]);
+    expect(graphAnnouncements(null, mismatch)).toHaveLength(1);
+    expect(graphAnnouncements(mismatch, ok)).toEqual([]);
+  });
+
+  it('leaves broken pods and workloads to their own announcements', () => {
+    const stuck = graph([node('deployment', 'web', 'broken', { evidence: ['x = ProgressDeadlineExceeded'] }), node('pod', 'web-1', 'broken')], []);
+    expect(graphAnnouncements(null, stuck)).toEqual([]);
+    const missing = graph([node('config-map', 'settings', 'missing', { summary: 'not found' })], []);
+    expect(graphAnnouncements(null, missing)).toEqual(['ConfigMap settings is missing (not found).']);
   });
 });
 

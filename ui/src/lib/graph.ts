@@ -55,6 +55,9 @@ const LAYERS: Record<GraphKind, number> = {
 
 export const layerOf = (kind: GraphKind): number => LAYERS[kind];
 
+/** The layers of the main flow, left to right. */
+const MAIN_LAYERS = [...new Set(Object.values(LAYERS))].filter((l) => l !== ASIDE).sort((a, b) => a - b);
+
 const KIND_LABELS: Record<GraphKind, string> = {
   service: 'Service',
   'endpoint-slice': 'EndpointSlice',
@@ -315,7 +318,17 @@ export function layoutGraph(graph: WorkloadGraph, memory: LayoutMemory | null = 
     }
   }
 
-  const layers = [...new Set([...(previous?.layers ?? []), ...graph.nodes.map((n) => layerOf(n.kind))])].sort((a, b) => a - b);
+  // Columns: every layer between the first and the last in use (an empty Pod column waits
+  // between the ReplicaSets and the ConfigMaps for the pods to come), and the policy column when
+  // a quota or limit range is there; once shown, a column stays.
+  const used = new Set([...(previous?.layers ?? []), ...graph.nodes.map((n) => layerOf(n.kind))]);
+  const main = [...used].filter((l) => l !== ASIDE);
+  const lo = Math.min(...main);
+  const hi = Math.max(...main);
+  const layers = [
+    ...(used.has(ASIDE) ? [ASIDE] : []),
+    ...(main.length > 0 ? MAIN_LAYERS.filter((l) => l >= lo && l <= hi) : []),
+  ];
   const column = new Map(layers.map((l, i) => [l, i]));
 
   const nodes: PlacedNode[] = graph.nodes.map((node) => {
@@ -459,20 +472,26 @@ export function moveFocus(layout: Pick<GraphLayout, 'nodes'>, current: string | 
 
 const isBroken = (n: GraphNode) => n.health === 'broken' || n.health === 'missing';
 
-/** The graph in one paragraph for screen readers: what is broken and why, then the rest. */
-export function describeGraph(graph: WorkloadGraph): string {
+interface Clause {
+  /** The object it is about, and for a broken relation the relation. */
+  key: string;
+  text: string;
+}
+
+/** One clause per broken object: its broken relations (by relation), else its own state. */
+function brokenClauses(graph: WorkloadGraph): Clause[] {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const out = new Map<string, GraphEdge[]>();
   for (const e of graph.edges) out.set(e.from, [...(out.get(e.from) ?? []), e]);
 
-  const clauses: string[] = [];
+  const clauses: Clause[] = [];
   for (const node of graph.nodes) {
     const edges = out.get(node.id) ?? [];
     const broken = edges.filter((e) => e.broken);
     if (broken.length === 0) {
       if (!isBroken(node)) continue;
       const why = node.evidence[0] ?? node.summary;
-      clauses.push(`${objectName(node)} is ${healthWord(node.health)}${why ? ` (${why})` : ''}`);
+      clauses.push({ key: node.id, text: `${objectName(node)} is ${healthWord(node.health)}${why ? ` (${why})` : ''}` });
       continue;
     }
     const relations = [...new Set(broken.map((e) => e.relation))];
@@ -481,17 +500,41 @@ export function describeGraph(graph: WorkloadGraph): string {
       const all = edges.filter((e) => e.relation === relation);
       const whys = [...new Set(these.map((e) => e.why).filter((w): w is string => !!w))];
       const because = whys.length > 0 ? ` (${whys.join('; ')})` : '';
+      const key = `${node.id}:${relation}`;
       if (relation === 'selects' && these.length === all.length) {
-        clauses.push(`${objectName(node)} selects no pods${because}`);
+        clauses.push({ key, text: `${objectName(node)} selects no pods${because}` });
       } else {
         const targets = these.map((e) => {
           const t = byId.get(e.to);
           return t ? objectName(t) : e.to;
         });
-        clauses.push(`${objectName(node)} ${BROKEN_VERBS[relation]} ${targets.join(', ')}${because}`);
+        clauses.push({ key, text: `${objectName(node)} ${BROKEN_VERBS[relation]} ${targets.join(', ')}${because}` });
       }
     }
   }
+  return clauses;
+}
+
+/**
+ * What the live region says when a graph arrives: each newly broken relation, and each newly
+ * broken object the pod rails and workload cards do not already announce (Services, slices,
+ * ConfigMaps, Secrets, claims, accounts, quotas). At most three sentences.
+ */
+export function graphAnnouncements(before: WorkloadGraph | null, after: WorkloadGraph): string[] {
+  const known = new Set(before ? brokenClauses(before).map((c) => c.key) : []);
+  const announced = new Set<GraphKind>(['pod', 'replica-set', 'deployment', 'stateful-set', 'daemon-set', 'job', 'cron-job']);
+  const kindOf = new Map(after.nodes.map((n) => [n.id, n.kind]));
+  return brokenClauses(after)
+    .filter((c) => !known.has(c.key))
+    .filter((c) => c.key.includes(':') || !announced.has(kindOf.get(c.key) ?? 'pod'))
+    .slice(0, 3)
+    .map((c) => `${c.text}.`);
+}
+
+/** The graph in one paragraph for screen readers: what is broken and why, then the rest. */
+export function describeGraph(graph: WorkloadGraph): string {
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const clauses = brokenClauses(graph).map((c) => c.text);
 
   const sentences: string[] = [];
   const n = clauses.length;

@@ -12,6 +12,7 @@ import type { UiError } from './bindings/UiError';
 import type { WorkloadView } from './bindings/WorkloadView';
 import type { WorkloadGraph } from './bindings/WorkloadGraph';
 import { applyChange, podKey, stageAnnouncement, type PodEntry } from './pipeline';
+import { graphAnnouncements } from './graph';
 
 export interface Solved {
   debriefHtml: string;
@@ -97,7 +98,8 @@ export function applyUpdate(state: SessionState, update: SessionUpdate): Applied
       return { state: { ...state, workloads: update.workloads }, announcements };
     }
     case 'graph':
-      return { state: { ...state, graph: update.graph }, announcements: [] };
+      // A newly broken relation (a selector that misses, a missing ConfigMap) is announced once.
+      return { state: { ...state, graph: update.graph }, announcements: graphAnnouncements(state.graph, update.graph) };
     case 'clock':
       // The cluster's clock is the mission screen's business (lib/clusterclock.ts), not state.
       return { state, announcements: [] };
