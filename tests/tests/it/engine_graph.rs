@@ -268,6 +268,50 @@ fn a_pod_mounting_a_missing_config_map_points_at_a_missing_node() {
     );
 }
 
+#[test]
+fn a_quota_that_refuses_the_pods_is_a_broken_limits_edge_quoting_the_refusal() {
+    let quota = "apiVersion: v1
+kind: ResourceQuota
+metadata:
+  name: compute
+spec:
+  hard:
+    pods: \"1\"
+---
+";
+    let manifest = format!("{quota}{}", deployment(2, "nginx:1.27", "web", "", ""));
+    let s = start_session("01-quota", &files("quota", manifest));
+    let mut all = Vec::new();
+    let g = wait_graph(&s, &mut all, 1, "the quota's refusal", |g| {
+        g.edges.iter().any(|e| {
+            e.from == "ResourceQuota/compute" && e.to.starts_with("ReplicaSet/") && e.broken
+        })
+    });
+    let e = g
+        .edges
+        .iter()
+        .find(|e| e.from == "ResourceQuota/compute" && e.broken)
+        .expect("the broken edge");
+    assert_eq!(e.relation, Relation::Limits);
+    let why = e.why.as_deref().unwrap_or_default();
+    // The ReplicaSet controller's own event text, as `kubectl describe rs` shows it.
+    assert!(
+        why.starts_with("Error creating: pods \"web-") && why.contains("exceeded quota: compute"),
+        "{why}"
+    );
+    let q = node(&g, "ResourceQuota/compute").expect("the quota");
+    assert_eq!(q.health, Health::Broken);
+    assert_eq!(q.evidence, [why]);
+    assert!(q.summary.starts_with("pods: "), "{}", q.summary);
+    let rs = node(&g, &e.to).expect("the ReplicaSet");
+    assert_eq!(rs.health, Health::Broken);
+    assert!(
+        rs.evidence.iter().any(|x| x.contains(why)),
+        "{:?}",
+        rs.evidence
+    );
+}
+
 /// The ReplicaSets of the graph as (revision, summary), by revision.
 fn replica_sets(g: &WorkloadGraph) -> Vec<(Option<i64>, String)> {
     let mut v: Vec<(Option<i64>, String)> = of_kind(g, GraphKind::ReplicaSet)
