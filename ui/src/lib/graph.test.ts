@@ -14,6 +14,7 @@ import {
   graphAnnouncements,
   graphFirst,
   layoutGraph,
+  shortName,
   moveFocus,
   navOrder,
   nodeLabel,
@@ -363,7 +364,16 @@ describe('helpers', () => {
 
   it('shortens evidence to its value for a card', () => {
     expect(evidenceValue('status.conditions[Progressing].reason = ProgressDeadlineExceeded')).toBe('ProgressDeadlineExceeded');
+    expect(evidenceValue('status.conditions[1].reason: ProgressDeadlineExceeded')).toBe('ProgressDeadlineExceeded');
     expect(evidenceValue('exceeded quota: compute, requested: pods=1')).toBe('exceeded quota: compute, requested: pods=1');
+    expect(evidenceValue('endpoints: []')).toBe('endpoints: []');
+  });
+
+  it('shortens a long name in the middle, keeping the pod’s suffix', () => {
+    expect(shortName('web-5476c4d669-7gj76', 18)).toBe('web-5476c4d…-7gj76');
+    expect(shortName('web-5476c4d669-7gj76', 18)).toHaveLength(18);
+    expect(shortName('web', 18)).toBe('web');
+    expect(shortName('a-very-long-configmap-name-without-suffix', 16)).toHaveLength(16);
   });
 
   it('shows the graph first for workload missions only', () => {

@@ -133,8 +133,20 @@ export const railLabel = (kind: StageKind): string => RAIL_LABELS[kind];
  * (`ProgressDeadlineExceeded`), else the line.
  */
 export function evidenceValue(line: string): string {
-  const at = line.lastIndexOf(' = ');
-  return at >= 0 && at + 3 < line.length ? line.slice(at + 3) : line;
+  // `status.conditions[1].reason: ProgressDeadlineExceeded` or `… = …`: a field path, no spaces.
+  const m = /^(\S+?)(?::| =) (.+)$/.exec(line);
+  return m && m[1] && m[2] && /[.[]/.test(m[1]) ? m[2] : line;
+}
+
+/**
+ * A name shortened in the middle to `max` characters, keeping its last dash-separated part
+ * (a pod's random suffix tells it from its siblings): `web-5476c4d…-7gj76`.
+ */
+export function shortName(name: string, max: number): string {
+  if (name.length <= max) return name;
+  const dash = name.lastIndexOf('-');
+  const tail = dash > 0 && name.length - dash <= 8 ? name.slice(dash) : name.slice(-Math.floor((max - 1) / 2));
+  return `${name.slice(0, Math.max(1, max - 1 - tail.length))}…${tail}`;
 }
 
 /** `Pod web-7f9c-abcde`, as sentences name an object. */
