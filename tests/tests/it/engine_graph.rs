@@ -312,6 +312,47 @@ spec:
     );
 }
 
+#[test]
+fn an_endpoint_whose_pod_fails_its_readiness_probe_is_broken_with_the_kubelets_words() {
+    let probe = "          readinessProbe:
+            tcpSocket:
+              port: 8080
+            periodSeconds: 5
+";
+    let manifest = format!("{SERVICE}{}", deployment(1, "nginx:1.27", "web", probe, ""));
+    let s = start_session("01-probe", &files("probe", manifest));
+    let mut all = Vec::new();
+    let g = wait_graph(&s, &mut all, 1, "a not-ready endpoint", |g| {
+        g.edges.iter().any(|e| {
+            e.relation == Relation::Endpoint
+                && e.broken
+                && e.why
+                    .as_deref()
+                    .is_some_and(|w| w.starts_with("not ready: Readiness probe failed:"))
+        })
+    });
+    let e = g
+        .edges
+        .iter()
+        .find(|e| e.relation == Relation::Endpoint)
+        .expect("the endpoint");
+    assert!(e.from.starts_with("EndpointSlice/web-") && e.to.starts_with("Pod/web-"));
+    // The same text as the pod's Unhealthy event.
+    let why = e.why.as_deref().unwrap_or_default();
+    let message = why.strip_prefix("not ready: ").unwrap_or_default();
+    let quoted = all.iter().any(|u| {
+        matches!(u, SessionUpdate::Events { events }
+            if events.iter().any(|r| r.reason == "Unhealthy" && r.message == message))
+    });
+    assert!(quoted, "{why} is the kubelet's event text");
+    // The Service selects the pod: the selector is right, the endpoint is not ready.
+    assert!(
+        edges_from(&g, "Service/web", Relation::Selects)
+            .iter()
+            .all(|e| !e.broken)
+    );
+}
+
 /// The ReplicaSets of the graph as (revision, summary), by revision.
 fn replica_sets(g: &WorkloadGraph) -> Vec<(Option<i64>, String)> {
     let mut v: Vec<(Option<i64>, String)> = of_kind(g, GraphKind::ReplicaSet)

@@ -1866,6 +1866,80 @@ mod tests {
     }
 
     #[test]
+    fn a_workload_without_pods_names_what_its_template_uses() {
+        // The ServiceAccount admission refuses every pod: only the template says who runs.
+        let mut w = World::default();
+        w.workloads.apply(WorkloadObject::Deployment(from(json!({
+            "metadata": {"name": "web", "namespace": NS, "uid": "d-1"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"serviceAccountName": "builder",
+                                           "containers": [{"name": "web", "image": "nginx"}]}}},
+            "status": {"replicas": 0}
+        }))));
+        let w = w.known(ObjectKind::ServiceAccount, vec![account("default")]);
+        let g = w.graph();
+        let e = edge(&g, "Deployment/web", "ServiceAccount/builder");
+        assert_eq!(e.relation, Relation::RunsAs);
+        assert_eq!(
+            e.why.as_deref(),
+            Some("serviceaccount \"builder\" not found")
+        );
+        assert_eq!(node(&g, "ServiceAccount/builder").health, Health::Missing);
+        assert!(!ids(&g).contains(&"ServiceAccount/default"));
+    }
+
+    #[test]
+    fn a_pending_claim_is_broken_when_the_volume_controller_says_why() {
+        let mut w = World::default();
+        w.pods.push(pod(
+            "db-0",
+            json!({"app": "db"}),
+            json!({"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]}),
+            false,
+        ));
+        let claim = |phase: &str| {
+            NsObject::PersistentVolumeClaim(from(json!({
+                "metadata": {"name": "data", "namespace": NS, "uid": "pvc-1"},
+                "spec": {"storageClassName": "fast",
+                         "resources": {"requests": {"storage": "1Gi"}}},
+                "status": {"phase": phase}
+            })))
+        };
+        let bound = World {
+            pods: w.pods.clone(),
+            ..World::default()
+        }
+        .known(ObjectKind::PersistentVolumeClaim, vec![claim("Bound")]);
+        let n = node(&bound.graph(), "PersistentVolumeClaim/data").clone();
+        assert_eq!((n.health, n.summary.as_str()), (Health::Ok, "Bound 1Gi"));
+
+        w.events.push(event(
+            "PersistentVolumeClaim",
+            "data",
+            "ProvisioningFailed",
+            "storageclass.storage.k8s.io \"fast\" not found",
+            None,
+        ));
+        let w = w.known(ObjectKind::PersistentVolumeClaim, vec![claim("Pending")]);
+        let g = w.graph();
+        let n = node(&g, "PersistentVolumeClaim/data");
+        assert_eq!(n.health, Health::Broken);
+        assert_eq!(n.summary, "Pending 1Gi");
+        assert!(
+            n.evidence
+                .iter()
+                .any(|e| e.ends_with("storageclass.storage.k8s.io \"fast\" not found")),
+            "{:?}",
+            n.evidence
+        );
+        assert_eq!(
+            edge(&g, "Pod/db-0", "PersistentVolumeClaim/data").relation,
+            Relation::Mounts
+        );
+    }
+
+    #[test]
     fn the_injected_api_access_volume_is_left_out() {
         let spec = json!({"volumes": [{"name": "kube-api-access-x7k2p", "projected": {"sources": [
             {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}},
