@@ -120,6 +120,11 @@ test('a rollout: a second ReplicaSet appears, the old pods fade and go, and noth
     for (const id of gone) await page.locator(nodeSel(id)).waitFor({ state: 'detached' });
     for (const pod of last.nodes.filter((n) => n.kind === 'pod')) await page.locator(nodeSel(pod.id)).waitFor();
     await screenshot(page, 'graph-03-rollout-done');
+
+    // Rearrange lays the graph out afresh: no row left empty, every object still there.
+    await page.getByTestId('graph-tidy').click();
+    await page.locator('[data-testid="graph-tidy"][data-spare="0"]').waitFor();
+    assert.equal(await page.locator('[data-testid="graph-node"]').count(), last.nodes.length);
     await app.assertClean();
   } finally {
     await app.close();

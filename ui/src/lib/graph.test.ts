@@ -15,6 +15,7 @@ import {
   graphFirst,
   layoutGraph,
   shortName,
+  spareRows,
   moveFocus,
   navOrder,
   nodeLabel,
@@ -149,6 +150,16 @@ describe('layoutGraph', () => {
     const x = (l: GraphLayout, id: string) => l.nodes.find((p) => p.id === id)!.x;
     expect(x(after, pod.id)).toBeGreaterThan(x(after, rs.id));
     expect(x(after, pod.id)).toBeLessThan(x(after, sa.id));
+  });
+
+  it('counts the rows pods left empty, which Rearrange gets back', () => {
+    const first = layoutGraph(rollout({ 'web-1': ['web-1-a', 'web-1-b', 'web-1-c'] }));
+    expect(spareRows(first)).toBe(0);
+    const mid = layoutGraph(rollout({ 'web-1': ['web-1-a', 'web-1-b', 'web-1-c'], 'web-2': ['web-2-a', 'web-2-b', 'web-2-c'] }), first.memory);
+    const done = layoutGraph(rollout({ 'web-1': [], 'web-2': ['web-2-a', 'web-2-b', 'web-2-c'] }), mid.memory);
+    expect(spareRows(done)).toBeGreaterThanOrEqual(0);
+    expect(spareRows(layoutGraph(rollout({ 'web-1': [], 'web-2': ['web-2-a', 'web-2-b', 'web-2-c'] })))).toBe(0);
+    expect(spareRows({ nodes: [{ row: 0 }, { row: 3 }] as never })).toBe(2);
   });
 
   it('does not hand a leaving node’s slot to a newcomer in the same update (it is still fading)', () => {

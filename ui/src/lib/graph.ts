@@ -438,6 +438,18 @@ function edgeNotes(edges: PlacedEdge[], width: number): EdgeNote[] {
   return [...notes.values()];
 }
 
+/**
+ * How many rows the graph could lose: rows above the bottom that no node uses in any column
+ * (left behind by pods that went). When there are some, "Rearrange" is worth offering.
+ */
+export function spareRows(layout: Pick<GraphLayout, 'nodes'>): number {
+  const rows = new Set(layout.nodes.map((p) => p.row));
+  const bottom = Math.max(-1, ...rows);
+  let spare = 0;
+  for (let r = 0; r < bottom; r++) if (!rows.has(r)) spare++;
+  return spare;
+}
+
 // ---- keyboard -----------------------------------------------------------------------------
 
 /** Reading order: column by column, top to bottom. */
