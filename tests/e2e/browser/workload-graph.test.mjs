@@ -375,6 +375,17 @@ test('idle with motion allowed: nothing on the graph keeps animating', async () 
     );
     assert.deepEqual(infinite, [], 'no endless animation while the graph is shown');
     await screenshot(page, 'graph-07-dark');
+
+    // Nor with the details of a stuck pod open (its rail's ring stays, still).
+    const stuck = page.locator('[data-testid="graph-node"][data-kind="pod"][data-health="broken"]').first();
+    await stuck.click();
+    await page.getByTestId('node-details').getByTestId('pipeline-rail').waitFor();
+    assert.equal(await page.getByTestId('node-details').getByTestId('stage-pulse').count(), 1);
+    await page.clock.runFor(1000);
+    const stillInfinite = await page.evaluate(() =>
+      document.getAnimations().filter((a) => a.playState === 'running' && a.effect?.getTiming().iterations === Infinity).length,
+    );
+    assert.equal(stillInfinite, 0, 'no endless animation in the details either');
     await app.assertClean();
   } finally {
     await app.close();
