@@ -296,6 +296,32 @@ test('the keyboard moves between nodes by geometry; Enter opens the details, Esc
   }
 });
 
+test('a tall graph scrolls within itself to show the node to start with', async () => {
+  const app = await openMission();
+  const { page } = app;
+  try {
+    const dep = gnode('deployment', 'web', 'progressing', { summary: '11/12 ready' });
+    const rs = gnode('replica-set', 'web-1', 'progressing', { summary: '11/12 ready' });
+    const pods = Array.from({ length: 12 }, (_, i) => gnode('pod', `web-1-p${String(i).padStart(2, '0')}`, 'ok', { summary: 'Running' }));
+    const edges = [gedge(dep, rs, 'owns'), ...pods.map((p) => gedge(rs, p, 'owns'))];
+    await app.push(graphUpdate([dep, rs, ...pods], edges));
+    await page.locator(nodeSel(pods[11].id)).waitFor();
+    // Then the engine points at the pod lowest on the graph.
+    const ys = await Promise.all(pods.map((p) => page.locator(nodeSel(p.id)).evaluate((e) => e.parentElement.style.transform)));
+    const lowest = pods[ys.map((t) => Number(/,\s*([\d.]+)px/.exec(t)[1])).reduce((best, y, i, all) => (y > all[best] ? i : best), 0)];
+    const last = { ...lowest, health: 'broken', summary: 'CrashLoopBackOff' };
+    await app.push(graphUpdate([dep, rs, ...pods.map((p) => (p.id === last.id ? last : p))], edges, last.id));
+    const viewport = page.getByTestId('graph-viewport');
+    await page.waitForFunction(() => document.querySelector('[data-testid="graph-viewport"]').scrollTop > 0);
+    const v = await viewport.boundingBox();
+    const n = await page.locator(nodeSel(last.id)).boundingBox();
+    assert.ok(n.y >= v.y && n.y + n.height <= v.y + v.height + 1, 'the start node is inside the graph’s view');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
 test('Graph / Pods: the toggle shows the pod rails and back; a single-pod mission keeps the rails first', async () => {
   const app = await openMission();
   const { page } = app;
