@@ -162,6 +162,18 @@ describe('layoutGraph', () => {
     expect(spareRows({ nodes: [{ row: 0 }, { row: 3 }] as never })).toBe(2);
   });
 
+  it('copes with an empty graph and with an edge to an object it does not hold', () => {
+    const empty = layoutGraph(graph([], []));
+    expect(empty.nodes).toEqual([]);
+    expect(empty.width).toBeGreaterThan(0);
+    expect(describeGraph(graph([], []))).toBe('Namespace kq-web has no objects yet.');
+    const svc = node('service', 'web');
+    const dangling = layoutGraph(graph([svc], [{ from: svc.id, to: 'Pod/gone', relation: 'selects', broken: true, why: 'x' }]));
+    expect(dangling.edges).toEqual([]);
+    expect(dangling.notes).toEqual([]);
+    expect(moveFocus(empty, null, 'Home')).toBeNull();
+  });
+
   it('does not hand a leaving node’s slot to a newcomer in the same update (it is still fading)', () => {
     const first = layoutGraph(rollout({ 'web-1': ['web-1-a', 'web-1-b'] }));
     const gone = first.nodes.find((p) => p.id === 'Pod/web-1-a')!;

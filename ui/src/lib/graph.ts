@@ -557,6 +557,7 @@ export function graphAnnouncements(before: WorkloadGraph | null, after: Workload
 
 /** The graph in one paragraph for screen readers: what is broken and why, then the rest. */
 export function describeGraph(graph: WorkloadGraph): string {
+  if (graph.nodes.length === 0) return `Namespace ${graph.namespace} has no objects yet.`;
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const clauses = brokenClauses(graph).map((c) => c.text);
 
