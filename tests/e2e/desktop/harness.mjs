@@ -4,6 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -187,3 +188,59 @@ export const screenshot = async (session, name) => {
   writeFileSync(file, await session.takeScreenshot(), 'base64');
   return file;
 };
+
+/// Server, token and CA of the embedded cluster, from the kubeconfig the app on `home` wrote.
+export const embeddedCluster = (home) => {
+  const file = path.join(home.env.XDG_DATA_HOME, 'dev.kubequest.desktop', 'kubeconfig');
+  const text = readFileSync(file, 'utf8');
+  const pick = (key) => {
+    const m = text.match(new RegExp(`${key}:\\s*"?([^"\\n]+)"?`));
+    if (!m) throw new Error(`${file} has no ${key}`);
+    return m[1].trim();
+  };
+  return {
+    server: new URL(pick('server')),
+    token: pick('token'),
+    ca: Buffer.from(pick('certificate-authority-data'), 'base64'),
+  };
+};
+
+/// One authenticated request to the embedded cluster over HTTPS, as kubectl makes it; resolves
+/// with the parsed JSON body. `contentType` for PATCH: `application/merge-patch+json`.
+export const clusterCall = (cluster, method, apiPath, body, contentType = 'application/json') =>
+  new Promise((resolve, reject) => {
+    const data = body === undefined ? '' : JSON.stringify(body);
+    const req = https.request(
+      {
+        host: cluster.server.hostname,
+        port: cluster.server.port,
+        path: apiPath,
+        method,
+        ca: cluster.ca,
+        headers: {
+          authorization: `Bearer ${cluster.token}`,
+          accept: 'application/json',
+          'content-type': contentType,
+          'content-length': Buffer.byteLength(data),
+        },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode >= 300) {
+            reject(new Error(`${method} ${apiPath}: ${res.statusCode} ${text.slice(0, 200)}`));
+            return;
+          }
+          try {
+            resolve(text ? JSON.parse(text) : null);
+          } catch (e) {
+            reject(new Error(`${method} ${apiPath}: ${e.message}`));
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
