@@ -769,9 +769,6 @@ fn miss_why(selector: &BTreeMap<String, String>, pod: &Pod) -> String {
 /// Why an endpoint is not ready, in the pod's own words: the failing readiness probe, the
 /// stuck stage, or the `Ready` condition's message.
 fn not_ready_why(pod: Option<&Pod>, pipeline: Option<&PodPipeline>) -> String {
-    if pod.is_some_and(|p| p.metadata.deletion_timestamp.is_some()) {
-        return "not ready: the pod is terminating".into();
-    }
     if let Some(p) = pipeline {
         if let Some(e) = p
             .stages
@@ -945,7 +942,12 @@ fn services(b: &mut Builder<'_>) {
                 let pod = src.pods.iter().find(|p| name_of(&p.metadata) == target);
                 let pipeline = pod.and_then(|p| b.pipeline_of(p));
                 any_broken_pod |= pipeline.is_some_and(|p| pod_health(p) == Health::Broken);
-                let not_ready = ep.conditions.as_ref().and_then(|c| c.ready) == Some(false);
+                // A terminating endpoint is drained on purpose (a rollout, a scale-down): not
+                // ready, but nothing is broken.
+                let conditions = ep.conditions.as_ref();
+                let draining = conditions.and_then(|c| c.terminating) == Some(true)
+                    || pod.is_some_and(|p| p.metadata.deletion_timestamp.is_some());
+                let not_ready = conditions.and_then(|c| c.ready) == Some(false) && !draining;
                 let why = not_ready.then(|| not_ready_why(pod, pipeline));
                 b.edge(
                     slice_id.clone(),
@@ -1790,6 +1792,31 @@ mod tests {
                 .as_deref(),
             Some("not ready: containers with unready status: [web]")
         );
+    }
+
+    #[test]
+    fn a_draining_endpoint_is_not_broken() {
+        let mut w = World::default();
+        let mut p = pod("web-1", json!({"app": "web"}), json!({}), false);
+        p.metadata.deletion_timestamp = Some(from(json!("2025-03-01T10:09:00Z")));
+        w.pods.push(p);
+        w.services
+            .apply(ServiceInput::SlicesListed(vec![from(json!({
+                "metadata": {"name": "web-abc12", "namespace": NS,
+                             "labels": {"kubernetes.io/service-name": "web"}},
+                "addressType": "IPv4",
+                "endpoints": [{"addresses": ["10.244.0.5"],
+                               "conditions": {"ready": false, "serving": true, "terminating": true},
+                               "targetRef": {"kind": "Pod", "name": "web-1", "namespace": NS}}]
+            }))]));
+        w.services.apply(ServiceInput::ServicesListed(vec![service(
+            "web",
+            json!({"app": "web"}),
+        )]));
+        let g = w.graph();
+        let e = edge(&g, "EndpointSlice/web-abc12", "Pod/web-1");
+        assert_eq!((e.broken, e.why.as_deref()), (false, None));
+        assert_eq!(node(&g, "Pod/web-1").health, Health::Terminating);
     }
 
     fn config_map(name: &str, data: Value) -> NsObject {

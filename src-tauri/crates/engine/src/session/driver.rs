@@ -44,7 +44,7 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::runtime::watcher::{self, watcher};
 
 use crate::connect::{ConnectError, ReconnectPolicy, ReconnectState};
-use crate::graph::objects::watch_objects;
+use crate::graph::objects::{ObjectInput, watch_objects};
 use crate::graph::scheduling::{read_nodes_and_pods, scheduling_view};
 use crate::graph::{GraphSources, SchedulingSource, SchedulingView, WorkloadGraph, build_graph};
 use crate::ipc::{
@@ -57,8 +57,8 @@ use crate::mission::{
 use crate::pipeline::security_facts::{self, SharedSecurityFacts};
 use crate::pipeline::service_http::{self, HttpResults, SharedHttpResults};
 use crate::pipeline::{
-    PipelineTracker, TrackerInput, WatchInput, WorkloadView, merge_watch_streams, watch_services,
-    watch_workloads,
+    PipelineTracker, ServiceInput, TrackerInput, WatchInput, WorkloadView, merge_watch_streams,
+    watch_services, watch_workloads,
 };
 use crate::progress::{MissionStatus, Progress, ProgressError, ProgressStore};
 use crate::session::ClusterKind;
@@ -261,12 +261,38 @@ struct Driver<'a, F> {
     cluster: Option<ClusterObjects>,
     /// Set while a pod waits for the scheduler, so the nodes and pods are read.
     scheduling_wanted: Arc<AtomicBool>,
+    /// The watches that have delivered their first list (see [`first_list`]).
+    listed: std::collections::BTreeSet<String>,
+    /// When the first graph goes even if some watch has not listed yet.
+    first_graph_by: tokio::time::Instant,
     results: Option<Vec<ObjectiveResult>>,
     solved: bool,
     /// The last answers of the `service-http` objectives' requests.
     http: SharedHttpResults,
     /// The last reads of quotas, claims, the namespace and permission reviews.
     security: SharedSecurityFacts,
+}
+
+/// How many first lists the session waits for before its first graph: the pods, the five
+/// workload kinds, Services, EndpointSlices, and the seven kinds of
+/// [`crate::graph::objects::ObjectKind`].
+const LISTS_BEFORE_GRAPH: usize = 1 + 5 + 2 + 7;
+
+/// How long the first graph waits for those lists at most.
+const FIRST_GRAPH_WAIT: Duration = Duration::from_secs(2);
+
+/// The watch a list comes from, when `input` is one (a refused kind counts: it will not list).
+fn first_list(input: &TrackerInput) -> Option<String> {
+    match input {
+        TrackerInput::PodsListed(_) => Some("pods".into()),
+        TrackerInput::WorkloadsListed(kind, _) => Some(format!("workloads:{kind:?}")),
+        TrackerInput::Services(ServiceInput::ServicesListed(_)) => Some("services".into()),
+        TrackerInput::Services(ServiceInput::SlicesListed(_)) => Some("slices".into()),
+        TrackerInput::Objects(ObjectInput::Listed(kind, _) | ObjectInput::Unreadable(kind)) => {
+            Some(format!("objects:{kind:?}"))
+        }
+        _ => None,
+    }
 }
 
 /// Every Node and every pod of the cluster, as [`read_nodes_and_pods`] answers.
@@ -349,6 +375,9 @@ async fn probe_services(
 impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
     /// Feeds one input and pushes what changed. Returns true when the session should stop.
     fn feed(&mut self, input: TrackerInput) -> bool {
+        if let Some(list) = first_list(&input) {
+            self.listed.insert(list);
+        }
         let events_may_change = matches!(
             input,
             TrackerInput::EventApplied(_)
@@ -380,6 +409,11 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
     /// Rebuilds the graph and sends it when it changed (it holds nothing that moves with the
     /// clock, so an unchanged namespace sends nothing).
     fn send_graph(&mut self, views: &[WorkloadView]) {
+        if !self.graph_may_start() {
+            // Half a namespace (the Deployment before its Service) would make the layout
+            // move as the rest arrives.
+            return;
+        }
         let pods = self.tracker.pod_list();
         let events = self.tracker.events();
         let pipelines = self.tracker.pipelines();
@@ -442,9 +476,22 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
     /// A new read of the cluster's nodes and pods: the scheduling tables may have changed.
     fn cluster_read(&mut self, read: ClusterObjects) {
         self.cluster = Some(read);
+        self.refresh_graph();
+    }
+
+    /// Rebuilds the graph from what the tracker holds and sends it if it changed.
+    fn refresh_graph(&mut self) {
         let now = (self.config.clock)();
         let views = self.tracker.workload_views(now);
         self.send_graph(&views);
+    }
+
+    /// Whether the first graph may go: every watch has delivered its first list, or
+    /// [`FIRST_GRAPH_WAIT`] has passed (a watch that keeps failing must not hide the graph).
+    fn graph_may_start(&self) -> bool {
+        self.graph.is_some()
+            || self.listed.len() >= LISTS_BEFORE_GRAPH
+            || tokio::time::Instant::now() >= self.first_graph_by
     }
 
     fn evaluate(&mut self, now: Timestamp) -> bool {
@@ -567,6 +614,7 @@ where
         futures::stream::select(services, objects)
     ));
 
+    let first_graph_by = tokio::time::Instant::now() + FIRST_GRAPH_WAIT;
     let policy = config.reconnect;
     let tick = config.tick;
     let mut driver = Driver {
@@ -581,6 +629,8 @@ where
         namespace: namespace.to_owned(),
         cluster: None,
         scheduling_wanted,
+        listed: Default::default(),
+        first_graph_by,
         results: None,
         solved: false,
         http,
@@ -605,6 +655,10 @@ where
             }
             Some(read) = cluster_rx.recv() => {
                 driver.cluster_read(read);
+                continue;
+            }
+            () = tokio::time::sleep_until(first_graph_by), if driver.graph.is_none() => {
+                driver.refresh_graph();
                 continue;
             }
         };
