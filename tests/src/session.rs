@@ -15,7 +15,7 @@ use kq_engine::session::{
     ClusterKind, SessionConfig, SessionOutcome, StoreRecorder, run_session, start_mission,
 };
 
-use crate::cluster::{TestCluster, kube_client};
+use crate::cluster::{TestCluster, kube_client, kube_config};
 
 /// A running mission session and everything a test needs to drive it. Fields drop in the
 /// order listed: the session's runtime goes before the cluster it talks to.
@@ -59,6 +59,22 @@ pub fn start_session(folder: &str, files: &[(&str, String)]) -> MissionSession {
 /// [`start_session`] on a cluster the test started itself (several nodes, another
 /// configuration); its clock should be paused.
 pub fn start_session_on(tc: TestCluster, folder: &str, files: &[(&str, String)]) -> MissionSession {
+    start(tc, folder, files, None)
+}
+
+/// [`start_session`] with the session watching as `user` (impersonated by the admin
+/// credentials), as a learner whose account RBAC limits: the mission is still started as
+/// admin, and its manifests should grant `user` what the test wants it to read.
+pub fn start_session_as(folder: &str, files: &[(&str, String)], user: &str) -> MissionSession {
+    start(TestCluster::paused(), folder, files, Some(user))
+}
+
+fn start(
+    tc: TestCluster,
+    folder: &str,
+    files: &[(&str, String)],
+    user: Option<&str>,
+) -> MissionSession {
     let dir = tempfile::tempdir().expect("temp dir");
     let lesson = dir.path().join(folder);
     for (rel, text) in files {
@@ -77,10 +93,18 @@ pub fn start_session_on(tc: TestCluster, folder: &str, files: &[(&str, String)])
         .unwrap_or_else(|e| panic!("the mission starts: {e}"));
     tc.cluster().settle();
     let ns = mission.namespace();
+    let session_client = match user {
+        None => client.clone(),
+        Some(user) => rt.block_on(async {
+            let mut config = kube_config(tc.cluster()).await;
+            config.auth_info.impersonate = Some(user.to_owned());
+            kube::Client::try_from(config).expect("an impersonating client")
+        }),
+    };
     let clock = Arc::clone(tc.cluster().clock());
     let (tx, rx) = std::sync::mpsc::channel();
     let progress = dir.path().join("progress.json");
-    let (m, c, n) = (mission.clone(), client.clone(), ns.clone());
+    let (m, c, n) = (mission.clone(), session_client, ns.clone());
     let session = rt.spawn(async move {
         let mut recorder = StoreRecorder {
             store: JsonFileStore::new(&progress),

@@ -19,7 +19,9 @@ use kq_engine::ipc::SessionUpdate;
 use kq_engine::session::apply_yaml;
 use kq_sim::{ClusterConfig, NodeTemplate};
 use kq_tests::cluster::TestCluster;
-use kq_tests::session::{MissionSession, start_session, start_session_on, wait_for};
+use kq_tests::session::{
+    MissionSession, start_session, start_session_as, start_session_on, wait_for,
+};
 use serde_json::Value;
 
 /// A mission whose only objective is never met here, so the session keeps running.
@@ -351,6 +353,71 @@ fn an_endpoint_whose_pod_fails_its_readiness_probe_is_broken_with_the_kubelets_w
             .iter()
             .all(|e| !e.broken)
     );
+}
+
+#[test]
+fn a_kind_the_learner_cannot_read_is_left_out_and_the_session_goes_on() {
+    // The learner reads everything the session watches but Secrets.
+    let rbac = "apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: no-secrets
+rules:
+  - apiGroups: [\"\"]
+    resources: [pods, events, services, configmaps, persistentvolumeclaims, serviceaccounts, resourcequotas, limitranges]
+    verbs: [get, list, watch]
+  - apiGroups: [apps, batch]
+    resources: [\"*\"]
+    verbs: [get, list, watch]
+  - apiGroups: [discovery.k8s.io]
+    resources: [endpointslices]
+    verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: learner
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: no-secrets
+subjects:
+  - apiGroup: rbac.authorization.k8s.io
+    kind: User
+    name: learner
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+stringData:
+  password: hunter2
+---
+";
+    let env = "          envFrom:
+            - secretRef:
+                name: db
+            - configMapRef:
+                name: settings
+";
+    let manifest = format!("{rbac}{}", deployment(1, "nginx:1.27", "web", env, ""));
+    let s = start_session_as("01-rbac", &files("rbac", manifest), "learner");
+    let mut all = Vec::new();
+    let g = wait_graph(&s, &mut all, 1, "the pod and its missing ConfigMap", |g| {
+        !of_kind(g, GraphKind::Pod).is_empty()
+            && node(g, "ConfigMap/settings").is_some_and(|n| n.health == Health::Missing)
+    });
+    assert!(
+        of_kind(&g, GraphKind::Secret).is_empty(),
+        "a Secret the learner cannot read is neither shown nor called missing: {:?}",
+        g.nodes
+    );
+    assert!(
+        !all.iter()
+            .any(|u| matches!(u, SessionUpdate::Connection { state } if !matches!(state, kq_engine::ipc::ConnectionState::Connected))),
+        "the refused watch did not end or interrupt the session"
+    );
+    assert!(!s.session.is_finished());
 }
 
 /// The ReplicaSets of the graph as (revision, summary), by revision.
