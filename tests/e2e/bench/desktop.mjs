@@ -5,6 +5,8 @@
 //   desktop.cold_start_ms        launching the app until the mission map can be used
 //   desktop.dom_update_p50_ms    a change written to the cluster until the page shows it
 //   desktop.dom_update_p99_ms
+//   desktop.graph_update_p99_ms  a pod created next to a 50-pod Deployment until its graph card shows
+//   desktop.idle_cpu_pct         app + web view processes' CPU with that graph open and nothing changing
 //   desktop.idle_rss_mb          app + web view processes + embedded cluster, idle on the map (Pss)
 //   desktop.binary_mb            the app binary (KQ_APP_BINARY)
 //   desktop.deb_mb               the .deb package (KQ_DEB, full runs only)
@@ -13,9 +15,9 @@
 // not judged.
 
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
-import https from 'node:https';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { By, freshHome, openSession, startDriver, until } from '../desktop/harness.mjs';
+import { By, clusterCall as call, embeddedCluster, freshHome, openSession, startDriver, until } from '../desktop/harness.mjs';
 
 const quick = process.argv.includes('--quick');
 const log = (msg) => process.stderr.write(`desktop-bench: ${msg}\n`);
@@ -70,18 +72,23 @@ const pssKb = (pid) => {
   }
 };
 
-/// The app process and every process below it (the WebKit web and network processes).
-const appTreeRss = (binary) => {
+/// The app process and every process below it (the WebKit web and network processes): pids and
+/// names. With `home`, the app is the one running on that home's data folder (another app may
+/// still be shutting down); without, the first process of `binary`.
+const appTree = (binary, home) => {
   const procs = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
   const parent = new Map();
   let root = null;
   const real = path.resolve(binary);
+  const marker = home ? `XDG_DATA_HOME=${home.env.XDG_DATA_HOME}` : null;
   for (const pid of procs) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
       parent.set(pid, ppid);
-      if (root === null && readlinkSync(`/proc/${pid}/exe`) === real) root = pid;
+      if (root !== null || readlinkSync(`/proc/${pid}/exe`) !== real) continue;
+      if (marker && !readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(marker)) continue;
+      root = pid;
     } catch {
       // The process ended while we looked.
     }
@@ -105,67 +112,29 @@ const appTreeRss = (binary) => {
       return '?';
     }
   });
-  const each = tree.map(pssKb);
+  return { pids: tree, names };
+};
+
+const appTreeRss = (binary) => {
+  const { pids, names } = appTree(binary);
+  const each = pids.map(pssKb);
   return {
     kb: each.reduce((sum, kb) => sum + kb, 0),
     names: names.map((n, i) => `${n} ${(each[i] / 1024).toFixed(0)} MB`),
   };
 };
 
-/// Server, token and CA of the embedded cluster, from the kubeconfig the app wrote.
-const embeddedCluster = (home) => {
-  const file = path.join(home.env.XDG_DATA_HOME, 'dev.kubequest.desktop', 'kubeconfig');
-  const text = readFileSync(file, 'utf8');
-  const pick = (key) => {
-    const m = text.match(new RegExp(`${key}:\\s*"?([^"\\n]+)"?`));
-    if (!m) throw new Error(`${file} has no ${key}`);
-    return m[1].trim();
-  };
-  return {
-    server: new URL(pick('server')),
-    token: pick('token'),
-    ca: Buffer.from(pick('certificate-authority-data'), 'base64'),
-  };
+/// CPU time a process has used so far (utime + stime), in clock ticks; 0 once it is gone.
+const cpuTicks = (pid) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command: state(0) ppid(1) … utime(11) stime(12), i.e. fields 14 and 15 of stat(5).
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
 };
-
-/// One authenticated request to the embedded cluster; resolves with the parsed JSON body.
-const call = (cluster, method, apiPath, body) =>
-  new Promise((resolve, reject) => {
-    const data = body === undefined ? '' : JSON.stringify(body);
-    const req = https.request(
-      {
-        host: cluster.server.hostname,
-        port: cluster.server.port,
-        path: apiPath,
-        method,
-        ca: cluster.ca,
-        headers: {
-          authorization: `Bearer ${cluster.token}`,
-          accept: 'application/json',
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(data),
-        },
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          if (res.statusCode >= 300) {
-            reject(new Error(`${method} ${apiPath}: ${res.statusCode} ${text.slice(0, 200)}`));
-            return;
-          }
-          try {
-            resolve(text ? JSON.parse(text) : null);
-          } catch (e) {
-            reject(new Error(`${method} ${apiPath}: ${e.message}`));
-          }
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
 
 /// Start the first mission, then time cluster writes until the events table shows them.
 const domUpdates = async (app, home, rounds) => {
@@ -229,6 +198,173 @@ const domUpdates = async (app, home, rounds) => {
   return latencies;
 };
 
+/// The graph figures: the Deployment mission of the desktop tests' own lessons folder, its
+/// Deployment scaled to GRAPH_PODS pods, in a fresh app.
+const GRAPH_PODS = 50;
+const GRAPH_MISSION = 'deployment-selector';
+const GRAPH_NS = `kq-${GRAPH_MISSION}`;
+
+/// How many pod cards the graph shows, and how many of them are healthy.
+const podCards = (session) =>
+  session.executeScript(() => {
+    const pods = [...document.querySelectorAll('[data-testid="graph-node"][data-kind="pod"]')];
+    return { all: pods.length, ok: pods.filter((p) => p.getAttribute('data-health') === 'ok').length };
+  });
+
+const graphFigures = async (binary, rounds, idleSeconds) => {
+  const home = freshHome();
+  home.env.KUBEQUEST_LESSONS = path.join(import.meta.dirname, '..', 'desktop', 'lessons-graph');
+  const app = await openSession(await startDriver(home));
+  const { session } = app;
+  try {
+    await session.wait(until.elementLocated(By.css(`[data-testid="mission-card"][data-mission-id="${GRAPH_MISSION}"]`)), 30_000);
+    await session.findElement(By.css(`[data-testid="mission-card"][data-mission-id="${GRAPH_MISSION}"]`)).click();
+    const start = By.css(`[data-testid="start-mission"][data-mission-id="${GRAPH_MISSION}"]`);
+    await session.wait(until.elementLocated(start), 30_000);
+    await session.findElement(start).click();
+    const view = await session.wait(until.elementLocated(By.css('[data-testid="workload-view"]')), 60_000);
+    if ((await view.getAttribute('data-view')) !== 'graph') {
+      await session.findElement(By.css('[data-testid="view-graph"]')).click();
+    }
+    await session.wait(until.elementLocated(By.css('[data-testid="workload-graph"]')), 30_000);
+
+    // The Service fixed (so it routes to every pod) and the Deployment scaled up.
+    const cluster = embeddedCluster(home);
+    const merge = 'application/merge-patch+json';
+    await call(cluster, 'PATCH', `/api/v1/namespaces/${GRAPH_NS}/services/web`, { spec: { selector: { app: 'web' } } }, merge);
+    await call(cluster, 'PATCH', `/apis/apps/v1/namespaces/${GRAPH_NS}/deployments/web`, { spec: { replicas: GRAPH_PODS } }, merge);
+    const t0 = performance.now();
+    let cards = { all: 0, ok: 0 };
+    await session
+      .wait(async () => {
+        cards = await podCards(session);
+        return cards.all === GRAPH_PODS && cards.ok === GRAPH_PODS;
+      }, 300_000)
+      .catch(() => {
+        throw new Error(`the graph never showed ${GRAPH_PODS} Ready pods (last: ${cards.all} pod cards, ${cards.ok} ok)`);
+      });
+    log(`graph: ${GRAPH_PODS} Ready pod cards after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+    // One bare pod created per round, timed until its card is in the graph's DOM, then deleted
+    // (untimed) so the graph is back to GRAPH_PODS pods for the next round.
+    const latencies = [];
+    for (let i = 0; i < rounds; i++) {
+      const name = `bench-${process.pid}-${i}`;
+      const id = `Pod/${name}`;
+      await session.executeScript((nodeId) => {
+        const sel = `[data-testid="graph-node"][data-node-id="${CSS.escape(nodeId)}"]`;
+        window.__kqGraphBench = new Promise((resolve) => {
+          if (document.querySelector(sel)) return resolve(Date.now());
+          const mo = new MutationObserver(() => {
+            if (document.querySelector(sel)) {
+              mo.disconnect();
+              resolve(Date.now());
+            }
+          });
+          mo.observe(document.body, { subtree: true, childList: true });
+        });
+      }, id);
+      const sent = Date.now();
+      await call(cluster, 'POST', `/api/v1/namespaces/${GRAPH_NS}/pods`, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, labels: { role: 'kq-bench' } },
+        spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] },
+      });
+      const shown = await session.executeAsyncScript((done) => {
+        window.__kqGraphBench.then(done);
+      });
+      latencies.push(shown - sent);
+      await call(cluster, 'DELETE', `/api/v1/namespaces/${GRAPH_NS}/pods/${name}?gracePeriodSeconds=0`);
+      await session.wait(
+        async () => (await session.findElements(By.css(`[data-node-id="${id}"]`))).length === 0,
+        60_000,
+        `the deleted pod ${name} should leave the graph`,
+      );
+    }
+    const slowest = [...latencies].sort((a, b) => b - a).slice(0, 3).join(', ');
+    figure(
+      'desktop.graph_update_p99_ms',
+      percentile(latencies, 99),
+      'ms',
+      50,
+      '<=',
+      `${rounds} bare pods POSTed to the embedded cluster next to a ${GRAPH_PODS}-pod Deployment on the graph, each awaited: API watch → engine graph → IPC channel → the new card in the graph's DOM (wall-clock ms in both processes); median ${median(latencies)} ms, slowest ${slowest} ms`,
+    );
+
+    // Idle: the graph open on the GRAPH_PODS Ready pods, nothing written to the cluster.
+    // It starts once the page has been quiet (no DOM mutation) for 2 s, at most 25 s from now (under the WebDriver script timeout).
+    const quietSince = await session.executeAsyncScript((done) => {
+      const t0 = Date.now();
+      let last = Date.now();
+      const mo = new MutationObserver(() => {
+        last = Date.now();
+      });
+      mo.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+      const check = setInterval(() => {
+        if (Date.now() - last >= 2000 || Date.now() - t0 > 25_000) {
+          clearInterval(check);
+          mo.disconnect();
+          done(Date.now() - t0);
+        }
+      }, 250);
+    });
+    log(`graph: page quiet after ${quietSince} ms`);
+    const before = await podCards(session);
+    // What the page does meanwhile, so a busy web view can be told apart: DOM mutations counted
+    // by an observer, and the CSS animations running at the end.
+    await session.executeScript(() => {
+      window.__kqIdleMutations = 0;
+      window.__kqIdleWhere = {};
+      window.__kqIdleBursts = [];
+      const t0 = Date.now();
+      window.__kqIdleObserver?.disconnect();
+      window.__kqIdleObserver = new MutationObserver((records) => {
+        window.__kqIdleMutations += records.length;
+        window.__kqIdleBursts.push(`${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        for (const r of records) {
+          const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+          const where = el?.closest('[data-testid]')?.getAttribute('data-testid') ?? el?.tagName?.toLowerCase() ?? '?';
+          window.__kqIdleWhere[where] = (window.__kqIdleWhere[where] ?? 0) + 1;
+        }
+      });
+      window.__kqIdleObserver.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    });
+    const { pids, names } = appTree(binary, home);
+    const hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    const start0 = pids.map(cpuTicks);
+    const w0 = performance.now();
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    const end = pids.map(cpuTicks);
+    const wallS = (performance.now() - w0) / 1000;
+    const after = await podCards(session);
+    const page = await session.executeScript(() => {
+      window.__kqIdleObserver?.disconnect();
+      const where = Object.entries(window.__kqIdleWhere)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 4)
+        .map(([k, n]) => `${k} ${n}`);
+      return {
+        mutations: window.__kqIdleMutations,
+        where: where.length ? ` (most under ${where.join(', ')}; batches at ${[...new Set(window.__kqIdleBursts)].slice(0, 6).join(', ')})` : '',
+        animations: document.getAnimations().filter((a) => a.playState === 'running').length,
+      };
+    });
+    const used = end.map((t, i) => Math.max(0, t - start0[i]) / hz);
+    const cpuS = used.reduce((a, b) => a + b, 0);
+    figure(
+      'desktop.idle_cpu_pct',
+      (100 * cpuS) / wallS,
+      '%',
+      2,
+      '<=',
+      `${cpuS.toFixed(2)} s of CPU (utime+stime, ${names.map((n, i) => `${n} ${used[i].toFixed(2)} s`).join(' + ')}) over ${wallS.toFixed(1)} s of wall time, as % of one core; the graph open on ${before.all} pod cards (${after.all} at the end), nothing written to the cluster (the page saw ${page.mutations} DOM mutation records meanwhile${page.where} and ${page.animations} running CSS animations at the end); the embedded cluster runs inside the app process`,
+    );
+  } finally {
+    await app.quit();
+  }
+};
+
 const main = async () => {
   const binary = process.env.KQ_APP_BINARY;
   if (!binary) throw new Error('KQ_APP_BINARY is not set: run through cargo xtask');
@@ -273,6 +409,8 @@ const main = async () => {
   } finally {
     await kept.app.quit();
   }
+
+  await graphFigures(binary, quick ? 5 : 60, quick ? 5 : 20);
 
   figure(
     'desktop.binary_mb',
