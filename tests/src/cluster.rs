@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use kq_sim::{Cluster, ClusterConfig, RunningCluster};
+use kq_sim::{Cluster, ClusterConfig, NodeTemplate, RunningCluster};
 
 use crate::check::Step;
 
@@ -367,6 +367,39 @@ pub fn wait_with_limit(mut child: Child, limit: Duration) -> Output {
         stdout: t1.join().unwrap_or_default(),
         stderr: t2.join().unwrap_or_default(),
     }
+}
+
+/// Three nodes as kind or kubeadm make them: a `control-plane` node with its role label and
+/// `NoSchedule` taint, and two workers labelled `disk=hdd` and `disk=ssd` (for nodeSelector
+/// cases).
+pub fn three_kind_nodes() -> Vec<NodeTemplate> {
+    let node = |name: &str, ip: &str, cidr: &str, disk: Option<&str>| {
+        let mut n = NodeTemplate {
+            name: name.into(),
+            internal_ip: ip.into(),
+            pod_cidr: cidr.into(),
+            ..NodeTemplate::default()
+        };
+        if let Some(d) = disk {
+            n.labels.insert("disk".into(), d.into());
+        }
+        n
+    };
+    let mut cp = node("control-plane", "192.168.49.2", "10.244.0.0/24", None);
+    cp.taints = vec![k8s_openapi::api::core::v1::Taint {
+        key: "node-role.kubernetes.io/control-plane".into(),
+        effect: "NoSchedule".into(),
+        ..Default::default()
+    }];
+    cp.labels.insert(
+        "node-role.kubernetes.io/control-plane".into(),
+        String::new(),
+    );
+    vec![
+        cp,
+        node("worker-1", "192.168.49.3", "10.244.1.0/24", Some("hdd")),
+        node("worker-2", "192.168.49.4", "10.244.2.0/24", Some("ssd")),
+    ]
 }
 
 #[cfg(test)]

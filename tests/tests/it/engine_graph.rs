@@ -13,11 +13,10 @@
 use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
 
-use k8s_openapi::api::core::v1::Taint;
 use kq_engine::graph::{GraphEdge, GraphKind, GraphNode, Health, Relation, WorkloadGraph};
 use kq_engine::ipc::SessionUpdate;
 use kq_engine::session::apply_yaml;
-use kq_sim::{ClusterConfig, NodeTemplate};
+use kq_sim::ClusterConfig;
 use kq_tests::cluster::TestCluster;
 use kq_tests::session::{
     MissionSession, start_session, start_session_as, start_session_on, wait_for,
@@ -668,32 +667,9 @@ fn record_selector_mismatch() {
 
 /// A control-plane node (tainted) and two workers, as `workloads_sets` starts them.
 fn three_nodes() -> TestCluster {
-    let node = |name: &str, ip: &str, cidr: &str, taints: Vec<Taint>| NodeTemplate {
-        name: name.into(),
-        internal_ip: ip.into(),
-        pod_cidr: cidr.into(),
-        taints,
-        ..NodeTemplate::default()
-    };
-    let mut cp = node(
-        "control-plane",
-        "192.168.49.2",
-        "10.244.0.0/24",
-        vec![Taint {
-            key: "node-role.kubernetes.io/control-plane".into(),
-            effect: "NoSchedule".into(),
-            ..Default::default()
-        }],
-    );
-    cp.labels
-        .insert("node-role.kubernetes.io/control-plane".into(), "".into());
     TestCluster::start_with(ClusterConfig {
         speed: 0.0,
-        nodes: vec![
-            cp,
-            node("worker-1", "192.168.49.3", "10.244.1.0/24", vec![]),
-            node("worker-2", "192.168.49.4", "10.244.2.0/24", vec![]),
-        ],
+        nodes: kq_tests::cluster::three_kind_nodes(),
         ..ClusterConfig::default()
     })
 }

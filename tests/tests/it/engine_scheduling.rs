@@ -3,37 +3,19 @@
 //! Pod objects read through a kube client as the app reads them, and the table's per-node
 //! verdicts checked against the FailedScheduling event the scheduler emitted.
 
-use k8s_openapi::api::core::v1::{Event, Pod, Taint};
+use k8s_openapi::api::core::v1::{Event, Pod};
 use kq_engine::graph::scheduling::{UNKNOWN_FILTER, read_nodes_and_pods, scheduling_view};
 use kq_engine::graph::{SchedulingSource, SchedulingView};
-use kq_sim::{ClusterConfig, NodeTemplate};
+use kq_sim::ClusterConfig;
 use kq_tests::cluster::{TestCluster, kube_client, kube_config};
 use kube::Api;
 use kube::api::ListParams;
 use serde_json::{Value, json};
 
 fn three_nodes() -> TestCluster {
-    let node = |name: &str, ip: &str, cidr: &str| NodeTemplate {
-        name: name.into(),
-        internal_ip: ip.into(),
-        pod_cidr: cidr.into(),
-        ..NodeTemplate::default()
-    };
-    let mut cp = node("control-plane", "192.168.49.2", "10.244.0.0/24");
-    cp.taints = vec![Taint {
-        key: "node-role.kubernetes.io/control-plane".into(),
-        effect: "NoSchedule".into(),
-        ..Default::default()
-    }];
-    cp.labels
-        .insert("node-role.kubernetes.io/control-plane".into(), "".into());
-    let mut w1 = node("worker-1", "192.168.49.3", "10.244.1.0/24");
-    w1.labels.insert("disk".into(), "hdd".into());
-    let mut w2 = node("worker-2", "192.168.49.4", "10.244.2.0/24");
-    w2.labels.insert("disk".into(), "ssd".into());
     TestCluster::start_with(ClusterConfig {
         speed: 0.0,
-        nodes: vec![cp, w1, w2],
+        nodes: kq_tests::cluster::three_kind_nodes(),
         kube_system: false,
         ..ClusterConfig::default()
     })

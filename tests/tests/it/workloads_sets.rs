@@ -492,34 +492,9 @@ fn parallel_statefulset_creates_all_at_once_and_a_partition_holds_lower_ordinals
 }
 
 fn three_nodes() -> TestCluster {
-    let node = |name: &str, ip: &str, cidr: &str, taints: Vec<Taint>| NodeTemplate {
-        name: name.into(),
-        internal_ip: ip.into(),
-        pod_cidr: cidr.into(),
-        taints,
-        ..NodeTemplate::default()
-    };
-    let mut cp = node(
-        "control-plane",
-        "192.168.49.2",
-        "10.244.0.0/24",
-        vec![Taint {
-            key: "node-role.kubernetes.io/control-plane".into(),
-            effect: "NoSchedule".into(),
-            ..Default::default()
-        }],
-    );
-    cp.labels
-        .insert("node-role.kubernetes.io/control-plane".into(), "".into());
-    let mut w2 = node("worker-2", "192.168.49.4", "10.244.2.0/24", vec![]);
-    w2.labels.insert("disk".into(), "ssd".into());
     TestCluster::start_with(ClusterConfig {
         speed: 0.0,
-        nodes: vec![
-            cp,
-            node("worker-1", "192.168.49.3", "10.244.1.0/24", vec![]),
-            w2,
-        ],
+        nodes: kq_tests::cluster::three_kind_nodes(),
         // A golden sequence on a paused clock: only this test's pods draw on the cluster's
         // jitter, so kube-system's start does not shift the moments the texts are read at.
         kube_system: false,

@@ -262,24 +262,8 @@ impl<'a> Builder<'a> {
 
     /// The events about one object, oldest first.
     fn events_about(&self, kind: &str, meta: &ObjectMeta) -> Vec<PodEvent> {
-        let name = name_of(meta);
         let uid = meta.uid.as_deref().unwrap_or_default();
-        let mut out: Vec<PodEvent> = self
-            .src
-            .events
-            .iter()
-            .filter(|e| {
-                let o = &e.involved_object;
-                o.kind.as_deref() == Some(kind)
-                    && o.name.as_deref() == Some(name)
-                    && o.uid
-                        .as_deref()
-                        .is_none_or(|u| u.is_empty() || uid.is_empty() || u == uid)
-            })
-            .map(PodEvent::from_event)
-            .collect();
-        out.sort_by_key(|e| (e.last_seen, e.first_seen));
-        out
+        crate::pipeline::workload::events_about(self.src.events, kind, name_of(meta), uid)
     }
 
     /// A refused pod creation still in force for this object: its latest `FailedCreate` is

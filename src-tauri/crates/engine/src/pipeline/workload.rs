@@ -541,7 +541,7 @@ impl WorkloadView {
 }
 
 /// The events about one workload object, flattened, oldest first.
-fn events_about(events: &[Event], kind: &str, name: &str, uid: &str) -> Vec<PodEvent> {
+pub(crate) fn events_about(events: &[Event], kind: &str, name: &str, uid: &str) -> Vec<PodEvent> {
     let mut out: Vec<PodEvent> = events
         .iter()
         .filter(|e| {
