@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "reapply_manifest",
     "reveal_hint",
     "run_in_container",
+    "object_yaml",
     "export_progress",
     "import_progress",
     "set_learner_name",

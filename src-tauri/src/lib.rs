@@ -116,6 +116,7 @@ pub fn run() {
             missions::reapply_manifest,
             missions::reveal_hint,
             missions::run_in_container,
+            missions::object_yaml,
             progress::get_progress,
             progress::export_progress,
             progress::import_progress,

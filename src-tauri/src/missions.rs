@@ -425,3 +425,26 @@ pub async fn run_in_container(
         )),
     })
 }
+
+/// A graph node's object as `kubectl get -o yaml` prints it (without `managedFields`; a
+/// Secret's values hidden by the engine), read through the mission's client in the mission's
+/// namespace: the window names only the kind and the name.
+#[tauri::command]
+pub async fn object_yaml(
+    app: tauri::AppHandle,
+    id: String,
+    kind: kq_engine::graph::GraphKind,
+    name: String,
+) -> Result<String, UiError> {
+    use kq_engine::graph::YamlError;
+    let namespace = namespace_of(&app, &id).await?;
+    let target = target(&app).await?;
+    kq_engine::graph::object_yaml(&target.client, &namespace, kind, &name)
+        .await
+        .map_err(|e| match e {
+            YamlError::Cluster(c) => error::from_connect(&c),
+            // The server's own words (`deployments.apps "web" not found`).
+            YamlError::Refused { message } => error::cluster(message),
+            YamlError::Render(_) => error::internal(e.to_string()),
+        })
+}

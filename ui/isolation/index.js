@@ -37,6 +37,25 @@
   // An exec's argv: a first word, and a bounded line (the panel's input is one line).
   const argv = (v) =>
     Array.isArray(v) && v.length > 0 && v.length <= 256 && v.every((w) => typeof w === 'string' && w.length <= 16384) && v[0].length > 0;
+  // A graph node's kind (the engine's GraphKind, kebab-case).
+  const GRAPH_KINDS = Object.freeze([
+    'service',
+    'endpoint-slice',
+    'deployment',
+    'stateful-set',
+    'daemon-set',
+    'cron-job',
+    'job',
+    'replica-set',
+    'pod',
+    'config-map',
+    'secret',
+    'persistent-volume-claim',
+    'service-account',
+    'resource-quota',
+    'limit-range',
+  ]);
+  const graphKind = (v) => typeof v === 'string' && GRAPH_KINDS.includes(v);
   const editorAction = (p) => onlyKeys(p, ['id', 'file', 'yaml']) && missionId(p.id) && fileName(p.file) && typeof p.yaml === 'string' && p.yaml.length <= MAX_YAML;
 
   /** Each allowed command and the check its arguments must pass. */
@@ -65,6 +84,8 @@
       podName(p.pod) &&
       (p.container === null || containerName(p.container)) &&
       argv(p.argv),
+    // Any object's name is a DNS subdomain at most, as a pod's is.
+    object_yaml: (p) => onlyKeys(p, ['id', 'kind', 'name']) && missionId(p.id) && graphKind(p.kind) && podName(p.name),
     open_link: (p) => onlyKeys(p, ['url']) && text(p.url, 2048) && /^https?:\/\//i.test(p.url),
     // Tauri's own: fetches a channel's queued messages (mission updates).
     'plugin:__TAURI_CHANNEL__|fetch': noArgs,

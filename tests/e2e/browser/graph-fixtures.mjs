@@ -45,6 +45,7 @@ export const gnode = (kind, name, health = 'ok', over = {}) => ({
   rail: [],
   evidence: [],
   commands: [{ label: 'its events and conditions', command: `kubectl describe ${kind.replaceAll('-', '')} ${name} -n ${NS}` }],
+  conditions: [],
   ...over,
 });
 
@@ -118,6 +119,10 @@ function handStuckRollout() {
     evidence: [
       'status.conditions[Progressing].reason = ProgressDeadlineExceeded',
       'ReplicaSet "web-7f9c" has timed out progressing.',
+    ],
+    conditions: [
+      { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' },
+      { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "web-7f9c" has timed out progressing.' },
     ],
   });
   const rs1 = gnode('replica-set', 'web-6d4b', 'ok', { summary: '3/3 ready', revision: 1 });

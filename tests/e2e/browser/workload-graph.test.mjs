@@ -2,7 +2,8 @@
 // engine: a rollout (two ReplicaSets, the old pods drain, nothing else moves), a stuck rollout
 // (the Deployment broken with ProgressDeadlineExceeded), a selector mismatch (the broken
 // Selects edge says why; the Service is where to start), a Pending pod on three nodes (its
-// details hold the scheduler's node-by-node table), keyboard navigation, the Graph / Pods
+// details hold the scheduler's node-by-node table), a node's conditions and its YAML on demand,
+// keyboard navigation, the Graph / Pods
 // toggle, reduced motion and an idle screen that does not animate.
 //
 // The updates come from graph-fixtures.mjs `scenarioUpdates`: the engine's recordings when
@@ -16,8 +17,8 @@ import { gedge, gnode, graphUpdate, graphsOf, scenarioUpdates } from './graph-fi
 
 const suite = sharedBrowser();
 
-async function openMission(options = {}) {
-  const app = await suite.open(scenario(missionAnswers()), { ...options, beforeLoad: (page) => page.clock.install({ time: T0 + 25_000 }) });
+async function openMission(options = {}, answers = {}) {
+  const app = await suite.open(scenario(missionAnswers(answers)), { ...options, beforeLoad: (page) => page.clock.install({ time: T0 + 25_000 }) });
   const { page } = app;
   await page.locator('[data-mission-id="image-pull-backoff"][data-testid="mission-card"]').click();
   await page.getByTestId('start-mission').click();
@@ -412,6 +413,75 @@ test('idle with motion allowed: nothing on the graph keeps animating', async () 
       document.getAnimations().filter((a) => a.playState === 'running' && a.effect?.getTiming().iterations === Infinity).length,
     );
     assert.equal(stillInfinite, 0, 'no endless animation in the details either');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('a node’s details: its conditions as a table, and its YAML read on demand with the kubectl command', async () => {
+  const yaml = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 4\nstatus:\n  replicas: 4\n';
+  const app = await openMission(
+    {},
+    {
+      object_yaml: [{ ok: yaml, delayMs: 400 }, { err: { kind: 'cluster', message: 'pods "gone" not found' } }],
+    },
+  );
+  const { page } = app;
+  try {
+    const updates = scenarioUpdates('stuck-rollout');
+    for (const u of updates) await app.push(u);
+    const graph = graphsOf(updates).at(-1);
+    const dep = graph.nodes.find((n) => n.kind === 'deployment');
+    const stuck = dep.conditions.find((c) => c.reason === 'ProgressDeadlineExceeded');
+    assert.ok(stuck, 'the stuck Deployment carries its Progressing condition');
+
+    await page.locator(nodeSel(dep.id)).click();
+    const details = page.getByTestId('node-details');
+    await details.waitFor();
+    assert.equal(await details.getByTestId('details-condition').count(), dep.conditions.length);
+    const row = details.locator(`[data-testid="details-condition"][data-type="${stuck.type}"]`);
+    assert.equal(await row.getAttribute('data-bad'), 'true');
+    const cells = await row.locator('td').allInnerTexts();
+    assert.deepEqual(cells.slice(0, 3), ['Progressing', 'False', 'ProgressDeadlineExceeded']);
+    assert.equal(cells[3], stuck.message);
+
+    // The YAML waits for the learner; its command is there already.
+    const section = details.getByTestId('details-yaml-section');
+    assert.equal(await section.getAttribute('data-state'), 'idle');
+    assert.equal(await details.getByTestId('details-yaml-command').innerText(), `kubectl get deployment ${dep.name} -n ${graph.namespace} -o yaml`);
+    assert.equal(await details.getByTestId('details-yaml').count(), 0);
+    await details.getByTestId('details-yaml-show').click();
+    await page.locator('[data-testid="details-yaml-section"][data-state="loading"]').waitFor();
+    assert.equal(await details.getByTestId('details-yaml-show').isDisabled(), true, 'one read at a time');
+    const pre = details.getByTestId('details-yaml');
+    await pre.waitFor();
+    assert.equal(await pre.textContent(), yaml);
+    assert.equal(await pre.evaluate((el) => el.tagName), 'PRE');
+    assert.match(await pre.evaluate((el) => getComputedStyle(el).fontFamily), /mono/i);
+    assert.equal(await details.getByTestId('copy-yaml').count(), 1);
+    assert.equal(await details.getByTestId('details-yaml-show').count(), 0);
+    assert.deepEqual(await app.argsOf('object_yaml'), [{ id: 'image-pull-backoff', kind: 'deployment', name: dep.name }]);
+    await screenshot(page, 'graph-09-details-yaml');
+
+    // A pod whose YAML cannot be read says why, and may try again.
+    const pod = graph.nodes.find((n) => n.kind === 'pod' && n.health !== 'missing');
+    await page.locator(nodeSel(pod.id)).click();
+    await page.locator(`[data-testid="node-details"][data-node-id="${pod.id}"]`).waitFor();
+    assert.equal(await section.getAttribute('data-state'), 'idle', 'another node starts without YAML');
+    await details.getByTestId('details-yaml-show').click();
+    await details.getByTestId('details-yaml-error').waitFor();
+    assert.match(await details.getByTestId('details-yaml-error').innerText(), /pods "gone" not found/);
+    assert.equal(await details.getByTestId('details-yaml-show').innerText(), 'Try again');
+
+    // A missing object has nothing to read.
+    const missing = gnode('config-map', 'settings', 'missing', { uid: null, evidence: ['configmap "settings" not found'] });
+    await app.push(graphUpdate([...graph.nodes, missing], [...graph.edges, gedge(pod, missing, 'mounts', true, 'configmap "settings" not found')], graph.focus));
+    await page.locator(nodeSel(missing.id)).click();
+    await page.locator(`[data-testid="node-details"][data-node-id="${missing.id}"]`).waitFor();
+    assert.equal(await details.getByTestId('details-yaml-section').count(), 0);
+    assert.equal(await details.getByTestId('details-yaml-show').count(), 0);
+    assert.equal(await details.getByTestId('details-conditions').count(), 0);
     await app.assertClean();
   } finally {
     await app.close();

@@ -697,3 +697,61 @@ fn record_graph_fixtures() {
     record_selector_mismatch();
     record_pending_pod();
 }
+
+#[test]
+fn a_nodes_yaml_reads_like_kubectl_get_without_managed_fields_or_secret_values() {
+    let secret = "apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+stringData:
+  password: hunter2
+---
+";
+    let env = "          envFrom:
+            - secretRef:
+                name: db
+";
+    let manifest = format!("{secret}{}", deployment(1, "nginx:1.27", "web", env, ""));
+    let s = start_session("01-yaml", &files("yaml", manifest));
+    let mut all = Vec::new();
+    let g = wait_graph(&s, &mut all, 1, "the Deployment and its Secret", |g| {
+        node(g, "Deployment/web").is_some() && node(g, "Secret/db").is_some()
+    });
+    assert!(
+        node(&g, "Deployment/web").is_some_and(|d| !d.conditions.is_empty()),
+        "the Deployment's conditions are on its node: {:?}",
+        node(&g, "Deployment/web")
+    );
+    let yaml_of = |kind, name| {
+        s.rt.block_on(kq_engine::graph::object_yaml(&s.client, &s.ns, kind, name))
+    };
+
+    let deployment = yaml_of(GraphKind::Deployment, "web").expect("the Deployment's YAML");
+    assert!(
+        deployment.starts_with("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n"),
+        "{deployment}"
+    );
+    assert!(deployment.contains("  name: web\n"), "{deployment}");
+    assert!(deployment.contains("image: nginx:1.27"), "{deployment}");
+    assert!(deployment.contains("\nstatus:\n"), "{deployment}");
+    assert!(!deployment.contains("managedFields"), "{deployment}");
+
+    let secret = yaml_of(GraphKind::Secret, "db").expect("the Secret's YAML");
+    assert!(secret.contains("kind: Secret"), "{secret}");
+    assert!(
+        secret.contains("password: "),
+        "the key name stays: {secret}"
+    );
+    // `hunter2` in base64, and as written.
+    for value in ["aHVudGVyMg==", "hunter2"] {
+        assert!(!secret.contains(value), "{value} shows in {secret}");
+    }
+    assert!(!secret.contains("managedFields"), "{secret}");
+
+    let gone = yaml_of(GraphKind::ConfigMap, "settings").expect_err("no such ConfigMap");
+    assert!(
+        matches!(&gone, kq_engine::graph::YamlError::Refused { message } if message.contains("not found")),
+        "{gone:?}"
+    );
+}

@@ -8,6 +8,7 @@ import type { WorkloadGraph } from './bindings/WorkloadGraph';
 import {
   CARD_H,
   PITCH_X,
+  conditionIsBad,
   describeGraph,
   eventsFor,
   evidenceValue,
@@ -16,6 +17,7 @@ import {
   layoutGraph,
   shortName,
   spareRows,
+  yamlCommand,
   moveFocus,
   navOrder,
   nodeLabel,
@@ -45,6 +47,7 @@ function node(kind: GraphKind, name: string, health: Health = 'ok', over: Partia
     rail: [],
     evidence: [],
     commands: [],
+    conditions: [],
     ...over,
   };
 }
@@ -419,5 +422,21 @@ describe('helpers', () => {
     ];
     expect(eventsFor(events, node('replica-set', 'web-1')).map((e) => e.object)).toEqual(['replicaset/web-1']);
     expect(eventsFor(events, node('deployment', 'web')).map((e) => e.object)).toEqual(['deployment/web']);
+  });
+});
+
+describe('details: conditions and YAML', () => {
+  it('names the object as kubectl does in the YAML command', () => {
+    expect(yamlCommand(node('deployment', 'web'), 'kq-web')).toBe('kubectl get deployment web -n kq-web -o yaml');
+    expect(yamlCommand(node('persistent-volume-claim', 'data'), 'kq-db')).toBe('kubectl get persistentvolumeclaim data -n kq-db -o yaml');
+    expect(yamlCommand(node('replica-set', 'web-7d9c'), 'kq-web')).toBe('kubectl get replicaset web-7d9c -n kq-web -o yaml');
+  });
+
+  it('calls False bad for the usual conditions and True bad for the failure ones', () => {
+    expect(conditionIsBad({ type: 'Progressing', status: 'False' })).toBe(true);
+    expect(conditionIsBad({ type: 'Available', status: 'True' })).toBe(false);
+    expect(conditionIsBad({ type: 'ReplicaFailure', status: 'True' })).toBe(true);
+    expect(conditionIsBad({ type: 'Failed', status: 'False' })).toBe(false);
+    expect(conditionIsBad({ type: 'Ready', status: 'Unknown' })).toBe(false);
   });
 });

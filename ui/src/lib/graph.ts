@@ -12,6 +12,7 @@
 
 import dagre from '@dagrejs/dagre';
 import type { EventRow } from './bindings/EventRow';
+import type { GraphCondition } from './bindings/GraphCondition';
 import type { GraphEdge } from './bindings/GraphEdge';
 import type { GraphKind } from './bindings/GraphKind';
 import type { GraphNode } from './bindings/GraphNode';
@@ -619,3 +620,14 @@ export const eventsFor = (events: readonly EventRow[], node: Pick<GraphNode, 'ki
   const object = `${resourceName(node.kind)}/${node.name}`.toLowerCase();
   return events.filter((e) => e.object.toLowerCase() === object);
 };
+
+/** The command that prints what the details' YAML section shows: `kubectl get deployment web -n kq-web -o yaml`. */
+export const yamlCommand = (node: Pick<GraphNode, 'kind' | 'name'>, namespace: string): string =>
+  `kubectl get ${resourceName(node.kind)} ${node.name} -n ${namespace} -o yaml`;
+
+/** Condition types whose `True` is the trouble (`ReplicaFailure`, a Job's `Failed`); for the others, `False` is. */
+const NEGATIVE_CONDITIONS = new Set(['ReplicaFailure', 'Failed', 'FailureTarget', 'DisruptionTarget', 'Resizing', 'FileSystemResizePending']);
+
+/** Whether a condition says something is wrong (`Progressing False`, `ReplicaFailure True`); `Unknown` is not. */
+export const conditionIsBad = (c: Pick<GraphCondition, 'type' | 'status'>): boolean =>
+  NEGATIVE_CONDITIONS.has(c.type) ? c.status === 'True' : c.status === 'False';

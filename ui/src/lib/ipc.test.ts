@@ -109,4 +109,15 @@ describe('mission commands', () => {
     invoke.mockRejectedValue({ kind: 'cluster', message: 'pods "web" not found' });
     await expect(runInContainer('m', 'web', null, ['env'])).rejects.toEqual({ kind: 'cluster', message: 'pods "web" not found' });
   });
+
+  it('objectYaml asks for one object of the mission and checks it got text', async () => {
+    const { objectYaml } = await import('./ipc');
+    invoke.mockResolvedValue('apiVersion: apps/v1\nkind: Deployment\n');
+    await expect(objectYaml('m', 'deployment', 'web')).resolves.toBe('apiVersion: apps/v1\nkind: Deployment\n');
+    expect(invoke).toHaveBeenLastCalledWith('object_yaml', { id: 'm', kind: 'deployment', name: 'web' });
+    invoke.mockResolvedValue({ yaml: 1 });
+    await expect(objectYaml('m', 'pod', 'web-1')).rejects.toMatchObject({ kind: 'internal' });
+    invoke.mockRejectedValue({ kind: 'cluster', message: 'deployments.apps "web" not found' });
+    await expect(objectYaml('m', 'deployment', 'web')).rejects.toEqual({ kind: 'cluster', message: 'deployments.apps "web" not found' });
+  });
 });

@@ -7,6 +7,7 @@ import type { ActionResult } from './bindings/ActionResult';
 import type { AppInfo } from './bindings/AppInfo';
 import type { ContainerOutput } from './bindings/ContainerOutput';
 import type { ContextInfo } from './bindings/ContextInfo';
+import type { GraphKind } from './bindings/GraphKind';
 import type { HintReveal } from './bindings/HintReveal';
 import type { MissionList } from './bindings/MissionList';
 import type { MissionSession } from './bindings/MissionSession';
@@ -237,4 +238,15 @@ export async function runInContainer(
     throw shapeError('The command’s output');
   }
   return output;
+}
+
+/**
+ * A graph node's object as `kubectl get <kind> <name> -o yaml` prints it, read now through the
+ * mission's client in the mission's namespace (without `managedFields`; a Secret's values are
+ * hidden by the engine).
+ */
+export async function objectYaml(id: string, kind: GraphKind, name: string): Promise<string> {
+  const yaml = await call<string>('object_yaml', { id, kind, name });
+  if (typeof yaml !== 'string') throw shapeError('The object’s YAML');
+  return yaml;
 }

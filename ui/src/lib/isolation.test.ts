@@ -52,6 +52,8 @@ describe('isolation hook', () => {
       ['open_link', { url: 'https://kubernetes.io/docs/' }],
       ['run_in_container', { id: 'crash-loop-backoff', pod: 'web-7d9f', container: null, argv: ['ls', '/etc/config'] }],
       ['run_in_container', { id: 'crash-loop-backoff', pod: 'web', container: 'sidecar', argv: ['sh', '-c', 'env | sort'] }],
+      ['object_yaml', { id: 'crash-loop-backoff', kind: 'deployment', name: 'web' }],
+      ['object_yaml', { id: 'crash-loop-backoff', kind: 'persistent-volume-claim', name: 'data.v1' }],
       ['plugin:__TAURI_CHANNEL__|fetch', null],
     ];
     for (const [cmd, payload] of ok) {
@@ -86,6 +88,9 @@ describe('isolation hook', () => {
       ['run_in_container', { id: 'crash-loop-backoff', pod: '../web', container: null, argv: ['ls'] }],
       ['run_in_container', { id: 'crash-loop-backoff', pod: 'web', container: null, argv: ['ls'], namespace: 'kube-system' }],
       ['run_in_container', { id: 'crash-loop-backoff', pod: 'web', container: 'Bad Name', argv: ['ls'] }],
+      ['object_yaml', { id: 'crash-loop-backoff', kind: 'node', name: 'worker-1' }],
+      ['object_yaml', { id: 'crash-loop-backoff', kind: 'secret', name: '../db' }],
+      ['object_yaml', { id: 'crash-loop-backoff', kind: 'secret', name: 'db', namespace: 'kube-system' }],
       ['plugin:__TAURI_CHANNEL__|fetch', { anything: 1 }],
     ];
     for (const [cmd, payload] of bad) {

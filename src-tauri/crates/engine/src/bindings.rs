@@ -10,8 +10,8 @@ use ts_rs::{Config, TS};
 use crate::connect::{ConnectErrorKind, ConnectFailure, ContextInfo, Locality};
 use crate::diagnose::{Diagnosis, FitError, FitReason, ReasonKind, Termination};
 use crate::graph::{
-    FilterVerdict, GraphCommand, GraphEdge, GraphKind, GraphNode, Health, NodeVerdict, RailStep,
-    Relation, SchedulingSource, SchedulingView, WorkloadGraph,
+    FilterVerdict, GraphCommand, GraphCondition, GraphEdge, GraphKind, GraphNode, Health,
+    NodeVerdict, RailStep, Relation, SchedulingSource, SchedulingView, WorkloadGraph,
 };
 use crate::inspect::{ContainerOutput, ExitStatus};
 use crate::ipc::{
@@ -103,6 +103,7 @@ pub fn render_all() -> Vec<(String, String)> {
         render::<ExitStatus>(&cfg),
         render::<WorkloadGraph>(&cfg),
         render::<GraphNode>(&cfg),
+        render::<GraphCondition>(&cfg),
         render::<GraphEdge>(&cfg),
         render::<GraphKind>(&cfg),
         render::<GraphCommand>(&cfg),

@@ -31,7 +31,9 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::objects::{Lookup, NamespaceObjects, NsObject, ObjectKind, SecretKeys};
-use super::{GraphCommand, GraphEdge, GraphKind, GraphNode, Health, RailStep, Relation};
+use super::{
+    GraphCommand, GraphCondition, GraphEdge, GraphKind, GraphNode, Health, RailStep, Relation,
+};
 use super::{SchedulingView, WorkloadGraph};
 use crate::pipeline::workload::controller_ref;
 use crate::pipeline::{
@@ -216,6 +218,7 @@ impl<'a> Builder<'a> {
                 rail: Vec::new(),
                 evidence: Vec::new(),
                 commands: Vec::new(),
+                conditions: Vec::new(),
             })
     }
 
@@ -400,6 +403,43 @@ fn workload_commands(kind: GraphKind, name: &str, ns: &str) -> Vec<GraphCommand>
     out
 }
 
+/// An object's `status.conditions` without their times (any kind's condition list).
+macro_rules! graph_conditions {
+    ($list:expr) => {
+        $list
+            .into_iter()
+            .flatten()
+            .map(|c| GraphCondition {
+                type_: c.type_.clone(),
+                status: c.status.clone(),
+                reason: c.reason.clone(),
+                message: c.message.clone(),
+            })
+            .collect::<Vec<GraphCondition>>()
+    };
+}
+
+/// A workload's conditions (`Available`, `Progressing`, `ReplicaFailure`, `Complete`...).
+fn workload_conditions(object: &WorkloadObject) -> Vec<GraphCondition> {
+    match object {
+        WorkloadObject::Deployment(o) => {
+            graph_conditions!(o.status.as_ref().and_then(|s| s.conditions.as_ref()))
+        }
+        WorkloadObject::ReplicaSet(o) => {
+            graph_conditions!(o.status.as_ref().and_then(|s| s.conditions.as_ref()))
+        }
+        WorkloadObject::StatefulSet(o) => {
+            graph_conditions!(o.status.as_ref().and_then(|s| s.conditions.as_ref()))
+        }
+        WorkloadObject::DaemonSet(o) => {
+            graph_conditions!(o.status.as_ref().and_then(|s| s.conditions.as_ref()))
+        }
+        WorkloadObject::Job(o) => {
+            graph_conditions!(o.status.as_ref().and_then(|s| s.conditions.as_ref()))
+        }
+    }
+}
+
 /// Workload nodes: top-level workloads from their views, a Deployment's ReplicaSets, CronJobs.
 fn controllers(b: &mut Builder<'_>, refusals: &mut Vec<(String, String)>) {
     let ns = b.ns();
@@ -432,6 +472,7 @@ fn controllers(b: &mut Builder<'_>, refusals: &mut Vec<(String, String)>) {
         node.revision = view.revision.and_then(|r| i64::try_from(r).ok());
         node.evidence = evidence;
         node.commands = workload_commands(kind, &view.name, ns);
+        node.conditions = object.map(workload_conditions).unwrap_or_default();
         if let Some(o) = object
             && view.kind != WorkloadKind::Deployment
             && let Some(e) = b.refusal(o)
@@ -505,6 +546,7 @@ fn controllers(b: &mut Builder<'_>, refusals: &mut Vec<(String, String)>) {
             node.revision = object.revision().and_then(|r| i64::try_from(r).ok());
             node.evidence = evidence;
             node.commands = workload_commands(GraphKind::ReplicaSet, &name, ns);
+            node.conditions = workload_conditions(&object);
             let id = node.id.clone();
             if let Some(e) = refused {
                 refusals.push((id.clone(), e.message));
@@ -675,6 +717,8 @@ fn pods(b: &mut Builder<'_>) {
         node.rail = rail;
         node.evidence = evidence;
         node.commands = commands;
+        node.conditions =
+            graph_conditions!(pod.status.as_ref().and_then(|s| s.conditions.as_ref()));
         node.revision = owner
             .as_ref()
             .and_then(|o| o.revision)
@@ -1378,10 +1422,17 @@ fn found_node(b: &mut Builder<'_>, o: &NsObject) {
     if health != Health::Broken {
         evidence.clear();
     }
+    let conditions = match o {
+        NsObject::PersistentVolumeClaim(c) => {
+            graph_conditions!(c.status.as_ref().and_then(|s| s.conditions.as_ref()))
+        }
+        _ => Vec::new(),
+    };
     let node = b.node(kind, &name, meta.uid.as_deref(), health);
     node.summary = summary;
     node.commands = commands;
     node.evidence = evidence;
+    node.conditions = conditions;
 }
 
 /// `pods: 2/2, requests.cpu: 500m/1`, as `kubectl get quota` shows used/hard.
@@ -2150,5 +2201,77 @@ mod tests {
         let a = w.graph();
         let b = w.graph();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn a_deployment_past_its_deadline_carries_its_conditions_without_their_times() {
+        let mut w = World::default();
+        let message = "ReplicaSet \"web-7d9c\" has timed out progressing.";
+        w.workloads.apply(WorkloadObject::Deployment(from(json!({
+            "metadata": {"name": "web", "namespace": NS, "uid": "d-1", "generation": 2},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [{"name": "web", "image": "nginx"}]}}},
+            "status": {"observedGeneration": 2, "replicas": 1, "unavailableReplicas": 1,
+                "conditions": [
+                    {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable",
+                     "message": "Deployment does not have minimum availability.",
+                     "lastUpdateTime": "2025-03-01T10:00:00Z",
+                     "lastTransitionTime": "2025-03-01T10:00:00Z"},
+                    {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                     "message": message,
+                     "lastUpdateTime": "2025-03-01T10:10:00Z",
+                     "lastTransitionTime": "2025-03-01T10:10:00Z"}]}
+        }))));
+        let g = w.graph();
+        let d = node(&g, "Deployment/web");
+        assert_eq!(
+            d.conditions,
+            vec![
+                GraphCondition {
+                    type_: "Available".into(),
+                    status: "False".into(),
+                    reason: Some("MinimumReplicasUnavailable".into()),
+                    message: Some("Deployment does not have minimum availability.".into()),
+                },
+                GraphCondition {
+                    type_: "Progressing".into(),
+                    status: "False".into(),
+                    reason: Some("ProgressDeadlineExceeded".into()),
+                    message: Some(message.into()),
+                },
+            ]
+        );
+        let json = serde_json::to_value(&d.conditions[1]).expect("json");
+        assert_eq!(
+            json,
+            json!({"type": "Progressing", "status": "False",
+                   "reason": "ProgressDeadlineExceeded", "message": message})
+        );
+    }
+
+    #[test]
+    fn pods_carry_their_conditions_and_config_maps_none() {
+        let mut w = World::default();
+        w.pods.push(pod(
+            "web-1",
+            json!({"app": "web"}),
+            json!({"volumes": [{"name": "c", "configMap": {"name": "settings"}}]}),
+            true,
+        ));
+        let w = w.known(
+            ObjectKind::ConfigMap,
+            vec![config_map("settings", json!({"a": "1"}))],
+        );
+        let g = w.graph();
+        let pod = node(&g, "Pod/web-1");
+        assert!(
+            pod.conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True"),
+            "{:?}",
+            pod.conditions
+        );
+        assert!(node(&g, "ConfigMap/settings").conditions.is_empty());
     }
 }

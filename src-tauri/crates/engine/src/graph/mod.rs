@@ -10,16 +10,18 @@
 mod build;
 pub mod objects;
 pub mod scheduling;
+pub mod yaml;
 
 pub use build::{GraphSources, build_graph, graph_of, kind_name, node_id};
+pub use yaml::{YamlError, object_yaml, render_yaml};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::pipeline::{StageKind, StageState};
 
 /// The kinds of object the graph shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum GraphKind {
     Service,
@@ -96,6 +98,22 @@ pub struct GraphCommand {
     pub command: String,
 }
 
+/// One of an object's `status.conditions`, as `kubectl describe` lists them. The transition and
+/// probe times are left out: the graph carries nothing that moves with the clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphCondition {
+    /// `Available`, `Progressing`, `Ready`, `PodScheduled`, `Complete`...
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    /// `ProgressDeadlineExceeded`, `ContainersNotReady`...
+    pub reason: Option<String>,
+    /// The controller's own words.
+    pub message: Option<String>,
+}
+
 /// One object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -119,6 +137,9 @@ pub struct GraphNode {
     pub evidence: Vec<String>,
     /// The kubectl commands that show what the node's details show.
     pub commands: Vec<GraphCommand>,
+    /// Its `status.conditions` in the server's order (pods, workloads, claims); empty for
+    /// kinds that have none.
+    pub conditions: Vec<GraphCondition>,
 }
 
 /// One relation between two objects.
