@@ -35,7 +35,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::{StreamExt, future};
@@ -260,7 +259,7 @@ struct Driver<'a, F> {
     /// The cluster's nodes and pods, last read for the scheduling tables.
     cluster: Option<ClusterObjects>,
     /// Set while a pod waits for the scheduler, so the nodes and pods are read.
-    scheduling_wanted: Arc<AtomicBool>,
+    scheduling_wanted: tokio::sync::watch::Sender<bool>,
     /// The watches that have delivered their first list (see [`first_list`]).
     listed: std::collections::BTreeSet<String>,
     /// When the first graph goes even if some watch has not listed yet.
@@ -302,24 +301,22 @@ type ClusterObjects = (Vec<k8s_openapi::api::core::v1::Node>, Vec<Pod>);
 const CLUSTER_READ_EVERY: Duration = Duration::from_secs(5);
 
 /// Reads the cluster's nodes and pods while `wanted` is set, at most every
-/// [`CLUSTER_READ_EVERY`], and sends each read to the session.
+/// [`CLUSTER_READ_EVERY`], and sends each read to the session; it sleeps until it is set.
 async fn read_cluster(
     client: kube::Client,
-    wanted: Arc<AtomicBool>,
+    mut wanted: tokio::sync::watch::Receiver<bool>,
     tx: tokio::sync::mpsc::Sender<ClusterObjects>,
 ) {
-    let mut last: Option<std::time::Instant> = None;
     loop {
-        if wanted.load(Ordering::Relaxed) && last.is_none_or(|t| t.elapsed() >= CLUSTER_READ_EVERY)
-        {
-            last = Some(std::time::Instant::now());
-            if let Some(read) = read_nodes_and_pods(&client).await
-                && tx.send(read).await.is_err()
-            {
-                return;
-            }
+        if wanted.wait_for(|w| *w).await.is_err() {
+            return;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        if let Some(read) = read_nodes_and_pods(&client).await
+            && tx.send(read).await.is_err()
+        {
+            return;
+        }
+        tokio::time::sleep(CLUSTER_READ_EVERY).await;
     }
 }
 
@@ -458,8 +455,9 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
                 Some((p, latest.message))
             })
             .collect();
+        let want = !refused.is_empty();
         self.scheduling_wanted
-            .store(!refused.is_empty(), Ordering::Relaxed);
+            .send_if_modified(|w| std::mem::replace(w, want) != want);
         let Some((nodes, all_pods)) = &self.cluster else {
             return Vec::new();
         };
@@ -601,11 +599,11 @@ where
     // out, not a lost connection).
     let objects = watch_objects(client.clone(), namespace);
     // The cluster's nodes and pods, for the scheduling tables of refused pods.
-    let scheduling_wanted = Arc::new(AtomicBool::new(false));
+    let (scheduling_wanted, wanted_rx) = tokio::sync::watch::channel(false);
     let (cluster_tx, mut cluster_rx) = tokio::sync::mpsc::channel(1);
     let _cluster_reads = ProbeTask(tokio::spawn(read_cluster(
         client.clone(),
-        scheduling_wanted.clone(),
+        wanted_rx,
         cluster_tx,
     )));
     let services = watch_services(client, namespace);
