@@ -5,6 +5,7 @@
 //! No tokio: the embedded cluster (`kq-sim` and its component crates) and the engine both link
 //! it. Modules, and where Kubernetes keeps the same knowledge:
 //!
+//! - [`audit`]: the API server's bounded audit log of answered requests.
 //! - [`duration`]: human durations (`k8s.io/apimachinery/pkg/util/duration`).
 //! - [`printers`]: kubectl's pod table cells (`k8s.io/kubernetes/pkg/printers/internalversion`).
 //! - [`quantity`]: resource quantities (`k8s.io/apimachinery/pkg/api/resource`).
@@ -15,6 +16,7 @@
 //! - [`scheduling`]: kube-scheduler's per-node Filter plug-ins and their FitError reasons
 //!   (`k8s.io/kubernetes/pkg/scheduler/framework/plugins`).
 
+pub mod audit;
 pub mod cron;
 pub mod duration;
 mod error;
