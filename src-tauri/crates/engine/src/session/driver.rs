@@ -154,6 +154,11 @@ pub struct SessionConfig {
     /// The cluster the session watches: on the embedded one, the graph's scheduling tables
     /// are the embedded scheduler's own filters; elsewhere they are read from the FitError.
     pub cluster: ClusterKind,
+    /// The cluster's audit log: on the embedded cluster, every request its API server answered
+    /// (the learner's kubectl included); on a real cluster, a fresh log per session holding
+    /// what the app did on the learner's behalf (the editor's Apply and Delete, Run in
+    /// container). Reacting hints and the personal debrief read it.
+    pub audit: kq_kube::audit::AuditLog,
 }
 
 impl std::fmt::Debug for SessionConfig {
@@ -164,6 +169,7 @@ impl std::fmt::Debug for SessionConfig {
             .field("missions", &self.missions.len())
             .field("stop_when_solved", &self.stop_when_solved)
             .field("cluster", &self.cluster)
+            .field("audit", &self.audit)
             .finish_non_exhaustive()
     }
 }
@@ -177,6 +183,7 @@ impl Default for SessionConfig {
             missions: Vec::new(),
             stop_when_solved: false,
             cluster: ClusterKind::Real,
+            audit: kq_kube::audit::AuditLog::default(),
         }
     }
 }
