@@ -91,7 +91,10 @@ fn load_error(mission: &str, extra: impl FnOnce(&Path)) -> String {
 #[test]
 fn the_reference_lesson_loads() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let d = lesson_dir(tmp.path(), MISSION);
+    let d = lesson_dir(
+        tmp.path(),
+        &MISSION.replace("requires: []", "chapter: images\nrequires: []"),
+    );
     let m = load_mission(&d).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(m.summary.id, "image-pull-backoff");
     assert_eq!((m.objectives.len(), m.hints.len()), (4, 3));
@@ -108,6 +111,46 @@ fn the_reference_lesson_loads() {
     assert_eq!(
         report.render(),
         "1 lesson checked, 0 with errors, 0 errors, 0 warnings\n"
+    );
+}
+
+#[test]
+fn a_chapter_is_one_of_the_nine_and_a_missing_one_is_a_warning() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let d = lesson_dir(
+        tmp.path(),
+        &MISSION.replace("requires: []", "chapter: imagez\nrequires: []"),
+    );
+    let msg = load_mission(&d)
+        .err()
+        .expect("an unknown chapter is rejected")
+        .to_string()
+        .replace(&format!("{}/", d.display()), "");
+    assert!(
+        msg.starts_with(
+            "mission.md:8: chapter: unknown variant `imagez`, expected one of `pods`, `images`, \
+             `scheduling`, `config`, `probes`, `workloads`, `networking`, `security`, `storage`"
+        ),
+        "the chapter's line and every valid chapter: {msg}"
+    );
+
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let d = lesson_dir(tmp.path(), MISSION);
+    let m = load_mission(&d).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        m.summary.chapter,
+        kq_engine::mission::Chapter::Pods,
+        "a lesson written before chapters still loads, in the first chapter"
+    );
+    let report = check_lesson_dir(&d);
+    assert!(report.is_ok(), "{report:?}");
+    let warnings: Vec<String> = report.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        warnings.iter().any(|w| w.contains(
+            "no `chapter:`, so the map shows the mission under Pods (`chapter: pods`); name one \
+             of `pods`, `images`,"
+        )),
+        "the missing chapter is a warning naming the fallback: {warnings:?}"
     );
 }
 

@@ -20,7 +20,7 @@ use crate::ipc::{
     MissionSummary, ObjectiveInfo, ProgressLoad, ProgressRecovery, SessionUpdate, Settings, Theme,
     UiError, YamlDiagnostic,
 };
-use crate::mission::{ObjectiveResult, ObjectiveStatus};
+use crate::mission::{Chapter, ObjectiveResult, ObjectiveStatus};
 use crate::pipeline::{
     ContainerView, EventFact, Evidence, FieldFact, PipelineChange, PodOwner, PodPipeline, Retry,
     RetryKind, RevisionRole, Stage, StageKind, StageState, WorkloadKind, WorkloadView,
@@ -51,6 +51,7 @@ pub fn render_all() -> Vec<(String, String)> {
         render::<ErrorKind>(&cfg),
         render::<MissionList>(&cfg),
         render::<MissionSummary>(&cfg),
+        render::<Chapter>(&cfg),
         render::<UiError>(&cfg),
         render::<MissionDetail>(&cfg),
         render::<ObjectiveInfo>(&cfg),

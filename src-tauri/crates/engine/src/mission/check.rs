@@ -195,6 +195,24 @@ fn warnings_for(m: &Mission, out: &mut Vec<LessonIssue>) {
             message: "the briefing (the Markdown after the front matter) is empty".into(),
         });
     }
+    if !m.chapter_declared {
+        let fallback = super::Chapter::default();
+        out.push(LessonIssue {
+            file: file.clone(),
+            line: None,
+            message: format!(
+                "no `chapter:`, so the map shows the mission under {} (`chapter: {}`); name one \
+                 of {}",
+                fallback.title(),
+                fallback.as_str(),
+                super::Chapter::ALL
+                    .iter()
+                    .map(|c| format!("`{}`", c.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
     if m.expected_symptoms.is_empty() {
         out.push(LessonIssue {
             file: file.clone(),

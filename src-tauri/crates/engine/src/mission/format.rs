@@ -8,6 +8,7 @@
 //! order: 2                          # position on the mission map
 //! stage: pull                       # schedule | init | pull | create | run | ready
 //! difficulty: beginner              # beginner | intermediate | advanced
+//! chapter: images                   # pods | images | scheduling | config | probes | …
 //! requires: [crash-loop-backoff]    # missions that must be solved first
 //! expected_symptoms:                # what mission CI expects the broken state to show
 //!   - { pod: web, stage: pull, reason: ImagePullBackOff }
@@ -87,6 +88,71 @@ impl Difficulty {
     }
 }
 
+/// The chapter a mission belongs to on the mission map. Declared in this order, which is the
+/// map's order.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Deserialize, Serialize, TS,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Chapter {
+    /// Also where a lesson without `chapter:` goes.
+    #[default]
+    Pods,
+    Images,
+    Scheduling,
+    Config,
+    Probes,
+    Workloads,
+    Networking,
+    Security,
+    Storage,
+}
+
+impl Chapter {
+    /// Every chapter, in map order.
+    pub const ALL: [Chapter; 9] = [
+        Chapter::Pods,
+        Chapter::Images,
+        Chapter::Scheduling,
+        Chapter::Config,
+        Chapter::Probes,
+        Chapter::Workloads,
+        Chapter::Networking,
+        Chapter::Security,
+        Chapter::Storage,
+    ];
+
+    /// The lesson spelling (`scheduling`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Chapter::Pods => "pods",
+            Chapter::Images => "images",
+            Chapter::Scheduling => "scheduling",
+            Chapter::Config => "config",
+            Chapter::Probes => "probes",
+            Chapter::Workloads => "workloads",
+            Chapter::Networking => "networking",
+            Chapter::Security => "security",
+            Chapter::Storage => "storage",
+        }
+    }
+
+    /// The name shown to learners (`Scheduling`).
+    pub fn title(self) -> &'static str {
+        match self {
+            Chapter::Pods => "Pods",
+            Chapter::Images => "Images",
+            Chapter::Scheduling => "Scheduling",
+            Chapter::Config => "Config",
+            Chapter::Probes => "Probes",
+            Chapter::Workloads => "Workloads",
+            Chapter::Networking => "Networking",
+            Chapter::Security => "Security",
+            Chapter::Storage => "Storage",
+        }
+    }
+}
+
 /// What the broken state must show (checked by mission CI against the pipeline).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, TS)]
 #[serde(deny_unknown_fields)]
@@ -135,6 +201,7 @@ const FIELDS: &[&str] = &[
     "order",
     "stage",
     "difficulty",
+    "chapter",
     "requires",
     "cluster_scoped",
     "expected_symptoms",
@@ -151,6 +218,9 @@ pub(crate) struct FrontMatter {
     pub order: Option<u32>,
     pub stage: Option<LessonStage>,
     pub difficulty: Option<Difficulty>,
+    /// `None` when missing (the mission goes to [`Chapter::default`], with a warning) or
+    /// rejected.
+    pub chapter: Option<Chapter>,
     pub requires: Option<Vec<String>>,
     /// With the line (in the YAML) of each declaration.
     pub cluster_scoped: Option<Vec<(ClusterScopedObject, usize)>>,
@@ -440,6 +510,7 @@ pub(crate) fn parse_front_matter(yaml: &str) -> FrontMatter {
             "order" => front.order = keep(parse_field(b), &mut problems),
             "stage" => front.stage = keep(parse_field(b), &mut problems),
             "difficulty" => front.difficulty = keep(parse_field(b), &mut problems),
+            "chapter" => front.chapter = keep(parse_field(b), &mut problems),
             "requires" => front.requires = keep(parse_field(b), &mut problems),
             "cluster_scoped" => {
                 front.cluster_scoped = parse_items(b, &mut problems)

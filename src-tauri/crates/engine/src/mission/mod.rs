@@ -41,8 +41,8 @@ use ts_rs::TS;
 pub use check::{ImageCatalog, LessonIssue, LessonReport, check_lesson_dir, check_lessons};
 pub use files::{LessonRoot, MAX_LESSON_FILE_BYTES};
 pub use format::{
-    ClusterScopedObject, Difficulty, ExpectedSymptom, FORMAT_VERSION, LessonStage, MIN_HINTS,
-    Objective,
+    Chapter, ClusterScopedObject, Difficulty, ExpectedSymptom, FORMAT_VERSION, LessonStage,
+    MIN_HINTS, Objective,
 };
 pub use hints::HintLadder;
 pub use manifests::{DECLARABLE_CLUSTER_SCOPED_KINDS, Manifest, is_cluster_scoped};
@@ -173,6 +173,8 @@ pub struct MissionSummary {
     pub stage: String,
     /// `beginner`, `intermediate` or `advanced`.
     pub difficulty: String,
+    /// The chapter the map groups the mission under.
+    pub chapter: Chapter,
     /// Missions that must be solved before this one opens.
     pub requires: Vec<String>,
 }
@@ -198,6 +200,9 @@ pub struct Mission {
     pub registry: Option<serde_yaml_ng::Value>,
     /// The line of `requires:` in `mission.md`, for catalog-level errors.
     pub requires_line: usize,
+    /// Whether `mission.md` names its chapter; without one the mission is in
+    /// [`Chapter::default`] and the checker warns.
+    pub chapter_declared: bool,
     /// Objects outside the mission namespace that the mission declares (`cluster_scoped:`),
     /// each created by one of its manifests: extra nodes for the embedded cluster.
     pub cluster_scoped: Vec<ClusterScopedObject>,
@@ -610,6 +615,7 @@ pub(crate) fn load_draft(dir: &Path) -> LessonDraft {
             order,
             stage: stage.as_str().to_owned(),
             difficulty: difficulty.as_str().to_owned(),
+            chapter: f.chapter.unwrap_or_default(),
             requires,
         },
         dir: dir.to_owned(),
@@ -622,6 +628,7 @@ pub(crate) fn load_draft(dir: &Path) -> LessonDraft {
         debrief,
         registry,
         requires_line: format::line_of_key(yaml, "requires").map_or(1, |l| l + 1),
+        chapter_declared: f.chapter.is_some(),
         cluster_scoped: cluster_scoped.into_iter().map(|(o, _)| o).collect(),
         manifest_sources,
     });
