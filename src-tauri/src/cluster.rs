@@ -151,6 +151,9 @@ pub struct Target {
     /// The same clock with its speed, as the UI receives it.
     pub cluster_clock: Arc<dyn Fn() -> ClusterClock + Send + Sync>,
     pub embedded: bool,
+    /// The embedded API server's audit log (a real cluster's cannot be read: each session
+    /// keeps its own log of what the app did for the learner).
+    pub audit: Option<kq_engine::activity::AuditLog>,
 }
 
 /// The client in use, built on demand for the chosen cluster.
@@ -204,7 +207,7 @@ async fn embedded_target(running: &RunningCluster) -> Result<Target, UiError> {
                     "The embedded cluster's kubeconfig is unusable: {e}"
                 ))
             })?;
-    let client = kube::Client::try_from(config)
+    let client = kq_engine::connect::app_client(config)
         .map_err(|e| error::cluster(format!("Cannot connect to the embedded cluster: {e}")))?;
     let clock = running.clock().clone();
     let with_speed = running.clock().clone();
@@ -217,6 +220,7 @@ async fn embedded_target(running: &RunningCluster) -> Result<Target, UiError> {
         clock: Arc::new(move || clock.now()),
         cluster_clock: Arc::new(move || ClusterClock::at(with_speed.now(), with_speed.speed())),
         embedded: true,
+        audit: Some(running.audit()),
     })
 }
 
@@ -256,7 +260,7 @@ async fn context_target(name: &str, settings: &Settings) -> Result<Target, UiErr
     let config = kube::Config::from_custom_kubeconfig(loaded.config, &options)
         .await
         .map_err(|e| error::cluster(format!("Cannot use the context `{name}`: {e}")))?;
-    let client = kube::Client::try_from(config)
+    let client = kq_engine::connect::app_client(config)
         .map_err(|e| error::cluster(format!("Cannot connect to `{name}`: {e}")))?;
     Ok(Target {
         client,
@@ -265,6 +269,7 @@ async fn context_target(name: &str, settings: &Settings) -> Result<Target, UiErr
         clock: Arc::new(Timestamp::now),
         cluster_clock: Arc::new(wall_clock),
         embedded: false,
+        audit: None,
     })
 }
 

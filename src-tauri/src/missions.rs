@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use jiff::Timestamp;
+use kq_engine::activity::{self, AuditLog};
 use kq_engine::ipc::CLOCK_RESYNC;
 use kq_engine::ipc::{
     ActionResult, HintReveal, ManifestFile, MissionDetail, MissionList, MissionSession,
@@ -120,6 +121,9 @@ struct Slot {
     mission: Option<String>,
     channel: Option<Channel<SessionUpdate>>,
     task: Option<JoinHandle<()>>,
+    /// The session's audit log: the embedded cluster's, or this session's own on a real
+    /// cluster (what the app did for the learner).
+    audit: Option<AuditLog>,
 }
 
 impl Slot {
@@ -170,6 +174,14 @@ impl Sessions {
         if let Some(channel) = lock(&self.slot).channel.clone() {
             let _ = channel.send(update);
         }
+    }
+
+    /// The audit log of the session of `id`, if it runs.
+    fn audit_of(&self, id: &str) -> Option<AuditLog> {
+        let slot = lock(&self.slot);
+        (slot.mission.as_deref() == Some(id))
+            .then(|| slot.audit.clone())
+            .flatten()
     }
 
     fn channel_of(&self, id: &str) -> Option<Channel<SessionUpdate>> {
@@ -237,11 +249,14 @@ async fn begin(
     let Some(channel) = slot.channel.clone() else {
         return Ok(reply);
     };
+    let audit = target.audit.clone().unwrap_or_default();
+    slot.audit = Some(audit.clone());
     let config = SessionConfig {
         clock: target.clock.clone(),
         missions: catalog.summaries(),
         stop_when_solved: false,
         cluster: on,
+        audit,
         ..SessionConfig::default()
     };
     let mut recorder = AppRecorder { app: app.clone() };
@@ -329,7 +344,8 @@ pub async fn apply_manifest(
 ) -> Result<ActionResult, UiError> {
     let namespace = namespace_of(&app, &id).await?;
     let target = target(&app).await?;
-    Ok(session::apply_yaml(&target.client, &namespace, &file, &yaml).await)
+    let (log, now) = editor_log(&app, &id, &target);
+    Ok(activity::apply_in_editor(&target.client, &log, now, &namespace, &file, &yaml).await)
 }
 
 #[tauri::command]
@@ -341,7 +357,24 @@ pub async fn delete_manifest(
 ) -> Result<ActionResult, UiError> {
     let namespace = namespace_of(&app, &id).await?;
     let target = target(&app).await?;
-    Ok(session::delete_yaml(&target.client, &namespace, &file, &yaml).await)
+    let (log, now) = editor_log(&app, &id, &target);
+    Ok(activity::delete_in_editor(&target.client, &log, now, &namespace, &file, &yaml).await)
+}
+
+/// Where the editor's actions on mission `id` are recorded (the running session's log; a log
+/// nobody reads when the mission is not running) and the clock they are recorded by.
+fn editor_log(
+    app: &tauri::AppHandle,
+    id: &str,
+    target: &Target,
+) -> (AuditLog, impl Fn() -> i64 + use<>) {
+    let log = app
+        .state::<Sessions>()
+        .audit_of(id)
+        .or_else(|| target.audit.clone())
+        .unwrap_or_default();
+    let clock = target.clock.clone();
+    (log, move || clock().as_millisecond())
 }
 
 /// How long "Delete and re-apply" waits for a deleted object to be gone (a pod's default grace
@@ -358,7 +391,17 @@ pub async fn reapply_manifest(
 ) -> Result<ActionResult, UiError> {
     let namespace = namespace_of(&app, &id).await?;
     let target = target(&app).await?;
-    Ok(session::apply::reapply_yaml(&target.client, &namespace, &file, &yaml, REAPPLY_WAIT).await)
+    let (log, now) = editor_log(&app, &id, &target);
+    Ok(activity::reapply_in_editor(
+        &target.client,
+        &log,
+        now,
+        &namespace,
+        &file,
+        &yaml,
+        REAPPLY_WAIT,
+    )
+    .await)
 }
 
 /// The next hint of the mission's ladder, counted in progress. Async, so the lessons are read
@@ -404,16 +447,26 @@ pub async fn run_in_container(
     use kq_engine::inspect::{ExecLimits, InspectError};
     let namespace = namespace_of(&app, &id).await?;
     let target = target(&app).await?;
-    kq_engine::inspect::run_in_container(
+    let (log, now) = editor_log(&app, &id, &target);
+    let result = kq_engine::inspect::run_in_container(
         &target.client,
         &namespace,
         &pod,
         container.as_deref(),
-        argv,
+        argv.clone(),
         ExecLimits::default(),
     )
-    .await
-    .map_err(|e| match e {
+    .await;
+    activity::record_run_in_container(
+        &log,
+        now(),
+        &namespace,
+        &pod,
+        container.as_deref(),
+        &argv,
+        result.is_ok(),
+    );
+    result.map_err(|e| match e {
         InspectError::Cluster(c) => error::from_connect(&c),
         InspectError::NoCommand => {
             error::internal("There is no command to run: type one, e.g. ls /etc/config".to_owned())

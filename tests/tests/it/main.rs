@@ -7,6 +7,7 @@ mod admission_pod_security;
 mod admission_quota;
 mod api_fuzz;
 mod api_http;
+mod audit_log;
 mod auth_identity;
 mod auth_rbac;
 mod cli_play;

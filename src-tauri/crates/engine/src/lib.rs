@@ -22,6 +22,7 @@
 //!
 //! Nothing here reads the clock: every function that depends on time takes `now`.
 
+pub mod activity;
 pub mod bindings;
 pub mod connect;
 pub mod diagnose;

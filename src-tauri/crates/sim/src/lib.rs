@@ -178,6 +178,7 @@ impl Cluster {
             system::start_addons(&store)?;
         }
         let watch_stats = Arc::new(api::watch_stream::WatchStats::default());
+        let audit = kq_kube::audit::AuditLog::default();
         let state = Arc::new(api::ApiState {
             store: store.clone(),
             token: token.clone(),
@@ -189,6 +190,7 @@ impl Cluster {
             streams: controllers
                 .as_ref()
                 .map(|c| kq_controllers::streams(c.clone())),
+            audit: audit.clone(),
         });
         let server = tokio::spawn(api::serve(
             listener,
@@ -210,8 +212,19 @@ impl Cluster {
             stop: stop_tx,
             server: Some(server),
             watch_stats,
+            audit,
         })
     }
+}
+
+/// Creates whichever of the API server's default ClusterRoles and ClusterRoleBindings are
+/// missing, as kube-apiserver's RBAC bootstrap hook does when it starts; objects that exist are
+/// left as they are. An administrator who deletes `cluster-admin` locks themselves out of a
+/// real cluster until its API server restarts; tests that delete at random use this to start
+/// each case from a usable cluster.
+pub fn restore_default_rbac(store: &Store) -> Result<()> {
+    kq_apiserver::auth::bootstrap::create_defaults(store)?;
+    Ok(())
 }
 
 fn bootstrap(store: &Arc<Store>, config: &ClusterConfig) -> Result<()> {
@@ -269,6 +282,7 @@ pub struct RunningCluster {
     stop: watch::Sender<bool>,
     server: Option<tokio::task::JoinHandle<()>>,
     watch_stats: Arc<api::watch_stream::WatchStats>,
+    audit: kq_kube::audit::AuditLog,
 }
 
 impl RunningCluster {
@@ -310,6 +324,11 @@ impl RunningCluster {
     /// The cluster clock.
     pub fn clock(&self) -> &Arc<Clock> {
         self.store.clock()
+    }
+
+    /// The API server's audit log: one entry per answered request, bounded (a clone shares it).
+    pub fn audit(&self) -> kq_kube::audit::AuditLog {
+        self.audit.clone()
     }
 
     /// Append output to a container's current log (what a kubelet will do); resolves the pod

@@ -881,6 +881,7 @@ mod tests {
                 limits: super::super::ServerLimits::default(),
                 watch_stats: Default::default(),
                 streams: None,
+                audit: Default::default(),
             });
             let (stop, stop_rx) = tokio::sync::watch::channel(false);
             let server = tokio::spawn(super::super::serve(

@@ -85,6 +85,8 @@ pub struct ApiState {
     pub watch_stats: Arc<watch_stream::WatchStats>,
     /// The node side of exec, attach, port-forward and proxy; `None` when no kubelet runs.
     pub streams: Option<Arc<dyn crate::streaming::ContainerStreams>>,
+    /// Every answered request, one entry each (see [`audit_entry`]).
+    pub audit: kq_kube::audit::AuditLog,
 }
 
 /// A request, read fully, with its query decoded.
@@ -381,22 +383,76 @@ fn authorize_request(
     }
 }
 
+/// What the audit entry of a request needs from its head, read before the request is consumed.
+struct AuditHead {
+    method: Method,
+    path: String,
+    query: String,
+    user_agent: String,
+    command: Option<String>,
+    session: Option<String>,
+}
+
+/// The audit entry of an answered request: the verb, resource, subresource, namespace and name
+/// as the authorizer resolved them (kube-apiserver's RequestInfo), who asked (`user`, after
+/// impersonation; empty when the credentials were refused) and the answer's code, at `at_ms` on
+/// the cluster's clock.
+fn audit_entry(head: AuditHead, user: String, code: u16, at_ms: i64) -> kq_kube::audit::AuditEntry {
+    let query = parse_query(Some(&head.query));
+    let path = percent_decode(&head.path);
+    let attrs = crate::auth::requestinfo::attributes(head.method.as_str(), &path, &query);
+    let some = |s: String| (!s.is_empty()).then_some(s);
+    kq_kube::audit::AuditEntry {
+        seq: 0,
+        at_ms,
+        user,
+        user_agent: head.user_agent,
+        command: head.command,
+        session: head.session,
+        verb: attrs.verb,
+        group: attrs.api_group,
+        resource: attrs.resource,
+        subresource: some(attrs.subresource),
+        namespace: some(attrs.namespace),
+        name: some(attrs.name),
+        path: if attrs.resource_request {
+            String::new()
+        } else {
+            attrs.path
+        },
+        dry_run: query.get("dryRun").is_some_and(|v| !v.is_empty()),
+        query: head.query,
+        code,
+    }
+}
+
 /// One request, inside a `request` span (method, path, user agent; then status code and
 /// latency to the response head, which for watches and log follows is when streaming starts).
 /// The span and its closing event are at debug level, so the server is quiet unless
 /// `RUST_LOG` asks (e.g. `RUST_LOG=kq_apiserver=debug`) where the app installs a subscriber.
+/// Each answered request is recorded once in the audit log, when its response head is ready
+/// (a watch, a log follow or an exec is recorded as it starts streaming).
 async fn handle(
     state: Arc<ApiState>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     use tracing::Instrument;
     let started = std::time::Instant::now();
-    let user_agent = req
-        .headers()
-        .get(hyper::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let user_agent = header("user-agent").unwrap_or_default();
+    let head = AuditHead {
+        method: req.method().clone(),
+        path: req.uri().path().to_string(),
+        query: req.uri().query().unwrap_or_default().to_string(),
+        user_agent: user_agent.clone(),
+        command: header("kubectl-command"),
+        session: header("kubectl-session"),
+    };
     let span = tracing::debug_span!(
         "request",
         method = %req.method(),
@@ -405,20 +461,27 @@ async fn handle(
         status = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
     );
-    let response = respond(state, req).instrument(span.clone()).await;
+    let mut user = String::new();
+    let response = respond(state.clone(), req, &mut user)
+        .instrument(span.clone())
+        .await;
     if let Ok(r) = &response {
         let status = r.status().as_u16();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         span.record("status", status);
         span.record("latency_ms", latency_ms);
         tracing::debug!(parent: &span, status, latency_ms, "request answered");
+        let at_ms = state.store.clock().now().as_millisecond();
+        state.audit.record(audit_entry(head, user, status, at_ms));
     }
     response
 }
 
+/// Answers `req`; `who` is set to the user it runs as once the credentials are accepted.
 async fn respond(
     state: Arc<ApiState>,
     req: Request<Incoming>,
+    who: &mut String,
 ) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().to_string();
     let query = parse_query(req.uri().query());
@@ -434,6 +497,7 @@ async fn respond(
         },
         Err(e) => return Ok(error_response(&e)),
     };
+    who.clone_from(&user.name);
     if let Err(e) = authorize_request(&state, &user, req.method(), &percent_decode(&path), &query) {
         return Ok(error_response(&e));
     }

@@ -29,3 +29,16 @@ pub use kubeconfig::{
     load_kubeconfig, load_kubeconfig_from_env, record_consent,
 };
 pub use reconnect::{ReconnectPolicy, ReconnectState};
+
+/// The app's kube client for `config`: every request carries the user agent
+/// [`crate::activity::app_user_agent`] (`kubequest/0.1.0`), so the cluster's audit log tells
+/// the app's own watches and reads from the learner's kubectl.
+pub fn app_client(mut config: kube::Config) -> Result<kube::Client, kube::Error> {
+    if let Ok(agent) = hyper::header::HeaderValue::from_str(&crate::activity::app_user_agent()) {
+        config
+            .headers
+            .retain(|(name, _)| name != hyper::header::USER_AGENT);
+        config.headers.push((hyper::header::USER_AGENT, agent));
+    }
+    kube::Client::try_from(config)
+}
