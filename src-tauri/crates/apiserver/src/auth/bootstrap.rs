@@ -1397,6 +1397,27 @@ mod tests {
     }
 
     #[test]
+    fn system_masters_is_allowed_without_any_rbac_object_and_kubeadms_admin_is_not() {
+        // An empty store: every ClusterRole and binding deleted.
+        let s = store();
+        let attrs = RequestAttributes {
+            verb: "get".into(),
+            resource_request: true,
+            resource: "namespaces".into(),
+            name: "default".into(),
+            ..Default::default()
+        };
+        let root = UserInfo {
+            name: "root".into(),
+            groups: vec!["system:masters".into(), "system:authenticated".into()],
+            ..Default::default()
+        };
+        assert_eq!(authorize(&s, &root, &attrs), Decision::Allow(String::new()));
+        // kubeadm's admin (1.29+) holds its rights through a binding, so it is locked out.
+        assert!(!authorize(&s, &UserInfo::cluster_admin(), &attrs).allowed());
+    }
+
+    #[test]
     fn an_authenticated_user_may_only_discover_and_review_themselves() {
         let s = store();
         create_defaults(&s).expect("defaults");
