@@ -7,6 +7,7 @@ mod lessons_cmd;
 mod logging;
 mod play;
 mod progress_cmd;
+mod term;
 
 use std::io::Write;
 use std::path::PathBuf;

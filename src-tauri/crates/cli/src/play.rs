@@ -7,16 +7,19 @@
 //! that kubeconfig context; a context that is not on this machine is refused unless
 //! `--allow-remote` is given, because missions create and break pods.
 //!
-//! The mission's broken state is applied, then the pipeline, new events and objective changes
-//! print live. Typing `h` and Enter reveals the next hint. The command ends when the mission is
-//! solved (the debrief prints and progress is recorded) or on Ctrl-C; both clean up the
-//! mission's namespace and exit 0. A connection lost for good exits 1.
+//! The mission's broken state is applied, then the live status follows (see [`crate::term`]):
+//! on a terminal one block redrawn in place (the `KUBECONFIG` line first, then the pods'
+//! pipelines, the workloads and the objectives), with new events, nudges and hints printed above
+//! it; in a pipe, each change as plain lines. Typing `h` and Enter reveals the next hint. The
+//! command ends when the mission is solved (the learner's own debrief prints, rendered for the
+//! terminal, and progress is recorded) or on Ctrl-C; both clean up the mission's namespace and
+//! exit 0. A connection lost for good exits 1.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::Timestamp;
 use kq_engine::connect::{ConnectPolicy, list_contexts, load_kubeconfig_from_env};
@@ -30,6 +33,7 @@ use kq_engine::session::{
 };
 
 use crate::progress_cmd::{fail, load};
+use crate::term::{self, Entry, StatusScreen};
 
 /// What `kq play` was asked to do.
 pub struct PlayArgs {
@@ -167,98 +171,211 @@ async fn from_context(name: &str, allow_remote: bool) -> Result<Target, String> 
     })
 }
 
-/// Markdown as the terminal shows it: the text itself, trimmed.
-fn plain(markdown: &str) -> String {
-    markdown.trim().to_owned()
+/// What the live status shows, kept up to date from the session's updates.
+struct Status {
+    /// `export KUBECONFIG=…` (or the context line): first in the block, so it stays visible.
+    connect_line: String,
+    /// Each pod's pipeline as text, by `namespace/pod`.
+    pods: BTreeMap<String, String>,
+    /// Pods that have existed during the session (a missing one was deleted, not late).
+    existed: BTreeSet<String>,
+    workloads: Vec<String>,
+    /// `(id, line)` per objective, in the lesson's order.
+    objectives: Vec<(String, String)>,
+    all_met: bool,
+    /// The connection, when it is not simply connected.
+    connection: Option<String>,
+    seen_events: BTreeMap<(String, String, String, String), u32>,
+    first_connection: bool,
 }
 
-fn print_update(
-    update: &SessionUpdate,
-    seen_events: &mut BTreeMap<(String, String, String, String), u32>,
-    first_connection: &mut bool,
-) {
-    match update {
-        SessionUpdate::Pipeline { change } => match change {
-            PipelineChange::Upserted { pipeline } => print!("\n{}", pipeline.render_text()),
-            PipelineChange::Recreated { pipeline, .. } => {
-                print!("\n(recreated) {}", pipeline.render_text());
-            }
-            PipelineChange::Removed { namespace, pod, .. } => {
-                println!("\n{namespace}/{pod} removed");
-            }
-        },
-        SessionUpdate::Events { events } => {
-            for e in new_event_rows(seen_events, events) {
-                let count = if e.count > 1 {
-                    format!(" (x{})", e.count)
-                } else {
-                    String::new()
-                };
-                println!(
-                    "event: {} {}{count} {} [{}]: {}",
-                    e.type_, e.reason, e.object, e.from, e.message
-                );
-            }
-        }
-        SessionUpdate::Objectives { results, all_met } => {
-            println!("objectives{}:", if *all_met { " (all met)" } else { "" });
-            for r in results {
-                let mark = match r.status {
-                    ObjectiveStatus::Met => "[x]",
-                    ObjectiveStatus::NotMet => "[ ]",
-                    ObjectiveStatus::Waiting => "[~]",
-                };
-                println!("  {mark} {} ({})", r.title, r.reason);
-            }
-        }
-        SessionUpdate::Solved {
-            next,
-            progress,
-            progress_error,
-            ..
-        } => {
-            println!("\nMission solved!");
-            if let Some(e) = progress_error {
-                eprintln!("error: {}", e.message);
-            }
-            if let Some(t) = progress.time_to_fix_seconds {
-                println!("best time to fix: {t} s");
-            }
-            if let Some(n) = next {
-                println!("next mission: {} ({}): kq play {}", n.title, n.id, n.id);
-            }
-        }
-        // The terminal shows no ages, so the cluster's clock is of no use here.
-        SessionUpdate::Clock { .. } => {}
-        SessionUpdate::Workloads { workloads } => {
-            for w in workloads {
-                println!("\n{}", w.render_text());
-            }
-        }
-        // The terminal shows workloads and pods as text; the graph is the window's.
-        SessionUpdate::Graph { .. } => {}
-        SessionUpdate::Connection { state } => match state {
-            ConnectionState::Connected => {
-                if !*first_connection {
-                    println!("connection: back");
-                }
-                *first_connection = false;
-            }
-            ConnectionState::Reconnecting {
-                attempt,
-                message,
-                retry_at,
-            } => {
-                println!("connection: lost ({message}); attempt {attempt}, retrying at {retry_at}")
-            }
-            ConnectionState::Lost { failure } => {
-                eprintln!(
-                    "error: the connection to the cluster is lost: {}",
-                    failure.message
-                );
-            }
-        },
+/// The engine's words for a pod an objective cannot find. Before the mission's pod has ever
+/// existed (a controller has not created it yet) that is no deletion, so it is not called one.
+const DELETED_POD: &str = " (deleting it is not a fix)";
+
+fn objective_reason(reason: &str, existed: &BTreeSet<String>) -> String {
+    let missing = reason
+        .strip_prefix("there is no pod named ")
+        .and_then(|r| r.strip_suffix(DELETED_POD));
+    match missing {
+        Some(pod) if !existed.contains(pod) => format!("pod {pod} does not exist yet"),
+        _ => reason.to_owned(),
     }
+}
+
+impl Status {
+    fn new(connect_line: String, mission: &Mission) -> Self {
+        Status {
+            connect_line,
+            pods: BTreeMap::new(),
+            existed: BTreeSet::new(),
+            workloads: Vec::new(),
+            objectives: mission
+                .objectives
+                .iter()
+                .map(|o| (o.id.clone(), format!("  [ ] {}", o.title)))
+                .collect(),
+            all_met: false,
+            connection: None,
+            seen_events: BTreeMap::new(),
+            first_connection: true,
+        }
+    }
+
+    fn entries(&self) -> Vec<Entry> {
+        let mut out = vec![Entry::new("connect", self.connect_line.clone())];
+        for (key, text) in &self.pods {
+            out.push(Entry::new(format!("pod/{key}"), text.clone()));
+        }
+        for (i, w) in self.workloads.iter().enumerate() {
+            out.push(Entry::new(format!("workload/{i}"), w.clone()));
+        }
+        let met = self
+            .objectives
+            .iter()
+            .filter(|(_, l)| l.starts_with("  [x]"))
+            .count();
+        out.push(Entry::new(
+            "objectives",
+            format!(
+                "objectives ({met} of {} met{}):",
+                self.objectives.len(),
+                if self.all_met { ", solved" } else { "" }
+            ),
+        ));
+        for (id, line) in &self.objectives {
+            out.push(Entry::new(format!("objective/{id}"), line.clone()));
+        }
+        if let Some(c) = &self.connection {
+            out.push(Entry::new("connection", c.clone()));
+        }
+        out.push(Entry::new(
+            "keys",
+            "(type h and Enter for a hint; Ctrl-C to stop)",
+        ));
+        out
+    }
+
+    /// Applies an update; answers the story lines it adds (events, nudges, the solve).
+    fn apply(&mut self, update: &SessionUpdate, styled: bool) -> Vec<String> {
+        let mut story = Vec::new();
+        match update {
+            SessionUpdate::Pipeline { change } => match change {
+                PipelineChange::Upserted { pipeline } => {
+                    self.existed.insert(pipeline.pod.clone());
+                    self.pods.insert(
+                        format!("{}/{}", pipeline.namespace, pipeline.pod),
+                        pipeline.render_text(),
+                    );
+                }
+                PipelineChange::Recreated { pipeline, .. } => {
+                    self.existed.insert(pipeline.pod.clone());
+                    self.pods.insert(
+                        format!("{}/{}", pipeline.namespace, pipeline.pod),
+                        format!("(recreated) {}", pipeline.render_text()),
+                    );
+                }
+                PipelineChange::Removed { namespace, pod, .. } => {
+                    self.existed.insert(pod.clone());
+                    self.pods.remove(&format!("{namespace}/{pod}"));
+                    story.push(format!("{namespace}/{pod} removed"));
+                }
+            },
+            SessionUpdate::Events { events } => {
+                for e in new_event_rows(&mut self.seen_events, events) {
+                    let count = if e.count > 1 {
+                        format!(" (x{})", e.count)
+                    } else {
+                        String::new()
+                    };
+                    story.push(format!(
+                        "event: {} {}{count} {} [{}]: {}",
+                        e.type_, e.reason, e.object, e.from, e.message
+                    ));
+                }
+            }
+            SessionUpdate::Objectives { results, all_met } => {
+                self.all_met = *all_met;
+                for r in results {
+                    let mark = match r.status {
+                        ObjectiveStatus::Met => "[x]",
+                        ObjectiveStatus::NotMet => "[ ]",
+                        ObjectiveStatus::Waiting => "[~]",
+                    };
+                    let line = format!(
+                        "  {mark} {} ({})",
+                        r.title,
+                        objective_reason(&r.reason, &self.existed)
+                    );
+                    match self.objectives.iter_mut().find(|(id, _)| *id == r.id) {
+                        Some(slot) => slot.1 = line,
+                        None => self.objectives.push((r.id.clone(), line)),
+                    }
+                }
+            }
+            SessionUpdate::Solved {
+                next,
+                progress,
+                progress_error,
+                ..
+            } => {
+                story.push(String::new());
+                story.push(if styled {
+                    "\x1b[1mMission solved!\x1b[0m".to_owned()
+                } else {
+                    "Mission solved!".to_owned()
+                });
+                if let Some(e) = progress_error {
+                    eprintln!("error: {}", e.message);
+                }
+                if let Some(t) = progress.time_to_fix_seconds {
+                    story.push(format!("best time to fix: {t} s"));
+                }
+                if let Some(n) = next {
+                    story.push(format!(
+                        "next mission: {} ({}): kq play {}",
+                        n.title, n.id, n.id
+                    ));
+                }
+            }
+            // The terminal shows no ages, so the cluster's clock is of no use here.
+            SessionUpdate::Clock { .. } => {}
+            SessionUpdate::Workloads { workloads } => {
+                self.workloads = workloads.iter().map(|w| w.render_text()).collect();
+            }
+            // The terminal shows workloads and pods as text; the graph is the window's.
+            SessionUpdate::Graph { .. } => {}
+            SessionUpdate::Connection { state } => match state {
+                ConnectionState::Connected => {
+                    if !self.first_connection {
+                        story.push("connection: back".into());
+                    }
+                    self.first_connection = false;
+                    self.connection = None;
+                }
+                ConnectionState::Reconnecting {
+                    attempt,
+                    message,
+                    retry_at,
+                } => {
+                    self.connection = Some(format!(
+                        "connection: lost ({message}); attempt {attempt}, retrying at {retry_at}"
+                    ));
+                }
+                ConnectionState::Lost { failure } => {
+                    eprintln!(
+                        "error: the connection to the cluster is lost: {}",
+                        failure.message
+                    );
+                }
+            },
+        }
+        story
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Lines typed by the learner (for hints), read on a thread so a closed stdin costs nothing.
@@ -275,7 +392,7 @@ fn stdin_lines() -> tokio::sync::mpsc::UnboundedReceiver<String> {
     rx
 }
 
-fn reveal_hint(mission: &Mission, store: &JsonFileStore) {
+fn reveal_hint(mission: &Mission, store: &JsonFileStore, screen: &mut StatusScreen) {
     let Ok(progress) = load(store) else {
         return;
     };
@@ -284,12 +401,12 @@ fn reveal_hint(mission: &Mission, store: &JsonFileStore) {
     let mut ladder = mission.hint_ladder(used);
     match ladder.reveal_next() {
         Some(hint) => {
-            println!(
+            screen.story(&format!(
                 "\nhint {} of {}: {}",
                 ladder.revealed_count(),
                 mission.hints.len(),
-                plain(hint)
-            );
+                term::markdown(hint, screen.is_live()).trim_end()
+            ));
             let revealed = u32::try_from(ladder.revealed_count()).unwrap_or(0);
             // One locked step, so a solve the app records meanwhile is kept.
             if let Err(e) = store.update(Timestamp::now(), &mut |p| p.hints_revealed(id, revealed))
@@ -297,7 +414,10 @@ fn reveal_hint(mission: &Mission, store: &JsonFileStore) {
                 eprintln!("warning: the hint count could not be saved: {e}");
             }
         }
-        None => println!("\nno more hints: all {} are shown", mission.hints.len()),
+        None => screen.story(&format!(
+            "\nno more hints: all {} are shown",
+            mission.hints.len()
+        )),
     }
 }
 
@@ -376,20 +496,28 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
     } else {
         ClusterKind::Real
     };
+    let styled = term::live_terminal();
     println!("mission {}: {}", mission.summary.id, mission.summary.title);
-    match &target.scratch {
+    let connect_line = match &target.scratch {
         Some(dir) => {
-            println!(
-                "embedded cluster running; in another terminal:\n  export KUBECONFIG={}\n  \
-                 kubectl get pods -n {namespace}",
+            let export = format!(
+                "export KUBECONFIG={}",
                 dir.path().join("kubeconfig").display()
             );
+            println!(
+                "embedded cluster running; in another terminal:\n  {export}\n  \
+                 kubectl get pods -n {namespace}"
+            );
+            export
         }
-        None => println!(
-            "context {}; in another terminal: kubectl --context {} get pods -n {namespace}",
-            target.context, target.context
-        ),
-    }
+        None => {
+            println!(
+                "context {}; in another terminal: kubectl --context {} get pods -n {namespace}",
+                target.context, target.context
+            );
+            format!("kubectl --context {} -n {namespace}", target.context)
+        }
+    };
 
     let started = start_mission_with_progress(&target.client, mission, on, &mut |step| {
         println!("  {step}")
@@ -408,12 +536,11 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
              sure that folder is writable, or pass --progress FILE"
         );
     }
-    println!("\n{}\n", plain(&mission.briefing));
-    println!("objectives:");
-    for o in &mission.objectives {
-        println!("  [ ] {}", o.title);
-    }
-    println!("(type h and Enter for a hint; Ctrl-C to stop)");
+    println!("\n{}", term::markdown(&mission.briefing, styled));
+    // Shared by the session's updates and the hint key (never held across an await).
+    let screen = Mutex::new(StatusScreen::new(styled));
+    let status = Mutex::new(Status::new(connect_line, mission));
+    lock(&screen).show(lock(&status).entries());
 
     let config = SessionConfig {
         clock: target.clock.clone(),
@@ -425,8 +552,6 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
     let mut recorder = StoreRecorder {
         store: JsonFileStore::new(&args.progress),
     };
-    let mut seen_events = BTreeMap::new();
-    let mut first_connection = true;
     // Set by the `Solved` update when the solve could not be stored: the end must not then
     // claim the progress was saved.
     let unsaved = std::sync::atomic::AtomicBool::new(false);
@@ -446,7 +571,12 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
             ) {
                 unsaved.store(true, std::sync::atomic::Ordering::Relaxed);
             }
-            print_update(&u, &mut seen_events, &mut first_connection)
+            let mut status = lock(&status);
+            let mut screen = lock(&screen);
+            for line in status.apply(&u, styled) {
+                screen.story(&line);
+            }
+            screen.show(status.entries());
         },
     );
     let mut session = std::pin::pin!(session);
@@ -459,7 +589,8 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
             outcome = &mut session => {
                 break match outcome {
                     SessionOutcome::Solved => {
-                        println!("\n{}\n", plain(&mission.debrief));
+                        lock(&screen).finish();
+                        println!("\n{}", term::markdown(&mission.debrief, styled));
                         if unsaved.load(std::sync::atomic::Ordering::Relaxed) {
                             eprintln!(
                                 "error: the solve was NOT saved to {} (see above)",
@@ -479,8 +610,10 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
                 break ExitCode::SUCCESS;
             }
             line = lines.recv(), if stdin_open => match line {
-                Some(l) if matches!(l.trim(), "h" | "hint") => reveal_hint(mission, &store),
-                Some(_) => println!("(type h and Enter for a hint; Ctrl-C to stop)"),
+                Some(l) if matches!(l.trim(), "h" | "hint") => {
+                    reveal_hint(mission, &store, &mut lock(&screen));
+                }
+                Some(_) => lock(&screen).story("(type h and Enter for a hint; Ctrl-C to stop)"),
                 None => stdin_open = false,
             },
         }
