@@ -101,6 +101,7 @@ export const missions = [
     order: 1,
     stage: 'run',
     difficulty: 'beginner',
+    chapter: 'pods',
     requires: [],
   },
   {
@@ -109,6 +110,7 @@ export const missions = [
     order: 2,
     stage: 'pull',
     difficulty: 'beginner',
+    chapter: 'images',
     requires: ['crash-loop-backoff'],
   },
   {
@@ -117,6 +119,7 @@ export const missions = [
     order: 3,
     stage: 'schedule',
     difficulty: 'intermediate',
+    chapter: 'scheduling',
     requires: ['image-pull-backoff'],
   },
 ];
@@ -139,7 +142,7 @@ export const scenario = (over = {}) => ({
   app_info: [{ ok: appInfo() }],
   list_missions: [{ ok: { missions, problems: [] } }],
   get_progress: [{ ok: loaded() }],
-  get_settings: [{ ok: { context: null, allowedRemoteContexts: [], speed: 1, theme: 'system' } }],
+  get_settings: [{ ok: { context: null, allowedRemoteContexts: [], speed: 1, theme: 'system', teacherPreview: false } }],
   stop_mission: [{ ok: null }],
   ...over,
 });

@@ -7,8 +7,9 @@ import { appInfo, cardTexts, missions, scenario, screenshot, sharedBrowser } fro
 
 const suite = sharedBrowser();
 
-test('lists the missions in curriculum order, the first open and the rest locked with what unlocks them', async () => {
-  // The catalog's order is the curriculum order; the map must not re-sort it.
+test('lists the missions by chapter, the first open and the rest locked with what unlocks them', async () => {
+  // The map groups missions by chapter (Pods, Images, Scheduling, …) in chapter order, whatever
+  // order the catalog sends them in.
   const shuffledIds = [missions[0], missions[2], missions[1]];
   const app = await suite.open(scenario({ list_missions: [{ ok: { missions: shuffledIds, problems: [] } }] }));
   const { page } = app;
@@ -16,9 +17,17 @@ test('lists the missions in curriculum order, the first open and the rest locked
     await page.getByTestId('mission-list').waitFor();
     const cards = page.getByTestId('mission-card');
     assert.equal(await cards.count(), 3, 'one card per mission');
+    assert.deepEqual(await page.getByTestId('chapter-title').allInnerTexts(), ['PODS', 'IMAGES', 'SCHEDULING']);
+    assert.deepEqual(await page.getByTestId('chapter-progress').allInnerTexts(), ['0 of 1 solved', '0 of 1 solved', '0 of 1 solved']);
+    const bar = page.getByTestId('chapter-progressbar').first();
+    assert.deepEqual(
+      await bar.evaluate((el) => [el.getAttribute('role'), el.getAttribute('aria-valuenow'), el.getAttribute('aria-valuemax'), el.getAttribute('aria-valuetext')]),
+      ['progressbar', '0', '1', '0 of 1 solved'],
+    );
 
     const texts = await cardTexts(page);
-    shuffledIds.forEach((m, i) => {
+    const shown = [missions[0], missions[1], missions[2]];
+    shown.forEach((m, i) => {
       assert.ok(texts[i].includes(m.title), `card ${i + 1} should show "${m.title}", got "${texts[i]}"`);
       assert.ok(texts[i].includes(String(m.order).padStart(2, '0')), `card ${i + 1} shows its order number`);
     });
@@ -32,12 +41,12 @@ test('lists the missions in curriculum order, the first open and the rest locked
     assert.match(texts[0], /Running/, 'stage run is shown as "Running"');
     assert.doesNotMatch(texts[0], /Solve/);
 
-    assert.match(texts[1], /Locked/);
-    assert.match(texts[1], /Scheduling/);
-    assert.match(texts[1], /Intermediate/);
-    assert.match(texts[1], /Solve “The image that never arrives” first/);
-    assert.match(texts[2], /Image pull/);
-    assert.match(texts[2], /Solve “The pod that keeps falling over” first/);
+    assert.match(texts[2], /Locked/);
+    assert.match(texts[2], /Scheduling/);
+    assert.match(texts[2], /Intermediate/);
+    assert.match(texts[2], /Solve “The image that never arrives” first/);
+    assert.match(texts[1], /Image pull/);
+    assert.match(texts[1], /Solve “The pod that keeps falling over” first/);
 
     assert.equal(await page.getByTestId('mission-summary').innerText(), '3 missions · 1 open · 2 locked');
     assert.equal(await page.getByTestId('app-version').innerText(), 'v0.1.0');
@@ -207,7 +216,7 @@ test('with reduced motion the map appears at once and still works', async () => 
   try {
     await page.getByTestId('mission-list').waitFor();
     const motion = await page.evaluate(() => {
-      const stop = document.querySelector('[data-testid="mission-list"] > li');
+      const stop = document.querySelector('[data-testid="mission-list"] li');
       const style = getComputedStyle(stop);
       return { duration: style.animationDuration, delay: style.animationDelay };
     });

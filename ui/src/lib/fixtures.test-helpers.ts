@@ -7,6 +7,7 @@ export const mission = (over: Partial<MissionSummary> & Pick<MissionSummary, 'id
   order: 1,
   stage: 'run',
   difficulty: 'beginner',
+  chapter: 'pods',
   requires: [],
   ...over,
 });
@@ -18,6 +19,7 @@ export const curriculum: MissionSummary[] = [
     title: 'The image that never arrives',
     order: 2,
     stage: 'pull',
+    chapter: 'images',
     requires: ['crash-loop-backoff'],
   }),
   mission({
@@ -25,6 +27,7 @@ export const curriculum: MissionSummary[] = [
     title: 'The pod with nowhere to go',
     order: 3,
     stage: 'schedule',
+    chapter: 'scheduling',
     requires: ['image-pull-backoff'],
   }),
 ];

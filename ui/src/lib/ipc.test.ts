@@ -92,7 +92,7 @@ describe('mission commands', () => {
     invoke.mockResolvedValue({ manifests: [], detail: {} });
     await resetMission('m');
     expect(invoke).toHaveBeenLastCalledWith('reset_mission', { id: 'm' });
-    const settings = { context: null, allowedRemoteContexts: [], speed: 1, theme: 'dark' as const };
+    const settings = { context: null, allowedRemoteContexts: [], speed: 1, theme: 'dark' as const, teacherPreview: false };
     invoke.mockResolvedValue(settings);
     await expect(saveSettings(settings)).resolves.toEqual(settings);
     expect(invoke).toHaveBeenLastCalledWith('save_settings', { settings });

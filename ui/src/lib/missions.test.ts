@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { MissionProgress } from './bindings/MissionProgress';
+import type { MissionSummary } from './bindings/MissionSummary';
 import type { Progress } from './bindings/Progress';
 import { curriculum, mission } from './fixtures.test-helpers';
 import {
+  CELEBRATED_KEY,
+  CHAPTERS,
+  chapterProgressLabel,
+  chapterTitle,
+  curriculumComplete,
+  curriculumLine,
+  curriculumTotals,
+  groupByChapter,
+  markCelebrated,
+  shouldCelebrate,
   deriveMissionMap,
   newlyOpened,
   progressLine,
@@ -164,5 +175,126 @@ describe('mission map with progress', () => {
     const before = deriveMissionMap(curriculum, new Set());
     const after = deriveMissionMap(curriculum, new Set(['crash-loop-backoff']));
     expect(newlyOpened(before, after).map((v) => v.mission.id)).toEqual(['image-pull-backoff']);
+  });
+});
+
+const solvedRecord = (timeToFixSeconds: number | null, hintsUsed: number): MissionProgress => ({
+  status: 'solved',
+  attempts: 1,
+  hintsUsed,
+  startedAt: '2026-01-01T10:00:00Z',
+  solvedAt: '2026-01-01T10:05:00Z',
+  timeToFixSeconds,
+});
+
+describe('chapters', () => {
+  it('lists the nine chapters in the map order with their names', () => {
+    expect(CHAPTERS.map((c) => c.title)).toEqual([
+      'Pods',
+      'Images',
+      'Scheduling',
+      'Config',
+      'Probes',
+      'Workloads',
+      'Networking',
+      'Security',
+      'Storage',
+    ]);
+    expect(chapterTitle('probes')).toBe('Probes');
+    expect(chapterTitle('gitops')).toBe('Gitops');
+  });
+
+  it('groups missions by chapter in chapter order, each in mission order, skipping empty chapters', () => {
+    const missions = [
+      mission({ id: 'quota', order: 9, chapter: 'security' }),
+      mission({ id: 'taint', order: 6, chapter: 'scheduling' }),
+      mission({ id: 'crash', order: 1, chapter: 'pods' }),
+      mission({ id: 'cpu', order: 5, chapter: 'scheduling' }),
+      mission({ id: 'oom', order: 2, chapter: 'pods' }),
+    ];
+    const groups = groupByChapter(deriveMissionMap(missions, new Set()));
+    expect(groups.map((g) => [g.title, g.views.map((v) => v.mission.id)])).toEqual([
+      ['Pods', ['crash', 'oom']],
+      ['Scheduling', ['cpu', 'taint']],
+      ['Security', ['quota']],
+    ]);
+  });
+
+  it('counts solved missions per chapter: “1 of 2 solved”', () => {
+    const missions = [
+      mission({ id: 'a', order: 1 }),
+      mission({ id: 'b', order: 2, requires: ['a'] }),
+      mission({ id: 'c', order: 3, chapter: 'images', requires: ['b'] }),
+    ];
+    const groups = groupByChapter(deriveMissionMap(missions, new Set(['a'])));
+    expect(groups.map((g) => [g.id, g.solved, g.total, chapterProgressLabel(g)])).toEqual([
+      ['pods', 1, 2, '1 of 2 solved'],
+      ['images', 0, 1, '0 of 1 solved'],
+    ]);
+  });
+
+  it('keeps a mission of a chapter this version does not know, last and under its own name', () => {
+    const odd = { ...mission({ id: 'x', order: 1 }), chapter: 'gitops' } as unknown as MissionSummary;
+    const groups = groupByChapter(deriveMissionMap([odd, mission({ id: 'y', order: 2, chapter: 'storage' })], new Set()));
+    expect(groups.map((g) => g.title)).toEqual(['Storage', 'Gitops']);
+  });
+});
+
+describe('teacher preview', () => {
+  it('opens every mission whatever it requires, and keeps solved and started ones as they are', () => {
+    const progress: Progress = {
+      missions: { 'image-pull-backoff': { ...solvedRecord(null, 0), status: 'in-progress', solvedAt: null } },
+    } as unknown as Progress;
+    const views = deriveMissionMap(curriculum, new Set(['crash-loop-backoff']), progress, true);
+    expect(views.map((v) => [v.mission.id, v.state, v.unlockHint])).toEqual([
+      ['crash-loop-backoff', 'solved', null],
+      ['image-pull-backoff', 'in-progress', null],
+      ['pending-insufficient-cpu', 'open', null],
+    ]);
+    expect(deriveMissionMap(curriculum, new Set(), null, false)[2]?.state, 'off, the chain applies').toBe('locked');
+  });
+});
+
+describe('curriculum complete', () => {
+  const all = new Set(curriculum.map((m) => m.id));
+  const progress = {
+    missions: {
+      'crash-loop-backoff': solvedRecord(130, 0),
+      'image-pull-backoff': solvedRecord(95, 2),
+      'pending-insufficient-cpu': solvedRecord(null, 1),
+    },
+  } as unknown as Progress;
+
+  it('is complete only when every mission is solved', () => {
+    expect(curriculumComplete(deriveMissionMap(curriculum, all, progress))).toBe(true);
+    expect(curriculumComplete(deriveMissionMap(curriculum, new Set(['crash-loop-backoff', 'image-pull-backoff'])))).toBe(false);
+    expect(curriculumComplete([]), 'an empty map has nothing to celebrate').toBe(false);
+  });
+
+  it('adds up the time to fix and the hints of every solve', () => {
+    const views = deriveMissionMap(curriculum, all, progress);
+    expect(curriculumTotals(views)).toEqual({ seconds: 225, hints: 3, missions: 3 });
+    expect(curriculumLine(views)).toBe('3 missions solved in 3m 45s with 3 hints');
+    const noRecord = deriveMissionMap(curriculum, all, null);
+    expect(curriculumLine(noRecord), 'no recorded times: no time claimed').toBe('3 missions solved with no hints');
+  });
+
+  it('celebrates once per set of missions, then only the banner', () => {
+    const store = new Map<string, string>();
+    const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) };
+    const views = deriveMissionMap(curriculum, all, progress);
+    expect(shouldCelebrate(deriveMissionMap(curriculum, new Set()), storage)).toBe(false);
+    expect(shouldCelebrate(views, storage)).toBe(true);
+    markCelebrated(views, storage);
+    expect(store.has(CELEBRATED_KEY)).toBe(true);
+    expect(shouldCelebrate(views, storage), 'shown once').toBe(false);
+    const grown = [...curriculum, mission({ id: 'taint', order: 4, chapter: 'scheduling' })];
+    expect(shouldCelebrate(deriveMissionMap(grown, new Set([...all, 'taint'])), storage), 'a new mission solved too: again').toBe(true);
+    const broken = {
+      getItem: () => {
+        throw new Error('storage disabled');
+      },
+    };
+    expect(shouldCelebrate(views, broken), 'no storage: never a celebration on every visit').toBe(false);
   });
 });

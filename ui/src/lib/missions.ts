@@ -4,6 +4,7 @@
 // Everything here is a pure function of the mission list and the set of solved mission ids,
 // so the map is the same whether progress comes from disk, from a test or from nowhere yet.
 
+import type { Chapter } from './bindings/Chapter';
 import type { MissionProgress } from './bindings/MissionProgress';
 import type { MissionSummary } from './bindings/MissionSummary';
 import type { Progress } from './bindings/Progress';
@@ -108,17 +109,19 @@ export function solvedIds(progress: Progress | null): Set<string> {
  * Derives every mission's state from the solved ids. A mission is open when every mission it
  * requires is solved; it is solved when its own id is in `solved`; an open mission the
  * learner has started and not solved is in progress. The catalog's order (the curriculum
- * order) is kept as given.
+ * order) is kept as given. In teacher preview (`preview`), nothing is locked: every mission
+ * opens whatever it requires, and solved or started ones still show as such.
  */
 export function deriveMissionMap(
   missions: readonly MissionSummary[],
   solved: ReadonlySet<string>,
   progress: Progress | null = null,
+  preview = false,
 ): MissionView[] {
   const titles = new Map(missions.map((m) => [m.id, m.title]));
   return missions.map((mission) => {
     const blockers = mission.requires
-      .filter((id) => !solved.has(id))
+      .filter((id) => !preview && !solved.has(id))
       .map((id) => {
         const title = titles.get(id);
         return { id, title: title ?? id, known: title !== undefined };
@@ -203,4 +206,135 @@ export function progressLine(view: MissionView): string | null {
 export function newlyOpened(before: readonly MissionView[], after: readonly MissionView[]): MissionView[] {
   const was = new Map(before.map((v) => [v.mission.id, v.state]));
   return after.filter((v) => was.get(v.mission.id) === 'locked' && v.state !== 'locked');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chapters: the map groups missions by the `chapter:` of their lesson, in this order.
+
+/** Every chapter, in the map's order, with the name the learner sees. */
+export const CHAPTERS: readonly { id: Chapter; title: string }[] = [
+  { id: 'pods', title: 'Pods' },
+  { id: 'images', title: 'Images' },
+  { id: 'scheduling', title: 'Scheduling' },
+  { id: 'config', title: 'Config' },
+  { id: 'probes', title: 'Probes' },
+  { id: 'workloads', title: 'Workloads' },
+  { id: 'networking', title: 'Networking' },
+  { id: 'security', title: 'Security' },
+  { id: 'storage', title: 'Storage' },
+];
+
+/** One chapter of the map with its missions and how many the learner solved. */
+export interface ChapterGroup {
+  id: string;
+  title: string;
+  /** In `order`, then by id. */
+  views: MissionView[];
+  solved: number;
+  total: number;
+}
+
+/** `pods` → `Pods`; a chapter this version does not know is shown as written. */
+export function chapterTitle(chapter: string): string {
+  return CHAPTERS.find((c) => c.id === chapter)?.title ?? (capitalise(chapter.trim()) || 'Other');
+}
+
+/**
+ * The map's chapters, in chapter order, each with its missions in `order` (then id). Only
+ * chapters that hold a mission are listed. A chapter this version does not know comes last, under
+ * its own name, rather than being dropped.
+ */
+export function groupByChapter(views: readonly MissionView[]): ChapterGroup[] {
+  const rank = (chapter: string) => {
+    const at = CHAPTERS.findIndex((c) => c.id === chapter);
+    return at < 0 ? CHAPTERS.length : at;
+  };
+  const byChapter = new Map<string, MissionView[]>();
+  for (const view of views) {
+    // Lists from before chapters existed have none: those missions are in the first chapter.
+    const chapter: string = view.mission.chapter ?? 'pods';
+    byChapter.set(chapter, [...(byChapter.get(chapter) ?? []), view]);
+  }
+  return [...byChapter.entries()]
+    .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
+    .map(([id, list]) => {
+      const sorted = [...list].sort((a, b) => a.mission.order - b.mission.order || a.mission.id.localeCompare(b.mission.id));
+      return {
+        id,
+        title: chapterTitle(id),
+        views: sorted,
+        solved: sorted.filter((v) => v.state === 'solved').length,
+        total: sorted.length,
+      };
+    });
+}
+
+/** `2 of 5 solved`. */
+export function chapterProgressLabel(group: Pick<ChapterGroup, 'solved' | 'total'>): string {
+  return `${group.solved} of ${group.total} solved`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The end of the curriculum: every mission solved.
+
+/** Whether the learner has solved every mission on the map (an empty map is not complete). */
+export function curriculumComplete(views: readonly MissionView[]): boolean {
+  return views.length > 0 && views.every((v) => v.state === 'solved');
+}
+
+/** What the whole curriculum took: the sum of each solve's time to fix, and the hints used. */
+export function curriculumTotals(views: readonly MissionView[]): { seconds: number | null; hints: number; missions: number } {
+  const solved = views.filter((v) => v.state === 'solved');
+  const times = solved.map((v) => v.progress?.timeToFixSeconds ?? null).filter((t): t is number => t !== null);
+  return {
+    seconds: times.length > 0 ? times.reduce((a, b) => a + b, 0) : null,
+    hints: solved.reduce((sum, v) => sum + (v.progress?.hintsUsed ?? 0), 0),
+    missions: solved.length,
+  };
+}
+
+/** `3 missions solved in 12m 04s with 2 hints`. */
+export function curriculumLine(views: readonly MissionView[]): string {
+  const t = curriculumTotals(views);
+  const missions = plural(t.missions, 'mission', 'missions');
+  const time = t.seconds === null ? '' : ` in ${formatElapsed(t.seconds)}`;
+  const hints = t.hints === 0 ? 'no hints' : plural(t.hints, 'hint', 'hints');
+  return `${missions} solved${time} with ${hints}`;
+}
+
+/** Where the window remembers that the curriculum-complete moment was shown. */
+export const CELEBRATED_KEY = 'kubequest.curriculumCelebrated';
+
+/**
+ * The missions the celebration was shown for, as one key: a curriculum that grows (a teacher adds
+ * a mission) and is completed again is celebrated again.
+ */
+function celebrationKey(views: readonly MissionView[]): string {
+  return views
+    .map((v) => v.mission.id)
+    .sort()
+    .join(',');
+}
+
+/**
+ * Whether to show the curriculum-complete moment now: only when every mission is solved, and only
+ * once for this set of missions (afterwards the map shows the quiet banner).
+ */
+export function shouldCelebrate(views: readonly MissionView[], storage: Pick<Storage, 'getItem'> | null): boolean {
+  if (!curriculumComplete(views)) return false;
+  try {
+    return storage?.getItem(CELEBRATED_KEY) !== celebrationKey(views);
+  } catch {
+    // Without storage the moment would show on every visit; the quiet banner is enough.
+    return false;
+  }
+}
+
+/** Remembers that the curriculum-complete moment was shown for this set of missions. */
+export function markCelebrated(views: readonly MissionView[], storage: Pick<Storage, 'setItem'> | null): void {
+  try {
+    storage?.setItem(CELEBRATED_KEY, celebrationKey(views));
+  } catch {
+    // Nothing to do: the banner still shows.
+  }
 }

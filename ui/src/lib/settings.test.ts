@@ -7,7 +7,7 @@ const contexts: ContextInfo[] = [
   { name: 'kind-dev', cluster: 'kind-dev', user: 'kind-dev', namespace: null, server: 'https://127.0.0.1:6443', current: true, locality: { kind: 'local', why: 'server is 127.0.0.1' } },
   { name: 'class', cluster: 'class', user: 'me', namespace: null, server: 'https://k8s.school.example:6443', current: false, locality: { kind: 'remote' } },
 ];
-const settings: Settings = { context: null, allowedRemoteContexts: [], speed: 1, theme: 'system' };
+const settings: Settings = { context: null, allowedRemoteContexts: [], speed: 1, theme: 'system', teacherPreview: false };
 
 describe('cluster choices', () => {
   it('lists the embedded cluster first, then contexts with local/remote badges', () => {

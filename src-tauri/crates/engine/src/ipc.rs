@@ -360,6 +360,10 @@ pub struct Settings {
     /// Embedded cluster speed (1.0 = real time).
     pub speed: f64,
     pub theme: Theme,
+    /// Teacher preview: every mission on the map is open, whatever its `requires`; solves are
+    /// still recorded as usual. Off unless chosen (settings saved before it existed read as off).
+    #[serde(default)]
+    pub teacher_preview: bool,
 }
 
 impl Default for Settings {
@@ -369,6 +373,7 @@ impl Default for Settings {
             allowed_remote_contexts: Vec::new(),
             speed: 1.0,
             theme: Theme::System,
+            teacher_preview: false,
         }
     }
 }

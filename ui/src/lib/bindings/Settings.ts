@@ -16,4 +16,9 @@ allowedRemoteContexts: Array<string>,
 /**
  * Embedded cluster speed (1.0 = real time).
  */
-speed: number, theme: Theme, };
+speed: number, theme: Theme, 
+/**
+ * Teacher preview: every mission on the map is open, whatever its `requires`; solves are
+ * still recorded as usual. Off unless chosen (settings saved before it existed read as off).
+ */
+teacherPreview: boolean, };
