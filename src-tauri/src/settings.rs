@@ -1,4 +1,4 @@
-//! The learner's settings (theme, speed, cluster, allowed remote contexts), kept with
+//! The learner's settings (theme, speed, cluster, allowed remote contexts, teacher preview), kept with
 //! tauri-plugin-store in `settings.json` in the app's data folder, under the key `settings`.
 //!
 //! Saving applies them: the speed goes to the embedded cluster's clock at once (and its new
@@ -210,6 +210,33 @@ fn kubeconfig_exists() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn teacher_preview_is_off_unless_chosen_and_the_window_may_choose_it() {
+        let before_preview = serde_json::json!({
+            "context": null, "allowedRemoteContexts": [], "speed": 2.0, "theme": "dark"
+        });
+        let read: Settings =
+            serde_json::from_value(before_preview).expect("settings saved before it still load");
+        assert!(
+            !read.teacher_preview,
+            "a learner's stored settings never open every mission by themselves"
+        );
+        assert_eq!(read.speed, 2.0, "the rest of the stored settings are kept");
+        assert!(!Settings::default().teacher_preview, "off by default");
+        let saved = from_window(
+            &read,
+            Settings {
+                teacher_preview: true,
+                ..read.clone()
+            },
+        );
+        assert!(saved.teacher_preview, "the settings screen turns it on");
+        let back: Settings =
+            serde_json::from_value(serde_json::to_value(&saved).expect("serialises"))
+                .expect("reads back");
+        assert!(back.teacher_preview, "and it is stored as chosen");
+    }
 
     #[test]
     fn the_window_cannot_grow_or_replace_the_remote_allow_list() {
