@@ -124,6 +124,9 @@ struct Slot {
     /// The session's audit log: the embedded cluster's, or this session's own on a real
     /// cluster (what the app did for the learner).
     audit: Option<AuditLog>,
+    /// Tells the running session how many hints are revealed (reacting hints and the
+    /// diagnoses' unlocking follow it).
+    hints: Option<tokio::sync::watch::Sender<u32>>,
 }
 
 impl Slot {
@@ -182,6 +185,16 @@ impl Sessions {
         (slot.mission.as_deref() == Some(id))
             .then(|| slot.audit.clone())
             .flatten()
+    }
+
+    /// Tells the session of `id`, if it runs, that `count` hints are now revealed.
+    fn hints_revealed(&self, id: &str, count: u32) {
+        let slot = lock(&self.slot);
+        if slot.mission.as_deref() == Some(id)
+            && let Some(tx) = &slot.hints
+        {
+            tx.send_replace(count);
+        }
     }
 
     fn channel_of(&self, id: &str) -> Option<Channel<SessionUpdate>> {
@@ -251,12 +264,16 @@ async fn begin(
     };
     let audit = target.audit.clone().unwrap_or_default();
     slot.audit = Some(audit.clone());
+    let (hints_tx, hints_revealed) =
+        tokio::sync::watch::channel(u32::try_from(revealed).unwrap_or(u32::MAX));
+    slot.hints = Some(hints_tx);
     let config = SessionConfig {
         clock: target.clock.clone(),
         missions: catalog.summaries(),
         stop_when_solved: false,
         cluster: on,
         audit,
+        hints_revealed,
         ..SessionConfig::default()
     };
     let mut recorder = AppRecorder { app: app.clone() };
@@ -425,6 +442,7 @@ pub async fn reveal_hint(app: tauri::AppHandle, id: String) -> Result<HintReveal
         )));
     };
     let as_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    app.state::<Sessions>().hints_revealed(&id, as_u32(count));
     Ok(HintReveal {
         index: as_u32(count - 1),
         html: render_markdown(&hint),

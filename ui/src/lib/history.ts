@@ -245,6 +245,10 @@ export function summarize(update: SessionUpdate): string {
       return 'mission solved';
     case 'clock':
       return 'cluster clock reading';
+    case 'nudges':
+      return update.nudges.length === 0 ? 'no nudge' : `nudge: ${update.nudges[0]?.text ?? ''}`;
+    case 'unlocks':
+      return `${update.gates.filter((g) => g.unlocked).length} of ${update.gates.length} explanations unlocked`;
   }
 }
 

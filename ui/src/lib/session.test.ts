@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyUpdate, initialSession } from './session';
+import { applyUpdate, diagnosisAccess, initialSession } from './session';
 import { pipeline } from './pipelines.test-helpers';
 
 describe('applyUpdate', () => {
@@ -101,5 +101,42 @@ describe('applyUpdate', () => {
     expect(first.announcements).toEqual(['Deployment web is stuck: ProgressDeadlineExceeded.']);
     const again = applyUpdate(first.state, { kind: 'workloads', workloads: [stuck] });
     expect(again.announcements, 'no repeat while it stays stuck').toEqual([]);
+  });
+});
+
+describe('reacting hints and locked diagnoses', () => {
+  const nudge = (id: string, text: string) => ({ id, html: `<p>${text}</p>`, text });
+  const gate = (unlocked: boolean) => ({
+    object: 'greeter',
+    reason: 'CrashLoopBackOff',
+    unlocked,
+    investigate: 'kubectl logs greeter -n kq-crash-loop-backoff --previous',
+  });
+
+  it('announces a nudge once, when it starts to apply, and not when it goes away', () => {
+    let r = applyUpdate(initialSession(), { kind: 'nudges', nudges: [nudge('events-next', 'You have looked at the pod but not at its events.')] });
+    expect(r.state.nudges.map((n) => n.id)).toEqual(['events-next']);
+    expect(r.announcements).toEqual(['You have looked at the pod but not at its events.']);
+    r = applyUpdate(r.state, { kind: 'nudges', nudges: [nudge('events-next', 'You have looked at the pod but not at its events.')] });
+    expect(r.announcements).toEqual([]);
+    r = applyUpdate(r.state, { kind: 'nudges', nudges: [] });
+    expect(r.state.nudges).toEqual([]);
+    expect(r.announcements).toEqual([]);
+  });
+
+  it('keeps a diagnosis locked until the engine unlocks it, and says what to run meanwhile', () => {
+    const d = { reason: 'CrashLoopBackOff' };
+    expect(diagnosisAccess([], 'greeter', d)).toEqual({ unlocked: false, investigate: null });
+    let r = applyUpdate(initialSession(), { kind: 'unlocks', gates: [gate(false)] });
+    expect(r.announcements).toEqual([]);
+    expect(diagnosisAccess(r.state.gates, 'greeter', d)).toEqual({
+      unlocked: false,
+      investigate: 'kubectl logs greeter -n kq-crash-loop-backoff --previous',
+    });
+    expect(diagnosisAccess(r.state.gates, 'web', d).unlocked, 'another pod has its own gate').toBe(false);
+    expect(diagnosisAccess(r.state.gates, 'greeter', { reason: 'OOMKilled' }).unlocked, 'a new reason starts locked').toBe(false);
+    r = applyUpdate(r.state, { kind: 'unlocks', gates: [gate(true)] });
+    expect(diagnosisAccess(r.state.gates, 'greeter', d)).toEqual({ unlocked: true });
+    expect(r.announcements).toEqual(['The explanation of CrashLoopBackOff for greeter is now shown.']);
   });
 });

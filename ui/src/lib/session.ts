@@ -3,6 +3,9 @@
 // a window.
 
 import type { ConnectionState } from './bindings/ConnectionState';
+import type { Diagnosis } from './bindings/Diagnosis';
+import type { DiagnosisGate } from './bindings/DiagnosisGate';
+import type { Nudge } from './bindings/Nudge';
 import type { EventRow } from './bindings/EventRow';
 import type { MissionProgress } from './bindings/MissionProgress';
 import type { MissionSummary } from './bindings/MissionSummary';
@@ -34,6 +37,10 @@ export interface SessionState {
   connection: ConnectionState;
   /** The namespace as a graph; null until the engine sends the first one. */
   graph: WorkloadGraph | null;
+  /** The reacting hints that apply now, in the lesson's order (the first is shown). */
+  nudges: Nudge[];
+  /** Whether each diagnosis on screen may explain itself yet, and what to run to unlock it. */
+  gates: DiagnosisGate[];
 }
 
 export const initialSession = (): SessionState => ({
@@ -45,6 +52,8 @@ export const initialSession = (): SessionState => ({
   solved: null,
   connection: { state: 'connected' },
   graph: null,
+  nudges: [],
+  gates: [],
 });
 
 export interface Applied {
@@ -100,6 +109,19 @@ export function applyUpdate(state: SessionState, update: SessionUpdate): Applied
     case 'graph':
       // A newly broken relation (a selector that misses, a missing ConfigMap) is announced once.
       return { state: { ...state, graph: update.graph }, announcements: graphAnnouncements(state.graph, update.graph) };
+    case 'nudges': {
+      // A nudge is said once, when it starts to apply; one that goes away is not announced.
+      const before = new Set(state.nudges.map((n) => n.id));
+      const announcements = update.nudges.filter((n) => !before.has(n.id)).map((n) => n.text);
+      return { state: { ...state, nudges: update.nudges }, announcements };
+    }
+    case 'unlocks': {
+      const before = new Map(state.gates.map((g) => [`${g.object}/${g.reason}`, g.unlocked]));
+      const announcements = update.gates
+        .filter((g) => g.unlocked && before.get(`${g.object}/${g.reason}`) === false)
+        .map((g) => `The explanation of ${g.reason} for ${g.object} is now shown.`);
+      return { state: { ...state, gates: update.gates }, announcements };
+    }
     case 'clock':
       // The cluster's clock is the mission screen's business (lib/clusterclock.ts), not state.
       return { state, announcements: [] };
@@ -137,4 +159,18 @@ export function stampsOf(update: SessionUpdate): string[] {
     for (const stage of p.stages) out.push(stage.evidence.event?.lastSeen);
   }
   return out.filter((s): s is string => typeof s === 'string' && s.length > 0);
+}
+
+/** What a diagnosis card may show: everything, or the raw facts and what to run to see more. */
+export type DiagnosisAccess = { unlocked: true } | { unlocked: false; investigate: string | null };
+
+/**
+ * Whether the diagnosis of `object` may show its explanation and commands. The engine decides
+ * (the learner ran the investigating command, or revealed a hint); until it has said so for
+ * this object and reason, the explanation stays hidden.
+ */
+export function diagnosisAccess(gates: DiagnosisGate[], object: string, diagnosis: Pick<Diagnosis, 'reason'>): DiagnosisAccess {
+  const gate = gates.find((g) => g.object === object && g.reason === diagnosis.reason);
+  if (gate?.unlocked) return { unlocked: true };
+  return { unlocked: false, investigate: gate?.investigate ?? null };
 }

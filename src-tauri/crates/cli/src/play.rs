@@ -345,6 +345,15 @@ impl Status {
             }
             // The terminal shows workloads and pods as text; the graph is the window's.
             SessionUpdate::Graph { .. } => {}
+            // Reacting hints: what the learner has not looked at yet.
+            SessionUpdate::Nudges { nudges } => {
+                for n in nudges {
+                    story.push(format!("nudge: {}", n.text));
+                }
+            }
+            // The window hides a diagnosis's explanation until it is unlocked; the terminal's
+            // status lines carry no explanation.
+            SessionUpdate::Unlocks { .. } => {}
             SessionUpdate::Connection { state } => match state {
                 ConnectionState::Connected => {
                     if !self.first_connection {

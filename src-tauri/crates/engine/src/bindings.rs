@@ -8,7 +8,7 @@ use std::path::Path;
 use ts_rs::{Config, TS};
 
 use crate::connect::{ConnectErrorKind, ConnectFailure, ContextInfo, Locality};
-use crate::diagnose::{Diagnosis, FitError, FitReason, ReasonKind, Termination};
+use crate::diagnose::{Diagnosis, DiagnosisGate, FitError, FitReason, ReasonKind, Termination};
 use crate::graph::{
     FilterVerdict, GraphCommand, GraphCondition, GraphEdge, GraphKind, GraphNode, Health,
     NodeVerdict, RailStep, Relation, SchedulingSource, SchedulingView, WorkloadGraph,
@@ -73,6 +73,8 @@ pub fn render_all() -> Vec<(String, String)> {
         render::<Retry>(&cfg),
         render::<RetryKind>(&cfg),
         render::<Diagnosis>(&cfg),
+        render::<DiagnosisGate>(&cfg),
+        render::<crate::mission::reactions::Nudge>(&cfg),
         render::<ReasonKind>(&cfg),
         render::<Termination>(&cfg),
         render::<FitError>(&cfg),

@@ -253,6 +253,17 @@ pub enum SessionUpdate {
     /// The mission namespace as a graph (objects, relations, what is broken and why, and
     /// what the scheduler saw for each refused pod); sent whole when it changed.
     Graph { graph: crate::graph::WorkloadGraph },
+    /// The mission's reacting hints that apply now, from what the learner has and has not
+    /// looked at (the audit log) and the hints revealed; sent whole when they change (empty
+    /// once the mission is solved).
+    Nudges {
+        nudges: Vec<crate::mission::reactions::Nudge>,
+    },
+    /// For each diagnosis on screen, whether its explanation may be shown yet and what to run
+    /// to unlock it ([`crate::diagnose::unlock`]); sent whole when it changes.
+    Unlocks {
+        gates: Vec<crate::diagnose::DiagnosisGate>,
+    },
 }
 
 /// A YAML problem the editor marks inline (1-based line and column).

@@ -22,10 +22,12 @@ use ts_rs::TS;
 use crate::stage::StageKind;
 pub mod security;
 pub mod texts;
+pub mod unlock;
 pub mod workload;
 
 pub use crate::stage::{ReasonKind, stage_of};
 pub use texts::{BUNDLED_YAML, DIAGNOSES_FILE, DiagnosisTexts, TextsIssue, TextsProblem, render};
+pub use unlock::{DiagnosisGate, Subject, gate, unlocked_by};
 pub use workload::{StuckPod, WorkloadSymptom, diagnose_workload};
 
 /// How a container's previous (or current) run ended.

@@ -360,6 +360,9 @@ pub fn check_lessons(path: &Path, images: Option<&dyn ImageCatalog>) -> LessonRe
             }
         }
         report.checked.push(dir.clone());
+        if let Some(m) = &draft.mission {
+            reaction_pod_issues(m, &mut report.errors);
+        }
         if let Some(m) = draft.mission {
             if let Some(other) = missions.iter().find(|o| o.summary.id == m.summary.id) {
                 catalog_problems.push(LessonError::DuplicateId {
@@ -431,6 +434,54 @@ pub fn check_lessons(path: &Path, images: Option<&dyn ImageCatalog>) -> LessonRe
         .cloned()
         .collect();
     report
+}
+
+/// Whether the mission's broken state creates a pod named `pod`: a Pod manifest of that name, or
+/// a StatefulSet's ordinal pod (`db-0`). Other workloads' pods get generated names.
+fn creates_pod(m: &Mission, pod: &str) -> bool {
+    m.manifests.iter().any(|x| {
+        (x.kind == "Pod" && x.name == pod)
+            || (x.kind == "StatefulSet"
+                && pod
+                    .strip_prefix(&x.name)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+    })
+}
+
+/// A reacting hint that names a pod the manifests never create would never speak: an error at
+/// the line of that investigation.
+fn reaction_pod_issues(m: &Mission, out: &mut Vec<LessonIssue>) {
+    for (i, r) in m.reactions.iter().enumerate() {
+        for (list, items) in [("done", &r.done), ("not_done", &r.not_done)] {
+            for inv in items {
+                let Some(pod) = inv.pod.as_deref() else {
+                    continue;
+                };
+                if creates_pod(m, pod) {
+                    continue;
+                }
+                out.push(LessonIssue {
+                    file: m.file(),
+                    // The front matter starts on the file's second line.
+                    line: Some(inv.line + 1),
+                    message: format!(
+                        "reactions[{i}].{list}: `{}: {pod}` names a pod that manifests/ does not \
+                         create, so the rule would {}; name a Pod of the manifests (pods of \
+                         Deployments, ReplicaSets, DaemonSets and Jobs get generated names: \
+                         write `{}` alone for any pod)",
+                        inv.kind.as_str(),
+                        if list == "done" {
+                            "never speak"
+                        } else {
+                            "ignore what the learner does"
+                        },
+                        inv.kind.as_str(),
+                    ),
+                });
+            }
+        }
+    }
 }
 
 /// Asks the image catalog about one `registry.yaml`, if there is one.

@@ -18,6 +18,8 @@
 //!     check: { kind: pod-ready, pod: web }
 //! hints:                            # at least three, gentle first, explicit last
 //!   - …
+//! reactions:                        # optional: what to say between hints (see reactions)
+//!   - { id: events-next, done: [get-pods], not_done: [events], say: "…" }
 //! ---
 //! Briefing in Markdown (symptoms, not the cause).
 //! ```
@@ -207,6 +209,7 @@ const FIELDS: &[&str] = &[
     "expected_symptoms",
     "objectives",
     "hints",
+    "reactions",
 ];
 
 /// The front matter as read: each field parsed on its own, so one mistake does not hide the
@@ -228,6 +231,8 @@ pub(crate) struct FrontMatter {
     /// With typed checks; `None` if any objective was rejected.
     pub objectives: Option<Vec<Objective>>,
     pub hints: Option<Vec<String>>,
+    /// Reacting hints; empty when the field is missing, `None` if any rule was rejected.
+    pub reactions: Option<Vec<super::reactions::Reaction>>,
     /// Every problem, each at its own line (line 1 = the YAML's first line).
     pub problems: Vec<YamlProblem>,
 }
@@ -524,6 +529,10 @@ pub(crate) fn parse_front_matter(yaml: &str) -> FrontMatter {
                 front.hints = parse_items(b, &mut problems)
                     .map(|items| items.into_iter().map(|(t, _, _)| t).collect());
             }
+            "reactions" => {
+                front.reactions = parse_items::<serde_yaml_ng::Value>(b, &mut problems)
+                    .and_then(|items| super::reactions::typed_reactions(items, &mut problems));
+            }
             "objectives" => {
                 front.objectives = parse_items::<RawObjective>(b, &mut problems)
                     .and_then(|items| typed_objectives(b, items, &mut problems));
@@ -587,6 +596,9 @@ pub(crate) fn parse_front_matter(yaml: &str) -> FrontMatter {
                 _ => front.expected_symptoms = Some(Vec::new()),
             }
         }
+    }
+    if !seen.contains("reactions") {
+        front.reactions = Some(Vec::new());
     }
     problems.sort_by_key(|p| p.line);
     front.problems.extend(problems);

@@ -30,6 +30,7 @@ pub mod format;
 pub mod hints;
 pub mod manifests;
 pub mod objectives;
+pub mod reactions;
 pub mod render;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -190,6 +191,8 @@ pub struct Mission {
     pub expected_symptoms: Vec<ExpectedSymptom>,
     pub objectives: Vec<Objective>,
     pub hints: Vec<String>,
+    /// Reacting hints: what to say between the hints, from what the learner has done.
+    pub reactions: Vec<reactions::Reaction>,
     /// The broken state.
     pub manifests: Vec<Manifest>,
     /// The reference fix.
@@ -623,6 +626,7 @@ pub(crate) fn load_draft(dir: &Path) -> LessonDraft {
         expected_symptoms,
         objectives,
         hints,
+        reactions: f.reactions.clone().unwrap_or_default(),
         manifests: broken,
         solution,
         debrief,

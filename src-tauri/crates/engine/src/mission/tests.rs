@@ -238,3 +238,79 @@ fn a_roots_diagnoses_yaml_is_loaded_and_checked_like_a_lesson() {
         "`{name}` plante en boucle"
     );
 }
+
+/// `kq lessons check` on reacting hints: a pod the manifests never create, an unknown
+/// investigation, an empty text and a duplicate id, each at its line of mission.md.
+#[test]
+fn reactions_are_checked_each_problem_at_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = lesson(tmp.path(), "01-web", "web", 1, "[]");
+    let text = front("web", 1, "[]").replacen(
+        "---\n\nThe pod",
+        "reactions:\n  - id: events-next\n    done: [{ get-pods: wbe }]\n    say: \"Look at the events.\"\n---\n\nThe pod",
+        1,
+    );
+    write(&d, MISSION_FILE, &text);
+    let report = check::check_lesson_dir(&d);
+    let line = text
+        .lines()
+        .position(|l| l.contains("get-pods: wbe"))
+        .unwrap()
+        + 1;
+    assert_eq!(report.errors.len(), 1, "{}", report.render());
+    assert_eq!(report.errors[0].line, Some(line), "{}", report.render());
+    assert!(
+        report.errors[0]
+            .message
+            .contains("`get-pods: wbe` names a pod that manifests/ does not create"),
+        "{}",
+        report.render()
+    );
+
+    // The same rule about `web` loads, and the mission carries it.
+    write(&d, MISSION_FILE, &text.replace("wbe", "web"));
+    let report = check::check_lesson_dir(&d);
+    assert!(report.is_ok(), "{}", report.render());
+    let m = load_mission(&d).expect("loads");
+    assert_eq!(m.reactions.len(), 1);
+    assert_eq!(m.reactions[0].say, "Look at the events.");
+
+    // Parse problems are errors of the loader too, at their lines.
+    let bad = text.replace(
+        "  - id: events-next\n    done: [{ get-pods: wbe }]\n    say: \"Look at the events.\"\n",
+        "  - id: a\n    done: [get-pod]\n    say: \"x\"\n  - id: a\n    say: \"\"\n",
+    );
+    write(&d, MISSION_FILE, &bad);
+    let report = check::check_lesson_dir(&d);
+    let at = |needle: &str| bad.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let found: Vec<(Option<usize>, String)> = report
+        .errors
+        .iter()
+        .map(|e| (e.line, e.message.clone()))
+        .collect();
+    for (line, needle) in [
+        (at("done: [get-pod]"), "unknown investigation `get-pod`"),
+        (at("say: \"\""), "empty text"),
+    ] {
+        assert!(
+            found
+                .iter()
+                .any(|(l, m)| *l == Some(line) && m.contains(needle)),
+            "`{needle}` at line {line}: {found:?}"
+        );
+    }
+    let dup = bad
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| *l == "  - id: a")
+        .nth(1)
+        .unwrap()
+        .0
+        + 1;
+    assert!(
+        found
+            .iter()
+            .any(|(l, m)| *l == Some(dup) && m.contains("duplicate reaction id `a`")),
+        "duplicate at line {dup}: {found:?}"
+    );
+}

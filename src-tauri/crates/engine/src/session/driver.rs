@@ -43,12 +43,14 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::runtime::watcher::{self, watcher};
 
 use crate::connect::{ConnectError, ReconnectPolicy, ReconnectState};
+use crate::diagnose::{self, DiagnosisGate};
 use crate::graph::objects::{ObjectInput, watch_objects};
 use crate::graph::scheduling::{read_nodes_and_pods, scheduling_view};
 use crate::graph::{GraphSources, SchedulingSource, SchedulingView, WorkloadGraph, build_graph};
 use crate::ipc::{
     ClusterClock, ConnectionState, ErrorKind, EventRow, MissionSummary, SessionUpdate, UiError,
 };
+use crate::mission::reactions::{self, Investigated, Nudge};
 use crate::mission::{
     Check, Mission, ObjectiveResult, ObjectiveStatus, Snapshot, all_met, evaluate_session,
     objectives::security,
@@ -159,6 +161,9 @@ pub struct SessionConfig {
     /// what the app did on the learner's behalf (the editor's Apply and Delete, Run in
     /// container). Reacting hints and the personal debrief read it.
     pub audit: kq_kube::audit::AuditLog,
+    /// How many hints the learner has revealed in this mission; the app sends each reveal, so
+    /// the reacting hints and the diagnoses' unlocking follow it (default: none, never changes).
+    pub hints_revealed: tokio::sync::watch::Receiver<u32>,
 }
 
 impl std::fmt::Debug for SessionConfig {
@@ -170,6 +175,7 @@ impl std::fmt::Debug for SessionConfig {
             .field("stop_when_solved", &self.stop_when_solved)
             .field("cluster", &self.cluster)
             .field("audit", &self.audit)
+            .field("hints_revealed", &*self.hints_revealed.borrow())
             .finish_non_exhaustive()
     }
 }
@@ -184,6 +190,7 @@ impl Default for SessionConfig {
             stop_when_solved: false,
             cluster: ClusterKind::Real,
             audit: kq_kube::audit::AuditLog::default(),
+            hints_revealed: tokio::sync::watch::channel(0).1,
         }
     }
 }
@@ -277,6 +284,17 @@ struct Driver<'a, F> {
     http: SharedHttpResults,
     /// The last reads of quotas, claims, the namespace and permission reviews.
     security: SharedSecurityFacts,
+    /// What the learner has done in this mission, from the audit log.
+    investigated: Investigated,
+    /// The last audit entry read (entries before the session started are not the learner's
+    /// work on this mission: they include the app applying the broken state).
+    audit_seq: u64,
+    /// Hints revealed so far.
+    hints: u32,
+    /// The ids of the nudges last sent (`None` before the first).
+    nudges: Option<Vec<String>>,
+    /// The diagnoses' gates last sent (`None` before the first).
+    gates: Option<Vec<DiagnosisGate>>,
 }
 
 /// How many first lists the session waits for before its first graph: the pods, the five
@@ -407,7 +425,85 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
             self.workloads = bare;
             (self.sink)(SessionUpdate::Workloads { workloads: views });
         }
-        self.evaluate(now)
+        let stop = self.evaluate(now);
+        self.refresh_reactions();
+        stop
+    }
+
+    /// Reads what the audit log recorded since the last read; re-evaluates the reactions when
+    /// the learner did something new.
+    fn audit_changed(&mut self) {
+        let slice = self.config.audit.since(self.audit_seq);
+        self.audit_seq = slice.last_seq;
+        if self
+            .investigated
+            .record_all(&slice.entries, &self.namespace)
+        {
+            self.refresh_reactions();
+        }
+    }
+
+    /// The learner revealed a hint.
+    fn hints_changed(&mut self, hints: u32) {
+        self.hints = hints;
+        self.refresh_reactions();
+    }
+
+    /// Sends the nudges that apply now and the diagnoses' gates, each when it changed.
+    fn refresh_reactions(&mut self) {
+        // Compared by id first: most watch items change nothing here, and rendering is not free.
+        let applying: Vec<String> = if self.solved {
+            Vec::new()
+        } else {
+            self.mission
+                .reactions
+                .iter()
+                .filter(|r| r.applies(&self.investigated, self.hints))
+                .map(|r| r.id.clone())
+                .collect()
+        };
+        if self.nudges.as_ref() != Some(&applying) {
+            let nudges: Vec<Nudge> =
+                reactions::nudges(&self.mission.reactions, &self.investigated, self.hints)
+                    .into_iter()
+                    .filter(|n| applying.contains(&n.id))
+                    .collect();
+            self.nudges = Some(applying);
+            (self.sink)(SessionUpdate::Nudges { nudges });
+        }
+        let mut gates: Vec<DiagnosisGate> = self
+            .tracker
+            .pipelines()
+            .into_iter()
+            .filter_map(|p| {
+                let d = p.diagnosis.as_ref()?;
+                Some(diagnose::gate(
+                    &self.namespace,
+                    diagnose::Subject::Pod(&p.pod),
+                    d,
+                    &self.investigated,
+                    self.hints,
+                ))
+            })
+            .collect();
+        for w in &self.workloads {
+            if let Some(d) = &w.diagnosis {
+                gates.push(diagnose::gate(
+                    &self.namespace,
+                    diagnose::Subject::Workload {
+                        resource: w.kind.resource(),
+                        name: &w.name,
+                    },
+                    d,
+                    &self.investigated,
+                    self.hints,
+                ));
+            }
+        }
+        if self.gates.as_ref() != Some(&gates) {
+            self.gates = Some(gates.clone());
+            (self.sink)(SessionUpdate::Unlocks { gates });
+        }
     }
 
     /// Rebuilds the graph and sends it when it changed (it holds nothing that moves with the
@@ -622,6 +718,15 @@ where
     let first_graph_by = tokio::time::Instant::now() + FIRST_GRAPH_WAIT;
     let policy = config.reconnect;
     let tick = config.tick;
+    // The audit log wakes the session when it records something (no polling); what came before
+    // the session (the app applying the broken state) is not the learner's.
+    let audit_seq = config.audit.last_seq();
+    let (audit_tx, mut audit_rx) = tokio::sync::watch::channel(audit_seq);
+    config.audit.set_listener(move |seq| {
+        audit_tx.send_replace(seq);
+    });
+    let mut hints_rx = config.hints_revealed.clone();
+    let hints = *hints_rx.borrow_and_update();
     let mut driver = Driver {
         mission,
         config,
@@ -640,7 +745,13 @@ where
         solved: false,
         http,
         security,
+        investigated: Investigated::default(),
+        audit_seq,
+        hints,
+        nudges: None,
+        gates: None,
     };
+    driver.refresh_reactions();
     let mut reconnect = ReconnectState::default();
     policy.on_connected(&mut reconnect, Timestamp::now());
     let mut connected = true;
@@ -660,6 +771,15 @@ where
             }
             Some(read) = cluster_rx.recv() => {
                 driver.cluster_read(read);
+                continue;
+            }
+            Ok(()) = audit_rx.changed() => {
+                driver.audit_changed();
+                continue;
+            }
+            Ok(()) = hints_rx.changed() => {
+                let hints = *hints_rx.borrow_and_update();
+                driver.hints_changed(hints);
                 continue;
             }
             () = tokio::time::sleep_until(first_graph_by), if driver.graph.is_none() => {
