@@ -5,6 +5,7 @@
 const COMMANDS: &[&str] = &[
     "app_info",
     "list_missions",
+    "mission_debrief",
     "get_progress",
     "get_settings",
     "save_settings",

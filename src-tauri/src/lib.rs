@@ -108,6 +108,7 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             app_info,
             missions::list_missions,
+            missions::mission_debrief,
             missions::start_mission,
             missions::stop_mission,
             missions::reset_mission,

@@ -18,8 +18,8 @@ use jiff::Timestamp;
 use kq_engine::activity::{self, AuditLog};
 use kq_engine::ipc::CLOCK_RESYNC;
 use kq_engine::ipc::{
-    ActionResult, HintReveal, ManifestFile, MissionDetail, MissionList, MissionSession,
-    SessionUpdate, UiError,
+    ActionResult, DebriefView, HintReveal, ManifestFile, MissionDetail, MissionList,
+    MissionSession, SessionUpdate, UiError,
 };
 use kq_engine::mission::{Catalog, Mission, render_markdown};
 use kq_engine::session::{self, SessionConfig, resync_clock, run_session};
@@ -419,6 +419,23 @@ pub async fn reapply_manifest(
         REAPPLY_WAIT,
     )
     .await)
+}
+
+/// A solved mission's debrief, to read again from the map: the learner's personal debrief of
+/// their latest solve (if one was kept) and the lesson's. Refused for a mission not solved yet,
+/// whose debrief (and reference fix) stays hidden.
+#[tauri::command]
+pub async fn mission_debrief(app: tauri::AppHandle, id: String) -> Result<DebriefView, UiError> {
+    let (_, mission) = mission(&app, &id).await?;
+    let progress = app.state::<ProgressBook>().load()?;
+    if progress.mission(&id).status != kq_engine::progress::MissionStatus::Solved {
+        return Err(error::internal(format!(
+            "The debrief of \"{}\" opens once the mission is solved.",
+            mission.summary.title
+        )));
+    }
+    let personal = progress.debriefs.get(&id).cloned();
+    Ok(DebriefView::new(&mission, personal))
 }
 
 /// The next hint of the mission's ladder, counted in progress. Async, so the lessons are read

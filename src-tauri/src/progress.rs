@@ -143,6 +143,22 @@ impl SolveRecorder for AppRecorder {
         })
         .map(|(progress, ())| progress)
     }
+
+    /// The solve and the learner's personal debrief in one write, so the map can show it again.
+    fn record_solved_with_debrief(
+        &mut self,
+        mission_id: &str,
+        _cluster_now: Timestamp,
+        debrief: &mut kq_engine::debrief::PersonalDebrief,
+    ) -> Result<Progress, ProgressError> {
+        let book = self.app.state::<ProgressBook>();
+        book.update_raw(|p| {
+            p.solve(mission_id, Timestamp::now());
+            debrief.hints_used = p.mission(mission_id).hints_used;
+            p.debriefs.insert(mission_id.to_owned(), debrief.clone());
+        })
+        .map(|(progress, ())| progress)
+    }
 }
 
 /// The learner's progress. A damaged or newer-version file found on the way is reported once

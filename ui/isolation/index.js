@@ -63,6 +63,7 @@
     app_info: noArgs,
     list_missions: noArgs,
     get_progress: noArgs,
+    mission_debrief: (p) => onlyKeys(p, ['id']) && missionId(p.id),
     get_settings: noArgs,
     list_contexts: noArgs,
     export_progress: noArgs,

@@ -617,6 +617,7 @@ async fn objectives_flip_and_solved_comes_once_with_the_debrief() {
         progress,
         next,
         progress_error,
+        ..
     }) = seen.last()
     else {
         unreachable!()

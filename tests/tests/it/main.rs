@@ -32,6 +32,7 @@ mod kube_client;
 mod kube_system;
 mod kubectl_cluster_up;
 mod kubectl_compat;
+mod learner_debrief;
 mod learner_hints;
 mod mission_ci;
 mod network_sim;

@@ -7,6 +7,7 @@ import type { ActionResult } from './bindings/ActionResult';
 import type { AppInfo } from './bindings/AppInfo';
 import type { ContainerOutput } from './bindings/ContainerOutput';
 import type { ContextInfo } from './bindings/ContextInfo';
+import type { DebriefView } from './bindings/DebriefView';
 import type { GraphKind } from './bindings/GraphKind';
 import type { HintReveal } from './bindings/HintReveal';
 import type { MissionList } from './bindings/MissionList';
@@ -157,6 +158,19 @@ export async function revealHint(id: string): Promise<HintReveal> {
   const hint = await call<HintReveal>('reveal_hint', { id });
   if (!isRecord(hint) || typeof hint.html !== 'string') throw shapeError('The hint');
   return hint;
+}
+
+/**
+ * A solved mission's debrief, read again from the map: the learner's personal debrief of their
+ * latest solve (`personal`, absent for solves from before it was kept) and the lesson's, as
+ * safe HTML (`html` holds both, personal part first). Refused for a mission not solved yet.
+ */
+export async function missionDebrief(id: string): Promise<DebriefView> {
+  const view = await call<DebriefView>('mission_debrief', { id });
+  if (!isRecord(view) || typeof view.html !== 'string' || typeof view.lessonHtml !== 'string') {
+    throw shapeError('The debrief');
+  }
+  return view;
 }
 
 export async function getSettings(): Promise<Settings> {

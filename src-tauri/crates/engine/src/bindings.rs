@@ -7,7 +7,11 @@ use std::path::Path;
 
 use ts_rs::{Config, TS};
 
+use crate::activity::{CommandGroup, LearnerCommand};
 use crate::connect::{ConnectErrorKind, ConnectFailure, ContextInfo, Locality};
+use crate::debrief::{
+    BrokenFinding, ChangeOutcome, CommandCount, LessonCommand, ObjectChange, PersonalDebrief,
+};
 use crate::diagnose::{Diagnosis, DiagnosisGate, FitError, FitReason, ReasonKind, Termination};
 use crate::graph::{
     FilterVerdict, GraphCommand, GraphCondition, GraphEdge, GraphKind, GraphNode, Health,
@@ -15,10 +19,10 @@ use crate::graph::{
 };
 use crate::inspect::{ContainerOutput, ExitStatus};
 use crate::ipc::{
-    ActionResult, AppInfo, ClusterClock, ClusterStatus, ConnectionState, ErrorKind, EventRow,
-    HintReveal, ImmutableChange, ManifestFile, MissionDetail, MissionList, MissionSession,
-    MissionSummary, ObjectiveInfo, ProgressLoad, ProgressRecovery, SessionUpdate, Settings, Theme,
-    UiError, YamlDiagnostic,
+    ActionResult, AppInfo, ClusterClock, ClusterStatus, ConnectionState, DebriefView, ErrorKind,
+    EventRow, HintReveal, ImmutableChange, ManifestFile, MissionDetail, MissionList,
+    MissionSession, MissionSummary, ObjectiveInfo, ProgressLoad, ProgressRecovery, SessionUpdate,
+    Settings, Theme, UiError, YamlDiagnostic,
 };
 use crate::mission::{Chapter, ObjectiveResult, ObjectiveStatus};
 use crate::pipeline::{
@@ -100,6 +104,15 @@ pub fn render_all() -> Vec<(String, String)> {
         render::<ActionResult>(&cfg),
         render::<ImmutableChange>(&cfg),
         render::<HintReveal>(&cfg),
+        render::<DebriefView>(&cfg),
+        render::<PersonalDebrief>(&cfg),
+        render::<BrokenFinding>(&cfg),
+        render::<ObjectChange>(&cfg),
+        render::<ChangeOutcome>(&cfg),
+        render::<CommandCount>(&cfg),
+        render::<CommandGroup>(&cfg),
+        render::<LessonCommand>(&cfg),
+        render::<LearnerCommand>(&cfg),
         render::<Theme>(&cfg),
         render::<Settings>(&cfg),
         render::<ContainerOutput>(&cfg),

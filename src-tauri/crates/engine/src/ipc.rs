@@ -233,6 +233,9 @@ pub enum SessionUpdate {
     #[serde(rename_all = "camelCase")]
     Solved {
         debrief_html: String,
+        /// This learner's debrief (their fix, commands, time and hints), shown before the
+        /// lesson's (`debrief_html`).
+        debrief: Option<crate::debrief::PersonalDebrief>,
         progress: crate::progress::MissionProgress,
         /// The mission to offer next, if any is open now.
         next: Option<MissionSummary>,
@@ -306,6 +309,42 @@ pub struct ImmutableChange {
     pub can_change: Vec<String>,
     /// kubectl's full error text with the server's message (and its diff), for the curious.
     pub server_message: String,
+}
+
+/// A solved mission's debrief, read again from the map (`mission_debrief`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DebriefView {
+    /// The learner's personal debrief of their latest solve, when one was kept (solves from
+    /// before it existed have none).
+    pub personal: Option<crate::debrief::PersonalDebrief>,
+    /// The personal part as safe HTML, when `personal` is set.
+    pub personal_html: Option<String>,
+    /// The lesson's debrief as safe HTML (with the learner's own commands in its commands
+    /// section when `personal` is set).
+    pub lesson_html: String,
+    /// Both, personal part first, as one safe HTML document (for a plain reader).
+    pub html: String,
+}
+
+impl DebriefView {
+    /// The view of `mission`'s debrief with the learner's `personal` one, if any.
+    pub fn new(mission: &Mission, personal: Option<crate::debrief::PersonalDebrief>) -> Self {
+        let lesson_html = personal
+            .as_ref()
+            .map_or_else(|| mission.debrief_html(), |p| p.lesson_html());
+        let personal_html = personal.as_ref().map(|p| p.personal_html());
+        let html = match &personal_html {
+            Some(p) => format!("{p}\n<hr>\n{lesson_html}"),
+            None => lesson_html.clone(),
+        };
+        DebriefView {
+            personal,
+            personal_html,
+            lesson_html,
+            html,
+        }
+    }
 }
 
 /// A hint revealed on request.

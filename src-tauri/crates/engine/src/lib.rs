@@ -25,6 +25,7 @@
 pub mod activity;
 pub mod bindings;
 pub mod connect;
+pub mod debrief;
 pub mod diagnose;
 pub mod graph;
 pub mod inspect;

@@ -301,7 +301,12 @@ mod tests {
         let (n, bytes) = log.size();
         assert!(bytes <= 64 * 1024, "{bytes} bytes held");
         assert!(n > 10, "{n} entries held");
-        assert!(log.since(0).entries.iter().all(|e| e.query.len() == MAX_QUERY_CHARS));
+        assert!(
+            log.since(0)
+                .entries
+                .iter()
+                .all(|e| e.query.len() == MAX_QUERY_CHARS)
+        );
     }
 
     #[test]

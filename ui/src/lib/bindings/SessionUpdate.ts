@@ -7,6 +7,7 @@ import type { MissionProgress } from "./MissionProgress";
 import type { MissionSummary } from "./MissionSummary";
 import type { Nudge } from "./Nudge";
 import type { ObjectiveResult } from "./ObjectiveResult";
+import type { PersonalDebrief } from "./PersonalDebrief";
 import type { PipelineChange } from "./PipelineChange";
 import type { UiError } from "./UiError";
 import type { WorkloadGraph } from "./WorkloadGraph";
@@ -15,7 +16,12 @@ import type { WorkloadView } from "./WorkloadView";
 /**
  * Pushed over the mission's channel.
  */
-export type SessionUpdate = { "kind": "pipeline", change: PipelineChange, } | { "kind": "events", events: Array<EventRow>, } | { "kind": "objectives", results: Array<ObjectiveResult>, allMet: boolean, } | { "kind": "solved", debriefHtml: string, progress: MissionProgress, 
+export type SessionUpdate = { "kind": "pipeline", change: PipelineChange, } | { "kind": "events", events: Array<EventRow>, } | { "kind": "objectives", results: Array<ObjectiveResult>, allMet: boolean, } | { "kind": "solved", debriefHtml: string, 
+/**
+ * This learner's debrief (their fix, commands, time and hints), shown before the
+ * lesson's (`debrief_html`).
+ */
+debrief: PersonalDebrief | null, progress: MissionProgress, 
 /**
  * The mission to offer next, if any is open now.
  */

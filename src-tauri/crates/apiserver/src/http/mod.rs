@@ -461,8 +461,8 @@ async fn handle(
         status = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
     );
-    let mut user = String::new();
-    let response = respond(state.clone(), req, &mut user)
+    let mut answered = Answered::default();
+    let response = respond(state.clone(), req, &mut answered)
         .instrument(span.clone())
         .await;
     if let Ok(r) = &response {
@@ -472,16 +472,30 @@ async fn handle(
         span.record("latency_ms", latency_ms);
         tracing::debug!(parent: &span, status, latency_ms, "request answered");
         let at_ms = state.store.clock().now().as_millisecond();
-        state.audit.record(audit_entry(head, user, status, at_ms));
+        let mut entry = audit_entry(head, answered.user, status, at_ms);
+        if entry.verb == "create" && entry.name.is_none() {
+            entry.name = answered.created;
+        }
+        state.audit.record(entry);
     }
     response
 }
 
-/// Answers `req`; `who` is set to the user it runs as once the credentials are accepted.
+/// What the audit entry learns while a request is answered.
+#[derive(Default)]
+struct Answered {
+    /// The user the request runs as, once the credentials are accepted.
+    user: String,
+    /// The name a create asks for (it is in the body, not the path), as kube-apiserver's
+    /// audit `objectRef.name` holds it.
+    created: Option<String>,
+}
+
+/// Answers `req`, noting in `who` what the audit entry needs.
 async fn respond(
     state: Arc<ApiState>,
     req: Request<Incoming>,
-    who: &mut String,
+    who: &mut Answered,
 ) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().to_string();
     let query = parse_query(req.uri().query());
@@ -497,7 +511,7 @@ async fn respond(
         },
         Err(e) => return Ok(error_response(&e)),
     };
-    who.clone_from(&user.name);
+    who.user.clone_from(&user.name);
     if let Err(e) = authorize_request(&state, &user, req.method(), &percent_decode(&path), &query) {
         return Ok(error_response(&e));
     }
@@ -534,6 +548,13 @@ async fn respond(
             ))));
         }
     };
+    if method == Method::POST && content_type.contains("json") {
+        who.created = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
+            v.pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+    }
     let r = Req {
         method,
         path: percent_decode(&path),

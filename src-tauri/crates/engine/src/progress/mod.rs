@@ -220,6 +220,10 @@ pub struct Progress {
     pub learner: Option<Learner>,
     #[serde(default)]
     pub missions: BTreeMap<String, MissionProgress>,
+    /// Each solved mission's personal debrief (the latest solve's), by mission id, so it can
+    /// be read again from the map. Absent in files written before it existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub debriefs: BTreeMap<String, crate::debrief::PersonalDebrief>,
 }
 
 impl Default for Progress {
@@ -228,6 +232,7 @@ impl Default for Progress {
             version: PROGRESS_VERSION,
             learner: None,
             missions: BTreeMap::new(),
+            debriefs: BTreeMap::new(),
         }
     }
 }
@@ -326,6 +331,11 @@ impl Progress {
         for (id, theirs) in &other.missions {
             let merged = self.mission(id).merge(theirs);
             self.missions.insert(id.clone(), merged);
+        }
+        for (id, theirs) in &other.debriefs {
+            self.debriefs
+                .entry(id.clone())
+                .or_insert_with(|| theirs.clone());
         }
         if self.named_learner().is_none()
             && let Some(l) = other.named_learner()

@@ -43,6 +43,7 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::runtime::watcher::{self, watcher};
 
 use crate::connect::{ConnectError, ReconnectPolicy, ReconnectState};
+use crate::debrief::{BrokenFinding, DebriefInput, PersonalDebrief};
 use crate::diagnose::{self, DiagnosisGate};
 use crate::graph::objects::{ObjectInput, watch_objects};
 use crate::graph::scheduling::{read_nodes_and_pods, scheduling_view};
@@ -73,6 +74,19 @@ pub trait SolveRecorder: Send {
         mission_id: &str,
         now: Timestamp,
     ) -> Result<Progress, ProgressError>;
+
+    /// Records the solve with the learner's personal debrief, whose `hints_used` is set from
+    /// the stored progress. The default records the solve alone (the debrief is not kept).
+    fn record_solved_with_debrief(
+        &mut self,
+        mission_id: &str,
+        now: Timestamp,
+        debrief: &mut PersonalDebrief,
+    ) -> Result<Progress, ProgressError> {
+        let progress = self.record_solved(mission_id, now)?;
+        debrief.hints_used = progress.mission(mission_id).hints_used;
+        Ok(progress)
+    }
 }
 
 /// A [`SolveRecorder`] that loads, updates and saves a [`ProgressStore`].
@@ -93,6 +107,22 @@ impl<S: ProgressStore + Send> SolveRecorder for StoreRecorder<S> {
             .store
             .update(now, &mut |p| {
                 p.solve(mission_id, now);
+            })?
+            .progress)
+    }
+
+    fn record_solved_with_debrief(
+        &mut self,
+        mission_id: &str,
+        now: Timestamp,
+        debrief: &mut PersonalDebrief,
+    ) -> Result<Progress, ProgressError> {
+        Ok(self
+            .store
+            .update(now, &mut |p| {
+                p.solve(mission_id, now);
+                debrief.hints_used = p.mission(mission_id).hints_used;
+                p.debriefs.insert(mission_id.to_owned(), debrief.clone());
             })?
             .progress)
     }
@@ -119,10 +149,15 @@ fn solved_update(
     recorder: &mut dyn SolveRecorder,
     id: &str,
     debrief_html: String,
+    mut debrief: Option<PersonalDebrief>,
     missions: &[MissionSummary],
     now: Timestamp,
 ) -> SessionUpdate {
-    let (progress, progress_error) = match recorder.record_solved(id, now) {
+    let recorded = match debrief.as_mut() {
+        Some(d) => recorder.record_solved_with_debrief(id, now, d),
+        None => recorder.record_solved(id, now),
+    };
+    let (progress, progress_error) = match recorded {
         Ok(p) => (p, None),
         Err(e) => {
             let mut p = Progress::default();
@@ -133,6 +168,7 @@ fn solved_update(
     let next = next_mission(missions, id, &progress);
     SessionUpdate::Solved {
         debrief_html,
+        debrief,
         progress: progress.mission(id),
         next,
         progress_error,
@@ -280,6 +316,8 @@ struct Driver<'a, F> {
     first_graph_by: tokio::time::Instant,
     results: Option<Vec<ObjectiveResult>>,
     solved: bool,
+    /// For the personal debrief: what the session saw at its start and first saw stuck.
+    debrief: DebriefFacts,
     /// The last answers of the `service-http` objectives' requests.
     http: SharedHttpResults,
     /// The last reads of quotas, claims, the namespace and permission reviews.
@@ -295,6 +333,49 @@ struct Driver<'a, F> {
     nudges: Option<Vec<String>>,
     /// The diagnoses' gates last sent (`None` before the first).
     gates: Option<Vec<DiagnosisGate>>,
+}
+
+/// What the personal debrief needs from the session's start.
+struct DebriefFacts {
+    /// On the cluster's clock.
+    started_ms: i64,
+    /// The audit log's last entry when the session started: the learner's entries follow.
+    audit_from: u64,
+    /// Each pod's first diagnosis.
+    broken: Vec<BrokenFinding>,
+    /// The mission's objects as first seen, by (kind, name).
+    first_seen: BTreeMap<(String, String), serde_json::Value>,
+}
+
+/// The mission's objects the session watches, as they are now, by (kind, name).
+fn watched_objects(
+    tracker: &PipelineTracker,
+    mission: &Mission,
+) -> BTreeMap<(String, String), serde_json::Value> {
+    let wanted = |kind: &str, name: &str| {
+        mission
+            .manifests
+            .iter()
+            .any(|m| m.kind == kind && m.name == name)
+    };
+    let mut out = BTreeMap::new();
+    for p in tracker.pod_list() {
+        let name = p.metadata.name.clone().unwrap_or_default();
+        if wanted("Pod", &name)
+            && let Ok(v) = serde_json::to_value(&p)
+        {
+            out.insert(("Pod".to_string(), name), v);
+        }
+    }
+    for s in tracker.services().services() {
+        let name = s.metadata.name.clone().unwrap_or_default();
+        if wanted("Service", &name)
+            && let Ok(v) = serde_json::to_value(&s)
+        {
+            out.insert(("Service".to_string(), name), v);
+        }
+    }
+    out
 }
 
 /// How many first lists the session waits for before its first graph: the pods, the five
@@ -408,7 +489,15 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
         );
         let now = (self.config.clock)();
         for change in self.tracker.apply(input, now) {
+            if !self.solved {
+                self.note_broken(&change);
+            }
             (self.sink)(SessionUpdate::Pipeline { change });
+        }
+        if !self.solved {
+            for (key, obj) in watched_objects(&self.tracker, self.mission) {
+                self.debrief.first_seen.entry(key).or_insert(obj);
+            }
         }
         if events_may_change {
             // Only the current pods' events (and other objects'): a recreated pod starts clean.
@@ -630,10 +719,12 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
         });
         if met && !self.solved {
             self.solved = true;
+            let debrief = self.personal_debrief(now);
             let update = solved_update(
                 self.recorder,
                 &self.mission.summary.id,
                 self.mission.debrief_html(),
+                Some(debrief),
                 &self.config.missions,
                 now,
             );
@@ -641,6 +732,44 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
             return self.config.stop_when_solved;
         }
         false
+    }
+
+    /// Keeps each pod's first diagnosis, for the debrief's "what was broken".
+    fn note_broken(&mut self, change: &crate::pipeline::PipelineChange) {
+        use crate::pipeline::PipelineChange;
+        let (PipelineChange::Upserted { pipeline } | PipelineChange::Recreated { pipeline, .. }) =
+            change
+        else {
+            return;
+        };
+        if self.debrief.broken.iter().any(|b| b.pod == pipeline.pod) {
+            return;
+        }
+        let (Some(stage), Some(diagnosis)) = (pipeline.stuck_stage(), &pipeline.diagnosis) else {
+            return;
+        };
+        self.debrief.broken.push(BrokenFinding {
+            pod: pipeline.pod.clone(),
+            stage: stage.label.clone(),
+            reason: diagnosis.reason.clone(),
+            title: diagnosis.title.clone(),
+        });
+    }
+
+    /// The learner's personal debrief at the solve (`now`).
+    fn personal_debrief(&self, now: Timestamp) -> PersonalDebrief {
+        let entries = self.config.audit.since(self.debrief.audit_from).entries;
+        let at_solve = watched_objects(&self.tracker, self.mission);
+        PersonalDebrief::build(DebriefInput {
+            mission: self.mission,
+            broken: &self.debrief.broken,
+            first_seen: &self.debrief.first_seen,
+            at_solve: &at_solve,
+            entries: &entries,
+            started_ms: self.debrief.started_ms,
+            solved_ms: now.as_millisecond(),
+            hints_used: 0,
+        })
     }
 
     fn waiting(&self) -> bool {
@@ -715,6 +844,12 @@ where
         futures::stream::select(services, objects)
     ));
 
+    let debrief = DebriefFacts {
+        started_ms: (config.clock)().as_millisecond(),
+        audit_from: config.audit.last_seq(),
+        broken: Vec::new(),
+        first_seen: BTreeMap::new(),
+    };
     let first_graph_by = tokio::time::Instant::now() + FIRST_GRAPH_WAIT;
     let policy = config.reconnect;
     let tick = config.tick;
@@ -743,6 +878,7 @@ where
         first_graph_by,
         results: None,
         solved: false,
+        debrief,
         http,
         security,
         investigated: Investigated::default(),
@@ -901,7 +1037,7 @@ mod tests {
             store: crate::progress::JsonFileStore::new(&file),
         };
         let now = Timestamp::from_second(1_740_000_000).expect("valid");
-        let update = solved_update(&mut recorder, "m", String::new(), &[], now);
+        let update = solved_update(&mut recorder, "m", String::new(), None, &[], now);
         let SessionUpdate::Solved {
             progress,
             progress_error,
@@ -933,7 +1069,7 @@ mod tests {
             store: crate::progress::JsonFileStore::new(dir.path().join("progress.json")),
         };
         let SessionUpdate::Solved { progress_error, .. } =
-            solved_update(&mut ok, "m", String::new(), &[], now)
+            solved_update(&mut ok, "m", String::new(), None, &[], now)
         else {
             panic!("solved")
         };
