@@ -106,3 +106,65 @@ test('solving the whole curriculum is celebrated once with the totals, then a qu
     await app.close();
   }
 });
+
+test('a solved mission’s debrief opens again from the map in a dialog; Esc closes it and focus returns', async () => {
+  const html = '<h2>Your debrief: The pod that keeps falling over</h2><p>You ran <code>kubectl logs greeter --previous</code>.</p>';
+  const app = await suite.open(
+    scenario({
+      get_progress: [{ ok: loaded(progressOf({ 'crash-loop-backoff': solved(120, 1) })) }],
+      mission_debrief: [{ ok: { personal: null, personalHtml: null, lessonHtml: html, html } }],
+    }),
+  );
+  const { page } = app;
+  try {
+    const read = page.locator('[data-testid="read-debrief"][data-mission-id="crash-loop-backoff"]');
+    await read.waitFor();
+    assert.equal(await page.getByTestId('read-debrief').count(), 1, 'only the solved mission offers its debrief');
+    await read.click();
+    const dialog = page.getByTestId('debrief-dialog');
+    await page.getByTestId('debrief-dialog-body').waitFor();
+    assert.match(await page.getByTestId('debrief-dialog-body').innerText(), /kubectl logs greeter --previous/);
+    assert.deepEqual(await app.argsOf('mission_debrief'), [{ id: 'crash-loop-backoff' }]);
+    assert.equal(await dialog.evaluate((el) => el.open && el.matches(':modal')), true, 'a modal dialog');
+    await screenshot(page, '21-read-debrief');
+
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.getAttribute('data-testid')),
+      'read-debrief',
+      'focus goes back to the button that opened the debrief',
+    );
+
+    // The details panel offers it too.
+    await page.locator('[data-testid="mission-card"][data-mission-id="crash-loop-backoff"]').click();
+    await page.getByTestId('details-read-debrief').click();
+    await page.getByTestId('debrief-dialog-body').waitFor();
+    await page.getByTestId('debrief-dialog-close').click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'details-read-debrief');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('a debrief that cannot be read says why in the dialog', async () => {
+  const app = await suite.open(
+    scenario({
+      get_progress: [{ ok: loaded(progressOf({ 'crash-loop-backoff': solved(120, 1) })) }],
+      mission_debrief: [{ err: { kind: 'internal', message: 'The debrief of "The pod that keeps falling over" opens once the mission is solved.' } }],
+    }),
+  );
+  const { page } = app;
+  try {
+    await page.getByTestId('read-debrief').click();
+    await page.getByTestId('debrief-dialog-error').waitFor();
+    assert.match(await page.getByTestId('debrief-dialog-error').innerText(), /opens once the mission is solved/);
+    await page.keyboard.press('Escape');
+    await page.getByTestId('debrief-dialog').waitFor({ state: 'detached' });
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
