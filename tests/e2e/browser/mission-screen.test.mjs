@@ -719,3 +719,54 @@ test('Delete asks first', async () => {
     await app.close();
   }
 });
+
+test('reacting hints and a diagnosis that waits: the cause stays hidden until the learner reads the previous logs, and the ladder says what was not looked at yet', async () => {
+  const app = await openMission();
+  const { page } = app;
+  try {
+    const gate = (unlocked) => ({
+      kind: 'unlocks',
+      gates: [{ object: 'web', reason: 'CrashLoopBackOff', unlocked, investigate: 'kubectl logs web -n kq-crash-loop-backoff --previous' }],
+    });
+    await app.push(upsert(stuckAtRun(at(100))), gate(false));
+    await page.getByTestId('pipeline-rail').waitFor();
+    // The raw facts stay: the stage, the status, the reason and the evidence.
+    assert.equal(await text(page, 'reason-badge'), 'CrashLoopBackOff');
+    assert.match(await text(page, 'evidence'), /exitCode = 127/);
+    await page.getByTestId('diagnosis-locked').waitFor();
+    assert.match(await text(page, 'diagnosis-locked'), /Investigate: run kubectl logs web -n kq-crash-loop-backoff --previous/);
+    assert.equal(await page.getByTestId('diagnosis-explanation').count(), 0, 'the cause is not given away');
+    assert.equal(await page.getByTestId('diagnosis-commands').count(), 0);
+    assert.doesNotMatch(await page.getByTestId('pipeline-rail').innerText(), /exit code 127/, 'the explanation text is nowhere');
+    assert.equal(await page.getByTestId('hint-nudge').count(), 0, 'no nudge before the learner did anything');
+
+    await app.push({
+      kind: 'nudges',
+      nudges: [
+        {
+          id: 'events-next',
+          html: '<p>You have looked at the pod but not at its events: <code>kubectl describe pod web</code> lists them at the bottom.</p>',
+          text: 'You have looked at the pod but not at its events: kubectl describe pod web lists them at the bottom.',
+        },
+      ],
+    });
+    const nudge = page.getByTestId('hint-nudge');
+    await nudge.waitFor();
+    assert.equal(await nudge.getAttribute('data-nudge'), 'events-next');
+    assert.match(await nudge.innerText(), /not at its events/);
+    assert.equal(await nudge.locator('code').innerText(), 'kubectl describe pod web');
+    await announced(page, 'You have looked at the pod but not at its events');
+    assert.match(await text(page, 'hints-used'), /0 of 3 hints used/, 'a nudge is not a hint');
+
+    await app.push(gate(true), { kind: 'nudges', nudges: [] });
+    await page.getByTestId('diagnosis-explanation').waitFor();
+    assert.equal(await text(page, 'diagnosis-explanation'), 'The command fails at once with exit code 127.');
+    assert.match(await text(page, 'diagnosis-commands'), /kubectl logs web --previous/);
+    assert.equal(await page.getByTestId('diagnosis-locked').count(), 0);
+    await page.waitForFunction(() => !document.querySelector('[data-testid="hint-nudge"]'));
+    await announced(page, 'The explanation of CrashLoopBackOff for web is now shown');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
