@@ -24,6 +24,11 @@ const COMMANDS: &[&str] = &[
     "set_learner_name",
     "allow_remote_context",
     "open_link",
+    "terminal_open",
+    "terminal_write",
+    "terminal_ack",
+    "terminal_resize",
+    "terminal_close",
 ];
 
 fn main() {

@@ -12,6 +12,8 @@
 //!   native dialogs opened from Rust;
 //! - [`settings`]: theme, speed, cluster choice, kept with tauri-plugin-store; consent to a
 //!   remote context is recorded here, never taken from the window;
+//! - [`terminal`]: the terminal beside the mission, a shell on a PTY with `KUBECONFIG` set for
+//!   the mission's cluster and namespace, ended with its mission or the window;
 //! - [`links`]: lesson links open in the system browser (http/https only), never in the window;
 //! - [`logging`]: the app's log and the embedded cluster's `tracing` events, quiet unless
 //!   `RUST_LOG` asks for more.
@@ -26,6 +28,7 @@ mod logging;
 mod missions;
 mod progress;
 mod settings;
+mod terminal;
 
 use kq_engine::ipc::AppInfo;
 use tauri::Manager;
@@ -101,9 +104,16 @@ pub fn run() {
             app.manage(embedded);
             app.manage(Targets::default());
             app.manage(Sessions::default());
+            app.manage(terminal::Terminals::default());
             // The progress file is shared with `kq`; the app's own file from before is merged.
             app.manage(ProgressBook::open(data_file(handle, "progress.json")));
             Ok(())
+        })
+        // A closed window hangs up its terminals' shells.
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::Destroyed = event {
+                window.state::<terminal::Terminals>().close_all();
+            }
         })
         .invoke_handler(tauri::generate_handler![
             app_info,
@@ -127,6 +137,11 @@ pub fn run() {
             settings::list_contexts,
             settings::allow_remote_context,
             links::open_link,
+            terminal::terminal_open,
+            terminal::terminal_write,
+            terminal::terminal_ack,
+            terminal::terminal_resize,
+            terminal::terminal_close,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

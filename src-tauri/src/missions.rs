@@ -326,12 +326,18 @@ pub async fn start_mission(
     on_update: Channel<SessionUpdate>,
 ) -> Result<MissionSession, UiError> {
     let generation = app.state::<Sessions>().claim(&id, on_update);
+    app.state::<crate::terminal::Terminals>().close_others(&id);
     begin(&app, &id, generation).await
 }
 
 #[tauri::command]
-pub fn stop_mission(id: String, sessions: tauri::State<'_, Sessions>) {
+pub fn stop_mission(
+    id: String,
+    sessions: tauri::State<'_, Sessions>,
+    terminals: tauri::State<'_, crate::terminal::Terminals>,
+) {
     sessions.stop(&id);
+    terminals.close_mission(&id);
 }
 
 #[tauri::command]
@@ -348,7 +354,7 @@ pub async fn reset_mission(app: tauri::AppHandle, id: String) -> Result<MissionS
 }
 
 /// The namespace of a mission that exists (actions never reach other namespaces).
-async fn namespace_of(app: &tauri::AppHandle, id: &str) -> Result<String, UiError> {
+pub(crate) async fn namespace_of(app: &tauri::AppHandle, id: &str) -> Result<String, UiError> {
     mission(app, id).await.map(|(_, m)| m.namespace())
 }
 

@@ -5,7 +5,8 @@
 //
 // It guards by allow-list: each command the window calls (ui/src/lib/ipc.ts, granted in
 // src-tauri/capabilities) with the exact shape of its arguments, plus Tauri's own channel fetch
-// that delivers mission updates. Anything else, or a known command with arguments of another
+// that delivers mission updates and terminal output. Anything else, or a known command with
+// arguments of another
 // shape, is replaced by a call to a command that does not exist, so Rust refuses it and the
 // caller's promise rejects instead of hanging. Rust still validates every argument; this is
 // the outer wall, not the only one. src/lib/isolation.test.ts keeps this list in step with
@@ -56,6 +57,12 @@
     'limit-range',
   ]);
   const graphKind = (v) => typeof v === 'string' && GRAPH_KINDS.includes(v);
+  // A terminal: its id (a counter), its size in characters, what the learner types or pastes
+  // (terminal.ts sends at most 16384 characters at once; Rust refuses more than 64 KiB), and
+  // how much drawn output it acknowledges (a few chunks of at most 64 KiB).
+  const int = (v, min, max) => Number.isInteger(v) && v >= min && v <= max;
+  const terminalId = (v) => int(v, 0, 0xffffffff);
+  const termSize = (p) => int(p.cols, 2, 1000) && int(p.rows, 1, 500);
   const editorAction = (p) => onlyKeys(p, ['id', 'file', 'yaml']) && missionId(p.id) && fileName(p.file) && typeof p.yaml === 'string' && p.yaml.length <= MAX_YAML;
 
   /** Each allowed command and the check its arguments must pass. */
@@ -88,6 +95,12 @@
     // Any object's name is a DNS subdomain at most, as a pod's is.
     object_yaml: (p) => onlyKeys(p, ['id', 'kind', 'name']) && missionId(p.id) && graphKind(p.kind) && podName(p.name),
     open_link: (p) => onlyKeys(p, ['url']) && text(p.url, 2048) && /^https?:\/\//i.test(p.url),
+    terminal_open: (p) =>
+      onlyKeys(p, ['missionId', 'cols', 'rows', 'onOutput']) && missionId(p.missionId) && termSize(p) && channel(p.onOutput),
+    terminal_write: (p) => onlyKeys(p, ['id', 'data']) && terminalId(p.id) && text(p.data, 16384),
+    terminal_ack: (p) => onlyKeys(p, ['id', 'bytes']) && terminalId(p.id) && int(p.bytes, 1, 16 * 1024 * 1024),
+    terminal_resize: (p) => onlyKeys(p, ['id', 'cols', 'rows']) && terminalId(p.id) && termSize(p),
+    terminal_close: (p) => onlyKeys(p, ['id']) && terminalId(p.id),
     // Tauri's own: fetches a channel's queued messages (mission updates).
     'plugin:__TAURI_CHANNEL__|fetch': noArgs,
   });

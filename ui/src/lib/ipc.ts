@@ -264,3 +264,54 @@ export async function objectYaml(id: string, kind: GraphKind, name: string): Pro
   if (typeof yaml !== 'string') throw shapeError('The object’s YAML');
   return yaml;
 }
+
+/**
+ * Opens a terminal for the running mission: a shell whose KUBECONFIG points at the mission's
+ * cluster and namespace. Its output arrives as bytes in `onOutput`; an empty chunk means the
+ * shell has ended. Drawn output must be acknowledged (`terminalAck`) or the shell's output waits.
+ */
+export async function terminalOpen(
+  missionId: string,
+  cols: number,
+  rows: number,
+  onOutput: (bytes: Uint8Array) => void,
+): Promise<{ id: number; subscription: Subscription }> {
+  let live = true;
+  const channel = new Channel<ArrayBuffer>((chunk) => {
+    if (live) onOutput(new Uint8Array(chunk));
+  });
+  const subscription = {
+    close() {
+      live = false;
+      channel.onmessage = () => {};
+    },
+  };
+  try {
+    const id = await call<number>('terminal_open', { missionId, cols, rows, onOutput: channel });
+    if (typeof id !== 'number') throw shapeError('The terminal');
+    return { id, subscription };
+  } catch (error) {
+    subscription.close();
+    throw error;
+  }
+}
+
+/** Keys and pastes for the terminal's shell (at most 16384 characters at once). */
+export async function terminalWrite(id: number, data: string): Promise<void> {
+  await call<null>('terminal_write', { id, data });
+}
+
+/** The window has drawn `bytes` more of the terminal's output. */
+export async function terminalAck(id: number, bytes: number): Promise<void> {
+  await call<null>('terminal_ack', { id, bytes });
+}
+
+/** The terminal's panel changed size. */
+export async function terminalResize(id: number, cols: number, rows: number): Promise<void> {
+  await call<null>('terminal_resize', { id, cols, rows });
+}
+
+/** Ends the terminal's shell. */
+export async function terminalClose(id: number): Promise<void> {
+  await call<null>('terminal_close', { id });
+}

@@ -54,6 +54,11 @@ describe('isolation hook', () => {
       ['run_in_container', { id: 'crash-loop-backoff', pod: 'web', container: 'sidecar', argv: ['sh', '-c', 'env | sort'] }],
       ['object_yaml', { id: 'crash-loop-backoff', kind: 'deployment', name: 'web' }],
       ['object_yaml', { id: 'crash-loop-backoff', kind: 'persistent-volume-claim', name: 'data.v1' }],
+      ['terminal_open', { missionId: 'crash-loop-backoff', cols: 80, rows: 24, onOutput: '__CHANNEL__:7' }],
+      ['terminal_write', { id: 0, data: 'kubectl get pods\r' }],
+      ['terminal_ack', { id: 3, bytes: 65536 }],
+      ['terminal_resize', { id: 3, cols: 132, rows: 40 }],
+      ['terminal_close', { id: 3 }],
       ['plugin:__TAURI_CHANNEL__|fetch', null],
     ];
     for (const [cmd, payload] of ok) {
@@ -91,6 +96,15 @@ describe('isolation hook', () => {
       ['object_yaml', { id: 'crash-loop-backoff', kind: 'node', name: 'worker-1' }],
       ['object_yaml', { id: 'crash-loop-backoff', kind: 'secret', name: '../db' }],
       ['object_yaml', { id: 'crash-loop-backoff', kind: 'secret', name: 'db', namespace: 'kube-system' }],
+      ['terminal_open', { missionId: '../etc', cols: 80, rows: 24, onOutput: '__CHANNEL__:7' }],
+      ['terminal_open', { missionId: 'crash-loop-backoff', cols: 0, rows: 24, onOutput: '__CHANNEL__:7' }],
+      ['terminal_open', { missionId: 'crash-loop-backoff', cols: 80, rows: 24, onOutput: '__CHANNEL__:7', shell: '/bin/zsh' }],
+      ['terminal_write', { id: 0, data: 'x'.repeat(16385) }],
+      ['terminal_write', { id: -1, data: 'ls' }],
+      ['terminal_write', { id: '0', data: 'ls' }],
+      ['terminal_ack', { id: 0, bytes: 1.5 }],
+      ['terminal_resize', { id: 0, cols: 80, rows: 100000 }],
+      ['terminal_close', { id: 0, all: true }],
       ['plugin:__TAURI_CHANNEL__|fetch', { anything: 1 }],
     ];
     for (const [cmd, payload] of bad) {
