@@ -13,6 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { Key } from 'selenium-webdriver';
 import { By, freshHome, launch, screenshot, until } from './harness.mjs';
 
 const MISSION = 'crash-loop-backoff';
@@ -176,6 +177,29 @@ test('kubectl get pods in the terminal lists the mission’s pod', async () => {
     return !screen.contains(document.activeElement) && document.activeElement.closest('[data-testid="terminal-panel"]') !== null;
   });
   assert.ok(left, 'Esc moves the focus from the shell to the terminal panel');
+
+  // Ctrl+` brings the keyboard back to the shell from anywhere on the page.
+  await session.executeScript(() => document.querySelector('[data-testid="back-to-missions"]').focus());
+  await session.actions().keyDown(Key.CONTROL).sendKeys('`').keyUp(Key.CONTROL).perform();
+  const back = await session.executeScript(() =>
+    document.querySelector('[data-testid="terminal-screen"]').contains(document.activeElement),
+  );
+  assert.ok(back, 'Ctrl+` focuses the terminal again');
+
+  // The terminal follows the theme chosen in Settings (data-theme on the page's root).
+  const themed = await session.executeScript(async () => {
+    const viewport = document.querySelector('[data-testid="terminal-screen"] .xterm-viewport');
+    const before = getComputedStyle(viewport).backgroundColor;
+    const root = document.documentElement;
+    const chosen = root.dataset.theme;
+    root.dataset.theme = getComputedStyle(root).colorScheme === 'dark' ? 'light' : 'dark';
+    await new Promise((r) => setTimeout(r, 300));
+    const after = getComputedStyle(viewport).backgroundColor;
+    if (chosen === undefined) delete root.dataset.theme;
+    else root.dataset.theme = chosen;
+    return { before, after };
+  });
+  assert.notEqual(themed.after, themed.before, `switching the theme recolours the terminal: ${JSON.stringify(themed)}`);
   await screenshot(session, 'terminal-01-kubectl-get-pods');
 });
 
