@@ -97,7 +97,17 @@ const startMissionAndOpenTerminal = async (session) => {
     });
   });
   const open = await session.wait(until.elementLocated(testid('terminal-open')), 10_000, 'the mission screen offers a terminal');
-  await session.executeScript((el) => el.scrollIntoView({ block: 'center' }), open);
+  // Scrolled to as a learner would, with the screen's own scroller (the window itself never
+  // scrolls: the title bar stays), then pressed.
+  await session.executeScript((el) => {
+    for (let box = el.parentElement; box; box = box.parentElement) {
+      const overflow = getComputedStyle(box).overflowY;
+      if ((overflow === 'auto' || overflow === 'scroll') && box.scrollHeight > box.clientHeight) {
+        box.scrollTop += el.getBoundingClientRect().top - box.getBoundingClientRect().top - 120;
+        break;
+      }
+    }
+  }, open);
   await open.click();
   const panel = await session.findElement(testid('terminal-panel'));
   await session.wait(async () => (await panel.getAttribute('data-state')) === 'open', 20_000, 'the terminal should open');
@@ -132,6 +142,8 @@ test('kubectl get pods in the terminal lists the mission’s pod', async () => {
     document.querySelector('[data-testid="terminal-screen"]').contains(document.activeElement),
   );
   assert.ok(focused, 'opening the terminal puts the keyboard in it');
+  const windowScroll = () => session.executeScript(() => document.scrollingElement.scrollTop);
+  assert.equal(await windowScroll(), 0, 'focusing the terminal does not scroll the window (its title bar stays in view)');
 
   await type(session, `kubectl get pods${ENTER}`);
   const text = await waitForScreen(
@@ -200,6 +212,7 @@ test('kubectl get pods in the terminal lists the mission’s pod', async () => {
     return { before, after };
   });
   assert.notEqual(themed.after, themed.before, `switching the theme recolours the terminal: ${JSON.stringify(themed)}`);
+  assert.equal(await windowScroll(), 0, 'typing in the terminal does not scroll the window');
   await screenshot(session, 'terminal-01-kubectl-get-pods');
 });
 
