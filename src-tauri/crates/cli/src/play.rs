@@ -74,7 +74,8 @@ async fn embedded(speed: f64, registry_yaml: Vec<(String, String)>) -> Result<Ta
         kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
             .await
             .map_err(|e| format!("the embedded cluster's kubeconfig is unusable: {e}"))?;
-    let client = kube::Client::try_from(config).map_err(|e| format!("cannot connect: {e}"))?;
+    let client =
+        kq_engine::connect::app_client(config).map_err(|e| format!("cannot connect: {e}"))?;
     let clock = cluster.clock().clone();
     Ok(Target {
         client,
@@ -161,7 +162,8 @@ async fn from_context(name: &str, allow_remote: bool) -> Result<Target, String> 
     let config = kube::Config::from_custom_kubeconfig(loaded.config, &options)
         .await
         .map_err(|e| format!("cannot use context `{name}`: {e}"))?;
-    let client = kube::Client::try_from(config).map_err(|e| format!("cannot connect: {e}"))?;
+    let client =
+        kq_engine::connect::app_client(config).map_err(|e| format!("cannot connect: {e}"))?;
     Ok(Target {
         client,
         embedded: None,
@@ -401,7 +403,12 @@ fn stdin_lines() -> tokio::sync::mpsc::UnboundedReceiver<String> {
     rx
 }
 
-fn reveal_hint(mission: &Mission, store: &JsonFileStore, screen: &mut StatusScreen) {
+fn reveal_hint(
+    mission: &Mission,
+    store: &JsonFileStore,
+    screen: &mut StatusScreen,
+    revealed_to: &tokio::sync::watch::Sender<u32>,
+) {
     let Ok(progress) = load(store) else {
         return;
     };
@@ -417,6 +424,8 @@ fn reveal_hint(mission: &Mission, store: &JsonFileStore, screen: &mut StatusScre
                 term::markdown(hint, screen.is_live()).trim_end()
             ));
             let revealed = u32::try_from(ladder.revealed_count()).unwrap_or(0);
+            // The session's reacting hints and diagnoses follow the reveal.
+            revealed_to.send_replace(revealed);
             // One locked step, so a solve the app records meanwhile is kept.
             if let Err(e) = store.update(Timestamp::now(), &mut |p| p.hints_revealed(id, revealed))
             {
@@ -551,11 +560,21 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
     let status = Mutex::new(Status::new(connect_line, mission));
     lock(&screen).show(lock(&status).entries());
 
+    let revealed = load(&store).map_or(0, |p| p.mission(&mission.summary.id).hints_used);
+    let (hints_tx, hints_rx) = tokio::sync::watch::channel(revealed);
     let config = SessionConfig {
         clock: target.clock.clone(),
         missions: catalog.summaries(),
         stop_when_solved: true,
         cluster: on,
+        // The embedded API server saw every kubectl command of the learner's: the reacting
+        // hints and the personal debrief read them. On a real cluster the session keeps its own.
+        audit: target
+            .embedded
+            .as_ref()
+            .map(kq_sim::RunningCluster::audit)
+            .unwrap_or_default(),
+        hints_revealed: hints_rx,
         ..SessionConfig::default()
     };
     let mut recorder = StoreRecorder {
@@ -564,6 +583,9 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
     // Set by the `Solved` update when the solve could not be stored: the end must not then
     // claim the progress was saved.
     let unsaved = std::sync::atomic::AtomicBool::new(false);
+    // The learner's own debrief (their fix, their commands), from the `Solved` update; the
+    // lesson's fixed debrief is printed only when there is none.
+    let personal: Mutex<Option<String>> = Mutex::new(None);
     let session = run_session(
         target.client.clone(),
         mission,
@@ -579,6 +601,12 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
                 }
             ) {
                 unsaved.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            if let SessionUpdate::Solved {
+                debrief: Some(d), ..
+            } = &u
+            {
+                *lock(&personal) = Some(d.to_markdown());
             }
             let mut status = lock(&status);
             let mut screen = lock(&screen);
@@ -599,7 +627,9 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
                 break match outcome {
                     SessionOutcome::Solved => {
                         lock(&screen).finish();
-                        println!("\n{}", term::markdown(&mission.debrief, styled));
+                        let debrief = lock(&personal).take();
+                        let debrief = debrief.as_deref().unwrap_or(&mission.debrief);
+                        println!("\n{}", term::markdown(debrief, styled));
                         if unsaved.load(std::sync::atomic::Ordering::Relaxed) {
                             eprintln!(
                                 "error: the solve was NOT saved to {} (see above)",
@@ -620,7 +650,7 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
             }
             line = lines.recv(), if stdin_open => match line {
                 Some(l) if matches!(l.trim(), "h" | "hint") => {
-                    reveal_hint(mission, &store, &mut lock(&screen));
+                    reveal_hint(mission, &store, &mut lock(&screen), &hints_tx);
                 }
                 Some(_) => lock(&screen).story("(type h and Enter for a hint; Ctrl-C to stop)"),
                 None => stdin_open = false,
@@ -642,5 +672,31 @@ async fn shutdown(target: &mut Target) {
         && let Err(e) = dir.close()
     {
         eprintln!("warning: could not remove the temporary kubeconfig folder: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_pod_is_called_deleted_only_once_it_existed() {
+        let reason = "there is no pod named web (deleting it is not a fix)";
+        let mut existed = BTreeSet::new();
+        assert_eq!(
+            objective_reason(reason, &existed),
+            "pod web does not exist yet",
+            "before the pod was ever seen, nobody deleted it"
+        );
+        existed.insert("web".to_owned());
+        assert_eq!(
+            objective_reason(reason, &existed),
+            reason,
+            "once it existed, its absence is a deletion, and that is no fix"
+        );
+        assert_eq!(
+            objective_reason("web is Pending (0/1 ready)", &BTreeSet::new()),
+            "web is Pending (0/1 ready)"
+        );
     }
 }
