@@ -168,3 +168,34 @@ test('a debrief that cannot be read says why in the dialog', async () => {
     await app.close();
   }
 });
+
+test('turning teacher preview on in Settings saves it and opens every mission on the map', async () => {
+  const off = { context: null, allowedRemoteContexts: [], speed: 1, theme: 'system', teacherPreview: false };
+  const app = await suite.open(
+    scenario({ get_settings: [{ ok: off }], list_contexts: [{ ok: [] }], save_settings: [{ ok: { ...off, teacherPreview: true } }] }),
+  );
+  const { page } = app;
+  try {
+    await page.getByTestId('mission-list').waitFor();
+    assert.deepEqual(
+      await page.getByTestId('mission-card').evaluateAll((els) => els.map((e) => e.dataset.state)),
+      ['open', 'locked', 'locked'],
+    );
+    await page.getByTestId('open-settings').click();
+    const box = page.getByTestId('teacher-preview');
+    await box.waitFor();
+    assert.equal(await box.isChecked(), false, 'off by default');
+    await box.check();
+    await page.waitForFunction(() => window.__KQ_CALLS__.some((c) => c.cmd === 'save_settings'));
+    assert.deepEqual(await app.argsOf('save_settings'), [{ settings: { ...off, teacherPreview: true } }]);
+    await page.getByTestId('settings-back').click();
+    await page.getByTestId('preview-banner').waitFor();
+    assert.deepEqual(
+      await page.getByTestId('mission-card').evaluateAll((els) => els.map((e) => e.dataset.state)),
+      ['open', 'open', 'open'],
+    );
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
