@@ -127,6 +127,7 @@ impl Play {
         });
         let SessionUpdate::Solved {
             debrief,
+            debrief_html,
             progress_error,
             ..
         } = solved
@@ -135,6 +136,14 @@ impl Play {
         };
         assert_eq!(progress_error, None);
         let debrief = debrief.expect("the solve carries the personal debrief");
+        // The lesson's commands section, as the window shows it, is the learner's.
+        for c in &debrief.commands {
+            assert!(
+                debrief_html.contains(&c.text),
+                "{} in the lesson's commands section: {debrief_html}",
+                c.text
+            );
+        }
         let stored = JsonFileStore::new(self.dir.path().join("progress.json"))
             .read()
             .expect("the progress file")

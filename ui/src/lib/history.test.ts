@@ -44,6 +44,7 @@ const objectives = (met: boolean): SessionUpdate => ({
 const solved: SessionUpdate = {
   kind: 'solved',
   debriefHtml: '<h1>Debrief</h1>',
+  debrief: null,
   progress: { status: 'solved', attempts: 1, hintsUsed: 0, startedAt: null, solvedAt: null, timeToFixSeconds: 60 },
   next: null,
   progressError: null,

@@ -45,6 +45,7 @@ describe('applyUpdate', () => {
     r = applyUpdate(s, {
       kind: 'solved',
       debriefHtml: '<h1>Debrief</h1>',
+      debrief: null,
       progress: { status: 'solved', attempts: 1, hintsUsed: 0, startedAt: null, solvedAt: null, timeToFixSeconds: 60 },
       next: null,
       progressError: null,
@@ -58,6 +59,7 @@ describe('applyUpdate', () => {
     const r = applyUpdate(initialSession(), {
       kind: 'solved',
       debriefHtml: '<h1>Debrief</h1>',
+      debrief: null,
       progress: { status: 'solved', attempts: 1, hintsUsed: 0, startedAt: null, solvedAt: null, timeToFixSeconds: 60 },
       next: null,
       progressError: error,

@@ -10,6 +10,7 @@ import type { EventRow } from './bindings/EventRow';
 import type { MissionProgress } from './bindings/MissionProgress';
 import type { MissionSummary } from './bindings/MissionSummary';
 import type { ObjectiveResult } from './bindings/ObjectiveResult';
+import type { PersonalDebrief } from './bindings/PersonalDebrief';
 import type { SessionUpdate } from './bindings/SessionUpdate';
 import type { UiError } from './bindings/UiError';
 import type { WorkloadView } from './bindings/WorkloadView';
@@ -19,6 +20,8 @@ import { graphAnnouncements } from './graph';
 
 export interface Solved {
   debriefHtml: string;
+  /** The learner's own debrief (their fix, commands, time and hints), shown first. */
+  debrief: PersonalDebrief | null;
   progress: MissionProgress;
   next: MissionSummary | null;
   /** Set when the solve could not be saved: the learner must see it (it names the file). */
@@ -92,7 +95,7 @@ export function applyUpdate(state: SessionState, update: SessionUpdate): Applied
       return {
         state: {
           ...state,
-          solved: { debriefHtml: update.debriefHtml, progress: update.progress, next: update.next, progressError: update.progressError ?? null },
+          solved: { debriefHtml: update.debriefHtml, debrief: update.debrief ?? null, progress: update.progress, next: update.next, progressError: update.progressError ?? null },
         },
         announcements: update.progressError
           ? ['Mission solved! The debrief is open.', `Your solve was not saved: ${update.progressError.message}`]

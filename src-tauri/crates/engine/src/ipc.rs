@@ -232,6 +232,8 @@ pub enum SessionUpdate {
     /// Every objective is met: the debrief unlocks.
     #[serde(rename_all = "camelCase")]
     Solved {
+        /// The lesson's debrief as safe HTML, its commands section rebuilt from the learner's
+        /// own commands.
         debrief_html: String,
         /// This learner's debrief (their fix, commands, time and hints), shown before the
         /// lesson's (`debrief_html`).

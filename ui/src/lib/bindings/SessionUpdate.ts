@@ -16,7 +16,12 @@ import type { WorkloadView } from "./WorkloadView";
 /**
  * Pushed over the mission's channel.
  */
-export type SessionUpdate = { "kind": "pipeline", change: PipelineChange, } | { "kind": "events", events: Array<EventRow>, } | { "kind": "objectives", results: Array<ObjectiveResult>, allMet: boolean, } | { "kind": "solved", debriefHtml: string, 
+export type SessionUpdate = { "kind": "pipeline", change: PipelineChange, } | { "kind": "events", events: Array<EventRow>, } | { "kind": "objectives", results: Array<ObjectiveResult>, allMet: boolean, } | { "kind": "solved", 
+/**
+ * The lesson's debrief as safe HTML, its commands section rebuilt from the learner's
+ * own commands.
+ */
+debriefHtml: string, 
 /**
  * This learner's debrief (their fix, commands, time and hints), shown before the
  * lesson's (`debrief_html`).

@@ -720,10 +720,12 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
         if met && !self.solved {
             self.solved = true;
             let debrief = self.personal_debrief(now);
+            // The lesson's debrief with the learner's own commands in its commands section.
+            let debrief_html = debrief.lesson_html();
             let update = solved_update(
                 self.recorder,
                 &self.mission.summary.id,
-                self.mission.debrief_html(),
+                debrief_html,
                 Some(debrief),
                 &self.config.missions,
                 now,
