@@ -135,6 +135,17 @@ fn scenario(tc: &TestCluster, k: &kq_tests::cluster::Kubectl, ns: &str) -> Step 
         &got,
     )?;
 
+    // A watch is recorded once, when it starts streaming, however long it then runs.
+    let from = log.last_seq();
+    let run = k.run(&["get", "pods", "-n", ns, "-w", "--request-timeout=2s"]);
+    let got = entries_of(tc, ns, from, "kubectl get");
+    let watches = got.iter().filter(|e| e.verb == "watch").count();
+    expect(
+        watches == 1 && got.iter().any(|e| e.verb == "list" && e.code == 200),
+        &format!("`kubectl get pods -w` is one list and one watch ({run})"),
+        &got,
+    )?;
+
     let run = k.run(&["get", "pods", "-n", ns, "--as", "jane"]);
     kq_tests::check::fails_with(&run, "forbidden", "jane may not list pods")?;
     let got = entries_of(tc, ns, start, "kubectl get");
@@ -163,6 +174,7 @@ fn scenario(tc: &TestCluster, k: &kq_tests::cluster::Kubectl, ns: &str) -> Step 
         ("kubectl set image pod/web", CommandGroup::Changed, true),
         ("kubectl set image pod/web", CommandGroup::Verified, true),
         ("kubectl describe pod web", CommandGroup::Verified, true),
+        ("kubectl get pods -w", CommandGroup::Verified, true),
     ];
     if seen != want {
         return Err(format!(

@@ -347,16 +347,22 @@ struct DebriefFacts {
     first_seen: BTreeMap<(String, String), serde_json::Value>,
 }
 
-/// The mission's objects the session watches, as they are now, by (kind, name).
+/// The kinds whose objects the debrief compares (the ones the session's tracker holds whole).
+const COMPARED_KINDS: [&str; 2] = ["Pod", "Service"];
+
+/// The mission's objects the session watches, as they are now, by (kind, name), leaving out
+/// those already in `known`.
 fn watched_objects(
     tracker: &PipelineTracker,
     mission: &Mission,
+    known: &BTreeMap<(String, String), serde_json::Value>,
 ) -> BTreeMap<(String, String), serde_json::Value> {
     let wanted = |kind: &str, name: &str| {
-        mission
-            .manifests
-            .iter()
-            .any(|m| m.kind == kind && m.name == name)
+        !known.contains_key(&(kind.to_string(), name.to_string()))
+            && mission
+                .manifests
+                .iter()
+                .any(|m| m.kind == kind && m.name == name)
     };
     let mut out = BTreeMap::new();
     for p in tracker.pod_list() {
@@ -494,10 +500,15 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
             }
             (self.sink)(SessionUpdate::Pipeline { change });
         }
-        if !self.solved {
-            for (key, obj) in watched_objects(&self.tracker, self.mission) {
-                self.debrief.first_seen.entry(key).or_insert(obj);
-            }
+        let compared = self
+            .mission
+            .manifests
+            .iter()
+            .filter(|m| COMPARED_KINDS.contains(&m.kind.as_str()))
+            .count();
+        if !self.solved && self.debrief.first_seen.len() < compared {
+            let seen = watched_objects(&self.tracker, self.mission, &self.debrief.first_seen);
+            self.debrief.first_seen.extend(seen);
         }
         if events_may_change {
             // Only the current pods' events (and other objects'): a recreated pod starts clean.
@@ -761,7 +772,7 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
     /// The learner's personal debrief at the solve (`now`).
     fn personal_debrief(&self, now: Timestamp) -> PersonalDebrief {
         let entries = self.config.audit.since(self.debrief.audit_from).entries;
-        let at_solve = watched_objects(&self.tracker, self.mission);
+        let at_solve = watched_objects(&self.tracker, self.mission, &BTreeMap::new());
         PersonalDebrief::build(DebriefInput {
             mission: self.mission,
             broken: &self.debrief.broken,
