@@ -283,7 +283,8 @@ fn a_remote_context_is_refused_and_the_message_says_how_to_allow_it() {
 }
 
 /// The whole loop a learner goes through in a terminal: the mission breaks, real kubectl shows
-/// why, real kubectl fixes it, and `kq play` notices, prints the debrief and records the solve.
+/// why, real kubectl fixes it, and `kq play` notices, prints the learner's own debrief (the
+/// commands they ran) as plain text and records the solve.
 #[test]
 fn kq_play_is_solved_by_real_kubectl_fixing_the_pod() {
     let data = tempfile::tempdir().expect("temp dir");
@@ -353,8 +354,47 @@ fn kq_play_is_solved_by_real_kubectl_fixing_the_pod() {
         "a solved mission ends kq play with 0:\n{all}"
     );
     assert!(
-        all.contains("## What happened"),
-        "the debrief is printed:\n{all}"
+        all.lines().any(|l| l == "What happened"),
+        "the debrief is printed, its headings as lines of their own:\n{all}"
+    );
+    assert!(
+        !all.contains("## ") && !all.contains('\x1b'),
+        "in a pipe the debrief is plain text: no Markdown marks, no escape codes:\n{all}"
+    );
+    // The debrief is this learner's: the commands they ran, as they ran them, grouped.
+    let commands = all
+        .split("\nYour commands\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\nTime to fix:").next())
+        .unwrap_or_else(|| panic!("the debrief lists the learner's commands:\n{all}"));
+    assert!(
+        commands
+            .lines()
+            .any(|l| l.trim_start().starts_with("- `kubectl describe pod web")),
+        "the learner looked with kubectl describe pod web:\n{commands}"
+    );
+    assert!(
+        commands
+            .lines()
+            .any(|l| l.trim_start().starts_with("- `kubectl set image")),
+        "the learner fixed it with kubectl set image:\n{commands}"
+    );
+    assert!(
+        !commands.contains("kubectl logs"),
+        "a command the learner never ran is not listed as theirs:\n{commands}"
+    );
+    assert!(
+        !all.contains("deleting it is not a fix"),
+        "the pod was never deleted, so nothing says it was:\n{all}"
+    );
+    // In a pipe the status is appended change by change, not redrawn: the KUBECONFIG line
+    // opens the first status and is not repeated with each change.
+    assert_eq!(
+        all.lines()
+            .filter(|l| l.starts_with("export KUBECONFIG="))
+            .count(),
+        1,
+        "{all}"
     );
     let stored = std::fs::read_to_string(data.path().join("kubequest/progress.json"))
         .expect("progress is saved");

@@ -900,13 +900,14 @@ where
         nudges: None,
         gates: None,
     };
-    driver.refresh_reactions();
     let mut reconnect = ReconnectState::default();
     policy.on_connected(&mut reconnect, Timestamp::now());
     let mut connected = true;
     // Both watches fail in one outage; count attempts on the one that failed first.
     let mut outage_stream: Option<&'static str> = None;
     driver.connection(ConnectionState::Connected);
+    // What applies before the learner did anything (a rule with an empty `done`).
+    driver.refresh_reactions();
 
     loop {
         let waiting = driver.waiting();
