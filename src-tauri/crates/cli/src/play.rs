@@ -610,10 +610,8 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
             }
             let mut status = lock(&status);
             let mut screen = lock(&screen);
-            for line in status.apply(&u, styled) {
-                screen.story(&line);
-            }
-            screen.show(status.entries());
+            let story = status.apply(&u, styled);
+            screen.update(&story, status.entries());
         },
     );
     let mut session = std::pin::pin!(session);

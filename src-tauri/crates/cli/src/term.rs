@@ -101,6 +101,29 @@ impl StatusScreen {
         let _ = out.flush();
     }
 
+    /// Prints story lines and shows the new status in one redraw (a terminal is erased and
+    /// drawn once, however many lines arrived together).
+    pub fn update(&mut self, story: &[String], entries: Vec<Entry>) {
+        if !self.live {
+            if !story.is_empty() {
+                let mut out = std::io::stdout().lock();
+                for line in story {
+                    let _ = writeln!(out, "{}", line.trim_end_matches('\n'));
+                }
+            }
+            self.show(entries);
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        self.erase(&mut out);
+        for line in story {
+            let _ = writeln!(out, "{}", line.trim_end_matches('\n'));
+        }
+        self.shown = entries;
+        self.draw(&mut out);
+        let _ = out.flush();
+    }
+
     /// Leaves the block on screen as it is and moves below it, for what follows (the debrief).
     pub fn finish(&mut self) {
         self.drawn_rows = 0;
