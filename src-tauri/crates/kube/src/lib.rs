@@ -29,3 +29,7 @@ pub mod selectors;
 pub mod validation;
 
 pub use error::Error;
+
+/// The kernel release the embedded cluster's nodes report (`status.nodeInfo.kernelVersion`)
+/// and its containers see (nginx logs `OS: Linux <release>` at start).
+pub const NODE_KERNEL_RELEASE: &str = "6.8.0-60-generic";

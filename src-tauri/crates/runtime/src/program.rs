@@ -172,7 +172,8 @@ impl Behaving {
     }
 }
 
-/// Fill the catalog's log placeholders with the start time and the pod's address.
+/// Fill the catalog's log placeholders with the start time, the pod's address and the node's
+/// kernel release.
 fn fill_placeholders(line: &str, now: jiff::Timestamp, pod_ip: &str) -> String {
     if !line.contains('{') {
         return line.to_string();
@@ -187,6 +188,7 @@ fn fill_placeholders(line: &str, now: jiff::Timestamp, pod_ip: &str) -> String {
         .replace("{time:httpd}", &fmt("%a %b %d %H:%M:%S.%6f %Y"))
         .replace("{time:klog}", &fmt("%m%d %H:%M:%S.%6f"))
         .replace("{pod_ip}", pod_ip)
+        .replace("{kernel}", kq_kube::NODE_KERNEL_RELEASE)
 }
 
 impl Program for Behaving {
@@ -225,5 +227,22 @@ impl Program for Behaving {
     }
     fn exec(&mut self, argv: &[String]) -> (i32, String) {
         exec_in(&self.env, argv)
+    }
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    use super::fill_placeholders;
+
+    #[test]
+    fn every_log_placeholder_the_catalog_documents_is_filled() {
+        let line = "{time:nginx}|{time:redis}|{time:mysql}|{time:mysqld}|{time:postgres}|\
+                    {time:httpd}|{time:klog}|OS: Linux {kernel}|{pod_ip}";
+        let now: jiff::Timestamp = "2024-05-01T12:00:00Z".parse().expect("a timestamp");
+        let filled = fill_placeholders(line, now, "10.244.0.7");
+        assert!(!filled.contains('{'), "a placeholder was left: {filled}");
+        assert!(filled.contains("OS: Linux 6.8.0-60-generic"), "{filled}");
+        assert!(filled.starts_with("2024/05/01 12:00:00|"), "{filled}");
+        assert!(filled.ends_with("|10.244.0.7"), "{filled}");
     }
 }

@@ -198,7 +198,7 @@ impl NodeTemplate {
                     "machineID": kq_kube::random::hex(32),
                     "systemUUID": uuid::Uuid::new_v4().to_string(),
                     "bootID": uuid::Uuid::new_v4().to_string(),
-                    "kernelVersion": "6.8.0-60-generic",
+                    "kernelVersion": kq_kube::NODE_KERNEL_RELEASE,
                     "osImage": "Ubuntu 24.04.2 LTS",
                     "containerRuntimeVersion": "containerd://1.7.27",
                     "kubeletVersion": KUBELET_VERSION,
