@@ -403,3 +403,83 @@ fn kq_play_is_solved_by_real_kubectl_fixing_the_pod() {
         "{stored}"
     );
 }
+
+/// On a terminal the status is one block redrawn in place: after the first draw, each change
+/// moves the cursor back to the block's first row and clears down, and every redraw starts with
+/// the `export KUBECONFIG=…` line, so it stays in view. (`script` gives kq play a real PTY.)
+#[test]
+fn on_a_terminal_kq_play_redraws_one_status_block_under_the_kubeconfig_line() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let typescript = data.path().join("typescript");
+    let lessons = workspace_root().join("lessons");
+    let command = format!(
+        "stty cols 120 rows 40; exec {} play crash-loop-backoff --lessons {}",
+        kq_binary().display(),
+        lessons.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qfec", &command])
+        .arg(&typescript)
+        .env("XDG_DATA_HOME", data.path())
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script (util-linux) runs kq play in a pseudo-terminal");
+    // Wait until the pod has crashed at least once: several redraws by then.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let text = loop {
+        let text = std::fs::read(&typescript)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        if text.contains("CrashLoopBackOff") && text.matches("\x1b[J").count() >= 3 {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "kq play on a terminal never redrew its status:\n{text:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    // Each redraw is `ESC [ n F` (to the start of the line n rows up) then `ESC [ J` (clear
+    // down): the block is replaced, not appended.
+    let pieces: Vec<&str> = text.split("\x1b[J").collect();
+    let redraws = &pieces[1..pieces.len() - 1]; // the last one may still be being written
+    assert!(!redraws.is_empty(), "{text:?}");
+    for (before, _) in pieces.iter().zip(redraws) {
+        let start = before
+            .rfind("\x1b[")
+            .expect("a cursor movement before each clear");
+        let movement = &before[start + 2..];
+        assert!(
+            movement.ends_with('F')
+                && movement.len() > 1
+                && movement[..movement.len() - 1]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit()),
+            "the cursor goes back up over the previous block before clearing: {movement:?}"
+        );
+    }
+    for r in redraws {
+        // Each piece ends with the next redraw's cursor movement.
+        let block = r.rsplit_once("\x1b[").map_or(*r, |(b, _)| b);
+        let lines: Vec<&str> = block.lines().map(|l| l.trim_end_matches('\r')).collect();
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with("export KUBECONFIG="))
+            .unwrap_or_else(|| panic!("every redrawn block opens with the KUBECONFIG line: {r:?}"));
+        assert!(
+            lines[at..].iter().any(|l| l.starts_with("objectives (")),
+            "the block holds the objectives: {r:?}"
+        );
+        assert_eq!(
+            lines.last().copied(),
+            Some("(type h and Enter for a hint; Ctrl-C to stop)"),
+            "the block ends the screen; nothing is appended under it: {r:?}"
+        );
+    }
+}
