@@ -122,8 +122,7 @@ fn a_chapter_is_one_of_the_nine_and_a_missing_one_is_a_warning() {
         &MISSION.replace("requires: []", "chapter: imagez\nrequires: []"),
     );
     let msg = load_mission(&d)
-        .err()
-        .expect("an unknown chapter is rejected")
+        .expect_err("an unknown chapter is rejected")
         .to_string()
         .replace(&format!("{}/", d.display()), "");
     assert!(
