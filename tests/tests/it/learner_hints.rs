@@ -227,3 +227,63 @@ fn a_revealed_hint_unlocks_the_diagnosis_and_the_ladder_silences_what_it_said() 
         nudge_ids(u).is_some_and(|ids| ids.is_empty())
     });
 }
+
+/// Mission 02 with real kubectl: `kubectl logs` on a container that never started is refused
+/// ("waiting to start"), which still counts as reading the logs and brings the nudge that there
+/// is no log yet; `kubectl describe pod` reads the events, which unlocks the pull failure's
+/// explanation and moves the nudge on to reading them to the end.
+#[test]
+fn describing_the_pod_unlocks_an_image_pull_failure() {
+    let mission = load_mission(&kq_tests::workspace_root().join("lessons/02-image-pull-backoff"))
+        .unwrap_or_else(|e| panic!("the bundled mission loads: {e}"));
+    let r = start(mission);
+    let mut all = Vec::new();
+    let stuck = wait_for(&r.tc, &r.rx, &mut all, 2, "web failing its pull", |u| {
+        all_gates(u).iter().any(|g| {
+            g.object == "web" && matches!(g.reason.as_str(), "ImagePullBackOff" | "ErrImagePull")
+        })
+    });
+    let gate = all_gates(&stuck)
+        .into_iter()
+        .find(|g| g.object == "web")
+        .expect("web's gate");
+    assert!(!gate.unlocked, "{gate:?}");
+    assert_eq!(
+        gate.investigate,
+        "kubectl describe pod web -n kq-image-pull-backoff"
+    );
+
+    let k = kubectl(&r);
+    let logs = k.run(&["logs", "web", "-n", &r.ns]);
+    assert!(
+        !logs.ok() && logs.stderr.contains("waiting to start"),
+        "a container that never started has no log: {logs}"
+    );
+    wait_for(&r.tc, &r.rx, &mut all, 0, "the no-log nudge", |u| {
+        nudge_ids(u).is_some_and(|ids| ids.first().map(String::as_str) == Some("no-container-yet"))
+    });
+
+    let describe = k.run(&["describe", "pod", "web", "-n", &r.ns]);
+    assert!(
+        describe.ok() && describe.stdout.contains("Events:"),
+        "{describe}"
+    );
+    wait_for(&r.tc, &r.rx, &mut all, 0, "web's gate unlocked", |u| {
+        all_gates(u).iter().any(|g| g.object == "web" && g.unlocked)
+    });
+    seen_or_wait_for(
+        &r.tc,
+        &r.rx,
+        &mut all,
+        0,
+        "the read-to-the-end nudge",
+        |u| nudge_ids(u).is_some_and(|ids| ids == ["read-to-the-end"]),
+    );
+}
+
+fn all_gates(u: &SessionUpdate) -> Vec<DiagnosisGate> {
+    match u {
+        SessionUpdate::Unlocks { gates } => gates.clone(),
+        _ => Vec::new(),
+    }
+}
