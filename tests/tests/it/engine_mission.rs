@@ -439,7 +439,7 @@ fn the_broken_state_meets_no_objective() {
             (
                 "still-nginx".into(),
                 ObjectiveStatus::NotMet,
-                "web/web still uses nginx:nonexistent-tag-xyz-123".into()
+                "web/web still uses the image it started with".into()
             ),
         ]
     );

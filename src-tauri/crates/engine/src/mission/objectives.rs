@@ -889,7 +889,11 @@ fn evaluate_check_session(
                 if let Some(bad) = not
                     && reference::normalize(image) == reference::normalize(bad)
                 {
-                    return Ok(not_met(format!("{pod}/{} still uses {image}", c.name)));
+                    // The value itself is the cause the learner is looking for: not named.
+                    return Ok(not_met(format!(
+                        "{pod}/{} still uses the image it started with",
+                        c.name
+                    )));
                 }
                 if let Some(want) = repo
                     && repository(image) != repository(want)
