@@ -14,7 +14,7 @@ import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
-import { By, clusterCall, embeddedCluster, freshHome, launch, screenshot, until } from './harness.mjs';
+import { By, clusterCall, embeddedCluster, freshHome, launch, screenshot, startMission, until } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MISSION = 'deployment-selector';
@@ -76,24 +76,7 @@ test('the workload graph: a Service selector that misses the Deployment\'s pods,
   const { session } = app;
 
   await t.test('the Deployment mission starts on the embedded cluster and opens on the graph', async () => {
-    const card = await session.wait(
-      until.elementLocated(css(`[data-testid="mission-card"][data-mission-id="${MISSION}"]`)),
-      20_000,
-      'the mission map lists the fixture mission from KUBEQUEST_LESSONS',
-    );
-    await card.click();
-    const start = await session.wait(
-      until.elementLocated(css(`[data-testid="start-mission"][data-mission-id="${MISSION}"]`)),
-      10_000,
-      'the details panel has a start button',
-    );
-    await start.click();
-    const screen = await session.wait(until.elementLocated(testid('mission-screen')), 10_000);
-    await session.wait(
-      async () => (await screen.getAttribute('data-phase')) === 'running',
-      60_000,
-      'the mission should start on the embedded cluster',
-    );
+    await startMission(session, MISSION);
     const view = await session.wait(until.elementLocated(testid('workload-view')), 30_000, 'a Deployment mission has a graph');
     if ((await view.getAttribute('data-view')) !== 'graph') await session.findElement(testid('view-graph')).click();
     await session.wait(until.elementLocated(testid('workload-graph')), 10_000);

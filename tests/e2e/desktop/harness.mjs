@@ -183,6 +183,30 @@ export const openSession = async (driver) => {
 /// Starts tauri-driver and opens a session on the app. `home` keeps data across restarts.
 export const launch = async (home = freshHome()) => openSession(await startDriver(home));
 
+/// Starts `mission` as a learner does: its card on the map, then the details panel's start
+/// button, then waits until the mission screen says it runs on the cluster. Returns the screen.
+export const startMission = async (session, mission) => {
+  const card = await session.wait(
+    until.elementLocated(By.css(`[data-testid="mission-card"][data-mission-id="${mission}"]`)),
+    20_000,
+    `the mission map never listed the ${mission} mission`,
+  );
+  await card.click();
+  const start = await session.wait(
+    until.elementLocated(By.css(`[data-testid="start-mission"][data-mission-id="${mission}"]`)),
+    10_000,
+    'the details panel has a start button',
+  );
+  await start.click();
+  const screen = await session.wait(until.elementLocated(By.css('[data-testid="mission-screen"]')), 10_000);
+  await session.wait(
+    async () => (await screen.getAttribute('data-phase')) === 'running',
+    60_000,
+    `the ${mission} mission should start on the embedded cluster`,
+  );
+  return screen;
+};
+
 export const screenshot = async (session, name) => {
   const file = path.join(artifacts(), `${name}.png`);
   writeFileSync(file, await session.takeScreenshot(), 'base64');

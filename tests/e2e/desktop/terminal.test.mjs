@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { Key } from 'selenium-webdriver';
-import { By, freshHome, launch, screenshot, until } from './harness.mjs';
+import { By, freshHome, launch, screenshot, startMission, until } from './harness.mjs';
 
 const MISSION = 'crash-loop-backoff';
 const NAMESPACE = `kq-${MISSION}`;
@@ -76,20 +76,7 @@ const waitForScreen = async (session, check, ms, what) => {
 
 /// Starts the first mission (open from the start) and opens its terminal.
 const startMissionAndOpenTerminal = async (session) => {
-  const card = await session.wait(
-    until.elementLocated(css(`[data-testid="mission-card"][data-mission-id="${MISSION}"]`)),
-    20_000,
-    'the mission map never listed the first mission',
-  );
-  await card.click();
-  const start = await session.wait(
-    until.elementLocated(css(`[data-testid="start-mission"][data-mission-id="${MISSION}"]`)),
-    10_000,
-    'the details panel has a start button',
-  );
-  await start.click();
-  const screen = await session.wait(until.elementLocated(testid('mission-screen')), 10_000);
-  await session.wait(async () => (await screen.getAttribute('data-phase')) === 'running', 60_000, 'the mission should start');
+  await startMission(session, MISSION);
   await session.executeScript(() => {
     window.__kqCspViolations = [];
     document.addEventListener('securitypolicyviolation', (e) => {
