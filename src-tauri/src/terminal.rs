@@ -124,29 +124,22 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Terminals {
     /// Ends the terminals of `mission` (it stopped).
     pub fn close_mission(&self, mission: &str) {
-        let ended = {
-            let mut inner = lock(&self.inner);
-            let ids: Vec<u32> = inner
-                .open
-                .iter()
-                .filter(|(_, t)| t.mission == mission)
-                .map(|(id, _)| *id)
-                .collect();
-            ids.iter()
-                .filter_map(|id| inner.open.remove(id))
-                .collect::<Vec<_>>()
-        };
-        drop(ended);
+        self.close_where(|t| t.mission == mission);
     }
 
     /// Ends the terminals of every mission but `mission` (it starts).
     pub fn close_others(&self, mission: &str) {
+        self.close_where(|t| t.mission != mission);
+    }
+
+    /// Ends the terminals that `ends` picks, once the lock is released.
+    fn close_where(&self, ends: impl Fn(&Term) -> bool) {
         let ended = {
             let mut inner = lock(&self.inner);
             let ids: Vec<u32> = inner
                 .open
                 .iter()
-                .filter(|(_, t)| t.mission != mission)
+                .filter(|(_, t)| ends(t))
                 .map(|(id, _)| *id)
                 .collect();
             ids.iter()
@@ -807,6 +800,76 @@ current-context: other
         assert_eq!(
             prepared.command.get_cwd().map(PathBuf::from),
             Some(prepared.dir.path().join("kq-a"))
+        );
+    }
+
+    /// A terminal of `mission` running `sleep` in a pty, and that shell.
+    fn sleeping_term(mission: &str) -> (Term, Shell) {
+        let pair = native_pty_system()
+            .openpty(size(80, 24).expect("a size"))
+            .expect("a pty");
+        let mut sleep = CommandBuilder::new("sleep");
+        sleep.arg("30");
+        let child = pair.slave.spawn_command(sleep).expect("sleep starts");
+        let (input, _inputs) = sync_channel(1);
+        let term = Term {
+            mission: mission.to_owned(),
+            master: pair.master,
+            input,
+            killer: child.clone_killer(),
+            credit: Arc::new(Credit::default()),
+            _dir: tempfile::tempdir().expect("a folder"),
+        };
+        (term, child)
+    }
+
+    type Shell = Box<dyn portable_pty::Child + Send + Sync>;
+
+    /// The missions whose shells still run, once they are `want` (or after 10 s).
+    fn running(shells: &mut [(&'static str, Shell)], want: &[&str]) -> Vec<&'static str> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut running = Vec::new();
+            for (mission, shell) in shells.iter_mut() {
+                if shell.try_wait().expect("the shell's state").is_none() {
+                    running.push(*mission);
+                }
+            }
+            if running == want || std::time::Instant::now() > deadline {
+                return running;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn starting_a_mission_ends_the_other_missions_terminals_and_stopping_it_ends_its_own() {
+        let terminals = Terminals::default();
+        let mut shells = Vec::new();
+        for (id, mission) in [(0, "a"), (1, "b"), (2, "b"), (3, "c")] {
+            let (term, child) = sleeping_term(mission);
+            lock(&terminals.inner).open.insert(id, term);
+            shells.push((mission, child));
+        }
+        let open = |t: &Terminals| {
+            let mut ids: Vec<u32> = lock(&t.inner).open.keys().copied().collect();
+            ids.sort_unstable();
+            ids
+        };
+        terminals.close_others("b");
+        assert_eq!(open(&terminals), [1, 2]);
+        assert_eq!(
+            running(&mut shells, &["b", "b"]),
+            ["b", "b"],
+            "a's and c's shells end"
+        );
+
+        terminals.close_mission("b");
+        assert_eq!(open(&terminals), Vec::<u32>::new());
+        assert_eq!(
+            running(&mut shells, &[]),
+            Vec::<&str>::new(),
+            "b's shells end"
         );
     }
 }

@@ -36,6 +36,9 @@ pub struct MissionSession {
     pub mission: Mission,
     /// Holds the lesson folder and the progress file.
     pub dir: tempfile::TempDir,
+    /// Reveals hints: each value sent is the number the learner has revealed, as the app sends
+    /// it to the session.
+    pub hints: tokio::sync::watch::Sender<u32>,
 }
 
 impl MissionSession {
@@ -69,6 +72,31 @@ pub fn start_session_as(folder: &str, files: &[(&str, String)], user: &str) -> M
     start(TestCluster::paused(), folder, files, Some(user))
 }
 
+/// Mission `mission` (a bundled lesson, loaded by the test) on a fresh paused cluster, run as
+/// the desktop app runs it for a learner: started through the app's own client (its requests
+/// name KubeQuest as their user agent, so the audit log tells them from the learner's), the
+/// session reading the cluster's audit log and following the hints revealed through
+/// [`MissionSession::hints`]; with `stop_when_solved` the session ends at the solve.
+pub fn start_learner_session(mission: Mission, stop_when_solved: bool) -> MissionSession {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let how = How {
+        user: None,
+        as_app: true,
+        stop_when_solved,
+    };
+    run(TestCluster::paused(), mission, dir, how)
+}
+
+/// How [`run`] starts a mission and runs its session.
+struct How<'a> {
+    /// The session watches as this user (impersonated by the admin credentials).
+    user: Option<&'a str>,
+    /// The mission is started through the app's own client and the session reads the
+    /// cluster's audit log.
+    as_app: bool,
+    stop_when_solved: bool,
+}
+
 fn start(
     tc: TestCluster,
     folder: &str,
@@ -83,17 +111,35 @@ fn start(
         std::fs::write(path, text).expect("write");
     }
     let mission = load_mission(&lesson).unwrap_or_else(|e| panic!("the lesson loads: {e}"));
+    let how = How {
+        user,
+        as_app: false,
+        stop_when_solved: true,
+    };
+    run(tc, mission, dir, how)
+}
+
+/// Starts `mission` on `tc` and runs its session (50 ms ticks on the cluster's clock), its
+/// progress file in `dir`.
+fn run(tc: TestCluster, mission: Mission, dir: tempfile::TempDir, how: How) -> MissionSession {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .expect("a runtime for the session");
-    let client = rt.block_on(kube_client(tc.cluster()));
+    let client = if how.as_app {
+        rt.block_on(async {
+            kq_engine::connect::app_client(kube_config(tc.cluster()).await)
+                .expect("the app's client")
+        })
+    } else {
+        rt.block_on(kube_client(tc.cluster()))
+    };
     rt.block_on(start_mission(&client, &mission, ClusterKind::Embedded))
         .unwrap_or_else(|e| panic!("the mission starts: {e}"));
     tc.cluster().settle();
     let ns = mission.namespace();
-    let session_client = match user {
+    let session_client = match how.user {
         None => client.clone(),
         Some(user) => rt.block_on(async {
             let mut config = kube_config(tc.cluster()).await;
@@ -102,20 +148,27 @@ fn start(
         }),
     };
     let clock = Arc::clone(tc.cluster().clock());
+    let audit = how.as_app.then(|| tc.cluster().audit());
+    let (hints, hints_revealed) = tokio::sync::watch::channel(0);
     let (tx, rx) = std::sync::mpsc::channel();
     let progress = dir.path().join("progress.json");
+    let stop_when_solved = how.stop_when_solved;
     let (m, c, n) = (mission.clone(), session_client, ns.clone());
     let session = rt.spawn(async move {
         let mut recorder = StoreRecorder {
             store: JsonFileStore::new(&progress),
         };
-        let config = SessionConfig {
+        let mut config = SessionConfig {
             clock: Arc::new(move || clock.now()),
             tick: Duration::from_millis(50),
-            stop_when_solved: true,
+            stop_when_solved,
             cluster: ClusterKind::Embedded,
+            hints_revealed,
             ..SessionConfig::default()
         };
+        if let Some(audit) = audit {
+            config.audit = audit;
+        }
         run_session(c, &m, &n, config, &mut recorder, move |u| {
             let _ = tx.send(u);
         })
@@ -130,6 +183,7 @@ fn start(
         tc,
         mission,
         dir,
+        hints,
     }
 }
 

@@ -7,8 +7,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
-use std::time::Duration;
 
 use kq_engine::activity::CommandGroup;
 use kq_engine::debrief::{ChangeOutcome, PersonalDebrief};
@@ -16,11 +14,8 @@ use kq_engine::ipc::{DebriefView, SessionUpdate};
 use kq_engine::mission::{Mission, load_mission};
 use kq_engine::pipeline::PipelineChange;
 use kq_engine::progress::{JsonFileStore, ProgressStore};
-use kq_engine::session::{
-    ClusterKind, SessionConfig, SessionOutcome, StoreRecorder, run_session, start_mission,
-};
-use kq_tests::cluster::{Kubectl, TestCluster, kube_config, kubectl_binaries};
-use kq_tests::session::wait_for;
+use kq_tests::cluster::{Kubectl, kubectl_binaries};
+use kq_tests::session::{MissionSession, start_learner_session, wait_for};
 
 fn lesson_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -30,15 +25,8 @@ fn lesson_dir() -> PathBuf {
 }
 
 struct Play {
-    session: tokio::task::JoinHandle<SessionOutcome>,
-    rx: Receiver<SessionUpdate>,
-    client: kube::Client,
-    ns: String,
     kubectl: Kubectl,
-    rt: tokio::runtime::Runtime,
-    tc: TestCluster,
-    mission: Mission,
-    dir: tempfile::TempDir,
+    s: MissionSession,
     seen: Vec<SessionUpdate>,
 }
 
@@ -47,58 +35,17 @@ impl Play {
     /// the cluster's audit log, until `web` is seen stuck pulling.
     fn start() -> Play {
         let mission = load_mission(&lesson_dir()).unwrap_or_else(|e| panic!("the lesson: {e}"));
-        let tc = TestCluster::paused();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        let client = rt.block_on(async {
-            kq_engine::connect::app_client(kube_config(tc.cluster()).await).expect("a client")
-        });
-        rt.block_on(start_mission(&client, &mission, ClusterKind::Embedded))
-            .unwrap_or_else(|e| panic!("the mission starts: {e}"));
-        tc.cluster().settle();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let progress = dir.path().join("progress.json");
-        let clock = Arc::clone(tc.cluster().clock());
-        let audit = tc.cluster().audit();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (m, c, ns) = (mission.clone(), client.clone(), mission.namespace());
-        let session = rt.spawn(async move {
-            let mut recorder = StoreRecorder {
-                store: JsonFileStore::new(&progress),
-            };
-            let config = SessionConfig {
-                clock: Arc::new(move || clock.now()),
-                tick: Duration::from_millis(50),
-                stop_when_solved: true,
-                cluster: ClusterKind::Embedded,
-                audit,
-                ..SessionConfig::default()
-            };
-            run_session(c, &m, &ns, config, &mut recorder, move |u| {
-                let _ = tx.send(u);
-            })
-            .await
-        });
+        let s = start_learner_session(mission, true);
         let (label, path) = kubectl_binaries().pop().expect("a kubectl");
-        let kubectl = tc.kubectl(&label, &path);
+        let kubectl = s.tc.kubectl(&label, &path);
         let mut play = Play {
-            session,
-            rx,
-            client,
-            ns: mission.namespace(),
             kubectl,
-            rt,
-            tc,
-            mission,
-            dir,
+            s,
             seen: Vec::new(),
         };
         wait_for(
-            &play.tc,
-            &play.rx,
+            &play.s.tc,
+            &play.s.rx,
             &mut play.seen,
             1,
             "web stuck pulling",
@@ -113,7 +60,7 @@ impl Play {
 
     fn kubectl(&self, args: &[&str]) -> String {
         let mut all: Vec<&str> = args.to_vec();
-        all.extend(["-n", self.ns.as_str()]);
+        all.extend(["-n", self.s.ns.as_str()]);
         let run = self.kubectl.run(&all);
         assert!(run.ok(), "{run}");
         run.stdout
@@ -122,7 +69,7 @@ impl Play {
     /// Moves the clock until the session reports the solve; answers the debrief it carried and
     /// the one the progress file kept.
     fn solve(mut self) -> (PersonalDebrief, Play) {
-        let solved = wait_for(&self.tc, &self.rx, &mut self.seen, 1, "Solved", |u| {
+        let solved = wait_for(&self.s.tc, &self.s.rx, &mut self.seen, 1, "Solved", |u| {
             matches!(u, SessionUpdate::Solved { .. })
         });
         let SessionUpdate::Solved {
@@ -144,7 +91,7 @@ impl Play {
                 c.text
             );
         }
-        let stored = JsonFileStore::new(self.dir.path().join("progress.json"))
+        let stored = JsonFileStore::new(self.s.dir.path().join("progress.json"))
             .read()
             .expect("the progress file")
             .progress;
@@ -159,7 +106,7 @@ impl Play {
 
 impl Drop for Play {
     fn drop(&mut self) {
-        self.session.abort();
+        self.s.session.abort();
     }
 }
 
@@ -238,7 +185,7 @@ fn a_fix_with_kubectl_set_image_is_the_learner_s_own_in_the_debrief() {
     play.kubectl(&["set", "image", "pod/web", "web=nginx:1.27"]);
     play.kubectl(&["get", "pods"]);
     let (d, play) = play.solve();
-    common(&d, &play.mission);
+    common(&d, &play.s.mission);
     assert_eq!(
         texts(&d, CommandGroup::Looked),
         ["kubectl get pods", "kubectl describe pod web"]
@@ -267,18 +214,18 @@ fn a_fix_in_the_editor_is_recorded_by_the_app_and_shows_in_the_debrief() {
     let fixed = std::fs::read_to_string(lesson_dir().join("manifests/pod.yaml"))
         .expect("the manifest")
         .replace("nginx:nonexistent-tag-xyz-123", "nginx:stable");
-    let clock = Arc::clone(play.tc.cluster().clock());
-    let r = play.rt.block_on(kq_engine::activity::apply_in_editor(
-        &play.client,
-        &play.tc.cluster().audit(),
+    let clock = Arc::clone(play.s.tc.cluster().clock());
+    let r = play.s.rt.block_on(kq_engine::activity::apply_in_editor(
+        &play.s.client,
+        &play.s.tc.cluster().audit(),
         move || clock.now().as_millisecond(),
-        &play.ns,
+        &play.s.ns,
         "pod.yaml",
         &fixed,
     ));
     assert!(r.ok, "{r:?}");
     let (d, play) = play.solve();
-    common(&d, &play.mission);
+    common(&d, &play.s.mission);
     assert_eq!(
         texts(&d, CommandGroup::Looked),
         ["kubectl describe pod web"]
@@ -292,7 +239,7 @@ fn a_fix_in_the_editor_is_recorded_by_the_app_and_shows_in_the_debrief() {
     let why = d
         .why_both_work()
         .expect("both fixes work, and the debrief says why");
-    for o in &play.mission.objectives {
+    for o in &play.s.mission.objectives {
         assert!(why.contains(&o.title), "the objectives are listed: {why}");
     }
 }
@@ -300,9 +247,9 @@ fn a_fix_in_the_editor_is_recorded_by_the_app_and_shows_in_the_debrief() {
 #[test]
 fn replacing_the_pod_with_kubectl_shows_as_a_replacement_with_the_image_line() {
     let play = Play::start();
-    let run = play.kubectl.run(&["logs", "web", "-n", &play.ns]);
+    let run = play.kubectl.run(&["logs", "web", "-n", &play.s.ns]);
     assert!(!run.ok(), "no container to read a log from yet: {run}");
-    let file = play.dir.path().join("web.yaml");
+    let file = play.s.dir.path().join("web.yaml");
     std::fs::write(
         &file,
         std::fs::read_to_string(lesson_dir().join("manifests/pod.yaml"))
@@ -313,16 +260,17 @@ fn replacing_the_pod_with_kubectl_shows_as_a_replacement_with_the_image_line() {
     play.kubectl(&["delete", "pod", "web", "--wait=false"]);
     // The pod goes when its kubelet has stopped it: move the clock until it is gone.
     let gone = || {
-        play.tc
+        play.s
+            .tc
             .cluster()
             .store()
-            .get::<k8s_openapi::api::core::v1::Pod>(&play.ns, "web")
+            .get::<k8s_openapi::api::core::v1::Pod>(&play.s.ns, "web")
             .is_err()
     };
-    kq_tests::cluster::advance_until(&play.tc, 60, gone);
+    kq_tests::cluster::advance_until(&play.s.tc, 60, gone);
     play.kubectl(&["apply", "-f", file.to_str().expect("a path")]);
     let (d, play) = play.solve();
-    common(&d, &play.mission);
+    common(&d, &play.s.mission);
     assert_eq!(
         texts(&d, CommandGroup::Changed),
         ["kubectl delete pod web", "kubectl apply pod/web"]

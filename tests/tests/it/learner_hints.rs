@@ -5,97 +5,19 @@
 //! crash loop's explanation stays locked until `kubectl logs --previous`, which unlocks it and
 //! moves the nudge on. A revealed hint unlocks it too.
 
-use std::sync::Arc;
-use std::sync::mpsc::Receiver;
-use std::time::Duration;
-
 use kq_engine::diagnose::DiagnosisGate;
 use kq_engine::ipc::SessionUpdate;
 use kq_engine::mission::{Mission, load_mission};
 use kq_engine::pipeline::PipelineChange;
-use kq_engine::progress::JsonFileStore;
-use kq_engine::session::{
-    ClusterKind, SessionConfig, SessionOutcome, StoreRecorder, run_session, start_mission,
-};
-use kq_tests::cluster::{Kubectl, TestCluster, kube_config, kubectl_binaries};
-use kq_tests::session::{seen_or_wait_for, wait_for};
-
-struct Running {
-    session: tokio::task::JoinHandle<SessionOutcome>,
-    rx: Receiver<SessionUpdate>,
-    hints: tokio::sync::watch::Sender<u32>,
-    ns: String,
-    /// Runs the session; dropped before the cluster.
-    _rt: tokio::runtime::Runtime,
-    tc: TestCluster,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.session.abort();
-    }
-}
+use kq_tests::cluster::{Kubectl, kubectl_binaries};
+use kq_tests::session::{MissionSession, seen_or_wait_for, start_learner_session, wait_for};
 
 fn mission_01() -> Mission {
     load_mission(&kq_tests::workspace_root().join("lessons/01-crash-loop-backoff"))
         .unwrap_or_else(|e| panic!("the bundled mission loads: {e}"))
 }
 
-/// Starts `mission` on a paused embedded cluster with a session that reads the cluster's audit
-/// log, as the desktop app runs it.
-fn start(mission: Mission) -> Running {
-    let tc = TestCluster::paused();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a runtime for the session");
-    // The app's client, as the desktop app builds it: its requests name KubeQuest as their
-    // user agent, so the audit log tells them from the learner's.
-    let client = rt.block_on(async {
-        kq_engine::connect::app_client(kube_config(tc.cluster()).await).expect("the app's client")
-    });
-    rt.block_on(start_mission(&client, &mission, ClusterKind::Embedded))
-        .unwrap_or_else(|e| panic!("the mission starts: {e}"));
-    tc.cluster().settle();
-    let ns = mission.namespace();
-    let clock = Arc::clone(tc.cluster().clock());
-    let audit = tc.cluster().audit();
-    let (hints, hints_revealed) = tokio::sync::watch::channel(0);
-    let (tx, rx) = std::sync::mpsc::channel();
-    let progress = dir.path().join("progress.json");
-    let n = ns.clone();
-    let session = rt.spawn(async move {
-        let mut recorder = StoreRecorder {
-            store: JsonFileStore::new(&progress),
-        };
-        let config = SessionConfig {
-            clock: Arc::new(move || clock.now()),
-            tick: Duration::from_millis(50),
-            cluster: ClusterKind::Embedded,
-            audit,
-            hints_revealed,
-            ..SessionConfig::default()
-        };
-        run_session(client, &mission, &n, config, &mut recorder, move |u| {
-            let _ = tx.send(u);
-        })
-        .await
-    });
-    Running {
-        session,
-        rx,
-        hints,
-        ns,
-        _rt: rt,
-        tc,
-        _dir: dir,
-    }
-}
-
-fn kubectl(r: &Running) -> Kubectl {
+fn kubectl(r: &MissionSession) -> Kubectl {
     let (label, path) = kubectl_binaries()
         .into_iter()
         .next()
@@ -126,7 +48,7 @@ fn latest_nudges(all: &[SessionUpdate]) -> Vec<String> {
 }
 
 /// Waits until greeter is diagnosed in a crash loop (with a previous run to read).
-fn until_crash_loop(r: &Running, all: &mut Vec<SessionUpdate>) {
+fn until_crash_loop(r: &MissionSession, all: &mut Vec<SessionUpdate>) {
     wait_for(&r.tc, &r.rx, all, 2, "greeter in CrashLoopBackOff", |u| {
         matches!(u, SessionUpdate::Pipeline { change: PipelineChange::Upserted { pipeline } | PipelineChange::Recreated { pipeline, .. } }
             if pipeline.pod == "greeter"
@@ -137,7 +59,7 @@ fn until_crash_loop(r: &Running, all: &mut Vec<SessionUpdate>) {
 
 #[test]
 fn listing_the_pods_nudges_toward_the_events_and_the_previous_logs_unlock_the_diagnosis() {
-    let r = start(mission_01());
+    let r = start_learner_session(mission_01(), false);
     let mut all = Vec::new();
     until_crash_loop(&r, &mut all);
     let locked = wait_for(&r.tc, &r.rx, &mut all, 0, "a gate for greeter", |u| {
@@ -202,7 +124,7 @@ fn listing_the_pods_nudges_toward_the_events_and_the_previous_logs_unlock_the_di
 
 #[test]
 fn a_revealed_hint_unlocks_the_diagnosis_and_the_ladder_silences_what_it_said() {
-    let r = start(mission_01());
+    let r = start_learner_session(mission_01(), false);
     let mut all = Vec::new();
     until_crash_loop(&r, &mut all);
     let k = kubectl(&r);
@@ -236,7 +158,7 @@ fn a_revealed_hint_unlocks_the_diagnosis_and_the_ladder_silences_what_it_said() 
 fn describing_the_pod_unlocks_an_image_pull_failure() {
     let mission = load_mission(&kq_tests::workspace_root().join("lessons/02-image-pull-backoff"))
         .unwrap_or_else(|e| panic!("the bundled mission loads: {e}"));
-    let r = start(mission);
+    let r = start_learner_session(mission, false);
     let mut all = Vec::new();
     let stuck = wait_for(&r.tc, &r.rx, &mut all, 2, "web failing its pull", |u| {
         all_gates(u).iter().any(|g| {

@@ -176,6 +176,21 @@ pub fn record_editor_action(
     }
 }
 
+/// Answers editor action `run` and records it in `log` at `now_ms()` once answered.
+async fn run_in_editor(
+    log: &AuditLog,
+    now_ms: impl Fn() -> i64,
+    action: EditorAction,
+    namespace: &str,
+    file_name: &str,
+    yaml: &str,
+    run: impl std::future::Future<Output = ActionResult>,
+) -> ActionResult {
+    let r = run.await;
+    record_editor_action(log, now_ms(), action, namespace, file_name, yaml, &r);
+    r
+}
+
 /// The editor's Apply ([`crate::session::apply_yaml`]), recorded in `log` at `now_ms()` once
 /// answered.
 pub async fn apply_in_editor(
@@ -186,17 +201,17 @@ pub async fn apply_in_editor(
     file_name: &str,
     yaml: &str,
 ) -> ActionResult {
-    let r = crate::session::apply_yaml(client, namespace, file_name, yaml).await;
-    record_editor_action(
+    let run = crate::session::apply_yaml(client, namespace, file_name, yaml);
+    run_in_editor(
         log,
-        now_ms(),
+        now_ms,
         EditorAction::Apply,
         namespace,
         file_name,
         yaml,
-        &r,
-    );
-    r
+        run,
+    )
+    .await
 }
 
 /// The editor's Delete ([`crate::session::delete_yaml`]), recorded in `log`.
@@ -208,17 +223,17 @@ pub async fn delete_in_editor(
     file_name: &str,
     yaml: &str,
 ) -> ActionResult {
-    let r = crate::session::delete_yaml(client, namespace, file_name, yaml).await;
-    record_editor_action(
+    let run = crate::session::delete_yaml(client, namespace, file_name, yaml);
+    run_in_editor(
         log,
-        now_ms(),
+        now_ms,
         EditorAction::Delete,
         namespace,
         file_name,
         yaml,
-        &r,
-    );
-    r
+        run,
+    )
+    .await
 }
 
 /// The editor's "Delete and re-apply" ([`crate::session::apply::reapply_yaml`]), recorded in
@@ -232,17 +247,17 @@ pub async fn reapply_in_editor(
     yaml: &str,
     wait: std::time::Duration,
 ) -> ActionResult {
-    let r = crate::session::apply::reapply_yaml(client, namespace, file_name, yaml, wait).await;
-    record_editor_action(
+    let run = crate::session::apply::reapply_yaml(client, namespace, file_name, yaml, wait);
+    run_in_editor(
         log,
-        now_ms(),
+        now_ms,
         EditorAction::Reapply,
         namespace,
         file_name,
         yaml,
-        &r,
-    );
-    r
+        run,
+    )
+    .await
 }
 
 /// Records "Run in container" (`argv` in `pod`), answered `ok` or not.

@@ -367,32 +367,24 @@ fn investigations(
     let mut ok = true;
     for (j, item) in items.iter().enumerate() {
         let path = format!("{field}[{j}]");
-        let (name, pod) = match item {
-            Value::String(s) => (s.clone(), None),
+        let written = match item {
+            Value::String(s) => Some((s.clone(), None)),
             Value::Mapping(m) if m.len() == 1 => {
                 let (k, v) = m.iter().next().expect("one entry");
-                match (k.as_str(), v.as_str()) {
-                    (Some(k), Some(v)) => (k.to_owned(), Some(v.to_owned())),
-                    _ => {
-                        problems.push(YamlProblem {
-                            line: at,
-                            field: Some(path),
-                            message: "write an investigation as `kind` or `{ kind: pod }`".into(),
-                        });
-                        ok = false;
-                        continue;
-                    }
-                }
+                k.as_str()
+                    .zip(v.as_str())
+                    .map(|(k, v)| (k.to_owned(), Some(v.to_owned())))
             }
-            _ => {
-                problems.push(YamlProblem {
-                    line: at,
-                    field: Some(path),
-                    message: "write an investigation as `kind` or `{ kind: pod }`".into(),
-                });
-                ok = false;
-                continue;
-            }
+            _ => None,
+        };
+        let Some((name, pod)) = written else {
+            problems.push(YamlProblem {
+                line: at,
+                field: Some(path),
+                message: "write an investigation as `kind` or `{ kind: pod }`".into(),
+            });
+            ok = false;
+            continue;
         };
         let item_line = token_line(text, line, at, &name);
         let Some(kind) = InvestigationKind::parse(&name) else {
@@ -865,5 +857,32 @@ reactions:
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].line, 5);
         assert!(problems[0].message.contains("can never apply"));
+    }
+
+    #[test]
+    fn an_investigation_written_in_another_shape_is_refused_at_its_list() {
+        // A map of two entries, a nested list, a number: none is `kind` or `{ kind: pod }`.
+        let yaml = "format: 1
+reactions:
+  - id: a
+    done: [{ logs: web, describe-pod: web }, [logs], 3]
+    say: \"x\"
+";
+        let (rules, problems) = parse(yaml);
+        assert!(rules.is_none(), "a lesson with bad rules does not load");
+        let fields: Vec<(usize, Option<&str>)> = problems
+            .iter()
+            .filter(|p| p.message == "write an investigation as `kind` or `{ kind: pod }`")
+            .map(|p| (p.line, p.field.as_deref()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                (4, Some("reactions[0].done[0]")),
+                (4, Some("reactions[0].done[1]")),
+                (4, Some("reactions[0].done[2]")),
+            ],
+            "{problems:#?}"
+        );
     }
 }
