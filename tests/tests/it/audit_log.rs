@@ -83,7 +83,7 @@ fn scenario(tc: &TestCluster, k: &kq_tests::cluster::Kubectl, ns: &str) -> Step 
                 && e.resource == "pods"
                 && e.subresource.as_deref() == Some("log")
                 && e.name.as_deref() == Some("web")
-                && e.query_param("previous") == Some("true")
+                && e.query_param("previous").as_deref() == Some("true")
                 && e.code == 200
         }),
         "`kubectl logs web --previous` is a get of pods/log with previous=true, answered 200",

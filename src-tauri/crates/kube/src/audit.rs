@@ -86,13 +86,14 @@ impl AuditEntry {
         writes && !self.dry_run && (200..300).contains(&self.code)
     }
 
-    /// The value of one query parameter, if present (not percent-decoded beyond `%2F`-free
-    /// values, which is all kubectl's flags need).
-    pub fn query_param(&self, key: &str) -> Option<&str> {
-        self.query.split('&').find_map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (k == key).then_some(v)
-        })
+    /// The first value of one query parameter, decoded, if present.
+    pub fn query_param(&self, key: &str) -> Option<String> {
+        self.query_values(key).next()
+    }
+
+    /// Every value of one query parameter, decoded, in order (`command=ls&command=%2Fetc`).
+    pub fn query_values<'a>(&'a self, key: &'a str) -> impl Iterator<Item = String> + 'a {
+        crate::query::values(&self.query, key)
     }
 }
 
@@ -325,7 +326,7 @@ mod tests {
     fn query_params_are_found_by_name() {
         let mut e = entry("get", "web");
         e.query = "container=web&previous=true".into();
-        assert_eq!(e.query_param("previous"), Some("true"));
+        assert_eq!(e.query_param("previous").as_deref(), Some("true"));
         assert_eq!(e.query_param("follow"), None);
     }
 

@@ -8,6 +8,7 @@
 //! - [`audit`]: the API server's bounded audit log of answered requests.
 //! - [`duration`]: human durations (`k8s.io/apimachinery/pkg/util/duration`).
 //! - [`printers`]: kubectl's pod table cells (`k8s.io/kubernetes/pkg/printers/internalversion`).
+//! - [`query`]: query strings (`url.ParseQuery`'s decoding).
 //! - [`quantity`]: resource quantities (`k8s.io/apimachinery/pkg/api/resource`).
 //! - [`selectors`]: label and field selectors (`k8s.io/apimachinery/pkg/labels`, `.../fields`).
 //! - [`validation`]: field errors and name/label rules (`k8s.io/apimachinery/pkg/util/validation`).
@@ -22,6 +23,7 @@ pub mod duration;
 mod error;
 pub mod printers;
 pub mod quantity;
+pub mod query;
 pub mod random;
 pub mod reference;
 pub mod scheduling;

@@ -320,40 +320,6 @@ fn concerns(e: &AuditEntry, namespace: &str) -> bool {
     }
 }
 
-/// The decoded values of one query parameter, in order (`command=ls&command=/etc`).
-fn query_values<'a>(e: &'a AuditEntry, key: &'a str) -> impl Iterator<Item = String> + 'a {
-    e.query.split('&').filter_map(move |kv| {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        (k == key).then(|| percent_decode(v))
-    })
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The request of a run that names it: its last change, else its last request to a
 /// subresource (`log`, `exec`), else its first request for a resource other than events,
 /// else its first request for anything.
@@ -375,7 +341,7 @@ fn main_entry(entries: &[&AuditEntry]) -> usize {
 fn command_text(command: &str, entries: &[&AuditEntry], main: &AuditEntry) -> String {
     if main.user_agent == EDITOR_USER_AGENT {
         if main.subresource.as_deref() == Some("exec") {
-            let argv: Vec<String> = query_values(main, "command").collect();
+            let argv: Vec<String> = main.query_values("command").collect();
             let pod = main.name.as_deref().unwrap_or_default();
             return format!("{command}: {pod}: {}", argv.join(" "));
         }
@@ -400,15 +366,15 @@ fn command_text(command: &str, entries: &[&AuditEntry], main: &AuditEntry) -> St
             // kubectl always names the container (the default one when the learner did not),
             // so `container=` cannot tell what was typed: it is left out.
             text.push_str(&format!(" {pod}"));
-            if main.query_param("previous") == Some("true") {
+            if main.query_param("previous").as_deref() == Some("true") {
                 text.push_str(" --previous");
             }
-            if main.query_param("follow") == Some("true") {
+            if main.query_param("follow").as_deref() == Some("true") {
                 text.push_str(" -f");
             }
         }
         ("exec", Some(pod)) => {
-            let argv: Vec<String> = query_values(main, "command").collect();
+            let argv: Vec<String> = main.query_values("command").collect();
             text.push_str(&format!(" {pod}"));
             if !argv.is_empty() {
                 text.push_str(&format!(" -- {}", argv.join(" ")));

@@ -246,14 +246,8 @@ fn from_learner(e: &AuditEntry) -> bool {
 /// The object a list's field selector narrows events to (`involvedObject.name=web` for core
 /// events, `regarding.name=web` for events.k8s.io), `None` when it does not narrow by name.
 fn selected_name(e: &AuditEntry) -> Option<String> {
-    let raw = e.query_param("fieldSelector")?;
-    // client-go encodes the selector's `=` and `,`; nothing else in a name needs decoding.
-    let decoded = raw
-        .replace("%3D", "=")
-        .replace("%3d", "=")
-        .replace("%2C", ",")
-        .replace("%2c", ",");
-    decoded.split(',').find_map(|term| {
+    let selector = e.query_param("fieldSelector")?;
+    selector.split(',').find_map(|term| {
         let (key, value) = term.split_once('=')?;
         let value = value.trim_start_matches('=');
         matches!(key, "involvedObject.name" | "regarding.name").then(|| value.to_owned())
@@ -304,7 +298,7 @@ fn classify(e: &AuditEntry, namespace: &str) -> Vec<(InvestigationKind, Option<S
             }
         }
         (true, "pods", Some("log")) if here && e.verb == "get" => {
-            let kind = if e.query_param("previous") == Some("true") {
+            let kind = if e.query_param("previous").as_deref() == Some("true") {
                 K::PreviousLogs
             } else {
                 K::Logs
