@@ -2,7 +2,7 @@
 // built by `cargo xtask test`, under the Xvfb display and D-Bus session the test command sets up.
 // Every run gets fresh data and config folders so progress from one run never leaks into another.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -121,13 +121,24 @@ export const freshHome = () => {
   return { home, env };
 };
 
+/// A command given without a folder, found on the harness's own PATH: a test may launch the
+/// app (and so the driver's environment) with another PATH, one without kubectl for example.
+const onOwnPath = (command) => {
+  if (command.includes('/')) return command;
+  try {
+    return execFileSync('sh', ['-c', 'command -v "$0"', command], { encoding: 'utf8' }).trim() || command;
+  } catch {
+    return command;
+  }
+};
+
 /// Starts tauri-driver for an app on `home` (no window yet: see `openSession`).
 export const startDriver = async (home = freshHome()) => {
   const port = await freePort();
   const nativePort = await freePort();
   const driverLog = [];
   const child = spawn(
-    required('KQ_TAURI_DRIVER'),
+    onOwnPath(required('KQ_TAURI_DRIVER')),
     ['--port', String(port), '--native-port', String(nativePort)],
     { env: { ...process.env, ...home.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
