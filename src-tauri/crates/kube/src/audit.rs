@@ -210,12 +210,10 @@ impl AuditLog {
         let last_seq = inner.next_seq - 1;
         let first_held = inner.entries.front().map_or(inner.next_seq, |e| e.seq);
         let dropped = first_held.saturating_sub(after + 1);
-        let entries = inner
-            .entries
-            .iter()
-            .filter(|e| e.seq > after)
-            .cloned()
-            .collect();
+        // Sequence numbers are consecutive from the first held, so the first entry after
+        // `after` is found by subtraction, not by a scan of the whole log.
+        let skip = usize::try_from((after + 1).saturating_sub(first_held)).unwrap_or(usize::MAX);
+        let entries = inner.entries.iter().skip(skip).cloned().collect();
         AuditSlice {
             entries,
             dropped,
