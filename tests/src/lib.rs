@@ -14,6 +14,12 @@ pub fn workspace_root() -> PathBuf {
 
 /// Build (or find up to date) the `kq` binary and return its path.
 pub fn kq_binary() -> PathBuf {
+    // Built once per test process: parallel tests would otherwise queue on cargo's lock.
+    static KQ: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    KQ.get_or_init(build_kq).clone()
+}
+
+fn build_kq() -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(workspace_root())

@@ -158,6 +158,44 @@ fn kq_play_starts_the_mission_prints_the_pipeline_and_exits_0_on_sigint() {
 /// The embedded cluster's kubeconfig holds its credentials: the folder it is written to must be
 /// one nobody else could have created beforehand (not `kubequest-play-<pid>`, which anyone on a
 /// shared machine can predict) and nobody else can read (0700).
+/// Ctrl-C the moment the kubeconfig line appears (while the mission is still being set up)
+/// ends kq play cleanly too: the scratch folder with the cluster's credentials is not left
+/// behind in the temp dir.
+#[test]
+fn ctrl_c_during_the_set_up_still_removes_the_scratch_folder() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let tmp = tempfile::tempdir().expect("a temp dir to stand for the shared one");
+    let lessons = workspace_root().join("lessons");
+    let mut child = Command::new(kq_binary())
+        .args([
+            "play",
+            "crash-loop-backoff",
+            "--lessons",
+            lessons.to_str().expect("utf-8 path"),
+        ])
+        .env("XDG_DATA_HOME", data.path())
+        .env("TMPDIR", tmp.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kq starts");
+    let rx = lines_of(&mut child);
+    let mut seen = Vec::new();
+    wait_line(&rx, &mut seen, "the KUBECONFIG line", |l| {
+        l.trim_start().starts_with("export KUBECONFIG=")
+    });
+    signal(child.id(), "-INT");
+    let code = wait_exit(&mut child, Duration::from_secs(20));
+    assert_eq!(code, Some(0), "Ctrl-C ends kq play cleanly");
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("temp dir readable")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "nothing is left in the temp dir: {left:?}");
+}
+
 #[test]
 fn kq_play_keeps_the_kubeconfig_in_a_fresh_private_folder() {
     use std::os::unix::fs::PermissionsExt;

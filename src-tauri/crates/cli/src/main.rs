@@ -315,6 +315,7 @@ fn cluster_up(kubeconfig: PathBuf, port: Option<u16>, speed: f64) -> ExitCode {
             kubeconfig_path: Some(kubeconfig.clone()),
             ..Default::default()
         };
+        let stop = stop_signal();
         let cluster = match kq_sim::Cluster::start(config).await {
             Ok(c) => c,
             Err(e) => {
@@ -326,34 +327,43 @@ fn cluster_up(kubeconfig: PathBuf, port: Option<u16>, speed: f64) -> ExitCode {
         let _ = writeln!(out, "ready: KUBECONFIG={}", kubeconfig.display());
         let _ = out.flush();
         drop(out);
-        wait_for_signal().await;
+        stop.await;
         cluster.shutdown().await;
         ExitCode::SUCCESS
     })
 }
 
+/// Catch SIGINT and SIGTERM from now on and return a future that ends when one arrives.
+///
+/// The handlers are installed by this call, not by the first poll of the future, so a signal
+/// sent right after something this process printed (the `ready:` line, a pod's first status
+/// line) is caught rather than killing the process before it cleans up. Must be called inside
+/// the Tokio runtime.
 #[cfg(unix)]
-pub(crate) async fn wait_for_signal() {
+pub(crate) fn stop_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(mut int), Ok(mut term)) => {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
+    let int = signal(SignalKind::interrupt());
+    let term = signal(SignalKind::terminate());
+    async move {
+        match (int, term) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
             }
-        }
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     }
 }
 
 #[cfg(not(unix))]
-pub(crate) async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+pub(crate) fn stop_signal() -> impl std::future::Future<Output = ()> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn display_roots(roots: &[PathBuf]) -> String {

@@ -455,6 +455,10 @@ pub fn play(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
 }
 
 async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
+    // Ctrl-C from the first moment on stops the mission cleanly: the namespace and the
+    // scratch folder with its kubeconfig are removed, whatever has been printed so far.
+    let signal = crate::stop_signal();
+    let mut signal = std::pin::pin!(signal);
     let roots = if args.lessons.is_empty() {
         default_roots
     } else {
@@ -500,9 +504,15 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
         );
     }
 
-    let target = match &args.context {
-        None => embedded(args.speed, mission.registry_sources()).await,
-        Some(ctx) => from_context(ctx, args.allow_remote).await,
+    let target = async {
+        match &args.context {
+            None => embedded(args.speed, mission.registry_sources()).await,
+            Some(ctx) => from_context(ctx, args.allow_remote).await,
+        }
+    };
+    let target = tokio::select! {
+        t = target => t,
+        () = &mut signal => return ExitCode::SUCCESS,
     };
     let mut target = match target {
         Ok(t) => t,
@@ -537,10 +547,18 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
         }
     };
 
-    let started = start_mission_with_progress(&target.client, mission, on, &mut |step| {
-        println!("  {step}")
-    })
-    .await;
+    let mut print_step = |step: kq_engine::session::StartStep| println!("  {step}");
+    let started = tokio::select! {
+        started = start_mission_with_progress(&target.client, mission, on, &mut print_step) => started,
+        () = &mut signal => {
+            println!("\nstopped; cleaning up {namespace}");
+            if let Err(e) = cleanup_mission(&target.client, mission).await {
+                eprintln!("warning: could not delete namespace {namespace}: {e}");
+            }
+            shutdown(&mut target).await;
+            return ExitCode::SUCCESS;
+        }
+    };
     if let Err(e) = started {
         shutdown(&mut target).await;
         return fail(&e.to_string());
@@ -617,8 +635,6 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
     let mut session = std::pin::pin!(session);
     let mut lines = stdin_lines();
     let mut stdin_open = true;
-    let signal = crate::wait_for_signal();
-    let mut signal = std::pin::pin!(signal);
     let code = loop {
         tokio::select! {
             outcome = &mut session => {
