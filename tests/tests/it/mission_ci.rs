@@ -63,6 +63,17 @@ fn lesson_folders() -> Vec<PathBuf> {
         .filter(|p| p.is_dir() && !folder_name(p).starts_with('.'))
         .collect();
     dirs.sort();
+    // A mission author can prove only the folders they are working on:
+    // KQ_MISSION_CI_ONLY=11-untolerated-taint,12-node-selector (folder names or their
+    // beginnings). CI never sets it, so there every folder is played.
+    if let Ok(only) = std::env::var("KQ_MISSION_CI_ONLY") {
+        let wanted: Vec<&str> = only
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .collect();
+        dirs.retain(|d| wanted.iter().any(|w| folder_name(d).starts_with(w)));
+    }
     assert!(
         !dirs.is_empty(),
         "no lesson folders under {}: mission CI would check nothing",
