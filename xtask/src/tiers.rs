@@ -409,6 +409,13 @@ fn run_tier(name: &str) -> Outcome {
                 .is_ok(),
         ),
         "rust" => {
+            if let Ok(only) = std::env::var("KQ_MISSION_CI_ONLY") {
+                eprintln!(
+                    "xtask: KQ_MISSION_CI_ONLY={only} is set, which would play only some \
+                     lessons; the suite plays every lesson: unset it and run again"
+                );
+                return Outcome::check(false);
+            }
             if build_binaries().is_err() {
                 return Outcome::check(false);
             }

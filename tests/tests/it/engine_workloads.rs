@@ -233,6 +233,7 @@ fn deployment_checks() -> Vec<Check> {
                 name: "web".into(),
             },
             container: None,
+            repository: None,
         },
     ]
 }
@@ -262,6 +263,23 @@ fn the_rail_follows_a_rollout_its_stuck_new_pod_the_deadline_and_the_undo() {
         (StageState::Done, "2/2")
     );
     assert_eq!(v.diagnosis, None);
+    // Pinned to a repository: the same pods pass for nginx and fail, saying why, for another.
+    let pinned = |repo: &str| Check::WorkloadImagesPulled {
+        workload: WorkloadRef {
+            kind: WorkloadKind::Deployment,
+            name: "web".into(),
+        },
+        container: None,
+        repository: Some(repo.into()),
+    };
+    let r = seen.objectives(&[pinned("docker.io/library/nginx"), pinned("busybox")]);
+    assert_eq!(r[0].0, ObjectiveStatus::Met, "{r:?}");
+    assert_eq!(r[1].0, ObjectiveStatus::NotMet, "{r:?}");
+    assert!(
+        r[1].1
+            .ends_with("uses nginx:1.27, not an image from busybox"),
+        "{r:?}"
+    );
 
     // A new image that does not exist: one surge pod of revision 2, stuck pulling.
     set_image(&tc, "nginx:1.99");

@@ -23,19 +23,17 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{Event, Pod};
 use kq_engine::ipc::ActionResult;
 use kq_engine::mission::{
-    Catalog, Check, Mission, Objective, ObjectiveResult, ObjectiveStatus, REGISTRY_FILE, Snapshot,
-    all_met, check_lessons, evaluate, load_mission, symptom_matches,
+    Catalog, Check, LessonStage, Mission, Objective, ObjectiveResult, ObjectiveStatus,
+    REGISTRY_FILE, WorkloadRef, all_met, check_lessons, load_mission,
 };
-use kq_engine::pipeline::{PodPipeline, build_pipeline};
+use kq_engine::pipeline::{PodPipeline, StageState, WorkloadKind};
+use kq_engine::session::read::{NamespaceRead, read_namespace};
 use kq_engine::session::{ClusterKind, apply_yaml, delete_yaml, start_mission};
 use kq_kube::reference::normalize as normalize_image;
 use kq_sim::ClusterConfig;
 use kq_tests::cluster::{Kubectl, TestCluster, kube_client, kubectl_binaries};
-use kube::api::{Api, ListParams};
 use serde_json::{Value, json};
 
 /// How long the broken state may take to show its symptoms (and must stay unsolved).
@@ -186,38 +184,16 @@ impl Play {
         self.tc.cluster().advance(Duration::from_secs(secs));
     }
 
-    fn now(&self) -> Timestamp {
-        self.tc.cluster().clock().now()
-    }
-
-    /// The namespace's pods and events as the app's client reads them, and the cluster's now.
-    fn state(&self) -> (Vec<Pod>, Vec<Event>, Timestamp) {
-        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.ns);
-        let events: Api<Event> = Api::namespaced(self.client.clone(), &self.ns);
-        let lp = ListParams::default();
-        let pods = self
-            .tc
-            .block_on(pods.list(&lp))
-            .unwrap_or_else(|e| panic!("listing pods in {} fails: {e}", self.ns))
-            .items;
-        let events = self
-            .tc
-            .block_on(events.list(&lp))
-            .unwrap_or_else(|e| panic!("listing events in {} fails: {e}", self.ns))
-            .items;
-        (pods, events, self.now())
+    /// The namespace as a session would see it now, read for `objectives`.
+    fn read(&self, objectives: &[Objective]) -> NamespaceRead {
+        let now = self.tc.cluster().clock().now();
+        self.tc
+            .block_on(read_namespace(&self.client, &self.ns, objectives, now))
+            .unwrap_or_else(|e| panic!("reading {} fails: {e}", self.ns))
     }
 
     fn evaluate(&self, objectives: &[Objective]) -> Vec<ObjectiveResult> {
-        let (pods, events, now) = self.state();
-        evaluate(
-            objectives,
-            &Snapshot {
-                pods: &pods,
-                events: &events,
-                now,
-            },
-        )
+        self.read(objectives).evaluate(objectives)
     }
 
     fn objectives(&self) -> Vec<ObjectiveResult> {
@@ -225,49 +201,16 @@ impl Play {
     }
 
     fn pipeline(&self, pod: &str) -> Option<PodPipeline> {
-        let (pods, events, now) = self.state();
-        pods.iter()
-            .find(|p| p.metadata.name.as_deref() == Some(pod))
-            .map(|p| build_pipeline(p, &events, now))
+        self.read(&[]).pipeline(pod).cloned()
     }
 
-    /// Every expected symptom the pipeline does not show now, explained.
+    /// Every expected symptom the namespace does not show now, explained.
     fn symptom_misses(&self) -> Vec<String> {
-        let (pods, events, now) = self.state();
+        let read = self.read(&[]);
         self.mission
             .expected_symptoms
             .iter()
-            .filter_map(|s| {
-                let want = format!("{} at {}", s.reason, s.stage.as_str());
-                let Some(pod) = pods
-                    .iter()
-                    .find(|p| p.metadata.name.as_deref() == Some(s.pod.as_str()))
-                else {
-                    return Some(format!(
-                        "{}: expected {want}, but there is no such pod",
-                        s.pod
-                    ));
-                };
-                let pipeline = build_pipeline(pod, &events, now);
-                if symptom_matches(s, &pipeline) {
-                    return None;
-                }
-                let shown = pipeline.stuck_stage().map_or_else(
-                    || "nothing stuck".to_owned(),
-                    |st| {
-                        format!(
-                            "{} at {}",
-                            st.reason.as_deref().unwrap_or("no reason"),
-                            st.kind.lesson_name()
-                        )
-                    },
-                );
-                Some(format!(
-                    "{}: expected {want}, the pipeline shows {shown}\n{}",
-                    s.pod,
-                    pipeline.render_text()
-                ))
-            })
+            .filter_map(|s| read.symptom_shown(s).err())
             .collect()
     }
 
@@ -332,22 +275,12 @@ impl Play {
             .block_on(delete_yaml(&self.client, &self.ns, file_name, yaml))
     }
 
-    /// Deletes pods by name (as `kubectl delete pod NAME` would) and waits for them to go.
-    fn delete_pods_and_wait(&self, names: &[String]) -> u64 {
-        for name in names {
-            let yaml = pod_stub(name);
-            let r = self.delete(&format!("{name}.yaml"), &yaml);
-            assert!(r.ok, "`{}` fails: {}", r.command, r.output);
-        }
-        self.wait_pods_gone(names)
-    }
-
     /// Advances second by second until none of `names` exists; returns how long it took.
     fn wait_pods_gone(&self, names: &[String]) -> u64 {
         self.tc.cluster().settle();
         let mut t = 0;
         loop {
-            let (pods, _, _) = self.state();
+            let pods = self.read(&[]).pods();
             let left: Vec<&str> = pods
                 .iter()
                 .filter_map(|p| p.metadata.name.as_deref())
@@ -383,25 +316,123 @@ impl Play {
         self.longest_timed_objective() + 60
     }
 
-    /// The pods the objectives are about.
-    fn objective_pods(&self) -> Vec<String> {
-        let set: BTreeSet<String> = self
+    /// The pods and workloads the objectives are about, as (kind, name).
+    fn objective_objects(&self) -> Vec<(String, String)> {
+        let set: BTreeSet<(String, String)> = self
             .mission
             .objectives
             .iter()
-            .map(|o| o.check.pod().to_owned())
+            .filter_map(|o| objective_object(&o.check))
             .collect();
         set.into_iter().collect()
     }
 
-    /// The pods `manifests/` creates (the broken ones).
-    fn broken_pods(&self) -> Vec<String> {
+    /// The pods the objectives are about.
+    fn objective_pods(&self) -> Vec<String> {
+        self.objective_objects()
+            .into_iter()
+            .filter(|(k, _)| k == "Pod")
+            .map(|(_, n)| n)
+            .collect()
+    }
+
+    /// The pods and workloads `manifests/` creates (the broken ones), as (kind, name).
+    fn broken_objects(&self) -> Vec<(String, String)> {
         self.mission
             .manifests
             .iter()
-            .filter(|m| m.kind == "Pod")
-            .map(|m| m.name.clone())
+            .filter(|m| m.kind == "Pod" || workload_kind(&m.kind).is_some())
+            .map(|m| (m.kind.clone(), m.name.clone()))
             .collect()
+    }
+
+    /// The manifest (solution first, then the broken state) that defines `kind`/`name`.
+    fn manifest_of(&self, kind: &str, name: &str) -> Option<&Value> {
+        self.mission
+            .solution
+            .iter()
+            .chain(&self.mission.manifests)
+            .find(|m| m.kind == kind && m.name == name)
+            .map(|m| &m.object)
+    }
+
+    /// Deletes pods and workloads (as `kubectl delete KIND NAME` would) and waits until they
+    /// and the pods they owned are gone; returns how long that took.
+    fn delete_objects_and_wait(&self, objects: &[(String, String)]) -> u64 {
+        let read = self.read(&[]);
+        let mut pods: Vec<String> = Vec::new();
+        for (kind, name) in objects {
+            if kind == "Pod" {
+                pods.push(name.clone());
+            } else if let Some(k) = workload_kind(kind)
+                && let Some(v) = read.workload_view(&WorkloadRef {
+                    kind: k,
+                    name: name.clone(),
+                })
+            {
+                pods.extend(v.pods);
+            }
+            let api_version = self
+                .manifest_of(kind, name)
+                .and_then(|m| m["apiVersion"].as_str())
+                .unwrap_or("v1")
+                .to_owned();
+            let stub =
+                format!("apiVersion: {api_version}\nkind: {kind}\nmetadata:\n  name: {name}\n");
+            let r = self.delete(&format!("{name}.yaml"), &stub);
+            assert!(
+                r.ok || r.output.contains("NotFound") || r.output.contains("not found"),
+                "`{}` fails: {}",
+                r.command,
+                r.output
+            );
+        }
+        self.wait_pods_gone(&pods)
+    }
+
+    /// The kind (lowercase, as kubectl takes it) and name of the object an event with this
+    /// reason and message is about.
+    fn event_subject(&self, reason: &str, message: &str) -> Option<(String, String)> {
+        let api: kube::Api<k8s_openapi::api::core::v1::Event> =
+            kube::Api::namespaced(self.client.clone(), &self.ns);
+        let events = self
+            .tc
+            .block_on(api.list(&Default::default()))
+            .unwrap_or_else(|e| panic!("listing events in {} fails: {e}", self.ns));
+        events
+            .items
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some(reason) && e.message.as_deref() == Some(message))
+            .and_then(|e| {
+                Some((
+                    e.involved_object.kind?.to_lowercase(),
+                    e.involved_object.name?,
+                ))
+            })
+    }
+
+    /// Fails unless every pod and workload of `objects` is itself healthy: a negative control
+    /// whose stand-in is broken proves nothing.
+    fn assert_healthy(&self, objects: &[(String, String)], what: &str) {
+        let pods: Vec<String> = objects
+            .iter()
+            .filter(|(k, _)| k == "Pod")
+            .map(|(_, n)| n.clone())
+            .collect();
+        let sanity = self.evaluate(&ready_objectives(&pods));
+        assert!(
+            all_met(&sanity),
+            "{what} is not itself healthy, so this control proves nothing:\n{}",
+            results_text(&sanity)
+        );
+        let read = self.read(&[]);
+        for (kind, name) in objects.iter().filter(|(k, _)| k != "Pod") {
+            if let Err(why) = workload_healthy(&read, kind, name) {
+                panic!(
+                    "{what} ({kind} {name}) is not itself healthy, so this control proves nothing:\n{why}"
+                );
+            }
+        }
     }
 
     /// Applies `solution/` file by file as a learner would: `kubectl apply -f`, and when the
@@ -464,9 +495,52 @@ impl Play {
     }
 }
 
-/// The smallest YAML that names a pod (enough for `kubectl delete -f`).
-fn pod_stub(name: &str) -> String {
-    format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n")
+/// The workload kind of a manifest kind (`Deployment`), if it is one.
+fn workload_kind(kind: &str) -> Option<WorkloadKind> {
+    WorkloadKind::ALL.into_iter().find(|k| k.as_str() == kind)
+}
+
+/// The pod or workload a check is about, as (kind, name); `None` for a Service, a quota's own
+/// name or a ServiceAccount (their workloads are named where the check has one).
+fn objective_object(check: &Check) -> Option<(String, String)> {
+    let (kind, name) = match check {
+        Check::QuotaRespected { workload, .. } | Check::PodSecurityEnforced { workload, .. } => {
+            (workload.kind.as_str(), workload.name.as_str())
+        }
+        Check::ClaimBound { pod, .. } => ("Pod", pod.as_deref()?),
+        other => other.subject(),
+    };
+    (kind == "Pod" || workload_kind(kind).is_some()).then(|| (kind.to_owned(), name.to_owned()))
+}
+
+/// Whether a control's workload is itself healthy: it has pods, none stuck, and the workload
+/// object is not stuck either (so only its identity can make the objectives fail).
+fn workload_healthy(read: &NamespaceRead, kind: &str, name: &str) -> Result<(), String> {
+    let k = workload_kind(kind).ok_or_else(|| format!("{kind} is not a workload kind"))?;
+    let view = read
+        .workload_view(&WorkloadRef {
+            kind: k,
+            name: name.to_owned(),
+        })
+        .ok_or_else(|| format!("{kind}/{name} does not exist"))?;
+    if matches!(view.applied.state, StageState::Stuck | StageState::Failed) {
+        return Err(view.render_text());
+    }
+    if view.pods.is_empty() {
+        return Err(format!(
+            "{kind}/{name} has no pods:\n{}",
+            view.render_text()
+        ));
+    }
+    for pod in &view.pods {
+        if let Some(p) = read.pipeline(pod)
+            && !p.terminating
+            && p.stuck_stage().is_some()
+        {
+            return Err(p.render_text());
+        }
+    }
+    Ok(())
 }
 
 fn results_text(results: &[ObjectiveResult]) -> String {
@@ -843,7 +917,8 @@ fn checker_and_debrief(dir: &Path) -> String {
         assert!(
             shown,
             "the mental model section does not name the reason `{}` where {} was stuck",
-            s.reason, s.pod
+            s.reason,
+            s.subject()
         );
     }
 
@@ -919,7 +994,7 @@ fn symptoms_then_fix(dir: &Path) -> String {
         .mission
         .expected_symptoms
         .iter()
-        .map(|s| format!("{} {} at {}", s.pod, s.reason, s.stage.as_str()))
+        .map(|s| format!("{} {} at {}", s.subject(), s.reason, s.stage.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
 
@@ -968,6 +1043,12 @@ fn symptoms_then_fix(dir: &Path) -> String {
             p.render_text()
         );
     }
+    let read = play.read(&[]);
+    for (kind, name) in play.objective_objects().iter().filter(|(k, _)| k != "Pod") {
+        if let Err(why) = workload_healthy(&read, kind, name) {
+            panic!("{kind} {name} still shows a stuck stage after the fix:\n{why}");
+        }
+    }
     format!(
         "{symptoms} shown after {shown_at} s{}, unsolved for {BROKEN_WATCH_SECS} s; {how}; \
          every objective met {solved_at} s later and still {hold} s after",
@@ -979,12 +1060,12 @@ fn symptoms_then_fix(dir: &Path) -> String {
     )
 }
 
-/// Deleting the broken pods does not solve the mission.
+/// Deleting the broken pods and workloads does not solve the mission.
 fn deleting_the_pod(dir: &Path) -> String {
     let play = Play::start(dir);
     play.develop_broken_state(0);
-    let broken = play.broken_pods();
-    let gone = play.delete_pods_and_wait(&broken);
+    let broken = play.broken_objects();
+    let gone = play.delete_objects_and_wait(&broken);
     let results = play.stays_unsolved(
         play.hold_secs(),
         &format!("the namespace without {broken:?}"),
@@ -997,23 +1078,29 @@ fn deleting_the_pod(dir: &Path) -> String {
     format!("{broken:?} deleted ({gone} s to go), not solved: {first}")
 }
 
-/// Neither the fixed app under another name nor an unrelated image under the mission's pod
-/// name solves the mission.
+/// Neither the fixed app under another name nor an unrelated image under the mission's pod or
+/// workload names solves the mission. The fix's other objects (ConfigMaps, Services, Roles …)
+/// are applied as the fix has them, so only the identity of what runs differs.
 fn unrelated_workloads(dir: &Path) -> String {
     let play = Play::start(dir);
     play.develop_broken_state(0);
-    let broken = play.broken_pods();
-    play.delete_pods_and_wait(&broken);
+    let broken = play.broken_objects();
+    play.delete_objects_and_wait(&broken);
+    let runs = |kind: &str| kind == "Pod" || workload_kind(kind).is_some();
+    for m in play.mission.solution.iter().filter(|m| !runs(&m.kind)) {
+        let r = play.apply(&format!("{}.yaml", m.name), &m.object.to_string());
+        assert!(r.ok, "`{}` fails: {}", r.command, r.output);
+    }
 
     // 1. The reference fix itself, under other names.
     let mut copies = Vec::new();
-    for m in play.mission.solution.iter().filter(|m| m.kind == "Pod") {
+    for m in play.mission.solution.iter().filter(|m| runs(&m.kind)) {
         let mut obj = m.object.clone();
         let name = format!("{}-copy", m.name);
         obj["metadata"]["name"] = json!(name);
         let r = play.apply("copy.yaml", &obj.to_string());
         assert!(r.ok, "`{}` fails: {}", r.command, r.output);
-        copies.push(name);
+        copies.push((m.kind.clone(), name));
     }
     let mut elapsed = 0;
     let hold = play.hold_secs();
@@ -1027,46 +1114,39 @@ fn unrelated_workloads(dir: &Path) -> String {
             results_text(&results)
         );
     }
-    let sanity = play.evaluate(&ready_objectives(&copies));
-    assert!(
-        all_met(&sanity),
-        "the renamed reference fix is not itself healthy, so this control proves nothing:\n{}",
-        results_text(&sanity)
-    );
+    play.assert_healthy(&copies, "the renamed reference fix");
 
-    // 2. An unrelated image (and no command of the app's) under each objective pod's name, with
-    // the same container names, so only what runs there differs from the fix.
+    // 2. An unrelated image (and no command of the app's) under each objective pod's or
+    // workload's name, with the same container names, so only what runs there differs.
     let mut decoys = Vec::new();
-    for pod in play.objective_pods() {
+    let subjects = play.objective_objects();
+    for (kind, name) in &subjects {
         let base = play
-            .mission
-            .solution
-            .iter()
-            .chain(&play.mission.manifests)
-            .find(|m| m.kind == "Pod" && m.name == pod)
-            .unwrap_or_else(|| panic!("neither solution/ nor manifests/ defines pod {pod}"));
-        let decoy = unrelated_pod(&base.object);
-        let r = play.apply(&format!("{pod}.yaml"), &decoy.to_string());
+            .manifest_of(kind, name)
+            .unwrap_or_else(|| panic!("neither solution/ nor manifests/ defines {kind} {name}"))
+            .clone();
+        play.delete_objects_and_wait(&[(kind.clone(), name.clone())]);
+        let decoy = unrelated(&base);
+        let r = play.apply(&format!("{name}.yaml"), &decoy.to_string());
         assert!(r.ok, "`{}` fails: {}", r.command, r.output);
-        let images: Vec<String> = decoy["spec"]["containers"]
+        let spec = if kind == "Pod" {
+            &decoy["spec"]
+        } else {
+            &decoy["spec"]["template"]["spec"]
+        };
+        let images: Vec<String> = spec["containers"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(|c| c["image"].as_str().map(str::to_owned))
             .collect();
-        decoys.push(format!("{pod} running {}", images.join(", ")));
+        decoys.push(format!("{kind} {name} running {}", images.join(", ")));
     }
-    let decoy_pods = play.objective_pods();
     let results = play.stays_unsolved(
         hold,
-        &format!("an unrelated workload under the mission's pod names ({decoys:?})"),
+        &format!("an unrelated workload under the mission's names ({decoys:?})"),
     );
-    let sanity = play.evaluate(&ready_objectives(&decoy_pods));
-    assert!(
-        all_met(&sanity),
-        "the unrelated workload is not itself healthy, so this control proves nothing:\n{}",
-        results_text(&sanity)
-    );
+    play.assert_healthy(&subjects, "the unrelated workload");
     let caught: Vec<String> = results
         .iter()
         .filter(|r| !matches!(r.status, ObjectiveStatus::Met))
@@ -1079,19 +1159,30 @@ fn unrelated_workloads(dir: &Path) -> String {
     )
 }
 
-/// The pod `base` with each container running an image unrelated to its own (busybox
-/// `sleep 3600`, or nginx for a busybox app), probes and commands dropped so it is healthy.
-fn unrelated_pod(base: &Value) -> Value {
-    let mut pod = json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
+/// `base` (a pod or a workload) with each container running an image unrelated to its own
+/// (busybox `sleep 3600`, or nginx for a busybox app; for a Job, a command that succeeds),
+/// probes and commands dropped so it is healthy.
+fn unrelated(base: &Value) -> Value {
+    let kind = base["kind"].as_str().unwrap_or_default().to_owned();
+    let mut obj = json!({
+        "apiVersion": base["apiVersion"].clone(),
+        "kind": kind,
         "metadata": {"name": base["metadata"]["name"].clone()},
         "spec": base["spec"].clone(),
     });
-    if let Some(containers) = pod["spec"]["containers"].as_array_mut() {
+    if let Some(labels) = base["metadata"].get("labels") {
+        obj["metadata"]["labels"] = labels.clone();
+    }
+    let finishes = kind == "Job";
+    let spec = if kind == "Pod" {
+        &mut obj["spec"]
+    } else {
+        &mut obj["spec"]["template"]["spec"]
+    };
+    if let Some(containers) = spec["containers"].as_array_mut() {
         for c in containers {
             let own = repository(c["image"].as_str().unwrap_or_default());
-            let Some(obj) = c.as_object_mut() else {
+            let Some(o) = c.as_object_mut() else {
                 continue;
             };
             for field in [
@@ -1101,17 +1192,29 @@ fn unrelated_pod(base: &Value) -> Value {
                 "readinessProbe",
                 "startupProbe",
             ] {
-                obj.remove(field);
+                o.remove(field);
             }
-            if own == repository("busybox") {
-                obj.insert("image".into(), json!("nginx:1.27"));
-            } else {
-                obj.insert("image".into(), json!("busybox:1.36"));
-                obj.insert("command".into(), json!(["sleep", "3600"]));
+            let busybox = own == repository("busybox");
+            match (finishes, busybox) {
+                (true, true) => {
+                    o.insert("image".into(), json!("alpine:3.20"));
+                    o.insert("command".into(), json!(["true"]));
+                }
+                (true, false) => {
+                    o.insert("image".into(), json!("busybox:1.36"));
+                    o.insert("command".into(), json!(["true"]));
+                }
+                (false, true) => {
+                    o.insert("image".into(), json!("nginx:1.27"));
+                }
+                (false, false) => {
+                    o.insert("image".into(), json!("busybox:1.36"));
+                    o.insert("command".into(), json!(["sleep", "3600"]));
+                }
             }
         }
     }
-    pod
+    obj
 }
 
 /// The newest versioned kubectl on the machine (the unversioned one on PATH otherwise).
@@ -1126,37 +1229,62 @@ fn newest_kubectl(tc: &TestCluster) -> Kubectl {
     tc.kubectl(&label, &path)
 }
 
-/// `kubectl describe pod` shows the event the pipeline's stuck stage points at.
+/// `kubectl describe` shows the event the pipeline's stuck stage points at: the pod's, or the
+/// workload's own for a workload stuck at *apply*.
 fn describe_shows_evidence(dir: &Path) -> String {
     let play = Play::start(dir);
     let at = play.develop_broken_state(60);
     let k = newest_kubectl(&play.tc);
+    let read = play.read(&[]);
     let mut shown = Vec::new();
     for s in &play.mission.expected_symptoms {
-        let pipeline = play
-            .pipeline(&s.pod)
-            .unwrap_or_else(|| panic!("{} is gone", s.pod));
-        let stage = pipeline
-            .stuck_stage()
-            .unwrap_or_else(|| panic!("{} shows no stuck stage", s.pod));
+        let subject = read
+            .symptom_shown(s)
+            .unwrap_or_else(|why| panic!("the symptom is gone: {why}"));
+        let (resource, name, stage) = match (&s.workload, s.stage) {
+            (Some(w), LessonStage::Apply) => {
+                let w: WorkloadRef = w.parse().expect("the loader checked the workload");
+                let view = read.workload_view(&w).expect("the symptom showed on it");
+                (w.kind.resource().to_owned(), w.name, view.applied)
+            }
+            _ => {
+                let p = read
+                    .pipeline(&subject)
+                    .unwrap_or_else(|| panic!("{subject} is gone"));
+                let stage = p
+                    .stuck_stage()
+                    .cloned()
+                    .unwrap_or_else(|| panic!("{subject} shows no stuck stage"));
+                ("pod".to_owned(), subject.clone(), stage)
+            }
+        };
         let event = stage.evidence.event.as_ref().unwrap_or_else(|| {
             panic!(
-                "the pipeline's stuck stage of {} cites no event:\n{}",
-                s.pod,
-                pipeline.render_text()
+                "the stuck stage of {resource}/{name} cites no event: {:?} {:?}",
+                stage.reason, stage.message
             )
         });
-        let r = k.run(&["describe", "pod", &s.pod, "-n", &play.ns]);
+        // A workload's own stage may cite an event about an object it owns (a ReplicaSet's
+        // FailedCreate for its Deployment): describe the object the event is about.
+        let (resource, name) = if resource == "pod" {
+            (resource, name)
+        } else {
+            play.event_subject(&event.reason, &event.message)
+                .unwrap_or((resource, name))
+        };
+        let r = k.run(&["describe", &resource, &name, "-n", &play.ns]);
         assert!(r.ok(), "{r}");
         assert!(
             r.stdout.contains(&event.reason) && r.stdout.contains(&event.message),
-            "`kubectl describe pod {}` does not show the {} event the pipeline cites \
+            "`kubectl describe {resource} {name}` does not show the {} event the pipeline cites \
              ({:?}):\n{r}",
-            s.pod,
             event.reason,
             event.message
         );
-        shown.push(format!("{}: {} {:?}", s.pod, event.reason, event.message));
+        shown.push(format!(
+            "{resource}/{name}: {} {:?}",
+            event.reason, event.message
+        ));
     }
     format!(
         "kubectl.{} describe at {at} s shows {}",

@@ -44,6 +44,9 @@ pub const MIN_HINTS: usize = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum LessonStage {
+    /// The object itself: the API server or a workload controller is stuck on it (a Deployment
+    /// past its progress deadline, pods the ReplicaSet cannot create, a Job that gave up).
+    Apply,
     Schedule,
     Init,
     Pull,
@@ -56,6 +59,7 @@ impl LessonStage {
     /// The pipeline stage this names.
     pub fn stage_kind(self) -> StageKind {
         match self {
+            LessonStage::Apply => StageKind::Applied,
             LessonStage::Schedule => StageKind::Scheduled,
             LessonStage::Init => StageKind::Init,
             LessonStage::Pull => StageKind::ImagePulled,
@@ -155,15 +159,31 @@ impl Chapter {
     }
 }
 
-/// What the broken state must show (checked by mission CI against the pipeline).
+/// What the broken state must show (checked by mission CI against the pipeline). The subject is
+/// either a pod by name or a workload as kubectl names one (`deployment/web`): at `apply` the
+/// workload object itself, at any other stage some live pod of it (a Deployment's or Job's pods
+/// have generated names).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, TS)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedSymptom {
+    /// The pod, by name; empty when `workload` names the subject.
+    #[serde(default)]
     pub pod: String,
+    /// The workload (`deployment/web`, `job/report`), instead of a pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub workload: Option<String>,
     pub stage: LessonStage,
     /// The reason at that stage. `ErrImagePull` and `ImagePullBackOff` match each other, since
     /// the status alternates between them.
     pub reason: String,
+}
+
+impl ExpectedSymptom {
+    /// The subject as the lesson names it: `web` or `deployment/web`.
+    pub fn subject(&self) -> &str {
+        self.workload.as_deref().unwrap_or(&self.pod)
+    }
 }
 
 /// One objective: a title for the learner and a typed check on the cluster's state.

@@ -509,6 +509,44 @@ pub(crate) fn load_draft(dir: &Path) -> LessonDraft {
 
     if broken_complete && let Some(symptoms) = &f.expected_symptoms {
         for (i, s) in symptoms.iter().enumerate() {
+            if let Some(text) = &s.workload {
+                let line = line_of_entry(yaml, "workload", text, 0)
+                    .unwrap_or_else(|| key_line("expected_symptoms"));
+                let field = format!("expected_symptoms[{i}].workload");
+                if !s.pod.is_empty() {
+                    errors.push(invalid(
+                        line,
+                        &field,
+                        "name either a `pod` or a `workload`, not both".to_owned(),
+                    ));
+                    continue;
+                }
+                match text.parse::<WorkloadRef>() {
+                    Err(e) => errors.push(invalid(line, &field, e.to_string())),
+                    Ok(w) => {
+                        let kind = w.kind.as_str();
+                        if !broken.iter().any(|m| m.kind == kind && m.name == w.name) {
+                            errors.push(invalid(
+                                line,
+                                &field,
+                                format!("manifests/ defines no {kind} named `{}`", w.name),
+                            ));
+                        }
+                    }
+                }
+                continue;
+            }
+            if s.stage == LessonStage::Apply {
+                errors.push(invalid(
+                    line_of_entry(yaml, "pod", &s.pod, 0)
+                        .unwrap_or_else(|| key_line("expected_symptoms")),
+                    &format!("expected_symptoms[{i}].stage"),
+                    "`apply` is a workload's own stage: name the `workload` (`deployment/web`) \
+                     whose controller is stuck"
+                        .to_owned(),
+                ));
+                continue;
+            }
             let known = broken.iter().any(|m| m.kind == "Pod" && m.name == s.pod)
                 || broken
                     .iter()

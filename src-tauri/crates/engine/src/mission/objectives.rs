@@ -182,6 +182,10 @@ pub enum Check {
         workload: WorkloadRef,
         #[serde(default)]
         container: Option<String>,
+        /// Every pod's container (or the named one) runs an image from this repository, so an
+        /// unrelated image under the workload's name is no fix.
+        #[serde(default)]
+        repository: Option<String>,
     },
     ServiceEndpoints {
         service: String,
@@ -725,7 +729,8 @@ mod tests {
                     kind: WorkloadKind::Deployment,
                     name: "web".into()
                 },
-                container: None
+                container: None,
+                repository: None
             }
         );
         assert_eq!(checks[2].subject(), ("Job", "report"));

@@ -160,6 +160,7 @@ fn symptoms_match_across_the_image_pull_alternation() {
     };
     let s = ExpectedSymptom {
         pod: "web".into(),
+        workload: None,
         stage: LessonStage::Pull,
         reason: "ImagePullBackOff".into(),
     };
@@ -174,6 +175,63 @@ fn symptoms_match_across_the_image_pull_alternation() {
         !symptom_matches(&other, &pipeline("ImagePullBackOff")),
         "another pod"
     );
+}
+
+#[test]
+fn a_symptom_names_a_pod_or_a_workload_the_manifests_create_and_apply_is_a_workload_s() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = lesson(tmp.path(), "w", "w", 1, "[]");
+    write(
+        &d,
+        "manifests/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec:\n      containers: [{name: api, image: nginx:1.99}]\n",
+    );
+    let symptoms = |entries: &str| {
+        front("w", 1, "[]").replace(
+            "  - { pod: web, stage: pull, reason: ImagePullBackOff }\n",
+            entries,
+        )
+    };
+    write(
+        &d,
+        MISSION_FILE,
+        &symptoms(
+            "  - { workload: deployment/api, stage: apply, reason: ProgressDeadlineExceeded }\n  - { workload: deploy/api, stage: pull, reason: ImagePullBackOff }\n",
+        ),
+    );
+    let m = load_mission(&d).expect("workload symptoms load");
+    assert_eq!(m.expected_symptoms[0].subject(), "deployment/api");
+    assert_eq!(m.expected_symptoms[0].stage, LessonStage::Apply);
+
+    for (entry, field, says) in [
+        (
+            "  - { pod: web, stage: apply, reason: FailedCreate }\n",
+            "expected_symptoms[0].stage",
+            "`apply` is a workload's own stage",
+        ),
+        (
+            "  - { pod: web, workload: deployment/api, stage: pull, reason: ImagePullBackOff }\n",
+            "expected_symptoms[0].workload",
+            "not both",
+        ),
+        (
+            "  - { workload: job/api, stage: apply, reason: BackoffLimitExceeded }\n",
+            "expected_symptoms[0].workload",
+            "manifests/ defines no Job named `api`",
+        ),
+        (
+            "  - { workload: api, stage: apply, reason: FailedCreate }\n",
+            "expected_symptoms[0].workload",
+            "names no workload kind",
+        ),
+    ] {
+        write(&d, MISSION_FILE, &symptoms(entry));
+        let err = load_mission(&d).expect_err(entry).to_string();
+        assert!(
+            err.contains(field) && err.contains(says),
+            "{entry}: {err}"
+        );
+    }
 }
 
 #[test]

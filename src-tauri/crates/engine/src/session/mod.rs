@@ -45,6 +45,7 @@
 
 pub mod apply;
 pub mod driver;
+pub mod read;
 
 use std::time::Duration;
 

@@ -182,6 +182,7 @@ pub(super) fn evaluate_workload_check(
         Check::WorkloadImagesPulled {
             workload,
             container,
+            repository: repo,
         } => {
             live_workload(workloads, workload.kind, &workload.name)?;
             let pods: Vec<&Pod> = workloads
@@ -213,6 +214,17 @@ pub(super) fn evaluate_workload_check(
             }
             for p in &pods {
                 let name = p.metadata.name.as_deref().unwrap_or_default();
+                if let Some(want) = repo {
+                    for c in containers(p, name, container.as_deref())? {
+                        let image = c.image.as_deref().unwrap_or_default();
+                        if repository(image) != repository(want) {
+                            return Ok(not_met(format!(
+                                "{name}/{} uses {image}, not an image from {want}",
+                                c.name
+                            )));
+                        }
+                    }
+                }
                 image_pulled(p, name, container.as_deref())?;
             }
             Ok(met(format!(
