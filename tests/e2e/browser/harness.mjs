@@ -103,6 +103,7 @@ export const missions = [
     difficulty: 'beginner',
     chapter: 'pods',
     requires: [],
+    chapterRequires: [],
   },
   {
     id: 'image-pull-backoff',
@@ -112,6 +113,7 @@ export const missions = [
     difficulty: 'beginner',
     chapter: 'images',
     requires: ['crash-loop-backoff'],
+    chapterRequires: ['crash-loop-backoff'],
   },
   {
     id: 'pending-insufficient-cpu',
@@ -121,6 +123,7 @@ export const missions = [
     difficulty: 'intermediate',
     chapter: 'scheduling',
     requires: ['image-pull-backoff'],
+    chapterRequires: ['image-pull-backoff'],
   },
 ];
 

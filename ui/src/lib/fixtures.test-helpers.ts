@@ -9,6 +9,7 @@ export const mission = (over: Partial<MissionSummary> & Pick<MissionSummary, 'id
   difficulty: 'beginner',
   chapter: 'pods',
   requires: [],
+  chapterRequires: [],
   ...over,
 });
 
@@ -21,6 +22,7 @@ export const curriculum: MissionSummary[] = [
     stage: 'pull',
     chapter: 'images',
     requires: ['crash-loop-backoff'],
+    chapterRequires: ['crash-loop-backoff'],
   }),
   mission({
     id: 'pending-insufficient-cpu',
@@ -29,5 +31,6 @@ export const curriculum: MissionSummary[] = [
     stage: 'schedule',
     chapter: 'scheduling',
     requires: ['image-pull-backoff'],
+    chapterRequires: ['image-pull-backoff'],
   }),
 ];

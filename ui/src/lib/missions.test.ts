@@ -240,6 +240,39 @@ describe('chapters', () => {
   });
 });
 
+describe('chapters open in order', () => {
+  const missions = [
+    mission({ id: 'a', title: 'Alpha', order: 1 }),
+    mission({ id: 'b', title: 'Beta', order: 2 }),
+    mission({ id: 'c', title: 'Gamma', order: 3, chapter: 'images', chapterRequires: ['a', 'b'] }),
+  ];
+
+  it('keeps the next chapter locked until the one before it is complete, and says so', () => {
+    const views = deriveMissionMap(missions, new Set(['a']));
+    const gamma = views.find((v) => v.mission.id === 'c');
+    expect(gamma?.state).toBe('locked');
+    expect(gamma?.blockers).toEqual([]);
+    expect(gamma?.chapterBlockers.map((b) => b.id)).toEqual(['b']);
+    expect(gamma?.unlockHint).toBe('Finish the Pods chapter first (1 mission left)');
+    expect(deriveMissionMap(missions, new Set())[2]?.unlockHint).toBe(
+      'Finish the Pods chapter first (2 missions left)',
+    );
+  });
+
+  it('opens the chapter once every mission of the one before is solved', () => {
+    expect(deriveMissionMap(missions, new Set(['a', 'b']))[2]?.state).toBe('open');
+  });
+
+  it('names the mission first when the mission itself requires one', () => {
+    const own = [...missions.slice(0, 2), { ...missions[2]!, requires: ['b'] }];
+    expect(deriveMissionMap(own, new Set(['a']))[2]?.unlockHint).toBe('Solve “Beta” first');
+  });
+
+  it('is ignored in teacher preview', () => {
+    expect(deriveMissionMap(missions, new Set(), null, true)[2]?.state).toBe('open');
+  });
+});
+
 describe('teacher preview', () => {
   it('opens every mission whatever it requires, and keeps solved and started ones as they are', () => {
     const progress: Progress = {

@@ -28,6 +28,11 @@ export interface MissionView {
   state: MissionState;
   /** Required missions not solved yet, in the order `requires` lists them. */
   blockers: Blocker[];
+  /**
+   * Missions of the previous chapter not solved yet: chapters open in order, each once the one
+   * before it is complete.
+   */
+  chapterBlockers: Blocker[];
   /** What the learner must do to open this mission (`Solve “…” first`), or null if open. */
   unlockHint: string | null;
   /** The learner's record for this mission, if any. */
@@ -99,6 +104,11 @@ export function unlockHint(blockers: readonly Blocker[]): string | null {
   return `Solve ${listFormat.format(blockers.map((b) => `“${b.title}”`))} first`;
 }
 
+/** `Finish the Pods chapter first (2 missions left)`. */
+export function chapterUnlockHint(chapter: string, left: number): string {
+  return `Finish the ${chapterTitle(chapter)} chapter first (${left} ${left === 1 ? 'mission' : 'missions'} left)`;
+}
+
 /** The ids of the missions `progress` records as solved. */
 export function solvedIds(progress: Progress | null): Set<string> {
   if (!progress) return new Set();
@@ -119,26 +129,41 @@ export function deriveMissionMap(
   preview = false,
 ): MissionView[] {
   const titles = new Map(missions.map((m) => [m.id, m.title]));
-  return missions.map((mission) => {
-    const blockers = mission.requires
+  const chapters = new Map(missions.map((m) => [m.id, m.chapter as string]));
+  const unsolved = (ids: readonly string[]): Blocker[] =>
+    ids
       .filter((id) => !preview && !solved.has(id))
       .map((id) => {
         const title = titles.get(id);
         return { id, title: title ?? id, known: title !== undefined };
       });
+  return missions.map((mission) => {
+    const blockers = unsolved(mission.requires);
+    const chapterBlockers = unsolved(mission.chapterRequires ?? []).filter(
+      (b) => !mission.requires.includes(b.id),
+    );
     const record = progress?.missions[mission.id] ?? null;
+    const locked = blockers.length > 0 || chapterBlockers.length > 0;
     const state: MissionState = solved.has(mission.id)
       ? 'solved'
-      : blockers.length > 0
+      : locked
         ? 'locked'
         : record?.status === 'in-progress'
           ? 'in-progress'
           : 'open';
+    const previousChapter = chapters.get(chapterBlockers[0]?.id ?? '');
+    const hint =
+      state !== 'locked'
+        ? null
+        : blockers.length > 0
+          ? unlockHint(blockers)
+          : chapterUnlockHint(previousChapter ?? '', chapterBlockers.length);
     return {
       mission,
       state,
       blockers,
-      unlockHint: state === 'locked' ? unlockHint(blockers) : null,
+      chapterBlockers,
+      unlockHint: hint,
       progress: record,
     };
   });

@@ -290,7 +290,7 @@ fn mission_state(
             None => format!("solved{hints}"),
         },
         MissionStatus::InProgress => format!("in progress{hints}"),
-        MissionStatus::NotStarted if progress.is_unlocked(&s.requires) => "open".into(),
+        MissionStatus::NotStarted if progress.is_unlocked(&s.all_requires()) => "open".into(),
         MissionStatus::NotStarted => format!("locked (needs {})", s.requires.join(", ")),
     }
 }

@@ -497,10 +497,16 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(&e),
     };
-    if !progress.is_unlocked(&mission.summary.requires) {
+    if !progress.is_unlocked(&mission.summary.all_requires()) {
+        let missing: Vec<String> = mission
+            .summary
+            .all_requires()
+            .into_iter()
+            .filter(|id| !progress.is_unlocked(std::slice::from_ref(id)))
+            .collect();
         println!(
             "note: this mission builds on {}, not solved yet; playing it anyway",
-            mission.summary.requires.join(", ")
+            missing.join(", ")
         );
     }
 

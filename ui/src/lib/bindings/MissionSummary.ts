@@ -32,4 +32,10 @@ chapter: Chapter,
 /**
  * Missions that must be solved before this one opens.
  */
-requires: Array<string>, };
+requires: Array<string>, 
+/**
+ * The missions of the chapter before this one's (the nearest earlier chapter that has
+ * missions): chapters open in order, each once the one before it is complete. Filled in by
+ * the catalog; teacher preview ignores it as it ignores `requires`.
+ */
+chapterRequires: Array<string>, };

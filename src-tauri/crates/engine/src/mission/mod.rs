@@ -178,6 +178,25 @@ pub struct MissionSummary {
     pub chapter: Chapter,
     /// Missions that must be solved before this one opens.
     pub requires: Vec<String>,
+    /// The missions of the chapter before this one's (the nearest earlier chapter that has
+    /// missions): chapters open in order, each once the one before it is complete. Filled in by
+    /// the catalog; teacher preview ignores it as it ignores `requires`.
+    pub chapter_requires: Vec<String>,
+}
+
+impl MissionSummary {
+    /// Everything that must be solved before this mission opens: its own `requires`, then the
+    /// previous chapter's missions.
+    pub fn all_requires(&self) -> Vec<String> {
+        let mut all = self.requires.clone();
+        all.extend(
+            self.chapter_requires
+                .iter()
+                .filter(|id| !self.requires.contains(id))
+                .cloned(),
+        );
+        all
+    }
 }
 
 /// A mission as read from disk.
@@ -658,6 +677,7 @@ pub(crate) fn load_draft(dir: &Path) -> LessonDraft {
             difficulty: difficulty.as_str().to_owned(),
             chapter: f.chapter.unwrap_or_default(),
             requires,
+            chapter_requires: Vec::new(),
         },
         dir: dir.to_owned(),
         briefing: body.trim_start().to_owned(),
@@ -883,6 +903,7 @@ impl Catalog {
         catalog.missions.sort_by(|a, b| {
             (a.summary.order, &a.summary.id).cmp(&(b.summary.order, &b.summary.id))
         });
+        gate_chapters(&mut catalog.missions);
         catalog
     }
 
@@ -894,6 +915,26 @@ impl Catalog {
     /// The mission with this id.
     pub fn get(&self, id: &str) -> Option<&Mission> {
         self.missions.iter().find(|m| m.summary.id == id)
+    }
+}
+
+/// Chapters open in order: every mission's `chapter_requires` is the list of missions of the
+/// nearest earlier chapter that has any (the first chapter's missions have none).
+fn gate_chapters(missions: &mut [Mission]) {
+    let mut previous: Vec<String> = Vec::new();
+    for chapter in Chapter::ALL {
+        let ids: Vec<String> = missions
+            .iter()
+            .filter(|m| m.summary.chapter == chapter)
+            .map(|m| m.summary.id.clone())
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        for m in missions.iter_mut().filter(|m| m.summary.chapter == chapter) {
+            m.summary.chapter_requires = previous.clone();
+        }
+        previous = ids;
     }
 }
 

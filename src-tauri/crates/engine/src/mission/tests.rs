@@ -227,11 +227,54 @@ fn a_symptom_names_a_pod_or_a_workload_the_manifests_create_and_apply_is_a_workl
     ] {
         write(&d, MISSION_FILE, &symptoms(entry));
         let err = load_mission(&d).expect_err(entry).to_string();
-        assert!(
-            err.contains(field) && err.contains(says),
-            "{entry}: {err}"
-        );
+        assert!(err.contains(field) && err.contains(says), "{entry}: {err}");
     }
+}
+
+#[test]
+fn chapters_open_in_order_each_after_the_nearest_earlier_one_with_missions() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (folder, id, order, chapter) in [
+        ("a", "p1", 1, "pods"),
+        ("b", "p2", 2, "pods"),
+        ("c", "i1", 3, "images"),
+        ("d", "c1", 4, "config"),
+        ("e", "c2", 5, "config"),
+    ] {
+        let d = lesson(tmp.path(), folder, id, order, "[]");
+        let text = front(id, order, "[]").replace(
+            "difficulty: beginner\n",
+            &format!("difficulty: beginner\nchapter: {chapter}\n"),
+        );
+        write(&d, MISSION_FILE, &text);
+    }
+    let c = Catalog::load(&[tmp.path().to_owned()]);
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    let gates: Vec<(String, Vec<String>)> = c
+        .summaries()
+        .into_iter()
+        .map(|s| (s.id, s.chapter_requires))
+        .collect();
+    let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        gates,
+        vec![
+            ("p1".into(), ids(&[])),
+            ("p2".into(), ids(&[])),
+            ("i1".into(), ids(&["p1", "p2"])),
+            // Scheduling has no missions here: Config follows Images.
+            ("c1".into(), ids(&["i1"])),
+            ("c2".into(), ids(&["i1"])),
+        ]
+    );
+    let mut progress = crate::progress::Progress::default();
+    let c2 = c.get("c2").unwrap().summary.clone();
+    assert!(!progress.is_unlocked(&c2.all_requires()));
+    progress.solve("i1", jiff::Timestamp::UNIX_EPOCH);
+    assert!(
+        progress.is_unlocked(&c2.all_requires()),
+        "Images complete opens Config"
+    );
 }
 
 #[test]

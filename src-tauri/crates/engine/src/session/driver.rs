@@ -250,7 +250,7 @@ pub fn next_mission(
     let open = |m: &&MissionSummary| {
         m.id != current
             && progress.mission(&m.id).status != MissionStatus::Solved
-            && progress.is_unlocked(&m.requires)
+            && progress.is_unlocked(&m.all_requires())
     };
     let pos = missions.iter().position(|m| m.id == current);
     let later = pos.map_or(&missions[..0], |p| &missions[p + 1..]);
