@@ -5,8 +5,8 @@
 // folder) the mission map shows the mission as solved.
 //
 // The cluster runs at KUBEQUEST_SPEED (8× real time) so back-offs and pulls take seconds. The
-// mission requires the first one, so the learner's progress file is seeded with it solved, in
-// the format `kq progress` and the app share.
+// mission requires the first one and chapters open in order, so the learner's progress file is
+// seeded with the whole Pods chapter solved, in the format `kq progress` and the app share.
 //
 // Along the way the test checks what only the real WebKitGTK window can tell: CodeMirror styles
 // itself inside its shadow root (adoptedStyleSheets) and nothing breaks the window's CSP.
@@ -25,23 +25,24 @@ const SPEED = '8';
 const home = freshHome();
 home.env.KUBEQUEST_SPEED = SPEED;
 
-/// The first mission solved, so the ImagePullBackOff mission is open.
+/// The bundled Pods chapter, solved, so the ImagePullBackOff mission (the Images chapter's
+/// first) is open.
+const POD_CHAPTER = ['crash-loop-backoff', 'completed-crash-loop', 'oom-killed', 'run-container-error', 'init-container-waiting'];
 const seedProgress = () => {
   const dir = path.join(home.env.XDG_DATA_HOME, 'dev.kubequest.desktop');
   mkdirSync(dir, { recursive: true });
+  const solved = {
+    status: 'solved',
+    attempts: 1,
+    hintsUsed: 0,
+    startedAt: '2026-01-05T09:00:00Z',
+    solvedAt: '2026-01-05T09:04:00Z',
+    timeToFixSeconds: 240,
+  };
   const progress = {
     version: 1,
     learner: null,
-    missions: {
-      'crash-loop-backoff': {
-        status: 'solved',
-        attempts: 1,
-        hintsUsed: 0,
-        startedAt: '2026-01-05T09:00:00Z',
-        solvedAt: '2026-01-05T09:04:00Z',
-        timeToFixSeconds: 240,
-      },
-    },
+    missions: Object.fromEntries(POD_CHAPTER.map((id) => [id, solved])),
   };
   writeFileSync(path.join(dir, 'progress.json'), `${JSON.stringify(progress, null, 2)}\n`);
 };
@@ -196,8 +197,11 @@ test('the ImagePullBackOff mission: stuck at pull, fixed in the editor, solved, 
     );
     await relaunched.wait(async () => (await card.getAttribute('data-state')) === 'solved', 10_000).catch(() => {});
     assert.equal(await card.getAttribute('data-state'), 'solved', 'progress survives the restart');
-    const next = await relaunched.findElement(css('[data-testid="mission-card"][data-mission-id="pending-insufficient-cpu"]')).catch(() => null);
-    if (next) assert.notEqual(await next.getAttribute('data-state'), 'locked', 'solving it opens the next mission');
+    // The Scheduling chapter opens only once the whole Images chapter is solved.
+    const next = await relaunched.findElement(css('[data-testid="mission-card"][data-mission-id="pending-insufficient-cpu"]'));
+    assert.equal(await next.getAttribute('data-state'), 'locked', 'the next chapter waits for this one');
+    const hint = await next.findElement(testid('unlock-hint')).getText();
+    assert.match(hint, /^Finish the Images chapter first \(\d missions? left\)$/, hint);
     await card.click();
     await screenshot(relaunched, 'mission-06-map-after-restart');
   });
