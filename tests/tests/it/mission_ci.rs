@@ -52,15 +52,7 @@ const SOLVE_MARGIN_SECS: u64 = 120;
 /// Every folder under `lessons/` (hidden ones aside), sorted. A folder that is not a valid
 /// lesson is still returned, so its checks fail instead of it being skipped.
 fn lesson_folders() -> Vec<PathBuf> {
-    let root = kq_tests::workspace_root().join("lessons");
-    let entries = std::fs::read_dir(&root)
-        .unwrap_or_else(|e| panic!("cannot read the lessons folder {}: {e}", root.display()));
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir() && !folder_name(p).starts_with('.'))
-        .collect();
-    dirs.sort();
+    let mut dirs = all_lesson_folders();
     // A mission author can prove only the folders they are working on:
     // KQ_MISSION_CI_ONLY=11-untolerated-taint,12-node-selector (folder names or their
     // beginnings). CI never sets it, so there every folder is played.
@@ -72,6 +64,24 @@ fn lesson_folders() -> Vec<PathBuf> {
             .collect();
         dirs.retain(|d| wanted.iter().any(|w| folder_name(d).starts_with(w)));
     }
+    assert!(
+        !dirs.is_empty(),
+        "KQ_MISSION_CI_ONLY selects no lesson folder"
+    );
+    dirs
+}
+
+/// Every lesson folder, whatever KQ_MISSION_CI_ONLY selects.
+fn all_lesson_folders() -> Vec<PathBuf> {
+    let root = kq_tests::workspace_root().join("lessons");
+    let entries = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("cannot read the lessons folder {}: {e}", root.display()));
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !folder_name(p).starts_with('.'))
+        .collect();
+    dirs.sort();
     assert!(
         !dirs.is_empty(),
         "no lesson folders under {}: mission CI would check nothing",
@@ -923,7 +933,13 @@ fn checker_and_debrief(dir: &Path) -> String {
     }
 
     // What's next names a mission this one unlocks.
-    let next = section(&sections, "what's next").body.to_lowercase();
+    // A title may wrap across lines in the Markdown, as it does when rendered.
+    let next = section(&sections, "what's next")
+        .body
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(
         !next.trim().is_empty(),
         "the `what's next` section is empty"
@@ -1341,7 +1357,7 @@ fn kubectl_describe_shows_every_lesson_s_evidence() {
 /// `nginx:nonexistent-tag-xyz-123` in its events.
 #[test]
 fn kubectl_describe_shows_the_image_pull_back_off_of_the_customer_s_case() {
-    let dir = lesson_folders()
+    let dir = all_lesson_folders()
         .into_iter()
         .find(|d| load_mission(d).is_ok_and(|m| m.summary.id == "image-pull-backoff"))
         .expect("the customer's ImagePullBackOff mission (id image-pull-backoff) is a lesson");
