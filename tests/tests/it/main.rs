@@ -21,6 +21,7 @@ mod engine_graph;
 mod engine_inspect;
 mod engine_mission;
 mod engine_pipeline;
+mod engine_probes;
 mod engine_progress;
 mod engine_scheduling;
 mod engine_security;

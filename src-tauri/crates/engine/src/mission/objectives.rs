@@ -8,7 +8,9 @@
 //!   name) leaves "there is no pod named …";
 //! - a pod that is being deleted does not count;
 //! - `container-image` can pin the image repository, so replacing the app with an unrelated
-//!   image under the same pod name does not pass either.
+//!   image under the same pod name does not pass either;
+//! - `container-probe` keeps a probe in the spec, so deleting a probe that asks the wrong thing
+//!   (which also ends its restarts or its not-Ready) does not pass.
 //!
 //! The checks (`kind:` in the lesson):
 //!
@@ -20,6 +22,7 @@
 //! | `no-restarts-for` | `pod`, `seconds` | the pod is ready, and has been Ready and every container running without a restart for `seconds` (a restart resets `state.running.startedAt`, so the newest start time bounds the window) |
 //! | `image-resolvable` | `pod`, `container?` | no container (or the named one) waits on an image reason, and each has an `imageID` for the image its spec names |
 //! | `container-image` | `pod`, `container?`, `not?`, `repository?` | the spec's image is not `not` and (if given) comes from `repository` |
+//! | `container-probe` | `pod`, `probe`, `container?` | the container (or every container) still has its `liveness`, `readiness` or `startup` probe (see [`probes`]) |
 //! | `pod-phase` | `pod`, `phase` | `status.phase` equals `phase` (e.g. `Succeeded` for a batch pod) |
 //! | `deployment-available` | `deployment`, `replicas?` | the Deployment exists, is not being deleted, its `Available` condition is True and at least `replicas` (default: `spec.replicas`) pods are ready and available |
 //! | `rollout-complete` | `deployment`, `revision?` | the rollout is complete as `kubectl rollout status` judges it (spec observed, every replica updated, no old replica left, every updated replica available) and, if given, the Deployment is at revision `revision` or later |
@@ -53,9 +56,11 @@ use crate::pipeline::workload::{
 };
 use crate::stage::ReasonKind;
 
+pub mod probes;
 pub mod security;
 mod services;
 mod workloads;
+pub use probes::ProbeKind;
 pub use security::PodSecurityLevel;
 use services::service_endpoints;
 use workloads::{evaluate_workload_check, live_workload};
@@ -165,6 +170,14 @@ pub enum Check {
         pod: String,
         phase: String,
     },
+    /// The container (or every container) still has this probe: removing a probe that asks
+    /// the wrong thing also ends its symptom, and is no fix.
+    ContainerProbe {
+        pod: String,
+        probe: ProbeKind,
+        #[serde(default)]
+        container: Option<String>,
+    },
     DeploymentAvailable {
         deployment: String,
         #[serde(default, deserialize_with = "at_least_one")]
@@ -261,7 +274,8 @@ impl Check {
             | Check::NoRestartsFor { pod, .. }
             | Check::ImageResolvable { pod, .. }
             | Check::ContainerImage { pod, .. }
-            | Check::PodPhase { pod, .. } => ("Pod", pod),
+            | Check::PodPhase { pod, .. }
+            | Check::ContainerProbe { pod, .. } => ("Pod", pod),
             Check::DeploymentAvailable { deployment, .. }
             | Check::RolloutComplete { deployment, .. } => ("Deployment", deployment),
             Check::JobSucceeded { job } => ("Job", job),
@@ -581,6 +595,7 @@ fn evaluate_check_session(
                     Ok(not_met(format!("{pod} is {actual}, not {phase}")))
                 }
             }
+            Check::ContainerProbe { .. } => probes::evaluate(check, snap),
             Check::DeploymentAvailable { .. }
             | Check::RolloutComplete { .. }
             | Check::JobSucceeded { .. }

@@ -1,0 +1,275 @@
+//! The health-check missions, played through the engine on the embedded cluster: deleting the
+//! probe that asks the wrong thing ends the symptom (no more restarts, or a pod Ready at once)
+//! but does not solve the mission, because `container-probe` still asks for the probe; the
+//! reference fix, which keeps the probe and makes it ask the right thing, does.
+
+use std::time::Duration;
+
+use kq_engine::mission::{Mission, ObjectiveResult, ObjectiveStatus, all_met, load_mission};
+use kq_engine::session::read::{NamespaceRead, read_namespace};
+use kq_engine::session::{ClusterKind, apply_yaml, delete_yaml, start_mission};
+use kq_sim::ClusterConfig;
+use kq_tests::cluster::{TestCluster, kube_client};
+
+/// The step between two looks at the cluster.
+const STEP_SECS: u64 = 5;
+/// How long a deleted pod may take to go.
+const GONE_LIMIT_SECS: u64 = 120;
+
+/// A lesson started through the engine on its own embedded cluster, whose clock moves only
+/// when the test says so.
+struct Played {
+    tc: TestCluster,
+    client: kube::Client,
+    mission: Mission,
+    ns: String,
+}
+
+impl Played {
+    fn start(folder: &str) -> Played {
+        let dir = kq_tests::workspace_root().join("lessons").join(folder);
+        let mission =
+            load_mission(&dir).unwrap_or_else(|e| panic!("lesson {folder} does not load: {e}"));
+        let tc = TestCluster::start_with(ClusterConfig {
+            speed: 0.0,
+            ..ClusterConfig::default()
+        });
+        let client = tc.block_on(kube_client(tc.cluster()));
+        tc.block_on(start_mission(&client, &mission, ClusterKind::Embedded))
+            .unwrap_or_else(|e| panic!("{folder} does not start on a fresh cluster: {e}"));
+        tc.cluster().settle();
+        let ns = mission.namespace();
+        Played {
+            tc,
+            client,
+            mission,
+            ns,
+        }
+    }
+
+    fn advance(&self, secs: u64) {
+        self.tc.cluster().advance(Duration::from_secs(secs));
+    }
+
+    /// The namespace as the app's session reads it for the mission's objectives.
+    fn read(&self) -> NamespaceRead {
+        let now = self.tc.cluster().clock().now();
+        self.tc
+            .block_on(read_namespace(
+                &self.client,
+                &self.ns,
+                &self.mission.objectives,
+                now,
+            ))
+            .unwrap_or_else(|e| panic!("reading {} fails: {e}", self.ns))
+    }
+
+    fn objectives(&self) -> Vec<ObjectiveResult> {
+        self.read().evaluate(&self.mission.objectives)
+    }
+
+    /// What a learner does to change a probe on a bare pod: delete it (`kubectl delete -f`),
+    /// wait until it is gone, and apply the new manifest (`kubectl apply -f`).
+    fn recreate(&self, pod: &str, file_name: &str, yaml: &str) {
+        let deleted = self
+            .tc
+            .block_on(delete_yaml(&self.client, &self.ns, file_name, yaml));
+        assert!(
+            deleted.ok,
+            "`{}` fails: {}",
+            deleted.command, deleted.output
+        );
+        self.tc.cluster().settle();
+        let mut t = 0;
+        while self
+            .read()
+            .pods()
+            .iter()
+            .any(|p| p.metadata.name.as_deref() == Some(pod))
+        {
+            assert!(
+                t < GONE_LIMIT_SECS,
+                "{pod} still there {t} s after the delete"
+            );
+            self.advance(1);
+            t += 1;
+        }
+        let applied = self
+            .tc
+            .block_on(apply_yaml(&self.client, &self.ns, file_name, yaml));
+        assert!(
+            applied.ok,
+            "`{}` fails: {}",
+            applied.command, applied.output
+        );
+        self.tc.cluster().settle();
+    }
+
+    /// Advances `secs` in steps, failing if every objective is met on the way; returns the
+    /// objectives at the end.
+    fn stays_unsolved(&self, secs: u64, what: &str) -> Vec<ObjectiveResult> {
+        let mut t = 0;
+        loop {
+            let results = self.objectives();
+            assert!(
+                !all_met(&results),
+                "{what} solves the mission after {t} s:\n{}",
+                text(&results)
+            );
+            if t >= secs {
+                return results;
+            }
+            self.advance(STEP_SECS);
+            t += STEP_SECS;
+        }
+    }
+
+    /// Advances in steps until every objective is met; fails after `limit` seconds.
+    fn solves_within(&self, limit: u64, what: &str) -> Vec<ObjectiveResult> {
+        let mut t = 0;
+        loop {
+            let results = self.objectives();
+            if all_met(&results) {
+                return results;
+            }
+            assert!(
+                t < limit,
+                "{what} does not solve the mission in {limit} s:\n{}",
+                text(&results)
+            );
+            self.advance(STEP_SECS);
+            t += STEP_SECS;
+        }
+    }
+}
+
+fn text(results: &[ObjectiveResult]) -> String {
+    results
+        .iter()
+        .map(|r| format!("  {} [{:?}]: {}", r.id, r.status, r.reason))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn lesson_file(folder: &str, rel: &str) -> String {
+    let path = kq_tests::workspace_root()
+        .join("lessons")
+        .join(folder)
+        .join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// `yaml` without the `key:` block (its line and every line indented deeper under it), as a
+/// learner deletes it in an editor.
+fn without_block(yaml: &str, key: &str) -> String {
+    let mut out = Vec::new();
+    let mut skipping_deeper_than: Option<usize> = None;
+    for line in yaml.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(depth) = skipping_deeper_than {
+            if indent > depth && !line.trim().is_empty() {
+                continue;
+            }
+            skipping_deeper_than = None;
+        }
+        if line.trim_start() == format!("{key}:") {
+            skipping_deeper_than = Some(indent);
+            continue;
+        }
+        out.push(line);
+    }
+    let stripped = out.join("\n") + "\n";
+    assert!(
+        !stripped.contains(key) && stripped.len() < yaml.len(),
+        "the manifest had a `{key}:` block to remove:\n{yaml}"
+    );
+    stripped
+}
+
+/// Plays `folder`: the pod re-created without its probe meets every other objective and still
+/// does not solve the mission, `probe_objective` saying `reason`; then the reference fix
+/// solves it.
+fn deleting_the_probe_is_no_fix(
+    folder: &str,
+    pod: &str,
+    file: &str,
+    probe_key: &str,
+    probe_objective: &str,
+    reason: &str,
+) {
+    let play = Played::start(folder);
+    let broken = lesson_file(folder, &format!("manifests/{file}"));
+    play.stays_unsolved(60, "the broken state");
+
+    play.recreate(pod, file, &without_block(&broken, probe_key));
+    // Longer than any timed objective of these missions (three minutes without a restart).
+    let results = play.stays_unsolved(240, &format!("{pod} without its {probe_key}"));
+    for r in &results {
+        if r.id == probe_objective {
+            assert_eq!(
+                (r.status, r.reason.as_str()),
+                (ObjectiveStatus::NotMet, reason),
+                "the probe objective says what is missing, not how to fix it:\n{}",
+                text(&results)
+            );
+        } else {
+            assert_eq!(
+                r.status,
+                ObjectiveStatus::Met,
+                "without its probe {pod} meets every other objective, so only the probe \
+                 objective stands between this shortcut and a solved mission:\n{}",
+                text(&results)
+            );
+        }
+    }
+    assert!(
+        results.iter().any(|r| r.id == probe_objective),
+        "{folder} has no objective {probe_objective}:\n{}",
+        text(&results)
+    );
+
+    let fix = lesson_file(folder, &format!("solution/{file}"));
+    play.recreate(pod, file, &fix);
+    let solved = play.solves_within(180 + 120, "the reference fix");
+    let kept = solved
+        .iter()
+        .find(|r| r.id == probe_objective)
+        .expect("the probe objective is evaluated");
+    assert!(
+        kept.reason.starts_with(&format!("{pod}/")) && kept.reason.contains(" probe"),
+        "{}",
+        kept.reason
+    );
+    // And it stays solved: the fixed probe passes, so nothing restarts or turns not-Ready.
+    play.advance(60);
+    let later = play.objectives();
+    assert!(
+        all_met(&later),
+        "the fix stops holding a minute later:\n{}",
+        text(&later)
+    );
+}
+
+#[test]
+fn a_storefront_without_its_liveness_probe_does_not_solve_the_liveness_mission() {
+    deleting_the_probe_is_no_fix(
+        "17-liveness-wrong-path",
+        "storefront",
+        "storefront.yaml",
+        "livenessProbe",
+        "storefront-watched",
+        "storefront/web has no liveness probe",
+    );
+}
+
+#[test]
+fn a_catalog_without_its_readiness_probe_does_not_solve_the_readiness_mission() {
+    deleting_the_probe_is_no_fix(
+        "18-readiness-never-passes",
+        "catalog",
+        "catalog.yaml",
+        "readinessProbe",
+        "catalog-guarded",
+        "catalog/catalog has no readiness probe",
+    );
+}
