@@ -12,21 +12,27 @@
 //!
 //! Retries follow the scheduling queue: an unschedulable pod moves back to the active queue
 //! when the cluster changes (a node added or updated, a pod deleted), after its per-pod back-off
-//! (1 s doubling to 10 s), and otherwise after five minutes.
+//! (1 s doubling to 10 s), and otherwise after five minutes. An update of the unschedulable pod
+//! itself moves it the same way when a plug-in that rejected it says the update may help (the
+//! queueing hints, on by default since 1.32): TaintToleration for any added toleration,
+//! NodeUnschedulable for one that tolerates `node.kubernetes.io/unschedulable:NoSchedule`
+//! (`isSchedulableAfterPodTolerationChange` in both plug-ins; `PriorityQueue.Update`). Other
+//! edits of a pending pod (labels, annotations, an added toleration that no rejecting plug-in
+//! cares about) leave it waiting.
 //!
 //! The scheduler is a controller on the reconciler runtime ([`Scheduler`]), keyed by pod uid:
 //! its change handler is kube-scheduler's informer event handler (queue an unbound pod of
 //! ours once; on a node change or a pod deletion, move unschedulable pods up), and a
 //! reconcile is one scheduling attempt.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::{Action, Change, ChangeType, Controller, Enqueue};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kq_kube::scheduling::{self, Requests};
+use kq_kube::scheduling::{self, Filter, Requests};
 use serde_json::Value;
 
 use crate::kinds;
@@ -45,6 +51,8 @@ pub(crate) use kq_kube::scheduling::{NodeUsage, affinity_matches, tolerates};
 /// Why one node was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct NodeVerdict {
+    /// The plug-in that rejected the node.
+    filter: Filter,
     reasons: Vec<String>,
     /// Preemption could help (resources) or not (taints, affinity, cordon).
     resolvable: bool,
@@ -57,6 +65,7 @@ fn filter(pod: &Pod, node: &Node, usage: NodeUsage, want: Requests) -> Result<()
     match scheduling::filter_node(pod, node, usage, want) {
         None => Ok(()),
         Some(v) => Err(NodeVerdict {
+            filter: v.filter,
             reasons: v.reasons,
             resolvable: v.resolvable,
         }),
@@ -73,27 +82,30 @@ pub(crate) enum Placement {
 /// Pick a node for `pod` or explain why none fits. `usage` maps node name to what is placed.
 #[cfg(test)]
 pub(crate) fn place(pod: &Pod, nodes: &[Node], usage: &HashMap<String, NodeUsage>) -> Placement {
-    place_with(pod, nodes, usage, &|_| None)
+    place_with(pod, nodes, usage, &|_| None).0
 }
 
 /// [`place`] with the filters that come after NodeResourcesFit (VolumeBinding): `later`
-/// gives a node's unresolvable rejection, if any.
+/// gives a node's unresolvable rejection, if any. Also returns the plug-ins that rejected a
+/// node (the pod's `UnschedulablePlugins`).
 fn place_with(
     pod: &Pod,
     nodes: &[Node],
     usage: &HashMap<String, NodeUsage>,
     later: &dyn Fn(&Node) -> Option<String>,
-) -> Placement {
+) -> (Placement, BTreeSet<Filter>) {
     let want = scheduling::pod_requests(pod);
     let mut best: Option<(i128, String)> = None;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let (mut no_victims, mut not_helpful) = (0usize, 0usize);
+    let mut rejectors = BTreeSet::new();
     for node in nodes {
         let name = node.metadata.name.clone().unwrap_or_default();
         let u = usage.get(&name).copied().unwrap_or_default();
         let verdict = filter(pod, node, u, want).and_then(|()| match later(node) {
             None => Ok(()),
             Some(r) => Err(NodeVerdict {
+                filter: Filter::VolumeBinding,
                 reasons: vec![r],
                 resolvable: false,
             }),
@@ -113,6 +125,7 @@ fn place_with(
                 }
             }
             Err(v) => {
+                rejectors.insert(v.filter);
                 for r in v.reasons {
                     *counts.entry(r).or_default() += 1;
                 }
@@ -125,9 +138,12 @@ fn place_with(
         }
     }
     if let Some((_, name)) = best {
-        return Placement::Node(name);
+        return (Placement::Node(name), BTreeSet::new());
     }
-    Placement::Unschedulable(fit_error(nodes.len(), &counts, no_victims, not_helpful))
+    (
+        Placement::Unschedulable(fit_error(nodes.len(), &counts, no_victims, not_helpful)),
+        rejectors,
+    )
 }
 
 /// The FitError text with its preemption suffix.
@@ -164,6 +180,11 @@ pub(crate) struct QueuedPod {
     pub attempts: u32,
     pub next_attempt: Timestamp,
     pub last_attempt: Option<Timestamp>,
+    /// The plug-ins that rejected the pod at its last attempt.
+    pub rejectors: BTreeSet<Filter>,
+    /// How many tolerations the pod had when last seen: the API only lets them be added, so a
+    /// different count is a toleration update (`framework.UpdatePodToleration`).
+    pub tolerations: usize,
 }
 
 impl QueuedPod {
@@ -172,7 +193,30 @@ impl QueuedPod {
             attempts: 0,
             next_attempt: now,
             last_attempt: None,
+            rejectors: BTreeSet::new(),
+            tolerations: 0,
         }
+    }
+
+    /// The queueing hints for an update of the pod itself (`isPodWorthRequeuing` with the
+    /// `UpdatePodToleration` event): may the update make the pod schedulable?
+    pub(crate) fn worth_requeuing(&self, pod: &Pod) -> bool {
+        let tolerations = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.tolerations.as_ref())
+            .map_or(0, Vec::len);
+        if self.last_attempt.is_none() || tolerations == self.tolerations {
+            return false;
+        }
+        let unschedulable = k8s_openapi::api::core::v1::Taint {
+            key: scheduling::TAINT_UNSCHEDULABLE.into(),
+            effect: "NoSchedule".into(),
+            ..Default::default()
+        };
+        self.rejectors.contains(&Filter::TaintToleration)
+            || (self.rejectors.contains(&Filter::NodeUnschedulable)
+                && tolerates(pod, &unschedulable))
     }
 
     fn backoff(&self) -> Duration {
@@ -180,8 +224,10 @@ impl QueuedPod {
         (INITIAL_BACKOFF * 2u32.pow(exp)).min(MAX_BACKOFF)
     }
 
-    /// After a failed attempt at `now`: wait for a cluster change, or five minutes.
-    pub(crate) fn failed(&mut self, now: Timestamp) {
+    /// After a failed attempt at `now`, rejected by `rejectors`: wait for a cluster change, or
+    /// five minutes.
+    pub(crate) fn failed(&mut self, now: Timestamp, rejectors: BTreeSet<Filter>) {
+        self.rejectors = rejectors;
         self.attempts += 1;
         self.last_attempt = Some(now);
         self.next_attempt = add(now, UNSCHEDULABLE_RETRY);
@@ -286,9 +332,34 @@ impl Controller<Shared> for Scheduler {
             "" | "default-scheduler"
         );
         let deleting = pod.pointer("/metadata/deletionTimestamp").is_some();
-        if unbound && ours && !deleting && !self.queue.contains_key(&uid) {
-            self.queue.insert(uid.clone(), QueuedPod::new(queue.now()));
-            queue.key(uid.clone());
+        let tolerations = pod
+            .pointer("/spec/tolerations")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        if unbound && ours && !deleting {
+            let now = queue.now();
+            match self.queue.get_mut(&uid) {
+                None => {
+                    let mut q = QueuedPod::new(now);
+                    q.tolerations = tolerations;
+                    self.queue.insert(uid.clone(), q);
+                    queue.key(uid.clone());
+                }
+                Some(q) => {
+                    // The pod itself changed: requeue it (after its back-off) when a plug-in
+                    // that rejected it says the update may help.
+                    let helps = serde_json::from_value::<Pod>(pod.clone())
+                        .is_ok_and(|typed| q.worth_requeuing(&typed));
+                    q.tolerations = tolerations;
+                    if helps {
+                        let before = q.next_attempt;
+                        q.cluster_changed(now);
+                        if q.next_attempt < before {
+                            queue.key_at(uid.clone(), q.next_attempt);
+                        }
+                    }
+                }
+            }
         }
         if !unbound {
             self.queue.remove(&uid);
@@ -323,10 +394,13 @@ impl Controller<Shared> for Scheduler {
             kinds::name_of(&pod).to_string(),
         );
         let store = sh.store.clone();
-        let placement = match volumes::prefilter(&store, &pod) {
-            Err(msg) => Placement::Unschedulable(volumes::prefilter_error(sh.nodes.len(), &msg)),
+        let (placement, rejectors) = match volumes::prefilter(&store, &pod) {
+            Err(msg) => (
+                Placement::Unschedulable(volumes::prefilter_error(sh.nodes.len(), &msg)),
+                BTreeSet::from([Filter::VolumeBinding]),
+            ),
             Ok(claims) => match self.binding_volumes.get(uid) {
-                Some(node) => Placement::Node(node.clone()),
+                Some(node) => (Placement::Node(node.clone()), BTreeSet::new()),
                 None => place_with(&typed, &sh.nodes, &usage(&sh.pods), &|n| {
                     volumes::filter(&store, &claims, n)
                 }),
@@ -393,7 +467,7 @@ impl Controller<Shared> for Scheduler {
                 );
                 match self.queue.get_mut(uid) {
                     Some(q) => {
-                        q.failed(now);
+                        q.failed(now, rejectors);
                         Ok(Action::requeue(UNSCHEDULABLE_RETRY))
                     }
                     None => Ok(Action::await_change()),
@@ -683,10 +757,55 @@ mod tests {
     }
 
     #[test]
+    fn only_an_added_toleration_a_rejecting_plugin_cares_about_requeues_the_pod() {
+        let t0: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let with = |tolerations: serde_json::Value| {
+            pod(json!({"metadata": {"name": "p", "labels": {"app": "x"}},
+                "spec": {"tolerations": tolerations, "containers": [{"name": "c", "image": "x"}]}}))
+        };
+        let gpu = json!([{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}]);
+        let cordon = json!([{"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"}]);
+        // Not tried yet: the update is picked up by the coming attempt anyway.
+        let fresh = QueuedPod::new(t0);
+        assert!(!fresh.worth_requeuing(&with(gpu.clone())));
+        // Rejected by a taint: any added toleration may help; nothing else does.
+        let mut tainted = QueuedPod::new(t0);
+        tainted.failed(t0, BTreeSet::from([Filter::TaintToleration]));
+        assert!(!tainted.worth_requeuing(&with(json!([]))));
+        assert!(tainted.worth_requeuing(&with(gpu.clone())));
+        // Rejected by a cordon: only a toleration of the unschedulable taint helps.
+        let mut cordoned = QueuedPod::new(t0);
+        cordoned.failed(t0, BTreeSet::from([Filter::NodeUnschedulable]));
+        assert!(!cordoned.worth_requeuing(&with(gpu)));
+        assert!(cordoned.worth_requeuing(&with(cordon.clone())));
+        // Rejected for cpu: tolerations cannot help.
+        let mut cpu = QueuedPod::new(t0);
+        cpu.failed(t0, BTreeSet::from([Filter::NodeResourcesFit]));
+        assert!(!cpu.worth_requeuing(&with(cordon)));
+    }
+
+    #[test]
+    fn rejecting_plugins_are_those_that_refused_a_node() {
+        let tainted = node(json!({"metadata": {"name": "cp"},
+            "spec": {"taints": [{"key": "gpu", "effect": "NoSchedule"}]},
+            "status": {"allocatable": {"cpu": "8", "memory": "8Gi", "pods": "110"}}}));
+        let (_, rejectors) = place_with(
+            &cpu_pod("4"),
+            &[node_1(), tainted],
+            &HashMap::new(),
+            &|_| None,
+        );
+        assert_eq!(
+            rejectors,
+            BTreeSet::from([Filter::TaintToleration, Filter::NodeResourcesFit])
+        );
+    }
+
+    #[test]
     fn queue_retries_after_changes_with_backoff_or_after_five_minutes() {
         let t0: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
         let mut q = QueuedPod::new(t0);
-        q.failed(t0);
+        q.failed(t0, BTreeSet::new());
         assert_eq!(q.next_attempt, add(t0, UNSCHEDULABLE_RETRY));
         q.cluster_changed(t0);
         assert_eq!(q.next_attempt, add(t0, Duration::from_secs(1)));
