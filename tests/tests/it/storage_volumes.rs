@@ -560,3 +560,78 @@ fn a_pod_on_an_unbound_claim_fails_its_mount_after_two_minutes_three_seconds() {
         .expect("pod");
     assert_eq!(p["status"]["phase"], "Pending");
 }
+
+/// On the paused clock: the pvc-protection controller counts the pods scheduled on a node
+/// that name the claim. A deleted claim whose only user was never scheduled goes at once; one
+/// whose pod has completed stays `Terminating` until that pod is deleted.
+#[test]
+fn a_deleted_claim_waits_for_its_scheduled_pods_only_and_completed_ones_too() {
+    let tc = TestCluster::paused();
+    let store = tc.cluster().store();
+    let opts = WriteOptions::default();
+    let claim_of = |name: &str| store.get_raw(&kinds::persistentvolumeclaim::KIND, "default", name);
+    // A pod that no node takes, on a claim.
+    store
+        .create(
+            &kinds::persistentvolumeclaim::KIND,
+            "default",
+            claim("orphan", Some(""), "1Gi"),
+            &opts,
+        )
+        .expect("claim");
+    let mut nowhere = pod_with_claim("nowhere", "orphan");
+    nowhere["spec"]["nodeSelector"] = json!({"disk": "none"});
+    store
+        .create(&kinds::pod::KIND, "default", nowhere, &opts)
+        .expect("pod");
+    tc.cluster().advance(Duration::from_secs(5));
+    store
+        .delete(
+            &kinds::persistentvolumeclaim::KIND,
+            "default",
+            "orphan",
+            &Default::default(),
+        )
+        .expect("delete is accepted");
+    tc.cluster().advance(Duration::from_secs(1));
+    assert!(
+        claim_of("orphan").is_none(),
+        "an unscheduled pod does not hold the claim"
+    );
+
+    // A pod that ran to completion on its claim.
+    store
+        .create(
+            &kinds::persistentvolumeclaim::KIND,
+            "default",
+            claim("results", None, "1Gi"),
+            &opts,
+        )
+        .expect("claim");
+    let mut job = pod_with_claim("once", "results");
+    job["spec"]["restartPolicy"] = json!("Never");
+    job["spec"]["containers"][0]["command"] = json!(["sh", "-c", "echo done > /data/out"]);
+    store
+        .create(&kinds::pod::KIND, "default", job, &opts)
+        .expect("pod");
+    advance_until(&tc, 60, || {
+        store
+            .get_raw(&kinds::pod::KIND, "default", "once")
+            .is_some_and(|p| p.pointer("/status/phase") == Some(&json!("Succeeded")))
+    });
+    store
+        .delete(
+            &kinds::persistentvolumeclaim::KIND,
+            "default",
+            "results",
+            &Default::default(),
+        )
+        .expect("delete is accepted");
+    tc.cluster().advance(Duration::from_secs(30));
+    let held = claim_of("results").expect("a completed pod still holds the claim");
+    assert!(held.pointer("/metadata/deletionTimestamp").is_some());
+    store
+        .delete(&kinds::pod::KIND, "default", "once", &Default::default())
+        .expect("delete is accepted");
+    advance_until(&tc, 60, || claim_of("results").is_none());
+}
