@@ -128,18 +128,131 @@ pub fn validate_claim_spec(spec: &Value, path: &str, errs: &mut Vec<FieldError>)
     validate_volume_mode(&wrapped, errs);
 }
 
-/// The claim with the fields a bound claim may change taken out, for comparison.
-fn frozen_spec(obj: &Value, volume_name: &Value, class: &Value, with_requests: bool) -> Value {
-    let mut s = obj.get("spec").cloned().unwrap_or(json!({}));
-    if let Some(o) = s.as_object_mut() {
-        o.insert("volumeName".into(), volume_name.clone());
-        o.insert("storageClassName".into(), class.clone());
-        o.remove("volumeAttributesClassName");
-        if !with_requests && let Some(r) = o.get_mut("resources").and_then(Value::as_object_mut) {
-            r.remove("requests");
+/// The fields of `core.PersistentVolumeClaimSpec` in Go order, with how the diff prints them
+/// (`true`: a pointer, printed `&"…"`).
+const SPEC_FIELDS: &[(&str, &str, bool)] = &[
+    ("accessModes", "AccessModes", false),
+    ("selector", "Selector", false),
+    ("resources", "Resources", false),
+    ("volumeName", "VolumeName", false),
+    ("storageClassName", "StorageClassName", true),
+    ("volumeMode", "VolumeMode", true),
+    ("dataSource", "DataSource", false),
+    ("dataSourceRef", "DataSourceRef", false),
+    (
+        "volumeAttributesClassName",
+        "VolumeAttributesClassName",
+        true,
+    ),
+];
+
+/// Quantities compare by value (`apiequality.Semantic`): `1Gi` equals `1024Mi`.
+fn semantic_resources(spec: &mut Value) {
+    for list in ["requests", "limits"] {
+        if let Some(m) = spec
+            .pointer_mut(&format!("/resources/{list}"))
+            .and_then(Value::as_object_mut)
+        {
+            for q in m.values_mut() {
+                if let Some(v) = q
+                    .as_str()
+                    .and_then(kq_kube::quantity::Quantity::parse)
+                    .map(|q| q.milli_value())
+                {
+                    *q = json!(v);
+                }
+            }
         }
     }
-    s
+}
+
+/// `ValidatePersistentVolumeClaimUpdate`'s clones of the old and new specs: the volume name
+/// may be set once, a nil class may be set once (`validateStorageClassUpgradeFromNil`, the
+/// retroactive default), and a bound claim's storage request and volume attributes class
+/// are taken from the old claim.
+fn compared_specs(new: &Value, old: &Value) -> (Value, Value) {
+    let spec = |o: &Value| o.get("spec").cloned().unwrap_or(json!({}));
+    let (mut n, mut o) = (spec(new), spec(old));
+    if str_at(old, "/spec/volumeName").is_empty() {
+        o["volumeName"] = n.get("volumeName").cloned().unwrap_or(Value::Null);
+    }
+    let old_beta = old
+        .pointer("/metadata/annotations/volume.beta.kubernetes.io~1storage-class")
+        .is_some();
+    let old_class_nil = o.get("storageClassName").is_none_or(Value::is_null);
+    let new_class_set = n.get("storageClassName").is_some_and(|c| !c.is_null());
+    if !old_beta && old_class_nil && new_class_set {
+        n["storageClassName"] = Value::Null;
+    }
+    if str_at(old, "/status/phase") == "Bound" {
+        if n.pointer("/resources/requests")
+            .is_some_and(Value::is_object)
+        {
+            match o.pointer("/resources/requests/storage").cloned() {
+                Some(q) => n["resources"]["requests"]["storage"] = q,
+                None => {
+                    if let Some(r) = n
+                        .pointer_mut("/resources/requests")
+                        .and_then(Value::as_object_mut)
+                    {
+                        r.remove("storage");
+                    }
+                }
+            }
+        }
+        if n.get("volumeAttributesClassName")
+            .is_some_and(|v| !v.is_null())
+        {
+            n["volumeAttributesClassName"] = o
+                .get("volumeAttributesClassName")
+                .cloned()
+                .unwrap_or(Value::Null);
+        }
+    }
+    for spec in [&mut n, &mut o] {
+        semantic_resources(spec);
+        if let Some(m) = spec.as_object_mut() {
+            m.retain(|_, v| !v.is_null());
+        }
+    }
+    (n, o)
+}
+
+/// A compact diff of the two specs in the manner of the `cmp.Diff` kube-apiserver appends to
+/// the message: changed fields with `-`/`+`, runs of identical ones summed up.
+fn spec_diff(old: &Value, new: &Value) -> String {
+    fn show(v: Option<&Value>, pointer: bool) -> String {
+        match v {
+            None | Some(Value::Null) => "nil".into(),
+            Some(Value::String(s)) if pointer => format!("&{:?}", s),
+            Some(Value::Array(items)) => {
+                let parts: Vec<String> = items.iter().map(Value::to_string).collect();
+                format!("{{{}}}", parts.join(", "))
+            }
+            Some(other) => other.to_string(),
+        }
+    }
+    let mut lines = vec!["  core.PersistentVolumeClaimSpec{".to_string()];
+    let mut identical = 0;
+    for (json_name, go_name, pointer) in SPEC_FIELDS {
+        let (a, b) = (old.get(*json_name), new.get(*json_name));
+        let same = a.unwrap_or(&Value::Null) == b.unwrap_or(&Value::Null);
+        if same {
+            identical += 1;
+            continue;
+        }
+        if identical > 0 {
+            lines.push(format!("  \t... // {identical} identical fields"));
+            identical = 0;
+        }
+        lines.push(format!("- \t{go_name}: {},", show(a, *pointer)));
+        lines.push(format!("+ \t{go_name}: {},", show(b, *pointer)));
+    }
+    if identical > 0 {
+        lines.push(format!("  \t... // {identical} identical fields"));
+    }
+    lines.push("  }".to_string());
+    lines.join("\n")
 }
 
 impl KindHooks for Hooks {
@@ -170,50 +283,30 @@ impl KindHooks for Hooks {
 
     fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
         let mut errs = validate_claim(new);
-        // Binding fills volumeName once; a nil class may be set once (the retroactive
-        // default); a bound claim may grow.
-        let old_volume = old
-            .pointer("/spec/volumeName")
-            .cloned()
-            .unwrap_or(Value::Null);
-        let new_volume = new
-            .pointer("/spec/volumeName")
-            .cloned()
-            .unwrap_or(Value::Null);
-        let volume = if old_volume.as_str().unwrap_or_default().is_empty() {
-            new_volume
-        } else {
-            old_volume
+        let (n, o) = compared_specs(new, old);
+        if n != o {
+            errs.push(FieldError::forbidden(
+                "spec",
+                format!("{IMMUTABLE_SPEC}\n{}", spec_diff(&o, &n)),
+            ));
+            return errs;
+        }
+        if str_at(old, "/status/phase") != "Bound" {
+            return errs;
+        }
+        let q = |v: &Value| {
+            v.pointer("/spec/resources/requests/storage")
+                .and_then(Value::as_str)
+                .and_then(kq_kube::quantity::Quantity::parse)
+                .map(|q| q.milli_value())
         };
-        let old_class = old
-            .pointer("/spec/storageClassName")
-            .cloned()
-            .unwrap_or(Value::Null);
-        let class = if old_class.is_null() {
-            new.pointer("/spec/storageClassName")
-                .cloned()
-                .unwrap_or(Value::Null)
-        } else {
-            old_class
-        };
-        let bound = str_at(old, "/status/phase") == "Bound";
-        if frozen_spec(new, &volume, &class, !bound) != frozen_spec(old, &volume, &class, !bound) {
-            errs.push(FieldError::forbidden("spec", IMMUTABLE_SPEC));
-        } else if bound {
-            let q = |v: &Value| {
-                v.pointer("/spec/resources/requests/storage")
-                    .and_then(Value::as_str)
-                    .and_then(kq_kube::quantity::Quantity::parse)
-                    .map(|q| q.milli_value())
-            };
-            if let (Some(n), Some(o)) = (q(new), q(old))
-                && n < o
-            {
-                errs.push(FieldError::forbidden(
-                    "spec.resources.requests.storage",
-                    "field can not be less than previous value",
-                ));
-            }
+        if let (Some(n), Some(o)) = (q(new), q(old))
+            && n < o
+        {
+            errs.push(FieldError::forbidden(
+                "spec.resources.requests.storage",
+                "field can not be less than previous value",
+            ));
         }
         errs
     }
@@ -295,7 +388,94 @@ mod tests {
         modes["spec"]["accessModes"] = json!(["ReadWriteMany"]);
         assert_eq!(
             Hooks.validate_update(&modes, &old)[0].to_string(),
-            format!("spec: Forbidden: {IMMUTABLE_SPEC}")
+            format!(
+                "spec: Forbidden: {IMMUTABLE_SPEC}\n  core.PersistentVolumeClaimSpec{{\n- \tAccessModes: {{\"ReadWriteOnce\"}},\n+ \tAccessModes: {{\"ReadWriteMany\"}},\n  \t... // 8 identical fields\n  }}"
+            )
+        );
+    }
+
+    fn claim(class: Value, phase: &str) -> Value {
+        json!({"metadata": {"name": "c"}, "spec": {"accessModes": ["ReadWriteOnce"],
+            "storageClassName": class, "volumeMode": "Filesystem",
+            "resources": {"requests": {"storage": "1Gi"}}}, "status": {"phase": phase}})
+    }
+
+    #[test]
+    fn a_claim_cannot_change_its_class_but_a_nil_class_may_be_set_once() {
+        for phase in ["Pending", "Bound"] {
+            // `kubectl apply` of the same claim with another class is refused.
+            let errs =
+                Hooks.validate_update(&claim(json!("standard"), phase), &claim(json!(""), phase));
+            assert_eq!(
+                errs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                [format!(
+                    "spec: Forbidden: {IMMUTABLE_SPEC}\n  core.PersistentVolumeClaimSpec{{\n  \t... // 4 identical fields\n- \tStorageClassName: &\"\",\n+ \tStorageClassName: &\"standard\",\n  \t... // 4 identical fields\n  }}"
+                )],
+                "{phase}"
+            );
+            let errs = Hooks.validate_update(&claim(json!("b"), phase), &claim(json!("a"), phase));
+            assert_eq!(errs.len(), 1, "{phase}");
+            // Unsetting a class is a change too.
+            let errs = Hooks.validate_update(&claim(Value::Null, phase), &claim(json!("a"), phase));
+            assert_eq!(errs.len(), 1, "{phase}");
+        }
+        // A claim created without a class may get one (the retroactive default), once.
+        assert!(
+            Hooks
+                .validate_update(
+                    &claim(json!("standard"), "Pending"),
+                    &claim(Value::Null, "Pending")
+                )
+                .is_empty()
+        );
+        let mut beta = claim(Value::Null, "Pending");
+        beta["metadata"]["annotations"] = json!({"volume.beta.kubernetes.io/storage-class": "old"});
+        let mut beta_new = claim(json!("standard"), "Pending");
+        beta_new["metadata"]["annotations"] = beta["metadata"]["annotations"].clone();
+        assert_eq!(Hooks.validate_update(&beta_new, &beta).len(), 1);
+    }
+
+    #[test]
+    fn only_a_bound_claim_may_change_its_request_or_attributes_class() {
+        let grown = |phase: &str| {
+            let mut c = claim(json!("standard"), phase);
+            c["spec"]["resources"]["requests"]["storage"] = json!("2Gi");
+            c
+        };
+        assert_eq!(
+            Hooks
+                .validate_update(&grown("Pending"), &claim(json!("standard"), "Pending"))
+                .len(),
+            1
+        );
+        assert!(
+            Hooks
+                .validate_update(&grown("Bound"), &claim(json!("standard"), "Bound"))
+                .is_empty()
+        );
+        let vac = |phase: &str| {
+            let mut c = claim(json!("standard"), phase);
+            c["spec"]["volumeAttributesClassName"] = json!("fast");
+            c
+        };
+        assert_eq!(
+            Hooks
+                .validate_update(&vac("Pending"), &claim(json!("standard"), "Pending"))
+                .len(),
+            1
+        );
+        assert!(
+            Hooks
+                .validate_update(&vac("Bound"), &claim(json!("standard"), "Bound"))
+                .is_empty()
+        );
+        // The same size written another way is no change.
+        let mut same = claim(json!("standard"), "Pending");
+        same["spec"]["resources"]["requests"]["storage"] = json!("1024Mi");
+        assert!(
+            Hooks
+                .validate_update(&same, &claim(json!("standard"), "Pending"))
+                .is_empty()
         );
     }
 }
