@@ -1086,3 +1086,74 @@ fn an_image_fixed_during_a_pull_is_pulled_right_after_it() {
         events(&tc, "web")
     );
 }
+
+#[test]
+fn a_toleration_added_to_a_pending_pod_schedules_it_after_its_back_off() {
+    let tc = paused();
+    tc.cluster()
+        .store()
+        .create(
+            &kq_sim::kinds::node::KIND,
+            "",
+            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gpu-1",
+                "annotations": {"kubequest.dev/cpu": "8", "kubequest.dev/memory": "16Gi"}},
+                "spec": {"taints": [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]}}),
+            &WriteOptions::default(),
+        )
+        .expect("the node is accepted");
+    tc.cluster().settle();
+    // Too big for node-1, and gpu-1's taint is not tolerated.
+    create(
+        &tc,
+        "default",
+        pod_spec(
+            "trainer",
+            json!({"name": "t", "image": "busybox:1.36", "command": ["sleep", "3600"],
+                "resources": {"requests": {"cpu": "4"}}}),
+        ),
+    );
+    tc.cluster().advance(secs(30));
+    assert_eq!(count_of(&events(&tc, "trainer"), "FailedScheduling", ""), 1);
+    // A label is not something a rejecting plug-in waits for: no new attempt.
+    tc.cluster()
+        .store()
+        .update_with::<Pod>("default", "trainer", |p| {
+            p.metadata
+                .labels
+                .get_or_insert_with(Default::default)
+                .insert("team".into(), "ml".into());
+        })
+        .expect("labels can change");
+    tc.cluster().advance(secs(30));
+    assert_eq!(count_of(&events(&tc, "trainer"), "FailedScheduling", ""), 1);
+    assert!(get(&tc, "trainer").spec.unwrap().node_name.is_none());
+    // An added toleration is: the pod is tried again at once (its 1 s back-off is over)
+    // and lands on gpu-1, long before the five-minute retry.
+    tc.cluster()
+        .store()
+        .update_with::<Pod>("default", "trainer", |p| {
+            p.spec
+                .as_mut()
+                .unwrap()
+                .tolerations
+                .get_or_insert_with(Vec::new)
+                .push(
+                    serde_json::from_value(
+                        json!({"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}),
+                    )
+                    .unwrap(),
+                );
+        })
+        .expect("tolerations can be added");
+    tc.cluster().advance(Duration::from_millis(200));
+    let p = get(&tc, "trainer");
+    assert_eq!(p.spec.as_ref().unwrap().node_name.as_deref(), Some("gpu-1"));
+    assert_eq!(
+        count_of(
+            &events(&tc, "trainer"),
+            "Scheduled",
+            "Successfully assigned default/trainer to gpu-1"
+        ),
+        1
+    );
+}
