@@ -16,7 +16,13 @@
 //!    them;
 //! 3. negative controls: deleting the broken pod, running the fixed app under another name,
 //!    or running an unrelated image under the mission's pod name does not solve the mission;
-//! 4. real `kubectl describe pod` shows the evidence the pipeline points at.
+//! 4. real `kubectl describe pod` shows the evidence the pipeline points at (for a
+//!    PodDisruptionBudget, `kubectl describe pdb` its allowed disruptions).
+//!
+//! A mission with a `node-drained` objective is drained as its learner drains it, with real
+//! `kubectl drain <node> --ignore-daemonsets --delete-emptydir-data`: in the broken state the
+//! drain must not finish, after the reference fix it must, and the negative controls drain too,
+//! so an empty node is never what catches them.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -33,7 +39,9 @@ use kq_engine::session::read::{NamespaceRead, read_namespace};
 use kq_engine::session::{ClusterKind, apply_yaml, delete_yaml, start_mission};
 use kq_kube::reference::normalize as normalize_image;
 use kq_sim::ClusterConfig;
-use kq_tests::cluster::{Kubectl, TestCluster, kube_client, kubectl_binaries};
+use kq_tests::cluster::{
+    Kubectl, Run, TestCluster, kube_client, kubectl_binaries, wait_with_limit,
+};
 use serde_json::{Value, json};
 
 /// How long the broken state may take to show its symptoms (and must stay unsolved).
@@ -308,6 +316,64 @@ impl Play {
         }
     }
 
+    /// The nodes the `node-drained` objectives name.
+    fn drained_nodes(&self) -> Vec<String> {
+        self.mission
+            .objectives
+            .iter()
+            .filter_map(|o| match &o.check {
+                Check::NodeDrained { node } => Some(node.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Runs real `kubectl drain NODE --ignore-daemonsets --delete-emptydir-data` as the
+    /// learner does, giving up after `timeout_secs` of wall time (`--timeout`), while the
+    /// paused clock moves a virtual second every 20 ms, so evicted pods end and their
+    /// replacements start while kubectl waits and retries.
+    fn drain(&self, node: &str, timeout_secs: u64) -> Run {
+        let k = newest_kubectl(&self.tc);
+        let timeout = format!("--timeout={timeout_secs}s");
+        let args = [
+            "drain",
+            node,
+            "--ignore-daemonsets",
+            "--delete-emptydir-data",
+            timeout.as_str(),
+        ];
+        let mut c = k.command(&args);
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let cmd = format!("kubectl.{} {}", k.label, args.join(" "));
+        let child = c
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd}: {e}"));
+        let limit = Duration::from_secs(timeout_secs + 30);
+        let waiting = std::thread::spawn(move || wait_with_limit(child, limit));
+        while !waiting.is_finished() {
+            self.advance(1);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = waiting.join().expect("the drain's waiter does not panic");
+        self.tc.cluster().settle();
+        Run {
+            cmd,
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Drains every node a `node-drained` objective names, whatever the outcome; returns what
+    /// each drain ended with.
+    fn drain_all(&self, timeout_secs: u64) -> Vec<Run> {
+        self.drained_nodes()
+            .iter()
+            .map(|n| self.drain(n, timeout_secs))
+            .collect()
+    }
+
     /// The longest `no-restarts-for` window, so holds cover every timed objective.
     fn longest_timed_objective(&self) -> u64 {
         self.mission
@@ -514,7 +580,9 @@ fn workload_kind(kind: &str) -> Option<WorkloadKind> {
 /// name or a ServiceAccount (their workloads are named where the check has one).
 fn objective_object(check: &Check) -> Option<(String, String)> {
     let (kind, name) = match check {
-        Check::QuotaRespected { workload, .. } | Check::PodSecurityEnforced { workload, .. } => {
+        Check::QuotaRespected { workload, .. }
+        | Check::PodSecurityEnforced { workload, .. }
+        | Check::BudgetProtects { workload, .. } => {
             (workload.kind.as_str(), workload.name.as_str())
         }
         Check::ClaimBound { pod, .. } => ("Pod", pod.as_deref()?),
@@ -1006,6 +1074,19 @@ fn symptoms_then_fix(dir: &Path) -> String {
         "the broken state, left alone,",
     );
     let still = play.symptom_misses();
+    // A drain in the broken state is what the learner meets: it must not finish.
+    for run in play.drain_all(12) {
+        assert!(
+            !run.ok(),
+            "in the broken state the drain finishes, so there is nothing to fix:\n{run}"
+        );
+        let results = play.objectives();
+        assert!(
+            !all_met(&results),
+            "the broken state after a drain that could not finish meets every objective:\n{}",
+            results_text(&results)
+        );
+    }
     let symptoms = play
         .mission
         .expected_symptoms
@@ -1014,7 +1095,14 @@ fn symptoms_then_fix(dir: &Path) -> String {
         .collect::<Vec<_>>()
         .join(", ");
 
-    let how = play.apply_reference_fix();
+    let mut how = play.apply_reference_fix();
+    for run in play.drain_all(120) {
+        assert!(
+            run.ok(),
+            "after the reference fix the drain does not finish:\n{run}"
+        );
+        let _ = write!(how, "; `{}` finished", run.cmd);
+    }
     let limit = play.longest_timed_objective() + SOLVE_MARGIN_SECS;
     let mut t = 0;
     loop {
@@ -1082,6 +1170,7 @@ fn deleting_the_pod(dir: &Path) -> String {
     play.develop_broken_state(0);
     let broken = play.broken_objects();
     let gone = play.delete_objects_and_wait(&broken);
+    play.drain_all(30);
     let results = play.stays_unsolved(
         play.hold_secs(),
         &format!("the namespace without {broken:?}"),
@@ -1158,6 +1247,7 @@ fn unrelated_workloads(dir: &Path) -> String {
             .collect();
         decoys.push(format!("{kind} {name} running {}", images.join(", ")));
     }
+    play.drain_all(30);
     let results = play.stays_unsolved(
         hold,
         &format!("an unrelated workload under the mission's names ({decoys:?})"),
@@ -1254,6 +1344,29 @@ fn describe_shows_evidence(dir: &Path) -> String {
     let read = play.read(&[]);
     let mut shown = Vec::new();
     for s in &play.mission.expected_symptoms {
+        if let Some(budget) = &s.budget {
+            read.symptom_shown(s)
+                .unwrap_or_else(|why| panic!("the symptom is gone: {why}"));
+            let allowed = read
+                .budget(budget)
+                .and_then(|b| b.status.as_ref())
+                .map(|st| st.disruptions_allowed)
+                .unwrap_or_else(|| panic!("{budget} has no status"));
+            let r = k.run(&["describe", "pdb", budget, "-n", &play.ns]);
+            assert!(r.ok(), "{r}");
+            let line = r
+                .stdout
+                .lines()
+                .find(|l| l.trim_start().starts_with("Allowed disruptions:"))
+                .unwrap_or_else(|| panic!("describe pdb prints no allowed disruptions: {r}"));
+            assert_eq!(
+                line.split_whitespace().last(),
+                Some(allowed.to_string().as_str()),
+                "`kubectl describe pdb {budget}` disagrees with the budget's status:\n{r}"
+            );
+            shown.push(format!("pdb/{budget}: {}", line.trim()));
+            continue;
+        }
         let subject = read
             .symptom_shown(s)
             .unwrap_or_else(|why| panic!("the symptom is gone: {why}"));

@@ -162,7 +162,8 @@ impl Chapter {
 /// What the broken state must show (checked by mission CI against the pipeline). The subject is
 /// either a pod by name or a workload as kubectl names one (`deployment/web`): at `apply` the
 /// workload object itself, at any other stage some live pod of it (a Deployment's or Job's pods
-/// have generated names).
+/// have generated names). A `budget` (a PodDisruptionBudget, at `apply`) shows its
+/// `DisruptionAllowed` condition's reason instead: `InsufficientPods` while it allows no eviction.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, TS)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedSymptom {
@@ -173,6 +174,10 @@ pub struct ExpectedSymptom {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub workload: Option<String>,
+    /// A PodDisruptionBudget, instead of a pod or a workload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub budget: Option<String>,
     pub stage: LessonStage,
     /// The reason at that stage. `ErrImagePull` and `ImagePullBackOff` match each other, since
     /// the status alternates between them.
@@ -180,9 +185,12 @@ pub struct ExpectedSymptom {
 }
 
 impl ExpectedSymptom {
-    /// The subject as the lesson names it: `web` or `deployment/web`.
+    /// The subject as the lesson names it: `web`, `deployment/web` or the budget's name.
     pub fn subject(&self) -> &str {
-        self.workload.as_deref().unwrap_or(&self.pod)
+        self.workload
+            .as_deref()
+            .or(self.budget.as_deref())
+            .unwrap_or(&self.pod)
     }
 }
 

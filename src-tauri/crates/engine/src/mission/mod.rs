@@ -528,6 +528,34 @@ pub(crate) fn load_draft(dir: &Path) -> LessonDraft {
 
     if broken_complete && let Some(symptoms) = &f.expected_symptoms {
         for (i, s) in symptoms.iter().enumerate() {
+            if let Some(name) = &s.budget {
+                let line = line_of_entry(yaml, "budget", name, 0)
+                    .unwrap_or_else(|| key_line("expected_symptoms"));
+                let field = format!("expected_symptoms[{i}].budget");
+                if !s.pod.is_empty() || s.workload.is_some() {
+                    errors.push(invalid(
+                        line,
+                        &field,
+                        "name one of `pod`, `workload` or `budget`, not several".to_owned(),
+                    ));
+                } else if s.stage != LessonStage::Apply {
+                    errors.push(invalid(
+                        line,
+                        &format!("expected_symptoms[{i}].stage"),
+                        "a budget is an object of its own: its stage is `apply`".to_owned(),
+                    ));
+                } else if !broken
+                    .iter()
+                    .any(|m| m.kind == "PodDisruptionBudget" && m.name == *name)
+                {
+                    errors.push(invalid(
+                        line,
+                        &field,
+                        format!("manifests/ defines no PodDisruptionBudget named `{name}`"),
+                    ));
+                }
+                continue;
+            }
             if let Some(text) = &s.workload {
                 let line = line_of_entry(yaml, "workload", text, 0)
                     .unwrap_or_else(|| key_line("expected_symptoms"));

@@ -35,6 +35,9 @@
 //! what no watch reports (a SubjectAccessReview, quotas, claims, the namespace's labels); they
 //! are documented in [`security`].
 //!
+//! `node-drained` and `budget-protects` read the Node and the namespace's
+//! PodDisruptionBudgets; they are documented in [`nodes`].
+//!
 //! Workload checks follow the workload, not a pod name, so a rollout that replaces every pod
 //! still passes; deleting the workload (or replacing it with another of a different name) does
 //! not. A bad definition is refused when the lesson loads, at the line of its `check:`, with
@@ -56,6 +59,7 @@ use crate::pipeline::workload::{
 };
 use crate::stage::ReasonKind;
 
+mod nodes;
 pub mod probes;
 pub mod security;
 mod services;
@@ -234,6 +238,15 @@ pub enum Check {
         level: PodSecurityLevel,
         workload: WorkloadRef,
     },
+    /// The node is cordoned and runs none of the namespace's pods but DaemonSets' ([`nodes`]).
+    NodeDrained {
+        node: String,
+    },
+    /// The budget selects the workload's pods, keeps one up and allows a disruption ([`nodes`]).
+    BudgetProtects {
+        budget: String,
+        workload: WorkloadRef,
+    },
 }
 
 /// A Service port as the proxy path names it: its number or its name.
@@ -291,6 +304,8 @@ impl Check {
             Check::QuotaRespected { quota, .. } => ("ResourceQuota", quota),
             Check::ClaimBound { claim, .. } => ("PersistentVolumeClaim", claim),
             Check::PodSecurityEnforced { workload, .. } => (workload.kind.as_str(), &workload.name),
+            Check::NodeDrained { node } => ("Node", node),
+            Check::BudgetProtects { budget, .. } => ("PodDisruptionBudget", budget),
         }
     }
 }
@@ -623,6 +638,9 @@ fn evaluate_check_session(
             | Check::ClaimBound { .. }
             | Check::PodSecurityEnforced { .. } => {
                 security::evaluate(check, snap, workloads, security)
+            }
+            Check::NodeDrained { .. } | Check::BudgetProtects { .. } => {
+                nodes::evaluate(check, snap, workloads, security)
             }
         }
     })();

@@ -161,6 +161,7 @@ fn symptoms_match_across_the_image_pull_alternation() {
     let s = ExpectedSymptom {
         pod: "web".into(),
         workload: None,
+        budget: None,
         stage: LessonStage::Pull,
         reason: "ImagePullBackOff".into(),
     };
@@ -223,6 +224,53 @@ fn a_symptom_names_a_pod_or_a_workload_the_manifests_create_and_apply_is_a_workl
             "  - { workload: api, stage: apply, reason: FailedCreate }\n",
             "expected_symptoms[0].workload",
             "names no workload kind",
+        ),
+    ] {
+        write(&d, MISSION_FILE, &symptoms(entry));
+        let err = load_mission(&d).expect_err(entry).to_string();
+        assert!(err.contains(field) && err.contains(says), "{entry}: {err}");
+    }
+}
+
+#[test]
+fn a_budget_symptom_names_a_budget_the_manifests_create_at_apply() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = lesson(tmp.path(), "b", "b", 1, "[]");
+    write(
+        &d,
+        "manifests/pdb.yaml",
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: web\nspec:\n  minAvailable: 2\n  selector: {matchLabels: {app: web}}\n",
+    );
+    let symptoms = |entries: &str| {
+        front("b", 1, "[]").replace(
+            "  - { pod: web, stage: pull, reason: ImagePullBackOff }\n",
+            entries,
+        )
+    };
+    write(
+        &d,
+        MISSION_FILE,
+        &symptoms("  - { budget: web, stage: apply, reason: InsufficientPods }\n"),
+    );
+    let m = load_mission(&d).expect("a budget symptom loads");
+    assert_eq!(m.expected_symptoms[0].subject(), "web");
+    assert_eq!(m.expected_symptoms[0].budget.as_deref(), Some("web"));
+
+    for (entry, field, says) in [
+        (
+            "  - { budget: web, stage: schedule, reason: InsufficientPods }\n",
+            "expected_symptoms[0].stage",
+            "its stage is `apply`",
+        ),
+        (
+            "  - { budget: api, stage: apply, reason: InsufficientPods }\n",
+            "expected_symptoms[0].budget",
+            "manifests/ defines no PodDisruptionBudget named `api`",
+        ),
+        (
+            "  - { pod: web, budget: web, stage: apply, reason: InsufficientPods }\n",
+            "expected_symptoms[0].budget",
+            "not several",
         ),
     ] {
         write(&d, MISSION_FILE, &symptoms(entry));

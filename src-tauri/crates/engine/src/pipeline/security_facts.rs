@@ -14,6 +14,10 @@
 //! LocalSubjectAccessReview (`pkg/registry/authorization/localsubjectaccessreview/rest.go`)
 //! asks the same question.
 //!
+//! The node objectives read the Nodes they name and the namespace's PodDisruptionBudgets (see
+//! [`crate::mission::objectives::nodes`]): a drain is judged on the node itself (cordoned,
+//! `spec.unschedulable`) and a budget on the status its disruption controller writes.
+//!
 //! A session reads these every [`READ_EVERY`] while it has such objectives (see
 //! [`read_security_facts`]), as it probes `service-http` objectives; evaluation only looks at
 //! the last answers ([`SecurityFacts`]). [`forbidden_in_logs`] reads the end of a container's
@@ -26,7 +30,8 @@ use std::time::Duration;
 use k8s_openapi::api::authorization::v1::{
     LocalSubjectAccessReview, ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
 };
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, ResourceQuota};
+use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolumeClaim, ResourceQuota};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 
 /// How often a session reads the facts again.
 pub const READ_EVERY: Duration = Duration::from_secs(2);
@@ -116,6 +121,10 @@ pub struct SecurityFacts {
     /// The namespace, `Some(None)` when reading found none.
     pub namespace: Option<Option<Namespace>>,
     pub access: BTreeMap<AccessQuestion, AccessAnswer>,
+    /// The Nodes named by the objectives, each `None` when reading found none; a node whose
+    /// read failed is missing from the map.
+    pub nodes: BTreeMap<String, Option<Node>>,
+    pub budgets: Option<Vec<PodDisruptionBudget>>,
 }
 
 /// Facts shared between a session's reading task and its evaluation.
@@ -128,12 +137,21 @@ pub struct FactsWanted {
     pub claims: bool,
     pub namespace: bool,
     pub access: Vec<AccessQuestion>,
+    /// Nodes, by name.
+    pub nodes: Vec<String>,
+    /// The namespace's PodDisruptionBudgets.
+    pub budgets: bool,
 }
 
 impl FactsWanted {
     /// Whether nothing needs reading.
     pub fn is_empty(&self) -> bool {
-        !self.quotas && !self.claims && !self.namespace && self.access.is_empty()
+        !self.quotas
+            && !self.claims
+            && !self.namespace
+            && self.access.is_empty()
+            && self.nodes.is_empty()
+            && !self.budgets
     }
 }
 
@@ -175,6 +193,18 @@ pub async fn read_security_facts(
     if wanted.namespace {
         let api: kube::Api<Namespace> = kube::Api::all(client.clone());
         facts.namespace = api.get_opt(namespace).await.ok();
+    }
+    if !wanted.nodes.is_empty() {
+        let api: kube::Api<Node> = kube::Api::all(client.clone());
+        for name in &wanted.nodes {
+            if let Ok(node) = api.get_opt(name).await {
+                facts.nodes.insert(name.clone(), node);
+            }
+        }
+    }
+    if wanted.budgets {
+        let api: kube::Api<PodDisruptionBudget> = kube::Api::namespaced(client.clone(), namespace);
+        facts.budgets = api.list(&lp).await.ok().map(|l| l.items);
     }
     let reviews: kube::Api<SubjectAccessReview> = kube::Api::all(client.clone());
     let local: kube::Api<LocalSubjectAccessReview> =

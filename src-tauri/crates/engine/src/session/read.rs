@@ -5,8 +5,9 @@
 //! one-shot callers (a paused clock, a step at a time) need the same judgement at a moment of
 //! their choosing. [`read_namespace`] lists the pods, events, workloads, Services and
 //! EndpointSlices into the session's own [`PipelineTracker`], makes each `service-http` request
-//! once and reads the quotas, claims, namespace and access reviews the objectives name, so an
-//! objective or a symptom means the same here as on the learner's screen.
+//! once and reads the quotas, claims, namespace, nodes and access reviews the objectives name,
+//! and the PodDisruptionBudgets (a symptom may name one), so an objective or a symptom means the
+//! same here as on the learner's screen.
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
@@ -130,7 +131,9 @@ pub async fn read_namespace(
             );
         }
     }
-    let wanted = security::facts_wanted(objectives.iter().map(|o| &o.check));
+    let mut wanted = security::facts_wanted(objectives.iter().map(|o| &o.check));
+    // A `budget:` symptom reads the budgets whatever the objectives name.
+    wanted.budgets = true;
     let security = read_security_facts(client, namespace, &wanted).await;
     Ok(NamespaceRead {
         tracker,
@@ -170,6 +173,15 @@ impl NamespaceRead {
         )
     }
 
+    /// The PodDisruptionBudget named `name`, as read.
+    pub fn budget(&self, name: &str) -> Option<&k8s_openapi::api::policy::v1::PodDisruptionBudget> {
+        self.security
+            .budgets
+            .as_deref()?
+            .iter()
+            .find(|b| b.metadata.name.as_deref() == Some(name))
+    }
+
     /// The pods, as listed.
     pub fn pods(&self) -> Vec<Pod> {
         self.tracker.pod_list()
@@ -196,6 +208,30 @@ impl NamespaceRead {
     /// name, or the workload's), `Err` with what shows instead.
     pub fn symptom_shown(&self, symptom: &ExpectedSymptom) -> Result<String, String> {
         let want = format!("{} at {}", symptom.reason, symptom.stage.as_str());
+        if let Some(name) = &symptom.budget {
+            let Some(b) = self.budget(name) else {
+                return Err(format!(
+                    "{name}: expected {want}, but there is no such PodDisruptionBudget"
+                ));
+            };
+            // The disruption controller's condition (`pkg/controller/disruption`):
+            // SufficientPods, InsufficientPods or SyncFailed.
+            let condition = b
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .and_then(|cs| cs.iter().find(|c| c.type_ == "DisruptionAllowed"));
+            return match condition {
+                Some(c) if c.reason == symptom.reason => Ok(name.clone()),
+                Some(c) => Err(format!(
+                    "{name}: expected {want}, its DisruptionAllowed condition is {} {}",
+                    c.status, c.reason
+                )),
+                None => Err(format!(
+                    "{name}: expected {want}, it has no DisruptionAllowed condition yet"
+                )),
+            };
+        }
         let Some(text) = &symptom.workload else {
             let Some(p) = self.pipeline(&symptom.pod) else {
                 return Err(format!(

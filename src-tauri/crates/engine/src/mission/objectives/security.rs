@@ -128,6 +128,10 @@ pub fn facts_wanted<'a>(checks: impl IntoIterator<Item = &'a Check>) -> FactsWan
             Check::QuotaRespected { .. } => w.quotas = true,
             Check::ClaimBound { .. } => w.claims = true,
             Check::PodSecurityEnforced { .. } => w.namespace = true,
+            Check::NodeDrained { node } if !w.nodes.contains(node) => {
+                w.nodes.push(node.clone());
+            }
+            Check::BudgetProtects { .. } => w.budgets = true,
             _ => {}
         }
     }
@@ -142,6 +146,8 @@ pub fn reads_facts(check: &Check) -> bool {
             | Check::QuotaRespected { .. }
             | Check::ClaimBound { .. }
             | Check::PodSecurityEnforced { .. }
+            | Check::NodeDrained { .. }
+            | Check::BudgetProtects { .. }
     )
 }
 
