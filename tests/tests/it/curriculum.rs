@@ -172,7 +172,8 @@ fn kq_missions_lists_the_curriculum_with_each_missions_state() {
         "{fresh}"
     );
 
-    // A solved first mission opens the second.
+    // A solved first mission opens the next one of its chapter; the Images chapter waits for
+    // the rest of the Pods chapter.
     std::fs::write(
         &progress,
         r#"{"version":1,"missions":{"crash-loop-backoff":{"status":"solved","attempts":1,"hintsUsed":2,"startedAt":"2026-01-01T10:00:00Z","solvedAt":"2026-01-01T10:04:12Z","timeToFixSeconds":252}}}"#,
@@ -181,7 +182,21 @@ fn kq_missions_lists_the_curriculum_with_each_missions_state() {
     let after = list(&progress);
     let lines: Vec<&str> = after.lines().collect();
     assert!(lines[0].ends_with("solved in 4m12s, 2 hints"), "{after}");
-    assert!(lines[1].ends_with("open"), "{after}");
+    let line = |id: &str| {
+        lines
+            .iter()
+            .find(|l| l.split_whitespace().nth(1) == Some(id))
+            .unwrap_or_else(|| panic!("kq missions lists {id}: {after}"))
+            .to_string()
+    };
+    assert!(line("completed-crash-loop").ends_with("open"), "{after}");
+    assert!(
+        line("image-pull-backoff").ends_with(
+            "locked (finish the Pods chapter first: completed-crash-loop, oom-killed, \
+             run-container-error, init-container-waiting)"
+        ),
+        "{after}"
+    );
 }
 
 /// Copies the bundled lessons into a fresh folder a test may break.
@@ -206,8 +221,9 @@ fn kq_lessons_check_reports_a_solution_image_missing_from_the_catalog_and_counts
         "the bundled fix uses nginx:1.27"
     );
     std::fs::write(&solution, text.replace("nginx:1.27", "nginx:1.27-typo")).expect("write");
-    // A second broken lesson, so the summary has to count lessons, not errors.
-    let debrief = root.join("03-pending-insufficient-cpu/debrief.md");
+    // A second broken lesson, so the summary has to count lessons, not errors (the last one:
+    // no other mission requires it, so its error stays its own).
+    let debrief = root.join("28-pvc-no-storage-class/debrief.md");
     std::fs::remove_file(&debrief).expect("remove debrief");
 
     let out = std::process::Command::new(kq_tests::kq_binary())
@@ -227,7 +243,7 @@ fn kq_lessons_check_reports_a_solution_image_missing_from_the_catalog_and_counts
         "the missing image is reported at its file and line: {text}"
     );
     assert!(
-        text.contains("03-pending-insufficient-cpu/debrief.md: missing the debrief"),
+        text.contains("28-pvc-no-storage-class/debrief.md: missing the debrief"),
         "the other lesson's error is in the same run: {text}"
     );
     let summary = format!(

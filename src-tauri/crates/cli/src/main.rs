@@ -193,7 +193,7 @@ fn main() -> ExitCode {
                     s.id,
                     s.difficulty,
                     s.title,
-                    mission_state(&progress, s)
+                    mission_state(&progress, s, &catalog)
                 );
             }
             for p in &catalog.problems {
@@ -269,10 +269,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// `solved in 4m12s, 1 hint`, `in progress`, `open` or `locked (needs …)`.
+/// `solved in 4m12s, 1 hint`, `in progress`, `open`, `locked (needs …)` or `locked (finish
+/// the Pods chapter first: …)`.
 fn mission_state(
     progress: &kq_engine::progress::Progress,
     s: &kq_engine::ipc::MissionSummary,
+    catalog: &kq_engine::mission::Catalog,
 ) -> String {
     use kq_engine::progress::MissionStatus;
     let record = progress.mission(&s.id);
@@ -291,7 +293,27 @@ fn mission_state(
         },
         MissionStatus::InProgress => format!("in progress{hints}"),
         MissionStatus::NotStarted if progress.is_unlocked(&s.all_requires()) => "open".into(),
-        MissionStatus::NotStarted => format!("locked (needs {})", s.requires.join(", ")),
+        MissionStatus::NotStarted => {
+            let unsolved = |ids: &[String]| -> Vec<String> {
+                ids.iter()
+                    .filter(|id| !progress.is_unlocked(std::slice::from_ref(id)))
+                    .cloned()
+                    .collect()
+            };
+            let own = unsolved(&s.requires);
+            if !own.is_empty() {
+                return format!("locked (needs {})", own.join(", "));
+            }
+            let chapter = unsolved(&s.chapter_requires);
+            let title = chapter
+                .first()
+                .and_then(|id| catalog.get(id))
+                .map_or("previous", |m| m.summary.chapter.title());
+            format!(
+                "locked (finish the {title} chapter first: {})",
+                chapter.join(", ")
+            )
+        }
     }
 }
 
