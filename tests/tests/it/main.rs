@@ -35,6 +35,7 @@ mod kubectl_cluster_up;
 mod kubectl_compat;
 mod learner_debrief;
 mod learner_hints;
+mod lessons_guide;
 mod mission_ci;
 mod network_sim;
 mod openapi_explain;
