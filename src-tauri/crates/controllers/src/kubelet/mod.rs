@@ -217,7 +217,6 @@ impl Kubelet {
                     last_status: None,
                     relist_pending: false,
                     sync_at: None,
-                    mount_wait: Default::default(),
                 };
                 let mut w = w;
                 plan_sync(&mut w, add(cx.now, Duration::from_millis(80)), cx.wakes);

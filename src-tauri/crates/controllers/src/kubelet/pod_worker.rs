@@ -49,8 +49,6 @@ pub(super) struct Worker {
     /// queue: an earlier request replaces a later one, and a timer that no longer matches is
     /// ignored when it fires.
     pub(super) sync_at: Option<Timestamp>,
-    /// The wait for the pod's claims (`kubelet/volumes.rs`).
-    pub(super) mount_wait: super::volumes::MountWait,
 }
 
 /// Ask for a sync of `w` at `at` (kept only if it is the earliest pending one).
@@ -112,19 +110,9 @@ impl Kubelet {
         let requeue =
             |rng: &mut Rng| Some(jitter(rng, Duration::from_secs(10), Duration::from_secs(5)));
         // Volumes are mounted before the sandbox exists.
-        if let super::volumes::Mount::Waiting { retry, failed } =
-            super::volumes::wait_for_attach_and_mount(
-                &mut w.mount_wait,
-                cx.store,
-                &w.pod,
-                w.start_time.unwrap_or(cx.now),
-                cx.now,
-            )
-        {
-            if let Some(msg) = failed {
-                self.event(cx, &w.regarding(None), "Warning", "FailedMount", &msg);
-            }
-            return Some(retry);
+        if let Err(msg) = super::volumes::wait_for_attach_and_mount(cx.store, &w.pod) {
+            self.event(cx, &w.regarding(None), "Warning", "FailedMount", &msg);
+            return requeue(cx.rng);
         }
         if let Some(msg) =
             self.runtime

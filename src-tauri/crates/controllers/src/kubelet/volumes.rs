@@ -1,11 +1,15 @@
 //! The kubelet's volume manager for claims (`pkg/kubelet/volumemanager`): before a pod's
 //! sandbox is made, every PersistentVolumeClaim it names must be processed by the desired
 //! state of world populator (`populator/desired_state_of_world_populator.go`,
-//! `getPVCExtractPV`: the claim exists, is not being deleted, is `Bound` and names its
-//! volume, which exists). `WaitForAttachAndMount` (`volume_manager.go`) waits up to 2m3s
-//! (`podAttachAndMountTimeout`) for them; then the kubelet reports `FailedMount`
-//! (`kubelet.go`: `Unable to attach or mount volumes: %v`) and the next sync waits again, so
-//! a pod on an unbound claim stays `ContainerCreating` with that warning every two minutes.
+//! `createVolumeSpec`/`getPVCExtractPV`/`getPVSpec`: the claim exists, is not being deleted, is
+//! `Bound` and names its volume, which exists). A claim it cannot process is recorded as the
+//! pod's error, which `WaitForAttachAndMount` (`volume_manager.go`,
+//! `verifyVolumesMountedFunc`) returns at once rather than waiting out its 2m3s; the kubelet
+//! reports it as `FailedMount` (`kubelet.go`: `Unable to attach or mount volumes: %v`) and the
+//! pod worker tries again after its 10–15 s back-off, so a pod on an unbound claim stays
+//! `ContainerCreating` with that warning counting up. (A wait that merely times out — a
+//! ConfigMap or Secret volume that cannot be set up — is an interrupted wait and reports
+//! nothing since 1.28; those volumes have only their `MountVolume.SetUp failed` warnings.)
 //!
 //! Once mounted, emptyDir, hostPath and claim volumes are trees of the node's
 //! ([`kq_shell::fs::Volumes`]) mounted into each container's filesystem at its
@@ -14,100 +18,73 @@
 //! hostPath or local volume, else by its name), belong to the node, so the files written on a
 //! claim are there for the next pod that mounts it.
 
-use std::time::Duration;
-
-use jiff::Timestamp;
 use serde_json::Value;
 
-use super::add;
 use crate::kinds;
 use crate::store::Store;
 
-/// `podAttachAndMountTimeout`: 2m3s.
-pub(super) const ATTACH_AND_MOUNT_TIMEOUT: Duration = Duration::from_secs(123);
-/// How often the wait looks at the claims again (the populator's loop and the wait's poll).
-const POLL: Duration = Duration::from_secs(1);
-
-/// A pod's wait for its volumes.
-#[derive(Debug, Default)]
-pub(super) struct MountWait {
-    /// When the current wait began.
-    since: Option<Timestamp>,
+/// Why the populator cannot process a claim volume (`createVolumeSpec`'s error), if it cannot.
+fn claim_error(store: &Store, ns: &str, claim: &str) -> Option<String> {
+    let why = match store.get_raw(&kinds::persistentvolumeclaim::KIND, ns, claim) {
+        None => format!(
+            "failed to fetch PVC from API server: persistentvolumeclaims \"{claim}\" not found"
+        ),
+        Some(c) if c.pointer("/metadata/deletionTimestamp").is_some() => {
+            "PVC is being deleted".into()
+        }
+        Some(c) if kinds::str_at(&c, "/status/phase") != "Bound" => "PVC is not bound".into(),
+        Some(c) if kinds::str_at(&c, "/spec/volumeName").is_empty() => {
+            "PVC has empty pvc.Spec.VolumeName".into()
+        }
+        Some(c) => {
+            let pv = kinds::str_at(&c, "/spec/volumeName");
+            if store
+                .get_raw(&kinds::persistentvolume::KIND, "", pv)
+                .is_some()
+            {
+                return None;
+            }
+            format!("failed to fetch PV {pv} from API server: persistentvolumes \"{pv}\" not found")
+        }
+    };
+    Some(format!("error processing PVC {ns}/{claim}: {why}"))
 }
 
-/// What the wait came to.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Mount {
-    /// Every claim is usable: go on to the sandbox.
-    Ready,
-    /// Still waiting: look again after `retry`; `failed` is the FailedMount message when the
-    /// wait just timed out.
-    Waiting {
-        retry: Duration,
-        failed: Option<String>,
-    },
-}
-
-/// The pod's volumes whose claims cannot be used yet, sorted (the populator's errors only
-/// reach the kubelet's log, not the API).
-pub(super) fn unprocessed(store: &Store, pod: &Value) -> Vec<String> {
+/// The pod's claim volumes the populator cannot process, sorted by name, with its errors.
+pub(super) fn unprocessed(store: &Store, pod: &Value) -> Vec<(String, String)> {
     let ns = kinds::namespace_of(pod);
-    let mut out: Vec<String> = pod
+    let mut out: Vec<(String, String)> = pod
         .pointer("/spec/volumes")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(|v| {
             let claim = v.pointer("/persistentVolumeClaim/claimName")?.as_str()?;
-            let usable = store
-                .get_raw(&kinds::persistentvolumeclaim::KIND, ns, claim)
-                .filter(|c| c.pointer("/metadata/deletionTimestamp").is_none())
-                .filter(|c| kinds::str_at(c, "/status/phase") == "Bound")
-                .map(|c| kinds::str_at(&c, "/spec/volumeName").to_string())
-                .filter(|pv| !pv.is_empty())
-                .is_some_and(|pv| {
-                    store
-                        .get_raw(&kinds::persistentvolume::KIND, "", &pv)
-                        .is_some()
-                });
-            (!usable).then(|| kinds::str_at(v, "/name").to_string())
+            let err = claim_error(store, ns, claim)?;
+            Some((kinds::str_at(v, "/name").to_string(), err))
         })
         .collect();
     out.sort();
     out
 }
 
-/// `WaitForAttachAndMount` for the pod's claims at `now`; the first wait began when the pod
-/// worker first synced the pod (`started`).
-pub(super) fn wait_for_attach_and_mount(
-    wait: &mut MountWait,
-    store: &Store,
-    pod: &Value,
-    started: Timestamp,
-    now: Timestamp,
-) -> Mount {
+/// `WaitForAttachAndMount` for the pod's claims: the FailedMount message when the populator
+/// could not process one (its errors sorted, unique, joined by `; ` as `PopPodErrors` gives
+/// them).
+pub(super) fn wait_for_attach_and_mount(store: &Store, pod: &Value) -> Result<(), String> {
     let pending = unprocessed(store, pod);
     if pending.is_empty() {
-        wait.since = None;
-        return Mount::Ready;
+        return Ok(());
     }
-    let since = *wait.since.get_or_insert(started);
-    let deadline = add(since, ATTACH_AND_MOUNT_TIMEOUT);
-    if now >= deadline {
-        wait.since = Some(now);
-        let list = format!("[{}]", pending.join(" "));
-        return Mount::Waiting {
-            retry: POLL,
-            failed: Some(format!(
-                "Unable to attach or mount volumes: unmounted volumes={list}, unattached volumes=[], failed to process volumes={list}: context deadline exceeded"
-            )),
-        };
-    }
-    let left = Duration::try_from(deadline.duration_since(now)).unwrap_or_default();
-    Mount::Waiting {
-        retry: left.min(POLL),
-        failed: None,
-    }
+    let names: Vec<&str> = pending.iter().map(|(n, _)| n.as_str()).collect();
+    let mut errors: Vec<&str> = pending.iter().map(|(_, e)| e.as_str()).collect();
+    errors.sort();
+    errors.dedup();
+    let list = format!("[{}]", names.join(" "));
+    Err(format!(
+        "Unable to attach or mount volumes: unmounted volumes={list}, unattached volumes=[], failed to process volumes={list}: {}",
+        errors.join("; ")
+    ))
 }
 
 /// The node-wide identity of a pod volume's tree, for the volumes that hold data.
@@ -181,7 +158,7 @@ mod tests {
     use crate::store::WriteOptions;
 
     #[test]
-    fn an_unbound_claim_fails_the_mount_after_two_minutes_three_seconds() {
+    fn a_claim_the_populator_cannot_process_fails_the_mount_with_its_error() {
         let store = Store::new(Arc::new(crate::clock::Clock::new(0.0)), String::new(), 100);
         let opts = WriteOptions::default();
         store
@@ -206,22 +183,12 @@ mod tests {
             {"name": "data", "persistentVolumeClaim": {"claimName": "c"}},
             {"name": "gone", "persistentVolumeClaim": {"claimName": "missing"}},
             {"name": "tmp", "emptyDir": {}}]}});
-        let t0 = store.clock().now();
-        let mut wait = MountWait::default();
         assert_eq!(
-            wait_for_attach_and_mount(&mut wait, &store, &pod, t0, t0),
-            Mount::Waiting {
-                retry: POLL,
-                failed: None
-            }
+            wait_for_attach_and_mount(&store, &pod),
+            Err("Unable to attach or mount volumes: unmounted volumes=[data gone], unattached volumes=[], failed to process volumes=[data gone]: error processing PVC d/c: PVC is not bound; error processing PVC d/missing: failed to fetch PVC from API server: persistentvolumeclaims \"missing\" not found".into())
         );
-        let at = add(t0, ATTACH_AND_MOUNT_TIMEOUT);
-        assert_eq!(
-            wait_for_attach_and_mount(&mut wait, &store, &pod, t0, at),
-            Mount::Waiting {
-                retry: POLL,
-                failed: Some("Unable to attach or mount volumes: unmounted volumes=[data gone], unattached volumes=[], failed to process volumes=[data gone]: context deadline exceeded".into())
-            }
-        );
+        let only_tmp = json!({"metadata": {"name": "p", "namespace": "d"}, "spec": {"volumes": [
+            {"name": "tmp", "emptyDir": {}}]}});
+        assert_eq!(wait_for_attach_and_mount(&store, &only_tmp), Ok(()));
     }
 }
