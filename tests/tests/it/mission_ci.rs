@@ -185,8 +185,10 @@ impl Play {
         // Retry-After), instead of after the probe's timeout at every step.
         let mut config = tc.block_on(kube_config(tc.cluster()));
         config.default_retry = false;
-        let client =
-            kube::Client::try_from(config).expect("a kube client for the embedded cluster");
+        // The client spawns its buffer task: build it on the cluster's runtime.
+        let client = tc.block_on(async move {
+            kube::Client::try_from(config).expect("a kube client for the embedded cluster")
+        });
         let started = tc
             .block_on(start_mission(&client, &mission, ClusterKind::Embedded))
             .unwrap_or_else(|e| panic!("start_mission fails on a fresh cluster: {e}"));
