@@ -15,6 +15,7 @@ mod cli_progress;
 mod curriculum;
 mod disruption_drain;
 mod engine_connect;
+mod engine_drain;
 mod engine_fixtures;
 mod engine_flows;
 mod engine_graph;
