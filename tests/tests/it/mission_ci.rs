@@ -521,9 +521,8 @@ impl Play {
         }
     }
 
-    /// Applies `solution/` file by file as a learner would: `kubectl apply -f`, and when the
-    /// cluster refuses the change as forbidden on a live pod (command, resources, …), delete
-    /// what the file names, wait for it to go, and apply again. Returns what happened.
+    /// Applies `solution/` file by file as a learner would (see [`Play::apply_or_recreate`]).
+    /// Returns what happened.
     fn apply_reference_fix(&self) -> String {
         let mut files: Vec<PathBuf> = Vec::new();
         for m in &self.mission.solution {
@@ -536,48 +535,54 @@ impl Play {
             let name = folder_name(&file);
             let text = std::fs::read_to_string(&file)
                 .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
-            let first = self.apply(&name, &text);
-            if first.ok {
-                how.push(format!(
-                    "solution/{name} applied in place ({})",
-                    first.output
-                ));
-                continue;
-            }
-            assert!(
-                first.output.contains("Forbidden"),
-                "`{}` with the reference fix fails for another reason than an immutable \
-                 field:\n{}",
-                first.command,
-                first.output
-            );
-            let deleted = self.delete(&name, &text);
-            assert!(
-                deleted.ok,
-                "`{}` fails: {}",
-                deleted.command, deleted.output
-            );
-            let pods: Vec<String> = self
-                .mission
-                .solution
-                .iter()
-                .filter(|m| m.file == file && m.kind == "Pod")
-                .map(|m| m.name.clone())
-                .collect();
-            let waited = self.wait_pods_gone(&pods);
-            let second = self.apply(&name, &text);
-            assert!(
-                second.ok,
-                "`{}` fails after the delete: {}",
-                second.command, second.output
-            );
             how.push(format!(
-                "solution/{name} refused in place, deleted ({waited} s to go) and re-applied \
-                 ({})",
-                second.output
+                "solution/{name} {}",
+                self.apply_or_recreate(&name, &text)
             ));
         }
         how.join("; ")
+    }
+
+    /// `kubectl apply -f` of one file, and when the cluster refuses the change because a field
+    /// cannot change in place (a pod's command, a Job's template, a claim's class), delete what
+    /// the file names and apply again once it is gone (finalizers may hold it a moment), as a
+    /// learner would. Returns what happened.
+    fn apply_or_recreate(&self, name: &str, text: &str) -> String {
+        let first = self.apply(name, text);
+        if first.ok {
+            return format!("applied in place ({})", first.output);
+        }
+        assert!(
+            first.immutable.is_some() || first.output.contains("Forbidden"),
+            "`{}` fails for another reason than an immutable field:\n{}",
+            first.command,
+            first.output
+        );
+        let deleted = self.delete(name, text);
+        assert!(
+            deleted.ok,
+            "`{}` fails: {}",
+            deleted.command, deleted.output
+        );
+        self.tc.cluster().settle();
+        let mut waited = 0;
+        loop {
+            let again = self.apply(name, text);
+            if again.ok {
+                return format!(
+                    "refused in place, deleted and re-applied after {waited} s ({})",
+                    again.output
+                );
+            }
+            assert!(
+                waited < GONE_LIMIT_SECS,
+                "`{}` still fails {waited} s after the delete: {}",
+                again.command,
+                again.output
+            );
+            self.advance(1);
+            waited += 1;
+        }
     }
 }
 
@@ -1203,8 +1208,7 @@ pub(crate) fn unrelated_workloads(dir: &Path) -> String {
     play.delete_objects_and_wait(&broken);
     let runs = |kind: &str| kind == "Pod" || workload_kind(kind).is_some();
     for m in play.mission.solution.iter().filter(|m| !runs(&m.kind)) {
-        let r = play.apply(&format!("{}.yaml", m.name), &m.object.to_string());
-        assert!(r.ok, "`{}` fails: {}", r.command, r.output);
+        play.apply_or_recreate(&format!("{}.yaml", m.name), &m.object.to_string());
     }
 
     // 1. The reference fix itself, under other names.
