@@ -22,7 +22,7 @@ mod engine_graph;
 mod engine_inspect;
 mod engine_mission;
 mod engine_pipeline;
-mod engine_probes;
+
 mod engine_progress;
 mod engine_scheduling;
 mod engine_security;
@@ -36,6 +36,7 @@ mod kubectl_cluster_up;
 mod kubectl_compat;
 mod learner_debrief;
 mod learner_hints;
+mod lesson_shortcuts;
 mod lessons_guide;
 mod mission_ci;
 mod network_sim;

@@ -208,6 +208,10 @@ pub enum Check {
         service: String,
         #[serde(default, deserialize_with = "at_least_one")]
         min_ready: Option<u32>,
+        /// Only endpoints that are pods of this workload count, so pods relabelled out of it
+        /// (or any other pods) cannot stand in for it behind the Service.
+        #[serde(default)]
+        workload: Option<WorkloadRef>,
     },
     ServiceHttp {
         service: String,
@@ -615,11 +619,16 @@ fn evaluate_check_session(
             | Check::RolloutComplete { .. }
             | Check::JobSucceeded { .. }
             | Check::WorkloadImagesPulled { .. } => evaluate_workload_check(check, snap, workloads),
-            Check::ServiceEndpoints { service, min_ready } => Ok(service_endpoints(
+            Check::ServiceEndpoints {
+                service,
+                min_ready,
+                workload,
+            } => Ok(service_endpoints(
                 snap,
                 services,
                 service,
                 min_ready.unwrap_or(1),
+                workload.as_ref().map(|w| (w, workloads)),
             )),
             Check::ServiceHttp {
                 service,
@@ -958,6 +967,7 @@ mod tests {
         let check = Check::ServiceEndpoints {
             service: "web".into(),
             min_ready,
+            workload: None,
         };
         evaluate_check(
             &check,
@@ -1093,7 +1103,8 @@ mod tests {
             c,
             Check::ServiceEndpoints {
                 service: "web".into(),
-                min_ready: Some(2)
+                min_ready: Some(2),
+                workload: None
             }
         );
         assert!(

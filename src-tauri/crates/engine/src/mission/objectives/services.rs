@@ -15,11 +15,13 @@ fn plural(n: usize, word: &str) -> String {
 /// `service-endpoints`: count the ready endpoints the Service's EndpointSlices list and, when
 /// there are too few, say why in the words a learner would reach the answer with (the
 /// selector matching no pod, pods that are not ready, a named targetPort no container has).
+/// With a `workload`, only endpoints whose target is a live pod of that workload count.
 pub(super) fn service_endpoints(
     snap: &Snapshot<'_>,
     objects: &ServiceObjects,
     service: &str,
     min_ready: u32,
+    workload: Option<(&WorkloadRef, &Workloads)>,
 ) -> (ObjectiveStatus, String) {
     let Some(svc) = objects.service(service) else {
         return not_met(format!(
@@ -33,6 +35,16 @@ pub(super) fn service_endpoints(
     let has_ports = spec.ports.as_ref().is_some_and(|p| !p.is_empty());
     let mut ready: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let mut ready_without_port = 0usize;
+    // The workload's live pods, by name, when only they may count.
+    let own: Option<std::collections::BTreeSet<String>> = workload.map(|(w, workloads)| {
+        workloads
+            .pods_of(w.kind, &w.name, snap.pods)
+            .into_iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .filter_map(|p| p.metadata.name.clone())
+            .collect()
+    });
+    let mut foreign = 0usize;
     for slice in objects.slices_iter().filter(|s| {
         s.metadata
             .labels
@@ -48,6 +60,17 @@ pub(super) fn service_endpoints(
             if !is_ready {
                 continue;
             }
+            if let Some(own) = &own {
+                let target = ep
+                    .target_ref
+                    .as_ref()
+                    .filter(|t| t.kind.as_deref() == Some("Pod"))
+                    .and_then(|t| t.name.as_deref());
+                if !target.is_some_and(|n| own.contains(n)) {
+                    foreign += 1;
+                    continue;
+                }
+            }
             if with_ports {
                 ready.extend(ep.addresses.iter().take(1).cloned());
             } else {
@@ -59,6 +82,15 @@ pub(super) fn service_endpoints(
     let wanted = usize::try_from(min_ready).unwrap_or(usize::MAX);
     if n >= wanted {
         return met(format!("{service} has {}", plural(n, "ready endpoint")));
+    }
+    if foreign > 0
+        && let Some((w, _)) = workload
+    {
+        return not_met(format!(
+            "{service} has {} of {w}, {wanted} wanted ({} of other pods)",
+            plural(n, "ready endpoint"),
+            plural(foreign, "ready endpoint")
+        ));
     }
     let head = if n == 0 {
         format!("{service} has no ready endpoints")

@@ -1,7 +1,11 @@
-//! The health-check missions, played through the engine on the embedded cluster: deleting the
-//! probe that asks the wrong thing ends the symptom (no more restarts, or a pod Ready at once)
-//! but does not solve the mission, because `container-probe` still asks for the probe; the
-//! reference fix, which keeps the probe and makes it ask the right thing, does.
+//! Shortcuts that end a mission's symptom without fixing its cause, played through the engine on
+//! the embedded cluster, do not solve the mission; the reference fix does.
+//!
+//! - The health-check missions: deleting the probe that asks the wrong thing ends the symptom
+//!   (no more restarts, or a pod Ready at once), but `container-probe` still asks for the probe.
+//! - The Service selector mission: relabelling the pods to the Service's typo releases them from
+//!   their ReplicaSet and puts them behind the Service, but `service-endpoints` with `workload`
+//!   counts only the Deployment's own pods.
 
 use std::time::Duration;
 
@@ -272,4 +276,66 @@ fn a_catalog_without_its_readiness_probe_does_not_solve_the_readiness_mission() 
         "catalog-guarded",
         "catalog/catalog has no readiness probe",
     );
+}
+
+/// Relabelling the web pods to the Service's misspelt selector (`kubectl label pods -l
+/// app=frontend app=fronted --overwrite`) gives the Service two ready endpoints and the client
+/// its page, and the ReplicaSet replaces the released pods, so every other objective is met;
+/// the endpoints objective still sees that none of them is a pod of deployment/web.
+#[test]
+fn relabelling_the_pods_to_the_selector_s_typo_does_not_solve_the_selector_mission() {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{ListParams, Patch, PatchParams};
+    let folder = "22-service-selector-mismatch";
+    let play = Played::start(folder);
+    play.stays_unsolved(30, "the broken state");
+    let pods: kube::Api<Pod> = kube::Api::namespaced(play.client.clone(), &play.ns);
+    let listed = play
+        .tc
+        .block_on(pods.list(&ListParams::default().labels("app=frontend")))
+        .expect("list the web pods");
+    assert_eq!(
+        listed.items.len(),
+        2,
+        "the two web pods are labelled app=frontend"
+    );
+    for p in &listed.items {
+        let name = p.metadata.name.clone().unwrap_or_default();
+        let patch = serde_json::json!({"metadata": {"labels": {"app": "fronted"}}});
+        play.tc
+            .block_on(pods.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)))
+            .unwrap_or_else(|e| panic!("relabel {name}: {e}"));
+    }
+    play.tc.cluster().settle();
+    let results = play.stays_unsolved(180, "the relabelled pods");
+    for r in &results {
+        if r.id == "web-endpoints" {
+            assert_eq!(r.status, ObjectiveStatus::NotMet, "{}", text(&results));
+            assert!(
+                r.reason
+                    .starts_with("web has 0 ready endpoints of deployment/web, 2 wanted")
+                    && r.reason.contains("of other pods"),
+                "{}",
+                text(&results)
+            );
+        } else {
+            assert_eq!(
+                r.status,
+                ObjectiveStatus::Met,
+                "with the pods relabelled every other objective is met, so only the endpoints \
+                 objective stands between this shortcut and a solved mission:\n{}",
+                text(&results)
+            );
+        }
+    }
+    let fix = lesson_file(folder, "solution/10-web.yaml");
+    let applied = play
+        .tc
+        .block_on(apply_yaml(&play.client, &play.ns, "10-web.yaml", &fix));
+    assert!(
+        applied.ok,
+        "`{}` fails: {}",
+        applied.command, applied.output
+    );
+    play.solves_within(300, "the reference fix after the relabelling");
 }
