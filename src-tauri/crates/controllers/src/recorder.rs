@@ -3,7 +3,10 @@
 //! The kubelet uses the legacy core/v1 recorder: `source {component, host}`, first and last
 //! timestamps, identical events aggregated by bumping `count` and `lastTimestamp` (kubectl
 //! shows `(x4 over 2m)`), and a spam filter of 25 per identical event refilled at one per five
-//! minutes (client-go `events_cache.go`). The scheduler uses the events.k8s.io recorder:
+//! minutes (client-go `events_cache.go`). Similar events (same source, object, type and reason,
+//! differing only in message) are combined once ten different messages come within ten
+//! minutes of each other: from then on one event `(combined from similar events): <latest
+//! message>` carries them, its count growing like an identical event's. The scheduler uses the events.k8s.io recorder:
 //! `eventTime`, no first/last timestamps, `reportingComponent`/`reportingInstance`, an
 //! `action`, and repeats recorded in `series {count, lastObservedTime}` while they keep coming
 //! within six minutes (client-go `tools/events`).
@@ -25,6 +28,14 @@ pub(crate) const SCHEDULER_INSTANCE_HOST: &str = "kubequest-control-plane";
 const SPAM_BURST: f64 = 25.0;
 const SPAM_REFILL: Duration = Duration::from_secs(300);
 const SERIES_WINDOW: Duration = Duration::from_secs(6 * 60);
+/// Different messages of similar events that combine them (client-go
+/// `defaultAggregateMaxEvents`).
+const AGGREGATE_MAX_EVENTS: usize = 10;
+/// Silence after which similar events start a fresh group (client-go
+/// `defaultAggregateIntervalInSeconds`).
+const AGGREGATE_INTERVAL: Duration = Duration::from_secs(600);
+/// The message of a combined event starts with this.
+const COMBINED_PREFIX: &str = "(combined from similar events): ";
 
 /// What an event is about.
 #[derive(Debug, Clone)]
@@ -77,6 +88,15 @@ impl Regarding {
         v
     }
 
+    /// The object alone, without the container (`fieldPath`): similar events are grouped per
+    /// object.
+    fn object_key(&self) -> String {
+        format!(
+            "{}/{}/{}/{}/{}",
+            self.kind, self.namespace, self.name, self.uid, self.api_version
+        )
+    }
+
     fn key(&self) -> String {
         format!(
             "{}/{}/{}/{}/{}",
@@ -92,6 +112,14 @@ impl Regarding {
 #[derive(Debug)]
 struct Bucket {
     tokens: f64,
+    last: Timestamp,
+}
+
+/// The different messages seen for one group of similar events.
+#[derive(Debug)]
+struct AggregateRecord {
+    /// Messages seen, in order; never more than `AGGREGATE_MAX_EVENTS - 1` are kept.
+    messages: Vec<String>,
     last: Timestamp,
 }
 
@@ -126,6 +154,8 @@ pub(crate) struct Recorder {
     /// Aggregation key → (namespace, event name) of the stored event.
     legacy: HashMap<String, (String, String)>,
     spam: HashMap<String, Bucket>,
+    /// Similar-event key → messages seen recently.
+    aggregate: HashMap<String, AggregateRecord>,
     series: HashMap<String, SeriesEntry>,
     last_nanos: i128,
 }
@@ -189,10 +219,30 @@ impl Recorder {
         reason: &str,
         message: &str,
     ) {
-        let key = format!(
-            "{component}\u{1}{host}\u{1}{}\u{1}{type_}\u{1}{reason}\u{1}{message}",
-            regarding.key()
+        // Similar events: same source, object (any container), type and reason.
+        let similar = format!(
+            "{component}\u{1}{host}\u{1}{}\u{1}{type_}\u{1}{reason}",
+            regarding.object_key()
         );
+        let combined = self.aggregate_combines(&similar, message, now);
+        let (key, message, reporting) = if combined {
+            // The combined event is its own entry, found again by the similar-event key; it
+            // names no reporting controller or instance (client-go builds it without them).
+            (
+                format!("combined\u{1}{similar}"),
+                format!("{COMBINED_PREFIX}{message}"),
+                ("", ""),
+            )
+        } else {
+            (
+                format!(
+                    "{component}\u{1}{host}\u{1}{}\u{1}{type_}\u{1}{reason}\u{1}{message}",
+                    regarding.key()
+                ),
+                message.to_string(),
+                (component, host),
+            )
+        };
         if !self.allow(&key, now) {
             return;
         }
@@ -201,6 +251,7 @@ impl Recorder {
             let bumped = store.update_with::<k8s_openapi::api::core::v1::Event>(&ns, &name, |e| {
                 e.count = Some(e.count.unwrap_or(1) + 1);
                 e.last_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now));
+                e.message = Some(message.clone());
             });
             if bumped.is_ok() {
                 return;
@@ -226,8 +277,8 @@ impl Recorder {
             "count": 1,
             "type": type_,
             "eventTime": null,
-            "reportingComponent": component,
-            "reportingInstance": host,
+            "reportingComponent": reporting.0,
+            "reportingInstance": reporting.1,
         });
         if store
             .create(&kinds::event::KIND, &ns, event, &WriteOptions::default())
@@ -235,6 +286,32 @@ impl Recorder {
         {
             self.legacy.insert(key, (ns, name));
         }
+    }
+
+    /// Notes `message` among the similar events of `similar` and says whether it goes into
+    /// the combined event (client-go `EventAggregator`): a group starts afresh after ten
+    /// minutes without a similar event, and the tenth different message within it, and every
+    /// new message after, is combined. Messages already seen keep their own events.
+    fn aggregate_combines(&mut self, similar: &str, message: &str, now: Timestamp) -> bool {
+        let record = self
+            .aggregate
+            .entry(similar.to_string())
+            .or_insert(AggregateRecord {
+                messages: Vec::new(),
+                last: now,
+            });
+        if secs(now.duration_since(record.last)) > AGGREGATE_INTERVAL.as_secs_f64() {
+            record.messages.clear();
+        }
+        record.last = now;
+        if record.messages.iter().any(|m| m == message) {
+            return false;
+        }
+        if record.messages.len() + 1 < AGGREGATE_MAX_EVENTS {
+            record.messages.push(message.to_string());
+            return false;
+        }
+        true
     }
 
     /// A scheduler event (events.k8s.io recorder).
@@ -339,6 +416,282 @@ impl Recorder {
     pub(crate) fn forget(&mut self, uid: &str) {
         self.legacy.retain(|k, _| !k.contains(uid));
         self.spam.retain(|k, _| !k.contains(uid));
+        self.aggregate.retain(|k, _| !k.contains(uid));
         self.series.retain(|k, _| !k.contains(uid));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+
+    fn store() -> Arc<Store> {
+        let store = Store::new(Arc::new(Clock::new(0.0)), String::new(), 100);
+        store
+            .create(
+                &kinds::namespace::KIND,
+                "",
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
+                &WriteOptions::default(),
+            )
+            .expect("namespace");
+        store
+    }
+
+    fn rs() -> Regarding {
+        Regarding::object(
+            &json!({"metadata": {"name": "web-5d8f", "namespace": "shop", "uid": "u-rs",
+                "resourceVersion": "7"}}),
+            "ReplicaSet",
+            "apps/v1",
+        )
+    }
+
+    fn refused(pod: &str) -> String {
+        format!(
+            "Error creating: pods \"{pod}\" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2"
+        )
+    }
+
+    fn failed_create(rec: &mut Recorder, store: &Arc<Store>, at: Timestamp, message: &str) {
+        rec.legacy_event(
+            store,
+            at,
+            "replicaset-controller",
+            "",
+            &rs(),
+            "Warning",
+            "FailedCreate",
+            message,
+        );
+    }
+
+    /// (message, count, reportingComponent) of the events in `shop`, oldest first.
+    fn events(store: &Arc<Store>) -> Vec<(String, i64, String)> {
+        let mut list = store.list_raw(&kinds::event::KIND, Some("shop"));
+        list.sort_by(|a, b| {
+            kinds::str_at(a, "/firstTimestamp")
+                .cmp(kinds::str_at(b, "/firstTimestamp"))
+                .then(kinds::name_of(a).cmp(kinds::name_of(b)))
+        });
+        list.iter()
+            .map(|e| {
+                (
+                    kinds::str_at(e, "/message").to_string(),
+                    e["count"].as_i64().unwrap_or(0),
+                    kinds::str_at(e, "/reportingComponent").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    fn t(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + secs).expect("timestamp")
+    }
+
+    #[test]
+    fn nine_different_messages_are_nine_events() {
+        let store = store();
+        let mut rec = Recorder::default();
+        for i in 0..9 {
+            failed_create(
+                &mut rec,
+                &store,
+                t(i * 10),
+                &refused(&format!("web-5d8f-a{i}")),
+            );
+        }
+        let ev = events(&store);
+        assert_eq!(ev.len(), 9, "{ev:?}");
+        assert!(ev.iter().all(|(m, c, r)| {
+            m.starts_with("Error creating: pods \"web-5d8f-a")
+                && *c == 1
+                && r == "replicaset-controller"
+        }));
+    }
+
+    #[test]
+    fn the_tenth_different_message_is_combined_and_the_combined_count_grows() {
+        let store = store();
+        let mut rec = Recorder::default();
+        for i in 0..10 {
+            failed_create(
+                &mut rec,
+                &store,
+                t(i * 10),
+                &refused(&format!("web-5d8f-a{i}")),
+            );
+        }
+        let ev = events(&store);
+        assert_eq!(ev.len(), 10, "{ev:?}");
+        assert_eq!(
+            ev[9],
+            (
+                format!("(combined from similar events): {}", refused("web-5d8f-a9")),
+                1,
+                String::new()
+            )
+        );
+        // More different messages: still ten events, the combined one counts them and shows
+        // the latest message.
+        for i in 10..14 {
+            failed_create(
+                &mut rec,
+                &store,
+                t(i * 10),
+                &refused(&format!("web-5d8f-b{i}")),
+            );
+        }
+        let ev = events(&store);
+        assert_eq!(ev.len(), 10, "{ev:?}");
+        assert_eq!(
+            (ev[9].0.as_str(), ev[9].1),
+            (
+                format!(
+                    "(combined from similar events): {}",
+                    refused("web-5d8f-b13")
+                )
+                .as_str(),
+                5
+            )
+        );
+        let combined = store
+            .list_raw(&kinds::event::KIND, Some("shop"))
+            .into_iter()
+            .find(|e| kinds::str_at(e, "/message").starts_with("(combined"))
+            .expect("combined event");
+        assert_eq!(kinds::str_at(&combined, "/firstTimestamp"), rfc3339(t(90)));
+        assert_eq!(kinds::str_at(&combined, "/lastTimestamp"), rfc3339(t(130)));
+        assert_eq!(
+            kinds::str_at(&combined, "/source/component"),
+            "replicaset-controller"
+        );
+        // A message seen before the group filled up still counts on its own event.
+        failed_create(&mut rec, &store, t(140), &refused("web-5d8f-a3"));
+        let ev = events(&store);
+        assert_eq!(ev.len(), 10, "{ev:?}");
+        assert_eq!((ev[3].0.clone(), ev[3].1), (refused("web-5d8f-a3"), 2));
+        assert_eq!(ev[9].1, 5);
+    }
+
+    #[test]
+    fn ten_minutes_without_a_similar_event_start_a_fresh_group() {
+        let store = store();
+        let mut rec = Recorder::default();
+        for i in 0..9 {
+            failed_create(
+                &mut rec,
+                &store,
+                t(i * 10),
+                &refused(&format!("web-5d8f-a{i}")),
+            );
+        }
+        // Just under ten minutes after the last one: still the same group, so combined.
+        failed_create(&mut rec, &store, t(80 + 600), &refused("web-5d8f-c0"));
+        let ev = events(&store);
+        assert_eq!(ev.len(), 10, "{ev:?}");
+        assert!(
+            ev[9].0.starts_with("(combined from similar events): "),
+            "{ev:?}"
+        );
+        // More than ten minutes of silence: new messages get their own events again.
+        for i in 0..9 {
+            failed_create(
+                &mut rec,
+                &store,
+                t(80 + 600 + 601 + i * 10),
+                &refused(&format!("web-5d8f-d{i}")),
+            );
+        }
+        let ev = events(&store);
+        assert_eq!(ev.len(), 19, "{ev:?}");
+        assert!(
+            ev[10..]
+                .iter()
+                .all(|(m, c, _)| !m.starts_with("(combined") && *c == 1)
+        );
+        // The tenth of the new group goes to the combined event that is already there.
+        failed_create(
+            &mut rec,
+            &store,
+            t(80 + 600 + 601 + 90),
+            &refused("web-5d8f-d9"),
+        );
+        let ev = events(&store);
+        assert_eq!(ev.len(), 19, "{ev:?}");
+        assert_eq!(
+            (ev[9].0.clone(), ev[9].1),
+            (
+                format!("(combined from similar events): {}", refused("web-5d8f-d9")),
+                2
+            )
+        );
+    }
+
+    #[test]
+    fn identical_events_count_up_however_many_there_are() {
+        let store = store();
+        let mut rec = Recorder::default();
+        for i in 0..15 {
+            failed_create(&mut rec, &store, t(i * 30), &refused("web-5d8f-a0"));
+        }
+        let ev = events(&store);
+        assert_eq!(
+            ev,
+            vec![(
+                refused("web-5d8f-a0"),
+                15,
+                "replicaset-controller".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn other_reasons_objects_and_containers_group_apart() {
+        let store = store();
+        let mut rec = Recorder::default();
+        let pod = json!({"metadata": {"name": "web", "namespace": "shop", "uid": "u-pod"}});
+        for i in 0..9 {
+            failed_create(&mut rec, &store, t(i), &refused(&format!("web-5d8f-a{i}")));
+            rec.kubelet(
+                &store,
+                t(i),
+                "node-1",
+                &Regarding::pod(&pod, Some("spec.containers{web}".into())),
+                "Warning",
+                "Failed",
+                &format!("Error: message {i}"),
+            );
+        }
+        assert_eq!(events(&store).len(), 18);
+        // The same pod's other container is the same object: its tenth message combines.
+        rec.kubelet(
+            &store,
+            t(10),
+            "node-1",
+            &Regarding::pod(&pod, Some("spec.containers{sidecar}".into())),
+            "Warning",
+            "Failed",
+            "Error: sidecar",
+        );
+        // A Normal event of the ReplicaSet is not similar to its warnings.
+        rec.legacy_event(
+            &store,
+            t(10),
+            "replicaset-controller",
+            "",
+            &rs(),
+            "Normal",
+            "SuccessfulCreate",
+            "Created pod: web-5d8f-zz",
+        );
+        let ev = events(&store);
+        assert_eq!(ev.len(), 20, "{ev:?}");
+        assert!(
+            ev.iter()
+                .any(|(m, _, _)| m == "(combined from similar events): Error: sidecar")
+        );
+        assert!(ev.iter().any(|(m, _, _)| m == "Created pod: web-5d8f-zz"));
     }
 }
