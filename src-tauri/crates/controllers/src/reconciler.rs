@@ -297,7 +297,12 @@ impl<C> Runner<C> {
         };
         let action = match c.reconcile(&key.key, now, ctx, &mut queue) {
             Ok(action) => {
-                self.queue.forget(&key);
+                // A reconcile that asks to back off failed to make progress (a refused create,
+                // say): its key keeps its failure count so the next delay grows, as client-go's
+                // workqueue does until the controller calls Forget after a success.
+                if !matches!(action.next, Next::Backoff) {
+                    self.queue.forget(&key);
+                }
                 action
             }
             Err(error) => {
