@@ -509,6 +509,33 @@ mod tests {
         assert_eq!(r.queue().num_requeues(&QueueKey::new("flaky", "k")), 0);
     }
 
+    /// A reconcile that returns `Action::backoff()` (a refused create) backs off like an
+    /// error: 5, 10, 20, 40 ms …, not every 5 ms for ever.
+    #[test]
+    fn a_reconcile_that_backs_off_keeps_growing_its_delay() {
+        let mut r = Runner::new();
+        r.register(Echo {
+            name: "refused",
+            fail: 0,
+            then: Action::backoff(),
+        });
+        let mut log = Log::default();
+        r.enqueue("refused", "k", t(0));
+        run_until(&mut r, &mut log, t(200));
+        assert_eq!(
+            log.0,
+            [
+                "refused k @0",
+                "refused k @5",
+                "refused k @15",
+                "refused k @35",
+                "refused k @75",
+                "refused k @155"
+            ]
+        );
+        assert_eq!(r.queue().num_requeues(&QueueKey::new("refused", "k")), 6);
+    }
+
     /// A controller whose keys are one-shot timers, as a kubelet's are: each fires once, and
     /// the first ones plan two more under keys of their own.
     struct Ticker {
