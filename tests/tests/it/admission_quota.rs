@@ -4,7 +4,9 @@
 //! replenishment when pods are deleted, a Deployment whose ReplicaSet runs into the quota (its
 //! `FailedCreate` event names the generated pod), and LimitRanger's defaults (resources and the
 //! `kubernetes.io/limit-ranger` annotation in `get pod -o yaml`), its min/max refusals and the
-//! `describe limits` table, and quotas scoped to BestEffort / NotBestEffort pods.
+//! `describe limits` table, and quotas scoped to BestEffort / NotBestEffort pods. A ReplicaSet
+//! that keeps running into the quota for minutes shows nine refusals and one `(combined from
+//! similar events)` line in `describe rs`, as the event recorder combines similar events.
 //!
 //! One paused cluster is shared (the controllers act on every change, at one virtual moment);
 //! each kubectl version works in namespaces of its own, concurrently.
@@ -14,7 +16,7 @@ use std::time::Duration;
 use kq_tests::check::{
     Step, equals, expect, fails_with, has, has_line, has_row, has_words, header, ok, retry_until,
 };
-use kq_tests::cluster::{Kubectl, TestCluster, on_every_kubectl};
+use kq_tests::cluster::{Kubectl, TestCluster, advance_until, kubectl_binaries, on_every_kubectl};
 
 fn write_file(tc: &TestCluster, name: &str, text: &str) -> String {
     let path = tc.dir().join(name);
@@ -341,4 +343,78 @@ fn quotas_and_limit_ranges_on_every_kubectl() {
         quota_scenario(&tc, k, ns)?;
         limits_scenario(&tc, k, &format!("{ns}-lr"))
     });
+}
+
+/// The ReplicaSet's refusals name a new pod each time, so after ten of them within ten minutes
+/// the recorder puts the rest into one combined event: `describe rs` lists nine refusals and
+/// one `(combined from similar events): …` line whose count grows.
+#[test]
+fn refusals_that_go_on_are_combined_in_describe() {
+    let tc = TestCluster::paused();
+    let (label, path) = kubectl_binaries().pop().expect("a kubectl");
+    let k = tc.kubectl(&label, &path);
+    let ns = "aqc";
+    let run = |args: &[&str]| {
+        let mut a: Vec<&str> = vec!["-n", ns];
+        a.extend_from_slice(args);
+        k.run(&a)
+    };
+    let step = (|| -> Step {
+        ok(&k.run(&["create", "namespace", ns]))?;
+        ok(&run(&["create", "quota", "q", "--hard=pods=1"]))?;
+        ok(&run(&[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx:1.27",
+            "--replicas=3",
+        ]))?;
+        let combined = |min: i64| {
+            tc.cluster()
+                .store()
+                .list_raw(&kq_sim::kinds::event::KIND, Some(ns))
+                .iter()
+                .any(|e| {
+                    e["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("(combined from similar events): "))
+                        && e["count"].as_i64().unwrap_or(0) >= min
+                })
+        };
+        let secs = advance_until(&tc, 900, || combined(1));
+        // A few more virtual minutes of refusals all count on the combined event.
+        advance_until(&tc, 900, || combined(3));
+        let r = run(&["describe", "rs", "-l", "app=web"]);
+        let refusals: Vec<&str> = r
+            .stdout
+            .lines()
+            .filter(|l| l.trim_start().starts_with("Warning  FailedCreate"))
+            .collect();
+        expect(refusals.len() == 10, || {
+            format!("nine refusals and one combined line after {secs} s: {r}")
+        })?;
+        let tail =
+            "\" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1";
+        let last = refusals.last().copied().unwrap_or_default();
+        let msg = last
+            .split("(combined from similar events): Error creating: pods \"web-")
+            .nth(1)
+            .ok_or_else(|| format!("the combined line last: {r}"))?;
+        expect(msg.ends_with(tail), || {
+            format!("the latest refusal, whole: {last:?}")
+        })?;
+        expect(
+            last.contains("Warning  FailedCreate") && last.contains("(x"),
+            || format!("a warning counted several times: {last:?}"),
+        )?;
+        expect(
+            refusals[..9]
+                .iter()
+                .all(|l| l.contains("Error creating: pods \"web-") && l.ends_with(tail)),
+            || format!("nine separate refusals first: {r}"),
+        )
+    })();
+    if let Err(e) = step {
+        panic!("kubectl {label}: {e}");
+    }
 }
