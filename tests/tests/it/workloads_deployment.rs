@@ -806,10 +806,17 @@ fn kubectl_scenario(tc: &TestCluster, k: &Kubectl, ns: &str) -> Step {
         "deployment-controller",
         "describe: the events' source",
     )?;
+    // The first rollout's events keep their own lines; after ten different scaling messages
+    // the rest are combined into one event, as a real deployment controller's recorder does.
     has(
         &run,
-        &format!("Scaled up replica set {newest} from 0 to 1"),
+        &format!("Scaled up replica set {} from 0 to 1", names[0]),
         "describe: a ≥1.31 event text",
+    )?;
+    has(
+        &run,
+        "(combined from similar events): Scaled ",
+        "describe: the later rollouts' events combined",
     )?;
 
     let run = k.run(&[&["scale", "deployment", "web", "--replicas=4"][..], &n].concat());
