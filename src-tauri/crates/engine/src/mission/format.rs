@@ -234,6 +234,7 @@ const FIELDS: &[&str] = &[
     "chapter",
     "requires",
     "cluster_scoped",
+    "namespace_labels",
     "expected_symptoms",
     "objectives",
     "hints",
@@ -255,6 +256,8 @@ pub(crate) struct FrontMatter {
     pub requires: Option<Vec<String>>,
     /// With the line (in the YAML) of each declaration.
     pub cluster_scoped: Option<Vec<(ClusterScopedObject, usize)>>,
+    /// Labels the mission namespace is created with (`pod-security.kubernetes.io/enforce`).
+    pub namespace_labels: Option<std::collections::BTreeMap<String, String>>,
     pub expected_symptoms: Option<Vec<ExpectedSymptom>>,
     /// With typed checks; `None` if any objective was rejected.
     pub objectives: Option<Vec<Objective>>,
@@ -457,6 +460,30 @@ fn parse_items<T: serde::de::DeserializeOwned>(
 }
 
 /// The value, or `None` with its problem recorded.
+/// Why a `namespace_labels` key may not be set: KubeQuest's own labels mark the namespaces it
+/// manages, and a key must be a valid label key (an optional DNS prefix and `/`, then up to 63
+/// letters, digits, `-`, `_` or `.`).
+fn bad_namespace_label(key: &str) -> Option<String> {
+    let (prefix, name) = key.rsplit_once('/').unwrap_or(("", key));
+    if prefix == "kubequest.dev" || prefix.ends_with(".kubequest.dev") {
+        return Some(format!(
+            "`{key}`: labels under kubequest.dev are KubeQuest's own (they mark the namespaces it manages)"
+        ));
+    }
+    let name_ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let prefix_ok = prefix.len() <= 253
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.".contains(c));
+    (!name_ok || !prefix_ok).then(|| format!("`{key}` is not a valid label key"))
+}
+
 fn keep<T>(r: Result<T, YamlProblem>, problems: &mut Vec<YamlProblem>) -> Option<T> {
     r.map_err(|p| problems.push(p)).ok()
 }
@@ -556,6 +583,21 @@ pub(crate) fn parse_front_matter(yaml: &str) -> FrontMatter {
             "hints" => {
                 front.hints = parse_items(b, &mut problems)
                     .map(|items| items.into_iter().map(|(t, _, _)| t).collect());
+            }
+            "namespace_labels" => {
+                front.namespace_labels = keep(
+                    parse_field::<std::collections::BTreeMap<String, String>>(b).and_then(
+                        |labels| match labels.keys().find_map(|k| bad_namespace_label(k)) {
+                            Some(why) => Err(YamlProblem {
+                                line: b.line,
+                                field: Some(b.key.clone()),
+                                message: why,
+                            }),
+                            None => Ok(labels),
+                        },
+                    ),
+                    &mut problems,
+                );
             }
             "reactions" => {
                 front.reactions = parse_items::<serde_yaml_ng::Value>(b, &mut problems)

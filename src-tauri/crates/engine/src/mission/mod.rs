@@ -212,6 +212,9 @@ pub struct Mission {
     pub hints: Vec<String>,
     /// Reacting hints: what to say between the hints, from what the learner has done.
     pub reactions: Vec<reactions::Reaction>,
+    /// Labels the mission namespace is created with, such as
+    /// `pod-security.kubernetes.io/enforce: restricted`.
+    pub namespace_labels: std::collections::BTreeMap<String, String>,
     /// The broken state.
     pub manifests: Vec<Manifest>,
     /// The reference fix.
@@ -713,6 +716,7 @@ pub(crate) fn load_draft(dir: &Path) -> LessonDraft {
         objectives,
         hints,
         reactions: f.reactions.clone().unwrap_or_default(),
+        namespace_labels: f.namespace_labels.clone().unwrap_or_default(),
         manifests: broken,
         solution,
         debrief,

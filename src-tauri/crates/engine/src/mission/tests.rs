@@ -326,6 +326,42 @@ fn chapters_open_in_order_each_after_the_nearest_earlier_one_with_missions() {
 }
 
 #[test]
+fn namespace_labels_are_read_and_kubequest_s_own_labels_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = lesson(tmp.path(), "ns", "ns", 1, "[]");
+    let with = |labels: &str| {
+        front("ns", 1, "[]").replace(
+            "expected_symptoms:",
+            &format!("namespace_labels:\n{labels}expected_symptoms:"),
+        )
+    };
+    write(
+        &d,
+        MISSION_FILE,
+        &with("  pod-security.kubernetes.io/enforce: restricted\n"),
+    );
+    let m = load_mission(&d).expect("namespace labels load");
+    assert_eq!(
+        m.namespace_labels.get("pod-security.kubernetes.io/enforce"),
+        Some(&"restricted".to_owned())
+    );
+    for (labels, says) in [
+        (
+            "  kubequest.dev/mission: other\n",
+            "labels under kubequest.dev are KubeQuest's own",
+        ),
+        ("  \"bad key!\": x\n", "is not a valid label key"),
+    ] {
+        write(&d, MISSION_FILE, &with(labels));
+        let err = load_mission(&d).expect_err(labels).to_string();
+        assert!(
+            err.contains("namespace_labels") && err.contains(says),
+            "{labels}: {err}"
+        );
+    }
+}
+
+#[test]
 fn the_hint_ladder_goes_one_step_at_a_time() {
     let hints: Vec<String> = ["gentle", "closer", "explicit"].map(String::from).to_vec();
     let mut ladder = HintLadder::new(&hints, 0);

@@ -453,15 +453,18 @@ pub async fn start_mission_with_progress(
     let namespaces: Api<Namespace> = Api::all(client.clone());
     // Checked again after the wait: the namespace may have been recreated meanwhile.
     let existed = own_namespace(client, &namespace).await?.is_some();
+    let mut labels = serde_json::Map::new();
+    for (k, v) in &mission.namespace_labels {
+        labels.insert(k.clone(), json!(v));
+    }
+    labels.insert(MANAGED_BY_LABEL.into(), json!("kubequest"));
+    labels.insert(MISSION_LABEL.into(), json!(mission.summary.id));
     let ns_body = json!({
         "apiVersion": "v1",
         "kind": "Namespace",
         "metadata": {
             "name": namespace,
-            "labels": {
-                MANAGED_BY_LABEL: "kubequest",
-                MISSION_LABEL: mission.summary.id,
-            }
+            "labels": labels,
         }
     });
     let ssa = PatchParams::apply(FIELD_MANAGER).force();
