@@ -5,6 +5,7 @@ use std::process::{Command, Stdio};
 
 pub mod check;
 pub mod cluster;
+pub mod lesson;
 pub mod session;
 
 /// The workspace root, for tests that read lessons or run binaries.

@@ -7,152 +7,48 @@
 //!   their ReplicaSet and puts them behind the Service, but `service-endpoints` with `workload`
 //!   counts only the Deployment's own pods.
 
-use std::time::Duration;
+use kq_engine::mission::{ObjectiveStatus, all_met};
+use kq_engine::session::{apply_yaml, delete_yaml};
+use kq_tests::lesson::{PlayedLesson, bundled, results_text};
 
-use kq_engine::mission::{Mission, ObjectiveResult, ObjectiveStatus, all_met, load_mission};
-use kq_engine::session::read::{NamespaceRead, read_namespace};
-use kq_engine::session::{ClusterKind, apply_yaml, delete_yaml, start_mission};
-use kq_sim::ClusterConfig;
-use kq_tests::cluster::{TestCluster, kube_client};
-
-/// The step between two looks at the cluster.
-const STEP_SECS: u64 = 5;
 /// How long a deleted pod may take to go.
 const GONE_LIMIT_SECS: u64 = 120;
 
-/// A lesson started through the engine on its own embedded cluster, whose clock moves only
-/// when the test says so.
-struct Played {
-    tc: TestCluster,
-    client: kube::Client,
-    mission: Mission,
-    ns: String,
-}
-
-impl Played {
-    fn start(folder: &str) -> Played {
-        let dir = kq_tests::workspace_root().join("lessons").join(folder);
-        let mission =
-            load_mission(&dir).unwrap_or_else(|e| panic!("lesson {folder} does not load: {e}"));
-        let tc = TestCluster::start_with(ClusterConfig {
-            speed: 0.0,
-            ..ClusterConfig::default()
-        });
-        let client = tc.block_on(kube_client(tc.cluster()));
-        tc.block_on(start_mission(&client, &mission, ClusterKind::Embedded))
-            .unwrap_or_else(|e| panic!("{folder} does not start on a fresh cluster: {e}"));
-        tc.cluster().settle();
-        let ns = mission.namespace();
-        Played {
-            tc,
-            client,
-            mission,
-            ns,
-        }
-    }
-
-    fn advance(&self, secs: u64) {
-        self.tc.cluster().advance(Duration::from_secs(secs));
-    }
-
-    /// The namespace as the app's session reads it for the mission's objectives.
-    fn read(&self) -> NamespaceRead {
-        let now = self.tc.cluster().clock().now();
-        self.tc
-            .block_on(read_namespace(
-                &self.client,
-                &self.ns,
-                &self.mission.objectives,
-                now,
-            ))
-            .unwrap_or_else(|e| panic!("reading {} fails: {e}", self.ns))
-    }
-
-    fn objectives(&self) -> Vec<ObjectiveResult> {
-        self.read().evaluate(&self.mission.objectives)
-    }
-
-    /// What a learner does to change a probe on a bare pod: delete it (`kubectl delete -f`),
-    /// wait until it is gone, and apply the new manifest (`kubectl apply -f`).
-    fn recreate(&self, pod: &str, file_name: &str, yaml: &str) {
-        let deleted = self
-            .tc
-            .block_on(delete_yaml(&self.client, &self.ns, file_name, yaml));
-        assert!(
-            deleted.ok,
-            "`{}` fails: {}",
-            deleted.command, deleted.output
-        );
-        self.tc.cluster().settle();
-        let mut t = 0;
-        while self
-            .read()
-            .pods()
-            .iter()
-            .any(|p| p.metadata.name.as_deref() == Some(pod))
-        {
-            assert!(
-                t < GONE_LIMIT_SECS,
-                "{pod} still there {t} s after the delete"
-            );
-            self.advance(1);
-            t += 1;
-        }
-        let applied = self
-            .tc
-            .block_on(apply_yaml(&self.client, &self.ns, file_name, yaml));
-        assert!(
-            applied.ok,
-            "`{}` fails: {}",
-            applied.command, applied.output
-        );
-        self.tc.cluster().settle();
-    }
-
-    /// Advances `secs` in steps, failing if every objective is met on the way; returns the
-    /// objectives at the end.
-    fn stays_unsolved(&self, secs: u64, what: &str) -> Vec<ObjectiveResult> {
-        let mut t = 0;
-        loop {
-            let results = self.objectives();
-            assert!(
-                !all_met(&results),
-                "{what} solves the mission after {t} s:\n{}",
-                text(&results)
-            );
-            if t >= secs {
-                return results;
-            }
-            self.advance(STEP_SECS);
-            t += STEP_SECS;
-        }
-    }
-
-    /// Advances in steps until every objective is met; fails after `limit` seconds.
-    fn solves_within(&self, limit: u64, what: &str) -> Vec<ObjectiveResult> {
-        let mut t = 0;
-        loop {
-            let results = self.objectives();
-            if all_met(&results) {
-                return results;
-            }
-            assert!(
-                t < limit,
-                "{what} does not solve the mission in {limit} s:\n{}",
-                text(&results)
-            );
-            self.advance(STEP_SECS);
-            t += STEP_SECS;
-        }
-    }
-}
-
-fn text(results: &[ObjectiveResult]) -> String {
-    results
+/// What a learner does to change a probe on a bare pod: delete it (`kubectl delete -f`), wait
+/// until it is gone, and apply the new manifest (`kubectl apply -f`).
+fn recreate(play: &PlayedLesson, pod: &str, file_name: &str, yaml: &str) {
+    let deleted = play
+        .tc
+        .block_on(delete_yaml(&play.client, &play.ns, file_name, yaml));
+    assert!(
+        deleted.ok,
+        "`{}` fails: {}",
+        deleted.command, deleted.output
+    );
+    play.tc.cluster().settle();
+    let mut t = 0;
+    while play
+        .read(&[])
+        .pods()
         .iter()
-        .map(|r| format!("  {} [{:?}]: {}", r.id, r.status, r.reason))
-        .collect::<Vec<_>>()
-        .join("\n")
+        .any(|p| p.metadata.name.as_deref() == Some(pod))
+    {
+        assert!(
+            t < GONE_LIMIT_SECS,
+            "{pod} still there {t} s after the delete"
+        );
+        play.advance(1);
+        t += 1;
+    }
+    let applied = play
+        .tc
+        .block_on(apply_yaml(&play.client, &play.ns, file_name, yaml));
+    assert!(
+        applied.ok,
+        "`{}` fails: {}",
+        applied.command, applied.output
+    );
+    play.tc.cluster().settle();
 }
 
 fn lesson_file(folder: &str, rel: &str) -> String {
@@ -201,11 +97,11 @@ fn deleting_the_probe_is_no_fix(
     probe_objective: &str,
     reason: &str,
 ) {
-    let play = Played::start(folder);
+    let play = PlayedLesson::start(&bundled(folder));
     let broken = lesson_file(folder, &format!("manifests/{file}"));
     play.stays_unsolved(60, "the broken state");
 
-    play.recreate(pod, file, &without_block(&broken, probe_key));
+    recreate(&play, pod, file, &without_block(&broken, probe_key));
     // Longer than any timed objective of these missions (three minutes without a restart).
     let results = play.stays_unsolved(240, &format!("{pod} without its {probe_key}"));
     for r in &results {
@@ -214,7 +110,7 @@ fn deleting_the_probe_is_no_fix(
                 (r.status, r.reason.as_str()),
                 (ObjectiveStatus::NotMet, reason),
                 "the probe objective says what is missing, not how to fix it:\n{}",
-                text(&results)
+                results_text(&results)
             );
         } else {
             assert_eq!(
@@ -222,18 +118,18 @@ fn deleting_the_probe_is_no_fix(
                 ObjectiveStatus::Met,
                 "without its probe {pod} meets every other objective, so only the probe \
                  objective stands between this shortcut and a solved mission:\n{}",
-                text(&results)
+                results_text(&results)
             );
         }
     }
     assert!(
         results.iter().any(|r| r.id == probe_objective),
         "{folder} has no objective {probe_objective}:\n{}",
-        text(&results)
+        results_text(&results)
     );
 
     let fix = lesson_file(folder, &format!("solution/{file}"));
-    play.recreate(pod, file, &fix);
+    recreate(&play, pod, file, &fix);
     let solved = play.solves_within(180 + 120, "the reference fix");
     let kept = solved
         .iter()
@@ -250,7 +146,7 @@ fn deleting_the_probe_is_no_fix(
     assert!(
         all_met(&later),
         "the fix stops holding a minute later:\n{}",
-        text(&later)
+        results_text(&later)
     );
 }
 
@@ -287,7 +183,7 @@ fn relabelling_the_pods_to_the_selector_s_typo_does_not_solve_the_selector_missi
     use k8s_openapi::api::core::v1::Pod;
     use kube::api::{ListParams, Patch, PatchParams};
     let folder = "22-service-selector-mismatch";
-    let play = Played::start(folder);
+    let play = PlayedLesson::start(&bundled(folder));
     play.stays_unsolved(30, "the broken state");
     let pods: kube::Api<Pod> = kube::Api::namespaced(play.client.clone(), &play.ns);
     let listed = play
@@ -310,13 +206,18 @@ fn relabelling_the_pods_to_the_selector_s_typo_does_not_solve_the_selector_missi
     let results = play.stays_unsolved(180, "the relabelled pods");
     for r in &results {
         if r.id == "web-endpoints" {
-            assert_eq!(r.status, ObjectiveStatus::NotMet, "{}", text(&results));
+            assert_eq!(
+                r.status,
+                ObjectiveStatus::NotMet,
+                "{}",
+                results_text(&results)
+            );
             assert!(
                 r.reason
                     .starts_with("web has 0 ready endpoints of deployment/web, 2 wanted")
                     && r.reason.contains("of other pods"),
                 "{}",
-                text(&results)
+                results_text(&results)
             );
         } else {
             assert_eq!(
@@ -324,7 +225,7 @@ fn relabelling_the_pods_to_the_selector_s_typo_does_not_solve_the_selector_missi
                 ObjectiveStatus::Met,
                 "with the pods relabelled every other objective is met, so only the endpoints \
                  objective stands between this shortcut and a solved mission:\n{}",
-                text(&results)
+                results_text(&results)
             );
         }
     }

@@ -27,21 +27,18 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use kq_engine::ipc::ActionResult;
 use kq_engine::mission::{
-    Catalog, Check, LessonStage, Mission, Objective, ObjectiveResult, ObjectiveStatus,
-    REGISTRY_FILE, WorkloadRef, all_met, check_lessons, load_mission,
+    Catalog, Check, LessonStage, Mission, Objective, ObjectiveStatus, WorkloadRef, all_met,
+    check_lessons, load_mission,
 };
 use kq_engine::pipeline::{PodPipeline, StageState, WorkloadKind};
-use kq_engine::session::read::{NamespaceRead, read_namespace};
-use kq_engine::session::{ClusterKind, apply_yaml, delete_yaml, start_mission};
+use kq_engine::session::read::NamespaceRead;
+use kq_engine::session::{apply_yaml, delete_yaml};
 use kq_kube::reference::normalize as normalize_image;
-use kq_sim::ClusterConfig;
-use kq_tests::cluster::{
-    Kubectl, Run, TestCluster, kube_config, kubectl_binaries, wait_with_limit,
-};
+use kq_tests::cluster::Run;
+use kq_tests::lesson::{PlayedLesson, STEP_SECS, newest_kubectl, results_text};
 use serde_json::{Value, json};
 
 mod markdown;
@@ -51,8 +48,6 @@ use play::*;
 
 /// How long the broken state may take to show its symptoms (and must stay unsolved).
 const BROKEN_WATCH_SECS: u64 = 300;
-/// The step between two looks at the cluster.
-const STEP_SECS: u64 = 5;
 /// How long a pod may take to go after a delete (a shell as PID 1 ignores SIGTERM: 30 s).
 const GONE_LIMIT_SECS: u64 = 120;
 /// How long the fix may take to meet every objective, on top of the longest timed objective.
@@ -579,18 +574,6 @@ fn unrelated(base: &Value) -> Value {
         }
     }
     obj
-}
-
-/// The newest versioned kubectl on the machine (the unversioned one on PATH otherwise).
-fn newest_kubectl(tc: &TestCluster) -> Kubectl {
-    let all = kubectl_binaries();
-    let (label, path) = all
-        .iter()
-        .rfind(|(l, _)| l.starts_with("1."))
-        .or_else(|| all.last())
-        .cloned()
-        .expect("kubectl_binaries finds at least one kubectl");
-    tc.kubectl(&label, &path)
 }
 
 /// `kubectl describe` shows the event the pipeline's stuck stage points at: the pod's, or the

@@ -3,81 +3,20 @@
 
 use super::*;
 
-/// A mission started through the engine on its own paused embedded cluster.
-pub(super) struct Play {
-    pub(super) tc: TestCluster,
-    pub(super) client: kube::Client,
-    pub(super) mission: Mission,
-    pub(super) ns: String,
+/// A mission started through the engine on its own paused embedded cluster (the shared
+/// harness), with what mission CI adds: symptoms, the learner's edits and the controls.
+pub(super) struct Play(PlayedLesson);
+
+impl std::ops::Deref for Play {
+    type Target = PlayedLesson;
+    fn deref(&self) -> &PlayedLesson {
+        &self.0
+    }
 }
 
 impl Play {
-    /// A fresh cluster with a paused clock, the lesson's images added as the app adds them
-    /// (the lessons root's `registry.yaml`, then the mission's own), and the mission started.
     pub(super) fn start(dir: &Path) -> Play {
-        let mission = load(dir);
-        let tc = TestCluster::start_with(ClusterConfig {
-            speed: 0.0,
-            ..ClusterConfig::default()
-        });
-        let registries = dir
-            .parent()
-            .into_iter()
-            .chain([dir])
-            .map(|d| d.join(REGISTRY_FILE))
-            .filter(|f| f.is_file());
-        for file in registries {
-            let yaml = std::fs::read_to_string(&file)
-                .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
-            tc.cluster()
-                .runtime()
-                .add_catalog_yaml(&yaml, &file.display().to_string())
-                .unwrap_or_else(|e| panic!("the registry refuses {}: {e}", file.display()));
-        }
-        // Without the kube client's own retries of 503: an endpoint that refuses answers the
-        // service-http objectives at once, as it answers kubectl (client-go retries only on a
-        // Retry-After), instead of after the probe's timeout at every step.
-        let mut config = tc.block_on(kube_config(tc.cluster()));
-        config.default_retry = false;
-        // The client spawns its buffer task: build it on the cluster's runtime.
-        let client = tc.block_on(async move {
-            kube::Client::try_from(config).expect("a kube client for the embedded cluster")
-        });
-        let started = tc
-            .block_on(start_mission(&client, &mission, ClusterKind::Embedded))
-            .unwrap_or_else(|e| panic!("start_mission fails on a fresh cluster: {e}"));
-        assert!(
-            !started.replaced_leftovers,
-            "a fresh cluster has no leftovers to clear"
-        );
-        tc.cluster().settle();
-        let ns = mission.namespace();
-        Play {
-            tc,
-            client,
-            mission,
-            ns,
-        }
-    }
-
-    pub(super) fn advance(&self, secs: u64) {
-        self.tc.cluster().advance(Duration::from_secs(secs));
-    }
-
-    /// The namespace as a session would see it now, read for `objectives`.
-    pub(super) fn read(&self, objectives: &[Objective]) -> NamespaceRead {
-        let now = self.tc.cluster().clock().now();
-        self.tc
-            .block_on(read_namespace(&self.client, &self.ns, objectives, now))
-            .unwrap_or_else(|e| panic!("reading {} fails: {e}", self.ns))
-    }
-
-    pub(super) fn evaluate(&self, objectives: &[Objective]) -> Vec<ObjectiveResult> {
-        self.read(objectives).evaluate(objectives)
-    }
-
-    pub(super) fn objectives(&self) -> Vec<ObjectiveResult> {
-        self.evaluate(&self.mission.objectives)
+        Play(PlayedLesson::start(dir))
     }
 
     pub(super) fn pipeline(&self, pod: &str) -> Option<PodPipeline> {
@@ -120,24 +59,6 @@ impl Play {
                  symptoms:\n{}",
                 misses.join("\n")
             );
-            self.advance(STEP_SECS);
-            t += STEP_SECS;
-        }
-    }
-
-    /// Advances `secs` in steps, failing as soon as every objective is met.
-    pub(super) fn stays_unsolved(&self, secs: u64, what: &str) -> Vec<ObjectiveResult> {
-        let mut t = 0;
-        loop {
-            let results = self.objectives();
-            assert!(
-                !all_met(&results),
-                "{what} meets every objective after {t} s:\n{}",
-                results_text(&results)
-            );
-            if t >= secs {
-                return results;
-            }
             self.advance(STEP_SECS);
             t += STEP_SECS;
         }
@@ -190,41 +111,9 @@ impl Play {
             .collect()
     }
 
-    /// Runs real `kubectl drain NODE --ignore-daemonsets --delete-emptydir-data` as the
-    /// learner does, giving up after `timeout_secs` of wall time (`--timeout`), while the
-    /// paused clock moves a virtual second every 20 ms, so evicted pods end and their
-    /// replacements start while kubectl waits and retries.
-    pub(super) fn drain(&self, node: &str, timeout_secs: u64) -> Run {
-        let k = newest_kubectl(&self.tc);
-        let timeout = format!("--timeout={timeout_secs}s");
-        let args = [
-            "drain",
-            node,
-            "--ignore-daemonsets",
-            "--delete-emptydir-data",
-            timeout.as_str(),
-        ];
-        let mut c = k.command(&args);
-        c.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let cmd = format!("kubectl.{} {}", k.label, args.join(" "));
-        let child = c
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {cmd}: {e}"));
-        let limit = Duration::from_secs(timeout_secs + 30);
-        let waiting = std::thread::spawn(move || wait_with_limit(child, limit));
-        while !waiting.is_finished() {
-            self.advance(1);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let out = waiting.join().expect("the drain's waiter does not panic");
-        self.tc.cluster().settle();
-        Run {
-            cmd,
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+    /// Real `kubectl drain` of `node` with the newest kubectl (see [`PlayedLesson::drain`]).
+    pub(super) fn drain_node(&self, node: &str, timeout_secs: u64) -> Run {
+        self.drain(&self.newest_kubectl(), node, timeout_secs)
     }
 
     /// Drains every node a `node-drained` objective names, whatever the outcome; returns what
@@ -232,7 +121,7 @@ impl Play {
     pub(super) fn drain_all(&self, timeout_secs: u64) -> Vec<Run> {
         self.drained_nodes()
             .iter()
-            .map(|n| self.drain(n, timeout_secs))
+            .map(|n| self.drain_node(n, timeout_secs))
             .collect()
     }
 
@@ -488,14 +377,6 @@ pub(super) fn workload_healthy(read: &NamespaceRead, kind: &str, name: &str) -> 
         }
     }
     Ok(())
-}
-
-pub(super) fn results_text(results: &[ObjectiveResult]) -> String {
-    results
-        .iter()
-        .map(|r| format!("  {} [{:?}]: {}", r.id, r.status, r.reason))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// `docker.io/library/nginx` for `nginx:1.27`.
