@@ -73,6 +73,25 @@ fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
     }
 }
 
+/// `kq play crash-loop-backoff` with `TMPDIR` pointing at `tmp`, where its scratch folder goes.
+fn play_with_tmpdir(data: &Path, tmp: &Path) -> Child {
+    let lessons = workspace_root().join("lessons");
+    Command::new(kq_binary())
+        .args([
+            "play",
+            "crash-loop-backoff",
+            "--lessons",
+            lessons.to_str().expect("utf-8 path"),
+        ])
+        .env("XDG_DATA_HOME", data)
+        .env("TMPDIR", tmp)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kq starts")
+}
+
 fn play(args: &[&str], data: &Path) -> Child {
     Command::new(kq_binary())
         .arg("play")
@@ -165,21 +184,7 @@ fn kq_play_starts_the_mission_prints_the_pipeline_and_exits_0_on_sigint() {
 fn ctrl_c_during_the_set_up_still_removes_the_scratch_folder() {
     let data = tempfile::tempdir().expect("temp dir");
     let tmp = tempfile::tempdir().expect("a temp dir to stand for the shared one");
-    let lessons = workspace_root().join("lessons");
-    let mut child = Command::new(kq_binary())
-        .args([
-            "play",
-            "crash-loop-backoff",
-            "--lessons",
-            lessons.to_str().expect("utf-8 path"),
-        ])
-        .env("XDG_DATA_HOME", data.path())
-        .env("TMPDIR", tmp.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kq starts");
+    let mut child = play_with_tmpdir(data.path(), tmp.path());
     let rx = lines_of(&mut child);
     let mut seen = Vec::new();
     wait_line(&rx, &mut seen, "the KUBECONFIG line", |l| {
@@ -201,21 +206,7 @@ fn kq_play_keeps_the_kubeconfig_in_a_fresh_private_folder() {
     use std::os::unix::fs::PermissionsExt;
     let data = tempfile::tempdir().expect("temp dir");
     let tmp = tempfile::tempdir().expect("a temp dir to stand for the shared one");
-    let lessons = workspace_root().join("lessons");
-    let mut child = Command::new(kq_binary())
-        .args([
-            "play",
-            "crash-loop-backoff",
-            "--lessons",
-            lessons.to_str().expect("utf-8 path"),
-        ])
-        .env("XDG_DATA_HOME", data.path())
-        .env("TMPDIR", tmp.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kq starts");
+    let mut child = play_with_tmpdir(data.path(), tmp.path());
     let rx = lines_of(&mut child);
     let mut seen = Vec::new();
     let export = wait_line(&rx, &mut seen, "the KUBECONFIG line", |l| {
