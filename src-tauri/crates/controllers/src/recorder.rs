@@ -454,6 +454,24 @@ mod tests {
         )
     }
 
+    /// One refusal per `i` in `ids`, each for the pod `<prefix><i>`, at `start + 10 i` seconds.
+    fn refuse_each(
+        rec: &mut Recorder,
+        store: &Arc<Store>,
+        start: i64,
+        prefix: &str,
+        ids: std::ops::Range<i64>,
+    ) {
+        for i in ids {
+            failed_create(
+                rec,
+                store,
+                t(start + i * 10),
+                &refused(&format!("{prefix}{i}")),
+            );
+        }
+    }
+
     fn failed_create(rec: &mut Recorder, store: &Arc<Store>, at: Timestamp, message: &str) {
         rec.legacy_event(
             store,
@@ -494,14 +512,7 @@ mod tests {
     fn nine_different_messages_are_nine_events() {
         let store = store();
         let mut rec = Recorder::default();
-        for i in 0..9 {
-            failed_create(
-                &mut rec,
-                &store,
-                t(i * 10),
-                &refused(&format!("web-5d8f-a{i}")),
-            );
-        }
+        refuse_each(&mut rec, &store, 0, "web-5d8f-a", 0..9);
         let ev = events(&store);
         assert_eq!(ev.len(), 9, "{ev:?}");
         assert!(ev.iter().all(|(m, c, r)| {
@@ -515,14 +526,7 @@ mod tests {
     fn the_tenth_different_message_is_combined_and_the_combined_count_grows() {
         let store = store();
         let mut rec = Recorder::default();
-        for i in 0..10 {
-            failed_create(
-                &mut rec,
-                &store,
-                t(i * 10),
-                &refused(&format!("web-5d8f-a{i}")),
-            );
-        }
+        refuse_each(&mut rec, &store, 0, "web-5d8f-a", 0..10);
         let ev = events(&store);
         assert_eq!(ev.len(), 10, "{ev:?}");
         assert_eq!(
@@ -535,14 +539,7 @@ mod tests {
         );
         // More different messages: still ten events, the combined one counts them and shows
         // the latest message.
-        for i in 10..14 {
-            failed_create(
-                &mut rec,
-                &store,
-                t(i * 10),
-                &refused(&format!("web-5d8f-b{i}")),
-            );
-        }
+        refuse_each(&mut rec, &store, 0, "web-5d8f-b", 10..14);
         let ev = events(&store);
         assert_eq!(ev.len(), 10, "{ev:?}");
         assert_eq!(
@@ -579,14 +576,7 @@ mod tests {
     fn ten_minutes_without_a_similar_event_start_a_fresh_group() {
         let store = store();
         let mut rec = Recorder::default();
-        for i in 0..9 {
-            failed_create(
-                &mut rec,
-                &store,
-                t(i * 10),
-                &refused(&format!("web-5d8f-a{i}")),
-            );
-        }
+        refuse_each(&mut rec, &store, 0, "web-5d8f-a", 0..9);
         // Just under ten minutes after the last one: still the same group, so combined.
         failed_create(&mut rec, &store, t(80 + 600), &refused("web-5d8f-c0"));
         let ev = events(&store);
@@ -596,14 +586,7 @@ mod tests {
             "{ev:?}"
         );
         // More than ten minutes of silence: new messages get their own events again.
-        for i in 0..9 {
-            failed_create(
-                &mut rec,
-                &store,
-                t(80 + 600 + 601 + i * 10),
-                &refused(&format!("web-5d8f-d{i}")),
-            );
-        }
+        refuse_each(&mut rec, &store, 80 + 600 + 601, "web-5d8f-d", 0..9);
         let ev = events(&store);
         assert_eq!(ev.len(), 19, "{ev:?}");
         assert!(

@@ -349,6 +349,28 @@ fn not_met(reason: String) -> (ObjectiveStatus, String) {
     (ObjectiveStatus::NotMet, reason)
 }
 
+/// The object named `name` among those the session read, unless it is missing (`there is no
+/// ResourceQuota named compute (deleting it is not a fix)`) or being deleted.
+fn live_named<'a, T>(items: &'a [T], name: &str) -> Result<&'a T, (ObjectiveStatus, String)>
+where
+    T: k8s_openapi::Resource
+        + k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
+{
+    let o = items
+        .iter()
+        .find(|o| o.metadata().name.as_deref() == Some(name))
+        .ok_or_else(|| {
+            not_met(format!(
+                "there is no {} named {name} (deleting it is not a fix)",
+                T::KIND
+            ))
+        })?;
+    if o.metadata().deletion_timestamp.is_some() {
+        return Err(not_met(format!("the {} {name} is being deleted", T::KIND)));
+    }
+    Ok(o)
+}
+
 fn find_pod<'a>(snap: &Snapshot<'a>, name: &str) -> Result<&'a Pod, (ObjectiveStatus, String)> {
     snap.pods
         .iter()

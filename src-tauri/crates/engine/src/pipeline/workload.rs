@@ -478,6 +478,19 @@ impl Workloads {
             })
             .collect()
     }
+
+    /// [`Workloads::pods_of`] without the pods being deleted.
+    pub fn live_pods_of<'p>(
+        &self,
+        kind: WorkloadKind,
+        name: &str,
+        pods: &'p [Pod],
+    ) -> Vec<&'p Pod> {
+        self.pods_of(kind, name, pods)
+            .into_iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .collect()
+    }
 }
 
 /// One workload as the mission screen shows it: its own *apply* stage, the diagnosis when the

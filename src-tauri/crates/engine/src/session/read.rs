@@ -10,8 +10,6 @@
 //! same here as on the learner's screen.
 
 use jiff::Timestamp;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
@@ -49,6 +47,27 @@ where
     Ok(api.list(&ListParams::default()).await?.items)
 }
 
+/// One workload kind listed, as the tracker takes a watch's (re)list.
+async fn workloads_listed<K>(
+    client: &kube::Client,
+    namespace: &str,
+    kind: WorkloadKind,
+    wrap: fn(K) -> WorkloadObject,
+) -> Result<TrackerInput, kube::Error>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let objects = list::<K>(client, namespace).await?;
+    Ok(TrackerInput::WorkloadsListed(
+        kind,
+        objects.into_iter().map(wrap).collect(),
+    ))
+}
+
 /// Reads `namespace` once for `objectives`; `now` is the cluster's clock (ages, timed checks).
 pub async fn read_namespace(
     client: &kube::Client,
@@ -60,46 +79,43 @@ pub async fn read_namespace(
     let mut feed = |input| {
         tracker.apply(input, now);
     };
-    feed(TrackerInput::WorkloadsListed(
-        WorkloadKind::Deployment,
-        list::<Deployment>(client, namespace)
-            .await?
-            .into_iter()
-            .map(WorkloadObject::Deployment)
-            .collect(),
-    ));
-    feed(TrackerInput::WorkloadsListed(
-        WorkloadKind::ReplicaSet,
-        list::<ReplicaSet>(client, namespace)
-            .await?
-            .into_iter()
-            .map(WorkloadObject::ReplicaSet)
-            .collect(),
-    ));
-    feed(TrackerInput::WorkloadsListed(
-        WorkloadKind::StatefulSet,
-        list::<StatefulSet>(client, namespace)
-            .await?
-            .into_iter()
-            .map(WorkloadObject::StatefulSet)
-            .collect(),
-    ));
-    feed(TrackerInput::WorkloadsListed(
-        WorkloadKind::DaemonSet,
-        list::<DaemonSet>(client, namespace)
-            .await?
-            .into_iter()
-            .map(WorkloadObject::DaemonSet)
-            .collect(),
-    ));
-    feed(TrackerInput::WorkloadsListed(
-        WorkloadKind::Job,
-        list::<Job>(client, namespace)
-            .await?
-            .into_iter()
-            .map(WorkloadObject::Job)
-            .collect(),
-    ));
+    feed(
+        workloads_listed(
+            client,
+            namespace,
+            WorkloadKind::Deployment,
+            WorkloadObject::Deployment,
+        )
+        .await?,
+    );
+    feed(
+        workloads_listed(
+            client,
+            namespace,
+            WorkloadKind::ReplicaSet,
+            WorkloadObject::ReplicaSet,
+        )
+        .await?,
+    );
+    feed(
+        workloads_listed(
+            client,
+            namespace,
+            WorkloadKind::StatefulSet,
+            WorkloadObject::StatefulSet,
+        )
+        .await?,
+    );
+    feed(
+        workloads_listed(
+            client,
+            namespace,
+            WorkloadKind::DaemonSet,
+            WorkloadObject::DaemonSet,
+        )
+        .await?,
+    );
+    feed(workloads_listed(client, namespace, WorkloadKind::Job, WorkloadObject::Job).await?);
     feed(TrackerInput::Services(ServiceInput::ServicesListed(
         list::<Service>(client, namespace).await?,
     )));

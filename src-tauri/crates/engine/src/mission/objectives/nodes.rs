@@ -16,7 +16,7 @@
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::{Check, ObjectiveStatus, Snapshot, live_workload, met, not_met};
+use super::{Check, ObjectiveStatus, Snapshot, live_named, live_workload, met, not_met};
 use crate::pipeline::security_facts::SecurityFacts;
 use crate::pipeline::workload::{Workloads, controller_ref, selector_matches};
 
@@ -75,25 +75,9 @@ pub(super) fn evaluate(
             let budgets = facts.budgets.as_deref().ok_or_else(|| {
                 not_met("the namespace's PodDisruptionBudgets are not read yet".into())
             })?;
-            let b = budgets
-                .iter()
-                .find(|b| b.metadata.name.as_deref() == Some(budget.as_str()))
-                .ok_or_else(|| {
-                    not_met(format!(
-                        "there is no PodDisruptionBudget named {budget} (deleting it is not a fix)"
-                    ))
-                })?;
-            if b.metadata.deletion_timestamp.is_some() {
-                return Ok(not_met(format!(
-                    "the PodDisruptionBudget {budget} is being deleted"
-                )));
-            }
+            let b = live_named(budgets, budget)?;
             live_workload(workloads, workload.kind, &workload.name)?;
-            let pods: Vec<&Pod> = workloads
-                .pods_of(workload.kind, &workload.name, snap.pods)
-                .into_iter()
-                .filter(|p| p.metadata.deletion_timestamp.is_none())
-                .collect();
+            let pods = workloads.live_pods_of(workload.kind, &workload.name, snap.pods);
             if pods.is_empty() {
                 return Ok(not_met(format!(
                     "{workload} has no pods for {budget} to protect"

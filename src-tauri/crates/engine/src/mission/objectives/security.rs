@@ -21,7 +21,7 @@ use kq_kube::quantity::Quantity;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Check, ObjectiveStatus, Snapshot, WorkloadRef, evaluate_workload_check, live_pod,
+    Check, ObjectiveStatus, Snapshot, WorkloadRef, evaluate_workload_check, live_named, live_pod,
     live_workload, met, not_met,
 };
 use crate::pipeline::claims::pod_claims;
@@ -204,19 +204,7 @@ pub(super) fn evaluate(
                 .quotas
                 .as_deref()
                 .ok_or_else(|| not_met("the namespace's ResourceQuotas are not read yet".into()))?;
-            let q = quotas
-                .iter()
-                .find(|q| q.metadata.name.as_deref() == Some(quota.as_str()))
-                .ok_or_else(|| {
-                    not_met(format!(
-                        "there is no ResourceQuota named {quota} (deleting it is not a fix)"
-                    ))
-                })?;
-            if q.metadata.deletion_timestamp.is_some() {
-                return Ok(not_met(format!(
-                    "the ResourceQuota {quota} is being deleted"
-                )));
-            }
+            let q = live_named(quotas, quota)?;
             let status = q.status.clone().unwrap_or_default();
             let hard = status.hard.unwrap_or_default();
             let used = status.used.unwrap_or_default();

@@ -38,9 +38,8 @@ pub(super) fn service_endpoints(
     // The workload's live pods, by name, when only they may count.
     let own: Option<std::collections::BTreeSet<String>> = workload.map(|(w, workloads)| {
         workloads
-            .pods_of(w.kind, &w.name, snap.pods)
+            .live_pods_of(w.kind, &w.name, snap.pods)
             .into_iter()
-            .filter(|p| p.metadata.deletion_timestamp.is_none())
             .filter_map(|p| p.metadata.name.clone())
             .collect()
     });

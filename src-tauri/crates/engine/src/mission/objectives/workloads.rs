@@ -185,11 +185,7 @@ pub(super) fn evaluate_workload_check(
             repository: repo,
         } => {
             live_workload(workloads, workload.kind, &workload.name)?;
-            let pods: Vec<&Pod> = workloads
-                .pods_of(workload.kind, &workload.name, snap.pods)
-                .into_iter()
-                .filter(|p| p.metadata.deletion_timestamp.is_none())
-                .collect();
+            let pods = workloads.live_pods_of(workload.kind, &workload.name, snap.pods);
             if pods.is_empty() {
                 return Ok(not_met(format!("{workload} has no pods yet")));
             }
