@@ -91,7 +91,7 @@ pub struct ObjectiveInfo {
 #[serde(rename_all = "camelCase")]
 pub struct MissionDetail {
     pub summary: MissionSummary,
-    /// `kq-<id>`: where the mission's objects live.
+    /// `kq-<id>` (`kq-<learner>-<id>` in a class): where the mission's objects live.
     pub namespace: String,
     /// The briefing rendered to safe HTML (no raw HTML, only http(s)/mailto/#anchor links).
     pub briefing_html: String,

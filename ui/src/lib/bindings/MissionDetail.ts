@@ -8,7 +8,7 @@ import type { ObjectiveInfo } from "./ObjectiveInfo";
  */
 export type MissionDetail = { summary: MissionSummary, 
 /**
- * `kq-<id>`: where the mission's objects live.
+ * `kq-<id>` (`kq-<learner>-<id>` in a class): where the mission's objects live.
  */
 namespace: string, 
 /**

@@ -233,12 +233,42 @@ pub struct Mission {
     pub cluster_scoped: Vec<ClusterScopedObject>,
     /// The text of each file in `manifests/`, as read when the mission loaded, for the editor.
     pub manifest_sources: Vec<(PathBuf, String)>,
+    /// The learner whose seat in a class this mission is played from (see [`Catalog::seated`]):
+    /// the mission then runs in that learner's own namespace. `None` for solo play.
+    pub learner: Option<String>,
 }
 
 impl Mission {
-    /// The namespace the mission runs in: `kq-<id>`.
+    /// The namespace the mission runs in: `kq-<id>`, or `kq-<learner>-<id>` for a mission
+    /// seated for a learner of a class (see [`Catalog::seated`]).
     pub fn namespace(&self) -> String {
-        format!("kq-{}", self.summary.id)
+        match &self.learner {
+            Some(learner) => seated_namespace(learner, &self.summary.id),
+            None => solo_namespace(&self.summary.id),
+        }
+    }
+
+    /// Whether the mission is played from a learner's seat in a class.
+    pub fn is_seated(&self) -> bool {
+        self.learner.is_some()
+    }
+
+    /// This mission as `learner` plays it in a class: it runs in `kq-<learner>-<id>`, and the
+    /// lesson's texts (briefing, hints, reacting hints, objective titles, debrief) name that
+    /// namespace wherever they name `kq-<id>`, so the commands they suggest work as typed.
+    pub fn seated(mut self, learner: &str) -> Mission {
+        let from = solo_namespace(&self.summary.id);
+        let to = seated_namespace(learner, &self.summary.id);
+        let rename = |t: &mut String| *t = rename_namespace(t, &from, &to);
+        rename(&mut self.briefing);
+        rename(&mut self.debrief);
+        self.hints.iter_mut().for_each(rename);
+        self.reactions.iter_mut().for_each(|r| rename(&mut r.say));
+        self.objectives
+            .iter_mut()
+            .for_each(|o| rename(&mut o.title));
+        self.learner = Some(learner.to_owned());
+        self
     }
 
     /// Whether the mission declares objects outside its namespace (extra nodes). Such a
@@ -725,6 +755,7 @@ pub(crate) fn load_draft(dir: &Path) -> LessonDraft {
         chapter_declared: f.chapter.is_some(),
         cluster_scoped: cluster_scoped.into_iter().map(|(o, _)| o).collect(),
         manifest_sources,
+        learner: None,
     });
     draft
 }
@@ -948,6 +979,72 @@ impl Catalog {
     pub fn get(&self, id: &str) -> Option<&Mission> {
         self.missions.iter().find(|m| m.summary.id == id)
     }
+
+    /// The curriculum of a class as `learner` plays it: only the class's missions
+    /// (`class_missions`, the ids of the class's `class` ConfigMap, in any order; ids this
+    /// catalog lacks are skipped), each [`Mission::seated`] in the learner's namespace, kept in
+    /// curriculum order. A mission left out of the class must not lock what follows it, so the
+    /// chapters are gated again over the class's missions, and a `requires` naming a mission
+    /// outside the class is dropped (the teacher chose to leave it out). The lesson problems
+    /// are not carried over: they were the teacher's to fix before the class.
+    pub fn seated(&self, learner: &str, class_missions: &[String]) -> Catalog {
+        let ids: BTreeSet<&str> = class_missions.iter().map(String::as_str).collect();
+        let mut missions: Vec<Mission> = self
+            .missions
+            .iter()
+            .filter(|m| ids.contains(m.summary.id.as_str()))
+            .map(|m| {
+                let mut m = m.clone().seated(learner);
+                m.summary.requires.retain(|r| ids.contains(r.as_str()));
+                m
+            })
+            .collect();
+        gate_chapters(&mut missions);
+        Catalog {
+            missions,
+            problems: Vec::new(),
+        }
+    }
+}
+
+/// `kq-<id>`: a solo mission's namespace.
+fn solo_namespace(id: &str) -> String {
+    format!("kq-{id}")
+}
+
+/// `kq-<learner>-<id>`: a class learner's namespace for a mission.
+fn seated_namespace(learner: &str, id: &str) -> String {
+    format!("kq-{learner}-{id}")
+}
+
+/// `text` with every whole-word `from` (a namespace name: not part of a longer name such as
+/// `kq-web-2` when `from` is `kq-web`) replaced by `to`.
+fn rename_namespace(text: &str, from: &str, to: &str) -> String {
+    let name_char = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut prev: Option<char> = None;
+    while let Some(at) = rest.find(from) {
+        let before = rest[..at].chars().next_back().or(prev);
+        let after = rest[at + from.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        // A trailing '-' ends a name in prose ("kq-web-"), but a letter or digit after it
+        // continues the name.
+        let whole = !before.is_some_and(name_char)
+            && !after.is_some_and(|c| {
+                c.is_ascii_alphanumeric()
+                    || (c == '-'
+                        && rest[at + from.len() + 1..]
+                            .chars()
+                            .next()
+                            .is_some_and(|n| n.is_ascii_alphanumeric()))
+            });
+        out.push_str(if whole { to } else { from });
+        prev = from.chars().next_back();
+        rest = &rest[at + from.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Chapters open in order: every mission's `chapter_requires` is the list of missions of the

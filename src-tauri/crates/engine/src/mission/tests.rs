@@ -499,3 +499,112 @@ fn reactions_are_checked_each_problem_at_its_line() {
         "duplicate at line {dup}: {found:?}"
     );
 }
+
+/// A catalog of four missions in three chapters: `p1` (pods), `s1` and `s2` (scheduling, `s2`
+/// requires `s1`), `c1` (config), with texts naming their namespaces.
+fn class_catalog(tmp: &Path) -> Catalog {
+    for (folder, id, order, chapter, requires) in [
+        ("a", "p1", 1, "pods", "[]"),
+        ("b", "s1", 2, "scheduling", "[]"),
+        ("c", "s2", 3, "scheduling", "[s1]"),
+        ("d", "c1", 4, "config", "[]"),
+    ] {
+        let d = lesson(tmp, folder, id, order, requires);
+        let text = front(id, order, requires)
+            .replace(
+                "difficulty: beginner\n",
+                &format!("difficulty: beginner\nchapter: {chapter}\n"),
+            )
+            .replace(
+                "  - one\n",
+                &format!("  - \"`kubectl get pods -n kq-{id}`\"\n"),
+            )
+            .replace(
+                "The pod never starts.",
+                &format!("The pod in `kq-{id}` never starts; kq-{id}-2 is another namespace."),
+            );
+        write(&d, MISSION_FILE, &text);
+        write(
+            &d,
+            DEBRIEF_FILE,
+            &format!("# Debrief\n\n```bash\nkubectl describe pod web -n kq-{id}\n```\n"),
+        );
+    }
+    let c = Catalog::load(&[tmp.to_owned()]);
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    c
+}
+
+#[test]
+fn a_seated_mission_runs_in_the_learner_s_namespace_and_its_texts_name_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = class_catalog(tmp.path());
+    let all: Vec<String> = ["p1", "s1", "s2", "c1"].map(String::from).to_vec();
+    let seated = c.seated("ada", &all);
+    let m = seated.get("p1").expect("p1 is in the class");
+    assert_eq!(m.namespace(), "kq-ada-p1", "the learner's own namespace");
+    assert!(m.is_seated());
+    assert_eq!(
+        m.briefing, "The pod in `kq-ada-p1` never starts; kq-p1-2 is another namespace.\n",
+        "the briefing names the learner's namespace, and a longer name that merely starts \
+         with the mission's is left as it is"
+    );
+    assert_eq!(m.hints[0], "`kubectl get pods -n kq-ada-p1`");
+    assert!(
+        m.debrief.contains("kubectl describe pod web -n kq-ada-p1"),
+        "the debrief's commands work as typed: {}",
+        m.debrief
+    );
+    assert_eq!(
+        seated.get("p1").map(|m| m.namespace()),
+        Some("kq-ada-p1".into())
+    );
+    // Solo play is unchanged.
+    let solo = c.get("p1").unwrap();
+    assert_eq!(solo.namespace(), "kq-p1");
+    assert!(!solo.is_seated());
+    assert!(solo.briefing.contains("`kq-p1`"));
+}
+
+#[test]
+fn a_class_keeps_only_its_missions_and_a_left_out_one_locks_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = class_catalog(tmp.path());
+    // The whole scheduling chapter's first mission is left out, as `drain-blocked-by-pdb` is.
+    let class: Vec<String> = ["c1", "p1", "s2"].map(String::from).to_vec();
+    let seated = c.seated("bo", &class);
+    let gates: Vec<(String, Vec<String>)> = seated
+        .summaries()
+        .into_iter()
+        .map(|s| (s.id.clone(), s.all_requires()))
+        .collect();
+    let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        gates,
+        vec![
+            ("p1".into(), ids(&[])),
+            // `s1` is not in the class: requiring it would lock `s2` for ever.
+            ("s2".into(), ids(&["p1"])),
+            // Config opens once the class's scheduling missions are solved, not `s1` too.
+            ("c1".into(), ids(&["s2"])),
+        ],
+        "curriculum order, gated over the class's missions only"
+    );
+    let mut progress = crate::progress::Progress::default();
+    progress.solve("p1", jiff::Timestamp::UNIX_EPOCH);
+    progress.solve("s2", jiff::Timestamp::UNIX_EPOCH);
+    let c1 = seated.get("c1").unwrap().summary.all_requires();
+    assert!(
+        progress.is_unlocked(&c1),
+        "solving the class's missions opens the next chapter"
+    );
+    assert!(
+        seated.get("s1").is_none(),
+        "a left-out mission is not offered"
+    );
+    assert!(
+        !c.get("c1").unwrap().summary.all_requires().is_empty()
+            && c.get("s2").unwrap().summary.requires == ["s1"],
+        "the solo catalog keeps its own gating"
+    );
+}

@@ -666,7 +666,8 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
         };
         let source = match self.config.cluster {
             ClusterKind::Embedded => SchedulingSource::Filters,
-            ClusterKind::Real => SchedulingSource::FitError,
+            // A class's cluster may be a real one: its scheduler's own message is the source.
+            ClusterKind::Real | ClusterKind::Classroom => SchedulingSource::FitError,
         };
         refused
             .into_iter()

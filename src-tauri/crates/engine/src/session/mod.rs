@@ -1,7 +1,8 @@
 //! A mission being played: starting it on a cluster, the editor's actions, and the live session.
 //!
 //! - [`start_mission`] (and [`reset_mission`], the same thing) puts the mission's broken state
-//!   into its namespace `kq-<id>`; [`cleanup_mission`] deletes the namespace.
+//!   into its namespace `kq-<id>` (`kq-<learner>-<id>` in a class); [`cleanup_mission`] deletes
+//!   the namespace (in a class, only what the mission put there).
 //! - [`apply_yaml`] and [`delete_yaml`] are the editor's Apply and Delete buttons: kubectl's
 //!   client-side `apply -f` / `delete -f` on the edited text, answering kubectl's output
 //!   ([`apply`] explains the details).
@@ -23,6 +24,19 @@
 //!   they carry that label. On a real cluster a mission that declares any is refused with
 //!   [`SessionError::ClusterScopedRefused`] before anything is applied: a forced server-side
 //!   apply would take over a real node or namespace, and a replay would then delete it.
+//!
+//! # In a class
+//!
+//! On [`ClusterKind::Classroom`] the learner plays with the credentials the teacher handed out,
+//! which reach only their own mission namespaces (`kq-<learner>-<id>`). The teacher's prepare
+//! created those namespaces, labelled managed-by and with each mission's own namespace labels, so
+//! a start never creates, patches or deletes the namespace: it checks that it is there (a missing
+//! or unreadable one is [`SessionError::NoClassNamespace`]: only the teacher can make it), clears
+//! the leftovers of an earlier attempt and applies the manifests. A mission's cluster-scoped
+//! objects (extra nodes) are the class server's: they must already exist and carry the managed-by
+//! label ([`SessionError::ClassObjectMissing`] otherwise), and the learner never applies or deletes
+//! them. [`cleanup_mission`] on a seated mission deletes what the manifests name and the pods, and
+//! leaves the namespace for the next attempt.
 //!
 //! # Starting over
 //!
@@ -83,9 +97,15 @@ pub enum ClusterKind {
     /// KubeQuest's own embedded cluster: a mission's cluster-scoped objects (extra nodes) are
     /// applied there, labelled managed-by, and only labelled ones are ever deleted.
     Embedded,
-    /// Any cluster from a kubeconfig (kind, minikube, a classroom's): nothing cluster-scoped is
-    /// applied, patched or deleted but the mission namespace KubeQuest created itself.
+    /// Any cluster from a kubeconfig (kind, minikube, a shared practice cluster): nothing
+    /// cluster-scoped is applied, patched or deleted but the mission namespace KubeQuest
+    /// created itself.
     Real,
+    /// A class's cluster, played from a learner's seat (the embedded class server or a real
+    /// cluster the teacher prepared): the teacher's prepare made the mission namespace
+    /// (`kq-<learner>-<id>`, see [`Mission::seated`]), and the learner's credentials may not
+    /// create, change or delete it, nor anything cluster-scoped. See the module docs.
+    Classroom,
 }
 
 /// Whether an object carries `app.kubernetes.io/managed-by=kubequest`.
@@ -152,6 +172,39 @@ pub enum SessionError {
         line: usize,
         kind: String,
         name: String,
+    },
+    /// In a class, the learner's mission namespace is missing (or their credentials cannot
+    /// read it): the teacher's prepare makes it, the learner cannot.
+    #[error(
+        "your class has no namespace {namespace}: ask your teacher to run prepare again{}",
+        detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+    )]
+    NoClassNamespace {
+        namespace: String,
+        /// What the cluster answered, when it was not simply "not found".
+        detail: Option<String>,
+    },
+    /// In a class, the learner's mission namespace lacks a label the mission needs (its Pod
+    /// Security level): prepare sets it, the learner cannot.
+    #[error(
+        "your class's namespace {namespace} does not carry the label {label}={value} this          mission needs: ask your teacher to run prepare again"
+    )]
+    ClassNamespaceLabel {
+        namespace: String,
+        label: String,
+        value: String,
+    },
+    /// In a class, a cluster-scoped object the mission needs is missing or is not the class
+    /// server's: the teacher's server makes those, the learner never does.
+    #[error(
+        "{file}:{line}: this mission needs the cluster-scoped {kind} `{name}`, which {why}; in          a class the teacher's KubeQuest creates it, never a learner's. Nothing was applied.          Ask your teacher (the class needs the embedded class server for this mission)"
+    )]
+    ClassObjectMissing {
+        file: String,
+        line: usize,
+        kind: String,
+        name: String,
+        why: String,
     },
     /// Leftovers did not go away in time.
     #[error(
@@ -296,6 +349,31 @@ async fn check_scopes(
                     name,
                 });
             }
+            if on == ClusterKind::Classroom {
+                // The class server made it; the learner only checks that it is there.
+                let why = match api.get_opt(&m.name).await {
+                    Ok(Some(existing)) if managed_by_kubequest(&existing.metadata) => None,
+                    Ok(Some(_)) => Some(
+                        "exists on the class's cluster but was not created by KubeQuest".into(),
+                    ),
+                    Ok(None) => Some("does not exist on the class's cluster".into()),
+                    Err(e) => Some(format!(
+                        "cannot be read with your class credentials ({})",
+                        classify_kube_error(&e)
+                    )),
+                };
+                if let Some(why) = why {
+                    return Err(SessionError::ClassObjectMissing {
+                        file,
+                        line,
+                        kind,
+                        name,
+                        why,
+                    });
+                }
+                apis.push((api, scope));
+                continue;
+            }
             if let Some(existing) = api.get_opt(&m.name).await.map_err(cluster)?
                 && !managed_by_kubequest(&existing.metadata)
             {
@@ -357,23 +435,29 @@ async fn wait_namespace_gone(
     }
 }
 
-async fn clear_leftovers(
+/// Deletes what the manifests name and every pod in `namespace`, at once (grace period 0),
+/// without waiting. On [`ClusterKind::Classroom`] nothing cluster-scoped is touched. Answers
+/// whether anything was there to delete.
+async fn delete_leftovers(
     client: &kube::Client,
     mission: &Mission,
     apis: &[(Api<DynamicObject>, Scope)],
     namespace: &str,
-    progress: &mut (dyn FnMut(StartStep) + Send),
-) -> Result<(), SessionError> {
-    progress(StartStep::ClearingLeftovers {
-        namespace: namespace.to_owned(),
-    });
+    on: ClusterKind,
+    announce: &mut dyn FnMut(),
+) -> Result<bool, SessionError> {
     let now = DeleteParams {
         grace_period_seconds: Some(0),
         ..DeleteParams::background()
     };
+    let mut found = false;
     for (m, (api, scope)) in mission.manifests.iter().zip(apis) {
         let mut params = now.clone();
         if *scope == Scope::Cluster {
+            if on == ClusterKind::Classroom {
+                // The class server's, never the learner's to delete.
+                continue;
+            }
             // Outside the namespace only what KubeQuest created goes, and only that very object
             // (the uid precondition): one recreated by someone else since the check stays.
             match api.get_opt(&m.name).await.map_err(cluster)? {
@@ -387,7 +471,12 @@ async fn clear_leftovers(
             }
         }
         match api.delete(&m.name, &params).await {
-            Ok(_) => {}
+            Ok(_) => {
+                if !found {
+                    announce();
+                }
+                found = true;
+            }
             Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
             Err(e) => return Err(cluster(e)),
         }
@@ -396,11 +485,44 @@ async fn clear_leftovers(
     for p in pods.list(&ListParams::default()).await.map_err(cluster)? {
         let name = p.metadata.name.unwrap_or_default();
         match pods.delete(&name, &now).await {
-            Ok(_) => {}
+            Ok(_) => {
+                if !found {
+                    announce();
+                }
+                found = true;
+            }
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => return Err(cluster(e)),
         }
     }
+    Ok(found)
+}
+
+/// Deletes the leftovers ([`delete_leftovers`]) and waits until the pods are really gone.
+/// Solo play announces the clearing first (the namespace is known to be from an earlier
+/// attempt); in a class the namespace always exists, so the step is announced only when there
+/// is something to remove. Answers whether there was.
+async fn clear_leftovers(
+    client: &kube::Client,
+    mission: &Mission,
+    apis: &[(Api<DynamicObject>, Scope)],
+    namespace: &str,
+    on: ClusterKind,
+    progress: &mut (dyn FnMut(StartStep) + Send),
+) -> Result<bool, SessionError> {
+    let step = || StartStep::ClearingLeftovers {
+        namespace: namespace.to_owned(),
+    };
+    let found = if on == ClusterKind::Classroom {
+        delete_leftovers(client, mission, apis, namespace, on, &mut || {
+            progress(step())
+        })
+        .await?
+    } else {
+        progress(step());
+        delete_leftovers(client, mission, apis, namespace, on, &mut || {}).await?
+    };
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let start = std::time::Instant::now();
     let mut last: Vec<String> = Vec::new();
     loop {
@@ -412,7 +534,7 @@ async fn clear_leftovers(
             .filter_map(|p| p.metadata.name)
             .collect();
         if left.is_empty() {
-            return Ok(());
+            return Ok(found);
         }
         if left != last {
             progress(StartStep::WaitingForPods { pods: left.clone() });
@@ -448,6 +570,17 @@ pub async fn start_mission_with_progress(
 ) -> Result<StartedMission, SessionError> {
     let namespace = mission.namespace();
     let apis = check_scopes(client, &namespace, mission, on).await?;
+    if on == ClusterKind::Classroom {
+        class_namespace(client, &namespace, mission).await?;
+        let replaced_leftovers =
+            clear_leftovers(client, mission, &apis, &namespace, on, progress).await?;
+        let applied = apply_manifests(mission, &apis, &namespace, on, progress).await?;
+        return Ok(StartedMission {
+            namespace,
+            replaced_leftovers,
+            applied,
+        });
+    }
     own_namespace(client, &namespace).await?;
     wait_namespace_gone(client, &namespace, progress).await?;
     let namespaces: Api<Namespace> = Api::all(client.clone());
@@ -473,7 +606,7 @@ pub async fn start_mission_with_progress(
             .patch(&namespace, &ssa, &Patch::Apply(&ns_body))
             .await
             .map_err(cluster)?;
-        clear_leftovers(client, mission, &apis, &namespace, progress).await?;
+        clear_leftovers(client, mission, &apis, &namespace, on, progress).await?;
     } else {
         // A create, not a forced apply: if someone else made the namespace since the check,
         // the create fails instead of taking their namespace over.
@@ -492,8 +625,29 @@ pub async fn start_mission_with_progress(
             Err(e) => return Err(cluster(e)),
         }
     }
+    let applied = apply_manifests(mission, &apis, &namespace, on, progress).await?;
+    Ok(StartedMission {
+        namespace,
+        replaced_leftovers: existed,
+        applied,
+    })
+}
+
+/// Server-side applies every manifest (see the module docs); in a class the cluster-scoped
+/// ones are the class server's and are left alone. Answers the objects applied.
+async fn apply_manifests(
+    mission: &Mission,
+    apis: &[(Api<DynamicObject>, Scope)],
+    namespace: &str,
+    on: ClusterKind,
+    progress: &mut (dyn FnMut(StartStep) + Send),
+) -> Result<Vec<String>, SessionError> {
+    let ssa = PatchParams::apply(FIELD_MANAGER).force();
     let mut applied = Vec::new();
-    for (m, (api, scope)) in mission.manifests.iter().zip(&apis) {
+    for (m, (api, scope)) in mission.manifests.iter().zip(apis) {
+        if *scope == Scope::Cluster && on == ClusterKind::Classroom {
+            continue;
+        }
         let object = format!("{}/{}", m.kind.to_ascii_lowercase(), m.name);
         progress(StartStep::Applying {
             object: object.clone(),
@@ -520,11 +674,48 @@ pub async fn start_mission_with_progress(
             })?;
         applied.push(object);
     }
-    Ok(StartedMission {
-        namespace,
-        replaced_leftovers: existed,
-        applied,
-    })
+    Ok(applied)
+}
+
+/// In a class: the learner's mission namespace, made by the teacher's prepare, must exist, be
+/// KubeQuest's and carry the mission's own namespace labels. Nothing is changed.
+async fn class_namespace(
+    client: &kube::Client,
+    namespace: &str,
+    mission: &Mission,
+) -> Result<(), SessionError> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let missing = |detail: Option<String>| SessionError::NoClassNamespace {
+        namespace: namespace.to_owned(),
+        detail,
+    };
+    let ns = match api.get_opt(namespace).await {
+        Ok(Some(ns)) => ns,
+        Ok(None) => return Err(missing(None)),
+        // The learner may read only namespaces the class bound them in: one prepare did not
+        // make is forbidden, not "not found".
+        Err(kube::Error::Api(s)) if s.code == 403 => return Err(missing(None)),
+        Err(e) => return Err(cluster(e)),
+    };
+    if ns.metadata.deletion_timestamp.is_some() {
+        return Err(missing(Some("it is being deleted".into())));
+    }
+    if !managed_by_kubequest(&ns.metadata) {
+        return Err(SessionError::NamespaceNotOurs {
+            namespace: namespace.to_owned(),
+        });
+    }
+    let labels = ns.metadata.labels.unwrap_or_default();
+    for (label, value) in &mission.namespace_labels {
+        if labels.get(label) != Some(value) {
+            return Err(SessionError::ClassNamespaceLabel {
+                namespace: namespace.to_owned(),
+                label: label.clone(),
+                value: value.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Puts the broken state back: the same as [`start_mission`].
@@ -539,8 +730,22 @@ pub async fn reset_mission(
 /// Deletes the mission's namespace (and so everything in it). Returns as soon as the deletion
 /// is accepted; a later start waits for it to finish. A namespace that is already gone is fine;
 /// one KubeQuest did not create is refused and left as it is.
+///
+/// A mission seated in a class ([`Mission::seated`], played on [`ClusterKind::Classroom`])
+/// keeps its namespace, which the teacher made: what the manifests name and every pod in it are
+/// deleted at once (grace period 0), nothing cluster-scoped, and the call does not wait for
+/// them to go.
 pub async fn cleanup_mission(client: &kube::Client, mission: &Mission) -> Result<(), SessionError> {
     let namespace = mission.namespace();
+    if mission.is_seated() {
+        let on = ClusterKind::Classroom;
+        // The cluster-scoped objects are the class server's: not even looked at.
+        let mut namespaced = mission.clone();
+        namespaced.manifests.retain(|m| !m.is_cluster_scoped());
+        let apis = check_scopes(client, &namespace, &namespaced, on).await?;
+        delete_leftovers(client, &namespaced, &apis, &namespace, on, &mut || {}).await?;
+        return Ok(());
+    }
     let Some(ns) = own_namespace(client, &namespace).await? else {
         return Ok(());
     };
