@@ -8,6 +8,7 @@ use std::path::Path;
 use ts_rs::{Config, TS};
 
 use crate::activity::{CommandGroup, LearnerCommand};
+use crate::classroom::{ClassLearnerRow, ClassMissionSummary, ClassView};
 use crate::connect::{ConnectErrorKind, ConnectFailure, ContextInfo, Locality};
 use crate::debrief::{
     BrokenFinding, ChangeOutcome, CommandCount, LessonCommand, ObjectChange, PersonalDebrief,
@@ -130,6 +131,9 @@ pub fn render_all() -> Vec<(String, String)> {
         render::<SchedulingSource>(&cfg),
         render::<NodeVerdict>(&cfg),
         render::<FilterVerdict>(&cfg),
+        render::<ClassView>(&cfg),
+        render::<ClassLearnerRow>(&cfg),
+        render::<ClassMissionSummary>(&cfg),
     ];
     files.sort();
     files

@@ -13,6 +13,9 @@
 //! - [`progress`] stores what the learner solved, crash-safely, and merges class reports.
 //! - [`session`] starts, resets and cleans up a mission on a cluster, runs the editor's Apply
 //!   and Delete like kubectl, and drives the live session (pipeline, events, objectives, solve).
+//! - [`classroom`] prepares a class on a shared cluster (a namespace per learner and mission,
+//!   accounts, RBAC, tokens, kubeconfigs, join codes), cleans it up and reads the live class
+//!   view the teacher watches.
 //! - [`inspect`] runs one command in a mission's container through `exec` (the app's "Run in
 //!   container" panel), bounded in output and time.
 //! - [`connect`] reads kubeconfigs, tells local clusters from remote ones and types cluster
@@ -24,6 +27,7 @@
 
 pub mod activity;
 pub mod bindings;
+pub mod classroom;
 pub mod connect;
 pub mod debrief;
 pub mod diagnose;
