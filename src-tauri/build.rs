@@ -29,6 +29,20 @@ const COMMANDS: &[&str] = &[
     "terminal_ack",
     "terminal_resize",
     "terminal_close",
+    "classroom_state",
+    "classroom_defaults",
+    "classroom_open_roster",
+    "classroom_serve",
+    "classroom_stop",
+    "classroom_open_folder",
+    "classroom_view",
+    "classroom_open_teacher",
+    "classroom_export",
+    "classroom_join_file",
+    "classroom_join_code",
+    "classroom_leave",
+    "classroom_fall_back",
+    "classroom_retry",
 ];
 
 fn main() {

@@ -5,9 +5,8 @@
 //
 // It guards by allow-list: each command the window calls (ui/src/lib/ipc.ts, granted in
 // src-tauri/capabilities) with the exact shape of its arguments, plus Tauri's own channel fetch
-// that delivers mission updates and terminal output. Anything else, or a known command with
-// arguments of another
-// shape, is replaced by a call to a command that does not exist, so Rust refuses it and the
+// that delivers mission updates, terminal output and a class's serve progress. Anything else,
+// or a known command with arguments of another shape, is replaced by a call to a command that does not exist, so Rust refuses it and the
 // caller's promise rejects instead of hanging. Rust still validates every argument; this is
 // the outer wall, not the only one. src/lib/isolation.test.ts keeps this list in step with
 // ipc.ts and the Rust command list.
@@ -63,6 +62,24 @@
   const int = (v, min, max) => Number.isInteger(v) && v >= min && v <= max;
   const terminalId = (v) => int(v, 0, 0xffffffff);
   const termSize = (p) => int(p.cols, 2, 1000) && int(p.rows, 1, 500);
+  // The classroom: a serve request (a roster of at most a few hundred names, a class name that
+  // is a DNS label, an hour count, a folder, an IP address), a join (the server's https URL and
+  // a code as the sheet prints it), an export format.
+  const className = (v) => typeof v === 'string' && v.length <= 40 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v);
+  const ipAddress = (v) => typeof v === 'string' && v.length <= 45 && /^[0-9a-fA-F.:]+$/.test(v);
+  const serveRequest = (v) =>
+    onlyKeys(v, ['roster', 'rosterFile', 'class', 'hours', 'out', 'listen']) &&
+    typeof v.roster === 'string' &&
+    v.roster.length <= 64 * 1024 &&
+    text(v.rosterFile, 255) &&
+    className(v.class) &&
+    typeof v.hours === 'number' &&
+    v.hours >= 0.25 &&
+    v.hours <= 168 &&
+    text(v.out, 4096) &&
+    ipAddress(v.listen);
+  const serverUrl = (v) => text(v, 300) && /^https:\/\/[^/?#@\s]+$/.test(v);
+  const joinCode = (v) => typeof v === 'string' && /^[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(v);
   const editorAction = (p) => onlyKeys(p, ['id', 'file', 'yaml']) && missionId(p.id) && fileName(p.file) && typeof p.yaml === 'string' && p.yaml.length <= MAX_YAML;
 
   /** Each allowed command and the check its arguments must pass. */
@@ -101,6 +118,20 @@
     terminal_ack: (p) => onlyKeys(p, ['id', 'bytes']) && terminalId(p.id) && int(p.bytes, 1, 16 * 1024 * 1024),
     terminal_resize: (p) => onlyKeys(p, ['id', 'cols', 'rows']) && terminalId(p.id) && termSize(p),
     terminal_close: (p) => onlyKeys(p, ['id']) && terminalId(p.id),
+    classroom_state: noArgs,
+    classroom_defaults: noArgs,
+    classroom_open_roster: noArgs,
+    classroom_serve: (p) => onlyKeys(p, ['request', 'onProgress']) && serveRequest(p.request) && channel(p.onProgress),
+    classroom_stop: noArgs,
+    classroom_open_folder: noArgs,
+    classroom_view: noArgs,
+    classroom_open_teacher: noArgs,
+    classroom_export: (p) => onlyKeys(p, ['format']) && (p.format === 'csv' || p.format === 'markdown'),
+    classroom_join_file: noArgs,
+    classroom_join_code: (p) => onlyKeys(p, ['server', 'code']) && serverUrl(p.server) && joinCode(p.code),
+    classroom_leave: noArgs,
+    classroom_fall_back: noArgs,
+    classroom_retry: noArgs,
     // Tauri's own: fetches a channel's queued messages (mission updates).
     'plugin:__TAURI_CHANNEL__|fetch': noArgs,
   });

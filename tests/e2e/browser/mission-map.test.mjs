@@ -68,9 +68,11 @@ test('Tab reaches Settings, then the first open mission, and Enter opens its det
     await page.getByTestId('mission-list').waitFor();
     assert.equal(await page.getByTestId('details-empty').isVisible(), true, 'before choosing, the panel says how to');
 
-    // The title bar's Settings button comes first, then the map.
+    // The title bar's Settings button comes first, then the map's header (Classroom), then the map.
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'open-settings');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'open-classroom');
     await page.keyboard.press('Tab');
     const focused = await page.evaluate(() => ({
       testid: document.activeElement?.getAttribute('data-testid'),
@@ -219,6 +221,8 @@ test('with reduced motion the map appears at once and still works', async () => 
       return { duration: style.animationDuration, delay: style.animationDelay };
     });
     assert.deepEqual(motion, { duration: '0.001s', delay: '0s' }, 'entrance animations are cut to nothing');
+    // Settings, Classroom, then the first mission.
+    await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');

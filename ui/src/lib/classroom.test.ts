@@ -147,7 +147,7 @@ describe('chart scaling', () => {
     ]);
     const hints = hintBars(missions);
     expect(hints.bars.map((b) => b.text)).toEqual(['5 hints', '1 hint']);
-    expect(hints.bars[0].share).toBe(1);
+    expect(hints.bars[0]?.share).toBe(1);
   });
 });
 
@@ -201,11 +201,13 @@ describe('the serve form', () => {
     expect(checkClassName('')).toEqual({ ok: true, value: 'class' });
     expect(checkClassName('year-10-b')).toEqual({ ok: true, value: 'year-10-b' });
     expect(checkClassName('Year 10')).toMatchObject({ ok: false });
+    expect(checkClassName('a'.repeat(41))).toMatchObject({ ok: false });
   });
 
   it('takes the class length in hours', () => {
     expect(checkHours('1.5')).toEqual({ ok: true, value: 1.5 });
-    expect(checkHours('0')).toMatchObject({ ok: false });
+    expect(checkHours('0.25')).toEqual({ ok: true, value: 0.25 });
+    expect(checkHours('0.2'), 'a token lasts at least 10 minutes').toMatchObject({ ok: false });
     expect(checkHours('eight')).toMatchObject({ ok: false });
     expect(checkHours(200)).toMatchObject({ ok: false });
   });

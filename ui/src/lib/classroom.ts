@@ -6,35 +6,11 @@
 
 import { parseTime } from './kubetime';
 
-// The engine's class view DTOs (engine::classroom::view), as ts-rs writes them.
-export interface ClassLearnerRow {
-  learner: string;
-  mission: string | null;
-  missionTitle: string | null;
-  stage: string | null;
-  reason: string | null;
-  secondsOnMission: number | null;
-  hints: number;
-  solved: number;
-  reportedAt: string | null;
-  solvedCurrent: boolean;
-}
-export interface ClassMissionSummary {
-  mission: string;
-  title: string;
-  started: number;
-  solved: number;
-  medianSecondsToFix: number | null;
-  hints: number;
-}
-export interface ClassView {
-  class: string;
-  endsAt: string | null;
-  readAt: string;
-  learners: ClassLearnerRow[];
-  missions: ClassMissionSummary[];
-  problems: string[];
-}
+import type { ClassLearnerRow } from './bindings/ClassLearnerRow';
+import type { ClassMissionSummary } from './bindings/ClassMissionSummary';
+import type { ClassView } from './bindings/ClassView';
+
+export type { ClassLearnerRow, ClassMissionSummary, ClassView };
 
 // ---- the class table ----------------------------------------------------------------------
 
@@ -58,7 +34,7 @@ export const COLUMN_LABELS: Record<ClassColumn, string> = {
 };
 
 /** The pipeline's stages in the order a pod goes through them (stage.rs's names). */
-const STAGE_ORDER = ['apply', 'schedule', 'pull', 'create', 'run', 'ready'];
+const STAGE_ORDER = ['apply', 'schedule', 'init', 'pull', 'create', 'run', 'ready'];
 
 type Key = string | number | null;
 
@@ -241,7 +217,7 @@ export function rosterProblems(message: string): RosterProblem[] {
     .filter((l) => l.length > 0)
     .map((l) => {
       const m = /^[^:\n]+:(\d+): (.*)$/.exec(l);
-      return m ? { line: Number(m[1]), message: m[2] } : { line: null, message: l };
+      return m ? { line: Number(m[1]), message: m[2] ?? l } : { line: null, message: l };
     });
 }
 
@@ -306,24 +282,79 @@ export function checkServer(input: string): Checked<string> {
 
 // ---- serving a class ----------------------------------------------------------------------
 
-/** A class name: a DNS label (it names the class's contexts and labels). */
+/** A class name: a DNS label of at most 40 characters, as the engine's plan requires. */
 export function checkClassName(input: string): Checked<string> {
   const name = input.trim();
   if (name.length === 0) return { ok: true, value: 'class' };
-  if (name.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
-    return { ok: false, message: 'Use lower-case letters, digits and \u2018-\u2019 for the class name (for example year-10-b).' };
+  if (name.length > 40 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+    return { ok: false, message: 'Use at most 40 lower-case letters, digits and \u2018-\u2019 for the class name (for example year-10-b).' };
   }
   return { ok: true, value: name };
 }
 
-/** The class length in hours: more than 0, at most a week. */
+/** The class length in hours: from 0.25 (a token lasts at least 10 minutes) to 168 (a week). */
 export function checkHours(input: string | number): Checked<number> {
   const hours = typeof input === 'number' ? input : Number(String(input).trim());
-  if (!Number.isFinite(hours) || hours <= 0 || hours > 168) {
-    return { ok: false, message: 'The class lasts between a few minutes and 168 hours (a week): enter a number such as 2 or 1.5.' };
+  if (!Number.isFinite(hours) || hours < 0.25 || hours > 168) {
+    return { ok: false, message: 'A class lasts from 0.25 hours (15 minutes) to 168 hours (a week): enter a number such as 2 or 1.5.' };
   }
   return { ok: true, value: hours };
 }
 
 /** Whether a listen address keeps the class on this computer. */
 export const isLoopback = (address: string) => address === '127.0.0.1' || address === '::1';
+
+// ---- what the Rust side answers (src-tauri/src/classroom.rs) ------------------------------
+
+/** The form's starting values: the class folder, and this computer's network addresses. */
+export interface ServeDefaults {
+  /** `~/KubeQuest/class-<date>`. */
+  out: string;
+  /** Addresses other computers may reach this one on (never loopback). */
+  addresses: string[];
+}
+
+/** What the teacher sends to start a class. */
+export interface ServeRequest {
+  /** The roster's text, and the file name its errors name (`names.txt` when pasted). */
+  roster: string;
+  rosterFile: string;
+  class: string;
+  hours: number;
+  out: string;
+  /** `127.0.0.1` or one of `ServeDefaults.addresses`. */
+  listen: string;
+}
+
+/** A class this app serves. */
+export interface ServingClass {
+  class: string;
+  /** The address learners join at (`https://192.168.1.20:40123`). */
+  server: string;
+  folder: string;
+  /** `join-sheet.html` (printable) in the folder. */
+  sheet: string;
+  learners: string[];
+  endsAt: string;
+  /** Missions left out of the class, with why. */
+  leftOut: [string, string][];
+}
+
+/** The class this app's learner joined. */
+export interface JoinedClass {
+  class: string;
+  learner: string;
+  server: string;
+  /** The class server stopped answering: missions play on the embedded cluster until retried. */
+  fallback: boolean;
+}
+
+/** The classroom as the app holds it now. */
+export interface ClassroomState {
+  serving: ServingClass | null;
+  joined: JoinedClass | null;
+  /** The class whose teacher kubeconfig was opened for the live view (a real cluster's). */
+  watching: string | null;
+}
+
+export type ClassExportFormat = 'csv' | 'markdown';

@@ -17,6 +17,7 @@ import type { ProgressLoad } from './bindings/ProgressLoad';
 import type { SessionUpdate } from './bindings/SessionUpdate';
 import type { Settings } from './bindings/Settings';
 import type { UiError } from './bindings/UiError';
+import type { ClassExportFormat, ClassroomState, ClassView, JoinedClass, ServeDefaults, ServeRequest, ServingClass } from './classroom';
 import { toUiError } from './errors';
 
 export type { AppInfo, MissionList, UiError };
@@ -314,4 +315,109 @@ export async function terminalResize(id: number, cols: number, rows: number): Pr
 /** Ends the terminal's shell. */
 export async function terminalClose(id: number): Promise<void> {
   await call<null>('terminal_close', { id });
+}
+
+// ---- the classroom ------------------------------------------------------------------------
+
+const checkJoined = (joined: JoinedClass): JoinedClass => {
+  if (!isRecord(joined) || typeof joined.class !== 'string' || typeof joined.learner !== 'string') throw shapeError('The class');
+  return joined;
+};
+
+/** What the app serves, has joined, or watches now. */
+export async function classroomState(): Promise<ClassroomState> {
+  const state = await call<ClassroomState>('classroom_state');
+  if (!isRecord(state) || !('serving' in state) || !('joined' in state)) throw shapeError('The classroom');
+  return state;
+}
+
+/** The serve form's defaults: the class folder and this computer's network addresses. */
+export async function classroomDefaults(): Promise<ServeDefaults> {
+  const defaults = await call<ServeDefaults>('classroom_defaults');
+  if (!isRecord(defaults) || typeof defaults.out !== 'string' || !Array.isArray(defaults.addresses)) throw shapeError('The class defaults');
+  return defaults;
+}
+
+/** Opens the open dialog for a roster; its file name and text, or null when cancelled. */
+export async function classroomOpenRoster(): Promise<{ file: string; text: string } | null> {
+  const roster = await call<{ file: string; text: string } | null>('classroom_open_roster');
+  if (roster === null || roster === undefined) return null;
+  if (!isRecord(roster) || typeof roster.text !== 'string' || typeof roster.file !== 'string') throw shapeError('The roster');
+  return roster;
+}
+
+/**
+ * Serves a class from the embedded cluster: its accounts, namespaces, kubeconfigs and join
+ * sheet; `onProgress` hears each step as it is made.
+ */
+export async function classroomServe(request: ServeRequest, onProgress: (step: string) => void): Promise<ServingClass> {
+  let live = true;
+  const channel = new Channel<string>((step) => {
+    if (live && typeof step === 'string') onProgress(step);
+  });
+  try {
+    const serving = await call<ServingClass>('classroom_serve', { request, onProgress: channel });
+    if (!isRecord(serving) || typeof serving.server !== 'string' || typeof serving.folder !== 'string') throw shapeError('The class');
+    return serving;
+  } finally {
+    live = false;
+    channel.onmessage = () => {};
+  }
+}
+
+/** Ends the class this app serves: join codes stop working. */
+export async function classroomStop(): Promise<void> {
+  await call<null>('classroom_stop');
+}
+
+/** Opens the served class's folder (kubeconfigs and join sheet) in the file manager. */
+export async function classroomOpenFolder(): Promise<void> {
+  await call<null>('classroom_open_folder');
+}
+
+/** The live class view, read now with the teacher's identity. */
+export async function classroomView(): Promise<ClassView> {
+  const view = await call<ClassView>('classroom_view');
+  if (!isRecord(view) || !Array.isArray(view.learners) || !Array.isArray(view.missions) || typeof view.readAt !== 'string') {
+    throw shapeError('The class view');
+  }
+  return view;
+}
+
+/** Opens a class's `teacher.kubeconfig` (a real cluster's class) for the live view; its class, or null. */
+export async function classroomOpenTeacher(): Promise<string | null> {
+  const name = await call<string | null>('classroom_open_teacher');
+  return typeof name === 'string' ? name : null;
+}
+
+/** Opens the save dialog and writes the class table as CSV or Markdown; the path, or null. */
+export async function classroomExport(format: ClassExportFormat): Promise<string | null> {
+  const path = await call<string | null>('classroom_export', { format });
+  return typeof path === 'string' ? path : null;
+}
+
+/** Opens the open dialog for a class `.kubeconfig` and joins its class; null when cancelled. */
+export async function classroomJoinFile(): Promise<JoinedClass | null> {
+  const joined = await call<JoinedClass | null>('classroom_join_file');
+  return joined === null || joined === undefined ? null : checkJoined(joined);
+}
+
+/** Joins a class with the server address and join code from the learner's card. */
+export async function classroomJoinCode(server: string, code: string): Promise<JoinedClass> {
+  return checkJoined(await call<JoinedClass>('classroom_join_code', { server, code }));
+}
+
+/** Leaves the class: missions play on the embedded cluster again. */
+export async function classroomLeave(): Promise<void> {
+  await call<null>('classroom_leave');
+}
+
+/** The class server stopped answering: play on the embedded cluster until the class is tried again. */
+export async function classroomFallBack(): Promise<JoinedClass> {
+  return checkJoined(await call<JoinedClass>('classroom_fall_back'));
+}
+
+/** Tries the class server again; the class, back on it, or an error saying it still does not answer. */
+export async function classroomRetry(): Promise<JoinedClass> {
+  return checkJoined(await call<JoinedClass>('classroom_retry'));
 }

@@ -59,6 +59,12 @@ describe('isolation hook', () => {
       ['terminal_ack', { id: 3, bytes: 65536 }],
       ['terminal_resize', { id: 3, cols: 132, rows: 40 }],
       ['terminal_close', { id: 3 }],
+      ['classroom_state', {}],
+      ['classroom_serve', { request: { roster: 'ada\ngrace\n', rosterFile: 'names.txt', class: 'year-10-b', hours: 2, out: '/home/teacher/KubeQuest/class-2026-12-07', listen: '127.0.0.1' }, onProgress: '__CHANNEL__:3' }],
+      ['classroom_serve', { request: { roster: 'ada', rosterFile: 'pasted roster', class: 'class', hours: 0.5, out: 'C:\\Users\\t\\class', listen: 'fe80::1' }, onProgress: '__CHANNEL__:4' }],
+      ['classroom_export', { format: 'markdown' }],
+      ['classroom_join_code', { server: 'https://192.168.1.20:40123', code: 'ABCD-EFGH' }],
+      ['classroom_join_code', { server: 'https://[fe80::1]:6443', code: '7K3M-9PQR' }],
       ['plugin:__TAURI_CHANNEL__|fetch', null],
     ];
     for (const [cmd, payload] of ok) {
@@ -105,6 +111,14 @@ describe('isolation hook', () => {
       ['terminal_ack', { id: 0, bytes: 1.5 }],
       ['terminal_resize', { id: 0, cols: 80, rows: 100000 }],
       ['terminal_close', { id: 0, all: true }],
+      ['classroom_serve', { request: { roster: 'ada', rosterFile: 'names.txt', class: 'Year 10', hours: 2, out: '/tmp/c', listen: '127.0.0.1' }, onProgress: '__CHANNEL__:3' }],
+      ['classroom_serve', { request: { roster: 'ada', rosterFile: 'names.txt', class: 'c', hours: 2, out: '/tmp/c', listen: '0.0.0.0; rm -rf /' }, onProgress: '__CHANNEL__:3' }],
+      ['classroom_serve', { request: { roster: 'ada', rosterFile: 'names.txt', class: 'c', hours: 2, out: '/tmp/c', listen: '127.0.0.1' } }],
+      ['classroom_export', { format: 'pdf' }],
+      ['classroom_join_code', { server: 'http://192.168.1.20:40123', code: 'ABCD-EFGH' }],
+      ['classroom_join_code', { server: 'https://evil.example/steal?x=1', code: 'ABCD-EFGH' }],
+      ['classroom_join_code', { server: 'https://192.168.1.20:40123', code: 'abcd-efgh' }],
+      ['classroom_leave', { everything: true }],
       ['plugin:__TAURI_CHANNEL__|fetch', { anything: 1 }],
     ];
     for (const [cmd, payload] of bad) {
