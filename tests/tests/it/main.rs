@@ -10,6 +10,7 @@ mod api_http;
 mod audit_log;
 mod auth_identity;
 mod auth_rbac;
+mod classroom_prepare;
 mod cli_play;
 mod cli_progress;
 mod curriculum;

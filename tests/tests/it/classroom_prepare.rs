@@ -1,0 +1,324 @@
+//! A class prepared on the embedded cluster standing in for a real one (`kq classroom
+//! prepare`): two learners get their own namespaces and kubeconfigs, each learner's token works
+//! in their own namespace only (403 next door and on the class's Secrets), learners report
+//! progress into their own ConfigMap only, the teacher reads every namespace but no Secret, the
+//! live class view shows a learner's pod stuck where their pipeline shows it, and `clean`
+//! leaves exactly the cluster that was there before (a second clean does nothing; a
+//! `kq-classroom` namespace somebody else made is refused).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use kq_engine::classroom::{self, ClassError, ClassPlan, Roster};
+use kq_engine::mission::Catalog;
+use kq_engine::progress::Progress;
+use kq_tests::cluster::{TestCluster, kube_client};
+use kq_tests::workspace_root;
+use kube::api::{Api, ListParams, PostParams};
+use kube::{Resource, ResourceExt};
+
+fn catalog() -> Catalog {
+    let c = Catalog::load(&[workspace_root().join("lessons")]);
+    assert!(
+        c.problems.is_empty(),
+        "the shipped lessons load: {:?}",
+        c.problems
+    );
+    c
+}
+
+/// A client from a kubeconfig file prepare wrote, as kubectl or the app would use it.
+async fn client_from(path: &Path) -> kube::Client {
+    let kc = kube::config::Kubeconfig::read_from(path).expect("the kubeconfig parses");
+    let cfg = kube::config::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .expect("the kubeconfig is usable");
+    kube::Client::try_from(cfg).expect("a client")
+}
+
+/// Every object's name; terminating ones count as still there (clean is done when they are
+/// gone).
+async fn names<K>(api: Api<K>) -> BTreeSet<String>
+where
+    K: Resource + Clone + k8s_openapi::serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.list(&ListParams::default())
+        .await
+        .expect("the admin lists")
+        .into_iter()
+        .map(|o| o.name_any())
+        .collect()
+}
+
+/// The cluster-wide objects a class adds: namespaces, cluster roles and their bindings.
+async fn snapshot(admin: &kube::Client) -> [BTreeSet<String>; 3] {
+    [
+        names(Api::<Namespace>::all(admin.clone())).await,
+        names(Api::<ClusterRole>::all(admin.clone())).await,
+        names(Api::<ClusterRoleBinding>::all(admin.clone())).await,
+    ]
+}
+
+fn code(e: kube::Error) -> u16 {
+    match e {
+        kube::Error::Api(s) => s.code,
+        other => panic!("expected an API refusal, got {other}"),
+    }
+}
+
+#[test]
+fn a_prepared_class_keeps_learners_apart_and_clean_leaves_nothing_behind() {
+    let tc = TestCluster::start();
+    let cluster = tc.cluster();
+    let admin = tc.block_on(kube_client(cluster));
+    let before = tc.block_on(snapshot(&admin));
+    let catalog = catalog();
+    let roster = Roster::parse("names.txt", "# two learners\nA\nb\n").expect("a valid roster");
+    let plan = ClassPlan::new("class", roster, &catalog, 8.0, true, Timestamp::now())
+        .expect("a plan over the shipped lessons");
+    let out = tc.dir().join("class");
+    let mut steps: Vec<String> = Vec::new();
+    let prepared = tc
+        .block_on(classroom::prepare(
+            &admin,
+            &plan,
+            cluster.url(),
+            cluster.ca_pem(),
+            &out,
+            &mut |s| steps.push(s.to_owned()),
+        ))
+        .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let total = 2 * plan.missions.len();
+    assert!(
+        steps.contains(&format!("creating namespaces {total}/{total}…")),
+        "prepare reports how far it is: {steps:?}"
+    );
+    let files: Vec<(&str, &Path)> = prepared
+        .kubeconfigs
+        .iter()
+        .map(|(w, p)| (w.as_str(), p.as_path()))
+        .collect();
+    assert_eq!(
+        files.iter().map(|(w, _)| *w).collect::<Vec<_>>(),
+        ["a", "b", "teacher"]
+    );
+    for (_, p) in &files {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(p).expect("written").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} holds a token: owner only", p.display());
+    }
+    assert!(prepared.sheet.exists() && out.join("join-sheet.html").exists());
+    assert_eq!(prepared.join_codes.len(), 2);
+
+    // Prepare again: the same cluster, fresh tokens (both sets work until the class ends).
+    let first_a = std::fs::read_to_string(out.join("a.kubeconfig")).expect("a's file");
+    let after_first = tc.block_on(snapshot(&admin));
+    tc.block_on(classroom::prepare(
+        &admin,
+        &plan,
+        cluster.url(),
+        cluster.ca_pem(),
+        &out,
+        &mut |_| {},
+    ))
+    .unwrap_or_else(|e| panic!("a second prepare: {e}"));
+    assert_eq!(
+        tc.block_on(snapshot(&admin)),
+        after_first,
+        "prepare is idempotent"
+    );
+    assert_ne!(
+        std::fs::read_to_string(out.join("a.kubeconfig")).expect("a's file"),
+        first_a,
+        "a second prepare writes a fresh token"
+    );
+
+    let a = tc.block_on(client_from(&out.join("a.kubeconfig")));
+    let teacher = tc.block_on(client_from(&out.join("teacher.kubeconfig")));
+    let mission = catalog.get("crash-loop-backoff").expect("mission 1");
+    let mut pod: Pod =
+        serde_json::from_value(mission.manifests[0].object.clone()).expect("the lesson's pod");
+    pod.metadata.namespace = None;
+    tc.block_on(async {
+        let own: Api<Pod> = Api::namespaced(a.clone(), "kq-a-crash-loop-backoff");
+        own.create(&PostParams::default(), &pod)
+            .await
+            .expect("a learner creates pods in their own mission namespace");
+        let next_door: Api<Pod> = Api::namespaced(a.clone(), "kq-b-crash-loop-backoff");
+        assert_eq!(
+            code(next_door.list(&ListParams::default()).await.unwrap_err()),
+            403,
+            "a learner cannot see another learner's namespace"
+        );
+        let secrets: Api<Secret> = Api::namespaced(a.clone(), classroom::CLASS_NAMESPACE);
+        assert_eq!(
+            code(secrets.list(&ListParams::default()).await.unwrap_err()),
+            403,
+            "a learner cannot read the class's Secrets"
+        );
+
+        let mut progress = Progress::default();
+        progress.set_learner_name("Ada").expect("a name");
+        progress.start("crash-loop-backoff", Timestamp::now());
+        progress.hints_revealed("crash-loop-backoff", 2);
+        let export = progress.export_named(Timestamp::now()).expect("an export");
+        let since = Timestamp::now() - jiff::SignedDuration::from_secs(125);
+        classroom::report_progress(&a, "a", &export, Some("crash-loop-backoff"), Some(since), Timestamp::now())
+            .await
+            .expect("a learner reports into their own progress ConfigMap");
+        let theirs = classroom::report_progress(&a, "b", &export, None, None, Timestamp::now())
+            .await
+            .expect_err("a learner cannot write another learner's progress");
+        assert!(
+            matches!(&theirs, ClassError::Cluster { source, .. } if source.to_string().contains("forbids")),
+            "{theirs}"
+        );
+
+        let all_pods: Api<Pod> = Api::all(teacher.clone());
+        all_pods
+            .list(&ListParams::default())
+            .await
+            .expect("the teacher lists pods in every namespace");
+        let class_secrets: Api<Secret> = Api::all(teacher.clone());
+        assert_eq!(
+            code(class_secrets.list(&ListParams::default()).await.unwrap_err()),
+            403,
+            "the teacher never reads Secrets"
+        );
+        let progress_cms: Api<ConfigMap> = Api::namespaced(teacher.clone(), classroom::CLASS_NAMESPACE);
+        let cm = progress_cms.get("progress-a").await.expect("the teacher reads reports");
+        assert_eq!(
+            cm.data.unwrap_or_default().get("current").map(String::as_str),
+            Some("crash-loop-backoff")
+        );
+    });
+
+    // The live view: a's pod crash-loops in their namespace, as their own pipeline shows it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let view = loop {
+        let view = tc
+            .block_on(classroom::read_class(&teacher, &catalog, Timestamp::now()))
+            .unwrap_or_else(|e| panic!("the teacher reads the class: {e}"));
+        let row = &view.learners[0];
+        if row.reason.as_deref() == Some("CrashLoopBackOff") || Instant::now() > deadline {
+            break view;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(view.class, "class");
+    assert!(view.problems.is_empty(), "{:?}", view.problems);
+    let a_row = &view.learners[0];
+    assert_eq!(a_row.learner, "a");
+    assert_eq!(a_row.mission.as_deref(), Some("crash-loop-backoff"));
+    assert_eq!(
+        (a_row.stage.as_deref(), a_row.reason.as_deref()),
+        (Some("run"), Some("CrashLoopBackOff")),
+        "the teacher sees where a's pod is stuck: {a_row:?}"
+    );
+    assert_eq!(a_row.hints, 2);
+    assert!(
+        a_row
+            .seconds_on_mission
+            .is_some_and(|s| (125..200).contains(&s)),
+        "time on the mission counts from when they started it: {a_row:?}"
+    );
+    let b_row = &view.learners[1];
+    assert_eq!(
+        (b_row.learner.as_str(), b_row.mission.as_deref()),
+        ("b", None)
+    );
+    let summary = view
+        .missions
+        .iter()
+        .find(|m| m.mission == "crash-loop-backoff")
+        .expect("a summary per mission");
+    assert_eq!((summary.started, summary.solved, summary.hints), (1, 0, 2));
+    let table = classroom::render_table(&view, Duration::from_secs(60));
+    assert!(
+        table.lines().nth(1).is_some_and(|l| l.starts_with("a ")
+            && l.contains("CrashLoopBackOff")
+            && l.ends_with(" (stuck)")),
+        "{table}"
+    );
+
+    // Clean: exactly what was there before.
+    let report = tc
+        .block_on(classroom::clean(&admin, Some("class")))
+        .unwrap_or_else(|e| panic!("clean: {e}"));
+    assert!(
+        report
+            .removed
+            .contains(&"namespace/kq-a-crash-loop-backoff".to_owned()),
+        "{report:?}"
+    );
+    assert!(
+        report
+            .removed
+            .contains(&"clusterrolebinding/kubequest:teacher".to_owned()),
+        "{report:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = tc.block_on(snapshot(&admin));
+        if now == before {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "clean leaves the cluster as it was; still different: namespaces +{:?}, cluster roles +{:?}, bindings +{:?}",
+            now[0].difference(&before[0]).collect::<Vec<_>>(),
+            now[1].difference(&before[1]).collect::<Vec<_>>(),
+            now[2].difference(&before[2]).collect::<Vec<_>>(),
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let again = tc
+        .block_on(classroom::clean(&admin, Some("class")))
+        .unwrap_or_else(|e| panic!("a second clean: {e}"));
+    assert!(
+        again.removed.is_empty(),
+        "a second clean does nothing: {again:?}"
+    );
+
+    // A kq-classroom namespace somebody else made: neither prepare nor clean touches it.
+    tc.block_on(async {
+        let ns: Namespace = serde_json::from_value(serde_json::json!({
+            "metadata": { "name": classroom::CLASS_NAMESPACE }
+        }))
+        .expect("a namespace");
+        Api::<Namespace>::all(admin.clone())
+            .create(&PostParams::default(), &ns)
+            .await
+            .expect("someone makes kq-classroom");
+    });
+    let with_theirs = tc.block_on(snapshot(&admin));
+    let refused = tc
+        .block_on(classroom::clean(&admin, None))
+        .expect_err("clean refuses a kq-classroom it did not make");
+    assert!(matches!(refused, ClassError::NotOurs { .. }), "{refused}");
+    let refused = tc
+        .block_on(classroom::prepare(
+            &admin,
+            &plan,
+            cluster.url(),
+            cluster.ca_pem(),
+            &out,
+            &mut |_| {},
+        ))
+        .expect_err("prepare refuses it too");
+    assert!(
+        refused
+            .to_string()
+            .starts_with("the namespace kq-classroom already exists and KubeQuest did not make it"),
+        "{refused}"
+    );
+    assert_eq!(
+        tc.block_on(snapshot(&admin)),
+        with_theirs,
+        "nothing was created or deleted"
+    );
+}
