@@ -1014,7 +1014,7 @@ fn solo_namespace(id: &str) -> String {
 
 /// `kq-<learner>-<id>`: a class learner's namespace for a mission.
 fn seated_namespace(learner: &str, id: &str) -> String {
-    format!("kq-{learner}-{id}")
+    crate::classroom::learner_namespace(learner, id)
 }
 
 /// `text` with every whole-word `from` (a namespace name: not part of a longer name such as

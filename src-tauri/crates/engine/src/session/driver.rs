@@ -64,6 +64,7 @@ use crate::pipeline::{
 };
 use crate::progress::{MissionStatus, Progress, ProgressError, ProgressStore};
 use crate::session::ClusterKind;
+use crate::session::class::{ClassReporter, LAST_REPORT_WAIT, Outage, keep_reporting};
 
 /// Records a solve. The desktop app implements it over its store; [`StoreRecorder`] does it for
 /// any [`ProgressStore`].
@@ -199,7 +200,11 @@ pub struct SessionConfig {
     pub audit: kq_kube::audit::AuditLog,
     /// How many hints the learner has revealed in this mission; the app sends each reveal, so
     /// the reacting hints and the diagnoses' unlocking follow it (default: none, never changes).
+    /// Send a reveal after saving it: a class report follows it.
     pub hints_revealed: tokio::sync::watch::Receiver<u32>,
+    /// In a class, where the learner's progress is reported (at the start, on each hint, on
+    /// the solve and every 30 s; see [`super::class`]). `None` (solo play) reports nothing.
+    pub class: Option<ClassReporter>,
 }
 
 impl std::fmt::Debug for SessionConfig {
@@ -212,6 +217,7 @@ impl std::fmt::Debug for SessionConfig {
             .field("cluster", &self.cluster)
             .field("audit", &self.audit)
             .field("hints_revealed", &*self.hints_revealed.borrow())
+            .field("class", &self.class)
             .finish_non_exhaustive()
     }
 }
@@ -227,6 +233,7 @@ impl Default for SessionConfig {
             cluster: ClusterKind::Real,
             audit: kq_kube::audit::AuditLog::default(),
             hints_revealed: tokio::sync::watch::channel(0).1,
+            class: None,
         }
     }
 }
@@ -333,6 +340,8 @@ struct Driver<'a, F> {
     nudges: Option<Vec<String>>,
     /// The diagnoses' gates last sent (`None` before the first).
     gates: Option<Vec<DiagnosisGate>>,
+    /// In a class: wakes the reporting task (a hint, the solve) with a new count.
+    report_now: Option<tokio::sync::watch::Sender<u64>>,
 }
 
 /// What the personal debrief needs from the session's start.
@@ -547,6 +556,14 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
     fn hints_changed(&mut self, hints: u32) {
         self.hints = hints;
         self.refresh_reactions();
+        self.report();
+    }
+
+    /// Has the class told now (the reporting task reads the saved progress).
+    fn report(&self) {
+        if let Some(tx) = &self.report_now {
+            tx.send_modify(|n| *n = n.wrapping_add(1));
+        }
     }
 
     /// Sends the nudges that apply now and the diagnoses' gates, each when it changed.
@@ -743,6 +760,7 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
                 now,
             );
             (self.sink)(update);
+            self.report();
             return self.config.stop_when_solved;
         }
         false
@@ -876,6 +894,16 @@ where
     });
     let mut hints_rx = config.hints_revealed.clone();
     let hints = *hints_rx.borrow_and_update();
+    // In a class: the reports, beside the session (the first one now: the mission started).
+    let (report_now, report_rx) = tokio::sync::watch::channel(0_u64);
+    let _reports = config.class.clone().map(|reporter| {
+        ProbeTask(tokio::spawn(keep_reporting(
+            reporter,
+            mission.summary.id.clone(),
+            report_rx,
+        )))
+    });
+    let report_now = config.class.is_some().then_some(report_now);
     let mut driver = Driver {
         mission,
         config,
@@ -900,6 +928,7 @@ where
         hints,
         nudges: None,
         gates: None,
+        report_now,
     };
     let mut reconnect = ReconnectState::default();
     policy.on_connected(&mut reconnect, Timestamp::now());
@@ -916,7 +945,7 @@ where
             item = stream.next() => item,
             () = tokio::time::sleep(tick), if waiting => {
                 if driver.feed(TrackerInput::Tick) {
-                    return SessionOutcome::Solved;
+                    return solved_and_reported(driver.config.class.clone(), &mission.summary.id).await;
                 }
                 continue;
             }
@@ -957,7 +986,8 @@ where
                     driver.connection(ConnectionState::Connected);
                 }
                 if driver.feed(input) {
-                    return SessionOutcome::Solved;
+                    return solved_and_reported(driver.config.class.clone(), &mission.summary.id)
+                        .await;
                 }
             }
             WatchInput::Failed {
@@ -997,6 +1027,20 @@ where
             }
         }
     }
+}
+
+/// The session ends with the solve: in a class the solve is reported first (the reporting task
+/// ends with the session, so it is not left to it), waiting at most [`LAST_REPORT_WAIT`]; a
+/// report that fails is told, and the solve stays saved locally.
+async fn solved_and_reported(class: Option<ClassReporter>, mission: &str) -> SessionOutcome {
+    if let Some(reporter) = class {
+        let report = reporter.report(Some(mission));
+        let result = tokio::time::timeout(LAST_REPORT_WAIT, report)
+            .await
+            .unwrap_or_else(|_| Err("the class server did not answer in time".into()));
+        Outage::default().note(&reporter, result);
+    }
+    SessionOutcome::Solved
 }
 
 /// Sends [`SessionUpdate::Clock`] with `read()` to `sink` every `every` (the first one after a

@@ -58,6 +58,7 @@
 //!    `unchanged` instead of warning about a missing annotation.
 
 pub mod apply;
+pub mod class;
 pub mod driver;
 pub mod read;
 
@@ -73,6 +74,7 @@ use serde_json::json;
 pub use apply::{
     EditedObject, KubectlError, LAST_APPLIED, apply_yaml, delete_yaml, parse_edited_yaml,
 };
+pub use class::{ClassReporter, class_missions};
 pub use driver::{
     SessionConfig, SessionOutcome, SolveRecorder, StoreRecorder, event_rows, new_event_rows,
     next_mission, resync_clock, run_session,
