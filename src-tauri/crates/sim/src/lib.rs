@@ -1,5 +1,6 @@
 //! KubeQuest's embedded cluster: a Kubernetes-API-compatible simulated cluster that real
-//! `kubectl` and the `kube` crate use over HTTPS on 127.0.0.1.
+//! `kubectl` and the `kube` crate use over HTTPS on 127.0.0.1 (or, when a teacher serves a
+//! class, on the address they choose: [`ClusterConfig::listen`]).
 //!
 //! Start one with [`Cluster::start`]; the returned [`RunningCluster`] tells clients where it
 //! is ([`RunningCluster::url`], [`RunningCluster::kubeconfig_path`]) and gives in-process
@@ -77,7 +78,14 @@ pub use system::DNS_CLUSTER_IP;
 /// How to start the embedded cluster.
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
-    /// Port on 127.0.0.1; `None` picks a free one.
+    /// The address to listen on (default `127.0.0.1`). Anything but loopback is for a teacher
+    /// serving a class to learners on their network, and only when the teacher asks for it.
+    /// The serving certificate names this address besides `127.0.0.1` and `localhost`; for
+    /// `0.0.0.0` (or `::`) it names every non-loopback address of the machine, and the URL and
+    /// kubeconfig use the machine's first non-loopback IPv4 address (the one learners most
+    /// likely reach), or `127.0.0.1` when it has none.
+    pub listen: std::net::IpAddr,
+    /// Port on [`ClusterConfig::listen`]; `None` picks a free one.
     pub port: Option<u16>,
     /// Virtual clock speed (1.0 = real time; 0 = paused, moved only by
     /// [`RunningCluster::advance`]).
@@ -112,6 +120,7 @@ pub struct ClusterConfig {
 impl Default for ClusterConfig {
     fn default() -> Self {
         ClusterConfig {
+            listen: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             port: None,
             speed: 1.0,
             kubeconfig_path: None,
@@ -135,7 +144,12 @@ impl Cluster {
     /// Generate certificates and a token, bootstrap the default objects, bind the port, write
     /// the kubeconfig and start serving. Must be called inside a Tokio runtime.
     pub async fn start(config: ClusterConfig) -> Result<RunningCluster> {
-        let pki = tls::generate()?;
+        let machine = if config.listen.is_unspecified() {
+            local_addresses()
+        } else {
+            Vec::new()
+        };
+        let pki = tls::generate(&certificate_addresses(config.listen, &machine))?;
         let token = random::token();
         let clock = Arc::new(Clock::new(config.speed));
         let store = Store::with_history(
@@ -149,12 +163,15 @@ impl Cluster {
         let control_plane = kq_controllers::ControlPlane::attach(&store);
         bootstrap(&store, &config)?;
 
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], config.port.unwrap_or(0)));
+        let addr = std::net::SocketAddr::new(config.listen, config.port.unwrap_or(0));
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Bind { addr, source })?;
         let local = listener.local_addr()?;
-        let url = format!("https://127.0.0.1:{}", local.port());
+        let server_address =
+            std::net::SocketAddr::new(advertised(config.listen, &machine), local.port())
+                .to_string();
+        let url = format!("https://{server_address}");
         let kubeconfig = kubeconfig::render(&url, &pki.ca_pem, &token);
         if let Some(path) = &config.kubeconfig_path {
             kubeconfig::write(path, &kubeconfig)?;
@@ -179,18 +196,20 @@ impl Cluster {
         }
         let watch_stats = Arc::new(api::watch_stream::WatchStats::default());
         let audit = kq_kube::audit::AuditLog::default();
+        let join = Arc::new(api::join::JoinCodes::default());
         let state = Arc::new(api::ApiState {
             store: store.clone(),
             token: token.clone(),
             token_signer: Default::default(),
             bookmark_interval: config.bookmark_interval,
-            server_address: format!("127.0.0.1:{}", local.port()),
+            server_address,
             limits: config.server.clone(),
             watch_stats: watch_stats.clone(),
             streams: controllers
                 .as_ref()
                 .map(|c| kq_controllers::streams(c.clone())),
             audit: audit.clone(),
+            join: join.clone(),
         });
         let server = tokio::spawn(api::serve(
             listener,
@@ -213,8 +232,53 @@ impl Cluster {
             server: Some(server),
             watch_stats,
             audit,
+            join,
         })
     }
+}
+
+/// The machine's non-loopback addresses (link-local ones left out), IPv4 first.
+fn local_addresses() -> Vec<std::net::IpAddr> {
+    let mut found: Vec<std::net::IpAddr> = match if_addrs::get_if_addrs() {
+        Ok(ifaces) => ifaces
+            .into_iter()
+            .map(|i| i.ip())
+            .filter(|ip| !ip.is_loopback())
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list the machine's addresses");
+            Vec::new()
+        }
+    };
+    found.sort_by_key(|ip| ip.is_ipv6());
+    found.dedup();
+    found
+}
+
+/// The addresses the serving certificate names besides `127.0.0.1` and `localhost`.
+fn certificate_addresses(
+    listen: std::net::IpAddr,
+    machine: &[std::net::IpAddr],
+) -> Vec<std::net::IpAddr> {
+    if listen.is_unspecified() {
+        machine.to_vec()
+    } else {
+        vec![listen]
+    }
+}
+
+/// The address the URL and the kubeconfig name: the listen address, or for `0.0.0.0` the
+/// machine's first non-loopback IPv4 address (else its first address, else `127.0.0.1`).
+fn advertised(listen: std::net::IpAddr, machine: &[std::net::IpAddr]) -> std::net::IpAddr {
+    if !listen.is_unspecified() {
+        return listen;
+    }
+    machine
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or_else(|| machine.first())
+        .copied()
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
 }
 
 /// Creates whichever of the API server's default ClusterRoles and ClusterRoleBindings are
@@ -283,10 +347,15 @@ pub struct RunningCluster {
     server: Option<tokio::task::JoinHandle<()>>,
     watch_stats: Arc<api::watch_stream::WatchStats>,
     audit: kq_kube::audit::AuditLog,
+    join: Arc<api::join::JoinCodes>,
 }
 
+/// One learner's join code, as the class server's join endpoint answers it.
+pub use kq_apiserver::http::join::JoinEntry;
+
 impl RunningCluster {
-    /// `https://127.0.0.1:PORT`.
+    /// `https://HOST:PORT`: `https://127.0.0.1:PORT` unless [`ClusterConfig::listen`] says
+    /// otherwise.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -404,6 +473,18 @@ impl RunningCluster {
         self.store.close_watches();
     }
 
+    /// Serve a class: `POST /kubequest/v1/join` answers each learner's kubeconfig for their
+    /// code until the code expires or [`RunningCluster::clear_join_codes`] (see
+    /// `kq_apiserver::http::join`). Replaces any earlier codes.
+    pub fn set_join_codes(&self, codes: Vec<JoinEntry>) {
+        self.join.set(codes);
+    }
+
+    /// No join code is accepted any more (the class is over).
+    pub fn clear_join_codes(&self) {
+        self.join.clear();
+    }
+
     /// Stop serving and wait for the server to finish.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
@@ -416,5 +497,53 @@ impl RunningCluster {
 impl Drop for RunningCluster {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_chosen_address_is_the_url_and_the_certificates_only_extra_name() {
+        let machine = [ip("192.168.1.20"), ip("10.0.0.7")];
+        assert_eq!(advertised(ip("127.0.0.1"), &machine), ip("127.0.0.1"));
+        assert_eq!(advertised(ip("10.0.0.7"), &machine), ip("10.0.0.7"));
+        assert_eq!(
+            certificate_addresses(ip("10.0.0.7"), &machine),
+            [ip("10.0.0.7")]
+        );
+    }
+
+    #[test]
+    fn on_every_address_the_kubeconfig_names_the_first_ipv4_one() {
+        let machine = [ip("fd00::5"), ip("192.168.1.20"), ip("10.0.0.7")];
+        assert_eq!(advertised(ip("0.0.0.0"), &machine), ip("192.168.1.20"));
+        assert_eq!(advertised(ip("::"), &machine), ip("192.168.1.20"));
+        assert_eq!(advertised(ip("0.0.0.0"), &[ip("fd00::5")]), ip("fd00::5"));
+        assert_eq!(
+            advertised(ip("0.0.0.0"), &[]),
+            ip("127.0.0.1"),
+            "a machine without a network still serves itself"
+        );
+        assert_eq!(certificate_addresses(ip("0.0.0.0"), &machine), machine);
+    }
+
+    #[test]
+    fn the_machines_addresses_leave_out_loopback() {
+        let found = local_addresses();
+        assert!(found.iter().all(|a| !a.is_loopback()), "{found:?}");
+        let first_v6 = found.iter().position(IpAddr::is_ipv6);
+        if let Some(i) = first_v6 {
+            assert!(
+                found[i..].iter().all(IpAddr::is_ipv6),
+                "IPv4 first: {found:?}"
+            );
+        }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! A single self-signed certificate would satisfy kubectl but not rustls (kube-rs), which
 //! rejects a CA certificate used as an end-entity certificate; so the leaf is `CA:FALSE` with
-//! `serverAuth` and SANs `IP:127.0.0.1`, `DNS:localhost`, and the CA goes into the kubeconfig.
+//! `serverAuth` and SANs `IP:127.0.0.1`, `DNS:localhost` plus the addresses a class server is
+//! reached at (see [`generate`]), and the CA goes into the kubeconfig.
 
 use std::sync::Arc;
 
@@ -44,8 +45,9 @@ fn validity(params: &mut CertificateParams, years: i32) {
     );
 }
 
-/// Generate a CA and a serving certificate for 127.0.0.1/localhost.
-pub fn generate() -> Result<Pki> {
+/// Generate a CA and a serving certificate for `127.0.0.1`, `localhost` and each of `extra`
+/// (the address a class is served on, or every address of the machine for `0.0.0.0`).
+pub fn generate(extra: &[std::net::IpAddr]) -> Result<Pki> {
     let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     let mut dn = DistinguishedName::new();
@@ -62,8 +64,15 @@ pub fn generate() -> Result<Pki> {
     let issuer = Issuer::new(ca_params, ca_key);
 
     let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    let mut leaf_params =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])?;
+    let mut names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+    for ip in extra {
+        let name = ip.to_string();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    // rcgen makes an IP SAN of each name that parses as an address.
+    let mut leaf_params = CertificateParams::new(names)?;
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, "kube-apiserver");
     leaf_params.distinguished_name = dn;

@@ -882,6 +882,7 @@ mod tests {
                 watch_stats: Default::default(),
                 streams: None,
                 audit: Default::default(),
+                join: Default::default(),
             });
             let (stop, stop_rx) = tokio::sync::watch::channel(false);
             let server = tokio::spawn(super::super::serve(

@@ -3,7 +3,7 @@
 //! and `pkg/endpoints`). Every request runs in a debug-level `request` tracing span.
 //!
 //! It is hyper (HTTP/1.1 with keep-alive and chunked streaming for watches and log follows)
-//! over tokio-rustls on 127.0.0.1. No client can hold it hostage: a connection must finish its
+//! over tokio-rustls on 127.0.0.1 (or the address a teacher serves a class on). No client can hold it hostage: a connection must finish its
 //! handshake and headers in time and keep accepting what it is sent, the number of
 //! connections is capped, and a failing `accept` backs off instead of spinning (see
 //! [`ServerLimits`]). Every failure leaves as a `metav1.Status` with the code,
@@ -34,6 +34,7 @@ mod discovery;
 mod ephemeral;
 mod eviction;
 mod handlers;
+pub mod join;
 mod openapi;
 pub mod proto;
 mod proxy;
@@ -77,7 +78,8 @@ pub struct ApiState {
     pub token_signer: Arc<crate::auth::authn::TokenSigner>,
     /// How often watches that allow bookmarks get one.
     pub bookmark_interval: Duration,
-    /// `127.0.0.1:PORT`, as discovery's `serverAddressByClientCIDRs` reports it.
+    /// `HOST:PORT` clients reach the server at (`127.0.0.1:PORT` unless a class is served on
+    /// another address), as discovery's `serverAddressByClientCIDRs` reports it.
     pub server_address: String,
     /// Connection timeouts, the connection cap and the watch buffers.
     pub limits: ServerLimits,
@@ -87,6 +89,8 @@ pub struct ApiState {
     pub streams: Option<Arc<dyn crate::streaming::ContainerStreams>>,
     /// Every answered request, one entry each (see [`audit_entry`]).
     pub audit: kq_kube::audit::AuditLog,
+    /// The class's join codes while a teacher serves a class ([`join`]).
+    pub join: Arc<join::JoinCodes>,
 }
 
 /// A request, read fully, with its query decoded.
@@ -229,10 +233,10 @@ pub async fn serve(
                 Err(_) => break,
             },
             accepted = listener.accept(), if slot.is_some() => {
-                let tcp = match accepted {
-                    Ok((tcp, _peer)) => {
+                let (tcp, peer) = match accepted {
+                    Ok((tcp, peer)) => {
                         backoff.reset();
-                        tcp
+                        (tcp, peer)
                     }
                     Err(e) => {
                         let wait = backoff.next_wait();
@@ -246,6 +250,7 @@ pub async fn serve(
                 let _ = tcp.set_nodelay(true);
                 conns.spawn(serve_connection(
                     tcp,
+                    peer,
                     acceptor.clone(),
                     state.clone(),
                     shutdown.clone(),
@@ -261,6 +266,7 @@ pub async fn serve(
 /// One client connection: TLS, then HTTP/1.1 with keep-alive, under the server's timeouts.
 async fn serve_connection(
     tcp: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
     acceptor: tokio_rustls::TlsAcceptor,
     state: Arc<ApiState>,
     mut stop: watch::Receiver<bool>,
@@ -279,6 +285,7 @@ async fn serve_connection(
     let sessions_stop = stream::Shutdown(stop.clone());
     let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
         req.extensions_mut().insert(sessions_stop.clone());
+        req.extensions_mut().insert(join::PeerAddr(peer));
         handle(state.clone(), req)
     });
     // hyper starts the header timer whenever the connection waits for a request, so it
@@ -474,6 +481,10 @@ async fn respond(
     who: &mut Answered,
 ) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().to_string();
+    // A learner joining a class has no token yet: the join code is the credential.
+    if path == join::PATH && state.join.enabled() {
+        return Ok(join::handle(&state.join, req).await);
+    }
     let query = parse_query(req.uri().query());
     let user = match authenticate(&state, &req) {
         Ok(Some(user)) => user,
