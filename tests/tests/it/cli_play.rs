@@ -512,3 +512,125 @@ fn on_a_terminal_kq_play_redraws_one_status_block_under_the_kubeconfig_line() {
         );
     }
 }
+
+/// `kq play` with `KUBECONFIG` set to a learner's class kubeconfig (as `kq classroom prepare`
+/// writes it): no embedded cluster and no `--context`; the mission plays in the learner's own
+/// namespace on the class's cluster, the teacher's file and missions outside the class are
+/// refused with what to do, and leaving the mission keeps the namespace the teacher made and
+/// tells the class.
+#[test]
+fn kq_play_with_a_learner_s_class_kubeconfig_plays_in_the_learner_s_namespace() {
+    use jiff::Timestamp;
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+    use kq_engine::classroom::{self, ClassPlan, Roster};
+    use kq_engine::mission::Catalog;
+    use kq_tests::cluster::{TestCluster, kube_client};
+    use kube::Api;
+
+    let tc = TestCluster::start();
+    let lessons = workspace_root().join("lessons");
+    let catalog = Catalog::load(std::slice::from_ref(&lessons));
+    let roster = Roster::parse("names.txt", "ada\nbob\n").expect("a valid roster");
+    let plan =
+        ClassPlan::new("monday", roster, &catalog, 8.0, true, Timestamp::now()).expect("a plan");
+    let out = tc.dir().join("class");
+    let admin = tc.block_on(kube_client(tc.cluster()));
+    tc.block_on(classroom::prepare(
+        &admin,
+        &plan,
+        tc.cluster().url(),
+        tc.cluster().ca_pem(),
+        &out,
+        &mut |_| {},
+    ))
+    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let data = tempfile::tempdir().expect("temp dir");
+    let kq = |mission: &str, kubeconfig: &Path| {
+        Command::new(kq_binary())
+            .args([
+                "play",
+                mission,
+                "--lessons",
+                lessons.to_str().expect("utf-8 path"),
+            ])
+            .env("XDG_DATA_HOME", data.path())
+            .env("KUBECONFIG", kubeconfig)
+            .env("TMPDIR", data.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kq starts")
+    };
+
+    // The teacher's file is for following the class, not for playing.
+    let teacher = kq("crash-loop-backoff", &out.join("teacher.kubeconfig"))
+        .wait_with_output()
+        .expect("kq runs");
+    let err = String::from_utf8_lossy(&teacher.stderr);
+    assert_eq!(teacher.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("this is the teacher's kubeconfig: use `kq classroom status`"),
+        "{err}"
+    );
+    // The node drain is not a mission of the class: the class's missions are listed.
+    let drain = kq("drain-blocked-by-pdb", &out.join("ada.kubeconfig"))
+        .wait_with_output()
+        .expect("kq runs");
+    let err = String::from_utf8_lossy(&drain.stderr);
+    assert_eq!(drain.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("`drain-blocked-by-pdb` is not a mission of class monday; its missions are: crash-loop-backoff, "),
+        "{err}"
+    );
+
+    let mut child = kq("crash-loop-backoff", &out.join("ada.kubeconfig"));
+    let rx = lines_of(&mut child);
+    let mut seen = Vec::new();
+    wait_line(&rx, &mut seen, "the class line", |l| {
+        l.starts_with("class monday, learner ada")
+    });
+    wait_line(
+        &rx,
+        &mut seen,
+        "greeter's pipeline in ada's namespace",
+        |l| l.starts_with("kq-ada-crash-loop-backoff/greeter "),
+    );
+    assert!(
+        !seen.iter().any(|l| l.contains("export KUBECONFIG=")),
+        "no embedded cluster was started: {seen:#?}"
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(admin.clone(), classroom::CLASS_NAMESPACE);
+    let current = |tc: &TestCluster| {
+        tc.block_on(cms.get("progress-ada"))
+            .expect("progress-ada")
+            .data
+            .unwrap_or_default()
+            .get("current")
+            .cloned()
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while current(&tc) != "crash-loop-backoff" {
+        assert!(
+            Instant::now() < deadline,
+            "the class never heard that ada is on mission 1"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(child.id(), "-INT");
+    let code = wait_exit(&mut child, Duration::from_secs(30));
+    assert_eq!(code, Some(0), "Ctrl-C ends kq play cleanly");
+    let namespaces: Api<Namespace> = Api::all(admin.clone());
+    let ns = tc
+        .block_on(namespaces.get("kq-ada-crash-loop-backoff"))
+        .expect("ada's namespace stays: the teacher made it");
+    assert!(ns.metadata.deletion_timestamp.is_none());
+    assert_eq!(current(&tc), "", "the class sees that ada left the mission");
+    assert!(
+        tc.block_on(namespaces.get_opt("kq-crash-loop-backoff"))
+            .expect("admin reads")
+            .is_none(),
+        "nothing was played in the solo namespace"
+    );
+}

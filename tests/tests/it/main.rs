@@ -11,6 +11,7 @@ mod audit_log;
 mod auth_identity;
 mod auth_rbac;
 mod classroom_prepare;
+mod classroom_seat;
 mod cli_play;
 mod cli_progress;
 mod curriculum;

@@ -7,6 +7,15 @@
 //! that kubeconfig context; a context that is not on this machine is refused unless
 //! `--allow-remote` is given, because missions create and break pods.
 //!
+//! In a class: when the context `kq play` would use (`--context`, else `KUBECONFIG`'s current
+//! one) carries a learner's seat (the kubeconfig the teacher's `kq classroom prepare` or `serve`
+//! wrote), the mission plays on the class's cluster in the learner's own namespace
+//! (`kq-<learner>-<id>`, [`ClusterKind::Classroom`]), without `--context` and without the
+//! remote-context consent: the teacher handing out the file is the consent. Only the class's
+//! missions can be played (the `class` ConfigMap lists them), the learner's progress is
+//! reported to the class as they play, and on leaving the namespace stays (the teacher made
+//! it) while the class hears that the learner left. The teacher's own file is refused.
+//!
 //! The mission's broken state is applied, then the live status follows (see [`crate::term`]):
 //! on a terminal one block redrawn in place (the `KUBECONFIG` line first, then the pods'
 //! pipelines, the workloads and the objectives), with new events, nudges and hints printed above
@@ -22,14 +31,16 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::Timestamp;
+use kq_engine::classroom::Seat;
 use kq_engine::connect::{ConnectPolicy, list_contexts, load_kubeconfig_from_env};
 use kq_engine::ipc::{ConnectionState, SessionUpdate};
 use kq_engine::mission::{Catalog, Mission, ObjectiveStatus};
 use kq_engine::pipeline::PipelineChange;
 use kq_engine::progress::{JsonFileStore, ProgressStore};
+use kq_engine::session::class::{LAST_REPORT_WAIT, REPORT_EVERY};
 use kq_engine::session::{
-    ClusterKind, SessionConfig, SessionOutcome, StoreRecorder, cleanup_mission, new_event_rows,
-    run_session, start_mission_with_progress,
+    ClassReporter, ClusterKind, SessionConfig, SessionOutcome, StoreRecorder, class_missions,
+    cleanup_mission, new_event_rows, run_session, start_mission_with_progress,
 };
 
 use crate::progress_cmd::{fail, load};
@@ -171,6 +182,82 @@ async fn from_context(name: &str, allow_remote: bool) -> Result<Target, String> 
         clock: Arc::new(Timestamp::now),
         context: name.to_owned(),
     })
+}
+
+/// A learner's seat in a class, from their kubeconfig.
+struct ClassSeat {
+    class: String,
+    learner: String,
+    client: kube::Client,
+    /// The kubeconfig context (the seat's).
+    context: String,
+    /// The class's missions, in curriculum order.
+    missions: Vec<String>,
+}
+
+/// The seat of the kubeconfig context `kq play` would use (`--context`, else `KUBECONFIG`'s
+/// current one), if it carries one. A kubeconfig that cannot be read is no class: solo play
+/// goes on as before (and `--context` reports the problem itself).
+fn seat_of(context: Option<&str>) -> Option<(Seat, kube::config::Kubeconfig, String)> {
+    let loaded = load_kubeconfig_from_env().ok()?;
+    let name = context
+        .map(str::to_owned)
+        .or_else(|| loaded.config.current_context.clone())?;
+    let seat = Seat::from_kubeconfig(&loaded.config, Some(&name))?;
+    Some((seat, loaded.config, name))
+}
+
+/// Connects with the learner's kubeconfig and reads the class's missions. The teacher handed
+/// the file out for this class, so no remote-context consent is asked.
+async fn class_seat(
+    seat: Seat,
+    config: kube::config::Kubeconfig,
+    context: String,
+) -> Result<ClassSeat, String> {
+    let Some(learner) = seat.learner else {
+        return Err(
+            "this is the teacher's kubeconfig: use `kq classroom status` to follow the class              (learners play with their own files)"
+                .into(),
+        );
+    };
+    let options = kube::config::KubeConfigOptions {
+        context: Some(context.clone()),
+        ..Default::default()
+    };
+    let config = kube::Config::from_custom_kubeconfig(config, &options)
+        .await
+        .map_err(|e| format!("cannot use your class kubeconfig (context `{context}`): {e}"))?;
+    let client =
+        kq_engine::connect::app_client(config).map_err(|e| format!("cannot connect: {e}"))?;
+    let missions = class_missions(&client)
+        .await
+        .map_err(|e| format!("cannot read class {}: {e}", seat.class))?;
+    Ok(ClassSeat {
+        class: seat.class,
+        learner,
+        client,
+        context,
+        missions,
+    })
+}
+
+/// The session's reporter for a learner in a class: it reads the saved progress for each
+/// report and prints a failure once per outage.
+fn class_reporter(seat: &ClassSeat, progress: &std::path::Path) -> ClassReporter {
+    let store = JsonFileStore::new(progress);
+    ClassReporter {
+        client: seat.client.clone(),
+        class: seat.class.clone(),
+        learner: seat.learner.clone(),
+        progress: Arc::new(move || {
+            store
+                .read()
+                .map(|loaded| loaded.progress)
+                .map_err(|e| e.to_string())
+        }),
+        every: REPORT_EVERY,
+        warn: Arc::new(|message| eprintln!("warning: {message}")),
+    }
 }
 
 /// What the live status shows, kept up to date from the session's updates.
@@ -424,13 +511,14 @@ fn reveal_hint(
                 term::markdown(hint, screen.is_live()).trim_end()
             ));
             let revealed = u32::try_from(ladder.revealed_count()).unwrap_or(0);
-            // The session's reacting hints and diagnoses follow the reveal.
-            revealed_to.send_replace(revealed);
-            // One locked step, so a solve the app records meanwhile is kept.
+            // One locked step, so a solve the app records meanwhile is kept. Saved first: in a
+            // class the session reports the saved progress on each reveal.
             if let Err(e) = store.update(Timestamp::now(), &mut |p| p.hints_revealed(id, revealed))
             {
                 eprintln!("warning: the hint count could not be saved: {e}");
             }
+            // The session's reacting hints and diagnoses follow the reveal.
+            revealed_to.send_replace(revealed);
         }
         None => screen.story(&format!(
             "\nno more hints: all {} are shown",
@@ -465,6 +553,25 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
         args.lessons.clone()
     };
     let catalog = Catalog::load(&roots);
+    // A learner's class kubeconfig: the class's missions, in the learner's namespaces.
+    let seat = match seat_of(args.context.as_deref()) {
+        None => None,
+        Some((seat, config, context)) => {
+            let seat = tokio::select! {
+                s = class_seat(seat, config, context) => s,
+                () = &mut signal => return ExitCode::SUCCESS,
+            };
+            match seat {
+                Ok(s) => Some(s),
+                Err(e) => return fail(&e),
+            }
+        }
+    };
+    let full = catalog;
+    let catalog = match &seat {
+        Some(s) => full.seated(&s.learner, &s.missions),
+        None => full,
+    };
     // The diagnosis texts, chosen once: the lessons folder's own, or the bundled ones.
     match kq_engine::mission::diagnosis_texts(&roots) {
         Ok(Some(texts)) => {
@@ -481,6 +588,18 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
             .collect();
         for p in &catalog.problems {
             eprintln!("warning: {p}");
+        }
+        if let Some(s) = &seat {
+            return fail(&format!(
+                "`{}` is not a mission of class {}; its missions are: {}",
+                args.mission,
+                s.class,
+                if ids.is_empty() {
+                    "(none of them is in your lessons folder)".to_owned()
+                } else {
+                    ids.join(", ")
+                }
+            ));
         }
         return fail(&format!(
             "there is no mission `{}`; the missions are: {} (`kq missions` lists them)",
@@ -511,9 +630,16 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
     }
 
     let target = async {
-        match &args.context {
-            None => embedded(args.speed, mission.registry_sources()).await,
-            Some(ctx) => from_context(ctx, args.allow_remote).await,
+        match (&seat, &args.context) {
+            (Some(s), _) => Ok(Target {
+                client: s.client.clone(),
+                embedded: None,
+                scratch: None,
+                clock: Arc::new(Timestamp::now),
+                context: s.context.clone(),
+            }),
+            (None, None) => embedded(args.speed, mission.registry_sources()).await,
+            (None, Some(ctx)) => from_context(ctx, args.allow_remote).await,
         }
     };
     let target = tokio::select! {
@@ -525,15 +651,28 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let namespace = mission.namespace();
-    let on = if target.embedded.is_some() {
+    let on = if seat.is_some() {
+        ClusterKind::Classroom
+    } else if target.embedded.is_some() {
         ClusterKind::Embedded
     } else {
         ClusterKind::Real
     };
     let styled = term::live_terminal();
     println!("mission {}: {}", mission.summary.id, mission.summary.title);
-    let connect_line = match &target.scratch {
-        Some(dir) => {
+    let connect_line = match (&seat, &target.scratch) {
+        (Some(s), _) => {
+            println!(
+                "class {}, learner {}; in another terminal, with the same KUBECONFIG:\n  \
+                 kubectl get pods -n {namespace}",
+                s.class, s.learner
+            );
+            format!(
+                "class {}, learner {}: kubectl -n {namespace}",
+                s.class, s.learner
+            )
+        }
+        (None, Some(dir)) => {
             let export = format!(
                 "export KUBECONFIG={}",
                 dir.path().join("kubeconfig").display()
@@ -544,7 +683,7 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
             );
             export
         }
-        None => {
+        (None, None) => {
             println!(
                 "context {}; in another terminal: kubectl --context {} get pods -n {namespace}",
                 target.context, target.context
@@ -559,7 +698,7 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
         () = &mut signal => {
             println!("\nstopped; cleaning up {namespace}");
             if let Err(e) = cleanup_mission(&target.client, mission).await {
-                eprintln!("warning: could not delete namespace {namespace}: {e}");
+                eprintln!("warning: could not clean up namespace {namespace}: {e}");
             }
             shutdown(&mut target).await;
             return ExitCode::SUCCESS;
@@ -599,6 +738,8 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
             .map(kq_sim::RunningCluster::audit)
             .unwrap_or_default(),
         hints_revealed: hints_rx,
+        // In a class the teacher follows the learner's progress.
+        class: seat.as_ref().map(|s| class_reporter(s, &args.progress)),
         ..SessionConfig::default()
     };
     let mut recorder = StoreRecorder {
@@ -678,7 +819,19 @@ async fn play_async(args: PlayArgs, default_roots: Vec<PathBuf>) -> ExitCode {
         }
     };
     if let Err(e) = cleanup_mission(&target.client, mission).await {
-        eprintln!("warning: could not delete namespace {namespace}: {e}");
+        eprintln!("warning: could not clean up namespace {namespace}: {e}");
+    }
+    if let Some(s) = &seat {
+        // The learner has left the mission: the teacher's view says so.
+        let reporter = class_reporter(s, &args.progress);
+        match tokio::time::timeout(LAST_REPORT_WAIT, reporter.report(None)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("warning: could not tell class {} you left: {e}", s.class),
+            Err(_) => eprintln!(
+                "warning: could not tell class {} you left: the class server did not answer",
+                s.class
+            ),
+        }
     }
     shutdown(&mut target).await;
     code

@@ -1,0 +1,377 @@
+//! A learner's seat in a class prepared on the embedded cluster: with ada's own kubeconfig,
+//! `crash-loop-backoff` starts in `kq-ada-crash-loop-backoff` (the namespace prepare made; the
+//! learner cannot create one), the live session shows `greeter` in CrashLoopBackOff at run, the
+//! reference fix applied with ada's credentials meets every objective, and the class's
+//! `progress-ada` ConfigMap carries the mission while it is played and the solve after it.
+//! Starting again clears the leftovers without touching the namespace; cleaning up keeps it;
+//! a seat the class has no namespace for is told to ask the teacher.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
+use kq_engine::classroom::{self, ClassPlan, Roster};
+use kq_engine::ipc::SessionUpdate;
+use kq_engine::mission::{Catalog, Mission};
+use kq_engine::pipeline::PipelineChange;
+use kq_engine::progress::{JsonFileStore, MissionStatus, ProgressExport, ProgressStore};
+use kq_engine::session::{
+    ClassReporter, ClusterKind, SessionConfig, SessionError, SessionOutcome, StoreRecorder,
+    class_missions, cleanup_mission, run_session, start_mission, start_mission_with_progress,
+};
+use kq_tests::cluster::{TestCluster, kube_client};
+use kq_tests::session::wait_for;
+use kq_tests::workspace_root;
+use kube::api::{Api, DeleteParams, PostParams};
+
+const MISSION: &str = "crash-loop-backoff";
+const NS: &str = "kq-ada-crash-loop-backoff";
+
+/// A class of two learners (ada, bob) prepared on `tc` as `kq classroom prepare` does; answers
+/// the folder holding the kubeconfigs.
+fn prepare_class(tc: &TestCluster) -> std::path::PathBuf {
+    let catalog = Catalog::load(&[workspace_root().join("lessons")]);
+    let roster = Roster::parse("names.txt", "ada\nbob\n").expect("a valid roster");
+    let plan = ClassPlan::new("monday", roster, &catalog, 8.0, true, Timestamp::now())
+        .expect("a plan over the shipped lessons");
+    let out = tc.dir().join("class");
+    let admin = tc.block_on(kube_client(tc.cluster()));
+    tc.block_on(classroom::prepare(
+        &admin,
+        &plan,
+        tc.cluster().url(),
+        tc.cluster().ca_pem(),
+        &out,
+        &mut |_| {},
+    ))
+    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    out
+}
+
+/// A client with the learner's kubeconfig, as `kq play` builds it.
+async fn learner_client(path: &Path) -> kube::Client {
+    let kc = kube::config::Kubeconfig::read_from(path).expect("the kubeconfig parses");
+    let cfg = kube::config::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .expect("the kubeconfig is usable");
+    kq_engine::connect::app_client(cfg).expect("a client")
+}
+
+/// The shipped curriculum as ada plays it in the class (the class's missions, her namespaces).
+fn seated_mission(client: &kube::Client, tc: &TestCluster) -> Mission {
+    let missions = tc
+        .block_on(class_missions(client))
+        .unwrap_or_else(|e| panic!("ada reads the class's missions: {e}"));
+    assert!(
+        missions.iter().any(|m| m == MISSION)
+            && !missions.iter().any(|m| m == "drain-blocked-by-pdb"),
+        "the class offers mission 1 and leaves out the node drain: {missions:?}"
+    );
+    let catalog = Catalog::load(&[workspace_root().join("lessons")]).seated("ada", &missions);
+    let mission = catalog
+        .get(MISSION)
+        .expect("mission 1 is in the class")
+        .clone();
+    assert_eq!(mission.namespace(), NS);
+    mission
+}
+
+fn report_of(tc: &TestCluster, admin: &kube::Client) -> (Option<ProgressExport>, String) {
+    let cms: Api<ConfigMap> = Api::namespaced(admin.clone(), classroom::CLASS_NAMESPACE);
+    let cm = tc
+        .block_on(cms.get("progress-ada"))
+        .expect("prepare made progress-ada");
+    let data = cm.data.unwrap_or_default();
+    let export = data
+        .get("progress.json")
+        .filter(|t| !t.is_empty())
+        .map(|t| ProgressExport::parse("progress-ada", t).expect("a progress export"));
+    (export, data.get("current").cloned().unwrap_or_default())
+}
+
+fn namespace_uid(tc: &TestCluster, admin: &kube::Client) -> String {
+    let ns: Api<Namespace> = Api::all(admin.clone());
+    let found = tc.block_on(ns.get(NS)).expect("ada's namespace exists");
+    assert!(
+        found.metadata.deletion_timestamp.is_none(),
+        "ada's namespace is not being deleted"
+    );
+    found.metadata.uid.expect("a uid")
+}
+
+#[test]
+fn ada_plays_crash_loop_backoff_in_her_namespace_and_the_class_sees_the_solve() {
+    let tc = TestCluster::paused();
+    let out = prepare_class(&tc);
+    let admin = tc.block_on(kube_client(tc.cluster()));
+    let ada = tc.block_on(learner_client(&out.join("ada.kubeconfig")));
+    let mission = seated_mission(&ada, &tc);
+    let uid = namespace_uid(&tc, &admin);
+
+    let started = tc
+        .block_on(start_mission(&ada, &mission, ClusterKind::Classroom))
+        .unwrap_or_else(|e| panic!("ada starts mission 1 with her own credentials: {e}"));
+    assert_eq!(started.namespace, NS);
+    assert_eq!(started.applied, ["pod/greeter"]);
+    assert!(
+        !started.replaced_leftovers,
+        "a fresh namespace has nothing to clear"
+    );
+    tc.cluster().settle();
+
+    // The session, as `kq play` runs it: progress saved first, reported to the class.
+    let data = tempfile::tempdir().expect("temp dir");
+    let progress = data.path().join("progress.json");
+    let store = JsonFileStore::new(&progress);
+    let now = Timestamp::now();
+    store
+        .update(now, &mut |p| p.start(MISSION, now))
+        .expect("the start is saved");
+    let read_store = JsonFileStore::new(&progress);
+    let warnings = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let warned = warnings.clone();
+    let reporter = ClassReporter {
+        client: ada.clone(),
+        class: "monday".into(),
+        learner: "ada".into(),
+        progress: Arc::new(move || {
+            read_store
+                .read()
+                .map(|l| l.progress)
+                .map_err(|e| e.to_string())
+        }),
+        every: Duration::from_secs(30),
+        warn: Arc::new(move |m| warned.lock().expect("lock").push(m.to_owned())),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime for the session");
+    let clock = Arc::clone(tc.cluster().clock());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (m, c, p) = (mission.clone(), ada.clone(), progress.clone());
+    let session = rt.spawn(async move {
+        let mut recorder = StoreRecorder {
+            store: JsonFileStore::new(&p),
+        };
+        let config = SessionConfig {
+            clock: Arc::new(move || clock.now()),
+            tick: Duration::from_millis(50),
+            stop_when_solved: true,
+            cluster: ClusterKind::Classroom,
+            class: Some(reporter),
+            ..SessionConfig::default()
+        };
+        run_session(c, &m, NS, config, &mut recorder, move |u| {
+            let _ = tx.send(u);
+        })
+        .await
+    });
+    let mut all = Vec::new();
+    wait_for(
+        &tc,
+        &rx,
+        &mut all,
+        5,
+        "greeter in CrashLoopBackOff at run",
+        |u| {
+            let SessionUpdate::Pipeline {
+                change: PipelineChange::Upserted { pipeline },
+            } = u
+            else {
+                return false;
+            };
+            pipeline.namespace == NS
+                && pipeline.pod == "greeter"
+                && pipeline.stuck_stage().is_some_and(|s| {
+                    s.kind == kq_engine::stage::StageKind::Running
+                        && s.reason.as_deref() == Some("CrashLoopBackOff")
+                })
+        },
+    );
+    let (export, current) = report_of(&tc, &admin);
+    assert_eq!(current, MISSION, "the teacher sees the mission ada is on");
+    let export = export.expect("the start was reported with ada's progress");
+    assert_eq!(export.learner.name, "ada");
+    assert_eq!(
+        export.missions.get(MISSION).map(|m| m.status),
+        Some(MissionStatus::InProgress)
+    );
+
+    // Ada's fix, with her own credentials: a pod's command cannot change, so re-create it.
+    let pods: Api<Pod> = Api::namespaced(ada.clone(), NS);
+    tc.block_on(pods.delete("greeter", &DeleteParams::default().grace_period(0)))
+        .expect("ada may delete her pod");
+    tc.cluster().settle();
+    let mut fixed: Pod =
+        serde_json::from_value(mission.solution[0].object.clone()).expect("the reference pod");
+    fixed.metadata.namespace = None;
+    for _ in 0..100 {
+        match tc.block_on(pods.create(&PostParams::default(), &fixed)) {
+            Ok(_) => break,
+            // The old pod is still going.
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                tc.cluster().advance(Duration::from_secs(1));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("ada may create her pod: {e}"),
+        }
+    }
+    wait_for(&tc, &rx, &mut all, 5, "the solve", |u| {
+        matches!(u, SessionUpdate::Solved { .. })
+    });
+    let outcome = rt
+        .block_on(async { tokio::time::timeout(Duration::from_secs(15), session).await })
+        .expect("the session ends after the solve")
+        .expect("the session task");
+    assert_eq!(outcome, SessionOutcome::Solved);
+    let (export, current) = report_of(&tc, &admin);
+    let export = export.expect("the solve was reported");
+    assert_eq!(
+        export.missions.get(MISSION).map(|m| m.status),
+        Some(MissionStatus::Solved),
+        "the class's ConfigMap carries the solve"
+    );
+    assert_eq!(current, MISSION);
+    assert!(
+        warnings.lock().expect("lock").is_empty(),
+        "every report got through: {:?}",
+        warnings.lock().expect("lock")
+    );
+    let local = store.read().expect("progress file").progress;
+    assert_eq!(
+        local.mission(MISSION).status,
+        MissionStatus::Solved,
+        "saved locally too"
+    );
+
+    // Starting again: the leftovers go, the namespace stays the one prepare made.
+    let scratch: Pod = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "scratch"},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "command": ["sleep", "3600"]}]}
+    }))
+    .expect("a pod");
+    tc.block_on(pods.create(&PostParams::default(), &scratch))
+        .expect("ada may create a practice pod");
+    tc.cluster().settle();
+    let mut steps = Vec::new();
+    let again = tc
+        .block_on(start_mission_with_progress(
+            &ada,
+            &mission,
+            ClusterKind::Classroom,
+            &mut |s| steps.push(s.to_string()),
+        ))
+        .unwrap_or_else(|e| panic!("ada starts again: {e}"));
+    assert!(
+        again.replaced_leftovers,
+        "the fixed pod and the practice pod were there"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("removing what an earlier attempt left in kq-ada-")),
+        "the learner is told: {steps:?}"
+    );
+    assert_eq!(
+        namespace_uid(&tc, &admin),
+        uid,
+        "the namespace was neither deleted nor made anew"
+    );
+    tc.cluster().settle();
+    let left: Vec<String> = tc
+        .block_on(pods.list(&Default::default()))
+        .expect("ada lists her pods")
+        .into_iter()
+        .filter_map(|p| p.metadata.name)
+        .collect();
+    assert_eq!(left, ["greeter"], "only the broken pod again");
+    let greeter = tc.block_on(pods.get("greeter")).expect("greeter");
+    let command = greeter.spec.expect("spec").containers[0].command.clone();
+    assert_eq!(
+        command,
+        mission.manifests[0].object["spec"]["containers"][0]["command"]
+            .as_array()
+            .map(|a| a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()),
+        "the broken state is back"
+    );
+
+    // Cleaning up keeps the namespace for the next attempt.
+    tc.block_on(cleanup_mission(&ada, &mission))
+        .unwrap_or_else(|e| panic!("ada cleans up: {e}"));
+    tc.cluster().settle();
+    tc.cluster().advance(Duration::from_secs(1));
+    assert_eq!(
+        namespace_uid(&tc, &admin),
+        uid,
+        "cleanup keeps the namespace"
+    );
+    let left = tc
+        .block_on(pods.list(&Default::default()))
+        .expect("ada lists her pods");
+    assert!(
+        left.items
+            .iter()
+            .all(|p| p.metadata.deletion_timestamp.is_some()),
+        "the mission's pod goes: {:?}",
+        left.items
+            .iter()
+            .map(|p| &p.metadata.name)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_seat_the_class_made_no_namespace_for_is_told_to_ask_the_teacher() {
+    let tc = TestCluster::paused();
+    let out = prepare_class(&tc);
+    let ada = tc.block_on(learner_client(&out.join("ada.kubeconfig")));
+    let admin = tc.block_on(kube_client(tc.cluster()));
+    let mission = seated_mission(&ada, &tc);
+    // Somebody deleted ada's namespace after prepare.
+    let ns: Api<Namespace> = Api::all(admin.clone());
+    tc.block_on(ns.delete(NS, &DeleteParams::default()))
+        .expect("the admin deletes it");
+    for _ in 0..50 {
+        tc.cluster().advance(Duration::from_secs(1));
+        if tc.block_on(ns.get_opt(NS)).expect("admin reads").is_none() {
+            break;
+        }
+    }
+    let err = tc
+        .block_on(start_mission(&ada, &mission, ClusterKind::Classroom))
+        .expect_err("the learner cannot make her own namespace");
+    assert!(
+        matches!(err, SessionError::NoClassNamespace { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "your class has no namespace kq-ada-crash-loop-backoff: ask your teacher to run \
+         prepare again"
+    );
+    assert!(
+        tc.block_on(ns.get_opt(NS)).expect("admin reads").is_none(),
+        "nothing was created"
+    );
+    // A seat for someone the class does not know: forbidden, told the same way.
+    let stranger = Catalog::load(&[workspace_root().join("lessons")])
+        .seated("carol", &[MISSION.to_owned()])
+        .get(MISSION)
+        .expect("mission 1")
+        .clone();
+    let err = tc
+        .block_on(start_mission(&ada, &stranger, ClusterKind::Classroom))
+        .expect_err("not ada's namespace");
+    assert_eq!(
+        err.to_string(),
+        "your class has no namespace kq-carol-crash-loop-backoff: ask your teacher to run \
+         prepare again"
+    );
+}
