@@ -289,6 +289,15 @@ impl std::fmt::Display for Run {
 }
 
 impl Kubectl {
+    /// The same kubectl with another kubeconfig (a class learner's or teacher's), keeping its
+    /// own HOME.
+    pub fn with_kubeconfig(&self, kubeconfig: &Path) -> Kubectl {
+        Kubectl {
+            kubeconfig: kubeconfig.to_path_buf(),
+            ..self.clone()
+        }
+    }
+
     /// A command with the isolated environment, not yet started.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(&self.path);

@@ -5,11 +5,13 @@
 
 mod admission_pod_security;
 mod admission_quota;
+mod api_class_join;
 mod api_fuzz;
 mod api_http;
 mod audit_log;
 mod auth_identity;
 mod auth_rbac;
+mod classroom_class;
 mod classroom_prepare;
 mod classroom_seat;
 mod cli_play;
