@@ -152,6 +152,7 @@ fn ada_plays_crash_loop_backoff_in_her_namespace_and_the_class_sees_the_solve() 
         .expect("a runtime for the session");
     let clock = Arc::clone(tc.cluster().clock());
     let (tx, rx) = std::sync::mpsc::channel();
+    let (hints, hints_revealed) = tokio::sync::watch::channel(0_u32);
     let (m, c, p) = (mission.clone(), ada.clone(), progress.clone());
     let session = rt.spawn(async move {
         let mut recorder = StoreRecorder {
@@ -163,6 +164,7 @@ fn ada_plays_crash_loop_backoff_in_her_namespace_and_the_class_sees_the_solve() 
             stop_when_solved: true,
             cluster: ClusterKind::Classroom,
             class: Some(reporter),
+            hints_revealed,
             ..SessionConfig::default()
         };
         run_session(c, &m, NS, config, &mut recorder, move |u| {
@@ -200,6 +202,28 @@ fn ada_plays_crash_loop_backoff_in_her_namespace_and_the_class_sees_the_solve() 
         export.missions.get(MISSION).map(|m| m.status),
         Some(MissionStatus::InProgress)
     );
+
+    // A hint, saved first as `kq play` and the app do: the class hears of it at once, not at
+    // the next 30 s report.
+    let now = Timestamp::now();
+    store
+        .update(now, &mut |p| p.hints_revealed(MISSION, 1))
+        .expect("the hint is saved");
+    hints.send_replace(1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let hints_used = report_of(&tc, &admin)
+            .0
+            .and_then(|e| e.missions.get(MISSION).map(|m| m.hints_used));
+        if hints_used == Some(1) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the revealed hint never reached the class: {hints_used:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     // Ada's fix, with her own credentials: a pod's command cannot change, so re-create it.
     let pods: Api<Pod> = Api::namespaced(ada.clone(), NS);
@@ -373,5 +397,92 @@ fn a_seat_the_class_made_no_namespace_for_is_told_to_ask_the_teacher() {
         err.to_string(),
         "your class has no namespace kq-carol-crash-loop-backoff: ask your teacher to run \
          prepare again"
+    );
+}
+
+/// Mission 11 needs the tainted node `batch-1`, which only the class server makes: a learner's
+/// start without it names the node and applies nothing; with it (labelled managed-by, as
+/// `serve` makes it) the start uses it without changing it, and neither a second start nor the
+/// cleanup deletes it.
+#[test]
+fn a_class_mission_s_node_must_be_the_class_server_s_and_the_learner_never_touches_it() {
+    use k8s_openapi::api::core::v1::Node;
+    const TAINT: &str = "untolerated-taint";
+    let tc = TestCluster::paused();
+    let out = prepare_class(&tc);
+    let admin = tc.block_on(kube_client(tc.cluster()));
+    let ada = tc.block_on(learner_client(&out.join("ada.kubeconfig")));
+    let missions = tc
+        .block_on(class_missions(&ada))
+        .expect("the class's missions");
+    let catalog = Catalog::load(&[workspace_root().join("lessons")]).seated("ada", &missions);
+    let mission = catalog
+        .get(TAINT)
+        .expect("on the embedded class server mission 11 is in the class")
+        .clone();
+    let err = tc
+        .block_on(start_mission(&ada, &mission, ClusterKind::Classroom))
+        .expect_err("no node batch-1 yet");
+    assert!(
+        matches!(&err, SessionError::ClassObjectMissing { kind, name, .. } if kind == "Node" && name == "batch-1"),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("this mission needs the cluster-scoped Node `batch-1`, which does not exist on the class's cluster")
+            && text.contains("Nothing was applied"),
+        "{text}"
+    );
+    let pods: Api<Pod> = Api::namespaced(admin.clone(), "kq-ada-untolerated-taint");
+    assert!(
+        tc.block_on(pods.list(&Default::default()))
+            .expect("admin lists")
+            .items
+            .is_empty(),
+        "nothing was applied"
+    );
+
+    // The class server's node, as `serve` makes it before learners join.
+    let node_manifest = mission
+        .manifests
+        .iter()
+        .find(|m| m.kind == "Node")
+        .expect("the lesson's node");
+    let mut node: Node = serde_json::from_value(node_manifest.object.clone()).expect("a node");
+    node.metadata
+        .labels
+        .get_or_insert_with(Default::default)
+        .insert("app.kubernetes.io/managed-by".into(), "kubequest".into());
+    let nodes: Api<Node> = Api::all(admin.clone());
+    let made = tc
+        .block_on(nodes.create(&PostParams::default(), &node))
+        .expect("the teacher makes the node");
+    tc.cluster().settle();
+    let before = tc.block_on(nodes.get("batch-1")).expect("the node");
+    let started = tc
+        .block_on(start_mission(&ada, &mission, ClusterKind::Classroom))
+        .unwrap_or_else(|e| panic!("ada starts mission 11 on the class's node: {e}"));
+    assert_eq!(
+        started.applied,
+        ["pod/transcoder"],
+        "the node is not the learner's to apply"
+    );
+    tc.block_on(start_mission(&ada, &mission, ClusterKind::Classroom))
+        .unwrap_or_else(|e| panic!("ada starts mission 11 again: {e}"));
+    tc.block_on(cleanup_mission(&ada, &mission))
+        .unwrap_or_else(|e| panic!("ada cleans up: {e}"));
+    tc.cluster().settle();
+    let after = tc
+        .block_on(nodes.get("batch-1"))
+        .expect("the node is still there");
+    assert_eq!(after.metadata.uid, made.metadata.uid, "never deleted");
+    assert_eq!(
+        after.metadata.labels, before.metadata.labels,
+        "never relabelled by a learner"
+    );
+    assert_eq!(
+        after.spec.and_then(|s| s.taints),
+        before.spec.and_then(|s| s.taints),
+        "never changed by a learner"
     );
 }
