@@ -446,7 +446,7 @@ async fn delete_leftovers(
     apis: &[(Api<DynamicObject>, Scope)],
     namespace: &str,
     on: ClusterKind,
-    announce: &mut dyn FnMut(),
+    announce: &mut (dyn FnMut() + Send),
 ) -> Result<bool, SessionError> {
     let now = DeleteParams {
         grace_period_seconds: Some(0),
