@@ -115,7 +115,7 @@ impl EmbeddedCluster {
 }
 
 /// The `registry.yaml` beside the mission folders of each lessons root, added at launch.
-fn root_registries(roots: &[PathBuf]) -> Vec<(String, String)> {
+pub(crate) fn root_registries(roots: &[PathBuf]) -> Vec<(String, String)> {
     roots
         .iter()
         .filter(|r| r.is_dir())
@@ -154,6 +154,9 @@ pub struct Target {
     /// The embedded API server's audit log (a real cluster's cannot be read: each session
     /// keeps its own log of what the app did for the learner).
     pub audit: Option<kq_engine::activity::AuditLog>,
+    /// In a class: `(class, learner)` of the learner's seat (missions play as
+    /// `ClusterKind::Classroom`, seated in the learner's namespaces).
+    pub class: Option<(String, String)>,
 }
 
 /// The client in use, built on demand for the chosen cluster.
@@ -221,6 +224,7 @@ async fn embedded_target(running: &RunningCluster) -> Result<Target, UiError> {
         cluster_clock: Arc::new(move || ClusterClock::at(with_speed.now(), with_speed.speed())),
         embedded: true,
         audit: Some(running.audit()),
+        class: None,
     })
 }
 
@@ -270,6 +274,7 @@ async fn context_target(name: &str, settings: &Settings) -> Result<Target, UiErr
         cluster_clock: Arc::new(wall_clock),
         embedded: false,
         audit: None,
+        class: None,
     })
 }
 

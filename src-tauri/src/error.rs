@@ -39,7 +39,10 @@ pub fn from_session(e: &SessionError) -> UiError {
         SessionError::Manifest { .. } => lessons(capitalised(&e.to_string())),
         SessionError::StillThere { .. }
         | SessionError::NamespaceNotOurs { .. }
-        | SessionError::ClusterScopedRefused { .. } => cluster(capitalised(&e.to_string())),
+        | SessionError::ClusterScopedRefused { .. }
+        | SessionError::NoClassNamespace { .. }
+        | SessionError::ClassNamespaceLabel { .. }
+        | SessionError::ClassObjectMissing { .. } => cluster(capitalised(&e.to_string())),
         SessionError::ClusterObjectNotOurs { .. } => lessons(capitalised(&e.to_string())),
     }
 }

@@ -14,6 +14,10 @@
 //!   remote context is recorded here, never taken from the window;
 //! - [`terminal`]: the terminal beside the mission, a shell on a PTY with `KUBECONFIG` set for
 //!   the mission's cluster and namespace, ended with its mission or the window;
+//! - [`classroom`]: a class served from this computer (a second embedded cluster on the
+//!   address the teacher chose), its live view and exports, and a learner's class joined with
+//!   a kubeconfig or a join code (kept 0600 in the data folder), with the fall-back to the
+//!   embedded cluster when the class server stops answering;
 //! - [`links`]: lesson links open in the system browser (http/https only), never in the window;
 //! - [`logging`]: the app's log and the embedded cluster's `tracing` events, quiet unless
 //!   `RUST_LOG` asks for more.
@@ -21,6 +25,7 @@
 //! `KUBEQUEST_LESSONS` points at another lessons folder; `KUBEQUEST_SPEED` runs the embedded
 //! cluster's clock faster (or slower) for this launch.
 
+mod classroom;
 mod cluster;
 mod error;
 mod links;
@@ -43,6 +48,7 @@ fn app_info(
     app: tauri::AppHandle,
     embedded: tauri::State<'_, EmbeddedCluster>,
     settings: tauri::State<'_, SettingsBook>,
+    classroom: tauri::State<'_, classroom::Classroom>,
 ) -> AppInfo {
     AppInfo {
         version: app.package_info().version.to_string(),
@@ -50,7 +56,9 @@ fn app_info(
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
-        cluster: cluster::status(&embedded, &settings.get()),
+        cluster: classroom
+            .status()
+            .unwrap_or_else(|| cluster::status(&embedded, &settings.get())),
     }
 }
 
@@ -103,6 +111,11 @@ pub fn run() {
             app.manage(settings);
             app.manage(embedded);
             app.manage(Targets::default());
+            // A class joined before (its kubeconfig kept in the data folder) is rejoined.
+            app.manage(classroom::Classroom::open(data_file(
+                handle,
+                "class.kubeconfig",
+            )));
             app.manage(Sessions::default());
             app.manage(terminal::Terminals::default());
             // The progress file is shared with `kq`; the app's own file from before is merged.
@@ -142,6 +155,20 @@ pub fn run() {
             terminal::terminal_ack,
             terminal::terminal_resize,
             terminal::terminal_close,
+            classroom::classroom_state,
+            classroom::classroom_defaults,
+            classroom::classroom_open_roster,
+            classroom::classroom_serve,
+            classroom::classroom_stop,
+            classroom::classroom_open_folder,
+            classroom::classroom_view,
+            classroom::classroom_open_teacher,
+            classroom::classroom_export,
+            classroom::classroom_join_file,
+            classroom::classroom_join_code,
+            classroom::classroom_leave,
+            classroom::classroom_fall_back,
+            classroom::classroom_retry,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -64,8 +64,19 @@ pub fn install_diagnosis_texts(roots: &[PathBuf]) {
     }
 }
 
-/// The curriculum, read afresh on the blocking pool (see the module docs).
+/// The curriculum as the learner plays it: in a class, seated for them over the class's
+/// missions (see [`crate::classroom`]).
 async fn catalog(app: &tauri::AppHandle) -> Result<(Catalog, Vec<PathBuf>), UiError> {
+    let (catalog, roots) = catalog_of(app).await?;
+    let catalog = app
+        .state::<crate::classroom::Classroom>()
+        .seated(catalog)
+        .await?;
+    Ok((catalog, roots))
+}
+
+/// The whole curriculum, read afresh on the blocking pool (see the module docs).
+pub(crate) async fn catalog_of(app: &tauri::AppHandle) -> Result<(Catalog, Vec<PathBuf>), UiError> {
     let roots = lesson_roots(app);
     if roots.is_empty() {
         return Err(error::lessons(
@@ -206,6 +217,9 @@ impl Sessions {
 }
 
 async fn target(app: &tauri::AppHandle) -> Result<Target, UiError> {
+    if let Some(class) = app.state::<crate::classroom::Classroom>().target().await {
+        return class;
+    }
     let settings = app.state::<SettingsBook>().get();
     app.state::<Targets>()
         .get(&app.state::<EmbeddedCluster>(), &settings)
@@ -225,7 +239,9 @@ async fn begin(
     }
     // On a kubeconfig context nothing outside the mission namespace may be touched: the engine
     // refuses a mission that needs cluster-scoped objects there.
-    let on = if target.embedded {
+    let on = if target.class.is_some() {
+        session::ClusterKind::Classroom
+    } else if target.embedded {
         session::ClusterKind::Embedded
     } else {
         session::ClusterKind::Real
@@ -253,6 +269,14 @@ async fn begin(
         clock: (target.cluster_clock)(),
     };
 
+    // In a class, the session reports the learner's progress to it.
+    let class = if target.class.is_some() {
+        app.state::<crate::classroom::Classroom>()
+            .reporter(app)
+            .await
+    } else {
+        None
+    };
     let sessions = app.state::<Sessions>();
     let mut slot = lock(&sessions.slot);
     if slot.generation != generation {
@@ -274,6 +298,7 @@ async fn begin(
         cluster: on,
         audit,
         hints_revealed,
+        class,
         ..SessionConfig::default()
     };
     let mut recorder = AppRecorder { app: app.clone() };

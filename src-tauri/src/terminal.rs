@@ -228,6 +228,11 @@ pub fn mission_kubeconfig(
 
 /// The mission's kubeconfig for the chosen cluster (embedded or a kubeconfig context).
 fn kubeconfig_for(app: &tauri::AppHandle, namespace: &str) -> Result<Kubeconfig, UiError> {
+    // In a class: the learner's own credentials on the class cluster.
+    if let Some((config, context)) = app.state::<crate::classroom::Classroom>().kubeconfig() {
+        return mission_kubeconfig(&config, &context, namespace)
+            .map_err(|e| error::cluster(format!("The terminal cannot reach the class: {e}.")));
+    }
     let settings = app.state::<SettingsBook>().get();
     let (config, context) = match &settings.context {
         None => {
