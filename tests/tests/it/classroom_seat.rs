@@ -486,3 +486,52 @@ fn a_class_mission_s_node_must_be_the_class_server_s_and_the_learner_never_touch
         "never changed by a learner"
     );
 }
+
+/// Every mission of the class starts from a learner's seat with the learner's own credentials
+/// (their RBAC covers every kind a mission's manifests hold, and prepare gave each namespace
+/// the labels its mission needs), once the class server's nodes exist; a start again clears
+/// what the first left.
+#[test]
+fn every_class_mission_starts_from_a_learner_s_seat() {
+    let tc = TestCluster::paused();
+    let out = prepare_class(&tc);
+    let admin = tc.block_on(kube_client(tc.cluster()));
+    let bob = tc.block_on(learner_client(&out.join("bob.kubeconfig")));
+    let missions = tc
+        .block_on(class_missions(&bob))
+        .expect("the class's missions");
+    let catalog = Catalog::load(&[workspace_root().join("lessons")]).seated("bob", &missions);
+    assert_eq!(
+        catalog.missions.len(),
+        missions.len(),
+        "every class mission is in the shipped lessons"
+    );
+    for mission in &catalog.missions {
+        // The class server's objects (extra nodes), as `serve` makes them.
+        for m in mission.manifests.iter().filter(|m| m.is_cluster_scoped()) {
+            let mut body = m.object.clone();
+            body["metadata"]["labels"]["app.kubernetes.io/managed-by"] = "kubequest".into();
+            let api: Api<kube::api::DynamicObject> = Api::all_with(
+                admin.clone(),
+                &kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
+                    "", "v1", &m.kind,
+                )),
+            );
+            let obj: kube::api::DynamicObject = serde_json::from_value(body).expect("an object");
+            match tc.block_on(api.create(&PostParams::default(), &obj)) {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 409 => {}
+                Err(e) => panic!("the teacher makes {} {}: {e}", m.kind, m.name),
+            }
+        }
+        for attempt in ["first", "second"] {
+            let started = tc
+                .block_on(start_mission(&bob, mission, ClusterKind::Classroom))
+                .unwrap_or_else(|e| {
+                    panic!("bob's {attempt} start of {} fails: {e}", mission.summary.id)
+                });
+            assert_eq!(started.namespace, format!("kq-bob-{}", mission.summary.id));
+            tc.cluster().settle();
+        }
+    }
+}
