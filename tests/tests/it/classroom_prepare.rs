@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -16,7 +17,8 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kq_engine::classroom::{self, ClassError, ClassPlan, Roster};
 use kq_engine::mission::Catalog;
 use kq_engine::progress::Progress;
-use kq_tests::cluster::{TestCluster, kube_client};
+use kq_tests::check::{Step, equals, expect, fails_with, has, ok};
+use kq_tests::cluster::{Kubectl, TestCluster, kube_client, kubectl_binaries, on_kubectls};
 use kq_tests::workspace_root;
 use kube::api::{Api, ListParams, PostParams};
 use kube::{Resource, ResourceExt};
@@ -320,5 +322,335 @@ fn a_prepared_class_keeps_learners_apart_and_clean_leaves_nothing_behind() {
         tc.block_on(snapshot(&admin)),
         with_theirs,
         "nothing was created or deleted"
+    );
+}
+
+/// Waits for a running `kubectl port-forward` to say it is forwarding (it dials the pod's
+/// `portforward` subresource before it listens), then stops it.
+fn port_forward_starts(k: &Kubectl, kubeconfig: &Path, args: &[&str]) -> Step {
+    use std::io::{BufRead, BufReader};
+    let mut c = k.command(args);
+    c.env("KUBECONFIG", kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().map_err(|e| format!("port-forward: {e}"))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    for pipe in [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let result = loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) if line.starts_with("Forwarding from") => break Ok(()),
+            Ok(line) => seen.push(line),
+            Err(_) if Instant::now() > deadline => {
+                break Err(format!("port-forward never started forwarding: {seen:?}"));
+            }
+            Err(_) => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    break Err(format!("port-forward exited {status}: {seen:?}"));
+                }
+            }
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
+/// What a learner does with kubectl in a mission, with their own kubeconfig, in their
+/// namespace `ns`; `other` is another learner's namespace.
+fn learner_kubectl(k: &Kubectl, kubeconfig: &Path, learner: &str, ns: &str, other: &str) -> Step {
+    let kc = kubeconfig.to_string_lossy().into_owned();
+    let run = |args: &[&str]| {
+        k.run_with(
+            args,
+            &[("KUBECONFIG", kc.as_str())],
+            Duration::from_secs(90),
+        )
+    };
+    let inn = |args: &[&str]| {
+        let mut a = vec!["-n", ns];
+        a.extend_from_slice(args);
+        run(&a)
+    };
+    ok(&inn(&["create", "deployment", "web", "--image=nginx:1.27"]))?;
+    ok(&inn(&[
+        "rollout",
+        "status",
+        "deployment/web",
+        "--timeout=60s",
+    ]))?;
+    has(
+        &inn(&["get", "pods"]),
+        "Running",
+        "the learner lists their pods",
+    )?;
+    has(
+        &inn(&["describe", "pod", "-l", "app=web"]),
+        "Events:",
+        "describe lists events",
+    )?;
+    ok(&inn(&["logs", "deployment/web"]))?;
+    equals(
+        &inn(&["exec", "deployment/web", "--", "echo", "hi"]),
+        "hi",
+        "exec runs in their pod",
+    )?;
+    port_forward_starts(
+        k,
+        kubeconfig,
+        &["-n", ns, "port-forward", "deployment/web", ":80"],
+    )?;
+    ok(&inn(&["create", "serviceaccount", "bot"]))?;
+    let token = inn(&["create", "token", "bot"]);
+    ok(&token)?;
+    expect(!token.stdout.trim().is_empty(), || {
+        format!("create token prints a token: {token}")
+    })?;
+    equals(
+        &inn(&["rollout", "restart", "deployment/web"]),
+        "deployment.apps/web restarted",
+        "rollout restart",
+    )?;
+    ok(&inn(&[
+        "set",
+        "image",
+        "deployment/web",
+        "nginx=nginx:1.27",
+    ]))?;
+    equals(
+        &inn(&["scale", "deployment/web", "--replicas=2"]),
+        "deployment.apps/web scaled",
+        "scale",
+    )?;
+    ok(&inn(&[
+        "create",
+        "role",
+        "pod-reader",
+        "--verb=get,list,watch",
+        "--resource=pods",
+    ]))?;
+    let sa = format!("--serviceaccount={ns}:bot");
+    ok(&inn(&[
+        "create",
+        "rolebinding",
+        "bot-reads-pods",
+        "--role=pod-reader",
+        &sa,
+    ]))?;
+    let solution = kq_tests::workspace_root()
+        .join("lessons/25-forbidden-service-account/solution/access.yaml");
+    ok(&inn(&["apply", "-f", &solution.to_string_lossy()]))?;
+    fails_with(
+        &inn(&[
+            "create",
+            "role",
+            "forge",
+            "--verb=update",
+            "--resource=pods/status",
+        ]),
+        "is attempting to grant RBAC permissions not currently held",
+        "a learner cannot grant what they do not hold (a forged pod status)",
+    )?;
+    equals(
+        &inn(&["auth", "can-i", "create", "pods/exec"]),
+        "yes",
+        "can-i in their namespace",
+    )?;
+    let user = format!("system:serviceaccount:kq-classroom:learner-{learner}");
+    fails_with(
+        &run(&["-n", other, "get", "pods"]),
+        &format!(
+            "Error from server (Forbidden): pods is forbidden: User \"{user}\" cannot list resource \"pods\" in API group \"\" in the namespace \"{other}\""
+        ),
+        "another learner's namespace is closed",
+    )?;
+    let r = run(&["auth", "can-i", "get", "pods", "-n", other]);
+    expect(r.stdout.trim() == "no", || {
+        format!("can-i next door says no: {r}")
+    })?;
+    fails_with(
+        &run(&["-n", "kq-classroom", "get", "secrets"]),
+        "cannot list resource \"secrets\"",
+        "the class's Secrets are closed",
+    )?;
+    has(
+        &run(&["get", "nodes"]),
+        "node-1",
+        "learners read the nodes missions schedule on",
+    )
+}
+
+#[test]
+fn learners_debug_their_missions_with_kubectl_and_the_teacher_only_reads() {
+    let versions = kubectl_binaries();
+    let tc = TestCluster::start();
+    let cluster = tc.cluster();
+    let admin = tc.block_on(kube_client(cluster));
+    let catalog = catalog();
+    let learner_of = |label: &str| format!("k{}", label.replace('.', "-"));
+    let mut roster: Vec<String> = versions.iter().map(|(l, _)| learner_of(l)).collect();
+    roster.push("other".into());
+    let roster = Roster::parse("names.txt", &roster.join("\n")).expect("a roster");
+    let plan =
+        ClassPlan::new("kubectl", roster, &catalog, 8.0, true, Timestamp::now()).expect("a plan");
+    let out = tc.dir().join("class");
+    tc.block_on(classroom::prepare(
+        &admin,
+        &plan,
+        cluster.url(),
+        cluster.ca_pem(),
+        &out,
+        &mut |_| {},
+    ))
+    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let other = classroom::learner_namespace("other", "crash-loop-backoff");
+    on_kubectls(&tc, &versions, "unused", |k, _| {
+        let learner = learner_of(&k.label);
+        let ns = classroom::learner_namespace(&learner, "crash-loop-backoff");
+        learner_kubectl(
+            k,
+            &out.join(format!("{learner}.kubeconfig")),
+            &learner,
+            &ns,
+            &other,
+        )
+    });
+
+    let (label, path) = versions.last().expect("a kubectl");
+    let k = tc.kubectl(&format!("teacher-{label}"), path);
+    let teacher = out.join("teacher.kubeconfig");
+    let tk = teacher.to_string_lossy().into_owned();
+    let run = |args: &[&str]| {
+        k.run_with(
+            args,
+            &[("KUBECONFIG", tk.as_str())],
+            Duration::from_secs(60),
+        )
+    };
+    let ns = classroom::learner_namespace(&learner_of(label), "crash-loop-backoff");
+    let steps = || -> Step {
+        has(
+            &run(&["get", "pods", "-A"]),
+            &ns,
+            "the teacher sees every learner's pods",
+        )?;
+        ok(&run(&["-n", &ns, "logs", "deployment/web"]))?;
+        has(
+            &run(&["-n", &ns, "describe", "pod", "-l", "app=web"]),
+            "Events:",
+            "the teacher describes",
+        )?;
+        fails_with(
+            &run(&["get", "secrets", "-A"]),
+            "Error from server (Forbidden): secrets is forbidden: User \"system:serviceaccount:kq-classroom:teacher\" cannot list resource \"secrets\" in API group \"\" at the cluster scope",
+            "the teacher never reads Secrets",
+        )?;
+        fails_with(
+            &run(&["-n", &ns, "delete", "deployment", "web"]),
+            "cannot delete resource \"deployments\"",
+            "the teacher's view only reads",
+        )
+    };
+    if let Err(e) = steps() {
+        panic!("teacher with kubectl {label}: {e}");
+    }
+}
+
+#[test]
+fn a_class_of_thirty_reads_in_under_a_second() {
+    let tc = TestCluster::start();
+    let cluster = tc.cluster();
+    let admin = tc.block_on(kube_client(cluster));
+    let catalog = catalog();
+    let names: Vec<String> = (1..=30).map(|i| format!("learner-{i}")).collect();
+    let roster = Roster::parse("names.txt", &names.join("\n")).expect("a roster");
+    let plan =
+        ClassPlan::new("big", roster, &catalog, 8.0, true, Timestamp::now()).expect("a plan");
+    let out = tc.dir().join("class");
+    let started = Instant::now();
+    tc.block_on(classroom::prepare(
+        &admin,
+        &plan,
+        cluster.url(),
+        cluster.ca_pem(),
+        &out,
+        &mut |_| {},
+    ))
+    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    eprintln!(
+        "prepare: 30 learners × {} missions in {:?}",
+        plan.missions.len(),
+        started.elapsed()
+    );
+    let mission = catalog.get("crash-loop-backoff").expect("mission 1");
+    let mut pod: Pod =
+        serde_json::from_value(mission.manifests[0].object.clone()).expect("the lesson's pod");
+    pod.metadata.namespace = None;
+    let mut progress = Progress::default();
+    progress.set_learner_name("Someone").expect("a name");
+    progress.start("crash-loop-backoff", Timestamp::now());
+    let export = progress.export_named(Timestamp::now()).expect("an export");
+    tc.block_on(async {
+        for l in &names {
+            let ns = classroom::learner_namespace(l, "crash-loop-backoff");
+            Api::<Pod>::namespaced(admin.clone(), &ns)
+                .create(&PostParams::default(), &pod)
+                .await
+                .expect("the mission's pod");
+            classroom::report_progress(
+                &admin,
+                l,
+                &export,
+                Some("crash-loop-backoff"),
+                Some(Timestamp::now()),
+                Timestamp::now(),
+            )
+            .await
+            .expect("a report");
+        }
+    });
+    let teacher = tc.block_on(client_from(&out.join("teacher.kubeconfig")));
+    // The first read warms the client's connections, as the app's first refresh does.
+    tc.block_on(classroom::read_class(&teacher, &catalog, Timestamp::now()))
+        .expect("a read");
+    let started = Instant::now();
+    let view = tc
+        .block_on(classroom::read_class(&teacher, &catalog, Timestamp::now()))
+        .unwrap_or_else(|e| panic!("read_class: {e}"));
+    let took = started.elapsed();
+    eprintln!("read_class: 30 learners on a mission in {took:?}");
+    assert_eq!(view.learners.len(), 30);
+    assert!(
+        view.learners.iter().all(|r| r.stage.is_some()),
+        "every learner's namespace was read: {:?}",
+        view.learners
+            .iter()
+            .filter(|r| r.stage.is_none())
+            .map(|r| &r.learner)
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        took < Duration::from_secs(1),
+        "30 learners read in {took:?}, more than a second"
     );
 }

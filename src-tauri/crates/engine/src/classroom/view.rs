@@ -636,6 +636,97 @@ progress-dan: not a KubeQuest progress export: x
         assert!(md.contains("| **Solved** | 0/3 | 1/3 |"), "{md}");
     }
 
+    fn progress_cm(data: &[(&str, &str)]) -> ConfigMap {
+        ConfigMap {
+            data: Some(
+                data.iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ),
+            ..ConfigMap::default()
+        }
+    }
+
+    #[test]
+    fn a_corrupt_or_missing_report_is_a_problem_of_that_learner_only() {
+        let mut problems = Vec::new();
+        let corrupt = progress_cm(&[
+            (PROGRESS_KEY, "{not json"),
+            (CURRENT_KEY, "crash-loop-backoff"),
+            (CURRENT_SINCE_KEY, "yesterday"),
+        ]);
+        let r = read_report(Some(&corrupt), "ada", &mut problems);
+        assert!(r.export.is_none());
+        assert_eq!(
+            r.current.as_deref(),
+            Some("crash-loop-backoff"),
+            "what could be read is kept"
+        );
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].starts_with("progress-ada: not a KubeQuest progress export: "),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].starts_with("progress-ada: currentSince \"yesterday\" is not a time"),
+            "{problems:?}"
+        );
+
+        let mut problems = Vec::new();
+        let good = export("Bob", &[]).to_json().unwrap();
+        let fine = progress_cm(&[
+            (PROGRESS_KEY, &good),
+            (CURRENT_KEY, ""),
+            (UPDATED_AT_KEY, "2026-03-02T09:00:00Z"),
+        ]);
+        let r = read_report(Some(&fine), "bob", &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            (r.export.map(|e| e.learner.name), r.current),
+            (Some("Bob".to_owned()), None)
+        );
+        let empty = progress_cm(&[]);
+        let r = read_report(Some(&empty), "cy", &mut problems);
+        assert!(
+            problems.is_empty() && r.export.is_none(),
+            "not reported yet is no problem"
+        );
+        read_report(None, "dan", &mut problems);
+        assert_eq!(
+            problems,
+            [
+                "progress-dan: missing from kq-classroom, so dan cannot report; prepare the class again to make it"
+            ]
+        );
+    }
+
+    /// The app's commands run these on Tauri's thread pool: their futures must be `Send`
+    /// (a compile-time check).
+    #[allow(dead_code)]
+    fn futures_are_send(client: &kube::Client, catalog: &Catalog, plan: &super::super::ClassPlan) {
+        fn send<T: Send>(_: T) {}
+        send(read_class(client, catalog, Timestamp::UNIX_EPOCH));
+        send(super::super::prepare(
+            client,
+            plan,
+            "",
+            "",
+            std::path::Path::new(""),
+            &mut |_| {},
+        ));
+        send(super::super::clean(client, None));
+        send(super::super::join_with_code("", ""));
+        let e = export("x", &[]);
+        send(super::super::report_progress(
+            client,
+            "x",
+            &e,
+            None,
+            None,
+            Timestamp::UNIX_EPOCH,
+        ));
+    }
+
     #[test]
     fn the_median_of_an_even_count_is_between_the_middle_two() {
         assert_eq!(median(vec![]), None);
