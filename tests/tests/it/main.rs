@@ -14,6 +14,7 @@ mod auth_rbac;
 mod classroom_class;
 mod classroom_prepare;
 mod classroom_seat;
+mod cli_classroom;
 mod cli_play;
 mod cli_progress;
 mod curriculum;

@@ -1,8 +1,10 @@
 //! `kq`: KubeQuest without a window. Teachers, terminals and tests use it to list the
 //! curriculum, check lesson folders and run the embedded cluster (`kq cluster up`) for real
 //! `kubectl`, play missions in the terminal (`kq play`) and move progress between machines and
-//! into a teacher's class report (`kq progress`).
+//! into a teacher's class report (`kq progress`), and serve, prepare and follow a class (`kq
+//! classroom`).
 
+mod classroom_cmd;
 mod lessons_cmd;
 mod logging;
 mod play;
@@ -72,6 +74,78 @@ enum Command {
     Progress {
         #[command(subcommand)]
         command: ProgressCommand,
+    },
+    /// Serve or prepare a class, follow it live, and remove it.
+    Classroom {
+        #[command(subcommand)]
+        command: ClassroomCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClassroomCommand {
+    /// Serve a class from this machine: the embedded cluster with one identity per learner,
+    /// kubeconfigs and a join sheet in DIR. Prints a `ready:` line, serves until Ctrl-C.
+    Serve {
+        /// The roster: one learner name per line (# starts a comment).
+        #[arg(long, value_name = "FILE")]
+        learners: PathBuf,
+        /// Where to write the kubeconfigs and the join sheet.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The address to serve on (default 127.0.0.1, this machine only). A network address
+        /// lets learners' machines join.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::IpAddr>,
+        /// The class's name.
+        #[arg(long, value_name = "NAME", default_value = "class")]
+        class: String,
+        /// How long the class lasts: tokens and join codes stop working then.
+        #[arg(long, value_name = "H", default_value_t = 8.0)]
+        hours: f64,
+        /// Lesson folders to read (default: the lessons shipped with KubeQuest).
+        #[arg(long = "lessons", value_name = "DIR")]
+        lessons: Vec<PathBuf>,
+    },
+    /// Prepare a class on a real cluster through a kubeconfig context.
+    Prepare {
+        #[arg(long, value_name = "NAME")]
+        context: String,
+        /// The roster: one learner name per line (# starts a comment).
+        #[arg(long, value_name = "FILE")]
+        learners: PathBuf,
+        /// Where to write the kubeconfigs and the join sheet.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[arg(long, value_name = "NAME", default_value = "class")]
+        class: String,
+        #[arg(long, value_name = "H", default_value_t = 8.0)]
+        hours: f64,
+        #[arg(long = "lessons", value_name = "DIR")]
+        lessons: Vec<PathBuf>,
+    },
+    /// Remove exactly what `prepare` made on a cluster.
+    Clean {
+        #[arg(long, value_name = "NAME")]
+        context: String,
+        /// Only this class (default: the class found there).
+        #[arg(long, value_name = "NAME")]
+        class: Option<String>,
+    },
+    /// The live class view: per learner, the mission, where the pod is stuck, time, hints,
+    /// solved.
+    Status {
+        /// The teacher's kubeconfig (default: KUBECONFIG).
+        #[arg(long, value_name = "FILE")]
+        kubeconfig: Option<PathBuf>,
+        /// Mark learners on the same mission for longer than this as stuck.
+        #[arg(long, value_name = "MINUTES", default_value_t = 10)]
+        stuck_after: u64,
+        /// Redraw every 2 s until Ctrl-C.
+        #[arg(long)]
+        watch: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: classroom_cmd::StatusFormat,
     },
 }
 
@@ -266,6 +340,61 @@ fn main() -> ExitCode {
                 progress_cmd::class_report(&files, format, out.as_deref())
             }
         },
+        Command::Classroom { command } => classroom(command),
+    }
+}
+
+fn classroom(command: ClassroomCommand) -> ExitCode {
+    match command {
+        ClassroomCommand::Serve {
+            learners,
+            out,
+            listen,
+            class,
+            hours,
+            lessons,
+        } => classroom_cmd::serve(
+            classroom_cmd::ServeArgs {
+                learners,
+                out,
+                listen,
+                class,
+                hours,
+                lessons,
+            },
+            default_lesson_roots(),
+        ),
+        ClassroomCommand::Prepare {
+            context,
+            learners,
+            out,
+            class,
+            hours,
+            lessons,
+        } => classroom_cmd::prepare(
+            classroom_cmd::PrepareArgs {
+                context,
+                learners,
+                out,
+                class,
+                hours,
+                lessons,
+            },
+            default_lesson_roots(),
+        ),
+        ClassroomCommand::Clean { context, class } => classroom_cmd::clean(context, class),
+        ClassroomCommand::Status {
+            kubeconfig,
+            stuck_after,
+            watch,
+            format,
+        } => classroom_cmd::status(
+            kubeconfig,
+            stuck_after,
+            watch,
+            format,
+            default_lesson_roots(),
+        ),
     }
 }
 
