@@ -608,3 +608,37 @@ fn a_class_keeps_only_its_missions_and_a_left_out_one_locks_nothing() {
         "the solo catalog keeps its own gating"
     );
 }
+
+#[test]
+fn only_the_mission_s_own_namespace_is_renamed_in_a_seated_text() {
+    let cases = [
+        ("-n kq-web --previous", "-n kq-ada-web --previous"),
+        ("(`kq-web`).", "(`kq-ada-web`)."),
+        (
+            "system:serviceaccount:kq-web:pod-watcher",
+            "system:serviceaccount:kq-ada-web:pod-watcher",
+        ),
+        (
+            "db.kq-web.svc.cluster.local",
+            "db.kq-ada-web.svc.cluster.local",
+        ),
+        (
+            "/namespaces/kq-web/services",
+            "/namespaces/kq-ada-web/services",
+        ),
+        ("the kq-web- prefix", "the kq-ada-web- prefix"),
+        // Other names that merely contain it.
+        (
+            "kq-web-2 and kq-web2 and xkq-web",
+            "kq-web-2 and kq-web2 and xkq-web",
+        ),
+        ("kq-webkq-web kq-web", "kq-webkq-web kq-ada-web"),
+    ];
+    for (text, want) in cases {
+        assert_eq!(
+            rename_namespace(text, "kq-web", "kq-ada-web"),
+            want,
+            "in {text:?}"
+        );
+    }
+}
