@@ -150,6 +150,21 @@ fn a_prepared_class_keeps_learners_apart_and_clean_leaves_nothing_behind() {
         own.create(&PostParams::default(), &pod)
             .await
             .expect("a learner creates pods in their own mission namespace");
+        let privileged: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": { "name": "root-of-the-node" },
+            "spec": { "containers": [{
+                "name": "shell", "image": "busybox:1.36",
+                "securityContext": { "privileged": true },
+            }] },
+        }))
+        .expect("a pod");
+        match own.create(&PostParams::default(), &privileged).await {
+            Err(kube::Error::Api(s)) => assert!(
+                s.code == 403 && s.message.contains("violates PodSecurity \"baseline:latest\": privileged"),
+                "a learner's namespace enforces baseline Pod Security: {s:?}"
+            ),
+            other => panic!("a privileged pod must be refused in a learner's namespace: {other:?}"),
+        }
         let next_door: Api<Pod> = Api::namespaced(a.clone(), "kq-b-crash-loop-backoff");
         assert_eq!(
             code(next_door.list(&ListParams::default()).await.unwrap_err()),

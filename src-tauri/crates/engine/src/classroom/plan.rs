@@ -31,6 +31,8 @@ pub const MAX_HOURS: f64 = 168.0;
 pub struct ClassPlan {
     /// The class name (a DNS label).
     pub class: String,
+    /// When the class was planned (its start).
+    pub starts_at: Timestamp,
     /// When the class ends: its tokens and join codes stop working then.
     pub ends_at: Timestamp,
     pub roster: Roster,
@@ -137,6 +139,7 @@ impl ClassPlan {
             })?;
         Ok(ClassPlan {
             class: class.to_owned(),
+            starts_at: now,
             ends_at,
             roster,
             missions,
@@ -145,9 +148,9 @@ impl ClassPlan {
         })
     }
 
-    /// The class's length in whole seconds from `now` (the tokens' `expirationSeconds`).
-    pub fn seconds_left(&self, now: Timestamp) -> i64 {
-        self.ends_at.duration_since(now).as_secs().max(0)
+    /// The class's length in whole seconds (the tokens' `expirationSeconds`).
+    pub fn length_seconds(&self) -> i64 {
+        self.ends_at.duration_since(self.starts_at).as_secs().max(0)
     }
 }
 

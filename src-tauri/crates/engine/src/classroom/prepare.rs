@@ -20,7 +20,6 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use futures::StreamExt;
-use jiff::Timestamp;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
@@ -339,7 +338,7 @@ async fn token(client: &kube::Client, account: &str, seconds: i64) -> Result<Str
 /// class needs through `client` (an admin's), requests tokens that expire with the class and
 /// writes `out`: `<learner>.kubeconfig`, `teacher.kubeconfig`, `join-sheet.md` and
 /// `join-sheet.html`. `server_url` and `ca_pem` go into the kubeconfigs (for a real cluster:
-/// the admin context's cluster entry). `now` is the wall clock (the tokens' length).
+/// the admin context's cluster entry). The tokens last the class's length.
 pub async fn prepare(
     client: &kube::Client,
     plan: &ClassPlan,
@@ -348,13 +347,7 @@ pub async fn prepare(
     out: &Path,
     progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Prepared, ClassError> {
-    let now = Timestamp::now();
-    let seconds = plan.seconds_left(now);
-    if seconds < 600 {
-        return Err(ClassError::BadHours {
-            hours: format!("{:.2}", seconds as f64 / 3600.0),
-        });
-    }
+    let seconds = plan.length_seconds();
     std::fs::create_dir_all(out).map_err(|source| ClassError::Io {
         path: out.to_path_buf(),
         source,

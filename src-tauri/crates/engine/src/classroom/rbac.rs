@@ -80,7 +80,13 @@ pub fn class_namespace(class: &str) -> Value {
     })
 }
 
-/// A learner's mission namespace, with the mission's own namespace labels.
+/// The Pod Security label every learner namespace enforces unless its mission sets its own.
+pub const ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
+
+/// A learner's mission namespace, with the mission's own namespace labels. Unless the mission
+/// sets a Pod Security level itself, the namespace enforces `baseline`: on a shared real
+/// cluster a privileged or hostPath pod would give a learner the node, and with it every other
+/// learner's Secrets. No mission needs more than baseline allows.
 pub fn mission_namespace(
     class: &str,
     learner: &str,
@@ -88,6 +94,7 @@ pub fn mission_namespace(
     namespace_labels: &std::collections::BTreeMap<String, String>,
 ) -> Value {
     let mut l = labels(class, &[(LEARNER_LABEL, learner), (MISSION_LABEL, mission)]);
+    l[ENFORCE_LABEL] = json!("baseline");
     for (k, v) in namespace_labels {
         l[k] = json!(v);
     }
@@ -331,6 +338,28 @@ mod tests {
                     .iter()
                     .any(|v| v == verb || v == "*")
         })
+    }
+
+    #[test]
+    fn learner_namespaces_enforce_baseline_unless_the_mission_says_otherwise() {
+        let plain = mission_namespace("c", "ada", "crash-loop-backoff", &Default::default());
+        assert_eq!(plain["metadata"]["name"], "kq-ada-crash-loop-backoff");
+        assert_eq!(plain["metadata"]["labels"][ENFORCE_LABEL], "baseline");
+        assert_eq!(plain["metadata"]["labels"]["kubequest.dev/learner"], "ada");
+        assert_eq!(
+            plain["metadata"]["labels"]["kubequest.dev/mission"],
+            "crash-loop-backoff"
+        );
+        assert_eq!(plain["metadata"]["labels"]["kubequest.dev/classroom"], "c");
+        assert_eq!(
+            plain["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            "kubequest"
+        );
+        let own = [(ENFORCE_LABEL.to_owned(), "restricted".to_owned())]
+            .into_iter()
+            .collect();
+        let strict = mission_namespace("c", "ada", "restricted-pod-security", &own);
+        assert_eq!(strict["metadata"]["labels"][ENFORCE_LABEL], "restricted");
     }
 
     #[test]

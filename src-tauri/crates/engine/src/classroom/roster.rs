@@ -52,6 +52,8 @@ impl Roster {
     pub fn parse(file: &str, text: &str) -> Result<Roster, ClassError> {
         let mut learners: Vec<(String, usize)> = Vec::new();
         let mut problems = Vec::new();
+        // A roster saved by Windows Notepad may start with a byte order mark.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
             let trimmed = raw.trim();
@@ -124,7 +126,11 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_lower_cased_comments_and_blanks_skipped() {
-        let r = Roster::parse("names.txt", "# class 3B\n\n  Ada \nbob-2\n\t\ncharlie\n").unwrap();
+        let r = Roster::parse(
+            "names.txt",
+            "\u{feff}# class 3B\r\n\r\n  Ada \r\nbob-2\n\t\ncharlie\n",
+        )
+        .unwrap();
         assert_eq!(r.learners, ["ada", "bob-2", "charlie"]);
     }
 
