@@ -174,9 +174,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn class_error(e: &ClassError) -> UiError {
     let text = e.to_string();
     let mut chars = text.chars();
-    let message = match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
+    let message = match (e, chars.next()) {
+        // They start with the roster's file name (`names.txt:4: …`), kept as it is: the window
+        // shows each line beside the line it names.
+        (ClassError::Roster { .. } | ClassError::EmptyRoster { .. }, _) | (_, None) => text,
+        (_, Some(first)) => first.to_uppercase().chain(chars).collect(),
     };
     match e {
         ClassError::Cluster { .. }
@@ -593,9 +595,46 @@ pub async fn classroom_serve(
             request.out
         )));
     }
+    let (catalog, roots) = crate::missions::catalog_of(&app).await?;
+    let mut say = |step: &str| {
+        let _ = on_progress.send(step.to_owned());
+    };
+    let serving = serve_class(&catalog, &roots, &request, listen, &out, &mut say).await?;
+    let info = serving.info.clone();
+    let refused = {
+        let mut state = lock(&classroom.state);
+        if state.serving.is_some() {
+            // Another Start won the race: this class server goes again.
+            Some(serving)
+        } else {
+            state.watching = None;
+            state.serving = Some(serving);
+            None
+        }
+    };
+    if let Some(mut extra) = refused {
+        if let Some(server) = extra.server.take() {
+            server.shutdown().await;
+        }
+        return Err(error::internal(
+            "A class is already served from this computer. Stop it first.",
+        ));
+    }
+    Ok(info)
+}
+
+/// Starts the class server on `listen` and prepares `request`'s class on it into `out`,
+/// telling `say` each step; the class server shuts down again if anything fails.
+async fn serve_class(
+    catalog: &Catalog,
+    roots: &[PathBuf],
+    request: &ServeRequest,
+    listen: IpAddr,
+    out: &Path,
+    say: &mut (dyn FnMut(&str) + Send),
+) -> Result<Serving, UiError> {
     let roster =
         Roster::parse(&request.roster_file, &request.roster).map_err(|e| class_error(&e))?;
-    let (catalog, roots) = crate::missions::catalog_of(&app).await?;
     let plan = ClassPlan::new(
         &request.class,
         roster,
@@ -605,13 +644,9 @@ pub async fn classroom_serve(
         Timestamp::now(),
     )
     .map_err(|e| class_error(&e))?;
-    let mut say = |step: &str| {
-        let _ = on_progress.send(step.to_owned());
-    };
-
     let running = Cluster::start(ClusterConfig {
         listen,
-        registry_yaml: crate::cluster::root_registries(&roots),
+        registry_yaml: crate::cluster::root_registries(roots),
         ..ClusterConfig::default()
     })
     .await
@@ -637,17 +672,10 @@ pub async fn classroom_serve(
                     .map_err(|e| error::lessons(format!("{e}. Fix the file, then start again.")))?;
             }
         }
-        create_cluster_objects(&admin, &plan.class, &missions, &mut say).await?;
-        let prepared = classroom::prepare(
-            &admin,
-            &plan,
-            running.url(),
-            running.ca_pem(),
-            &out,
-            &mut say,
-        )
-        .await
-        .map_err(|e| class_error(&e))?;
+        create_cluster_objects(&admin, &plan.class, &missions, say).await?;
+        let prepared = classroom::prepare(&admin, &plan, running.url(), running.ca_pem(), out, say)
+            .await
+            .map_err(|e| class_error(&e))?;
         let mut codes = Vec::new();
         let mut teacher = None;
         for (who, path) in &prepared.kubeconfigs {
@@ -689,14 +717,11 @@ pub async fn classroom_serve(
         ends_at: plan.ends_at.to_string(),
         left_out: plan.left_out.clone(),
     };
-    let mut state = lock(&classroom.state);
-    state.watching = None;
-    state.serving = Some(Serving {
-        info: info.clone(),
+    Ok(Serving {
+        info,
         server: Some(running),
         teacher,
-    });
-    Ok(info)
+    })
 }
 
 /// Ends the served class (codes and tokens stop working with its server), or stops watching.
@@ -952,4 +977,199 @@ pub async fn classroom_retry(app: tauri::AppHandle) -> Result<JoinedClass, UiErr
     };
     switched(&app);
     Ok(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lessons() -> (Catalog, Vec<PathBuf>) {
+        let roots = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../lessons")];
+        (Catalog::load(&roots), roots)
+    }
+
+    fn request(roster: &str, out: &Path) -> ServeRequest {
+        ServeRequest {
+            roster: roster.into(),
+            roster_file: "names.txt".into(),
+            class: "year-10".into(),
+            hours: 2.0,
+            out: out.display().to_string(),
+            listen: "127.0.0.1".into(),
+        }
+    }
+
+    /// The code on the Markdown join sheet for `learner` (`| ada | `ABCD-EFGH` |`).
+    fn code_of(sheet: &str, learner: &str) -> String {
+        let row = sheet
+            .lines()
+            .find(|l| l.starts_with(&format!("| {learner} |")))
+            .unwrap_or_else(|| panic!("the sheet lists {learner}:\n{sheet}"));
+        row.split('`')
+            .nth(1)
+            .expect("the code is quoted")
+            .to_owned()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_served_class_lets_a_learner_join_with_a_code_and_the_teacher_read_the_class() {
+        let (catalog, roots) = lessons();
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let out = dir.path().join("class");
+        let mut steps = Vec::new();
+        let mut say = |s: &str| steps.push(s.to_owned());
+        let mut serving = serve_class(
+            &catalog,
+            &roots,
+            &request("# the front row\nada\ngrace\n", &out),
+            "127.0.0.1".parse().unwrap(),
+            &out,
+            &mut say,
+        )
+        .await
+        .expect("the class is served");
+        let server = serving.server.take().expect("the class server runs");
+        assert!(
+            steps[0].starts_with("Class server listening at https://127.0.0.1:"),
+            "the first step names the server: {steps:?}"
+        );
+        assert!(
+            steps.iter().any(|s| s.starts_with("Created Node ")),
+            "the extra nodes of the class's missions are the teacher's to create: {steps:?}"
+        );
+        assert_eq!(serving.info.learners, ["ada", "grace"]);
+        assert_eq!(serving.info.server, server.url());
+        assert!(
+            serving
+                .info
+                .left_out
+                .iter()
+                .any(|(id, _)| id == "drain-blocked-by-pdb"),
+            "a drain would evict the whole class's pods"
+        );
+        assert!(Path::new(&serving.info.sheet).is_file());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(out.join("ada.kubeconfig"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(
+                mode & 0o777,
+                0o600,
+                "a learner's credentials are theirs only"
+            );
+        }
+
+        // A learner joins with the code from the sheet, typed in lower case without the dash.
+        let sheet = std::fs::read_to_string(out.join("join-sheet.md")).unwrap();
+        let typed = code_of(&sheet, "grace").to_lowercase().replace('-', "");
+        let (learner, yaml) = classroom::join_with_code(server.url(), &typed)
+            .await
+            .expect("the class server answers the code");
+        assert_eq!(learner, "grace");
+        let joined = joined_from_yaml(&yaml).expect("the answer is grace's class kubeconfig");
+        assert_eq!(
+            (
+                joined.info.class.as_str(),
+                joined.info.learner.as_str(),
+                joined.info.server.as_str()
+            ),
+            ("year-10", "grace", server.url())
+        );
+        let client = client_for(joined.config.clone(), &joined.context)
+            .await
+            .unwrap();
+        let missions = kq_engine::session::class_missions(&client)
+            .await
+            .expect("grace reads the class's missions with her own token");
+        assert!(missions.iter().any(|m| m == "crash-loop-backoff"));
+        assert!(!missions.iter().any(|m| m == "drain-blocked-by-pdb"));
+
+        // The teacher's view lists both learners, neither on a mission yet.
+        let view = read_class(&serving.teacher, &catalog, server.clock().now())
+            .await
+            .expect("the teacher reads the class");
+        let rows: Vec<(&str, Option<&str>)> = view
+            .learners
+            .iter()
+            .map(|r| (r.learner.as_str(), r.mission.as_deref()))
+            .collect();
+        assert_eq!(rows, [("ada", None), ("grace", None)]);
+
+        // Stopped: the code no longer works.
+        server.clear_join_codes();
+        let refused = classroom::join_with_code(server.url(), &typed).await;
+        assert!(
+            matches!(refused, Err(ClassError::JoinRefused { .. })),
+            "{refused:?}"
+        );
+        server.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_bad_roster_starts_nothing_and_names_each_line() {
+        let (catalog, roots) = lessons();
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let out = dir.path().join("class");
+        let mut steps = Vec::new();
+        let mut say = |s: &str| steps.push(s.to_owned());
+        let Err(e) = serve_class(
+            &catalog,
+            &roots,
+            &request("ada\nAda Lovelace\nada\n", &out),
+            "127.0.0.1".parse().unwrap(),
+            &out,
+            &mut say,
+        )
+        .await
+        else {
+            panic!("a roster with a bad name and a repeat is refused");
+        };
+        let lines: Vec<&str> = e.message.lines().collect();
+        assert_eq!(lines.len(), 2, "{}", e.message);
+        assert!(lines[0].starts_with("names.txt:2: "), "{}", e.message);
+        assert!(lines[1].starts_with("names.txt:3: "), "{}", e.message);
+        assert!(steps.is_empty(), "no class server was started: {steps:?}");
+        assert!(!out.exists(), "nothing was written");
+    }
+
+    #[test]
+    fn only_a_learners_class_kubeconfig_joins() {
+        let learner = Seat {
+            class: "year-10".into(),
+            learner: Some("ada".into()),
+        };
+        let yaml =
+            classroom::render_kubeconfig("https://192.168.1.20:40123", "", "token", &learner);
+        let joined = joined_from_yaml(&yaml).expect("a learner's file joins");
+        assert_eq!(joined.info.learner, "ada");
+        assert_eq!(joined.info.server, "https://192.168.1.20:40123");
+        assert_eq!(joined.context, "kq-class-year-10-ada");
+
+        let teacher = Seat {
+            class: "year-10".into(),
+            learner: None,
+        };
+        let yaml = classroom::render_kubeconfig("https://192.168.1.20:40123", "", "t", &teacher);
+        let e = joined_from_yaml(&yaml)
+            .err()
+            .expect("the teacher's file is refused");
+        assert!(e.message.contains("teacher's kubeconfig"), "{}", e.message);
+
+        let plain = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n";
+        let e = joined_from_yaml(plain)
+            .err()
+            .expect("a plain kubeconfig is refused");
+        assert!(e.message.contains("not a KubeQuest class"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_serve_form_never_offers_loopback() {
+        for address in network_addresses() {
+            let ip: IpAddr = address.parse().expect("an IP address");
+            assert!(!ip.is_loopback(), "{address} is this computer only");
+        }
+    }
 }
