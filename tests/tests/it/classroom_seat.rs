@@ -535,3 +535,66 @@ fn every_class_mission_starts_from_a_learner_s_seat() {
         }
     }
 }
+
+/// Between events the session keeps reporting on its period, so the teacher's view of the
+/// learner's time on the mission stays current.
+#[test]
+fn a_seated_session_reports_on_its_period_while_nothing_happens() {
+    let tc = TestCluster::paused();
+    let out = prepare_class(&tc);
+    let admin = tc.block_on(kube_client(tc.cluster()));
+    let ada = tc.block_on(learner_client(&out.join("ada.kubeconfig")));
+    let mission = seated_mission(&ada, &tc);
+    tc.block_on(start_mission(&ada, &mission, ClusterKind::Classroom))
+        .unwrap_or_else(|e| panic!("ada starts mission 1: {e}"));
+    let reporter = ClassReporter {
+        client: ada.clone(),
+        class: "monday".into(),
+        learner: "ada".into(),
+        progress: Arc::new(|| Ok(kq_engine::progress::Progress::default())),
+        every: Duration::from_millis(300),
+        warn: Arc::new(|m| panic!("a report failed: {m}")),
+    };
+    let updated_at = || {
+        let cms: Api<ConfigMap> = Api::namespaced(admin.clone(), classroom::CLASS_NAMESPACE);
+        tc.block_on(cms.get("progress-ada"))
+            .expect("progress-ada")
+            .data
+            .unwrap_or_default()
+            .get("updatedAt")
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(updated_at(), "", "prepare leaves the report empty");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime for the session");
+    let (m, c) = (mission.clone(), ada.clone());
+    let session = rt.spawn(async move {
+        let mut recorder = StoreRecorder {
+            store: JsonFileStore::new("/nonexistent/progress.json"),
+        };
+        let config = SessionConfig {
+            cluster: ClusterKind::Classroom,
+            class: Some(reporter),
+            ..SessionConfig::default()
+        };
+        run_session(c, &m, NS, config, &mut recorder, |_| {}).await
+    });
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while seen.len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reports every 300 ms, yet in 10 s only: {seen:?}"
+        );
+        let at = updated_at();
+        if !at.is_empty() {
+            seen.insert(at);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    session.abort();
+}
