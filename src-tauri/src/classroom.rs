@@ -638,7 +638,7 @@ async fn serve_class(
     let plan = ClassPlan::new(
         &request.class,
         roster,
-        &catalog,
+        catalog,
         request.hours,
         true,
         Timestamp::now(),
