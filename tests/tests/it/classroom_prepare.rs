@@ -669,3 +669,83 @@ fn a_class_of_thirty_reads_in_under_a_second() {
         "30 learners read in {took:?}, more than a second"
     );
 }
+
+#[test]
+fn a_learner_joins_with_the_code_on_their_card() {
+    let tc = TestCluster::start();
+    let cluster = tc.cluster();
+    let admin = tc.block_on(kube_client(cluster));
+    let catalog = catalog();
+    let roster = Roster::parse("names.txt", "ada\nbob\n").expect("a roster");
+    let plan =
+        ClassPlan::new("join", roster, &catalog, 8.0, true, Timestamp::now()).expect("a plan");
+    let out = tc.dir().join("class");
+    let prepared = tc
+        .block_on(classroom::prepare(
+            &admin,
+            &plan,
+            cluster.url(),
+            cluster.ca_pem(),
+            &out,
+            &mut |_| {},
+        ))
+        .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let entries = prepared
+        .join_codes
+        .iter()
+        .map(|(learner, code)| kq_sim::JoinEntry {
+            code: code.clone(),
+            learner: learner.clone(),
+            kubeconfig: std::fs::read_to_string(out.join(format!("{learner}.kubeconfig")))
+                .expect("written"),
+            expires_at: plan.ends_at,
+        })
+        .collect();
+    cluster.set_join_codes(entries);
+    let (_, ada_code) = &prepared.join_codes[0];
+    // Typed as a learner might: lower case, no dash, the address without a scheme.
+    let typed = ada_code.replace('-', "").to_lowercase();
+    let address = cluster.url().trim_start_matches("https://").to_owned();
+    let (learner, kubeconfig) = tc
+        .block_on(classroom::join_with_code(&address, &typed))
+        .unwrap_or_else(|e| panic!("ada joins: {e}"));
+    assert_eq!(learner, "ada");
+    assert_eq!(
+        kubeconfig,
+        std::fs::read_to_string(out.join("ada.kubeconfig")).expect("written"),
+        "the join answers ada's own kubeconfig"
+    );
+    let path = tc.dir().join("joined.kubeconfig");
+    std::fs::write(&path, &kubeconfig).expect("kept");
+    let ada = tc.block_on(client_from(&path));
+    tc.block_on(async {
+        Api::<Pod>::namespaced(ada, "kq-ada-crash-loop-backoff")
+            .list(&ListParams::default())
+            .await
+            .expect("the joined kubeconfig works in ada's namespace");
+    });
+
+    let wrong = tc
+        .block_on(classroom::join_with_code(cluster.url(), "ZZZZ-ZZZZ"))
+        .expect_err("a code nobody was given");
+    assert!(matches!(wrong, ClassError::JoinRefused { .. }), "{wrong}");
+    assert!(
+        wrong.to_string().contains("not recognised or has expired"),
+        "{wrong}"
+    );
+    let mut last = wrong;
+    for _ in 0..12 {
+        last = tc
+            .block_on(classroom::join_with_code(cluster.url(), "ZZZZ-ZZZY"))
+            .expect_err("bad codes");
+    }
+    assert!(
+        matches!(last, ClassError::TooManyAttempts { .. }),
+        "more than ten bad codes a minute are held off: {last}"
+    );
+    assert!(
+        last.to_string()
+            .ends_with("too many attempts, wait a minute and try again"),
+        "{last}"
+    );
+}
