@@ -134,6 +134,17 @@ pub enum ClassError {
         len: usize,
         fits: usize,
     },
+    /// Two learners' namespaces (or one and a mission's own `kq-<id>`) would have one name.
+    #[error(
+        "learner \"{learner}\": the namespace {namespace} for mission {mission} is also {other}: \
+         give the learner another name in the roster"
+    )]
+    NamespaceClash {
+        learner: String,
+        mission: String,
+        namespace: String,
+        other: String,
+    },
     /// No mission is left for the class.
     #[error(
         "no mission can be played in this class: {detail}. Check the lessons folder (`kq \

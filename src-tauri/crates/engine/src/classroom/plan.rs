@@ -130,6 +130,38 @@ impl ClassPlan {
                 });
             }
         }
+        // `kq-a-b` + `c` and `kq-a` + `b-c` are one name; so is a learner's namespace and a
+        // mission's own `kq-<id>` (the teacher's solo play on the same cluster).
+        let mut taken: BTreeMap<String, String> = catalog
+            .missions
+            .iter()
+            .map(|m| {
+                (
+                    m.namespace(),
+                    format!(
+                        "the namespace of mission {} played on its own",
+                        m.summary.id
+                    ),
+                )
+            })
+            .collect();
+        for learner in &roster.learners {
+            for mission in &missions {
+                let namespace = learner_namespace(learner, mission);
+                if let Some(other) = taken.get(&namespace) {
+                    return Err(ClassError::NamespaceClash {
+                        learner: learner.clone(),
+                        mission: mission.clone(),
+                        namespace,
+                        other: other.clone(),
+                    });
+                }
+                taken.insert(
+                    namespace,
+                    format!("learner \"{learner}\"'s namespace for mission {mission}"),
+                );
+            }
+        }
         // Whole milliseconds: the end time is written as RFC 3339 and read back.
         let millis = (hours * 3_600_000.0).round() as i64;
         let ends_at = now
@@ -247,6 +279,53 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn two_learners_whose_namespaces_would_share_a_name_are_refused() {
+        let catalog = fake_catalog(&["loop-backoff", "crash-loop-backoff"]);
+        let solo =
+            ClassPlan::new("class", roster(&["crash"]), &catalog, 8.0, true, now()).unwrap_err();
+        assert_eq!(
+            solo.to_string(),
+            "learner \"crash\": the namespace kq-crash-loop-backoff for mission loop-backoff is \
+             also the namespace of mission crash-loop-backoff played on its own: give the \
+             learner another name in the roster"
+        );
+        let pair = ClassPlan::new(
+            "class",
+            roster(&["a-b", "a"]),
+            &fake_catalog(&["c", "b-c"]),
+            8.0,
+            true,
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            pair.to_string(),
+            "learner \"a\": the namespace kq-a-b-c for mission b-c is also learner \"a-b\"'s \
+             namespace for mission c: give the learner another name in the roster"
+        );
+    }
+
+    /// A catalog of the shipped crash-loop lesson under other ids.
+    fn fake_catalog(ids: &[&str]) -> Catalog {
+        let base = lessons()
+            .missions
+            .into_iter()
+            .find(|m| m.summary.id == "crash-loop-backoff")
+            .unwrap();
+        Catalog {
+            missions: ids
+                .iter()
+                .map(|id| {
+                    let mut m = base.clone();
+                    m.summary.id = (*id).to_owned();
+                    m
+                })
+                .collect(),
+            problems: Vec::new(),
+        }
     }
 
     #[test]
