@@ -297,10 +297,30 @@ impl Classroom {
         }))
     }
 
-    /// The catalog seated for the learner over the class's missions, while in a class.
-    pub async fn seated(&self, catalog: Catalog) -> Result<Catalog, UiError> {
+    /// The catalog seated for the learner over the class's missions, while in a class. A
+    /// class that cannot be read (its server gone since the app last ran) falls back to the
+    /// embedded cluster, as a lost connection does, rather than leaving an empty map.
+    pub async fn seated(&self, catalog: Catalog) -> Catalog {
+        match self.class_catalog(&catalog).await {
+            Ok(Some(seated)) => seated,
+            Ok(None) => catalog,
+            Err(e) => {
+                log::warn!(
+                    "the class cannot be read ({}); missions play on the embedded cluster",
+                    e.message
+                );
+                if let Some(j) = lock(&self.state).joined.as_mut() {
+                    j.info.fallback = true;
+                    j.client = None;
+                }
+                catalog
+            }
+        }
+    }
+
+    async fn class_catalog(&self, catalog: &Catalog) -> Result<Option<Catalog>, UiError> {
         let Some(found) = self.learner_client().await else {
-            return Ok(catalog);
+            return Ok(None);
         };
         let (client, _, learner) = found?;
         let cached = lock(&self.state)
@@ -319,7 +339,7 @@ impl Classroom {
                 m
             }
         };
-        Ok(catalog.seated(&learner, &missions))
+        Ok(Some(catalog.seated(&learner, &missions)))
     }
 
     /// Where a learner's session reports, while in a class.

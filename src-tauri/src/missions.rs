@@ -71,7 +71,7 @@ async fn catalog(app: &tauri::AppHandle) -> Result<(Catalog, Vec<PathBuf>), UiEr
     let catalog = app
         .state::<crate::classroom::Classroom>()
         .seated(catalog)
-        .await?;
+        .await;
     Ok((catalog, roots))
 }
 

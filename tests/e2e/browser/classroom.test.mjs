@@ -348,3 +348,20 @@ test('when the class server stops answering mid-mission, the app falls back to i
     await app.close();
   }
 });
+
+test('a class whose server is gone when the app starts again plays on the app’s own cluster and says so', async () => {
+  const joined = { class: 'year-10', learner: 'ada', server: 'https://192.168.1.20:40123', fallback: false };
+  // Before the missions are read the app still counts on the class; reading them found the
+  // class server gone.
+  const app = await suite.open(scenario({ classroom_state: [{ ok: { ...none, joined } }, { ok: { ...none, joined: { ...joined, fallback: true } } }] }));
+  const { page } = app;
+  try {
+    await page.getByTestId('mission-list').waitFor();
+    await page.locator('[data-testid="class-banner"][data-fallback="true"]').waitFor();
+    assert.match(await page.getByTestId('class-fallback').innerText(), /^The class server stopped answering; you’re on your own cluster now\./);
+    assert.equal(await app.calls('classroom_fall_back'), 0, 'the app fell back by itself');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
