@@ -179,13 +179,104 @@ fn kq_classroom_serve_seats_three_learners_for_real_kubectl_and_ends_on_sigterm(
         "{}",
         text(&next_door)
     );
-    // The scheduling missions' extra nodes are there, made by the teacher before anyone
-    // joined; the drain mission is not in the class, so its node-2 is not.
+    // The scheduling missions' extra nodes are there, one copy per learner, made by the
+    // teacher before anyone joined; the drain mission is not in the class, so its node-2 is
+    // not.
     let nodes = kubectl(&home, &ada, &["get", "nodes", "-o", "name"]);
     assert!(nodes.status.success(), "{}", text(&nodes));
     assert_eq!(
         String::from_utf8_lossy(&nodes.stdout),
-        "node/batch-1\nnode/fast-1\nnode/node-1\n"
+        "node/batch-1\nnode/batch-2\nnode/batch-3\nnode/fast-1\nnode/fast-2\nnode/fast-3\n\
+         node/node-1\n"
+    );
+    // Every learner's fixed search-indexer finds an SSD node at once, while the pending-cpu
+    // mission's 6-CPU worker still fits nowhere (the SSD nodes take no more than a class
+    // needs, or the worker would run there and solve itself).
+    let lessons = kq_tests::workspace_root().join("lessons");
+    let apply = |who: &str, ns: &str, dir: &str| {
+        let o = kubectl(
+            &home,
+            &out.join(format!("{who}.kubeconfig")),
+            &["apply", "-n", ns, "-f", lessons.join(dir).to_str().unwrap()],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    for who in ["ada", "grace", "lin"] {
+        apply(
+            who,
+            &format!("kq-{who}-node-selector-mismatch"),
+            "12-node-selector-mismatch/solution",
+        );
+    }
+    apply(
+        "ada",
+        "kq-ada-pending-insufficient-cpu",
+        "03-pending-insufficient-cpu/manifests",
+    );
+    let node_of = |who: &str, ns: &str, pod: &str| -> String {
+        let o = kubectl(
+            &home,
+            &out.join(format!("{who}.kubeconfig")),
+            &[
+                "get",
+                "pod",
+                pod,
+                "-n",
+                ns,
+                "-o",
+                "jsonpath={.spec.nodeName}",
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut placed: Vec<String>;
+    loop {
+        placed = ["ada", "grace", "lin"]
+            .iter()
+            .map(|w| {
+                node_of(
+                    w,
+                    &format!("kq-{w}-node-selector-mismatch"),
+                    "search-indexer",
+                )
+            })
+            .collect();
+        if placed.iter().all(|n| !n.is_empty()) || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    placed.sort();
+    assert_eq!(placed, ["fast-1", "fast-2", "fast-3"], "one SSD node each");
+    // Once the scheduler has judged the worker (it has a PodScheduled condition), it is
+    // Unschedulable, on no node.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let worker = loop {
+        let o = kubectl(
+            &home,
+            &ada,
+            &[
+                "get",
+                "pod",
+                "report-worker",
+                "-n",
+                "kq-ada-pending-insufficient-cpu",
+                "-o",
+                "jsonpath={.status.phase} {.spec.nodeName} {.status.conditions[0].reason}",
+            ],
+        );
+        if !String::from_utf8_lossy(&o.stdout).ends_with(' ') || Instant::now() > deadline {
+            break o;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        String::from_utf8_lossy(&worker.stdout),
+        "Pending  Unschedulable",
+        "{}",
+        text(&worker)
     );
 
     // A join code fetches the same kubeconfig over the wire, without a token.
