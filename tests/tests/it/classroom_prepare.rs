@@ -749,3 +749,96 @@ fn a_learner_joins_with_the_code_on_their_card() {
         "{last}"
     );
 }
+
+#[test]
+fn preparing_again_without_a_learner_removes_them_and_their_token_stops_working() {
+    let tc = TestCluster::start();
+    let cluster = tc.cluster();
+    let admin = tc.block_on(kube_client(cluster));
+    let catalog = catalog();
+    let out = tc.dir().join("class");
+    let prepare = |names: &str| {
+        let roster = Roster::parse("names.txt", names).expect("a roster");
+        let plan =
+            ClassPlan::new("class", roster, &catalog, 8.0, true, Timestamp::now()).expect("a plan");
+        tc.block_on(classroom::prepare(
+            &admin,
+            &plan,
+            cluster.url(),
+            cluster.ca_pem(),
+            &out,
+            &mut |_| {},
+        ))
+        .unwrap_or_else(|e| panic!("prepare: {e}"));
+    };
+    prepare("ada\nbob\n");
+    let bob = tc.block_on(client_from(&out.join("bob.kubeconfig")));
+    let bobs_pods = || {
+        tc.block_on(async {
+            Api::<Pod>::namespaced(bob.clone(), "kq-bob-crash-loop-backoff")
+                .list(&ListParams::default())
+                .await
+        })
+    };
+    bobs_pods().expect("bob works in his namespace");
+    prepare("ada\n");
+    let err = bobs_pods().expect_err("bob is no longer in the class");
+    assert_eq!(
+        code(err),
+        401,
+        "his account is gone, and with it every token it had"
+    );
+    tc.block_on(async {
+        let namespaces = names(Api::<Namespace>::all(admin.clone())).await;
+        let pending: Vec<_> = namespaces
+            .iter()
+            .filter(|n| n.starts_with("kq-bob-"))
+            .collect();
+        for n in &pending {
+            let ns = Api::<Namespace>::all(admin.clone())
+                .get(n)
+                .await
+                .expect("listed");
+            assert!(
+                ns.metadata.deletion_timestamp.is_some(),
+                "{n}: bob's namespaces are being deleted"
+            );
+        }
+        assert!(
+            namespaces.contains("kq-ada-crash-loop-backoff"),
+            "ada keeps hers"
+        );
+        let cms = names(Api::<ConfigMap>::namespaced(
+            admin.clone(),
+            classroom::CLASS_NAMESPACE,
+        ))
+        .await;
+        assert!(
+            cms.contains("progress-ada") && !cms.contains("progress-bob"),
+            "{cms:?}"
+        );
+        let class = Api::<ConfigMap>::namespaced(admin.clone(), classroom::CLASS_NAMESPACE)
+            .get("class")
+            .await
+            .expect("the class ConfigMap");
+        assert_eq!(
+            class
+                .data
+                .unwrap_or_default()
+                .get("learners")
+                .map(String::as_str),
+            Some("ada")
+        );
+        let binding = Api::<ClusterRoleBinding>::all(admin.clone())
+            .get("kubequest:learners")
+            .await
+            .expect("the learners' binding");
+        let subjects: Vec<String> = binding
+            .subjects
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(subjects, ["learner-ada"]);
+    });
+}
