@@ -9,6 +9,7 @@
 //! `detail`, measured in the same run.
 
 pub mod api;
+pub mod classroom;
 pub mod cluster;
 pub mod engine;
 pub mod pods;

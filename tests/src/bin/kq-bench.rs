@@ -48,6 +48,9 @@ fn groups() -> Vec<(&'static [&'static str], Group)> {
         (&["watch.events_per_s_100_watchers"], |s| {
             Box::pin(async move { Ok(vec![bench::watch::events_per_second(&s).await?]) })
         }),
+        (bench::classroom::FIGURES, |s| {
+            Box::pin(async move { bench::classroom::figures(&s).await })
+        }),
     ]
 }
 
