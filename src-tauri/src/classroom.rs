@@ -2,8 +2,9 @@
 //! class prepared on a real cluster), a learner joins one.
 //!
 //! **Serving** starts a second embedded cluster, the class server, on the address the teacher
-//! chose (127.0.0.1 unless they confirmed a network address in the window), creates the
-//! cluster-wide objects the class's missions need as the teacher, runs the engine's
+//! chose (127.0.0.1 unless they confirmed a network address in the window) with a node per
+//! four learners, creates the cluster-wide objects the class's missions need as the teacher
+//! (each lesson node copied per learner), as `kq classroom serve` does, runs the engine's
 //! [`prepare`] (accounts, namespaces, RBAC, tokens that end with the class, kubeconfigs and the
 //! join sheet in the chosen folder), and hands the join codes to the class server. Stopping
 //! the class clears the codes and shuts the class server down, so neither codes nor tokens work
@@ -533,56 +534,6 @@ pub async fn classroom_open_roster(app: tauri::AppHandle) -> Result<Option<Roste
     Ok(Some(RosterFile { file, text }))
 }
 
-/// Creates the cluster-wide objects the class's missions declare (extra nodes) on the class
-/// server, as the teacher, labelled as KubeQuest's and the class's: learners' starts check
-/// they exist and never create them.
-async fn create_cluster_objects(
-    admin: &kube::Client,
-    class: &str,
-    missions: &[&Mission],
-    progress: &mut (dyn FnMut(&str) + Send),
-) -> Result<(), UiError> {
-    use kube::api::{Api, DynamicObject, Patch, PatchParams};
-    use kube::core::GroupVersionKind;
-    for mission in missions {
-        for m in mission.manifests.iter().filter(|m| m.is_cluster_scoped()) {
-            let api_version = m.object["apiVersion"].as_str().unwrap_or("v1");
-            let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-            let gvk = GroupVersionKind::gvk(group, version, &m.kind);
-            let (resource, _) = kube::discovery::pinned_kind(admin, &gvk)
-                .await
-                .map_err(|e| {
-                    error::cluster(format!("The class server does not know {}: {e}", m.kind))
-                })?;
-            let api: Api<DynamicObject> = Api::all_with(admin.clone(), &resource);
-            let mut body = m.object.clone();
-            body["metadata"]["labels"][kq_engine::session::MANAGED_BY_LABEL] =
-                serde_json::json!(kq_engine::session::MANAGED_BY_VALUE);
-            body["metadata"]["labels"][classroom::CLASS_LABEL] = serde_json::json!(class);
-            api.patch(
-                &m.name,
-                &PatchParams::apply("kubequest").force(),
-                &Patch::Apply(&body),
-            )
-            .await
-            .map_err(|e| {
-                error::lessons(format!(
-                    "{}:{}: the class server refused {} {}: {e}",
-                    m.file.display(),
-                    m.line,
-                    m.kind,
-                    m.name
-                ))
-            })?;
-            progress(&format!(
-                "Created {} {} for {}",
-                m.kind, m.name, mission.summary.id
-            ));
-        }
-    }
-    Ok(())
-}
-
 #[tauri::command]
 pub async fn classroom_serve(
     app: tauri::AppHandle,
@@ -666,6 +617,8 @@ async fn serve_class(
     .map_err(|e| class_error(&e))?;
     let running = Cluster::start(ClusterConfig {
         listen,
+        // Enough default-sized nodes for the class's pods.
+        nodes: kq_sim::class_nodes(plan.roster.learners.len()),
         registry_yaml: crate::cluster::root_registries(roots),
         ..ClusterConfig::default()
     })
@@ -692,7 +645,16 @@ async fn serve_class(
                     .map_err(|e| error::lessons(format!("{e}. Fix the file, then start again.")))?;
             }
         }
-        create_cluster_objects(&admin, &plan.class, &missions, say).await?;
+        // The lessons' extra nodes, one copy per learner (as `kq classroom serve` makes them).
+        classroom::server::create_cluster_objects(
+            &admin,
+            &plan.class,
+            &missions,
+            plan.roster.learners.len(),
+            say,
+        )
+        .await
+        .map_err(|e| class_error(&e))?;
         let prepared = classroom::prepare(&admin, &plan, running.url(), running.ca_pem(), out, say)
             .await
             .map_err(|e| class_error(&e))?;
@@ -1054,7 +1016,10 @@ mod tests {
             "the first step names the server: {steps:?}"
         );
         assert!(
-            steps.iter().any(|s| s.starts_with("Created Node ")),
+            steps
+                .iter()
+                .any(|s| s.starts_with("created node ")
+                    && s.contains("copies of it, one per learner")),
             "the extra nodes of the class's missions are the teacher's to create: {steps:?}"
         );
         assert_eq!(serving.info.learners, ["ada", "grace"]);

@@ -23,13 +23,9 @@ use jiff::Timestamp;
 use kq_engine::classroom::{self, ClassPlan, Roster};
 use kq_engine::connect::{list_contexts, load_kubeconfig_from_env};
 use kq_engine::mission::{Catalog, Mission};
-use kq_sim::{JoinEntry, NodeTemplate};
+use kq_sim::JoinEntry;
 
 use crate::progress_cmd::fail;
-
-/// Learners per node of the class server: each learner has at most a few pods running at
-/// once, and a node of the default size (2 CPU, ~4 GiB) carries four learners' pods.
-pub const LEARNERS_PER_NODE: usize = 4;
 
 /// The largest kubeconfig read back to hand out by join code.
 const MAX_KUBECONFIG_BYTES: u64 = 64 * 1024;
@@ -141,28 +137,6 @@ fn print_left_out(plan: &ClassPlan) {
     }
 }
 
-/// The class server's nodes: `node-1` and `class-node-2`, `class-node-3`, … of the default
-/// size, so that each carries at most [`LEARNERS_PER_NODE`] learners. The sizes stay the
-/// default so the missions about scheduling show the same symptoms as on a learner's own
-/// embedded cluster.
-pub fn class_nodes(learners: usize) -> Vec<NodeTemplate> {
-    let count = learners.div_ceil(LEARNERS_PER_NODE).max(1);
-    (1..=count)
-        .map(|k| {
-            if k == 1 {
-                NodeTemplate::default()
-            } else {
-                NodeTemplate {
-                    name: format!("class-node-{k}"),
-                    internal_ip: format!("192.168.49.{}", k + 1),
-                    pod_cidr: format!("10.244.{}.0/24", k - 1),
-                    ..NodeTemplate::default()
-                }
-            }
-        })
-        .collect()
-}
-
 /// A kube client for the embedded cluster's admin kubeconfig.
 async fn client_from_yaml(yaml: &str) -> Result<kube::Client, String> {
     let kc = kube::config::Kubeconfig::from_yaml(yaml)
@@ -182,191 +156,6 @@ async fn client_for(
         .await
         .map_err(|e| format!("the kubeconfig cannot be used: {e}"))?;
     kq_engine::connect::app_client(config).map_err(|e| format!("cannot connect: {e}"))
-}
-
-/// A CPU quantity in millicores (`3`, `0.5`, `50m`); `None` for anything else.
-fn cpu_millis(q: &str) -> Option<u64> {
-    let q = q.trim();
-    if let Some(m) = q.strip_suffix('m') {
-        return m.parse().ok();
-    }
-    let cores: f64 = q.parse().ok()?;
-    (cores.is_finite() && cores >= 0.0).then(|| (cores * 1000.0).round() as u64)
-}
-
-/// The CPU a class of `learners` places on one copy of `node` (an object with
-/// `metadata.labels`) with `mission`'s reference fix: one learner's pods and pod templates
-/// whose node selector the node's labels satisfy, plus every learner's DaemonSet pod (a
-/// DaemonSet puts one on each copy), their containers' requests added up.
-fn cpu_placed(mission: &Mission, node: &serde_json::Value, learners: usize) -> u64 {
-    let labels = node
-        .pointer("/metadata/labels")
-        .and_then(serde_json::Value::as_object);
-    let matches = |spec: &serde_json::Value| {
-        spec.get("nodeSelector")
-            .and_then(serde_json::Value::as_object)
-            .is_some_and(|sel| {
-                !sel.is_empty()
-                    && sel
-                        .iter()
-                        .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
-            })
-    };
-    let requests = |spec: &serde_json::Value| -> u64 {
-        spec.get("containers")
-            .and_then(serde_json::Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.pointer("/resources/requests/cpu"))
-            .filter_map(|q| match q {
-                serde_json::Value::String(s) => cpu_millis(s),
-                serde_json::Value::Number(n) => n.as_f64().map(|c| (c * 1000.0) as u64),
-                _ => None,
-            })
-            .sum()
-    };
-    mission
-        .solution
-        .iter()
-        .filter_map(|m| {
-            let spec = if m.kind == "Pod" {
-                m.object.get("spec")
-            } else {
-                m.object.pointer("/spec/template/spec")
-            }?;
-            let times = if m.kind == "DaemonSet" {
-                learners.max(1) as u64
-            } else {
-                1
-            };
-            matches(spec).then(|| requests(spec) * times)
-        })
-        .sum()
-}
-
-/// `batch-1` → `batch-2`, `batch-3`, …; `gpu` → `gpu-2`, `gpu-3`, ….
-fn copy_name(name: &str, k: usize) -> String {
-    let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
-    if stem.len() < name.len() && stem.ends_with('-') {
-        format!("{stem}{k}")
-    } else {
-        format!("{name}-{k}")
-    }
-}
-
-/// Headroom left on a learner's copy of a mission node beyond what the reference fix places
-/// there, for the learner's own experiments.
-const NODE_HEADROOM_MILLIS: u64 = 1000;
-
-/// The class server's copies of a node a mission declares: one per learner (the first keeps
-/// the lesson's name, which the hints use; the others count on from it), each with the
-/// lesson's labels and taints, so every learner's fixed pod finds room at once. A copy
-/// without taints holds what the class's fixes place on it ([`cpu_placed`]: one learner's
-/// pods, everyone's DaemonSet pods) plus [`NODE_HEADROOM_MILLIS`],
-/// never more than the lesson declares: a roomy untainted node would take any learner's pod,
-/// and the pending-cpu mission's 6-CPU pod would run there at once, solved by nobody.
-fn node_copies(
-    mission: &Mission,
-    node: &serde_json::Value,
-    learners: usize,
-) -> Vec<serde_json::Value> {
-    let name = node
-        .pointer("/metadata/name")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or_default();
-    let tainted = node
-        .pointer("/spec/taints")
-        .and_then(serde_json::Value::as_array)
-        .is_some_and(|t| !t.is_empty());
-    let declared = node
-        .pointer("/metadata/annotations/kubequest.dev~1cpu")
-        .and_then(serde_json::Value::as_str)
-        .and_then(cpu_millis);
-    let placed = cpu_placed(mission, node, learners);
-    let cpu = match declared {
-        Some(d) if !tainted && placed > 0 => Some(d.min(placed + NODE_HEADROOM_MILLIS)),
-        _ => None,
-    };
-    (1..=learners.max(1))
-        .map(|k| {
-            let mut copy = node.clone();
-            if k > 1 {
-                copy["metadata"]["name"] = serde_json::json!(copy_name(name, k));
-            }
-            if let Some(c) = cpu {
-                copy["metadata"]["annotations"]["kubequest.dev/cpu"] =
-                    serde_json::json!(format!("{c}m"));
-            }
-            copy
-        })
-        .collect()
-}
-
-/// Creates the cluster-wide objects the class's missions declare (extra nodes, see
-/// [`node_copies`]) as the teacher, labelled KubeQuest's and the class's, as a session labels
-/// them: learners' starts only check that they exist.
-async fn create_cluster_objects(
-    admin: &kube::Client,
-    class: &str,
-    missions: &[&Mission],
-    learners: usize,
-) -> Result<(), String> {
-    use kube::api::{Api, DynamicObject, Patch, PatchParams};
-    use kube::core::GroupVersionKind;
-    for mission in missions {
-        for m in mission.manifests.iter().filter(|m| m.is_cluster_scoped()) {
-            let (group, version) = m
-                .api_version
-                .split_once('/')
-                .unwrap_or(("", &m.api_version));
-            let gvk = GroupVersionKind::gvk(group, version, &m.kind);
-            let (resource, _) = kube::discovery::pinned_kind(admin, &gvk)
-                .await
-                .map_err(|e| format!("the class server does not serve {}: {e}", m.kind))?;
-            let api: Api<DynamicObject> = Api::all_with(admin.clone(), &resource);
-            let bodies = if m.kind == "Node" {
-                node_copies(mission, &m.object, learners)
-            } else {
-                vec![m.object.clone()]
-            };
-            let count = bodies.len();
-            for mut body in bodies {
-                body["metadata"]["labels"][kq_engine::session::MANAGED_BY_LABEL] =
-                    serde_json::json!(kq_engine::session::MANAGED_BY_VALUE);
-                body["metadata"]["labels"][classroom::CLASS_LABEL] = serde_json::json!(class);
-                let name = body["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or(&m.name)
-                    .to_owned();
-                api.patch(
-                    &name,
-                    &PatchParams::apply(kq_engine::session::FIELD_MANAGER).force(),
-                    &Patch::Apply(&body),
-                )
-                .await
-                .map_err(|e| {
-                    format!(
-                        "{}:{}: the class server refused {} {name}: {e}",
-                        m.file.display(),
-                        m.line,
-                        m.kind,
-                    )
-                })?;
-            }
-            let copies = if count > 1 {
-                format!(" and {} copies of it, one per learner", count - 1)
-            } else {
-                String::new()
-            };
-            eprintln!(
-                "created {} {}{copies} for {}",
-                m.kind.to_ascii_lowercase(),
-                m.name,
-                mission.summary.id
-            );
-        }
-    }
-    Ok(())
 }
 
 fn read_small(path: &Path) -> Result<String, String> {
@@ -444,7 +233,7 @@ async fn start_class(
     let cluster = kq_sim::Cluster::start(kq_sim::ClusterConfig {
         listen,
         speed: 1.0,
-        nodes: class_nodes(plan.roster.learners.len()),
+        nodes: kq_sim::class_nodes(plan.roster.learners.len()),
         registry_yaml,
         ..Default::default()
     })
@@ -458,7 +247,15 @@ async fn start_class(
         );
     }
     let admin = client_from_yaml(cluster.kubeconfig_yaml()).await?;
-    create_cluster_objects(&admin, &plan.class, &missions, plan.roster.learners.len()).await?;
+    classroom::server::create_cluster_objects(
+        &admin,
+        &plan.class,
+        &missions,
+        plan.roster.learners.len(),
+        &mut |step| eprintln!("{step}"),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let mut say = |step: &str| eprintln!("{step}");
     let prepared = classroom::prepare(
         &admin,
@@ -680,92 +477,6 @@ pub fn status(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_class_gets_one_default_sized_node_per_four_learners() {
-        let names =
-            |n: usize| -> Vec<String> { class_nodes(n).into_iter().map(|t| t.name).collect() };
-        assert_eq!(names(1), ["node-1"]);
-        assert_eq!(names(4), ["node-1"]);
-        assert_eq!(names(5), ["node-1", "class-node-2"]);
-        assert_eq!(names(30).len(), 8);
-        let nodes = class_nodes(30);
-        let mut ips: Vec<&str> = nodes.iter().map(|n| n.internal_ip.as_str()).collect();
-        ips.dedup();
-        assert_eq!(ips.len(), 8, "each node its own address");
-        let default = NodeTemplate::default();
-        assert!(
-            nodes
-                .iter()
-                .all(|n| n.cpu == default.cpu && n.memory == default.memory && n.taints.is_empty()),
-            "the pending-cpu mission's pod must fit on no class node"
-        );
-    }
-
-    #[test]
-    fn copies_of_mission_nodes_are_numbered_on_from_the_lessons_name() {
-        assert_eq!(copy_name("batch-1", 2), "batch-2");
-        assert_eq!(copy_name("fast-1", 12), "fast-12");
-        assert_eq!(copy_name("gpu", 2), "gpu-2");
-        assert_eq!(copy_name("node7", 2), "node7-2");
-        assert_eq!(cpu_millis("3"), Some(3000));
-        assert_eq!(cpu_millis("50m"), Some(50));
-        assert_eq!(cpu_millis("0.5"), Some(500));
-        assert_eq!(cpu_millis("lots"), None);
-    }
-
-    #[test]
-    fn every_learner_gets_a_copy_of_a_lessons_node_and_untainted_ones_cannot_take_the_pending_cpu_pod()
-     {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../lessons");
-        let catalog = Catalog::load(&[root]);
-        let worker = catalog.get("pending-insufficient-cpu").expect("mission 03");
-        let worker_cpu: u64 = worker
-            .manifests
-            .iter()
-            .filter_map(|m| {
-                m.object
-                    .pointer("/spec/containers/0/resources/requests/cpu")
-            })
-            .filter_map(|q| q.as_str().and_then(cpu_millis))
-            .sum();
-        assert!(worker_cpu > 2000, "the worker fits no default node");
-        for id in ["node-selector-mismatch", "untolerated-taint"] {
-            let m = catalog.get(id).expect("the mission");
-            let node = m
-                .manifests
-                .iter()
-                .find(|x| x.kind == "Node")
-                .expect("a declared node");
-            let copies = node_copies(m, &node.object, 30);
-            let names: Vec<&str> = copies
-                .iter()
-                .map(|c| c["metadata"]["name"].as_str().unwrap())
-                .collect();
-            assert_eq!(names.len(), 30, "{names:?}");
-            assert_eq!(names[0], node.name, "the hints name the lesson's node");
-            for c in &copies {
-                assert_eq!(c["metadata"]["labels"], node.object["metadata"]["labels"]);
-                assert_eq!(c["spec"], node.object["spec"]);
-                let cpu = c["metadata"]["annotations"]["kubequest.dev/cpu"]
-                    .as_str()
-                    .and_then(cpu_millis)
-                    .unwrap();
-                let tainted = c["spec"]["taints"]
-                    .as_array()
-                    .is_some_and(|t| !t.is_empty());
-                let fix = cpu_placed(m, c, 30);
-                assert!(
-                    fix > 0 && cpu >= fix,
-                    "{id}: room for the fix ({fix}m on {cpu}m)"
-                );
-                assert!(
-                    tainted || cpu < worker_cpu,
-                    "{id}: an untainted copy of {cpu}m would take the pending-cpu pod"
-                );
-            }
-        }
-    }
 
     #[test]
     fn an_unwritable_out_folder_is_refused_before_anything_starts() {

@@ -51,6 +51,7 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use kq_controllers as controllers;
+mod class_nodes;
 mod error;
 mod kubeconfig;
 mod system;
@@ -61,6 +62,7 @@ use kq_kube::random;
 
 // The few paths callers (the desktop shell, `kq`, the tests) use; everything else stays in
 // the component crates (kq-apiserver, kq-controllers, kq-runtime, kq-registry, kq-kube).
+pub use class_nodes::{LEARNERS_PER_NODE, class_nodes};
 use clock::Clock;
 pub use controllers::Controllers;
 pub use error::{Error, Result};

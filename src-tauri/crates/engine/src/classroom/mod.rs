@@ -44,6 +44,7 @@ pub mod rbac;
 pub mod report;
 pub mod roster;
 pub mod seat;
+pub mod server;
 pub mod view;
 
 pub use clean::{CleanReport, clean};
