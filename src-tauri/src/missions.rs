@@ -298,6 +298,7 @@ async fn begin(
         cluster: on,
         audit,
         hints_revealed,
+        reconnect: reconnect_policy(class.is_some()),
         class,
         ..SessionConfig::default()
     };
@@ -326,6 +327,21 @@ async fn begin(
         }
     }));
     Ok(reply)
+}
+
+/// How many times in a row a class session tries to reconnect before it gives up: seven
+/// tries over about 80 s of the class server not answering (0.8 s doubling, at most 30 s
+/// apart), so a Wi-Fi hiccup is ridden out but a class server that is gone is not waited for
+/// all lesson. The window then falls
+/// back to the embedded cluster (see [`crate::classroom`]). Any other cluster is retried for
+/// as long as the learner stays on the mission.
+const CLASS_RECONNECT_ATTEMPTS: u32 = 7;
+
+fn reconnect_policy(in_class: bool) -> kq_engine::connect::ReconnectPolicy {
+    kq_engine::connect::ReconnectPolicy {
+        max_attempts: in_class.then_some(CLASS_RECONNECT_ATTEMPTS),
+        ..Default::default()
+    }
 }
 
 /// The mission's manifest files as the editor opens them, in the lesson's order: the texts
