@@ -203,20 +203,7 @@ pub async fn figures(sizes: &Sizes) -> Result<Vec<Figure>, String> {
     let plan = ClassPlan::new("bench", roster, &catalog, 2.0, true, Timestamp::now())
         .map_err(|e| e.to_string())?;
     // As `kq classroom serve` sizes it: node-1 plus a default-sized node per four learners.
-    let nodes: Vec<NodeTemplate> = (1..=LEARNERS.div_ceil(4))
-        .map(|k| {
-            if k == 1 {
-                NodeTemplate::default()
-            } else {
-                NodeTemplate {
-                    name: format!("class-node-{k}"),
-                    internal_ip: format!("192.168.49.{}", k + 1),
-                    pod_cidr: format!("10.244.{}.0/24", k - 1),
-                    ..NodeTemplate::default()
-                }
-            }
-        })
-        .collect();
+    let nodes = kq_sim::class_nodes(LEARNERS);
     let registry = catalog
         .get(MISSION)
         .map(|m| m.registry_sources())
