@@ -319,6 +319,29 @@ fn kq_classroom_serve_seats_three_learners_for_real_kubectl_and_ends_on_sigterm(
     for (row, learner) in rows[1..4].iter().zip(["ada", "grace", "lin"]) {
         assert!(row.starts_with(&format!("{learner} ")), "{table}");
     }
+    // The same class as the CSV `kq progress report` writes, one row per learner and mission.
+    let csv = kq(
+        &[
+            "classroom",
+            "status",
+            "--format",
+            "csv",
+            "--kubeconfig",
+            out.join("teacher.kubeconfig").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(csv.status.success(), "{}", text(&csv));
+    let csv = String::from_utf8_lossy(&csv.stdout).into_owned();
+    assert!(
+        csv.starts_with("learner_id,learner_name,mission_id,status,"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("lin,lin,crash-loop-backoff,not-started,")),
+        "{csv}"
+    );
     // The teacher reads everything, but as another identity: no Secrets.
     let secrets = kubectl(
         &home,

@@ -421,6 +421,7 @@ pub fn status(
     stuck_after: u64,
     watch: bool,
     format: StatusFormat,
+    lessons: Vec<PathBuf>,
     default_roots: Vec<PathBuf>,
 ) -> ExitCode {
     run(async move {
@@ -434,7 +435,7 @@ pub fn status(
             }
         };
         let client = client_for(kc, None).await?;
-        let catalog = catalog(&[], default_roots);
+        let catalog = catalog(&lessons, default_roots);
         let stuck = Duration::from_secs(stuck_after.saturating_mul(60));
         let signal = crate::stop_signal();
         let mut signal = std::pin::pin!(signal);

@@ -146,6 +146,9 @@ enum ClassroomCommand {
         watch: bool,
         #[arg(long, value_enum, default_value = "table")]
         format: classroom_cmd::StatusFormat,
+        /// The lesson folders the class was served or prepared with (for the missions' titles).
+        #[arg(long = "lessons", value_name = "DIR")]
+        lessons: Vec<PathBuf>,
     },
 }
 
@@ -388,11 +391,13 @@ fn classroom(command: ClassroomCommand) -> ExitCode {
             stuck_after,
             watch,
             format,
+            lessons,
         } => classroom_cmd::status(
             kubeconfig,
             stuck_after,
             watch,
             format,
+            lessons,
             default_lesson_roots(),
         ),
     }
