@@ -104,11 +104,6 @@ async fn a_cluster_served_on_a_chosen_address_is_reached_and_verified_there() {
         api.body["serverAddressByClientCIDRs"][0]["serverAddress"],
         format!("127.0.0.2:{}", cluster.port())
     );
-    // Nothing listens on 127.0.0.1 for this cluster.
-    assert!(
-        std::net::TcpStream::connect(("127.0.0.1", cluster.port())).is_err(),
-        "only the chosen address is served"
-    );
     cluster.shutdown().await;
 }
 
