@@ -1,17 +1,23 @@
-// The classroom in the real KubeQuest window: a teacher serves a class of two from the app
-// (this computer only), gets the class folder with 0600 learner kubeconfigs and the join sheet,
-// and watches the live class view. One learner, with her own kubeconfig's token, reports that
-// she has been on a mission for 15 minutes, as her app does; within the view's 3 s refresh her
-// row names the mission and is highlighted as stuck. Stopping the class shuts the class server:
-// her join code no longer reaches anything.
+// The classroom in the real KubeQuest window.
+//
+// Teacher: serves a class of two from the app (this computer only), gets the class folder with
+// 0600 learner kubeconfigs and the join sheet, and watches the live class view. One learner,
+// with her own kubeconfig's token, reports that she has been on a mission for 15 minutes, as
+// her app does; within the view's 3 s refresh her row names the mission and is highlighted as
+// stuck. Stopping the class shuts the class server: her join code no longer reaches anything.
+//
+// Learner: joins a class `kq classroom serve` runs with the code from the sheet; the header
+// names the class, the mission plays in her own namespace on the class server, and when the
+// class server goes away mid-mission the app falls back to its own cluster and says so.
 
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Key } from 'selenium-webdriver';
-import { By, clusterCall, freshHome, launch, screenshot, until } from './harness.mjs';
+import { By, clusterCall, freshHome, launch, screenshot, startMission, until } from './harness.mjs';
 
 const testid = (id) => By.css(`[data-testid="${id}"]`);
 
@@ -114,6 +120,72 @@ test('a teacher serves a class, sees a learner stuck in the live view, and stopp
     const after = await join(ada, code);
     assert.notEqual(after, 200, 'the code no longer fetches a kubeconfig once the class is stopped');
   } finally {
+    await app.quit();
+  }
+});
+
+/** `kq classroom serve` for `names` into `out`; resolves with the process and its server URL. */
+const serveWithKq = (names, out) =>
+  new Promise((resolve, reject) => {
+    const kq = path.join(path.dirname(process.env.KQ_APP_BINARY), 'kq');
+    const roster = `${out}.txt`;
+    writeFileSync(roster, names);
+    const child = spawn(kq, ['classroom', 'serve', '--learners', roster, '--out', out, '--class', 'monday', '--hours', '1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`kq classroom serve never got ready:\n${text}`)), 120_000);
+    const read = (chunk) => {
+      text += chunk.toString();
+      const ready = text.match(/^ready: (https:\/\/\S+)/m);
+      if (ready) {
+        clearTimeout(timer);
+        resolve({ child, server: ready[1] });
+      }
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', (c) => (text += c.toString()));
+    child.once('exit', (code) => reject(new Error(`kq classroom serve exited (${code}):\n${text}`)));
+  });
+
+test('a learner joins with a code, plays in her own namespace, and falls back to her own cluster when the class server goes', async () => {
+  const home = freshHome();
+  const out = path.join(home.home, 'monday');
+  const { child, server } = await serveWithKq('ada\ngrace\n', out);
+  const app = await launch(home);
+  const { session } = app;
+  try {
+    const sheet = readFileSync(path.join(out, 'join-sheet.md'), 'utf8');
+    const code = sheet.split('\n').find((l) => l.startsWith('| ada |')).split('`')[1];
+    await session.wait(until.elementLocated(testid('mission-list')), 30_000, 'the mission map loads');
+    await (await session.findElement(testid('open-classroom'))).click();
+    await (await session.wait(until.elementLocated(testid('class-tab-join')), 10_000)).click();
+    await (await session.findElement(testid('class-join-server'))).sendKeys(server.replace('https://', ''));
+    await (await session.findElement(testid('class-join-code'))).sendKeys(code.toLowerCase().replace('-', ''));
+    await (await session.findElement(testid('class-join-submit'))).click();
+
+    const label = await session.wait(until.elementLocated(testid('class-banner-label')), 30_000, 'the header names the class');
+    assert.equal(await label.getText(), 'Class monday · ada');
+    const kept = path.join(home.env.XDG_DATA_HOME, 'dev.kubequest.desktop', 'class.kubeconfig');
+    assert.equal(statSync(kept).mode & 0o777, 0o600, 'the joined kubeconfig is kept for a restart, private');
+    assert.match(await (await session.findElement(testid('cluster-status'))).getText(), /kq-class-monday-ada/);
+
+    const screen = await startMission(session, 'crash-loop-backoff');
+    assert.match(await screen.getText(), /kq-ada-crash-loop-backoff/, 'the briefing names her own namespace');
+    await screenshot(session, 'classroom-learner');
+
+    // The class server goes away mid-mission: after the reconnects the app falls back.
+    child.kill('SIGTERM');
+    const banner = await session.wait(
+      until.elementLocated(By.css('[data-testid="class-banner"][data-fallback="true"]')),
+      150_000,
+      'the app falls back to its own cluster once the reconnects give up',
+    );
+    assert.match(await banner.getText(), /The class server stopped answering; you’re on your own cluster now\. Your progress is saved on this computer\./);
+    assert.match(await (await session.findElement(testid('cluster-status'))).getText(), /kubequest/);
+    await screenshot(session, 'classroom-fallback');
+  } finally {
+    child.kill('SIGKILL');
     await app.quit();
   }
 });
