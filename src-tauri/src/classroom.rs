@@ -1151,6 +1151,45 @@ mod tests {
     }
 
     #[test]
+    fn a_class_kept_from_the_last_run_is_rejoined_and_a_damaged_file_left_out() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let kept = dir.path().join("class.kubeconfig");
+        let none = Classroom::open(Ok(kept.clone()));
+        assert!(none.snapshot().joined.is_none(), "no file, no class");
+
+        let seat = Seat {
+            class: "monday".into(),
+            learner: Some("ada".into()),
+        };
+        let yaml = classroom::render_kubeconfig("https://127.0.0.1:40123", "", "token", &seat);
+        classroom::write_kubeconfig(&kept, &yaml).expect("the kubeconfig is written");
+        let again = Classroom::open(Ok(kept.clone()));
+        let joined = again.snapshot().joined.expect("the class is rejoined");
+        assert_eq!(
+            (joined.class.as_str(), joined.learner.as_str()),
+            ("monday", "ada")
+        );
+        assert!(!joined.fallback);
+        let Some(ClusterStatus::Ready {
+            context,
+            kubeconfig,
+            ..
+        }) = again.status()
+        else {
+            panic!("the title bar shows the class's context");
+        };
+        assert_eq!(context, "kq-class-monday-ada");
+        assert_eq!(kubeconfig, kept.display().to_string());
+
+        std::fs::write(&kept, "not: [a kubeconfig").unwrap();
+        let damaged = Classroom::open(Ok(kept));
+        assert!(
+            damaged.snapshot().joined.is_none(),
+            "a damaged file is left out, and the app plays on its own cluster"
+        );
+    }
+
+    #[test]
     fn the_serve_form_never_offers_loopback() {
         for address in network_addresses() {
             let ip: IpAddr = address.parse().expect("an IP address");
