@@ -337,9 +337,27 @@ async fn begin(
 /// as long as the learner stays on the mission.
 const CLASS_RECONNECT_ATTEMPTS: u32 = 7;
 
+/// `KUBEQUEST_CLASS_RECONNECT_TRIES` (1–30) changes [`CLASS_RECONNECT_ATTEMPTS`]: a classroom
+/// whose Wi-Fi drops for minutes at a time raises it; tests lower it so a fall-back happens in
+/// seconds. Anything else is ignored with a warning.
+fn class_reconnect_attempts() -> u32 {
+    let Ok(raw) = std::env::var("KUBEQUEST_CLASS_RECONNECT_TRIES") else {
+        return CLASS_RECONNECT_ATTEMPTS;
+    };
+    match raw.trim().parse::<u32>() {
+        Ok(n) if (1..=30).contains(&n) => n,
+        _ => {
+            log::warn!(
+                "KUBEQUEST_CLASS_RECONNECT_TRIES={raw:?} is not a number from 1 to 30; ignored"
+            );
+            CLASS_RECONNECT_ATTEMPTS
+        }
+    }
+}
+
 fn reconnect_policy(in_class: bool) -> kq_engine::connect::ReconnectPolicy {
     kq_engine::connect::ReconnectPolicy {
-        max_attempts: in_class.then_some(CLASS_RECONNECT_ATTEMPTS),
+        max_attempts: in_class.then(class_reconnect_attempts),
         ..Default::default()
     }
 }

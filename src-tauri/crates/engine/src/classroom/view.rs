@@ -319,7 +319,20 @@ pub async fn read_class(
                 title: catalog
                     .get(m)
                     .map_or_else(|| m.clone(), |x| x.summary.title.clone()),
-                started: count(&|r| r.status != MissionStatus::NotStarted),
+                // A learner whose report names the mission as current has started it, even
+                // when their saved progress has not caught up yet.
+                started: u32::try_from(
+                    rows.iter()
+                        .filter(|r| {
+                            r.mission.as_deref() == Some(m.as_str())
+                                || r.export
+                                    .as_ref()
+                                    .and_then(|e| e.missions.get(m))
+                                    .is_some_and(|p| p.status != MissionStatus::NotStarted)
+                        })
+                        .count(),
+                )
+                .unwrap_or(u32::MAX),
                 solved: count(&|r| r.status == MissionStatus::Solved),
                 median_seconds_to_fix: median(
                     records
