@@ -139,7 +139,7 @@ impl NodeSide {
             ..
         } = self;
         let mut any = informers.drain(|resource, ev| {
-            on_change(runner, shared, resource, ev.kind, ev.object, now);
+            on_change(runner, shared, resource, ev.kind, ev.object.arc(), now);
         });
         if self.informers.take_lagged() || self.resync {
             self.resync = false;

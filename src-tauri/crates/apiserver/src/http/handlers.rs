@@ -35,6 +35,18 @@ impl Filter {
             .matches(obj.pointer("/metadata/labels").and_then(Value::as_object))
             && self.fields.matches(|f| field_value(self.kind, obj, f))
     }
+
+    /// [`Filter::matches`] for a stored object: without label or field selectors only the
+    /// namespace counts, which is known without decoding the object.
+    pub fn matches_stored(&self, obj: &crate::store::Obj) -> bool {
+        if self.labels.0.is_empty() && self.fields.0.is_empty() {
+            return match &self.ns {
+                Some(ns) if self.kind.namespaced => obj.namespace() == ns,
+                _ => true,
+            };
+        }
+        self.matches(obj)
+    }
 }
 
 fn field_value(kind: &ResourceKind, obj: &Value, field: &str) -> Option<String> {
@@ -96,21 +108,21 @@ pub(crate) async fn list(
     if legacy_watch || req.q_bool("watch") {
         return watch_stream::watch(state, req, filter);
     }
-    let (items, rv) = state.store.list_with_rv(kind, filter.ns.as_deref());
-    let items: Vec<&Value> = items
-        .iter()
-        .map(|a| a.as_ref())
-        .filter(|o| filter.matches(o))
+    let (items, rv) = state.store.list_stored(kind, filter.ns.as_deref());
+    let items: Vec<_> = items
+        .into_iter()
+        .filter(|o| filter.matches_stored(o))
         .collect();
     let rv = rv.to_string();
     if let Some(t) = wants_table(&req.accept) {
         let include = IncludeObject::parse(req.q("includeObject"));
         let now = state.store.clock().now();
+        let items: Vec<&Value> = items.iter().map(|o| &**o).collect();
         let body = super::table::table(kind, &items, &rv, include, t, now, true);
         return Ok(json_response(200, &t.content_type(), &body, &[]));
     }
-    // Written by hand so no item is copied: each is serialised straight from the store,
-    // without its kind and apiVersion, as the apiserver's list items are.
+    // Written by hand from the bytes each object was stored as, without its kind and
+    // apiVersion, as the apiserver's list items are.
     let mut body = Vec::with_capacity(64 + items.len() * 2048);
     let head = json!({"kind": list_kind(kind), "apiVersion": kind.api_version(),
         "metadata": {"resourceVersion": rv}});
@@ -121,29 +133,10 @@ pub(crate) async fn list(
         if i > 0 {
             body.push(b',');
         }
-        let _ = serde_json::to_writer(&mut body, &ListItem(o));
+        o.write_list_item(&mut body);
     }
     body.extend_from_slice(b"]}\n");
     Ok(super::bytes_response(200, "application/json", body))
-}
-
-/// A stored object as a list item: everything but `kind` and `apiVersion`.
-struct ListItem<'a>(&'a Value);
-
-impl serde::Serialize for ListItem<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let Some(m) = self.0.as_object() else {
-            return self.0.serialize(s);
-        };
-        let mut map = s.serialize_map(None)?;
-        for (k, v) in m {
-            if k != "kind" && k != "apiVersion" {
-                map.serialize_entry(k, v)?;
-            }
-        }
-        map.end()
-    }
 }
 
 pub(crate) async fn watch_one(

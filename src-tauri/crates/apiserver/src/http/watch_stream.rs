@@ -32,7 +32,7 @@ use super::handlers::Filter;
 use super::table::{IncludeObject, TableRequest, row, wants_table};
 use super::{ApiState, Body, Req};
 use crate::error::{Error, Result};
-use crate::store::{Encoded, EventType, Store, WatchControl, WatchEvent, WatchStart};
+use crate::store::{EventType, Obj, Store, WatchControl, WatchEvent, WatchStart};
 
 /// How long a watch that asks for initial events from a resourceVersion the server has not
 /// reached waits for it before failing (`blockTimeout`, k8s.io/apiserver
@@ -128,15 +128,15 @@ struct Stream {
     budget: Duration,
 }
 
-/// An event's object as a watch sends it: the stored one (with its shared encoding) or a
-/// rewritten copy.
+/// An event's object as a watch sends it: the stored one (with the encoding it was stored as)
+/// or a rewritten copy.
 enum Translated {
-    Shared(Arc<Value>, Encoded),
+    Shared(Obj),
     Owned(Value),
 }
 
 impl Stream {
-    fn render(&mut self, ty: &str, obj: &Value, encoded: Option<&Encoded>) -> Bytes {
+    fn render(&mut self, ty: &str, obj: &Value, encoded: Option<&[u8]>) -> Bytes {
         let table = match self.table {
             Some((req, include)) if ty != "ERROR" && ty != "BOOKMARK" => {
                 let now = self.store.clock().now();
@@ -162,15 +162,15 @@ impl Stream {
             }
             _ => None,
         };
-        // `{"type":…,"object":…}` written by hand so the object is serialised at most once per
-        // event, however many watches send it.
+        // `{"type":…,"object":…}` written by hand so a stored object is sent as it was encoded
+        // when written, however many watches send it.
         let mut line = Vec::with_capacity(4096);
         line.extend_from_slice(b"{\"type\":\"");
         line.extend_from_slice(ty.as_bytes());
         line.extend_from_slice(b"\",\"object\":");
         match (&table, encoded) {
             (Some(t), _) => line.extend_from_slice(&serde_json::to_vec(t).unwrap_or_default()),
-            (None, Some(e)) => line.extend_from_slice(e.get_or_encode(obj)),
+            (None, Some(e)) => line.extend_from_slice(e),
             (None, None) => line.extend_from_slice(&serde_json::to_vec(obj).unwrap_or_default()),
         }
         line.extend_from_slice(b"}\n");
@@ -184,7 +184,9 @@ impl Stream {
 
     async fn send_event(&mut self, ty: &str, obj: &Translated) -> bool {
         let b = match obj {
-            Translated::Shared(o, enc) => self.render(ty, o, Some(enc)),
+            // Without a table the stored bytes are sent as they are, never decoded.
+            Translated::Shared(o) if self.table.is_none() => render_line(ty, o.json()),
+            Translated::Shared(o) => self.render(ty, o, Some(o.json())),
             Translated::Owned(o) => self.render(ty, o, None),
         };
         self.push(b).await
@@ -225,9 +227,12 @@ impl Stream {
 
     /// Translate a store event through the selector, as the watch cache does.
     fn translate(&self, ev: &WatchEvent) -> Option<(&'static str, Translated)> {
-        let new_ok = self.filter.matches(&ev.object);
-        let old_ok = ev.old.as_ref().is_some_and(|o| self.filter.matches(o));
-        let shared = || Translated::Shared(ev.object.clone(), ev.encoded.clone());
+        let new_ok = self.filter.matches_stored(&ev.object);
+        let old_ok = ev
+            .old
+            .as_ref()
+            .is_some_and(|o| self.filter.matches_stored(o));
+        let shared = || Translated::Shared(ev.object.clone());
         match ev.kind {
             EventType::Added => new_ok.then(|| ("ADDED", shared())),
             EventType::Deleted => (old_ok || new_ok).then(|| ("DELETED", shared())),
@@ -254,6 +259,17 @@ impl Stream {
         }
         json!({"kind": kind.kind, "apiVersion": kind.api_version(), "metadata": meta})
     }
+}
+
+/// One watch event line, `{"type":…,"object":…}`, around an object's JSON.
+fn render_line(ty: &str, json: &[u8]) -> Bytes {
+    let mut line = Vec::with_capacity(json.len() + 32);
+    line.extend_from_slice(b"{\"type\":\"");
+    line.extend_from_slice(ty.as_bytes());
+    line.extend_from_slice(b"\",\"object\":");
+    line.extend_from_slice(json);
+    line.extend_from_slice(b"}\n");
+    Bytes::from(line)
 }
 
 fn expired(requested: u64, oldest: u64) -> Value {

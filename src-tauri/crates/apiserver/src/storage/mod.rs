@@ -2,8 +2,11 @@
 //! a change history for watch replay (bounded per resource by count and across resources by
 //! bytes, oldest first, like etcd's compaction), and watch fan-out.
 //!
-//! Objects are kept as canonical JSON (`serde_json::Value`, produced by round-tripping
-//! through the k8s-openapi types), which keeps the store generic over kinds. All writes go
+//! Objects are kept as canonical JSON (produced by round-tripping through the k8s-openapi
+//! types), which keeps the store generic over kinds. Each stored version is held as its
+//! encoded bytes, not as a `serde_json::Value` tree (a tree costs about ten times its JSON):
+//! readers get a tree decoded on demand, shared with every other reader for as long as any of
+//! them holds it, and watches send the stored bytes as they are. All writes go
 //! through one mutex and each bumps the global resourceVersion, so history order equals
 //! resourceVersion order. Watchers receive events over a `tokio::sync::broadcast` channel: a
 //! writer never waits for a reader; a reader that falls behind replays from the history, and
@@ -14,7 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use serde_json::Value;
 use tokio::sync::broadcast;
@@ -51,25 +54,155 @@ pub struct WatchEvent {
     /// What happened.
     pub kind: EventType,
     /// The object after the change (for deletes: the last state).
-    pub object: Arc<Value>,
+    pub object: Obj,
     /// The object before the change, so selector watches can turn a MODIFIED that leaves the
     /// selection into a DELETED (as the apiserver's watch cache does).
-    pub old: Option<Arc<Value>>,
+    pub old: Option<Obj>,
     /// The resourceVersion of this change.
     pub rv: u64,
-    /// `object` serialised once, shared by every watch that sends it.
-    pub encoded: Encoded,
 }
 
-/// A lazily serialised object, shared between the watches that send the same event.
-#[derive(Debug, Clone, Default)]
-pub struct Encoded(Arc<std::sync::OnceLock<Vec<u8>>>);
+/// One version of one object as the store keeps it: its JSON, and the decoded tree for as long
+/// as some reader holds it.
+#[derive(Debug)]
+struct Stored {
+    json: Box<[u8]>,
+    /// Where `json` holds the `apiVersion` and `kind` members (with a separating comma), which
+    /// a list item leaves out; empty ranges when absent.
+    type_members: [(u32, u32); 2],
+    /// `metadata.namespace`, so a watch filters by namespace without decoding.
+    namespace: Box<str>,
+    rv: u64,
+    tree: Mutex<Weak<Value>>,
+}
 
-impl Encoded {
-    /// The JSON of `obj`, computed by the first caller.
-    pub fn get_or_encode(&self, obj: &Value) -> &[u8] {
-        self.0
-            .get_or_init(|| serde_json::to_vec(obj).unwrap_or_default())
+impl Stored {
+    /// Keep `obj` (already stamped with `rv`); `obj` itself is shared with readers while held.
+    fn new(obj: &Arc<Value>, rv: u64) -> Arc<Stored> {
+        let (json, type_members) = encode(obj);
+        Arc::new(Stored {
+            json: json.into_boxed_slice(),
+            type_members,
+            namespace: namespace_of(obj).into(),
+            rv,
+            tree: Mutex::new(Arc::downgrade(obj)),
+        })
+    }
+
+    /// The decoded object: the tree some reader still holds, or a fresh decode.
+    fn tree(&self) -> Arc<Value> {
+        let mut held = match self.tree.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(t) = held.upgrade() {
+            return t;
+        }
+        // The bytes were written from a Value, so they decode.
+        let t = Arc::new(serde_json::from_slice(&self.json).unwrap_or_default());
+        *held = Arc::downgrade(&t);
+        t
+    }
+}
+
+/// `obj` as compact JSON (byte for byte what `serde_json::to_vec` writes), with where its
+/// `apiVersion` and `kind` members are.
+fn encode(obj: &Value) -> (Vec<u8>, [(u32, u32); 2]) {
+    let mut cut = [(0, 0); 2];
+    let Some(map) = obj.as_object() else {
+        // A Value always serialises.
+        return (serde_json::to_vec(obj).unwrap_or_default(), cut);
+    };
+    let mut out = Vec::with_capacity(2048);
+    out.push(b'{');
+    let mut found = 0;
+    for (i, (k, v)) in map.iter().enumerate() {
+        let start = out.len();
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut out, k);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut out, v);
+        if (k == "apiVersion" || k == "kind") && found < 2 {
+            cut[found] = (start as u32, out.len() as u32);
+            found += 1;
+        }
+    }
+    out.push(b'}');
+    (out, cut)
+}
+
+/// An object carried by a watch event: the stored version, decoded the first time this copy
+/// of the event is looked into (copies kept in the history and the live channel hold bytes
+/// only).
+#[derive(Debug, Clone)]
+pub struct Obj {
+    stored: Arc<Stored>,
+    tree: OnceLock<Arc<Value>>,
+}
+
+impl Obj {
+    fn new(stored: &Arc<Stored>) -> Obj {
+        Obj {
+            stored: stored.clone(),
+            tree: OnceLock::new(),
+        }
+    }
+
+    /// The decoded object, shared.
+    pub fn arc(&self) -> Arc<Value> {
+        self.tree.get_or_init(|| self.stored.tree()).clone()
+    }
+
+    /// The object as JSON, encoded once when it was written.
+    pub fn json(&self) -> &[u8] {
+        &self.stored.json
+    }
+
+    /// `metadata.namespace` ("" for cluster-scoped objects), without decoding.
+    pub fn namespace(&self) -> &str {
+        &self.stored.namespace
+    }
+
+    /// Append the object as a list item writes it: its JSON without `kind` and `apiVersion`,
+    /// as the apiserver's list items are.
+    pub fn write_list_item(&self, out: &mut Vec<u8>) {
+        let json = &self.stored.json;
+        let [(a0, a1), (b0, b1)] = self.stored.type_members;
+        let (a0, a1, b0, b1) = (a0 as usize, a1 as usize, b0 as usize, b1 as usize);
+        if a1 == 0 || json.len() < 2 {
+            out.extend_from_slice(json);
+            return;
+        }
+        out.push(b'{');
+        let mut first = true;
+        let end = json.len() - 1;
+        let parts = if b1 == 0 {
+            [(1, a0), (a1, end), (end, end)]
+        } else {
+            [(1, a0), (a1, b0), (b1, end)]
+        };
+        for (from, to) in parts {
+            let mut part = &json[from..to];
+            if first {
+                // The first member written takes no comma before it.
+                part = part.strip_prefix(b",").unwrap_or(part);
+            }
+            if !part.is_empty() {
+                out.extend_from_slice(part);
+                first = false;
+            }
+        }
+        out.push(b'}');
+    }
+}
+
+impl std::ops::Deref for Obj {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        self.tree.get_or_init(|| self.stored.tree())
     }
 }
 
@@ -113,33 +246,14 @@ pub const HISTORY_BYTES: usize = 64 * 1024 * 1024;
 /// One change kept for replay, with what it costs.
 struct Recorded {
     event: WatchEvent,
-    /// The length of the event's object as JSON, counted in [`Inner::history_bytes`].
+    /// The JSON length of the versions the event holds (the object, and before a change its
+    /// previous state), counted in [`Inner::history_bytes`]. A previous state that is also an
+    /// earlier change's object is counted twice, so the budget errs on the safe side.
     bytes: usize,
 }
 
-/// Counts what is written without keeping it.
-struct ByteCount(usize);
-
-impl std::io::Write for ByteCount {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn json_len(v: &Value) -> usize {
-    let mut n = ByteCount(0);
-    // Writing to a counter cannot fail, and a Value always serialises.
-    let _ = serde_json::to_writer(&mut n, v);
-    n.0
-}
-
 struct Table {
-    objects: BTreeMap<Key, Arc<Value>>,
+    objects: BTreeMap<Key, Arc<Stored>>,
     /// Changes in strictly increasing resourceVersion order.
     history: VecDeque<Recorded>,
     /// Changes with a resourceVersion at or below this may be missing from `history`.
@@ -362,10 +476,13 @@ impl Store {
 
     /// Current object, if any.
     pub fn get_raw(&self, kind: &dyn Resource, ns: &str, name: &str) -> Option<Arc<Value>> {
-        self.lock()
+        let stored = self
+            .lock()
             .tables
             .get(&table_id(kind))
-            .and_then(|t| t.objects.get(&key(kind, ns, name)).cloned())
+            .and_then(|t| t.objects.get(&key(kind, ns, name)).cloned());
+        // Decoded outside the lock, so a reader never holds up a writer.
+        stored.map(|s| s.tree())
     }
 
     /// All objects of a kind, optionally in one namespace, in (namespace, name) order.
@@ -376,7 +493,7 @@ impl Store {
     /// Like [`Store::list_raw`] plus the resourceVersion the list is consistent with.
     pub fn list_with_rv(&self, kind: &dyn Resource, ns: Option<&str>) -> (Vec<Arc<Value>>, u64) {
         let g = self.lock();
-        let items = match g.tables.get(&table_id(kind)) {
+        let items: Vec<Arc<Stored>> = match g.tables.get(&table_id(kind)) {
             Some(t) => match ns.filter(|_| kind.namespaced()) {
                 Some(ns) => t
                     .objects
@@ -385,6 +502,27 @@ impl Store {
                     .map(|(_, v)| v.clone())
                     .collect(),
                 None => t.objects.values().cloned().collect(),
+            },
+            None => Vec::new(),
+        };
+        let rv = g.rv;
+        drop(g);
+        (items.iter().map(|s| s.tree()).collect(), rv)
+    }
+
+    /// Like [`Store::list_with_rv`], the objects as stored: a LIST that needs no tree sends
+    /// their bytes, and one that filters decodes each as it looks into it.
+    pub fn list_stored(&self, kind: &dyn Resource, ns: Option<&str>) -> (Vec<Obj>, u64) {
+        let g = self.lock();
+        let items = match g.tables.get(&table_id(kind)) {
+            Some(t) => match ns.filter(|_| kind.namespaced()) {
+                Some(ns) => t
+                    .objects
+                    .range((ns.to_string(), String::new())..)
+                    .take_while(|((n, _), _)| n == ns)
+                    .map(|(_, s)| Obj::new(s))
+                    .collect(),
+                None => t.objects.values().map(Obj::new).collect(),
             },
             None => Vec::new(),
         };
@@ -399,7 +537,7 @@ impl Store {
     fn record(&self, g: &mut Inner, kind: &dyn Resource, ev: WatchEvent) {
         let limit = self.history_limit;
         let newest = ev.rv;
-        let bytes = json_len(&ev.object);
+        let bytes = ev.object.json().len() + ev.old.as_ref().map_or(0, |o| o.json().len());
         if let Some(t) = g.tables.get_mut(&table_id(kind)) {
             t.history.push_back(Recorded {
                 event: ev.clone(),
@@ -471,18 +609,18 @@ impl Store {
         let rv = g.rv;
         Self::stamp(&mut obj, rv);
         let obj = Arc::new(obj);
+        let stored = Stored::new(&obj, rv);
         if let Some(t) = g.tables.get_mut(&table_id(kind)) {
-            t.objects.insert(k, obj.clone());
+            t.objects.insert(k, stored.clone());
         }
         self.record(
             &mut g,
             kind,
             WatchEvent {
                 kind: EventType::Added,
-                object: obj.clone(),
+                object: Obj::new(&stored),
                 old: None,
                 rv,
-                encoded: Encoded::default(),
             },
         );
         Ok(obj)
@@ -505,32 +643,35 @@ impl Store {
         else {
             return Err(Error::not_found(kind.group(), kind.plural(), &k.1));
         };
-        let old_rv = rv_of(&old);
+        let old_rv = old.rv;
         if let Some(exp) = expected_rv
             && exp != old_rv
         {
             return Err(Error::modified(kind.group(), kind.plural(), &k.1));
         }
         Self::stamp(&mut obj, old_rv);
-        if obj == *old {
-            return Ok(old);
+        // Canonical JSON (sorted keys, one spelling per value) is equal exactly when the
+        // objects are.
+        if serde_json::to_vec(&obj).is_ok_and(|b| *b == *old.json) {
+            drop(g);
+            return Ok(old.tree());
         }
         g.rv += 1;
         let rv = g.rv;
         Self::stamp(&mut obj, rv);
         let obj = Arc::new(obj);
+        let stored = Stored::new(&obj, rv);
         if let Some(t) = g.tables.get_mut(&table_id(kind)) {
-            t.objects.insert(k, obj.clone());
+            t.objects.insert(k, stored.clone());
         }
         self.record(
             &mut g,
             kind,
             WatchEvent {
                 kind: EventType::Modified,
-                object: obj.clone(),
-                old: Some(old),
+                object: Obj::new(&stored),
+                old: Some(Obj::new(&old)),
                 rv,
-                encoded: Encoded::default(),
             },
         );
         Ok(obj)
@@ -553,16 +694,18 @@ impl Store {
         else {
             return Err(Error::not_found(kind.group(), kind.plural(), name));
         };
+        let tree = old.tree();
         if let Some(uid) = expected_uid
-            && str_at(&old, "/metadata/uid") != uid
+            && str_at(&tree, "/metadata/uid") != uid
         {
             return Err(Error::not_found(kind.group(), kind.plural(), name));
         }
         g.rv += 1;
         let rv = g.rv;
-        let mut last = (*old).clone();
+        let mut last = (*tree).clone();
         Self::stamp(&mut last, rv);
         let last = Arc::new(last);
+        let stored = Stored::new(&last, rv);
         if let Some(t) = g.tables.get_mut(&table_id(kind)) {
             t.objects.remove(&k);
         }
@@ -571,10 +714,9 @@ impl Store {
             kind,
             WatchEvent {
                 kind: EventType::Deleted,
-                object: last.clone(),
-                old: Some(old),
+                object: Obj::new(&stored),
+                old: Some(Obj::new(&old)),
                 rv,
-                encoded: Encoded::default(),
             },
         );
         Ok(last)
@@ -594,10 +736,9 @@ impl Store {
                     .values()
                     .map(|o| WatchEvent {
                         kind: EventType::Added,
-                        object: o.clone(),
+                        object: Obj::new(o),
                         old: None,
-                        rv: rv_of(o),
-                        encoded: Encoded::default(),
+                        rv: o.rv,
                     })
                     .collect();
                 Ok(Subscription {
@@ -653,8 +794,15 @@ impl Store {
     pub fn check_consistency(&self) -> std::result::Result<(), Inconsistency> {
         let g = self.lock();
         for ((group, plural), t) in &g.tables {
-            for ((ns, name), obj) in &t.objects {
+            for ((ns, name), stored) in &t.objects {
+                let obj = &*stored.tree();
                 let rv = rv_of(obj);
+                if rv != stored.rv {
+                    return Err(Inconsistency(format!(
+                        "{group}/{plural} {ns}/{name}: resourceVersion {rv} stored as {}",
+                        stored.rv
+                    )));
+                }
                 if rv == 0 || rv > g.rv {
                     return Err(Inconsistency(format!(
                         "{group}/{plural} {ns}/{name}: resourceVersion {rv} vs global {}",
@@ -697,4 +845,124 @@ pub fn rv_of(obj: &Value) -> u64 {
         .and_then(Value::as_str)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    struct Pods;
+
+    impl Resource for Pods {
+        fn group(&self) -> &'static str {
+            ""
+        }
+        fn plural(&self) -> &'static str {
+            "pods"
+        }
+        fn namespaced(&self) -> bool {
+            true
+        }
+    }
+
+    fn store() -> Arc<Store> {
+        Store::with_resources(
+            Arc::new(Clock::new(0.0)),
+            String::new(),
+            100,
+            HISTORY_BYTES,
+            [&Pods as &dyn Resource],
+        )
+    }
+
+    fn pod(name: &str, image: &str) -> Value {
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "shop", "uid": format!("uid-{name}"),
+                         "labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "web", "image": image}]},
+            "data": {"k": "v"}, "binaryData": {}, "zeta": [1, 2.5, null, true, "é\n\"x\""],
+        })
+    }
+
+    #[test]
+    fn stored_bytes_are_what_serde_json_writes_and_list_items_lack_kind_and_api_version() {
+        for obj in [
+            pod("a", "nginx"),
+            json!({"kind": "Pod"}),
+            json!({"apiVersion": "v1"}),
+            json!({"b": 1, "kind": "K"}),
+            json!({}),
+            json!([1, 2]),
+        ] {
+            let (bytes, _) = encode(&obj);
+            assert_eq!(bytes, serde_json::to_vec(&obj).unwrap());
+            let o = Obj::new(&Stored::new(&Arc::new(obj.clone()), 1));
+            let mut item = Vec::new();
+            o.write_list_item(&mut item);
+            let mut want = obj.clone();
+            if let Some(m) = want.as_object_mut() {
+                m.remove("kind");
+                m.remove("apiVersion");
+            }
+            assert_eq!(
+                String::from_utf8(item).unwrap(),
+                serde_json::to_string(&want).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn readers_share_one_tree_while_they_hold_it_and_get_the_same_object_after() {
+        let s = store();
+        let made = s.commit_create(&Pods, pod("a", "nginx")).unwrap();
+        let got = s.get_raw(&Pods, "shop", "a").unwrap();
+        assert!(Arc::ptr_eq(&made, &got));
+        drop((made, got));
+        let again = s.get_raw(&Pods, "shop", "a").unwrap();
+        let mut want = pod("a", "nginx");
+        want["metadata"]["resourceVersion"] = json!("1001");
+        assert_eq!(*again, want);
+        assert!(Arc::ptr_eq(&again, &s.list_raw(&Pods, Some("shop"))[0]));
+    }
+
+    #[test]
+    fn history_and_watches_keep_bytes_and_decode_what_they_look_into() {
+        let s = store();
+        s.commit_create(&Pods, pod("a", "nginx")).unwrap();
+        let sub = s.subscribe(&Pods, WatchStart::After(1000)).unwrap();
+        let mut rx = sub.rx;
+        let changed = s.commit_update(&Pods, pod("a", "httpd"), None).unwrap();
+        // The same object again is not a change.
+        let mut same = (*changed).clone();
+        assert!(Arc::ptr_eq(
+            &s.commit_update(&Pods, same.clone(), None).unwrap(),
+            &changed
+        ));
+        same["metadata"]["labels"]["app"] = json!("api");
+        s.commit_update(&Pods, same, None).unwrap();
+        drop(changed);
+        let ev = rx.try_recv().unwrap();
+        assert_eq!(ev.kind, EventType::Modified);
+        assert_eq!(ev.object["spec"]["containers"][0]["image"], "httpd");
+        assert_eq!(
+            ev.old.as_ref().unwrap()["spec"]["containers"][0]["image"],
+            "nginx"
+        );
+        assert_eq!(ev.object.namespace(), "shop");
+        let replay = s.events_after(&Pods, 1000).unwrap();
+        assert_eq!(replay.len(), 3);
+        assert_eq!(replay[2].object["metadata"]["labels"]["app"], "api");
+        // The history counts every version it holds: each object, and each previous state.
+        let held: usize = replay
+            .iter()
+            .map(|e| e.object.json().len() + e.old.as_ref().map_or(0, |o| o.json().len()))
+            .sum();
+        assert_eq!(s.history_bytes(), held);
+        let gone = s.commit_delete(&Pods, "shop", "a", None).unwrap();
+        assert_eq!(gone["metadata"]["resourceVersion"], "1004");
+        assert!(s.get_raw(&Pods, "shop", "a").is_none());
+        s.check_consistency().unwrap();
+    }
 }
