@@ -376,21 +376,16 @@ impl Classroom {
 }
 
 fn read_small(path: &Path, max: u64) -> Result<String, UiError> {
-    let name = path.display();
-    let meta =
-        std::fs::metadata(path).map_err(|e| error::internal(format!("Cannot read {name}: {e}")))?;
-    if !meta.is_file() {
-        return Err(error::internal(format!(
-            "{name} is not a file. Choose the file itself."
-        )));
-    }
-    if meta.len() > max {
-        return Err(error::internal(format!(
-            "{name} is larger than {} KiB: it is not the file KubeQuest expects.",
-            max / 1024
-        )));
-    }
-    std::fs::read_to_string(path).map_err(|e| error::internal(format!("Cannot read {name}: {e}")))
+    kq_engine::mission::files::read_picked_file(path, "the file", max)
+        .map_err(|e| error::internal(format!("{}. Choose the file itself.", capitalised(&e))))
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// A learner's class from their kubeconfig: its current context must carry a learner seat.

@@ -519,4 +519,41 @@ fn kq_classroom_refuses_a_bad_roster_before_starting_anything() {
         "{}",
         text(&missing)
     );
+    // A named pipe in place of the roster is refused at once instead of waiting for a writer
+    // (kq is killed after its limit otherwise), and so is a file far larger than any roster.
+    let fifo = dir.path().join("fifo.txt");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let huge = dir.path().join("huge.txt");
+    std::fs::write(&huge, "ada\n".repeat(400_000)).unwrap();
+    for (file, why) in [
+        (&fifo, "it is a FIFO (named pipe), not a regular file"),
+        (&huge, "it is larger than 1024 KiB"),
+    ] {
+        let o = kq(
+            &[
+                "classroom",
+                "serve",
+                "--learners",
+                file.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(
+            err.starts_with(&format!(
+                "error: cannot read the roster {}: {why}",
+                file.display()
+            )),
+            "{}",
+            text(&o)
+        );
+        assert!(!out.exists(), "nothing is written for an unreadable roster");
+    }
 }

@@ -22,6 +22,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use kq_engine::classroom::{self, ClassPlan, Roster};
 use kq_engine::connect::{list_contexts, load_kubeconfig_from_env};
+use kq_engine::mission::files::read_picked_file;
 use kq_engine::mission::{Catalog, Mission};
 use kq_sim::JoinEntry;
 
@@ -83,20 +84,10 @@ fn run(f: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
 /// The roster file, parsed; every problem names its line.
 fn read_roster(path: &Path) -> Result<Roster, String> {
     let file = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| {
+    let text = read_picked_file(path, "the roster", MAX_ROSTER_BYTES).map_err(|e| {
         format!(
-            "cannot read the roster {file}: {e}. Write one learner name per line in a text file \
-             and pass it with --learners"
+            "{e}. Write one learner name per line in a UTF-8 text file and pass it with --learners"
         )
-    })?;
-    if !meta.is_file() || meta.len() > MAX_ROSTER_BYTES {
-        return Err(format!(
-            "{file} is not a roster: give a text file (at most 1 MiB) with one learner name per \
-             line"
-        ));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        format!("cannot read the roster {file}: {e}. Save it as UTF-8 text, one name per line")
     })?;
     Roster::parse(&file, &text).map_err(|e| e.to_string())
 }
@@ -159,12 +150,7 @@ async fn client_for(
 }
 
 fn read_small(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_KUBECONFIG_BYTES).read_to_string(&mut text))
-        .map_err(|e| format!("cannot read back {}: {e}", path.display()))?;
-    Ok(text)
+    read_picked_file(path, "the kubeconfig", MAX_KUBECONFIG_BYTES)
 }
 
 /// `kq classroom serve`.

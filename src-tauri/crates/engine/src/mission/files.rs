@@ -133,6 +133,38 @@ impl LessonRoot {
     }
 }
 
+/// Reads a file the user picked (a class roster, a kubeconfig) under the same rules as a
+/// lesson file, without the folder check: opened without blocking, the opened handle checked
+/// to be a regular file, at most `max_bytes` read, UTF-8 only. The error starts `cannot read
+/// <what> <path>: ` and says what is wrong with the file.
+pub fn read_picked_file(path: &Path, what: &str, max_bytes: u64) -> Result<String, String> {
+    let name = format!("{what} {}", path.display());
+    let handle = open_without_blocking(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let meta = handle
+        .metadata()
+        .map_err(|e| format!("cannot read {name}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("cannot read {name}: {}", not_regular(&meta)));
+    }
+    let mut bytes = Vec::new();
+    handle
+        .take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {name}: {e}"))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(format!(
+            "cannot read {name}: it is larger than {} KiB, more than such a file ever holds",
+            max_bytes / 1024
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "cannot read {name}: it is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
 /// What a non-regular file is, for the refusal message.
 fn not_regular(meta: &std::fs::Metadata) -> String {
     let ft = meta.file_type();
