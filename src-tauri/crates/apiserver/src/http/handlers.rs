@@ -195,8 +195,15 @@ pub(crate) fn get(
     }
     let obj = state
         .store
-        .get_raw(kind, ns, name)
+        .get_stored(kind, ns, name)
         .ok_or_else(|| Error::not_found(kind.group, kind.plural, name))?;
+    if wants_table(&req.accept).is_none() {
+        // The bytes the object was stored as, as `json_response` would write it.
+        let mut body = Vec::with_capacity(obj.json().len() + 1);
+        body.extend_from_slice(obj.json());
+        body.push(b'\n');
+        return Ok(super::bytes_response(200, "application/json", body));
+    }
     Ok(object_response(state, req, kind, &obj, 200, &[]))
 }
 

@@ -91,17 +91,22 @@ impl Stored {
 
     /// The decoded object: the tree some reader still holds, or a fresh decode.
     fn tree(&self) -> Arc<Value> {
+        self.tree_or_decode().0
+    }
+
+    /// [`Stored::tree`], and whether it had to be decoded.
+    fn tree_or_decode(&self) -> (Arc<Value>, bool) {
         let mut held = match self.tree.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
         if let Some(t) = held.upgrade() {
-            return t;
+            return (t, false);
         }
         // The bytes were written from a Value, so they decode.
         let t = Arc::new(serde_json::from_slice(&self.json).unwrap_or_default());
         *held = Arc::downgrade(&t);
-        t
+        (t, true)
     }
 }
 
@@ -243,6 +248,19 @@ type Key = (String, String);
 /// objects at the 1.5 MiB size limit, or tens of thousands of typical pod changes.
 pub const HISTORY_BYTES: usize = 64 * 1024 * 1024;
 
+/// JSON bytes' worth of recently written or decoded objects whose trees the store keeps, so
+/// what is read again and again (the RBAC bindings every request is authorized against, an
+/// object a controller is working on) is not decoded on every read. About a megabyte of JSON
+/// is some ten megabytes of trees.
+const RECENT_BYTES: usize = 1024 * 1024;
+
+/// The trees kept for [`RECENT_BYTES`], oldest first.
+#[derive(Default)]
+struct Recent {
+    trees: VecDeque<(Arc<Value>, usize)>,
+    bytes: usize,
+}
+
 /// One change kept for replay, with what it costs.
 struct Recorded {
     event: WatchEvent,
@@ -288,6 +306,7 @@ pub struct Store {
     history_limit: usize,
     /// Budget for [`Inner::history_bytes`].
     history_bytes_limit: usize,
+    recent: Mutex<Recent>,
     control: broadcast::Sender<WatchControl>,
     kubelet_attached: AtomicBool,
     /// The control plane's controllers (kq-controllers), handed changes before a write returns.
@@ -381,6 +400,7 @@ impl Store {
             ca_pem,
             history_limit: history_limit.max(16),
             history_bytes_limit: history_bytes,
+            recent: Mutex::default(),
             control: broadcast::channel(16).0,
             kubelet_attached: AtomicBool::new(false),
             control_plane: std::sync::RwLock::new(None),
@@ -393,6 +413,32 @@ impl Store {
         match self.inner.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
+        }
+    }
+
+    /// The decoded object, kept among the recent trees when it had to be decoded.
+    fn tree(&self, stored: &Stored) -> Arc<Value> {
+        let (tree, decoded) = stored.tree_or_decode();
+        if decoded {
+            self.keep(&tree, stored.json.len());
+        }
+        tree
+    }
+
+    /// Keep `tree` (of `len` JSON bytes) among the recent trees, forgetting the oldest beyond
+    /// [`RECENT_BYTES`].
+    fn keep(&self, tree: &Arc<Value>, len: usize) {
+        let mut r = match self.recent.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        r.trees.push_back((tree.clone(), len));
+        r.bytes += len;
+        while r.bytes > RECENT_BYTES {
+            let Some((_, n)) = r.trees.pop_front() else {
+                break;
+            };
+            r.bytes -= n;
         }
     }
 
@@ -482,7 +528,16 @@ impl Store {
             .get(&table_id(kind))
             .and_then(|t| t.objects.get(&key(kind, ns, name)).cloned());
         // Decoded outside the lock, so a reader never holds up a writer.
-        stored.map(|s| s.tree())
+        stored.map(|s| self.tree(&s))
+    }
+
+    /// Like [`Store::get_raw`], the object as stored: a GET that needs no tree sends its bytes.
+    pub fn get_stored(&self, kind: &dyn Resource, ns: &str, name: &str) -> Option<Obj> {
+        self.lock()
+            .tables
+            .get(&table_id(kind))
+            .and_then(|t| t.objects.get(&key(kind, ns, name)))
+            .map(Obj::new)
     }
 
     /// All objects of a kind, optionally in one namespace, in (namespace, name) order.
@@ -507,7 +562,7 @@ impl Store {
         };
         let rv = g.rv;
         drop(g);
-        (items.iter().map(|s| s.tree()).collect(), rv)
+        (items.iter().map(|s| self.tree(s)).collect(), rv)
     }
 
     /// Like [`Store::list_with_rv`], the objects as stored: a LIST that needs no tree sends
@@ -610,6 +665,7 @@ impl Store {
         Self::stamp(&mut obj, rv);
         let obj = Arc::new(obj);
         let stored = Stored::new(&obj, rv);
+        self.keep(&obj, stored.json.len());
         if let Some(t) = g.tables.get_mut(&table_id(kind)) {
             t.objects.insert(k, stored.clone());
         }
@@ -661,6 +717,7 @@ impl Store {
         Self::stamp(&mut obj, rv);
         let obj = Arc::new(obj);
         let stored = Stored::new(&obj, rv);
+        self.keep(&obj, stored.json.len());
         if let Some(t) = g.tables.get_mut(&table_id(kind)) {
             t.objects.insert(k, stored.clone());
         }
@@ -925,6 +982,28 @@ mod tests {
         want["metadata"]["resourceVersion"] = json!("1001");
         assert_eq!(*again, want);
         assert!(Arc::ptr_eq(&again, &s.list_raw(&Pods, Some("shop"))[0]));
+    }
+
+    #[test]
+    fn the_store_holds_no_tree_beyond_the_recent_ones_and_decodes_the_same_object() {
+        let s = store();
+        let first = Arc::downgrade(&s.commit_create(&Pods, pod("a", "nginx")).unwrap());
+        // A watcher that never reads keeps its live channel full of this table's changes.
+        let _idle = s.subscribe(&Pods, WatchStart::Current).unwrap();
+        assert!(first.upgrade().is_some(), "a just-written object is kept");
+        for i in 0..3 {
+            let mut big = pod(&format!("big-{i}"), "nginx");
+            big["metadata"]["annotations"] = json!({"note": "x".repeat(RECENT_BYTES / 2)});
+            s.commit_create(&Pods, big).unwrap();
+        }
+        assert!(
+            first.upgrade().is_none(),
+            "neither the history, the live channel nor the object table holds a tree"
+        );
+        let again = s.get_raw(&Pods, "shop", "a").unwrap();
+        let mut want = pod("a", "nginx");
+        want["metadata"]["resourceVersion"] = json!("1001");
+        assert_eq!(*again, want);
     }
 
     #[test]
