@@ -39,10 +39,10 @@ use kq_sim::{Cluster, ClusterConfig, JoinEntry, RunningCluster};
 use serde::{Deserialize, Serialize};
 use tauri::Manager;
 use tauri::ipc::Channel;
-use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_opener::OpenerExt;
 
 use crate::cluster::{Target, Targets};
+use crate::dialogs::{self, Dialog};
 use crate::error;
 use crate::missions::Sessions;
 use crate::progress::ProgressBook;
@@ -199,7 +199,9 @@ impl Classroom {
         if let Ok(path) = &seat_file
             && path.is_file()
         {
-            match read_small(path, MAX_KUBECONFIG_BYTES).and_then(|yaml| joined_from_yaml(&yaml)) {
+            match dialogs::read_picked(path, MAX_KUBECONFIG_BYTES)
+                .and_then(|yaml| joined_from_yaml(&yaml))
+            {
                 Ok(joined) => state.joined = Some(joined),
                 Err(e) => log::warn!(
                     "the class kubeconfig {} is left out: {}",
@@ -375,19 +377,6 @@ impl Classroom {
     }
 }
 
-fn read_small(path: &Path, max: u64) -> Result<String, UiError> {
-    kq_engine::mission::files::read_picked_file(path, "the file", max)
-        .map_err(|e| error::internal(format!("{}. Choose the file itself.", capitalised(&e))))
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
 /// A learner's class from their kubeconfig: its current context must carry a learner seat.
 fn joined_from_yaml(yaml: &str) -> Result<Joined, UiError> {
     let config = kube::config::Kubeconfig::from_yaml(yaml).map_err(|e| {
@@ -507,21 +496,19 @@ pub fn classroom_defaults(app: tauri::AppHandle) -> ServeDefaults {
 
 #[tauri::command]
 pub async fn classroom_open_roster(app: tauri::AppHandle) -> Result<Option<RosterFile>, UiError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    app.dialog()
-        .file()
-        .set_title("Open a class roster (one learner name per line)")
-        .add_filter("Roster", &["txt", "csv", "md"])
-        .pick_file(move |path| {
-            let _ = tx.send(path);
-        });
-    let Some(path) = rx.await.ok().flatten() else {
+    let Some(path) = dialogs::pick(
+        &app,
+        Dialog {
+            title: "Open a class roster (one learner name per line)".into(),
+            filter: "Roster",
+            extensions: &["txt", "csv", "md"],
+        },
+    )
+    .await?
+    else {
         return Ok(None);
     };
-    let path = path
-        .into_path()
-        .map_err(|e| error::internal(format!("The chosen file cannot be used: {e}")))?;
-    let text = read_small(&path, MAX_ROSTER_BYTES)?;
+    let text = dialogs::read_picked(&path, MAX_ROSTER_BYTES)?;
     let file = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -656,7 +643,7 @@ async fn serve_class(
         let mut codes = Vec::new();
         let mut teacher = None;
         for (who, path) in &prepared.kubeconfigs {
-            let yaml = read_small(path, MAX_KUBECONFIG_BYTES)?;
+            let yaml = dialogs::read_picked(path, MAX_KUBECONFIG_BYTES)?;
             if who == classroom::TEACHER_ACCOUNT {
                 teacher = Some(yaml);
             } else if let Some((_, code)) = prepared.join_codes.iter().find(|(l, _)| l == who) {
@@ -751,21 +738,19 @@ pub async fn classroom_view(app: tauri::AppHandle) -> Result<ClassView, UiError>
 
 #[tauri::command]
 pub async fn classroom_open_teacher(app: tauri::AppHandle) -> Result<Option<String>, UiError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    app.dialog()
-        .file()
-        .set_title("Open the class's teacher.kubeconfig")
-        .add_filter("Kubeconfig", &["kubeconfig", "yaml", "yml"])
-        .pick_file(move |path| {
-            let _ = tx.send(path);
-        });
-    let Some(path) = rx.await.ok().flatten() else {
+    let Some(path) = dialogs::pick(
+        &app,
+        Dialog {
+            title: "Open the class's teacher.kubeconfig".into(),
+            filter: "Kubeconfig",
+            extensions: &["kubeconfig", "yaml", "yml"],
+        },
+    )
+    .await?
+    else {
         return Ok(None);
     };
-    let path = path
-        .into_path()
-        .map_err(|e| error::internal(format!("The chosen file cannot be used: {e}")))?;
-    let yaml = read_small(&path, MAX_KUBECONFIG_BYTES)?;
+    let yaml = dialogs::read_picked(&path, MAX_KUBECONFIG_BYTES)?;
     let config = kube::config::Kubeconfig::from_yaml(&yaml)
         .map_err(|e| error::internal(format!("{} is not a kubeconfig: {e}", path.display())))?;
     let Some(seat) = Seat::from_kubeconfig(&config, None) else {
@@ -805,28 +790,17 @@ pub async fn classroom_export(
         ExportFormat::Csv => (export_csv(&view), "csv", "CSV"),
         ExportFormat::Markdown => (export_markdown(&view), "md", "Markdown"),
     };
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    app.dialog()
-        .file()
-        .set_title(format!("Export the class table ({label})"))
-        .set_file_name(format!("class-{}-{}.{ext}", view.class, date_stamp()))
-        .add_filter(label, &[ext])
-        .save_file(move |path| {
-            let _ = tx.send(path);
-        });
-    let Some(path) = rx.await.ok().flatten() else {
-        return Ok(None);
-    };
-    let path = path
-        .into_path()
-        .map_err(|e| error::internal(format!("The chosen file cannot be used: {e}")))?;
-    std::fs::write(&path, text).map_err(|e| {
-        error::internal(format!(
-            "Cannot write {}: {e}. Choose a folder you can write to.",
-            path.display()
-        ))
-    })?;
-    Ok(Some(path.display().to_string()))
+    dialogs::save_text(
+        &app,
+        Dialog {
+            title: format!("Export the class table ({label})"),
+            filter: label,
+            extensions: &[ext],
+        },
+        format!("class-{}-{}.{ext}", view.class, date_stamp()),
+        text,
+    )
+    .await
 }
 
 /// Joins the class of learner kubeconfig `yaml`: checks it reaches its class, keeps it in the
@@ -856,21 +830,19 @@ fn switched(app: &tauri::AppHandle) {
 
 #[tauri::command]
 pub async fn classroom_join_file(app: tauri::AppHandle) -> Result<Option<JoinedClass>, UiError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    app.dialog()
-        .file()
-        .set_title("Open your class file")
-        .add_filter("Kubeconfig", &["kubeconfig", "yaml", "yml"])
-        .pick_file(move |path| {
-            let _ = tx.send(path);
-        });
-    let Some(path) = rx.await.ok().flatten() else {
+    let Some(path) = dialogs::pick(
+        &app,
+        Dialog {
+            title: "Open your class file".into(),
+            filter: "Kubeconfig",
+            extensions: &["kubeconfig", "yaml", "yml"],
+        },
+    )
+    .await?
+    else {
         return Ok(None);
     };
-    let path = path
-        .into_path()
-        .map_err(|e| error::internal(format!("The chosen file cannot be used: {e}")))?;
-    let yaml = read_small(&path, MAX_KUBECONFIG_BYTES)?;
+    let yaml = dialogs::read_picked(&path, MAX_KUBECONFIG_BYTES)?;
     join(&app, &yaml).await.map(Some)
 }
 

@@ -60,7 +60,7 @@ pub fn from_progress(e: &ProgressError) -> UiError {
 }
 
 /// Engine messages start in lower case (they also end up mid-sentence in the CLI).
-fn capitalised(text: &str) -> String {
+pub(crate) fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

@@ -9,7 +9,7 @@
 //! - [`missions`]: the curriculum, the mission session streamed over a `Channel`, the editor's
 //!   Apply and Delete, hints;
 //! - [`progress`]: the progress file (the CLI's format and code), export and import through
-//!   native dialogs opened from Rust;
+//!   native dialogs opened from Rust ([`dialogs`], which also reads picked files safely);
 //! - [`settings`]: theme, speed, cluster choice, kept with tauri-plugin-store; consent to a
 //!   remote context is recorded here, never taken from the window;
 //! - [`terminal`]: the terminal beside the mission, a shell on a PTY with `KUBECONFIG` set for
@@ -27,6 +27,7 @@
 
 mod classroom;
 mod cluster;
+mod dialogs;
 mod error;
 mod links;
 mod logging;

@@ -25,9 +25,12 @@ use kq_engine::progress::{
 };
 use kq_engine::session::SolveRecorder;
 use tauri::Manager;
-use tauri_plugin_dialog::DialogExt;
 
+use crate::dialogs::Dialog;
 use crate::error;
+
+/// The largest progress export the app reads: a whole curriculum's record is a few KiB.
+const MAX_EXPORT_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The progress file, and what loading it had to recover from until the window is told.
 pub struct ProgressBook {
@@ -181,16 +184,8 @@ pub fn set_learner_name(
     book: tauri::State<'_, ProgressBook>,
 ) -> Result<Progress, UiError> {
     let (progress, named) = book.update(|p| p.set_learner_name(&name))?;
-    named.map_err(|e| progress_error(capitalised(&e.to_string())))?;
+    named.map_err(|e| progress_error(error::capitalised(&e.to_string())))?;
     Ok(progress)
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 fn date_stamp() -> String {
@@ -214,30 +209,19 @@ pub async fn export_progress(
     // The window asks for a name before exporting; this is the wall behind it.
     let export = progress
         .export_named(Timestamp::now())
-        .map_err(|e| progress_error(capitalised(&e.to_string())))?;
+        .map_err(|e| progress_error(error::capitalised(&e.to_string())))?;
     let json = export.to_json().map_err(|e| error::from_progress(&e))?;
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    app.dialog()
-        .file()
-        .set_title("Export KubeQuest progress")
-        .set_file_name(format!("kubequest-progress-{}.json", date_stamp()))
-        .add_filter("KubeQuest progress", &["json"])
-        .save_file(move |path| {
-            let _ = tx.send(path);
-        });
-    let Some(path) = rx.await.ok().flatten() else {
-        return Ok(None);
-    };
-    let path = path
-        .into_path()
-        .map_err(|e| error::internal(format!("The chosen file cannot be used: {e}")))?;
-    std::fs::write(&path, json + "\n").map_err(|e| {
-        error::internal(format!(
-            "Cannot write {}: {e}. Choose a folder you can write to.",
-            path.display()
-        ))
-    })?;
-    Ok(Some(path.display().to_string()))
+    crate::dialogs::save_text(
+        &app,
+        Dialog {
+            title: "Export KubeQuest progress".into(),
+            filter: "KubeQuest progress",
+            extensions: &["json"],
+        },
+        format!("kubequest-progress-{}.json", date_stamp()),
+        json + "\n",
+    )
+    .await
 }
 
 /// Opens the open dialog and merges an export into the progress (a solved mission is never
@@ -248,23 +232,20 @@ pub async fn import_progress(
     app: tauri::AppHandle,
     book: tauri::State<'_, ProgressBook>,
 ) -> Result<Option<Progress>, UiError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    app.dialog()
-        .file()
-        .set_title("Import KubeQuest progress")
-        .add_filter("KubeQuest progress", &["json"])
-        .pick_file(move |path| {
-            let _ = tx.send(path);
-        });
-    let Some(path) = rx.await.ok().flatten() else {
+    let Some(path) = crate::dialogs::pick(
+        &app,
+        Dialog {
+            title: "Import KubeQuest progress".into(),
+            filter: "KubeQuest progress",
+            extensions: &["json"],
+        },
+    )
+    .await?
+    else {
         return Ok(None);
     };
-    let path = path
-        .into_path()
-        .map_err(|e| error::internal(format!("The chosen file cannot be used: {e}")))?;
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| error::internal(format!("Cannot read {name}: {e}")))?;
+    let text = crate::dialogs::read_picked(&path, MAX_EXPORT_BYTES)?;
     let export = ProgressExport::parse(&name, &text).map_err(|e| {
         progress_error(format!(
             "{e}. Export the progress again with KubeQuest's Export button or `kq progress export`"
