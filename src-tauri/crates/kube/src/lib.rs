@@ -7,6 +7,7 @@
 //!
 //! - [`audit`]: the API server's bounded audit log of answered requests.
 //! - [`duration`]: human durations (`k8s.io/apimachinery/pkg/util/duration`).
+//! - [`kubeconfig_file`]: writing a kubeconfig privately (0600) and whole.
 //! - [`printers`]: kubectl's pod table cells (`k8s.io/kubernetes/pkg/printers/internalversion`).
 //! - [`query`]: query strings (`url.ParseQuery`'s decoding).
 //! - [`quantity`]: resource quantities (`k8s.io/apimachinery/pkg/api/resource`).
@@ -21,6 +22,7 @@ pub mod audit;
 pub mod cron;
 pub mod duration;
 mod error;
+pub mod kubeconfig_file;
 pub mod printers;
 pub mod quantity;
 pub mod query;

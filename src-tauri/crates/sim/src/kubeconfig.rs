@@ -3,7 +3,6 @@
 //! mode 0600 from the start (never chmod-ed afterwards), through a temporary file renamed into
 //! place so readers never see half a file.
 
-use std::io::Write;
 use std::path::Path;
 
 use base64::Engine;
@@ -23,35 +22,10 @@ pub fn render(server: &str, ca_pem: &str, token: &str) -> String {
 
 /// Write the kubeconfig to `path` with mode 0600.
 pub fn write(path: &Path, contents: &str) -> Result<()> {
-    let err = |source: std::io::Error| Error::Kubeconfig {
+    kq_kube::kubeconfig_file::write(path, contents).map_err(|source| Error::Kubeconfig {
         path: path.to_path_buf(),
         source,
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "kubeconfig".into());
-    let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", crate::random::name_suffix()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(contents.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
+    })
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -83,38 +82,10 @@ pub fn render_kubeconfig(server_url: &str, ca_pem: &str, token: &str, seat: &Sea
 /// Writes a kubeconfig to `path` with mode 0600, through a temporary file in the same folder
 /// renamed into place.
 pub fn write_kubeconfig(path: &Path, contents: &str) -> Result<(), ClassError> {
-    let err = |source: std::io::Error| ClassError::Io {
+    kq_kube::kubeconfig_file::write(path, contents).map_err(|source| ClassError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "kubeconfig".into());
-    let tmp = path.with_file_name(format!(
-        ".{file_name}.{}.tmp",
-        uuid::Uuid::new_v4().simple()
-    ));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(contents.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
+    })
 }
 
 fn ssa() -> PatchParams {
