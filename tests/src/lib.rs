@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 pub mod check;
+pub mod classroom;
 pub mod cluster;
 pub mod lesson;
 pub mod session;

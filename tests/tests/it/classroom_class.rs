@@ -8,13 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jiff::Timestamp;
-use kq_engine::classroom::{self, ClassLearnerRow, ClassPlan, ClassView, Roster};
+use kq_engine::classroom::{self, ClassLearnerRow, ClassPlan, ClassView};
 use kq_engine::mission::{Catalog, Mission, all_met};
 use kq_engine::progress::Progress;
 use kq_engine::session::read::read_namespace;
 use kq_engine::session::{ClusterKind, start_mission};
-use kq_tests::cluster::{Kubectl, TestCluster, kube_client, kubectl_binaries};
+use kq_tests::cluster::{Kubectl, TestCluster, kubectl_binaries};
 use kq_tests::lesson::results_text;
 use kq_tests::workspace_root;
 
@@ -51,14 +50,8 @@ impl Class {
     }
 
     fn client(&self, who: &str) -> kube::Client {
-        let path = self.kubeconfig(who);
-        self.tc.block_on(async {
-            let kc = kube::config::Kubeconfig::read_from(&path).expect("the kubeconfig parses");
-            let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
-                .await
-                .expect("the kubeconfig is usable");
-            kq_engine::connect::app_client(cfg).expect("a client")
-        })
+        self.tc
+            .block_on(kq_tests::classroom::client_from(&self.kubeconfig(who)))
     }
 
     /// What the teacher's class view shows now.
@@ -99,22 +92,9 @@ impl Class {
 
 fn class_of_three() -> Class {
     let tc = TestCluster::paused();
-    let catalog = Catalog::load(&[workspace_root().join("lessons")]);
-    let roster =
-        Roster::parse("names.txt", "# Monday's class\nada\nbob\ncy\n").expect("a valid roster");
-    let plan = ClassPlan::new("monday", roster, &catalog, 2.0, true, Timestamp::now())
-        .expect("a plan over the shipped lessons");
-    let out = tc.dir().join("class");
-    let admin = tc.block_on(kube_client(tc.cluster()));
-    tc.block_on(classroom::prepare(
-        &admin,
-        &plan,
-        tc.cluster().url(),
-        tc.cluster().ca_pem(),
-        &out,
-        &mut |_| {},
-    ))
-    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let catalog = kq_tests::classroom::shipped_catalog();
+    let plan = kq_tests::classroom::plan("monday", "# Monday's class\nada\nbob\ncy\n", &catalog);
+    let out = kq_tests::classroom::prepare(&tc, &plan);
     Class {
         tc,
         catalog,

@@ -18,6 +18,7 @@ use kq_engine::classroom::{self, ClassError, ClassPlan, Roster};
 use kq_engine::mission::Catalog;
 use kq_engine::progress::Progress;
 use kq_tests::check::{Step, equals, expect, fails_with, has, ok};
+use kq_tests::classroom::{client_from, prepare_with};
 use kq_tests::cluster::{Kubectl, TestCluster, kube_client, kubectl_binaries, on_kubectls};
 use kq_tests::workspace_root;
 use kube::api::{Api, ListParams, PostParams};
@@ -31,15 +32,6 @@ fn catalog() -> Catalog {
         c.problems
     );
     c
-}
-
-/// A client from a kubeconfig file prepare wrote, as kubectl or the app would use it.
-async fn client_from(path: &Path) -> kube::Client {
-    let kc = kube::config::Kubeconfig::read_from(path).expect("the kubeconfig parses");
-    let cfg = kube::config::Config::from_custom_kubeconfig(kc, &Default::default())
-        .await
-        .expect("the kubeconfig is usable");
-    kube::Client::try_from(cfg).expect("a client")
 }
 
 /// Every object's name; terminating ones count as still there (clean is done when they are
@@ -84,15 +76,7 @@ fn a_prepared_class_keeps_learners_apart_and_clean_leaves_nothing_behind() {
         .expect("a plan over the shipped lessons");
     let out = tc.dir().join("class");
     let mut steps: Vec<String> = Vec::new();
-    let prepared = tc
-        .block_on(classroom::prepare(
-            &admin,
-            &plan,
-            cluster.url(),
-            cluster.ca_pem(),
-            &out,
-            &mut |s| steps.push(s.to_owned()),
-        ))
+    let prepared = prepare_with(&tc, &plan, &out, &mut |s| steps.push(s.to_owned()))
         .unwrap_or_else(|e| panic!("prepare: {e}"));
     let total = 2 * plan.missions.len();
     assert!(
@@ -119,15 +103,7 @@ fn a_prepared_class_keeps_learners_apart_and_clean_leaves_nothing_behind() {
     // Prepare again: the same cluster, fresh tokens (both sets work until the class ends).
     let first_a = std::fs::read_to_string(out.join("a.kubeconfig")).expect("a's file");
     let after_first = tc.block_on(snapshot(&admin));
-    tc.block_on(classroom::prepare(
-        &admin,
-        &plan,
-        cluster.url(),
-        cluster.ca_pem(),
-        &out,
-        &mut |_| {},
-    ))
-    .unwrap_or_else(|e| panic!("a second prepare: {e}"));
+    prepare_with(&tc, &plan, &out, &mut |_| {}).unwrap_or_else(|e| panic!("a second prepare: {e}"));
     assert_eq!(
         tc.block_on(snapshot(&admin)),
         after_first,
@@ -317,16 +293,7 @@ fn a_prepared_class_keeps_learners_apart_and_clean_leaves_nothing_behind() {
         .block_on(classroom::clean(&admin, None))
         .expect_err("clean refuses a kq-classroom it did not make");
     assert!(matches!(refused, ClassError::NotOurs { .. }), "{refused}");
-    let refused = tc
-        .block_on(classroom::prepare(
-            &admin,
-            &plan,
-            cluster.url(),
-            cluster.ca_pem(),
-            &out,
-            &mut |_| {},
-        ))
-        .expect_err("prepare refuses it too");
+    let refused = prepare_with(&tc, &plan, &out, &mut |_| {}).expect_err("prepare refuses it too");
     assert!(
         refused
             .to_string()
@@ -519,8 +486,6 @@ fn learner_kubectl(k: &Kubectl, kubeconfig: &Path, learner: &str, ns: &str, othe
 fn learners_debug_their_missions_with_kubectl_and_the_teacher_only_reads() {
     let versions = kubectl_binaries();
     let tc = TestCluster::start();
-    let cluster = tc.cluster();
-    let admin = tc.block_on(kube_client(cluster));
     let catalog = catalog();
     let learner_of = |label: &str| format!("k{}", label.replace('.', "-"));
     let mut roster: Vec<String> = versions.iter().map(|(l, _)| learner_of(l)).collect();
@@ -529,15 +494,7 @@ fn learners_debug_their_missions_with_kubectl_and_the_teacher_only_reads() {
     let plan =
         ClassPlan::new("kubectl", roster, &catalog, 8.0, true, Timestamp::now()).expect("a plan");
     let out = tc.dir().join("class");
-    tc.block_on(classroom::prepare(
-        &admin,
-        &plan,
-        cluster.url(),
-        cluster.ca_pem(),
-        &out,
-        &mut |_| {},
-    ))
-    .unwrap_or_else(|e| panic!("prepare: {e}"));
+    prepare_with(&tc, &plan, &out, &mut |_| {}).unwrap_or_else(|e| panic!("prepare: {e}"));
     let other = classroom::learner_namespace("other", "crash-loop-backoff");
     on_kubectls(&tc, &versions, "unused", |k, _| {
         let learner = learner_of(&k.label);
@@ -595,22 +552,13 @@ fn learners_debug_their_missions_with_kubectl_and_the_teacher_only_reads() {
 fn a_learner_joins_with_the_code_on_their_card() {
     let tc = TestCluster::start();
     let cluster = tc.cluster();
-    let admin = tc.block_on(kube_client(cluster));
     let catalog = catalog();
     let roster = Roster::parse("names.txt", "ada\nbob\n").expect("a roster");
     let plan =
         ClassPlan::new("join", roster, &catalog, 8.0, true, Timestamp::now()).expect("a plan");
     let out = tc.dir().join("class");
-    let prepared = tc
-        .block_on(classroom::prepare(
-            &admin,
-            &plan,
-            cluster.url(),
-            cluster.ca_pem(),
-            &out,
-            &mut |_| {},
-        ))
-        .unwrap_or_else(|e| panic!("prepare: {e}"));
+    let prepared =
+        prepare_with(&tc, &plan, &out, &mut |_| {}).unwrap_or_else(|e| panic!("prepare: {e}"));
     let entries = prepared
         .join_codes
         .iter()
@@ -682,15 +630,7 @@ fn preparing_again_without_a_learner_removes_them_and_their_token_stops_working(
         let roster = Roster::parse("names.txt", names).expect("a roster");
         let plan =
             ClassPlan::new("class", roster, &catalog, 8.0, true, Timestamp::now()).expect("a plan");
-        tc.block_on(classroom::prepare(
-            &admin,
-            &plan,
-            cluster.url(),
-            cluster.ca_pem(),
-            &out,
-            &mut |_| {},
-        ))
-        .unwrap_or_else(|e| panic!("prepare: {e}"));
+        prepare_with(&tc, &plan, &out, &mut |_| {}).unwrap_or_else(|e| panic!("prepare: {e}"));
     };
     prepare("ada\nbob\n");
     let bob = tc.block_on(client_from(&out.join("bob.kubeconfig")));

@@ -6,13 +6,12 @@
 //! Starting again clears the leftovers without touching the namespace; cleaning up keeps it;
 //! a seat the class has no namespace for is told to ask the teacher.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
-use kq_engine::classroom::{self, ClassPlan, Roster};
+use kq_engine::classroom;
 use kq_engine::ipc::SessionUpdate;
 use kq_engine::mission::{Catalog, Mission};
 use kq_engine::pipeline::PipelineChange;
@@ -32,31 +31,11 @@ const NS: &str = "kq-ada-crash-loop-backoff";
 /// A class of two learners (ada, bob) prepared on `tc` as `kq classroom prepare` does; answers
 /// the folder holding the kubeconfigs.
 fn prepare_class(tc: &TestCluster) -> std::path::PathBuf {
-    let catalog = Catalog::load(&[workspace_root().join("lessons")]);
-    let roster = Roster::parse("names.txt", "ada\nbob\n").expect("a valid roster");
-    let plan = ClassPlan::new("monday", roster, &catalog, 8.0, true, Timestamp::now())
-        .expect("a plan over the shipped lessons");
-    let out = tc.dir().join("class");
-    let admin = tc.block_on(kube_client(tc.cluster()));
-    tc.block_on(classroom::prepare(
-        &admin,
-        &plan,
-        tc.cluster().url(),
-        tc.cluster().ca_pem(),
-        &out,
-        &mut |_| {},
-    ))
-    .unwrap_or_else(|e| panic!("prepare: {e}"));
-    out
-}
-
-/// A client with the learner's kubeconfig, as `kq play` builds it.
-async fn learner_client(path: &Path) -> kube::Client {
-    let kc = kube::config::Kubeconfig::read_from(path).expect("the kubeconfig parses");
-    let cfg = kube::config::Config::from_custom_kubeconfig(kc, &Default::default())
-        .await
-        .expect("the kubeconfig is usable");
-    kq_engine::connect::app_client(cfg).expect("a client")
+    let catalog = kq_tests::classroom::shipped_catalog();
+    kq_tests::classroom::prepare(
+        tc,
+        &kq_tests::classroom::plan("monday", "ada\nbob\n", &catalog),
+    )
 }
 
 /// The shipped curriculum as ada plays it in the class (the class's missions, her namespaces).
@@ -106,7 +85,9 @@ fn ada_plays_crash_loop_backoff_in_her_namespace_and_the_class_sees_the_solve() 
     let tc = TestCluster::paused();
     let out = prepare_class(&tc);
     let admin = tc.block_on(kube_client(tc.cluster()));
-    let ada = tc.block_on(learner_client(&out.join("ada.kubeconfig")));
+    let ada = tc.block_on(kq_tests::classroom::client_from(
+        &out.join("ada.kubeconfig"),
+    ));
     let mission = seated_mission(&ada, &tc);
     let uid = namespace_uid(&tc, &admin);
 
@@ -355,7 +336,9 @@ fn ada_plays_crash_loop_backoff_in_her_namespace_and_the_class_sees_the_solve() 
 fn a_seat_the_class_made_no_namespace_for_is_told_to_ask_the_teacher() {
     let tc = TestCluster::paused();
     let out = prepare_class(&tc);
-    let ada = tc.block_on(learner_client(&out.join("ada.kubeconfig")));
+    let ada = tc.block_on(kq_tests::classroom::client_from(
+        &out.join("ada.kubeconfig"),
+    ));
     let admin = tc.block_on(kube_client(tc.cluster()));
     let mission = seated_mission(&ada, &tc);
     // Somebody deleted ada's namespace after prepare.
@@ -416,7 +399,9 @@ fn a_class_mission_s_node_must_be_the_class_server_s_and_the_learner_never_touch
     let tc = TestCluster::paused();
     let out = prepare_class(&tc);
     let admin = tc.block_on(kube_client(tc.cluster()));
-    let ada = tc.block_on(learner_client(&out.join("ada.kubeconfig")));
+    let ada = tc.block_on(kq_tests::classroom::client_from(
+        &out.join("ada.kubeconfig"),
+    ));
     let missions = tc
         .block_on(class_missions(&ada))
         .expect("the class's missions");
@@ -501,7 +486,9 @@ fn every_class_mission_starts_from_a_learner_s_seat() {
     let tc = TestCluster::paused();
     let out = prepare_class(&tc);
     let admin = tc.block_on(kube_client(tc.cluster()));
-    let bob = tc.block_on(learner_client(&out.join("bob.kubeconfig")));
+    let bob = tc.block_on(kq_tests::classroom::client_from(
+        &out.join("bob.kubeconfig"),
+    ));
     let missions = tc
         .block_on(class_missions(&bob))
         .expect("the class's missions");
@@ -548,7 +535,9 @@ fn a_seated_session_reports_on_its_period_while_nothing_happens() {
     let tc = TestCluster::paused();
     let out = prepare_class(&tc);
     let admin = tc.block_on(kube_client(tc.cluster()));
-    let ada = tc.block_on(learner_client(&out.join("ada.kubeconfig")));
+    let ada = tc.block_on(kq_tests::classroom::client_from(
+        &out.join("ada.kubeconfig"),
+    ));
     let mission = seated_mission(&ada, &tc);
     tc.block_on(start_mission(&ada, &mission, ClusterKind::Classroom))
         .unwrap_or_else(|e| panic!("ada starts mission 1: {e}"));

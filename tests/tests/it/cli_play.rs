@@ -520,9 +520,8 @@ fn on_a_terminal_kq_play_redraws_one_status_block_under_the_kubeconfig_line() {
 /// tells the class.
 #[test]
 fn kq_play_with_a_learner_s_class_kubeconfig_plays_in_the_learner_s_namespace() {
-    use jiff::Timestamp;
     use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
-    use kq_engine::classroom::{self, ClassPlan, Roster};
+    use kq_engine::classroom;
     use kq_engine::mission::Catalog;
     use kq_tests::cluster::{TestCluster, kube_client};
     use kube::Api;
@@ -530,20 +529,9 @@ fn kq_play_with_a_learner_s_class_kubeconfig_plays_in_the_learner_s_namespace() 
     let tc = TestCluster::start();
     let lessons = workspace_root().join("lessons");
     let catalog = Catalog::load(std::slice::from_ref(&lessons));
-    let roster = Roster::parse("names.txt", "ada\nbob\n").expect("a valid roster");
-    let plan =
-        ClassPlan::new("monday", roster, &catalog, 8.0, true, Timestamp::now()).expect("a plan");
-    let out = tc.dir().join("class");
+    let plan = kq_tests::classroom::plan("monday", "ada\nbob\n", &catalog);
+    let out = kq_tests::classroom::prepare(&tc, &plan);
     let admin = tc.block_on(kube_client(tc.cluster()));
-    tc.block_on(classroom::prepare(
-        &admin,
-        &plan,
-        tc.cluster().url(),
-        tc.cluster().ca_pem(),
-        &out,
-        &mut |_| {},
-    ))
-    .unwrap_or_else(|e| panic!("prepare: {e}"));
     let data = tempfile::tempdir().expect("temp dir");
     let kq = |mission: &str, kubeconfig: &Path| {
         Command::new(kq_binary())
