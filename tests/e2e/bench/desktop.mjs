@@ -7,6 +7,8 @@
 //   desktop.dom_update_p99_ms
 //   desktop.graph_update_p99_ms  a pod created next to a 50-pod Deployment until its graph card shows
 //   desktop.idle_cpu_pct         app + web view processes' CPU with that graph open and nothing changing
+//   desktop.idle_cpu_map_pct     the same on the mission map
+//   desktop.idle_cpu_mission_pct the same on the crash-loop-backoff mission screen, its pod in back-off
 //   desktop.idle_rss_mb          app + web view processes + embedded cluster, idle on the map (Pss)
 //   desktop.binary_mb            the app binary (KQ_APP_BINARY)
 //   desktop.deb_mb               the .deb package (KQ_DEB, full runs only)
@@ -20,6 +22,8 @@ import path from 'node:path';
 import { By, clusterCall as call, embeddedCluster, freshHome, openSession, startDriver, until } from '../desktop/harness.mjs';
 
 const quick = process.argv.includes('--quick');
+/// How long each idle CPU figure watches the app.
+const IDLE_SECONDS = quick ? 8 : 60;
 const log = (msg) => process.stderr.write(`desktop-bench: ${msg}\n`);
 
 const figure = (name, value, unit, target, op, detail) => {
@@ -134,6 +138,86 @@ const cpuTicks = (pid) => {
   } catch {
     return 0;
   }
+};
+
+/// CPU used by the app and every process below it (web view, network process) over `seconds`
+/// of wall time with nothing written to the cluster, as % of one core. It starts once the page
+/// has gone 2 s without a change to its elements (at most 25 s from now, under the WebDriver
+/// script timeout); ticking text (ages, countdowns, the clock) is what idle looks like on a
+/// mission screen, so text changes alone do not keep it waiting. Meanwhile the page's DOM mutations are counted, with where they happened, so a
+/// busy web view can be told apart, and the CSS animations still running at the end are counted.
+const idleCpu = async (session, binary, home, seconds) => {
+  const quietSince = await session.executeAsyncScript((done) => {
+    const t0 = Date.now();
+    let last = Date.now();
+    const mo = new MutationObserver((records) => {
+      // A text node replaced or rewritten is a tick; an element added, removed or changed is not.
+      const ticks = records.every(
+        (r) =>
+          r.type === 'characterData' ||
+          (r.type === 'childList' && [...r.addedNodes, ...r.removedNodes].every((n) => n.nodeType === 3)) ||
+          (r.type === 'attributes' && r.attributeName === 'data-seconds'),
+      );
+      if (!ticks) last = Date.now();
+    });
+    mo.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    const check = setInterval(() => {
+      if (Date.now() - last >= 2000 || Date.now() - t0 > 25_000) {
+        clearInterval(check);
+        mo.disconnect();
+        done({ ms: Date.now() - t0, quiet: Date.now() - last >= 2000 });
+      }
+    }, 250);
+  });
+  log(`idle: ${quietSince.quiet ? 'page quiet' : 'page still changing'} after ${quietSince.ms} ms`);
+  const settled = quietSince.quiet
+    ? `measured once the page had gone 2 s without a DOM mutation (${(quietSince.ms / 1000).toFixed(1)} s of waiting)`
+    : 'measured after 25 s of waiting for 2 s without a DOM mutation, which never came';
+  await session.executeScript(() => {
+    window.__kqIdleMutations = 0;
+    window.__kqIdleWhere = {};
+    window.__kqIdleBursts = [];
+    const t0 = Date.now();
+    window.__kqIdleObserver?.disconnect();
+    window.__kqIdleObserver = new MutationObserver((records) => {
+      window.__kqIdleMutations += records.length;
+      window.__kqIdleBursts.push(`${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      for (const r of records) {
+        const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+        const where = el?.closest('[data-testid]')?.getAttribute('data-testid') ?? el?.tagName?.toLowerCase() ?? '?';
+        window.__kqIdleWhere[where] = (window.__kqIdleWhere[where] ?? 0) + 1;
+      }
+    });
+    window.__kqIdleObserver.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+  });
+  const { pids, names } = appTree(binary, home);
+  const hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const start0 = pids.map(cpuTicks);
+  const w0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const end = pids.map(cpuTicks);
+  const wallS = (performance.now() - w0) / 1000;
+  const page = await session.executeScript(() => {
+    window.__kqIdleObserver?.disconnect();
+    const where = Object.entries(window.__kqIdleWhere)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([k, n]) => `${k} ${n}`);
+    return {
+      mutations: window.__kqIdleMutations,
+      where: where.length ? ` (most under ${where.join(', ')}; batches at ${[...new Set(window.__kqIdleBursts)].slice(0, 6).join(', ')})` : '',
+      animations: document.getAnimations().filter((a) => a.playState === 'running').length,
+    };
+  });
+  const used = end.map((t, i) => Math.max(0, t - start0[i]) / hz);
+  const cpuS = used.reduce((a, b) => a + b, 0);
+  log(`idle: ${cpuS.toFixed(2)} s of CPU over ${wallS.toFixed(1)} s, ${page.mutations} DOM mutation records${page.where}, ${page.animations} running animations`);
+  return {
+    pct: (100 * cpuS) / wallS,
+    cpu: `${cpuS.toFixed(2)} s of CPU (utime+stime, ${names.map((n, i) => `${n} ${used[i].toFixed(2)} s`).join(' + ')}) over ${wallS.toFixed(1)} s of wall time, as % of one core`,
+    settled,
+    page: `the page saw ${page.mutations} DOM mutation records meanwhile${page.where} and ${page.animations} running CSS animations at the end`,
+  };
 };
 
 /// Start the first mission, then time cluster writes until the events table shows them.
@@ -293,75 +377,16 @@ const graphFigures = async (binary, rounds, idleSeconds) => {
     );
 
     // Idle: the graph open on the GRAPH_PODS Ready pods, nothing written to the cluster.
-    // It starts once the page has been quiet (no DOM mutation) for 2 s, at most 25 s from now (under the WebDriver script timeout).
-    const quietSince = await session.executeAsyncScript((done) => {
-      const t0 = Date.now();
-      let last = Date.now();
-      const mo = new MutationObserver(() => {
-        last = Date.now();
-      });
-      mo.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
-      const check = setInterval(() => {
-        if (Date.now() - last >= 2000 || Date.now() - t0 > 25_000) {
-          clearInterval(check);
-          mo.disconnect();
-          done({ ms: Date.now() - t0, quiet: Date.now() - last >= 2000 });
-        }
-      }, 250);
-    });
-    log(`graph: ${quietSince.quiet ? 'page quiet' : 'page still changing'} after ${quietSince.ms} ms`);
-    const settled = quietSince.quiet
-      ? `measured once the page had gone 2 s without a DOM mutation (${(quietSince.ms / 1000).toFixed(1)} s after the last timed pod left)`
-      : 'measured after 25 s of waiting for 2 s without a DOM mutation, which never came';
     const before = await podCards(session);
-    // What the page does meanwhile, so a busy web view can be told apart: DOM mutations counted
-    // by an observer, and the CSS animations running at the end.
-    await session.executeScript(() => {
-      window.__kqIdleMutations = 0;
-      window.__kqIdleWhere = {};
-      window.__kqIdleBursts = [];
-      const t0 = Date.now();
-      window.__kqIdleObserver?.disconnect();
-      window.__kqIdleObserver = new MutationObserver((records) => {
-        window.__kqIdleMutations += records.length;
-        window.__kqIdleBursts.push(`${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        for (const r of records) {
-          const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
-          const where = el?.closest('[data-testid]')?.getAttribute('data-testid') ?? el?.tagName?.toLowerCase() ?? '?';
-          window.__kqIdleWhere[where] = (window.__kqIdleWhere[where] ?? 0) + 1;
-        }
-      });
-      window.__kqIdleObserver.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
-    });
-    const { pids, names } = appTree(binary, home);
-    const hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    const start0 = pids.map(cpuTicks);
-    const w0 = performance.now();
-    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
-    const end = pids.map(cpuTicks);
-    const wallS = (performance.now() - w0) / 1000;
+    const idle = await idleCpu(session, binary, home, idleSeconds);
     const after = await podCards(session);
-    const page = await session.executeScript(() => {
-      window.__kqIdleObserver?.disconnect();
-      const where = Object.entries(window.__kqIdleWhere)
-        .sort((a, b) => b[1] - a[1])
-        .slice(0, 4)
-        .map(([k, n]) => `${k} ${n}`);
-      return {
-        mutations: window.__kqIdleMutations,
-        where: where.length ? ` (most under ${where.join(', ')}; batches at ${[...new Set(window.__kqIdleBursts)].slice(0, 6).join(', ')})` : '',
-        animations: document.getAnimations().filter((a) => a.playState === 'running').length,
-      };
-    });
-    const used = end.map((t, i) => Math.max(0, t - start0[i]) / hz);
-    const cpuS = used.reduce((a, b) => a + b, 0);
     figure(
       'desktop.idle_cpu_pct',
-      (100 * cpuS) / wallS,
+      idle.pct,
       '%',
       2,
       '<=',
-      `${cpuS.toFixed(2)} s of CPU (utime+stime, ${names.map((n, i) => `${n} ${used[i].toFixed(2)} s`).join(' + ')}) over ${wallS.toFixed(1)} s of wall time, as % of one core, ${settled}; the graph open on ${before.all} pod cards (${after.all} at the end), nothing written to the cluster (the page saw ${page.mutations} DOM mutation records meanwhile${page.where} and ${page.animations} running CSS animations at the end); the embedded cluster runs inside the app process`,
+      `${idle.cpu}, ${idle.settled}; the graph open on ${before.all} pod cards (${after.all} at the end), nothing written to the cluster (${idle.page}); the embedded cluster runs inside the app process`,
     );
   } finally {
     await app.quit();
@@ -403,12 +428,36 @@ const main = async () => {
       `proportional set size (Pss) summed over ${rss.names.join(' + ')}, idle on the mission map for ${quick ? 1 : 5} s`,
     );
 
+    const mapIdle = await idleCpu(kept.app.session, binary, kept.home, IDLE_SECONDS);
+    figure(
+      'desktop.idle_cpu_map_pct',
+      mapIdle.pct,
+      '%',
+      0.5,
+      '<=',
+      `${mapIdle.cpu}, ${mapIdle.settled}; the mission map of a fresh home (${mapIdle.page}); the embedded cluster runs inside the app process`,
+    );
+
     const rounds = quick ? 5 : 60;
     const lat = await domUpdates(kept.app, kept.home, rounds);
     const slowest = [...lat].sort((a, b) => b - a).slice(0, 3).join(', ');
     const detail = `${rounds} Events POSTed to the embedded cluster, each awaited: API watch → engine session → IPC channel → the events table's DOM (wall-clock ms in both processes); slowest ${slowest} ms`;
     figure('desktop.dom_update_p50_ms', median(lat), 'ms', null, '<=', detail);
     figure('desktop.dom_update_p99_ms', percentile(lat, 99), 'ms', 50, '<=', detail);
+
+    // The crash-loop-backoff mission stays open: its pod waits in back-off, nothing else happens.
+    const phase = await kept.app.session.executeScript(
+      () => document.querySelector('[data-testid="mission-screen"]')?.getAttribute('data-phase') ?? null,
+    );
+    const missionIdle = await idleCpu(kept.app.session, binary, kept.home, IDLE_SECONDS);
+    figure(
+      'desktop.idle_cpu_mission_pct',
+      missionIdle.pct,
+      '%',
+      2,
+      '<=',
+      `${missionIdle.cpu}, ${missionIdle.settled}; the crash-loop-backoff mission screen (phase ${phase}) with its pod in back-off, nothing written to the cluster (${missionIdle.page}); the embedded cluster runs inside the app process`,
+    );
   } finally {
     await kept.app.quit();
   }
