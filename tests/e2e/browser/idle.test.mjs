@@ -1,0 +1,120 @@
+// An idle mission screen: a crash-looping pod in back-off and nothing else happening. Ages and
+// the retry countdown still tick once a second, but only the texts that changed are written,
+// in one batch a second, and no animation runs forever (with software rendering each frame of
+// an endless pulse repaints the window, which costs a laptop's battery all day).
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { scenario, sharedBrowser } from './harness.mjs';
+import { T0, at, missionAnswers, objectives, pullEvents, stuckAtRun, upsert } from './mission-fixtures.mjs';
+
+const suite = sharedBrowser();
+
+async function openCrashLoop() {
+  const app = await suite.open(scenario(missionAnswers()), {
+    beforeLoad: (page) => page.clock.install({ time: T0 + 25_000 }),
+  });
+  const { page } = app;
+  await page.locator('[data-mission-id="image-pull-backoff"][data-testid="mission-card"]').click();
+  await page.getByTestId('start-mission').click();
+  await page.locator('[data-testid="mission-screen"][data-phase="running"]').waitFor();
+  await app.push(upsert(stuckAtRun(at(100))), { kind: 'events', events: pullEvents }, objectives());
+  await page.getByTestId('retry-countdown').waitFor();
+  await page.getByTestId('event-row').first().waitFor();
+  return app;
+}
+
+/** Starts counting DOM mutation records, the batches they come in (one per observer call), and
+ *  the texts the clock-bound elements show after each batch. */
+const observe = (page) =>
+  page.evaluate(() => {
+    const w = window;
+    w.__idle = { records: 0, batches: 0, where: {}, ages: [], countdowns: [] };
+    w.__idleObserver = new MutationObserver((records) => {
+      w.__idle.records += records.length;
+      w.__idle.batches += 1;
+      for (const r of records) {
+        const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+        const where = el?.closest('[data-testid]')?.getAttribute('data-testid') ?? '?';
+        w.__idle.where[where] = (w.__idle.where[where] ?? 0) + 1;
+      }
+      w.__idle.ages.push(document.querySelector('[data-testid="event-age"]')?.textContent ?? '');
+      w.__idle.countdowns.push(document.querySelector('[data-testid="retry-countdown"]')?.getAttribute('data-seconds') ?? '');
+    });
+    w.__idleObserver.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+  });
+
+const collected = (page) =>
+  page.evaluate(() => {
+    window.__idleObserver.disconnect();
+    return window.__idle;
+  });
+
+test('idle crash loop: ages and the countdown tick once a second, in one small batch of writes a second', async () => {
+  const app = await openCrashLoop();
+  const { page } = app;
+  try {
+    // Let the arrival settle (the first render, the announcer, the cluster's clock catching up
+    // with the latest event it wrote), then watch 10 seconds.
+    await page.clock.runFor(8000);
+    const firstAge = await page.getByTestId('event-age').first().innerText();
+    await observe(page);
+    const SECONDS = 10;
+    for (let s = 0; s < SECONDS; s++) await page.clock.runFor(1000);
+    const idle = await collected(page);
+
+    // Ages tick: the first row's age took a new value every second (45s, 46s, … as kubectl
+    // prints under two minutes), and the countdown went down by the seconds that passed.
+    const ages = [firstAge, ...idle.ages].filter((a, i, all) => i === 0 || a !== all[i - 1]);
+    assert.equal(ages.length, SECONDS + 1, `the first age showed ${ages.join(', ')}`);
+    assert.match(ages.at(-1), /^\d+s$/);
+    assert.equal(Number.parseInt(ages.at(-1), 10) - Number.parseInt(ages[0], 10), SECONDS);
+    const seconds = idle.countdowns.map(Number);
+    assert.equal(seconds[0] - seconds.at(-1), SECONDS - 1, `the countdown read ${seconds.join(', ')}`);
+
+    // One render a second, not one per clock and not a re-render per frame: the page's writes
+    // come in at most one batch per second that passed.
+    assert.ok(idle.batches <= SECONDS, `${idle.batches} batches of DOM writes in ${SECONDS} s (${JSON.stringify(idle.where)})`);
+
+    // And each batch writes only the texts that changed. On this screen the clock shows in: each
+    // event row's Age (3 rows), the retry countdown (its text and its data-seconds, 2), the stuck
+    // panel's latest event (`x6, 2s ago`, 1), the rail's `created … ago` (1), the restarts'
+    // `(18s ago)` (1) and the scrubber's clock (1): at most 9 records a second. A table or a
+    // panel rendered again would write every cell, every second.
+    const rows = await page.getByTestId('event-row').count();
+    const perSecond = rows + 6;
+    assert.ok(
+      idle.records <= perSecond * SECONDS,
+      `${idle.records} DOM mutation records in ${SECONDS} s, at most ${perSecond} a second expected (${JSON.stringify(idle.where)})`,
+    );
+    assert.equal(idle.where['events-table'] ?? 0, 0, 'no write to the events table outside the Age cells');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
+
+test('idle crash loop: the stuck stage pulses a few times, then nothing animates', async () => {
+  const app = await openCrashLoop();
+  const { page } = app;
+  try {
+    const pulse = page.getByTestId('stage-pulse');
+    assert.equal(await pulse.count(), 1);
+    const timing = await pulse.evaluate((e) => {
+      const [a] = e.getAnimations();
+      return a ? { name: a.animationName, iterations: a.effect.getTiming().iterations } : null;
+    });
+    assert.match(timing?.name ?? '', /pulse$/, 'the ring pulses when the pod gets stuck');
+    assert.ok(Number.isFinite(timing.iterations) && timing.iterations <= 3, `the pulse runs ${timing.iterations} times`);
+    const endless = await page.evaluate(() =>
+      document
+        .getAnimations()
+        .filter((a) => a.playState === 'running' && a.effect?.getTiming().iterations === Infinity)
+        .map((a) => a.effect?.target?.outerHTML.slice(0, 80)),
+    );
+    assert.deepEqual(endless, [], 'no endless animation on an idle mission screen');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
