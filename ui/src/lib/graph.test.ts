@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import dagre from '@dagrejs/dagre';
+import { describe, expect, it, vi } from 'vitest';
 import type { GraphEdge } from './bindings/GraphEdge';
 import type { GraphKind } from './bindings/GraphKind';
 import type { GraphNode } from './bindings/GraphNode';
@@ -8,6 +9,7 @@ import type { WorkloadGraph } from './bindings/WorkloadGraph';
 import {
   CARD_H,
   PITCH_X,
+  PITCH_Y,
   conditionIsBad,
   describeGraph,
   eventsFor,
@@ -141,6 +143,25 @@ describe('layoutGraph', () => {
       layout = after;
     }
   }, 30_000);
+
+  it('places a bare pod beside a 50-pod Deployment in the first free pod row, nothing else moving, without laying out the graph again', () => {
+    const names = Array.from({ length: 50 }, (_, i) => `web-1-${i}`);
+    const before = layoutGraph(rollout({ 'web-1': names }));
+    const bare = node('pod', 'debug');
+    const base = rollout({ 'web-1': names });
+    const g = graph([...base.nodes, bare], base.edges);
+    // A whole layout of this graph (dagre over 54 nodes) costs a software-rendered window
+    // several frames; one lone newcomer needs none.
+    const dagreRuns = vi.spyOn(dagre, 'layout');
+    const after = layoutGraph(g, before.memory);
+    expect(dagreRuns).not.toHaveBeenCalled();
+    dagreRuns.mockRestore();
+    const was = positions(before);
+    const now = positions(after);
+    for (const [id, at] of was) expect(now.get(id), id).toBe(at);
+    const ys = (l: GraphLayout) => l.nodes.filter((p) => p.id.startsWith('Pod/')).map((p) => p.y);
+    expect(after.nodes.find((p) => p.id === bare.id)!.y).toBe(Math.max(...ys(before)) + PITCH_Y);
+  });
 
   it('keeps a column waiting for the pods, so the ConfigMap does not move when they come', () => {
     const dep = node('deployment', 'web');

@@ -7,7 +7,8 @@
 // EndpointSlice beside the controller → ReplicaSet/Job → Pod → ConfigMap/Secret/PVC/SA),
 // one row per slot. The first layout takes each column's order from dagre's crossing
 // minimisation (ranks fixed to the layers); after that a node keeps its slot for as long as it
-// lives, and only new nodes are placed, in the free slot nearest their neighbours. A column,
+// lives, and only new nodes are placed, in the free slot nearest their neighbours (a newcomer
+// with none: nearest the top, in dagre's order among the newcomers). A column,
 // once used, stays, so nothing jumps when the last pod of a revision goes away.
 
 import dagre from '@dagrejs/dagre';
@@ -264,7 +265,7 @@ function nearestFree(taken: Set<number>, ideal: number): number {
  * Places the graph. With `memory` from the previous layout every node that is still there
  * keeps its slot; the slots of nodes that just left stay reserved for this layout (they are
  * fading out), and new nodes take the free slot nearest the mean row of their placed
- * neighbours (dagre's row when they have none).
+ * neighbours; a newcomer with none takes dagre's row among the newcomers (the top, alone).
  */
 export function layoutGraph(graph: WorkloadGraph, memory: LayoutMemory | null = null): GraphLayout {
   const ids = new Set(graph.nodes.map((n) => n.id));
@@ -289,9 +290,21 @@ export function layoutGraph(graph: WorkloadGraph, memory: LayoutMemory | null = 
 
   const fresh = graph.nodes.filter((n) => !slots.has(n.id));
   if (fresh.length > 0) {
-    // Dagre runs for a first layout, and later only when a newcomer has no placed neighbour.
+    // Dagre runs on the whole graph for a first layout. Later, a newcomer with no placed
+    // neighbour takes its row from dagre run on the newcomers alone (their order among
+    // themselves): laying out every card again for one bare pod beside a 50-pod Deployment
+    // costs more than the frame the learner waits for.
     let dagreMemo: Map<string, number> | null = null;
     const dagreRow = (id: string): number => (dagreMemo ??= dagreRows(graph)).get(id) ?? 0;
+    let freshMemo: Map<string, number> | null = null;
+    const freshRow = (id: string): number => {
+      if (!freshMemo) {
+        const freshIds = new Set(fresh.map((n) => n.id));
+        const edges = graph.edges.filter((e) => freshIds.has(e.from) && freshIds.has(e.to));
+        freshMemo = fresh.length === 1 ? new Map([[id, 0]]) : dagreRows({ ...graph, nodes: fresh, edges });
+      }
+      return freshMemo.get(id) ?? 0;
+    };
     const neighbours = new Map<string, string[]>();
     const owner = new Map<string, string>();
     const children = new Map<string, string[]>();
@@ -323,7 +336,7 @@ export function layoutGraph(graph: WorkloadGraph, memory: LayoutMemory | null = 
     );
     for (const n of order) {
       const layer = layerOf(n.kind);
-      const ideal = (previous ? idealRow(n.id) : null) ?? dagreRow(n.id);
+      const ideal = previous ? (idealRow(n.id) ?? freshRow(n.id)) : dagreRow(n.id);
       const row = nearestFree(taken.get(layer) ?? new Set(), ideal);
       const slot = { layer, row };
       slots.set(n.id, slot);
