@@ -428,6 +428,9 @@ const main = async () => {
       `proportional set size (Pss) summed over ${rss.names.join(' + ')}, idle on the mission map for ${quick ? 1 : 5} s`,
     );
 
+    // The first seconds after a start are not idle (the embedded cluster and the web view are
+    // still warming up): the map is measured from 5 s after it first showed.
+    await new Promise((r) => setTimeout(r, quick ? 4000 : 0));
     const mapIdle = await idleCpu(kept.app.session, binary, kept.home, IDLE_SECONDS);
     figure(
       'desktop.idle_cpu_map_pct',
@@ -435,7 +438,7 @@ const main = async () => {
       '%',
       0.5,
       '<=',
-      `${mapIdle.cpu}, ${mapIdle.settled}; the mission map of a fresh home (${mapIdle.page}); the embedded cluster runs inside the app process`,
+      `${mapIdle.cpu}, ${mapIdle.settled}; the mission map of a fresh home from 5 s after it showed (${mapIdle.page}); the embedded cluster runs inside the app process`,
     );
 
     const rounds = quick ? 5 : 60;
