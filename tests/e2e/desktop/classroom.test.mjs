@@ -185,6 +185,9 @@ test('a learner joins with a code, plays in her own namespace, and falls back to
     );
     assert.match(await banner.getText(), /The class server stopped answering; you’re on your own cluster now\. Your progress is saved on this computer\./);
     assert.match(await (await session.findElement(testid('cluster-status'))).getText(), /kubequest/);
+    // The class mission cannot go on: the map is back, with no "connection lost" panel.
+    await session.wait(until.elementLocated(testid('mission-list')), 10_000, 'the mission map is back');
+    assert.equal((await session.findElements(testid('mission-screen'))).length, 0, 'the class mission screen is gone');
     await screenshot(session, 'classroom-fallback');
   } finally {
     child.kill('SIGKILL');
