@@ -525,16 +525,29 @@ async fn clear_leftovers(
         delete_leftovers(client, mission, apis, namespace, on, &mut || {}).await?
     };
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let now = DeleteParams {
+        grace_period_seconds: Some(0),
+        ..DeleteParams::background()
+    };
     let start = std::time::Instant::now();
     let mut last: Vec<String> = Vec::new();
     loop {
-        let left: Vec<String> = pods
-            .list(&ListParams::default())
-            .await
-            .map_err(cluster)?
-            .into_iter()
-            .filter_map(|p| p.metadata.name)
-            .collect();
+        let listed = pods.list(&ListParams::default()).await.map_err(cluster)?;
+        // A controller still running when its workload was deleted can make one more pod, and
+        // the garbage collector then deletes that pod with its full grace period (30 s of a
+        // crash-looping shell ignoring SIGTERM): any pod not already going at once goes now.
+        for p in &listed {
+            if p.metadata.deletion_grace_period_seconds != Some(0)
+                && let Some(name) = &p.metadata.name
+            {
+                match pods.delete(name, &now).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(s)) if s.code == 404 => {}
+                    Err(e) => return Err(cluster(e)),
+                }
+            }
+        }
+        let left: Vec<String> = listed.into_iter().filter_map(|p| p.metadata.name).collect();
         if left.is_empty() {
             return Ok(found);
         }
