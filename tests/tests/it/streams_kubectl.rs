@@ -344,6 +344,32 @@ impl Forward {
         })
     }
 
+    /// Starts `kubectl port-forward ARGS LOCAL:remote` on a free local port and waits for
+    /// its "Forwarding from" line. The port is free when chosen but another test (or
+    /// another kubectl of this one) may take it before kubectl binds it; kubectl then says
+    /// "address already in use" and exits, and the forward starts again on a new port.
+    fn on_free_port(
+        k: &Kubectl,
+        v: &Variant,
+        args: &[&str],
+        remote: u16,
+    ) -> Result<(Forward, u16), String> {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let spec = format!("{port}:{remote}");
+            let mut all: Vec<&str> = args.to_vec();
+            all.push(&spec);
+            let mut f = Forward::start(k, v, &all)?;
+            match f.wait_for(&format!("Forwarding from 127.0.0.1:{port} -> {remote}")) {
+                Ok(()) => return Ok((f, port)),
+                Err(e) if f.seen.iter().any(|l| l.contains("address already in use")) => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(format!("no free local port after 5 tries: {last}"))
+    }
+
     /// Waits (at most 20 s) until kubectl printed a line containing `text`.
     fn wait_for(&mut self, text: &str) -> Step {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -397,10 +423,7 @@ fn http_get(port: u16) -> Result<String, String> {
 fn forward_rows(k: &Kubectl, v: &Variant, ns: &str) -> Step {
     let why = |row: &str| format!("{} row {row}", v.name);
     // 14: three parallel connections, twice, on one port-forward.
-    let port = free_port();
-    let spec = format!("{port}:80");
-    let mut f = Forward::start(k, v, &["port-forward", "-n", ns, "pod/web", &spec])?;
-    f.wait_for(&format!("Forwarding from 127.0.0.1:{port} -> 80"))
+    let (mut f, port) = Forward::on_free_port(k, v, &["port-forward", "-n", ns, "pod/web"], 80)
         .map_err(|e| format!("{}: {e}", why("14")))?;
     for round in 0..2 {
         let answers: Vec<Result<String, String>> = std::thread::scope(|s| {
@@ -431,10 +454,7 @@ fn forward_rows(k: &Kubectl, v: &Variant, ns: &str) -> Step {
     drop(f);
 
     // 15: a Service's named target port.
-    let port = free_port();
-    let spec = format!("{port}:80");
-    let mut f = Forward::start(k, v, &["port-forward", "-n", ns, "svc/web", &spec])?;
-    f.wait_for(&format!("Forwarding from 127.0.0.1:{port} -> 80"))
+    let (f, port) = Forward::on_free_port(k, v, &["port-forward", "-n", ns, "svc/web"], 80)
         .map_err(|e| format!("{}: {e}", why("15")))?;
     let a = http_get(port).map_err(|e| format!("{}: {e}", why("15")))?;
     if !a.contains("Welcome to nginx!") {
@@ -443,10 +463,7 @@ fn forward_rows(k: &Kubectl, v: &Variant, ns: &str) -> Step {
     drop(f);
 
     // 16: nothing listens on 81: the connection fails and kubectl gives up.
-    let port = free_port();
-    let spec = format!("{port}:81");
-    let mut f = Forward::start(k, v, &["port-forward", "-n", ns, "pod/web", &spec])?;
-    f.wait_for(&format!("Forwarding from 127.0.0.1:{port} -> 81"))
+    let (mut f, port) = Forward::on_free_port(k, v, &["port-forward", "-n", ns, "pod/web"], 81)
         .map_err(|e| format!("{}: {e}", why("16")))?;
     let _ = http_get(port);
     f.wait_for("error: lost connection to pod")
@@ -495,17 +512,15 @@ fn transport_rows(k: &Kubectl, label: &str, ns: &str, websockets_refused: bool) 
         }
     }
     if minor >= 31 {
-        let port = free_port();
-        let spec = format!("{port}:80");
-        let mut f = Forward::start(
+        let (f, _) = Forward::on_free_port(
             k,
             &Variant {
                 name: "transport",
                 env: Vec::new(),
             },
-            &["port-forward", "-v=4", "-n", ns, "pod/web", &spec],
+            &["port-forward", "-v=4", "-n", ns, "pod/web"],
+            80,
         )?;
-        f.wait_for(&format!("Forwarding from 127.0.0.1:{port} -> 80"))?;
         let fell_back = f
             .seen
             .iter()
