@@ -118,3 +118,35 @@ test('idle crash loop: the stuck stage pulses a few times, then nothing animates
     await app.close();
   }
 });
+
+test('idle crash loop: a hidden window writes nothing, and shows the right ages the moment it is shown again', async () => {
+  const app = await openCrashLoop();
+  const { page } = app;
+  const setHidden = (hidden) =>
+    page.evaluate((h) => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, hidden);
+  try {
+    await page.clock.runFor(8000);
+    const before = Number.parseInt(await page.getByTestId('event-age').first().innerText(), 10);
+    await setHidden(true);
+    await page.clock.runFor(1000);
+    await observe(page);
+    for (let s = 0; s < 10; s++) await page.clock.runFor(1000);
+    const hidden = await collected(page);
+    assert.equal(hidden.records, 0, `a hidden window wrote ${hidden.records} DOM records (${JSON.stringify(hidden.where)})`);
+
+    // Shown again: the ages catch up at once (no waiting for the next tick) and tick on.
+    await setHidden(false);
+    await page.clock.runFor(50);
+    const shown = Number.parseInt(await page.getByTestId('event-age').first().innerText(), 10);
+    assert.ok(shown - before >= 11, `the first age read ${before}s before hiding and ${shown}s once shown`);
+    await page.clock.runFor(1000);
+    const next = Number.parseInt(await page.getByTestId('event-age').first().innerText(), 10);
+    assert.equal(next, shown + 1, 'the ages tick again');
+    await app.assertClean();
+  } finally {
+    await app.close();
+  }
+});
