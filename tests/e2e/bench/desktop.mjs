@@ -411,7 +411,7 @@ const main = async () => {
     'desktop.cold_start_ms',
     median(starts),
     'ms',
-    1500,
+    1000,
     '<=',
     `median of ${reps} launches in fresh homes, from the WebDriver session request to a visible mission card (samples ${starts.map((s) => s.toFixed(0)).join(', ')} ms)`,
   );
@@ -423,7 +423,7 @@ const main = async () => {
       'desktop.idle_rss_mb',
       rss.kb / 1024,
       'MB',
-      250,
+      200,
       '<=',
       `proportional set size (Pss) summed over ${rss.names.join(' + ')}, idle on the mission map for ${quick ? 1 : 5} s`,
     );

@@ -12,6 +12,7 @@ pub mod api;
 pub mod classroom;
 pub mod cluster;
 pub mod engine;
+pub mod peers;
 pub mod pods;
 pub mod rollout;
 pub mod streams;

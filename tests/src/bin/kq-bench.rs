@@ -51,6 +51,9 @@ fn groups() -> Vec<(&'static [&'static str], Group)> {
         (bench::classroom::FIGURES, |s| {
             Box::pin(async move { bench::classroom::figures(&s).await })
         }),
+        (bench::peers::FIGURES, |_| {
+            Box::pin(async move { Ok(bench::peers::figures()) })
+        }),
     ]
 }
 
