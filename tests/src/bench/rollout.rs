@@ -1,18 +1,20 @@
 //! The rollout figures: how long the embedded cluster takes, in wall time on a paused virtual
-//! clock, to roll a 100-replica Deployment out to a new image (every pod of the new
-//! ReplicaSet scheduled, pulled, started and Ready, every old pod terminated, the Deployment
-//! at NewReplicaSetAvailable), and how much memory each replica costs once it runs.
+//! clock, to roll a 100-replica and a 1,000-replica Deployment out to a new image (every pod
+//! of the new ReplicaSet scheduled, pulled, started and Ready, every old pod terminated, the
+//! Deployment at NewReplicaSetAvailable), how much memory each replica costs once it runs,
+//! and how the wall time grows from the small Deployment to the large one.
 //!
 //! The clock is paused and moved a virtual second at a time, so the figure is the cost of the
 //! controllers, the scheduler, the kubelets and the store doing the work, not of waiting for
 //! simulated pull or start times. Memory is the process's resident set growth from before the
 //! Deployment exists to after its first rollout, divided by the replicas: what the pods, their
-//! ReplicaSet, events and watch history take (freed memory the allocator reuses can hide some).
+//! ReplicaSet, events and watch history take (freed memory the allocator reuses can hide some;
+//! the small size runs first, so its figure is not hidden by the large one's freed pages).
 
 use std::time::Instant;
 
 use kq_sim::store::{PatchKind, WriteOptions};
-use kq_sim::{Cluster, ClusterConfig, RunningCluster, kinds};
+use kq_sim::{Cluster, ClusterConfig, NodeTemplate, RunningCluster, kinds};
 use serde_json::{Value, json};
 
 use super::{Figure, Op, Sizes, median, ms, progress, rss_bytes, scratch};
@@ -20,11 +22,38 @@ use super::{Figure, Op, Sizes, median, ms, progress, rss_bytes, scratch};
 /// The figures this group produces, for `--only`.
 pub const FIGURES: &[&str] = &[
     "rollout.new_image_100_replicas_ms",
+    "rollout.new_image_1000_replicas_ms",
     "rollout.kb_per_replica",
+    "rollout.kb_per_replica_1000",
+    "rollout.growth_1000_vs_100",
 ];
 
-fn replicas(sizes: &Sizes) -> i64 {
-    if sizes.quick { 10 } else { 100 }
+/// Replicas per node at both sizes, so the large run is the small one ten times over rather
+/// than the same node packed ten times as full (a node holds 110 pods; the rollout's 25%
+/// surge needs room beyond the replicas, which the kubelets' terminations make).
+const REPLICAS_PER_NODE: i64 = 100;
+
+/// The small and the large Deployment: 100 and 1,000 replicas (10 and 100 in quick runs).
+fn replica_sizes(sizes: &Sizes) -> (i64, i64) {
+    if sizes.quick { (10, 100) } else { (100, 1000) }
+}
+
+/// `count` nodes of the default size: `node-1`, then `bench-node-2`, `bench-node-3`, ….
+fn nodes(count: usize) -> Vec<NodeTemplate> {
+    (1..=count.max(1))
+        .map(|k| {
+            if k == 1 {
+                NodeTemplate::default()
+            } else {
+                NodeTemplate {
+                    name: format!("bench-node-{k}"),
+                    internal_ip: format!("192.168.49.{}", k + 1),
+                    pod_cidr: format!("10.244.{}.0/24", k - 1),
+                    ..NodeTemplate::default()
+                }
+            }
+        })
+        .collect()
 }
 
 fn deployment(replicas: i64) -> Value {
@@ -114,58 +143,132 @@ fn one_run(cluster: &RunningCluster, replicas: i64) -> Result<(f64, u64, u64), S
     Ok((ms(t0.elapsed()), virtual_s, grown))
 }
 
-/// `rollout.new_image_100_replicas_ms` and `rollout.kb_per_replica`.
-pub async fn figures(sizes: &Sizes) -> Result<Vec<Figure>, String> {
-    let n = replicas(sizes);
-    let reps = if sizes.quick { 1 } else { 3 };
+/// One size's runs: the median wall and virtual time, and the largest memory growth.
+struct Measured {
+    replicas: i64,
+    nodes: usize,
+    reps: usize,
+    wall_ms: f64,
+    virtual_s: f64,
+    kb_per_replica: f64,
+}
+
+/// `reps` runs of a `replicas`-replica rollout, each on a fresh paused cluster with one
+/// node per [`REPLICAS_PER_NODE`] replicas.
+async fn measure(replicas: i64, reps: usize) -> Result<Measured, String> {
+    let node_count = (replicas as usize).div_ceil(REPLICAS_PER_NODE as usize);
     let (mut walls, mut virtuals, mut per_replica) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..reps {
         let dir = scratch()?;
         let cluster = Cluster::start(ClusterConfig {
             speed: 0.0,
             kubeconfig_path: Some(dir.path().join("kubeconfig")),
-            // The node's 110 pods and the memory measured are the Deployment's alone: no
+            nodes: nodes(node_count),
+            // The nodes' pods and the memory measured are the Deployment's alone: no
             // control-plane pods starting on the first advance.
             kube_system: false,
             ..Default::default()
         })
         .await
         .map_err(|e| format!("the embedded cluster does not start: {e}"))?;
-        let run = tokio::task::block_in_place(|| one_run(&cluster, n));
+        let run = tokio::task::block_in_place(|| one_run(&cluster, replicas));
         cluster.shutdown().await;
         let (wall, virtual_s, grown) = run?;
         progress(format!(
-            "{n}-replica rollout to a new image: {wall:.0} ms wall, {virtual_s} s virtual"
+            "{replicas}-replica rollout to a new image on {node_count} node(s): \
+             {wall:.0} ms wall, {virtual_s} s virtual"
         ));
         walls.push(wall);
         virtuals.push(virtual_s as f64);
-        per_replica.push(grown as f64 / n as f64 / 1024.0);
+        per_replica.push(grown as f64 / replicas as f64 / 1024.0);
     }
-    let wall = median(&walls);
-    let kb = median(&per_replica);
+    Ok(Measured {
+        replicas,
+        nodes: node_count,
+        reps,
+        wall_ms: median(&walls),
+        virtual_s: median(&virtuals),
+        // Pages an earlier run freed can only hide growth, never add to it: the largest is
+        // the least hidden.
+        kb_per_replica: per_replica.iter().copied().fold(0.0, f64::max),
+    })
+}
+
+fn wall_detail(m: &Measured) -> String {
+    format!(
+        "{} replicas on {} node(s), nginx:1.26 → nginx:1.27 with the default 25%/25% \
+         RollingUpdate on a paused clock advanced 1 s at a time: {:.0} s of virtual time each \
+         (median of {} run(s))",
+        m.replicas, m.nodes, m.virtual_s, m.reps
+    )
+}
+
+fn memory_detail(m: &Measured) -> String {
+    format!(
+        "resident set growth over the first rollout of {} running replicas on {} node(s) \
+         ({:.1} MB in all; the largest of {} run(s))",
+        m.replicas,
+        m.nodes,
+        m.kb_per_replica * m.replicas as f64 / 1024.0,
+        m.reps
+    )
+}
+
+/// The wall time and memory of a rollout at 100 and at 1,000 replicas (10 and 100 in quick
+/// runs), and how the wall time grows between them.
+pub async fn figures(sizes: &Sizes) -> Result<Vec<Figure>, String> {
+    let (small_n, large_n) = replica_sizes(sizes);
+    // The large run takes ten times the small one's work; three of each in a full run stay
+    // within the group's time.
+    let reps = if sizes.quick { 1 } else { 3 };
+    let small = measure(small_n, reps).await?;
+    let large = measure(large_n, reps).await?;
+    let growth = if small.wall_ms > 0.0 {
+        large.wall_ms / small.wall_ms
+    } else {
+        0.0
+    };
+    let ratio = large_n / small_n;
     Ok(vec![
         Figure::new(
             "rollout.new_image_100_replicas_ms",
-            wall,
+            small.wall_ms,
             "ms",
-            format!(
-                "{n} replicas, nginx:1.26 → nginx:1.27 with the default 25%/25% RollingUpdate \
-                 on a paused clock advanced 1 s at a time: {:.0} s of virtual time each \
-                 (median of {reps} runs)",
-                median(&virtuals)
-            ),
+            wall_detail(&small),
         )
         .target(Op::AtMost, 30_000.0),
         Figure::new(
+            "rollout.new_image_1000_replicas_ms",
+            large.wall_ms,
+            "ms",
+            wall_detail(&large),
+        ),
+        Figure::new(
             "rollout.kb_per_replica",
-            kb,
+            small.kb_per_replica,
             "KB",
-            format!(
-                "resident set growth over the first rollout of {n} running replicas \
-                 ({:.1} MB in all; median of {reps} runs)",
-                kb * n as f64 / 1024.0
-            ),
+            memory_detail(&small),
         )
         .target(Op::AtMost, 512.0),
+        Figure::new(
+            "rollout.kb_per_replica_1000",
+            large.kb_per_replica,
+            "KB",
+            memory_detail(&large),
+        )
+        .target(Op::AtMost, 512.0),
+        Figure::new(
+            "rollout.growth_1000_vs_100",
+            growth,
+            "x",
+            format!(
+                "wall time of the {large_n}-replica rollout ({:.0} ms) over the \
+                 {small_n}-replica one ({:.0} ms), both at {REPLICAS_PER_NODE} replicas per \
+                 node and measured in this run: {ratio}x the replicas, so linear growth is \
+                 {ratio}x; the target allows {ratio}x with 20% for noise",
+                large.wall_ms, small.wall_ms
+            ),
+        )
+        .target(Op::AtMost, 12.0),
     ])
 }

@@ -11,7 +11,7 @@
 //! `action`, and repeats recorded in `series {count, lastObservedTime}` while they keep coming
 //! within six minutes (client-go `tools/events`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -157,6 +157,9 @@ pub(crate) struct Recorder {
     /// Similar-event key → messages seen recently.
     aggregate: HashMap<String, AggregateRecord>,
     series: HashMap<String, SeriesEntry>,
+    /// Every key of the maps above by the uid of the object it is about, so forgetting a
+    /// pod reads that pod's keys, not every key of every pod.
+    keys_of: HashMap<String, HashSet<String>>,
     last_nanos: i128,
 }
 
@@ -243,6 +246,7 @@ impl Recorder {
                 (component, host),
             )
         };
+        self.note(&regarding.uid, [&similar, &key]);
         if !self.allow(&key, now) {
             return;
         }
@@ -331,6 +335,7 @@ impl Recorder {
         // which reaches the apiserver on the 30-minute refresh or when the series ends
         // ([`Recorder::flush_series`]).
         let key = format!("{}\u{1}{action}\u{1}{reason}", regarding.key());
+        self.note(&regarding.uid, [&key]);
         if let Some(entry) = self.series.get_mut(&key) {
             entry.last_observed = now;
             entry.count += 1;
@@ -414,10 +419,22 @@ impl Recorder {
 
     /// Forget aggregation state for a pod that is gone (its events stay until they age out).
     pub(crate) fn forget(&mut self, uid: &str) {
-        self.legacy.retain(|k, _| !k.contains(uid));
-        self.spam.retain(|k, _| !k.contains(uid));
-        self.aggregate.retain(|k, _| !k.contains(uid));
-        self.series.retain(|k, _| !k.contains(uid));
+        for key in self.keys_of.remove(uid).into_iter().flatten() {
+            self.legacy.remove(&key);
+            self.spam.remove(&key);
+            self.aggregate.remove(&key);
+            self.series.remove(&key);
+        }
+    }
+
+    /// Remember that `keys` are about the object `uid`.
+    fn note<const N: usize>(&mut self, uid: &str, keys: [&String; N]) {
+        let known = self.keys_of.entry(uid.to_string()).or_default();
+        for key in keys {
+            if !known.contains(key) {
+                known.insert(key.clone());
+            }
+        }
     }
 }
 
@@ -506,6 +523,43 @@ mod tests {
 
     fn t(secs: i64) -> Timestamp {
         Timestamp::from_second(1_700_000_000 + secs).expect("timestamp")
+    }
+
+    #[test]
+    fn forgetting_a_pod_starts_its_repeats_afresh_and_leaves_other_pods_counting() {
+        let store = store();
+        let mut rec = Recorder::default();
+        let pod = |name: &str, uid: &str| {
+            Regarding::pod(
+                &json!({"metadata": {"name": name, "namespace": "shop", "uid": uid}}),
+                Some("spec.containers{app}".to_string()),
+            )
+        };
+        let (a, b) = (pod("web-a", "u-a"), pod("web-b", "u-b"));
+        let back_off = |rec: &mut Recorder, p: &Regarding, at: i64| {
+            rec.kubelet(
+                &store,
+                t(at),
+                "node-1",
+                p,
+                "Warning",
+                "BackOff",
+                "Back-off restarting failed container app in pod",
+            );
+        };
+        back_off(&mut rec, &a, 0);
+        back_off(&mut rec, &b, 0);
+        rec.forget("u-a");
+        back_off(&mut rec, &a, 20);
+        back_off(&mut rec, &b, 20);
+        let counts: Vec<i64> = events(&store).iter().map(|e| e.1).collect();
+        // web-a: two events of count 1 (its repeat is a new event); web-b: one event of 2.
+        assert_eq!(counts.iter().sum::<i64>(), 4, "{counts:?}");
+        assert_eq!(counts.len(), 3, "{counts:?}");
+        assert!(rec.keys_of.contains_key("u-a") && rec.keys_of.contains_key("u-b"));
+        rec.forget("u-a");
+        rec.forget("u-b");
+        assert!(rec.keys_of.is_empty() && rec.legacy.is_empty() && rec.spam.is_empty());
     }
 
     #[test]

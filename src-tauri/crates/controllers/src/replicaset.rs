@@ -10,7 +10,7 @@
 //! expectations are needed.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::kinds::{self, ResourceKind};
-use crate::reconciler::{Action, Change, Controller, Enqueue};
+use crate::reconciler::{Action, Change, ChangeType, Controller, Enqueue};
 use crate::shared::Shared;
 use crate::store::{DeleteOptions, PatchKind, WriteOptions};
 use crate::workload::{self, PodName};
@@ -28,7 +28,140 @@ const BURST_REPLICAS: usize = 500;
 
 /// The replicaset controller.
 #[derive(Debug, Default)]
-pub(crate) struct ReplicaSetController;
+pub(crate) struct ReplicaSetController {
+    /// The active pods of the pod cache (neither finished nor being deleted), grouped by
+    /// namespace and controlling owner's uid (`None`: orphans), each group by name then uid:
+    /// a sync reads its own pods and the orphans it may adopt, not every pod.
+    pods: PodIndex,
+}
+
+/// A pod group: (namespace, controller's uid).
+type Group = (String, Option<String>);
+/// A pod within its group: (name, uid).
+type Member = (String, String);
+
+/// The pod cache's active pods as a sync reads them.
+#[derive(Debug, Default)]
+struct PodIndex {
+    groups: HashMap<Group, BTreeMap<Member, KnownPod>>,
+    /// Where each indexed pod (by uid) is.
+    at: HashMap<String, (Group, Member)>,
+}
+
+/// What a sync reads of one pod, worked out when the pod changes.
+#[derive(Debug)]
+struct KnownPod {
+    pod: Arc<Value>,
+    /// `metadata.labels` ([`workload::labels_map`]).
+    labels: Option<BTreeMap<String, String>>,
+    /// [`workload::ready_since`].
+    ready_since: Option<Option<Timestamp>>,
+    /// What the last sync that read this pod worked out, and for which selector and template
+    /// labels ([`Reading`]): a pod that has not changed is not matched again.
+    memo: std::cell::RefCell<Option<(Arc<str>, Reading)>>,
+}
+
+/// What a sync works out about one pod for its ReplicaSet.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    /// The ReplicaSet's selector selects the pod.
+    matches: bool,
+    /// The pod carries every label of the ReplicaSet's pod template (`fullyLabeledReplicas`).
+    fully_labeled: bool,
+}
+
+impl KnownPod {
+    /// The pod read against a selector and template labels that `fingerprint` stands for.
+    fn read(
+        &self,
+        fingerprint: &Arc<str>,
+        selector: &workload::Selector,
+        template_labels: Option<&serde_json::Map<String, Value>>,
+    ) -> Reading {
+        if let Some((seen, reading)) = &*self.memo.borrow()
+            && **seen == **fingerprint
+        {
+            return *reading;
+        }
+        let reading = Reading {
+            matches: selector.matches_map(self.labels.as_ref()),
+            fully_labeled: fully_labeled(template_labels, self.labels.as_ref()),
+        };
+        *self.memo.borrow_mut() = Some((fingerprint.clone(), reading));
+        reading
+    }
+}
+
+/// Does a pod with `labels` carry every one of `template` (none: it does)?
+fn fully_labeled(
+    template: Option<&serde_json::Map<String, Value>>,
+    labels: Option<&BTreeMap<String, String>>,
+) -> bool {
+    template.is_none_or(|t| {
+        t.iter().all(|(k, v)| {
+            labels
+                .and_then(|l| l.get(k))
+                .is_some_and(|have| v.as_str() == Some(have.as_str()))
+        })
+    })
+}
+
+/// What the status counts of one claimed pod.
+#[derive(Debug, Clone, Copy)]
+struct PodFacts {
+    /// [`workload::ready_since`].
+    ready_since: Option<Option<Timestamp>>,
+    fully_labeled: bool,
+}
+
+impl PodIndex {
+    /// Follow a pod change (the cache already holds `pod`, or no longer holds it).
+    fn track(&mut self, uid: &str, pod: Option<&Arc<Value>>) {
+        if let Some((group, member)) = self.at.remove(uid)
+            && let Some(g) = self.groups.get_mut(&group)
+        {
+            g.remove(&member);
+            if g.is_empty() {
+                self.groups.remove(&group);
+            }
+        }
+        let Some(pod) = pod.filter(|p| workload::is_active(p)) else {
+            return;
+        };
+        let group = (
+            kinds::namespace_of(pod).to_string(),
+            workload::controller_of(pod).map(|r| kinds::str_at(r, "/uid").to_string()),
+        );
+        let member = (kinds::name_of(pod).to_string(), uid.to_string());
+        let known = KnownPod {
+            pod: pod.clone(),
+            labels: workload::labels_map(pod.get("metadata").and_then(|m| m.get("labels"))),
+            ready_since: workload::ready_since(pod),
+            memo: std::cell::RefCell::new(None),
+        };
+        self.groups
+            .entry(group.clone())
+            .or_default()
+            .insert(member.clone(), known);
+        self.at.insert(uid.to_string(), (group, member));
+    }
+
+    /// The active pods of `ns` that `uid` controls (`true`) or that have no controller
+    /// (`false`), by name.
+    fn candidates(&self, ns: &str, uid: &str) -> Vec<(&KnownPod, bool)> {
+        let group = |owner: Option<String>| self.groups.get(&(ns.to_string(), owner));
+        let mut pods: Vec<(&Member, (&KnownPod, bool))> = group(Some(uid.to_string()))
+            .into_iter()
+            .flatten()
+            .map(|(m, k)| (m, (k, true)))
+            .collect();
+        if let Some(orphans) = group(None) {
+            pods.extend(orphans.iter().map(|(m, k)| (m, (k, false))));
+            pods.sort_by(|a, b| a.0.cmp(b.0));
+        }
+        pods.into_iter().map(|(_, k)| k).collect()
+    }
+}
 
 fn rs_kind() -> &'static ResourceKind {
     &kinds::replicaset::KIND
@@ -49,6 +182,13 @@ impl Controller<Shared> for ReplicaSetController {
 
     fn on_change(&mut self, change: &Change<'_>, ctx: &mut Shared, queue: &mut Enqueue<'_>) {
         if change.resource == "pods" {
+            let uid = kinds::str_at(change.object, "/metadata/uid");
+            let cached = (change.change != ChangeType::Deleted)
+                .then(|| ctx.pods.get(uid).cloned())
+                .flatten()
+                .unwrap_or_else(|| Arc::new(change.object.clone()));
+            let pod = (change.change != ChangeType::Deleted).then_some(&cached);
+            self.pods.track(uid, pod);
             workload::dependent_change(ctx, rs_kind(), change, queue);
         } else {
             workload::own_change(change, queue);
@@ -66,12 +206,17 @@ impl Controller<Shared> for ReplicaSetController {
         let Some(rs) = ctx.store.get_raw(rs_kind(), ns, name) else {
             return Ok(Action::await_change());
         };
-        sync(ctx, &rs, now)
+        sync(ctx, &self.pods, &rs, now)
     }
 }
 
 /// One sync of one ReplicaSet (`syncReplicaSet`).
-fn sync(sh: &mut Shared, rs: &Arc<Value>, now: Timestamp) -> crate::Result<Action> {
+fn sync(
+    sh: &mut Shared,
+    index: &PodIndex,
+    rs: &Arc<Value>,
+    now: Timestamp,
+) -> crate::Result<Action> {
     let ns = kinds::namespace_of(rs).to_string();
     let uid = kinds::str_at(rs, "/metadata/uid").to_string();
     let selector = rs.pointer("/spec/selector").cloned().unwrap_or(json!({}));
@@ -81,38 +226,78 @@ fn sync(sh: &mut Shared, rs: &Arc<Value>, now: Timestamp) -> crate::Result<Actio
     let usable = !workload::selector_is_empty(&selector);
 
     // Claim: keep owned pods that still match, release those that do not, adopt orphans.
+    // Pods another controller owns are never looked at, so only this one's and the orphans
+    // are read, in name order.
     let mut claimed: Vec<Arc<Value>> = Vec::new();
-    let mut in_ns: Vec<Arc<Value>> = sh
-        .pods
-        .values()
-        .filter(|p| kinds::namespace_of(p) == ns && workload::is_active(p))
-        .cloned()
-        .collect();
-    in_ns.sort_by(|a, b| kinds::name_of(a).cmp(kinds::name_of(b)));
-    for pod in in_ns {
-        let matches =
-            usable && workload::selector_matches(&selector, pod.pointer("/metadata/labels"));
-        match workload::controller_of(&pod) {
-            Some(r) if kinds::str_at(r, "/uid") == uid => {
-                if matches {
-                    claimed.push(pod);
-                } else {
-                    release(sh, &pod, &uid);
-                }
+    let mut facts: Vec<PodFacts> = Vec::new();
+    let candidates = index.candidates(&ns, &uid);
+    #[cfg(debug_assertions)]
+    debug_assert_eq!(
+        candidates
+            .iter()
+            .map(|(k, _)| kinds::str_at(&k.pod, "/metadata/uid"))
+            .collect::<Vec<_>>(),
+        {
+            let mut in_ns: Vec<&Arc<Value>> = sh
+                .pods
+                .values()
+                .filter(|p| kinds::namespace_of(p) == ns && workload::is_active(p))
+                .filter(|p| {
+                    workload::controller_of(p).is_none_or(|r| kinds::str_at(r, "/uid") == uid)
+                })
+                .collect();
+            in_ns.sort_by(|a, b| {
+                (kinds::name_of(a), kinds::str_at(a, "/metadata/uid"))
+                    .cmp(&(kinds::name_of(b), kinds::str_at(b, "/metadata/uid")))
+            });
+            in_ns
+                .iter()
+                .map(|p| kinds::str_at(p, "/metadata/uid"))
+                .collect::<Vec<_>>()
+        },
+        "the ReplicaSet controller's pod index"
+    );
+    let parsed = workload::Selector::parse(&selector);
+    let template_labels = rs
+        .pointer("/spec/template/metadata/labels")
+        .and_then(Value::as_object);
+    // The selector and the template labels a pod was read against: serialised once a sync.
+    let fingerprint: Arc<str> = format!(
+        "{selector}\u{1}{}",
+        template_labels
+            .map(|t| Value::Object(t.clone()))
+            .unwrap_or(Value::Null)
+    )
+    .into();
+    for (known, owned) in candidates {
+        let pod = &known.pod;
+        let reading = known.read(&fingerprint, &parsed, template_labels);
+        let matches = usable && reading.matches;
+        if owned {
+            if matches {
+                claimed.push(pod.clone());
+                facts.push(PodFacts {
+                    ready_since: known.ready_since,
+                    fully_labeled: reading.fully_labeled,
+                });
+            } else {
+                release(sh, pod, &uid);
             }
-            Some(_) => {}
-            None if matches && !deleting => {
-                if let Some(adopted) = adopt(sh, rs, &pod) {
-                    claimed.push(Arc::new(adopted));
-                }
-            }
-            None => {}
+        } else if matches
+            && !deleting
+            && let Some(adopted) = adopt(sh, rs, pod)
+        {
+            facts.push(PodFacts {
+                ready_since: workload::ready_since(&adopted),
+                fully_labeled: reading.fully_labeled,
+            });
+            claimed.push(Arc::new(adopted));
         }
     }
 
     let mut failure: Option<(&str, String)> = None;
     if !deleting && usable {
-        failure = manage_replicas(sh, rs, &claimed, now);
+        failure = manage_replicas(sh, index, rs, &claimed, now);
         // What was created or deleted shows in the cache on the next drain; count what is
         // known now for the status, as Kubernetes does with its filtered pods.
     }
@@ -125,7 +310,7 @@ fn sync(sh: &mut Shared, rs: &Arc<Value>, now: Timestamp) -> crate::Result<Actio
     );
     // A failed create or delete is retried after the key's back-off, as the sync's error is.
     let failed = failure.is_some();
-    let status = calculate_status(rs, &claimed, failure, min_ready, now);
+    let status = status_of(rs, &facts, failure, min_ready, now);
     if rs.get("status") != Some(&status) {
         let mut body = (**rs).clone();
         body["status"] = status;
@@ -205,6 +390,7 @@ fn patch_owner_refs(sh: &mut Shared, pod: &Value, refs: Vec<Value>) -> Option<Va
 /// ReplicaFailure reason and message when a create or delete failed.
 fn manage_replicas(
     sh: &mut Shared,
+    index: &PodIndex,
     rs: &Value,
     claimed: &[Arc<Value>],
     now: Timestamp,
@@ -265,7 +451,7 @@ fn manage_replicas(
     }
     if have > want {
         let count = (have - want).min(BURST_REPLICAS);
-        let related = related_pods(sh, rs);
+        let related = related_pods(sh, index, rs);
         let victims = pods_to_delete(claimed, &related, count);
         let mut failure = None;
         for pod in victims {
@@ -293,7 +479,7 @@ fn manage_replicas(
 
 /// Pods of every ReplicaSet with the same controlling owner as `rs` (its Deployment's other
 /// ReplicaSets), or of `rs` alone (`getIndirectlyRelatedPods`).
-fn related_pods(sh: &Shared, rs: &Value) -> Vec<Arc<Value>> {
+fn related_pods(sh: &Shared, index: &PodIndex, rs: &Value) -> Vec<Arc<Value>> {
     let ns = kinds::namespace_of(rs);
     let mut owners: Vec<String> = vec![kinds::str_at(rs, "/metadata/uid").to_string()];
     if let Some(owner) = workload::controller_of(rs) {
@@ -304,14 +490,12 @@ fn related_pods(sh: &Shared, rs: &Value) -> Vec<Arc<Value>> {
             }
         }
     }
-    sh.pods
-        .values()
-        .filter(|p| kinds::namespace_of(p) == ns && workload::is_active(p))
-        .filter(|p| {
-            workload::controller_of(p)
-                .is_some_and(|r| owners.iter().any(|u| u == kinds::str_at(r, "/uid")))
-        })
-        .cloned()
+    owners.sort();
+    owners.dedup();
+    owners
+        .into_iter()
+        .filter_map(|uid| index.groups.get(&(ns.to_string(), Some(uid))))
+        .flat_map(|g| g.values().map(|k| k.pod.clone()))
         .collect()
 }
 
@@ -325,7 +509,8 @@ fn pods_to_delete(pods: &[Arc<Value>], related: &[Arc<Value>], count: usize) -> 
             *on_node.entry(node).or_default() += 1;
         }
     }
-    let mut ranked: Vec<(i64, Arc<Value>)> = pods
+    // What the ranking compares is read once a pod, not once a comparison.
+    let mut ranked: Vec<(DeleteKey<'_>, &Arc<Value>)> = pods
         .iter()
         .map(|p| {
             let node = kinds::str_at(p, "/spec/nodeName");
@@ -334,76 +519,100 @@ fn pods_to_delete(pods: &[Arc<Value>], related: &[Arc<Value>], count: usize) -> 
             } else {
                 on_node.get(node).copied().unwrap_or(0)
             };
-            (rank, p.clone())
+            (DeleteKey::of(p, rank), p)
         })
         .collect();
-    ranked.sort_by(|a, b| delete_first(&a.1, a.0, &b.1, b.0));
-    ranked.into_iter().take(count).map(|(_, p)| p).collect()
+    ranked.sort_by(|a, b| delete_first(&a.0, &b.0));
+    ranked
+        .into_iter()
+        .take(count)
+        .map(|(_, p)| p.clone())
+        .collect()
+}
+
+/// What `ActivePodsWithRanks.Less` compares of one pod.
+struct DeleteKey<'a> {
+    assigned: bool,
+    phase_rank: u8,
+    ready: bool,
+    cost: i32,
+    /// Related pods on the same node.
+    rank: i64,
+    ready_time: Option<Timestamp>,
+    restarts: i64,
+    created: Option<Timestamp>,
+    name: &'a str,
+}
+
+impl<'a> DeleteKey<'a> {
+    fn of(p: &'a Value, rank: i64) -> DeleteKey<'a> {
+        DeleteKey {
+            assigned: !kinds::str_at(p, "/spec/nodeName").is_empty(),
+            phase_rank: match workload::phase(p) {
+                "Pending" | "" => 0,
+                "Unknown" => 1,
+                "Running" => 2,
+                _ => 3,
+            },
+            ready: workload::is_ready(p),
+            cost: kinds::str_at(
+                p,
+                "/metadata/annotations/controller.kubernetes.io~1pod-deletion-cost",
+            )
+            .parse::<i32>()
+            .unwrap_or(0),
+            rank,
+            ready_time: p
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|c| kinds::str_at(c, "/type") == "Ready")
+                .and_then(|c| crate::clock::parse_time(kinds::str_at(c, "/lastTransitionTime"))),
+            restarts: p
+                .pointer("/status/containerStatuses")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.get("restartCount").and_then(Value::as_i64))
+                .max()
+                .unwrap_or(0),
+            created: crate::clock::parse_time(kinds::str_at(p, "/metadata/creationTimestamp")),
+            name: kinds::name_of(p),
+        }
+    }
 }
 
 /// `ActivePodsWithRanks.Less`: `Less` means "delete before".
-fn delete_first(a: &Value, rank_a: i64, b: &Value, rank_b: i64) -> Ordering {
-    let assigned = |p: &Value| !kinds::str_at(p, "/spec/nodeName").is_empty();
-    let phase_rank = |p: &Value| match workload::phase(p) {
-        "Pending" | "" => 0,
-        "Unknown" => 1,
-        "Running" => 2,
-        _ => 3,
-    };
-    let cost = |p: &Value| {
-        kinds::str_at(
-            p,
-            "/metadata/annotations/controller.kubernetes.io~1pod-deletion-cost",
-        )
-        .parse::<i32>()
-        .unwrap_or(0)
-    };
-    let ready_time = |p: &Value| {
-        p.pointer("/status/conditions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|c| kinds::str_at(c, "/type") == "Ready")
-            .and_then(|c| crate::clock::parse_time(kinds::str_at(c, "/lastTransitionTime")))
-    };
-    let restarts = |p: &Value| {
-        p.pointer("/status/containerStatuses")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.get("restartCount").and_then(Value::as_i64))
-            .max()
-            .unwrap_or(0)
-    };
-    let created =
-        |p: &Value| crate::clock::parse_time(kinds::str_at(p, "/metadata/creationTimestamp"));
+fn delete_first(a: &DeleteKey<'_>, b: &DeleteKey<'_>) -> Ordering {
     // 1. Unassigned before assigned.
-    assigned(a)
-        .cmp(&assigned(b))
+    a.assigned
+        .cmp(&b.assigned)
         // 2. Pending before Unknown before Running.
-        .then(phase_rank(a).cmp(&phase_rank(b)))
+        .then(a.phase_rank.cmp(&b.phase_rank))
         // 3. Not ready before ready.
-        .then(workload::is_ready(a).cmp(&workload::is_ready(b)))
+        .then(a.ready.cmp(&b.ready))
         // 4. Lower deletion cost first.
-        .then(cost(a).cmp(&cost(b)))
+        .then(a.cost.cmp(&b.cost))
         // 5. More related pods on the same node first.
-        .then(rank_b.cmp(&rank_a))
+        .then(b.rank.cmp(&a.rank))
         // 6. Ready more recently first (both ready).
         .then_with(|| {
-            if workload::is_ready(a) && workload::is_ready(b) {
-                ready_time(b).cmp(&ready_time(a))
+            if a.ready && b.ready {
+                b.ready_time.cmp(&a.ready_time)
             } else {
                 Ordering::Equal
             }
         })
         // 7. More restarts first.
-        .then(restarts(b).cmp(&restarts(a)))
+        .then(b.restarts.cmp(&a.restarts))
         // 8. Newer first.
-        .then(created(b).cmp(&created(a)))
-        .then_with(|| kinds::name_of(a).cmp(kinds::name_of(b)))
+        .then(b.created.cmp(&a.created))
+        .then_with(|| a.name.cmp(b.name))
 }
 
 /// The status a sync reports (`calculateStatus`).
+#[cfg(test)]
 fn calculate_status(
     rs: &Value,
     claimed: &[Arc<Value>],
@@ -411,23 +620,35 @@ fn calculate_status(
     min_ready: Duration,
     now: Timestamp,
 ) -> Value {
-    let template_labels = rs
+    let template = rs
         .pointer("/spec/template/metadata/labels")
         .and_then(Value::as_object);
-    let fully_labeled = claimed
+    let facts: Vec<PodFacts> = claimed
         .iter()
-        .filter(|p| {
-            let labels = p.pointer("/metadata/labels").and_then(Value::as_object);
-            template_labels.is_none_or(|t| {
-                t.iter()
-                    .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
-            })
+        .map(|p| PodFacts {
+            ready_since: workload::ready_since(p),
+            fully_labeled: fully_labeled(
+                template,
+                workload::labels_map(p.pointer("/metadata/labels")).as_ref(),
+            ),
         })
-        .count();
-    let ready = claimed.iter().filter(|p| workload::is_ready(p)).count();
-    let available = claimed
+        .collect();
+    status_of(rs, &facts, failure, min_ready, now)
+}
+
+/// The status a sync reports (`calculateStatus`), given what counts of each claimed pod.
+fn status_of(
+    rs: &Value,
+    facts: &[PodFacts],
+    failure: Option<(&str, String)>,
+    min_ready: Duration,
+    now: Timestamp,
+) -> Value {
+    let fully_labeled = facts.iter().filter(|f| f.fully_labeled).count();
+    let ready = facts.iter().filter(|f| f.ready_since.is_some()).count();
+    let available = facts
         .iter()
-        .filter(|p| workload::is_available(p, min_ready, now))
+        .filter(|f| workload::available_since(f.ready_since, min_ready, now))
         .count();
     let mut conditions: Vec<Value> = rs
         .pointer("/status/conditions")
@@ -462,7 +683,7 @@ fn calculate_status(
         (None, None) => {}
     }
     let mut status = json!({
-        "replicas": claimed.len(),
+        "replicas": facts.len(),
         "fullyLabeledReplicas": fully_labeled,
         "readyReplicas": ready,
         "availableReplicas": available,

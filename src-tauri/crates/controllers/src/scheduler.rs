@@ -26,7 +26,6 @@
 //! reconcile is one scheduling attempt.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::{Action, Change, ChangeType, Controller, Enqueue};
@@ -256,9 +255,37 @@ pub(crate) struct Scheduler {
     /// Pods assumed on a node while their `WaitForFirstConsumer` claims are provisioned
     /// (VolumeBinding's PreBind): uid → node.
     binding_volumes: BTreeMap<String, String>,
+    /// What each bound pod that still runs holds (uid → node and requests), kept from the
+    /// pod changes as kube-scheduler's cache is, so an attempt does not decode every pod.
+    placed: HashMap<String, (String, Requests)>,
+    /// The sums of `placed` by node: [`usage`] of the pod cache, kept up to date.
+    by_node: HashMap<String, NodeUsage>,
 }
 
 impl Scheduler {
+    /// Count a pod's change into the node usage: what it held before goes, what it holds now
+    /// comes (nothing once it is deleted, unbound or finished).
+    fn track_usage(&mut self, uid: &str, pod: Option<&Value>) {
+        if let Some((node, requests)) = self.placed.remove(uid)
+            && let Some(u) = self.by_node.get_mut(&node)
+        {
+            u.requests.cpu_milli -= requests.cpu_milli;
+            u.requests.memory -= requests.memory;
+            u.pods -= 1;
+            if u.pods == 0 {
+                self.by_node.remove(&node);
+            }
+        }
+        let Some((node, requests)) = pod.and_then(placed_on) else {
+            return;
+        };
+        let u = self.by_node.entry(node.clone()).or_default();
+        u.requests.cpu_milli += requests.cpu_milli;
+        u.requests.memory += requests.memory;
+        u.pods += 1;
+        self.placed.insert(uid.to_string(), (node, requests));
+    }
+
     /// Unschedulable pods get another look once their back-off allows.
     fn cluster_changed(&mut self, queue: &mut Enqueue<'_>) {
         let now = queue.now();
@@ -272,22 +299,32 @@ impl Scheduler {
     }
 }
 
-/// What is placed on each node: requests of the pods bound there that still run
+/// The node a pod holds and what it holds there, when it is bound and still runs
 /// ([`scheduling::add_pod_usage`], which the engine's table uses too).
-fn usage(pods: &HashMap<String, Arc<Value>>) -> HashMap<String, NodeUsage> {
-    let mut usage: BTreeMap<String, NodeUsage> = BTreeMap::new();
-    for p in pods.values() {
-        let node = kinds::str_at(p, "/spec/nodeName");
-        let phase = kinds::str_at(p, "/status/phase");
-        if node.is_empty() || phase == "Succeeded" || phase == "Failed" {
-            continue;
-        }
-        let Ok(typed) = serde_json::from_value::<Pod>((**p).clone()) else {
-            continue;
-        };
-        scheduling::add_pod_usage(&mut usage, &typed);
+fn placed_on(p: &Value) -> Option<(String, Requests)> {
+    let node = kinds::str_at(p, "/spec/nodeName");
+    let phase = kinds::str_at(p, "/status/phase");
+    if node.is_empty() || phase == "Succeeded" || phase == "Failed" {
+        return None;
     }
-    usage.into_iter().collect()
+    let typed = serde_json::from_value::<Pod>(p.clone()).ok()?;
+    let mut one: BTreeMap<String, NodeUsage> = BTreeMap::new();
+    scheduling::add_pod_usage(&mut one, &typed);
+    one.into_iter().next().map(|(node, u)| (node, u.requests))
+}
+
+/// What is placed on each node: requests of the pods bound there that still run. The
+/// scheduler keeps this up to date itself; a debug build checks it against the pod cache.
+#[cfg(debug_assertions)]
+fn usage(pods: &HashMap<String, std::sync::Arc<Value>>) -> HashMap<String, NodeUsage> {
+    let mut usage: HashMap<String, NodeUsage> = HashMap::new();
+    for (node, requests) in pods.values().filter_map(|p| placed_on(p)) {
+        let u = usage.entry(node).or_default();
+        u.requests.cpu_milli += requests.cpu_milli;
+        u.requests.memory += requests.memory;
+        u.pods += 1;
+    }
+    usage
 }
 
 impl Controller<Shared> for Scheduler {
@@ -319,7 +356,9 @@ impl Controller<Shared> for Scheduler {
         }
         let pod = change.object;
         let uid = kinds::str_at(pod, "/metadata/uid").to_string();
-        if change.change == ChangeType::Deleted {
+        let deleted = change.change == ChangeType::Deleted;
+        self.track_usage(&uid, (!deleted).then_some(pod));
+        if deleted {
             self.queue.remove(&uid);
             self.binding_volumes.remove(&uid);
             // Room freed on a node: unschedulable pods get another look.
@@ -393,6 +432,8 @@ impl Controller<Shared> for Scheduler {
             kinds::namespace_of(&pod).to_string(),
             kinds::name_of(&pod).to_string(),
         );
+        #[cfg(debug_assertions)]
+        debug_assert_eq!(self.by_node, usage(&sh.pods), "the scheduler's node usage");
         let store = sh.store.clone();
         let (placement, rejectors) = match volumes::prefilter(&store, &pod) {
             Err(msg) => (
@@ -401,7 +442,7 @@ impl Controller<Shared> for Scheduler {
             ),
             Ok(claims) => match self.binding_volumes.get(uid) {
                 Some(node) => (Placement::Node(node.clone()), BTreeSet::new()),
-                None => place_with(&typed, &sh.nodes, &usage(&sh.pods), &|n| {
+                None => place_with(&typed, &sh.nodes, &self.by_node, &|n| {
                     volumes::filter(&store, &claims, n)
                 }),
             },

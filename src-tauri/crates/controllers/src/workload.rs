@@ -31,7 +31,8 @@ pub(crate) fn controller_ref(owner: &Value, kind: &ResourceKind) -> Value {
 
 /// The owner reference marked `controller: true`, if any (`metav1.GetControllerOf`).
 pub(crate) fn controller_of(obj: &Value) -> Option<&Value> {
-    obj.pointer("/metadata/ownerReferences")
+    obj.get("metadata")?
+        .get("ownerReferences")
         .and_then(Value::as_array)?
         .iter()
         .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
@@ -88,12 +89,41 @@ pub(crate) fn create_pod(store: &Store, ns: &str, pod: Value) -> crate::Result<V
 /// (`metav1.LabelSelectorAsSelector` then `Matches`)? An empty selector selects everything;
 /// an unknown operator selects nothing, as the conversion fails in Kubernetes.
 pub(crate) fn selector_matches(selector: &Value, labels: Option<&Value>) -> bool {
-    let Ok(selector) = serde_json::from_value::<LabelSelector>(selector.clone()) else {
-        return false;
-    };
-    let labels =
-        labels.and_then(|l| serde_json::from_value::<BTreeMap<String, String>>(l.clone()).ok());
-    kq_kube::selectors::label_selector_matches(&selector, labels.as_ref()).unwrap_or(false)
+    Selector::parse(selector).matches(labels)
+}
+
+/// A label selector decoded once, to be matched against many objects' labels (a sync over
+/// every pod of a namespace decodes its selector once, not once a pod).
+pub(crate) struct Selector(Option<LabelSelector>);
+
+impl Selector {
+    /// `selector` as a `LabelSelector`; one that does not decode matches nothing.
+    pub(crate) fn parse(selector: &Value) -> Selector {
+        Selector(serde_json::from_value::<LabelSelector>(selector.clone()).ok())
+    }
+
+    /// Does it select an object with these `metadata.labels`? Labels that are not a map of
+    /// strings count as none.
+    pub(crate) fn matches(&self, labels: Option<&Value>) -> bool {
+        self.matches_map(labels_map(labels).as_ref())
+    }
+
+    /// [`Selector::matches`] for labels already read with [`labels_map`].
+    pub(crate) fn matches_map(&self, labels: Option<&BTreeMap<String, String>>) -> bool {
+        let Some(selector) = &self.0 else {
+            return false;
+        };
+        kq_kube::selectors::label_selector_matches(selector, labels).unwrap_or(false)
+    }
+}
+
+/// `metadata.labels` as a map of strings; anything else counts as no labels.
+pub(crate) fn labels_map(labels: Option<&Value>) -> Option<BTreeMap<String, String>> {
+    labels.and_then(Value::as_object).and_then(|m| {
+        m.iter()
+            .map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+            .collect()
+    })
 }
 
 /// Is `selector` empty (no `matchLabels`, no `matchExpressions`): the select-everything
@@ -270,34 +300,55 @@ pub(crate) fn is_terminating(pod: &Value) -> bool {
     pod.pointer("/metadata/deletionTimestamp").is_some()
 }
 
-/// The pod's `Ready` condition, if True: the moment it became so.
-fn ready_since(pod: &Value) -> Option<Option<Timestamp>> {
-    let conds = pod.pointer("/status/conditions")?.as_array()?;
+/// The pod's `Ready` condition, if True.
+fn ready_condition(pod: &Value) -> Option<&Value> {
+    let conds = pod.get("status")?.get("conditions")?.as_array()?;
     let c = conds
         .iter()
         .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))?;
-    if c.get("status").and_then(Value::as_str) != Some("True") {
-        return None;
-    }
-    Some(
-        c.get("lastTransitionTime")
-            .and_then(Value::as_str)
-            .and_then(crate::clock::parse_time),
-    )
+    (c.get("status").and_then(Value::as_str) == Some("True")).then_some(c)
 }
 
-/// Is the pod Ready (`podutil.IsPodReady`)?
-pub(crate) fn is_ready(pod: &Value) -> bool {
-    ready_since(pod).is_some()
+/// When a True `Ready` condition last changed, if it says.
+fn transition_time(condition: &Value) -> Option<Timestamp> {
+    condition
+        .get("lastTransitionTime")
+        .and_then(Value::as_str)
+        .and_then(crate::clock::parse_time)
 }
 
-/// Ready for at least `min_ready` at `now` (`podutil.IsPodAvailable`).
-pub(crate) fn is_available(pod: &Value, min_ready: Duration, now: Timestamp) -> bool {
-    match ready_since(pod) {
+/// The pod's `Ready` condition, if True: the moment it became so.
+pub(crate) fn ready_since(pod: &Value) -> Option<Option<Timestamp>> {
+    ready_condition(pod).map(transition_time)
+}
+
+/// [`is_available`] for a pod whose [`ready_since`] is already known.
+pub(crate) fn available_since(
+    ready_since: Option<Option<Timestamp>>,
+    min_ready: Duration,
+    now: Timestamp,
+) -> bool {
+    match ready_since {
         None => false,
         Some(_) if min_ready.is_zero() => true,
         Some(Some(since)) => crate::scheduler::add(since, min_ready) <= now,
         Some(None) => false,
+    }
+}
+
+/// Is the pod Ready (`podutil.IsPodReady`)?
+pub(crate) fn is_ready(pod: &Value) -> bool {
+    ready_condition(pod).is_some()
+}
+
+/// Ready for at least `min_ready` at `now` (`podutil.IsPodAvailable`).
+pub(crate) fn is_available(pod: &Value, min_ready: Duration, now: Timestamp) -> bool {
+    match ready_condition(pod) {
+        None => false,
+        Some(_) if min_ready.is_zero() => true,
+        Some(c) => {
+            transition_time(c).is_some_and(|since| crate::scheduler::add(since, min_ready) <= now)
+        }
     }
 }
 

@@ -354,21 +354,42 @@ pub trait Resource {
 
 /// `metadata.name` of a stored object.
 pub fn name_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
+    str_at(obj, "/metadata/name")
 }
 
 /// `metadata.namespace` of a stored object.
 pub fn namespace_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
+    str_at(obj, "/metadata/namespace")
 }
 
 /// String at a JSON pointer, or "".
 pub fn str_at<'a>(obj: &'a Value, ptr: &str) -> &'a str {
-    obj.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
+    value_at(obj, ptr)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// [`Value::pointer`] without its allocations for pointers that escape nothing (no `~`):
+/// controllers read a few fields of every pod on every sync.
+fn value_at<'a>(obj: &'a Value, ptr: &str) -> Option<&'a Value> {
+    if ptr.is_empty() || ptr.contains('~') {
+        return obj.pointer(ptr);
+    }
+    ptr.strip_prefix('/')?
+        .split('/')
+        .try_fold(obj, |target, token| match target {
+            Value::Object(map) => map.get(token),
+            Value::Array(list) => array_index(token).and_then(|i| list.get(i)),
+            _ => None,
+        })
+}
+
+/// An array index token as JSON pointers spell it: digits, no sign, no leading zero.
+fn array_index(token: &str) -> Option<usize> {
+    if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
+        return None;
+    }
+    token.parse().ok()
 }
 
 impl Store {
@@ -908,6 +929,44 @@ pub fn rv_of(obj: &Value) -> u64 {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn fields_read_by_pointer_are_the_ones_json_pointers_name() {
+        let obj = json!({
+            "metadata": {"name": "web-1", "namespace": "shop",
+                "annotations": {"a/b": "slash", "c~d": "tilde"}},
+            "spec": {"containers": [{"name": "nginx"}, {"name": "sidecar"}]},
+            "": {"": "empty keys"},
+        });
+        for ptr in [
+            "",
+            "/",
+            "//",
+            "/metadata/name",
+            "/metadata/namespace",
+            "/metadata/missing",
+            "/metadata/annotations/a~1b",
+            "/metadata/annotations/c~0d",
+            "/spec/containers/0/name",
+            "/spec/containers/1/name",
+            "/spec/containers/2/name",
+            "/spec/containers/01/name",
+            "/spec/containers/+1/name",
+            "/spec/containers/-/name",
+            "/metadata/name/x",
+            "metadata/name",
+        ] {
+            assert_eq!(value_at(&obj, ptr), obj.pointer(ptr), "pointer {ptr:?}");
+            assert_eq!(
+                str_at(&obj, ptr),
+                obj.pointer(ptr).and_then(Value::as_str).unwrap_or_default(),
+                "pointer {ptr:?}"
+            );
+        }
+        assert_eq!(name_of(&obj), "web-1");
+        assert_eq!(namespace_of(&obj), "shop");
+        assert_eq!(name_of(&json!({"metadata": []})), "");
+    }
 
     struct Pods;
 
