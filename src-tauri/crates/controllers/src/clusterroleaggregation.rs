@@ -10,10 +10,11 @@
 //! control plane, so the aggregate is up to date when the write that changed a source role
 //! returns.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::kinds;
 use crate::reconciler::{Action, Change, Controller, Enqueue};
@@ -21,20 +22,17 @@ use crate::store::Store;
 
 /// The aggregation controller, keyed by ClusterRole name.
 #[derive(Debug, Default)]
-pub(crate) struct ClusterRoleAggregation;
-
-/// Every ClusterRole that has an aggregationRule.
-fn aggregated_names(store: &Store) -> Vec<String> {
-    store
-        .list::<ClusterRole>(None)
-        .into_iter()
-        .filter(|r| r.aggregation_rule.is_some())
-        .filter_map(|r| r.metadata.name)
-        .collect()
+pub(crate) struct ClusterRoleAggregation {
+    /// The ClusterRoles with an `aggregationRule` and their selectors, kept from the changes
+    /// the controller sees (its informer lists every ClusterRole first).
+    aggregated: BTreeMap<String, Vec<LabelSelector>>,
+    /// The roles each aggregate gathered from when last reconciled.
+    gathered: BTreeMap<String, BTreeSet<String>>,
 }
 
-/// The rules `role`'s selectors gather: selected roles in name order, each rule once.
-fn gathered_rules(store: &Store, role: &ClusterRole) -> Vec<PolicyRule> {
+/// The rules `role`'s selectors gather (selected roles in name order, each rule once), and
+/// the roles they came from.
+fn gathered_rules(store: &Store, role: &ClusterRole) -> (Vec<PolicyRule>, BTreeSet<String>) {
     let own = role.metadata.name.as_deref().unwrap_or_default();
     let selectors = role
         .aggregation_rule
@@ -42,17 +40,18 @@ fn gathered_rules(store: &Store, role: &ClusterRole) -> Vec<PolicyRule> {
         .and_then(|a| a.cluster_role_selectors.as_deref())
         .unwrap_or_default();
     let mut selected: BTreeMap<String, ClusterRole> = BTreeMap::new();
-    for candidate in store.list::<ClusterRole>(None) {
-        let name = candidate.metadata.name.clone().unwrap_or_default();
+    // Only the roles a selector picks are decoded whole; the others are read for their labels.
+    for raw in store.list_raw(&kinds::clusterrole::KIND, None) {
+        let name = kinds::name_of(&raw);
         if name == own {
             continue;
         }
-        let labels = candidate.metadata.labels.as_ref();
-        if selectors
-            .iter()
-            .any(|s| kq_kube::selectors::label_selector_matches(s, labels).unwrap_or(false))
+        let labels = crate::workload::labels_map(raw.pointer("/metadata/labels"));
+        if selectors.iter().any(|s| {
+            kq_kube::selectors::label_selector_matches(s, labels.as_ref()).unwrap_or(false)
+        }) && let Ok(candidate) = serde_json::from_value::<ClusterRole>((*raw).clone())
         {
-            selected.insert(name, candidate);
+            selected.insert(name.to_string(), candidate);
         }
     }
     let mut rules: Vec<PolicyRule> = Vec::new();
@@ -63,7 +62,7 @@ fn gathered_rules(store: &Store, role: &ClusterRole) -> Vec<PolicyRule> {
             }
         }
     }
-    rules
+    (rules, selected.into_keys().collect())
 }
 
 impl Controller<Arc<Store>> for ClusterRoleAggregation {
@@ -75,10 +74,46 @@ impl Controller<Arc<Store>> for ClusterRoleAggregation {
         &["rbac.authorization.k8s.io/clusterroles"]
     }
 
-    fn on_change(&mut self, _change: &Change<'_>, store: &mut Arc<Store>, queue: &mut Enqueue<'_>) {
-        // Any ClusterRole can join or leave any aggregate: look at them all.
-        for name in aggregated_names(store) {
-            queue.key(name);
+    fn on_change(&mut self, change: &Change<'_>, _: &mut Arc<Store>, queue: &mut Enqueue<'_>) {
+        let name = kinds::name_of(change.object);
+        let gone = change.change == crate::reconciler::ChangeType::Deleted;
+        let rule = change
+            .object
+            .get("aggregationRule")
+            .filter(|r| !r.is_null());
+        match rule {
+            Some(rule) if !gone => {
+                let selectors = rule
+                    .get("clusterRoleSelectors")
+                    .cloned()
+                    .and_then(|s| serde_json::from_value::<Vec<LabelSelector>>(s).ok())
+                    .unwrap_or_default();
+                self.aggregated.insert(name.to_string(), selectors);
+            }
+            _ => {
+                self.aggregated.remove(name);
+                self.gathered.remove(name);
+            }
+        }
+        // An aggregate looks again when it changed, when a role it gathered from changed or
+        // went, or when a role its selectors now pick changed.
+        let labels = if gone {
+            None
+        } else {
+            crate::workload::labels_map(change.object.pointer("/metadata/labels"))
+        };
+        for (aggregate, selectors) in &self.aggregated {
+            let concerned = aggregate == name
+                || self
+                    .gathered
+                    .get(aggregate)
+                    .is_some_and(|g| g.contains(name))
+                || selectors.iter().any(|s| {
+                    kq_kube::selectors::label_selector_matches(s, labels.as_ref()).unwrap_or(false)
+                });
+            if concerned {
+                queue.key(aggregate.clone());
+            }
         }
     }
 
@@ -98,7 +133,8 @@ impl Controller<Arc<Store>> for ClusterRoleAggregation {
         if role.aggregation_rule.is_none() {
             return Ok(Action::await_change());
         }
-        let rules = gathered_rules(store, &role);
+        let (rules, from) = gathered_rules(store, &role);
+        self.gathered.insert(name.to_string(), from);
         if role.rules.as_deref().unwrap_or_default() == rules.as_slice() {
             return Ok(Action::await_change());
         }

@@ -113,7 +113,7 @@ impl ControlPlane {
         runner.register(RootCaPublisher);
         runner.register(NamespaceController);
         runner.register(PodGc::default());
-        runner.register(crate::clusterroleaggregation::ClusterRoleAggregation);
+        runner.register(crate::clusterroleaggregation::ClusterRoleAggregation::default());
         let informers = Informers::start(store, &runner.watched());
         let cp = Arc::new(ControlPlane {
             store: Arc::downgrade(store),
