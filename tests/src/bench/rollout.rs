@@ -8,8 +8,10 @@
 //! controllers, the scheduler, the kubelets and the store doing the work, not of waiting for
 //! simulated pull or start times. Memory is the process's resident set growth from before the
 //! Deployment exists to after its first rollout, divided by the replicas: what the pods, their
-//! ReplicaSet, events and watch history take (freed memory the allocator reuses can hide some;
-//! the small size runs first, so its figure is not hidden by the large one's freed pages).
+//! ReplicaSet, events, watch history and the controllers' caches take. In a full run the group
+//! has a kq-bench process of its own, and the largest growth of the runs is reported: pages an
+//! earlier run freed can only hide growth, so the largest is an upper bound, one-time costs of
+//! the process's first cluster included.
 
 use std::time::Instant;
 
@@ -206,7 +208,7 @@ fn wall_detail(m: &Measured) -> String {
 fn memory_detail(m: &Measured) -> String {
     format!(
         "resident set growth over the first rollout of {} running replicas on {} node(s) \
-         ({:.1} MB in all; the largest of {} run(s))",
+         ({:.1} MB in all; the largest of {} run(s), an upper bound)",
         m.replicas,
         m.nodes,
         m.kb_per_replica * m.replicas as f64 / 1024.0,

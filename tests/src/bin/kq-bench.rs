@@ -117,12 +117,22 @@ fn main() -> ExitCode {
     }
     let mut failed = false;
     for (names, group) in selected {
-        // The class's memory figure is the resident set of a process holding only the class
-        // server and its learners: after the groups before it, freed pages the allocator keeps
-        // would count too. So, in a run of several groups, it runs in a fresh kq-bench of its
-        // own, whose figure lines go straight to this one's stdout.
-        if names == bench::classroom::FIGURES && !only.starts_with("class") {
-            match in_own_process("class.", sizes.quick) {
+        // The class's and the rollout's memory figures are resident sets (and growth) of a
+        // process holding only what they measure: after the groups before them, freed pages
+        // the allocator keeps would hide or count too. So, in a run of several groups, each
+        // runs in a fresh kq-bench of its own, whose figure lines go straight to this one's
+        // stdout.
+        let own = if names == bench::classroom::FIGURES {
+            Some("class.")
+        } else if names == bench::rollout::FIGURES {
+            Some("rollout.")
+        } else {
+            None
+        };
+        if let Some(prefix) = own
+            && !only.starts_with(prefix.trim_end_matches('.'))
+        {
+            match in_own_process(prefix, sizes.quick) {
                 Ok(true) => {}
                 Ok(false) => failed = true,
                 Err(e) => {
