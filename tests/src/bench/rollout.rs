@@ -16,7 +16,7 @@
 use std::time::Instant;
 
 use kq_sim::store::{PatchKind, WriteOptions};
-use kq_sim::{Cluster, ClusterConfig, NodeTemplate, RunningCluster, kinds};
+use kq_sim::{Cluster, ClusterConfig, RunningCluster, kinds};
 use serde_json::{Value, json};
 
 use super::{Figure, Op, Sizes, median, ms, progress, rss_bytes, scratch};
@@ -38,24 +38,6 @@ const REPLICAS_PER_NODE: i64 = 100;
 /// The small and the large Deployment: 100 and 1,000 replicas (10 and 100 in quick runs).
 fn replica_sizes(sizes: &Sizes) -> (i64, i64) {
     if sizes.quick { (10, 100) } else { (100, 1000) }
-}
-
-/// `count` nodes of the default size: `node-1`, then `bench-node-2`, `bench-node-3`, ….
-fn nodes(count: usize) -> Vec<NodeTemplate> {
-    (1..=count.max(1))
-        .map(|k| {
-            if k == 1 {
-                NodeTemplate::default()
-            } else {
-                NodeTemplate {
-                    name: format!("bench-node-{k}"),
-                    internal_ip: format!("192.168.49.{}", k + 1),
-                    pod_cidr: format!("10.244.{}.0/24", k - 1),
-                    ..NodeTemplate::default()
-                }
-            }
-        })
-        .collect()
 }
 
 fn deployment(replicas: i64) -> Value {
@@ -165,7 +147,7 @@ async fn measure(replicas: i64, reps: usize) -> Result<Measured, String> {
         let cluster = Cluster::start(ClusterConfig {
             speed: 0.0,
             kubeconfig_path: Some(dir.path().join("kubeconfig")),
-            nodes: nodes(node_count),
+            nodes: kq_sim::numbered_nodes(node_count, "bench-node"),
             // The nodes' pods and the memory measured are the Deployment's alone: no
             // control-plane pods starting on the first advance.
             kube_system: false,

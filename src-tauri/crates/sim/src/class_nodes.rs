@@ -13,14 +13,19 @@ pub const LEARNERS_PER_NODE: usize = 4;
 /// default so the missions about scheduling show the same symptoms as on a learner's own
 /// embedded cluster.
 pub fn class_nodes(learners: usize) -> Vec<NodeTemplate> {
-    let count = learners.div_ceil(LEARNERS_PER_NODE).max(1);
-    (1..=count)
+    numbered_nodes(learners.div_ceil(LEARNERS_PER_NODE), "class-node")
+}
+
+/// `count` nodes (at least one) of the default size: `node-1`, then `<prefix>-2`,
+/// `<prefix>-3`, …, each with its own address and pod range.
+pub fn numbered_nodes(count: usize, prefix: &str) -> Vec<NodeTemplate> {
+    (1..=count.max(1))
         .map(|k| {
             if k == 1 {
                 NodeTemplate::default()
             } else {
                 NodeTemplate {
-                    name: format!("class-node-{k}"),
+                    name: format!("{prefix}-{k}"),
                     internal_ip: format!("192.168.49.{}", k + 1),
                     pod_cidr: format!("10.244.{}.0/24", k - 1),
                     ..NodeTemplate::default()

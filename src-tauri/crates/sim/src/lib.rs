@@ -62,7 +62,7 @@ use kq_kube::random;
 
 // The few paths callers (the desktop shell, `kq`, the tests) use; everything else stays in
 // the component crates (kq-apiserver, kq-controllers, kq-runtime, kq-registry, kq-kube).
-pub use class_nodes::{LEARNERS_PER_NODE, class_nodes};
+pub use class_nodes::{LEARNERS_PER_NODE, class_nodes, numbered_nodes};
 use clock::Clock;
 pub use controllers::Controllers;
 pub use error::{Error, Result};
