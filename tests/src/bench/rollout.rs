@@ -253,6 +253,6 @@ pub async fn figures(sizes: &Sizes) -> Result<Vec<Figure>, String> {
                 large.wall_ms, small.wall_ms
             ),
         )
-        .target(Op::AtMost, 12.0),
+        .target(Op::AtMost, ratio as f64 * 1.2),
     ])
 }

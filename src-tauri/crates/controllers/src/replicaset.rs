@@ -183,12 +183,14 @@ impl Controller<Shared> for ReplicaSetController {
     fn on_change(&mut self, change: &Change<'_>, ctx: &mut Shared, queue: &mut Enqueue<'_>) {
         if change.resource == "pods" {
             let uid = kinds::str_at(change.object, "/metadata/uid");
-            let cached = (change.change != ChangeType::Deleted)
-                .then(|| ctx.pods.get(uid).cloned())
-                .flatten()
-                .unwrap_or_else(|| Arc::new(change.object.clone()));
-            let pod = (change.change != ChangeType::Deleted).then_some(&cached);
-            self.pods.track(uid, pod);
+            // The informer cache's copy of a live pod; a deleted one leaves the index.
+            let pod = (change.change != ChangeType::Deleted).then(|| {
+                ctx.pods
+                    .get(uid)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(change.object.clone()))
+            });
+            self.pods.track(uid, pod.as_ref());
             workload::dependent_change(ctx, rs_kind(), change, queue);
         } else {
             workload::own_change(change, queue);

@@ -269,9 +269,7 @@ impl Scheduler {
         if let Some((node, requests)) = self.placed.remove(uid)
             && let Some(u) = self.by_node.get_mut(&node)
         {
-            u.requests.cpu_milli -= requests.cpu_milli;
-            u.requests.memory -= requests.memory;
-            u.pods -= 1;
+            u.remove(requests);
             if u.pods == 0 {
                 self.by_node.remove(&node);
             }
@@ -279,10 +277,7 @@ impl Scheduler {
         let Some((node, requests)) = pod.and_then(placed_on) else {
             return;
         };
-        let u = self.by_node.entry(node.clone()).or_default();
-        u.requests.cpu_milli += requests.cpu_milli;
-        u.requests.memory += requests.memory;
-        u.pods += 1;
+        self.by_node.entry(node.clone()).or_default().add(requests);
         self.placed.insert(uid.to_string(), (node, requests));
     }
 
@@ -308,9 +303,7 @@ fn placed_on(p: &Value) -> Option<(String, Requests)> {
         return None;
     }
     let typed = serde_json::from_value::<Pod>(p.clone()).ok()?;
-    let mut one: BTreeMap<String, NodeUsage> = BTreeMap::new();
-    scheduling::add_pod_usage(&mut one, &typed);
-    one.into_iter().next().map(|(node, u)| (node, u.requests))
+    Some((node.to_string(), scheduling::pod_requests(&typed)))
 }
 
 /// What is placed on each node: requests of the pods bound there that still run. The
@@ -319,10 +312,7 @@ fn placed_on(p: &Value) -> Option<(String, Requests)> {
 fn usage(pods: &HashMap<String, std::sync::Arc<Value>>) -> HashMap<String, NodeUsage> {
     let mut usage: HashMap<String, NodeUsage> = HashMap::new();
     for (node, requests) in pods.values().filter_map(|p| placed_on(p)) {
-        let u = usage.entry(node).or_default();
-        u.requests.cpu_milli += requests.cpu_milli;
-        u.requests.memory += requests.memory;
-        u.pods += 1;
+        usage.entry(node).or_default().add(requests);
     }
     usage
 }

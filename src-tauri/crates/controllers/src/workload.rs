@@ -343,13 +343,7 @@ pub(crate) fn is_ready(pod: &Value) -> bool {
 
 /// Ready for at least `min_ready` at `now` (`podutil.IsPodAvailable`).
 pub(crate) fn is_available(pod: &Value, min_ready: Duration, now: Timestamp) -> bool {
-    match ready_condition(pod) {
-        None => false,
-        Some(_) if min_ready.is_zero() => true,
-        Some(c) => {
-            transition_time(c).is_some_and(|since| crate::scheduler::add(since, min_ready) <= now)
-        }
-    }
+    available_since(ready_since(pod), min_ready, now)
 }
 
 /// When a pod that is Ready now becomes available with `min_ready` (for a requeue).

@@ -132,6 +132,22 @@ pub struct NodeUsage {
     pub pods: i64,
 }
 
+impl NodeUsage {
+    /// One more pod, asking for `r`.
+    pub fn add(&mut self, r: Requests) {
+        self.requests.cpu_milli += r.cpu_milli;
+        self.requests.memory += r.memory;
+        self.pods += 1;
+    }
+
+    /// One pod fewer, that asked for `r`.
+    pub fn remove(&mut self, r: Requests) {
+        self.requests.cpu_milli -= r.cpu_milli;
+        self.requests.memory -= r.memory;
+        self.pods -= 1;
+    }
+}
+
 fn quantity(map: Option<&BTreeMap<String, KQuantity>>, key: &str, milli: bool) -> i128 {
     map.and_then(|m| m.get(key))
         .and_then(|q| Quantity::parse(&q.0))
@@ -191,11 +207,10 @@ pub fn add_pod_usage(usage: &mut BTreeMap<String, NodeUsage>, pod: &Pod) {
     if node.is_empty() || is_terminated(pod) {
         return;
     }
-    let r = pod_requests(pod);
-    let u = usage.entry(node.to_string()).or_default();
-    u.requests.cpu_milli += r.cpu_milli;
-    u.requests.memory += r.memory;
-    u.pods += 1;
+    usage
+        .entry(node.to_string())
+        .or_default()
+        .add(pod_requests(pod));
 }
 
 /// Each node's usage from a list of pods, by node name.
