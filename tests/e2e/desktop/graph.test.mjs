@@ -85,14 +85,16 @@ test('the workload graph: a Service selector that misses the Deployment\'s pods,
   await t.test('the Service is broken and its broken edge names the selector', async () => {
     const g = await waitFor(
       session,
-      'the Service broken, three Ready pods and a "selects" note',
+      'the Service broken, three Ready pods, the Deployment fine and a "selects" note',
       60_000,
+      // The Deployment turns fine once its controller has counted the Ready pods as
+      // available, a sync after the pods themselves: it is waited for with them.
       (s) =>
         s.nodes.some((n) => n.id === SERVICE && n.health === 'broken') &&
         readyPods(s) === 3 &&
+        s.nodes.some((n) => n.kind === 'deployment' && n.health === 'ok') &&
         s.notes.some((n) => n.from === SERVICE && n.relation === 'selects'),
     );
-    assert.ok(g.nodes.some((n) => n.kind === 'deployment' && n.health === 'ok'), 'the Deployment itself is fine');
     const selects = g.edges.filter((e) => e.from === SERVICE && e.relation === 'selects');
     assert.equal(selects.length, 3, `the Service points at the three pods it was meant for: ${JSON.stringify(selects)}`);
     assert.ok(selects.every((e) => e.broken), 'every one of those edges is broken');
