@@ -94,6 +94,7 @@ pub(crate) fn selector_matches(selector: &Value, labels: Option<&Value>) -> bool
 
 /// A label selector decoded once, to be matched against many objects' labels (a sync over
 /// every pod of a namespace decodes its selector once, not once a pod).
+#[derive(Debug, Clone)]
 pub(crate) struct Selector(Option<LabelSelector>);
 
 impl Selector {
