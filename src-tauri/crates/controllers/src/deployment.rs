@@ -612,13 +612,12 @@ impl Sync<'_> {
             .pointer("/spec/template")
             .cloned()
             .unwrap_or(json!({}));
+        // The Deployment's side of `EqualIgnoreHash`, worked out once for every ReplicaSet.
+        let wanted = comparable_template(&template);
         let existing = rs_list
             .iter()
             .find(|rs| {
-                equal_ignore_hash(
-                    rs.pointer("/spec/template").unwrap_or(&Value::Null),
-                    &template,
-                )
+                comparable_template(rs.pointer("/spec/template").unwrap_or(&Value::Null)) == wanted
             })
             .cloned();
         let existing_uid = existing
@@ -1218,14 +1217,15 @@ impl Sync<'_> {
 
     /// `calculateStatus`: counts from the ReplicaSets, and the Available condition.
     fn calculate_status(&self, old: &[Value], new_rs: Option<&Value>) -> Value {
-        let all: Vec<Value> = old.iter().chain(new_rs).cloned().collect();
-        let available = sum(&all, |rs| rs_status(rs, "availableReplicas"));
-        let total = sum(&all, rs_spec);
+        let all = || old.iter().chain(new_rs);
+        let available: i64 = all().map(|rs| rs_status(rs, "availableReplicas")).sum();
+        let total: i64 = all().map(rs_spec).sum();
         let mut status = self.status();
         status["observedGeneration"] = json!(i64_at(&self.d, "/metadata/generation").unwrap_or(1));
-        status["replicas"] = json!(sum(&all, |rs| rs_status(rs, "replicas")));
+        status["replicas"] = json!(all().map(|rs| rs_status(rs, "replicas")).sum::<i64>());
         status["updatedReplicas"] = json!(new_rs.map_or(0, |rs| rs_status(rs, "replicas")));
-        status["readyReplicas"] = json!(sum(&all, |rs| rs_status(rs, "readyReplicas")));
+        status["readyReplicas"] =
+            json!(all().map(|rs| rs_status(rs, "readyReplicas")).sum::<i64>());
         status["availableReplicas"] = json!(available);
         status["unavailableReplicas"] = json!((total - available).max(0));
         let n = replicas(&self.d);

@@ -157,6 +157,10 @@ pub(crate) struct Recorder {
     /// Similar-event key → messages seen recently.
     aggregate: HashMap<String, AggregateRecord>,
     series: HashMap<String, SeriesEntry>,
+    /// No series was last observed before this moment (it may be earlier than the oldest
+    /// one's, never later): until a series can have gone quiet, looking for quiet ones is
+    /// skipped.
+    series_since: Option<Timestamp>,
     /// Every key of the maps above by the uid of the object it is about, so forgetting a
     /// pod reads that pod's keys, not every key of every pod.
     keys_of: HashMap<String, HashSet<String>>,
@@ -381,6 +385,7 @@ impl Recorder {
             .create(&kinds::event::KIND, &ns, event, &WriteOptions::default())
             .is_ok()
         {
+            self.series_since = Some(self.series_since.map_or(now, |t| t.min(now)));
             self.series.insert(
                 key,
                 SeriesEntry {
@@ -397,10 +402,17 @@ impl Recorder {
     /// The recorder's periodic work: write series counts that changed (every
     /// [`SERIES_REFRESH`]) and finish series that saw nothing for six minutes.
     pub(crate) fn flush_series(&mut self, store: &Arc<Store>, now: Timestamp, refresh: bool) {
+        let quiet =
+            |last: Timestamp| now.duration_since(last).as_secs_f64() >= SERIES_WINDOW.as_secs_f64();
+        // Between refreshes only series six minutes quiet are written and finished: none is
+        // while the earliest moment any was last observed is within the window.
+        if !refresh && self.series_since.is_none_or(|t| !quiet(t)) {
+            return;
+        }
         let mut done = Vec::new();
+        let mut since: Option<Timestamp> = None;
         for (key, e) in &mut self.series {
-            let idle =
-                now.duration_since(e.last_observed).as_secs_f64() >= SERIES_WINDOW.as_secs_f64();
+            let idle = quiet(e.last_observed);
             if (refresh || idle)
                 && e.count > 1
                 && e.written != e.count
@@ -410,11 +422,14 @@ impl Recorder {
             }
             if idle {
                 done.push(key.clone());
+            } else {
+                since = Some(since.map_or(e.last_observed, |t| t.min(e.last_observed)));
             }
         }
         for k in done {
             self.series.remove(&k);
         }
+        self.series_since = since;
     }
 
     /// Forget aggregation state for a pod that is gone (its events stay until they age out).
@@ -730,5 +745,80 @@ mod tests {
                 .any(|(m, _, _)| m == "(combined from similar events): Error: sidecar")
         );
         assert!(ev.iter().any(|(m, _, _)| m == "Created pod: web-5d8f-zz"));
+    }
+
+    #[test]
+    fn a_series_is_written_and_finished_once_six_minutes_quiet_and_not_before() {
+        let store = store();
+        let mut rec = Recorder::default();
+        let pod = |name: &str| {
+            Regarding::pod(
+                &json!({"metadata": {"name": name, "namespace": "shop", "uid": name}}),
+                None,
+            )
+        };
+        let failed = |rec: &mut Recorder, p: &Regarding, at: i64| {
+            rec.scheduler(
+                &store,
+                t(at),
+                p,
+                "Warning",
+                "FailedScheduling",
+                "Scheduling",
+                "0/1 nodes are available: 1 Too many pods.",
+            );
+        };
+        let series = |store: &Arc<Store>| -> Vec<i64> {
+            let mut counts: Vec<i64> = store
+                .list_raw(&kinds::event::KIND, Some("shop"))
+                .iter()
+                .filter_map(|e| e.pointer("/series/count").and_then(Value::as_i64))
+                .collect();
+            counts.sort();
+            counts
+        };
+        let (a, b) = (pod("web-a"), pod("web-b"));
+        // web-a: four attempts, the last at 30 s; web-b: three, the last at 200 s.
+        for at in [0, 10, 20, 30] {
+            failed(&mut rec, &a, at);
+        }
+        for at in [5, 100, 200] {
+            failed(&mut rec, &b, at);
+        }
+        assert_eq!(
+            series(&store),
+            [2, 2],
+            "the first repeat is written at once"
+        );
+        assert_eq!(rec.series_since, Some(t(0)), "no later than the oldest");
+        // Not six minutes after either's last attempt: nothing is written or finished.
+        rec.flush_series(&store, t(389), false);
+        assert_eq!(series(&store), [2, 2]);
+        assert_eq!(rec.series.len(), 2);
+        assert_eq!(
+            rec.series_since,
+            Some(t(30)),
+            "a look settles on the oldest"
+        );
+        // web-a went quiet at 390 s: its count is written and its series finished.
+        rec.flush_series(&store, t(390), false);
+        assert_eq!(series(&store), [2, 4]);
+        assert_eq!(rec.series.len(), 1);
+        assert_eq!(rec.series_since, Some(t(200)));
+        rec.flush_series(&store, t(559), false);
+        assert_eq!(rec.series.len(), 1);
+        rec.flush_series(&store, t(560), false);
+        assert_eq!(series(&store), [3, 4]);
+        assert!(rec.series.is_empty());
+        assert_eq!(rec.series_since, None);
+        // A refresh writes what changed even while a series goes on.
+        failed(&mut rec, &a, 600);
+        failed(&mut rec, &a, 610);
+        failed(&mut rec, &a, 620);
+        rec.flush_series(&store, t(621), false);
+        assert_eq!(series(&store), [2, 3, 4]);
+        rec.flush_series(&store, t(621), true);
+        assert_eq!(series(&store), [3, 3, 4]);
+        assert_eq!(rec.series.len(), 1);
     }
 }
