@@ -10,6 +10,7 @@
 //! ProgressDeadlineExceeded in milliseconds.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -37,7 +38,39 @@ const MAX_HISTORY_CHARS: usize = 2000;
 
 /// The deployment controller.
 #[derive(Debug, Default)]
-pub(crate) struct DeploymentController;
+pub(crate) struct DeploymentController {
+    templates: Comparable,
+}
+
+/// Pod templates as `EqualIgnoreHash` compares them ([`comparable_template`]), by the uid of
+/// the Deployment or ReplicaSet they belong to: a template that has not changed since the
+/// last sync is not decoded and defaulted again.
+#[derive(Debug, Default)]
+struct Comparable(HashMap<String, (Value, Value)>);
+
+impl Comparable {
+    /// `owner`'s pod template (`template`) as `EqualIgnoreHash` compares it.
+    fn of(&mut self, owner: &Value, template: &Value) -> Value {
+        let uid = kinds::str_at(owner, "/metadata/uid");
+        if uid.is_empty() {
+            return comparable_template(template);
+        }
+        if let Some((seen, comparable)) = self.0.get(uid)
+            && seen == template
+        {
+            return comparable.clone();
+        }
+        let comparable = comparable_template(template);
+        self.0
+            .insert(uid.to_string(), (template.clone(), comparable.clone()));
+        comparable
+    }
+
+    /// The object with this uid is gone.
+    fn forget(&mut self, uid: &str) {
+        self.0.remove(uid);
+    }
+}
 
 fn deploy_kind() -> &'static ResourceKind {
     &kinds::deployment::KIND
@@ -66,8 +99,18 @@ impl Controller<Shared> for DeploymentController {
         let obj = change.object;
         let ns = kinds::namespace_of(obj);
         match change.resource {
-            "apps/deployments" => workload::own_change(change, queue),
-            "apps/replicasets" => workload::dependent_change(ctx, deploy_kind(), change, queue),
+            "apps/deployments" => {
+                if change.change == ChangeType::Deleted {
+                    self.templates.forget(kinds::str_at(obj, "/metadata/uid"));
+                }
+                workload::own_change(change, queue);
+            }
+            "apps/replicasets" => {
+                if change.change == ChangeType::Deleted {
+                    self.templates.forget(kinds::str_at(obj, "/metadata/uid"));
+                }
+                workload::dependent_change(ctx, deploy_kind(), change, queue);
+            }
             // Recreate waits for the old pods to be gone (`deletePod`).
             _ if change.change == ChangeType::Deleted => {
                 let Some(r) = workload::controller_of(obj) else {
@@ -102,6 +145,7 @@ impl Controller<Shared> for DeploymentController {
         };
         let mut sync = Sync {
             sh: ctx,
+            templates: &mut self.templates,
             now,
             d: (*d).clone(),
         };
@@ -417,6 +461,7 @@ fn omit_zeros(status: &mut Value) {
 /// One sync of one Deployment (`syncDeployment`), with the Deployment as last written.
 struct Sync<'a> {
     sh: &'a mut Shared,
+    templates: &'a mut Comparable,
     now: Timestamp,
     d: Value,
 }
@@ -607,17 +652,18 @@ impl Sync<'_> {
         rs_list: &[Value],
         create: bool,
     ) -> crate::Result<(Option<Value>, Vec<Value>)> {
+        // The Deployment's side of `EqualIgnoreHash`, worked out once for every ReplicaSet.
         let template = self
             .d
             .pointer("/spec/template")
             .cloned()
             .unwrap_or(json!({}));
-        // The Deployment's side of `EqualIgnoreHash`, worked out once for every ReplicaSet.
-        let wanted = comparable_template(&template);
+        let wanted = self.templates.of(&self.d, &template);
         let existing = rs_list
             .iter()
             .find(|rs| {
-                comparable_template(rs.pointer("/spec/template").unwrap_or(&Value::Null)) == wanted
+                let theirs = rs.pointer("/spec/template").unwrap_or(&Value::Null);
+                self.templates.of(rs, theirs) == wanted
             })
             .cloned();
         let existing_uid = existing
@@ -1474,6 +1520,27 @@ mod tests {
         let mut other = rs.clone();
         other["spec"]["containers"][0]["image"] = json!("nginx:1.28");
         assert!(!equal_ignore_hash(&d, &other));
+    }
+
+    #[test]
+    fn a_remembered_template_is_read_again_once_it_changes() {
+        let owner = |uid: &str, template: &Value| json!({"metadata": {"uid": uid}, "spec": {"template": template}});
+        let v1 = json!({"metadata": {"labels": {"app": "web", HASH_LABEL: "1"}},
+            "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]}});
+        let mut v2 = v1.clone();
+        v2["spec"]["containers"][0]["image"] = json!("nginx:1.28");
+        let mut templates = Comparable::default();
+        for (uid, template) in [("a", &v1), ("a", &v1), ("a", &v2), ("b", &v1), ("", &v2)] {
+            assert_eq!(
+                templates.of(&owner(uid, template), template),
+                comparable_template(template),
+                "{uid}"
+            );
+        }
+        assert_eq!(templates.0.len(), 2, "one a uid, none without");
+        assert_eq!(templates.0["a"].0, v2, "the latest template");
+        templates.forget("a");
+        assert_eq!(templates.0.len(), 1);
     }
 
     #[test]

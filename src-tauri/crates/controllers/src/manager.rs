@@ -221,7 +221,7 @@ impl Controllers {
         ));
         // kube-controller-manager's workload controllers and the garbage collector.
         runner.register(crate::resourcequota::ResourceQuotaController);
-        runner.register(crate::deployment::DeploymentController);
+        runner.register(crate::deployment::DeploymentController::default());
         runner.register(crate::replicaset::ReplicaSetController::default());
         runner.register(crate::statefulset::StatefulSetController);
         runner.register(crate::daemonset::DaemonSetController::default());
