@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyChange, eventLine, ownerLabel, railView, retryView, stageAnnouncement, type PodEntry } from './pipeline';
+import { applyChange, eventLine, eventLineParts, ownerLabel, railView, retryView, stageAnnouncement, type PodEntry } from './pipeline';
 import { pipeline, stage } from './pipelines.test-helpers';
 
 const entry = (p = pipeline('pulled'), recreations = 0): PodEntry => ({ pipeline: p, recreations });
@@ -23,6 +23,20 @@ describe('railView', () => {
     expect(eventLine(view.stuck!.event!, Date.parse('2025-01-01T00:01:00Z'))).toBe(
       'Normal BackOff (x3, 10s ago): Back-off pulling image "nginx:nope"',
     );
+  });
+
+  it('splits the latest event line so only its age ticks', () => {
+    const at = Date.parse('2025-01-01T00:01:00Z');
+    const event = { type: 'Warning', reason: 'BackOff', message: 'Back-off restarting failed container', count: 4, lastSeen: '2025-01-01T00:00:54Z', age: '6s' };
+    expect(eventLineParts(event, at)).toEqual({ head: 'BackOff (x4, ', age: '6s ago', tail: '): Back-off restarting failed container' });
+    // A single event has no count; one without a time has no age to tick.
+    expect(eventLineParts({ ...event, count: 1 }, at)).toEqual({ head: 'BackOff (', age: '6s ago', tail: '): Back-off restarting failed container' });
+    expect(eventLineParts({ ...event, lastSeen: null }, at)).toEqual({ head: 'BackOff (x4)', age: '', tail: ': Back-off restarting failed container' });
+    expect(eventLineParts({ ...event, count: 1, lastSeen: null }, at)).toEqual({ head: 'BackOff', age: '', tail: ': Back-off restarting failed container' });
+    for (const e of [event, { ...event, count: 1 }, { ...event, lastSeen: null }]) {
+      const { head, age, tail } = eventLineParts(e, at);
+      expect(`Warning ${head}${age}${tail}`).toBe(eventLine(e, at));
+    }
   });
 
   it('falls back to the diagnosis reason when the stage has none', () => {

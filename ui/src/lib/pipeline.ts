@@ -159,9 +159,24 @@ export function railView(entry: PodEntry): RailView {
 
 /** `Warning Failed (x4, 12s ago): Failed to pull image …` */
 export function eventLine(event: NonNullable<StuckView['event']>, now: number): string {
-  const times = event.count > 1 ? `x${event.count}, ` : '';
-  const when = event.lastSeen ? `${times}${age(event.lastSeen, now)} ago` : times.replace(/, $/, '');
-  return `${event.type} ${event.reason}${when ? ` (${when})` : ''}: ${event.message}`;
+  const { head, age, tail } = eventLineParts(event, now);
+  return `${event.type} ${head}${age}${tail}`;
+}
+
+/**
+ * `eventLine` without the leading type, in three parts so the window can set the one that
+ * ticks (`6s ago`) in a box of its own: `head` + `age` + `tail` is the rest of the line.
+ */
+export function eventLineParts(
+  event: NonNullable<StuckView['event']>,
+  now: number,
+): { head: string; age: string; tail: string } {
+  const times = event.count > 1 ? `x${event.count}` : '';
+  const tail = `: ${event.message}`;
+  if (event.lastSeen) {
+    return { head: `${event.reason} (${times ? `${times}, ` : ''}`, age: `${age(event.lastSeen, now)} ago`, tail: `)${tail}` };
+  }
+  return { head: `${event.reason}${times ? ` (${times})` : ''}`, age: '', tail };
 }
 
 export interface RetryView {

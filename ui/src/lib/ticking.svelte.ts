@@ -1,0 +1,197 @@
+// Text that changes every second (ages, countdowns): see `Ticking.svelte`.
+
+import { flushSync } from 'svelte';
+//
+// Two things keep a tick cheap in WebKitGTK's software rendering (measured on the mission
+// screen, `cargo xtask bench`):
+//
+// - each box has a width of its own, measured in a canvas in the element's font with every
+//   digit measured as a 0 (the text is set in tabular figures), so a tick that keeps the
+//   number of characters keeps the width and relays out the box alone. Measuring reads no
+//   geometry and forces no layout;
+// - a frame shows one group of boxes that touch: a frame whose changes make one rectangle
+//   repaints that rectangle (a millisecond or two), while a frame with changes apart (the
+//   clock at the top and an age further down, or two ages of a table) cost about 80 ms. The
+//   ages of a table's column fill their cells, so they touch and tick in one frame.
+
+/** Added to the measured width: the canvas knows no font features (`cv11`, `ss01`). */
+const SLACK_PX = 2;
+/** The most area, in CSS pixels, one frame's group of ticks may span (about 5 ms of repaint). */
+/** How far apart, in CSS pixels, two boxes may be and still count as touching. */
+export const TOUCH_PX = 1;
+
+let context: OffscreenCanvasRenderingContext2D | null | undefined;
+const fonts = new WeakMap<Element, string>();
+/** Bumped when web fonts finish loading, so every box is measured again in the real font. */
+let fontsLoaded = $state(0);
+
+if (typeof document !== 'undefined' && document.fonts) {
+  document.fonts.addEventListener('loadingdone', () => {
+    fontsLoaded++;
+  });
+}
+
+/** The canvas context to measure with, or null where there is none (a DOM without canvas). */
+function measurer(): OffscreenCanvasRenderingContext2D | null {
+  if (context === undefined) {
+    context = typeof OffscreenCanvas === 'undefined' ? null : new OffscreenCanvas(1, 1).getContext('2d');
+  }
+  return context;
+}
+
+/** `el`'s font as the canvas `font` property takes it (the `font` shorthand can read empty). */
+function fontOf(el: Element): string {
+  let font = fonts.get(el);
+  if (font === undefined) {
+    const s = getComputedStyle(el);
+    font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+    fonts.set(el, font);
+  }
+  return font;
+}
+
+/**
+ * The width in CSS pixels to give a ticking box that shows `text` in `el`'s font, rounded up;
+ * the same for every text with the same characters apart from its digits. Null where text
+ * cannot be measured: the box then sizes itself as ordinary text does.
+ */
+export function tickingWidth(el: Element, text: string): number | null {
+  void fontsLoaded;
+  const ctx = measurer();
+  if (!ctx) return null;
+  ctx.font = fontOf(el);
+  return Math.ceil(ctx.measureText(text.replace(/[0-9]/g, '0')).width) + SLACK_PX;
+}
+
+export interface Rect {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
+const isEmpty = (r: Rect) => r.right <= r.left || r.bottom <= r.top;
+const unite = (a: Rect, b: Rect): Rect =>
+  isEmpty(a)
+    ? b
+    : isEmpty(b)
+      ? a
+      : { left: Math.min(a.left, b.left), top: Math.min(a.top, b.top), right: Math.max(a.right, b.right), bottom: Math.max(a.bottom, b.bottom) };
+/** Does `b` touch or overlap `a`? A box not shown (empty) repaints nothing: it goes anywhere. */
+const touches = (a: Rect, b: Rect) =>
+  isEmpty(a) ||
+  isEmpty(b) ||
+  (b.left <= a.right + TOUCH_PX && a.left <= b.right + TOUCH_PX && b.top <= a.bottom + TOUCH_PX && a.top <= b.bottom + TOUCH_PX);
+
+/**
+ * Splits boxes into the groups shown one per frame: a group starts with the first box left
+ * (in document order) and takes every box that touches the rectangle around the group so far
+ * (a table column's cells, one after the other). Every group has at least one box.
+ */
+export function frameGroups<T>(boxes: { item: T; rect: Rect }[]): T[][] {
+  const groups: T[][] = [];
+  let left = boxes;
+  for (let head = left[0]; head !== undefined; head = left[0]) {
+    let around: Rect = head.rect;
+    const group = [head.item];
+    let rest = left.slice(1);
+    // A box may touch the group only once a later one joined it: look again until none joins.
+    for (let grew = true; grew; ) {
+      grew = false;
+      const apart: typeof boxes = [];
+      for (const box of rest) {
+        if (touches(around, box.rect)) {
+          around = unite(around, box.rect);
+          group.push(box.item);
+          grew = true;
+        } else {
+          apart.push(box);
+        }
+      }
+      rest = apart;
+    }
+    groups.push(group);
+    left = rest;
+  }
+  return groups;
+}
+
+/** Set while a clock's tick renders: only the texts it changes wait for their frame. */
+let fromClock = false;
+
+/**
+ * Runs a clock's tick (`update` sets the time that ages and countdowns read) and renders it
+ * at once, so that the texts it changes show a frame per group of boxes that touch. Texts
+ * that change for any other reason (a new event, a moment picked in the history) show with
+ * the rest of the page.
+ */
+export function clockTick(update: () => void) {
+  fromClock = true;
+  try {
+    update();
+    flushSync();
+  } finally {
+    fromClock = false;
+  }
+}
+
+/** Texts waiting for their frame, by box, with the element that takes the box's width. */
+const pending = new Map<HTMLElement, { text: string; sizing: HTMLElement | undefined }>();
+let frameAsked = false;
+
+/**
+ * Writes `text` into the box now, and its measured width into `sizing` (the box itself unless
+ * given); false where text cannot be measured.
+ */
+export function show(el: HTMLElement, text: string, sizing: HTMLElement = el): boolean {
+  const width = tickingWidth(el, text);
+  if (width !== null) sizing.style.width = `${width}px`;
+  // Rewrite the text node rather than replace it: a node removed and inserted relays out the
+  // box's parents too, which is the repaint the box is there to avoid.
+  const node = el.firstChild;
+  if (node instanceof Text && node === el.lastChild) {
+    if (node.data !== text) node.data = text;
+  } else {
+    el.textContent = text;
+  }
+  return width !== null;
+}
+
+function nextFrame() {
+  frameAsked = false;
+  const boxes: { item: HTMLElement; rect: Rect }[] = [];
+  for (const el of pending.keys()) {
+    if (el.isConnected) boxes.push({ item: el, rect: el.getBoundingClientRect() });
+    else pending.delete(el);
+  }
+  if (boxes.length === 0) return;
+  // Read every rectangle before writing any text: no write forces a layout for the next read.
+  const [now = []] = frameGroups(boxes);
+  for (const el of now) {
+    const next = pending.get(el);
+    if (next) show(el, next.text, next.sizing);
+    pending.delete(el);
+  }
+  if (pending.size > 0) askFrame();
+}
+
+function askFrame() {
+  if (frameAsked) return;
+  frameAsked = true;
+  requestAnimationFrame(nextFrame);
+}
+
+/**
+ * Shows `text` in the ticking box `el`: during a clock's tick at its turn, in the next frame
+ * whose group it joins; otherwise, or where text cannot be measured (no canvas: no WebKit
+ * repaints to spare either), at once.
+ */
+export function tick(el: HTMLElement, text: string, sizing?: HTMLElement) {
+  if (!fromClock || measurer() === null || typeof requestAnimationFrame === 'undefined') {
+    pending.delete(el);
+    show(el, text, sizing);
+    return;
+  }
+  pending.set(el, { text, sizing });
+  askFrame();
+}
