@@ -1,6 +1,4 @@
 // Text that changes every second (ages, countdowns): see `Ticking.svelte`.
-
-import { flushSync } from 'svelte';
 //
 // Two things keep a tick cheap in WebKitGTK's software rendering (measured on the mission
 // screen, `cargo xtask bench`):
@@ -9,14 +7,15 @@ import { flushSync } from 'svelte';
 //   digit measured as a 0 (the text is set in tabular figures), so a tick that keeps the
 //   number of characters keeps the width and relays out the box alone. Measuring reads no
 //   geometry and forces no layout;
-// - a frame shows one group of boxes that touch: a frame whose changes make one rectangle
-//   repaints that rectangle (a millisecond or two), while a frame with changes apart (the
-//   clock at the top and an age further down, or two ages of a table) cost about 80 ms. The
-//   ages of a table's column fill their cells, so they touch and tick in one frame.
+// - a frame shows one group of boxes that touch: a frame whose changes make one small
+//   rectangle costs the web process about 10 ms, while a frame with changes apart (the clock
+//   at the top and an age further down, or two ages of a table) costs about 80 ms. The ages
+//   of a table's column fill their cells, so they touch and tick in one frame.
+
+import { flushSync } from 'svelte';
 
 /** Added to the measured width: the canvas knows no font features (`cv11`, `ss01`). */
 const SLACK_PX = 2;
-/** The most area, in CSS pixels, one frame's group of ticks may span (about 5 ms of repaint). */
 /** How far apart, in CSS pixels, two boxes may be and still count as touching. */
 export const TOUCH_PX = 1;
 
@@ -29,6 +28,11 @@ if (typeof document !== 'undefined' && document.fonts) {
   document.fonts.addEventListener('loadingdone', () => {
     fontsLoaded++;
   });
+}
+
+/** Read by every ticking box, so that it is measured again once web fonts have loaded. */
+export function fontsVersion(): number {
+  return fontsLoaded;
 }
 
 /** The canvas context to measure with, or null where there is none (a DOM without canvas). */
@@ -56,7 +60,6 @@ function fontOf(el: Element): string {
  * cannot be measured: the box then sizes itself as ordinary text does.
  */
 export function tickingWidth(el: Element, text: string): number | null {
-  void fontsLoaded;
   const ctx = measurer();
   if (!ctx) return null;
   ctx.font = fontOf(el);
