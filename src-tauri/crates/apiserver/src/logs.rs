@@ -73,10 +73,14 @@ impl ContainerLogs {
     }
 }
 
-/// Per-container log buffers for every pod.
+/// A pod's containers' log buffers, by container name.
+type PodLogs = HashMap<String, ContainerLogs>;
+
+/// Per-container log buffers for every pod, by pod UID then container name, so a deleted
+/// pod's buffers go in one removal however many pods have logs.
 #[derive(Debug, Default)]
 pub struct LogStore {
-    inner: Mutex<HashMap<(String, String), ContainerLogs>>,
+    inner: Mutex<HashMap<String, PodLogs>>,
 }
 
 /// The kubelet's `containerLogMaxSize` default, 10Mi (k8s.io/kubernetes
@@ -93,7 +97,7 @@ fn stored_size(line: &LogLine) -> usize {
 }
 
 impl LogStore {
-    fn with<R>(&self, f: impl FnOnce(&mut HashMap<(String, String), ContainerLogs>) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, PodLogs>) -> R) -> R {
         let mut g = match self.inner.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -101,12 +105,31 @@ impl LogStore {
         f(&mut g)
     }
 
+    /// A container's buffers, made empty on first use.
+    fn entry<'a>(
+        m: &'a mut HashMap<String, PodLogs>,
+        pod_uid: &str,
+        container: &str,
+    ) -> &'a mut ContainerLogs {
+        m.entry(pod_uid.to_string())
+            .or_default()
+            .entry(container.to_string())
+            .or_insert_with(ContainerLogs::new)
+    }
+
+    /// A container's buffers, if it has any.
+    fn find<'a>(
+        m: &'a HashMap<String, PodLogs>,
+        pod_uid: &str,
+        container: &str,
+    ) -> Option<&'a ContainerLogs> {
+        m.get(pod_uid).and_then(|pod| pod.get(container))
+    }
+
     /// Append output for a container (split into lines; a trailing partial line is kept as is).
     pub fn append(&self, pod_uid: &str, container: &str, text: &str, now: Timestamp) {
         self.with(|m| {
-            let c = m
-                .entry((pod_uid.to_string(), container.to_string()))
-                .or_insert_with(ContainerLogs::new);
+            let c = Self::entry(m, pod_uid, container);
             for piece in text.split_inclusive('\n') {
                 let line = LogLine {
                     time: now,
@@ -122,9 +145,7 @@ impl LogStore {
     /// The container restarted: the current attempt becomes the previous one.
     pub fn restart(&self, pod_uid: &str, container: &str) {
         self.with(|m| {
-            let c = m
-                .entry((pod_uid.to_string(), container.to_string()))
-                .or_insert_with(ContainerLogs::new);
+            let c = Self::entry(m, pod_uid, container);
             let old = std::mem::take(&mut c.current);
             c.previous = Some(old.lines.into());
             let _ = c.tx.send(LogUpdate::Finished);
@@ -134,9 +155,7 @@ impl LogStore {
     /// The current attempt exited; followers stop.
     pub fn finish(&self, pod_uid: &str, container: &str) {
         self.with(|m| {
-            let c = m
-                .entry((pod_uid.to_string(), container.to_string()))
-                .or_insert_with(ContainerLogs::new);
+            let c = Self::entry(m, pod_uid, container);
             c.current.finished = true;
             let _ = c.tx.send(LogUpdate::Finished);
         });
@@ -144,21 +163,16 @@ impl LogStore {
 
     /// Output of the current (or previous) attempt.
     pub fn read(&self, pod_uid: &str, container: &str, previous: bool) -> Vec<LogLine> {
-        self.with(
-            |m| match m.get(&(pod_uid.to_string(), container.to_string())) {
-                Some(c) if previous => c.previous.clone().unwrap_or_default(),
-                Some(c) => c.current.lines.iter().cloned().collect(),
-                None => Vec::new(),
-            },
-        )
+        self.with(|m| match Self::find(m, pod_uid, container) {
+            Some(c) if previous => c.previous.clone().unwrap_or_default(),
+            Some(c) => c.current.lines.iter().cloned().collect(),
+            None => Vec::new(),
+        })
     }
 
     /// Has the current attempt ended?
     pub fn is_finished(&self, pod_uid: &str, container: &str) -> bool {
-        self.with(|m| {
-            m.get(&(pod_uid.to_string(), container.to_string()))
-                .is_some_and(|c| c.current.finished)
-        })
+        self.with(|m| Self::find(m, pod_uid, container).is_some_and(|c| c.current.finished))
     }
 
     /// Snapshot plus a subscription for `follow`, taken atomically so no line is lost or doubled.
@@ -168,9 +182,7 @@ impl LogStore {
         container: &str,
     ) -> (Vec<LogLine>, bool, broadcast::Receiver<LogUpdate>) {
         self.with(|m| {
-            let c = m
-                .entry((pod_uid.to_string(), container.to_string()))
-                .or_insert_with(ContainerLogs::new);
+            let c = Self::entry(m, pod_uid, container);
             (
                 c.current.lines.iter().cloned().collect(),
                 c.current.finished,
@@ -181,7 +193,9 @@ impl LogStore {
 
     /// Forget a deleted pod's logs.
     pub fn remove_pod(&self, pod_uid: &str) {
-        self.with(|m| m.retain(|(uid, _), _| uid != pod_uid));
+        self.with(|m| {
+            m.remove(pod_uid);
+        });
     }
 }
 
@@ -207,6 +221,27 @@ mod tests {
         assert_eq!(s.read("u", "c", false)[0].text, "three\n");
         s.remove_pod("u");
         assert!(s.read("u", "c", false).is_empty());
+    }
+
+    #[test]
+    fn a_deleted_pods_logs_go_and_other_pods_logs_stay() {
+        let s = LogStore::default();
+        let now = Timestamp::now();
+        s.append("a", "web", "a web\n", now);
+        s.append("a", "sidecar", "a sidecar\n", now);
+        s.append("b", "web", "b web\n", now);
+        s.restart("b", "web");
+        s.append("b", "web", "b web again\n", now);
+        s.finish("b", "web");
+        s.remove_pod("a");
+        assert!(s.read("a", "web", false).is_empty());
+        assert!(s.read("a", "sidecar", false).is_empty());
+        assert_eq!(s.read("b", "web", false)[0].text, "b web again\n");
+        assert_eq!(s.read("b", "web", true)[0].text, "b web\n");
+        assert!(s.is_finished("b", "web"));
+        assert!(!s.is_finished("a", "web"));
+        s.remove_pod("b");
+        assert!(s.read("b", "web", true).is_empty());
     }
 
     #[test]

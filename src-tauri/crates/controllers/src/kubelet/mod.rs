@@ -147,11 +147,11 @@ impl Kubelet {
     }
 
     /// A pod bound to this node was added or changed (`pod` is its current state), or deleted
-    /// (`gone`). Returns wakes to schedule.
+    /// (`gone`). Returns wakes to schedule. A deleted pod's running containers are dropped from
+    /// the shared [`Containers`] by the caller, once for all nodes.
     pub(crate) fn observe(&mut self, pod: &Arc<Value>, gone: bool, cx: &mut Ctx<'_>) {
         let uid = kinds::str_at(pod, "/metadata/uid").to_string();
         if gone {
-            cx.containers.forget_pod(&uid);
             volumes::forget_pod(&self.volumes, &uid);
             if self.workers.remove(&uid).is_some() {
                 let prefix = format!("{uid}_");

@@ -106,7 +106,9 @@ pub(crate) enum Input {
 #[derive(Debug)]
 pub(crate) struct Containers {
     runtime: Arc<Runtime>,
-    running: Mutex<HashMap<(String, String), Arc<Running>>>,
+    /// By pod uid, then container name: a deleted pod's containers go in one removal, however
+    /// many other pods run.
+    running: Mutex<HashMap<String, HashMap<String, Arc<Running>>>>,
     /// Main processes that were blocked on stdin and have input now: (pod uid, container
     /// index, run epoch), for the sync loop to step.
     wakes: Mutex<Vec<(String, usize, u64)>>,
@@ -163,7 +165,8 @@ impl Containers {
 
     fn get(&self, uid: &str, container: &str) -> Option<Arc<Running>> {
         lock(&self.running)
-            .get(&(uid.to_string(), container.to_string()))
+            .get(uid)
+            .and_then(|pod| pod.get(container))
             .cloned()
     }
 
@@ -191,8 +194,10 @@ impl Containers {
                 ..MainIo::default()
             }),
         };
-        let old =
-            lock(&self.running).insert((uid.to_string(), spec.name.clone()), Arc::new(running));
+        let old = lock(&self.running)
+            .entry(uid.to_string())
+            .or_default()
+            .insert(spec.name.clone(), Arc::new(running));
         if let Some(old) = old {
             old.stop();
         }
@@ -200,7 +205,14 @@ impl Containers {
 
     /// The container exited or was killed: its execs die, its attaches end.
     pub(crate) fn stopped(&self, uid: &str, container: &str) {
-        let gone = lock(&self.running).remove(&(uid.to_string(), container.to_string()));
+        let gone = {
+            let mut map = lock(&self.running);
+            let gone = map.get_mut(uid).and_then(|pod| pod.remove(container));
+            if map.get(uid).is_some_and(HashMap::is_empty) {
+                map.remove(uid);
+            }
+            gone
+        };
         if let Some(r) = gone {
             r.stop();
         }
@@ -208,12 +220,8 @@ impl Containers {
 
     /// Every container of a pod that is gone.
     pub(crate) fn forget_pod(&self, uid: &str) {
-        let gone: Vec<Arc<Running>> = {
-            let mut map = lock(&self.running);
-            let keys: Vec<_> = map.keys().filter(|(u, _)| u == uid).cloned().collect();
-            keys.iter().filter_map(|k| map.remove(k)).collect()
-        };
-        for r in gone {
+        let gone = lock(&self.running).remove(uid).unwrap_or_default();
+        for r in gone.into_values() {
             r.stop();
         }
     }
@@ -732,4 +740,76 @@ async fn attach_input(running: &Running, client: &Client, bytes: &[u8]) -> bool 
         };
     }
     wake
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn start(rt: &Runtime, containers: &Containers, uid: &str, name: &str) {
+        let image = rt.pause_image().expect("the pause image is in the catalog");
+        let spec = Container {
+            name: name.into(),
+            ..Default::default()
+        };
+        let sandbox = rt.sandbox(
+            &image,
+            &spec,
+            Vec::new(),
+            BTreeMap::new(),
+            Timestamp::UNIX_EPOCH,
+            "10.244.0.2",
+        );
+        containers.started(uid, 0, 1, &spec, sandbox);
+    }
+
+    #[test]
+    fn a_deleted_pod_takes_its_containers_and_leaves_other_pods_running() {
+        let rt = Arc::new(Runtime::new());
+        let containers = Containers::new(rt.clone());
+        start(&rt, &containers, "a", "web");
+        start(&rt, &containers, "a", "sidecar");
+        start(&rt, &containers, "b", "web");
+        let (a_web, b_web) = (
+            containers.get("a", "web").expect("a's web runs"),
+            containers.get("b", "web").expect("b's web runs"),
+        );
+        containers.forget_pod("a");
+        assert!(containers.get("a", "web").is_none());
+        assert!(containers.get("a", "sidecar").is_none());
+        assert!(*a_web.stopped.borrow(), "the deleted pod's execs must end");
+        let b = containers
+            .get("b", "web")
+            .expect("another pod's container stays reachable");
+        assert!(Arc::ptr_eq(&b, &b_web));
+        assert!(
+            !*b.stopped.borrow(),
+            "another pod's container keeps running"
+        );
+        containers.forget_pod("a");
+        assert!(containers.get("b", "web").is_some());
+    }
+
+    #[test]
+    fn a_stopped_container_leaves_its_pods_other_containers() {
+        let rt = Arc::new(Runtime::new());
+        let containers = Containers::new(rt.clone());
+        start(&rt, &containers, "a", "web");
+        start(&rt, &containers, "a", "sidecar");
+        containers.stopped("a", "web");
+        assert!(containers.get("a", "web").is_none());
+        assert!(containers.get("a", "sidecar").is_some());
+        containers.stopped("a", "sidecar");
+        assert!(
+            lock(&containers.running).is_empty(),
+            "no empty entry is kept"
+        );
+        start(&rt, &containers, "a", "web");
+        assert!(
+            containers.get("a", "web").is_some(),
+            "a restart is reachable again"
+        );
+    }
 }

@@ -161,6 +161,10 @@ impl Controller<Shared> for Kubelets {
             Some(cached) if !gone => cached.clone(),
             _ => Arc::new(pod.clone()),
         };
+        if gone {
+            // One registry for every node: a deleted pod's containers leave it once.
+            self.containers.forget_pod(uid);
+        }
         self.with_kubelets(sh, queue, |kubelets, cx| {
             for k in kubelets {
                 if gone || k.node == node || k.has(uid) {
