@@ -164,17 +164,25 @@ impl Kubelet {
         if kinds::str_at(pod, "/spec/nodeName") != self.node {
             return;
         }
-        let typed: Pod = match serde_json::from_value((**pod).clone()) {
-            Ok(p) => p,
-            Err(_) => return,
-        };
-        let spec = typed.spec.clone().unwrap_or_default();
         let deleting = pod.pointer("/metadata/deletionTimestamp").is_some();
         let fingerprint = format!(
             "{}|{}",
             serde_json::to_string(&pod["spec"]).unwrap_or_default(),
             deleting
         );
+        // Most changes are status writes: a worker whose pod keeps its spec and deletion
+        // state only takes the new version, without reading the pod as a typed object.
+        if let Some(w) = self.workers.get_mut(&uid)
+            && w.spec_fingerprint == fingerprint
+        {
+            w.pod = pod.clone();
+            return;
+        }
+        let typed: Pod = match serde_json::from_value((**pod).clone()) {
+            Ok(p) => p,
+            Err(_) => return,
+        };
+        let spec = typed.spec.unwrap_or_default();
         match self.workers.get_mut(&uid) {
             None => {
                 if deleting {
