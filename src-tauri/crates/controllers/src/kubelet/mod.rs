@@ -231,10 +231,8 @@ impl Kubelet {
                 self.workers.insert(uid.clone(), w);
             }
             Some(w) => {
+                // The spec or the deletion state changed (the same ones returned above).
                 w.pod = pod.clone();
-                if w.spec_fingerprint == fingerprint {
-                    return;
-                }
                 w.spec_fingerprint = fingerprint;
                 ephemeral::add_new(&mut w.ctrs, &spec);
                 // Containers whose spec changed (an image edit) take the new spec; a running
