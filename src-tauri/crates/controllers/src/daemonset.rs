@@ -676,31 +676,9 @@ impl DaemonSetController {
                 pin_to_node(&mut t, node);
                 let pod =
                     workload::pod_from_template(&t, ds, ds_kind(), PodName::Generate(&prefix));
-                match workload::create_pod(&sh.store, &ns, pod) {
-                    Ok(created) => {
-                        let msg = format!("Created pod: {}", kinds::name_of(&created));
-                        workload::event(sh, now, ds, ds_kind(), "Normal", "SuccessfulCreate", &msg);
-                    }
-                    Err(e) => {
-                        let text = match &e {
-                            crate::Error::Api(api) => api.to_string(),
-                            other => other.to_string(),
-                        };
-                        if !text.contains("because it is being terminated") {
-                            let msg = format!("Error creating: {text}");
-                            workload::event(
-                                sh,
-                                now,
-                                ds,
-                                ds_kind(),
-                                "Warning",
-                                "FailedCreate",
-                                &msg,
-                            );
-                        }
-                        batch_failed = true;
-                        failure = Some(e);
-                    }
+                if let Err(e) = workload::create_pod_recorded(sh, now, ds, ds_kind(), &ns, pod) {
+                    batch_failed = true;
+                    failure = Some(e);
                 }
             }
             if batch_failed {

@@ -421,14 +421,6 @@ fn format_indexes(set: &BTreeSet<i32>) -> String {
     parts.join(",")
 }
 
-/// The API server's error text (what a `FailedCreate` event shows).
-fn api_message(e: &crate::Error) -> String {
-    match e {
-        crate::Error::Api(e) => e.to_string(),
-        other => other.to_string(),
-    }
-}
-
 /// The job controller (kube-controller-manager's `job`), with the TTL-after-finished clean-up.
 #[derive(Debug, Default)]
 pub(crate) struct JobController {
@@ -982,33 +974,9 @@ impl JobController {
                     &kinds::job::KIND,
                     PodName::Generate(&prefix),
                 );
-                match workload::create_pod(&ctx.store, &ns, body) {
-                    Ok(created) => {
-                        st.active += 1;
-                        let msg = format!("Created pod: {}", kinds::name_of(&created));
-                        workload::event(
-                            ctx,
-                            now,
-                            raw,
-                            &kinds::job::KIND,
-                            "Normal",
-                            "SuccessfulCreate",
-                            &msg,
-                        );
-                    }
-                    Err(e) => {
-                        failed_any = true;
-                        let msg = format!("Error creating: {}", api_message(&e));
-                        workload::event(
-                            ctx,
-                            now,
-                            raw,
-                            &kinds::job::KIND,
-                            "Warning",
-                            "FailedCreate",
-                            &msg,
-                        );
-                    }
+                match workload::create_pod_recorded(ctx, now, raw, &kinds::job::KIND, &ns, body) {
+                    Ok(_) => st.active += 1,
+                    Err(_) => failed_any = true,
                 }
             }
             if failed_any {

@@ -267,10 +267,7 @@ impl Sync<'_> {
                 Ok(())
             }
             Err(e) => {
-                let text = match &e {
-                    crate::Error::Api(api) => api.to_string(),
-                    other => other.to_string(),
-                };
+                let text = workload::error_text(&e);
                 let msg =
                     format!("create Pod {pod_name} in StatefulSet {set_name} failed error: {text}");
                 self.event("Warning", "FailedCreate", &msg);

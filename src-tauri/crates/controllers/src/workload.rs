@@ -85,6 +85,43 @@ pub(crate) fn create_pod(store: &Store, ns: &str, pod: Value) -> crate::Result<V
     Ok(store.create(&kinds::pod::KIND, ns, pod, &opts)?.object)
 }
 
+/// Creates `pod` for `owner` (a `kind`) and records on the owner what Kubernetes'
+/// `RealPodControl` records (`pkg/controller/controller_utils.go`): `SuccessfulCreate` with
+/// `Created pod: <name>`, or `FailedCreate` with `Error creating: <error>` unless the
+/// namespace is being terminated.
+pub(crate) fn create_pod_recorded(
+    sh: &mut Shared,
+    now: Timestamp,
+    owner: &Value,
+    kind: &ResourceKind,
+    ns: &str,
+    pod: Value,
+) -> crate::Result<Value> {
+    match create_pod(&sh.store, ns, pod) {
+        Ok(created) => {
+            let msg = format!("Created pod: {}", kinds::name_of(&created));
+            event(sh, now, owner, kind, "Normal", "SuccessfulCreate", &msg);
+            Ok(created)
+        }
+        Err(e) => {
+            let text = error_text(&e);
+            if !text.contains("because it is being terminated") {
+                let msg = format!("Error creating: {text}");
+                event(sh, now, owner, kind, "Warning", "FailedCreate", &msg);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// An error as the API server words it (an API refusal's message), else as it displays.
+pub(crate) fn error_text(e: &crate::Error) -> String {
+    match e {
+        crate::Error::Api(api) => api.to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// Does a `metav1.LabelSelector` (`matchLabels` and `matchExpressions`) select `labels`
 /// (`metav1.LabelSelectorAsSelector` then `Matches`)? An empty selector selects everything;
 /// an unknown operator selects nothing, as the conversion fails in Kubernetes.

@@ -392,30 +392,8 @@ fn manage_replicas(
                     rs_kind(),
                     PodName::Generate(&prefix),
                 );
-                match workload::create_pod(&sh.store, &ns, pod) {
-                    Ok(created) => {
-                        let msg = format!("Created pod: {}", kinds::name_of(&created));
-                        workload::event(sh, now, rs, rs_kind(), "Normal", "SuccessfulCreate", &msg);
-                    }
-                    Err(e) => {
-                        let text = match &e {
-                            crate::Error::Api(api) => api.to_string(),
-                            other => other.to_string(),
-                        };
-                        if !text.contains("because it is being terminated") {
-                            let msg = format!("Error creating: {text}");
-                            workload::event(
-                                sh,
-                                now,
-                                rs,
-                                rs_kind(),
-                                "Warning",
-                                "FailedCreate",
-                                &msg,
-                            );
-                        }
-                        failed = Some(text);
-                    }
+                if let Err(e) = workload::create_pod_recorded(sh, now, rs, rs_kind(), &ns, pod) {
+                    failed = Some(workload::error_text(&e));
                 }
             }
             if let Some(text) = failed {
