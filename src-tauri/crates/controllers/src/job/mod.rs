@@ -18,6 +18,9 @@
 //!   follows once no pod is terminating. Success gets `SuccessCriteriaMet`, then `Complete`;
 //! - a finished Job with `ttlSecondsAfterFinished` is deleted (Background propagation) that
 //!   long after its final condition.
+//!
+//! The back-off is in [`backoff`], Indexed Jobs' indexes in [`indexed`] and the pod failure
+//! policy in [`failure_policy`].
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -37,79 +40,26 @@ use crate::shared::Shared;
 use crate::store::{DeleteOptions, PatchKind, Preconditions, WriteOptions};
 use crate::workload::{self, PodName};
 
+mod backoff;
+mod failure_policy;
+mod indexed;
+
+use backoff::BackoffRecord;
+use failure_policy::match_failure_policy;
+use indexed::{completion_index, format_indexes, indexed_template, parse_indexes};
+
 /// The finalizer that keeps a Job's pod until the Job counted it.
 pub(crate) const TRACKING_FINALIZER: &str = "batch.kubernetes.io/job-tracking";
 /// The annotation (and label) holding an Indexed Job pod's completion index.
 pub(crate) const COMPLETION_INDEX: &str = "batch.kubernetes.io/job-completion-index";
 /// Keys of orphaned pods to release (`~` never starts a namespace name).
 const ORPHAN_PREFIX: &str = "~orphan/";
-/// The first replacement delay after a failed pod (`DefaultJobPodFailureBackOff`).
-const DEFAULT_BACKOFF: Duration = Duration::from_secs(10);
-/// The longest replacement delay (`MaxJobPodFailureBackOff`).
-const MAX_BACKOFF: Duration = Duration::from_secs(600);
 /// The first retry after a failed API request (`DefaultJobApiBackOff`).
 const API_BACKOFF: Duration = Duration::from_secs(1);
 /// The longest retry delay after failed API requests (`MaxJobApiBackOff`).
 const MAX_API_BACKOFF: Duration = Duration::from_secs(60);
 /// Pods created or deleted in one sync at most (`MaxPodCreateDeletePerSync`).
 const MAX_PER_SYNC: usize = 500;
-
-/// The failed-pod back-off of one Job (`backoffRecord`).
-#[derive(Debug, Clone, Default, PartialEq)]
-struct BackoffRecord {
-    failures_after_last_success: u32,
-    last_failure: Option<Timestamp>,
-}
-
-impl BackoffRecord {
-    /// The record after these newly finished pods (`newBackoffRecord`).
-    fn next(&self, succeeded: &[&Arc<Value>], failed: &[&Arc<Value>]) -> BackoffRecord {
-        let mut failed_times: Vec<Timestamp> = failed.iter().map(|p| finished_time(p)).collect();
-        failed_times.sort();
-        if succeeded.is_empty() {
-            let Some(last) = failed_times.last() else {
-                return self.clone();
-            };
-            return BackoffRecord {
-                failures_after_last_success: self.failures_after_last_success
-                    + failed_times.len() as u32,
-                last_failure: Some(*last),
-            };
-        }
-        let last_success = succeeded.iter().map(|p| finished_time(p)).max();
-        let mut rec = BackoffRecord::default();
-        for t in failed_times.iter().rev() {
-            if last_success.is_some_and(|s| *t <= s) {
-                break;
-            }
-            if rec.last_failure.is_none() {
-                rec.last_failure = Some(*t);
-            }
-            rec.failures_after_last_success += 1;
-        }
-        rec
-    }
-
-    /// How long a replacement pod must still wait at `now` (`getRemainingTime`).
-    fn remaining(&self, now: Timestamp) -> Duration {
-        let Some(last) = self.last_failure else {
-            return Duration::ZERO;
-        };
-        if self.failures_after_last_success == 0 {
-            return Duration::ZERO;
-        }
-        let mut backoff = DEFAULT_BACKOFF;
-        for _ in 1..self.failures_after_last_success {
-            backoff *= 2;
-            if backoff >= MAX_BACKOFF {
-                backoff = MAX_BACKOFF;
-                break;
-            }
-        }
-        let elapsed = since(last, now);
-        backoff.saturating_sub(elapsed)
-    }
-}
 
 /// `now − t`, zero when `t` is later.
 fn since(t: Timestamp, now: Timestamp) -> Duration {
@@ -120,46 +70,6 @@ fn time_at(v: &Value, pointer: &str) -> Option<Timestamp> {
     v.pointer(pointer)
         .and_then(Value::as_str)
         .and_then(crate::clock::parse_time)
-}
-
-/// When a pod finished (`getFinishedTime`): its containers' latest finish, else when it
-/// stopped being Ready, else its deletion, else its creation.
-fn finished_time(pod: &Value) -> Timestamp {
-    let statuses = pod
-        .pointer("/status/containerStatuses")
-        .and_then(Value::as_array);
-    if let Some(cs) = statuses.filter(|cs| !cs.is_empty()) {
-        let times: Option<Vec<Timestamp>> = cs
-            .iter()
-            .map(|c| time_at(c, "/state/terminated/finishedAt"))
-            .collect();
-        if let Some(t) = times.and_then(|t| t.into_iter().max()) {
-            return t;
-        }
-    }
-    let ready_false = pod
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .and_then(|cs| {
-            cs.iter().find(|c| {
-                c.get("type").and_then(Value::as_str) == Some("Ready")
-                    && c.get("status").and_then(Value::as_str) == Some("False")
-            })
-        })
-        .and_then(|c| time_at(c, "/lastTransitionTime"));
-    if let Some(t) = ready_false {
-        return t;
-    }
-    if let Some(t) = time_at(pod, "/metadata/deletionTimestamp") {
-        let grace = pod
-            .pointer("/metadata/deletionGracePeriodSeconds")
-            .and_then(Value::as_i64)
-            .unwrap_or(0);
-        return t
-            .checked_sub(jiff::SignedDuration::from_secs(grace))
-            .unwrap_or(t);
-    }
-    time_at(pod, "/metadata/creationTimestamp").unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 fn has_finalizer(pod: &Value) -> bool {
@@ -245,76 +155,6 @@ fn is_failed(pod: &Value, s: &Settings) -> bool {
     workload::is_terminating(pod) && workload::phase(pod) != "Succeeded"
 }
 
-/// The completion index of an Indexed Job's pod.
-fn completion_index(pod: &Value) -> Option<i32> {
-    pod.pointer("/metadata/annotations")
-        .and_then(|a| a.get(COMPLETION_INDEX))
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse().ok())
-        .filter(|i: &i32| *i >= 0)
-}
-
-/// What a pod failure policy rule decides for a failed pod (`matchPodFailurePolicy`):
-/// the FailJob message, whether the failure counts towards the backoff limit.
-fn match_failure_policy(policy: &PodFailurePolicy, pod: &Value) -> (Option<String>, bool) {
-    let (ns, name) = (kinds::namespace_of(pod), kinds::name_of(pod));
-    for (index, rule) in policy.rules.iter().enumerate() {
-        let action = rule.action.as_str();
-        let matched = if let Some(req) = &rule.on_exit_codes {
-            // Regular containers first, then init containers; only non-zero exits.
-            ["/status/containerStatuses", "/status/initContainerStatuses"]
-                .iter()
-                .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
-                .flatten()
-                .find_map(|c| {
-                    let cname = kinds::str_at(c, "/name");
-                    let code = c.pointer("/state/terminated/exitCode")?.as_i64()?;
-                    if code == 0 || req.container_name.as_deref().is_some_and(|n| n != cname) {
-                        return None;
-                    }
-                    let listed = req.values.iter().any(|v| i64::from(*v) == code);
-                    let hit = match req.operator.as_str() {
-                        "In" => listed,
-                        "NotIn" => !listed,
-                        _ => false,
-                    };
-                    hit.then(|| {
-                        format!(
-                            "Container {cname} for pod {ns}/{name} failed with exit code {code} matching {action} rule at index {index}"
-                        )
-                    })
-                })
-        } else if let Some(patterns) = &rule.on_pod_conditions {
-            pod.pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .find_map(|c| {
-                    let (ty, status) = (kinds::str_at(c, "/type"), kinds::str_at(c, "/status"));
-                    patterns
-                        .iter()
-                        .any(|p| p.type_ == ty && p.status == status)
-                        .then(|| {
-                            format!(
-                                "Pod {ns}/{name} has condition {ty} matching {action} rule at index {index}"
-                            )
-                        })
-                })
-        } else {
-            None
-        };
-        if let Some(msg) = matched {
-            match action {
-                "FailJob" => return (Some(msg), true),
-                "Ignore" => return (None, false),
-                "Count" | "FailIndex" => return (None, true),
-                _ => {}
-            }
-        }
-    }
-    (None, true)
-}
-
 fn condition<'a>(status: &'a JobStatus, type_: &str) -> Option<&'a JobCondition> {
     status
         .conditions
@@ -383,42 +223,6 @@ pub(crate) fn finished_condition(job: &Value) -> Option<(String, Timestamp)> {
                 time_at(c, "/lastTransitionTime").unwrap_or(Timestamp::UNIX_EPOCH),
             )
         })
-}
-
-/// Parse `completedIndexes` (`1,3-5`) into a set.
-fn parse_indexes(s: &str, completions: i32) -> BTreeSet<i32> {
-    let mut out = BTreeSet::new();
-    for part in s.split(',').filter(|p| !p.is_empty()) {
-        let (a, b) = match part.split_once('-') {
-            Some((a, b)) => (a.parse::<i32>(), b.parse::<i32>()),
-            None => (part.parse::<i32>(), part.parse::<i32>()),
-        };
-        if let (Ok(a), Ok(b)) = (a, b) {
-            for i in a..=b.min(completions - 1) {
-                out.insert(i);
-            }
-        }
-    }
-    out
-}
-
-/// Render a set of indexes as intervals (`1,3-5`).
-fn format_indexes(set: &BTreeSet<i32>) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut iter = set.iter().copied().peekable();
-    while let Some(start) = iter.next() {
-        let mut end = start;
-        while iter.peek() == Some(&(end + 1)) {
-            end += 1;
-            iter.next();
-        }
-        parts.push(if start == end {
-            start.to_string()
-        } else {
-            format!("{start}-{end}")
-        });
-    }
-    parts.join(",")
 }
 
 /// The job controller (kube-controller-manager's `job`), with the TTL-after-finished clean-up.
@@ -1340,113 +1144,5 @@ fn add_finalizer(template: &mut Value) {
         && !list.iter().any(|f| f.as_str() == Some(TRACKING_FINALIZER))
     {
         list.push(json!(TRACKING_FINALIZER));
-    }
-}
-
-/// An Indexed Job's pod template for index `i`: annotation and label with the index,
-/// hostname `<job>-<i>` and the `JOB_COMPLETION_INDEX` variable in every container.
-fn indexed_template(template: &Value, job: &str, i: i32) -> Value {
-    let mut t = template.clone();
-    for field in ["annotations", "labels"] {
-        if !t["metadata"].get(field).is_some_and(Value::is_object) {
-            t["metadata"][field] = json!({});
-        }
-        t["metadata"][field][COMPLETION_INDEX] = json!(i.to_string());
-    }
-    if t.get("spec").is_some_and(Value::is_object) {
-        t["spec"]["hostname"] = json!(format!("{job}-{i}"));
-        let env = json!({"name": "JOB_COMPLETION_INDEX", "valueFrom": {"fieldRef": {
-            "fieldPath": format!("metadata.annotations['{COMPLETION_INDEX}']")}}});
-        for list in ["initContainers", "containers"] {
-            if let Some(cs) = t["spec"].get_mut(list).and_then(Value::as_array_mut) {
-                for c in cs {
-                    if !c.get("env").is_some_and(Value::is_array) {
-                        c["env"] = json!([]);
-                    }
-                    if let Some(e) = c["env"].as_array_mut()
-                        && !e.iter().any(|v| {
-                            v.get("name").and_then(Value::as_str) == Some("JOB_COMPLETION_INDEX")
-                        })
-                    {
-                        e.push(env.clone());
-                    }
-                }
-            }
-        }
-    }
-    t
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ts(s: &str) -> Timestamp {
-        s.parse().unwrap()
-    }
-
-    fn failed_at(t: &str) -> Arc<Value> {
-        Arc::new(json!({"status": {"phase": "Failed", "containerStatuses": [
-            {"name": "c", "state": {"terminated": {"exitCode": 1, "finishedAt": t}}}]}}))
-    }
-
-    #[test]
-    fn failed_pods_are_replaced_after_10s_doubling_up_to_ten_minutes() {
-        let t0 = ts("2026-01-01T00:00:00Z");
-        let p1 = failed_at("2026-01-01T00:00:00Z");
-        let r1 = BackoffRecord::default().next(&[], &[&p1]);
-        assert_eq!(r1.remaining(t0), Duration::from_secs(10));
-        assert_eq!(
-            r1.remaining(add(t0, Duration::from_secs(4))),
-            Duration::from_secs(6)
-        );
-        assert_eq!(
-            r1.remaining(add(t0, Duration::from_secs(10))),
-            Duration::ZERO
-        );
-        let r2 = r1.next(&[], &[&p1]);
-        assert_eq!(r2.remaining(t0), Duration::from_secs(20));
-        let r3 = r2.next(&[], &[&p1]);
-        assert_eq!(r3.remaining(t0), Duration::from_secs(40));
-        let mut r = r3;
-        for _ in 0..10 {
-            r = r.next(&[], &[&p1]);
-        }
-        assert_eq!(r.remaining(t0), MAX_BACKOFF);
-        let ok = Arc::new(
-            json!({"status": {"phase": "Succeeded", "containerStatuses": [
-            {"name": "c", "state": {"terminated": {"exitCode": 0, "finishedAt": "2026-01-01T00:01:00Z"}}}]}}),
-        );
-        assert_eq!(r.next(&[&ok], &[]).remaining(t0), Duration::ZERO);
-    }
-
-    #[test]
-    fn completed_indexes_render_as_intervals() {
-        let set = parse_indexes("0,2-4,7", 10);
-        assert_eq!(set.iter().copied().collect::<Vec<_>>(), vec![0, 2, 3, 4, 7]);
-        assert_eq!(format_indexes(&set), "0,2-4,7");
-        assert_eq!(format_indexes(&parse_indexes("0-9", 5)), "0-4");
-    }
-
-    #[test]
-    fn pod_failure_policy_rules_match_exit_codes() {
-        let policy: PodFailurePolicy = serde_json::from_value(json!({"rules": [
-            {"action": "Ignore", "onExitCodes": {"operator": "In", "values": [42]}},
-            {"action": "FailJob", "onExitCodes": {"containerName": "main", "operator": "In", "values": [3]}},
-        ]}))
-        .unwrap();
-        let pod = |code: i64| {
-            json!({"metadata": {"name": "p", "namespace": "default"}, "status": {"phase": "Failed",
-                "containerStatuses": [{"name": "main", "state": {"terminated": {"exitCode": code}}}]}})
-        };
-        assert_eq!(match_failure_policy(&policy, &pod(42)), (None, false));
-        assert_eq!(
-            match_failure_policy(&policy, &pod(3)),
-            (
-                Some("Container main for pod default/p failed with exit code 3 matching FailJob rule at index 1".into()),
-                true
-            )
-        );
-        assert_eq!(match_failure_policy(&policy, &pod(1)), (None, true));
     }
 }
