@@ -647,21 +647,11 @@ impl DaemonSetController {
         let ns = kinds::namespace_of(ds).to_string();
         let mut failure: Option<crate::Error> = None;
         for p in to_delete {
-            let name = kinds::name_of(p).to_string();
-            match sh
-                .store
-                .delete(&kinds::pod::KIND, &ns, &name, &DeleteOptions::default())
+            let name = kinds::name_of(p);
+            let opts = DeleteOptions::default();
+            if let Err(e) = workload::delete_pod_recorded(sh, now, ds, ds_kind(), &ns, name, &opts)
             {
-                Ok(_) => {
-                    let msg = format!("Deleted pod: {name}");
-                    workload::event(sh, now, ds, ds_kind(), "Normal", "SuccessfulDelete", &msg);
-                }
-                Err(kq_apiserver::Error::NotFound { .. }) => {}
-                Err(e) => {
-                    let msg = format!("Error deleting: {e}");
-                    workload::event(sh, now, ds, ds_kind(), "Warning", "FailedDelete", &msg);
-                    failure = Some(e.into());
-                }
+                failure = Some(e.into());
             }
         }
         let template = pod_template(ds, spec.generation.as_deref(), hash);

@@ -15,7 +15,7 @@ use crate::kinds::{self, ResourceKind};
 use crate::reconciler::{Change, ChangeType, Enqueue};
 use crate::recorder::Regarding;
 use crate::shared::Shared;
-use crate::store::{Store, WriteOptions};
+use crate::store::{DeleteOptions, Store, WriteOptions};
 
 /// The owner reference a controller puts on what it creates (`metav1.NewControllerRef`).
 pub(crate) fn controller_ref(owner: &Value, kind: &ResourceKind) -> Value {
@@ -109,6 +109,34 @@ pub(crate) fn create_pod_recorded(
                 let msg = format!("Error creating: {text}");
                 event(sh, now, owner, kind, "Warning", "FailedCreate", &msg);
             }
+            Err(e)
+        }
+    }
+}
+
+/// Deletes the pod `name` of `ns` for `owner` (a `kind`) and records on the owner what
+/// Kubernetes' `RealPodControl.DeletePod` records: `SuccessfulDelete` with `Deleted pod: <name>`,
+/// or `FailedDelete` with `Error deleting: <error>`. A pod already gone is no failure and
+/// records nothing.
+pub(crate) fn delete_pod_recorded(
+    sh: &mut Shared,
+    now: Timestamp,
+    owner: &Value,
+    kind: &ResourceKind,
+    ns: &str,
+    name: &str,
+    opts: &DeleteOptions,
+) -> Result<(), kq_apiserver::Error> {
+    match sh.store.delete(&kinds::pod::KIND, ns, name, opts) {
+        Ok(_) => {
+            let msg = format!("Deleted pod: {name}");
+            event(sh, now, owner, kind, "Normal", "SuccessfulDelete", &msg);
+            Ok(())
+        }
+        Err(kq_apiserver::Error::NotFound { .. }) => Ok(()),
+        Err(e) => {
+            let msg = format!("Error deleting: {e}");
+            event(sh, now, owner, kind, "Warning", "FailedDelete", &msg);
             Err(e)
         }
     }

@@ -1091,37 +1091,10 @@ fn delete_pods(
             }),
             ..DeleteOptions::default()
         };
-        let name = kinds::name_of(p);
-        match ctx
-            .store
-            .delete(&kinds::pod::KIND, kinds::namespace_of(p), name, &opts)
+        let (ns, name) = (kinds::namespace_of(p), kinds::name_of(p));
+        if workload::delete_pod_recorded(ctx, now, job, &kinds::job::KIND, ns, name, &opts).is_err()
         {
-            Ok(_) => {
-                let msg = format!("Deleted pod: {name}");
-                workload::event(
-                    ctx,
-                    now,
-                    job,
-                    &kinds::job::KIND,
-                    "Normal",
-                    "SuccessfulDelete",
-                    &msg,
-                );
-            }
-            Err(kq_apiserver::Error::NotFound { .. }) => {}
-            Err(e) => {
-                let msg = format!("Error deleting: {e}");
-                workload::event(
-                    ctx,
-                    now,
-                    job,
-                    &kinds::job::KIND,
-                    "Warning",
-                    "FailedDelete",
-                    &msg,
-                );
-                continue;
-            }
+            continue;
         }
         deleted += 1;
         if workload::is_ready(p) {

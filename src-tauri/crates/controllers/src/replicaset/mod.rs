@@ -410,21 +410,11 @@ fn manage_replicas(
         let victims = pods_to_delete(claimed.rankable(), &on_node, count);
         let mut failure = None;
         for pod in victims {
-            let name = kinds::name_of(&pod).to_string();
-            match sh
-                .store
-                .delete(&kinds::pod::KIND, &ns, &name, &DeleteOptions::default())
+            let name = kinds::name_of(&pod);
+            let opts = DeleteOptions::default();
+            if let Err(e) = workload::delete_pod_recorded(sh, now, rs, rs_kind(), &ns, name, &opts)
             {
-                Ok(_) => {
-                    let msg = format!("Deleted pod: {name}");
-                    workload::event(sh, now, rs, rs_kind(), "Normal", "SuccessfulDelete", &msg);
-                }
-                Err(kq_apiserver::Error::NotFound { .. }) => {}
-                Err(e) => {
-                    let msg = format!("Error deleting: {e}");
-                    workload::event(sh, now, rs, rs_kind(), "Warning", "FailedDelete", &msg);
-                    failure = Some(("FailedDelete", e.to_string()));
-                }
+                failure = Some(("FailedDelete", e.to_string()));
             }
         }
         return failure;
