@@ -1,16 +1,21 @@
 // Text that changes every second (ages, countdowns): see `Ticking.svelte`.
 //
-// Two things keep a tick cheap in WebKitGTK's software rendering (measured on the mission
-// screen, `cargo xtask bench`):
+// Three things keep a tick cheap in WebKitGTK's software rendering (measured on the mission
+// screen under Xvfb, CPU of the app and web processes with the page otherwise still):
 //
 // - each box has a width of its own, measured in a canvas in the element's font with every
 //   digit measured as a 0 (the text is set in tabular figures), so a tick that keeps the
 //   number of characters keeps the width and relays out the box alone. Measuring reads no
 //   geometry and forces no layout;
-// - a frame shows one group of boxes that touch: a frame whose changes make one small
-//   rectangle costs the web process about 10 ms, while a frame with changes apart (the clock
-//   at the top and an age further down, or two ages of a table) costs about 80 ms. The ages
-//   of a table's column fill their cells, so they touch and tick in one frame.
+// - changes reach the screen as one repaint of the rectangle around all of them, so boxes
+//   apart show at moments apart: a group of boxes that touch, then the next group GAP_MS
+//   later. The clock at the top and the countdown further down changing in one frame cost
+//   8–9 % of a core; 300 ms apart, 1.3–1.8 %. Frames one after the other are no better than
+//   one frame: the changes of frames that follow closely reach the screen together. The ages
+//   of a table's column fill their cells, so they touch and tick in one group;
+// - a box out of view does not tick: it takes its latest text when it comes into view. Out
+//   of view is not free: the content around the view is painted ahead for scrolling, and an
+//   age column below the fold ticking with the rest cost as much as the rest together.
 
 import { flushSync } from 'svelte';
 
@@ -87,7 +92,7 @@ const touches = (a: Rect, b: Rect) =>
   (b.left <= a.right + TOUCH_PX && a.left <= b.right + TOUCH_PX && b.top <= a.bottom + TOUCH_PX && a.top <= b.bottom + TOUCH_PX);
 
 /**
- * Splits boxes into the groups shown one per frame: a group starts with the first box left
+ * Splits boxes into the groups shown one at a time: a group starts with the first box left
  * (in document order) and takes every box that touches the rectangle around the group so far
  * (a table column's cells, one after the other). Every group has at least one box.
  */
@@ -119,14 +124,17 @@ export function frameGroups<T>(boxes: { item: T; rect: Rect }[]): T[][] {
   return groups;
 }
 
-/** Set while a clock's tick renders: only the texts it changes wait for their frame. */
+/** How long after one group of boxes shows the next group does (see the top of this file). */
+export const GAP_MS = 150;
+
+/** Set while a clock's tick renders: only the texts it changes wait for their moment. */
 let fromClock = false;
 
 /**
  * Runs a clock's tick (`update` sets the time that ages and countdowns read) and renders it
- * at once, so that the texts it changes show a frame per group of boxes that touch. Texts
- * that change for any other reason (a new event, a moment picked in the history) show with
- * the rest of the page.
+ * at once, so that the texts it changes show a group of boxes that touch at a time, and the
+ * boxes out of view not at all. Texts that change for any other reason (a new event, a
+ * moment picked in the history) show with the rest of the page.
  */
 export function clockTick(update: () => void) {
   fromClock = true;
@@ -138,9 +146,20 @@ export function clockTick(update: () => void) {
   }
 }
 
-/** Texts waiting for their frame, by box, with the element that takes the box's width. */
-const pending = new Map<HTMLElement, { text: string; sizing: HTMLElement | undefined }>();
+interface Next {
+  text: string;
+  sizing: HTMLElement | undefined;
+}
+
+/** Texts waiting for their group's moment, by box. */
+const pending = new Map<HTMLElement, Next>();
+/** The latest text of each box out of view, shown when the box comes into view. */
+const unseen = new Map<HTMLElement, Next>();
+/** Boxes the observer last saw out of view. A box not yet observed counts as in view. */
+const outOfView = new WeakSet<Element>();
 let frameAsked = false;
+let gapTimer: ReturnType<typeof setTimeout> | undefined;
+let observer: IntersectionObserver | null | undefined;
 
 /**
  * Writes `text` into the box now, and its measured width into `sizing` (the box itself unless
@@ -160,7 +179,47 @@ export function show(el: HTMLElement, text: string, sizing: HTMLElement = el): b
   return width !== null;
 }
 
-function nextFrame() {
+/** Who tells boxes into and out of view; null where the DOM has no IntersectionObserver. */
+function viewObserver(): IntersectionObserver | null {
+  if (observer === undefined) {
+    observer =
+      typeof IntersectionObserver === 'undefined'
+        ? null
+        : new IntersectionObserver((entries) => {
+            for (const entry of entries) {
+              const el = entry.target as HTMLElement;
+              if (!entry.isIntersecting) {
+                outOfView.add(el);
+                continue;
+              }
+              outOfView.delete(el);
+              const next = unseen.get(el);
+              if (next) {
+                unseen.delete(el);
+                show(el, next.text, next.sizing);
+              }
+            }
+          });
+  }
+  return observer;
+}
+
+/**
+ * Follows whether the ticking box `el` is in view, so that the clock leaves it alone while it
+ * is not; returns the function that stops following it (when the box goes).
+ */
+export function watch(el: HTMLElement): () => void {
+  const io = viewObserver();
+  io?.observe(el);
+  return () => {
+    io?.unobserve(el);
+    outOfView.delete(el);
+    unseen.delete(el);
+    pending.delete(el);
+  };
+}
+
+function nextGroup() {
   frameAsked = false;
   const boxes: { item: HTMLElement; rect: Rect }[] = [];
   for (const el of pending.keys()) {
@@ -175,26 +234,38 @@ function nextFrame() {
     if (next) show(el, next.text, next.sizing);
     pending.delete(el);
   }
-  if (pending.size > 0) askFrame();
+  if (pending.size > 0 && gapTimer === undefined) {
+    gapTimer = setTimeout(() => {
+      gapTimer = undefined;
+      askFrame();
+    }, GAP_MS);
+  }
 }
 
 function askFrame() {
-  if (frameAsked) return;
+  if (frameAsked || gapTimer !== undefined) return;
   frameAsked = true;
-  requestAnimationFrame(nextFrame);
+  requestAnimationFrame(nextGroup);
 }
 
 /**
- * Shows `text` in the ticking box `el`: during a clock's tick at its turn, in the next frame
- * whose group it joins; otherwise, or where text cannot be measured (no canvas: no WebKit
- * repaints to spare either), at once.
+ * Shows `text` in the ticking box `el`. During a clock's tick: at its group's moment, or,
+ * while the box is out of view, once it comes into view. Otherwise, or where text cannot be
+ * measured (no canvas: no WebKit repaints to spare either), at once.
  */
 export function tick(el: HTMLElement, text: string, sizing?: HTMLElement) {
   if (!fromClock || measurer() === null || typeof requestAnimationFrame === 'undefined') {
     pending.delete(el);
+    unseen.delete(el);
     show(el, text, sizing);
     return;
   }
+  if (outOfView.has(el)) {
+    pending.delete(el);
+    unseen.set(el, { text, sizing });
+    return;
+  }
+  unseen.delete(el);
   pending.set(el, { text, sizing });
   askFrame();
 }
