@@ -2,7 +2,7 @@
 //!
 //! One mission plays at a time. `start_mission` puts the broken state on the cluster and spawns
 //! the engine's session on Tauri's async runtime; its [`SessionUpdate`]s go over the window's
-//! `Channel`. Starting any mission, stopping this one, or switching cluster in Settings
+//! `Channel`, those of one wake-up of the session as one message. Starting any mission, stopping this one, or switching cluster in Settings
 //! cancels the session (the task is aborted, which drops the engine's watches). A reset
 //! re-applies the broken state and starts a fresh session on the same channel, so a second fix
 //! is noticed and celebrated again.
@@ -12,7 +12,7 @@
 //! size-capped, no FIFOs), a slow or network-mounted folder must not freeze the window.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use kq_engine::activity::{self, AuditLog};
@@ -130,7 +130,7 @@ struct Slot {
     /// install its session.
     generation: u64,
     mission: Option<String>,
-    channel: Option<Channel<SessionUpdate>>,
+    channel: Option<Channel<Vec<SessionUpdate>>>,
     task: Option<JoinHandle<()>>,
     /// The session's audit log: the embedded cluster's, or this session's own on a real
     /// cluster (what the app did for the learner).
@@ -154,7 +154,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Sessions {
     /// Cancels whatever runs and claims the slot for `id`; answers the claim's generation.
-    fn claim(&self, id: &str, channel: Channel<SessionUpdate>) -> u64 {
+    fn claim(&self, id: &str, channel: Channel<Vec<SessionUpdate>>) -> u64 {
         let mut slot = lock(&self.slot);
         slot.cancel();
         slot.generation += 1;
@@ -186,7 +186,7 @@ impl Sessions {
     /// Sends `update` to the running mission's window, if a mission runs.
     pub fn notify(&self, update: SessionUpdate) {
         if let Some(channel) = lock(&self.slot).channel.clone() {
-            let _ = channel.send(update);
+            let _ = channel.send(vec![update]);
         }
     }
 
@@ -208,7 +208,7 @@ impl Sessions {
         }
     }
 
-    fn channel_of(&self, id: &str) -> Option<Channel<SessionUpdate>> {
+    fn channel_of(&self, id: &str) -> Option<Channel<Vec<SessionUpdate>>> {
         let slot = lock(&self.slot);
         (slot.mission.as_deref() == Some(id))
             .then(|| slot.channel.clone())
@@ -308,15 +308,17 @@ async fn begin(
     let clock_channel = channel.clone();
     slot.task = Some(tauri::async_runtime::spawn(async move {
         let namespace = mission.namespace();
-        // A closed window is not an error: the session ends with the app or the next start.
-        let session = run_session(client, &mission, &namespace, config, &mut recorder, |u| {
-            let _ = channel.send(u);
+        let outbox = Arc::new(Mutex::new(Vec::new()));
+        let session = run_session(client, &mission, &namespace, config, &mut recorder, {
+            let outbox = Arc::clone(&outbox);
+            move |u| lock(&outbox).push(u)
         });
+        let session = in_batches(session, outbox, channel);
         let clock = resync_clock(
             CLOCK_RESYNC,
             move || read_clock(),
             move |u| {
-                let _ = clock_channel.send(u);
+                let _ = clock_channel.send(vec![u]);
             },
         );
         tokio::select! {
@@ -327,6 +329,31 @@ async fn begin(
         }
     }));
     Ok(reply)
+}
+
+/// Runs `session` and sends what it put in `outbox` during each of its wake-ups as one message.
+///
+/// One watch event changes several things at once (a new pod's pipeline, the graph, the
+/// workloads, the events), and the session hands them over one by one. Sent one by one, each
+/// is a message of its own for the window, which renders between them: measured in the release
+/// app, a new pod's graph arrived a rendered frame (about 90 ms under Xvfb) after its pipeline.
+/// As one message, the window applies them together and renders once. A closed window is not
+/// an error: the session ends with the app or the next start.
+async fn in_batches<F: Future>(
+    session: F,
+    outbox: Arc<Mutex<Vec<SessionUpdate>>>,
+    channel: Channel<Vec<SessionUpdate>>,
+) -> F::Output {
+    let mut session = std::pin::pin!(session);
+    std::future::poll_fn(|cx| {
+        let polled = session.as_mut().poll(cx);
+        let batch = std::mem::take(&mut *lock(&outbox));
+        if !batch.is_empty() {
+            let _ = channel.send(batch);
+        }
+        polled
+    })
+    .await
 }
 
 /// How many times in a row a class session tries to reconnect before it gives up: seven
@@ -382,7 +409,7 @@ fn manifest_files(mission: &Mission) -> Vec<ManifestFile> {
 pub async fn start_mission(
     app: tauri::AppHandle,
     id: String,
-    on_update: Channel<SessionUpdate>,
+    on_update: Channel<Vec<SessionUpdate>>,
 ) -> Result<MissionSession, UiError> {
     let generation = app.state::<Sessions>().claim(&id, on_update);
     app.state::<crate::terminal::Terminals>().close_others(&id);
@@ -600,4 +627,59 @@ pub async fn object_yaml(
             YamlError::Refused { message } => error::cluster(message),
             YamlError::Render(_) => error::internal(e.to_string()),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tauri::ipc::InvokeResponseBody;
+
+    #[test]
+    fn what_a_session_hands_over_in_one_wake_up_goes_to_the_window_as_one_message() {
+        let messages = Arc::new(Mutex::new(Vec::<String>::new()));
+        let seen = Arc::clone(&messages);
+        let channel: Channel<Vec<SessionUpdate>> = Channel::new(move |body| {
+            if let InvokeResponseBody::Json(json) = body {
+                lock(&seen).push(json);
+            }
+            Ok(())
+        });
+        let outbox = Arc::new(Mutex::new(Vec::new()));
+        let (go, wait) = tokio::sync::oneshot::channel::<()>();
+        // A watch event that changes three things, then, woken again, one that changes one.
+        let session = {
+            let outbox = Arc::clone(&outbox);
+            async move {
+                for _ in 0..3 {
+                    lock(&outbox).push(SessionUpdate::Events { events: Vec::new() });
+                }
+                let _ = wait.await;
+                lock(&outbox).push(SessionUpdate::Nudges { nudges: Vec::new() });
+                "ended"
+            }
+        };
+        let outcome = tauri::async_runtime::block_on(async {
+            let release = async {
+                tokio::task::yield_now().await;
+                let _ = go.send(());
+            };
+            let (outcome, ()) = tokio::join!(in_batches(session, outbox, channel), release);
+            outcome
+        });
+        assert_eq!(outcome, "ended", "the session's own outcome comes through");
+        let messages = lock(&messages).clone();
+        let batches: Vec<Vec<serde_json::Value>> = messages
+            .iter()
+            .map(|m| serde_json::from_str(m).expect("a JSON array"))
+            .collect();
+        let kinds: Vec<Vec<&str>> = batches
+            .iter()
+            .map(|b| b.iter().filter_map(|u| u["kind"].as_str()).collect())
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![vec!["events", "events", "events"], vec!["nudges"]],
+            "one message per wake-up, in order, none empty"
+        );
+    }
 }

@@ -154,12 +154,14 @@ export const scenario = (over = {}) => ({
 // `invoke` and `Channel` touch (window.__TAURI_INTERNALS__), plus the CSP violation recorder.
 // Like the desktop window (tauri.conf.json `freezePrototype`), Object.prototype is frozen.
 // A channel passed as an argument (start_mission's `onUpdate`) is remembered, and
-// `window.__KQ_PUSH__(message)` delivers a message on the latest one, in order, as Tauri does.
+// `window.__KQ_PUSH__(message)` delivers a message on the latest one, in order, as Tauri does;
+// a session update (an object with a `kind`) goes as a batch of one, as the app sends them.
 function installMocks(answers) {
   const channel = { id: null, next: 0 };
   window.__KQ_PUSH__ = (message) => {
     if (channel.id === null) throw new Error('no channel has been passed to a command yet');
-    window.__TAURI_INTERNALS__.runCallback(channel.id, { index: channel.next++, message });
+    const batch = message !== null && typeof message === 'object' && !Array.isArray(message) && 'kind' in message;
+    window.__TAURI_INTERNALS__.runCallback(channel.id, { index: channel.next++, message: batch ? [message] : message });
   };
   const calls = [];
   const counters = {};

@@ -96,8 +96,11 @@ export async function startMission(
   onUpdate: (update: SessionUpdate) => void,
 ): Promise<{ session: MissionSession; subscription: Subscription }> {
   let live = true;
-  const channel = new Channel<SessionUpdate>((update) => {
-    if (live) onUpdate(update);
+  // What one cluster change changed (a pod's pipeline, the graph, the workloads) comes as one
+  // message, applied in one go: the window renders once for it.
+  const channel = new Channel<SessionUpdate[]>((updates) => {
+    if (!Array.isArray(updates)) return;
+    for (const update of updates) if (live) onUpdate(update);
   });
   const subscription = {
     close() {
