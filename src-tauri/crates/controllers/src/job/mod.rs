@@ -575,7 +575,6 @@ impl JobController {
             st.succeeded_indexes = set;
         }
 
-        let mut suspend_changed = false;
         if st.finished.is_some() {
             let (deleted, deleted_ready) = delete_pods(ctx, raw, &active_pods, now, false);
             if deleted != active_pods.len() {
@@ -610,52 +609,23 @@ impl JobController {
                 ));
             } else {
                 let conds = st.status.conditions.get_or_insert_with(Vec::new);
-                if s.suspended {
-                    if ensure_condition(
-                        conds,
-                        "Suspended",
-                        "True",
-                        "JobSuspended",
-                        "Job suspended",
-                        now,
-                    ) {
-                        suspend_changed = true;
-                        workload::event(
-                            ctx,
-                            now,
-                            raw,
-                            &kinds::job::KIND,
-                            "Normal",
-                            "Suspended",
-                            "Job suspended",
-                        );
+                // Suspended, or resumed after a suspension: the condition and its event.
+                let (status, reason, message, event) = if s.suspended {
+                    ("True", "JobSuspended", "Job suspended", "Suspended")
+                } else {
+                    ("False", "JobResumed", "Job resumed", "Resumed")
+                };
+                if ensure_condition(conds, "Suspended", status, reason, message, now) {
+                    workload::event(ctx, now, raw, &kinds::job::KIND, "Normal", event, message);
+                    if !s.suspended {
+                        st.status.start_time = Some(Time(now));
                     }
-                } else if ensure_condition(
-                    conds,
-                    "Suspended",
-                    "False",
-                    "JobResumed",
-                    "Job resumed",
-                    now,
-                ) {
-                    suspend_changed = true;
-                    workload::event(
-                        ctx,
-                        now,
-                        raw,
-                        &kinds::job::KIND,
-                        "Normal",
-                        "Resumed",
-                        "Job resumed",
-                    );
-                    st.status.start_time = Some(Time(now));
                 }
                 if conds.is_empty() {
                     st.status.conditions = None;
                 }
             }
         }
-        let _ = suspend_changed;
         st.status.active = Some(st.active).filter(|a| *a != 0);
         st.status.ready = Some(st.ready);
         st.status.terminating = Some(st.terminating);
