@@ -2,8 +2,9 @@
 //!
 //! One mission plays at a time. `start_mission` puts the broken state on the cluster and spawns
 //! the engine's session on Tauri's async runtime; its [`SessionUpdate`]s go over the window's
-//! `Channel`, those of one wake-up of the session as one message. Starting any mission, stopping this one, or switching cluster in Settings
-//! cancels the session (the task is aborted, which drops the engine's watches). A reset
+//! `Channel`, those of one wake-up of the session as one message. Starting any mission,
+//! stopping this one, or switching cluster in Settings cancels the session (the task is
+//! aborted, which drops the engine's watches). A reset
 //! re-applies the broken state and starts a fresh session on the same channel, so a second fix
 //! is noticed and celebrated again.
 //!
