@@ -317,6 +317,15 @@ fn kube_errors_map_to_kinds_the_ui_can_branch_on() {
         serde_json::to_value(&failure).expect("json")["kind"],
         "unreachable"
     );
+    // A cluster that stops while a new connection is mid-handshake ends it with an EOF: the same
+    // outage, seen a moment earlier, so the session reconnects instead of giving up.
+    let cut_short = kube::Error::Service(Box::new(std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        "client error (Connect): tls handshake eof",
+    )));
+    let e = classify_kube_error(&cut_short);
+    assert_eq!(e.kind(), ConnectErrorKind::Unreachable, "{e}");
+    assert!(e.is_transient(), "a handshake cut short is retried");
 }
 
 #[test]

@@ -186,10 +186,13 @@ fn chain_text(e: &dyn std::error::Error) -> String {
 
 /// Phrases of a connection that was dropped or never made, whatever the TLS layer under it said:
 /// a cluster that stops mid-watch closes its sockets without TLS's close_notify, which rustls
-/// reports as an unexpected EOF. That is an outage to retry, not a rejected certificate.
+/// reports as an unexpected EOF, and one that stops while a new connection is still shaking hands
+/// ends it with `tls handshake eof` (tokio-rustls). Both are outages to retry, not a rejected
+/// certificate: a certificate the client refuses is reported with the certificate's fault.
 const CONNECTION_DROPPED: &[&str] = &[
     "close_notify",
     "unexpected eof",
+    "handshake eof",
     "connection reset",
     "connection refused",
     "connection closed",
