@@ -18,6 +18,7 @@
 //! A pipeline rebuilt with nothing but a different clock (event ages, "12s ago") is not a change.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Event, Pod};
@@ -80,6 +81,15 @@ pub enum PipelineChange {
     },
 }
 
+/// The object without its `managedFields`, which nothing in a session reads. They are most of
+/// a pod's or an event's size, and the tracker's pods and events are copied for every view it
+/// builds: with them, a 50-pod namespace spent most of each watch item copying and freeing
+/// field-manager entries.
+fn slimmed<K: kube::Resource>(mut object: K) -> K {
+    object.meta_mut().managed_fields = None;
+    object
+}
+
 fn pod_key(pod: &Pod) -> String {
     match pod.metadata.uid.as_deref() {
         Some(uid) if !uid.is_empty() => uid.to_owned(),
@@ -127,6 +137,12 @@ pub struct PipelineTracker {
     services: ServiceObjects,
     /// What the pods use and what limits them, for the graph.
     objects: NamespaceObjects,
+    /// [`Self::pod_list`] and [`Self::events`] as last built, shared by every view one watch
+    /// item rebuilds (the rails, the workloads, the graph, the objectives); emptied when a pod
+    /// or an event changes. With 50 pods and their events, copying them for each view was most
+    /// of a watch item's time.
+    pod_list: OnceLock<Arc<Vec<Pod>>>,
+    event_list: OnceLock<Arc<Vec<Event>>>,
 }
 
 impl PipelineTracker {
@@ -154,8 +170,11 @@ impl PipelineTracker {
 
     /// The pods as a list, for [`crate::mission::Snapshot`] (objectives are evaluated on the
     /// same state the rail shows).
-    pub fn pod_list(&self) -> Vec<Pod> {
-        self.pods.values().cloned().collect()
+    pub fn pod_list(&self) -> Arc<Vec<Pod>> {
+        Arc::clone(
+            self.pod_list
+                .get_or_init(|| Arc::new(self.pods.values().cloned().collect())),
+        )
     }
 
     /// The namespace's workloads.
@@ -183,10 +202,12 @@ impl PipelineTracker {
     }
 
     /// The events the tracker holds, in the order the server first reported them.
-    pub fn events(&self) -> Vec<Event> {
-        let mut v: Vec<&(u64, Event)> = self.events.values().collect();
-        v.sort_by_key(|(seq, _)| *seq);
-        v.into_iter().map(|(_, e)| e.clone()).collect()
+    pub fn events(&self) -> Arc<Vec<Event>> {
+        Arc::clone(self.event_list.get_or_init(|| {
+            let mut v: Vec<&(u64, Event)> = self.events.values().collect();
+            v.sort_by_key(|(seq, _)| *seq);
+            Arc::new(v.into_iter().map(|(_, e)| e.clone()).collect())
+        }))
     }
 
     /// The events the learner should see, in the server's order: those about a pod that exists
@@ -195,11 +216,12 @@ impl PipelineTracker {
     /// when no pod exists). Events about pods that are gone are left out.
     pub fn current_events(&self) -> Vec<Event> {
         self.events()
-            .into_iter()
+            .iter()
             .filter(|e| {
                 let is_pod = e.involved_object.kind.as_deref().is_none_or(|k| k == "Pod");
                 !is_pod || self.pods.values().any(|p| is_about(e, p))
             })
+            .cloned()
             .collect()
     }
 
@@ -208,7 +230,7 @@ impl PipelineTracker {
     pub fn apply(&mut self, input: TrackerInput, now: Timestamp) -> Vec<PipelineChange> {
         let mut changes = Vec::new();
         match input {
-            TrackerInput::PodApplied(pod) => self.pod_applied(pod, now, &mut changes),
+            TrackerInput::PodApplied(pod) => self.pod_applied(slimmed(pod), now, &mut changes),
             TrackerInput::PodDeleted(pod) => self.pod_deleted(&pod_key(&pod), &mut changes),
             TrackerInput::PodsListed(pods) => {
                 let listed: Vec<String> = pods.iter().map(pod_key).collect();
@@ -222,10 +244,11 @@ impl PipelineTracker {
                     self.pod_deleted(&key, &mut changes);
                 }
                 for pod in pods {
-                    self.pod_applied(pod, now, &mut changes);
+                    self.pod_applied(slimmed(pod), now, &mut changes);
                 }
             }
             TrackerInput::EventApplied(event) => {
+                let event = slimmed(event);
                 let affected = self.pods_about(&event);
                 let key = event_key(&event);
                 let seq = match self.events.get(&key) {
@@ -236,6 +259,7 @@ impl PipelineTracker {
                     }
                 };
                 self.events.insert(key, (seq, event));
+                self.event_list.take();
                 for key in affected {
                     self.rebuild(&key, now, &mut changes);
                 }
@@ -243,6 +267,7 @@ impl PipelineTracker {
             TrackerInput::EventDeleted(event) => {
                 let affected = self.pods_about(&event);
                 self.events.remove(&event_key(&event));
+                self.event_list.take();
                 for key in affected {
                     self.rebuild(&key, now, &mut changes);
                 }
@@ -294,6 +319,7 @@ impl PipelineTracker {
             self.pod_deleted(old, changes);
         }
         self.pods.insert(key.clone(), pod);
+        self.pod_list.take();
         let first_time = !self.pipelines.contains_key(&key);
         self.rebuild(&key, now, changes);
         if first_time
@@ -309,6 +335,7 @@ impl PipelineTracker {
 
     fn pod_deleted(&mut self, key: &str, changes: &mut Vec<PipelineChange>) {
         self.pods.remove(key);
+        self.pod_list.take();
         if let Some(p) = self.pipelines.remove(key) {
             changes.push(PipelineChange::Removed {
                 uid: p.uid.clone(),

@@ -374,10 +374,10 @@ fn watched_objects(
                 .any(|m| m.kind == kind && m.name == name)
     };
     let mut out = BTreeMap::new();
-    for p in tracker.pod_list() {
+    for p in tracker.pod_list().iter() {
         let name = p.metadata.name.clone().unwrap_or_default();
         if wanted("Pod", &name)
-            && let Ok(v) = serde_json::to_value(&p)
+            && let Ok(v) = serde_json::to_value(p)
         {
             out.insert(("Pod".to_string(), name), v);
         }
@@ -714,8 +714,8 @@ impl<F: FnMut(SessionUpdate)> Driver<'_, F> {
     }
 
     fn evaluate(&mut self, now: Timestamp) -> bool {
-        let pods: Vec<Pod> = self.tracker.pod_list();
-        let events: Vec<Event> = self.tracker.events();
+        let pods = self.tracker.pod_list();
+        let events = self.tracker.events();
         let snap = Snapshot {
             pods: &pods,
             events: &events,

@@ -200,7 +200,7 @@ impl NamespaceRead {
 
     /// The pods, as listed.
     pub fn pods(&self) -> Vec<Pod> {
-        self.tracker.pod_list()
+        self.tracker.pod_list().to_vec()
     }
 
     /// The pipeline of the pod named `pod`.

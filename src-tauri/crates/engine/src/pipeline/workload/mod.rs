@@ -26,6 +26,7 @@
 //! explained by [`crate::diagnose::diagnose_workload`].
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
@@ -155,6 +156,16 @@ impl WorkloadObject {
         }
     }
 
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        match self {
+            WorkloadObject::Deployment(o) => &mut o.metadata,
+            WorkloadObject::ReplicaSet(o) => &mut o.metadata,
+            WorkloadObject::StatefulSet(o) => &mut o.metadata,
+            WorkloadObject::DaemonSet(o) => &mut o.metadata,
+            WorkloadObject::Job(o) => &mut o.metadata,
+        }
+    }
+
     /// Its name.
     pub fn name(&self) -> &str {
         self.meta().name.as_deref().unwrap_or_default()
@@ -224,13 +235,17 @@ impl WorkloadObject {
 
     /// The `deployment.kubernetes.io/revision` annotation.
     pub(crate) fn revision(&self) -> Option<u64> {
-        self.meta()
-            .annotations
-            .as_ref()?
-            .get(REVISION_ANNOTATION)?
-            .parse()
-            .ok()
+        revision_of(self.meta())
     }
+}
+
+/// The `deployment.kubernetes.io/revision` an object carries, if any.
+fn revision_of(meta: &ObjectMeta) -> Option<u64> {
+    meta.annotations
+        .as_ref()?
+        .get(REVISION_ANNOTATION)?
+        .parse()
+        .ok()
 }
 
 /// The controller reference of an object, if it has one.
@@ -282,6 +297,9 @@ pub struct PodOwner {
 #[derive(Debug, Clone, Default)]
 pub struct Workloads {
     objects: BTreeMap<(WorkloadKind, String), WorkloadObject>,
+    /// Each Deployment's new ReplicaSet by name, worked out once per change of the workloads:
+    /// every pod's owner asks for it, and finding it compares pod templates.
+    new_sets: OnceLock<BTreeMap<String, String>>,
 }
 
 fn template_without_hash(t: Option<&PodTemplateSpec>) -> serde_json::Value {
@@ -309,18 +327,23 @@ impl Workloads {
     }
 
     /// A workload was created or changed.
-    pub fn apply(&mut self, object: WorkloadObject) {
+    /// `managedFields` are dropped: nothing here reads them.
+    pub fn apply(&mut self, mut object: WorkloadObject) {
+        object.meta_mut().managed_fields = None;
+        self.new_sets.take();
         self.objects
             .insert((object.kind(), object.name().to_owned()), object);
     }
 
     /// A workload is gone.
     pub fn delete(&mut self, kind: WorkloadKind, name: &str) {
+        self.new_sets.take();
         self.objects.remove(&(kind, name.to_owned()));
     }
 
     /// The full list of one kind (after a watch (re)start): the others of that kind are gone.
     pub fn listed(&mut self, kind: WorkloadKind, objects: Vec<WorkloadObject>) {
+        self.new_sets.take();
         self.objects.retain(|(k, _), _| *k != kind);
         for o in objects.into_iter().filter(|o| o.kind() == kind) {
             self.apply(o);
@@ -373,6 +396,23 @@ impl Workloads {
     /// A Deployment's new ReplicaSet: the one whose template is the Deployment's (apart from
     /// `pod-template-hash`), else the one carrying the Deployment's revision.
     pub fn new_replica_set(&self, deployment: &str) -> Option<&ReplicaSet> {
+        let names = self.new_sets.get_or_init(|| {
+            self.objects
+                .iter()
+                .filter(|((kind, _), _)| *kind == WorkloadKind::Deployment)
+                .filter_map(|((_, d), _)| {
+                    let rs = self.find_new_replica_set(d)?;
+                    Some((d.clone(), rs.metadata.name.clone().unwrap_or_default()))
+                })
+                .collect()
+        });
+        match self.get(WorkloadKind::ReplicaSet, names.get(deployment)?)? {
+            WorkloadObject::ReplicaSet(rs) => Some(rs),
+            _ => None,
+        }
+    }
+
+    fn find_new_replica_set(&self, deployment: &str) -> Option<&ReplicaSet> {
         let WorkloadObject::Deployment(d) = self.get(WorkloadKind::Deployment, deployment)? else {
             return None;
         };
@@ -384,9 +424,9 @@ impl Workloads {
             return Some(rs);
         }
         // The controller writes the revision to the Deployment when it makes the new set.
-        let revision = WorkloadObject::Deployment(d.clone()).revision()?;
+        let revision = revision_of(&d.metadata)?;
         sets.into_iter()
-            .find(|rs| WorkloadObject::ReplicaSet((*rs).clone()).revision() == Some(revision))
+            .find(|rs| revision_of(&rs.metadata) == Some(revision))
     }
 
     /// The workload `pod` belongs to (see the module docs), or `None` for a bare pod.
@@ -403,7 +443,7 @@ impl Workloads {
         }
         match (kind, direct) {
             (WorkloadKind::ReplicaSet, Some(WorkloadObject::ReplicaSet(rs))) => {
-                let revision = WorkloadObject::ReplicaSet(rs.clone()).revision();
+                let revision = revision_of(&rs.metadata);
                 match controller_ref(&rs.metadata).filter(|d| d.kind == "Deployment") {
                     Some(d) => {
                         let known = self.referenced(d).is_some();
@@ -669,8 +709,26 @@ mod tests {
     #[test]
     fn rollout_undo_makes_the_old_replica_set_new_again() {
         let (mut w, pods) = rollout(json!([]));
+        let new_set = |w: &Workloads| {
+            w.new_replica_set("web")
+                .and_then(|rs| rs.metadata.name.clone())
+        };
+        assert_eq!(new_set(&w).as_deref(), Some("web-5d8f9c7b4d"));
         // `kubectl rollout undo` puts revision 1's template back; the controller renumbers it 3.
         w.apply(deployment("nginx:1.27", 3, json!([])));
+        assert_eq!(
+            new_set(&w).as_deref(),
+            Some("web-7c5ddbdf54"),
+            "the answer follows the Deployment's change, not the one asked before it"
+        );
+        w.delete(WorkloadKind::ReplicaSet, "web-7c5ddbdf54");
+        assert_eq!(new_set(&w), None, "nor does it outlive the set it names");
+        w.apply(super::test_support::replica_set(
+            "7c5ddbdf54",
+            "nginx:1.27",
+            1,
+            3,
+        ));
         let roles: Vec<Option<RevisionRole>> = pods
             .iter()
             .map(|p| w.owner_of(p).and_then(|o| o.role))
