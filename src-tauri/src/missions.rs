@@ -340,6 +340,10 @@ async fn begin(
 /// app, a new pod's graph arrived a rendered frame (about 90 ms under Xvfb) after its pipeline.
 /// As one message, the window applies them together and renders once. A closed window is not
 /// an error: the session ends with the app or the next start.
+///
+/// Updates that carry their whole subject (the graph, the events table, a clock reading) make
+/// any earlier one of their kind in the same batch stale: only the last is sent, in its place
+/// (see [`without_superseded`]).
 async fn in_batches<F: Future>(
     session: F,
     outbox: Arc<Mutex<Vec<SessionUpdate>>>,
@@ -348,13 +352,40 @@ async fn in_batches<F: Future>(
     let mut session = std::pin::pin!(session);
     std::future::poll_fn(|cx| {
         let polled = session.as_mut().poll(cx);
-        let batch = std::mem::take(&mut *lock(&outbox));
+        let batch = without_superseded(std::mem::take(&mut *lock(&outbox)));
         if !batch.is_empty() {
             let _ = channel.send(batch);
         }
         polled
     })
     .await
+}
+
+/// The batch without the snapshots a later update of the same kind replaces. One watch event
+/// can rebuild the graph more than once before the session yields (a new pod's ADDED, its
+/// scheduling event and its binding arrive together): with 50 pods each graph is about 80 kB of
+/// JSON the window would parse and lay out only to replace at once. Changes that are not whole
+/// snapshots (a pod's pipeline, the connection, the objectives, a solve) are all kept, in order.
+fn without_superseded(batch: Vec<SessionUpdate>) -> Vec<SessionUpdate> {
+    fn whole(u: &SessionUpdate) -> Option<u8> {
+        match u {
+            SessionUpdate::Graph { .. } => Some(0),
+            SessionUpdate::Events { .. } => Some(1),
+            SessionUpdate::Clock { .. } => Some(2),
+            _ => None,
+        }
+    }
+    let mut later = [false; 3];
+    let mut kept: Vec<SessionUpdate> = batch
+        .into_iter()
+        .rev()
+        .filter(|u| match whole(u) {
+            Some(k) => !std::mem::replace(&mut later[usize::from(k)], true),
+            None => true,
+        })
+        .collect();
+    kept.reverse();
+    kept
 }
 
 /// How many times in a row a class session tries to reconnect before it gives up: seven
@@ -647,13 +678,30 @@ mod tests {
         });
         let outbox = Arc::new(Mutex::new(Vec::new()));
         let (go, wait) = tokio::sync::oneshot::channel::<()>();
-        // A watch event that changes three things, then, woken again, one that changes one.
+        // Watch events that change three things, then, woken again, one that changes one.
+        let removed = |pod: &str| SessionUpdate::Pipeline {
+            change: kq_engine::pipeline::PipelineChange::Removed {
+                uid: format!("uid-{pod}"),
+                namespace: "kq-x".into(),
+                pod: pod.into(),
+            },
+        };
+        let graph = |namespace: &str| SessionUpdate::Graph {
+            graph: kq_engine::graph::WorkloadGraph {
+                namespace: namespace.into(),
+                ..Default::default()
+            },
+        };
         let session = {
             let outbox = Arc::clone(&outbox);
             async move {
-                for _ in 0..3 {
-                    lock(&outbox).push(SessionUpdate::Events { events: Vec::new() });
-                }
+                lock(&outbox).extend([
+                    removed("a"),
+                    graph("first"),
+                    SessionUpdate::Events { events: Vec::new() },
+                    removed("b"),
+                    graph("second"),
+                ]);
                 let _ = wait.await;
                 lock(&outbox).push(SessionUpdate::Nudges { nudges: Vec::new() });
                 "ended"
@@ -679,8 +727,23 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            vec![vec!["events", "events", "events"], vec!["nudges"]],
-            "one message per wake-up, in order, none empty"
+            vec![
+                vec!["pipeline", "events", "pipeline", "graph"],
+                vec!["nudges"]
+            ],
+            "one message per wake-up, in order, none empty, each pod change kept and only the \
+             last graph"
+        );
+        assert_eq!(
+            batches[0][3]["graph"]["namespace"], "second",
+            "the graph sent is the latest one"
+        );
+        assert_eq!(
+            (
+                batches[0][0]["change"]["pod"].as_str(),
+                batches[0][2]["change"]["pod"].as_str()
+            ),
+            (Some("a"), Some("b"))
         );
     }
 }
