@@ -361,10 +361,10 @@ async fn in_batches<F: Future>(
     .await
 }
 
-/// The batch without the snapshots a later update of the same kind replaces. One watch event
-/// can rebuild the graph more than once before the session yields (a new pod's ADDED, its
-/// scheduling event and its binding arrive together): with 50 pods each graph is about 80 kB of
-/// JSON the window would parse and lay out only to replace at once. Changes that are not whole
+/// The batch without the snapshots a later update of the same kind replaces. The session can
+/// feed several watch items in one wake-up (a new pod's ADDED, its `Scheduled` event and its
+/// binding arrive together) and rebuild the graph for each: with 50 pods each graph is about
+/// 80 kB of JSON the window would parse and lay out only to replace at once. Changes that are not whole
 /// snapshots (a pod's pipeline, the connection, the objectives, a solve) are all kept, in order.
 fn without_superseded(batch: Vec<SessionUpdate>) -> Vec<SessionUpdate> {
     fn whole(u: &SessionUpdate) -> Option<u8> {

@@ -326,8 +326,8 @@ impl Workloads {
         Workloads::default()
     }
 
-    /// A workload was created or changed.
-    /// `managedFields` are dropped: nothing here reads them.
+    /// A workload was created or changed (kept without its `managedFields`, which nothing
+    /// here reads).
     pub fn apply(&mut self, mut object: WorkloadObject) {
         object.meta_mut().managed_fields = None;
         self.new_sets.take();
