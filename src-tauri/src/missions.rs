@@ -341,9 +341,8 @@ async fn begin(
 /// As one message, the window applies them together and renders once. A closed window is not
 /// an error: the session ends with the app or the next start.
 ///
-/// Updates that carry their whole subject (the graph, the events table, a clock reading) make
-/// any earlier one of their kind in the same batch stale: only the last is sent, in its place
-/// (see [`without_superseded`]).
+/// The graph and the events table carry their whole subject, so an earlier one of either in
+/// the same batch is stale: only the last is sent, in its place (see [`without_superseded`]).
 async fn in_batches<F: Future>(
     session: F,
     outbox: Arc<Mutex<Vec<SessionUpdate>>>,
@@ -361,27 +360,21 @@ async fn in_batches<F: Future>(
     .await
 }
 
-/// The batch without the snapshots a later update of the same kind replaces. The session can
-/// feed several watch items in one wake-up (a new pod's ADDED, its `Scheduled` event and its
+/// The batch without the graphs and events tables a later one replaces. The session can feed
+/// several watch items in one wake-up (a new pod's ADDED, its `Scheduled` event and its
 /// binding arrive together) and rebuild the graph for each: with 50 pods each graph is about
-/// 80 kB of JSON the window would parse and lay out only to replace at once. Changes that are not whole
-/// snapshots (a pod's pipeline, the connection, the objectives, a solve) are all kept, in order.
+/// 80 kB of JSON the window would parse and lay out only to replace at once. Every other
+/// update (a pod's pipeline, the connection, the objectives, a solve) is kept, in order. Clock
+/// readings never pass through here: they are sent on their own.
 fn without_superseded(batch: Vec<SessionUpdate>) -> Vec<SessionUpdate> {
-    fn whole(u: &SessionUpdate) -> Option<u8> {
-        match u {
-            SessionUpdate::Graph { .. } => Some(0),
-            SessionUpdate::Events { .. } => Some(1),
-            SessionUpdate::Clock { .. } => Some(2),
-            _ => None,
-        }
-    }
-    let mut later = [false; 3];
+    let (mut graph_later, mut events_later) = (false, false);
     let mut kept: Vec<SessionUpdate> = batch
         .into_iter()
         .rev()
-        .filter(|u| match whole(u) {
-            Some(k) => !std::mem::replace(&mut later[usize::from(k)], true),
-            None => true,
+        .filter(|u| match u {
+            SessionUpdate::Graph { .. } => !std::mem::replace(&mut graph_later, true),
+            SessionUpdate::Events { .. } => !std::mem::replace(&mut events_later, true),
+            _ => true,
         })
         .collect();
     kept.reverse();
