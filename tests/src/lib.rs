@@ -21,14 +21,17 @@ pub fn kq_binary() -> PathBuf {
     KQ.get_or_init(build_kq).clone()
 }
 
+/// Builds with `--workspace`, so dependencies get the same unified features as the
+/// `cargo build --workspace --bins` that `cargo xtask test` runs first and the binary is already
+/// up to date. `-p kq-cli` alone selects other features for shared dependencies (Tauri's, for one)
+/// and rebuilt about 150 crates, nearly two minutes on CI's two cores.
 fn build_kq() -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(workspace_root())
         .args([
             "build",
-            "-p",
-            "kq-cli",
+            "--workspace",
             "--bin",
             "kq",
             "--message-format=json",
