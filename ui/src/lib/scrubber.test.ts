@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Moment } from './history';
-import { clockTime, formatOffset, keyTarget, nearMoment, spokenAgo, viewingLabel } from './scrubber';
+import { clockTime, formatOffset, keyTarget, liveClock, nearMoment, spokenAgo, viewingLabel } from './scrubber';
 
 describe('the scrubber’s words', () => {
   it('says how far back a change is, like a timeline', () => {
@@ -16,6 +16,8 @@ describe('the scrubber’s words', () => {
   it('reads the clock time and the distance in words', () => {
     const at = new Date(2025, 2, 1, 14, 3, 21).getTime();
     expect(clockTime(at)).toBe('14:03:21');
+    expect(liveClock(at)).toBe('14:03');
+    expect(liveClock(new Date(2025, 2, 1, 9, 7, 59).getTime())).toBe('09:07');
     expect(spokenAgo(1000)).toBe('just now');
     expect(spokenAgo(14_000)).toBe('14 seconds ago');
     expect(spokenAgo(61_000)).toBe('1 minute ago');

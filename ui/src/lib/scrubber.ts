@@ -20,6 +20,15 @@ export function clockTime(ms: number): string {
   return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 }
 
+/**
+ * The live clock, `14:03`: to the minute, so that it changes once a minute. Seconds would
+ * repaint the scrubber every second, which on the crash-loop mission screen cost about one
+ * percent of a core under software rendering, for a reading nothing on the screen needs.
+ */
+export function liveClock(ms: number): string {
+  return clockTime(ms).slice(0, 5);
+}
+
 /** `2 minutes ago`, `14 seconds ago`, `just now`: words for the live region. */
 export function spokenAgo(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
