@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+pub mod cargo_env;
 pub mod check;
 pub mod classroom;
 pub mod cluster;
@@ -21,37 +22,13 @@ pub fn kq_binary() -> PathBuf {
     KQ.get_or_init(build_kq).clone()
 }
 
-/// Whether `name` is one of the variables cargo sets for the crate it runs (`CARGO_PKG_NAME`,
-/// `CARGO_MANIFEST_DIR`, …). Some build scripts (ring's) ask to be rerun when these change, so a
-/// cargo started with the test's own values would rebuild them and everything above them, about
-/// 40 s on CI, for a `kq` that is up to date. `cargo xtask` leaves them out the same way.
-pub fn set_by_cargo_for_a_crate(name: &str) -> bool {
-    name.starts_with("CARGO_PKG_")
-        || name.starts_with("CARGO_BIN_")
-        || [
-            "CARGO_MANIFEST_DIR",
-            "CARGO_MANIFEST_PATH",
-            "CARGO_CRATE_NAME",
-            "CARGO_PRIMARY_PACKAGE",
-            "CARGO_TARGET_TMPDIR",
-            "CARGO_RUSTC_CURRENT_DIR",
-        ]
-        .contains(&name)
-}
-
 /// Builds with `--workspace`, so dependencies get the same unified features as the
 /// `cargo build --workspace --bins` that `cargo xtask test` runs first and the binary is already
 /// up to date. `-p kq-cli` alone selects other features for shared dependencies (Tauri's, for one)
 /// and rebuilt about 150 crates, nearly two minutes on CI's two cores.
 fn build_kq() -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    for (name, _) in std::env::vars_os() {
-        if name.to_str().is_some_and(set_by_cargo_for_a_crate) {
-            command.env_remove(name);
-        }
-    }
-    let out = command
+    let out = cargo_env::without_crate_variables(&mut Command::new(cargo))
         .current_dir(workspace_root())
         .args([
             "build",

@@ -9,6 +9,9 @@
 //! Installs are idempotent: each step checks before it acts, so a second run does no work.
 
 mod bench;
+// Shared with the integration tests, which start cargo too; xtask does not link their helpers.
+#[path = "../../tests/src/cargo_env.rs"]
+mod cargo_env;
 mod setup;
 mod tiers;
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::{bench, root, setup};
+use crate::{bench, cargo_env, root, setup};
 
 /// One external command with its working directory and extra environment.
 pub struct Step {
@@ -51,14 +51,10 @@ impl Step {
             .ok_or_else(|| format!("{}: empty command", self.label))?;
         let mut cmd = Command::new(program);
         // `cargo xtask` runs under `cargo run`, which sets xtask's own CARGO_PKG_NAME and the
-        // like; a cargo started with them sees ring's build script as out of date, and so would
-        // every cargo a test starts without them. Leaving them out keeps one set of artifacts.
-        for (name, _) in std::env::vars_os() {
-            if name.to_str().is_some_and(set_by_cargo_for_a_crate) {
-                cmd.env_remove(name);
-            }
-        }
-        cmd.args(rest)
+        // like; left in, every cargo it starts would see ring's build script as out of date
+        // next to the cargo the tests start (see cargo_env).
+        cargo_env::without_crate_variables(&mut cmd)
+            .args(rest)
             .current_dir(&self.dir)
             .envs(&self.env)
             .stdin(Stdio::null());
@@ -112,22 +108,6 @@ impl Step {
         }
         (ok, strip_ansi(&text))
     }
-}
-
-/// Whether `name` is one of the variables cargo sets for the crate it runs (the same rule as
-/// `kq_tests::set_by_cargo_for_a_crate`, which the integration tests apply to the cargo they run).
-fn set_by_cargo_for_a_crate(name: &str) -> bool {
-    name.starts_with("CARGO_PKG_")
-        || name.starts_with("CARGO_BIN_")
-        || [
-            "CARGO_MANIFEST_DIR",
-            "CARGO_MANIFEST_PATH",
-            "CARGO_CRATE_NAME",
-            "CARGO_PRIMARY_PACKAGE",
-            "CARGO_TARGET_TMPDIR",
-            "CARGO_RUSTC_CURRENT_DIR",
-        ]
-        .contains(&name)
 }
 
 /// Removes terminal colour sequences (`ESC [ … letter`), which some runners print even into a
