@@ -24,8 +24,8 @@ pub fn kq_binary() -> PathBuf {
 
 /// Builds with `--workspace`, so dependencies get the same unified features as the
 /// `cargo build --workspace --bins` that `cargo xtask test` runs first and the binary is already
-/// up to date. `-p kq-cli` alone selects other features for shared dependencies (Tauri's, for one)
-/// and rebuilt about 150 crates, nearly two minutes on CI's two cores.
+/// up to date. `-p kq-cli` alone unifies the features of shared dependencies without the
+/// desktop crate's, so it rebuilt them: 1m50s on CI's two cores.
 fn build_kq() -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = cargo_env::without_crate_variables(&mut Command::new(cargo))
